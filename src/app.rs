@@ -1,0 +1,430 @@
+//! The subcommands: resolve the parsed flags, run the library pipeline, print results.
+//!
+//! Results go to stdout, progress and warnings to stderr. Nothing is written unless the
+//! command succeeds: models, plots and samples are written atomically at the very end.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use candle_core::Device;
+
+use crate::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION};
+use crate::cli::{Command, Format, PlotArgs, PredictArgs, SampleArgs, Source, TrainArgs};
+use crate::config::{PartialConfig, RunConfig};
+use crate::data::{format_time, load_csv, parse_date, DataConfig, Loaded, Series};
+use crate::error::GrufError;
+use crate::evaluate::{self, money, TestReport};
+use crate::forecast;
+use crate::output::write_atomic;
+use crate::plot::{self, Line, PlotData};
+use crate::progress::Reporter;
+use crate::scaler::MinMax;
+use crate::synth::{self, SampleConfig};
+use crate::train;
+use crate::window::Split;
+
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Train(args) => train_cmd(args),
+        Command::Predict(args) => predict_cmd(args),
+        Command::Plot(args) => plot_cmd(args),
+        Command::Sample(args) => sample_cmd(args),
+    }
+}
+
+/// The device models run on: the first CUDA GPU in a `cuda` build when one is present.
+pub fn device() -> Device {
+    Device::cuda_if_available(0).unwrap_or(Device::Cpu)
+}
+
+fn warn(msg: &str) {
+    eprintln!("gruf: warning: {msg}");
+}
+
+fn resolve(args: &TrainArgs) -> Result<RunConfig, GrufError> {
+    let mut config = RunConfig::default();
+    if let Some(path) = &args.config {
+        PartialConfig::from_file(path)?.apply(&mut config);
+    }
+    args.overrides().apply(&mut config);
+    config.validate()?;
+    Ok(config)
+}
+
+fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
+    let mut config = resolve(&args)?;
+    let seed = config.train.seed.unwrap_or_else(random_seed);
+    config.train.seed = Some(seed);
+    let loaded = load_csv(&args.csv, &config.data)?;
+    loaded
+        .notes
+        .iter()
+        .for_each(|n| warn(&format!("{}: {n}", args.csv.display())));
+    let Loaded {
+        series, provenance, ..
+    } = loaded;
+    let csv = &args.csv;
+
+    let window = config.model.window;
+    let split = Split::new(
+        series.len(),
+        window,
+        config.train.test_days,
+        config.train.val_fraction,
+    )
+    .map_err(|msg| GrufError::data(csv, msg))?;
+    let fit = &series.values[..split.fit_end()];
+    let scaler = MinMax::fit(fit).ok_or_else(|| {
+        GrufError::data(
+            csv,
+            format!(
+                "the training part is constant ({} = {}); a forecaster needs prices that move",
+                provenance.column, fit[0]
+            ),
+        )
+    })?;
+    let (outside, highest) = scaler.coverage(&series.values[split.fit_end()..]);
+    if outside > 0 {
+        warn(&format!(
+            "{outside} validation/test values lie outside the training range {}..{} (highest {}); \
+             min-max scaling extrapolates there and forecasts degrade",
+            money(scaler.min),
+            money(scaler.max),
+            money(highest)
+        ));
+    }
+    let daily = series.is_daily();
+    eprintln!(
+        "gruf: {} rows {} to {}: {} training windows, {} validation, {} test values; seed {seed}",
+        series.len(),
+        provenance.first_date,
+        provenance.last_date,
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    );
+
+    let device = device();
+    let scaled = scaler.transform_all(&series.values);
+    let mut reporter = Reporter::new(args.quiet);
+    let outcome = train::train(
+        &config.model,
+        &config.train,
+        seed,
+        &scaled,
+        &split,
+        &device,
+        &mut |e| reporter.event(e),
+    );
+    reporter.finish();
+    let outcome = outcome?;
+
+    let mut checkpoint = Checkpoint {
+        meta: Meta {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            gruf_version: env!("CARGO_PKG_VERSION").into(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            config,
+            seed,
+            scaler,
+            data: provenance,
+            split: split.clone(),
+            history: outcome.history,
+            best_epoch: outcome.best_epoch,
+            stopped_early: outcome.stopped_early,
+            test: None,
+        },
+        weights: outcome.weights,
+    };
+    if !split.test.is_empty() {
+        let model = checkpoint.model()?;
+        let pred = evaluate::one_step(
+            &model,
+            &scaler,
+            &series.values,
+            split.test.clone(),
+            window,
+            &device,
+        )?;
+        let truth = &series.values[split.test.clone()];
+        checkpoint.meta.test = Some(TestReport {
+            n: truth.len(),
+            first_date: format_time(series.dates[split.test.start], daily),
+            last_date: format_time(series.dates[split.test.end - 1], daily),
+            model: evaluate::metrics(&pred, truth),
+            naive: evaluate::metrics(&evaluate::naive(&series.values, split.test.clone()), truth),
+        });
+    }
+    checkpoint.save(&args.model)?;
+
+    let meta = &checkpoint.meta;
+    let best = &meta.history[meta.best_epoch - 1];
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "trained {} epochs{} in {:.1} s; best validation loss {:.6} at epoch {}",
+        meta.history.len(),
+        if meta.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        meta.history.iter().map(|r| r.seconds).sum::<f64>(),
+        best.val_loss,
+        meta.best_epoch
+    )?;
+    match &meta.test {
+        Some(test) => {
+            writeln!(out, "{}", test.verdict())?;
+            writeln!(
+                out,
+                "            MAE          RMSE         MAPE\nmodel  {:>12}  {:>12}  {:>8.3} %\nnaive  {:>12}  {:>12}  {:>8.3} %",
+                money(test.model.mae),
+                money(test.model.rmse),
+                test.model.mape,
+                money(test.naive.mae),
+                money(test.naive.rmse),
+                test.naive.mape
+            )?;
+        }
+        None => writeln!(
+            out,
+            "no test part (--test-days 0): nothing was held out to measure accuracy on"
+        )?,
+    }
+    writeln!(out, "saved model to {}", args.model.display())?;
+    Ok(())
+}
+
+/// A seed for runs that did not give one; recorded in the checkpoint so they can be repeated.
+fn random_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    (nanos ^ (u64::from(std::process::id()) << 32)) % 1_000_000_000
+}
+
+/// The checkpoint and the series a consumer works on: `--csv`, else the training CSV.
+fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series, PathBuf)> {
+    let checkpoint = Checkpoint::load(&source.model, device)?;
+    let meta = &checkpoint.meta;
+    let data_config = DataConfig {
+        column: meta.data.column.clone(),
+        date_column: Some(meta.data.date_column.clone()),
+        date_format: meta.config.data.date_format.clone(),
+    };
+    let path = match &source.csv {
+        Some(p) => p.clone(),
+        None => {
+            if !meta.data.path.exists() {
+                return Err(GrufError::NoInput {
+                    path: meta.data.path.clone(),
+                    msg: "the training CSV is gone; pass --csv with the data to forecast from"
+                        .into(),
+                }
+                .into());
+            }
+            meta.data.path.clone()
+        }
+    };
+    let loaded = load_csv(&path, &data_config)?;
+    if source.csv.is_none() && loaded.provenance.sha256 != meta.data.sha256 {
+        warn(&format!(
+            "{} changed since training; using it as it is now",
+            path.display()
+        ));
+    }
+    let window = meta.model().window;
+    if loaded.series.len() < window {
+        return Err(GrufError::data(
+            &path,
+            format!(
+                "{} rows, but the model needs the last {window} values as input",
+                loaded.series.len()
+            ),
+        )
+        .into());
+    }
+    let tail = &loaded.series.values[loaded.series.len() - window..];
+    let (outside, highest) = meta.scaler.coverage(tail);
+    if outside > 0 {
+        warn(&format!(
+            "{outside} of the last {window} values lie outside the range the model was trained on \
+             ({}..{}, highest now {}); the forecast extrapolates",
+            money(meta.scaler.min),
+            money(meta.scaler.max),
+            money(highest)
+        ));
+    }
+    Ok((checkpoint, loaded.series, path))
+}
+
+fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
+    let device = device();
+    let (checkpoint, series, _) = open(&args.source, &device)?;
+    let meta = &checkpoint.meta;
+    let model = checkpoint.model()?;
+    let days = args.days as usize;
+    let values = forecast::recursive(
+        &model,
+        &meta.scaler,
+        &series.values,
+        meta.model().window,
+        days,
+        &device,
+    )?;
+    let last = *series.dates.last().unwrap_or(&0);
+    let dates = forecast::future_dates(last, meta.data.step_seconds, days);
+    let daily = series.is_daily() && meta.data.step_seconds % 86_400 == 0;
+    let column = &meta.data.column;
+
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Table => {
+            let width = if daily { 10 } else { 19 };
+            writeln!(
+                out,
+                "{:<width$}  {:>14}",
+                "date",
+                format!("{column} forecast")
+            )?;
+            for (d, v) in dates.iter().zip(&values) {
+                writeln!(out, "{:<width$}  {:>14}", format_time(*d, daily), money(*v))?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(["date", "forecast"])?;
+            for (d, v) in dates.iter().zip(&values) {
+                w.write_record([format_time(*d, daily), format!("{v:.6}")])?;
+            }
+            w.flush()?;
+        }
+        Format::Json => {
+            let rows: Vec<_> = dates
+                .iter()
+                .zip(&values)
+                .map(|(d, v)| serde_json::json!({ "date": format_time(*d, daily), "forecast": v }))
+                .collect();
+            let doc = serde_json::json!({
+                "column": column,
+                "last_date": format_time(last, daily),
+                "last_value": series.values.last(),
+                "forecast": rows,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
+    let device = device();
+    let (checkpoint, series, csv_path) = open(&args.source, &device)?;
+    let meta = &checkpoint.meta;
+    let model = checkpoint.model()?;
+    let window = meta.model().window;
+    let daily = series.is_daily();
+    let column = &meta.data.column;
+
+    // The held-out part: from the first test date on; without one, the last year in-sample.
+    let test_start = meta
+        .test
+        .as_ref()
+        .and_then(|t| parse_date(&t.first_date, None).ok())
+        .map(|first| series.dates.partition_point(|&d| d < first));
+    let (start, held_out) = match test_start {
+        Some(s) if s < series.len() => (s.max(window), true),
+        _ => (series.len().saturating_sub(365).max(window), false),
+    };
+    let targets = start..series.len();
+    let mut predicted = Vec::new();
+    let mut title = format!(
+        "gruf: {column}, {}",
+        csv_path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into())
+    );
+    if !targets.is_empty() {
+        let pred = evaluate::one_step(
+            &model,
+            &meta.scaler,
+            &series.values,
+            targets.clone(),
+            window,
+            &device,
+        )?;
+        let truth = &series.values[targets.clone()];
+        let m = evaluate::metrics(&pred, truth);
+        let n = evaluate::metrics(&evaluate::naive(&series.values, targets.clone()), truth);
+        title = format!(
+            "{title}: one-step MAE {} vs naive {} on {}",
+            money(m.mae),
+            money(n.mae),
+            if held_out {
+                "the held-out test days"
+            } else {
+                "the last year (training data, not held out)"
+            }
+        );
+        predicted = targets
+            .clone()
+            .zip(pred)
+            .map(|(t, p)| (series.dates[t], p))
+            .collect();
+    }
+    let days = args.days as usize;
+    let future = forecast::recursive(&model, &meta.scaler, &series.values, window, days, &device)?;
+    let last = *series.dates.last().unwrap_or(&0);
+    let mut forecast_points = vec![(last, *series.values.last().unwrap_or(&0.0))];
+    forecast_points.extend(
+        forecast::future_dates(last, meta.data.step_seconds, days)
+            .into_iter()
+            .zip(future),
+    );
+
+    let data = PlotData {
+        title,
+        daily,
+        truth: Line {
+            label: format!("true {column}"),
+            points: (start.saturating_sub(1)..series.len())
+                .map(|t| (series.dates[t], series.values[t]))
+                .collect(),
+        },
+        predicted: Line {
+            label: format!(
+                "one-step prediction ({})",
+                if held_out { "test" } else { "in-sample" }
+            ),
+            points: predicted,
+        },
+        forecast: Line {
+            label: format!("{days}-day recursive forecast"),
+            points: forecast_points,
+        },
+        history: meta.history.clone(),
+        best_epoch: meta.best_epoch,
+    };
+    let png = plot::render_png(&data)?;
+    write_atomic(&args.out, &png)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn sample_cmd(args: SampleArgs) -> anyhow::Result<()> {
+    let config = SampleConfig {
+        rows: args.rows,
+        seed: args.seed,
+        ..SampleConfig::default()
+    };
+    if config.rows < 2 {
+        return Err(GrufError::usage("--rows must be at least 2").into());
+    }
+    let csv = synth::to_csv(&synth::generate(&config));
+    write_atomic(&args.out, csv.as_bytes())?;
+    println!("wrote {} rows to {}", config.rows, args.out.display());
+    Ok(())
+}

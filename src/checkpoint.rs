@@ -1,0 +1,204 @@
+//! The one model file every subcommand shares: safetensors tensors plus gruf's JSON
+//! metadata under the header key `gruf`.
+//!
+//! The metadata carries everything needed to rebuild the model and use it honestly:
+//! format version, model config (with the window), the fitted scaler, data provenance,
+//! training config and seed, the split, the loss history and the test metrics. Files are
+//! written atomically and read whole into memory (never memory-mapped), and every way a
+//! file can be wrong — not safetensors, not ours, a newer format, missing, extra,
+//! misshapen or non-finite tensors, a broken scaler — is refused with a clear error.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelConfig, RunConfig};
+use crate::data::Provenance;
+use crate::error::{read_input, GrufError};
+use crate::evaluate::TestReport;
+use crate::model::{param_shapes, Model, Weights};
+use crate::output::write_atomic;
+use crate::scaler::MinMax;
+use crate::train::EpochRecord;
+use crate::window::Split;
+
+/// The metadata key holding gruf's JSON.
+pub const META_KEY: &str = "gruf";
+pub const FORMAT: &str = "gruf-checkpoint";
+/// Bumped whenever a change would make older gruf versions misread a file.
+pub const FORMAT_VERSION: u32 = 1;
+/// Where `train` writes and the other subcommands read when `--model` is not given.
+pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    pub format: String,
+    pub format_version: u32,
+    pub gruf_version: String,
+    /// When training finished (UTC, RFC 3339).
+    pub created: String,
+    /// The resolved run configuration (data columns, model, training).
+    pub config: RunConfig,
+    /// The seed actually used (drawn when none was given).
+    pub seed: u64,
+    pub scaler: MinMax,
+    pub data: Provenance,
+    pub split: Split,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    /// `None` when trained with `--test-days 0`.
+    pub test: Option<TestReport>,
+}
+
+impl Meta {
+    pub fn model(&self) -> &ModelConfig {
+        &self.config.model
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub meta: Meta,
+    pub weights: Weights,
+}
+
+impl Checkpoint {
+    /// The network, rebuilt from the stored config and weights.
+    pub fn model(&self) -> anyhow::Result<Model> {
+        Ok(Model::new(self.meta.model(), &self.weights)?)
+    }
+
+    /// Serialises and writes atomically: the previous file survives any failure.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let meta = serde_json::to_string(&self.meta)?;
+        let mut data: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::with_capacity(self.weights.len());
+        for (name, t) in &self.weights {
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            data.push((name.clone(), bytes, t.dims().to_vec()));
+        }
+        let views = data
+            .iter()
+            .map(|(name, bytes, shape)| {
+                Ok((
+                    name.as_str(),
+                    TensorView::new(Dtype::F32, shape.clone(), bytes)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
+        let bytes =
+            safetensors::serialize(views, Some(HashMap::from([(META_KEY.to_string(), meta)])))?;
+        write_atomic(path, &bytes)?;
+        Ok(())
+    }
+
+    /// Reads and checks a checkpoint; every failure is a [`GrufError`] naming the file.
+    pub fn load(path: &Path, device: &Device) -> Result<Checkpoint, GrufError> {
+        let bytes = read_input(path, "; run `gruf train --csv FILE` first, or pass --model")?;
+        parse(&bytes, device).map_err(|msg| GrufError::model(path, msg))
+    }
+}
+
+/// Recognises files that are some other framework's format, to refuse them by name.
+fn foreign_format(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some("a zip archive (a PyTorch .pt/.pth or a Keras .keras file?)")
+    } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        Some("an HDF5 file (a Keras .h5 model?)")
+    } else if bytes.first() == Some(&0x80) && bytes.get(1).is_some_and(|&p| (2..=5).contains(&p)) {
+        Some("a Python pickle (never loaded: unpickling runs code)")
+    } else {
+        None
+    }
+}
+
+fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
+    if let Some(kind) = foreign_format(bytes) {
+        return Err(format!(
+            "this is {kind}, not a gruf model; train one with `gruf train`"
+        ));
+    }
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file ({e}); it may be truncated or corrupt: retrain or restore it"))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| format!("the gruf metadata is not valid JSON ({e})"))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err("a safetensors file, but not a gruf model (unknown metadata format)".into());
+    }
+    let version = value.get("format_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        let found = version.map_or("missing".to_string(), |v| v.to_string());
+        return Err(format!(
+            "format version {found}; this gruf ({}) reads version {FORMAT_VERSION}: use a matching gruf or retrain",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    let meta: Meta = serde_json::from_value(value)
+        .map_err(|e| format!("the gruf metadata is incomplete or malformed ({e})"))?;
+    meta.config
+        .validate()
+        .map_err(|e| format!("stored configuration is invalid: {e}"))?;
+    if MinMax::checked(meta.scaler.min, meta.scaler.max).is_none() {
+        return Err(format!(
+            "stored scaler is invalid (min {}, max {}): min must be below max and both finite",
+            meta.scaler.min, meta.scaler.max
+        ));
+    }
+
+    let expected = param_shapes(meta.model());
+    let mut weights = Weights::new();
+    for (name, shape) in &expected {
+        let view = st
+            .tensor(name)
+            .map_err(|_| format!("tensor '{name}' is missing"))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(format!(
+                "tensor '{name}' is {:?}, expected F32",
+                view.dtype()
+            ));
+        }
+        if view.shape() != shape.as_slice() {
+            return Err(format!(
+                "tensor '{name}' has shape {:?}, expected {shape:?}",
+                view.shape()
+            ));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "tensor '{name}' holds a non-finite value ({}) at index {i}",
+                values[i]
+            ));
+        }
+        let tensor =
+            Tensor::from_vec(values, shape.as_slice(), device).map_err(|e| e.to_string())?;
+        weights.insert(name.clone(), tensor);
+    }
+    if let Some(extra) = st.names().into_iter().find(|n| !weights.contains_key(*n)) {
+        return Err(format!(
+            "unexpected tensor '{extra}' for a {:?} model",
+            meta.model().layers
+        ));
+    }
+    Ok(Checkpoint { meta, weights })
+}
+
+/// The model path to use: the flag, else the default in the current folder.
+pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}

@@ -1,0 +1,207 @@
+//! Command-line types (clap derive) and nothing else: doc comments are the help text.
+//! [`TrainArgs::overrides`] turns flags into a config layer; the library never sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
+use crate::synth::SampleConfig;
+
+/// gruf: a GRU forecaster for price series, in one binary.
+///
+/// Train on a CSV of prices, then forecast and plot from the saved model:
+///
+///   gruf train --csv btc.csv
+///   gruf predict --days 7
+///   gruf plot
+#[derive(Debug, Parser)]
+#[command(name = "gruf", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model on a CSV and save it (with its scaler, config and test metrics).
+    Train(TrainArgs),
+    /// Forecast the next days from a trained model.
+    Predict(PredictArgs),
+    /// Draw true vs predicted prices, the forecast and the loss curves to a PNG.
+    Plot(PlotArgs),
+    /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
+    #[arg(long, value_name = "PATH")]
+    pub csv: PathBuf,
+
+    /// Where to save the model.
+    #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
+    pub model: PathBuf,
+
+    /// TOML config (see configs/); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Price column, matched case-insensitively [default: Close].
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+
+    /// Date column [default: auto-detect Date, Datetime, Timestamp or Time].
+    #[arg(long, value_name = "NAME")]
+    pub date_column: Option<String>,
+
+    /// chrono format of the dates, e.g. '%d/%m/%Y' [default: ISO dates or Unix seconds].
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
+
+    /// Hidden sizes of the stacked GRU layers [default: 50,100].
+    #[arg(long, value_name = "H,H,..", value_delimiter = ',')]
+    pub layers: Option<Vec<usize>>,
+
+    /// Dropout after each GRU layer [default: 0.2].
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f64>,
+
+    /// Past values per input window [default: 60].
+    #[arg(long, value_name = "N")]
+    pub window: Option<usize>,
+
+    /// Training epochs [default: 50].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+
+    /// Windows per mini-batch [default: 64].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+
+    /// Optimizer [default: rmsprop].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+
+    /// Learning rate [default: 0.001].
+    #[arg(long, value_name = "RATE")]
+    pub lr: Option<f64>,
+
+    /// Stop after N epochs without a better validation loss; 0 = off [default: 0].
+    #[arg(long, value_name = "N")]
+    pub patience: Option<usize>,
+
+    /// Clip the gradient norm to this; 0 = off [default: 1.0].
+    #[arg(long, value_name = "NORM")]
+    pub clip_norm: Option<f64>,
+
+    /// Hold out the last N values for testing; 0 trains on everything [default: 365].
+    #[arg(long, value_name = "N")]
+    pub test_days: Option<usize>,
+
+    /// Share of the pre-test windows (the latest) used for validation [default: 0.1].
+    #[arg(long, value_name = "F")]
+    pub val_fraction: Option<f64>,
+
+    /// Seed for initialisation, shuffling and dropout: same seed, same model
+    /// [default: drawn at random and stored in the model].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// No progress bar or per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl TrainArgs {
+    /// The flags as the top configuration layer.
+    pub fn overrides(&self) -> PartialConfig {
+        PartialConfig {
+            data: PartialData {
+                column: self.column.clone(),
+                date_column: self.date_column.clone(),
+                date_format: self.date_format.clone(),
+            },
+            model: PartialModel {
+                layers: self.layers.clone(),
+                dropout: self.dropout,
+                window: self.window,
+            },
+            train: PartialTrain {
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                optimizer: self.optimizer,
+                lr: self.lr,
+                patience: self.patience,
+                clip_norm: self.clip_norm,
+                test_days: self.test_days,
+                val_fraction: self.val_fraction,
+                seed: self.seed,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    Csv,
+    Json,
+}
+
+/// Which model and data a consumer of a checkpoint works on.
+#[derive(Debug, Args)]
+pub struct Source {
+    /// Model file written by `gruf train`.
+    #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
+    pub model: PathBuf,
+
+    /// Newer data to use instead of the training CSV (same columns; scaled with the stored scaler).
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub source: Source,
+
+    /// Days (steps of the series) to forecast.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    pub source: Source,
+
+    /// PNG file to write.
+    #[arg(long, value_name = "PATH", default_value = "gruf-plot.png")]
+    pub out: PathBuf,
+
+    /// Days of forecast drawn past the end of the data.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// CSV file to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Number of daily rows.
+    #[arg(long, default_value_t = SampleConfig::default().rows)]
+    pub rows: usize,
+
+    /// Generator seed (the default makes data/btc-sample.csv).
+    #[arg(long, default_value_t = SampleConfig::default().seed)]
+    pub seed: u64,
+}

@@ -1,0 +1,266 @@
+//! Run configuration: built-in defaults (the seed model) < a TOML file < command-line flags.
+//!
+//! Each default is written once, in the `Default` impls below. A config file and the flags
+//! are both a [`PartialConfig`] (every field optional) laid over it by [`PartialConfig::apply`];
+//! [`RunConfig::validate`] then refuses values that cannot work.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DataConfig;
+use crate::error::GrufError;
+
+/// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Hidden size of each stacked GRU layer, input side first.
+    pub layers: Vec<usize>,
+    /// Dropout after each GRU layer, during training only.
+    pub dropout: f64,
+    /// Input length: how many past values predict the next one.
+    pub window: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            layers: vec![50, 100],
+            dropout: 0.2,
+            window: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// PyTorch's RMSprop (alpha 0.99, eps 1e-8).
+    Rmsprop,
+    /// Adam (betas 0.9, 0.999, eps 1e-8).
+    Adam,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    /// Stop after this many epochs without a better validation loss; 0 = never.
+    pub patience: usize,
+    /// Largest gradient norm; larger gradients are scaled down to it. 0 = no clipping.
+    pub clip_norm: f64,
+    /// The last `test_days` values are held out for testing; 0 trains on everything.
+    pub test_days: usize,
+    /// Share of the pre-test windows (the latest ones) used for validation.
+    pub val_fraction: f64,
+    /// Seed of the one generator behind initialisation, shuffling and dropout;
+    /// `None` draws one, which the checkpoint records.
+    pub seed: Option<u64>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 50,
+            batch_size: 64,
+            optimizer: OptimizerKind::Rmsprop,
+            lr: 1e-3,
+            patience: 0,
+            clip_norm: 1.0,
+            test_days: 365,
+            val_fraction: 0.1,
+            seed: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+/// One layer of settings: a config file or the flags. `None` leaves the value below.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialConfig {
+    #[serde(default)]
+    pub data: PartialData,
+    #[serde(default)]
+    pub model: PartialModel,
+    #[serde(default)]
+    pub train: PartialTrain,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialData {
+    pub column: Option<String>,
+    pub date_column: Option<String>,
+    pub date_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialModel {
+    pub layers: Option<Vec<usize>>,
+    pub dropout: Option<f64>,
+    pub window: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialTrain {
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub optimizer: Option<OptimizerKind>,
+    pub lr: Option<f64>,
+    pub patience: Option<usize>,
+    pub clip_norm: Option<f64>,
+    pub test_days: Option<usize>,
+    pub val_fraction: Option<f64>,
+    pub seed: Option<u64>,
+}
+
+impl PartialConfig {
+    /// Reads a TOML config file; unknown keys are errors (a typo must not pass silently).
+    pub fn from_file(path: &Path) -> Result<PartialConfig, GrufError> {
+        let bytes = crate::error::read_input(path, "; the shipped configs are in configs/")?;
+        let text = String::from_utf8(bytes).map_err(|_| GrufError::Config {
+            path: path.into(),
+            msg: "not valid UTF-8".into(),
+        })?;
+        toml::from_str(&text).map_err(|e| GrufError::Config {
+            path: path.into(),
+            msg: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// Lays this layer over `config`.
+    pub fn apply(self, config: &mut RunConfig) {
+        fn set<T>(slot: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        let (d, m, t) = (self.data, self.model, self.train);
+        set(&mut config.data.column, d.column);
+        if d.date_column.is_some() {
+            config.data.date_column = d.date_column;
+        }
+        if d.date_format.is_some() {
+            config.data.date_format = d.date_format;
+        }
+        set(&mut config.model.layers, m.layers);
+        set(&mut config.model.dropout, m.dropout);
+        set(&mut config.model.window, m.window);
+        set(&mut config.train.epochs, t.epochs);
+        set(&mut config.train.batch_size, t.batch_size);
+        set(&mut config.train.optimizer, t.optimizer);
+        set(&mut config.train.lr, t.lr);
+        set(&mut config.train.patience, t.patience);
+        set(&mut config.train.clip_norm, t.clip_norm);
+        set(&mut config.train.test_days, t.test_days);
+        set(&mut config.train.val_fraction, t.val_fraction);
+        if t.seed.is_some() {
+            config.train.seed = t.seed;
+        }
+    }
+}
+
+impl RunConfig {
+    /// Refuses settings that cannot work, naming the setting and the accepted range.
+    pub fn validate(&self) -> Result<(), GrufError> {
+        let m = &self.model;
+        let t = &self.train;
+        let bad = |what: &str| Err(GrufError::usage(what.to_string()));
+        if m.layers.is_empty() || m.layers.iter().any(|&h| h == 0 || h > 4096) {
+            return bad(&format!(
+                "layers {:?}: give 1 or more hidden sizes between 1 and 4096, e.g. 50,100",
+                m.layers
+            ));
+        }
+        if !(0.0..1.0).contains(&m.dropout) {
+            return bad(&format!(
+                "dropout {}: must be at least 0 and below 1",
+                m.dropout
+            ));
+        }
+        if m.window == 0 || m.window > 10_000 {
+            return bad(&format!("window {}: must be between 1 and 10000", m.window));
+        }
+        if t.epochs == 0 {
+            return bad("epochs 0: train for at least 1 epoch");
+        }
+        if t.batch_size == 0 {
+            return bad("batch size 0: must be at least 1");
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return bad(&format!(
+                "learning rate {}: must be a positive number such as 0.001",
+                t.lr
+            ));
+        }
+        if !(t.clip_norm.is_finite() && t.clip_norm >= 0.0) {
+            return bad(&format!(
+                "clip norm {}: must be 0 (off) or positive",
+                t.clip_norm
+            ));
+        }
+        if !(t.val_fraction > 0.0 && t.val_fraction <= 0.5) {
+            return bad(&format!(
+                "validation fraction {}: must be above 0 and at most 0.5",
+                t.val_fraction
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seed_model() {
+        let c = RunConfig::default();
+        assert_eq!(c.model.layers, vec![50, 100]);
+        assert_eq!((c.model.dropout, c.model.window), (0.2, 60));
+        assert_eq!(
+            (c.train.epochs, c.train.batch_size, c.train.lr),
+            (50, 64, 1e-3)
+        );
+        assert_eq!(c.train.optimizer, OptimizerKind::Rmsprop);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let mut c = RunConfig::default();
+        let file: PartialConfig =
+            toml::from_str("[model]\nlayers = [8]\n[train]\nepochs = 3\nlr = 0.01").unwrap();
+        file.apply(&mut c);
+        let flags = PartialConfig {
+            train: PartialTrain {
+                epochs: Some(5),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        flags.apply(&mut c);
+        assert_eq!(c.model.layers, vec![8]);
+        assert_eq!((c.train.epochs, c.train.lr), (5, 0.01));
+        assert_eq!(c.train.batch_size, 64);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<PartialConfig>("[train]\nepoch = 3").is_err());
+        let mut c = RunConfig::default();
+        c.model.dropout = 1.0;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,557 @@
+//! CSV → [`Series`]: load with polars, validate, sort by date.
+//!
+//! Contract: the returned series has strictly increasing timestamps and finite, positive
+//! prices. Every column is read as text and parsed here (polars would infer types from
+//! the first rows only), so every refusal can name the line and the value. Rows whose
+//! price is missing (`null`, empty, `NaN`) are dropped and reported in [`Loaded::notes`],
+//! never turned into zeros; anything else unusable is an error.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{read_input, GrufError};
+
+/// Header names tried, in order, when no date column is given.
+const DATE_COLUMNS: [&str; 5] = ["date", "datetime", "timestamp", "time", "open time"];
+
+/// Which columns to read and how to parse dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataConfig {
+    /// Price column, matched case-insensitively.
+    pub column: String,
+    /// Date column; `None` auto-detects Date / Datetime / Timestamp / Time.
+    pub date_column: Option<String>,
+    /// chrono format for the dates; `None` accepts ISO dates, datetimes and Unix times.
+    pub date_format: Option<String>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            column: "Close".into(),
+            date_column: None,
+            date_format: None,
+        }
+    }
+}
+
+/// A price series in date order: `dates[i]` (Unix seconds, UTC) carries `values[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub dates: Vec<i64>,
+    pub values: Vec<f64>,
+}
+
+impl Series {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The usual spacing between rows: the median of consecutive differences
+    /// (one day for daily data), so that a few gaps do not change it.
+    pub fn step(&self) -> i64 {
+        let mut diffs: Vec<i64> = self.dates.windows(2).map(|w| w[1] - w[0]).collect();
+        if diffs.is_empty() {
+            return 86_400;
+        }
+        diffs.sort_unstable();
+        diffs[diffs.len() / 2]
+    }
+
+    /// True when every timestamp falls on midnight, so dates print without a time.
+    pub fn is_daily(&self) -> bool {
+        self.dates.iter().all(|d| d.rem_euclid(86_400) == 0)
+    }
+}
+
+/// Where a series came from, stored in the checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Absolute path of the CSV when it was read.
+    pub path: PathBuf,
+    pub sha256: String,
+    /// Rows kept after cleaning.
+    pub rows: usize,
+    pub first_date: String,
+    pub last_date: String,
+    /// Usual spacing between rows, in seconds.
+    pub step_seconds: i64,
+    /// The header names actually used.
+    pub column: String,
+    pub date_column: String,
+}
+
+/// A loaded series with what was found on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub series: Series,
+    pub provenance: Provenance,
+    /// Things the user should know (dropped rows, gaps, re-ordering), one sentence each.
+    pub notes: Vec<String>,
+}
+
+/// Reads `path` and returns the cleaned, date-sorted series.
+pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+    let bytes = read_input(path, "")?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        GrufError::data(
+            path,
+            format!("not valid UTF-8 at byte {at} (line {line}); re-save the file as UTF-8"),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(GrufError::data(
+            path,
+            "the file is empty; expected a CSV with a header row",
+        ));
+    }
+
+    let header = read_header(path, text)?;
+    let price_idx = find_column(&header, &config.column).ok_or_else(|| {
+        GrufError::data(
+            path,
+            format!(
+                "column '{}' not found; columns are: {}; pass --column",
+                config.column,
+                header.join(", ")
+            ),
+        )
+    })?;
+    let date_idx = match &config.date_column {
+        Some(name) => find_column(&header, name).ok_or_else(|| {
+            GrufError::data(
+                path,
+                format!(
+                    "date column '{name}' not found; columns are: {}; pass --date-column",
+                    header.join(", ")
+                ),
+            )
+        })?,
+        None => DATE_COLUMNS
+            .iter()
+            .find_map(|c| find_column(&header, c))
+            .ok_or_else(|| {
+                GrufError::data(
+                    path,
+                    format!(
+                        "no date column found (looked for Date, Datetime, Timestamp, Time); \
+                     columns are: {}; pass --date-column",
+                        header.join(", ")
+                    ),
+                )
+            })?,
+    };
+    if date_idx == price_idx {
+        return Err(GrufError::data(
+            path,
+            "the price and date columns are the same column",
+        ));
+    }
+    for &idx in &[price_idx, date_idx] {
+        let same = header
+            .iter()
+            .filter(|h| h.eq_ignore_ascii_case(&header[idx]))
+            .count();
+        if same > 1 {
+            return Err(GrufError::data(
+                path,
+                format!(
+                    "column '{}' appears {same} times in the header; rename one",
+                    header[idx]
+                ),
+            ));
+        }
+    }
+
+    let (raw_dates, raw_prices) = read_columns(path, bytes.clone(), date_idx, price_idx)?;
+    let price_name = header[price_idx].clone();
+    let date_name = header[date_idx].clone();
+
+    // Parse row by row; line numbers count the header as line 1.
+    let mut rows: Vec<(i64, f64, usize)> = Vec::with_capacity(raw_prices.len());
+    let mut missing = 0usize;
+    let mut first_missing = 0usize;
+    for (i, (d, p)) in raw_dates.iter().zip(&raw_prices).enumerate() {
+        let line = i + 2;
+        let price = match parse_price(p.as_deref()) {
+            Price::Missing => {
+                if missing == 0 {
+                    first_missing = line;
+                }
+                missing += 1;
+                continue;
+            }
+            Price::Bad(reason) => {
+                return Err(GrufError::data(
+                    path,
+                    format!(
+                        "line {line}: {price_name} value '{}' {reason}",
+                        p.as_deref().unwrap_or("").trim()
+                    ),
+                ))
+            }
+            Price::Value(v) => v,
+        };
+        let date = d
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                GrufError::data(
+                    path,
+                    format!("line {line}: {date_name} is empty; every row needs a date"),
+                )
+            })?;
+        let ts = parse_date(date, config.date_format.as_deref()).map_err(|reason| {
+            GrufError::data(path, format!("line {line}: {date_name} '{date}' {reason}"))
+        })?;
+        rows.push((ts, price, line));
+    }
+
+    let mut notes = Vec::new();
+    if missing > 0 {
+        notes.push(format!(
+            "dropped {missing} row{} with a missing {price_name} (null, empty or NaN), first at line {first_missing}",
+            plural(missing)
+        ));
+    }
+    if rows.is_empty() {
+        return Err(GrufError::data(
+            path,
+            format!("no rows with a {price_name} value"),
+        ));
+    }
+
+    let sorted = rows.windows(2).all(|w| w[0].0 <= w[1].0);
+    if !sorted {
+        let reversed = rows.windows(2).all(|w| w[0].0 >= w[1].0);
+        rows.sort_by_key(|r| (r.0, r.2));
+        notes.push(if reversed {
+            "rows were newest-first; sorted by date".to_string()
+        } else {
+            "rows were not in date order; sorted by date".to_string()
+        });
+    }
+
+    // Duplicate dates: equal prices collapse, conflicting ones are refused.
+    let mut duplicates = 0usize;
+    let mut kept: Vec<(i64, f64, usize)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match kept.last() {
+            Some(prev) if prev.0 == row.0 => {
+                if prev.1 != row.1 {
+                    return Err(GrufError::data(
+                        path,
+                        format!(
+                            "lines {} and {} have the same {date_name} ({}) but different {price_name} ({} and {}); remove one",
+                            prev.2,
+                            row.2,
+                            format_time(row.0, true),
+                            prev.1,
+                            row.1
+                        ),
+                    ));
+                }
+                duplicates += 1;
+            }
+            _ => kept.push(row),
+        }
+    }
+    if duplicates > 0 {
+        notes.push(format!(
+            "dropped {duplicates} duplicate row{} (same date, same {price_name})",
+            plural(duplicates)
+        ));
+    }
+
+    let series = Series {
+        dates: kept.iter().map(|r| r.0).collect(),
+        values: kept.iter().map(|r| r.1).collect(),
+    };
+    let step = series.step();
+    let daily = series.is_daily();
+    let gaps: Vec<(usize, i64)> = series
+        .dates
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| (w[1] - w[0]) * 2 > step * 3)
+        .map(|(i, w)| (i, w[1] - w[0]))
+        .collect();
+    if let Some(&(first, _)) = gaps.first() {
+        let largest = gaps.iter().map(|g| g.1).max().unwrap_or(step);
+        notes.push(format!(
+            "{} gap{} in the dates (largest {}, first after {}); values are used as they are, not filled",
+            gaps.len(),
+            plural(gaps.len()),
+            format_span(largest),
+            format_time(series.dates[first], daily)
+        ));
+    }
+
+    let provenance = Provenance {
+        path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        sha256: sha256_hex(&bytes),
+        rows: series.len(),
+        first_date: format_time(series.dates[0], daily),
+        last_date: format_time(*series.dates.last().unwrap_or(&0), daily),
+        step_seconds: step,
+        column: price_name,
+        date_column: date_name,
+    };
+    Ok(Loaded {
+        series,
+        provenance,
+        notes,
+    })
+}
+
+/// The header row, BOM and surrounding spaces removed.
+fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok(record
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+            .collect()),
+        Ok(false) => Err(GrufError::data(path, "the file has no header row")),
+        Err(e) => Err(GrufError::data(
+            path,
+            format!("cannot read the header row: {e}"),
+        )),
+    }
+}
+
+/// Index of the header matching `name`: exactly, else ignoring ASCII case.
+fn find_column(header: &[String], name: &str) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
+}
+
+type Column = Vec<Option<String>>;
+
+/// Reads the two columns as text with polars (only those two are parsed).
+fn read_columns(
+    path: &Path,
+    bytes: Vec<u8>,
+    date_idx: usize,
+    price_idx: usize,
+) -> Result<(Column, Column), GrufError> {
+    let polars_err = |e: PolarsError| GrufError::data(path, format!("cannot parse as CSV: {e}"));
+    let df = CsvReadOptions::default()
+        .with_has_header(false)
+        .with_skip_rows(1)
+        .with_infer_schema_length(Some(0))
+        .with_projection(Some(Arc::new(vec![
+            date_idx.min(price_idx),
+            date_idx.max(price_idx),
+        ])))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(polars_err)?;
+    let text_column = |idx: usize| -> Result<Column, GrufError> {
+        let col = df
+            .column(&format!("column_{}", idx + 1))
+            .map_err(polars_err)?;
+        let strings = col.str().map_err(polars_err)?;
+        Ok(strings.iter().map(|s| s.map(str::to_owned)).collect())
+    };
+    Ok((text_column(date_idx)?, text_column(price_idx)?))
+}
+
+enum Price {
+    Missing,
+    Bad(&'static str),
+    Value(f64),
+}
+
+fn parse_price(raw: Option<&str>) -> Price {
+    let s = raw.unwrap_or("").trim();
+    if s.is_empty()
+        || ["null", "nan", "na", "n/a", "none"]
+            .iter()
+            .any(|m| s.eq_ignore_ascii_case(m))
+    {
+        return Price::Missing;
+    }
+    // "105,043.5" as exported by investing.com: drop thousands separators.
+    let cleaned;
+    let s = if s.contains(',') && s.split('.').next().is_some_and(thousands_grouped) {
+        cleaned = s.replace(',', "");
+        cleaned.as_str()
+    } else {
+        s
+    };
+    match s.parse::<f64>() {
+        Err(_) => Price::Bad("is not a number"),
+        Ok(v) if !v.is_finite() || v.abs() > f32::MAX as f64 => {
+            Price::Bad("is not finite (or too large); prices must be finite and positive")
+        }
+        Ok(v) if v <= 0.0 => Price::Bad("is not positive; prices must be finite and positive"),
+        Ok(v) => Price::Value(v),
+    }
+}
+
+/// "105,043" or "1,234,567": digit groups of three after the first.
+fn thousands_grouped(int_part: &str) -> bool {
+    let mut groups = int_part.trim_start_matches(['-', '+']).split(',');
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    first_ok && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Parses a date or time to Unix seconds (UTC).
+///
+/// With `format`, exactly that chrono format (a date or a datetime). Without it: ISO dates
+/// (`2024-03-31`), ISO datetimes with or without `T`, fractional seconds and a zone
+/// (`Z`, `+02:00`), and Unix timestamps in seconds or milliseconds.
+pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
+    if let Some(fmt) = format {
+        return NaiveDateTime::parse_from_str(s, fmt)
+            .map(|t| t.and_utc().timestamp())
+            .or_else(|_| DateTime::parse_from_str(s, fmt).map(|t| t.timestamp()))
+            .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(midnight))
+            .map_err(|e| format!("does not match --date-format '{fmt}' ({e})"));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(midnight(d));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Ok(t.timestamp());
+        }
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Ok(t.and_utc().timestamp());
+        }
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
+        // 1e11 seconds is the year 5138; larger values are milliseconds.
+        return Ok(if n >= 100_000_000_000 { n / 1000 } else { n });
+    }
+    if s.contains('/') || s.contains('.') {
+        return Err(
+            "is ambiguous (day/month order); pass --date-format, e.g. '%d/%m/%Y' or '%m/%d/%Y'"
+                .into(),
+        );
+    }
+    Err("is not a date; expected ISO dates (2024-03-31), datetimes or Unix seconds, or pass --date-format".into())
+}
+
+fn midnight(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or_default()
+}
+
+/// Formats Unix seconds as `2024-03-31` (daily data) or `2024-03-31 12:00:00`.
+pub fn format_time(secs: i64, daily: bool) -> String {
+    match DateTime::from_timestamp(secs, 0) {
+        Some(t) if daily => t.format("%Y-%m-%d").to_string(),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        None => secs.to_string(),
+    }
+}
+
+/// "3 days", "6 hours", "90 seconds".
+fn format_span(secs: i64) -> String {
+    let (n, unit) = if secs % 86_400 == 0 {
+        (secs / 86_400, "day")
+    } else if secs % 3_600 == 0 {
+        (secs / 3_600, "hour")
+    } else {
+        (secs, "second")
+    };
+    format!("{n} {unit}{}", plural(n as usize))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_date_forms_we_promise() {
+        let day = 1_711_843_200; // 2024-03-31
+        assert_eq!(parse_date("2024-03-31", None), Ok(day));
+        assert_eq!(parse_date("2024-03-31 00:00:00", None), Ok(day));
+        assert_eq!(parse_date("2024-03-31T02:00:00+02:00", None), Ok(day));
+        assert_eq!(parse_date("2024-03-31T00:00:00Z", None), Ok(day));
+        assert_eq!(parse_date("2024-03-31 00:00:00.000", None), Ok(day));
+        assert_eq!(parse_date("1711843200", None), Ok(day));
+        assert_eq!(parse_date("1711843200000", None), Ok(day));
+        assert_eq!(parse_date("31/03/2024", Some("%d/%m/%Y")), Ok(day));
+        assert!(parse_date("01/02/2021", None)
+            .unwrap_err()
+            .contains("--date-format"));
+        assert!(parse_date("yesterday", None).is_err());
+    }
+
+    #[test]
+    fn prices_are_parsed_or_refused_with_a_reason() {
+        assert!(matches!(parse_price(Some("105,043.5")), Price::Value(v) if v == 105_043.5));
+        assert!(matches!(parse_price(Some(" 42 ")), Price::Value(v) if v == 42.0));
+        for missing in [None, Some(""), Some("null"), Some("NaN")] {
+            assert!(matches!(parse_price(missing), Price::Missing));
+        }
+        for bad in ["inf", "-3", "0", "abc", "1e39", "1,2"] {
+            assert!(matches!(parse_price(Some(bad)), Price::Bad(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn step_is_the_median_spacing() {
+        let s = Series {
+            dates: vec![0, 86_400, 172_800, 432_000, 518_400],
+            values: vec![1.0; 5],
+        };
+        assert_eq!(s.step(), 86_400);
+        assert!(s.is_daily());
+        assert_eq!(format_time(1_711_843_200, true), "2024-03-31");
+    }
+}

@@ -1,0 +1,28 @@
+//! gruf: a GRU forecaster for price series.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! CSV ─► data ─► Series ─► window::Split ─► scaler (fit on the training part)
+//!   ─► window batches ─► model + train ─► checkpoint (one file, atomic)
+//! checkpoint ─► forecast / evaluate / plot
+//! ```
+//!
+//! The `gruf` binary is a thin shell over [`app::run`].
+
+pub mod app;
+pub mod checkpoint;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod evaluate;
+pub mod forecast;
+pub mod model;
+pub mod output;
+pub mod plot;
+pub mod progress;
+pub mod scaler;
+pub mod synth;
+pub mod train;
+pub mod window;

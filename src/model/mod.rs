@@ -1,0 +1,173 @@
+//! The network: stacked GRU layers → dropout → dense, in candle.
+//!
+//! GRU(50, every step) → Dropout(0.2) → GRU(100, last step) → Dropout(0.2) → Dense(1) by
+//! default; widths and depth come from [`ModelConfig`]. Parameters are named as PyTorch
+//! names a multi-layer `nn.GRU` plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`),
+//! and initialised as PyTorch does, from our own seeded generator.
+
+pub mod gru;
+
+use std::collections::BTreeMap;
+
+use candle_core::{DType, Device, Result, Tensor};
+use rand::Rng;
+
+use crate::config::ModelConfig;
+use gru::Gru;
+
+/// The generator behind initialisation, shuffling and dropout. ChaCha8 gives the same
+/// stream for a seed on every platform and rand version.
+pub type Rng64 = rand_chacha::ChaCha8Rng;
+
+/// Named parameters, as stored in the checkpoint.
+pub type Weights = BTreeMap<String, Tensor>;
+
+/// Name and shape of every parameter, in a fixed order.
+pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let mut shapes = Vec::new();
+    let mut input = 1;
+    for (l, &h) in config.layers.iter().enumerate() {
+        shapes.push((format!("gru.weight_ih_l{l}"), vec![3 * h, input]));
+        shapes.push((format!("gru.weight_hh_l{l}"), vec![3 * h, h]));
+        shapes.push((format!("gru.bias_ih_l{l}"), vec![3 * h]));
+        shapes.push((format!("gru.bias_hh_l{l}"), vec![3 * h]));
+        input = h;
+    }
+    shapes.push(("dense.weight".into(), vec![1, input]));
+    shapes.push(("dense.bias".into(), vec![1]));
+    shapes
+}
+
+/// Fresh parameters with PyTorch's initialisation: every GRU parameter ~ U(−1/√H, 1/√H);
+/// the dense weight and bias ~ U(−1/√in, 1/√in) (`kaiming_uniform_(a=√5)` reduces to that).
+pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> Result<Weights> {
+    let last = *config.layers.last().unwrap_or(&1);
+    let mut weights = Weights::new();
+    for (name, shape) in param_shapes(config) {
+        let fan = if name.starts_with("dense") {
+            last
+        } else {
+            shape[0] / 3 // H
+        };
+        let bound = 1.0 / (fan as f32).sqrt();
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..=bound)).collect();
+        weights.insert(name, Tensor::from_vec(data, shape, device)?);
+    }
+    Ok(weights)
+}
+
+/// The stacked GRU forecaster.
+#[derive(Debug, Clone)]
+pub struct Model {
+    grus: Vec<Gru>,
+    dense_w: Tensor,
+    dense_b: Tensor,
+    dropout: f32,
+}
+
+impl Model {
+    /// Builds the network from `weights`, which must hold every parameter of
+    /// [`param_shapes`] with that shape (the checkpoint loader checks this first).
+    pub fn new(config: &ModelConfig, weights: &Weights) -> Result<Model> {
+        let get = |name: String| {
+            weights
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor {name}")))
+        };
+        let grus = (0..config.layers.len())
+            .map(|l| {
+                Gru::new(
+                    get(format!("gru.weight_ih_l{l}"))?,
+                    get(format!("gru.weight_hh_l{l}"))?,
+                    get(format!("gru.bias_ih_l{l}"))?,
+                    get(format!("gru.bias_hh_l{l}"))?,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Model {
+            grus,
+            dense_w: get("dense.weight".into())?,
+            dense_b: get("dense.bias".into())?,
+            dropout: config.dropout as f32,
+        })
+    }
+
+    /// `xs`: `[batch, window, 1]` scaled values → `[batch, 1]` scaled next values.
+    /// With `dropout_rng` (training), dropout follows each GRU layer.
+    pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
+        let mut h = xs.clone();
+        let last = self.grus.len() - 1;
+        for (l, gru) in self.grus.iter().enumerate() {
+            h = gru.forward(&h, l < last)?;
+            if let Some(rng) = dropout_rng.as_deref_mut() {
+                h = dropout(&h, self.dropout, rng)?;
+            }
+        }
+        h.matmul(&self.dense_w.t()?)?.broadcast_add(&self.dense_b)
+    }
+
+    /// Predicts in batches without dropout: `inputs` holds `n` windows back to back.
+    pub fn predict(&self, inputs: &[f32], window: usize, device: &Device) -> Result<Vec<f32>> {
+        const CHUNK: usize = 512;
+        let mut out = Vec::with_capacity(inputs.len() / window.max(1));
+        for chunk in inputs.chunks(CHUNK * window) {
+            let n = chunk.len() / window;
+            let xs = Tensor::from_slice(chunk, (n, window, 1), device)?;
+            out.extend(self.forward(&xs, None)?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+}
+
+/// Inverted dropout with a mask from our generator: each element is zeroed with
+/// probability `p`, the rest scaled by 1/(1 − p), as `torch.nn.Dropout` does in training.
+pub fn dropout(xs: &Tensor, p: f32, rng: &mut Rng64) -> Result<Tensor> {
+    if p <= 0.0 {
+        return Ok(xs.clone());
+    }
+    let keep = 1.0 / (1.0 - p);
+    let mask: Vec<f32> = (0..xs.elem_count())
+        .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })
+        .collect();
+    let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(DType::F32)?;
+    xs * mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn init_follows_pytorch_bounds_and_is_seeded() {
+        let config = ModelConfig {
+            layers: vec![4, 9],
+            dropout: 0.2,
+            window: 5,
+        };
+        let dev = Device::Cpu;
+        let a = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        let b = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        for (name, shape) in param_shapes(&config) {
+            let t = &a[&name];
+            assert_eq!(t.dims(), shape.as_slice(), "{name}");
+            let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let bound = if name.contains("_l0") { 0.5 } else { 1.0 / 3.0 };
+            assert!(v.iter().all(|x| x.abs() <= bound + 1e-7), "{name}");
+            assert_eq!(v, b[&name].flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        }
+    }
+
+    #[test]
+    fn dropout_zeroes_about_p_and_keeps_the_mean() {
+        let xs = Tensor::ones((100, 100), DType::F32, &Device::Cpu).unwrap();
+        let out = dropout(&xs, 0.2, &mut Rng64::seed_from_u64(1)).unwrap();
+        let v = out.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let zeros = v.iter().filter(|&&x| x == 0.0).count() as f64 / v.len() as f64;
+        assert!((zeros - 0.2).abs() < 0.02, "{zeros}");
+        let mean = v.iter().sum::<f32>() / v.len() as f32;
+        assert!((mean - 1.0).abs() < 0.03, "{mean}");
+    }
+}

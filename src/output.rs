@@ -1,0 +1,74 @@
+//! Writing outputs without ever leaving a broken file behind.
+//!
+//! [`write_atomic`] writes to a temporary file in the target's folder, flushes it to disk
+//! and renames it over the target, so a reader (or the user after a crash) sees either
+//! the complete old file or the complete new one, never a mix, and no stray temporary file.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::GrufError;
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(GrufError::write(
+            path,
+            "it is a directory; give a file name",
+            true,
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(GrufError::write(
+            path,
+            format!("folder {} does not exist; create it first", dir.display()),
+            true,
+        ));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".gruf-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| GrufError::write(path, e, true))?;
+    // Temporary files are created private (0600); give the result the old file's
+    // permissions, or the usual ones for a new file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode());
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| GrufError::write(path, e, true))?;
+    }
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| GrufError::write(path, e, false))?;
+    tmp.persist(path)
+        .map_err(|e| GrufError::write(path, e.error, false))?;
+    // Make the rename itself durable (best effort: not every platform can open a folder).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.bin");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new contents").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let missing = dir.path().join("nope").join("m.bin");
+        let err = write_atomic(&missing, b"x").unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,86 @@
+//! Training progress on stderr: an indicatif bar on a terminal, one plain line per epoch
+//! otherwise, nothing with `--quiet`. The one place that knows about terminals.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::train::Event;
+
+pub enum Reporter {
+    Quiet,
+    Lines,
+    Bar(ProgressBar),
+}
+
+impl Reporter {
+    /// Picks the reporter for this run: a bar only when stderr is a terminal.
+    pub fn new(quiet: bool) -> Reporter {
+        if quiet {
+            Reporter::Quiet
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} batches  {msg}  {elapsed} elapsed, ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            Reporter::Bar(bar)
+        } else {
+            Reporter::Lines
+        }
+    }
+
+    pub fn event(&mut self, event: Event) {
+        match (self, event) {
+            (
+                Reporter::Bar(bar),
+                Event::EpochStart {
+                    epoch,
+                    epochs,
+                    batches,
+                },
+            ) => {
+                if bar.length().is_none() {
+                    bar.set_length((epochs * batches) as u64);
+                }
+                bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+            }
+            (Reporter::Bar(bar), Event::Batch { loss, .. }) => {
+                bar.inc(1);
+                if bar.message().is_empty() {
+                    bar.set_message(format!("loss {loss:.6}"));
+                }
+            }
+            (Reporter::Bar(bar), Event::EpochEnd { record, best }) => {
+                bar.set_message(format!(
+                    "train {:.6}  val {:.6}{}",
+                    record.train_loss,
+                    record.val_loss,
+                    if best { " (best)" } else { "" }
+                ));
+            }
+            (Reporter::Lines, Event::EpochEnd { record, best }) => {
+                eprintln!(
+                    "epoch {:>3}  train loss {:.6}  val loss {:.6}  {:.2} s{}",
+                    record.epoch,
+                    record.train_loss,
+                    record.val_loss,
+                    record.seconds,
+                    if best { "  best" } else { "" }
+                );
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Reporter::Bar(bar) = self {
+            bar.finish();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The training loop: shuffled mini-batches, MSE loss, RMSprop or Adam, gradient-norm
+//! clipping, validation after every epoch, best-weights keeping and early stopping.
+//!
+//! No terminal code here: progress goes out through the `on_event` callback. Everything
+//! random (initialisation, shuffling, dropout) comes from one generator seeded by the
+//! caller, so a run is reproducible bit for bit on the same machine.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{Device, Tensor, Var};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
+use crate::error::GrufError;
+use crate::model::{init_weights, param_shapes, Model, Rng64, Weights};
+use crate::window::{gather, Split};
+
+/// One epoch's figures, as stored in the checkpoint's history. Losses are MSE in scaled units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub seconds: f64,
+}
+
+/// What the loop reports as it goes.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    EpochStart {
+        epoch: usize,
+        epochs: usize,
+        batches: usize,
+    },
+    Batch {
+        batch: usize,
+        loss: f64,
+    },
+    EpochEnd {
+        record: &'a EpochRecord,
+        best: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The weights of the epoch with the lowest validation loss.
+    pub weights: Weights,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    /// True when `patience` ran out before the last epoch.
+    pub stopped_early: bool,
+}
+
+/// Trains a fresh model on the scaled series `values` with the targets of `split`.
+pub fn train(
+    model: &ModelConfig,
+    config: &TrainConfig,
+    seed: u64,
+    values: &[f32],
+    split: &Split,
+    device: &Device,
+    on_event: &mut dyn FnMut(Event),
+) -> anyhow::Result<Outcome> {
+    let mut rng = Rng64::seed_from_u64(seed);
+    let init = init_weights(model, &mut rng, device)?;
+    let names: Vec<String> = param_shapes(model).into_iter().map(|(n, _)| n).collect();
+    let vars: Vec<Var> = names
+        .iter()
+        .map(|n| Var::from_tensor(&init[n]))
+        .collect::<candle_core::Result<_>>()?;
+    let tracked: Weights = names
+        .iter()
+        .cloned()
+        .zip(vars.iter().map(|v| v.as_tensor().clone()))
+        .collect();
+    let net = Model::new(model, &tracked)?;
+    let mut optimizer = Optimizer::new(config.optimizer, config.lr, &vars)?;
+
+    let window = split.window;
+    let mut order: Vec<usize> = split.train.clone().collect();
+    let val_targets: Vec<usize> = split.val.clone().collect();
+    let batches = order.len().div_ceil(config.batch_size);
+    let mut history = Vec::with_capacity(config.epochs);
+    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    let mut stopped_early = false;
+
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        on_event(Event::EpochStart {
+            epoch,
+            epochs: config.epochs,
+            batches,
+        });
+        order.shuffle(&mut rng);
+        let mut total = 0.0;
+        for (b, targets) in order.chunks(config.batch_size).enumerate() {
+            let (xs, ys) = gather(values, targets, window);
+            let xs = Tensor::from_vec(xs, (targets.len(), window, 1), device)?;
+            let ys = Tensor::from_vec(ys, (targets.len(), 1), device)?;
+            let loss = (net.forward(&xs, Some(&mut rng))? - ys)?
+                .sqr()?
+                .mean_all()?;
+            let loss_value = f64::from(loss.to_scalar::<f32>()?);
+            if !loss_value.is_finite() {
+                return Err(diverged(epoch, b + 1, "loss", loss_value));
+            }
+            let grads = loss.backward()?;
+            let grads: Vec<Tensor> = vars
+                .iter()
+                .map(|v| match grads.get(v.as_tensor()) {
+                    Some(g) => Ok(g.detach()),
+                    None => v.as_tensor().zeros_like(),
+                })
+                .collect::<candle_core::Result<_>>()?;
+            let norm = grads
+                .iter()
+                .map(|g| g.sqr()?.sum_all()?.to_scalar::<f32>())
+                .sum::<candle_core::Result<f32>>()?
+                .sqrt();
+            if !norm.is_finite() {
+                return Err(diverged(epoch, b + 1, "gradient norm", f64::from(norm)));
+            }
+            let clip = if config.clip_norm > 0.0 && f64::from(norm) > config.clip_norm {
+                config.clip_norm / (f64::from(norm) + 1e-6)
+            } else {
+                1.0
+            };
+            optimizer.step(&vars, &grads, clip)?;
+            total += loss_value * targets.len() as f64;
+            on_event(Event::Batch {
+                batch: b + 1,
+                loss: loss_value,
+            });
+        }
+        let train_loss = total / order.len() as f64;
+        let val_loss = mse(&net, values, &val_targets, window, device)?;
+        if !val_loss.is_finite() {
+            return Err(diverged(epoch, batches, "validation loss", val_loss));
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            val_loss,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let improved = best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss);
+        if improved {
+            let snapshot = vars
+                .iter()
+                .map(|v| v.as_tensor().copy())
+                .collect::<candle_core::Result<_>>()?;
+            best = Some((val_loss, epoch, snapshot));
+        }
+        on_event(Event::EpochEnd {
+            record: &record,
+            best: improved,
+        });
+        history.push(record);
+        let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
+        if config.patience > 0 && epoch - best_epoch >= config.patience && epoch < config.epochs {
+            stopped_early = true;
+            break;
+        }
+    }
+
+    let (_, best_epoch, snapshot) = best.context("training ran no epoch")?;
+    let weights = names.into_iter().zip(snapshot).collect();
+    Ok(Outcome {
+        weights,
+        history,
+        best_epoch,
+        stopped_early,
+    })
+}
+
+/// Mean squared error (scaled units) of one-step predictions for `targets`, without dropout.
+pub fn mse(
+    net: &Model,
+    values: &[f32],
+    targets: &[usize],
+    window: usize,
+    device: &Device,
+) -> anyhow::Result<f64> {
+    if targets.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let (xs, ys) = gather(values, targets, window);
+    let preds = net.predict(&xs, window, device)?;
+    let sum: f64 = preds
+        .iter()
+        .zip(&ys)
+        .map(|(p, y)| f64::from(p - y).powi(2))
+        .sum();
+    Ok(sum / ys.len() as f64)
+}
+
+fn diverged(epoch: usize, batch: usize, what: &str, value: f64) -> anyhow::Error {
+    GrufError::Diverged(format!(
+        "training diverged at epoch {epoch}, batch {batch}: the {what} is {value}; \
+         no model was written (an existing one is untouched); try a lower --lr or --clip-norm"
+    ))
+    .into()
+}
+
+/// RMSprop and Adam with PyTorch's update rules and defaults, on candle `Var`s.
+struct Optimizer {
+    kind: OptimizerKind,
+    lr: f64,
+    /// Per parameter: RMSprop's square average, or Adam's first and second moments.
+    first: Vec<Tensor>,
+    second: Vec<Tensor>,
+    steps: i32,
+}
+
+impl Optimizer {
+    const ALPHA: f64 = 0.99;
+    const BETA1: f64 = 0.9;
+    const BETA2: f64 = 0.999;
+    const EPS: f64 = 1e-8;
+
+    fn new(kind: OptimizerKind, lr: f64, vars: &[Var]) -> candle_core::Result<Optimizer> {
+        let zeros = || {
+            vars.iter()
+                .map(|v| v.as_tensor().zeros_like())
+                .collect::<candle_core::Result<Vec<_>>>()
+        };
+        Ok(Optimizer {
+            kind,
+            lr,
+            first: zeros()?,
+            second: zeros()?,
+            steps: 0,
+        })
+    }
+
+    /// Applies one update with the gradients scaled by `scale` (the clipping factor).
+    fn step(&mut self, vars: &[Var], grads: &[Tensor], scale: f64) -> candle_core::Result<()> {
+        self.steps += 1;
+        for (i, (var, grad)) in vars.iter().zip(grads).enumerate() {
+            let g = if scale == 1.0 {
+                grad.clone()
+            } else {
+                (grad * scale)?
+            };
+            let update = match self.kind {
+                OptimizerKind::Rmsprop => {
+                    // v = αv + (1 − α)g²;  θ −= lr · g / (√v + ε)
+                    let v = ((&self.second[i] * Self::ALPHA)? + (g.sqr()? * (1.0 - Self::ALPHA))?)?;
+                    let u = (g / (v.sqrt()? + Self::EPS)?)?;
+                    self.second[i] = v;
+                    u
+                }
+                OptimizerKind::Adam => {
+                    let m = ((&self.first[i] * Self::BETA1)? + (&g * (1.0 - Self::BETA1))?)?;
+                    let v = ((&self.second[i] * Self::BETA2)? + (g.sqr()? * (1.0 - Self::BETA2))?)?;
+                    let m_hat = (&m / (1.0 - Self::BETA1.powi(self.steps)))?;
+                    let v_hat = (&v / (1.0 - Self::BETA2.powi(self.steps)))?;
+                    self.first[i] = m;
+                    self.second[i] = v;
+                    (m_hat / (v_hat.sqrt()? + Self::EPS)?)?
+                }
+            };
+            var.set(&(var.as_tensor().detach() - (update * self.lr)?)?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! gruf's GRU stack against PyTorch: outputs and gradients.
+//!
+//! `fixtures/gru_reference.json` was made by `fixtures/gru_reference.py` (PyTorch, float64
+//! reference from float32 weights). gruf computes in float32, so the tolerance is
+//! |gruf − torch| ≤ 1e-5 · |torch| + 1e-6: float32 rounding over a 6-step recurrence
+//! stays well inside it, and a wrong gate order, bias or layout misses it by orders of magnitude.
+
+use candle_core::{Device, Tensor, Var};
+use gruf::config::ModelConfig;
+use gruf::model::{param_shapes, Model, Weights};
+use serde_json::Value;
+
+const RTOL: f64 = 1e-5;
+const ATOL: f64 = 1e-6;
+
+fn fixture() -> Value {
+    let text = include_str!("fixtures/gru_reference.json");
+    serde_json::from_str(text).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let (g, w) = (f64::from(*g), f64::from(*w));
+        assert!(
+            (g - w).abs() <= RTOL * w.abs() + ATOL,
+            "{what}[{i}]: gruf {g} vs torch {w}"
+        );
+    }
+}
+
+fn setup() -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
+    let f = fixture();
+    let layers: Vec<usize> = f["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let (batch, seq) = (
+        f["batch"].as_u64().unwrap() as usize,
+        f["seq"].as_u64().unwrap() as usize,
+    );
+    let config = ModelConfig {
+        layers,
+        dropout: 0.0,
+        window: seq,
+    };
+    let dev = Device::Cpu;
+    let vars = param_shapes(&config)
+        .into_iter()
+        .map(|(name, shape)| {
+            let p = &f["params"][&name];
+            let stored: Vec<usize> = p["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(stored, shape, "{name}: PyTorch's layout");
+            let t = Tensor::from_vec(floats(&p["values"]), shape, &dev).unwrap();
+            (name, Var::from_tensor(&t).unwrap())
+        })
+        .collect();
+    let x = Tensor::from_vec(floats(&f["x"]), (batch, seq, 1), &dev).unwrap();
+    (f, config, vars, x)
+}
+
+#[test]
+fn forward_matches_pytorch() {
+    let (f, config, vars, x) = setup();
+    let weights: Weights = vars
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    let model = Model::new(&config, &weights).unwrap();
+    let out = model
+        .forward(&x, None)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_close("output", &out, &floats(&f["output"]));
+
+    // The first layer alone, every step.
+    let gru0 = gruf::model::gru::Gru::new(
+        weights["gru.weight_ih_l0"].clone(),
+        weights["gru.weight_hh_l0"].clone(),
+        weights["gru.bias_ih_l0"].clone(),
+        weights["gru.bias_hh_l0"].clone(),
+    )
+    .unwrap();
+    let h = gru0
+        .forward(&x, true)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_close("layer0_output", &h, &floats(&f["layer0_output"]));
+}
+
+#[test]
+fn gradients_match_pytorch() {
+    let (f, config, vars, x) = setup();
+    let x = Var::from_tensor(&x).unwrap();
+    let weights: Weights = vars
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    let model = Model::new(&config, &weights).unwrap();
+    let target = floats(&f["target"]);
+    let target = Tensor::from_vec(target.clone(), (target.len(), 1), &Device::Cpu).unwrap();
+    let loss = (model.forward(x.as_tensor(), None).unwrap() - target)
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .mean_all()
+        .unwrap();
+    let loss_value = loss.to_scalar::<f32>().unwrap();
+    assert_close("loss", &[loss_value], &[f["loss"].as_f64().unwrap() as f32]);
+    let grads = loss.backward().unwrap();
+    for (name, var) in &vars {
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_close(&format!("grad {name}"), &g, &floats(&f["grads"][name]));
+    }
+    let gx = grads
+        .get(x.as_tensor())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_close("grad x", &gx, &floats(&f["grad_x"]));
+}
