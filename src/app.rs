@@ -107,7 +107,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
 
     let device = device();
     let scaled = scaler.transform_all(&series.values);
-    let mut reporter = Reporter::new(args.quiet);
+    let mut reporter = Reporter::new(args.quiet, scaler.max - scaler.min);
     let outcome = train::train(
         &config.model,
         &config.train,
@@ -164,7 +164,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "trained {} epochs{} in {:.1} s; best validation loss {:.6} at epoch {}",
+        "trained {} epochs{} in {:.1} s; kept epoch {} (validation RMSE {})",
         meta.history.len(),
         if meta.stopped_early {
             " (stopped early)"
@@ -172,8 +172,8 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
             ""
         },
         meta.history.iter().map(|r| r.seconds).sum::<f64>(),
-        best.val_loss,
-        meta.best_epoch
+        meta.best_epoch,
+        money(best.val_loss.sqrt() * (scaler.max - scaler.min))
     )?;
     match &meta.test {
         Some(test) => {

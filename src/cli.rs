@@ -9,18 +9,18 @@ use crate::config::{OptimizerKind, PartialConfig, PartialData, PartialModel, Par
 use crate::synth::SampleConfig;
 
 /// gruf: a GRU forecaster for price series, in one binary.
-///
-/// Train on a CSV of prices, then forecast and plot from the saved model:
-///
-///   gruf train --csv btc.csv
-///   gruf predict --days 7
-///   gruf plot
 #[derive(Debug, Parser)]
-#[command(name = "gruf", version, about, long_about, max_term_width = 100)]
+#[command(name = "gruf", version, about, max_term_width = 100, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+const EXAMPLES: &str = "Examples:
+  gruf train --csv BTC-USD.csv     train the seed model, report test accuracy, save it
+  gruf predict --days 7            forecast the next 7 days from the saved model
+  gruf plot                        write gruf-plot.png (test predictions, forecast, losses)
+  gruf train --csv BTC-USD.csv --config configs/quick.toml   a small model in seconds";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

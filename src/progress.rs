@@ -1,14 +1,22 @@
 //! Training progress on stderr: an indicatif bar on a terminal, one plain line per epoch
-//! otherwise, nothing with `--quiet`. The one place that knows about terminals.
+//! otherwise, nothing with `--quiet`. Losses are scaled MSE; the validation loss is
+//! also shown as an RMSE in price units. The one place that knows about terminals.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::evaluate::money;
 use crate::train::Event;
 
-pub enum Reporter {
+pub struct Reporter {
+    mode: Mode,
+    /// Price range of the scaler: turns a scaled MSE into an RMSE in price units.
+    price_range: f64,
+}
+
+enum Mode {
     Quiet,
     Lines,
     Bar(ProgressBar),
@@ -16,9 +24,9 @@ pub enum Reporter {
 
 impl Reporter {
     /// Picks the reporter for this run: a bar only when stderr is a terminal.
-    pub fn new(quiet: bool) -> Reporter {
-        if quiet {
-            Reporter::Quiet
+    pub fn new(quiet: bool, price_range: f64) -> Reporter {
+        let mode = if quiet {
+            Mode::Quiet
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -29,16 +37,21 @@ impl Reporter {
                 .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
-            Reporter::Bar(bar)
+            Mode::Bar(bar)
         } else {
-            Reporter::Lines
-        }
+            Mode::Lines
+        };
+        Reporter { mode, price_range }
+    }
+
+    fn val_rmse(&self, val_loss: f64) -> String {
+        money(val_loss.sqrt() * self.price_range)
     }
 
     pub fn event(&mut self, event: Event) {
-        match (self, event) {
+        match (&self.mode, event) {
             (
-                Reporter::Bar(bar),
+                Mode::Bar(bar),
                 Event::EpochStart {
                     epoch,
                     epochs,
@@ -50,26 +63,28 @@ impl Reporter {
                 }
                 bar.set_prefix(format!("epoch {epoch}/{epochs}"));
             }
-            (Reporter::Bar(bar), Event::Batch { loss, .. }) => {
+            (Mode::Bar(bar), Event::Batch { loss, .. }) => {
                 bar.inc(1);
                 if bar.message().is_empty() {
                     bar.set_message(format!("loss {loss:.6}"));
                 }
             }
-            (Reporter::Bar(bar), Event::EpochEnd { record, best }) => {
+            (Mode::Bar(bar), Event::EpochEnd { record, best }) => {
                 bar.set_message(format!(
-                    "train {:.6}  val {:.6}{}",
+                    "loss {:.6}  val loss {:.6} (RMSE {}){}",
                     record.train_loss,
                     record.val_loss,
-                    if best { " (best)" } else { "" }
+                    self.val_rmse(record.val_loss),
+                    if best { " best" } else { "" }
                 ));
             }
-            (Reporter::Lines, Event::EpochEnd { record, best }) => {
+            (Mode::Lines, Event::EpochEnd { record, best }) => {
                 eprintln!(
-                    "epoch {:>3}  train loss {:.6}  val loss {:.6}  {:.2} s{}",
+                    "epoch {:>3}  train loss {:.6}  val loss {:.6} (RMSE {})  {:.2} s{}",
                     record.epoch,
                     record.train_loss,
                     record.val_loss,
+                    self.val_rmse(record.val_loss),
                     record.seconds,
                     if best { "  best" } else { "" }
                 );
@@ -79,7 +94,7 @@ impl Reporter {
     }
 
     pub fn finish(&self) {
-        if let Reporter::Bar(bar) = self {
+        if let Mode::Bar(bar) = &self.mode {
             bar.finish();
         }
     }
