@@ -7,11 +7,16 @@
 //! h' = (1 − z) ⊙ n + z ⊙ h
 //! ```
 //! `weight_ih` is `[3H, in]` and `weight_hh` `[3H, H]`, gate blocks in the order r, z, n;
-//! the biases are `[3H]`. The input projections of all time steps are one matrix product;
-//! each step then does one recurrent product and the gate arithmetic.
+//! the biases are `[3H]`.
+//!
+//! On the CPU the layer runs as one fused op (`fused.rs`: forward and hand-written backward
+//! through time). On other devices (candle's `cuda` build) it runs step by step on candle
+//! tensor ops; both read the same parameters, so checkpoints work everywhere.
 
-use candle_core::{Result, Tensor, D};
+use candle_core::{DType, Result, Tensor, D};
 use candle_nn::ops::sigmoid;
+
+use super::fused;
 
 #[derive(Debug, Clone)]
 pub struct Gru {
@@ -20,6 +25,8 @@ pub struct Gru {
     b_ih: Tensor,
     b_hh: Tensor,
     hidden: usize,
+    /// Use the fused op where it can run (CPU, f32); off only to compare the two paths.
+    fused: bool,
 }
 
 impl Gru {
@@ -32,7 +39,14 @@ impl Gru {
             b_ih,
             b_hh,
             hidden,
+            fused: true,
         })
+    }
+
+    /// The same layer, always run step by step (for comparisons and benchmarks).
+    pub fn step_by_step(mut self) -> Gru {
+        self.fused = false;
+        self
     }
 
     pub fn hidden(&self) -> usize {
@@ -44,6 +58,30 @@ impl Gru {
     /// `xs`: `[batch, seq, in]`. Returns `[batch, seq, H]` (every step) when `all_steps`,
     /// else `[batch, H]` (the last step).
     pub fn forward(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
+        if self.fused && xs.device().is_cpu() && xs.dtype() == DType::F32 {
+            self.forward_fused(xs, all_steps)
+        } else {
+            self.forward_steps(xs, all_steps)
+        }
+    }
+
+    /// [`Gru::forward`] with the fused CPU op.
+    pub fn forward_fused(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
+        let (batch, seq, _) = xs.dims3()?;
+        let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh)?;
+        let h0 = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
+        let out = fused::gru_sequence(xs, &params, &h0)?;
+        if all_steps {
+            Ok(out)
+        } else {
+            out.narrow(1, seq - 1, 1)?.squeeze(1)
+        }
+    }
+
+    /// [`Gru::forward`] step by step on candle tensor ops (any device): the input
+    /// projections of all steps as one product, then per step one recurrent product and
+    /// the gate arithmetic.
+    pub fn forward_steps(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
         let (batch, seq, input) = xs.dims3()?;
         let h_size = self.hidden;
         let gi = xs

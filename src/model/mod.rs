@@ -5,6 +5,7 @@
 //! names a multi-layer `nn.GRU` plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`),
 //! and initialised as PyTorch does, from our own seeded generator.
 
+pub mod fused;
 pub mod gru;
 
 use std::collections::BTreeMap;
@@ -92,6 +93,12 @@ impl Model {
             dense_b: get("dense.bias".into())?,
             dropout: config.dropout as f32,
         })
+    }
+
+    /// The same network with every GRU layer run step by step on candle ops.
+    pub fn step_by_step(mut self) -> Model {
+        self.grus = self.grus.into_iter().map(Gru::step_by_step).collect();
+        self
     }
 
     /// `xs`: `[batch, window, 1]` scaled values → `[batch, 1]` scaled next values.

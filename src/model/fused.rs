@@ -1,0 +1,573 @@
+//! A fused GRU layer for the CPU: the whole sequence forward in one candle op, and the
+//! whole backward-through-time written by hand, joined to autograd as a `CustomOp3`.
+//!
+//! Why: a GRU built from candle tensor ops runs ~15 small ops per time step and as many
+//! again backwards; at our sizes the per-op overhead, not the arithmetic, sets the speed.
+//! Here each step is one matrix product plus a loop of fused gate arithmetic.
+//!
+//! Forward, for `x [B, T, I]`, `h0 [B, H]`:
+//! 1. `gi = x · W_ihᵀ` for all steps at once (one `[B·T, I] × [I, 3H]` product);
+//! 2. per step, `gh = h · W_hhᵀ` (one `[B, H] × [H, 3H]` product), then the gates with
+//!    PyTorch's equations (see `gru.rs`), keeping `r, z, n` and `W_hn h + b_hn` for backward.
+//!
+//! Backward, from `dL/dout [B, T, H]`: per step from the last, the gate gradients
+//! (`dgi`, `dgh`, `[B, 3H]`) and one `dgh · W_hh` product carrying the gradient to the
+//! previous state. The weight gradients then come from two large products over all steps
+//! (`dgiᵀ · x`, `dghᵀ · h_prev`), the input gradient from `dgi · W_ih`.
+//!
+//! Both passes split the batch across rayon's threads (the rows of a batch are
+//! independent); the large products use `gemm`'s own threading.
+//!
+//! Parameters travel packed in one tensor (`W_ih`, `W_hh`, `b_ih`, `b_hh`, flattened and
+//! concatenated) because a candle custom op takes at most three inputs; candle's `cat`
+//! backward splits the gradient again. All `unsafe` in gruf is in [`matmul`] below.
+
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// Sizes of one layer call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dims {
+    batch: usize,
+    seq: usize,
+    input: usize,
+    hidden: usize,
+}
+
+impl Dims {
+    fn params(&self) -> usize {
+        3 * self.hidden * (self.input + self.hidden + 2)
+    }
+}
+
+/// The parameters of one layer, borrowed from the packed buffer.
+struct Params<'a> {
+    w_ih: &'a [f32],
+    w_hh: &'a [f32],
+    b_ih: &'a [f32],
+    b_hh: &'a [f32],
+}
+
+impl<'a> Params<'a> {
+    fn split(packed: &'a [f32], d: Dims) -> Params<'a> {
+        let g = 3 * d.hidden;
+        let (w_ih, rest) = packed.split_at(g * d.input);
+        let (w_hh, rest) = rest.split_at(g * d.hidden);
+        let (b_ih, b_hh) = rest.split_at(g);
+        Params {
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh,
+        }
+    }
+}
+
+/// Packs `weight_ih [3H, in]`, `weight_hh [3H, H]`, `bias_ih [3H]`, `bias_hh [3H]` into the
+/// op's parameter tensor (differentiably: gradients flow back to each).
+pub fn pack(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Tensor, b_hh: &Tensor) -> Result<Tensor> {
+    Tensor::cat(
+        &[
+            w_ih.flatten_all()?,
+            w_hh.flatten_all()?,
+            b_ih.clone(),
+            b_hh.clone(),
+        ],
+        0,
+    )
+}
+
+/// Runs the fused layer: `xs [B, T, in]`, `params` from [`pack`], `h0 [B, H]`
+/// → every step's state `[B, T, H]`. CPU and f32 only.
+pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor) -> Result<Tensor> {
+    let hidden = h0.dim(1)?;
+    xs.contiguous()?.apply_op3(
+        &params.contiguous()?,
+        &h0.contiguous()?,
+        FusedGru {
+            hidden,
+            gates: Mutex::new(None),
+        },
+    )
+}
+
+/// The op. `gates` keeps, from forward for backward, `[B, T, 4H]`: r, z, n and `W_hn h + b_hn`.
+struct FusedGru {
+    hidden: usize,
+    gates: Mutex<Option<Vec<f32>>>,
+}
+
+fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let data = s
+        .as_slice::<f32>()
+        .map_err(|_| candle_core::Error::Msg(format!("fused GRU: {what} must be f32")))?;
+    match l.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("fused GRU: {what} must be contiguous"),
+    }
+}
+
+impl FusedGru {
+    fn dims(&self, x: &Layout, params: &Layout, h0: &Layout) -> Result<Dims> {
+        let (batch, seq, input) = x.shape().dims3()?;
+        let (hb, hidden) = h0.shape().dims2()?;
+        let d = Dims {
+            batch,
+            seq,
+            input,
+            hidden,
+        };
+        if hb != batch || hidden != self.hidden || params.shape().elem_count() != d.params() {
+            candle_core::bail!(
+                "fused GRU: shapes do not agree (x {:?}, params {:?}, h0 {:?})",
+                x.shape(),
+                params.shape(),
+                h0.shape()
+            );
+        }
+        Ok(d)
+    }
+}
+
+impl CustomOp3 for FusedGru {
+    fn name(&self) -> &'static str {
+        "gruf-fused-gru"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let d = self.dims(l1, l2, l3)?;
+        let x = contiguous_f32(s1, l1, "input")?;
+        let p = Params::split(contiguous_f32(s2, l2, "parameters")?, d);
+        let h0 = contiguous_f32(s3, l3, "initial state")?;
+        let (out, gates) = forward(d, x, &p, h0);
+        *self
+            .gates
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))? = Some(gates);
+        Ok((
+            CpuStorage::F32(out),
+            Shape::from((d.batch, d.seq, d.hidden)),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        params: &Tensor,
+        h0: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let gates = self
+            .gates
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))?
+            .take()
+            .ok_or_else(|| {
+                candle_core::Error::Msg("fused GRU: backward ran twice or without forward".into())
+            })?;
+        let (batch, seq, input) = x.dims3()?;
+        let d = Dims {
+            batch,
+            seq,
+            input,
+            hidden: self.hidden,
+        };
+        let host = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
+        let (xv, pv, h0v, out, dout) = (
+            host(x)?,
+            host(params)?,
+            host(h0)?,
+            host(res)?,
+            host(grad_res)?,
+        );
+        let g = backward(d, &xv, &Params::split(&pv, d), &h0v, &out, &gates, &dout);
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(g.dx, x.shape(), dev)?),
+            Some(Tensor::from_vec(g.dparams, params.shape(), dev)?),
+            Some(Tensor::from_vec(g.dh0, h0.shape(), dev)?),
+        ))
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// How many rows of the batch each thread takes.
+fn rows_per_thread(batch: usize) -> usize {
+    batch
+        .div_ceil(rayon::current_num_threads().clamp(1, batch.max(1)))
+        .max(1)
+}
+
+/// The forward pass: every step's state `[B, T, H]` and the saved gates `[B, T, 4H]`.
+fn forward(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (t_len, h) = (d.seq, d.hidden);
+    let mut out = vec![0.0f32; d.batch * t_len * h];
+    let mut gates = vec![0.0f32; d.batch * t_len * 4 * h];
+    let per = rows_per_thread(d.batch);
+    out.par_chunks_mut(per * t_len * h)
+        .zip(gates.par_chunks_mut(per * t_len * 4 * h))
+        .enumerate()
+        .for_each(|(c, (out, gates))| {
+            let (b0, nb) = (c * per, out.len() / (t_len * h));
+            let part = Dims { batch: nb, ..d };
+            let x = &x[b0 * t_len * d.input..(b0 + nb) * t_len * d.input];
+            forward_rows(part, x, p, &h0[b0 * h..(b0 + nb) * h], out, gates);
+        });
+    (out, gates)
+}
+
+/// The forward recurrence for a block of batch rows.
+fn forward_rows(d: Dims, x: &[f32], p: &Params, h0: &[f32], out: &mut [f32], gates: &mut [f32]) {
+    let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
+    let g3 = 3 * h;
+    // Input projections of every step at once: gi = x · W_ihᵀ  [nb·T, 3H].
+    let mut gi = vec![0.0f32; nb * t_len * g3];
+    matmul(
+        ViewMut::new(&mut gi, nb * t_len, g3),
+        View::new(x, nb * t_len, d.input),
+        View::new(p.w_ih, g3, d.input).t(),
+        false,
+        Parallelism::None,
+    );
+    let mut gh = vec![0.0f32; nb * g3];
+    for t in 0..t_len {
+        // gh = h_{t−1} · W_hhᵀ  [nb, 3H]; row b of h_{t−1} is out[b, t−1] (or h0 at t = 0).
+        let h_prev = if t == 0 {
+            View::new(h0, nb, h)
+        } else {
+            View::strided(&out[(t - 1) * h..], nb, h, t_len * h)
+        };
+        matmul(
+            ViewMut::new(&mut gh, nb, g3),
+            h_prev,
+            View::new(p.w_hh, g3, h).t(),
+            false,
+            Parallelism::None,
+        );
+        for b in 0..nb {
+            let row = b * t_len + t;
+            let gi = &gi[row * g3..(row + 1) * g3];
+            let gh = &gh[b * g3..(b + 1) * g3];
+            let saved = &mut gates[row * 4 * h..(row + 1) * 4 * h];
+            for j in 0..h {
+                let hp = if t == 0 {
+                    h0[b * h + j]
+                } else {
+                    out[(row - 1) * h + j]
+                };
+                let r = sigmoid(gi[j] + p.b_ih[j] + gh[j] + p.b_hh[j]);
+                let z = sigmoid(gi[h + j] + p.b_ih[h + j] + gh[h + j] + p.b_hh[h + j]);
+                let hn = gh[2 * h + j] + p.b_hh[2 * h + j];
+                let n = (gi[2 * h + j] + p.b_ih[2 * h + j] + r * hn).tanh();
+                out[row * h + j] = n + z * (hp - n);
+                saved[j] = r;
+                saved[h + j] = z;
+                saved[2 * h + j] = n;
+                saved[3 * h + j] = hn;
+            }
+        }
+    }
+}
+
+struct Grads {
+    dx: Vec<f32>,
+    dparams: Vec<f32>,
+    dh0: Vec<f32>,
+}
+
+/// Backward through time for the whole batch.
+fn backward(
+    d: Dims,
+    x: &[f32],
+    p: &Params,
+    h0: &[f32],
+    out: &[f32],
+    gates: &[f32],
+    dout: &[f32],
+) -> Grads {
+    let (t_len, h, g3) = (d.seq, d.hidden, 3 * d.hidden);
+    let rows = d.batch * t_len;
+    // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent side.
+    let mut dgi = vec![0.0f32; rows * g3];
+    let mut dgh = vec![0.0f32; rows * g3];
+    let mut dh0 = vec![0.0f32; d.batch * h];
+    let per = rows_per_thread(d.batch);
+    dgi.par_chunks_mut(per * t_len * g3)
+        .zip(dgh.par_chunks_mut(per * t_len * g3))
+        .zip(dh0.par_chunks_mut(per * h))
+        .enumerate()
+        .for_each(|(c, ((dgi, dgh), dh0))| {
+            let (b0, nb) = (c * per, dh0.len() / h);
+            backward_rows(
+                Dims { batch: nb, ..d },
+                p,
+                &h0[b0 * h..(b0 + nb) * h],
+                &out[b0 * t_len * h..(b0 + nb) * t_len * h],
+                &gates[b0 * t_len * 4 * h..(b0 + nb) * t_len * 4 * h],
+                &dout[b0 * t_len * h..(b0 + nb) * t_len * h],
+                dgi,
+                dgh,
+                dh0,
+            );
+        });
+
+    // Weight gradients over all steps at once.
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    let mut dparams = vec![0.0f32; d.params()];
+    {
+        let (dw_ih, rest) = dparams.split_at_mut(g3 * d.input);
+        let (dw_hh, rest) = rest.split_at_mut(g3 * h);
+        let (db_ih, db_hh) = rest.split_at_mut(g3);
+        // dW_ih = dgiᵀ · x   [3H, B·T] × [B·T, in]
+        matmul(
+            ViewMut::new(dw_ih, g3, d.input),
+            View::new(&dgi, rows, g3).t(),
+            View::new(x, rows, d.input),
+            false,
+            par,
+        );
+        // dW_hh = dghᵀ · h_prev, where h_prev[b, t] = out[b, t − 1] and h0[b] at t = 0.
+        let mut h_prev = vec![0.0f32; rows * h];
+        for b in 0..d.batch {
+            h_prev[b * t_len * h..(b * t_len + 1) * h].copy_from_slice(&h0[b * h..(b + 1) * h]);
+            h_prev[(b * t_len + 1) * h..(b + 1) * t_len * h]
+                .copy_from_slice(&out[b * t_len * h..((b + 1) * t_len - 1) * h]);
+        }
+        matmul(
+            ViewMut::new(dw_hh, g3, h),
+            View::new(&dgh, rows, g3).t(),
+            View::new(&h_prev, rows, h),
+            false,
+            par,
+        );
+        column_sums(&dgi, g3, db_ih);
+        column_sums(&dgh, g3, db_hh);
+    }
+    // dx = dgi · W_ih   [B·T, 3H] × [3H, in]
+    let mut dx = vec![0.0f32; rows * d.input];
+    matmul(
+        ViewMut::new(&mut dx, rows, d.input),
+        View::new(&dgi, rows, g3),
+        View::new(p.w_ih, g3, d.input),
+        false,
+        par,
+    );
+    Grads { dx, dparams, dh0 }
+}
+
+/// Backward recurrence for a block of batch rows: fills `dgi`, `dgh` `[nb, T, 3H]` and `dh0`.
+#[allow(clippy::too_many_arguments)]
+fn backward_rows(
+    d: Dims,
+    p: &Params,
+    h0: &[f32],
+    out: &[f32],
+    gates: &[f32],
+    dout: &[f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+    dh0: &mut [f32],
+) {
+    let (nb, t_len, h, g3) = (d.batch, d.seq, d.hidden, 3 * d.hidden);
+    // dL/dh_t arriving from step t + 1 (zero after the last step).
+    let mut carry = vec![0.0f32; nb * h];
+    for t in (0..t_len).rev() {
+        for b in 0..nb {
+            let row = b * t_len + t;
+            let saved = &gates[row * 4 * h..(row + 1) * 4 * h];
+            let (dgi, dgh) = (
+                &mut dgi[row * g3..(row + 1) * g3],
+                &mut dgh[row * g3..(row + 1) * g3],
+            );
+            for j in 0..h {
+                let (r, z, n, hn) = (saved[j], saved[h + j], saved[2 * h + j], saved[3 * h + j]);
+                let hp = if t == 0 {
+                    h0[b * h + j]
+                } else {
+                    out[(row - 1) * h + j]
+                };
+                let dh = dout[row * h + j] + carry[b * h + j];
+                // h' = n + z ⊙ (h − n)
+                let dn = dh * (1.0 - z) * (1.0 - n * n);
+                let dz = dh * (hp - n) * z * (1.0 - z);
+                // n = tanh(gi_n + r ⊙ hn), hn = W_hn h + b_hn
+                let dr = dn * hn * r * (1.0 - r);
+                dgi[j] = dr;
+                dgi[h + j] = dz;
+                dgi[2 * h + j] = dn;
+                dgh[j] = dr;
+                dgh[h + j] = dz;
+                dgh[2 * h + j] = dn * r;
+                carry[b * h + j] = dh * z;
+            }
+        }
+        // carry += dgh_t · W_hh   [nb, 3H] × [3H, H]
+        matmul(
+            ViewMut::new(&mut carry, nb, h),
+            View::strided(&dgh[t * g3..], nb, g3, t_len * g3),
+            View::new(p.w_hh, g3, h),
+            true,
+            Parallelism::None,
+        );
+    }
+    dh0.copy_from_slice(&carry);
+}
+
+/// `sums[j] = Σ_rows m[row, j]` for a row-major `m` with `cols` columns (f64 accumulation).
+fn column_sums(m: &[f32], cols: usize, sums: &mut [f32]) {
+    let mut acc = vec![0.0f64; cols];
+    for row in m.chunks_exact(cols) {
+        for (a, v) in acc.iter_mut().zip(row) {
+            *a += f64::from(*v);
+        }
+    }
+    for (s, a) in sums.iter_mut().zip(acc) {
+        *s = a as f32;
+    }
+}
+
+/// A read-only matrix in a slice: element (i, j) at `i * rs + j * cs`.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// Row-major and contiguous.
+    fn new(data: &'a [f32], rows: usize, cols: usize) -> View<'a> {
+        View {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// Row-major rows `rs` apart.
+    fn strided(data: &'a [f32], rows: usize, cols: usize, rs: usize) -> View<'a> {
+        View {
+            data,
+            rows,
+            cols,
+            rs,
+            cs: 1,
+        }
+    }
+
+    fn t(self) -> View<'a> {
+        View {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// One past the largest offset addressed.
+    fn span(&self) -> usize {
+        span(self.rows, self.cols, self.rs, self.cs)
+    }
+}
+
+struct ViewMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> ViewMut<'a> {
+    /// Row-major and contiguous.
+    fn new(data: &'a mut [f32], rows: usize, cols: usize) -> ViewMut<'a> {
+        ViewMut { data, rows, cols }
+    }
+}
+
+fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * rs + (cols - 1) * cs + 1
+    }
+}
+
+/// `dst = a · b`, or `dst += a · b` when `accumulate`, with `gemm`.
+///
+/// Panics if the shapes disagree or a view reaches past its slice: both are bugs in this
+/// module, never user input, and the checks are what make the `unsafe` call sound.
+fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Parallelism) {
+    assert!(
+        a.rows == dst.rows && b.cols == dst.cols && a.cols == b.rows,
+        "fused GRU: matmul shapes"
+    );
+    assert!(
+        a.span() <= a.data.len() && b.span() <= b.data.len(),
+        "fused GRU: matmul view out of range"
+    );
+    assert!(
+        span(dst.rows, dst.cols, dst.cols, 1) <= dst.data.len(),
+        "fused GRU: matmul destination out of range"
+    );
+    if dst.rows == 0 || dst.cols == 0 {
+        return;
+    }
+    if a.cols == 0 {
+        if !accumulate {
+            dst.data[..dst.rows * dst.cols].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: every element gemm reads or writes lies inside the slices: for each view the
+    // largest offset it addresses, (rows − 1)·rs + (cols − 1)·cs, was checked above to be
+    // within its slice, and strides are non-negative. `dst` is a unique borrow, so it cannot
+    // alias `a` or `b`. With `read_dst` false gemm never reads `dst`, so its prior contents
+    // need not be initialised (they are anyway: all our buffers start zeroed).
+    unsafe {
+        gemm::gemm(
+            dst.rows,
+            dst.cols,
+            a.cols,
+            dst.data.as_mut_ptr(),
+            1,
+            dst.cols as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}

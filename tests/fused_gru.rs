@@ -1,0 +1,205 @@
+//! The fused CPU GRU (src/model/fused.rs) against two independent step-by-step GRUs —
+//! candle-nn's `rnn::GRU` and gruf's own candle-op path — over random shapes, including
+//! batch 1, hidden size 1 and sequence length 1: outputs and the gradients of the input
+//! sequence, the initial state, both weights and both biases. (The PyTorch comparison of
+//! the same op is tests/gru_reference.rs.)
+//!
+//! Tolerance: |fused − reference| ≤ 1e-5 · max(|fused|, |reference|) + 1e-6. The relative
+//! part is the bound asked for; the 1e-6 absolute floor is for entries near zero, where a
+//! float32 sum of O(1) terms in a different order has an absolute, not relative, error of
+//! a few ulps of 1 (weight gradients are sums over batch × steps computed as one product in
+//! the fused op and step by step in the references).
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::rnn::{GRUConfig, GRUState, RNN};
+use candle_nn::VarBuilder;
+use gruf::config::ModelConfig;
+use gruf::model::gru::Gru;
+use gruf::model::{fused, init_weights, Model, Rng64};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+
+fn close(what: &str, got: &Tensor, want: &Tensor) -> Result<(), TestCaseError> {
+    prop_assert_eq!(got.dims(), want.dims(), "{}: shape", what);
+    let g = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let w = want.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+        let tol = 1e-5 * a.abs().max(b.abs()) + 1e-6;
+        prop_assert!(
+            (a - b).abs() <= tol,
+            "{}[{}]: fused {} vs reference {}",
+            what,
+            i,
+            a,
+            b
+        );
+    }
+    Ok(())
+}
+
+fn random(rng: &mut Rng64, shape: &[usize], scale: f32) -> Tensor {
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.random_range(-scale..=scale)).collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+struct Case {
+    x: Var,
+    h0: Var,
+    w_ih: Var,
+    w_hh: Var,
+    b_ih: Var,
+    b_hh: Var,
+    /// Weights of the loss Σ c ⊙ out, so every output element gets its own gradient.
+    c: Tensor,
+}
+
+fn case(batch: usize, seq: usize, input: usize, hidden: usize, seed: u64) -> Case {
+    let mut rng = Rng64::seed_from_u64(seed);
+    let k = 1.0 / (hidden as f32).sqrt();
+    let var = |t: Tensor| Var::from_tensor(&t).unwrap();
+    Case {
+        x: var(random(&mut rng, &[batch, seq, input], 1.0)),
+        h0: var(random(&mut rng, &[batch, hidden], 0.5)),
+        w_ih: var(random(&mut rng, &[3 * hidden, input], k)),
+        w_hh: var(random(&mut rng, &[3 * hidden, hidden], k)),
+        b_ih: var(random(&mut rng, &[3 * hidden], k)),
+        b_hh: var(random(&mut rng, &[3 * hidden], k)),
+        c: random(&mut rng, &[batch, seq, hidden], 1.0),
+    }
+}
+
+impl Case {
+    fn vars(&self) -> [(&'static str, &Var); 6] {
+        [
+            ("x", &self.x),
+            ("h0", &self.h0),
+            ("w_ih", &self.w_ih),
+            ("w_hh", &self.w_hh),
+            ("b_ih", &self.b_ih),
+            ("b_hh", &self.b_hh),
+        ]
+    }
+
+    /// Output and gradients of Σ c ⊙ out, by name.
+    fn run(&self, out: Tensor) -> (Tensor, HashMap<&'static str, Tensor>) {
+        let grads = (&out * &self.c)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g = self
+            .vars()
+            .into_iter()
+            .map(|(n, v)| (n, grads.get(v.as_tensor()).unwrap().clone()))
+            .collect();
+        (out, g)
+    }
+
+    fn fused(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
+        let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh).unwrap();
+        self.run(fused::gru_sequence(&self.x, &params, &self.h0).unwrap())
+    }
+
+    fn candle_nn(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
+        let (_, _, input) = self.x.dims3().unwrap();
+        let hidden = self.h0.dim(1).unwrap();
+        let tensors = HashMap::from([
+            ("weight_ih_l0".to_string(), self.w_ih.as_tensor().clone()),
+            ("weight_hh_l0".to_string(), self.w_hh.as_tensor().clone()),
+            ("bias_ih_l0".to_string(), self.b_ih.as_tensor().clone()),
+            ("bias_hh_l0".to_string(), self.b_hh.as_tensor().clone()),
+        ]);
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let gru = candle_nn::rnn::gru(input, hidden, GRUConfig::default(), vb).unwrap();
+        let states = gru
+            .seq_init(
+                &self.x,
+                &GRUState {
+                    h: self.h0.as_tensor().clone(),
+                },
+            )
+            .unwrap();
+        let hs: Vec<Tensor> = states.into_iter().map(|s| s.h).collect();
+        self.run(Tensor::stack(&hs, 1).unwrap())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fused_equals_candle_nn(batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, seed in any::<u64>()) {
+        let c = case(batch, seq, input, hidden, seed);
+        let (out, grads) = c.fused();
+        let (want_out, want) = c.candle_nn();
+        close("output", &out, &want_out)?;
+        for (name, _) in c.vars() {
+            close(&format!("grad {name}"), &grads[name], &want[name])?;
+        }
+    }
+
+    #[test]
+    fn fused_equals_our_step_by_step_path(batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, last_only in any::<bool>(), seed in any::<u64>()) {
+        // Zero initial state, as the model uses it, through the Gru layer's two paths.
+        let c = case(batch, seq, input, hidden, seed);
+        let gru = Gru::new(c.w_ih.as_tensor().clone(), c.w_hh.as_tensor().clone(), c.b_ih.as_tensor().clone(), c.b_hh.as_tensor().clone()).unwrap();
+        let weight = if last_only { c.c.narrow(1, seq - 1, 1).unwrap().squeeze(1).unwrap() } else { c.c.clone() };
+        let run = |g: &Gru| {
+            let out = g.forward(c.x.as_tensor(), !last_only).unwrap();
+            let grads = (&out * &weight).unwrap().sum_all().unwrap().backward().unwrap();
+            let g: Vec<Tensor> = [&c.x, &c.w_ih, &c.w_hh, &c.b_ih, &c.b_hh].iter().map(|v| grads.get(v.as_tensor()).unwrap().clone()).collect();
+            (out, g)
+        };
+        let (out, grads) = run(&gru);
+        let (want_out, want) = run(&gru.clone().step_by_step());
+        close("output", &out, &want_out)?;
+        for (i, (g, w)) in grads.iter().zip(&want).enumerate() {
+            close(&format!("grad {i}"), g, w)?;
+        }
+    }
+}
+
+/// The whole seed-shaped network with dropout between layers: fused and step-by-step see
+/// the same dropout masks (same seed) and must agree on the loss and every gradient.
+#[test]
+fn whole_model_with_dropout_matches() {
+    let config = ModelConfig {
+        layers: vec![5, 7, 3],
+        dropout: 0.3,
+        window: 12,
+    };
+    let dev = Device::Cpu;
+    let init = init_weights(&config, &mut Rng64::seed_from_u64(11), &dev).unwrap();
+    let vars: Vec<(String, Var)> = init
+        .iter()
+        .map(|(n, t)| (n.clone(), Var::from_tensor(t).unwrap()))
+        .collect();
+    let weights = vars
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    let model = Model::new(&config, &weights).unwrap();
+    let mut rng = Rng64::seed_from_u64(5);
+    let xs = random(&mut rng, &[9, 12, 1], 1.0);
+    let ys = random(&mut rng, &[9, 1], 1.0);
+    let run = |m: &Model| {
+        let out = m.forward(&xs, Some(&mut Rng64::seed_from_u64(99))).unwrap();
+        let loss = (out - &ys).unwrap().sqr().unwrap().mean_all().unwrap();
+        let grads = loss.backward().unwrap();
+        let g: Vec<Tensor> = vars
+            .iter()
+            .map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone())
+            .collect();
+        (loss, g)
+    };
+    let (loss, grads) = run(&model);
+    let (want_loss, want) = run(&model.clone().step_by_step());
+    close("loss", &loss, &want_loss).unwrap();
+    for ((name, _), (g, w)) in vars.iter().zip(grads.iter().zip(&want)) {
+        close(name, g, w).unwrap();
+    }
+}
