@@ -202,8 +202,57 @@ impl CustomOp3 for FusedGru {
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+/// `x ↦ 1 / (1 + e^−x)` over a slice, branch-free so the loop vectorises.
+#[inline(never)]
+fn sigmoid_in_place(xs: &mut [f32]) {
+    for x in xs.iter_mut() {
+        *x = 1.0 / (1.0 + exp(-*x));
+    }
+}
+
+/// `tanh` over a slice, branch-free: an odd Taylor polynomial below |x| = 0.25 (where
+/// `(1 − e)/(1 + e)` would cancel), `sign(x) · (1 − e)/(1 + e)` with `e = exp(−2|x|)` above.
+#[inline(never)]
+fn tanh_in_place(xs: &mut [f32]) {
+    for x in xs.iter_mut() {
+        let a = x.abs();
+        let e = exp(-2.0 * a);
+        let big = (1.0 - e) / (1.0 + e);
+        let x2 = *x * *x;
+        // x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835; the next term is < 6e-9 at |x| = 0.25.
+        let small = *x
+            * (1.0
+                + x2 * (-1.0 / 3.0
+                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+        *x = if a < 0.25 { small } else { big.copysign(*x) };
+    }
+}
+
+/// `e^x` in f32 without branches (Cephes' `expf` polynomial; ≤ 2 ulp on the clamped range),
+/// so that loops calling it vectorise, unlike the libm call.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Below −87.3 the result is subnormal or 0 and above 88.7 it overflows; the gates
+    // saturate long before either.
+    let x = x.clamp(-87.0, 88.0);
+    // k = round(x / ln 2) by the 1.5 · 2²³ trick (vectorises without SSE4.1's round).
+    const MAGIC: f32 = 12_582_912.0;
+    let k = (x * LOG2E + MAGIC) - MAGIC;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let er = p * r * r + r + 1.0;
+    // Multiply by 2^k through the exponent bits: the low mantissa bits of 2²³ + (k + 127)
+    // are k + 127 (in 1..=254 here), shifted into the exponent field. (`k as i32` would
+    // cost a saturating, per-lane scalar conversion.)
+    er * f32::from_bits((k + (127.0 + 8_388_608.0)).to_bits() << 23)
 }
 
 /// How many rows of the batch each thread takes.
@@ -232,21 +281,25 @@ fn forward(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// The forward recurrence for a block of batch rows.
+#[inline(never)]
 fn forward_rows(d: Dims, x: &[f32], p: &Params, h0: &[f32], out: &mut [f32], gates: &mut [f32]) {
     let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
     let g3 = 3 * h;
-    // Input projections of every step at once: gi = x · W_ihᵀ  [nb·T, 3H].
-    let mut gi = vec![0.0f32; nb * t_len * g3];
+    // Input projections of every step at once: gi = b_ih + x · W_ihᵀ  [nb·T, 3H].
+    let mut gi = repeat_rows(p.b_ih, nb * t_len);
     matmul(
         ViewMut::new(&mut gi, nb * t_len, g3),
         View::new(x, nb * t_len, d.input),
         View::new(p.w_ih, g3, d.input).t(),
-        false,
+        true,
         Parallelism::None,
     );
-    let mut gh = vec![0.0f32; nb * g3];
+    let mut gh = repeat_rows(p.b_hh, nb);
     for t in 0..t_len {
-        // gh = h_{t−1} · W_hhᵀ  [nb, 3H]; row b of h_{t−1} is out[b, t−1] (or h0 at t = 0).
+        // gh = b_hh + h_{t−1} · W_hhᵀ  [nb, 3H]; row b of h_{t−1} is out[b, t−1] (h0 at t = 0).
+        for row in gh.chunks_exact_mut(g3) {
+            row.copy_from_slice(p.b_hh);
+        }
         let h_prev = if t == 0 {
             View::new(h0, nb, h)
         } else {
@@ -256,32 +309,48 @@ fn forward_rows(d: Dims, x: &[f32], p: &Params, h0: &[f32], out: &mut [f32], gat
             ViewMut::new(&mut gh, nb, g3),
             h_prev,
             View::new(p.w_hh, g3, h).t(),
-            false,
+            true,
             Parallelism::None,
         );
         for b in 0..nb {
             let row = b * t_len + t;
             let gi = &gi[row * g3..(row + 1) * g3];
             let gh = &gh[b * g3..(b + 1) * g3];
-            let saved = &mut gates[row * 4 * h..(row + 1) * 4 * h];
+            // Saved for backward: [r | z | n | hn], hn = W_hn h + b_hn.
+            let (rz, rest) = gates[row * 4 * h..(row + 1) * 4 * h].split_at_mut(2 * h);
+            let (n, hn) = rest.split_at_mut(h);
+            for j in 0..2 * h {
+                rz[j] = gi[j] + gh[j];
+            }
+            sigmoid_in_place(rz);
+            let (r, z) = rz.split_at(h);
+            let (gi_n, gh_n) = (&gi[2 * h..], &gh[2 * h..]);
             for j in 0..h {
-                let hp = if t == 0 {
-                    h0[b * h + j]
-                } else {
-                    out[(row - 1) * h + j]
-                };
-                let r = sigmoid(gi[j] + p.b_ih[j] + gh[j] + p.b_hh[j]);
-                let z = sigmoid(gi[h + j] + p.b_ih[h + j] + gh[h + j] + p.b_hh[h + j]);
-                let hn = gh[2 * h + j] + p.b_hh[2 * h + j];
-                let n = (gi[2 * h + j] + p.b_ih[2 * h + j] + r * hn).tanh();
-                out[row * h + j] = n + z * (hp - n);
-                saved[j] = r;
-                saved[h + j] = z;
-                saved[2 * h + j] = n;
-                saved[3 * h + j] = hn;
+                hn[j] = gh_n[j];
+                n[j] = gi_n[j] + r[j] * gh_n[j];
+            }
+            tanh_in_place(n);
+            let (before, now) = out.split_at_mut(row * h);
+            let hp = if t == 0 {
+                &h0[b * h..(b + 1) * h]
+            } else {
+                &before[(row - 1) * h..]
+            };
+            let (hp, now) = (&hp[..h], &mut now[..h]);
+            for j in 0..h {
+                now[j] = n[j] + z[j] * (hp[j] - n[j]);
             }
         }
     }
+}
+
+/// `rows` copies of `row`, back to back.
+fn repeat_rows(row: &[f32], rows: usize) -> Vec<f32> {
+    let mut m = Vec::with_capacity(rows * row.len());
+    for _ in 0..rows {
+        m.extend_from_slice(row);
+    }
+    m
 }
 
 struct Grads {
@@ -377,6 +446,7 @@ fn backward(
 
 /// Backward recurrence for a block of batch rows: fills `dgi`, `dgh` `[nb, T, 3H]` and `dh0`.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn backward_rows(
     d: Dims,
     p: &Params,
@@ -394,32 +464,19 @@ fn backward_rows(
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
-            let saved = &gates[row * 4 * h..(row + 1) * 4 * h];
-            let (dgi, dgh) = (
+            let hp = if t == 0 {
+                &h0[b * h..(b + 1) * h]
+            } else {
+                &out[(row - 1) * h..row * h]
+            };
+            gate_grads(
+                &gates[row * 4 * h..(row + 1) * 4 * h],
+                hp,
+                &dout[row * h..(row + 1) * h],
+                &mut carry[b * h..(b + 1) * h],
                 &mut dgi[row * g3..(row + 1) * g3],
                 &mut dgh[row * g3..(row + 1) * g3],
             );
-            for j in 0..h {
-                let (r, z, n, hn) = (saved[j], saved[h + j], saved[2 * h + j], saved[3 * h + j]);
-                let hp = if t == 0 {
-                    h0[b * h + j]
-                } else {
-                    out[(row - 1) * h + j]
-                };
-                let dh = dout[row * h + j] + carry[b * h + j];
-                // h' = n + z ⊙ (h − n)
-                let dn = dh * (1.0 - z) * (1.0 - n * n);
-                let dz = dh * (hp - n) * z * (1.0 - z);
-                // n = tanh(gi_n + r ⊙ hn), hn = W_hn h + b_hn
-                let dr = dn * hn * r * (1.0 - r);
-                dgi[j] = dr;
-                dgi[h + j] = dz;
-                dgi[2 * h + j] = dn;
-                dgh[j] = dr;
-                dgh[h + j] = dz;
-                dgh[2 * h + j] = dn * r;
-                carry[b * h + j] = dh * z;
-            }
         }
         // carry += dgh_t · W_hh   [nb, 3H] × [3H, H]
         matmul(
@@ -431,6 +488,47 @@ fn backward_rows(
         );
     }
     dh0.copy_from_slice(&carry);
+}
+
+/// One row, one step of backward: from `dL/dh_t` (`dout` plus the `carry` from step t + 1)
+/// and the saved gates `[r | z | n | hn]`, the gate gradients `dgi`, `dgh` (`[3H]`, order
+/// r, z, n) and the direct part of `dL/dh_{t−1}` (into `carry`).
+///
+/// A function of its own so the slices arrive as distinct (non-aliasing) arguments and
+/// the loop vectorises.
+#[inline(always)]
+fn gate_grads(
+    saved: &[f32],
+    hp: &[f32],
+    dout: &[f32],
+    carry: &mut [f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    let h = hp.len();
+    assert!(
+        saved.len() == 4 * h
+            && dout.len() == h
+            && carry.len() == h
+            && dgi.len() == 3 * h
+            && dgh.len() == 3 * h
+    );
+    for j in 0..h {
+        let (r, z, n, hn) = (saved[j], saved[h + j], saved[2 * h + j], saved[3 * h + j]);
+        let dh = dout[j] + carry[j];
+        // h' = n + z ⊙ (h − n)
+        let dn = dh * (1.0 - z) * (1.0 - n * n);
+        let dz = dh * (hp[j] - n) * z * (1.0 - z);
+        // n = tanh(gi_n + r ⊙ hn), hn = W_hn h + b_hn
+        let dr = dn * hn * r * (1.0 - r);
+        dgi[j] = dr;
+        dgi[h + j] = dz;
+        dgi[2 * h + j] = dn;
+        dgh[j] = dr;
+        dgh[h + j] = dz;
+        dgh[2 * h + j] = dn * r;
+        carry[j] = dh * z;
+    }
 }
 
 /// `sums[j] = Σ_rows m[row, j]` for a row-major `m` with `cols` columns (f64 accumulation).
@@ -569,5 +667,42 @@ fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Paralle
             false,
             parallelism,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The branch-free functions against f64 libm over the range the gates see (and beyond).
+    #[test]
+    fn fast_exp_sigmoid_tanh_are_accurate() {
+        let xs: Vec<f32> = (-40_000..=40_000).map(|i| i as f32 * 0.0005).collect(); // −20 … 20
+        for &x in &xs {
+            let e = f64::from(exp(x));
+            let want = f64::from(x).exp();
+            assert!(
+                (e - want).abs() <= 4e-7 * want,
+                "exp({x}) = {e}, want {want}"
+            );
+        }
+        let mut s = xs.clone();
+        sigmoid_in_place(&mut s);
+        let mut t = xs.clone();
+        tanh_in_place(&mut t);
+        for ((&x, &sg), &th) in xs.iter().zip(&s).zip(&t) {
+            let want_s = 1.0 / (1.0 + (-f64::from(x)).exp());
+            assert!(
+                (f64::from(sg) - want_s).abs() <= 4e-7 * want_s + 1e-9,
+                "sigmoid({x}) = {sg}, want {want_s}"
+            );
+            let want_t = f64::from(x).tanh();
+            assert!(
+                (f64::from(th) - want_t).abs() <= 4e-7 * want_t.abs() + 1e-9,
+                "tanh({x}) = {th}, want {want_t}"
+            );
+        }
+        assert_eq!(exp(-1000.0), exp(-87.0));
+        assert!(exp(1000.0).is_finite());
     }
 }
