@@ -101,7 +101,7 @@ impl Case {
 
     fn fused(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
         let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh).unwrap();
-        self.run(fused::gru_sequence(&self.x, &params, &self.h0).unwrap())
+        self.run(fused::gru_sequence(&self.x, &params, &self.h0, true).unwrap())
     }
 
     fn candle_nn(&self) -> (Tensor, HashMap<&'static str, Tensor>) {

@@ -81,23 +81,32 @@ pub fn pack(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Tensor, b_hh: &Tensor) -> Resul
 }
 
 /// Runs the fused layer: `xs [B, T, in]`, `params` from [`pack`], `h0 [B, H]`
-/// → every step's state `[B, T, H]`. CPU and f32 only.
-pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor) -> Result<Tensor> {
+/// → every step's state `[B, T, H]` when `all_steps`, else the last step's `[B, H]`
+/// (returning only what is used keeps candle from building and adding `[B, T, H]`
+/// zero gradients in backward). CPU and f32 only.
+pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor, all_steps: bool) -> Result<Tensor> {
     let hidden = h0.dim(1)?;
-    xs.contiguous()?.apply_op3(
-        &params.contiguous()?,
-        &h0.contiguous()?,
-        FusedGru {
-            hidden,
-            gates: Mutex::new(None),
-        },
-    )
+    let op = FusedGru {
+        hidden,
+        all_steps,
+        saved: Mutex::new(None),
+    };
+    xs.contiguous()?
+        .apply_op3(&params.contiguous()?, &h0.contiguous()?, op)
 }
 
-/// The op. `gates` keeps, from forward for backward, `[B, T, 4H]`: r, z, n and `W_hn h + b_hn`.
+/// The op, holding from forward for backward what the result tensor does not carry.
 struct FusedGru {
     hidden: usize,
-    gates: Mutex<Option<Vec<f32>>>,
+    all_steps: bool,
+    saved: Mutex<Option<Saved>>,
+}
+
+struct Saved {
+    /// `[B, T, 4H]`: r, z, n and `W_hn h + b_hn` per step.
+    gates: Vec<f32>,
+    /// Every step's state `[B, T, H]`, when the result holds only the last one.
+    out: Option<Vec<f32>>,
 }
 
 fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
@@ -151,14 +160,23 @@ impl CustomOp3 for FusedGru {
         let p = Params::split(contiguous_f32(s2, l2, "parameters")?, d);
         let h0 = contiguous_f32(s3, l3, "initial state")?;
         let (out, gates) = forward(d, x, &p, h0);
+        let (result, shape, out) = if self.all_steps {
+            (out, Shape::from((d.batch, d.seq, d.hidden)), None)
+        } else {
+            let row = d.seq * d.hidden;
+            let last = out
+                .chunks_exact(row)
+                .flat_map(|b| &b[row - d.hidden..])
+                .copied()
+                .collect();
+            (last, Shape::from((d.batch, d.hidden)), Some(out))
+        };
         *self
-            .gates
+            .saved
             .lock()
-            .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))? = Some(gates);
-        Ok((
-            CpuStorage::F32(out),
-            Shape::from((d.batch, d.seq, d.hidden)),
-        ))
+            .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))? =
+            Some(Saved { gates, out });
+        Ok((CpuStorage::F32(result), shape))
     }
 
     fn bwd(
@@ -169,8 +187,8 @@ impl CustomOp3 for FusedGru {
         res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let gates = self
-            .gates
+        let saved = self
+            .saved
             .lock()
             .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))?
             .take()
@@ -185,14 +203,30 @@ impl CustomOp3 for FusedGru {
             hidden: self.hidden,
         };
         let host = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
-        let (xv, pv, h0v, out, dout) = (
-            host(x)?,
-            host(params)?,
-            host(h0)?,
-            host(res)?,
-            host(grad_res)?,
+        let (xv, pv, h0v) = (host(x)?, host(params)?, host(h0)?);
+        let out = match saved.out {
+            Some(out) => out,
+            None => host(res)?,
+        };
+        let mut dout = host(grad_res)?;
+        if !self.all_steps {
+            // Only the last step was returned: the other steps get no gradient from outside.
+            let (row, h) = (d.seq * d.hidden, d.hidden);
+            let mut full = vec![0.0f32; d.batch * row];
+            for (b, g) in dout.chunks_exact(h).enumerate() {
+                full[(b + 1) * row - h..(b + 1) * row].copy_from_slice(g);
+            }
+            dout = full;
+        }
+        let g = backward(
+            d,
+            &xv,
+            &Params::split(&pv, d),
+            &h0v,
+            &out,
+            &saved.gates,
+            &dout,
         );
-        let g = backward(d, &xv, &Params::split(&pv, d), &h0v, &out, &gates, &dout);
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(g.dx, x.shape(), dev)?),

@@ -67,15 +67,10 @@ impl Gru {
 
     /// [`Gru::forward`] with the fused CPU op.
     pub fn forward_fused(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
-        let (batch, seq, _) = xs.dims3()?;
+        let batch = xs.dim(0)?;
         let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh)?;
         let h0 = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
-        let out = fused::gru_sequence(xs, &params, &h0)?;
-        if all_steps {
-            Ok(out)
-        } else {
-            out.narrow(1, seq - 1, 1)?.squeeze(1)
-        }
+        fused::gru_sequence(xs, &params, &h0, all_steps)
     }
 
     /// [`Gru::forward`] step by step on candle tensor ops (any device): the input
