@@ -241,7 +241,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
         return Err(GrufError::data(
             &path,
             format!(
-                "{} rows, but the model needs the last {window} values as input",
+                "{} usable row(s), but the model needs the last {window} values as input; pass a longer CSV",
                 loaded.series.len()
             ),
         )
