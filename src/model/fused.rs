@@ -20,7 +20,11 @@
 //!
 //! Parameters travel packed in one tensor (`W_ih`, `W_hh`, `b_ih`, `b_hh`, flattened and
 //! concatenated) because a candle custom op takes at most three inputs; candle's `cat`
-//! backward splits the gradient again. All `unsafe` in gruf is in [`matmul`] below.
+//! backward splits the gradient again.
+//!
+//! All `unsafe` in gruf is in this module: the bounds-checked [`matmul`] wrapper around
+//! `gemm`, and the calls to the AVX2 + FMA builds of the two gate loops, made only after
+//! run-time detection of those CPU features.
 
 use std::sync::Mutex;
 
@@ -212,11 +216,12 @@ impl CustomOp3 for FusedGru {
         if !self.all_steps {
             // Only the last step was returned: the other steps get no gradient from outside.
             let (row, h) = (d.seq * d.hidden, d.hidden);
-            let mut full = vec![0.0f32; d.batch * row];
+            let mut full = scratch(d.batch * row);
+            full.fill(0.0);
             for (b, g) in dout.chunks_exact(h).enumerate() {
                 full[(b + 1) * row - h..(b + 1) * row].copy_from_slice(g);
             }
-            dout = full;
+            recycle(std::mem::replace(&mut dout, full));
         }
         let g = backward(
             d,
@@ -227,6 +232,10 @@ impl CustomOp3 for FusedGru {
             &saved.gates,
             &dout,
         );
+        // The big buffers go back to the pool for the next batch.
+        recycle(saved.gates);
+        recycle(out);
+        recycle(dout);
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(g.dx, x.shape(), dev)?),
@@ -236,30 +245,70 @@ impl CustomOp3 for FusedGru {
     }
 }
 
-/// `x ↦ 1 / (1 + e^−x)` over a slice, branch-free so the loop vectorises.
-#[inline(never)]
-fn sigmoid_in_place(xs: &mut [f32]) {
-    for x in xs.iter_mut() {
-        *x = 1.0 / (1.0 + exp(-*x));
+/// Whether the AVX2 + FMA versions of the gate loops can run (detected once, then cached).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+/// `1 / (1 + e^−x)`, branch-free so loops calling it vectorise.
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh`, branch-free: an odd Taylor polynomial below |x| = 0.25 (where `(1 − e)/(1 + e)`
+/// would cancel), `sign(x) · (1 − e)/(1 + e)` with `e = exp(−2|x|)` above.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp(-2.0 * a);
+    let big = (1.0 - e) / (1.0 + e);
+    let x2 = x * x;
+    // x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835; the next term is < 6e-9 at |x| = 0.25.
+    let small = x
+        * (1.0
+            + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+    if a < 0.25 {
+        small
+    } else {
+        big.copysign(x)
     }
 }
 
-/// `tanh` over a slice, branch-free: an odd Taylor polynomial below |x| = 0.25 (where
-/// `(1 − e)/(1 + e)` would cancel), `sign(x) · (1 − e)/(1 + e)` with `e = exp(−2|x|)` above.
-#[inline(never)]
-fn tanh_in_place(xs: &mut [f32]) {
-    for x in xs.iter_mut() {
-        let a = x.abs();
-        let e = exp(-2.0 * a);
-        let big = (1.0 - e) / (1.0 + e);
-        let x2 = *x * *x;
-        // x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835; the next term is < 6e-9 at |x| = 0.25.
-        let small = *x
-            * (1.0
-                + x2 * (-1.0 / 3.0
-                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
-        *x = if a < 0.25 { small } else { big.copysign(*x) };
-    }
+thread_local! {
+    /// Buffers from earlier calls on this thread, reused so that the large per-call buffers
+    /// are neither zeroed nor faulted in afresh each time.
+    static SCRATCH: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffer of `len` floats whose contents are unspecified (stale data from an earlier
+/// call, or zeros): every caller overwrites all of it.
+fn scratch(len: usize) -> Vec<f32> {
+    let mut v = SCRATCH
+        .with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let fit = pool
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.capacity() >= len)
+                .min_by_key(|(_, v)| v.capacity());
+            let index = fit.map(|(i, _)| i);
+            index.map(|i| pool.swap_remove(i))
+        })
+        .unwrap_or_default();
+    v.resize(len, 0.0);
+    v
+}
+
+/// Returns a buffer to this thread's pool (a few are kept; the rest are freed).
+fn recycle(v: Vec<f32>) {
+    SCRATCH.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < 16 {
+            pool.push(v);
+        }
+    });
 }
 
 /// `e^x` in f32 without branches (Cephes' `expf` polynomial; ≤ 2 ulp on the clamped range),
@@ -299,8 +348,8 @@ fn rows_per_thread(batch: usize) -> usize {
 /// The forward pass: every step's state `[B, T, H]` and the saved gates `[B, T, 4H]`.
 fn forward(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let (t_len, h) = (d.seq, d.hidden);
-    let mut out = vec![0.0f32; d.batch * t_len * h];
-    let mut gates = vec![0.0f32; d.batch * t_len * 4 * h];
+    let mut out = scratch(d.batch * t_len * h);
+    let mut gates = scratch(d.batch * t_len * 4 * h);
     let per = rows_per_thread(d.batch);
     out.par_chunks_mut(per * t_len * h)
         .zip(gates.par_chunks_mut(per * t_len * 4 * h))
@@ -315,25 +364,21 @@ fn forward(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// The forward recurrence for a block of batch rows.
-#[inline(never)]
 fn forward_rows(d: Dims, x: &[f32], p: &Params, h0: &[f32], out: &mut [f32], gates: &mut [f32]) {
     let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
     let g3 = 3 * h;
-    // Input projections of every step at once: gi = b_ih + x · W_ihᵀ  [nb·T, 3H].
-    let mut gi = repeat_rows(p.b_ih, nb * t_len);
+    // Input projections of every step at once: gi = x · W_ihᵀ  [nb·T, 3H] (biases come later).
+    let mut gi = scratch(nb * t_len * g3);
     matmul(
         ViewMut::new(&mut gi, nb * t_len, g3),
         View::new(x, nb * t_len, d.input),
         View::new(p.w_ih, g3, d.input).t(),
-        true,
+        false,
         Parallelism::None,
     );
-    let mut gh = repeat_rows(p.b_hh, nb);
+    let mut gh = scratch(nb * g3);
     for t in 0..t_len {
-        // gh = b_hh + h_{t−1} · W_hhᵀ  [nb, 3H]; row b of h_{t−1} is out[b, t−1] (h0 at t = 0).
-        for row in gh.chunks_exact_mut(g3) {
-            row.copy_from_slice(p.b_hh);
-        }
+        // gh = h_{t−1} · W_hhᵀ  [nb, 3H]; row b of h_{t−1} is out[b, t−1] (h0 at t = 0).
         let h_prev = if t == 0 {
             View::new(h0, nb, h)
         } else {
@@ -343,48 +388,29 @@ fn forward_rows(d: Dims, x: &[f32], p: &Params, h0: &[f32], out: &mut [f32], gat
             ViewMut::new(&mut gh, nb, g3),
             h_prev,
             View::new(p.w_hh, g3, h).t(),
-            true,
+            false,
             Parallelism::None,
         );
         for b in 0..nb {
             let row = b * t_len + t;
-            let gi = &gi[row * g3..(row + 1) * g3];
-            let gh = &gh[b * g3..(b + 1) * g3];
-            // Saved for backward: [r | z | n | hn], hn = W_hn h + b_hn.
-            let (rz, rest) = gates[row * 4 * h..(row + 1) * 4 * h].split_at_mut(2 * h);
-            let (n, hn) = rest.split_at_mut(h);
-            for j in 0..2 * h {
-                rz[j] = gi[j] + gh[j];
-            }
-            sigmoid_in_place(rz);
-            let (r, z) = rz.split_at(h);
-            let (gi_n, gh_n) = (&gi[2 * h..], &gh[2 * h..]);
-            for j in 0..h {
-                hn[j] = gh_n[j];
-                n[j] = gi_n[j] + r[j] * gh_n[j];
-            }
-            tanh_in_place(n);
             let (before, now) = out.split_at_mut(row * h);
             let hp = if t == 0 {
                 &h0[b * h..(b + 1) * h]
             } else {
-                &before[(row - 1) * h..]
+                &before[(row - 1) * h..row * h]
             };
-            let (hp, now) = (&hp[..h], &mut now[..h]);
-            for j in 0..h {
-                now[j] = n[j] + z[j] * (hp[j] - n[j]);
-            }
+            gates_forward(
+                &gi[row * g3..(row + 1) * g3],
+                &gh[b * g3..(b + 1) * g3],
+                p,
+                hp,
+                &mut gates[row * 4 * h..(row + 1) * 4 * h],
+                &mut now[..h],
+            );
         }
     }
-}
-
-/// `rows` copies of `row`, back to back.
-fn repeat_rows(row: &[f32], rows: usize) -> Vec<f32> {
-    let mut m = Vec::with_capacity(rows * row.len());
-    for _ in 0..rows {
-        m.extend_from_slice(row);
-    }
-    m
+    recycle(gi);
+    recycle(gh);
 }
 
 struct Grads {
@@ -406,8 +432,8 @@ fn backward(
     let (t_len, h, g3) = (d.seq, d.hidden, 3 * d.hidden);
     let rows = d.batch * t_len;
     // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent side.
-    let mut dgi = vec![0.0f32; rows * g3];
-    let mut dgh = vec![0.0f32; rows * g3];
+    let mut dgi = scratch(rows * g3);
+    let mut dgh = scratch(rows * g3);
     let mut dh0 = vec![0.0f32; d.batch * h];
     let per = rows_per_thread(d.batch);
     dgi.par_chunks_mut(per * t_len * g3)
@@ -450,7 +476,7 @@ fn backward(
             par,
         );
         // dW_hh = dghᵀ · h_prev, where h_prev[b, t] = out[b, t − 1] and h0[b] at t = 0.
-        let mut h_prev = vec![0.0f32; rows * h];
+        let mut h_prev = scratch(rows * h);
         for b in 0..d.batch {
             h_prev[b * t_len * h..(b * t_len + 1) * h].copy_from_slice(&h0[b * h..(b + 1) * h]);
             h_prev[(b * t_len + 1) * h..(b + 1) * t_len * h]
@@ -465,6 +491,7 @@ fn backward(
         );
         column_sums(&dgi, g3, db_ih);
         column_sums(&dgh, g3, db_hh);
+        recycle(h_prev);
     }
     // dx = dgi · W_ih   [B·T, 3H] × [3H, in]
     let mut dx = vec![0.0f32; rows * d.input];
@@ -475,6 +502,8 @@ fn backward(
         false,
         par,
     );
+    recycle(dgi);
+    recycle(dgh);
     Grads { dx, dparams, dh0 }
 }
 
@@ -524,14 +553,101 @@ fn backward_rows(
     dh0.copy_from_slice(&carry);
 }
 
+/// One row, one step of forward: from the products `gi = W_i x` and `gh = W_h h` (`[3H]`,
+/// without biases) and the previous state `hp`, the new state `now` and the gates saved
+/// for backward, `[r | z | n | hn]` with `hn = W_hn h + b_hn`.
+fn gates_forward(
+    gi: &[f32],
+    gh: &[f32],
+    p: &Params,
+    hp: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+        return unsafe { gates_forward_avx2(gi, gh, p, hp, saved, now) };
+    }
+    gates_forward_body(gi, gh, p, hp, saved, now)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn gates_forward_avx2(
+    gi: &[f32],
+    gh: &[f32],
+    p: &Params,
+    hp: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    gates_forward_body(gi, gh, p, hp, saved, now)
+}
+
+#[inline(always)]
+fn gates_forward_body(
+    gi: &[f32],
+    gh: &[f32],
+    p: &Params,
+    hp: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    let h = hp.len();
+    let (b_ih, b_hh) = (p.b_ih, p.b_hh);
+    assert!(gi.len() == 3 * h && gh.len() == 3 * h && b_ih.len() == 3 * h && b_hh.len() == 3 * h);
+    assert!(saved.len() == 4 * h && now.len() == h);
+    for j in 0..h {
+        let r = sigmoid(gi[j] + b_ih[j] + gh[j] + b_hh[j]);
+        let z = sigmoid(gi[h + j] + b_ih[h + j] + gh[h + j] + b_hh[h + j]);
+        let hn = gh[2 * h + j] + b_hh[2 * h + j];
+        let n = tanh(gi[2 * h + j] + b_ih[2 * h + j] + r * hn);
+        saved[j] = r;
+        saved[h + j] = z;
+        saved[2 * h + j] = n;
+        saved[3 * h + j] = hn;
+        now[j] = n + z * (hp[j] - n);
+    }
+}
+
 /// One row, one step of backward: from `dL/dh_t` (`dout` plus the `carry` from step t + 1)
 /// and the saved gates `[r | z | n | hn]`, the gate gradients `dgi`, `dgh` (`[3H]`, order
 /// r, z, n) and the direct part of `dL/dh_{t−1}` (into `carry`).
 ///
 /// A function of its own so the slices arrive as distinct (non-aliasing) arguments and
 /// the loop vectorises.
-#[inline(always)]
 fn gate_grads(
+    saved: &[f32],
+    hp: &[f32],
+    dout: &[f32],
+    carry: &mut [f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+        return unsafe { gate_grads_avx2(saved, hp, dout, carry, dgi, dgh) };
+    }
+    gate_grads_body(saved, hp, dout, carry, dgi, dgh)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn gate_grads_avx2(
+    saved: &[f32],
+    hp: &[f32],
+    dout: &[f32],
+    carry: &mut [f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    gate_grads_body(saved, hp, dout, carry, dgi, dgh)
+}
+
+#[inline(always)]
+fn gate_grads_body(
     saved: &[f32],
     hp: &[f32],
     dout: &[f32],
@@ -720,10 +836,8 @@ mod tests {
                 "exp({x}) = {e}, want {want}"
             );
         }
-        let mut s = xs.clone();
-        sigmoid_in_place(&mut s);
-        let mut t = xs.clone();
-        tanh_in_place(&mut t);
+        let s: Vec<f32> = xs.iter().map(|&x| sigmoid(x)).collect();
+        let t: Vec<f32> = xs.iter().map(|&x| tanh(x)).collect();
         for ((&x, &sg), &th) in xs.iter().zip(&s).zip(&t) {
             let want_s = 1.0 / (1.0 + (-f64::from(x)).exp());
             assert!(
