@@ -301,8 +301,10 @@ fn scratch(len: usize) -> Vec<f32> {
     v
 }
 
-/// Returns a buffer to this thread's pool (a few are kept; the rest are freed).
-fn recycle(v: Vec<f32>) {
+/// Returns a buffer to this thread's pool (a few are kept; the rest are freed). It is
+/// kept at full capacity so a later, larger request need not zero a grown tail.
+fn recycle(mut v: Vec<f32>) {
+    v.resize(v.capacity(), 0.0);
     SCRATCH.with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.len() < 16 {
