@@ -19,7 +19,7 @@ use crate::forecast;
 use crate::output::write_atomic;
 use crate::plot::{self, Line, PlotData};
 use crate::progress::Reporter;
-use crate::scaler::MinMax;
+use crate::scaler::Scaler;
 use crate::synth::{self, SampleConfig};
 use crate::train;
 use crate::window::Split;
@@ -67,15 +67,16 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let csv = &args.csv;
 
     let window = config.model.window;
+    let lookback = config.model.transform.lookback(window);
     let split = Split::new(
         series.len(),
-        window,
+        lookback,
         config.train.test_days,
         config.train.val_fraction,
     )
     .map_err(|msg| GrufError::data(csv, msg))?;
     let fit = &series.values[..split.fit_end()];
-    let scaler = MinMax::fit(fit).ok_or_else(|| {
+    let scaler = Scaler::fit(config.model.transform, fit).ok_or_else(|| {
         GrufError::data(
             csv,
             format!(
@@ -84,13 +85,14 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
             ),
         )
     })?;
-    let (outside, highest) = scaler.coverage(&series.values[split.fit_end()..]);
-    if outside > 0 {
+    if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
+        (scaler.outside(&series.values[split.fit_end()..]), scaler)
+    {
         warn(&format!(
             "{outside} validation/test values lie outside the training range {}..{} (highest {}); \
-             min-max scaling extrapolates there and forecasts degrade",
-            money(scaler.min),
-            money(scaler.max),
+             min-max scaling extrapolates there and forecasts degrade (try --transform window)",
+            money(min),
+            money(max),
             money(highest)
         ));
     }
@@ -106,13 +108,13 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     );
 
     let device = device();
-    let scaled = scaler.transform_all(&series.values);
-    let mut reporter = Reporter::new(args.quiet, scaler.max - scaler.min);
+    let mut reporter = Reporter::new(args.quiet);
     let outcome = train::train(
         &config.model,
         &config.train,
         seed,
-        &scaled,
+        &series.values,
+        &scaler,
         &split,
         &device,
         &mut |e| reporter.event(e),
@@ -173,7 +175,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         },
         meta.history.iter().map(|r| r.seconds).sum::<f64>(),
         meta.best_epoch,
-        money(best.val_loss.sqrt() * (scaler.max - scaler.min))
+        money(best.val_rmse)
     )?;
     match &meta.test {
         Some(test) => {
@@ -237,7 +239,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
         ));
     }
     let window = meta.model().window;
-    if loaded.series.len() < window {
+    if loaded.series.len() < meta.scaler.lookback(window) {
         return Err(GrufError::data(
             &path,
             format!(
@@ -248,13 +250,14 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
         .into());
     }
     let tail = &loaded.series.values[loaded.series.len() - window..];
-    let (outside, highest) = meta.scaler.coverage(tail);
-    if outside > 0 {
+    if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
+        (meta.scaler.outside(tail), meta.scaler)
+    {
         warn(&format!(
             "{outside} of the last {window} values lie outside the range the model was trained on \
              ({}..{}, highest now {}); the forecast extrapolates",
-            money(meta.scaler.min),
-            money(meta.scaler.max),
+            money(min),
+            money(max),
             money(highest)
         ));
     }

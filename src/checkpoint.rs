@@ -22,7 +22,7 @@ use crate::error::{read_input, GrufError};
 use crate::evaluate::TestReport;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
-use crate::scaler::MinMax;
+use crate::scaler::Scaler;
 use crate::train::EpochRecord;
 use crate::window::Split;
 
@@ -30,7 +30,7 @@ use crate::window::Split;
 pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever a change would make older gruf versions misread a file.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
 pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
 
@@ -45,7 +45,7 @@ pub struct Meta {
     pub config: RunConfig,
     /// The seed actually used (drawn when none was given).
     pub seed: u64,
-    pub scaler: MinMax,
+    pub scaler: Scaler,
     pub data: Provenance,
     pub split: Split,
     pub history: Vec<EpochRecord>,
@@ -149,13 +149,13 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
     meta.config
         .validate()
         .map_err(|e| format!("stored configuration is invalid: {e}"))?;
-    if MinMax::checked(meta.scaler.min, meta.scaler.max).is_none() {
+    if !meta.scaler.is_valid() || meta.scaler.kind() != meta.model().transform {
         return Err(format!(
-            "stored scaler is invalid (min {}, max {}): min must be below max and both finite",
-            meta.scaler.min, meta.scaler.max
+            "stored scaler is invalid ({:?}): it must match the model's transform, with finite \
+             parameters, min below max and a positive scale",
+            meta.scaler
         ));
     }
-
     let expected = param_shapes(meta.model());
     let mut weights = Weights::new();
     for (name, shape) in &expected {

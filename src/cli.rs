@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
+use crate::scaler::TransformKind;
 use crate::synth::SampleConfig;
 
 /// gruf: a GRU forecaster for price series, in one binary.
@@ -68,6 +69,11 @@ pub struct TrainArgs {
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
 
+    /// Input transform: minmax (global, the seed's), window (each window relative to its
+    /// last value) or logret (log returns) [default: minmax].
+    #[arg(long, value_enum)]
+    pub transform: Option<TransformKind>,
+
     /// Past values per input window [default: 60].
     #[arg(long, value_name = "N")]
     pub window: Option<usize>,
@@ -127,6 +133,7 @@ impl TrainArgs {
                 layers: self.layers.clone(),
                 dropout: self.dropout,
                 window: self.window,
+                transform: self.transform,
             },
             train: PartialTrain {
                 epochs: self.epochs,

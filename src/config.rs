@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DataConfig;
 use crate::error::GrufError;
+use crate::scaler::TransformKind;
 
 /// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,9 @@ pub struct ModelConfig {
     pub dropout: f64,
     /// Input length: how many past values predict the next one.
     pub window: usize,
+    /// How prices become inputs and targets (see `scaler.rs`).
+    #[serde(default)]
+    pub transform: TransformKind,
 }
 
 impl Default for ModelConfig {
@@ -28,6 +32,7 @@ impl Default for ModelConfig {
             layers: vec![50, 100],
             dropout: 0.2,
             window: 60,
+            transform: TransformKind::Minmax,
         }
     }
 }
@@ -109,6 +114,7 @@ pub struct PartialModel {
     pub layers: Option<Vec<usize>>,
     pub dropout: Option<f64>,
     pub window: Option<usize>,
+    pub transform: Option<TransformKind>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -157,6 +163,7 @@ impl PartialConfig {
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);
+        set(&mut config.model.transform, m.transform);
         set(&mut config.train.epochs, t.epochs);
         set(&mut config.train.batch_size, t.batch_size);
         set(&mut config.train.optimizer, t.optimizer);

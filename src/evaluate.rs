@@ -7,8 +7,7 @@ use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
-use crate::scaler::MinMax;
-use crate::window::gather;
+use crate::scaler::Scaler;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -69,19 +68,19 @@ impl TestReport {
 /// One-step predictions (price units) for `targets`, each from the true values before it.
 pub fn one_step(
     model: &Model,
-    scaler: &MinMax,
+    scaler: &Scaler,
     values: &[f64],
     targets: Range<usize>,
     window: usize,
     device: &Device,
 ) -> anyhow::Result<Vec<f64>> {
-    let scaled = scaler.transform_all(values);
     let targets: Vec<usize> = targets.collect();
-    let (xs, _) = gather(&scaled, &targets, window);
+    let (xs, _) = scaler.gather(values, &targets, window);
     let preds = model.predict(&xs, window, device)?;
     Ok(preds
         .into_iter()
-        .map(|p| scaler.inverse(f64::from(p)))
+        .zip(&targets)
+        .map(|(p, &t)| scaler.decode(values[t - 1], p))
         .collect())
 }
 

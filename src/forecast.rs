@@ -4,26 +4,28 @@
 use candle_core::Device;
 
 use crate::model::Model;
-use crate::scaler::MinMax;
+use crate::scaler::Scaler;
 
-/// Forecasts `days` values (price units) after the end of `values`.
-/// `values` must hold at least `window` values.
+/// Forecasts `days` values (price units) after the end of `values`, which must hold at
+/// least the scaler's lookback.
 pub fn recursive(
     model: &Model,
-    scaler: &MinMax,
+    scaler: &Scaler,
     values: &[f64],
     window: usize,
     days: usize,
     device: &Device,
 ) -> anyhow::Result<Vec<f64>> {
-    let mut history = scaler.transform_all(&values[values.len() - window..]);
-    let mut out = Vec::with_capacity(days);
+    let mut history = values[values.len() - scaler.lookback(window)..].to_vec();
+    let mut input = Vec::with_capacity(window);
     for _ in 0..days {
-        let next = model.predict(&history[history.len() - window..], window, device)?[0];
-        history.push(next);
-        out.push(scaler.inverse(f64::from(next)));
+        input.clear();
+        scaler.encode(&history, window, &mut input);
+        let y = model.predict(&input, window, device)?[0];
+        let last = history[history.len() - 1];
+        history.push(scaler.decode(last, y));
     }
-    Ok(out)
+    Ok(history.split_off(history.len() - days))
 }
 
 /// The `days` timestamps after `last`, `step` seconds apart.

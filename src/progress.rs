@@ -1,6 +1,6 @@
 //! Training progress on stderr: an indicatif bar on a terminal, one plain line per epoch
-//! otherwise, nothing with `--quiet`. Losses are scaled MSE; the validation loss is
-//! also shown as an RMSE in price units. The one place that knows about terminals.
+//! otherwise, nothing with `--quiet`. Losses are MSE in the transform's units; the
+//! validation error is also shown as an RMSE in price units. The one place that knows about terminals.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -12,8 +12,6 @@ use crate::train::Event;
 
 pub struct Reporter {
     mode: Mode,
-    /// Price range of the scaler: turns a scaled MSE into an RMSE in price units.
-    price_range: f64,
 }
 
 enum Mode {
@@ -24,7 +22,7 @@ enum Mode {
 
 impl Reporter {
     /// Picks the reporter for this run: a bar only when stderr is a terminal.
-    pub fn new(quiet: bool, price_range: f64) -> Reporter {
+    pub fn new(quiet: bool) -> Reporter {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -41,11 +39,7 @@ impl Reporter {
         } else {
             Mode::Lines
         };
-        Reporter { mode, price_range }
-    }
-
-    fn val_rmse(&self, val_loss: f64) -> String {
-        money(val_loss.sqrt() * self.price_range)
+        Reporter { mode }
     }
 
     pub fn event(&mut self, event: Event) {
@@ -74,7 +68,7 @@ impl Reporter {
                     "loss {:.6}  val loss {:.6} (RMSE {}){}",
                     record.train_loss,
                     record.val_loss,
-                    self.val_rmse(record.val_loss),
+                    money(record.val_rmse),
                     if best { " best" } else { "" }
                 ));
             }
@@ -84,7 +78,7 @@ impl Reporter {
                     record.epoch,
                     record.train_loss,
                     record.val_loss,
-                    self.val_rmse(record.val_loss),
+                    money(record.val_rmse),
                     record.seconds,
                     if best { "  best" } else { "" }
                 );

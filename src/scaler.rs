@@ -1,81 +1,243 @@
-//! Min-max scaling of prices to [0, 1], fitted on the training part only.
+//! Input transforms: how prices become the network's inputs and targets, and back.
 //!
-//! A [`MinMax`] exists only once fitted, so nothing can be transformed by an unfitted
-//! scaler. It is stored in the checkpoint and never refitted on later data: values above
-//! the training maximum scale above 1, and [`MinMax::coverage`] says so.
+//! A [`Scaler`] exists only once fitted, on the training part only, and is stored in the
+//! checkpoint; every subcommand applies the stored one and never refits it on later data.
+//!
+//! - `minmax` (the seed model's): global min-max to [0, 1]. Prices above the training
+//!   maximum scale above 1, which the network has never seen; [`Scaler::outside`] says so.
+//! - `window`: each window relative to its own last value, `(v_i / v_last − 1) / scale`,
+//!   and the target `(v_next / v_last − 1) / scale`: scale-free, so new highs are no
+//!   different from old ones.
+//! - `logret`: log returns `ln(v_i / v_{i−1}) / scale`, the target the next log return.
+//!
+//! `scale` is the standard deviation of one-step log returns on the training part, so
+//! inputs and targets are of order one.
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MinMax {
-    pub min: f64,
-    pub max: f64,
+/// Which transform to fit (configuration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TransformKind {
+    /// Global min-max scaling (the seed model's).
+    #[default]
+    Minmax,
+    /// Each window relative to its last value.
+    Window,
+    /// Log returns.
+    Logret,
 }
 
-impl MinMax {
-    /// Fits on `values`; `None` when they are empty, non-finite or constant (min = max).
-    pub fn fit(values: &[f64]) -> Option<MinMax> {
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (min.is_finite() && max.is_finite() && max > min).then_some(MinMax { min, max })
+impl TransformKind {
+    /// How many past values one input window of `window` steps needs.
+    pub fn lookback(self, window: usize) -> usize {
+        match self {
+            TransformKind::Logret => window + 1,
+            _ => window,
+        }
+    }
+}
+
+/// A fitted transform.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Scaler {
+    Minmax { min: f64, max: f64 },
+    Window { scale: f64 },
+    Logret { scale: f64 },
+}
+
+impl Scaler {
+    /// Fits `kind` on `values` (the training part); `None` when they are too few, not
+    /// finite or constant.
+    pub fn fit(kind: TransformKind, values: &[f64]) -> Option<Scaler> {
+        let scaler = match kind {
+            TransformKind::Minmax => {
+                let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                Scaler::Minmax { min, max }
+            }
+            TransformKind::Window => Scaler::Window {
+                scale: return_std(values)?,
+            },
+            TransformKind::Logret => Scaler::Logret {
+                scale: return_std(values)?,
+            },
+        };
+        scaler.is_valid().then_some(scaler)
     }
 
-    /// A stored scaler, checked: both bounds finite and min < max.
-    pub fn checked(min: f64, max: f64) -> Option<MinMax> {
-        (min.is_finite() && max.is_finite() && max > min).then_some(MinMax { min, max })
+    /// Finite parameters, min below max, a positive scale.
+    pub fn is_valid(&self) -> bool {
+        match *self {
+            Scaler::Minmax { min, max } => min.is_finite() && max.is_finite() && max > min,
+            Scaler::Window { scale } | Scaler::Logret { scale } => scale.is_finite() && scale > 0.0,
+        }
     }
 
-    pub fn transform(&self, x: f64) -> f64 {
-        (x - self.min) / (self.max - self.min)
+    pub fn kind(&self) -> TransformKind {
+        match self {
+            Scaler::Minmax { .. } => TransformKind::Minmax,
+            Scaler::Window { .. } => TransformKind::Window,
+            Scaler::Logret { .. } => TransformKind::Logret,
+        }
     }
 
-    pub fn inverse(&self, z: f64) -> f64 {
-        z * (self.max - self.min) + self.min
+    /// How many past values one input window of `window` steps needs.
+    pub fn lookback(&self, window: usize) -> usize {
+        self.kind().lookback(window)
     }
 
-    /// Scales a whole series to f32, the network's input type.
-    pub fn transform_all(&self, values: &[f64]) -> Vec<f32> {
-        values.iter().map(|&v| self.transform(v) as f32).collect()
+    /// Appends to `out` the network input for predicting the value after `history`
+    /// (its last [`Scaler::lookback`] values are used).
+    pub fn encode(&self, history: &[f64], window: usize, out: &mut Vec<f32>) {
+        let past = &history[history.len() - self.lookback(window)..];
+        let last = past[past.len() - 1];
+        match *self {
+            Scaler::Minmax { min, max } => {
+                out.extend(past.iter().map(|&v| ((v - min) / (max - min)) as f32))
+            }
+            Scaler::Window { scale } => {
+                out.extend(past.iter().map(|&v| ((v / last - 1.0) / scale) as f32))
+            }
+            Scaler::Logret { scale } => {
+                out.extend(past.windows(2).map(|w| ((w[1] / w[0]).ln() / scale) as f32))
+            }
+        }
     }
 
-    /// How many of `values` fall outside the fitted range, and the largest of them.
-    pub fn coverage(&self, values: &[f64]) -> (usize, f64) {
-        let outside: Vec<f64> = values
+    /// The training target for `next`, the value after `last`.
+    pub fn target(&self, last: f64, next: f64) -> f32 {
+        (match *self {
+            Scaler::Minmax { min, max } => (next - min) / (max - min),
+            Scaler::Window { scale } => (next / last - 1.0) / scale,
+            Scaler::Logret { scale } => (next / last).ln() / scale,
+        }) as f32
+    }
+
+    /// The price a network output `y` stands for, given the last known value.
+    pub fn decode(&self, last: f64, y: f32) -> f64 {
+        let y = f64::from(y);
+        match *self {
+            Scaler::Minmax { min, max } => y * (max - min) + min,
+            Scaler::Window { scale } => last * (1.0 + y * scale),
+            Scaler::Logret { scale } => last * (y * scale).exp(),
+        }
+    }
+
+    /// Inputs (`[n · window]`) and targets (`[n]`) for predicting `values[t]` at each target `t`.
+    pub fn gather(&self, values: &[f64], targets: &[usize], window: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut xs = Vec::with_capacity(targets.len() * window);
+        let ys = targets
+            .iter()
+            .map(|&t| {
+                self.encode(&values[..t], window, &mut xs);
+                self.target(values[t - 1], values[t])
+            })
+            .collect();
+        (xs, ys)
+    }
+
+    /// For min-max scaling: how many of `values` lie outside the fitted range, and the
+    /// largest of them. Scale-free transforms have no range to leave.
+    pub fn outside(&self, values: &[f64]) -> Option<(usize, f64)> {
+        let Scaler::Minmax { min, max } = *self else {
+            return None;
+        };
+        let out: Vec<f64> = values
             .iter()
             .copied()
-            .filter(|&v| v < self.min || v > self.max)
+            .filter(|&v| v < min || v > max)
             .collect();
-        (
-            outside.len(),
-            outside.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        )
+        (!out.is_empty()).then(|| {
+            (
+                out.len(),
+                out.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            )
+        })
     }
+}
+
+/// Standard deviation of the one-step log returns of `values`.
+fn return_std(values: &[f64]) -> Option<f64> {
+    let r: Vec<f64> = values.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    if r.len() < 2 {
+        return None;
+    }
+    let mean = r.iter().sum::<f64>() / r.len() as f64;
+    Some((r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64).sqrt())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PRICES: [f64; 6] = [100.0, 110.0, 99.0, 120.0, 130.0, 125.0];
+
     #[test]
-    fn round_trip_and_range() {
-        let s = MinMax::fit(&[10.0, 30.0, 20.0]).unwrap();
-        assert_eq!((s.min, s.max), (10.0, 30.0));
-        assert_eq!(s.transform(10.0), 0.0);
-        assert_eq!(s.transform(30.0), 1.0);
-        for x in [10.0, 17.25, 30.0, 45.0, 1e6] {
-            assert!((s.inverse(s.transform(x)) - x).abs() <= 1e-9 * x.abs().max(1.0));
+    fn round_trips_for_every_transform() {
+        for kind in [
+            TransformKind::Minmax,
+            TransformKind::Window,
+            TransformKind::Logret,
+        ] {
+            let s = Scaler::fit(kind, &PRICES).unwrap();
+            assert_eq!(s.kind(), kind);
+            for (last, next) in [(100.0, 104.5), (130.0, 90.0), (125.0, 500.0)] {
+                let back = s.decode(last, s.target(last, next));
+                assert!(
+                    (back - next).abs() <= 1e-4 * next,
+                    "{kind:?}: {next} -> {back}"
+                );
+            }
         }
-        assert_eq!(s.coverage(&[5.0, 15.0, 40.0]), (2, 40.0));
     }
 
     #[test]
-    fn constant_or_empty_cannot_be_fitted() {
-        assert!(MinMax::fit(&[3.0, 3.0]).is_none());
-        assert!(MinMax::fit(&[]).is_none());
-        assert!(
-            MinMax::fit(&[1.0, f64::NAN]).is_none()
-                || MinMax::fit(&[1.0, f64::NAN]).is_some_and(|s| s.max > s.min)
+    fn inputs_are_what_each_transform_promises() {
+        let mm = Scaler::fit(TransformKind::Minmax, &PRICES).unwrap();
+        assert_eq!(
+            mm,
+            Scaler::Minmax {
+                min: 99.0,
+                max: 130.0
+            }
         );
-        assert!(MinMax::checked(2.0, 1.0).is_none());
+        let mut x = Vec::new();
+        mm.encode(&PRICES, 2, &mut x);
+        assert_eq!(x, vec![1.0, ((125.0 - 99.0) / 31.0) as f32]);
+
+        let Scaler::Window { scale } = Scaler::fit(TransformKind::Window, &PRICES).unwrap() else {
+            panic!()
+        };
+        let w = Scaler::Window { scale };
+        let mut x = Vec::new();
+        w.encode(&PRICES, 3, &mut x);
+        assert_eq!(x.len(), 3);
+        assert_eq!(x[2], 0.0); // the last value relative to itself
+        assert!((f64::from(x[0]) - (120.0 / 125.0 - 1.0) / scale).abs() < 1e-6);
+
+        let lr = Scaler::Logret { scale };
+        assert_eq!(lr.lookback(3), 4);
+        let (xs, ys) = lr.gather(&PRICES, &[4, 5], 3);
+        assert_eq!((xs.len(), ys.len()), (6, 2));
+        assert!((f64::from(ys[1]) - (125.0f64 / 130.0).ln() / scale).abs() < 1e-6);
+    }
+
+    #[test]
+    fn range_checks_and_refusals() {
+        let s = Scaler::fit(TransformKind::Minmax, &[10.0, 30.0]).unwrap();
+        assert_eq!(s.outside(&[5.0, 15.0, 40.0]), Some((2, 40.0)));
+        assert_eq!(s.outside(&[15.0]), None);
+        assert!(Scaler::fit(TransformKind::Minmax, &[3.0, 3.0]).is_none());
+        assert!(Scaler::fit(TransformKind::Logret, &[3.0, 3.0, 3.0]).is_none());
+        assert!(Scaler::fit(TransformKind::Window, &[3.0]).is_none());
+        assert!(!Scaler::Minmax { min: 2.0, max: 1.0 }.is_valid());
+        assert_eq!(
+            Scaler::fit(TransformKind::Window, &PRICES)
+                .unwrap()
+                .outside(&[1e9]),
+            None
+        );
     }
 }

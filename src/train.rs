@@ -16,15 +16,19 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
 use crate::model::{init_weights, param_shapes, Model, Rng64, Weights};
-use crate::window::{gather, Split};
+use crate::scaler::Scaler;
+use crate::window::Split;
 
-/// One epoch's figures, as stored in the checkpoint's history. Losses are MSE in scaled units.
+/// One epoch's figures, as stored in the checkpoint's history. Losses are MSE in the
+/// transform's units (what the network is fitted on); `val_rmse` is in price units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
     pub train_loss: f64,
     pub val_loss: f64,
+    /// RMSE of the one-step validation predictions, in price units.
+    pub val_rmse: f64,
     pub seconds: f64,
 }
 
@@ -56,12 +60,15 @@ pub struct Outcome {
     pub stopped_early: bool,
 }
 
-/// Trains a fresh model on the scaled series `values` with the targets of `split`.
+/// Trains a fresh model on the price series `values`, through the fitted `scaler`, with
+/// the targets of `split`.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     model: &ModelConfig,
     config: &TrainConfig,
     seed: u64,
-    values: &[f32],
+    values: &[f64],
+    scaler: &Scaler,
     split: &Split,
     device: &Device,
     on_event: &mut dyn FnMut(Event),
@@ -81,7 +88,7 @@ pub fn train(
     let net = Model::new(model, &tracked)?;
     let mut optimizer = Optimizer::new(config.optimizer, config.lr, &vars)?;
 
-    let window = split.window;
+    let window = model.window;
     let mut order: Vec<usize> = split.train.clone().collect();
     let val_targets: Vec<usize> = split.val.clone().collect();
     let batches = order.len().div_ceil(config.batch_size);
@@ -99,7 +106,7 @@ pub fn train(
         order.shuffle(&mut rng);
         let mut total = 0.0;
         for (b, targets) in order.chunks(config.batch_size).enumerate() {
-            let (xs, ys) = gather(values, targets, window);
+            let (xs, ys) = scaler.gather(values, targets, window);
             let xs = Tensor::from_vec(xs, (targets.len(), window, 1), device)?;
             let ys = Tensor::from_vec(ys, (targets.len(), 1), device)?;
             let loss = (net.forward(&xs, Some(&mut rng))? - ys)?
@@ -138,7 +145,7 @@ pub fn train(
             });
         }
         let train_loss = total / order.len() as f64;
-        let val_loss = mse(&net, values, &val_targets, window, device)?;
+        let (val_loss, val_rmse) = validate(&net, scaler, values, &val_targets, window, device)?;
         if !val_loss.is_finite() {
             return Err(diverged(epoch, batches, "validation loss", val_loss));
         }
@@ -146,6 +153,7 @@ pub fn train(
             epoch,
             train_loss,
             val_loss,
+            val_rmse,
             seconds: started.elapsed().as_secs_f64(),
         };
         let improved = best.as_ref().is_none_or(|(loss, _, _)| val_loss < *loss);
@@ -178,25 +186,34 @@ pub fn train(
     })
 }
 
-/// Mean squared error (scaled units) of one-step predictions for `targets`, without dropout.
-pub fn mse(
+/// One-step predictions for `targets` without dropout: the MSE in the transform's units
+/// (what training minimises) and the RMSE in price units.
+pub fn validate(
     net: &Model,
-    values: &[f32],
+    scaler: &Scaler,
+    values: &[f64],
     targets: &[usize],
     window: usize,
     device: &Device,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, f64)> {
     if targets.is_empty() {
-        return Ok(f64::NAN);
+        return Ok((f64::NAN, f64::NAN));
     }
-    let (xs, ys) = gather(values, targets, window);
+    let (xs, ys) = scaler.gather(values, targets, window);
     let preds = net.predict(&xs, window, device)?;
-    let sum: f64 = preds
+    let n = ys.len() as f64;
+    let mse = preds
         .iter()
         .zip(&ys)
         .map(|(p, y)| f64::from(p - y).powi(2))
+        .sum::<f64>()
+        / n;
+    let price_se: f64 = preds
+        .iter()
+        .zip(targets)
+        .map(|(&p, &t)| (scaler.decode(values[t - 1], p) - values[t]).powi(2))
         .sum();
-    Ok(sum / ys.len() as f64)
+    Ok((mse, (price_se / n).sqrt()))
 }
 
 fn diverged(epoch: usize, batch: usize, what: &str, value: f64) -> anyhow::Error {

@@ -1,10 +1,10 @@
-//! The chronological split and the sliding windows.
+//! The chronological split.
 //!
-//! Index `t` of the series is a *target*; its input is the `window` values before it.
-//! Targets are cut in time order into training, validation (the last part of the
-//! pre-test targets) and test (the last `test_days` values). The scaler is fitted on
-//! `values[..fit_end]`, the span the training windows see, so neither validation nor test
-//! values shape it.
+//! Index `t` of the series is a *target*; its input is built from the `lookback` values
+//! before it (the window, or one more for log returns; see `scaler.rs`). Targets are cut
+//! in time order into training, validation (the last part of the pre-test targets) and test
+//! (the last `test_days` values). The scaler is fitted on `values[..fit_end]`, the span the
+//! training windows see, so neither validation nor test values shape it.
 
 use std::ops::Range;
 
@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Split {
-    pub window: usize,
+    /// Values of history each target needs: the first target is at this index.
+    pub lookback: usize,
     /// Targets the model is fitted on.
     pub train: Range<usize>,
     /// Targets for validation loss, early stopping and picking the best epoch.
@@ -25,24 +26,25 @@ impl Split {
     /// Cuts a series of `n` values; `Err` says how many values are needed.
     pub fn new(
         n: usize,
-        window: usize,
+        lookback: usize,
         test_days: usize,
         val_fraction: f64,
     ) -> Result<Split, String> {
-        let needed = window + 2 + test_days;
-        if window == 0 || n < needed {
+        let needed = lookback + 2 + test_days;
+        if lookback == 0 || n < needed {
             return Err(format!(
-                "{n} rows are too few: a {window}-step window, 2 training/validation windows and \
-                 {test_days} test days need at least {needed}; lower --window or --test-days, or use a longer series"
+                "{n} rows are too few: {lookback} values of history per window, 2 training/validation \
+                 windows and {test_days} test days need at least {needed}; lower --window or --test-days, \
+                 or use a longer series"
             ));
         }
         let pre_test = n - test_days;
-        let windows = pre_test - window;
+        let windows = pre_test - lookback;
         let n_val = ((windows as f64 * val_fraction).round() as usize).clamp(1, windows - 1);
         let val_start = pre_test - n_val;
         Ok(Split {
-            window,
-            train: window..val_start,
+            lookback,
+            train: lookback..val_start,
             val: val_start..pre_test,
             test: pre_test..n,
         })
@@ -52,23 +54,6 @@ impl Split {
     pub fn fit_end(&self) -> usize {
         self.train.end
     }
-}
-
-/// The input window of target `t`: the `window` values before it.
-pub fn input(values: &[f32], t: usize, window: usize) -> &[f32] {
-    &values[t - window..t]
-}
-
-/// Gathers the windows and targets of `targets` into flat batch buffers
-/// (`[B * window]` inputs, `[B]` targets).
-pub fn gather(values: &[f32], targets: &[usize], window: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut xs = Vec::with_capacity(targets.len() * window);
-    let mut ys = Vec::with_capacity(targets.len());
-    for &t in targets {
-        xs.extend_from_slice(input(values, t, window));
-        ys.push(values[t]);
-    }
-    (xs, ys)
 }
 
 #[cfg(test)]
@@ -93,14 +78,5 @@ mod tests {
         assert!(Split::new(427, 60, 365, 0.1).is_ok());
         let s = Split::new(62, 60, 0, 0.5).unwrap();
         assert_eq!((s.train.len(), s.val.len(), s.test.len()), (1, 1, 0));
-    }
-
-    #[test]
-    fn windows_are_the_values_before_each_target() {
-        let v: Vec<f32> = (0..10).map(|x| x as f32).collect();
-        assert_eq!(input(&v, 5, 3), &[2.0, 3.0, 4.0]);
-        let (xs, ys) = gather(&v, &[3, 9], 3);
-        assert_eq!(xs, vec![0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
-        assert_eq!(ys, vec![3.0, 9.0]);
     }
 }

@@ -8,13 +8,13 @@ use candle_core::{Device, Tensor};
 use gruf::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::RunConfig;
 use gruf::data::{load_csv, DataConfig};
-use gruf::scaler::MinMax;
+use gruf::scaler::{Scaler, TransformKind};
 use gruf::synth::{generate, to_csv, SampleConfig};
 use gruf::window::Split;
 use safetensors::tensor::{Dtype, TensorView};
 
 /// Trains a tiny model through the library on 200 synthetic days.
-fn tiny_checkpoint(dir: &Path) -> Checkpoint {
+fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     let csv = dir.join("s.csv");
     std::fs::write(
         &csv,
@@ -32,14 +32,15 @@ fn tiny_checkpoint(dir: &Path) -> Checkpoint {
     config.train.test_days = 20;
     config.train.seed = Some(3);
     let values = &loaded.series.values;
-    let split = Split::new(values.len(), 8, 20, 0.1).unwrap();
-    let scaler = MinMax::fit(&values[..split.fit_end()]).unwrap();
-    let scaled = scaler.transform_all(values);
+    config.model.transform = kind;
+    let split = Split::new(values.len(), kind.lookback(8), 20, 0.1).unwrap();
+    let scaler = Scaler::fit(kind, &values[..split.fit_end()]).unwrap();
     let outcome = gruf::train::train(
         &config.model,
         &config.train,
         3,
-        &scaled,
+        values,
+        &scaler,
         &split,
         &Device::Cpu,
         &mut |_| {},
@@ -70,34 +71,47 @@ fn values(t: &Tensor) -> Vec<f32> {
 }
 
 #[test]
-fn save_then_load_is_the_identity() {
-    let dir = tempfile::tempdir().unwrap();
-    let ckpt = tiny_checkpoint(dir.path());
-    let path = dir.path().join("m.safetensors");
-    ckpt.save(&path).unwrap();
-    let back = Checkpoint::load(&path, &Device::Cpu).unwrap();
-    assert_eq!(back.meta, ckpt.meta);
-    assert_eq!(
-        back.weights.keys().collect::<Vec<_>>(),
-        ckpt.weights.keys().collect::<Vec<_>>()
-    );
-    for (name, t) in &ckpt.weights {
-        assert_eq!(values(&back.weights[name]), values(t), "{name}");
-        assert_eq!(back.weights[name].dims(), t.dims());
+fn save_then_load_is_the_identity_for_every_transform() {
+    for kind in [
+        TransformKind::Minmax,
+        TransformKind::Window,
+        TransformKind::Logret,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = tiny_checkpoint(dir.path(), kind);
+        let path = dir.path().join("m.safetensors");
+        ckpt.save(&path).unwrap();
+        let back = Checkpoint::load(&path, &Device::Cpu).unwrap();
+        assert_eq!(back.meta, ckpt.meta);
+        assert_eq!(back.meta.scaler.kind(), kind);
+        assert_eq!(
+            back.weights.keys().collect::<Vec<_>>(),
+            ckpt.weights.keys().collect::<Vec<_>>()
+        );
+        for (name, t) in &ckpt.weights {
+            assert_eq!(values(&back.weights[name]), values(t), "{name}");
+            assert_eq!(back.weights[name].dims(), t.dims());
+        }
+        // The rebuilt model forecasts exactly what the saved one did.
+        let history: Vec<f64> = (0..20).map(|i| 100.0 + f64::from(i)).collect();
+        let forecast = |c: &Checkpoint| {
+            gruf::forecast::recursive(
+                &c.model().unwrap(),
+                &c.meta.scaler,
+                &history,
+                8,
+                3,
+                &Device::Cpu,
+            )
+            .unwrap()
+        };
+        let (a, b) = (forecast(&ckpt), forecast(&back));
+        assert_eq!(a, b);
+        assert!(
+            a.iter().all(|v| v.is_finite() && *v > 0.0),
+            "{kind:?}: {a:?}"
+        );
     }
-    // The rebuilt model predicts exactly what the saved one did.
-    let window: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
-    let a = ckpt
-        .model()
-        .unwrap()
-        .predict(&window, 8, &Device::Cpu)
-        .unwrap();
-    let b = back
-        .model()
-        .unwrap()
-        .predict(&window, 8, &Device::Cpu)
-        .unwrap();
-    assert_eq!(a, b);
 }
 
 /// Writes a safetensors file with `tensors` and the given metadata JSON.
@@ -128,7 +142,7 @@ fn write_raw(path: &Path, tensors: &[(String, Vec<f32>, Vec<usize>)], meta: Opti
 #[test]
 fn malformed_checkpoints_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let ckpt = tiny_checkpoint(dir.path());
+    let ckpt = tiny_checkpoint(dir.path(), TransformKind::Minmax);
     let good: Vec<(String, Vec<f32>, Vec<usize>)> = ckpt
         .weights
         .iter()
@@ -195,6 +209,12 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
             "not valid JSON",
         ),
         (
+            "transform mismatch",
+            good.clone(),
+            with_meta(&|v| v["config"]["model"]["transform"] = "logret".into()),
+            "must match the model's transform",
+        ),
+        (
             "scaler",
             good.clone(),
             with_meta(&|v| v["scaler"]["min"] = v["scaler"]["max"].clone()),
@@ -209,8 +229,8 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
         (
             "version",
             good.clone(),
-            with_meta(&|v| v["format_version"] = 2.into()),
-            "format version 2",
+            with_meta(&|v| v["format_version"] = 99.into()),
+            "format version 99",
         ),
         (
             "incomplete",

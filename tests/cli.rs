@@ -358,7 +358,8 @@ fn broken_model_files_are_refused() {
     let good = hash(&dir.path().join("gruf-model.safetensors"));
     let mut truncated = good.clone();
     truncated.truncate(good.len() / 2);
-    let newer = replace_bytes(&good, b"format_version\\\":1", b"format_version\\\":9");
+    let current = format!("format_version\\\":{}", gruf::checkpoint::FORMAT_VERSION);
+    let newer = replace_bytes(&good, current.as_bytes(), b"format_version\\\":9");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", truncated, "truncated or corrupt"),
         (

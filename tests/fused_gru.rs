@@ -171,6 +171,7 @@ fn whole_model_with_dropout_matches() {
         layers: vec![5, 7, 3],
         dropout: 0.3,
         window: 12,
+        ..Default::default()
     };
     let dev = Device::Cpu;
     let init = init_weights(&config, &mut Rng64::seed_from_u64(11), &dev).unwrap();

@@ -53,6 +53,7 @@ fn setup() -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
         layers,
         dropout: 0.0,
         window: seq,
+        ..Default::default()
     };
     let dev = Device::Cpu;
     let vars = param_shapes(&config)

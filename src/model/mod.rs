@@ -153,6 +153,7 @@ mod tests {
             layers: vec![4, 9],
             dropout: 0.2,
             window: 5,
+            ..Default::default()
         };
         let dev = Device::Cpu;
         let a = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
