@@ -9,12 +9,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use candle_core::Device;
 
+use crate::checkpoint::Meta as CheckpointMeta;
 use crate::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION};
-use crate::cli::{Command, Format, PlotArgs, PredictArgs, SampleArgs, Source, TrainArgs};
+use crate::cli::{
+    Command, EvaluateArgs, Format, PlotArgs, PredictArgs, SampleArgs, Source, TrainArgs,
+};
 use crate::config::{PartialConfig, RunConfig};
 use crate::data::{format_time, load_csv, parse_date, DataConfig, Loaded, Series};
 use crate::error::GrufError;
-use crate::evaluate::{self, money, TestReport};
+use crate::evaluate::{self, money};
 use crate::forecast;
 use crate::output::write_atomic;
 use crate::plot::{self, Line, PlotData};
@@ -29,6 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Train(args) => train_cmd(args),
         Command::Predict(args) => predict_cmd(args),
         Command::Plot(args) => plot_cmd(args),
+        Command::Evaluate(args) => evaluate_cmd(args),
         Command::Sample(args) => sample_cmd(args),
     }
 }
@@ -96,7 +100,6 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
             money(highest)
         ));
     }
-    let daily = series.is_daily();
     eprintln!(
         "gruf: {} rows {} to {}: {} training windows, {} validation, {} test values; seed {seed}",
         series.len(),
@@ -142,22 +145,18 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     };
     if !split.test.is_empty() {
         let model = checkpoint.model()?;
-        let pred = evaluate::one_step(
+        let test = split.test.clone();
+        let evaluation = evaluate::evaluate(
             &model,
             &scaler,
-            &series.values,
-            split.test.clone(),
+            &series,
+            test,
             window,
+            split.fit_end(),
+            true,
             &device,
         )?;
-        let truth = &series.values[split.test.clone()];
-        checkpoint.meta.test = Some(TestReport {
-            n: truth.len(),
-            first_date: format_time(series.dates[split.test.start], daily),
-            last_date: format_time(series.dates[split.test.end - 1], daily),
-            model: evaluate::metrics(&pred, truth),
-            naive: evaluate::metrics(&evaluate::naive(&series.values, split.test.clone()), truth),
-        });
+        checkpoint.meta.test = Some(evaluation);
     }
     checkpoint.save(&args.model)?;
 
@@ -178,19 +177,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         money(best.val_rmse)
     )?;
     match &meta.test {
-        Some(test) => {
-            writeln!(out, "{}", test.verdict())?;
-            writeln!(
-                out,
-                "            MAE          RMSE         MAPE\nmodel  {:>12}  {:>12}  {:>8.3} %\nnaive  {:>12}  {:>12}  {:>8.3} %",
-                money(test.model.mae),
-                money(test.model.rmse),
-                test.model.mape,
-                money(test.naive.mae),
-                money(test.naive.rmse),
-                test.naive.mape
-            )?;
-        }
+        Some(test) => write!(out, "{}\n{}", test.verdict(), test.table())?,
         None => writeln!(
             out,
             "no test part (--test-days 0): nothing was held out to measure accuracy on"
@@ -323,6 +310,81 @@ fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the data the model never trained on begins: the first test date, or, for a model
+/// trained on everything, the first date after its training data. `None` if no such row.
+fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
+    let start = match &meta.test {
+        Some(test) => {
+            let first = parse_date(&test.first_date, None).ok()?;
+            series.dates.partition_point(|&d| d < first)
+        }
+        None => {
+            let last = parse_date(&meta.data.last_date, None).ok()?;
+            series.dates.partition_point(|&d| d <= last)
+        }
+    };
+    (start < series.len()).then_some(start)
+}
+
+fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
+    let device = device();
+    let (checkpoint, series, path) = open(&args.source, &device)?;
+    let meta = &checkpoint.meta;
+    let window = meta.model().window;
+    let start = held_out_start(meta, &series).ok_or_else(|| {
+        GrufError::data(
+            &path,
+            format!(
+                "no held-out data: the model trained on everything up to {}; pass --csv with newer rows",
+                meta.data.last_date
+            ),
+        )
+    })?;
+    let start = start.max(meta.scaler.lookback(window));
+    let e = evaluate::evaluate(
+        &checkpoint.model()?,
+        &meta.scaler,
+        &series,
+        start..series.len(),
+        window,
+        meta.split.fit_end(),
+        true,
+        &device,
+    )?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Table => write!(out, "{}\n{}", e.verdict(), e.table())?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "forecaster",
+                "mae",
+                "rmse",
+                "mape",
+                "smape",
+                "mase",
+                "directional",
+            ])?;
+            for (name, m) in &e.rows {
+                let dir = m.directional.map_or(String::new(), |d| d.to_string());
+                let row = [m.mae, m.rmse, m.mape, m.smape, m.mase].map(|v| v.to_string());
+                w.write_record([
+                    name.as_str(),
+                    &row[0],
+                    &row[1],
+                    &row[2],
+                    &row[3],
+                    &row[4],
+                    &dir,
+                ])?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
 fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     let device = device();
     let (checkpoint, series, csv_path) = open(&args.source, &device)?;
@@ -332,25 +394,42 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     let daily = series.is_daily();
     let column = &meta.data.column;
 
-    // The held-out part: from the first test date on; without one, the last year in-sample.
-    let test_start = meta
-        .test
-        .as_ref()
-        .and_then(|t| parse_date(&t.first_date, None).ok())
-        .map(|first| series.dates.partition_point(|&d| d < first));
-    let (start, held_out) = match test_start {
-        Some(s) if s < series.len() => (s.max(window), true),
-        _ => (series.len().saturating_sub(365).max(window), false),
+    // The held-out part if there is one; else the last year, labelled as in-sample.
+    let lookback = meta.scaler.lookback(window);
+    let (start, held_out) = match held_out_start(meta, &series) {
+        Some(s) => (s.max(lookback), true),
+        None => (series.len().saturating_sub(365).max(lookback), false),
     };
     let targets = start..series.len();
-    let mut predicted = Vec::new();
-    let mut title = format!(
-        "gruf: {column}, {}",
-        csv_path
-            .file_name()
-            .map_or(String::new(), |n| n.to_string_lossy().into())
+    let (mut predicted, mut naive) = (Vec::new(), Vec::new());
+    let name = csv_path
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into());
+    let mut title = format!("gruf: {column}, {name}");
+    let (mut model_label, mut naive_label) = (
+        "one-step prediction".to_string(),
+        "naive (tomorrow = today)".to_string(),
     );
     if !targets.is_empty() {
+        let e = evaluate::evaluate(
+            &model,
+            &meta.scaler,
+            &series,
+            targets.clone(),
+            window,
+            meta.split.fit_end(),
+            held_out,
+            &device,
+        )?;
+        let span = if held_out {
+            "held-out days"
+        } else {
+            "last year, in-sample (not held out)"
+        };
+        title = format!("{title}: one-step forecasts over the {span}");
+        let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
+        model_label = format!("model, MAE {}", money(mae("model")));
+        naive_label = format!("naive (tomorrow = today), MAE {}", money(mae("naive")));
         let pred = evaluate::one_step(
             &model,
             &meta.scaler,
@@ -359,23 +438,14 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
             window,
             &device,
         )?;
-        let truth = &series.values[targets.clone()];
-        let m = evaluate::metrics(&pred, truth);
-        let n = evaluate::metrics(&evaluate::naive(&series.values, targets.clone()), truth);
-        title = format!(
-            "{title}: one-step MAE {} vs naive {} on {}",
-            money(m.mae),
-            money(n.mae),
-            if held_out {
-                "the held-out test days"
-            } else {
-                "the last year (training data, not held out)"
-            }
-        );
         predicted = targets
             .clone()
             .zip(pred)
             .map(|(t, p)| (series.dates[t], p))
+            .collect();
+        naive = targets
+            .clone()
+            .map(|t| (series.dates[t], series.values[t - 1]))
             .collect();
     }
     let days = args.days as usize;
@@ -398,11 +468,12 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
                 .collect(),
         },
         predicted: Line {
-            label: format!(
-                "one-step prediction ({})",
-                if held_out { "test" } else { "in-sample" }
-            ),
+            label: model_label,
             points: predicted,
+        },
+        naive: Line {
+            label: naive_label,
+            points: naive,
         },
         forecast: Line {
             label: format!("{days}-day recursive forecast"),

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ModelConfig, RunConfig};
 use crate::data::Provenance;
 use crate::error::{read_input, GrufError};
-use crate::evaluate::TestReport;
+use crate::evaluate::Evaluation;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
 use crate::scaler::Scaler;
@@ -52,7 +52,7 @@ pub struct Meta {
     pub best_epoch: usize,
     pub stopped_early: bool,
     /// `None` when trained with `--test-days 0`.
-    pub test: Option<TestReport>,
+    pub test: Option<Evaluation>,
 }
 
 impl Meta {

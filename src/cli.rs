@@ -31,6 +31,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Draw true vs predicted prices, the forecast and the loss curves to a PNG.
     Plot(PlotArgs),
+    /// Score the model against naive, drift and moving-average baselines on held-out data.
+    Evaluate(EvaluateArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
 }
@@ -178,6 +180,16 @@ pub struct PredictArgs {
     /// Days (steps of the series) to forecast.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub source: Source,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -1,6 +1,7 @@
-//! Renders the forecast picture: true prices, one-step predictions over the held-out test
-//! part and the N-day forecast past the end on a dated axis, above the training and
-//! validation loss curves. Returns PNG bytes; the caller writes them atomically.
+//! Renders the forecast picture: true prices, one-step predictions (the model's and the
+//! naive forecast's, with both MAEs in the legend) over the held-out test part, and the
+//! N-day forecast past the end on a dated axis, above the training and validation loss
+//! curves. Returns PNG bytes; the caller writes them atomically.
 
 use std::io::Cursor;
 use std::sync::Once;
@@ -31,6 +32,8 @@ pub struct PlotData {
     pub daily: bool,
     pub truth: Line,
     pub predicted: Line,
+    /// The naive forecast over the same days as `predicted`.
+    pub naive: Line,
     pub forecast: Line,
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
@@ -67,7 +70,7 @@ fn days(secs: i64) -> f64 {
 }
 
 fn draw_prices(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> anyhow::Result<()> {
-    let lines = [&data.truth, &data.predicted, &data.forecast];
+    let lines = [&data.truth, &data.naive, &data.predicted, &data.forecast];
     let all = || lines.iter().flat_map(|l| l.points.iter());
     let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(a, b), p| {
         (a.min(days(p.0)), b.max(days(p.0)))
@@ -99,6 +102,7 @@ fn draw_prices(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> any
 
     let styles = [
         ShapeStyle::from(&BLACK).stroke_width(2),
+        ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
         ShapeStyle::from(&RGBColor(31, 119, 180)).stroke_width(2),
         ShapeStyle::from(&RGBColor(230, 110, 0)).stroke_width(3),
     ];
