@@ -162,10 +162,13 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
 
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];
+    let v = &series.values;
+    let naive_val_se: f64 = split.val.clone().map(|t| (v[t] - v[t - 1]).powi(2)).sum();
+    let naive_val_rmse = (naive_val_se / split.val.len() as f64).sqrt();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "trained {} epochs{} in {:.1} s; kept epoch {} (validation RMSE {})",
+        "trained {} epochs{} in {:.1} s; kept epoch {} (validation RMSE {}; naive forecast {})",
         meta.history.len(),
         if meta.stopped_early {
             " (stopped early)"
@@ -174,7 +177,8 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         },
         meta.history.iter().map(|r| r.seconds).sum::<f64>(),
         meta.best_epoch,
-        money(best.val_rmse)
+        money(best.val_rmse),
+        money(naive_val_rmse)
     )?;
     match &meta.test {
         Some(test) => write!(out, "{}\n{}", test.verdict(), test.table())?,
