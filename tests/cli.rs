@@ -101,6 +101,17 @@ fn train_predict_plot_end_to_end() {
     assert_eq!(doc["forecast"].as_array().unwrap().len(), 2);
     assert_eq!(doc["last_date"], "2019-10-27");
 
+    let out = gruf(dir.path()).args(["evaluate"]).output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    for row in ["held-out MAE", "model", "naive", "drift", "moving average 7", "MASE"] {
+        assert!(table.contains(row), "{row} missing from:\n{table}");
+    }
+    let out = gruf(dir.path()).args(["evaluate", "--format", "json"]).output().unwrap();
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["n"], 30);
+    assert_eq!(e["rows"].as_array().unwrap().len(), 4);
+
     gruf(dir.path())
         .args(["plot", "--out", "p.png"])
         .assert()
@@ -310,7 +321,7 @@ fn usage_errors_exit_2() {
 fn shipped_configs_parse_and_quick_trains() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = workspace();
-    for name in ["default.toml", "quick.toml"] {
+    for name in ["default.toml", "quick.toml", "btc.toml"] {
         let path = root.join("configs").join(name);
         let partial = gruf::config::PartialConfig::from_file(&path).unwrap();
         let mut config = gruf::config::RunConfig::default();
