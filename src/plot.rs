@@ -151,7 +151,7 @@ fn draw_losses(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> any
     let epochs = h.len().max(2) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(
-            "training and validation loss (MSE, scaled units)",
+            "training and validation loss (MSE in the transform's units, log scale)",
             ("sans-serif", 20),
         )
         .margin(16)

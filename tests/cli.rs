@@ -104,10 +104,20 @@ fn train_predict_plot_end_to_end() {
     let out = gruf(dir.path()).args(["evaluate"]).output().unwrap();
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
-    for row in ["held-out MAE", "model", "naive", "drift", "moving average 7", "MASE"] {
+    for row in [
+        "held-out MAE",
+        "model",
+        "naive",
+        "drift",
+        "moving average 7",
+        "MASE",
+    ] {
         assert!(table.contains(row), "{row} missing from:\n{table}");
     }
-    let out = gruf(dir.path()).args(["evaluate", "--format", "json"]).output().unwrap();
+    let out = gruf(dir.path())
+        .args(["evaluate", "--format", "json"])
+        .output()
+        .unwrap();
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["n"], 30);
     assert_eq!(e["rows"].as_array().unwrap().len(), 4);
