@@ -355,10 +355,53 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
         true,
         &device,
     )?;
+    let days = args.horizon as usize;
+    let horizons = if days > 0 {
+        let model = checkpoint.model()?;
+        evaluate::horizon_errors(
+            &model,
+            &meta.scaler,
+            &series.values,
+            start..series.len(),
+            window,
+            days,
+            &device,
+        )?
+    } else {
+        Vec::new()
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Table => write!(out, "{}\n{}", e.verdict(), e.table())?,
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
+        Format::Table => {
+            write!(out, "{}\n{}", e.verdict(), e.table())?;
+            if let Some(first) = horizons.first() {
+                writeln!(
+                    out,
+                    "\nrecursive forecast by horizon ({} origins)",
+                    first.origins
+                )?;
+                writeln!(
+                    out,
+                    "{:>7} {:>12} {:>12} {:>13}",
+                    "horizon", "model MAE", "naive MAE", "model / naive"
+                )?;
+                for r in &horizons {
+                    let ratio = r.model_mae / r.naive_mae;
+                    writeln!(
+                        out,
+                        "{:>7} {:>12} {:>12} {:>13.3}",
+                        r.horizon,
+                        money(r.model_mae),
+                        money(r.naive_mae),
+                        ratio
+                    )?;
+                }
+            }
+        }
+        Format::Json => {
+            let doc = serde_json::json!({ "one_step": e, "horizons": horizons });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?
+        }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record([

@@ -191,6 +191,10 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     pub source: Source,
 
+    /// Also score the recursive forecast at horizons 1..N against the naive forecast.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub horizon: u32,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

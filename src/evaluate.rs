@@ -180,6 +180,63 @@ pub fn evaluate(
     })
 }
 
+/// Mean absolute error of the recursive forecast at each horizon, beside the naive forecast
+/// (the last known value, held flat) at the same horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonError {
+    /// Steps ahead, from 1.
+    pub horizon: usize,
+    pub model_mae: f64,
+    pub naive_mae: f64,
+    /// Forecast origins averaged over.
+    pub origins: usize,
+}
+
+/// Recursive forecasts of `days` steps from every origin `o` in `origins` (the forecast
+/// starts after `values[..o]`) whose horizon stays inside the data, scored per horizon.
+/// All origins advance together, one batched prediction per step.
+pub fn horizon_errors(
+    model: &Model,
+    scaler: &Scaler,
+    values: &[f64],
+    origins: Range<usize>,
+    window: usize,
+    days: usize,
+    device: &Device,
+) -> anyhow::Result<Vec<HorizonError>> {
+    let origins: Vec<usize> = origins.filter(|&o| o + days <= values.len()).collect();
+    let lookback = scaler.lookback(window);
+    let mut histories: Vec<Vec<f64>> = origins
+        .iter()
+        .map(|&o| values[o - lookback..o].to_vec())
+        .collect();
+    let mut rows = Vec::with_capacity(days);
+    let mut input = Vec::with_capacity(origins.len() * window);
+    for h in 0..days {
+        input.clear();
+        for hist in &histories {
+            scaler.encode(hist, window, &mut input);
+        }
+        let preds = model.predict(&input, window, device)?;
+        let (mut model_err, mut naive_err) = (0.0, 0.0);
+        for ((hist, &o), y) in histories.iter_mut().zip(&origins).zip(preds) {
+            let next = scaler.decode(hist[hist.len() - 1], y);
+            hist.push(next);
+            let truth = values[o + h];
+            model_err += (next - truth).abs();
+            naive_err += (values[o - 1] - truth).abs();
+        }
+        let n = origins.len().max(1) as f64;
+        rows.push(HorizonError {
+            horizon: h + 1,
+            model_mae: model_err / n,
+            naive_mae: naive_err / n,
+            origins: origins.len(),
+        });
+    }
+    Ok(rows)
+}
+
 /// One-step predictions (price units) for `targets`, each from the true values before it.
 pub fn one_step(
     model: &Model,

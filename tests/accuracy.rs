@@ -65,6 +65,24 @@ fn model_beats_naive_by_half_on_structured_data() {
         .unwrap();
         let (m, n) = (e.get("model").unwrap().mae, e.get("naive").unwrap().mae);
         eprintln!("{transform:?}: model MAE {m:.3}, naive {n:.3}");
+        // One step ahead, the recursive forecast is the one-step forecast.
+        let test = split.test.clone();
+        let h = gruf::evaluate::horizon_errors(&model, &scaler, &series.values, test, 21, 3, &dev)
+            .unwrap();
+        let one = gruf::evaluate::horizon_errors(
+            &model,
+            &scaler,
+            &series.values,
+            split.test.clone(),
+            21,
+            1,
+            &dev,
+        )
+        .unwrap();
+        assert!((one[0].model_mae - m).abs() < 1e-9 && (one[0].naive_mae - n).abs() < 1e-9);
+        assert_eq!((h.len(), h[2].origins), (3, split.test.len() - 2));
+        // The weekly cycle stays predictable a few days out, unlike a flat naive forecast.
+        assert!(h[2].model_mae < 0.5 * h[2].naive_mae, "{h:?}");
         assert!(
             m <= 0.5 * n,
             "{transform:?}: model MAE {m:.3} vs naive {n:.3}\n{}",

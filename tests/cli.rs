@@ -119,8 +119,11 @@ fn train_predict_plot_end_to_end() {
         .output()
         .unwrap();
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(e["n"], 30);
-    assert_eq!(e["rows"].as_array().unwrap().len(), 4);
+    assert_eq!(e["one_step"]["n"], 30);
+    assert_eq!(e["one_step"]["rows"].as_array().unwrap().len(), 4);
+    let horizons = e["horizons"].as_array().unwrap();
+    assert_eq!(horizons.len(), 7);
+    assert_eq!(horizons[6]["origins"], 30 - 6);
 
     gruf(dir.path())
         .args(["plot", "--out", "p.png"])
