@@ -12,7 +12,8 @@ use candle_core::Device;
 use crate::checkpoint::Meta as CheckpointMeta;
 use crate::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION};
 use crate::cli::{
-    Command, EvaluateArgs, Format, PlotArgs, PredictArgs, SampleArgs, Source, TrainArgs,
+    BacktestArgs, Command, EvaluateArgs, Format, PlotArgs, PredictArgs, SampleArgs, Source,
+    TrainArgs, TrainOptions,
 };
 use crate::config::{PartialConfig, RunConfig};
 use crate::data::{format_time, load_csv, parse_date, DataConfig, Loaded, Series};
@@ -20,12 +21,12 @@ use crate::error::GrufError;
 use crate::evaluate::{self, money};
 use crate::forecast;
 use crate::output::write_atomic;
+use crate::pipeline::{self, Prepared};
 use crate::plot::{self, Line, PlotData};
 use crate::progress::Reporter;
 use crate::scaler::Scaler;
 use crate::synth::{self, SampleConfig};
 use crate::train;
-use crate::window::Split;
 
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
@@ -33,6 +34,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Predict(args) => predict_cmd(args),
         Command::Plot(args) => plot_cmd(args),
         Command::Evaluate(args) => evaluate_cmd(args),
+        Command::Backtest(args) => backtest_cmd(args),
         Command::Sample(args) => sample_cmd(args),
     }
 }
@@ -46,7 +48,7 @@ fn warn(msg: &str) {
     eprintln!("gruf: warning: {msg}");
 }
 
-fn resolve(args: &TrainArgs) -> Result<RunConfig, GrufError> {
+fn resolve(args: &TrainOptions) -> Result<RunConfig, GrufError> {
     let mut config = RunConfig::default();
     if let Some(path) = &args.config {
         PartialConfig::from_file(path)?.apply(&mut config);
@@ -57,7 +59,7 @@ fn resolve(args: &TrainArgs) -> Result<RunConfig, GrufError> {
 }
 
 fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
-    let mut config = resolve(&args)?;
+    let mut config = resolve(&args.options)?;
     let seed = config.train.seed.unwrap_or_else(random_seed);
     config.train.seed = Some(seed);
     let loaded = load_csv(&args.csv, &config.data)?;
@@ -71,24 +73,9 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let csv = &args.csv;
 
     let window = config.model.window;
-    let lookback = config.model.transform.lookback(window);
-    let split = Split::new(
-        series.len(),
-        lookback,
-        config.train.test_days,
-        config.train.val_fraction,
-    )
-    .map_err(|msg| GrufError::data(csv, msg))?;
-    let fit = &series.values[..split.fit_end()];
-    let scaler = Scaler::fit(config.model.transform, fit).ok_or_else(|| {
-        GrufError::data(
-            csv,
-            format!(
-                "the training part is constant ({} = {}); a forecaster needs prices that move",
-                provenance.column, fit[0]
-            ),
-        )
-    })?;
+    let Prepared { split, scaler } =
+        pipeline::prepare(&config, &series.values, config.train.test_days)
+            .map_err(|m| GrufError::data(csv, m))?;
     if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
         (scaler.outside(&series.values[split.fit_end()..]), scaler)
     {
@@ -111,7 +98,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     );
 
     let device = device();
-    let mut reporter = Reporter::new(args.quiet);
+    let mut reporter = Reporter::new(args.options.quiet);
     let outcome = train::train(
         &config.model,
         &config.train,
@@ -309,6 +296,188 @@ fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
                 "forecast": rows,
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// One fold of a backtest: where it lies and how every forecaster did on it.
+#[derive(Debug, serde::Serialize)]
+struct Fold {
+    fold: usize,
+    /// The last date the fold's model was trained on.
+    trained_to: String,
+    refit: bool,
+    evaluation: evaluate::Evaluation,
+}
+
+fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
+    let mut config = resolve(&args.options)?;
+    let seed = config.train.seed.unwrap_or_else(random_seed);
+    config.train.seed = Some(seed);
+    let csv = &args.csv;
+    let loaded = load_csv(csv, &config.data)?;
+    loaded
+        .notes
+        .iter()
+        .for_each(|n| warn(&format!("{}: {n}", csv.display())));
+    let series = loaded.series;
+    let window = config.model.window;
+    let span = config.train.test_days;
+    let folds = args.folds as usize;
+    if span < folds {
+        return Err(GrufError::usage(format!(
+            "--test-days {span} cannot be cut into {folds} folds; pass a larger --test-days or fewer --folds"
+        ))
+        .into());
+    }
+    let eval_start = series.len().checked_sub(span).ok_or_else(|| {
+        GrufError::data(
+            csv,
+            format!(
+                "{} rows, fewer than the {span} values to backtest on",
+                series.len()
+            ),
+        )
+    })?;
+    let bounds: Vec<usize> = (0..=folds).map(|i| eval_start + span * i / folds).collect();
+    let device = device();
+    let daily = series.is_daily();
+    eprintln!(
+        "gruf: backtest over {} to {}, {folds} folds, retraining every {} fold(s); seed {seed}",
+        format_time(series.dates[eval_start], daily),
+        format_time(series.dates[series.len() - 1], daily),
+        args.refit_every
+    );
+
+    let mut results = Vec::with_capacity(folds);
+    let mut current: Option<(crate::model::Model, Scaler, usize)> = None;
+    for (i, fold) in bounds.windows(2).enumerate() {
+        let (start, end) = (fold[0], fold[1]);
+        let refit = i % args.refit_every as usize == 0 || current.is_none();
+        if refit {
+            // Everything before the fold is history: an expanding window.
+            let history = &series.values[..end];
+            let Prepared { split, scaler } = pipeline::prepare(&config, history, end - start)
+                .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
+            eprintln!(
+                "gruf: fold {}/{folds}: training on {} values",
+                i + 1,
+                split.fit_end()
+            );
+            let mut reporter = Reporter::new(args.options.quiet);
+            let outcome = train::train(
+                &config.model,
+                &config.train,
+                seed,
+                history,
+                &scaler,
+                &split,
+                &device,
+                &mut |e| reporter.event(e),
+            );
+            reporter.finish();
+            let model = crate::model::Model::new(&config.model, &outcome?.weights)?;
+            current = Some((model, scaler, split.fit_end()));
+        }
+        let Some((model, scaler, fit_end)) = &current else {
+            unreachable!("a model was trained above")
+        };
+        let start = start.max(scaler.lookback(window));
+        let evaluation = evaluate::evaluate(
+            model,
+            scaler,
+            &series,
+            start..end,
+            window,
+            *fit_end,
+            true,
+            &device,
+        )?;
+        let trained_to = format_time(series.dates[*fit_end - 1], daily);
+        results.push(Fold {
+            fold: i + 1,
+            trained_to,
+            refit,
+            evaluation,
+        });
+    }
+
+    // Totals over all folds, weighted by their days.
+    let names: Vec<String> = results[0]
+        .evaluation
+        .rows
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    let days: usize = results.iter().map(|f| f.evaluation.n).sum();
+    let mean = |name: &str| {
+        results
+            .iter()
+            .map(|f| f.evaluation.get(name).map_or(0.0, |m| m.mae) * f.evaluation.n as f64)
+            .sum::<f64>()
+            / days as f64
+    };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let totals: Vec<_> = names
+                .iter()
+                .map(|n| serde_json::json!({ "forecaster": n, "mae": mean(n) }))
+                .collect();
+            let doc = serde_json::json!({ "days": days, "totals": totals, "folds": results });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        _ => {
+            let (model, naive) = (mean("model"), mean("naive"));
+            writeln!(
+                out,
+                "walk-forward MAE over {days} days in {folds} folds: model {}, naive {} ({:.3} of naive){}",
+                money(model),
+                money(naive),
+                model / naive,
+                if model > naive { ": the model is worse than doing nothing" } else { "" }
+            )?;
+            writeln!(
+                out,
+                "{:<18} {:>12} {:>14}",
+                "forecaster", "MAE", "MAE / naive"
+            )?;
+            for n in &names {
+                writeln!(
+                    out,
+                    "{:<18} {:>12} {:>14.3}",
+                    n,
+                    money(mean(n)),
+                    mean(n) / naive
+                )?;
+            }
+            writeln!(
+                out,
+                "\n{:>4}  {:<23}  {:<12} {:>5} {:>12} {:>12} {:>8}",
+                "fold", "days", "trained to", "n", "model MAE", "naive MAE", "ratio"
+            )?;
+            for f in &results {
+                let e = &f.evaluation;
+                let (m, n) = (
+                    e.get("model").map_or(f64::NAN, |m| m.mae),
+                    e.get("naive").map_or(f64::NAN, |m| m.mae),
+                );
+                writeln!(
+                    out,
+                    "{:>4}  {:<23}  {:<12} {:>5} {:>12} {:>12} {:>8.3}",
+                    f.fold,
+                    format!("{} to {}", e.first_date, e.last_date),
+                    format!("{}{}", f.trained_to, if f.refit { "" } else { "*" }),
+                    e.n,
+                    money(m),
+                    money(n),
+                    m / n
+                )?;
+            }
+            if results.iter().any(|f| !f.refit) {
+                writeln!(out, "* reused the previous fold's model (--refit-every)")?;
+            }
         }
     }
     Ok(())

@@ -33,6 +33,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Score the model against naive, drift and moving-average baselines on held-out data.
     Evaluate(EvaluateArgs),
+    /// Walk-forward evaluation: retrain on an expanding window and score each following fold.
+    Backtest(BacktestArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
 }
@@ -47,6 +49,35 @@ pub struct TrainArgs {
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
     pub model: PathBuf,
 
+    #[command(flatten)]
+    pub options: TrainOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
+    #[arg(long, value_name = "PATH")]
+    pub csv: PathBuf,
+
+    /// Folds the evaluation span (the last --test-days values) is cut into, in time order.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub folds: u32,
+
+    /// Retrain every N folds; the folds between reuse the last model and its transform.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub refit_every: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub options: TrainOptions,
+}
+
+/// Data, model and training settings shared by `train` and `backtest`.
+#[derive(Debug, Args)]
+pub struct TrainOptions {
     /// TOML config (see configs/); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -122,7 +153,7 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
-impl TrainArgs {
+impl TrainOptions {
     /// The flags as the top configuration layer.
     pub fn overrides(&self) -> PartialConfig {
         PartialConfig {

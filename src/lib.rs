@@ -20,6 +20,7 @@ pub mod evaluate;
 pub mod forecast;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod scaler;

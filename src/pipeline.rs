@@ -1,0 +1,25 @@
+//! The steps shared by `train` and `backtest` before the training loop: cut the series in
+//! time order and fit the transform on the training part only. No terminal code.
+
+use crate::config::RunConfig;
+use crate::scaler::Scaler;
+use crate::window::Split;
+
+/// A split and the transform fitted on its training part.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub split: Split,
+    pub scaler: Scaler,
+}
+
+/// Splits `values` (the last `test_days` held out) and fits the configured transform on
+/// the training windows' span. `Err` is a message for the user.
+pub fn prepare(config: &RunConfig, values: &[f64], test_days: usize) -> Result<Prepared, String> {
+    let lookback = config.model.transform.lookback(config.model.window);
+    let split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
+    let fit = &values[..split.fit_end()];
+    let scaler = Scaler::fit(config.model.transform, fit).ok_or_else(|| {
+        format!("the training part is constant (every value is {}); a forecaster needs prices that move", fit[0])
+    })?;
+    Ok(Prepared { split, scaler })
+}
