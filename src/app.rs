@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use candle_core::Device;
@@ -26,7 +27,7 @@ use crate::plot::{self, Line, PlotData};
 use crate::progress::Reporter;
 use crate::scaler::Scaler;
 use crate::synth::{self, SampleConfig};
-use crate::train;
+use crate::train::{self, Flow};
 
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
@@ -98,19 +99,16 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     );
 
     let device = device();
-    let mut reporter = Reporter::new(args.options.quiet);
-    let outcome = train::train(
-        &config.model,
-        &config.train,
+    let outcome = run_training(
+        &config,
         seed,
         &series.values,
         &scaler,
         &split,
         &device,
-        &mut |e| reporter.event(e),
-    );
-    reporter.finish();
-    let outcome = outcome?;
+        args.options.quiet,
+    )?;
+    let interrupted = outcome.interrupted;
 
     let mut checkpoint = Checkpoint {
         meta: Meta {
@@ -126,6 +124,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
             history: outcome.history,
             best_epoch: outcome.best_epoch,
             stopped_early: outcome.stopped_early,
+            interrupted,
             test: None,
         },
         weights: outcome.weights,
@@ -175,7 +174,63 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         )?,
     }
     writeln!(out, "saved model to {}", args.model.display())?;
+    if let Some((epoch, batch)) = interrupted {
+        return Err(GrufError::Interrupted(format!(
+            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
+            meta.best_epoch,
+            args.model.display()
+        ))
+        .into());
+    }
     Ok(())
+}
+
+/// The training loop with progress on stderr and Ctrl-C handling: the first Ctrl-C stops
+/// after the current batch (the outcome says where), the second exits at once. Writes are
+/// atomic, so an exit at any moment leaves the previous model file whole.
+fn run_training(
+    config: &RunConfig,
+    seed: u64,
+    values: &[f64],
+    scaler: &Scaler,
+    split: &crate::window::Split,
+    device: &Device,
+    quiet: bool,
+) -> anyhow::Result<train::Outcome> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let handler = || {
+            if STOP.swap(true, Ordering::SeqCst) {
+                eprintln!("\ngruf: interrupted again: exiting now; the previous model file is unchanged");
+                std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
+            }
+            eprintln!("\ngruf: interrupted: finishing this batch and saving the best model so far (Ctrl-C again to quit now)");
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
+            warn(&format!("Ctrl-C will stop gruf at once, without saving: {e}"));
+        }
+    });
+    let mut reporter = Reporter::new(quiet);
+    let outcome = train::train(
+        &config.model,
+        &config.train,
+        seed,
+        values,
+        scaler,
+        split,
+        device,
+        &mut |e| {
+            reporter.event(e);
+            if STOP.load(Ordering::SeqCst) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        },
+    );
+    reporter.finish();
+    outcome
 }
 
 /// A seed for runs that did not give one; recorded in the checkpoint so they can be repeated.
@@ -365,19 +420,23 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
                 i + 1,
                 split.fit_end()
             );
-            let mut reporter = Reporter::new(args.options.quiet);
-            let outcome = train::train(
-                &config.model,
-                &config.train,
+            let outcome = run_training(
+                &config,
                 seed,
                 history,
                 &scaler,
                 &split,
                 &device,
-                &mut |e| reporter.event(e),
-            );
-            reporter.finish();
-            let model = crate::model::Model::new(&config.model, &outcome?.weights)?;
+                args.options.quiet,
+            )?;
+            if let Some((epoch, batch)) = outcome.interrupted {
+                return Err(GrufError::Interrupted(format!(
+                    "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",
+                    i + 1
+                ))
+                .into());
+            }
+            let model = crate::model::Model::new(&config.model, &outcome.weights)?;
             current = Some((model, scaler, split.fit_end()));
         }
         let Some((model, scaler, fit_end)) = &current else {

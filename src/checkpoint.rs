@@ -51,6 +51,9 @@ pub struct Meta {
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
     pub stopped_early: bool,
+    /// `(epoch, batch)` where the user interrupted training (Ctrl-C), if they did.
+    #[serde(default)]
+    pub interrupted: Option<(usize, usize)>,
     /// `None` when trained with `--test-days 0`.
     pub test: Option<Evaluation>,
 }

@@ -14,6 +14,8 @@ pub mod exit {
     pub const DATA: u8 = 65;
     /// An input file (CSV, model, config) does not exist or cannot be read.
     pub const NO_INPUT: u8 = 66;
+    /// Interrupted by the user (Ctrl-C), as shells report SIGINT.
+    pub const INTERRUPTED: u8 = 130;
     /// Internal failure: a bug in gruf.
     pub const INTERNAL: u8 = 70;
     /// An output file cannot be created.
@@ -48,6 +50,10 @@ pub enum GrufError {
     #[error("{0}")]
     Diverged(String),
 
+    /// The user interrupted the run (Ctrl-C); the message says what was kept.
+    #[error("{0}")]
+    Interrupted(String),
+
     /// An output that cannot be created or written.
     #[error("cannot write {}: {msg}", path.display())]
     Write {
@@ -63,6 +69,7 @@ impl GrufError {
             GrufError::Usage(_) | GrufError::Config { .. } => exit::USAGE,
             GrufError::NoInput { .. } => exit::NO_INPUT,
             GrufError::Data { .. } | GrufError::Model { .. } | GrufError::Diverged(_) => exit::DATA,
+            GrufError::Interrupted(_) => exit::INTERRUPTED,
             GrufError::Write { create: true, .. } => exit::CANT_CREATE,
             GrufError::Write { create: false, .. } => exit::IO,
         }

@@ -32,6 +32,14 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// What the caller's callback tells the loop after each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Stop after this batch (e.g. on Ctrl-C): validate the weights reached, keep the best.
+    Stop,
+}
+
 /// What the loop reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
@@ -58,6 +66,8 @@ pub struct Outcome {
     pub best_epoch: usize,
     /// True when `patience` ran out before the last epoch.
     pub stopped_early: bool,
+    /// `(epoch, batch)` where the caller stopped the run, if it did.
+    pub interrupted: Option<(usize, usize)>,
 }
 
 /// Trains a fresh model on the price series `values`, through the fitted `scaler`, with
@@ -71,7 +81,7 @@ pub fn train(
     scaler: &Scaler,
     split: &Split,
     device: &Device,
-    on_event: &mut dyn FnMut(Event),
+    on_event: &mut dyn FnMut(Event) -> Flow,
 ) -> anyhow::Result<Outcome> {
     let mut rng = Rng64::seed_from_u64(seed);
     let init = init_weights(model, &mut rng, device)?;
@@ -95,6 +105,7 @@ pub fn train(
     let mut history = Vec::with_capacity(config.epochs);
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
     let mut stopped_early = false;
+    let mut interrupted = None;
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
@@ -104,7 +115,7 @@ pub fn train(
             batches,
         });
         order.shuffle(&mut rng);
-        let mut total = 0.0;
+        let (mut total, mut seen) = (0.0, 0);
         for (b, targets) in order.chunks(config.batch_size).enumerate() {
             let (xs, ys) = scaler.gather(values, targets, window);
             let xs = Tensor::from_vec(xs, (targets.len(), window, 1), device)?;
@@ -139,12 +150,18 @@ pub fn train(
             };
             optimizer.step(&vars, &grads, clip)?;
             total += loss_value * targets.len() as f64;
-            on_event(Event::Batch {
+            seen += targets.len();
+            if on_event(Event::Batch {
                 batch: b + 1,
                 loss: loss_value,
-            });
+            }) == Flow::Stop
+            {
+                interrupted = Some((epoch, b + 1));
+                break;
+            }
         }
-        let train_loss = total / order.len() as f64;
+        // After an interruption this is the partial epoch: its loss is over the batches run.
+        let train_loss = total / seen as f64;
         let (val_loss, val_rmse) = validate(&net, scaler, values, &val_targets, window, device)?;
         if !val_loss.is_finite() {
             return Err(diverged(epoch, batches, "validation loss", val_loss));
@@ -170,6 +187,9 @@ pub fn train(
         });
         history.push(record);
         let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
+        if interrupted.is_some() {
+            break;
+        }
         if config.patience > 0 && epoch - best_epoch >= config.patience && epoch < config.epochs {
             stopped_early = true;
             break;
@@ -183,6 +203,7 @@ pub fn train(
         history,
         best_epoch,
         stopped_early,
+        interrupted,
     })
 }
 

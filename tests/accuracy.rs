@@ -48,7 +48,7 @@ fn model_beats_naive_by_half_on_structured_data() {
             &scaler,
             &split,
             &dev,
-            &mut |_| {},
+            &mut |_| gruf::train::Flow::Continue,
         )
         .unwrap();
         let model = gruf::model::Model::new(&config.model, &outcome.weights).unwrap();

@@ -43,7 +43,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
         &scaler,
         &split,
         &Device::Cpu,
-        &mut |_| {},
+        &mut |_| gruf::train::Flow::Continue,
     )
     .unwrap();
     Checkpoint {
@@ -60,6 +60,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             history: outcome.history,
             best_epoch: outcome.best_epoch,
             stopped_early: outcome.stopped_early,
+            interrupted: None,
             test: None,
         },
         weights: outcome.weights,

@@ -473,3 +473,65 @@ fn backtest_walks_forward_fold_by_fold() {
         .code(2)
         .stderr(contains("--folds"));
 }
+
+#[test]
+fn ctrl_c_saves_the_best_model_so_far_and_exits_130() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = workspace();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
+        .current_dir(dir.path())
+        .args([
+            "train",
+            "--csv",
+            "prices.csv",
+            "--layers",
+            "8",
+            "--window",
+            "10",
+            "--test-days",
+            "30",
+        ])
+        .args(["--seed", "1", "--epochs", "100000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    // Wait until two epochs are done (stderr is not a terminal: one line per epoch).
+    while !seen.contains("epoch   2") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "gruf ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(
+        rest.contains("interrupted at epoch") && rest.contains("saved the best model so far"),
+        "{rest}"
+    );
+    let ckpt = gruf::checkpoint::Checkpoint::load(
+        &dir.path().join("gruf-model.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("the interrupted run saved a loadable model");
+    let (epoch, _) = ckpt
+        .meta
+        .interrupted
+        .expect("the model records the interruption");
+    assert!(epoch >= 2 && ckpt.meta.best_epoch <= epoch);
+    assert!(ckpt.meta.test.is_some(), "test metrics are still computed");
+}
