@@ -119,6 +119,7 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     }
 
     let header = read_header(path, text)?;
+    check_row_lengths(path, text, header.len())?;
     let price_idx = find_column(&header, &config.column).ok_or_else(|| {
         GrufError::data(
             path,
@@ -223,7 +224,7 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     let mut notes = Vec::new();
     if missing > 0 {
         notes.push(format!(
-            "dropped {missing} row{} with a missing {price_name} (null, empty or NaN), first at line {first_missing}",
+            "dropped {missing} row{} with a missing {price_name} (null, empty, NaN or a blank line), first at line {first_missing}",
             plural(missing)
         ));
     }
@@ -333,6 +334,32 @@ fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
             path,
             format!("cannot read the header row: {e}"),
         )),
+    }
+}
+
+/// Refuses rows with more or fewer fields than the header, naming the first such line
+/// (polars would fail without a line number, or fill the missing fields with nulls).
+fn check_row_lengths(path: &Path, text: &str, fields: usize) -> Result<(), GrufError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => {
+                let msg = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
+                        "line {} has {len} field{} but the header has {fields}; fix or remove that row",
+                        pos.as_ref().map_or(0, |p| p.line()),
+                        plural(*len as usize)
+                    ),
+                    _ => format!("cannot parse as CSV: {e}"),
+                };
+                return Err(GrufError::data(path, msg));
+            }
+        }
     }
 }
 

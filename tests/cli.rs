@@ -244,6 +244,12 @@ fn bad_csv_content_exits_65_with_line_and_value() {
             "short",
             &["at least 42", "--test-days"],
         ),
+        ("Date,Close\n2020-01-01,1\n2020-01-02,2,3\n", "ragged, more", &["line 3 has 3 fields", "header has 2"]),
+        ("Date,Open,Close\n2020-01-01,1,2\n2020-01-02,2\n", "ragged, fewer", &["line 3 has 2 fields", "header has 3"]),
+        ("Date,Close,close\n2020-01-01,1,2\n", "duplicate header", &["appears 2 times", "rename one"]),
+        ("Day,Close\n2020-01-01,1\n", "no date column", &["no date column", "Day, Close", "--date-column"]),
+        ("Date,Close\n2020-01-01,1e39\n", "f32 overflow", &["line 2", "too large"]),
+        ("Date,Close\n2020-03-01,5\n2020-03-02,5\n2020-03-03,5\n2020-03-04,5\n2020-03-05,5\n2020-03-06,5\n2020-03-07,5\n2020-03-08,5\n2020-03-09,5\n2020-03-10,5\n2020-03-11,5\n2020-03-12,5\n2020-03-13,5\n2020-03-14,5\n2020-03-15,5\n2020-03-16,5\n2020-03-17,5\n2020-03-18,5\n2020-03-19,5\n2020-03-20,5\n2020-03-21,5\n2020-03-22,5\n2020-03-23,5\n2020-03-24,5\n2020-03-25,5\n2020-03-26,5\n2020-03-27,5\n2020-03-28,5\n2020-03-29,5\n2020-03-30,5\n2020-03-31,5\n2020-04-01,5\n2020-04-02,5\n2020-04-03,5\n2020-04-04,5\n2020-04-05,5\n2020-04-06,5\n2020-04-07,5\n2020-04-08,5\n2020-04-09,5\n2020-04-10,5\n2020-04-11,5\n2020-04-12,5\n2020-04-13,5\n2020-04-14,5\n2020-04-15,5\n", "constant", &["constant", "prices that move"]),
     ];
     for (i, (text, what, fragments)) in cases.iter().enumerate() {
         let name = format!("case{i}.csv");
@@ -265,6 +271,16 @@ fn bad_csv_content_exits_65_with_line_and_value() {
         }
         assert!(!stderr.contains("panicked"), "{what}: {stderr}");
     }
+    // Latin-1 bytes (é as 0xE9) far down a valid file: refused with the byte position.
+    let mut bytes = b"Date,Close\n2020-01-01,1\n".to_vec();
+    bytes.extend_from_slice(b"2020-01-02,caf\xe9\n");
+    std::fs::write(dir.path().join("latin1.csv"), bytes).unwrap();
+    gruf(dir.path())
+        .args(["train", "--csv", "latin1.csv"])
+        .args(FAST)
+        .assert()
+        .code(65)
+        .stderr(contains("not valid UTF-8 at byte 38 (line 3)").and(contains("re-save")));
     assert!(
         !dir.path().join("gruf-model.safetensors").exists(),
         "a failed run wrote a model"
