@@ -103,7 +103,12 @@ impl Checkpoint {
     /// Reads and checks a checkpoint; every failure is a [`GrufError`] naming the file.
     pub fn load(path: &Path, device: &Device) -> Result<Checkpoint, GrufError> {
         let bytes = read_input(path, "; run `gruf train --csv FILE` first, or pass --model")?;
-        parse(&bytes, device).map_err(|msg| GrufError::model(path, msg))
+        Checkpoint::from_bytes(&bytes, path, device)
+    }
+
+    /// [`Checkpoint::load`] on bytes already read; `path` only names the file in messages.
+    pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Checkpoint, GrufError> {
+        parse(bytes, device).map_err(|msg| GrufError::model(path, msg))
     }
 }
 

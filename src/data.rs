@@ -103,6 +103,13 @@ pub struct Loaded {
 /// Reads `path` and returns the cleaned, date-sorted series.
 pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     let bytes = read_input(path, "")?;
+    let mut loaded = parse_csv(&bytes, path, config)?;
+    loaded.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(loaded)
+}
+
+/// [`load_csv`] on bytes already read; `path` only names the file in messages.
+pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -176,7 +183,7 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
         }
     }
 
-    let (raw_dates, raw_prices) = read_columns(path, bytes.clone(), date_idx, price_idx)?;
+    let (raw_dates, raw_prices) = read_columns(path, bytes.to_vec(), date_idx, price_idx)?;
     let price_name = header[price_idx].clone();
     let date_name = header[date_idx].clone();
 
@@ -302,8 +309,8 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     }
 
     let provenance = Provenance {
-        path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
-        sha256: sha256_hex(&bytes),
+        path: path.to_path_buf(),
+        sha256: sha256_hex(bytes),
         rows: series.len(),
         first_date: format_time(series.dates[0], daily),
         last_date: format_time(*series.dates.last().unwrap_or(&0), daily),
