@@ -551,3 +551,30 @@ fn ctrl_c_saves_the_best_model_so_far_and_exits_130() {
     assert!(epoch >= 2 && ckpt.meta.best_epoch <= epoch);
     assert!(ckpt.meta.test.is_some(), "test metrics are still computed");
 }
+
+/// SIGKILL at random moments of a run, many times: the model file on disk is always a
+/// complete model (the old one or a new one), never a torn mix, because saves are a rename.
+#[test]
+fn sigkill_at_any_moment_never_leaves_a_torn_model() {
+    let dir = trained();
+    let model = dir.path().join("gruf-model.safetensors");
+    let mut rng = 12345u64;
+    for round in 0..25 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
+            .current_dir(dir.path())
+            .args(["train", "--csv", "prices.csv"])
+            .args(FAST)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(std::time::Duration::from_micros(rng >> 48)); // 0–65 ms: before, during and after the save
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        let loaded = gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu);
+        assert!(loaded.is_ok(), "round {round}: {:?}", loaded.err());
+    }
+}
