@@ -52,7 +52,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
+    remove_abandoned_temporaries(dir);
     Ok(())
+}
+
+/// Temporary files older than this were left by a killed run (a save takes milliseconds).
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes our temporary files that a run killed mid-save (SIGKILL, power loss) left
+/// behind; best effort, and only files old enough that no running save can own them.
+fn remove_abandoned_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with(".gruf-") && name.ends_with(".tmp");
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if ours && old.is_some_and(|age| age > ABANDONED_AFTER) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +92,22 @@ mod tests {
         write_atomic(&path, b"new contents").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A temporary file abandoned by a killed run long ago is swept; a fresh one is not.
+        let abandoned = dir.path().join(".gruf-old.tmp");
+        let fresh = dir.path().join(".gruf-new.tmp");
+        std::fs::write(&abandoned, b"partial").unwrap();
+        std::fs::write(&fresh, b"partial").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&abandoned)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        write_atomic(&path, b"newer").unwrap();
+        assert!(!abandoned.exists() && fresh.exists());
+        std::fs::remove_file(&fresh).unwrap();
+
         let missing = dir.path().join("nope").join("m.bin");
         let err = write_atomic(&missing, b"x").unwrap_err().to_string();
         assert!(err.contains("does not exist"), "{err}");
