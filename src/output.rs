@@ -10,6 +10,16 @@ use std::path::Path;
 use crate::error::GrufError;
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
+    write_atomic_via(path, bytes, |file| Box::new(file))
+}
+
+/// [`write_atomic`], writing the bytes through `wrap(temporary file)`: lets tests inject
+/// a writer that fails part-way, as a full disk does.
+pub fn write_atomic_via(
+    path: &Path,
+    bytes: &[u8],
+    wrap: impl for<'f> FnOnce(&'f mut std::fs::File) -> Box<dyn Write + 'f>,
+) -> Result<(), GrufError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -43,7 +53,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| GrufError::write(path, e, true))?;
     }
-    tmp.write_all(bytes)
+    let written = {
+        let mut writer = wrap(tmp.as_file_mut());
+        writer.write_all(bytes).and_then(|()| writer.flush())
+    };
+    written
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| GrufError::write(path, e, false))?;
     tmp.persist(path)
@@ -83,6 +97,53 @@ fn remove_abandoned_temporaries(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer that accepts `left` bytes, then fails as a full disk does.
+    struct DiskFull<W> {
+        inner: W,
+        left: usize,
+    }
+
+    impl<W: Write> Write for DiskFull<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "no space left on device",
+                ));
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            self.inner.write(&buf[..n])
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    #[test]
+    fn a_full_disk_part_way_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        write_atomic(&path, b"the old, complete model").unwrap();
+        for after in [0, 1, 7, 100] {
+            let err = write_atomic_via(&path, &[42u8; 200], |f| {
+                Box::new(DiskFull {
+                    inner: f,
+                    left: after,
+                })
+            })
+            .unwrap_err();
+            assert_eq!(err.exit_code(), crate::error::exit::IO, "{err}");
+            assert!(err.to_string().contains("no space left"), "{err}");
+            assert_eq!(std::fs::read(&path).unwrap(), b"the old, complete model");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                1,
+                "a temporary file was left"
+            );
+        }
+    }
 
     #[test]
     fn replaces_whole_file_and_leaves_no_temporary() {
