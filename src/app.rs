@@ -249,6 +249,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
         column: meta.data.column.clone(),
         date_column: Some(meta.data.date_column.clone()),
         date_format: meta.config.data.date_format.clone(),
+        resample: meta.config.data.resample,
     };
     let path = match &source.csv {
         Some(p) => p.clone(),

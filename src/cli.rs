@@ -94,6 +94,10 @@ pub struct TrainOptions {
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
 
+    /// Aggregate to one close per period first (e.g. minute bars to daily closes).
+    #[arg(long, value_enum)]
+    pub resample: Option<crate::data::Resample>,
+
     /// Hidden sizes of the stacked GRU layers [default: 50,100].
     #[arg(long, value_name = "H,H,..", value_delimiter = ',')]
     pub layers: Option<Vec<usize>>,
@@ -161,6 +165,7 @@ impl TrainOptions {
                 column: self.column.clone(),
                 date_column: self.date_column.clone(),
                 date_format: self.date_format.clone(),
+                resample: self.resample,
             },
             model: PartialModel {
                 layers: self.layers.clone(),

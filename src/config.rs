@@ -106,6 +106,7 @@ pub struct PartialData {
     pub column: Option<String>,
     pub date_column: Option<String>,
     pub date_format: Option<String>,
+    pub resample: Option<crate::data::Resample>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -159,6 +160,9 @@ impl PartialConfig {
         }
         if d.date_format.is_some() {
             config.data.date_format = d.date_format;
+        }
+        if d.resample.is_some() {
+            config.data.resample = d.resample;
         }
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);

@@ -29,6 +29,32 @@ pub struct DataConfig {
     pub date_column: Option<String>,
     /// chrono format for the dates; `None` accepts ISO dates, datetimes and Unix times.
     pub date_format: Option<String>,
+    /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
+    /// daily closes.
+    #[serde(default)]
+    pub resample: Option<Resample>,
+}
+
+/// A resampling period; the price of a period is its last row's (a close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Resample {
+    /// Hourly closes.
+    #[serde(rename = "1h")]
+    #[value(name = "1h")]
+    Hour,
+    /// Daily closes (UTC days).
+    #[serde(rename = "1d")]
+    #[value(name = "1d")]
+    Day,
+}
+
+impl Resample {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Resample::Hour => 3_600,
+            Resample::Day => 86_400,
+        }
+    }
 }
 
 impl Default for DataConfig {
@@ -37,6 +63,7 @@ impl Default for DataConfig {
             column: "Close".into(),
             date_column: None,
             date_format: None,
+            resample: None,
         }
     }
 }
@@ -66,6 +93,25 @@ impl Series {
         }
         diffs.sort_unstable();
         diffs[diffs.len() / 2]
+    }
+
+    /// One row per `period` (UTC), dated at the period's start, holding its last price.
+    pub fn resample(&self, period: Resample) -> Series {
+        let step = period.seconds();
+        let mut out = Series {
+            dates: Vec::new(),
+            values: Vec::new(),
+        };
+        for (&d, &v) in self.dates.iter().zip(&self.values) {
+            let start = d.div_euclid(step) * step;
+            if out.dates.last() == Some(&start) {
+                *out.values.last_mut().unwrap_or(&mut 0.0) = v;
+            } else {
+                out.dates.push(start);
+                out.values.push(v);
+            }
+        }
+        out
     }
 
     /// True when every timestamp falls on midnight, so dates print without a time.
@@ -284,10 +330,23 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         ));
     }
 
-    let series = Series {
+    let mut series = Series {
         dates: kept.iter().map(|r| r.0).collect(),
         values: kept.iter().map(|r| r.1).collect(),
     };
+    if let Some(period) = config.resample {
+        let before = series.len();
+        series = series.resample(period);
+        notes.push(format!(
+            "resampled {before} rows to {} {} closes",
+            series.len(),
+            if period == Resample::Day {
+                "daily"
+            } else {
+                "hourly"
+            }
+        ));
+    }
     let step = series.step();
     let daily = series.is_daily();
     let gaps: Vec<(usize, i64)> = series
@@ -576,6 +635,23 @@ mod tests {
         for bad in ["inf", "-3", "0", "abc", "1e39", "1,2"] {
             assert!(matches!(parse_price(Some(bad)), Price::Bad(_)), "{bad}");
         }
+    }
+
+    #[test]
+    fn resampling_keeps_each_periods_last_price() {
+        // Three hourly bars on day 0, two on day 1 (timestamps in seconds).
+        let s = Series {
+            dates: vec![0, 3_600, 7_200, 86_400, 90_000],
+            values: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+        };
+        assert_eq!(
+            s.resample(Resample::Day),
+            Series {
+                dates: vec![0, 86_400],
+                values: vec![3.0, 5.0]
+            }
+        );
+        assert_eq!(s.resample(Resample::Hour), s);
     }
 
     #[test]

@@ -578,3 +578,26 @@ fn sigkill_at_any_moment_never_leaves_a_torn_model() {
         assert!(loaded.is_ok(), "round {round}: {:?}", loaded.err());
     }
 }
+
+#[test]
+fn hourly_bars_resample_to_daily_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("timestamp,close\n");
+    for hour in 0..60 * 24 {
+        let price = 100.0 + (hour as f64 / 10.0).sin() * 5.0 + hour as f64 * 0.01;
+        text.push_str(&format!("{},{price:.4}\n", 1_577_836_800 + hour * 3_600));
+    }
+    write(dir.path(), "hourly.csv", &text);
+    gruf(dir.path())
+        .args(["train", "--csv", "hourly.csv", "--resample", "1d"])
+        .args(FAST)
+        .assert()
+        .success()
+        .stderr(contains("resampled 1440 rows to 60 daily closes"));
+    // The model remembers the resampling: the forecast continues daily after 2020-02-29.
+    gruf(dir.path())
+        .args(["predict", "--days", "2"])
+        .assert()
+        .success()
+        .stdout(contains("2020-03-01").and(contains("2020-03-02")));
+}
