@@ -156,7 +156,7 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
 
 /// [`load_csv`] on bytes already read; `path` only names the file in messages.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         GrufError::data(

@@ -131,6 +131,7 @@ impl Evaluation {
 
 /// Evaluates the model's one-step predictions and the baselines on `targets` of `series`.
 /// `train_end` bounds the training part (for MASE's scale and the drift's start).
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     model: &Model,
     scaler: &Scaler,

@@ -176,7 +176,8 @@ fn draw_losses(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> any
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(draw_err)?;
-    let series: [(&str, RGBColor, fn(&EpochRecord) -> f64); 2] = [
+    type Curve = (&'static str, RGBColor, fn(&EpochRecord) -> f64);
+    let series: [Curve; 2] = [
         ("train loss", RGBColor(31, 119, 180), |r| r.train_loss),
         ("validation loss", RGBColor(230, 110, 0), |r| r.val_loss),
     ];

@@ -332,7 +332,7 @@ fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5; // Cephes' 5.0000001201e-1 rounds to 0.5 in f32
     let er = p * r * r + r + 1.0;
     // Multiply by 2^k through the exponent bits: the low mantissa bits of 2²³ + (k + 127)
     // are k + 127 (in 1..=254 here), shifted into the exponent field. (`k as i32` would
