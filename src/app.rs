@@ -687,16 +687,21 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
         "naive (tomorrow = today)".to_string(),
     );
     if !targets.is_empty() {
-        let e = evaluate::evaluate(
+        let pred = evaluate::one_step(
             &model,
             &meta.scaler,
-            &series,
+            &series.values,
             targets.clone(),
             window,
-            meta.split.fit_end(),
-            held_out,
             &device,
         )?;
+        let e = evaluate::score(
+            &series,
+            targets.clone(),
+            pred.clone(),
+            meta.split.fit_end(),
+            held_out,
+        );
         let span = if held_out {
             "held-out days"
         } else {
@@ -706,14 +711,6 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
         let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
         model_label = format!("model, MAE {}", money(mae("model")));
         naive_label = format!("naive (tomorrow = today), MAE {}", money(mae("naive")));
-        let pred = evaluate::one_step(
-            &model,
-            &meta.scaler,
-            &series.values,
-            targets.clone(),
-            window,
-            &device,
-        )?;
         predicted = targets
             .clone()
             .zip(pred)

@@ -142,11 +142,29 @@ pub fn evaluate(
     held_out: bool,
     device: &Device,
 ) -> anyhow::Result<Evaluation> {
+    let model_pred = one_step(
+        model,
+        scaler,
+        &series.values,
+        targets.clone(),
+        window,
+        device,
+    )?;
+    Ok(score(series, targets, model_pred, train_end, held_out))
+}
+
+/// [`evaluate`] for model predictions already made (`model_pred[i]` for `targets.start + i`).
+pub fn score(
+    series: &Series,
+    targets: Range<usize>,
+    model_pred: Vec<f64>,
+    train_end: usize,
+    held_out: bool,
+) -> Evaluation {
     let values = &series.values;
     let truth = &values[targets.clone()];
     let prev = &values[targets.start - 1..targets.end - 1];
     let scale = naive_scale(&values[..train_end.max(2)]);
-    let model_pred = one_step(model, scaler, values, targets.clone(), window, device)?;
     let forecasters: [(&str, Vec<f64>); 4] = [
         ("model", model_pred),
         ("naive", prev.to_vec()),
@@ -169,7 +187,7 @@ pub fn evaluate(
         ),
     ];
     let daily = series.is_daily();
-    Ok(Evaluation {
+    Evaluation {
         n: truth.len(),
         first_date: format_time(series.dates[targets.start], daily),
         last_date: format_time(series.dates[targets.end - 1], daily),
@@ -178,7 +196,7 @@ pub fn evaluate(
             .into_iter()
             .map(|(n, p)| (n.to_string(), metrics(&p, truth, prev, scale)))
             .collect(),
-    })
+    }
 }
 
 /// Mean absolute error of the recursive forecast at each horizon, beside the naive forecast
