@@ -574,8 +574,9 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
         )
     })?;
     let start = start.max(meta.scaler.lookback(window));
+    let model = checkpoint.model()?;
     let e = evaluate::evaluate(
-        &checkpoint.model()?,
+        &model,
         &meta.scaler,
         &series,
         start..series.len(),
@@ -586,7 +587,6 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
     )?;
     let days = args.horizon as usize;
     let horizons = if days > 0 {
-        let model = checkpoint.model()?;
         evaluate::horizon_errors(
             &model,
             &meta.scaler,

@@ -172,7 +172,6 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     }
 
     let header = read_header(path, text)?;
-    check_row_lengths(path, text, header.len())?;
     let price_idx = find_column(&header, &config.column).ok_or_else(|| {
         GrufError::data(
             path,
@@ -384,42 +383,39 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     })
 }
 
-/// The header row, BOM and surrounding spaces removed.
+/// The header row (BOM and surrounding spaces removed), after one pass over the rows that
+/// refuses any with more or fewer fields than the header, naming the first such line
+/// (polars would fail without a line number, or fill missing fields with nulls).
 fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => Ok(record
+    let header: Vec<String> = match reader.read_record(&mut record) {
+        Ok(true) => record
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-            .collect()),
-        Ok(false) => Err(GrufError::data(path, "the file has no header row")),
-        Err(e) => Err(GrufError::data(
-            path,
-            format!("cannot read the header row: {e}"),
-        )),
-    }
-}
-
-/// Refuses rows with more or fewer fields than the header, naming the first such line
-/// (polars would fail without a line number, or fill the missing fields with nulls).
-fn check_row_lengths(path: &Path, text: &str, fields: usize) -> Result<(), GrufError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let mut record = csv::ByteRecord::new();
+            .collect(),
+        Ok(false) => return Err(GrufError::data(path, "the file has no header row")),
+        Err(e) => {
+            return Err(GrufError::data(
+                path,
+                format!("cannot read the header row: {e}"),
+            ))
+        }
+    };
+    let mut row = csv::ByteRecord::new();
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
+        match reader.read_byte_record(&mut row) {
+            Ok(false) => return Ok(header),
             Ok(true) => {}
             Err(e) => {
                 let msg = match e.kind() {
                     csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
-                        "line {} has {len} field{} but the header has {fields}; fix or remove that row",
+                        "line {} has {len} field{} but the header has {}; fix or remove that row",
                         pos.as_ref().map_or(0, |p| p.line()),
-                        plural(*len as usize)
+                        plural(*len as usize),
+                        header.len()
                     ),
                     _ => format!("cannot parse as CSV: {e}"),
                 };

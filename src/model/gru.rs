@@ -49,10 +49,6 @@ impl Gru {
         self
     }
 
-    pub fn hidden(&self) -> usize {
-        self.hidden
-    }
-
     /// Runs the layer over a whole sequence from a zero initial state.
     ///
     /// `xs`: `[batch, seq, in]`. Returns `[batch, seq, H]` (every step) when `all_steps`,
