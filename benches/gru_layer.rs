@@ -14,6 +14,7 @@ use gruf::model::{init_weights, Model, Rng64, Weights};
 use rand::{Rng, SeedableRng};
 
 fn main() -> anyhow::Result<()> {
+    gruf::model::configure_threads();
     let reps: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())

@@ -6,6 +6,7 @@ use clap::Parser;
 use gruf::error::{exit, GrufError};
 
 fn main() -> ExitCode {
+    gruf::model::configure_threads();
     std::panic::set_hook(Box::new(|info| {
         eprintln!("gruf: internal error: {info}; this is a bug in gruf, please report it");
     }));

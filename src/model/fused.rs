@@ -28,7 +28,7 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -111,6 +111,14 @@ struct Saved {
     gates: Vec<f32>,
     /// Every step's state `[B, T, H]`, when the result holds only the last one.
     out: Option<Vec<f32>>,
+}
+
+/// A tensor's storage as an f32 slice, when it is on the CPU.
+fn cpu_f32<'a>(s: &'a Storage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    match s {
+        Storage::Cpu(c) => contiguous_f32(c, l, what),
+        _ => candle_core::bail!("fused GRU: {what} must be on the CPU"),
+    }
 }
 
 fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
@@ -206,36 +214,43 @@ impl CustomOp3 for FusedGru {
             input,
             hidden: self.hidden,
         };
-        let host = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
-        let (xv, pv, h0v) = (host(x)?, host(params)?, host(h0)?);
-        let out = match saved.out {
-            Some(out) => out,
-            None => host(res)?,
+        // Read the tensors in place (no copies): all are f32 on the CPU, as forward required.
+        let (x, params, h0) = (x.contiguous()?, params.contiguous()?, h0.contiguous()?);
+        let (res, grad_res) = (res.contiguous()?, grad_res.contiguous()?);
+        let (xs, xl) = x.storage_and_layout();
+        let (ps, pl) = params.storage_and_layout();
+        let (hs, hl) = h0.storage_and_layout();
+        let (gs, gl) = grad_res.storage_and_layout();
+        let xv = cpu_f32(&xs, xl, "input")?;
+        let pv = cpu_f32(&ps, pl, "parameters")?;
+        let h0v = cpu_f32(&hs, hl, "initial state")?;
+        let grad = cpu_f32(&gs, gl, "gradient")?;
+        let (rs, rl) = res.storage_and_layout();
+        let out = match &saved.out {
+            Some(out) => out.as_slice(),
+            None => cpu_f32(&rs, rl, "result")?,
         };
-        let mut dout = host(grad_res)?;
+        let mut full = None;
         if !self.all_steps {
             // Only the last step was returned: the other steps get no gradient from outside.
             let (row, h) = (d.seq * d.hidden, d.hidden);
-            let mut full = scratch(d.batch * row);
-            full.fill(0.0);
-            for (b, g) in dout.chunks_exact(h).enumerate() {
-                full[(b + 1) * row - h..(b + 1) * row].copy_from_slice(g);
+            let mut buf = scratch(d.batch * row);
+            buf.fill(0.0);
+            for (b, g) in grad.chunks_exact(h).enumerate() {
+                buf[(b + 1) * row - h..(b + 1) * row].copy_from_slice(g);
             }
-            recycle(std::mem::replace(&mut dout, full));
+            full = Some(buf);
         }
-        let g = backward(
-            d,
-            &xv,
-            &Params::split(&pv, d),
-            &h0v,
-            &out,
-            &saved.gates,
-            &dout,
-        );
+        let dout = full.as_deref().unwrap_or(grad);
+        let g = backward(d, xv, &Params::split(pv, d), h0v, out, &saved.gates, dout);
         // The big buffers go back to the pool for the next batch.
         recycle(saved.gates);
-        recycle(out);
-        recycle(dout);
+        if let Some(out) = saved.out {
+            recycle(out);
+        }
+        if let Some(full) = full {
+            recycle(full);
+        }
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(g.dx, x.shape(), dev)?),
@@ -445,6 +460,11 @@ struct Grads {
 }
 
 /// Backward through time for the whole batch.
+///
+/// Each block of batch rows runs on its own thread from start to finish: the recurrence,
+/// then its share of the weight and bias gradients (large products over its `rows · T`
+/// steps) and its rows of the input gradient. The blocks' weight gradients are summed at
+/// the end, in block order, so a run is deterministic for a given thread count.
 fn backward(
     d: Dims,
     x: &[f32],
@@ -454,113 +474,73 @@ fn backward(
     gates: &[f32],
     dout: &[f32],
 ) -> Grads {
-    let (t_len, h, g3) = (d.seq, d.hidden, 3 * d.hidden);
-    let rows = d.batch * t_len;
-    // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent side.
-    let mut dgi = scratch(rows * g3);
-    let mut dgh = scratch(rows * g3);
+    let (t_len, h) = (d.seq, d.hidden);
+    let mut dx = vec![0.0f32; d.batch * t_len * d.input];
     let mut dh0 = vec![0.0f32; d.batch * h];
     let per = rows_per_thread(d.batch);
-    dgi.par_chunks_mut(per * t_len * g3)
-        .zip(dgh.par_chunks_mut(per * t_len * g3))
+    let mut partials: Vec<Vec<f32>> = dx
+        .par_chunks_mut(per * t_len * d.input)
         .zip(dh0.par_chunks_mut(per * h))
         .enumerate()
-        .for_each(|(c, ((dgi, dgh), dh0))| {
+        .map(|(c, (dx, dh0))| {
             let (b0, nb) = (c * per, dh0.len() / h);
+            let rows = |width: usize| b0 * t_len * width..(b0 + nb) * t_len * width;
             backward_rows(
                 Dims { batch: nb, ..d },
                 p,
-                &h0[b0 * h..(b0 + nb) * h],
-                &out[b0 * t_len * h..(b0 + nb) * t_len * h],
-                &gates[b0 * t_len * 4 * h..(b0 + nb) * t_len * 4 * h],
-                &dout[b0 * t_len * h..(b0 + nb) * t_len * h],
-                dgi,
-                dgh,
+                Inputs {
+                    x: &x[rows(d.input)],
+                    h0: &h0[b0 * h..(b0 + nb) * h],
+                    out: &out[rows(h)],
+                    gates: &gates[rows(4 * h)],
+                    dout: &dout[rows(h)],
+                },
+                dx,
                 dh0,
-            );
-        });
-
-    // Weight gradients over all steps at once.
-    let threads = rayon::current_num_threads();
-    let par = if threads > 1 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
-    let mut dparams = vec![0.0f32; d.params()];
-    {
-        let (dw_ih, rest) = dparams.split_at_mut(g3 * d.input);
-        let (dw_hh, rest) = rest.split_at_mut(g3 * h);
-        let (db_ih, db_hh) = rest.split_at_mut(g3);
-        // dW_ih = dgiᵀ · x   [3H, B·T] × [B·T, in]
-        matmul(
-            ViewMut::new(dw_ih, g3, d.input),
-            View::new(&dgi, rows, g3).t(),
-            View::new(x, rows, d.input),
-            false,
-            par,
-        );
-        // dW_hh = dghᵀ · h_prev, where h_prev[b, t] = out[b, t − 1] and h0[b] at t = 0.
-        let mut h_prev = scratch(rows * h);
-        for b in 0..d.batch {
-            h_prev[b * t_len * h..(b * t_len + 1) * h].copy_from_slice(&h0[b * h..(b + 1) * h]);
-            h_prev[(b * t_len + 1) * h..(b + 1) * t_len * h]
-                .copy_from_slice(&out[b * t_len * h..((b + 1) * t_len - 1) * h]);
+            )
+        })
+        .collect();
+    let mut dparams = partials.pop().unwrap_or_else(|| vec![0.0; d.params()]);
+    for part in partials.iter().rev() {
+        for (sum, v) in dparams.iter_mut().zip(part) {
+            *sum += v;
         }
-        matmul(
-            ViewMut::new(dw_hh, g3, h),
-            View::new(&dgh, rows, g3).t(),
-            View::new(&h_prev, rows, h),
-            false,
-            par,
-        );
-        column_sums(&dgi, g3, db_ih);
-        column_sums(&dgh, g3, db_hh);
-        recycle(h_prev);
     }
-    // dx = dgi · W_ih   [B·T, 3H] × [3H, in]
-    let mut dx = vec![0.0f32; rows * d.input];
-    matmul(
-        ViewMut::new(&mut dx, rows, d.input),
-        View::new(&dgi, rows, g3),
-        View::new(p.w_ih, g3, d.input),
-        false,
-        par,
-    );
-    recycle(dgi);
-    recycle(dgh);
     Grads { dx, dparams, dh0 }
 }
 
-/// Backward recurrence for a block of batch rows: fills `dgi`, `dgh` `[nb, T, 3H]` and `dh0`.
-#[allow(clippy::too_many_arguments)]
+/// What backward reads for a block of batch rows (`[nb, T, ·]` slices, `h0` `[nb, H]`).
+struct Inputs<'a> {
+    x: &'a [f32],
+    h0: &'a [f32],
+    out: &'a [f32],
+    gates: &'a [f32],
+    dout: &'a [f32],
+}
+
+/// Backward for a block of batch rows: fills its rows of `dx` and `dh0` and returns its
+/// share of the parameter gradients (packed like the parameters).
 #[inline(never)]
-fn backward_rows(
-    d: Dims,
-    p: &Params,
-    h0: &[f32],
-    out: &[f32],
-    gates: &[f32],
-    dout: &[f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-    dh0: &mut [f32],
-) {
+fn backward_rows(d: Dims, p: &Params, v: Inputs, dx: &mut [f32], dh0: &mut [f32]) -> Vec<f32> {
     let (nb, t_len, h, g3) = (d.batch, d.seq, d.hidden, 3 * d.hidden);
+    let rows = nb * t_len;
+    // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent side.
+    let mut dgi = scratch(rows * g3);
+    let mut dgh = scratch(rows * g3);
     // dL/dh_t arriving from step t + 1 (zero after the last step).
     let mut carry = vec![0.0f32; nb * h];
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
             let hp = if t == 0 {
-                &h0[b * h..(b + 1) * h]
+                &v.h0[b * h..(b + 1) * h]
             } else {
-                &out[(row - 1) * h..row * h]
+                &v.out[(row - 1) * h..row * h]
             };
             gate_grads(
-                &gates[row * 4 * h..(row + 1) * 4 * h],
+                &v.gates[row * 4 * h..(row + 1) * 4 * h],
                 hp,
-                &dout[row * h..(row + 1) * h],
+                &v.dout[row * h..(row + 1) * h],
                 &mut carry[b * h..(b + 1) * h],
                 &mut dgi[row * g3..(row + 1) * g3],
                 &mut dgh[row * g3..(row + 1) * g3],
@@ -576,6 +556,48 @@ fn backward_rows(
         );
     }
     dh0.copy_from_slice(&carry);
+
+    // This block's weight gradients over all its steps at once.
+    let mut dparams = vec![0.0f32; d.params()];
+    let (dw_ih, rest) = dparams.split_at_mut(g3 * d.input);
+    let (dw_hh, rest) = rest.split_at_mut(g3 * h);
+    let (db_ih, db_hh) = rest.split_at_mut(g3);
+    // dW_ih = dgiᵀ · x   [3H, nb·T] × [nb·T, in]
+    matmul(
+        ViewMut::new(dw_ih, g3, d.input),
+        View::new(&dgi, rows, g3).t(),
+        View::new(v.x, rows, d.input),
+        false,
+        Parallelism::None,
+    );
+    // dW_hh = dghᵀ · h_prev, where h_prev[b, t] = out[b, t − 1] and h0[b] at t = 0.
+    let mut h_prev = scratch(rows * h);
+    for b in 0..nb {
+        h_prev[b * t_len * h..(b * t_len + 1) * h].copy_from_slice(&v.h0[b * h..(b + 1) * h]);
+        h_prev[(b * t_len + 1) * h..(b + 1) * t_len * h]
+            .copy_from_slice(&v.out[b * t_len * h..((b + 1) * t_len - 1) * h]);
+    }
+    matmul(
+        ViewMut::new(dw_hh, g3, h),
+        View::new(&dgh, rows, g3).t(),
+        View::new(&h_prev, rows, h),
+        false,
+        Parallelism::None,
+    );
+    recycle(h_prev);
+    column_sums(&dgi, g3, db_ih);
+    column_sums(&dgh, g3, db_hh);
+    // dx = dgi · W_ih   [nb·T, 3H] × [3H, in]
+    matmul(
+        ViewMut::new(dx, rows, d.input),
+        View::new(&dgi, rows, g3),
+        View::new(p.w_ih, g3, d.input),
+        false,
+        Parallelism::None,
+    );
+    recycle(dgi);
+    recycle(dgh);
+    dparams
 }
 
 /// One row, one step of forward: from the products `gi = W_i x` and `gh = W_h h` (`[3H]`,

@@ -20,6 +20,21 @@ use gru::Gru;
 /// stream for a seed on every platform and rand version.
 pub type Rng64 = rand_chacha::ChaCha8Rng;
 
+/// Leaves the CPU's cores to the fused GRU kernel: unless the user set
+/// `CANDLE_NUM_THREADS`, candle's element-wise ops run on the calling thread instead of
+/// candle's own worker pool. Call first thing in `main`, before any thread or candle op.
+///
+/// Why: candle ≥ 0.10 runs element-wise ops on a pool of spinning workers separate from
+/// rayon's. On two cores those workers and the rayon threads that run the fused kernel
+/// take turns spinning while the other side waits; measured on the seed model, an epoch
+/// took ≈ 1.05 s with candle's pool and ≈ 0.78 s without (the element-wise work, dropout
+/// and gradient sums, is small next to the GRU).
+pub fn configure_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 /// Named parameters, as stored in the checkpoint.
 pub type Weights = BTreeMap<String, Tensor>;
 
@@ -135,8 +150,14 @@ pub fn dropout(xs: &Tensor, p: f32, rng: &mut Rng64) -> Result<Tensor> {
         return Ok(xs.clone());
     }
     let keep = 1.0 / (1.0 - p);
-    let mask: Vec<f32> = (0..xs.elem_count())
-        .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })
+    // Drop where a uniform 32-bit draw falls below p · 2³² (bulk draws: ~4× faster than
+    // one float per element).
+    let threshold = (f64::from(p) * 4_294_967_296.0).min(u32::MAX as f64) as u32;
+    let mut bits = vec![0u32; xs.elem_count()];
+    rng.fill(&mut bits[..]);
+    let mask: Vec<f32> = bits
+        .into_iter()
+        .map(|b| if b < threshold { 0.0 } else { keep })
         .collect();
     let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(DType::F32)?;
     xs * mask
