@@ -283,7 +283,10 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     if rows.is_empty() {
         return Err(GrufError::data(
             path,
-            format!("no rows with a {price_name} value"),
+            format!(
+                "no rows with a {price_name} value: all {missing} are null, empty or NaN; \
+                 check the export, or pass --column to use another column"
+            ),
         ));
     }
 
@@ -405,10 +408,17 @@ fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
         }
     };
     let mut row = csv::ByteRecord::new();
+    let mut rows = 0usize;
     loop {
         match reader.read_byte_record(&mut row) {
+            Ok(false) if rows == 0 => {
+                return Err(GrufError::data(
+                    path,
+                    "the file has a header row but no data rows; expected one row per date",
+                ))
+            }
             Ok(false) => return Ok(header),
-            Ok(true) => {}
+            Ok(true) => rows += 1,
             Err(e) => {
                 let msg = match e.kind() {
                     csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
