@@ -21,7 +21,7 @@ use crate::data::{format_time, load_csv, parse_date, DataConfig, Loaded, Series}
 use crate::error::GrufError;
 use crate::evaluate::{self, money};
 use crate::forecast;
-use crate::output::write_atomic;
+use crate::output::{check_writable, print, write_atomic};
 use crate::pipeline::{self, Prepared};
 use crate::plot::{self, Line, PlotData};
 use crate::progress::Reporter;
@@ -61,6 +61,7 @@ fn resolve(args: &TrainOptions) -> Result<RunConfig, GrufError> {
 
 fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let mut config = resolve(&args.options)?;
+    check_writable(&args.model)?;
     let seed = config.train.seed.unwrap_or_else(random_seed);
     config.train.seed = Some(seed);
     let loaded = load_csv(&args.csv, &config.data)?;
@@ -151,7 +152,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let v = &series.values;
     let naive_val_se: f64 = split.val.clone().map(|t| (v[t] - v[t - 1]).powi(2)).sum();
     let naive_val_rmse = (naive_val_se / split.val.len() as f64).sqrt();
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     writeln!(
         out,
         "trained {} epochs{} in {:.1} s; kept epoch {} (validation RMSE {}; naive forecast {})",
@@ -174,6 +175,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         )?,
     }
     writeln!(out, "saved model to {}", args.model.display())?;
+    print(&out)?;
     if let Some((epoch, batch)) = interrupted {
         return Err(GrufError::Interrupted(format!(
             "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
@@ -203,6 +205,7 @@ fn run_training(
         let handler = || {
             if STOP.swap(true, Ordering::SeqCst) {
                 eprintln!("\ngruf: interrupted again: exiting now; the previous model file is unchanged");
+                crate::output::remove_pending_temporary();
                 std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
             }
             eprintln!("\ngruf: interrupted: finishing this batch and saving the best model so far (Ctrl-C again to quit now)");
@@ -317,7 +320,7 @@ fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
     let daily = series.is_daily() && meta.data.step_seconds % 86_400 == 0;
     let column = &meta.data.column;
 
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     match args.format {
         Format::Table => {
             let width = if daily { 10 } else { 19 };
@@ -354,7 +357,7 @@ fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
     }
-    Ok(())
+    print(&out)
 }
 
 /// One fold of a backtest: where it lies and how every forecaster did on it.
@@ -478,7 +481,7 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
             .sum::<f64>()
             / days as f64
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     match args.format {
         Format::Json => {
             let totals: Vec<_> = names
@@ -540,7 +543,7 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    print(&out)
 }
 
 /// Where the data the model never trained on begins: the first test date, or, for a model
@@ -599,7 +602,7 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     match args.format {
         Format::Table => {
             write!(out, "{}\n{}", e.verdict(), e.table())?;
@@ -658,10 +661,11 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
             w.flush()?;
         }
     }
-    Ok(())
+    print(&out)
 }
 
 fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
+    check_writable(&args.out)?;
     let device = device();
     let (checkpoint, series, csv_path) = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
@@ -757,8 +761,7 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     };
     let png = plot::render_png(&data)?;
     write_atomic(&args.out, &png)?;
-    println!("wrote {}", args.out.display());
-    Ok(())
+    print(format!("wrote {}\n", args.out.display()).as_bytes())
 }
 
 fn sample_cmd(args: SampleArgs) -> anyhow::Result<()> {
@@ -772,6 +775,5 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<()> {
     }
     let csv = synth::to_csv(&synth::generate(&config));
     write_atomic(&args.out, csv.as_bytes())?;
-    println!("wrote {} rows to {}", config.rows, args.out.display());
-    Ok(())
+    print(format!("wrote {} rows to {}\n", config.rows, args.out.display()).as_bytes())
 }

@@ -214,7 +214,7 @@ pub struct PredictArgs {
     pub source: Source,
 
     /// Days (steps of the series) to forecast.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 
     /// Output format.
@@ -246,7 +246,7 @@ pub struct PlotArgs {
     pub out: PathBuf,
 
     /// Days of forecast drawn past the end of the data.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 }
 

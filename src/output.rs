@@ -5,7 +5,8 @@
 //! the complete old file or the complete new one, never a mix, and no stray temporary file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crate::error::GrufError;
 
@@ -20,29 +21,13 @@ pub fn write_atomic_via(
     bytes: &[u8],
     wrap: impl for<'f> FnOnce(&'f mut std::fs::File) -> Box<dyn Write + 'f>,
 ) -> Result<(), GrufError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if path.is_dir() {
-        return Err(GrufError::write(
-            path,
-            "it is a directory; give a file name",
-            true,
-        ));
-    }
-    if !dir.is_dir() {
-        return Err(GrufError::write(
-            path,
-            format!("folder {} does not exist; create it first", dir.display()),
-            true,
-        ));
-    }
+    let dir = check_writable(path)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".gruf-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| GrufError::write(path, e, true))?;
+    let _pending = Pending::set(tmp.path());
     // Temporary files are created private (0600); give the result the old file's
     // permissions, or the usual ones for a new file.
     #[cfg(unix)]
@@ -68,6 +53,87 @@ pub fn write_atomic_via(
     }
     remove_abandoned_temporaries(dir);
     Ok(())
+}
+
+/// The temporary file of the save in progress, for [`remove_pending_temporary`].
+static PENDING: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Records a save's temporary file for as long as it lives.
+struct Pending;
+
+impl Pending {
+    fn set(tmp: &Path) -> Pending {
+        *PENDING.lock().unwrap_or_else(PoisonError::into_inner) = Some(tmp.to_path_buf());
+        Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+}
+
+/// Deletes the temporary file of a save in progress, if there is one: for an exit that
+/// skips destructors (`process::exit` on a second Ctrl-C), which would leave it behind.
+/// The target is untouched: it is replaced only by the rename at the end of a save.
+pub fn remove_pending_temporary() {
+    if let Some(tmp) = PENDING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// The folder `path` will be written in, after checking that the path can be a file
+/// there: commands call it before long work, so a typo fails at once, not after training.
+pub fn check_writable(path: &Path) -> Result<&Path, GrufError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(GrufError::write(
+            path,
+            "it is a directory; give a file name",
+            true,
+        ));
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(GrufError::write(
+            path,
+            format!(
+                "{} is a file, not a folder; choose another path",
+                dir.display()
+            ),
+            true,
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(GrufError::write(
+            path,
+            format!("folder {} does not exist; create it first", dir.display()),
+            true,
+        ));
+    }
+    Ok(dir)
+}
+
+/// Writes a command's results to stdout. A failure there (a full disk behind `>`) is a
+/// write error naming standard output; a closed pipe stays an `io::Error`, which `main`
+/// treats as the reader having seen enough.
+pub fn print(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        Err(e) => Err(GrufError::write(Path::new("standard output"), e, false).into()),
+    }
 }
 
 /// Temporary files older than this were left by a killed run (a save takes milliseconds).
