@@ -58,6 +58,16 @@ fn hash(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
+/// Fails if a save left a temporary file (`*.tmp`) in `dir`.
+fn assert_no_temporaries(dir: &Path) {
+    let stray: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "temporary files left: {stray:?}");
+}
+
 #[test]
 fn train_predict_plot_end_to_end() {
     let dir = workspace();
@@ -206,12 +216,40 @@ fn missing_inputs_exit_66() {
 
 #[test]
 fn bad_csv_content_exits_65_with_line_and_value() {
-    let dir = workspace();
+    let dir = trained();
+    let model = dir.path().join("gruf-model.safetensors");
+    let before = hash(&model);
     let cases: &[(&str, &str, &[&str])] = &[
         (
             "Date,Open\n2020-01-01,1\n",
             "empty-ish",
             &["column 'Close' not found", "Date, Open", "--column"],
+        ),
+        (
+            "Date,Price\n2020-01-01,1\n",
+            "price column renamed",
+            &["column 'Close' not found", "Date, Price", "pass --column"],
+        ),
+        ("Date,Close\n", "header only", &["header row but no data rows"]),
+        (
+            "Date,Close\r\n\r\n\r\n",
+            "header and blank lines only",
+            &["header row but no data rows"],
+        ),
+        (
+            "Date,Close\n2020-01-01,null\n2020-01-02,NaN\n2020-01-03,\n",
+            "no data rows after cleaning",
+            &["no rows with a Close value", "all 3 are null, empty or NaN", "--column"],
+        ),
+        (
+            "Date,Close\n2020-01-01,1\n\n2020-01-03,x\n",
+            "bad value after a blank line",
+            &["line 4", "'x'", "not a number"],
+        ),
+        (
+            "Date,Close\n2020-01-01,1\n,2\n",
+            "empty date cell",
+            &["line 3", "Date is empty"],
         ),
         (
             "Date,Close\n2020-01-01,1\n2020-01-02,abc\n",
@@ -270,7 +308,26 @@ fn bad_csv_content_exits_65_with_line_and_value() {
             assert!(stderr.contains(f), "{what}: '{f}' not in {stderr}");
         }
         assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert_eq!(hash(&model), before, "{what}: the model file changed");
     }
+    // A column whose type changes far down: 2000 clean rows, then text (polars would infer
+    // a float column from the first rows; the value is still refused by its line).
+    let mut text = String::from("Date,Close\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    for i in 0..2000 {
+        let day = start + chrono::Duration::days(i);
+        text.push_str(&format!("{day},{}.5\n", 100 + i % 7));
+    }
+    text.push_str("2005-06-23,n/a-ish\n");
+    write(dir.path(), "far.csv", &text);
+    gruf(dir.path())
+        .args(["train", "--csv", "far.csv"])
+        .args(FAST)
+        .assert()
+        .code(65)
+        .stderr(contains(
+            "far.csv: line 2002: Close value 'n/a-ish' is not a number",
+        ));
     // Latin-1 bytes (é as 0xE9) far down a valid file: refused with the byte position.
     let mut bytes = b"Date,Close\n2020-01-01,1\n".to_vec();
     bytes.extend_from_slice(b"2020-01-02,caf\xe9\n");
@@ -281,10 +338,8 @@ fn bad_csv_content_exits_65_with_line_and_value() {
         .assert()
         .code(65)
         .stderr(contains("not valid UTF-8 at byte 38 (line 3)").and(contains("re-save")));
-    assert!(
-        !dir.path().join("gruf-model.safetensors").exists(),
-        "a failed run wrote a model"
-    );
+    assert_eq!(hash(&model), before, "a failed run changed the model");
+    assert_no_temporaries(dir.path());
 }
 
 #[test]
@@ -321,14 +376,153 @@ fn messy_but_valid_csv_is_cleaned_and_reported() {
         );
 }
 
+/// Other tools' ways of writing the same series: each trains, says what it cleaned, and
+/// `predict` continues the dates where the data ends (the sample ends on 2019-10-27).
+#[test]
+fn csv_variants_from_other_tools_are_accepted() {
+    let dir = workspace();
+    let src = std::fs::read_to_string(dir.path().join("prices.csv")).unwrap();
+    // (date, close) from the sample's Date and Close columns.
+    let rows: Vec<(chrono::NaiveDate, &str)> = src
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[4])
+        })
+        .collect();
+    /// Writes one row from a date and a close.
+    type Cell = fn(chrono::NaiveDate, &str) -> String;
+    /// What, header, row writer, an extra line after a row, the note expected on stderr.
+    type Case = (
+        &'static str,
+        &'static str,
+        Cell,
+        Option<(usize, &'static str)>,
+        &'static str,
+    );
+    fn unix(d: chrono::NaiveDate) -> i64 {
+        d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp()
+    }
+    let iso: Cell = |d, v| format!("{d},{v}");
+    let cases: Vec<Case> = vec![
+        (
+            "NaN value",
+            "Date,Close",
+            iso,
+            Some((50, "2019-12-31,NaN")),
+            "dropped 1 row with a missing Close",
+        ),
+        (
+            "empty cell",
+            "Date,Close",
+            iso,
+            Some((50, "2019-12-31,")),
+            "dropped 1 row with a missing Close",
+        ),
+        (
+            "blank line",
+            "Date,Close",
+            iso,
+            Some((50, "")),
+            "dropped 1 row with a missing Close",
+        ),
+        ("lowercase close", "Date,close", iso, None, ""),
+        (
+            "quoted thousands",
+            "Date,Close",
+            |d, v| {
+                let v: f64 = v.parse::<f64>().unwrap() * 100.0;
+                let whole = v.trunc() as u64;
+                format!("{d},\"{},{:03}.5\"", whole / 1000, whole % 1000)
+            },
+            None,
+            "",
+        ),
+        (
+            "Unix seconds",
+            "timestamp,Close",
+            |d, v| format!("{},{v}", unix(d)),
+            None,
+            "",
+        ),
+        (
+            "Unix milliseconds",
+            "timestamp,Close",
+            |d, v| format!("{}000,{v}", unix(d)),
+            None,
+            "",
+        ),
+        (
+            "datetimes with a zone",
+            "Date,Close",
+            |d, v| format!("{d}T02:00:00+02:00,{v}"),
+            None,
+            "",
+        ),
+        (
+            "a gap",
+            "Date,Close",
+            |d, v| {
+                let gap = chrono::NaiveDate::from_ymd_opt(2019, 4, 11).unwrap();
+                let shown = if d < gap {
+                    d
+                } else {
+                    d + chrono::Duration::days(5)
+                };
+                format!("{shown},{v}")
+            },
+            None,
+            "1 gap in the dates (largest 6 days, first after 2019-04-10)",
+        ),
+    ];
+    for (i, (what, header, cell, extra, note)) in cases.into_iter().enumerate() {
+        let mut text = format!("{header}\n");
+        for (j, (d, v)) in rows.iter().enumerate() {
+            text.push_str(&cell(*d, v));
+            text.push('\n');
+            if let Some((_, line)) = extra.filter(|e| e.0 == j) {
+                text.push_str(&format!("{line}\n"));
+            }
+        }
+        let name = format!("variant{i}.csv");
+        write(dir.path(), &name, &text);
+        let out = gruf(dir.path())
+            .args(["train", "--csv", &name])
+            .args(FAST)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{what}: {stderr}");
+        assert!(stderr.contains(note), "{what}: '{note}' not in {stderr}");
+        // Gapped dates end five days later.
+        let (first, last) = if what == "a gap" {
+            ("2019-11-02", "2019-11-03")
+        } else {
+            ("2019-10-28", "2019-10-29")
+        };
+        gruf(dir.path())
+            .args(["predict", "--days", "2"])
+            .assert()
+            .success()
+            .stdout(contains(first).and(contains(last)).and(contains(":").not()));
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let dir = workspace();
-    gruf(dir.path())
-        .args(["predict", "--days", "0"])
-        .assert()
-        .code(2)
-        .stderr(contains("--days"));
+    for command in ["predict", "plot"] {
+        for days in ["0", "-5", "100000000"] {
+            gruf(dir.path())
+                .args([command, "--days", days])
+                .assert()
+                .code(2)
+                .stderr(contains(format!(
+                    "invalid value '{days}' for '--days <DAYS>': {days} is not in 1..=3650"
+                )));
+        }
+    }
     gruf(dir.path())
         .args(["train", "--csv", "prices.csv", "--bogus"])
         .assert()
@@ -344,6 +538,83 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(contains("dropout 1.5"));
+}
+
+/// Outputs that cannot be written: a missing folder, a folder in place of the file, a
+/// file in place of the folder, and a full disk behind stdout. Each exits 73 or 74 naming
+/// the path, before any training, with the model untouched and no temporary file left.
+#[test]
+fn unwritable_outputs_exit_73_or_74_and_keep_the_model() {
+    let dir = trained();
+    let model = dir.path().join("gruf-model.safetensors");
+    let before = hash(&model);
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    write(dir.path(), "file", "not a folder");
+    let targets = [
+        (
+            "missing/out",
+            "folder missing does not exist; create it first",
+        ),
+        ("folder", "it is a directory; give a file name"),
+        (
+            "file/out",
+            "file is a file, not a folder; choose another path",
+        ),
+    ];
+    for (target, fragment) in targets {
+        for args in [
+            vec!["train", "--csv", "prices.csv", "--model", target],
+            vec!["plot", "--out", target],
+            vec!["sample", "--out", target],
+        ] {
+            let model_flags: &[&str] = if args[0] == "train" { FAST } else { &[] };
+            let assert = gruf(dir.path())
+                .args(&args)
+                .args(model_flags)
+                .assert()
+                .code(73);
+            let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            assert!(
+                stderr.contains(&format!("gruf: error: cannot write {target}: {fragment}")),
+                "{args:?}: {stderr}"
+            );
+            assert!(
+                !stderr.contains("training windows"),
+                "{args:?}: trained before finding that the model cannot be saved: {stderr}"
+            );
+            assert_eq!(hash(&model), before, "{args:?}");
+            assert_no_temporaries(dir.path());
+            assert_no_temporaries(&dir.path().join("folder"));
+        }
+    }
+
+    // A full disk behind a redirect: `gruf predict --format csv > /dev/full`.
+    let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+        eprintln!("no /dev/full here: skipping the full-stdout cases");
+        return;
+    };
+    for args in [
+        &["predict", "--days", "3", "--format", "csv"][..],
+        &["evaluate", "--format", "csv"],
+        &["plot", "--out", "p.png"],
+        &["sample", "--out", "s.csv"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("gruf: error: cannot write standard output: No space left on device")
+                && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(hash(&model), before);
+    assert_no_temporaries(dir.path());
 }
 
 #[test]
@@ -384,22 +655,26 @@ fn diverged_training_leaves_the_existing_model_untouched() {
         .code(65)
         .stderr(contains("diverged").and(contains("--lr")));
     assert_eq!(hash(&model), before);
-    let stray: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(stray.is_empty(), "temporary files left: {stray:?}");
+    assert_no_temporaries(dir.path());
 }
 
 #[test]
 fn broken_model_files_are_refused() {
     let dir = trained();
-    let good = hash(&dir.path().join("gruf-model.safetensors"));
+    let model = dir.path().join("gruf-model.safetensors");
+    let good = hash(&model);
     let mut truncated = good.clone();
     truncated.truncate(good.len() / 2);
     let current = format!("format_version\\\":{}", gruf::checkpoint::FORMAT_VERSION);
     let newer = replace_bytes(&good, current.as_bytes(), b"format_version\\\":9");
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"trailing garbage");
+    let header_len = |len: u64| [&len.to_le_bytes()[..], &good[8..]].concat();
+    let edit = |tensors: &dyn Fn(&mut Tensors), meta: &dyn Fn(&mut serde_json::Value)| {
+        rebuild(&good, tensors, meta)
+    };
+    let keep_tensors = |_: &mut Tensors| {};
+    let keep_meta = |_: &mut serde_json::Value| {};
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", truncated, "truncated or corrupt"),
         (
@@ -407,20 +682,167 @@ fn broken_model_files_are_refused() {
             b"hello world, not a model".to_vec(),
             "not a valid safetensors",
         ),
+        ("trailing", trailing, "truncated or corrupt"),
+        (
+            "header length beyond the file",
+            header_len(good.len() as u64),
+            "not a valid safetensors",
+        ),
+        (
+            "absurd header length",
+            header_len(u64::MAX / 2),
+            "not a valid safetensors",
+        ),
         ("pickle", vec![0x80, 0x04, 0x95, 0, 0, 0], "pickle"),
         ("zip", b"PK\x03\x04rest".to_vec(), "PyTorch"),
+        (
+            "keras h5",
+            [&b"\x89HDF\r\n\x1a\n"[..], &[0; 64]].concat(),
+            "an HDF5 file (a Keras .h5 model?), not a gruf model",
+        ),
+        (
+            "keras zip",
+            [&b"PK\x03\x04"[..], &[0; 64]].concat(),
+            "a Keras .keras file?), not a gruf model",
+        ),
         ("newer", newer, "format version 9"),
+        (
+            "not ours",
+            foreign_safetensors(),
+            "a safetensors file, but not a gruf model",
+        ),
+        (
+            "tensor missing",
+            edit(&|t| t.retain(|(n, _, _)| n != "gru.bias_hh_l0"), &keep_meta),
+            "tensor 'gru.bias_hh_l0' is missing",
+        ),
+        (
+            "extra tensor",
+            edit(
+                &|t| t.push(("gru.weight_ih_l1".into(), vec![0.0; 3], vec![3])),
+                &keep_meta,
+            ),
+            "unexpected tensor 'gru.weight_ih_l1'",
+        ),
+        (
+            "wrong shape",
+            edit(&|t| find(t, "dense.weight").2 = vec![8, 1], &keep_meta),
+            "tensor 'dense.weight' has shape [8, 1], expected [1, 8]",
+        ),
+        (
+            "NaN weights",
+            edit(&|t| find(t, "gru.weight_hh_l0").1[1] = f32::NAN, &keep_meta),
+            "tensor 'gru.weight_hh_l0' holds a non-finite value (NaN) at index 1",
+        ),
+        (
+            "scaler min = max",
+            edit(&keep_tensors, &|m| {
+                m["scaler"]["min"] = m["scaler"]["max"].clone()
+            }),
+            "scaler is invalid",
+        ),
+        (
+            "scaler min > max",
+            edit(&keep_tensors, &|m| m["scaler"]["min"] = 1e9.into()),
+            "min below max",
+        ),
+        (
+            "window 0",
+            edit(&keep_tensors, &|m| {
+                m["config"]["model"]["window"] = 0.into()
+            }),
+            "window 0",
+        ),
     ];
-    for (name, bytes, fragment) in cases {
-        let path = dir.path().join(format!("{name}.safetensors"));
-        std::fs::write(&path, bytes).unwrap();
-        gruf(dir.path())
-            .args(["predict", "--model"])
-            .arg(&path)
-            .assert()
-            .code(65)
-            .stderr(contains(fragment).and(contains(format!("{name}.safetensors"))));
+    for (what, bytes, fragment) in cases {
+        let name = format!("{}.safetensors", what.replace(' ', "-"));
+        let path = dir.path().join(&name);
+        std::fs::write(&path, &bytes).unwrap();
+        for command in ["predict", "evaluate"] {
+            let assert = gruf(dir.path())
+                .args([command, "--model", &name])
+                .assert()
+                .code(65);
+            let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+            assert!(
+                stderr.contains(fragment) && stderr.contains(&format!("model {name}: ")),
+                "{what}, {command}: '{fragment}' not in {stderr}"
+            );
+        }
+        assert_eq!(hash(&path), bytes, "{what}: the refused file changed");
     }
+    assert_eq!(hash(&model), good, "the trained model changed");
+    assert_no_temporaries(dir.path());
+}
+
+/// A checkpoint's tensors as (name, values, shape).
+type Tensors = Vec<(String, Vec<f32>, Vec<usize>)>;
+
+fn find<'t>(tensors: &'t mut Tensors, name: &str) -> &'t mut (String, Vec<f32>, Vec<usize>) {
+    tensors.iter_mut().find(|(n, _, _)| n == name).unwrap()
+}
+
+/// The safetensors file `good` with its tensors and its gruf metadata edited.
+fn rebuild(
+    good: &[u8],
+    edit_tensors: &dyn Fn(&mut Tensors),
+    edit_meta: &dyn Fn(&mut serde_json::Value),
+) -> Vec<u8> {
+    use safetensors::SafeTensors;
+    let st = SafeTensors::deserialize(good).unwrap();
+    let mut tensors: Tensors = st
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            (name, values, view.shape().to_vec())
+        })
+        .collect();
+    edit_tensors(&mut tensors);
+    let (_, header) = SafeTensors::read_metadata(good).unwrap();
+    let key = gruf::checkpoint::META_KEY;
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&header.metadata().as_ref().unwrap()[key]).unwrap();
+    edit_meta(&mut meta);
+    serialize(
+        &tensors,
+        Some(std::collections::HashMap::from([(
+            key.to_string(),
+            meta.to_string(),
+        )])),
+    )
+}
+
+/// A well-formed safetensors file from some other program: one tensor named "foo".
+fn foreign_safetensors() -> Vec<u8> {
+    serialize(&vec![("foo".into(), vec![1.0, 2.0], vec![2])], None)
+}
+
+fn serialize(
+    tensors: &Tensors,
+    meta: Option<std::collections::HashMap<String, String>>,
+) -> Vec<u8> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, v, _)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(&str, TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((n, _, s), b)| {
+            (
+                n.as_str(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, meta).unwrap()
 }
 
 /// `haystack` with the first `from` replaced by `to` (same length: offsets stay valid).
@@ -550,6 +972,78 @@ fn ctrl_c_saves_the_best_model_so_far_and_exits_130() {
         .expect("the model records the interruption");
     assert!(epoch >= 2 && ckpt.meta.best_epoch <= epoch);
     assert!(ckpt.meta.test.is_some(), "test metrics are still computed");
+}
+
+/// A second Ctrl-C exits at once, before the save: the previous model stays byte for byte,
+/// and no temporary file is left.
+///
+/// The second SIGINT is sent as soon as gruf reports the first, while the stopped run still
+/// has to finish its batch, validate, score the test part and save. On a model large enough
+/// for that to take tens of milliseconds it always wins; should the save ever win the race
+/// anyway, the file must be a complete new model, and the round is tried again.
+#[test]
+fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = trained();
+    let model = dir.path().join("gruf-model.safetensors");
+    let interrupt = |pid: u32| {
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+    };
+    for _round in 0..3 {
+        let before = hash(&model);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
+            .current_dir(dir.path())
+            .args([
+                "train",
+                "--csv",
+                "prices.csv",
+                "--layers",
+                "64,64",
+                "--window",
+                "30",
+            ])
+            .args(["--batch-size", "256", "--test-days", "100", "--seed", "1"])
+            .args(["--epochs", "100000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let mut wait_for = |text: &str, seen: &mut String| {
+            while !seen.contains(text) {
+                let mut line = String::new();
+                assert!(
+                    stderr.read_line(&mut line).unwrap() > 0,
+                    "gruf ended before '{text}': {seen}"
+                );
+                seen.push_str(&line);
+            }
+        };
+        wait_for("epoch   1", &mut seen);
+        interrupt(child.id());
+        wait_for("gruf: interrupted: finishing this batch", &mut seen);
+        interrupt(child.id());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(stderr.get_mut(), &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{seen}{rest}");
+        assert_no_temporaries(dir.path());
+        if rest.contains("interrupted again: exiting now") && hash(&model) == before {
+            assert!(!rest.contains("saved"), "{rest}");
+            return;
+        }
+        // The save won the race: the new file must be whole.
+        gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu)
+            .expect("a complete model");
+    }
+    panic!("the second Ctrl-C never arrived before the save in 3 rounds");
 }
 
 /// SIGKILL at random moments of a run, many times: the model file on disk is always a
