@@ -707,6 +707,11 @@ fn broken_model_files_are_refused() {
         ),
         ("newer", newer, "format version 9"),
         (
+            "wrong dtype",
+            replace_bytes(&good, b"\"dtype\":\"F32\"", b"\"dtype\":\"I32\""),
+            "is I32, expected F32",
+        ),
+        (
             "not ours",
             foreign_safetensors(),
             "a safetensors file, but not a gruf model",
