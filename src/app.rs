@@ -204,7 +204,10 @@ fn run_training(
     INSTALLED.call_once(|| {
         let handler = || {
             if STOP.swap(true, Ordering::SeqCst) {
-                eprintln!("\ngruf: interrupted again: exiting now; the previous model file is unchanged");
+                eprintln!(
+                    "\ngruf: interrupted again: exiting now; the model file is whole \
+                     (the previous one, or this run's if its save had just finished)"
+                );
                 crate::output::remove_pending_temporary();
                 std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
             }
