@@ -10,8 +10,42 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::error::GrufError;
 
+/// For fault-injection tests of the binary: when set to N, every file gruf writes fails
+/// after N bytes as a full disk does (tests run as root, so permissions cannot make a
+/// write fail, and a real full disk cannot be arranged portably).
+pub const FAIL_WRITES_AFTER_ENV: &str = "GRUF_TEST_FAIL_WRITES_AFTER";
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
-    write_atomic_via(path, bytes, |file| Box::new(file))
+    let fail_after = std::env::var(FAIL_WRITES_AFTER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    write_atomic_via(path, bytes, |file| match fail_after {
+        Some(left) => Box::new(DiskFull { inner: file, left }),
+        None => Box::new(file),
+    })
+}
+
+/// A writer that accepts `left` bytes, then fails as a full disk does.
+pub struct DiskFull<W> {
+    pub inner: W,
+    pub left: usize,
+}
+
+impl<W: Write> Write for DiskFull<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device",
+            ));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        self.inner.write(&buf[..n])
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// [`write_atomic`], writing the bytes through `wrap(temporary file)`: lets tests inject
@@ -44,7 +78,18 @@ pub fn write_atomic_via(
     };
     written
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| GrufError::write(path, e, false))?;
+        .map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::StorageFull {
+                "free some space or choose another folder; "
+            } else {
+                ""
+            };
+            GrufError::write(
+                path,
+                format!("{e}; {hint}any previous file is unchanged"),
+                false,
+            )
+        })?;
     tmp.persist(path)
         .map_err(|e| GrufError::write(path, e.error, false))?;
     // Make the rename itself durable (best effort: not every platform can open a folder).
@@ -163,29 +208,6 @@ fn remove_abandoned_temporaries(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A writer that accepts `left` bytes, then fails as a full disk does.
-    struct DiskFull<W> {
-        inner: W,
-        left: usize,
-    }
-
-    impl<W: Write> Write for DiskFull<W> {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.left == 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::StorageFull,
-                    "no space left on device",
-                ));
-            }
-            let n = buf.len().min(self.left);
-            self.left -= n;
-            self.inner.write(&buf[..n])
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            self.inner.flush()
-        }
-    }
 
     #[test]
     fn a_full_disk_part_way_leaves_the_old_file_and_no_temporary() {

@@ -617,6 +617,60 @@ fn unwritable_outputs_exit_73_or_74_and_keep_the_model() {
     assert_no_temporaries(dir.path());
 }
 
+/// The disk filling up while gruf writes the model, the plot or a CSV: injected through
+/// `GRUF_TEST_FAIL_WRITES_AFTER` (every file write fails after N bytes), since tests run as
+/// root and a real full disk cannot be arranged portably. The previous files stay whole.
+#[test]
+fn a_full_disk_while_writing_model_plot_or_csv_exits_74_and_keeps_the_old_files() {
+    let dir = trained();
+    let model = dir.path().join("gruf-model.safetensors");
+    write(dir.path(), "old.png", "the previous plot");
+    write(dir.path(), "old.csv", "the previous sample");
+    let files = ["gruf-model.safetensors", "old.png", "old.csv"].map(|f| dir.path().join(f));
+    let before: Vec<_> = files.iter().map(|f| hash(f)).collect();
+    for after in ["0", "100"] {
+        for (args, target) in [
+            (
+                vec!["train", "--csv", "prices.csv"],
+                "gruf-model.safetensors",
+            ),
+            (vec!["plot", "--out", "old.png"], "old.png"),
+            (vec!["sample", "--out", "old.csv"], "old.csv"),
+            (vec!["sample", "--out", "new.csv"], "new.csv"),
+        ] {
+            let model_flags: &[&str] = if args[0] == "train" { FAST } else { &[] };
+            let assert = gruf(dir.path())
+                .env(gruf::output::FAIL_WRITES_AFTER_ENV, after)
+                .args(&args)
+                .args(model_flags)
+                .assert()
+                .code(74);
+            let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            let error: Vec<_> = stderr
+                .lines()
+                .filter(|l| l.starts_with("gruf: error"))
+                .collect();
+            assert_eq!(error.len(), 1, "{args:?}: {stderr}");
+            assert!(
+                error[0].contains(&format!("cannot write {target}: no space left on device"))
+                    && error[0].contains("free some space")
+                    && error[0].contains("previous file is unchanged"),
+                "{args:?}: {stderr}"
+            );
+            let now: Vec<_> = files.iter().map(|f| hash(f)).collect();
+            assert_eq!(now, before, "{args:?} after {after} bytes");
+            assert!(!dir.path().join("new.csv").exists(), "{args:?}");
+            assert_no_temporaries(dir.path());
+        }
+    }
+    // The hook is off by default: the same commands succeed without it.
+    gruf(dir.path())
+        .args(["sample", "--out", "new.csv"])
+        .assert()
+        .success();
+    assert!(gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu).is_ok());
+}
+
 #[test]
 fn shipped_configs_parse_and_quick_trains() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
