@@ -16,7 +16,9 @@
 //! (`dgiᵀ · x`, `dghᵀ · h_prev`), the input gradient from `dgi · W_ih`.
 //!
 //! Both passes split the batch across rayon's threads (the rows of a batch are
-//! independent); the large products use `gemm`'s own threading.
+//! independent): each thread runs its block of rows through everything, its share of the
+//! weight gradients included, and the shares are summed at the end. All products are
+//! single-threaded `gemm` calls inside a thread.
 //!
 //! Parameters travel packed in one tensor (`W_ih`, `W_hh`, `b_ih`, `b_hh`, flattened and
 //! concatenated) because a candle custom op takes at most three inputs; candle's `cat`
