@@ -115,8 +115,11 @@ fn save_then_load_is_the_identity_for_every_transform() {
     }
 }
 
+/// A tensor as `write_raw` takes it: name, values, shape.
+type RawTensor = (String, Vec<f32>, Vec<usize>);
+
 /// Writes a safetensors file with `tensors` and the given metadata JSON.
-fn write_raw(path: &Path, tensors: &[(String, Vec<f32>, Vec<usize>)], meta: Option<String>) {
+fn write_raw(path: &Path, tensors: &[RawTensor], meta: Option<String>) {
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .iter()
         .map(|(n, v, s)| {
@@ -144,7 +147,7 @@ fn write_raw(path: &Path, tensors: &[(String, Vec<f32>, Vec<usize>)], meta: Opti
 fn malformed_checkpoints_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = tiny_checkpoint(dir.path(), TransformKind::Minmax);
-    let good: Vec<(String, Vec<f32>, Vec<usize>)> = ckpt
+    let good: Vec<RawTensor> = ckpt
         .weights
         .iter()
         .map(|(n, t)| (n.clone(), values(t), t.dims().to_vec()))
@@ -172,12 +175,7 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
         .unwrap()
         .1[1] = f32::NAN;
 
-    let cases: Vec<(
-        &str,
-        Vec<(String, Vec<f32>, Vec<usize>)>,
-        Option<String>,
-        &str,
-    )> = vec![
+    let cases: Vec<(&str, Vec<RawTensor>, Option<String>, &str)> = vec![
         (
             "missing",
             missing,
