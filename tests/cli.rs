@@ -671,6 +671,61 @@ fn a_full_disk_while_writing_model_plot_or_csv_exits_74_and_keeps_the_old_files(
     assert!(gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu).is_ok());
 }
 
+/// Another process rewriting the model file in place (truncate, then write in two parts,
+/// as `cp` does) while gruf reads it. gruf reads the file into memory once, so each run sees
+/// one snapshot of the bytes and either uses a whole model or refuses a torn one in one
+/// line; it never crashes (a memory-mapped file cut short under its reader raises SIGBUS).
+#[test]
+fn a_model_file_rewritten_while_gruf_reads_it_never_crashes_gruf() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let dir = trained();
+    let model = dir.path().join("gruf-model.safetensors");
+    let bytes = std::fs::read(&model).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, model) = (Arc::clone(&stop), model.clone());
+        std::thread::spawn(move || {
+            let mut rewrites = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let mut f = std::fs::File::create(&model).unwrap();
+                let cut = bytes.len() / 2;
+                f.write_all(&bytes[..cut]).unwrap();
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                f.write_all(&bytes[cut..]).unwrap();
+                rewrites += 1;
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+            rewrites
+        })
+    };
+    let (mut whole, mut torn) = (0, 0);
+    for _ in 0..40 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
+            .current_dir(dir.path())
+            .args(["predict", "--days", "2"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => whole += 1,
+            Some(65)
+                if stderr.lines().count() == 1 && stderr.contains("gruf-model.safetensors") =>
+            {
+                torn += 1
+            }
+            code => panic!("gruf ended with {code:?} (a signal if None): {stderr}"),
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let rewrites = writer.join().unwrap();
+    assert!(rewrites > 0, "the file was never rewritten during the runs");
+    eprintln!("{whole} runs read a whole model, {torn} a torn one, over {rewrites} rewrites");
+}
+
 #[test]
 fn shipped_configs_parse_and_quick_trains() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
