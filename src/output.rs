@@ -26,9 +26,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
 }
 
 /// A writer that accepts `left` bytes, then fails as a full disk does.
-pub struct DiskFull<W> {
-    pub inner: W,
-    pub left: usize,
+struct DiskFull<W> {
+    inner: W,
+    left: usize,
 }
 
 impl<W: Write> Write for DiskFull<W> {

@@ -480,7 +480,7 @@ fn backward(
     let mut dx = vec![0.0f32; d.batch * t_len * d.input];
     let mut dh0 = vec![0.0f32; d.batch * h];
     let per = rows_per_thread(d.batch);
-    let mut partials: Vec<Vec<f32>> = dx
+    let partials: Vec<Vec<f32>> = dx
         .par_chunks_mut(per * t_len * d.input)
         .zip(dh0.par_chunks_mut(per * h))
         .enumerate()
@@ -502,9 +502,10 @@ fn backward(
             )
         })
         .collect();
-    let mut dparams = partials.pop().unwrap_or_else(|| vec![0.0; d.params()]);
-    for part in partials.iter().rev() {
-        for (sum, v) in dparams.iter_mut().zip(part) {
+    let mut partials = partials.into_iter();
+    let mut dparams = partials.next().unwrap_or_else(|| vec![0.0; d.params()]);
+    for part in partials {
+        for (sum, v) in dparams.iter_mut().zip(&part) {
             *sum += v;
         }
     }

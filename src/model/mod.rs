@@ -150,8 +150,8 @@ pub fn dropout(xs: &Tensor, p: f32, rng: &mut Rng64) -> Result<Tensor> {
         return Ok(xs.clone());
     }
     let keep = 1.0 / (1.0 - p);
-    // Drop where a uniform 32-bit draw falls below p · 2³² (bulk draws: ~4× faster than
-    // one float per element).
+    // Drop where a uniform 32-bit draw falls below p · 2³², drawn in one bulk fill rather
+    // than one float per element.
     let threshold = (f64::from(p) * 4_294_967_296.0).min(u32::MAX as f64) as u32;
     let mut bits = vec![0u32; xs.elem_count()];
     rng.fill(&mut bits[..]);
