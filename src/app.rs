@@ -16,11 +16,13 @@ use crate::cli::{
     BacktestArgs, Command, EvaluateArgs, Format, PlotArgs, PredictArgs, SampleArgs, Source,
     TrainArgs, TrainOptions,
 };
-use crate::config::{PartialConfig, RunConfig};
-use crate::data::{format_time, load_csv, parse_date, DataConfig, Loaded, Series};
+use crate::config::{check_season, PartialConfig, RunConfig};
+use crate::data::{
+    format_iso, format_time, human_date, load_csv, parse_date, DataConfig, Loaded, Series,
+};
 use crate::error::GrufError;
-use crate::evaluate::{self, money};
-use crate::forecast;
+use crate::evaluate::{self, money, naive_scale, Evaluation, HorizonError, Scoring, FEW};
+use crate::forecast::Predictor;
 use crate::output::{check_writable, print, write_atomic};
 use crate::pipeline::{self, Prepared};
 use crate::plot::{self, Line, PlotData};
@@ -49,6 +51,38 @@ fn warn(msg: &str) {
     eprintln!("gruf: warning: {msg}");
 }
 
+/// Information, not a problem: hidden by `--quiet`.
+fn note(msg: &str) {
+    eprintln!("gruf: note: {msg}");
+}
+
+/// "s" unless `n` is 1.
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// What loading found: warnings always, information unless `quiet`.
+fn report_loaded(csv: &std::path::Path, loaded: &Loaded, quiet: bool) {
+    for n in &loaded.notes {
+        warn(&format!("{}: {n}", csv.display()));
+    }
+    if !quiet {
+        for n in &loaded.info {
+            note(&format!("{}: {n}", csv.display()));
+        }
+    }
+}
+
+/// The seasonal period to score with: the flag, else the stored or configured one, else the
+/// calendar's usual one.
+fn season_for(flag: Option<usize>, configured: Option<usize>, series: &Series) -> Option<usize> {
+    flag.or(configured).or_else(|| series.calendar.season())
+}
+
 fn resolve(args: &TrainOptions) -> Result<RunConfig, GrufError> {
     let mut config = RunConfig::default();
     if let Some(path) = &args.config {
@@ -61,20 +95,18 @@ fn resolve(args: &TrainOptions) -> Result<RunConfig, GrufError> {
 
 fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let mut config = resolve(&args.options)?;
+    let quiet = args.options.quiet;
     check_writable(&args.model)?;
     let seed = config.train.seed.unwrap_or_else(random_seed);
     config.train.seed = Some(seed);
     let loaded = load_csv(&args.csv, &config.data)?;
-    loaded
-        .notes
-        .iter()
-        .for_each(|n| warn(&format!("{}: {n}", args.csv.display())));
+    report_loaded(&args.csv, &loaded, quiet);
     let Loaded {
         series, provenance, ..
     } = loaded;
     let csv = &args.csv;
+    let cal = series.calendar;
 
-    let window = config.model.window;
     let Prepared { split, scaler } =
         pipeline::prepare(&config, &series.values, config.train.test_days)
             .map_err(|m| GrufError::data(csv, m))?;
@@ -89,15 +121,19 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
             money(highest)
         ));
     }
-    eprintln!(
-        "gruf: {} rows {} to {}: {} training windows, {} validation, {} test values; seed {seed}",
-        series.len(),
-        provenance.first_date,
-        provenance.last_date,
-        split.train.len(),
-        split.val.len(),
-        split.test.len()
-    );
+    if !quiet {
+        eprintln!(
+            "gruf: {} rows {} to {} ({}): {} training window{}, {} validation, {} held out for testing; seed {seed}",
+            series.len(),
+            provenance.first_date,
+            provenance.last_date,
+            cal.describe(),
+            split.train.len(),
+            plural(split.train.len()),
+            split.val.len(),
+            cal.count(split.test.len()),
+        );
+    }
 
     let device = device();
     let outcome = run_training(
@@ -107,9 +143,14 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         &scaler,
         &split,
         &device,
-        args.options.quiet,
+        quiet,
     )?;
     let interrupted = outcome.interrupted;
+    let scoring = Scoring {
+        mase_scale: naive_scale(&series.values[..split.fit_end()]),
+        season: season_for(None, config.data.season, &series),
+        held_out: true,
+    };
 
     let mut checkpoint = Checkpoint {
         meta: Meta {
@@ -127,22 +168,14 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
             stopped_early: outcome.stopped_early,
             interrupted,
             test: None,
+            mase_scale: Some(scoring.mase_scale),
         },
         weights: outcome.weights,
     };
-    if !split.test.is_empty() {
-        let model = checkpoint.model()?;
-        let test = split.test.clone();
-        let evaluation = evaluate::evaluate(
-            &model,
-            &scaler,
-            &series,
-            test,
-            window,
-            split.fit_end(),
-            true,
-            &device,
-        )?;
+    let first = split.test.start.max(scoring.first_target());
+    if first < split.test.end {
+        let predictor = checkpoint.predictor(&device)?;
+        let evaluation = evaluate::evaluate(&predictor, &series, first..split.test.end, scoring)?;
         checkpoint.meta.test = Some(evaluation);
     }
     checkpoint.save(&args.model)?;
@@ -155,8 +188,9 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
     let mut out = Vec::new();
     writeln!(
         out,
-        "trained {} epochs{} in {:.1} s; kept epoch {} (validation RMSE {}; naive forecast {})",
+        "trained {} epoch{}{} in {:.1} s; kept epoch {} (validation RMSE {}; naive forecast {})",
         meta.history.len(),
+        plural(meta.history.len()),
         if meta.stopped_early {
             " (stopped early)"
         } else {
@@ -168,7 +202,10 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         money(naive_val_rmse)
     )?;
     match &meta.test {
-        Some(test) => write!(out, "{}\n{}", test.verdict(), test.table())?,
+        Some(test) => {
+            write!(out, "{}\n{}", test.verdict(), test.table())?;
+            warn_if_few(test.n, &cal.count(test.n), "the test table");
+        }
         None => writeln!(
             out,
             "no test part (--test-days 0): nothing was held out to measure accuracy on"
@@ -185,6 +222,15 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// Says when a table of errors rests on too few targets or origins to mean much.
+fn warn_if_few(n: usize, what: &str, table: &str) {
+    if n < FEW {
+        warn(&format!(
+            "{table} rests on only {what}; errors over so few are mostly noise (hold out more with --test-size, or pass a longer --csv)"
+        ));
+    }
 }
 
 /// The training loop with progress on stderr and Ctrl-C handling: the first Ctrl-C stops
@@ -247,15 +293,23 @@ fn random_seed() -> u64 {
     (nanos ^ (u64::from(std::process::id()) << 32)) % 1_000_000_000
 }
 
-/// The checkpoint and the series a consumer works on: `--csv`, else the training CSV.
-fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series, PathBuf)> {
+/// What a consumer of a checkpoint works on: the model file, the series (on the model's
+/// calendar), where the series came from, and the model ready to predict.
+struct Opened {
+    checkpoint: Checkpoint,
+    series: Series,
+    path: PathBuf,
+    predictor: Predictor,
+}
+
+/// Opens the checkpoint and the series a consumer works on: `--csv`, else the training CSV.
+fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
     let checkpoint = Checkpoint::load(&source.model, device)?;
     let meta = &checkpoint.meta;
     let data_config = DataConfig {
         column: meta.data.column.clone(),
         date_column: Some(meta.data.date_column.clone()),
-        date_format: meta.config.data.date_format.clone(),
-        resample: meta.config.data.resample,
+        ..meta.config.data.clone()
     };
     let path = match &source.csv {
         Some(p) => p.clone(),
@@ -278,18 +332,35 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
             path.display()
         ));
     }
-    let window = meta.model().window;
-    if loaded.series.len() < meta.scaler.lookback(window) {
+    let mut series = loaded.series;
+    // Dates continue on the calendar the model was trained on (files from gruf 1.0 do not
+    // record one: theirs is the CSV's).
+    if let Some(trained) = meta.data.calendar {
+        if trained != series.calendar && series.len() > 2 {
+            warn(&format!(
+                "{} looks {}, but the model was trained on {} data; dates continue as {}",
+                path.display(),
+                series.calendar.describe(),
+                trained.describe(),
+                trained.describe()
+            ));
+        }
+        series.calendar = trained;
+    }
+    let predictor = checkpoint.predictor(device)?;
+    let (window, lookback) = (predictor.window, predictor.lookback());
+    if series.len() < lookback {
         return Err(GrufError::data(
             &path,
             format!(
-                "{} usable row(s), but the model needs the last {window} values as input; pass a longer CSV",
-                loaded.series.len()
+                "{} usable row{}, but the model needs the last {lookback} values as input; pass a longer CSV",
+                series.len(),
+                plural(series.len())
             ),
         )
         .into());
     }
-    let tail = &loaded.series.values[loaded.series.len() - window..];
+    let tail = &series.values[series.len() - window..];
     if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
         (meta.scaler.outside(tail), meta.scaler)
     {
@@ -301,38 +372,38 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
             money(highest)
         ));
     }
-    Ok((checkpoint, loaded.series, path))
+    Ok(Opened {
+        checkpoint,
+        series,
+        path,
+        predictor,
+    })
 }
 
 fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
-    let (checkpoint, series, _) = open(&args.source, &device)?;
-    let meta = &checkpoint.meta;
-    let model = checkpoint.model()?;
-    let days = args.days as usize;
-    let values = forecast::recursive(
-        &model,
-        &meta.scaler,
-        &series.values,
-        meta.model().window,
-        days,
-        &device,
-    )?;
+    let Opened {
+        checkpoint,
+        series,
+        predictor,
+        ..
+    } = open(&args.source, &device)?;
+    let steps = args.days as usize;
+    let values = predictor.recursive(&series.values, steps)?;
     let last = *series.dates.last().unwrap_or(&0);
-    let dates = forecast::future_dates(last, meta.data.step_seconds, days);
-    let daily = series.is_daily() && meta.data.step_seconds % 86_400 == 0;
-    let column = &meta.data.column;
+    let dates = series.calendar.future(last, steps);
+    let daily = series.is_daily() && !series.calendar.intraday();
+    let column = &checkpoint.meta.data.column;
 
     let mut out = Vec::new();
     match args.format {
         Format::Table => {
-            let width = if daily { 10 } else { 19 };
-            writeln!(
-                out,
-                "{:<width$}  {:>14}",
-                "date",
-                format!("{column} forecast")
-            )?;
+            let (width, head) = if daily {
+                (10, "date")
+            } else {
+                (19, "time (UTC)")
+            };
+            writeln!(out, "{head:<width$}  {:>14}", format!("{column} forecast"))?;
             for (d, v) in dates.iter().zip(&values) {
                 writeln!(out, "{:<width$}  {:>14}", format_time(*d, daily), money(*v))?;
             }
@@ -341,7 +412,7 @@ fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(["date", "forecast"])?;
             for (d, v) in dates.iter().zip(&values) {
-                w.write_record([format_time(*d, daily), format!("{v:.6}")])?;
+                w.write_record([format_iso(*d, daily), format!("{v:.6}")])?;
             }
             w.flush()?;
         }
@@ -349,11 +420,12 @@ fn predict_cmd(args: PredictArgs) -> anyhow::Result<()> {
             let rows: Vec<_> = dates
                 .iter()
                 .zip(&values)
-                .map(|(d, v)| serde_json::json!({ "date": format_time(*d, daily), "forecast": v }))
+                .map(|(d, v)| serde_json::json!({ "date": format_iso(*d, daily), "forecast": v }))
                 .collect();
             let doc = serde_json::json!({
                 "column": column,
-                "last_date": format_time(last, daily),
+                "step": series.calendar.unit(),
+                "last_date": format_iso(last, daily),
                 "last_value": series.values.last(),
                 "forecast": rows,
             });
@@ -375,21 +447,19 @@ struct Fold {
 
 fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
     let mut config = resolve(&args.options)?;
+    let quiet = args.options.quiet;
     let seed = config.train.seed.unwrap_or_else(random_seed);
     config.train.seed = Some(seed);
     let csv = &args.csv;
     let loaded = load_csv(csv, &config.data)?;
-    loaded
-        .notes
-        .iter()
-        .for_each(|n| warn(&format!("{}: {n}", csv.display())));
+    report_loaded(csv, &loaded, quiet);
     let series = loaded.series;
-    let window = config.model.window;
+    let cal = series.calendar;
     let span = config.train.test_days;
     let folds = args.folds as usize;
     if span < folds {
         return Err(GrufError::usage(format!(
-            "--test-days {span} cannot be cut into {folds} folds; pass a larger --test-days or fewer --folds"
+            "--test-size {span} cannot be cut into {folds} folds; pass a larger --test-size or fewer --folds"
         ))
         .into());
     }
@@ -397,23 +467,33 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
         GrufError::data(
             csv,
             format!(
-                "{} rows, fewer than the {span} values to backtest on",
-                series.len()
+                "{} rows, fewer than the {} to backtest on",
+                series.len(),
+                cal.count(span)
             ),
         )
     })?;
     let bounds: Vec<usize> = (0..=folds).map(|i| eval_start + span * i / folds).collect();
     let device = device();
     let daily = series.is_daily();
-    eprintln!(
-        "gruf: backtest over {} to {}, {folds} folds, retraining every {} fold(s); seed {seed}",
-        format_time(series.dates[eval_start], daily),
-        format_time(series.dates[series.len() - 1], daily),
-        args.refit_every
-    );
+    let season = season_for(None, config.data.season, &series);
+    if !quiet {
+        eprintln!(
+            "gruf: backtest over {} to {} ({}), {folds} fold{}, retraining every {}; seed {seed}",
+            format_time(series.dates[eval_start], daily),
+            format_time(series.dates[series.len() - 1], daily),
+            cal.count(span),
+            plural(folds),
+            if args.refit_every == 1 {
+                "fold".to_string()
+            } else {
+                format!("{} folds", args.refit_every)
+            }
+        );
+    }
 
     let mut results = Vec::with_capacity(folds);
-    let mut current: Option<(crate::model::Model, Scaler, usize)> = None;
+    let mut current: Option<(Predictor, usize)> = None;
     for (i, fold) in bounds.windows(2).enumerate() {
         let (start, end) = (fold[0], fold[1]);
         let refit = i % args.refit_every as usize == 0 || current.is_none();
@@ -422,20 +502,14 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
             let history = &series.values[..end];
             let Prepared { split, scaler } = pipeline::prepare(&config, history, end - start)
                 .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
-            eprintln!(
-                "gruf: fold {}/{folds}: training on {} values",
-                i + 1,
-                split.fit_end()
-            );
-            let outcome = run_training(
-                &config,
-                seed,
-                history,
-                &scaler,
-                &split,
-                &device,
-                args.options.quiet,
-            )?;
+            if !quiet {
+                eprintln!(
+                    "gruf: fold {}/{folds}: training on {} values",
+                    i + 1,
+                    split.fit_end()
+                );
+            }
+            let outcome = run_training(&config, seed, history, &scaler, &split, &device, quiet)?;
             if let Some((epoch, batch)) = outcome.interrupted {
                 return Err(GrufError::Interrupted(format!(
                     "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",
@@ -443,110 +517,227 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let model = crate::model::Model::new(&config.model, &outcome.weights)?;
-            current = Some((model, scaler, split.fit_end()));
+            let predictor = Predictor {
+                model: crate::model::Model::new(&config.model, &outcome.weights)?,
+                scaler,
+                window: config.model.window,
+                device: device.clone(),
+            };
+            current = Some((predictor, split.fit_end()));
         }
-        let Some((model, scaler, fit_end)) = &current else {
+        let Some((predictor, fit_end)) = &current else {
             unreachable!("a model was trained above")
         };
-        let start = start.max(scaler.lookback(window));
-        let evaluation = evaluate::evaluate(
-            model,
-            scaler,
-            &series,
-            start..end,
-            window,
-            *fit_end,
-            true,
-            &device,
-        )?;
-        let trained_to = format_time(series.dates[*fit_end - 1], daily);
+        let scoring = Scoring {
+            mase_scale: naive_scale(&series.values[..*fit_end]),
+            season,
+            held_out: true,
+        };
+        let start = start.max(predictor.lookback()).max(scoring.first_target());
+        if start >= end {
+            return Err(GrufError::data(
+                csv,
+                format!(
+                    "fold {} has nothing to score: each fold needs more than the model's {} of history; pass fewer --folds or a larger --test-size",
+                    i + 1,
+                    cal.count(predictor.lookback().max(scoring.first_target()))
+                ),
+            )
+            .into());
+        }
+        let evaluation = evaluate::evaluate(predictor, &series, start..end, scoring)?;
         results.push(Fold {
             fold: i + 1,
-            trained_to,
+            trained_to: format_iso(series.dates[*fit_end - 1], daily),
             refit,
             evaluation,
         });
     }
-
-    // Totals over all folds, weighted by their days.
-    let names: Vec<String> = results[0]
-        .evaluation
-        .rows
-        .iter()
-        .map(|(n, _)| n.clone())
-        .collect();
-    let days: usize = results.iter().map(|f| f.evaluation.n).sum();
-    let mean = |name: &str| {
-        results
-            .iter()
-            .map(|f| f.evaluation.get(name).map_or(0.0, |m| m.mae) * f.evaluation.n as f64)
-            .sum::<f64>()
-            / days as f64
+    let report = Backtest::new(results);
+    let out = match args.format {
+        Format::Table => report.table(cal),
+        Format::Csv => report.csv()?,
+        Format::Json => report.json()?,
     };
-    let mut out = Vec::new();
-    match args.format {
-        Format::Json => {
-            let totals: Vec<_> = names
-                .iter()
-                .map(|n| serde_json::json!({ "forecaster": n, "mae": mean(n) }))
-                .collect();
-            let doc = serde_json::json!({ "days": days, "totals": totals, "folds": results });
-            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        }
-        _ => {
-            let (model, naive) = (mean("model"), mean("naive"));
-            writeln!(
-                out,
-                "walk-forward MAE over {days} days in {folds} folds: model {}, naive {} ({:.3} of naive){}",
-                money(model),
-                money(naive),
-                model / naive,
-                if model > naive { ": the model is worse than doing nothing" } else { "" }
-            )?;
-            writeln!(
-                out,
-                "{:<18} {:>12} {:>14}",
-                "forecaster", "MAE", "MAE / naive"
-            )?;
-            for n in &names {
-                writeln!(
-                    out,
-                    "{:<18} {:>12} {:>14.3}",
-                    n,
-                    money(mean(n)),
-                    mean(n) / naive
-                )?;
-            }
-            writeln!(
-                out,
-                "\n{:>4}  {:<23}  {:<12} {:>5} {:>12} {:>12} {:>8}",
-                "fold", "days", "trained to", "n", "model MAE", "naive MAE", "ratio"
-            )?;
-            for f in &results {
-                let e = &f.evaluation;
-                let (m, n) = (
-                    e.get("model").map_or(f64::NAN, |m| m.mae),
-                    e.get("naive").map_or(f64::NAN, |m| m.mae),
-                );
-                writeln!(
-                    out,
-                    "{:>4}  {:<23}  {:<12} {:>5} {:>12} {:>12} {:>8.3}",
-                    f.fold,
-                    format!("{} to {}", e.first_date, e.last_date),
-                    format!("{}{}", f.trained_to, if f.refit { "" } else { "*" }),
-                    e.n,
-                    money(m),
-                    money(n),
-                    m / n
-                )?;
-            }
-            if results.iter().any(|f| !f.refit) {
-                writeln!(out, "* reused the previous fold's model (--refit-every)")?;
-            }
-        }
+    print(out.as_bytes())
+}
+
+/// The walk-forward results: every fold, and each forecaster's MAE over all of them.
+struct Backtest {
+    folds: Vec<Fold>,
+    /// Targets scored over all folds.
+    n: usize,
+    /// `(forecaster, MAE over all folds, weighted by their targets)`, model first.
+    totals: Vec<(String, f64)>,
+}
+
+impl Backtest {
+    fn new(folds: Vec<Fold>) -> Backtest {
+        let n: usize = folds.iter().map(|f| f.evaluation.n).sum();
+        let totals = folds[0]
+            .evaluation
+            .rows
+            .iter()
+            .map(|(name, _)| {
+                let sum: f64 = folds
+                    .iter()
+                    .map(|f| f.evaluation.get(name).map_or(0.0, |m| m.mae) * f.evaluation.n as f64)
+                    .sum();
+                (name.clone(), sum / n as f64)
+            })
+            .collect();
+        Backtest { folds, n, totals }
     }
-    print(&out)
+
+    fn total(&self, name: &str) -> f64 {
+        self.totals
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(f64::NAN, |t| t.1)
+    }
+
+    fn table(&self, cal: crate::calendar::Calendar) -> String {
+        let (model, naive) = (self.total("model"), self.total("naive"));
+        let folds = self.folds.len();
+        let mut out = format!(
+            "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({:.3} of naive){}\n",
+            cal.count(self.n),
+            plural(folds),
+            money(model),
+            money(naive),
+            model / naive,
+            if model > naive {
+                ": the model is worse than doing nothing"
+            } else {
+                ""
+            }
+        );
+        out.push_str(&format!(
+            "{:<19} {:>12} {:>14}\n",
+            "forecaster", "MAE", "MAE / naive"
+        ));
+        for (name, mae) in &self.totals {
+            out.push_str(&format!(
+                "{:<19} {:>12} {:>14.3}\n",
+                name,
+                money(*mae),
+                mae / naive
+            ));
+        }
+        let width = human_date(&self.folds[0].evaluation.first_date).len() * 2 + 4;
+        out.push_str(&format!(
+            "\n{:>4}  {:<width$}  {:<12} {:>5} {:>12} {:>12} {:>8}\n",
+            "fold", "span", "trained to", "n", "model MAE", "naive MAE", "ratio"
+        ));
+        for f in &self.folds {
+            let e = &f.evaluation;
+            let (m, n) = (
+                e.get("model").map_or(f64::NAN, |m| m.mae),
+                e.get("naive").map_or(f64::NAN, |m| m.mae),
+            );
+            out.push_str(&format!(
+                "{:>4}  {:<width$}  {:<12} {:>5} {:>12} {:>12} {:>8.3}\n",
+                f.fold,
+                format!(
+                    "{} to {}",
+                    human_date(&e.first_date),
+                    human_date(&e.last_date)
+                ),
+                format!("{}{}", f.trained_to, if f.refit { "" } else { "*" }),
+                e.n,
+                money(m),
+                money(n),
+                m / n
+            ));
+        }
+        if self.folds.iter().any(|f| !f.refit) {
+            out.push_str("* reused the previous fold's model (--refit-every)\n");
+        }
+        out
+    }
+
+    /// One row per fold and forecaster, then one per forecaster over all folds (`fold` =
+    /// `all`), with every metric.
+    fn csv(&self) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "fold",
+            "first_date",
+            "last_date",
+            "trained_to",
+            "refit",
+            "n",
+            "forecaster",
+            "mae",
+            "rmse",
+            "mape",
+            "smape",
+            "mase",
+            "directional",
+        ])?;
+        for f in &self.folds {
+            let e = &f.evaluation;
+            for (name, m) in &e.rows {
+                let mut row = vec![
+                    f.fold.to_string(),
+                    e.first_date.clone(),
+                    e.last_date.clone(),
+                    f.trained_to.clone(),
+                    f.refit.to_string(),
+                    e.n.to_string(),
+                    name.clone(),
+                ];
+                row.extend(metric_cells(m));
+                w.write_record(&row)?;
+            }
+        }
+        let (first, last) = (
+            self.folds[0].evaluation.first_date.clone(),
+            self.folds[self.folds.len() - 1]
+                .evaluation
+                .last_date
+                .clone(),
+        );
+        for (name, mae) in &self.totals {
+            w.write_record([
+                "all",
+                &first,
+                &last,
+                "",
+                "",
+                &self.n.to_string(),
+                name,
+                &mae.to_string(),
+                "",
+                "",
+                "",
+                "",
+                "",
+            ])?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
+    fn json(&self) -> anyhow::Result<String> {
+        let totals: Vec<_> = self
+            .totals
+            .iter()
+            .map(|(n, mae)| serde_json::json!({ "forecaster": n, "mae": mae }))
+            .collect();
+        let doc = serde_json::json!({ "n": self.n, "totals": totals, "folds": self.folds });
+        Ok(serde_json::to_string_pretty(&doc)? + "\n")
+    }
+}
+
+/// MAE, RMSE, MAPE, sMAPE, MASE and directional accuracy as CSV cells (empty when a
+/// forecast never moves).
+fn metric_cells(m: &evaluate::Metrics) -> Vec<String> {
+    let mut cells: Vec<String> = [m.mae, m.rmse, m.mape, m.smape, m.mase]
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    cells.push(m.directional.map_or(String::new(), |d| d.to_string()));
+    cells
 }
 
 /// Where the data the model never trained on begins: the first test date, or, for a model
@@ -565,12 +756,34 @@ fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
     (start < series.len()).then_some(start)
 }
 
+/// The MASE denominator for a consumer of `meta`: stored (or recovered from a gruf 1.0
+/// file's test metrics); failing both, the naive error on the `before` values of the CSV
+/// in use, said in a note.
+fn mase_scale(meta: &CheckpointMeta, before: &[f64]) -> f64 {
+    meta.mase_scale().unwrap_or_else(|| {
+        note(&format!(
+            "this model file (format {}) does not record its training error scale; MASE is scaled by the naive forecast's error on the {} values before the scored span",
+            meta.format_version,
+            before.len()
+        ));
+        naive_scale(before)
+    })
+}
+
 fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
+    if let Some(season) = args.season {
+        check_season(season)?;
+    }
     let device = device();
-    let (checkpoint, series, path) = open(&args.source, &device)?;
+    let Opened {
+        checkpoint,
+        series,
+        path,
+        predictor,
+    } = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
-    let window = meta.model().window;
-    let start = held_out_start(meta, &series).ok_or_else(|| {
+    let cal = series.calendar;
+    let held_out = held_out_start(meta, &series).ok_or_else(|| {
         GrufError::data(
             &path,
             format!(
@@ -579,109 +792,188 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
             ),
         )
     })?;
-    let start = start.max(meta.scaler.lookback(window));
-    let model = checkpoint.model()?;
-    let e = evaluate::evaluate(
-        &model,
-        &meta.scaler,
-        &series,
-        start..series.len(),
-        window,
-        meta.split.fit_end(),
-        true,
-        &device,
-    )?;
-    let days = args.horizon as usize;
-    let horizons = if days > 0 {
+    let season = season_for(args.season, meta.config.data.season, &series);
+    let history = predictor.lookback().max(season.unwrap_or(1));
+    let start = held_out.max(history);
+    if start >= series.len() {
+        return Err(GrufError::data(
+            &path,
+            format!(
+                "nothing to score: {} held-out row{}, but each scored row needs the {} before it as input{}; \
+                 pass a --csv that also holds the rows before the new ones",
+                series.len() - held_out,
+                plural(series.len() - held_out),
+                cal.count(history),
+                if season.is_some_and(|m| m > predictor.lookback()) {
+                    " (a season of history, for the seasonal naive baseline)"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .into());
+    }
+    let scoring = Scoring {
+        mase_scale: mase_scale(meta, &series.values[..start]),
+        season,
+        held_out: true,
+    };
+    let e = evaluate::evaluate(&predictor, &series, start..series.len(), scoring)?;
+    let wanted = args.horizon as usize;
+    let horizons = if wanted > 0 {
         evaluate::horizon_errors(
-            &model,
-            &meta.scaler,
+            &predictor,
             &series.values,
             start..series.len(),
-            window,
-            days,
-            &device,
+            wanted,
+            scoring.season,
         )?
     } else {
         Vec::new()
     };
-    let mut out = Vec::new();
-    match args.format {
-        Format::Table => {
-            write!(out, "{}\n{}", e.verdict(), e.table())?;
-            if let Some(first) = horizons.first() {
-                writeln!(
-                    out,
-                    "\nrecursive forecast by horizon ({} origins)",
-                    first.origins
-                )?;
-                writeln!(
-                    out,
-                    "{:>7} {:>12} {:>12} {:>13}",
-                    "horizon", "model MAE", "naive MAE", "model / naive"
-                )?;
-                for r in &horizons {
-                    let ratio = r.model_mae / r.naive_mae;
-                    writeln!(
-                        out,
-                        "{:>7} {:>12} {:>12} {:>13.3}",
-                        r.horizon,
-                        money(r.model_mae),
-                        money(r.naive_mae),
-                        ratio
-                    )?;
-                }
-            }
-        }
+    warn_if_few(e.n, &cal.count(e.n), "the one-step table");
+    if horizons.len() < wanted {
+        warn(&format!(
+            "horizons {}..{wanted} cannot be scored: only {} held out; the horizon table stops at {}",
+            horizons.len() + 1,
+            cal.count(e.n),
+            horizons.len()
+        ));
+    }
+    if let Some(last) = horizons.last().filter(|h| h.origins < FEW && h.horizon > 1) {
+        warn_if_few(
+            last.origins,
+            &format!("{} origin{}", last.origins, plural(last.origins)),
+            &format!("horizon {}", last.horizon),
+        );
+    }
+    let out = match args.format {
+        Format::Table => evaluation_table(&e, &horizons, cal),
         Format::Json => {
             let doc = serde_json::json!({ "one_step": e, "horizons": horizons });
-            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?
+            serde_json::to_string_pretty(&doc)? + "\n"
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+        Format::Csv => evaluation_csv(&e, &horizons)?,
+    };
+    print(out.as_bytes())
+}
+
+/// The one-step table and, with horizons, the horizon table, for people.
+fn evaluation_table(
+    e: &Evaluation,
+    horizons: &[HorizonError],
+    cal: crate::calendar::Calendar,
+) -> String {
+    let mut out = format!("{}\n{}", e.verdict(), e.table());
+    let Some(first) = horizons.first() else {
+        return out;
+    };
+    let seasonal = first.seasonal_naive_mae.is_some();
+    out.push_str(&format!(
+        "\nrecursive forecast by horizon ({}s ahead; origins: forecast starts scored at that horizon)\n",
+        cal.unit()
+    ));
+    out.push_str(&format!(
+        "{:>7} {:>7} {:>12} {:>12} {:>13}",
+        "horizon", "origins", "model MAE", "naive MAE", "model / naive"
+    ));
+    if seasonal {
+        out.push_str(&format!(
+            " {:>19} {:>16}",
+            "seasonal naive MAE", "model / seasonal"
+        ));
+    }
+    out.push('\n');
+    for r in horizons {
+        out.push_str(&format!(
+            "{:>7} {:>7} {:>12} {:>12} {:>13.3}",
+            r.horizon,
+            r.origins,
+            money(r.model_mae),
+            money(r.naive_mae),
+            r.model_mae / r.naive_mae
+        ));
+        if let Some(s) = r.seasonal_naive_mae {
+            out.push_str(&format!(" {:>19} {:>16.3}", money(s), r.model_mae / s));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One CSV for both tables: the one-step rows (`table` = `one_step`, every metric) and the
+/// horizon rows (`table` = `horizon`, MAE per forecaster and horizon).
+fn evaluation_csv(e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "table",
+        "forecaster",
+        "horizon",
+        "n",
+        "mae",
+        "rmse",
+        "mape",
+        "smape",
+        "mase",
+        "directional",
+    ])?;
+    for (name, m) in &e.rows {
+        let mut row = vec![
+            "one_step".to_string(),
+            name.clone(),
+            "1".into(),
+            e.n.to_string(),
+        ];
+        row.extend(metric_cells(m));
+        w.write_record(&row)?;
+    }
+    for r in horizons {
+        let mut maes = vec![
+            ("model".to_string(), r.model_mae),
+            ("naive".into(), r.naive_mae),
+        ];
+        if let (Some(s), Some(m)) = (r.seasonal_naive_mae, e.season) {
+            maes.push((evaluate::seasonal_name(m), s));
+        }
+        for (name, mae) in maes {
             w.write_record([
-                "forecaster",
-                "mae",
-                "rmse",
-                "mape",
-                "smape",
-                "mase",
-                "directional",
+                "horizon",
+                &name,
+                &r.horizon.to_string(),
+                &r.origins.to_string(),
+                &mae.to_string(),
+                "",
+                "",
+                "",
+                "",
+                "",
             ])?;
-            for (name, m) in &e.rows {
-                let dir = m.directional.map_or(String::new(), |d| d.to_string());
-                let row = [m.mae, m.rmse, m.mape, m.smape, m.mase].map(|v| v.to_string());
-                w.write_record([
-                    name.as_str(),
-                    &row[0],
-                    &row[1],
-                    &row[2],
-                    &row[3],
-                    &row[4],
-                    &dir,
-                ])?;
-            }
-            w.flush()?;
         }
     }
-    print(&out)
+    Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
     let device = device();
-    let (checkpoint, series, csv_path) = open(&args.source, &device)?;
+    let Opened {
+        checkpoint,
+        series,
+        path: csv_path,
+        predictor,
+    } = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
-    let model = checkpoint.model()?;
-    let window = meta.model().window;
+    let cal = series.calendar;
     let daily = series.is_daily();
     let column = &meta.data.column;
 
-    // The held-out part if there is one; else the last year, labelled as in-sample.
-    let lookback = meta.scaler.lookback(window);
+    // The held-out part if there is one; else the last 365 steps, labelled as in-sample.
+    const IN_SAMPLE: usize = 365;
+    let season = season_for(None, meta.config.data.season, &series);
+    let history = predictor.lookback().max(season.unwrap_or(1));
     let (start, held_out) = match held_out_start(meta, &series) {
-        Some(s) => (s.max(lookback), true),
-        None => (series.len().saturating_sub(365).max(lookback), false),
+        Some(s) => (s.max(history), true),
+        None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
     };
     let targets = start..series.len();
     let (mut predicted, mut naive) = (Vec::new(), Vec::new());
@@ -691,33 +983,32 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     let mut title = format!("gruf: {column}, {name}");
     let (mut model_label, mut naive_label) = (
         "one-step prediction".to_string(),
-        "naive (tomorrow = today)".to_string(),
+        format!("naive ({})", cal.naive_words()),
     );
     if !targets.is_empty() {
-        let pred = evaluate::one_step(
-            &model,
-            &meta.scaler,
-            &series.values,
-            targets.clone(),
-            window,
-            &device,
-        )?;
-        let e = evaluate::score(
-            &series,
-            targets.clone(),
-            pred.clone(),
-            meta.split.fit_end(),
+        let pred = predictor.one_step(&series.values, targets.clone())?;
+        let scoring = Scoring {
+            mase_scale: mase_scale(meta, &series.values[..start]),
+            season,
             held_out,
-        );
+        };
+        let e = evaluate::score(&series, targets.clone(), pred.clone(), scoring);
         let span = if held_out {
-            "held-out days"
+            format!("held-out {}s", cal.unit())
         } else {
-            "last year, in-sample (not held out)"
+            format!("last {}, in-sample (not held out)", cal.count(IN_SAMPLE))
         };
         title = format!("{title}: one-step forecasts over the {span}");
         let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
         model_label = format!("model, MAE {}", money(mae("model")));
-        naive_label = format!("naive (tomorrow = today), MAE {}", money(mae("naive")));
+        naive_label = format!("naive ({}), MAE {}", cal.naive_words(), money(mae("naive")));
+        if let (Some(m), Some(s)) = (season, e.seasonal()) {
+            naive_label.push_str(&format!(
+                "; seasonal naive ({}) MAE {}",
+                cal.seasonal_words(m),
+                money(s.mae)
+            ));
+        }
         predicted = targets
             .clone()
             .zip(pred)
@@ -728,15 +1019,11 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
             .map(|t| (series.dates[t], series.values[t - 1]))
             .collect();
     }
-    let days = args.days as usize;
-    let future = forecast::recursive(&model, &meta.scaler, &series.values, window, days, &device)?;
+    let steps = args.days as usize;
+    let future = predictor.recursive(&series.values, steps)?;
     let last = *series.dates.last().unwrap_or(&0);
     let mut forecast_points = vec![(last, *series.values.last().unwrap_or(&0.0))];
-    forecast_points.extend(
-        forecast::future_dates(last, meta.data.step_seconds, days)
-            .into_iter()
-            .zip(future),
-    );
+    forecast_points.extend(cal.future(last, steps).into_iter().zip(future));
 
     let data = PlotData {
         title,
@@ -756,7 +1043,7 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
             points: naive,
         },
         forecast: Line {
-            label: format!("{days}-day recursive forecast"),
+            label: format!("recursive forecast, {}", cal.count(steps)),
             points: forecast_points,
         },
         history: meta.history.clone(),

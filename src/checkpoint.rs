@@ -20,6 +20,7 @@ use crate::config::{ModelConfig, RunConfig};
 use crate::data::Provenance;
 use crate::error::{read_input, GrufError};
 use crate::evaluate::Evaluation;
+use crate::forecast::Predictor;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
 use crate::scaler::Scaler;
@@ -29,8 +30,12 @@ use crate::window::Split;
 /// The metadata key holding gruf's JSON.
 pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
-/// Bumped whenever a change would make older gruf versions misread a file.
-pub const FORMAT_VERSION: u32 = 2;
+/// Bumped whenever a change would make older gruf versions misread a file. Version 3 added
+/// the calendar and the MASE scale; version 2 files (gruf 1.0) still load: the calendar is
+/// then detected from the CSV in use, the scale recovered from the stored test metrics.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest format this gruf reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
 pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
 
@@ -56,11 +61,25 @@ pub struct Meta {
     pub interrupted: Option<(usize, usize)>,
     /// `None` when trained with `--test-days 0`.
     pub test: Option<Evaluation>,
+    /// The naive forecast's MAE on the training part: the MASE denominator for every
+    /// later evaluation, whatever CSV it reads. `None` in format 2 files.
+    #[serde(default)]
+    pub mase_scale: Option<f64>,
 }
 
 impl Meta {
     pub fn model(&self) -> &ModelConfig {
         &self.config.model
+    }
+
+    /// The MASE denominator: stored, or for format 2 files recovered from the stored test
+    /// metrics (the naive forecast's MAE over its MASE). `None` if neither is there.
+    pub fn mase_scale(&self) -> Option<f64> {
+        self.mase_scale.or_else(|| {
+            let naive = self.test.as_ref()?.get("naive")?;
+            let scale = naive.mae / naive.mase;
+            (scale.is_finite() && scale > 0.0).then_some(scale)
+        })
     }
 }
 
@@ -74,6 +93,16 @@ impl Checkpoint {
     /// The network, rebuilt from the stored config and weights.
     pub fn model(&self) -> anyhow::Result<Model> {
         Ok(Model::new(self.meta.model(), &self.weights)?)
+    }
+
+    /// The network with its stored transform and window, ready to predict on `device`.
+    pub fn predictor(&self, device: &Device) -> anyhow::Result<Predictor> {
+        Ok(Predictor {
+            model: self.model()?,
+            scaler: self.meta.scaler,
+            window: self.meta.model().window,
+            device: device.clone(),
+        })
     }
 
     /// Serialises and writes atomically: the previous file survives any failure.
@@ -145,10 +174,16 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         return Err("a safetensors file, but not a gruf model (unknown metadata format)".into());
     }
     let version = value.get("format_version").and_then(|v| v.as_u64());
-    if version != Some(u64::from(FORMAT_VERSION)) {
+    let known = u64::from(OLDEST_FORMAT_VERSION)..=u64::from(FORMAT_VERSION);
+    if !version.is_some_and(|v| known.contains(&v)) {
         let found = version.map_or("missing".to_string(), |v| v.to_string());
+        let advice = if version.is_some_and(|v| v > u64::from(FORMAT_VERSION)) {
+            "a newer gruf wrote it: upgrade gruf, or retrain with this one"
+        } else {
+            "retrain it with this gruf"
+        };
         return Err(format!(
-            "format version {found}; this gruf ({}) reads version {FORMAT_VERSION}: use a matching gruf or retrain",
+            "format version {found}; this gruf ({}) reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: {advice}",
             env!("CARGO_PKG_VERSION")
         ));
     }

@@ -19,7 +19,7 @@ pub struct Cli {
 
 const EXAMPLES: &str = "Examples:
   gruf train --csv BTC-USD.csv     train the seed model, report test accuracy, save it
-  gruf predict --days 7            forecast the next 7 days from the saved model
+  gruf predict --days 7            forecast the next 7 steps (days here) from the saved model
   gruf plot                        write gruf-plot.png (test predictions, forecast, losses)
   gruf train --csv BTC-USD.csv --config configs/quick.toml   a small model in seconds";
 
@@ -27,11 +27,11 @@ const EXAMPLES: &str = "Examples:
 pub enum Command {
     /// Train a model on a CSV and save it (with its scaler, config and test metrics).
     Train(TrainArgs),
-    /// Forecast the next days from a trained model.
+    /// Forecast the next steps (days, hours, …) from a trained model.
     Predict(PredictArgs),
     /// Draw true vs predicted prices, the forecast and the loss curves to a PNG.
     Plot(PlotArgs),
-    /// Score the model against naive, drift and moving-average baselines on held-out data.
+    /// Score the model against naive, seasonal naive, drift and moving-average baselines on held-out data.
     Evaluate(EvaluateArgs),
     /// Walk-forward evaluation: retrain on an expanding window and score each following fold.
     Backtest(BacktestArgs),
@@ -59,7 +59,7 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "PATH")]
     pub csv: PathBuf,
 
-    /// Folds the evaluation span (the last --test-days values) is cut into, in time order.
+    /// Folds the evaluation span (the last --test-days values) is cut into, in time order (1 to 100).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub folds: u32,
 
@@ -97,6 +97,11 @@ pub struct TrainOptions {
     /// Aggregate to one close per period first (e.g. minute bars to daily closes).
     #[arg(long, value_enum)]
     pub resample: Option<crate::data::Resample>,
+
+    /// Period of the seasonal naive baseline, in steps [default: from the calendar: 24 for
+    /// hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly, 4 quarterly].
+    #[arg(long, value_name = "N")]
+    pub season: Option<usize>,
 
     /// Hidden sizes of the stacked GRU layers [default: 50,100].
     #[arg(long, value_name = "H,H,..", value_delimiter = ',')]
@@ -139,8 +144,9 @@ pub struct TrainOptions {
     #[arg(long, value_name = "NORM")]
     pub clip_norm: Option<f64>,
 
-    /// Hold out the last N values for testing; 0 trains on everything [default: 365].
-    #[arg(long, value_name = "N")]
+    /// Hold out the last N values (steps of the series: days, hours, …) for testing;
+    /// 0 trains on everything [default: 365].
+    #[arg(long, visible_alias = "test-size", value_name = "N")]
     pub test_days: Option<usize>,
 
     /// Share of the pre-test windows (the latest) used for validation [default: 0.1].
@@ -152,7 +158,7 @@ pub struct TrainOptions {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// No progress bar or per-epoch lines.
+    /// Only results, warnings and errors: no progress, no summary lines, no notes.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -166,6 +172,7 @@ impl TrainOptions {
                 date_column: self.date_column.clone(),
                 date_format: self.date_format.clone(),
                 resample: self.resample,
+                season: self.season,
             },
             model: PartialModel {
                 layers: self.layers.clone(),
@@ -213,8 +220,8 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub source: Source,
 
-    /// Days (steps of the series) to forecast.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    /// Steps to forecast, in the series' own unit (days, hours, business days, months), 1 to 3650.
+    #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 
     /// Output format.
@@ -227,9 +234,15 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     pub source: Source,
 
-    /// Also score the recursive forecast at horizons 1..N against the naive forecast.
+    /// Also score the recursive forecast at horizons 1..N (0 to 365 steps; 0 = off) against
+    /// the naive and seasonal naive forecasts.
     #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
     pub horizon: u32,
+
+    /// Period of the seasonal naive baseline, in steps [default: the one the model was
+    /// trained with, else from the calendar].
+    #[arg(long, value_name = "N")]
+    pub season: Option<usize>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -245,8 +258,8 @@ pub struct PlotArgs {
     #[arg(long, value_name = "PATH", default_value = "gruf-plot.png")]
     pub out: PathBuf,
 
-    /// Days of forecast drawn past the end of the data.
-    #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    /// Steps of forecast drawn past the end of the data (days, hours, …), 1 to 3650.
+    #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 30, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 }
 

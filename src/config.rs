@@ -107,6 +107,7 @@ pub struct PartialData {
     pub date_column: Option<String>,
     pub date_format: Option<String>,
     pub resample: Option<crate::data::Resample>,
+    pub season: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -164,6 +165,9 @@ impl PartialConfig {
         if d.resample.is_some() {
             config.data.resample = d.resample;
         }
+        if d.season.is_some() {
+            config.data.season = d.season;
+        }
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);
@@ -200,6 +204,9 @@ impl RunConfig {
                 m.dropout
             ));
         }
+        if let Some(season) = self.data.season {
+            check_season(season)?;
+        }
         if m.window == 0 || m.window > 10_000 {
             return bad(&format!("window {}: must be between 1 and 10000", m.window));
         }
@@ -228,6 +235,17 @@ impl RunConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// A seasonal period must span at least two steps (one step is the naive forecast).
+pub fn check_season(season: usize) -> Result<(), GrufError> {
+    if (2..=10_000).contains(&season) {
+        Ok(())
+    } else {
+        Err(GrufError::usage(format!(
+            "season {season}: must be between 2 and 10000 steps (24 for hours of a day, 7 for days of a week)"
+        )))
     }
 }
 

@@ -15,6 +15,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
 
 /// Header names tried, in order, when no date column is given.
@@ -33,6 +34,10 @@ pub struct DataConfig {
     /// daily closes.
     #[serde(default)]
     pub resample: Option<Resample>,
+    /// Period of the seasonal naive baseline, in steps; `None` takes it from the
+    /// calendar (24 for hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly).
+    #[serde(default)]
+    pub season: Option<usize>,
 }
 
 /// A resampling period; the price of a period is its last row's (a close).
@@ -49,6 +54,14 @@ pub enum Resample {
 }
 
 impl Resample {
+    /// As written on the command line: `1h`, `1d`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Resample::Hour => "1h",
+            Resample::Day => "1d",
+        }
+    }
+
     pub fn seconds(self) -> i64 {
         match self {
             Resample::Hour => 3_600,
@@ -64,18 +77,31 @@ impl Default for DataConfig {
             date_column: None,
             date_format: None,
             resample: None,
+            season: None,
         }
     }
 }
 
-/// A price series in date order: `dates[i]` (Unix seconds, UTC) carries `values[i]`.
+/// A price series in date order: `dates[i]` (Unix seconds, UTC) carries `values[i]`, on
+/// the calendar the dates follow (hourly, daily, business days, monthly, …).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub dates: Vec<i64>,
     pub values: Vec<f64>,
+    pub calendar: Calendar,
 }
 
 impl Series {
+    /// A series on the calendar its dates follow ([`Calendar::detect`]).
+    pub fn new(dates: Vec<i64>, values: Vec<f64>) -> Series {
+        let calendar = Calendar::detect(&dates);
+        Series {
+            dates,
+            values,
+            calendar,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -84,34 +110,20 @@ impl Series {
         self.values.is_empty()
     }
 
-    /// The usual spacing between rows: the median of consecutive differences
-    /// (one day for daily data), so that a few gaps do not change it.
-    pub fn step(&self) -> i64 {
-        let mut diffs: Vec<i64> = self.dates.windows(2).map(|w| w[1] - w[0]).collect();
-        if diffs.is_empty() {
-            return 86_400;
-        }
-        diffs.sort_unstable();
-        diffs[diffs.len() / 2]
-    }
-
     /// One row per `period` (UTC), dated at the period's start, holding its last price.
     pub fn resample(&self, period: Resample) -> Series {
         let step = period.seconds();
-        let mut out = Series {
-            dates: Vec::new(),
-            values: Vec::new(),
-        };
+        let (mut dates, mut values): (Vec<i64>, Vec<f64>) = (Vec::new(), Vec::new());
         for (&d, &v) in self.dates.iter().zip(&self.values) {
             let start = d.div_euclid(step) * step;
-            if out.dates.last() == Some(&start) {
-                *out.values.last_mut().unwrap_or(&mut 0.0) = v;
+            if dates.last() == Some(&start) {
+                *values.last_mut().unwrap_or(&mut 0.0) = v;
             } else {
-                out.dates.push(start);
-                out.values.push(v);
+                dates.push(start);
+                values.push(v);
             }
         }
-        out
+        Series::new(dates, values)
     }
 
     /// True when every timestamp falls on midnight, so dates print without a time.
@@ -130,8 +142,13 @@ pub struct Provenance {
     pub rows: usize,
     pub first_date: String,
     pub last_date: String,
-    /// Usual spacing between rows, in seconds.
+    /// Usual spacing between rows, in seconds (a month counts 30.44 days); the calendar
+    /// below says how dates continue.
     pub step_seconds: i64,
+    /// The calendar the dates follow. `None` in files written before gruf knew calendars
+    /// (format 2): it is then detected from the CSV in use.
+    #[serde(default)]
+    pub calendar: Option<Calendar>,
     /// The header names actually used.
     pub column: String,
     pub date_column: String,
@@ -142,8 +159,12 @@ pub struct Provenance {
 pub struct Loaded {
     pub series: Series,
     pub provenance: Provenance,
-    /// Things the user should know (dropped rows, gaps, re-ordering), one sentence each.
+    /// Things the user should know because the data were changed or are not what they
+    /// seem (dropped rows, gaps, irregular spacing), one sentence each: warnings.
     pub notes: Vec<String>,
+    /// What was done that changes nothing doubtful (re-ordering, the calendar found, a
+    /// resampling): shown unless the user asked for quiet.
+    pub info: Vec<String>,
 }
 
 /// Reads `path` and returns the cleaned, date-sorted series.
@@ -273,7 +294,7 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         rows.push((ts, price, line));
     }
 
-    let mut notes = Vec::new();
+    let (mut notes, mut info) = (Vec::new(), Vec::new());
     if missing > 0 {
         notes.push(format!(
             "dropped {missing} row{} with a missing {price_name} (null, empty, NaN or a blank line), first at line {first_missing}",
@@ -294,7 +315,7 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     if !sorted {
         let reversed = rows.windows(2).all(|w| w[0].0 >= w[1].0);
         rows.sort_by_key(|r| (r.0, r.2));
-        notes.push(if reversed {
+        info.push(if reversed {
             "rows were newest-first; sorted by date".to_string()
         } else {
             "rows were not in date order; sorted by date".to_string()
@@ -332,42 +353,31 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         ));
     }
 
-    let mut series = Series {
-        dates: kept.iter().map(|r| r.0).collect(),
-        values: kept.iter().map(|r| r.1).collect(),
-    };
+    let mut series = Series::new(
+        kept.iter().map(|r| r.0).collect(),
+        kept.iter().map(|r| r.1).collect(),
+    );
     if let Some(period) = config.resample {
         let before = series.len();
         series = series.resample(period);
-        notes.push(format!(
-            "resampled {before} rows to {} {} closes",
-            series.len(),
-            if period == Resample::Day {
-                "daily"
-            } else {
-                "hourly"
-            }
-        ));
+        let name = if period == Resample::Day {
+            "daily"
+        } else {
+            "hourly"
+        };
+        info.push(if series.len() == before {
+            format!(
+                "--resample {}: the rows are already {name} or coarser; nothing to aggregate",
+                period.flag()
+            )
+        } else {
+            format!("resampled {before} rows to {} {name} closes", series.len())
+        });
     }
-    let step = series.step();
+    let (warnings, about) = calendar_notes(&series);
+    notes.extend(warnings);
+    info.extend(about);
     let daily = series.is_daily();
-    let gaps: Vec<(usize, i64)> = series
-        .dates
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| (w[1] - w[0]) * 2 > step * 3)
-        .map(|(i, w)| (i, w[1] - w[0]))
-        .collect();
-    if let Some(&(first, _)) = gaps.first() {
-        let largest = gaps.iter().map(|g| g.1).max().unwrap_or(step);
-        notes.push(format!(
-            "{} gap{} in the dates (largest {}, first after {}); values are used as they are, not filled",
-            gaps.len(),
-            plural(gaps.len()),
-            format_span(largest),
-            format_time(series.dates[first], daily)
-        ));
-    }
 
     let provenance = Provenance {
         path: path.to_path_buf(),
@@ -375,7 +385,8 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         rows: series.len(),
         first_date: format_time(series.dates[0], daily),
         last_date: format_time(*series.dates.last().unwrap_or(&0), daily),
-        step_seconds: step,
+        step_seconds: series.calendar.approx_seconds().round() as i64,
+        calendar: Some(series.calendar),
         column: price_name,
         date_column: date_name,
     };
@@ -383,7 +394,55 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         series,
         provenance,
         notes,
+        info,
     })
+}
+
+/// What the user should know about the dates: warnings for missing steps and for spacing
+/// that is off the calendar, and, as information, a calendar that is not a fixed step.
+fn calendar_notes(series: &Series) -> (Vec<String>, Vec<String>) {
+    let cal = series.calendar;
+    let daily = series.is_daily();
+    let at = |i: usize| format_time(series.dates[i], daily);
+    let (mut notes, mut info) = (Vec::new(), Vec::new());
+    if matches!(cal, Calendar::BusinessDays | Calendar::Months { .. }) {
+        info.push(format!(
+            "the dates are {}; forecasts continue on that calendar",
+            cal.describe()
+        ));
+    }
+    let spacing = cal.check(&series.dates);
+    if let Some(first) = spacing.first_gap {
+        let steps = series.len() - 1 + spacing.missing;
+        let share = 100.0 * spacing.missing as f64 / steps as f64;
+        let share = if share >= 1.0 {
+            format!(", {share:.0} % of the span")
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "{} gap{} in the dates ({} missing{share}, at most {} in a row, first after {}); \
+             values are used as they are, not filled",
+            spacing.gaps,
+            plural(spacing.gaps),
+            cal.count(spacing.missing),
+            cal.count(spacing.largest),
+            at(first)
+        ));
+    }
+    if let Some(first) = spacing.first_off {
+        notes.push(format!(
+            "irregular spacing: {} of {} steps are not a whole number of {}s apart (first after {}); \
+             the series is read as {} and forecasts step one {} at a time",
+            spacing.off_calendar,
+            series.len() - 1,
+            cal.unit(),
+            at(first),
+            cal.describe(),
+            cal.unit()
+        ));
+    }
+    (notes, info)
 }
 
 /// The header row (BOM and surrounding spaces removed), after one pass over the rows that
@@ -574,25 +633,31 @@ fn midnight(d: NaiveDate) -> i64 {
         .unwrap_or_default()
 }
 
-/// Formats Unix seconds as `2024-03-31` (daily data) or `2024-03-31 12:00:00`.
+/// Formats Unix seconds for machines: `2024-03-31` (daily data) or RFC 3339 in UTC,
+/// `2024-03-31T12:00:00Z`.
+pub fn format_iso(secs: i64, daily: bool) -> String {
+    match DateTime::from_timestamp(secs, 0) {
+        Some(t) if daily => t.format("%Y-%m-%d").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => secs.to_string(),
+    }
+}
+
+/// A date from [`format_iso`] as people read it: `2024-03-31 12:00:00 UTC`.
+pub fn human_date(iso: &str) -> String {
+    match iso.strip_suffix('Z') {
+        Some(t) => format!("{} UTC", t.replacen('T', " ", 1)),
+        None => iso.to_string(),
+    }
+}
+
+/// Formats Unix seconds as `2024-03-31` (daily data) or `2024-03-31 12:00:00` (UTC).
 pub fn format_time(secs: i64, daily: bool) -> String {
     match DateTime::from_timestamp(secs, 0) {
         Some(t) if daily => t.format("%Y-%m-%d").to_string(),
         Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
         None => secs.to_string(),
     }
-}
-
-/// "3 days", "6 hours", "90 seconds".
-fn format_span(secs: i64) -> String {
-    let (n, unit) = if secs % 86_400 == 0 {
-        (secs / 86_400, "day")
-    } else if secs % 3_600 == 0 {
-        (secs / 3_600, "hour")
-    } else {
-        (secs, "second")
-    };
-    format!("{n} {unit}{}", plural(n as usize))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -646,27 +711,22 @@ mod tests {
     #[test]
     fn resampling_keeps_each_periods_last_price() {
         // Three hourly bars on day 0, two on day 1 (timestamps in seconds).
-        let s = Series {
-            dates: vec![0, 3_600, 7_200, 86_400, 90_000],
-            values: vec![1.0, 2.0, 3.0, 4.0, 5.0],
-        };
+        let s = Series::new(
+            vec![0, 3_600, 7_200, 86_400, 90_000],
+            vec![1.0, 2.0, 3.0, 4.0, 5.0],
+        );
         assert_eq!(
             s.resample(Resample::Day),
-            Series {
-                dates: vec![0, 86_400],
-                values: vec![3.0, 5.0]
-            }
+            Series::new(vec![0, 86_400], vec![3.0, 5.0])
         );
+        assert_eq!(s.resample(Resample::Day).calendar, Calendar::default());
         assert_eq!(s.resample(Resample::Hour), s);
     }
 
     #[test]
-    fn step_is_the_median_spacing() {
-        let s = Series {
-            dates: vec![0, 86_400, 172_800, 432_000, 518_400],
-            values: vec![1.0; 5],
-        };
-        assert_eq!(s.step(), 86_400);
+    fn a_few_gaps_do_not_change_the_step() {
+        let s = Series::new(vec![0, 86_400, 172_800, 432_000, 518_400], vec![1.0; 5]);
+        assert_eq!(s.calendar, Calendar::Fixed { seconds: 86_400 });
         assert!(s.is_daily());
         assert_eq!(format_time(1_711_843_200, true), "2024-03-31");
     }

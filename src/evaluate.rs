@@ -1,18 +1,25 @@
-//! One-step predictions over a span of the series and their errors, in price units,
-//! beside the baselines every model must beat: naive ("tomorrow = today"), drift (the
-//! average step so far, continued) and a 7-day moving average.
+//! Scores forecasts over a span of the series, in price units, beside the baselines every
+//! model must beat: naive (the last value), seasonal naive (the value one season before:
+//! the same hour yesterday for hourly data), drift (the average step so far, continued)
+//! and a moving average over one season.
+//!
+//! Contract: nothing is scored that cannot be scored. A span with no targets is an error,
+//! never a table of zeros; a horizon that no origin reaches is left out, and every figure
+//! says how many targets or origins it rests on.
 
 use std::ops::Range;
 
-use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{format_time, Series};
-use crate::model::Model;
-use crate::scaler::Scaler;
+use crate::calendar::Calendar;
+use crate::data::{format_iso, human_date, Series};
+use crate::forecast::Predictor;
 
-/// Days in the moving-average baseline.
-pub const MOVING_AVERAGE_DAYS: usize = 7;
+/// Steps in the moving-average baseline of a series without a usual season.
+pub const MOVING_AVERAGE_STEPS: usize = 7;
+
+/// Below this many targets (or origins), a table of errors is mostly noise: say so.
+pub const FEW: usize = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -62,17 +69,43 @@ pub fn naive_scale(values: &[f64]) -> f64 {
     steps.iter().sum::<f64>() / steps.len().max(1) as f64
 }
 
+/// What scores depend on besides the predictions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scoring {
+    /// The MASE denominator: the naive forecast's MAE on the training part.
+    pub mase_scale: f64,
+    /// Period of the seasonal naive baseline and of the moving average (`None`: no
+    /// seasonal baseline, a 7-step moving average).
+    pub season: Option<usize>,
+    /// True when the span was held out from training (the test part or newer data).
+    pub held_out: bool,
+}
+
+impl Scoring {
+    /// The first target that every baseline can be computed for: one season of history.
+    pub fn first_target(&self) -> usize {
+        self.season.unwrap_or(1).max(1)
+    }
+}
+
 /// Every forecaster's errors over one span, model first, then the baselines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Number of one-step targets.
     pub n: usize,
+    /// First and last target: `2024-03-31`, or RFC 3339 in UTC for intraday data.
     pub first_date: String,
     pub last_date: String,
     /// True when the span was held out from training (the test part or newer data).
     pub held_out: bool,
-    /// `(name, metrics)`: "model", "naive", "drift", "moving average 7".
+    /// `(name, metrics)`: "model", "naive", "seasonal naive 24", "drift", "moving average 24".
     pub rows: Vec<(String, Metrics)>,
+    /// The series' calendar, for wording (`None` in files written by gruf 1.0: daily).
+    #[serde(default)]
+    pub calendar: Option<Calendar>,
+    /// The seasonal naive baseline's period, if it has one.
+    #[serde(default)]
+    pub season: Option<usize>,
 }
 
 impl Evaluation {
@@ -80,42 +113,61 @@ impl Evaluation {
         self.rows.iter().find(|(n, _)| n == name).map(|(_, m)| m)
     }
 
-    /// One plain sentence: better or worse than naive, and by how much.
+    /// The seasonal naive baseline's row, if there is one.
+    pub fn seasonal(&self) -> Option<&Metrics> {
+        self.season.and_then(|m| self.get(&seasonal_name(m)))
+    }
+
+    /// One plain sentence: better or worse than naive (and than seasonal naive), and by how much.
     pub fn verdict(&self) -> String {
         let (Some(model), Some(naive)) = (self.get("model"), self.get("naive")) else {
             return String::new();
         };
-        let ratio = model.mae / naive.mae;
-        let comparison = if ratio <= 1.0 {
-            format!("{:.1} % lower than", (1.0 - ratio) * 100.0)
-        } else {
-            format!("{:.1} % higher than", (ratio - 1.0) * 100.0)
-        };
+        let cal = self.calendar.unwrap_or_default();
         let span = if self.held_out {
             "held-out"
         } else {
             "in-sample (not held out)"
         };
-        format!(
-            "{span} MAE {} over {} days ({} to {}) is {comparison} the naive forecast's {} (tomorrow = today){}",
+        let mut s = format!(
+            "{span} MAE {} over {} ({} to {}) is {} the naive forecast's {} ({})",
             money(model.mae),
-            self.n,
-            self.first_date,
-            self.last_date,
+            cal.count(self.n),
+            human_date(&self.first_date),
+            human_date(&self.last_date),
+            compare(model.mae, naive.mae),
             money(naive.mae),
-            if ratio > 1.0 { ": the model is worse than doing nothing" } else { "" }
-        )
+            cal.naive_words()
+        );
+        let seasonal = self.season.zip(self.seasonal());
+        if let Some((m, seasonal)) = seasonal {
+            s.push_str(&format!(
+                " and {} the seasonal naive forecast's {} ({})",
+                compare(model.mae, seasonal.mae),
+                money(seasonal.mae),
+                cal.seasonal_words(m)
+            ));
+        }
+        if model.mae > naive.mae {
+            s.push_str(": the model is worse than doing nothing");
+        } else if let Some((m, _)) = seasonal.filter(|(_, x)| model.mae > x.mae) {
+            s.push_str(&format!(
+                ": the model is worse than the seasonal naive forecast ({})",
+                cal.seasonal_words(m)
+            ));
+        }
+        s
     }
 
     /// An aligned table for people.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{:<18} {:>12} {:>12} {:>8} {:>8} {:>6} {:>11}\n",
+            "{:<19} {:>12} {:>12} {:>8} {:>8} {:>6} {:>11}\n",
             "forecaster", "MAE", "RMSE", "MAPE %", "sMAPE %", "MASE", "direction %"
         );
         for (name, m) in &self.rows {
             out.push_str(&format!(
-                "{:<18} {:>12} {:>12} {:>8.3} {:>8.3} {:>6.3} {:>11}\n",
+                "{:<19} {:>12} {:>12} {:>8.3} {:>8.3} {:>6.3} {:>11}\n",
                 name,
                 money(m.mae),
                 money(m.rmse),
@@ -129,150 +181,141 @@ impl Evaluation {
     }
 }
 
-/// Evaluates the model's one-step predictions and the baselines on `targets` of `series`.
-/// `train_end` bounds the training part (for MASE's scale and the drift's start).
-#[allow(clippy::too_many_arguments)]
+/// "12.3 % lower than", "4.0 % higher than".
+fn compare(model: f64, baseline: f64) -> String {
+    let ratio = model / baseline;
+    if ratio <= 1.0 {
+        format!("{:.1} % lower than", (1.0 - ratio) * 100.0)
+    } else {
+        format!("{:.1} % higher than", (ratio - 1.0) * 100.0)
+    }
+}
+
+/// The row name of the seasonal naive baseline with period `m`.
+pub fn seasonal_name(m: usize) -> String {
+    format!("seasonal naive {m}")
+}
+
+/// Scores the model's one-step predictions and the baselines on `targets` of `series`.
+/// `Err` when the span is empty (the caller words it for the user).
 pub fn evaluate(
-    model: &Model,
-    scaler: &Scaler,
+    predictor: &Predictor,
     series: &Series,
     targets: Range<usize>,
-    window: usize,
-    train_end: usize,
-    held_out: bool,
-    device: &Device,
+    scoring: Scoring,
 ) -> anyhow::Result<Evaluation> {
-    let model_pred = one_step(
-        model,
-        scaler,
-        &series.values,
-        targets.clone(),
-        window,
-        device,
-    )?;
-    Ok(score(series, targets, model_pred, train_end, held_out))
+    let model_pred = predictor.one_step(&series.values, targets.clone())?;
+    Ok(score(series, targets, model_pred, scoring))
 }
 
 /// [`evaluate`] for model predictions already made (`model_pred[i]` for `targets.start + i`).
+/// `targets` must be non-empty and start at or after [`Scoring::first_target`].
 pub fn score(
     series: &Series,
     targets: Range<usize>,
     model_pred: Vec<f64>,
-    train_end: usize,
-    held_out: bool,
+    scoring: Scoring,
 ) -> Evaluation {
     let values = &series.values;
     let truth = &values[targets.clone()];
     let prev = &values[targets.start - 1..targets.end - 1];
-    let scale = naive_scale(&values[..train_end.max(2)]);
-    let forecasters: [(&str, Vec<f64>); 4] = [
-        ("model", model_pred),
-        ("naive", prev.to_vec()),
-        (
-            "drift",
-            targets
-                .clone()
-                .map(|t| values[t - 1] + (values[t - 1] - values[0]) / (t - 1).max(1) as f64)
-                .collect(),
-        ),
-        (
-            "moving average 7",
-            targets
-                .clone()
-                .map(|t| {
-                    let past = &values[t.saturating_sub(MOVING_AVERAGE_DAYS)..t];
-                    past.iter().sum::<f64>() / past.len() as f64
-                })
-                .collect(),
-        ),
+    let average = scoring.season.unwrap_or(MOVING_AVERAGE_STEPS);
+    let mut forecasters: Vec<(String, Vec<f64>)> = vec![
+        ("model".into(), model_pred),
+        ("naive".into(), prev.to_vec()),
     ];
+    if let Some(m) = scoring.season {
+        forecasters.push((
+            seasonal_name(m),
+            targets.clone().map(|t| values[t - m]).collect(),
+        ));
+    }
+    forecasters.push((
+        "drift".into(),
+        targets
+            .clone()
+            .map(|t| values[t - 1] + (values[t - 1] - values[0]) / (t - 1).max(1) as f64)
+            .collect(),
+    ));
+    forecasters.push((
+        format!("moving average {average}"),
+        targets
+            .clone()
+            .map(|t| {
+                let past = &values[t.saturating_sub(average)..t];
+                past.iter().sum::<f64>() / past.len() as f64
+            })
+            .collect(),
+    ));
     let daily = series.is_daily();
     Evaluation {
         n: truth.len(),
-        first_date: format_time(series.dates[targets.start], daily),
-        last_date: format_time(series.dates[targets.end - 1], daily),
-        held_out,
+        first_date: format_iso(series.dates[targets.start], daily),
+        last_date: format_iso(series.dates[targets.end - 1], daily),
+        held_out: scoring.held_out,
         rows: forecasters
             .into_iter()
-            .map(|(n, p)| (n.to_string(), metrics(&p, truth, prev, scale)))
+            .map(|(n, p)| (n, metrics(&p, truth, prev, scoring.mase_scale)))
             .collect(),
+        calendar: Some(series.calendar),
+        season: scoring.season,
     }
 }
 
-/// Mean absolute error of the recursive forecast at each horizon, beside the naive forecast
-/// (the last known value, held flat) at the same horizon.
+/// Mean absolute error of the recursive forecast at one horizon, beside the naive forecast
+/// (the last known value, held flat) and the seasonal naive one at the same horizon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HorizonError {
     /// Steps ahead, from 1.
     pub horizon: usize,
     pub model_mae: f64,
     pub naive_mae: f64,
-    /// Forecast origins averaged over.
+    /// `None` without a season.
+    pub seasonal_naive_mae: Option<f64>,
+    /// Forecast origins averaged over: every origin whose target at this horizon is in
+    /// the data, so horizon 1 is the one-step evaluation.
     pub origins: usize,
 }
 
-/// Recursive forecasts of `days` steps from every origin `o` in `origins` (the forecast
-/// starts after `values[..o]`) whose horizon stays inside the data, scored per horizon.
-/// All origins advance together, one batched prediction per step.
+/// Recursive forecasts from every origin `o` in `origins` (the forecast starts after
+/// `values[..o]`), scored at each horizon 1..=`steps` over the origins whose target at that
+/// horizon lies inside the data. Horizons no origin reaches are left out, so the result
+/// may be shorter than `steps` (empty when `origins` is).
 pub fn horizon_errors(
-    model: &Model,
-    scaler: &Scaler,
+    predictor: &Predictor,
     values: &[f64],
     origins: Range<usize>,
-    window: usize,
-    days: usize,
-    device: &Device,
+    steps: usize,
+    season: Option<usize>,
 ) -> anyhow::Result<Vec<HorizonError>> {
-    let origins: Vec<usize> = origins.filter(|&o| o + days <= values.len()).collect();
-    let lookback = scaler.lookback(window);
-    let mut histories: Vec<Vec<f64>> = origins
-        .iter()
-        .map(|&o| values[o - lookback..o].to_vec())
-        .collect();
-    let mut rows = Vec::with_capacity(days);
-    let mut input = Vec::with_capacity(origins.len() * window);
-    for h in 0..days {
-        input.clear();
-        for hist in &histories {
-            scaler.encode(hist, window, &mut input);
+    let steps = steps.min(values.len().saturating_sub(origins.start));
+    let origins: Vec<usize> = origins.collect();
+    let paths = predictor.paths(values, &origins, steps)?;
+    let mut rows = Vec::with_capacity(steps);
+    for h in 1..=steps {
+        let (mut model, mut naive, mut seasonal, mut n) = (0.0, 0.0, 0.0, 0usize);
+        for (&o, path) in origins.iter().zip(&paths) {
+            let Some(&truth) = values.get(o + h - 1) else {
+                continue;
+            };
+            model += (path[h - 1] - truth).abs();
+            naive += (values[o - 1] - truth).abs();
+            if let Some(m) = season {
+                // The same point of the season, in the last season before the origin.
+                seasonal += (values[o + h - 1 - m * h.div_ceil(m)] - truth).abs();
+            }
+            n += 1;
         }
-        let preds = model.predict(&input, window, device)?;
-        let (mut model_err, mut naive_err) = (0.0, 0.0);
-        for ((hist, &o), y) in histories.iter_mut().zip(&origins).zip(preds) {
-            let next = scaler.decode(hist[hist.len() - 1], y);
-            hist.push(next);
-            let truth = values[o + h];
-            model_err += (next - truth).abs();
-            naive_err += (values[o - 1] - truth).abs();
-        }
-        let n = origins.len().max(1) as f64;
+        let n = n as f64;
         rows.push(HorizonError {
-            horizon: h + 1,
-            model_mae: model_err / n,
-            naive_mae: naive_err / n,
-            origins: origins.len(),
+            horizon: h,
+            model_mae: model / n,
+            naive_mae: naive / n,
+            seasonal_naive_mae: season.map(|_| seasonal / n),
+            origins: n as usize,
         });
     }
     Ok(rows)
-}
-
-/// One-step predictions (price units) for `targets`, each from the true values before it.
-pub fn one_step(
-    model: &Model,
-    scaler: &Scaler,
-    values: &[f64],
-    targets: Range<usize>,
-    window: usize,
-    device: &Device,
-) -> anyhow::Result<Vec<f64>> {
-    let targets: Vec<usize> = targets.collect();
-    let (xs, _) = scaler.gather(values, &targets, window);
-    let preds = model.predict(&xs, window, device)?;
-    Ok(preds
-        .into_iter()
-        .zip(&targets)
-        .map(|(p, &t)| scaler.decode(values[t - 1], p))
-        .collect())
 }
 
 /// A price with thousands separators and two decimals: `61,234.56`.

@@ -11,6 +11,7 @@
 //! The `gruf` binary is a thin shell over [`app::run`].
 
 pub mod app;
+pub mod calendar;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

@@ -5,7 +5,8 @@
 use candle_core::Device;
 use gruf::config::RunConfig;
 use gruf::data::Series;
-use gruf::evaluate::evaluate;
+use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
+use gruf::forecast::Predictor;
 use gruf::model::Rng64;
 use gruf::scaler::{Scaler, TransformKind};
 use gruf::window::Split;
@@ -20,10 +21,7 @@ fn seasonal_series(n: usize) -> Series {
             200.0 + 0.05 * t + 12.0 * (2.0 * std::f64::consts::PI * t / 7.0).sin() + noise
         })
         .collect();
-    Series {
-        dates: (0..n as i64).map(|d| d * 86_400).collect(),
-        values,
-    }
+    Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
 }
 
 #[test]
@@ -51,35 +49,29 @@ fn model_beats_naive_by_half_on_structured_data() {
             &mut |_| gruf::train::Flow::Continue,
         )
         .unwrap();
-        let model = gruf::model::Model::new(&config.model, &outcome.weights).unwrap();
-        let e = evaluate(
-            &model,
-            &scaler,
-            &series,
-            split.test.clone(),
-            21,
-            split.fit_end(),
-            true,
-            &dev,
-        )
-        .unwrap();
+        let predictor = Predictor {
+            model: gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
+            scaler,
+            window: 21,
+            device: Device::Cpu,
+        };
+        let scoring = Scoring {
+            mase_scale: naive_scale(&series.values[..split.fit_end()]),
+            season: series.calendar.season(),
+            held_out: true,
+        };
+        let e = evaluate(&predictor, &series, split.test.clone(), scoring).unwrap();
         let (m, n) = (e.get("model").unwrap().mae, e.get("naive").unwrap().mae);
         eprintln!("{transform:?}: model MAE {m:.3}, naive {n:.3}");
-        // One step ahead, the recursive forecast is the one-step forecast.
-        let test = split.test.clone();
-        let h = gruf::evaluate::horizon_errors(&model, &scaler, &series.values, test, 21, 3, &dev)
-            .unwrap();
-        let one = gruf::evaluate::horizon_errors(
-            &model,
-            &scaler,
-            &series.values,
-            split.test.clone(),
-            21,
-            1,
-            &dev,
-        )
-        .unwrap();
-        assert!((one[0].model_mae - m).abs() < 1e-9 && (one[0].naive_mae - n).abs() < 1e-9);
+        // One step ahead, the recursive forecast is the one-step forecast, whatever the
+        // number of horizons asked for.
+        let values = &series.values;
+        let h = horizon_errors(&predictor, values, split.test.clone(), 3, Some(7)).unwrap();
+        let one = horizon_errors(&predictor, values, split.test.clone(), 1, Some(7)).unwrap();
+        for first in [&one[0], &h[0]] {
+            assert!((first.model_mae - m).abs() < 1e-9 && (first.naive_mae - n).abs() < 1e-9);
+            assert_eq!(first.origins, split.test.len());
+        }
         assert_eq!((h.len(), h[2].origins), (3, split.test.len() - 2));
         // The weekly cycle stays predictable a few days out, unlike a flat naive forecast.
         assert!(h[2].model_mae < 0.5 * h[2].naive_mae, "{h:?}");

@@ -62,6 +62,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             stopped_early: outcome.stopped_early,
             interrupted: None,
             test: None,
+            mase_scale: Some(1.5),
         },
         weights: outcome.weights,
     }
@@ -96,15 +97,10 @@ fn save_then_load_is_the_identity_for_every_transform() {
         // The rebuilt model forecasts exactly what the saved one did.
         let history: Vec<f64> = (0..20).map(|i| 100.0 + f64::from(i)).collect();
         let forecast = |c: &Checkpoint| {
-            gruf::forecast::recursive(
-                &c.model().unwrap(),
-                &c.meta.scaler,
-                &history,
-                8,
-                3,
-                &Device::Cpu,
-            )
-            .unwrap()
+            c.predictor(&Device::Cpu)
+                .unwrap()
+                .recursive(&history, 3)
+                .unwrap()
         };
         let (a, b) = (forecast(&ckpt), forecast(&back));
         assert_eq!(a, b);

@@ -22,6 +22,11 @@ const FAST: &[&str] = &[
     "--quiet",
 ];
 
+/// `flags` without `--quiet`, for tests of what gruf tells the user on the way.
+fn loud<'a>(flags: &[&'a str]) -> Vec<&'a str> {
+    flags.iter().copied().filter(|f| *f != "--quiet").collect()
+}
+
 fn gruf(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
     cmd.current_dir(dir);
@@ -130,7 +135,8 @@ fn train_predict_plot_end_to_end() {
         .unwrap();
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["one_step"]["n"], 30);
-    assert_eq!(e["one_step"]["rows"].as_array().unwrap().len(), 4);
+    // model, naive, seasonal naive 7, drift, moving average 7
+    assert_eq!(e["one_step"]["rows"].as_array().unwrap().len(), 5);
     let horizons = e["horizons"].as_array().unwrap();
     assert_eq!(horizons.len(), 7);
     assert_eq!(horizons[6]["origins"], 30 - 6);
@@ -366,7 +372,7 @@ fn messy_but_valid_csv_is_cleaned_and_reported() {
     write(dir.path(), "messy.csv", &text);
     gruf(dir.path())
         .args(["train", "--csv", "messy.csv"])
-        .args(FAST)
+        .args(loud(FAST))
         .assert()
         .success()
         .stderr(
@@ -473,7 +479,7 @@ fn csv_variants_from_other_tools_are_accepted() {
                 format!("{shown},{v}")
             },
             None,
-            "1 gap in the dates (largest 6 days, first after 2019-04-10)",
+            "1 gap in the dates (5 days missing, 2 % of the span, at most 5 days in a row, first after 2019-04-10)",
         ),
     ];
     for (i, (what, header, cell, extra, note)) in cases.into_iter().enumerate() {
@@ -519,7 +525,7 @@ fn usage_errors_exit_2() {
                 .assert()
                 .code(2)
                 .stderr(contains(format!(
-                    "invalid value '{days}' for '--days <DAYS>': {days} is not in 1..=3650"
+                    "invalid value '{days}' for '--days <N>': {days} is not in 1..=3650"
                 )));
         }
     }
@@ -1006,13 +1012,13 @@ fn backtest_walks_forward_fold_by_fold() {
         .iter()
         .map(|f| f["evaluation"]["n"].as_u64().unwrap())
         .sum();
-    assert_eq!((days, doc["days"].as_u64().unwrap()), (30, 30));
+    assert_eq!((days, doc["n"].as_u64().unwrap()), (30, 30));
     for f in folds {
         assert!(
             f["trained_to"].as_str().unwrap() < f["evaluation"]["first_date"].as_str().unwrap()
         );
     }
-    assert_eq!(doc["totals"].as_array().unwrap().len(), 4);
+    assert_eq!(doc["totals"].as_array().unwrap().len(), 5);
     assert!(
         !dir.path().join("gruf-model.safetensors").exists(),
         "backtest must not write a model"
@@ -1201,7 +1207,7 @@ fn hourly_bars_resample_to_daily_closes() {
     write(dir.path(), "hourly.csv", &text);
     gruf(dir.path())
         .args(["train", "--csv", "hourly.csv", "--resample", "1d"])
-        .args(FAST)
+        .args(loud(FAST))
         .assert()
         .success()
         .stderr(contains("resampled 1440 rows to 60 daily closes"));

@@ -1,0 +1,94 @@
+//! Model files written by an earlier gruf keep loading and predicting the same numbers.
+//!
+//! `fixtures/v2/*.safetensors` were written by gruf 1.0 (checkpoint format 2) and
+//! `fixtures/v2/*-predict.csv` hold what 1.0 predicted from them; `fixtures/v2/make.sh` made
+//! both. The CSV they were trained on is `gruf sample --rows 400`, which is byte-stable.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn gruf(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v2")
+        .join(name)
+}
+
+#[test]
+fn gruf_1_0_model_files_predict_what_1_0_predicted() {
+    let dir = tempfile::tempdir().unwrap();
+    gruf(dir.path())
+        .args(["sample", "--rows", "400", "--out", "prices.csv"])
+        .assert()
+        .success();
+    for model in ["window", "minmax"] {
+        let path = fixture(&format!("{model}.safetensors"));
+        let before = std::fs::read(&path).unwrap();
+        let out = gruf(dir.path())
+            .args([
+                "predict",
+                "--csv",
+                "prices.csv",
+                "--days",
+                "5",
+                "--format",
+                "csv",
+            ])
+            .arg("--model")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expected = std::fs::read_to_string(fixture(&format!("{model}-predict.csv"))).unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), expected, "{model}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "reading changed {model}"
+        );
+    }
+}
+
+#[test]
+fn gruf_1_0_model_files_evaluate_with_their_stored_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    gruf(dir.path())
+        .args(["sample", "--rows", "400", "--out", "prices.csv"])
+        .assert()
+        .success();
+    // The window model held out 30 days; 1.0 scored its one-step model MAE as 152.38, with
+    // MASE 1.183 against the naive forecast's error on the training part.
+    let out = gruf(dir.path())
+        .args(["evaluate", "--csv", "prices.csv", "--format", "json"])
+        .arg("--model")
+        .arg(fixture("window.safetensors"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = doc["one_step"]["rows"].as_array().unwrap();
+    let model = &rows.iter().find(|r| r[0] == "model").unwrap()[1];
+    assert_eq!(doc["one_step"]["n"], 30);
+    assert!(
+        (model["mae"].as_f64().unwrap() - 152.38).abs() < 0.005,
+        "{model}"
+    );
+    assert!(
+        (model["mase"].as_f64().unwrap() - 1.183).abs() < 0.0005,
+        "{model}"
+    );
+}
