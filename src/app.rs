@@ -208,7 +208,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         }
         None => writeln!(
             out,
-            "no test part (--test-days 0): nothing was held out to measure accuracy on"
+            "no test part (--test-size 0): nothing was held out to measure accuracy on"
         )?,
     }
     writeln!(out, "saved model to {}", args.model.display())?;
@@ -869,8 +869,9 @@ fn evaluation_table(
         return out;
     };
     let seasonal = first.seasonal_naive_mae.is_some();
+    out.push_str(&format!("\n{}\n", horizon_verdict(horizons, e, cal)));
     out.push_str(&format!(
-        "\nrecursive forecast by horizon ({}s ahead; origins: forecast starts scored at that horizon)\n",
+        "recursive forecast by horizon ({}s ahead; origins = forecasts scored at that horizon)\n",
         cal.unit()
     ));
     out.push_str(&format!(
@@ -899,6 +900,45 @@ fn evaluation_table(
         out.push('\n');
     }
     out
+}
+
+/// One sentence over all horizons: the mean MAE of each forecaster (horizons weighted
+/// alike) and whether the recursive forecast beats the baselines.
+fn horizon_verdict(
+    horizons: &[HorizonError],
+    e: &Evaluation,
+    cal: crate::calendar::Calendar,
+) -> String {
+    let mean = |f: &dyn Fn(&HorizonError) -> f64| {
+        horizons.iter().map(f).sum::<f64>() / horizons.len() as f64
+    };
+    let (model, naive) = (mean(&|h| h.model_mae), mean(&|h| h.naive_mae));
+    let last = horizons.len();
+    let mut s = format!(
+        "over horizons 1 to {last}, the recursive forecast's mean MAE is {}; naive {}",
+        money(model),
+        money(naive)
+    );
+    let seasonal = e
+        .season
+        .filter(|_| horizons.iter().all(|h| h.seasonal_naive_mae.is_some()))
+        .map(|m| (m, mean(&|h| h.seasonal_naive_mae.unwrap_or(f64::NAN))));
+    if let Some((m, mae)) = seasonal {
+        s.push_str(&format!(
+            ", seasonal naive ({}) {}",
+            cal.seasonal_words(m),
+            money(mae)
+        ));
+    }
+    let best = seasonal.map_or(naive, |(_, mae)| mae.min(naive));
+    s.push_str(if model <= best {
+        ": better than every baseline here"
+    } else if model <= naive {
+        ": better than naive, worse than the seasonal naive forecast"
+    } else {
+        ": worse than doing nothing"
+    });
+    s
 }
 
 /// One CSV for both tables: the one-step rows (`table` = `one_step`, every metric) and the

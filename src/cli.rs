@@ -59,7 +59,7 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "PATH")]
     pub csv: PathBuf,
 
-    /// Folds the evaluation span (the last --test-days values) is cut into, in time order (1 to 100).
+    /// Folds the evaluation span (the last --test-size values) is cut into, in time order (1 to 100).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub folds: u32,
 

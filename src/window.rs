@@ -34,8 +34,8 @@ impl Split {
         if lookback == 0 || n < needed {
             return Err(format!(
                 "{n} rows are too few: {lookback} values of history per window, 2 training/validation \
-                 windows and {test_days} test days need at least {needed}; lower --window or --test-days, \
-                 or use a longer series"
+                 windows and {test_days} held-out values need at least {needed}; lower --window or \
+                 --test-size, or use a longer series"
             ));
         }
         let pre_test = n - test_days;

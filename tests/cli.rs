@@ -286,7 +286,7 @@ fn bad_csv_content_exits_65_with_line_and_value() {
         (
             "Date,Close\n2020-01-01,1\n2020-01-02,2\n",
             "short",
-            &["at least 42", "--test-days"],
+            &["at least 42", "--test-size"],
         ),
         ("Date,Close\n2020-01-01,1\n2020-01-02,2,3\n", "ragged, more", &["line 3 has 3 fields", "header has 2"]),
         ("Date,Open,Close\n2020-01-01,1,2\n2020-01-02,2\n", "ragged, fewer", &["line 3 has 2 fields", "header has 3"]),
