@@ -599,19 +599,31 @@ impl Backtest {
     fn table(&self, cal: crate::calendar::Calendar) -> String {
         let (model, naive) = (self.total("model"), self.total("naive"));
         let folds = self.folds.len();
+        let seasonal = self.folds[0]
+            .evaluation
+            .season
+            .map(|m| (m, self.total(&evaluate::seasonal_name(m))));
         let mut out = format!(
-            "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({:.3} of naive){}\n",
+            "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({:.3} of naive)",
             cal.count(self.n),
             plural(folds),
             money(model),
             money(naive),
             model / naive,
-            if model > naive {
-                ": the model is worse than doing nothing"
-            } else {
-                ""
-            }
         );
+        if let Some((m, mae)) = seasonal {
+            out.push_str(&format!(
+                ", seasonal naive ({}) {}",
+                cal.seasonal_words(m),
+                money(mae)
+            ));
+        }
+        if model > naive {
+            out.push_str(": the model is worse than doing nothing");
+        } else if seasonal.is_some_and(|(_, mae)| model > mae) {
+            out.push_str(": the model is worse than the seasonal naive forecast");
+        }
+        out.push('\n');
         out.push_str(&format!(
             "{:<19} {:>12} {:>14}\n",
             "forecaster", "MAE", "MAE / naive"
@@ -625,8 +637,9 @@ impl Backtest {
             ));
         }
         let width = human_date(&self.folds[0].evaluation.first_date).len() * 2 + 4;
+        let trained = human_date(&self.folds[0].trained_to).len().max(10) + 1;
         out.push_str(&format!(
-            "\n{:>4}  {:<width$}  {:<12} {:>5} {:>12} {:>12} {:>8}\n",
+            "\n{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8}\n",
             "fold", "span", "trained to", "n", "model MAE", "naive MAE", "ratio"
         ));
         for f in &self.folds {
@@ -636,14 +649,18 @@ impl Backtest {
                 e.get("naive").map_or(f64::NAN, |m| m.mae),
             );
             out.push_str(&format!(
-                "{:>4}  {:<width$}  {:<12} {:>5} {:>12} {:>12} {:>8.3}\n",
+                "{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8.3}\n",
                 f.fold,
                 format!(
                     "{} to {}",
                     human_date(&e.first_date),
                     human_date(&e.last_date)
                 ),
-                format!("{}{}", f.trained_to, if f.refit { "" } else { "*" }),
+                format!(
+                    "{}{}",
+                    human_date(&f.trained_to),
+                    if f.refit { "" } else { "*" }
+                ),
                 e.n,
                 money(m),
                 money(n),

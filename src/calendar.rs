@@ -224,7 +224,7 @@ impl Calendar {
             Calendar::Fixed { seconds: HOUR } => "hourly".into(),
             Calendar::Fixed { seconds: DAY } => "daily".into(),
             Calendar::Fixed { seconds: WEEK } => "weekly".into(),
-            Calendar::BusinessDays => "business days (Monday to Friday)".into(),
+            Calendar::BusinessDays => "business days, Monday to Friday".into(),
             Calendar::Months { every, end } => {
                 let what = match every {
                     1 => "monthly".to_string(),
