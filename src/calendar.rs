@@ -177,7 +177,7 @@ impl Calendar {
                 Some(1) => {}
                 Some(steps) => {
                     s.gaps += 1;
-                    s.missing += steps - 1;
+                    s.missing = s.missing.saturating_add(steps - 1);
                     s.largest = s.largest.max(steps - 1);
                     s.first_gap.get_or_insert(i);
                 }

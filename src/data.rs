@@ -413,7 +413,7 @@ fn calendar_notes(series: &Series) -> (Vec<String>, Vec<String>) {
     }
     let spacing = cal.check(&series.dates);
     if let Some(first) = spacing.first_gap {
-        let steps = series.len() - 1 + spacing.missing;
+        let steps = (series.len() - 1).saturating_add(spacing.missing);
         let share = 100.0 * spacing.missing as f64 / steps as f64;
         let share = if share >= 1.0 {
             format!(", {share:.0} % of the span")
