@@ -252,7 +252,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
     let checkpoint = Checkpoint::load(&source.model, device)?;
     let meta = &checkpoint.meta;
     let data_config = DataConfig {
-        column: meta.data.column.clone(),
+        column: Some(meta.data.column.clone()),
         date_column: Some(meta.data.date_column.clone()),
         date_format: meta.config.data.date_format.clone(),
         resample: meta.config.data.resample,

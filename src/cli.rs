@@ -82,11 +82,12 @@ pub struct TrainOptions {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Price column, matched case-insensitively [default: Close].
+    /// Price column, matched case-insensitively [default: Close, else y or value].
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
 
-    /// Date column [default: auto-detect Date, Datetime, Timestamp or Time].
+    /// Date column [default: auto-detect Date, Datetime, Timestamp, Time, Open time, Month,
+    /// Week, Period, Quarter or ds].
     #[arg(long, value_name = "NAME")]
     pub date_column: Option<String>,
 

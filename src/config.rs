@@ -154,7 +154,9 @@ impl PartialConfig {
             }
         }
         let (d, m, t) = (self.data, self.model, self.train);
-        set(&mut config.data.column, d.column);
+        if d.column.is_some() {
+            config.data.column = d.column;
+        }
         if d.date_column.is_some() {
             config.data.date_column = d.date_column;
         }

@@ -17,15 +17,31 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{read_input, GrufError};
 
-/// Header names tried, in order, when no date column is given.
-const DATE_COLUMNS: [&str; 5] = ["date", "datetime", "timestamp", "time", "open time"];
+/// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
+const DATE_COLUMNS: [&str; 10] = [
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "open time",
+    "month",
+    "week",
+    "period",
+    "quarter",
+    "ds",
+];
 
-/// Which columns to read and how to parse dates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Header names tried, in order, when no price column is given: Yahoo's `Close`, then
+/// NeuralForecast's `y`, then `value`.
+const PRICE_COLUMNS: [&str; 3] = ["Close", "y", "value"];
+
+/// Which columns to read and how to parse dates; the default reads Yahoo's layout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataConfig {
-    /// Price column, matched case-insensitively.
-    pub column: String,
-    /// Date column; `None` auto-detects Date / Datetime / Timestamp / Time.
+    /// Price column, matched case-insensitively; `None` takes the first of Close, y, value.
+    pub column: Option<String>,
+    /// Date column; `None` auto-detects Date, Datetime, Timestamp, Time, Month, … (see
+    /// `DATE_COLUMNS`).
     pub date_column: Option<String>,
     /// chrono format for the dates; `None` accepts ISO dates, datetimes and Unix times.
     pub date_format: Option<String>,
@@ -53,17 +69,6 @@ impl Resample {
         match self {
             Resample::Hour => 3_600,
             Resample::Day => 86_400,
-        }
-    }
-}
-
-impl Default for DataConfig {
-    fn default() -> Self {
-        DataConfig {
-            column: "Close".into(),
-            date_column: None,
-            date_format: None,
-            resample: None,
         }
     }
 }
@@ -172,16 +177,40 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     }
 
     let header = read_header(path, text)?;
-    let price_idx = find_column(&header, &config.column).ok_or_else(|| {
-        GrufError::data(
-            path,
-            format!(
-                "column '{}' not found; columns are: {}; pass --column",
-                config.column,
-                header.join(", ")
-            ),
-        )
-    })?;
+    let mut notes = Vec::new();
+    let price_idx = match &config.column {
+        Some(name) => find_column(&header, name).ok_or_else(|| {
+            GrufError::data(
+                path,
+                format!(
+                    "column '{name}' not found; columns are: {}; pass --column",
+                    header.join(", ")
+                ),
+            )
+        })?,
+        None => {
+            let idx = PRICE_COLUMNS
+                .iter()
+                .find_map(|c| find_column(&header, c))
+                .ok_or_else(|| {
+                    GrufError::data(
+                        path,
+                        format!(
+                            "column '{}' not found (nor y or value); columns are: {}; pass --column",
+                            PRICE_COLUMNS[0],
+                            header.join(", ")
+                        ),
+                    )
+                })?;
+            if !header[idx].eq_ignore_ascii_case(PRICE_COLUMNS[0]) {
+                notes.push(format!(
+                    "no {} column: using '{}' as the price column (pass --column to choose another)",
+                    PRICE_COLUMNS[0], header[idx]
+                ));
+            }
+            idx
+        }
+    };
     let date_idx = match &config.date_column {
         Some(name) => find_column(&header, name).ok_or_else(|| {
             GrufError::data(
@@ -199,8 +228,9 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
                 GrufError::data(
                     path,
                     format!(
-                        "no date column found (looked for Date, Datetime, Timestamp, Time); \
-                     columns are: {}; pass --date-column",
+                        "no date column found (looked for Date, Datetime, Timestamp, Time, \
+                         Open time, Month, Week, Period, Quarter, ds); columns are: {}; \
+                         pass --date-column",
                         header.join(", ")
                     ),
                 )
@@ -273,7 +303,6 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         rows.push((ts, price, line));
     }
 
-    let mut notes = Vec::new();
     if missing > 0 {
         notes.push(format!(
             "dropped {missing} row{} with a missing {price_name} (null, empty, NaN or a blank line), first at line {first_missing}",
