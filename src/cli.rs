@@ -91,7 +91,8 @@ pub struct TrainOptions {
     #[arg(long, value_name = "NAME")]
     pub date_column: Option<String>,
 
-    /// chrono format of the dates, e.g. '%d/%m/%Y' [default: ISO dates or Unix seconds].
+    /// chrono format of the dates, e.g. '%d/%m/%Y', or '%s' for Unix seconds [default: ISO
+    /// dates and datetimes, 2024-03, 2024-Q1, 2024-W13, 20240331 or Unix time].
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
 

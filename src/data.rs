@@ -43,7 +43,8 @@ pub struct DataConfig {
     /// Date column; `None` auto-detects Date, Datetime, Timestamp, Time, Month, … (see
     /// `DATE_COLUMNS`).
     pub date_column: Option<String>,
-    /// chrono format for the dates; `None` accepts ISO dates, datetimes and Unix times.
+    /// chrono format for the dates; `None` accepts ISO dates, datetimes, year-months,
+    /// quarters, ISO weeks, YYYYMMDD and Unix times (see [`DateForm`]).
     pub date_format: Option<String>,
     /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
     /// daily closes.
@@ -262,6 +263,22 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     let price_name = header[price_idx].clone();
     let date_name = header[date_idx].clone();
 
+    // One reading for the whole column, decided by its first date.
+    let first_date = raw_dates
+        .iter()
+        .flatten()
+        .map(|d| d.trim())
+        .find(|d| !d.is_empty())
+        .unwrap_or("");
+    let form = DateForm::detect(first_date, config.date_format.as_deref());
+    if let DateForm::Yyyymmdd { first } = &form {
+        notes.push(format!(
+            "read {date_name} values such as '{first}' as YYYYMMDD dates ({}); \
+             if they are Unix seconds, pass --date-format %s",
+            format_time(form.parse(first).unwrap_or_default(), true)
+        ));
+    }
+
     // Parse row by row; line numbers count the header as line 1.
     let mut rows: Vec<(i64, f64, usize)> = Vec::with_capacity(raw_prices.len());
     let mut missing = 0usize;
@@ -297,7 +314,7 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
                     format!("line {line}: {date_name} is empty; every row needs a date"),
                 )
             })?;
-        let ts = parse_date(date, config.date_format.as_deref()).map_err(|reason| {
+        let ts = form.parse(date).map_err(|reason| {
             GrufError::data(path, format!("line {line}: {date_name} '{date}' {reason}"))
         })?;
         rows.push((ts, price, line));
@@ -545,24 +562,104 @@ fn thousands_grouped(int_part: &str) -> bool {
     first_ok && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Parses a date or time to Unix seconds (UTC).
-///
-/// With `format`, exactly that chrono format (a date or a datetime). Without it: ISO dates
-/// (`2024-03-31`), ISO datetimes with or without `T`, fractional seconds and a zone
-/// (`Z`, `+02:00`), and Unix timestamps in seconds or milliseconds.
-pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
-    if let Some(fmt) = format {
-        return NaiveDateTime::parse_from_str(s, fmt)
-            .map(|t| t.and_utc().timestamp())
-            .or_else(|_| DateTime::parse_from_str(s, fmt).map(|t| t.timestamp()))
-            .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(midnight))
-            .map_err(|e| format!("does not match --date-format '{fmt}' ({e})"));
+/// How a date column is read, decided once for the whole column from its first value
+/// (or `--date-format`): `20190101` could be a YYYYMMDD date or Unix seconds, and which it
+/// is must not change from row to row, nor be guessed silently (a YYYYMMDD reading is
+/// reported in [`Loaded::notes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateForm {
+    /// Exactly this chrono format (a date or a datetime; `%s` for Unix seconds).
+    Format(String),
+    /// 8-digit YYYYMMDD, because the first value (`first`) is one: every value must be.
+    Yyyymmdd { first: String },
+    /// ISO dates (`2024-03-31`), ISO datetimes with or without `T`, fractional seconds and
+    /// a zone (`Z`, `+02:00`), year-months (`1960-01`), quarters (`2020-Q1`, `2020Q1`),
+    /// ISO weeks (`2020-W01`, the Monday) and Unix timestamps in seconds or milliseconds.
+    /// When the first value (`first`) is not a number, an 8-digit number that is also a
+    /// valid YYYYMMDD date is refused as ambiguous.
+    Auto { first: String, numeric: bool },
+}
+
+impl DateForm {
+    /// The reading for a column whose first non-empty date is `first`.
+    pub fn detect(first: &str, format: Option<&str>) -> DateForm {
+        let first = first.to_string();
+        match format {
+            Some(fmt) => DateForm::Format(fmt.to_string()),
+            None if yyyymmdd(&first).is_some() => DateForm::Yyyymmdd { first },
+            None => DateForm::Auto {
+                numeric: is_number(&first),
+                first,
+            },
+        }
     }
+
+    /// Parses one value of the column to Unix seconds (UTC).
+    pub fn parse(&self, s: &str) -> Result<i64, String> {
+        match self {
+            DateForm::Format(fmt) => parse_with_format(s, fmt),
+            DateForm::Yyyymmdd { first } => match yyyymmdd(s) {
+                Some(d) => Ok(midnight(d)),
+                None if s.len() == 8 && is_number(s) => {
+                    Err("is not a valid YYYYMMDD date (no such month or day)".into())
+                }
+                None => Err(format!(
+                    "is not an 8-digit YYYYMMDD date like the column's first date '{first}'; \
+                     write every date the same way"
+                )),
+            },
+            DateForm::Auto { first, numeric } => {
+                if let Some(t) = parse_calendar(s) {
+                    return Ok(t);
+                }
+                if is_number(s) {
+                    if !numeric && yyyymmdd(s).is_some() {
+                        return Err(format!(
+                            "could be a YYYYMMDD date or Unix seconds, and the column's first \
+                             date '{first}' is neither; write every date the same way"
+                        ));
+                    }
+                    let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
+                    // 1e11 seconds is the year 5138; larger values are milliseconds.
+                    return Ok(if n >= 100_000_000_000 { n / 1000 } else { n });
+                }
+                if s.contains('/') || s.contains('.') {
+                    return Err("is ambiguous (day/month order); pass --date-format, \
+                                e.g. '%d/%m/%Y' or '%m/%d/%Y'"
+                        .into());
+                }
+                Err(
+                    "is not a date; expected ISO dates (2024-03-31), datetimes, year-months \
+                     (2024-03), quarters (2024-Q1), weeks (2024-W13), YYYYMMDD or Unix seconds, \
+                     or pass --date-format"
+                        .into(),
+                )
+            }
+        }
+    }
+}
+
+/// Parses one date or time to Unix seconds (UTC), reading it as [`DateForm::detect`] would
+/// read a column that starts with it.
+pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
+    DateForm::detect(s, format).parse(s)
+}
+
+fn parse_with_format(s: &str, fmt: &str) -> Result<i64, String> {
+    NaiveDateTime::parse_from_str(s, fmt)
+        .map(|t| t.and_utc().timestamp())
+        .or_else(|_| DateTime::parse_from_str(s, fmt).map(|t| t.timestamp()))
+        .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(midnight))
+        .map_err(|e| format!("does not match --date-format '{fmt}' ({e})"))
+}
+
+/// ISO dates and datetimes, year-months, quarters and ISO weeks (not bare numbers).
+fn parse_calendar(s: &str) -> Option<i64> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(midnight(d));
+        return Some(midnight(d));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
+        return Some(t.timestamp());
     }
     for fmt in [
         "%Y-%m-%d %H:%M:%S%.f%:z",
@@ -570,7 +667,7 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
         "%Y-%m-%dT%H:%M:%S%.f%#z",
     ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Ok(t.timestamp());
+            return Some(t.timestamp());
         }
     }
     for fmt in [
@@ -580,21 +677,56 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
         "%Y-%m-%dT%H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(t.and_utc().timestamp());
+            return Some(t.and_utc().timestamp());
         }
     }
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
-        // 1e11 seconds is the year 5138; larger values are milliseconds.
-        return Ok(if n >= 100_000_000_000 { n / 1000 } else { n });
+    period_start(s).map(midnight)
+}
+
+/// The first day of a period written as a year-month (`1960-01`), a quarter (`2020-Q1`,
+/// `2020Q1`) or an ISO week (`2020-W01`, `2020W01`: its Monday).
+fn period_start(s: &str) -> Option<NaiveDate> {
+    let (year, rest) = (s.get(..4)?, s.get(4..)?);
+    if !is_number(year) {
+        return None;
     }
-    if s.contains('/') || s.contains('.') {
-        return Err(
-            "is ambiguous (day/month order); pass --date-format, e.g. '%d/%m/%Y' or '%m/%d/%Y'"
-                .into(),
-        );
+    let year: i32 = year.parse().ok()?;
+    let two_digits = |t: &str| {
+        if t.len() == 2 && is_number(t) {
+            t.parse::<u32>().ok()
+        } else {
+            None
+        }
+    };
+    if let Some(month) = rest.strip_prefix('-').and_then(two_digits) {
+        return NaiveDate::from_ymd_opt(year, month, 1);
     }
-    Err("is not a date; expected ISO dates (2024-03-31), datetimes or Unix seconds, or pass --date-format".into())
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    if let Some(q) = rest.strip_prefix(['Q', 'q']) {
+        let month = match q {
+            "1" => 1,
+            "2" => 4,
+            "3" => 7,
+            "4" => 10,
+            _ => return None,
+        };
+        return NaiveDate::from_ymd_opt(year, month, 1);
+    }
+    let week = rest.strip_prefix(['W', 'w']).and_then(two_digits)?;
+    NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon)
+}
+
+/// `20190101` as a date: 8 digits, no leading zero, a real month and day.
+fn yyyymmdd(s: &str) -> Option<NaiveDate> {
+    if s.len() != 8 || !is_number(s) || s.starts_with('0') {
+        return None;
+    }
+    let part = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(part(0..4)? as i32, part(4..6)?, part(6..8)?)
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn midnight(d: NaiveDate) -> i64 {
@@ -658,6 +790,48 @@ mod tests {
             .unwrap_err()
             .contains("--date-format"));
         assert!(parse_date("yesterday", None).is_err());
+    }
+
+    #[test]
+    fn eight_digit_dates_are_yyyymmdd_for_the_whole_column() {
+        let day = 1_546_300_800; // 2019-01-01
+        assert_eq!(parse_date("20190101", None), Ok(day));
+        let form = DateForm::detect("20190101", None);
+        assert_eq!(form.parse("20191027"), Ok(1_572_134_400));
+        // A later value in another form is refused, not read another way.
+        for other in ["2019-01-02", "1546387200", "2019010", "20190230"] {
+            assert!(form.parse(other).is_err(), "{other}");
+        }
+        assert!(form.parse("2019-01-02").unwrap_err().contains("'20190101'"));
+        // Not a valid date: Unix seconds, as before; 8 digits read as seconds in a column
+        // of Unix times; refused as ambiguous in a column of ISO dates.
+        assert_eq!(parse_date("12345678", None), Ok(12_345_678));
+        let unix = DateForm::detect("1546300800", None);
+        assert_eq!(unix.parse("20190101"), Ok(20_190_101));
+        let iso = DateForm::detect("2019-01-01", None);
+        assert!(iso.parse("20190102").unwrap_err().contains("YYYYMMDD"));
+        assert_eq!(iso.parse("1546387200"), Ok(day + 86_400));
+        // The way out for Unix seconds that look like dates: chrono's %s.
+        assert_eq!(parse_date("20190101", Some("%s")), Ok(20_190_101));
+        assert_eq!(parse_date("1546300800", Some("%s")), Ok(day));
+    }
+
+    #[test]
+    fn months_quarters_and_weeks_start_on_their_first_day() {
+        let ymd = |y, m, d| midnight(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        assert_eq!(parse_date("1960-01", None), Ok(ymd(1960, 1, 1)));
+        assert_eq!(parse_date("2024-12", None), Ok(ymd(2024, 12, 1)));
+        assert_eq!(parse_date("2020-Q1", None), Ok(ymd(2020, 1, 1)));
+        assert_eq!(parse_date("2020Q3", None), Ok(ymd(2020, 7, 1)));
+        assert_eq!(parse_date("2020-q4", None), Ok(ymd(2020, 10, 1)));
+        // ISO week 1 of 2020 starts on Monday 2019-12-30.
+        assert_eq!(parse_date("2020-W01", None), Ok(ymd(2019, 12, 30)));
+        assert_eq!(parse_date("2020W53", None), Ok(ymd(2020, 12, 28)));
+        for bad in [
+            "2020-13", "2020-Q5", "2020-W54", "2021-W53", "2020-1", "20-01",
+        ] {
+            assert!(parse_date(bad, None).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -112,6 +112,117 @@ fn predicts(dir: &Path, first: &str, second: &str) {
         );
 }
 
+/// gruf 1.0 read `20190101` as Unix seconds (1970-08-22 16:21:41).
+#[test]
+fn yyyymmdd_dates_are_read_as_dates_with_a_note() {
+    let (dir, closes) = workspace();
+    let dir = dir.path();
+    let text = series("Date,Close", &closes, |i| {
+        day(i).format("%Y%m%d").to_string()
+    });
+    write(dir, "ymd.csv", &text);
+    let stderr = train_ok(dir, "ymd.csv", &[]);
+    assert!(
+        stderr.contains(
+            "ymd.csv: read Date values such as '20190101' as YYYYMMDD dates (2019-01-01); \
+             if they are Unix seconds, pass --date-format %s"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("300 rows 2019-01-01 to 2019-10-27"),
+        "{stderr}"
+    );
+    predicts(dir, "2019-10-28", "2019-10-29");
+
+    // The way out when they really are Unix seconds: no note, 1970 timestamps.
+    let stderr = train_ok(dir, "ymd.csv", &["--date-format", "%s"]);
+    assert!(!stderr.contains("YYYYMMDD"), "{stderr}");
+    assert!(
+        stderr.contains("300 rows 1970-08-22 16:21:41 to 1970-08-22 16:37:07"),
+        "{stderr}"
+    );
+}
+
+/// The column's reading is decided once: a later date in another form is refused, never
+/// read another way (gruf 1.0 read the ISO row as a date and the rest as 1970 seconds).
+#[test]
+fn a_date_column_is_read_one_way() {
+    let (dir, closes) = workspace();
+    let dir = dir.path();
+    // Line 40 (row 39) written as an ISO date in a YYYYMMDD column.
+    let text = series("Date,Close", &closes, |i| {
+        let fmt = if i == 38 { "%Y-%m-%d" } else { "%Y%m%d" };
+        day(i).format(fmt).to_string()
+    });
+    write(dir, "mixed.csv", &text);
+    let err = train_refused(dir, "mixed.csv", &[]);
+    assert!(
+        err.contains("line 40: Date '2019-02-08' is not an 8-digit YYYYMMDD date")
+            && err.contains("'20190101'")
+            && err.contains("write every date the same way"),
+        "{err}"
+    );
+    // An 8-digit number in a column of ISO dates could be either: refused, naming its line.
+    let text = series("Date,Close", &closes, |i| {
+        let fmt = if i == 99 { "%Y%m%d" } else { "%Y-%m-%d" };
+        day(i).format(fmt).to_string()
+    });
+    write(dir, "mixed2.csv", &text);
+    let err = train_refused(dir, "mixed2.csv", &[]);
+    assert!(
+        err.contains("line 101: Date '20190410' could be a YYYYMMDD date or Unix seconds"),
+        "{err}"
+    );
+}
+
+/// Monthly, quarterly and weekly exports: each date is its period's first day (a week's
+/// Monday), found under the column names those exports use. gruf 1.0 refused them all.
+#[test]
+fn months_quarters_and_weeks_are_read_as_their_first_day() {
+    let (dir, closes) = workspace();
+    let dir = dir.path();
+    let month = |i: usize| format!("{}-{:02}", 1960 + i / 12, i % 12 + 1);
+    write(dir, "monthly.csv", &series("Month,Close", &closes, month));
+    let stderr = train_ok(dir, "monthly.csv", &[]);
+    assert!(
+        stderr.contains("300 rows 1960-01-01 to 1984-12-01"),
+        "{stderr}"
+    );
+    predicts(dir, "1985-01-01", "1985-02-01");
+
+    let quarter = |i: usize| {
+        let sep = if i % 2 == 0 { "-" } else { "" };
+        format!("{}{sep}Q{}", 1950 + i / 4, i % 4 + 1)
+    };
+    write(
+        dir,
+        "quarterly.csv",
+        &series("Quarter,Close", &closes, quarter),
+    );
+    let stderr = train_ok(dir, "quarterly.csv", &[]);
+    assert!(
+        stderr.contains("300 rows 1950-01-01 to 2024-10-01"),
+        "{stderr}"
+    );
+
+    // ISO weeks 2000-W01 (Monday 2000-01-03) onwards, through 2005-W52.
+    let monday = NaiveDate::from_ymd_opt(2000, 1, 3).unwrap();
+    let week = |i: usize| {
+        let d = monday + Duration::weeks(i as i64);
+        d.format("%G-W%V").to_string()
+    };
+    write(dir, "weekly.csv", &series("Week,Close", &closes, week));
+    let stderr = train_ok(dir, "weekly.csv", &[]);
+    let last = monday + Duration::weeks(299);
+    assert!(
+        stderr.contains(&format!("300 rows 2000-01-03 to {last}")),
+        "{stderr}"
+    );
+    let next = |n| (last + Duration::weeks(n)).to_string();
+    predicts(dir, &next(1), &next(2));
+}
+
 /// NeuralForecast's long format (`unique_id,ds,y`) and a `Period,value` export train as
 /// they are, saying which column was used; gruf 1.0 looked only for Close and Date.
 #[test]
