@@ -256,6 +256,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<(Checkpoint, Series,
         date_column: Some(meta.data.date_column.clone()),
         date_format: meta.config.data.date_format.clone(),
         resample: meta.config.data.resample,
+        delimiter: meta.config.data.delimiter,
     };
     let path = match &source.csv {
         Some(p) => p.clone(),

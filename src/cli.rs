@@ -96,6 +96,10 @@ pub struct TrainOptions {
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
 
+    /// Field separator: one character, or 'tab' [default: ,].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<crate::data::Delimiter>,
+
     /// Aggregate to one close per period first (e.g. minute bars to daily closes).
     #[arg(long, value_enum)]
     pub resample: Option<crate::data::Resample>,
@@ -168,6 +172,7 @@ impl TrainOptions {
                 date_column: self.date_column.clone(),
                 date_format: self.date_format.clone(),
                 resample: self.resample,
+                delimiter: self.delimiter,
             },
             model: PartialModel {
                 layers: self.layers.clone(),

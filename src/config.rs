@@ -107,6 +107,8 @@ pub struct PartialData {
     pub date_column: Option<String>,
     pub date_format: Option<String>,
     pub resample: Option<crate::data::Resample>,
+    /// One character, or `tab` (a TOML `"\t"` works too).
+    pub delimiter: Option<crate::data::Delimiter>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -166,6 +168,7 @@ impl PartialConfig {
         if d.resample.is_some() {
             config.data.resample = d.resample;
         }
+        set(&mut config.data.delimiter, d.delimiter);
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);

@@ -50,6 +50,73 @@ pub struct DataConfig {
     /// daily closes.
     #[serde(default)]
     pub resample: Option<Resample>,
+    /// Field separator (model files written by gruf 1.0 have none: a comma).
+    #[serde(default)]
+    pub delimiter: Delimiter,
+}
+
+/// The character between fields: one ASCII character, a comma unless told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Delimiter(u8);
+
+impl Delimiter {
+    pub fn byte(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for Delimiter {
+    fn default() -> Self {
+        Delimiter(b',')
+    }
+}
+
+impl std::str::FromStr for Delimiter {
+    type Err = String;
+
+    /// One character; `tab` or `\t` for a tab.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let byte = match s {
+            "tab" | "\\t" | "\t" => b'\t',
+            _ if s.len() == 1 => s.as_bytes()[0],
+            _ => 0,
+        };
+        let usable = byte == b'\t'
+            || byte == b' '
+            || (byte.is_ascii_punctuation() && !matches!(byte, b'"' | b'.' | b'-'));
+        if usable {
+            Ok(Delimiter(byte))
+        } else {
+            Err(format!(
+                "delimiter '{s}': give one character such as ';' or '|', or tab \
+                 (not a letter, digit, quote, '.' or '-')"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for Delimiter {
+    /// `tab`, or the character itself: what `--delimiter` takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            b'\t' => f.write_str("tab"),
+            b => write!(f, "{}", b as char),
+        }
+    }
+}
+
+impl TryFrom<String> for Delimiter {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Delimiter> for String {
+    fn from(d: Delimiter) -> String {
+        d.to_string()
+    }
 }
 
 /// A resampling period; the price of a period is its last row's (a close).
@@ -177,7 +244,8 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         ));
     }
 
-    let header = read_header(path, text)?;
+    let delimiter = config.delimiter.byte();
+    let header = read_header(path, text, delimiter)?;
     let mut notes = Vec::new();
     let price_idx = match &config.column {
         Some(name) => find_column(&header, name).ok_or_else(|| {
@@ -259,7 +327,8 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         }
     }
 
-    let (raw_dates, raw_prices) = read_columns(path, bytes.to_vec(), date_idx, price_idx)?;
+    let (raw_dates, raw_prices) =
+        read_columns(path, bytes.to_vec(), delimiter, date_idx, price_idx)?;
     let price_name = header[price_idx].clone();
     let date_name = header[date_idx].clone();
 
@@ -434,10 +503,12 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
 
 /// The header row (BOM and surrounding spaces removed), after one pass over the rows that
 /// refuses any with more or fewer fields than the header, naming the first such line
-/// (polars would fail without a line number, or fill missing fields with nulls).
-fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
+/// (polars would fail without a line number, or fill missing fields with nulls). A header
+/// of one field that another delimiter would split is refused with that delimiter named.
+fn read_header(path: &Path, text: &str, delimiter: u8) -> Result<Vec<String>, GrufError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
+        .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
     let header: Vec<String> = match reader.read_record(&mut record) {
@@ -453,6 +524,29 @@ fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
             ))
         }
     };
+    if let [only] = header.as_slice() {
+        let likely = [b',', b';', b'\t', b'|']
+            .into_iter()
+            .filter(|&b| b != delimiter)
+            .map(|b| (only.bytes().filter(|&c| c == b).count(), b))
+            .max();
+        if let Some((_, b)) = likely.filter(|&(n, _)| n > 0) {
+            let d = Delimiter(b);
+            let (name, arg) = if b == b'\t' {
+                ("tab".to_string(), d.to_string())
+            } else {
+                (format!("'{d}'"), format!("'{d}'"))
+            };
+            return Err(GrufError::data(
+                path,
+                format!(
+                    "the header is one field, '{}'; the file looks {name}-separated: \
+                     pass --delimiter {arg}",
+                    only.replace('\t', "\\t")
+                ),
+            ));
+        }
+    }
     let mut row = csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -495,6 +589,7 @@ type Column = Vec<Option<String>>;
 fn read_columns(
     path: &Path,
     bytes: Vec<u8>,
+    delimiter: u8,
     date_idx: usize,
     price_idx: usize,
 ) -> Result<(Column, Column), GrufError> {
@@ -503,6 +598,7 @@ fn read_columns(
         .with_has_header(false)
         .with_skip_rows(1)
         .with_infer_schema_length(Some(0))
+        .map_parse_options(|o| o.with_separator(delimiter))
         .with_projection(Some(Arc::new(vec![
             date_idx.min(price_idx),
             date_idx.max(price_idx),
@@ -832,6 +928,42 @@ mod tests {
         ] {
             assert!(parse_date(bad, None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn delimiters_parse_and_print_as_the_flag_takes_them() {
+        for (arg, byte) in [
+            (";", b';'),
+            ("tab", b'\t'),
+            ("\\t", b'\t'),
+            ("\t", b'\t'),
+            ("|", b'|'),
+        ] {
+            let d: Delimiter = arg.parse().unwrap();
+            assert_eq!(d.byte(), byte, "{arg}");
+            assert_eq!(d.to_string().parse::<Delimiter>(), Ok(d));
+        }
+        for bad in ["", ";;", "a", "1", "\"", ".", "-", "é"] {
+            assert!(bad.parse::<Delimiter>().is_err(), "{bad:?}");
+        }
+        assert_eq!(Delimiter::default().byte(), b',');
+    }
+
+    #[test]
+    fn data_configs_from_gruf_1_0_model_files_still_load() {
+        let old: DataConfig = serde_json::from_str(
+            r#"{"column":"Close","date_column":null,"date_format":null,"resample":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.column.as_deref(), Some("Close"));
+        assert_eq!(old.delimiter, Delimiter::default());
+        let new = DataConfig {
+            delimiter: "tab".parse().unwrap(),
+            ..DataConfig::default()
+        };
+        let json = serde_json::to_string(&new).unwrap();
+        assert!(json.contains(r#""delimiter":"tab""#), "{json}");
+        assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), new);
     }
 
     #[test]

@@ -273,3 +273,57 @@ fn neuralforecast_and_value_columns_are_found() {
         "{err}"
     );
 }
+
+/// Semicolon- and tab-separated files: refused with the delimiter to pass, then read with
+/// it, and `predict` re-reads them with the delimiter stored in the model.
+#[test]
+fn other_delimiters_are_named_and_taken() {
+    let (dir, _) = workspace();
+    let dir = dir.path();
+    let csv = std::fs::read_to_string(dir.join("prices.csv")).unwrap();
+    write(dir, "semi.csv", &csv.replace(',', ";"));
+    write(dir, "tab.tsv", &csv.replace(',', "\t"));
+
+    let err = train_refused(dir, "semi.csv", &[]);
+    assert!(
+        err.contains(
+            "the header is one field, 'Date;Open;High;Low;Close;Adj Close;Volume'; \
+             the file looks ';'-separated: pass --delimiter ';'"
+        ),
+        "{err}"
+    );
+    let err = train_refused(dir, "tab.tsv", &[]);
+    assert!(
+        err.contains("the file looks tab-separated: pass --delimiter tab"),
+        "{err}"
+    );
+
+    train_ok(dir, "semi.csv", &["--delimiter", ";"]);
+    predicts(dir, "2019-10-28", "2019-10-29");
+    gruf(dir)
+        .args(["evaluate", "--horizon", "0"])
+        .assert()
+        .success()
+        .stdout(contains("2019-09-28 to 2019-10-27"));
+
+    train_ok(dir, "tab.tsv", &["--delimiter", "tab"]);
+    predicts(dir, "2019-10-28", "2019-10-29");
+    // The config file's [data] delimiter, a TOML tab.
+    write(dir, "tab.toml", "[data]\ndelimiter = \"\\t\"\n");
+    train_ok(dir, "tab.tsv", &["--config", "tab.toml"]);
+    predicts(dir, "2019-10-28", "2019-10-29");
+
+    for bad in ["ab", "x", "\""] {
+        gruf(dir)
+            .args(["train", "--csv", "semi.csv", "--delimiter", bad])
+            .assert()
+            .code(2)
+            .stderr(contains("--delimiter").and(contains("one character")));
+    }
+    write(dir, "bad.toml", "[data]\ndelimiter = \"::\"\n");
+    gruf(dir)
+        .args(["train", "--csv", "semi.csv", "--config", "bad.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("bad.toml").and(contains("one character")));
+}
