@@ -229,6 +229,15 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
 
 /// [`load_csv`] on bytes already read; `path` only names the file in messages.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+    if let Some((format, command)) = compression(bytes) {
+        return Err(GrufError::data(
+            path,
+            format!(
+                "this looks compressed ({format}): decompress it first, e.g. {command} {}",
+                path.display()
+            ),
+        ));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -499,6 +508,20 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         provenance,
         notes,
     })
+}
+
+/// The compression format `bytes` start with (by signature), and the command that undoes it.
+fn compression(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    match bytes {
+        [0x1f, 0x8b, ..] => Some(("gzip", "gunzip")),
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Some(("zip", "unzip")),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(("zstd", "unzstd")),
+        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => {
+            Some(("bzip2", "bunzip2"))
+        }
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(("xz", "unxz")),
+        _ => None,
+    }
 }
 
 /// The header row (BOM and surrounding spaces removed), after one pass over the rows that
@@ -964,6 +987,18 @@ mod tests {
         let json = serde_json::to_string(&new).unwrap();
         assert!(json.contains(r#""delimiter":"tab""#), "{json}");
         assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), new);
+    }
+
+    #[test]
+    fn compressed_files_are_recognised_by_signature() {
+        let name = |b: &[u8]| compression(b).map(|c| c.0);
+        assert_eq!(name(b"\x1f\x8b\x08\x00"), Some("gzip"));
+        assert_eq!(name(b"PK\x03\x04rest"), Some("zip"));
+        assert_eq!(name(b"\x28\xb5\x2f\xfd"), Some("zstd"));
+        assert_eq!(name(b"BZh91AY&SY"), Some("bzip2"));
+        assert_eq!(name(b"\xfd7zXZ\x00\x00"), Some("xz"));
+        assert_eq!(name(b"Date,Close\n"), None);
+        assert_eq!(name(b"BZh,Close\n"), None);
     }
 
     #[test]

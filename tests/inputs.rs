@@ -327,3 +327,34 @@ fn other_delimiters_are_named_and_taken() {
         .code(2)
         .stderr(contains("bad.toml").and(contains("one character")));
 }
+
+/// A compressed file is named as such, with the command that undoes it (gruf 1.0 said
+/// "not valid UTF-8", or for a zip, that a column was missing).
+#[test]
+fn compressed_files_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let cases: &[(&str, &[u8], &str, &str)] = &[
+        // `printf 'Date,Close\n' | gzip -n`; the others: the format's signature and a few bytes.
+        (
+            "p.csv.gz",
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x73\x49\x2c\x49\xd5\x71\xce\xc9\x2f\x4e\xe5\x02\x00\x0f\x7e\xc9\x16\x0b\x00\x00\x00",
+            "gzip",
+            "gunzip",
+        ),
+        ("p.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00Date,Close", "zip", "unzip"),
+        ("p.csv.zst", b"\x28\xb5\x2f\xfd\x04\x58\x59\x00\x00", "zstd", "unzstd"),
+        ("p.csv.bz2", b"BZh91AY&SY\x00\x00", "bzip2", "bunzip2"),
+        ("p.csv.xz", b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46", "xz", "unxz"),
+    ];
+    for (name, bytes, format, command) in cases {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        let err = train_refused(dir, name, &[]);
+        assert!(
+            err.contains(&format!(
+                "this looks compressed ({format}): decompress it first, e.g. {command} {name}"
+            )),
+            "{err}"
+        );
+    }
+}
