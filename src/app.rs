@@ -774,10 +774,10 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..SampleConfig::default()
     };
-    if config.rows < 2 {
-        return Err(GrufError::usage("--rows must be at least 2").into());
-    }
     let csv = synth::to_csv(&synth::generate(&config));
+    if args.out.as_os_str() == "-" {
+        return print(csv.as_bytes());
+    }
     write_atomic(&args.out, csv.as_bytes())?;
     print(format!("wrote {} rows to {}\n", config.rows, args.out.display()).as_bytes())
 }

@@ -259,12 +259,13 @@ pub struct PlotArgs {
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// CSV file to write.
+    /// CSV file to write; '-' writes to standard output.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
 
-    /// Number of daily rows.
-    #[arg(long, default_value_t = SampleConfig::default().rows)]
+    /// Number of daily rows, 2 to 1000000.
+    #[arg(long, default_value_t = SampleConfig::default().rows,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1_000_000))]
     pub rows: usize,
 
     /// Generator seed (the default makes data/btc-sample.csv).

@@ -358,3 +358,30 @@ fn compressed_files_say_so() {
         );
     }
 }
+
+/// `sample --out -` writes the CSV to stdout and no file named `-` (gruf 1.0 created one);
+/// `--rows` is bounded so a typo cannot fill a disk.
+#[test]
+fn sample_writes_to_stdout_and_bounds_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    gruf(dir)
+        .args(["sample", "--rows", "5", "--out", "s.csv"])
+        .assert()
+        .success();
+    let file = std::fs::read(dir.join("s.csv")).unwrap();
+    gruf(dir)
+        .args(["sample", "--rows", "5", "--out", "-"])
+        .assert()
+        .success()
+        .stdout(predicate::eq(file));
+    assert!(!dir.join("-").exists(), "a file named '-' was created");
+    for rows in ["1", "1000001", "99999999999"] {
+        gruf(dir)
+            .args(["sample", "--rows", rows, "--out", "big.csv"])
+            .assert()
+            .code(2)
+            .stderr(contains("--rows").and(contains("2..=1000000")));
+    }
+    assert!(!dir.join("big.csv").exists());
+}
