@@ -37,6 +37,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate_cmd(args),
         Command::Backtest(args) => backtest_cmd(args),
         Command::Sample(args) => sample_cmd(args),
+        Command::Completions(args) => completions_cmd(args),
     }
 }
 
@@ -780,4 +781,11 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<()> {
     }
     write_atomic(&args.out, csv.as_bytes())?;
     print(format!("wrote {} rows to {}\n", config.rows, args.out.display()).as_bytes())
+}
+
+fn completions_cmd(args: crate::cli::CompletionsArgs) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(args.shell, &mut command, "gruf", &mut script);
+    print(&script)
 }

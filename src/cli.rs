@@ -37,6 +37,8 @@ pub enum Command {
     Backtest(BacktestArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
+    /// Print a shell completion script to standard output (bash, zsh, fish, ...).
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -271,4 +273,12 @@ pub struct SampleArgs {
     /// Generator seed (the default makes data/btc-sample.csv).
     #[arg(long, default_value_t = SampleConfig::default().seed)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for, e.g. `gruf completions bash > /etc/bash_completion.d/gruf`
+    /// or `gruf completions fish > ~/.config/fish/completions/gruf.fish`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -385,3 +385,26 @@ fn sample_writes_to_stdout_and_bounds_rows() {
     }
     assert!(!dir.join("big.csv").exists());
 }
+
+/// `gruf completions SHELL` prints a completion script that knows the subcommands and flags.
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        gruf(dir.path())
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(
+                contains("gruf")
+                    .and(contains("backtest"))
+                    .and(contains("delimiter")),
+            );
+    }
+    gruf(dir.path())
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(contains("possible values"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
