@@ -39,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate_cmd(args),
         Command::Backtest(args) => backtest_cmd(args),
         Command::Sample(args) => sample_cmd(args),
+        Command::Completions(args) => completions_cmd(args),
     }
 }
 
@@ -307,7 +308,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
     let checkpoint = Checkpoint::load(&source.model, device)?;
     let meta = &checkpoint.meta;
     let data_config = DataConfig {
-        column: meta.data.column.clone(),
+        column: Some(meta.data.column.clone()),
         date_column: Some(meta.data.date_column.clone()),
         ..meta.config.data.clone()
     };
@@ -1117,10 +1118,17 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..SampleConfig::default()
     };
-    if config.rows < 2 {
-        return Err(GrufError::usage("--rows must be at least 2").into());
-    }
     let csv = synth::to_csv(&synth::generate(&config));
+    if args.out.as_os_str() == "-" {
+        return print(csv.as_bytes());
+    }
     write_atomic(&args.out, csv.as_bytes())?;
     print(format!("wrote {} rows to {}\n", config.rows, args.out.display()).as_bytes())
+}
+
+fn completions_cmd(args: crate::cli::CompletionsArgs) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(args.shell, &mut command, "gruf", &mut script);
+    print(&script)
 }

@@ -37,6 +37,8 @@ pub enum Command {
     Backtest(BacktestArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
+    /// Print a shell completion script to standard output (bash, zsh, fish, ...).
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,17 +84,23 @@ pub struct TrainOptions {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Price column, matched case-insensitively [default: Close].
+    /// Price column, matched case-insensitively [default: Close, else y or value].
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
 
-    /// Date column [default: auto-detect Date, Datetime, Timestamp or Time].
+    /// Date column [default: auto-detect Date, Datetime, Timestamp, Time, Open time, Month,
+    /// Week, Period, Quarter or ds].
     #[arg(long, value_name = "NAME")]
     pub date_column: Option<String>,
 
-    /// chrono format of the dates, e.g. '%d/%m/%Y' [default: ISO dates or Unix seconds].
+    /// chrono format of the dates, e.g. '%d/%m/%Y', or '%s' for Unix seconds [default: ISO
+    /// dates and datetimes, 2024-03, 2024-Q1, 2024-W13, 20240331 or Unix time].
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
+
+    /// Field separator: one character, or 'tab' [default: ,].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<crate::data::Delimiter>,
 
     /// Aggregate to one close per period first (e.g. minute bars to daily closes).
     #[arg(long, value_enum)]
@@ -173,6 +181,7 @@ impl TrainOptions {
                 date_format: self.date_format.clone(),
                 resample: self.resample,
                 season: self.season,
+                delimiter: self.delimiter,
             },
             model: PartialModel {
                 layers: self.layers.clone(),
@@ -265,15 +274,24 @@ pub struct PlotArgs {
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// CSV file to write.
+    /// CSV file to write; '-' writes to standard output.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
 
-    /// Number of daily rows.
-    #[arg(long, default_value_t = SampleConfig::default().rows)]
+    /// Number of daily rows, 2 to 1000000.
+    #[arg(long, default_value_t = SampleConfig::default().rows,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1_000_000))]
     pub rows: usize,
 
     /// Generator seed (the default makes data/btc-sample.csv).
     #[arg(long, default_value_t = SampleConfig::default().seed)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for, e.g. `gruf completions bash > /etc/bash_completion.d/gruf`
+    /// or `gruf completions fish > ~/.config/fish/completions/gruf.fish`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

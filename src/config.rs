@@ -108,6 +108,8 @@ pub struct PartialData {
     pub date_format: Option<String>,
     pub resample: Option<crate::data::Resample>,
     pub season: Option<usize>,
+    /// One character, or `tab` (a TOML `"\t"` works too).
+    pub delimiter: Option<crate::data::Delimiter>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -155,7 +157,9 @@ impl PartialConfig {
             }
         }
         let (d, m, t) = (self.data, self.model, self.train);
-        set(&mut config.data.column, d.column);
+        if d.column.is_some() {
+            config.data.column = d.column;
+        }
         if d.date_column.is_some() {
             config.data.date_column = d.date_column;
         }
@@ -168,6 +172,7 @@ impl PartialConfig {
         if d.season.is_some() {
             config.data.season = d.season;
         }
+        set(&mut config.data.delimiter, d.delimiter);
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);

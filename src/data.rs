@@ -18,17 +18,34 @@ use sha2::{Digest, Sha256};
 use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
 
-/// Header names tried, in order, when no date column is given.
-const DATE_COLUMNS: [&str; 5] = ["date", "datetime", "timestamp", "time", "open time"];
+/// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
+const DATE_COLUMNS: [&str; 10] = [
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "open time",
+    "month",
+    "week",
+    "period",
+    "quarter",
+    "ds",
+];
 
-/// Which columns to read and how to parse dates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Header names tried, in order, when no price column is given: Yahoo's `Close`, then
+/// NeuralForecast's `y`, then `value`.
+const PRICE_COLUMNS: [&str; 3] = ["Close", "y", "value"];
+
+/// Which columns to read and how to parse dates; the default reads Yahoo's layout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataConfig {
-    /// Price column, matched case-insensitively.
-    pub column: String,
-    /// Date column; `None` auto-detects Date / Datetime / Timestamp / Time.
+    /// Price column, matched case-insensitively; `None` takes the first of Close, y, value.
+    pub column: Option<String>,
+    /// Date column; `None` auto-detects Date, Datetime, Timestamp, Time, Month, … (see
+    /// `DATE_COLUMNS`).
     pub date_column: Option<String>,
-    /// chrono format for the dates; `None` accepts ISO dates, datetimes and Unix times.
+    /// chrono format for the dates; `None` accepts ISO dates, datetimes, year-months,
+    /// quarters, ISO weeks, YYYYMMDD and Unix times (see [`DateForm`]).
     pub date_format: Option<String>,
     /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
     /// daily closes.
@@ -38,6 +55,73 @@ pub struct DataConfig {
     /// calendar (24 for hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly).
     #[serde(default)]
     pub season: Option<usize>,
+    /// Field separator (model files written by gruf 1.0 have none: a comma).
+    #[serde(default)]
+    pub delimiter: Delimiter,
+}
+
+/// The character between fields: one ASCII character, a comma unless told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Delimiter(u8);
+
+impl Delimiter {
+    pub fn byte(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for Delimiter {
+    fn default() -> Self {
+        Delimiter(b',')
+    }
+}
+
+impl std::str::FromStr for Delimiter {
+    type Err = String;
+
+    /// One character; `tab` or `\t` for a tab.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let byte = match s {
+            "tab" | "\\t" | "\t" => b'\t',
+            _ if s.len() == 1 => s.as_bytes()[0],
+            _ => 0,
+        };
+        let usable = byte == b'\t'
+            || byte == b' '
+            || (byte.is_ascii_punctuation() && !matches!(byte, b'"' | b'.' | b'-'));
+        if usable {
+            Ok(Delimiter(byte))
+        } else {
+            Err(format!(
+                "delimiter '{s}': give one character such as ';' or '|', or tab \
+                 (not a letter, digit, quote, '.' or '-')"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for Delimiter {
+    /// `tab`, or the character itself: what `--delimiter` takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            b'\t' => f.write_str("tab"),
+            b => write!(f, "{}", b as char),
+        }
+    }
+}
+
+impl TryFrom<String> for Delimiter {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Delimiter> for String {
+    fn from(d: Delimiter) -> String {
+        d.to_string()
+    }
 }
 
 /// A resampling period; the price of a period is its last row's (a close).
@@ -66,18 +150,6 @@ impl Resample {
         match self {
             Resample::Hour => 3_600,
             Resample::Day => 86_400,
-        }
-    }
-}
-
-impl Default for DataConfig {
-    fn default() -> Self {
-        DataConfig {
-            column: "Close".into(),
-            date_column: None,
-            date_format: None,
-            resample: None,
-            season: None,
         }
     }
 }
@@ -177,6 +249,15 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
 
 /// [`load_csv`] on bytes already read; `path` only names the file in messages.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+    if let Some((format, command)) = compression(bytes) {
+        return Err(GrufError::data(
+            path,
+            format!(
+                "this looks compressed ({format}): decompress it first, e.g. {command} {}",
+                path.display()
+            ),
+        ));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -192,17 +273,42 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         ));
     }
 
-    let header = read_header(path, text)?;
-    let price_idx = find_column(&header, &config.column).ok_or_else(|| {
-        GrufError::data(
-            path,
-            format!(
-                "column '{}' not found; columns are: {}; pass --column",
-                config.column,
-                header.join(", ")
-            ),
-        )
-    })?;
+    let delimiter = config.delimiter.byte();
+    let header = read_header(path, text, delimiter)?;
+    let (mut notes, mut info) = (Vec::new(), Vec::new());
+    let price_idx = match &config.column {
+        Some(name) => find_column(&header, name).ok_or_else(|| {
+            GrufError::data(
+                path,
+                format!(
+                    "column '{name}' not found; columns are: {}; pass --column",
+                    header.join(", ")
+                ),
+            )
+        })?,
+        None => {
+            let idx = PRICE_COLUMNS
+                .iter()
+                .find_map(|c| find_column(&header, c))
+                .ok_or_else(|| {
+                    GrufError::data(
+                        path,
+                        format!(
+                            "column '{}' not found (nor y or value); columns are: {}; pass --column",
+                            PRICE_COLUMNS[0],
+                            header.join(", ")
+                        ),
+                    )
+                })?;
+            if !header[idx].eq_ignore_ascii_case(PRICE_COLUMNS[0]) {
+                notes.push(format!(
+                    "no {} column: using '{}' as the price column (pass --column to choose another)",
+                    PRICE_COLUMNS[0], header[idx]
+                ));
+            }
+            idx
+        }
+    };
     let date_idx = match &config.date_column {
         Some(name) => find_column(&header, name).ok_or_else(|| {
             GrufError::data(
@@ -220,8 +326,9 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
                 GrufError::data(
                     path,
                     format!(
-                        "no date column found (looked for Date, Datetime, Timestamp, Time); \
-                     columns are: {}; pass --date-column",
+                        "no date column found (looked for Date, Datetime, Timestamp, Time, \
+                         Open time, Month, Week, Period, Quarter, ds); columns are: {}; \
+                         pass --date-column",
                         header.join(", ")
                     ),
                 )
@@ -249,9 +356,26 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         }
     }
 
-    let (raw_dates, raw_prices) = read_columns(path, bytes.to_vec(), date_idx, price_idx)?;
+    let (raw_dates, raw_prices) =
+        read_columns(path, bytes.to_vec(), delimiter, date_idx, price_idx)?;
     let price_name = header[price_idx].clone();
     let date_name = header[date_idx].clone();
+
+    // One reading for the whole column, decided by its first date.
+    let first_date = raw_dates
+        .iter()
+        .flatten()
+        .map(|d| d.trim())
+        .find(|d| !d.is_empty())
+        .unwrap_or("");
+    let form = DateForm::detect(first_date, config.date_format.as_deref());
+    if let DateForm::Yyyymmdd { first } = &form {
+        notes.push(format!(
+            "read {date_name} values such as '{first}' as YYYYMMDD dates ({}); \
+             if they are Unix seconds, pass --date-format %s",
+            format_time(form.parse(first).unwrap_or_default(), true)
+        ));
+    }
 
     // Parse row by row; line numbers count the header as line 1.
     let mut rows: Vec<(i64, f64, usize)> = Vec::with_capacity(raw_prices.len());
@@ -288,13 +412,12 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
                     format!("line {line}: {date_name} is empty; every row needs a date"),
                 )
             })?;
-        let ts = parse_date(date, config.date_format.as_deref()).map_err(|reason| {
+        let ts = form.parse(date).map_err(|reason| {
             GrufError::data(path, format!("line {line}: {date_name} '{date}' {reason}"))
         })?;
         rows.push((ts, price, line));
     }
 
-    let (mut notes, mut info) = (Vec::new(), Vec::new());
     if missing > 0 {
         notes.push(format!(
             "dropped {missing} row{} with a missing {price_name} (null, empty, NaN or a blank line), first at line {first_missing}",
@@ -445,12 +568,28 @@ fn calendar_notes(series: &Series) -> (Vec<String>, Vec<String>) {
     (notes, info)
 }
 
+/// The compression format `bytes` start with (by signature), and the command that undoes it.
+fn compression(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    match bytes {
+        [0x1f, 0x8b, ..] => Some(("gzip", "gunzip")),
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Some(("zip", "unzip")),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(("zstd", "unzstd")),
+        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => {
+            Some(("bzip2", "bunzip2"))
+        }
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(("xz", "unxz")),
+        _ => None,
+    }
+}
+
 /// The header row (BOM and surrounding spaces removed), after one pass over the rows that
 /// refuses any with more or fewer fields than the header, naming the first such line
-/// (polars would fail without a line number, or fill missing fields with nulls).
-fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
+/// (polars would fail without a line number, or fill missing fields with nulls). A header
+/// of one field that another delimiter would split is refused with that delimiter named.
+fn read_header(path: &Path, text: &str, delimiter: u8) -> Result<Vec<String>, GrufError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
+        .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
     let header: Vec<String> = match reader.read_record(&mut record) {
@@ -466,6 +605,29 @@ fn read_header(path: &Path, text: &str) -> Result<Vec<String>, GrufError> {
             ))
         }
     };
+    if let [only] = header.as_slice() {
+        let likely = [b',', b';', b'\t', b'|']
+            .into_iter()
+            .filter(|&b| b != delimiter)
+            .map(|b| (only.bytes().filter(|&c| c == b).count(), b))
+            .max();
+        if let Some((_, b)) = likely.filter(|&(n, _)| n > 0) {
+            let d = Delimiter(b);
+            let (name, arg) = if b == b'\t' {
+                ("tab".to_string(), d.to_string())
+            } else {
+                (format!("'{d}'"), format!("'{d}'"))
+            };
+            return Err(GrufError::data(
+                path,
+                format!(
+                    "the header is one field, '{}'; the file looks {name}-separated: \
+                     pass --delimiter {arg}",
+                    only.replace('\t', "\\t")
+                ),
+            ));
+        }
+    }
     let mut row = csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -508,6 +670,7 @@ type Column = Vec<Option<String>>;
 fn read_columns(
     path: &Path,
     bytes: Vec<u8>,
+    delimiter: u8,
     date_idx: usize,
     price_idx: usize,
 ) -> Result<(Column, Column), GrufError> {
@@ -516,6 +679,7 @@ fn read_columns(
         .with_has_header(false)
         .with_skip_rows(1)
         .with_infer_schema_length(Some(0))
+        .map_parse_options(|o| o.with_separator(delimiter))
         .with_projection(Some(Arc::new(vec![
             date_idx.min(price_idx),
             date_idx.max(price_idx),
@@ -575,24 +739,104 @@ fn thousands_grouped(int_part: &str) -> bool {
     first_ok && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Parses a date or time to Unix seconds (UTC).
-///
-/// With `format`, exactly that chrono format (a date or a datetime). Without it: ISO dates
-/// (`2024-03-31`), ISO datetimes with or without `T`, fractional seconds and a zone
-/// (`Z`, `+02:00`), and Unix timestamps in seconds or milliseconds.
-pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
-    if let Some(fmt) = format {
-        return NaiveDateTime::parse_from_str(s, fmt)
-            .map(|t| t.and_utc().timestamp())
-            .or_else(|_| DateTime::parse_from_str(s, fmt).map(|t| t.timestamp()))
-            .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(midnight))
-            .map_err(|e| format!("does not match --date-format '{fmt}' ({e})"));
+/// How a date column is read, decided once for the whole column from its first value
+/// (or `--date-format`): `20190101` could be a YYYYMMDD date or Unix seconds, and which it
+/// is must not change from row to row, nor be guessed silently (a YYYYMMDD reading is
+/// reported in [`Loaded::notes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateForm {
+    /// Exactly this chrono format (a date or a datetime; `%s` for Unix seconds).
+    Format(String),
+    /// 8-digit YYYYMMDD, because the first value (`first`) is one: every value must be.
+    Yyyymmdd { first: String },
+    /// ISO dates (`2024-03-31`), ISO datetimes with or without `T`, fractional seconds and
+    /// a zone (`Z`, `+02:00`), year-months (`1960-01`), quarters (`2020-Q1`, `2020Q1`),
+    /// ISO weeks (`2020-W01`, the Monday) and Unix timestamps in seconds or milliseconds.
+    /// When the first value (`first`) is not a number, an 8-digit number that is also a
+    /// valid YYYYMMDD date is refused as ambiguous.
+    Auto { first: String, numeric: bool },
+}
+
+impl DateForm {
+    /// The reading for a column whose first non-empty date is `first`.
+    pub fn detect(first: &str, format: Option<&str>) -> DateForm {
+        let first = first.to_string();
+        match format {
+            Some(fmt) => DateForm::Format(fmt.to_string()),
+            None if yyyymmdd(&first).is_some() => DateForm::Yyyymmdd { first },
+            None => DateForm::Auto {
+                numeric: is_number(&first),
+                first,
+            },
+        }
     }
+
+    /// Parses one value of the column to Unix seconds (UTC).
+    pub fn parse(&self, s: &str) -> Result<i64, String> {
+        match self {
+            DateForm::Format(fmt) => parse_with_format(s, fmt),
+            DateForm::Yyyymmdd { first } => match yyyymmdd(s) {
+                Some(d) => Ok(midnight(d)),
+                None if s.len() == 8 && is_number(s) => {
+                    Err("is not a valid YYYYMMDD date (no such month or day)".into())
+                }
+                None => Err(format!(
+                    "is not an 8-digit YYYYMMDD date like the column's first date '{first}'; \
+                     write every date the same way"
+                )),
+            },
+            DateForm::Auto { first, numeric } => {
+                if let Some(t) = parse_calendar(s) {
+                    return Ok(t);
+                }
+                if is_number(s) {
+                    if !numeric && yyyymmdd(s).is_some() {
+                        return Err(format!(
+                            "could be a YYYYMMDD date or Unix seconds, and the column's first \
+                             date '{first}' is neither; write every date the same way"
+                        ));
+                    }
+                    let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
+                    // 1e11 seconds is the year 5138; larger values are milliseconds.
+                    return Ok(if n >= 100_000_000_000 { n / 1000 } else { n });
+                }
+                if s.contains('/') || s.contains('.') {
+                    return Err("is ambiguous (day/month order); pass --date-format, \
+                                e.g. '%d/%m/%Y' or '%m/%d/%Y'"
+                        .into());
+                }
+                Err(
+                    "is not a date; expected ISO dates (2024-03-31), datetimes, year-months \
+                     (2024-03), quarters (2024-Q1), weeks (2024-W13), YYYYMMDD or Unix seconds, \
+                     or pass --date-format"
+                        .into(),
+                )
+            }
+        }
+    }
+}
+
+/// Parses one date or time to Unix seconds (UTC), reading it as [`DateForm::detect`] would
+/// read a column that starts with it.
+pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
+    DateForm::detect(s, format).parse(s)
+}
+
+fn parse_with_format(s: &str, fmt: &str) -> Result<i64, String> {
+    NaiveDateTime::parse_from_str(s, fmt)
+        .map(|t| t.and_utc().timestamp())
+        .or_else(|_| DateTime::parse_from_str(s, fmt).map(|t| t.timestamp()))
+        .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(midnight))
+        .map_err(|e| format!("does not match --date-format '{fmt}' ({e})"))
+}
+
+/// ISO dates and datetimes, year-months, quarters and ISO weeks (not bare numbers).
+fn parse_calendar(s: &str) -> Option<i64> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(midnight(d));
+        return Some(midnight(d));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
+        return Some(t.timestamp());
     }
     for fmt in [
         "%Y-%m-%d %H:%M:%S%.f%:z",
@@ -600,7 +844,7 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
         "%Y-%m-%dT%H:%M:%S%.f%#z",
     ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Ok(t.timestamp());
+            return Some(t.timestamp());
         }
     }
     for fmt in [
@@ -610,21 +854,56 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
         "%Y-%m-%dT%H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(t.and_utc().timestamp());
+            return Some(t.and_utc().timestamp());
         }
     }
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
-        // 1e11 seconds is the year 5138; larger values are milliseconds.
-        return Ok(if n >= 100_000_000_000 { n / 1000 } else { n });
+    period_start(s).map(midnight)
+}
+
+/// The first day of a period written as a year-month (`1960-01`), a quarter (`2020-Q1`,
+/// `2020Q1`) or an ISO week (`2020-W01`, `2020W01`: its Monday).
+fn period_start(s: &str) -> Option<NaiveDate> {
+    let (year, rest) = (s.get(..4)?, s.get(4..)?);
+    if !is_number(year) {
+        return None;
     }
-    if s.contains('/') || s.contains('.') {
-        return Err(
-            "is ambiguous (day/month order); pass --date-format, e.g. '%d/%m/%Y' or '%m/%d/%Y'"
-                .into(),
-        );
+    let year: i32 = year.parse().ok()?;
+    let two_digits = |t: &str| {
+        if t.len() == 2 && is_number(t) {
+            t.parse::<u32>().ok()
+        } else {
+            None
+        }
+    };
+    if let Some(month) = rest.strip_prefix('-').and_then(two_digits) {
+        return NaiveDate::from_ymd_opt(year, month, 1);
     }
-    Err("is not a date; expected ISO dates (2024-03-31), datetimes or Unix seconds, or pass --date-format".into())
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    if let Some(q) = rest.strip_prefix(['Q', 'q']) {
+        let month = match q {
+            "1" => 1,
+            "2" => 4,
+            "3" => 7,
+            "4" => 10,
+            _ => return None,
+        };
+        return NaiveDate::from_ymd_opt(year, month, 1);
+    }
+    let week = rest.strip_prefix(['W', 'w']).and_then(two_digits)?;
+    NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon)
+}
+
+/// `20190101` as a date: 8 digits, no leading zero, a real month and day.
+fn yyyymmdd(s: &str) -> Option<NaiveDate> {
+    if s.len() != 8 || !is_number(s) || s.starts_with('0') {
+        return None;
+    }
+    let part = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(part(0..4)? as i32, part(4..6)?, part(6..8)?)
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn midnight(d: NaiveDate) -> i64 {
@@ -694,6 +973,96 @@ mod tests {
             .unwrap_err()
             .contains("--date-format"));
         assert!(parse_date("yesterday", None).is_err());
+    }
+
+    #[test]
+    fn eight_digit_dates_are_yyyymmdd_for_the_whole_column() {
+        let day = 1_546_300_800; // 2019-01-01
+        assert_eq!(parse_date("20190101", None), Ok(day));
+        let form = DateForm::detect("20190101", None);
+        assert_eq!(form.parse("20191027"), Ok(1_572_134_400));
+        // A later value in another form is refused, not read another way.
+        for other in ["2019-01-02", "1546387200", "2019010", "20190230"] {
+            assert!(form.parse(other).is_err(), "{other}");
+        }
+        assert!(form.parse("2019-01-02").unwrap_err().contains("'20190101'"));
+        // Not a valid date: Unix seconds, as before; 8 digits read as seconds in a column
+        // of Unix times; refused as ambiguous in a column of ISO dates.
+        assert_eq!(parse_date("12345678", None), Ok(12_345_678));
+        let unix = DateForm::detect("1546300800", None);
+        assert_eq!(unix.parse("20190101"), Ok(20_190_101));
+        let iso = DateForm::detect("2019-01-01", None);
+        assert!(iso.parse("20190102").unwrap_err().contains("YYYYMMDD"));
+        assert_eq!(iso.parse("1546387200"), Ok(day + 86_400));
+        // The way out for Unix seconds that look like dates: chrono's %s.
+        assert_eq!(parse_date("20190101", Some("%s")), Ok(20_190_101));
+        assert_eq!(parse_date("1546300800", Some("%s")), Ok(day));
+    }
+
+    #[test]
+    fn months_quarters_and_weeks_start_on_their_first_day() {
+        let ymd = |y, m, d| midnight(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        assert_eq!(parse_date("1960-01", None), Ok(ymd(1960, 1, 1)));
+        assert_eq!(parse_date("2024-12", None), Ok(ymd(2024, 12, 1)));
+        assert_eq!(parse_date("2020-Q1", None), Ok(ymd(2020, 1, 1)));
+        assert_eq!(parse_date("2020Q3", None), Ok(ymd(2020, 7, 1)));
+        assert_eq!(parse_date("2020-q4", None), Ok(ymd(2020, 10, 1)));
+        // ISO week 1 of 2020 starts on Monday 2019-12-30.
+        assert_eq!(parse_date("2020-W01", None), Ok(ymd(2019, 12, 30)));
+        assert_eq!(parse_date("2020W53", None), Ok(ymd(2020, 12, 28)));
+        for bad in [
+            "2020-13", "2020-Q5", "2020-W54", "2021-W53", "2020-1", "20-01",
+        ] {
+            assert!(parse_date(bad, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn delimiters_parse_and_print_as_the_flag_takes_them() {
+        for (arg, byte) in [
+            (";", b';'),
+            ("tab", b'\t'),
+            ("\\t", b'\t'),
+            ("\t", b'\t'),
+            ("|", b'|'),
+        ] {
+            let d: Delimiter = arg.parse().unwrap();
+            assert_eq!(d.byte(), byte, "{arg}");
+            assert_eq!(d.to_string().parse::<Delimiter>(), Ok(d));
+        }
+        for bad in ["", ";;", "a", "1", "\"", ".", "-", "é"] {
+            assert!(bad.parse::<Delimiter>().is_err(), "{bad:?}");
+        }
+        assert_eq!(Delimiter::default().byte(), b',');
+    }
+
+    #[test]
+    fn data_configs_from_gruf_1_0_model_files_still_load() {
+        let old: DataConfig = serde_json::from_str(
+            r#"{"column":"Close","date_column":null,"date_format":null,"resample":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.column.as_deref(), Some("Close"));
+        assert_eq!(old.delimiter, Delimiter::default());
+        let new = DataConfig {
+            delimiter: "tab".parse().unwrap(),
+            ..DataConfig::default()
+        };
+        let json = serde_json::to_string(&new).unwrap();
+        assert!(json.contains(r#""delimiter":"tab""#), "{json}");
+        assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), new);
+    }
+
+    #[test]
+    fn compressed_files_are_recognised_by_signature() {
+        let name = |b: &[u8]| compression(b).map(|c| c.0);
+        assert_eq!(name(b"\x1f\x8b\x08\x00"), Some("gzip"));
+        assert_eq!(name(b"PK\x03\x04rest"), Some("zip"));
+        assert_eq!(name(b"\x28\xb5\x2f\xfd"), Some("zstd"));
+        assert_eq!(name(b"BZh91AY&SY"), Some("bzip2"));
+        assert_eq!(name(b"\xfd7zXZ\x00\x00"), Some("xz"));
+        assert_eq!(name(b"Date,Close\n"), None);
+        assert_eq!(name(b"BZh,Close\n"), None);
     }
 
     #[test]
