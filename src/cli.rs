@@ -208,7 +208,9 @@ impl TrainOptions {
 pub enum Format {
     /// Aligned columns for people.
     Table,
+    /// Comma-separated with a header row, for spreadsheets and scripts (all tables in one).
     Csv,
+    /// One JSON document.
     Json,
 }
 
