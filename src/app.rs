@@ -669,6 +669,7 @@ fn evaluate_cmd(args: EvaluateArgs) -> anyhow::Result<()> {
 
 fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
+    let format = plot::ImageFormat::from_path(&args.out)?;
     let device = device();
     let (checkpoint, series, csv_path) = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
@@ -762,8 +763,8 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
         history: meta.history.clone(),
         best_epoch: meta.best_epoch,
     };
-    let png = plot::render_png(&data)?;
-    write_atomic(&args.out, &png)?;
+    let image = plot::render(&data, format)?;
+    write_atomic(&args.out, &image)?;
     print(format!("wrote {}\n", args.out.display()).as_bytes())
 }
 

@@ -1,9 +1,12 @@
 //! Renders the forecast picture: true prices, one-step predictions (the model's and the
 //! naive forecast's, with both MAEs in the legend) over the held-out test part, and the
 //! N-day forecast past the end on a dated axis, above the training and validation loss
-//! curves. Returns PNG bytes; the caller writes them atomically.
+//! curves. The drawing is written once, generic over plotters' `DrawingBackend`; [`render`]
+//! returns the bytes of a PNG or an SVG (chosen from the output's extension by
+//! [`ImageFormat::from_path`]) and the caller writes them atomically.
 
 use std::io::Cursor;
+use std::path::Path;
 use std::sync::Once;
 
 use anyhow::Context;
@@ -11,6 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::data::format_time;
+use crate::error::GrufError;
 use crate::evaluate::money;
 use crate::train::EpochRecord;
 
@@ -39,26 +43,74 @@ pub struct PlotData {
     pub best_epoch: usize,
 }
 
-pub fn render_png(data: &PlotData) -> anyhow::Result<Vec<u8>> {
+/// The image formats `gruf plot` writes, chosen by the output file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Png,
+    Svg,
+}
+
+impl ImageFormat {
+    /// `.png` or `.svg` (in any case); any other extension, or none, is a usage error
+    /// naming it, so that a `.jpg` name never receives PNG bytes.
+    pub fn from_path(path: &Path) -> Result<Self, GrufError> {
+        let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+        match ext.as_deref() {
+            Some("png") => Ok(ImageFormat::Png),
+            Some("svg") => Ok(ImageFormat::Svg),
+            Some(other) => Err(GrufError::usage(format!(
+                "--out {}: gruf cannot write .{other} images; end the file name in .png or .svg",
+                path.display()
+            ))),
+            None => Err(GrufError::usage(format!(
+                "--out {}: the file name has no extension; end it in .png or .svg",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// Draws the plot and returns the file's bytes in `format`.
+pub fn render(data: &PlotData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
     static FONTS: Once = Once::new();
     FONTS.call_once(|| {
         // The font is compiled in, so this cannot fail at run time short of a corrupt build.
+        // Both backends need it: plotters measures text with it to lay the plot out; the
+        // bitmap draws its glyphs, an SVG names the family and leaves drawing to the viewer.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
-    let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_err)?;
-        let (top, bottom) = root.split_vertically(HEIGHT * 68 / 100);
-        draw_prices(&top, data)?;
-        draw_losses(&bottom, data)?;
-        root.present().map_err(draw_err)?;
+    match format {
+        ImageFormat::Png => {
+            let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+            draw(
+                &BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area(),
+                data,
+            )?;
+            let mut png = Vec::new();
+            image::RgbImage::from_raw(WIDTH, HEIGHT, rgb)
+                .context("image buffer has the wrong size")?
+                .write_to(&mut Cursor::new(&mut png), image::ImageOutputFormat::Png)?;
+            Ok(png)
+        }
+        ImageFormat::Svg => {
+            let mut svg = String::new();
+            draw(
+                &SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(),
+                data,
+            )?;
+            Ok(svg.into_bytes())
+        }
     }
-    let mut png = Vec::new();
-    image::RgbImage::from_raw(WIDTH, HEIGHT, rgb)
-        .context("image buffer has the wrong size")?
-        .write_to(&mut Cursor::new(&mut png), image::ImageOutputFormat::Png)?;
-    Ok(png)
+}
+
+/// The whole picture on any backend: prices above, losses below.
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &PlotData) -> anyhow::Result<()> {
+    root.fill(&WHITE).map_err(draw_err)?;
+    let (top, bottom) = root.split_vertically(HEIGHT * 68 / 100);
+    draw_prices(&top, data)?;
+    draw_losses(&bottom, data)?;
+    root.present().map_err(draw_err)?;
+    Ok(())
 }
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
@@ -69,7 +121,10 @@ fn days(secs: i64) -> f64 {
     secs as f64 / 86_400.0
 }
 
-fn draw_prices(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> anyhow::Result<()> {
+fn draw_prices<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    data: &PlotData,
+) -> anyhow::Result<()> {
     let lines = [&data.truth, &data.naive, &data.predicted, &data.forecast];
     let all = || lines.iter().flat_map(|l| l.points.iter());
     let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(a, b), p| {
@@ -138,7 +193,10 @@ fn draw_prices(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> any
     Ok(())
 }
 
-fn draw_losses(area: &DrawingArea<BitMapBackend, Shift>, data: &PlotData) -> anyhow::Result<()> {
+fn draw_losses<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    data: &PlotData,
+) -> anyhow::Result<()> {
     let h = &data.history;
     let losses = h
         .iter()
