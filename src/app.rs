@@ -742,6 +742,7 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     let data = PlotData {
         title,
         daily,
+        step_seconds: checkpoint.meta.data.step_seconds as f64,
         truth: Line {
             label: format!("true {column}"),
             points: (start.saturating_sub(1)..series.len())

@@ -10,13 +10,15 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::Context;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::data::format_time;
 use crate::error::GrufError;
 use crate::evaluate::money;
 use crate::train::EpochRecord;
+use chrono::Datelike;
 
 const WIDTH: u32 = 1400;
 const HEIGHT: u32 = 1000;
@@ -32,12 +34,15 @@ pub struct Line {
 #[derive(Debug, Clone)]
 pub struct PlotData {
     pub title: String,
-    /// Dates print without a time of day.
+    /// Every timestamp is a midnight: the time axis is labelled with dates only.
     pub daily: bool,
+    /// The usual length of one step of the series, in seconds (86400 for daily data).
+    pub step_seconds: f64,
     pub truth: Line,
     pub predicted: Line,
     /// The naive forecast over the same days as `predicted`.
     pub naive: Line,
+    /// The forecast past the end; it may start at the last true point, to join the lines.
     pub forecast: Line,
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
@@ -72,13 +77,7 @@ impl ImageFormat {
 
 /// Draws the plot and returns the file's bytes in `format`.
 pub fn render(data: &PlotData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
-    static FONTS: Once = Once::new();
-    FONTS.call_once(|| {
-        // The font is compiled in, so this cannot fail at run time short of a corrupt build.
-        // Both backends need it: plotters measures text with it to lay the plot out; the
-        // bitmap draws its glyphs, an SVG names the family and leaves drawing to the viewer.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-    });
+    register_font();
     match format {
         ImageFormat::Png => {
             let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
@@ -103,6 +102,16 @@ pub fn render(data: &PlotData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// Both backends need the font: plotters measures text with it to lay the plot out; the
+/// bitmap draws its glyphs, an SVG names the family and leaves drawing to the viewer.
+fn register_font() {
+    static FONTS: Once = Once::new();
+    FONTS.call_once(|| {
+        // The font is compiled in, so this cannot fail at run time short of a corrupt build.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
 /// The whole picture on any backend: prices above, losses below.
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &PlotData) -> anyhow::Result<()> {
     root.fill(&WHITE).map_err(draw_err)?;
@@ -117,8 +126,205 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing the plot failed: {e:?}")
 }
 
-fn days(secs: i64) -> f64 {
-    secs as f64 / 86_400.0
+/// The price panel's space right of the plotting area: room for half of the last date
+/// label, which is centred on its tick and may sit at the very edge.
+const RIGHT_MARGIN: u32 = 64;
+/// Font size of tick labels.
+const LABEL_SIZE: u32 = 15;
+/// Room one time label needs along the axis, gap included, in pixels.
+const TIME_LABEL_SLOT: u32 = 120;
+
+const MINUTE: i64 = 60;
+const HOUR: i64 = 3_600;
+const DAY: i64 = 86_400;
+/// 1970-01-01 was a Thursday; weekly ticks fall on Mondays.
+const FIRST_MONDAY: i64 = 4 * DAY;
+
+/// How far apart the ticks of a time axis are: a fixed number of seconds, or months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spacing {
+    Seconds(i64),
+    Months(i64),
+}
+
+/// The round spacings, finest first.
+const SPACINGS: [Spacing; 24] = [
+    Spacing::Seconds(MINUTE),
+    Spacing::Seconds(5 * MINUTE),
+    Spacing::Seconds(15 * MINUTE),
+    Spacing::Seconds(30 * MINUTE),
+    Spacing::Seconds(HOUR),
+    Spacing::Seconds(2 * HOUR),
+    Spacing::Seconds(3 * HOUR),
+    Spacing::Seconds(6 * HOUR),
+    Spacing::Seconds(12 * HOUR),
+    Spacing::Seconds(DAY),
+    Spacing::Seconds(2 * DAY),
+    Spacing::Seconds(7 * DAY),
+    Spacing::Seconds(14 * DAY),
+    Spacing::Months(1),
+    Spacing::Months(2),
+    Spacing::Months(3),
+    Spacing::Months(6),
+    Spacing::Months(12),
+    Spacing::Months(24),
+    Spacing::Months(60),
+    Spacing::Months(120),
+    Spacing::Months(240),
+    Spacing::Months(600),
+    Spacing::Months(1200),
+];
+
+impl Spacing {
+    /// The ticks from `t0` to `t1` (inclusive), or `None` when there are more than `max`.
+    /// Sub-day ticks are aligned on UTC midnight, two-day ticks on the Unix epoch, weekly
+    /// ones on Mondays, monthly ones on the 1st of months whose number (counted from
+    /// year 0) is a multiple of the spacing, so yearly ticks fall on 1 January.
+    fn ticks(self, t0: i64, t1: i64, max: usize) -> Option<Vec<i64>> {
+        match self {
+            Spacing::Seconds(step) => {
+                let origin = if step % (7 * DAY) == 0 {
+                    FIRST_MONDAY
+                } else {
+                    0
+                };
+                let first = origin + (t0 - origin).div_euclid(step) * step;
+                let first = if first < t0 { first + step } else { first };
+                let count = if first > t1 {
+                    0
+                } else {
+                    (t1 - first) / step + 1
+                };
+                (count <= max as i64).then(|| (0..count).map(|i| first + i * step).collect())
+            }
+            Spacing::Months(step) => {
+                let month_of = |t: i64| {
+                    let d = chrono::DateTime::from_timestamp(t, 0).map(|d| d.date_naive());
+                    d.map(|d| i64::from(d.year()) * 12 + i64::from(d.month0()))
+                };
+                let (m0, m1) = (month_of(t0)?, month_of(t1)?);
+                let mut ticks = Vec::new();
+                let mut m = m0.div_euclid(step) * step;
+                while m <= m1 {
+                    let start = chrono::NaiveDate::from_ymd_opt(
+                        i32::try_from(m.div_euclid(12)).ok()?,
+                        m.rem_euclid(12) as u32 + 1,
+                        1,
+                    )?;
+                    let t = start.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
+                    if (t0..=t1).contains(&t) {
+                        if ticks.len() == max {
+                            return None;
+                        }
+                        ticks.push(t);
+                    }
+                    m += step;
+                }
+                Some(ticks)
+            }
+        }
+    }
+
+    fn under_a_day(self) -> bool {
+        matches!(self, Spacing::Seconds(s) if s < DAY)
+    }
+}
+
+/// The ticks of a time axis and how to label them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeTicks {
+    /// Unix seconds, ascending, all within the axis.
+    pub ticks: Vec<i64>,
+    /// The ticks are less than a day apart, so labels show the time of day.
+    pub with_time: bool,
+}
+
+impl TimeTicks {
+    /// At most `max` ticks from `t0` to `t1` at the finest round spacing: minutes and hours
+    /// (only when `daily` is false), days, weeks, months, years.
+    pub fn choose(t0: i64, t1: i64, daily: bool, max: usize) -> TimeTicks {
+        let max = max.max(2);
+        let fitting = SPACINGS
+            .iter()
+            .filter(|s| !(daily && s.under_a_day()))
+            .find_map(|s| Some((*s, s.ticks(t0, t1, max)?)));
+        match fitting {
+            Some((spacing, ticks)) if !ticks.is_empty() => TimeTicks {
+                ticks,
+                with_time: spacing.under_a_day(),
+            },
+            _ => TimeTicks {
+                ticks: vec![t0],
+                with_time: !daily,
+            },
+        }
+    }
+
+    /// A tick's label: the date; when ticks are hours apart, the time of day alone except
+    /// at midnight (the date) and on the first tick when no midnight is shown (both).
+    pub fn label(&self, t: i64) -> String {
+        let Some(time) = chrono::DateTime::from_timestamp(t, 0) else {
+            return t.to_string();
+        };
+        let midnight = |t: &i64| t.rem_euclid(DAY) == 0;
+        let format = if !self.with_time || midnight(&t) {
+            "%Y-%m-%d"
+        } else if self.ticks.first() == Some(&t) && !self.ticks.iter().any(midnight) {
+            "%Y-%m-%d %H:%M"
+        } else {
+            "%H:%M"
+        };
+        time.format(format).to_string()
+    }
+}
+
+/// A linear axis with the ticks we chose. (plotters' `with_key_points` does the same, but
+/// over `f64` it loses the label formatter.)
+struct Ticked {
+    range: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Self {
+        Ticked {
+            range: range.into(),
+            ticks,
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+
+    /// The chosen ticks carry the labels and the grid lines; there are no light lines.
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
+}
+
+/// Where the end-of-data line goes, in Unix seconds: half a step before the first forecast
+/// point, the first point of `forecast` after the last point of `truth`.
+pub fn end_of_data(truth: &Line, forecast: &Line, step_seconds: f64) -> Option<f64> {
+    let last = truth.points.last().map(|p| p.0);
+    let first = forecast
+        .points
+        .iter()
+        .find(|p| last.is_none_or(|last| p.0 > last))?;
+    Some(first.0 as f64 - step_seconds / 2.0)
 }
 
 fn draw_prices<DB: DrawingBackend>(
@@ -127,30 +333,37 @@ fn draw_prices<DB: DrawingBackend>(
 ) -> anyhow::Result<()> {
     let lines = [&data.truth, &data.naive, &data.predicted, &data.forecast];
     let all = || lines.iter().flat_map(|l| l.points.iter());
-    let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(a, b), p| {
-        (a.min(days(p.0)), b.max(days(p.0)))
-    });
+    let (x0, x1) = all().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (y0, y1) = all().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    anyhow::ensure!(x0 < f64::MAX, "nothing to plot");
+    anyhow::ensure!(x0 < i64::MAX, "nothing to plot");
     let pad = ((y1 - y0) * 0.06).max(y1.abs() * 0.01);
-    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    let daily = data.daily;
+    let x1 = if x1 > x0 { x1 } else { x0 + DAY };
+    let y_label_area = 100;
+    let plot_width = area
+        .dim_in_pixel()
+        .0
+        .saturating_sub(16 + y_label_area + RIGHT_MARGIN);
+    let ticks = TimeTicks::choose(x0, x1, data.daily, (plot_width / TIME_LABEL_SLOT) as usize);
+    let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
 
     let mut chart = ChartBuilder::on(area)
         .caption(&data.title, ("sans-serif", 26))
         .margin(16)
+        .margin_right(RIGHT_MARGIN)
         .x_label_area_size(40)
-        .y_label_area_size(100)
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(
+            Ticked::new(x0 as f64..x1 as f64, key_points),
+            (y0 - pad)..(y1 + pad),
+        )
         .map_err(draw_err)?;
     chart
         .configure_mesh()
-        .x_labels(8)
         .y_labels(8)
-        .x_label_formatter(&|x| format_time((x * 86_400.0).round() as i64, daily))
+        .x_label_formatter(&|x| ticks.label(x.round() as i64))
         .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
         .y_desc("price")
-        .label_style(("sans-serif", 15))
+        .label_style(("sans-serif", LABEL_SIZE))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(draw_err)?;
@@ -165,19 +378,20 @@ fn draw_prices<DB: DrawingBackend>(
         if line.points.is_empty() {
             continue;
         }
-        let points = line.points.iter().map(|&(t, v)| (days(t), v));
+        let points = line.points.iter().map(|&(t, v)| (t as f64, v));
         chart
             .draw_series(LineSeries::new(points, style))
             .map_err(draw_err)?
             .label(line.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
     }
-    if let Some(&(start, _)) = data.forecast.points.first() {
-        let end_of_data = days(start) - 0.5;
-        let guide = ShapeStyle::from(&BLACK.mix(0.35)).stroke_width(1);
+    if let Some(x) = end_of_data(&data.truth, &data.forecast, data.step_seconds) {
+        let guide = ShapeStyle::from(&BLACK.mix(0.5)).stroke_width(1);
         chart
-            .draw_series(LineSeries::new(
-                [(end_of_data, y0 - pad), (end_of_data, y1 + pad)],
+            .draw_series(DashedLineSeries::new(
+                [(x, y0 - pad), (x, y1 + pad)],
+                6,
+                4,
                 guide,
             ))
             .map_err(draw_err)?;
@@ -270,4 +484,154 @@ fn draw_losses<DB: DrawingBackend>(
         .draw()
         .map_err(draw_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(points: &[(i64, f64)]) -> Line {
+        Line {
+            label: String::new(),
+            points: points.to_vec(),
+        }
+    }
+
+    fn at(date: &str) -> i64 {
+        crate::data::parse_date(date, None).unwrap()
+    }
+
+    #[test]
+    fn the_end_of_data_line_sits_half_a_step_before_the_first_forecast_point() {
+        let t = at("2016-01-30T03:00:00Z");
+        let truth = line(&[(t - HOUR, 1.0), (t, 2.0)]);
+        // The forecast line starts at the last true point to join the two lines.
+        let forecast = line(&[(t, 2.0), (t + HOUR, 3.0), (t + 2 * HOUR, 4.0)]);
+        let x = end_of_data(&truth, &forecast, HOUR as f64).unwrap();
+        // gruf 1.0 put it half a day before the forecast's first point, 12 hours back
+        // inside the held-out data; it belongs between the last value and the first forecast.
+        assert_eq!(x, (t + HOUR / 2) as f64);
+        let daily = line(&[(t, 2.0), (t + DAY, 3.0)]);
+        assert_eq!(
+            end_of_data(&truth, &daily, DAY as f64),
+            Some((t + DAY / 2) as f64)
+        );
+        let unjoined = line(&[(t + HOUR, 3.0)]);
+        assert_eq!(
+            end_of_data(&truth, &unjoined, HOUR as f64),
+            Some((t + HOUR / 2) as f64)
+        );
+        assert_eq!(end_of_data(&truth, &line(&[]), HOUR as f64), None);
+        assert_eq!(end_of_data(&truth, &line(&[(t, 2.0)]), HOUR as f64), None);
+    }
+
+    #[test]
+    fn a_few_days_of_hourly_data_get_hour_ticks_labelled_with_times_and_dates_at_midnight() {
+        // 48 held-out hours and a 30-hour forecast, as `gruf plot` draws hourly-414 series.
+        let (t0, t1) = (at("2016-01-28T04:00:00Z"), at("2016-01-31T09:00:00Z"));
+        let ticks = TimeTicks::choose(t0, t1, false, 10);
+        assert!(ticks.with_time);
+        assert!(
+            ticks.ticks.len() >= 4 && ticks.ticks.len() <= 10,
+            "{ticks:?}"
+        );
+        assert!(ticks.ticks.windows(2).all(|w| w[1] - w[0] < DAY));
+        let labels: Vec<_> = ticks.ticks.iter().map(|&t| ticks.label(t)).collect();
+        assert!(labels.contains(&"2016-01-29".to_string()), "{labels:?}");
+        assert!(labels.contains(&"12:00".to_string()), "{labels:?}");
+        // Every label is a whole date or a whole time of day; none carries seconds.
+        assert!(
+            labels.iter().all(|l| l.len() == 10 || l.len() == 5),
+            "{labels:?}"
+        );
+    }
+
+    #[test]
+    fn hours_without_a_midnight_name_the_date_once() {
+        let (t0, t1) = (at("2016-01-28T01:00:00Z"), at("2016-01-28T20:00:00Z"));
+        let ticks = TimeTicks::choose(t0, t1, false, 10);
+        let labels: Vec<_> = ticks.ticks.iter().map(|&t| ticks.label(t)).collect();
+        assert_eq!(labels[0], "2016-01-28 02:00", "{labels:?}");
+        assert!(labels[1..].iter().all(|l| l.len() == 5), "{labels:?}");
+    }
+
+    #[test]
+    fn long_spans_get_date_ticks_on_round_days() {
+        // About 120 days of daily data: two-weekly ticks on Mondays.
+        let ticks = TimeTicks::choose(at("2024-01-02"), at("2024-04-30"), true, 10);
+        assert!(!ticks.with_time);
+        assert_eq!(ticks.ticks.len(), 9, "{ticks:?}");
+        assert!(ticks.ticks.windows(2).all(|w| w[1] - w[0] == 14 * DAY));
+        assert!(ticks
+            .ticks
+            .iter()
+            .all(|t| (t - FIRST_MONDAY) % (7 * DAY) == 0));
+        assert_eq!(ticks.label(ticks.ticks[0]), "2024-01-08");
+        // Five months: monthly ticks on the 1st.
+        let ticks = TimeTicks::choose(at("2023-12-03"), at("2024-04-30"), true, 10);
+        let labels: Vec<_> = ticks.ticks.iter().map(|&t| ticks.label(t)).collect();
+        assert_eq!(
+            labels,
+            ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]
+        );
+        // Ten years: one tick a year, on 1 January.
+        let ticks = TimeTicks::choose(at("2014-09-17"), at("2024-04-30"), true, 10);
+        let labels: Vec<_> = ticks.ticks.iter().map(|&t| ticks.label(t)).collect();
+        assert_eq!(labels.first().unwrap(), "2015-01-01");
+        assert_eq!(labels.last().unwrap(), "2024-01-01");
+        // Hourly data over a month: dates, no times.
+        let ticks = TimeTicks::choose(at("2016-01-01"), at("2016-01-30T03:00:00Z"), false, 10);
+        assert!(!ticks.with_time && ticks.ticks.len() >= 4, "{ticks:?}");
+    }
+
+    #[test]
+    fn daily_data_never_gets_ticks_between_days() {
+        let ticks = TimeTicks::choose(at("2024-03-28"), at("2024-03-31"), true, 10);
+        assert!(!ticks.with_time);
+        assert_eq!(ticks.ticks.len(), 4);
+        let one_day = TimeTicks::choose(at("2024-03-28"), at("2024-03-28"), true, 10);
+        assert_eq!(one_day.ticks, vec![at("2024-03-28")]);
+    }
+
+    #[test]
+    fn the_last_time_label_fits_in_the_right_margin() {
+        // gruf 1.0 left 16 pixels, and its last date label ran off the image.
+        register_font();
+        let font = ("sans-serif", LABEL_SIZE).into_font();
+        let width = |label: &str| font.box_size(label).unwrap().0;
+        for label in ["2024-04-27", "23:00"] {
+            assert!(width(label) / 2 + 4 <= RIGHT_MARGIN, "{label}");
+        }
+        // The one long label, the first of hourly ticks, leaves room for its neighbour.
+        assert!((width("2016-01-28 02:00") + width("04:00")) / 2 + 8 <= TIME_LABEL_SLOT);
+    }
+
+    #[test]
+    fn ticks_stay_within_the_axis_and_under_the_limit() {
+        let start = at("2016-01-01T05:00:00Z");
+        for span in [
+            HOUR,
+            7 * HOUR,
+            DAY,
+            3 * DAY + 5 * HOUR,
+            40 * DAY,
+            400 * DAY,
+            9000 * DAY,
+        ] {
+            for max in [2, 5, 10] {
+                for daily in [false, true] {
+                    let ticks = TimeTicks::choose(start, start + span, daily, max);
+                    assert!(ticks.ticks.len() <= max, "{span} {max}: {ticks:?}");
+                    assert!(
+                        ticks
+                            .ticks
+                            .iter()
+                            .all(|t| (start..=start + span).contains(t))
+                            || ticks.ticks == [start],
+                        "{span} {max}: {ticks:?}"
+                    );
+                }
+            }
+        }
+    }
 }
