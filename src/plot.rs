@@ -316,6 +316,120 @@ impl Ranged for Ticked {
     }
 }
 
+/// How the loss panel's y axis maps losses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Linear,
+    /// Drawn at log10 of the loss.
+    Log,
+}
+
+/// The loss panel's y axis: its scale, the drawn range and the labelled ticks, in loss units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossAxis {
+    pub scale: Scale,
+    pub lo: f64,
+    pub hi: f64,
+    pub ticks: Vec<f64>,
+    /// Labels in scientific notation (`2e-3`) rather than decimals (`0.002`).
+    scientific: bool,
+    /// Digits after the point (of the mantissa when scientific) on a linear axis.
+    digits: usize,
+}
+
+impl LossAxis {
+    /// The axis for losses from `lo` to `hi` (0 < lo <= hi). Losses spanning a decade or
+    /// more get a log scale with a tick at every decade, or at 1, 2 and 5 times each decade
+    /// when fewer than three decades show; a narrower span gets a linear scale with round
+    /// ticks. Either way there are at least three labelled ticks. (gruf 1.0 always used a
+    /// log scale labelled at decades only, so a narrow span showed one label or none.)
+    pub fn choose(lo: f64, hi: f64) -> LossAxis {
+        if hi / lo >= 10.0 {
+            let (lo, hi) = (lo / 1.25, hi * 1.25);
+            let decades = || (lo.log10().ceil() as i32)..=(hi.log10().floor() as i32);
+            let mut ticks: Vec<f64> = if decades().count() >= 3 {
+                let every = decades().count().div_ceil(9);
+                decades().step_by(every).map(|k| 10f64.powi(k)).collect()
+            } else {
+                (decades().start() - 1..=*decades().end())
+                    .flat_map(|k| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(k)))
+                    .filter(|t| (lo..=hi).contains(t))
+                    .collect()
+            };
+            ticks.dedup();
+            let scientific = ticks.iter().any(|&t| !(1e-3..1e5).contains(&t));
+            LossAxis {
+                scale: Scale::Log,
+                lo,
+                hi,
+                ticks,
+                scientific,
+                digits: 0,
+            }
+        } else {
+            let pad = if hi > lo { (hi - lo) * 0.08 } else { hi * 0.1 };
+            let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+            // The widest round step (1, 2 or 5 times a power of ten) that gives four ticks.
+            let exp = ((hi - lo) / 4.0).log10().floor() as i32;
+            let count = |step: f64| (hi / step).floor() - (lo / step).ceil() + 1.0;
+            let (m, exp) = (exp - 2..=exp)
+                .rev()
+                .flat_map(|e| [5, 2, 1].map(|m| (m, e)))
+                .find(|&(m, e)| count(f64::from(m) * 10f64.powi(e)) >= 4.0)
+                .unwrap_or((1, exp - 2));
+            let step = f64::from(m) * 10f64.powi(exp);
+            let ticks: Vec<f64> = ((lo / step).ceil() as i64..=(hi / step).floor() as i64)
+                .map(|k| k as f64 * step)
+                .collect();
+            let top = ticks.iter().fold(0f64, |a, t| a.max(t.abs()));
+            let scientific = !(1e-2..1e5).contains(&top);
+            let digits = if scientific {
+                (top.log10().floor() as i32 - exp).max(0) as usize
+            } else {
+                (-exp).max(0) as usize
+            };
+            LossAxis {
+                scale: Scale::Linear,
+                lo,
+                hi,
+                ticks,
+                scientific,
+                digits,
+            }
+        }
+    }
+
+    /// Where a loss goes on the chart's y coordinate.
+    fn coord(&self, loss: f64) -> f64 {
+        match self.scale {
+            Scale::Linear => loss,
+            Scale::Log => loss.log10(),
+        }
+    }
+
+    /// The label of one of the ticks.
+    pub fn label(&self, tick: f64) -> String {
+        match (self.scale, self.scientific) {
+            _ if tick == 0.0 => "0".to_string(),
+            (Scale::Log, true) => format!("{tick:.0e}"),
+            (Scale::Log, false) => {
+                let digits = (-(tick.log10() + 1e-9).floor()).max(0.0) as usize;
+                format!("{tick:.digits$}")
+            }
+            (Scale::Linear, true) => format!("{tick:.*e}", self.digits),
+            (Scale::Linear, false) => format!("{tick:.*}", self.digits),
+        }
+    }
+
+    /// Plain words for the caption.
+    fn scale_name(&self) -> &'static str {
+        match self.scale {
+            Scale::Linear => "linear scale",
+            Scale::Log => "log scale",
+        }
+    }
+}
+
 /// Where the end-of-data line goes, in Unix seconds: half a step before the first forecast
 /// point, the first point of `forecast` after the last point of `truth`.
 pub fn end_of_data(truth: &Line, forecast: &Line, step_seconds: f64) -> Option<f64> {
@@ -420,22 +534,36 @@ fn draw_losses<DB: DrawingBackend>(
     if h.is_empty() || lo > hi {
         return Ok(());
     }
+    let axis = LossAxis::choose(lo, hi);
+    let y_ticks: Vec<f64> = axis.ticks.iter().map(|&t| axis.coord(t)).collect();
+    let y_label = |y: &f64| {
+        axis.ticks
+            .iter()
+            .find(|&&t| (axis.coord(t) - y).abs() < 1e-9)
+            .map_or(String::new(), |&t| axis.label(t))
+    };
     let epochs = h.len().max(2) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(
-            "training and validation loss (MSE in the transform's units, log scale)",
+            format!(
+                "training and validation loss (MSE in the transform's units, {})",
+                axis.scale_name()
+            ),
             ("sans-serif", 20),
         )
         .margin(16)
+        .margin_right(RIGHT_MARGIN)
         .x_label_area_size(40)
         .y_label_area_size(100)
-        .build_cartesian_2d(1f64..epochs, (lo * 0.8..hi * 1.25).log_scale())
+        .build_cartesian_2d(
+            1f64..epochs,
+            Ticked::new(axis.coord(axis.lo)..axis.coord(axis.hi), y_ticks),
+        )
         .map_err(draw_err)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
         .x_labels(h.len().clamp(2, 11))
-        .y_labels(6)
         .x_label_formatter(&|x| {
             if (x - x.round()).abs() < 0.01 {
                 format!("{x:.0}")
@@ -443,8 +571,8 @@ fn draw_losses<DB: DrawingBackend>(
                 String::new()
             }
         })
-        .y_label_formatter(&|y| format!("{y:.1e}"))
-        .label_style(("sans-serif", 15))
+        .y_label_formatter(&y_label)
+        .label_style(("sans-serif", LABEL_SIZE))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(draw_err)?;
@@ -455,11 +583,12 @@ fn draw_losses<DB: DrawingBackend>(
     ];
     for (label, color, get) in series {
         let style = ShapeStyle::from(&color).stroke_width(2);
+        let points = h
+            .iter()
+            .filter(|r| get(r) > 0.0 && get(r).is_finite())
+            .map(|r| (r.epoch as f64, axis.coord(get(r))));
         chart
-            .draw_series(LineSeries::new(
-                h.iter().map(|r| (r.epoch as f64, get(r))),
-                style,
-            ))
+            .draw_series(LineSeries::new(points, style))
             .map_err(draw_err)?
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
@@ -467,7 +596,7 @@ fn draw_losses<DB: DrawingBackend>(
     if let Some(best) = h.iter().find(|r| r.epoch == data.best_epoch) {
         chart
             .draw_series([Circle::new(
-                (best.epoch as f64, best.val_loss),
+                (best.epoch as f64, axis.coord(best.val_loss)),
                 6,
                 RED.filled(),
             )])
@@ -604,6 +733,77 @@ mod tests {
         }
         // The one long label, the first of hourly ticks, leaves room for its neighbour.
         assert!((width("2016-01-28 02:00") + width("04:00")) / 2 + 8 <= TIME_LABEL_SLOT);
+    }
+
+    fn labels(axis: &LossAxis) -> Vec<String> {
+        axis.ticks.iter().map(|&t| axis.label(t)).collect()
+    }
+
+    #[test]
+    fn losses_over_less_than_a_decade_get_a_linear_axis_with_round_ticks() {
+        // gruf 1.0 drew these on a log axis labelled at decades: not one label showed.
+        let axis = LossAxis::choose(0.0041, 0.0058);
+        assert_eq!(axis.scale, Scale::Linear);
+        assert_eq!(axis.ticks.len(), 4, "{axis:?}");
+        assert_eq!(labels(&axis), ["4.0e-3", "4.5e-3", "5.0e-3", "5.5e-3"]);
+        let axis = LossAxis::choose(0.02, 0.13);
+        assert_eq!(axis.scale, Scale::Linear);
+        assert_eq!(
+            labels(&axis),
+            ["0.02", "0.04", "0.06", "0.08", "0.10", "0.12"]
+        );
+        let axis = LossAxis::choose(0.05, 0.05);
+        assert_eq!(axis.scale, Scale::Linear);
+        assert!(
+            axis.lo < 0.05 && 0.05 < axis.hi && axis.ticks.len() >= 3,
+            "{axis:?}"
+        );
+    }
+
+    #[test]
+    fn losses_over_one_or_two_decades_get_ticks_at_1_2_and_5() {
+        // The quick preset on btc-usd.csv: gruf 1.0 labelled 1.0e-3 and 1.0e-2 only.
+        let axis = LossAxis::choose(3.1e-4, 2.5e-2);
+        assert_eq!(axis.scale, Scale::Log);
+        assert_eq!(
+            labels(&axis),
+            ["5e-4", "1e-3", "2e-3", "5e-3", "1e-2", "2e-2"]
+        );
+        let axis = LossAxis::choose(0.011, 0.21);
+        assert_eq!(labels(&axis), ["0.01", "0.02", "0.05", "0.1", "0.2"]);
+    }
+
+    #[test]
+    fn losses_over_several_decades_get_a_tick_at_every_decade() {
+        let axis = LossAxis::choose(2e-6, 0.3);
+        assert_eq!(axis.scale, Scale::Log);
+        assert_eq!(labels(&axis), ["1e-5", "1e-4", "1e-3", "1e-2", "1e-1"]);
+        let axis = LossAxis::choose(0.002, 40.0);
+        assert_eq!(labels(&axis), ["0.01", "0.1", "1", "10"]);
+    }
+
+    #[test]
+    fn every_loss_range_gets_three_or_more_distinct_labels_inside_the_axis() {
+        for lo_exp in -8..=2 {
+            for ratio in [
+                1.0, 1.01, 1.3, 2.0, 4.9, 9.99, 10.0, 30.0, 99.0, 1e3, 1e5, 1e9,
+            ] {
+                for mantissa in [1.0, 1.7, 3.3, 7.9] {
+                    let lo = mantissa * 10f64.powi(lo_exp);
+                    let axis = LossAxis::choose(lo, lo * ratio);
+                    let labels = labels(&axis);
+                    let mut distinct = labels.clone();
+                    distinct.dedup();
+                    assert!(
+                        labels.len() >= 3 && labels.len() <= 10 && distinct == labels,
+                        "{lo} x{ratio}: {labels:?}"
+                    );
+                    assert!(axis.lo <= lo && lo * ratio <= axis.hi, "{axis:?}");
+                    assert!(axis.ticks.iter().all(|t| (axis.lo..=axis.hi).contains(t)));
+                    assert!(labels.iter().all(|l| l.len() <= 8), "{labels:?}");
+                }
+            }
+        }
     }
 
     #[test]
