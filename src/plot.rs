@@ -13,7 +13,9 @@ use anyhow::Context;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::GrufError;
 use crate::evaluate::money;
@@ -115,7 +117,7 @@ fn register_font() {
 /// The whole picture on any backend: prices above, losses below.
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &PlotData) -> anyhow::Result<()> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let (top, bottom) = root.split_vertically(HEIGHT * 68 / 100);
+    let (top, bottom) = root.split_vertically(HEIGHT * 64 / 100);
     draw_prices(&top, data)?;
     draw_losses(&bottom, data)?;
     root.present().map_err(draw_err)?;
@@ -441,6 +443,121 @@ pub fn end_of_data(truth: &Line, forecast: &Line, step_seconds: f64) -> Option<f
     Some(first.0 as f64 - step_seconds / 2.0)
 }
 
+/// Left margin of both panels and the width of their y label areas: the plotting areas
+/// and the legends under them start at `MARGIN + Y_LABEL_AREA`.
+const MARGIN: u32 = 16;
+const Y_LABEL_AREA: u32 = 100;
+const LEGEND_FONT: u32 = 16;
+const LEGEND_ROW: u32 = 26;
+/// Length of the line drawn before each legend label.
+const SWATCH: u32 = 28;
+/// Space between the swatch and its label, and between entries.
+const SWATCH_GAP: u32 = 8;
+const ENTRY_GAP: u32 = 32;
+
+/// What a legend entry draws before its label.
+#[derive(Clone, Copy)]
+enum Mark {
+    Line(ShapeStyle),
+    Dashed(ShapeStyle),
+    Dot(RGBColor),
+}
+
+/// One entry of a legend.
+struct Entry {
+    label: String,
+    mark: Mark,
+}
+
+/// Places entries of the given widths left to right from x = 0, `gap` apart, starting a
+/// new row when one would pass `width` (an entry wider than `width` gets a row of its
+/// own). Returns the (row, x) of each entry.
+fn flow(widths: &[u32], width: u32, gap: u32) -> Vec<(u32, u32)> {
+    let (mut row, mut x) = (0, 0);
+    widths
+        .iter()
+        .map(|&w| {
+            if x > 0 && x + w > width {
+                (row, x) = (row + 1, 0);
+            }
+            let at = (row, x);
+            x += w + gap;
+            at
+        })
+        .collect()
+}
+
+/// A legend laid out in a band under a chart, outside its plotting area, so that it never
+/// covers data (gruf 1.0 drew it inside, over the lines).
+struct Legend {
+    entries: Vec<Entry>,
+    places: Vec<(u32, u32)>,
+    /// Height of the band, in pixels.
+    height: u32,
+}
+
+impl Legend {
+    /// Lays `entries` out across `area`'s width, aligned with the plotting area.
+    fn new<DB: DrawingBackend>(
+        area: &DrawingArea<DB, Shift>,
+        entries: Vec<Entry>,
+    ) -> anyhow::Result<Self> {
+        let font = TextStyle::from(("sans-serif", LEGEND_FONT).into_font());
+        let widths = entries
+            .iter()
+            .map(|e| {
+                let (w, _) = area.estimate_text_size(&e.label, &font).map_err(draw_err)?;
+                Ok(SWATCH + SWATCH_GAP + w)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let width = area
+            .dim_in_pixel()
+            .0
+            .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
+        let places = flow(&widths, width, ENTRY_GAP);
+        let rows = places.last().map_or(0, |p| p.0 + 1);
+        Ok(Legend {
+            entries,
+            places,
+            height: rows * LEGEND_ROW + MARGIN,
+        })
+    }
+
+    /// Splits the legend's band off the bottom of `area`: (what is left, the band).
+    fn split<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+        let height = area.dim_in_pixel().1;
+        area.split_vertically(height.saturating_sub(self.height))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, band: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let font = TextStyle::from(("sans-serif", LEGEND_FONT).into_font())
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        for (entry, &(row, x)) in self.entries.iter().zip(&self.places) {
+            let x = (MARGIN + Y_LABEL_AREA + x) as i32;
+            let y = (row * LEGEND_ROW + LEGEND_ROW / 2) as i32;
+            let end = x + SWATCH as i32;
+            match entry.mark {
+                Mark::Line(style) => band.draw(&PathElement::new([(x, y), (end, y)], style)),
+                Mark::Dashed(style) => {
+                    band.draw(&DashedPathElement::new([(x, y), (end, y)], 6, 4, style))
+                }
+                Mark::Dot(color) => band.draw(&Circle::new((x + 14, y), 5, color.filled())),
+            }
+            .map_err(draw_err)?;
+            band.draw(&Text::new(
+                entry.label.as_str(),
+                (end + SWATCH_GAP as i32, y),
+                &font,
+            ))
+            .map_err(draw_err)?;
+        }
+        Ok(())
+    }
+}
+
 fn draw_prices<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     data: &PlotData,
@@ -452,20 +569,46 @@ fn draw_prices<DB: DrawingBackend>(
     anyhow::ensure!(x0 < i64::MAX, "nothing to plot");
     let pad = ((y1 - y0) * 0.06).max(y1.abs() * 0.01);
     let x1 = if x1 > x0 { x1 } else { x0 + DAY };
-    let y_label_area = 100;
     let plot_width = area
         .dim_in_pixel()
         .0
-        .saturating_sub(16 + y_label_area + RIGHT_MARGIN);
+        .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
     let ticks = TimeTicks::choose(x0, x1, data.daily, (plot_width / TIME_LABEL_SLOT) as usize);
     let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
 
-    let mut chart = ChartBuilder::on(area)
+    let styles = [
+        ShapeStyle::from(&BLACK).stroke_width(2),
+        ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
+        ShapeStyle::from(&RGBColor(31, 119, 180)).stroke_width(2),
+        ShapeStyle::from(&RGBColor(230, 110, 0)).stroke_width(3),
+    ];
+    let guide = ShapeStyle::from(&BLACK.mix(0.5)).stroke_width(1);
+    let end = end_of_data(&data.truth, &data.forecast, data.step_seconds);
+    let mut entries: Vec<Entry> = lines
+        .iter()
+        .zip(styles)
+        .filter(|(line, _)| !line.points.is_empty())
+        .map(|(line, style)| Entry {
+            label: line.label.clone(),
+            mark: Mark::Line(style),
+        })
+        .collect();
+    if end.is_some() {
+        entries.push(Entry {
+            label: "end of data".into(),
+            mark: Mark::Dashed(guide),
+        });
+    }
+    let legend = Legend::new(area, entries)?;
+    let (area, band) = legend.split(area);
+
+    let mut chart = ChartBuilder::on(&area)
         .caption(&data.title, ("sans-serif", 26))
-        .margin(16)
+        .margin(MARGIN)
         .margin_right(RIGHT_MARGIN)
+        .margin_bottom(0)
         .x_label_area_size(40)
-        .y_label_area_size(y_label_area)
+        .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(
             Ticked::new(x0 as f64..x1 as f64, key_points),
             (y0 - pad)..(y1 + pad),
@@ -482,25 +625,13 @@ fn draw_prices<DB: DrawingBackend>(
         .draw()
         .map_err(draw_err)?;
 
-    let styles = [
-        ShapeStyle::from(&BLACK).stroke_width(2),
-        ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
-        ShapeStyle::from(&RGBColor(31, 119, 180)).stroke_width(2),
-        ShapeStyle::from(&RGBColor(230, 110, 0)).stroke_width(3),
-    ];
     for (line, style) in lines.iter().zip(styles) {
-        if line.points.is_empty() {
-            continue;
-        }
         let points = line.points.iter().map(|&(t, v)| (t as f64, v));
         chart
             .draw_series(LineSeries::new(points, style))
-            .map_err(draw_err)?
-            .label(line.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+            .map_err(draw_err)?;
     }
-    if let Some(x) = end_of_data(&data.truth, &data.forecast, data.step_seconds) {
-        let guide = ShapeStyle::from(&BLACK.mix(0.5)).stroke_width(1);
+    if let Some(x) = end {
         chart
             .draw_series(DashedLineSeries::new(
                 [(x, y0 - pad), (x, y1 + pad)],
@@ -510,15 +641,7 @@ fn draw_prices<DB: DrawingBackend>(
             ))
             .map_err(draw_err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", 16))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .draw()
-        .map_err(draw_err)?;
-    Ok(())
+    legend.draw(&band)
 }
 
 fn draw_losses<DB: DrawingBackend>(
@@ -543,7 +666,29 @@ fn draw_losses<DB: DrawingBackend>(
             .map_or(String::new(), |&t| axis.label(t))
     };
     let epochs = h.len().max(2) as f64;
-    let mut chart = ChartBuilder::on(area)
+    type Curve = (&'static str, RGBColor, fn(&EpochRecord) -> f64);
+    let curves: [Curve; 2] = [
+        ("train loss", RGBColor(31, 119, 180), |r| r.train_loss),
+        ("validation loss", RGBColor(230, 110, 0), |r| r.val_loss),
+    ];
+    let style = |color: RGBColor| ShapeStyle::from(&color).stroke_width(2);
+    let best = h.iter().find(|r| r.epoch == data.best_epoch);
+    let mut entries: Vec<Entry> = curves
+        .iter()
+        .map(|&(label, color, _)| Entry {
+            label: label.into(),
+            mark: Mark::Line(style(color)),
+        })
+        .collect();
+    if let Some(best) = best {
+        entries.push(Entry {
+            label: format!("best epoch {} (weights kept)", best.epoch),
+            mark: Mark::Dot(RED),
+        });
+    }
+    let legend = Legend::new(area, entries)?;
+    let (area, band) = legend.split(area);
+    let mut chart = ChartBuilder::on(&area)
         .caption(
             format!(
                 "training and validation loss (MSE in the transform's units, {})",
@@ -551,10 +696,11 @@ fn draw_losses<DB: DrawingBackend>(
             ),
             ("sans-serif", 20),
         )
-        .margin(16)
+        .margin(MARGIN)
         .margin_right(RIGHT_MARGIN)
-        .x_label_area_size(40)
-        .y_label_area_size(100)
+        .margin_bottom(0)
+        .x_label_area_size(50)
+        .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(
             1f64..epochs,
             Ticked::new(axis.coord(axis.lo)..axis.coord(axis.hi), y_ticks),
@@ -576,43 +722,25 @@ fn draw_losses<DB: DrawingBackend>(
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(draw_err)?;
-    type Curve = (&'static str, RGBColor, fn(&EpochRecord) -> f64);
-    let series: [Curve; 2] = [
-        ("train loss", RGBColor(31, 119, 180), |r| r.train_loss),
-        ("validation loss", RGBColor(230, 110, 0), |r| r.val_loss),
-    ];
-    for (label, color, get) in series {
-        let style = ShapeStyle::from(&color).stroke_width(2);
+    for (_, color, get) in curves {
         let points = h
             .iter()
             .filter(|r| get(r) > 0.0 && get(r).is_finite())
             .map(|r| (r.epoch as f64, axis.coord(get(r))));
         chart
-            .draw_series(LineSeries::new(points, style))
-            .map_err(draw_err)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+            .draw_series(LineSeries::new(points, style(color)))
+            .map_err(draw_err)?;
     }
-    if let Some(best) = h.iter().find(|r| r.epoch == data.best_epoch) {
+    if let Some(best) = best.filter(|b| b.val_loss > 0.0 && b.val_loss.is_finite()) {
         chart
             .draw_series([Circle::new(
                 (best.epoch as f64, axis.coord(best.val_loss)),
                 6,
                 RED.filled(),
             )])
-            .map_err(draw_err)?
-            .label(format!("best epoch {} (weights kept)", best.epoch))
-            .legend(|(x, y)| Circle::new((x + 12, y), 5, RED.filled()));
+            .map_err(draw_err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 16))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .draw()
-        .map_err(draw_err)?;
-    Ok(())
+    legend.draw(&band)
 }
 
 #[cfg(test)]
@@ -804,6 +932,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn legend_entries_flow_into_rows_that_fit() {
+        assert_eq!(
+            flow(&[100, 200, 50], 1000, 30),
+            [(0, 0), (0, 130), (0, 360)]
+        );
+        assert_eq!(flow(&[100, 200, 50], 320, 30), [(0, 0), (1, 0), (1, 230)]);
+        // An entry wider than the band still gets a row, alone.
+        assert_eq!(flow(&[500, 100], 300, 30), [(0, 0), (1, 0)]);
+        assert_eq!(flow(&[], 300, 30), []);
     }
 
     #[test]
