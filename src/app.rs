@@ -677,6 +677,12 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     let window = meta.model().window;
     let daily = series.is_daily();
     let column = &meta.data.column;
+    let unit = plot::step_name(meta.data.step_seconds);
+    let naive_name = if unit == "day" {
+        "naive (tomorrow = today)"
+    } else {
+        "naive (next = last)"
+    };
 
     // The held-out part if there is one; else the last year, labelled as in-sample.
     let lookback = meta.scaler.lookback(window);
@@ -690,10 +696,8 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into());
     let mut title = format!("gruf: {column}, {name}");
-    let (mut model_label, mut naive_label) = (
-        "one-step prediction".to_string(),
-        "naive (tomorrow = today)".to_string(),
-    );
+    let (mut model_label, mut naive_label) =
+        ("one-step prediction".to_string(), naive_name.to_string());
     if !targets.is_empty() {
         let pred = evaluate::one_step(
             &model,
@@ -710,15 +714,15 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
             meta.split.fit_end(),
             held_out,
         );
-        let span = if held_out {
-            "held-out days"
-        } else {
-            "last year, in-sample (not held out)"
+        let span = match (held_out, unit) {
+            (true, _) => format!("held-out {unit}s"),
+            (false, "day") => "last year, in-sample (not held out)".to_string(),
+            (false, _) => format!("last 365 {unit}s, in-sample (not held out)"),
         };
         title = format!("{title}: one-step forecasts over the {span}");
         let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
         model_label = format!("model, MAE {}", money(mae("model")));
-        naive_label = format!("naive (tomorrow = today), MAE {}", money(mae("naive")));
+        naive_label = format!("{naive_name}, MAE {}", money(mae("naive")));
         predicted = targets
             .clone()
             .zip(pred)
@@ -758,7 +762,7 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
             points: naive,
         },
         forecast: Line {
-            label: format!("{days}-day recursive forecast"),
+            label: format!("{days}-{unit} recursive forecast"),
             points: forecast_points,
         },
         history: meta.history.clone(),

@@ -432,6 +432,18 @@ impl LossAxis {
     }
 }
 
+/// The name of one step of a series with this spacing, for labels ("30-hour forecast"):
+/// day, hour, minute or week when the step is exactly one, else "step".
+pub fn step_name(step_seconds: i64) -> &'static str {
+    match step_seconds {
+        DAY => "day",
+        HOUR => "hour",
+        MINUTE => "minute",
+        604_800 => "week",
+        _ => "step",
+    }
+}
+
 /// Where the end-of-data line goes, in Unix seconds: half a step before the first forecast
 /// point, the first point of `forecast` after the last point of `truth`.
 pub fn end_of_data(truth: &Line, forecast: &Line, step_seconds: f64) -> Option<f64> {
@@ -944,6 +956,16 @@ mod tests {
         // An entry wider than the band still gets a row, alone.
         assert_eq!(flow(&[500, 100], 300, 30), [(0, 0), (1, 0)]);
         assert_eq!(flow(&[], 300, 30), []);
+    }
+
+    #[test]
+    fn steps_are_named_in_plain_units() {
+        assert_eq!(step_name(86_400), "day");
+        assert_eq!(step_name(3_600), "hour");
+        assert_eq!(step_name(60), "minute");
+        assert_eq!(step_name(7 * 86_400), "week");
+        assert_eq!(step_name(900), "step");
+        assert_eq!(step_name(2 * 86_400), "step");
     }
 
     #[test]

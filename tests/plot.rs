@@ -374,6 +374,18 @@ fn hourly_plots_show_hours_and_end_the_data_in_the_right_place() {
         !texts.iter().any(|t| t.content.ends_with(":00:00")),
         "{texts:?}"
     );
+    // gruf 1.0 called 30 hours a "30-day recursive forecast" and "tomorrow = today".
+    for label in [
+        "one-step forecasts over the held-out hours",
+        "naive (next = last), MAE",
+        "30-hour recursive forecast",
+    ] {
+        assert!(texts.iter().any(|t| t.content.contains(label)), "{label}");
+    }
+    assert!(
+        !texts.iter().any(|t| t.content.contains("day")),
+        "{texts:?}"
+    );
 
     let lines = polylines(&svg);
     let curve = |stroke: &str, width: &str| {
