@@ -134,7 +134,7 @@ const RIGHT_MARGIN: u32 = 64;
 /// Font size of tick labels.
 const LABEL_SIZE: u32 = 15;
 /// Room one time label needs along the axis, gap included, in pixels.
-const TIME_LABEL_SLOT: u32 = 120;
+const TIME_LABEL_SLOT: u32 = 100;
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3_600;
