@@ -4,6 +4,12 @@
 //! curves. The drawing is written once, generic over plotters' `DrawingBackend`; [`render`]
 //! returns the bytes of a PNG or an SVG (chosen from the output's extension by
 //! [`ImageFormat::from_path`]) and the caller writes them atomically.
+//!
+//! What a reader needs decides the layout, and the decisions are pure functions with unit
+//! tests: legends go in a band under each chart so they never cover data; time ticks
+//! ([`TimeTicks`]) are round hours, days, weeks, months or years that fit the width; the
+//! loss axis ([`LossAxis`]) is log or linear so that it always carries several labels; the
+//! end-of-data line ([`end_of_data`]) sits half a step before the first forecast point.
 
 use std::io::Cursor;
 use std::path::Path;
