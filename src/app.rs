@@ -1013,6 +1013,7 @@ fn evaluation_csv(e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<S
 
 fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
+    let format = plot::ImageFormat::from_path(&args.out)?;
     let device = device();
     let Opened {
         checkpoint,
@@ -1086,6 +1087,7 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
     let data = PlotData {
         title,
         daily,
+        step_seconds: cal.approx_seconds(),
         truth: Line {
             label: format!("true {column}"),
             points: (start.saturating_sub(1)..series.len())
@@ -1107,8 +1109,8 @@ fn plot_cmd(args: PlotArgs) -> anyhow::Result<()> {
         history: meta.history.clone(),
         best_epoch: meta.best_epoch,
     };
-    let png = plot::render_png(&data)?;
-    write_atomic(&args.out, &png)?;
+    let image = plot::render(&data, format)?;
+    write_atomic(&args.out, &image)?;
     print(format!("wrote {}\n", args.out.display()).as_bytes())
 }
 

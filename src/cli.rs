@@ -265,7 +265,7 @@ pub struct PlotArgs {
     #[command(flatten)]
     pub source: Source,
 
-    /// PNG file to write.
+    /// Image file to write: a PNG or an SVG, by its extension (.png or .svg).
     #[arg(long, value_name = "PATH", default_value = "gruf-plot.png")]
     pub out: PathBuf,
 

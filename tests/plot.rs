@@ -1,0 +1,420 @@
+//! `gruf plot` as a user runs it: the output format follows the file's extension, a name
+//! gruf cannot honour is refused before any work, and the picture's text stays whole.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+/// A tiny, fast model on a 300-day synthetic series.
+const FAST: &[&str] = &[
+    "--layers",
+    "8",
+    "--window",
+    "10",
+    "--epochs",
+    "2",
+    "--test-days",
+    "30",
+    "--seed",
+    "1",
+    "--quiet",
+];
+
+/// The title `gruf plot` gives the sample series' picture.
+const TITLE: &str = "gruf: Close, prices.csv: one-step forecasts over the held-out days";
+
+fn gruf(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// A temporary folder holding `prices.csv` (300 synthetic days) and a model trained on it.
+fn trained() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    gruf(dir.path())
+        .args(["sample", "--rows", "300", "--out", "prices.csv"])
+        .assert()
+        .success();
+    gruf(dir.path())
+        .args(["train", "--csv", "prices.csv"])
+        .args(FAST)
+        .assert()
+        .success();
+    dir
+}
+
+/// A temporary folder holding `hourly.csv` (300 hours with a daily cycle, from
+/// 2016-01-01T00:00Z) and a model trained on it with the last 48 hours held out.
+fn trained_hourly() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("time,value\n");
+    for h in 0..300 {
+        let day = (h as f64 * std::f64::consts::TAU / 24.0).sin();
+        csv.push_str(&format!(
+            "2016-01-{:02}T{:02}:00:00Z,{:.1}\n",
+            h / 24 + 1,
+            h % 24,
+            600.0 + 200.0 * day + (h % 7) as f64
+        ));
+    }
+    std::fs::write(dir.path().join("hourly.csv"), csv).unwrap();
+    gruf(dir.path())
+        .args(["train", "--csv", "hourly.csv", "--column", "value"])
+        .args([
+            "--date-column",
+            "time",
+            "--test-days",
+            "48",
+            "--window",
+            "24",
+        ])
+        .args(["--layers", "8", "--epochs", "2", "--seed", "1", "--quiet"])
+        .assert()
+        .success();
+    dir
+}
+
+/// Draws the plot of the model in `dir` as SVG and reads it back.
+fn svg(dir: &Path, args: &[&str]) -> String {
+    gruf(dir)
+        .args(["plot", "--out", "p.svg"])
+        .args(args)
+        .assert()
+        .success();
+    std::fs::read_to_string(dir.join("p.svg")).unwrap()
+}
+
+const IMAGE: (f64, f64) = (1400.0, 1000.0);
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    Some(&tag[start..start + tag[start..].find('"')?])
+}
+
+fn number(tag: &str, name: &str) -> f64 {
+    attr(tag, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no number {name} in {tag}"))
+}
+
+/// A piece of text in the SVG and the box it covers, estimated generously: DejaVu Sans
+/// digits are 0.64 em wide, most letters narrower.
+#[derive(Debug)]
+struct Text {
+    content: String,
+    x: (f64, f64),
+    y: (f64, f64),
+    rotated: bool,
+}
+
+fn texts(svg: &str) -> Vec<Text> {
+    svg.split("<text ")
+        .skip(1)
+        .map(|part| {
+            let (tag, rest) = part.split_once('>').unwrap();
+            let tag = &format!(" {tag}");
+            let content = rest.split("</text>").next().unwrap().trim();
+            let content = content
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            let (x, y, size) = (number(tag, "x"), number(tag, "y"), number(tag, "font-size"));
+            let width = content.chars().count() as f64 * 0.64 * size;
+            let x = match attr(tag, "text-anchor") {
+                Some("middle") => (x - width / 2.0, x + width / 2.0),
+                Some("end") => (x - width, x),
+                _ => (x, x + width),
+            };
+            let y = match attr(tag, "dy") {
+                Some("0.76em") => (y, y + size),
+                Some("-0.5ex") => (y - size, y),
+                _ => (y - size / 2.0, y + size / 2.0),
+            };
+            Text {
+                content,
+                x,
+                y,
+                rotated: attr(tag, "transform").is_some(),
+            }
+        })
+        .collect()
+}
+
+/// A polyline of the SVG: its stroke colour, opacity, width and points.
+#[derive(Debug)]
+struct Polyline {
+    stroke: String,
+    opacity: String,
+    width: String,
+    points: Vec<(f64, f64)>,
+}
+
+fn polylines(svg: &str) -> Vec<Polyline> {
+    svg.split("<polyline ")
+        .skip(1)
+        .map(|part| {
+            let tag = &format!(" {}", part.split("/>").next().unwrap());
+            let points = attr(tag, "points")
+                .unwrap()
+                .split_whitespace()
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect();
+            Polyline {
+                stroke: attr(tag, "stroke").unwrap().to_string(),
+                opacity: attr(tag, "opacity").unwrap().to_string(),
+                width: attr(tag, "stroke-width").unwrap().to_string(),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// The curves of data: price lines and loss curves. Axes and ticks are thin black lines,
+/// the end-of-data line is half transparent, legend swatches are 28-pixel dashes.
+fn data_lines(svg: &str) -> Vec<Polyline> {
+    let swatch = |l: &Polyline| {
+        l.points.len() == 2
+            && l.points[0].1 == l.points[1].1
+            && l.points[1].0 - l.points[0].0 == 28.0
+    };
+    polylines(svg)
+        .into_iter()
+        .filter(|l| !(l.stroke == "#000000" && l.width == "1") && l.opacity == "1" && !swatch(l))
+        .collect()
+}
+
+/// Whether a polyline passes through a box, sampled every half pixel along each segment.
+fn crosses(line: &Polyline, x: (f64, f64), y: (f64, f64)) -> bool {
+    line.points.windows(2).any(|w| {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        let steps = ((x1 - x0).abs().max((y1 - y0).abs()) * 2.0).ceil().max(1.0) as usize;
+        (0..=steps).any(|i| {
+            let f = i as f64 / steps as f64;
+            let (px, py) = (x0 + f * (x1 - x0), y0 + f * (y1 - y0));
+            x.0 <= px && px <= x.1 && y.0 <= py && py <= y.1
+        })
+    })
+}
+
+fn is_legend_label(text: &str) -> bool {
+    [
+        "true ",
+        "naive (",
+        "model, MAE",
+        "train loss",
+        "validation loss",
+        "best epoch",
+        "end of data",
+    ]
+    .iter()
+    .any(|start| text.starts_with(start))
+        || text.starts_with("recursive forecast")
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn svg_and_png_outputs_hold_what_their_names_say() {
+    let dir = trained();
+    for (name, upper) in [("p.svg", "P.SVG"), ("p.png", "P.PNG")] {
+        for out in [name, upper] {
+            gruf(dir.path())
+                .args(["plot", "--out", out])
+                .assert()
+                .success()
+                .stdout(contains(format!("wrote {out}")));
+        }
+    }
+    let svg = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "not an SVG: {}",
+        &svg[..svg.len().min(200)]
+    );
+    assert!(svg.contains(TITLE), "the title is not in the SVG");
+    assert!(svg.trim_end().ends_with("</svg>"));
+    let png = std::fs::read(dir.path().join("p.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(std::fs::read(dir.path().join("P.SVG"))
+        .unwrap()
+        .starts_with(b"<svg"));
+}
+
+/// gruf 1.0 wrote PNG bytes under any name. Now a name that is not .png or .svg is a usage
+/// error naming the extension, found before the model is read, and no file appears.
+#[test]
+fn other_extensions_are_refused_with_exit_2_before_any_work() {
+    let dir = trained();
+    let before = files(dir.path());
+    for (out, named) in [
+        ("p.jpg", ".jpg"),
+        ("p.jpeg", ".jpeg"),
+        ("p.pdf", ".pdf"),
+        ("p", "no extension"),
+        ("p.svg.bak", ".bak"),
+    ] {
+        let assert = gruf(dir.path())
+            .args(["plot", "--out", out])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty());
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        let lines: Vec<_> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{out}: {stderr}");
+        assert!(
+            lines[0].starts_with(&format!("gruf: error: --out {out}: "))
+                && lines[0].contains(named)
+                && lines[0].contains(".png or .svg"),
+            "{out}: {stderr}"
+        );
+        assert_eq!(files(dir.path()), before, "{out}: a file was written");
+    }
+    // Refused before the model is read: a missing model does not change the answer.
+    gruf(dir.path())
+        .args(["plot", "--model", "missing.safetensors", "--out", "p.jpg"])
+        .assert()
+        .code(2)
+        .stderr(contains(".jpg"));
+}
+
+/// Every label lies whole inside the image (gruf 1.0 cut the last date label off at the
+/// right edge), and no data line passes through a legend label (gruf 1.0 drew its legends
+/// inside the plotting areas, over the lines).
+#[test]
+fn labels_are_whole_and_legends_leave_the_data_uncovered() {
+    // The hourly forecast ends at midnight (2016-01-13T11:00 + 37 hours), so a date label
+    // sits at the right edge of the plotting area.
+    for (dir, args) in [(trained(), &[][..]), (trained_hourly(), &["--days", "37"])] {
+        let svg = svg(dir.path(), args);
+        let texts = texts(&svg);
+        assert!(texts.len() > 20, "{texts:?}");
+        for t in texts.iter().filter(|t| !t.rotated) {
+            assert!(
+                t.x.0 >= 0.0 && t.x.1 <= IMAGE.0 && t.y.0 >= 0.0 && t.y.1 <= IMAGE.1,
+                "cut off: {t:?}"
+            );
+        }
+        let legend: Vec<_> = texts
+            .iter()
+            .filter(|t| is_legend_label(&t.content))
+            .collect();
+        assert!(legend.len() >= 7, "{legend:?}");
+        let lines = data_lines(&svg);
+        assert!(lines.len() >= 6, "{lines:?}");
+        for label in legend {
+            for line in &lines {
+                assert!(
+                    !crosses(line, label.x, label.y),
+                    "{:?} is drawn over a data line",
+                    label.content
+                );
+            }
+        }
+    }
+}
+
+/// The loss panel's y axis carries three labels or more (gruf 1.0's log axis showed one
+/// or none when the losses spanned less than a decade or two).
+#[test]
+fn the_loss_axis_has_at_least_three_labels() {
+    let dir = trained();
+    let svg = svg(dir.path(), &[]);
+    let texts = texts(&svg);
+    let caption = texts
+        .iter()
+        .find(|t| t.content.starts_with("training and validation loss"))
+        .expect("no loss caption");
+    let epoch = texts.iter().find(|t| t.content == "epoch").unwrap();
+    // Tick labels of a y axis end just left of the plotting area.
+    let y_labels: Vec<_> = texts
+        .iter()
+        .filter(|t| t.y.0 > caption.y.1 && t.y.1 < epoch.y.0 && t.x.1 < 120.0 && !t.rotated)
+        .map(|t| t.content.as_str())
+        .collect();
+    assert!(y_labels.len() >= 3, "{y_labels:?}");
+    assert!(
+        y_labels.iter().all(|l| l.parse::<f64>().is_ok()),
+        "{y_labels:?}"
+    );
+}
+
+/// On hourly data the x axis shows times of day, and the dashed end-of-data line falls
+/// between the last value and the first forecast (gruf 1.0 put it half a day back, inside
+/// the held-out hours, and labelled the axis with seconds).
+#[test]
+fn hourly_plots_show_hours_and_end_the_data_in_the_right_place() {
+    let dir = trained_hourly();
+    let svg = svg(dir.path(), &[]);
+    let texts = texts(&svg);
+    let hours = texts
+        .iter()
+        .filter(|t| {
+            let b = t.content.as_bytes();
+            b.len() == 5 && b[2] == b':' && t.content.ends_with(":00")
+        })
+        .count();
+    assert!(hours >= 2, "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.content.ends_with(":00:00")),
+        "{texts:?}"
+    );
+    // gruf 1.0 called 30 hours a "30-day recursive forecast" and "tomorrow = today".
+    for label in [
+        "one-step forecasts over the held-out hours",
+        "naive (next hour = this hour), MAE",
+        "seasonal naive (same hour yesterday) MAE",
+        "recursive forecast, 30 hours",
+    ] {
+        assert!(texts.iter().any(|t| t.content.contains(label)), "{label}");
+    }
+    assert!(
+        !texts.iter().any(|t| t
+            .content
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == "day" || w == "days")),
+        "{texts:?}"
+    );
+
+    let lines = polylines(&svg);
+    let curve = |stroke: &str, width: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l.stroke == stroke && l.width == width && l.opacity == "1" && l.points.len() > 2
+            })
+            .unwrap_or_else(|| panic!("no {stroke} line of width {width}"))
+    };
+    let truth = curve("#000000", "2");
+    let forecast = curve("#E66E00", "3");
+    let last = truth.points.last().unwrap().0;
+    let first_forecast = forecast.points[1].0;
+    let dashes: Vec<_> = lines
+        .iter()
+        .filter(|l| l.opacity == "0.5" && l.points.len() == 2 && l.points[0].0 == l.points[1].0)
+        .collect();
+    assert!(dashes.len() > 10, "{dashes:?}");
+    for dash in dashes {
+        let x = dash.points[0].0;
+        assert!(
+            last < x && x < first_forecast,
+            "{last} {x} {first_forecast}"
+        );
+        assert!((x - (last + first_forecast) / 2.0).abs() <= 1.0);
+    }
+}
