@@ -717,21 +717,17 @@ impl Backtest {
                 .clone(),
         );
         for (name, mae) in &self.totals {
-            w.write_record([
-                "all",
-                &first,
-                &last,
-                "",
-                "",
-                &self.n.to_string(),
-                name,
-                &mae.to_string(),
-                "",
-                "",
-                "",
-                "",
-                "",
-            ])?;
+            let mut row = vec![
+                "all".to_string(),
+                first.clone(),
+                last.clone(),
+                String::new(),
+                String::new(),
+                self.n.to_string(),
+                name.clone(),
+            ];
+            row.extend(mae_cells(*mae));
+            w.write_record(&row)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }
@@ -745,6 +741,13 @@ impl Backtest {
         let doc = serde_json::json!({ "n": self.n, "totals": totals, "folds": self.folds });
         Ok(serde_json::to_string_pretty(&doc)? + "\n")
     }
+}
+
+/// The cells of [`metric_cells`] where only the MAE is known: the others empty.
+fn mae_cells(mae: f64) -> Vec<String> {
+    let mut cells = vec![String::new(); 6];
+    cells[0] = mae.to_string();
+    cells
 }
 
 /// MAE, RMSE, MAPE, sMAPE, MASE and directional accuracy as CSV cells (empty when a
@@ -994,18 +997,14 @@ fn evaluation_csv(e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<S
             maes.push((evaluate::seasonal_name(m), s));
         }
         for (name, mae) in maes {
-            w.write_record([
-                "horizon",
-                &name,
-                &r.horizon.to_string(),
-                &r.origins.to_string(),
-                &mae.to_string(),
-                "",
-                "",
-                "",
-                "",
-                "",
-            ])?;
+            let mut row = vec![
+                "horizon".to_string(),
+                name,
+                r.horizon.to_string(),
+                r.origins.to_string(),
+            ];
+            row.extend(mae_cells(mae));
+            w.write_record(&row)?;
         }
     }
     Ok(String::from_utf8(w.into_inner()?)?)

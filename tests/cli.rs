@@ -1,43 +1,13 @@
 //! The binary as a user runs it: train → predict → plot on a small series, and the
 //! error cases, each checked for its exit code, its message and an untouched model file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-/// A tiny, fast model on a 300-day synthetic series.
-const FAST: &[&str] = &[
-    "--layers",
-    "8",
-    "--window",
-    "10",
-    "--epochs",
-    "2",
-    "--test-days",
-    "30",
-    "--seed",
-    "1",
-    "--quiet",
-];
-
-/// `flags` without `--quiet`, for tests of what gruf tells the user on the way.
-fn loud<'a>(flags: &[&'a str]) -> Vec<&'a str> {
-    flags.iter().copied().filter(|f| *f != "--quiet").collect()
-}
-
-fn gruf(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
-    cmd.current_dir(dir);
-    cmd
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+mod common;
+use common::{gruf, loud, write, FAST};
 
 /// A temporary folder holding `prices.csv` (300 synthetic days).
 fn workspace() -> tempfile::TempDir {

@@ -6,13 +6,8 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn gruf(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
-    cmd.current_dir(dir);
-    cmd
-}
+mod common;
+use common::gruf;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,54 +4,20 @@
 //! checks the exit code, the note or the one-line error, and for accepted files that
 //! `predict` continues from the right dates.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use chrono::{Duration, NaiveDate};
 use predicates::prelude::*;
 use predicates::str::contains;
 
-/// A tiny, fast model on a 300-row series.
-const FAST: &[&str] = &[
-    "--layers",
-    "8",
-    "--window",
-    "10",
-    "--epochs",
-    "2",
-    "--test-days",
-    "30",
-    "--seed",
-    "1",
-    "--quiet",
-];
-
-fn gruf(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
-    cmd.current_dir(dir);
-    cmd
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+mod common;
+use common::{gruf, sample, write, FAST};
 
 /// A temporary folder holding `prices.csv` (300 synthetic days, 2019-01-01 to 2019-10-27)
 /// and the sample's closes.
 fn workspace() -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    gruf(dir.path())
-        .args(["sample", "--rows", "300", "--out", "prices.csv"])
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(dir.path().join("prices.csv")).unwrap();
-    let closes = text
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap().to_string())
-        .collect();
+    let closes = sample(dir.path(), 300, "prices.csv");
     (dir, closes)
 }
 

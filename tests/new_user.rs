@@ -3,53 +3,13 @@
 //! scored without a seasonal baseline, forecasts off the calendar, `--format csv` ignored,
 //! and the smaller things (quiet, plurals, zones, help). Each failed on 1.0.
 
-use std::path::{Path, PathBuf};
-
 use assert_cmd::Command;
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use predicates::prelude::*;
 use predicates::str::contains;
 
-/// A tiny, fast model.
-const FAST: &[&str] = &[
-    "--layers", "8", "--window", "10", "--epochs", "2", "--seed", "1", "--quiet",
-];
-
-fn gruf(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
-    cmd.current_dir(dir);
-    cmd
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// `rows` closes of the synthetic sample (`gruf sample`), in date order.
-fn sample_closes(dir: &Path, rows: usize) -> Vec<String> {
-    gruf(dir)
-        .args(["sample", "--rows", &rows.to_string(), "--out", "sample.csv"])
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(dir.join("sample.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap().to_string())
-        .collect()
-}
+mod common;
+use common::{gruf, sample, stdout, write, TINY};
 
 /// A `Date,Close` CSV of `closes` on the given dates.
 fn csv_on(dates: impl IntoIterator<Item = String>, closes: &[String]) -> String {
@@ -117,7 +77,7 @@ fn evaluate_and_plot_on_newer_data_shorter_than_the_training_part() {
             "--transform",
             "window",
         ])
-        .args(FAST)
+        .args(TINY)
         .assert()
         .success();
     let doc = json(gruf(dir.path()).args(["evaluate", "--csv", "newer.csv", "--format", "json"]));
@@ -153,7 +113,7 @@ fn horizon_tables_never_report_zeros_and_horizon_one_is_the_one_step_error() {
         .success();
     gruf(dir.path())
         .args(["train", "--csv", "prices.csv", "--test-days", "5"])
-        .args(FAST)
+        .args(TINY)
         .assert()
         .success();
     let out = gruf(dir.path())
@@ -263,7 +223,7 @@ fn hourly_data_speaks_in_hours_and_meets_the_seasonal_naive_forecast() {
 #[test]
 fn forecasts_continue_on_the_series_calendar() {
     let dir = tempfile::tempdir().unwrap();
-    let closes = sample_closes(dir.path(), 400);
+    let closes = sample(dir.path(), 400, "sample.csv");
     let forecast = |name: &str, text: &str, steps: &str| -> (String, String) {
         write(dir.path(), name, text);
         let out = gruf(dir.path())
@@ -276,7 +236,7 @@ fn forecasts_continue_on_the_series_calendar() {
                 "--transform",
                 "window",
             ])
-            .args(FAST.iter().filter(|f| **f != "--quiet"))
+            .args(TINY.iter().filter(|f| **f != "--quiet"))
             .output()
             .unwrap();
         let err = String::from_utf8(out.stderr).unwrap();
@@ -382,7 +342,7 @@ fn csv_output_is_csv_and_complete() {
                 "20",
             ])
             .args(["--format", "csv"])
-            .args(FAST),
+            .args(TINY),
     );
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -409,7 +369,7 @@ fn csv_output_is_csv_and_complete() {
 
     gruf(dir.path())
         .args(["train", "--csv", "prices.csv", "--test-days", "30"])
-        .args(FAST)
+        .args(TINY)
         .assert()
         .success();
     let text = stdout(gruf(dir.path()).args(["evaluate", "--horizon", "3", "--format", "csv"]));
@@ -498,7 +458,7 @@ fn quiet_plurals_zones_and_help() {
             "--test-size",
             "24",
         ])
-        .args(FAST)
+        .args(TINY)
         .assert()
         .success();
     let doc = json(gruf(dir.path()).args(["predict", "--steps", "2", "--format", "json"]));

@@ -3,33 +3,14 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-/// A tiny, fast model on a 300-day synthetic series.
-const FAST: &[&str] = &[
-    "--layers",
-    "8",
-    "--window",
-    "10",
-    "--epochs",
-    "2",
-    "--test-days",
-    "30",
-    "--seed",
-    "1",
-    "--quiet",
-];
+mod common;
+use common::{gruf, FAST};
 
 /// The title `gruf plot` gives the sample series' picture.
 const TITLE: &str = "gruf: Close, prices.csv: one-step forecasts over the held-out days";
-
-fn gruf(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
-    cmd.current_dir(dir);
-    cmd
-}
 
 /// A temporary folder holding `prices.csv` (300 synthetic days) and a model trained on it.
 fn trained() -> tempfile::TempDir {

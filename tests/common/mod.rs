@@ -1,0 +1,71 @@
+//! Helpers the CLI test files share: run the built binary in a folder, write files, the
+//! sample series, and the flags of a tiny model that trains in a blink.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A tiny, fast model, without a held-out size (tests pick their own).
+pub const TINY: &[&str] = &[
+    "--layers", "8", "--window", "10", "--epochs", "2", "--seed", "1", "--quiet",
+];
+
+/// [`TINY`] holding out the last 30 values.
+pub const FAST: &[&str] = &[
+    "--layers",
+    "8",
+    "--window",
+    "10",
+    "--epochs",
+    "2",
+    "--test-days",
+    "30",
+    "--seed",
+    "1",
+    "--quiet",
+];
+
+/// `flags` without `--quiet`, for tests of what gruf tells the user on the way.
+pub fn loud<'a>(flags: &[&'a str]) -> Vec<&'a str> {
+    flags.iter().copied().filter(|f| *f != "--quiet").collect()
+}
+
+/// The gruf binary, run in `dir`.
+pub fn gruf(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gruf"));
+    cmd.current_dir(dir);
+    cmd
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Writes `rows` days of the synthetic sample (from 2019-01-01, Yahoo's layout) to `name`
+/// in `dir`, and returns their closes as written.
+pub fn sample(dir: &Path, rows: usize, name: &str) -> Vec<String> {
+    gruf(dir)
+        .args(["sample", "--rows", &rows.to_string(), "--out", name])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.join(name)).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().to_string())
+        .collect()
+}
+
+/// The stdout of a command that must succeed.
+pub fn stdout(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
