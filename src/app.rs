@@ -49,12 +49,12 @@ pub fn device() -> Device {
 }
 
 fn warn(msg: &str) {
-    eprintln!("gruf: warning: {msg}");
+    crate::eprintln_lossy!("gruf: warning: {msg}");
 }
 
 /// Information, not a problem: hidden by `--quiet`.
 fn note(msg: &str) {
-    eprintln!("gruf: note: {msg}");
+    crate::eprintln_lossy!("gruf: note: {msg}");
 }
 
 /// "s" unless `n` is 1.
@@ -123,7 +123,7 @@ fn train_cmd(args: TrainArgs) -> anyhow::Result<()> {
         ));
     }
     if !quiet {
-        eprintln!(
+        crate::eprintln_lossy!(
             "gruf: {} rows {} to {} ({}): {} training window{}, {} validation, {} held out for testing; seed {seed}",
             series.len(),
             provenance.first_date,
@@ -251,14 +251,14 @@ fn run_training(
     INSTALLED.call_once(|| {
         let handler = || {
             if STOP.swap(true, Ordering::SeqCst) {
-                eprintln!(
+                crate::eprintln_lossy!(
                     "\ngruf: interrupted again: exiting now; the model file is whole \
                      (the previous one, or this run's if its save had just finished)"
                 );
                 crate::output::remove_pending_temporary();
                 std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
             }
-            eprintln!("\ngruf: interrupted: finishing this batch and saving the best model so far (Ctrl-C again to quit now)");
+            crate::eprintln_lossy!("\ngruf: interrupted: finishing this batch and saving the best model so far (Ctrl-C again to quit now)");
         };
         if let Err(e) = ctrlc::set_handler(handler) {
             warn(&format!("Ctrl-C will stop gruf at once, without saving: {e}"));
@@ -479,7 +479,7 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
     let daily = series.is_daily();
     let season = season_for(None, config.data.season, &series);
     if !quiet {
-        eprintln!(
+        crate::eprintln_lossy!(
             "gruf: backtest over {} to {} ({}), {folds} fold{}, retraining every {}; seed {seed}",
             format_time(series.dates[eval_start], daily),
             format_time(series.dates[series.len() - 1], daily),
@@ -504,7 +504,7 @@ fn backtest_cmd(args: BacktestArgs) -> anyhow::Result<()> {
             let Prepared { split, scaler } = pipeline::prepare(&config, history, end - start)
                 .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
             if !quiet {
-                eprintln!(
+                crate::eprintln_lossy!(
                     "gruf: fold {}/{folds}: training on {} values",
                     i + 1,
                     split.fit_end()

@@ -8,7 +8,9 @@ use gruf::error::{exit, GrufError};
 fn main() -> ExitCode {
     gruf::model::configure_threads();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("gruf: internal error: {info}; this is a bug in gruf, please report it");
+        gruf::eprintln_lossy!(
+            "gruf: internal error: {info}; this is a bug in gruf, please report it"
+        );
     }));
     let cli = gruf::cli::Cli::parse();
     match gruf::app::run(cli.command) {
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("gruf: error: {err:#}");
+            gruf::eprintln_lossy!("gruf: error: {err:#}");
             let code = err
                 .chain()
                 .find_map(|e| e.downcast_ref::<GrufError>())

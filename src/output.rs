@@ -10,6 +10,17 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::error::GrufError;
 
+/// `eprintln!` that never panics: when stderr is closed or full (`gruf train 2>&1 | head`),
+/// a message is lost but the run goes on, where `eprintln!` would panic mid-training (and
+/// abort in the panic hook). Every message gruf writes to stderr goes through this.
+#[macro_export]
+macro_rules! eprintln_lossy {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// For fault-injection tests of the binary: when set to N, every file gruf writes fails
 /// after N bytes as a full disk does (tests run as root, so permissions cannot make a
 /// write fail, and a real full disk cannot be arranged portably).

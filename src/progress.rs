@@ -73,7 +73,7 @@ impl Reporter {
                 ));
             }
             (Mode::Lines, Event::EpochEnd { record, best }) => {
-                eprintln!(
+                crate::eprintln_lossy!(
                     "epoch {:>3}  train loss {:.6}  val loss {:.6} (RMSE {})  {:.2} s{}",
                     record.epoch,
                     record.train_loss,

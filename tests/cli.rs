@@ -1188,3 +1188,23 @@ fn hourly_bars_resample_to_daily_closes() {
         .success()
         .stdout(contains("2020-03-01").and(contains("2020-03-02")));
 }
+
+/// A closed or full stderr (`gruf train 2>&1 | head`) loses messages, never the run: gruf
+/// 1.0 panicked on the first progress line and aborted in its panic hook, saving nothing.
+#[test]
+fn a_full_stderr_does_not_stop_training() {
+    let dir = workspace();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
+        .current_dir(dir.path())
+        .args(["train", "--csv", "prices.csv"])
+        .args(loud(FAST))
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(dir.path().join("gruf-model.safetensors").exists());
+}
