@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
+use crate::output::plural;
 
 /// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
 const DATE_COLUMNS: [&str; 10] = [
@@ -936,14 +937,6 @@ pub fn format_time(secs: i64, daily: bool) -> String {
         Some(t) if daily => t.format("%Y-%m-%d").to_string(),
         Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
         None => secs.to_string(),
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

@@ -8,12 +8,12 @@
 //! checkpoint ─► forecast / evaluate / plot
 //! ```
 //!
-//! The `gruf` binary is a thin shell over [`app::run`].
+//! The `gruf` binary is a thin shell over [`commands::run`].
 
-pub mod app;
 pub mod calendar;
 pub mod checkpoint;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod error;

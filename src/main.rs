@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         );
     }));
     let cli = gruf::cli::Cli::parse();
-    match gruf::app::run(cli.command) {
+    match gruf::commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // A closed stdout (`gruf predict | head`) is not an error worth a message.

@@ -1,0 +1,291 @@
+//! The subcommands, one module each: resolve the parsed flags, run the library pipeline,
+//! render the results. This module holds what several commands share: opening a model with
+//! its data, reporting what loading found, and training with progress and Ctrl-C.
+//!
+//! Results go to stdout, progress and warnings to stderr. Nothing is written unless the
+//! command succeeds: models, plots and samples are written atomically at the very end.
+
+mod backtest;
+mod completions;
+mod evaluate;
+mod plot;
+mod predict;
+mod sample;
+mod train;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use candle_core::Device;
+
+use crate::checkpoint::Checkpoint;
+use crate::checkpoint::Meta as CheckpointMeta;
+use crate::cli::{Command, Source, TrainOptions};
+use crate::config::{PartialConfig, RunConfig};
+use crate::data::{load_csv, parse_date, DataConfig, Loaded, Series};
+use crate::error::GrufError;
+use crate::evaluate::{money, naive_scale, FEW};
+use crate::forecast::Predictor;
+use crate::output::plural;
+use crate::progress::Reporter;
+use crate::scaler::Scaler;
+use crate::train::Flow;
+
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Train(args) => train::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Backtest(args) => backtest::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Completions(args) => completions::run(args),
+    }
+}
+
+/// The device models run on: the first CUDA GPU in a `cuda` build when one is present.
+pub fn device() -> Device {
+    Device::cuda_if_available(0).unwrap_or(Device::Cpu)
+}
+
+fn warn(msg: &str) {
+    crate::eprintln_lossy!("gruf: warning: {msg}");
+}
+
+/// Information, not a problem: hidden by `--quiet`.
+fn note(msg: &str) {
+    crate::eprintln_lossy!("gruf: note: {msg}");
+}
+
+/// What loading found: warnings always, information unless `quiet`.
+fn report_loaded(csv: &std::path::Path, loaded: &Loaded, quiet: bool) {
+    for n in &loaded.notes {
+        warn(&format!("{}: {n}", csv.display()));
+    }
+    if !quiet {
+        for n in &loaded.info {
+            note(&format!("{}: {n}", csv.display()));
+        }
+    }
+}
+
+/// The seasonal period to score with: the flag, else the stored or configured one, else the
+/// calendar's usual one.
+fn season_for(flag: Option<usize>, configured: Option<usize>, series: &Series) -> Option<usize> {
+    flag.or(configured).or_else(|| series.calendar.season())
+}
+
+fn resolve(args: &TrainOptions) -> Result<RunConfig, GrufError> {
+    let mut config = RunConfig::default();
+    if let Some(path) = &args.config {
+        PartialConfig::from_file(path)?.apply(&mut config);
+    }
+    args.overrides().apply(&mut config);
+    config.validate()?;
+    Ok(config)
+}
+
+/// Says when a table of errors rests on too few targets or origins to mean much.
+fn warn_if_few(n: usize, what: &str, table: &str) {
+    if n < FEW {
+        warn(&format!(
+            "{table} rests on only {what}; errors over so few are mostly noise (hold out more with --test-size, or pass a longer --csv)"
+        ));
+    }
+}
+
+/// The training loop with progress on stderr and Ctrl-C handling: the first Ctrl-C stops
+/// after the current batch (the outcome says where), the second exits at once. Writes are
+/// atomic, so an exit at any moment leaves the previous model file whole.
+fn run_training(
+    config: &RunConfig,
+    seed: u64,
+    values: &[f64],
+    scaler: &Scaler,
+    split: &crate::window::Split,
+    device: &Device,
+    quiet: bool,
+) -> anyhow::Result<crate::train::Outcome> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let handler = || {
+            if STOP.swap(true, Ordering::SeqCst) {
+                crate::eprintln_lossy!(
+                    "\ngruf: interrupted again: exiting now; the model file is whole \
+                     (the previous one, or this run's if its save had just finished)"
+                );
+                crate::output::remove_pending_temporary();
+                std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
+            }
+            crate::eprintln_lossy!("\ngruf: interrupted: finishing this batch and saving the best model so far (Ctrl-C again to quit now)");
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
+            warn(&format!("Ctrl-C will stop gruf at once, without saving: {e}"));
+        }
+    });
+    let mut reporter = Reporter::new(quiet);
+    let outcome = crate::train::train(
+        &config.model,
+        &config.train,
+        seed,
+        values,
+        scaler,
+        split,
+        device,
+        &mut |e| {
+            reporter.event(e);
+            if STOP.load(Ordering::SeqCst) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        },
+    );
+    reporter.finish();
+    outcome
+}
+
+/// A seed for runs that did not give one; recorded in the checkpoint so they can be repeated.
+fn random_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    (nanos ^ (u64::from(std::process::id()) << 32)) % 1_000_000_000
+}
+
+/// What a consumer of a checkpoint works on: the model file, the series (on the model's
+/// calendar), where the series came from, and the model ready to predict.
+struct Opened {
+    checkpoint: Checkpoint,
+    series: Series,
+    path: PathBuf,
+    predictor: Predictor,
+}
+
+/// Opens the checkpoint and the series a consumer works on: `--csv`, else the training CSV.
+fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
+    let checkpoint = Checkpoint::load(&source.model, device)?;
+    let meta = &checkpoint.meta;
+    let data_config = DataConfig {
+        column: Some(meta.data.column.clone()),
+        date_column: Some(meta.data.date_column.clone()),
+        ..meta.config.data.clone()
+    };
+    let path = match &source.csv {
+        Some(p) => p.clone(),
+        None => {
+            if !meta.data.path.exists() {
+                return Err(GrufError::NoInput {
+                    path: meta.data.path.clone(),
+                    msg: "the training CSV is gone; pass --csv with the data to forecast from"
+                        .into(),
+                }
+                .into());
+            }
+            meta.data.path.clone()
+        }
+    };
+    let loaded = load_csv(&path, &data_config)?;
+    if source.csv.is_none() && loaded.provenance.sha256 != meta.data.sha256 {
+        warn(&format!(
+            "{} changed since training; using it as it is now",
+            path.display()
+        ));
+    }
+    let mut series = loaded.series;
+    // Dates continue on the calendar the model was trained on (files from gruf 1.0 do not
+    // record one: theirs is the CSV's).
+    if let Some(trained) = meta.data.calendar {
+        if trained != series.calendar && series.len() > 2 {
+            warn(&format!(
+                "{} looks {}, but the model was trained on {} data; dates continue as {}",
+                path.display(),
+                series.calendar.describe(),
+                trained.describe(),
+                trained.describe()
+            ));
+        }
+        series.calendar = trained;
+    }
+    let predictor = checkpoint.predictor(device)?;
+    let (window, lookback) = (predictor.window, predictor.lookback());
+    if series.len() < lookback {
+        return Err(GrufError::data(
+            &path,
+            format!(
+                "{} usable row{}, but the model needs the last {lookback} values as input; pass a longer CSV",
+                series.len(),
+                plural(series.len())
+            ),
+        )
+        .into());
+    }
+    let tail = &series.values[series.len() - window..];
+    if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
+        (meta.scaler.outside(tail), meta.scaler)
+    {
+        warn(&format!(
+            "{outside} of the last {window} values lie outside the range the model was trained on \
+             ({}..{}, highest now {}); the forecast extrapolates",
+            money(min),
+            money(max),
+            money(highest)
+        ));
+    }
+    Ok(Opened {
+        checkpoint,
+        series,
+        path,
+        predictor,
+    })
+}
+
+/// Where the data the model never trained on begins: the first test date, or, for a model
+/// trained on everything, the first date after its training data. `None` if no such row.
+fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
+    let start = match &meta.test {
+        Some(test) => {
+            let first = parse_date(&test.first_date, None).ok()?;
+            series.dates.partition_point(|&d| d < first)
+        }
+        None => {
+            let last = parse_date(&meta.data.last_date, None).ok()?;
+            series.dates.partition_point(|&d| d <= last)
+        }
+    };
+    (start < series.len()).then_some(start)
+}
+
+/// The MASE denominator for a consumer of `meta`: stored (or recovered from a gruf 1.0
+/// file's test metrics); failing both, the naive error on the `before` values of the CSV
+/// in use, said in a note.
+fn mase_scale(meta: &CheckpointMeta, before: &[f64]) -> f64 {
+    meta.mase_scale().unwrap_or_else(|| {
+        note(&format!(
+            "this model file (format {}) does not record its training error scale; MASE is scaled by the naive forecast's error on the {} values before the scored span",
+            meta.format_version,
+            before.len()
+        ));
+        naive_scale(before)
+    })
+}
+
+/// The cells of [`metric_cells`] where only the MAE is known: the others empty.
+fn mae_cells(mae: f64) -> Vec<String> {
+    let mut cells = vec![String::new(); 6];
+    cells[0] = mae.to_string();
+    cells
+}
+
+/// MAE, RMSE, MAPE, sMAPE, MASE and directional accuracy as CSV cells (empty when a
+/// forecast never moves).
+fn metric_cells(m: &crate::evaluate::Metrics) -> Vec<String> {
+    let mut cells: Vec<String> = [m.mae, m.rmse, m.mape, m.smape, m.mase]
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    cells.push(m.directional.map_or(String::new(), |d| d.to_string()));
+    cells
+}

@@ -1,0 +1,148 @@
+//! `gruf train`: load, split, fit the transform, train, score the test part, save.
+
+use std::io::Write;
+
+use crate::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION};
+use crate::cli::TrainArgs;
+use crate::data::{load_csv, Loaded};
+use crate::error::GrufError;
+use crate::evaluate::{money, naive_scale, Scoring};
+use crate::output::{check_writable, plural, print};
+use crate::pipeline::{self, Prepared};
+use crate::scaler::Scaler;
+
+use super::{
+    device, random_seed, report_loaded, resolve, run_training, season_for, warn, warn_if_few,
+};
+
+pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let mut config = resolve(&args.options)?;
+    let quiet = args.options.quiet;
+    check_writable(&args.model)?;
+    let seed = config.train.seed.unwrap_or_else(random_seed);
+    config.train.seed = Some(seed);
+    let loaded = load_csv(&args.csv, &config.data)?;
+    report_loaded(&args.csv, &loaded, quiet);
+    let Loaded {
+        series, provenance, ..
+    } = loaded;
+    let csv = &args.csv;
+    let cal = series.calendar;
+
+    let Prepared { split, scaler } =
+        pipeline::prepare(&config, &series.values, config.train.test_days)
+            .map_err(|m| GrufError::data(csv, m))?;
+    if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
+        (scaler.outside(&series.values[split.fit_end()..]), scaler)
+    {
+        warn(&format!(
+            "{outside} validation/test values lie outside the training range {}..{} (highest {}); \
+             min-max scaling extrapolates there and forecasts degrade (try --transform window)",
+            money(min),
+            money(max),
+            money(highest)
+        ));
+    }
+    if !quiet {
+        crate::eprintln_lossy!(
+            "gruf: {} rows {} to {} ({}): {} training window{}, {} validation, {} held out for testing; seed {seed}",
+            series.len(),
+            provenance.first_date,
+            provenance.last_date,
+            cal.describe(),
+            split.train.len(),
+            plural(split.train.len()),
+            split.val.len(),
+            cal.count(split.test.len()),
+        );
+    }
+
+    let device = device();
+    let outcome = run_training(
+        &config,
+        seed,
+        &series.values,
+        &scaler,
+        &split,
+        &device,
+        quiet,
+    )?;
+    let interrupted = outcome.interrupted;
+    let scoring = Scoring {
+        mase_scale: naive_scale(&series.values[..split.fit_end()]),
+        season: season_for(None, config.data.season, &series),
+        held_out: true,
+    };
+
+    let mut checkpoint = Checkpoint {
+        meta: Meta {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            gruf_version: env!("CARGO_PKG_VERSION").into(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            config,
+            seed,
+            scaler,
+            data: provenance,
+            split: split.clone(),
+            history: outcome.history,
+            best_epoch: outcome.best_epoch,
+            stopped_early: outcome.stopped_early,
+            interrupted,
+            test: None,
+            mase_scale: Some(scoring.mase_scale),
+        },
+        weights: outcome.weights,
+    };
+    let first = split.test.start.max(scoring.first_target());
+    if first < split.test.end {
+        let predictor = checkpoint.predictor(&device)?;
+        let evaluation =
+            crate::evaluate::evaluate(&predictor, &series, first..split.test.end, scoring)?;
+        checkpoint.meta.test = Some(evaluation);
+    }
+    checkpoint.save(&args.model)?;
+
+    let meta = &checkpoint.meta;
+    let best = &meta.history[meta.best_epoch - 1];
+    let v = &series.values;
+    let naive_val_se: f64 = split.val.clone().map(|t| (v[t] - v[t - 1]).powi(2)).sum();
+    let naive_val_rmse = (naive_val_se / split.val.len() as f64).sqrt();
+    let mut out = Vec::new();
+    writeln!(
+        out,
+        "trained {} epoch{}{} in {:.1} s; kept epoch {} (validation RMSE {}; naive forecast {})",
+        meta.history.len(),
+        plural(meta.history.len()),
+        if meta.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        meta.history.iter().map(|r| r.seconds).sum::<f64>(),
+        meta.best_epoch,
+        money(best.val_rmse),
+        money(naive_val_rmse)
+    )?;
+    match &meta.test {
+        Some(test) => {
+            write!(out, "{}\n{}", test.verdict(), test.table())?;
+            warn_if_few(test.n, &cal.count(test.n), "the test table");
+        }
+        None => writeln!(
+            out,
+            "no test part (--test-size 0): nothing was held out to measure accuracy on"
+        )?,
+    }
+    writeln!(out, "saved model to {}", args.model.display())?;
+    print(&out)?;
+    if let Some((epoch, batch)) = interrupted {
+        return Err(GrufError::Interrupted(format!(
+            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
+            meta.best_epoch,
+            args.model.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
