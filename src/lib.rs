@@ -10,6 +10,7 @@
 //!
 //! The `gruf` binary is a thin shell over [`commands::run`].
 
+pub mod backtest;
 pub mod calendar;
 pub mod checkpoint;
 pub mod cli;

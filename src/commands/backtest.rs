@@ -1,5 +1,6 @@
 //! `gruf backtest`: walk-forward folds on an expanding window, each scored like `evaluate`.
 
+use crate::backtest::{fold_bounds, Cut, Fold, Summary};
 use crate::cli::{BacktestArgs, Format};
 use crate::data::{format_iso, format_time, human_date, load_csv};
 use crate::error::GrufError;
@@ -11,16 +12,6 @@ use crate::pipeline::{self, Prepared};
 use super::{
     device, mae_cells, metric_cells, random_seed, report_loaded, resolve, run_training, season_for,
 };
-
-/// One fold of a backtest: where it lies and how every forecaster did on it.
-#[derive(Debug, serde::Serialize)]
-struct Fold {
-    fold: usize,
-    /// The last date the fold's model was trained on.
-    trained_to: String,
-    refit: bool,
-    evaluation: crate::evaluate::Evaluation,
-}
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let mut config = resolve(&args.options)?;
@@ -34,23 +25,24 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let cal = series.calendar;
     let span = config.train.test_days;
     let folds = args.folds as usize;
-    if span < folds {
-        return Err(GrufError::usage(format!(
-            "--test-size {span} cannot be cut into {folds} folds; pass a larger --test-size or fewer --folds"
-        ))
-        .into());
-    }
-    let eval_start = series.len().checked_sub(span).ok_or_else(|| {
-        GrufError::data(
-            csv,
-            format!(
-                "{} rows, fewer than the {} to backtest on",
-                series.len(),
-                cal.count(span)
-            ),
-        )
+    let bounds = fold_bounds(series.len(), span, folds).map_err(|cut| -> anyhow::Error {
+        match cut {
+            Cut::TooManyFolds => GrufError::usage(format!(
+                "--test-size {span} cannot be cut into {folds} folds; pass a larger --test-size or fewer --folds"
+            ))
+            .into(),
+            Cut::SpanTooLong => GrufError::data(
+                csv,
+                format!(
+                    "{} rows, fewer than the {} to backtest on",
+                    series.len(),
+                    cal.count(span)
+                ),
+            )
+            .into(),
+        }
     })?;
-    let bounds: Vec<usize> = (0..=folds).map(|i| eval_start + span * i / folds).collect();
+    let eval_start = bounds[0].start;
     let device = device();
     let daily = series.is_daily();
     let season = season_for(None, config.data.season, &series);
@@ -71,8 +63,8 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
 
     let mut results = Vec::with_capacity(folds);
     let mut current: Option<(Predictor, usize)> = None;
-    for (i, fold) in bounds.windows(2).enumerate() {
-        let (start, end) = (fold[0], fold[1]);
+    for (i, fold) in bounds.iter().enumerate() {
+        let (start, end) = (fold.start, fold.end);
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
             // Everything before the fold is history: an expanding window.
@@ -130,7 +122,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             evaluation,
         });
     }
-    let report = Backtest::new(results);
+    let report = Summary::new(results);
     let out = match args.format {
         Format::Table => report.table(cal),
         Format::Csv => report.csv()?,
@@ -139,47 +131,18 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     print(out.as_bytes())
 }
 
-/// The walk-forward results: every fold, and each forecaster's MAE over all of them.
-struct Backtest {
-    folds: Vec<Fold>,
-    /// Targets scored over all folds.
-    n: usize,
-    /// `(forecaster, MAE over all folds, weighted by their targets)`, model first.
-    totals: Vec<(String, f64)>,
+/// The three renderings of a backtest [`Summary`].
+trait Render {
+    fn table(&self, cal: crate::calendar::Calendar) -> String;
+    fn csv(&self) -> anyhow::Result<String>;
+    fn json(&self) -> anyhow::Result<String>;
 }
 
-impl Backtest {
-    fn new(folds: Vec<Fold>) -> Backtest {
-        let n: usize = folds.iter().map(|f| f.evaluation.n).sum();
-        let totals = folds[0]
-            .evaluation
-            .rows
-            .iter()
-            .map(|(name, _)| {
-                let sum: f64 = folds
-                    .iter()
-                    .map(|f| f.evaluation.get(name).map_or(0.0, |m| m.mae) * f.evaluation.n as f64)
-                    .sum();
-                (name.clone(), sum / n as f64)
-            })
-            .collect();
-        Backtest { folds, n, totals }
-    }
-
-    fn total(&self, name: &str) -> f64 {
-        self.totals
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(f64::NAN, |t| t.1)
-    }
-
+impl Render for Summary {
     fn table(&self, cal: crate::calendar::Calendar) -> String {
         let (model, naive) = (self.total("model"), self.total("naive"));
         let folds = self.folds.len();
-        let seasonal = self.folds[0]
-            .evaluation
-            .season
-            .map(|m| (m, self.total(&crate::evaluate::seasonal_name(m))));
+        let seasonal = self.seasonal();
         let mut out = format!(
             "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({:.3} of naive)",
             cal.count(self.n),

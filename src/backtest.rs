@@ -1,0 +1,138 @@
+//! Walk-forward evaluation's arithmetic: where the folds lie, and each forecaster's error
+//! over all of them. Training and scoring each fold is the caller's (it owns the progress
+//! and the Ctrl-C handling); this module only cuts and sums.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::evaluate::Evaluation;
+
+/// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
+/// in time order. `Err` says why it cannot be done, for the caller to word.
+pub fn fold_bounds(len: usize, span: usize, folds: usize) -> Result<Vec<Range<usize>>, Cut> {
+    if folds == 0 || span < folds {
+        return Err(Cut::TooManyFolds);
+    }
+    let start = len.checked_sub(span).ok_or(Cut::SpanTooLong)?;
+    Ok((0..folds)
+        .map(|i| start + span * i / folds..start + span * (i + 1) / folds)
+        .collect())
+}
+
+/// Why a span cannot be cut into folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// More folds than values in the span (or none).
+    TooManyFolds,
+    /// The span is longer than the series.
+    SpanTooLong,
+}
+
+/// One fold: where it lies and how every forecaster did on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fold {
+    /// 1-based.
+    pub fold: usize,
+    /// The last date the fold's model was fitted on.
+    pub trained_to: String,
+    /// False when the fold reused the previous fold's model (`--refit-every`).
+    pub refit: bool,
+    pub evaluation: Evaluation,
+}
+
+/// Every fold, and each forecaster's MAE over all of them.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub folds: Vec<Fold>,
+    /// Targets scored over all folds.
+    pub n: usize,
+    /// `(forecaster, MAE over all folds)`, model first: each fold weighted by the targets it
+    /// scored, so the total is the MAE over every target of the span.
+    pub totals: Vec<(String, f64)>,
+}
+
+impl Summary {
+    /// Sums `folds` (at least one).
+    pub fn new(folds: Vec<Fold>) -> Summary {
+        let n: usize = folds.iter().map(|f| f.evaluation.n).sum();
+        let names = folds
+            .first()
+            .map(|f| f.evaluation.rows.iter().map(|(name, _)| name.clone()))
+            .into_iter()
+            .flatten();
+        let totals = names
+            .map(|name| {
+                let sum: f64 = folds
+                    .iter()
+                    .map(|f| {
+                        f.evaluation.get(&name).map_or(f64::NAN, |m| m.mae) * f.evaluation.n as f64
+                    })
+                    .sum();
+                (name, sum / n as f64)
+            })
+            .collect();
+        Summary { folds, n, totals }
+    }
+
+    /// A forecaster's MAE over all folds (NaN if there is no such forecaster).
+    pub fn total(&self, name: &str) -> f64 {
+        self.totals
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(f64::NAN, |t| t.1)
+    }
+
+    /// The seasonal naive baseline's period and MAE over all folds, if it was scored.
+    pub fn seasonal(&self) -> Option<(usize, f64)> {
+        let m = self.folds.first()?.evaluation.season?;
+        Some((m, self.total(&crate::evaluate::seasonal_name(m))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::Metrics;
+
+    #[test]
+    fn folds_tile_the_span_in_order() {
+        let f = fold_bounds(100, 30, 4).unwrap();
+        assert_eq!(f, [70..77, 77..85, 85..92, 92..100]);
+        assert_eq!(fold_bounds(100, 3, 4), Err(Cut::TooManyFolds));
+        assert_eq!(fold_bounds(10, 30, 4), Err(Cut::SpanTooLong));
+    }
+
+    #[test]
+    fn totals_weigh_each_fold_by_its_targets() {
+        let fold = |n: usize, mae: f64| Fold {
+            fold: 1,
+            trained_to: String::new(),
+            refit: true,
+            evaluation: Evaluation {
+                n,
+                first_date: String::new(),
+                last_date: String::new(),
+                held_out: true,
+                rows: vec![(
+                    "model".into(),
+                    Metrics {
+                        mae,
+                        rmse: mae,
+                        mape: 0.0,
+                        smape: 0.0,
+                        mase: 0.0,
+                        directional: None,
+                    },
+                )],
+                calendar: None,
+                season: None,
+            },
+        };
+        let s = Summary::new(vec![fold(10, 1.0), fold(30, 3.0)]);
+        assert_eq!(s.n, 40);
+        assert_eq!(s.total("model"), 2.5);
+        assert!(s.total("naive").is_nan());
+        assert_eq!(s.seasonal(), None);
+    }
+}
