@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
-use crate::data::{format_iso, human_date, Series};
+use crate::data::{format_iso, Series};
 use crate::forecast::Predictor;
 
 /// Steps in the moving-average baseline of a series without a usual season.
@@ -116,78 +116,6 @@ impl Evaluation {
     /// The seasonal naive baseline's row, if there is one.
     pub fn seasonal(&self) -> Option<&Metrics> {
         self.season.and_then(|m| self.get(&seasonal_name(m)))
-    }
-
-    /// One plain sentence: better or worse than naive (and than seasonal naive), and by how much.
-    pub fn verdict(&self) -> String {
-        let (Some(model), Some(naive)) = (self.get("model"), self.get("naive")) else {
-            return String::new();
-        };
-        let cal = self.calendar.unwrap_or_default();
-        let span = if self.held_out {
-            "held-out"
-        } else {
-            "in-sample (not held out)"
-        };
-        let mut s = format!(
-            "{span} MAE {} over {} ({} to {}) is {} the naive forecast's {} ({})",
-            money(model.mae),
-            cal.count(self.n),
-            human_date(&self.first_date),
-            human_date(&self.last_date),
-            compare(model.mae, naive.mae),
-            money(naive.mae),
-            cal.naive_words()
-        );
-        let seasonal = self.season.zip(self.seasonal());
-        if let Some((m, seasonal)) = seasonal {
-            s.push_str(&format!(
-                " and {} the seasonal naive forecast's {} ({})",
-                compare(model.mae, seasonal.mae),
-                money(seasonal.mae),
-                cal.seasonal_words(m)
-            ));
-        }
-        if model.mae > naive.mae {
-            s.push_str(": the model is worse than doing nothing");
-        } else if let Some((m, _)) = seasonal.filter(|(_, x)| model.mae > x.mae) {
-            s.push_str(&format!(
-                ": the model is worse than the seasonal naive forecast ({})",
-                cal.seasonal_words(m)
-            ));
-        }
-        s
-    }
-
-    /// An aligned table for people.
-    pub fn table(&self) -> String {
-        let mut out = format!(
-            "{:<19} {:>12} {:>12} {:>8} {:>8} {:>6} {:>11}\n",
-            "forecaster", "MAE", "RMSE", "MAPE %", "sMAPE %", "MASE", "direction %"
-        );
-        for (name, m) in &self.rows {
-            out.push_str(&format!(
-                "{:<19} {:>12} {:>12} {:>8.3} {:>8.3} {:>6.3} {:>11}\n",
-                name,
-                money(m.mae),
-                money(m.rmse),
-                m.mape,
-                m.smape,
-                m.mase,
-                m.directional.map_or("-".to_string(), |d| format!("{d:.1}"))
-            ));
-        }
-        out
-    }
-}
-
-/// "12.3 % lower than", "4.0 % higher than".
-fn compare(model: f64, baseline: f64) -> String {
-    let ratio = model / baseline;
-    if ratio <= 1.0 {
-        format!("{:.1} % lower than", (1.0 - ratio) * 100.0)
-    } else {
-        format!("{:.1} % higher than", (ratio - 1.0) * 100.0)
     }
 }
 

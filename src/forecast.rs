@@ -6,8 +6,25 @@ use std::ops::Range;
 
 use candle_core::Device;
 
+use crate::calendar::Calendar;
 use crate::model::Model;
 use crate::scaler::Scaler;
+
+/// A forecast past the end of a series: the dates on its calendar and the values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// The forecast column's name, as in the CSV.
+    pub column: String,
+    pub calendar: Calendar,
+    /// Dates print without a time of day.
+    pub daily: bool,
+    /// The last date and value of the data the forecast continues.
+    pub last_date: i64,
+    pub last_value: f64,
+    /// Unix seconds (UTC) of each forecast step, and its value.
+    pub dates: Vec<i64>,
+    pub point: Vec<f64>,
+}
 
 /// The model, the fitted transform and the window it was trained with: everything needed
 /// to turn past prices into predicted prices.

@@ -25,6 +25,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;
+pub mod render;
 pub mod scaler;
 pub mod synth;
 pub mod train;

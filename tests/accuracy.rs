@@ -78,7 +78,7 @@ fn model_beats_naive_by_half_on_structured_data() {
         assert!(
             m <= 0.5 * n,
             "{transform:?}: model MAE {m:.3} vs naive {n:.3}\n{}",
-            e.table()
+            gruf::render::table::metrics(&e)
         );
     }
 }

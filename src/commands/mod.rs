@@ -21,7 +21,7 @@ use candle_core::Device;
 
 use crate::checkpoint::Checkpoint;
 use crate::checkpoint::Meta as CheckpointMeta;
-use crate::cli::{Command, Source, TrainOptions};
+use crate::cli::{Command, Format, Source, TrainOptions};
 use crate::config::{PartialConfig, RunConfig};
 use crate::data::{load_csv, parse_date, DataConfig, Loaded, Series};
 use crate::error::GrufError;
@@ -29,6 +29,7 @@ use crate::evaluate::{money, naive_scale, FEW};
 use crate::forecast::Predictor;
 use crate::output::plural;
 use crate::progress::Reporter;
+use crate::render::{self, Renderer};
 use crate::scaler::Scaler;
 use crate::train::Flow;
 
@@ -41,6 +42,15 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Completions(args) => completions::run(args),
+    }
+}
+
+/// The renderer for `--format`.
+fn renderer(format: Format) -> Box<dyn Renderer> {
+    match format {
+        Format::Table => Box::new(render::Table),
+        Format::Csv => Box::new(render::Csv),
+        Format::Json => Box::new(render::Json),
     }
 }
 
@@ -270,22 +280,4 @@ fn mase_scale(meta: &CheckpointMeta, before: &[f64]) -> f64 {
         ));
         naive_scale(before)
     })
-}
-
-/// The cells of [`metric_cells`] where only the MAE is known: the others empty.
-fn mae_cells(mae: f64) -> Vec<String> {
-    let mut cells = vec![String::new(); 6];
-    cells[0] = mae.to_string();
-    cells
-}
-
-/// MAE, RMSE, MAPE, sMAPE, MASE and directional accuracy as CSV cells (empty when a
-/// forecast never moves).
-fn metric_cells(m: &crate::evaluate::Metrics) -> Vec<String> {
-    let mut cells: Vec<String> = [m.mae, m.rmse, m.mape, m.smape, m.mase]
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
-    cells.push(m.directional.map_or(String::new(), |d| d.to_string()));
-    cells
 }

@@ -9,6 +9,7 @@ use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, Scoring};
 use crate::output::{check_writable, plural, print};
 use crate::pipeline::{self, Prepared};
+use crate::render::{Renderer, Table};
 use crate::scaler::Scaler;
 
 use super::{
@@ -126,7 +127,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     )?;
     match &meta.test {
         Some(test) => {
-            write!(out, "{}\n{}", test.verdict(), test.table())?;
+            out.extend(Table.evaluation(test, &[])?.into_bytes());
             warn_if_few(test.n, &cal.count(test.n), "the test table");
         }
         None => writeln!(

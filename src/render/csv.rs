@@ -1,0 +1,132 @@
+//! Comma-separated values with a header row, for spreadsheets and scripts. Every number at
+//! full precision; dates as `2024-03-31` or RFC 3339 in UTC. A command with several tables
+//! writes them as one CSV with a column that says which table a row belongs to, so nothing
+//! is dropped.
+
+use crate::backtest::Summary;
+use crate::data::format_iso;
+use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics};
+use crate::forecast::Forecast;
+
+use super::Renderer;
+
+pub struct Csv;
+
+/// The metric columns every evaluation row carries.
+const METRICS: [&str; 6] = ["mae", "rmse", "mape", "smape", "mase", "directional"];
+
+impl Renderer for Csv {
+    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["date", "forecast"])?;
+        for (d, v) in f.dates.iter().zip(&f.point) {
+            w.write_record([format_iso(*d, f.daily), format!("{v:.6}")])?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
+    /// The one-step rows (`table` = `one_step`, every metric) and the horizon rows
+    /// (`table` = `horizon`, the MAE of each forecaster at each horizon).
+    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["table", "forecaster", "horizon", "n"];
+        header.extend(METRICS);
+        w.write_record(&header)?;
+        for (name, m) in &e.rows {
+            let mut row = vec![
+                "one_step".to_string(),
+                name.clone(),
+                "1".into(),
+                e.n.to_string(),
+            ];
+            row.extend(metric_cells(m));
+            w.write_record(&row)?;
+        }
+        for r in horizons {
+            let mut maes = vec![
+                ("model".to_string(), r.model_mae),
+                ("naive".into(), r.naive_mae),
+            ];
+            if let (Some(s), Some(m)) = (r.seasonal_naive_mae, e.season) {
+                maes.push((seasonal_name(m), s));
+            }
+            for (name, mae) in maes {
+                let mut row = vec![
+                    "horizon".to_string(),
+                    name,
+                    r.horizon.to_string(),
+                    r.origins.to_string(),
+                ];
+                row.extend(mae_cells(mae));
+                w.write_record(&row)?;
+            }
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
+    /// One row per fold and forecaster, then one per forecaster over all folds (`fold` =
+    /// `all`, MAE only).
+    fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec![
+            "fold",
+            "first_date",
+            "last_date",
+            "trained_to",
+            "refit",
+            "n",
+            "forecaster",
+        ];
+        header.extend(METRICS);
+        w.write_record(&header)?;
+        for f in &s.folds {
+            let e = &f.evaluation;
+            for (name, m) in &e.rows {
+                let mut row = vec![
+                    f.fold.to_string(),
+                    e.first_date.clone(),
+                    e.last_date.clone(),
+                    f.trained_to.clone(),
+                    f.refit.to_string(),
+                    e.n.to_string(),
+                    name.clone(),
+                ];
+                row.extend(metric_cells(m));
+                w.write_record(&row)?;
+            }
+        }
+        let first = s.folds[0].evaluation.first_date.clone();
+        let last = s.folds[s.folds.len() - 1].evaluation.last_date.clone();
+        for (name, mae) in &s.totals {
+            let mut row = vec![
+                "all".to_string(),
+                first.clone(),
+                last.clone(),
+                String::new(),
+                String::new(),
+                s.n.to_string(),
+                name.clone(),
+            ];
+            row.extend(mae_cells(*mae));
+            w.write_record(&row)?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+}
+
+/// The [`METRICS`] cells of one forecaster (directional empty when it never moves).
+fn metric_cells(m: &Metrics) -> Vec<String> {
+    let mut cells: Vec<String> = [m.mae, m.rmse, m.mape, m.smape, m.mase]
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    cells.push(m.directional.map_or(String::new(), |d| d.to_string()));
+    cells
+}
+
+/// The [`METRICS`] cells where only the MAE is known: the others empty.
+fn mae_cells(mae: f64) -> Vec<String> {
+    let mut cells = vec![String::new(); METRICS.len()];
+    cells[0] = mae.to_string();
+    cells
+}

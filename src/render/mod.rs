@@ -1,0 +1,25 @@
+//! One renderer per output format, serving every command: a command computes its results
+//! (a [`Forecast`], an [`Evaluation`] with its horizon errors, a backtest [`Summary`]) and
+//! hands them to the renderer the user chose with `--format`. Each format's choices (how
+//! numbers look, which columns a CSV has, the JSON layout) live in its own module, written
+//! once for all commands, as hyperfine's exporters do.
+
+mod csv;
+mod json;
+pub mod table;
+
+use crate::backtest::Summary;
+use crate::evaluate::{Evaluation, HorizonError};
+use crate::forecast::Forecast;
+
+pub use self::csv::Csv;
+pub use self::json::Json;
+pub use self::table::Table;
+
+/// Turns a command's results into the text printed on stdout.
+pub trait Renderer {
+    fn forecast(&self, forecast: &Forecast) -> anyhow::Result<String>;
+    /// The one-step evaluation and, when asked for, the errors by horizon.
+    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String>;
+    fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
+}

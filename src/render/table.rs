@@ -1,0 +1,254 @@
+//! Aligned text for people: sentences that say what the numbers mean, then the numbers in
+//! price units with thousands separators.
+
+use crate::backtest::Summary;
+use crate::calendar::Calendar;
+use crate::data::{format_time, human_date};
+use crate::evaluate::{money, Evaluation, HorizonError};
+use crate::forecast::Forecast;
+use crate::output::plural;
+
+use super::Renderer;
+
+pub struct Table;
+
+impl Renderer for Table {
+    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
+        let (width, head) = if f.daily {
+            (10, "date")
+        } else {
+            (19, "time (UTC)")
+        };
+        let mut out = format!("{head:<width$}  {:>14}\n", format!("{} forecast", f.column));
+        for (d, v) in f.dates.iter().zip(&f.point) {
+            out.push_str(&format!(
+                "{:<width$}  {:>14}\n",
+                format_time(*d, f.daily),
+                money(*v)
+            ));
+        }
+        Ok(out)
+    }
+
+    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
+        let cal = e.calendar.unwrap_or_default();
+        let mut out = format!("{}\n{}", verdict(e), metrics(e));
+        let Some(first) = horizons.first() else {
+            return Ok(out);
+        };
+        let seasonal = first.seasonal_naive_mae.is_some();
+        out.push_str(&format!("\n{}\n", horizon_verdict(horizons, e, cal)));
+        out.push_str(&format!(
+            "recursive forecast by horizon ({}s ahead; origins = forecasts scored at that horizon)\n",
+            cal.unit()
+        ));
+        out.push_str(&format!(
+            "{:>7} {:>7} {:>12} {:>12} {:>13}",
+            "horizon", "origins", "model MAE", "naive MAE", "model / naive"
+        ));
+        if seasonal {
+            out.push_str(&format!(
+                " {:>19} {:>16}",
+                "seasonal naive MAE", "model / seasonal"
+            ));
+        }
+        out.push('\n');
+        for r in horizons {
+            out.push_str(&format!(
+                "{:>7} {:>7} {:>12} {:>12} {:>13.3}",
+                r.horizon,
+                r.origins,
+                money(r.model_mae),
+                money(r.naive_mae),
+                r.model_mae / r.naive_mae
+            ));
+            if let Some(s) = r.seasonal_naive_mae {
+                out.push_str(&format!(" {:>19} {:>16.3}", money(s), r.model_mae / s));
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
+        let cal = s.folds[0].evaluation.calendar.unwrap_or_default();
+        let (model, naive) = (s.total("model"), s.total("naive"));
+        let folds = s.folds.len();
+        let seasonal = s.seasonal();
+        let mut out = format!(
+            "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({:.3} of naive)",
+            cal.count(s.n),
+            plural(folds),
+            money(model),
+            money(naive),
+            model / naive,
+        );
+        if let Some((m, mae)) = seasonal {
+            out.push_str(&format!(
+                ", seasonal naive ({}) {}",
+                cal.seasonal_words(m),
+                money(mae)
+            ));
+        }
+        if model > naive {
+            out.push_str(": the model is worse than doing nothing");
+        } else if seasonal.is_some_and(|(_, mae)| model > mae) {
+            out.push_str(": the model is worse than the seasonal naive forecast");
+        }
+        out.push('\n');
+        out.push_str(&format!(
+            "{:<19} {:>12} {:>14}\n",
+            "forecaster", "MAE", "MAE / naive"
+        ));
+        for (name, mae) in &s.totals {
+            out.push_str(&format!(
+                "{:<19} {:>12} {:>14.3}\n",
+                name,
+                money(*mae),
+                mae / naive
+            ));
+        }
+        let width = human_date(&s.folds[0].evaluation.first_date).len() * 2 + 4;
+        let trained = human_date(&s.folds[0].trained_to).len().max(10) + 1;
+        out.push_str(&format!(
+            "\n{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8}\n",
+            "fold", "span", "trained to", "n", "model MAE", "naive MAE", "ratio"
+        ));
+        for f in &s.folds {
+            let e = &f.evaluation;
+            let (m, n) = (
+                e.get("model").map_or(f64::NAN, |m| m.mae),
+                e.get("naive").map_or(f64::NAN, |m| m.mae),
+            );
+            out.push_str(&format!(
+                "{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8.3}\n",
+                f.fold,
+                format!(
+                    "{} to {}",
+                    human_date(&e.first_date),
+                    human_date(&e.last_date)
+                ),
+                format!(
+                    "{}{}",
+                    human_date(&f.trained_to),
+                    if f.refit { "" } else { "*" }
+                ),
+                e.n,
+                money(m),
+                money(n),
+                m / n
+            ));
+        }
+        if s.folds.iter().any(|f| !f.refit) {
+            out.push_str("* reused the previous fold's model (--refit-every)\n");
+        }
+        Ok(out)
+    }
+}
+
+/// One plain sentence: better or worse than naive (and than seasonal naive), and by how much.
+pub fn verdict(e: &Evaluation) -> String {
+    let (Some(model), Some(naive)) = (e.get("model"), e.get("naive")) else {
+        return String::new();
+    };
+    let cal = e.calendar.unwrap_or_default();
+    let span = if e.held_out {
+        "held-out"
+    } else {
+        "in-sample (not held out)"
+    };
+    let mut s = format!(
+        "{span} MAE {} over {} ({} to {}) is {} the naive forecast's {} ({})",
+        money(model.mae),
+        cal.count(e.n),
+        human_date(&e.first_date),
+        human_date(&e.last_date),
+        compare(model.mae, naive.mae),
+        money(naive.mae),
+        cal.naive_words()
+    );
+    let seasonal = e.season.zip(e.seasonal());
+    if let Some((m, seasonal)) = seasonal {
+        s.push_str(&format!(
+            " and {} the seasonal naive forecast's {} ({})",
+            compare(model.mae, seasonal.mae),
+            money(seasonal.mae),
+            cal.seasonal_words(m)
+        ));
+    }
+    if model.mae > naive.mae {
+        s.push_str(": the model is worse than doing nothing");
+    } else if let Some((m, _)) = seasonal.filter(|(_, x)| model.mae > x.mae) {
+        s.push_str(&format!(
+            ": the model is worse than the seasonal naive forecast ({})",
+            cal.seasonal_words(m)
+        ));
+    }
+    s
+}
+
+/// Every forecaster's one-step metrics, aligned.
+pub fn metrics(e: &Evaluation) -> String {
+    let mut out = format!(
+        "{:<19} {:>12} {:>12} {:>8} {:>8} {:>6} {:>11}\n",
+        "forecaster", "MAE", "RMSE", "MAPE %", "sMAPE %", "MASE", "direction %"
+    );
+    for (name, m) in &e.rows {
+        out.push_str(&format!(
+            "{:<19} {:>12} {:>12} {:>8.3} {:>8.3} {:>6.3} {:>11}\n",
+            name,
+            money(m.mae),
+            money(m.rmse),
+            m.mape,
+            m.smape,
+            m.mase,
+            m.directional.map_or("-".to_string(), |d| format!("{d:.1}"))
+        ));
+    }
+    out
+}
+
+/// "12.3 % lower than", "4.0 % higher than".
+fn compare(model: f64, baseline: f64) -> String {
+    let ratio = model / baseline;
+    if ratio <= 1.0 {
+        format!("{:.1} % lower than", (1.0 - ratio) * 100.0)
+    } else {
+        format!("{:.1} % higher than", (ratio - 1.0) * 100.0)
+    }
+}
+
+/// One sentence over all horizons: the mean MAE of each forecaster (horizons weighted
+/// alike) and whether the recursive forecast beats the baselines.
+fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> String {
+    let mean = |f: &dyn Fn(&HorizonError) -> f64| {
+        horizons.iter().map(f).sum::<f64>() / horizons.len() as f64
+    };
+    let (model, naive) = (mean(&|h| h.model_mae), mean(&|h| h.naive_mae));
+    let last = horizons.len();
+    let mut s = format!(
+        "over horizons 1 to {last}, the recursive forecast's mean MAE is {}; naive {}",
+        money(model),
+        money(naive)
+    );
+    let seasonal = e
+        .season
+        .filter(|_| horizons.iter().all(|h| h.seasonal_naive_mae.is_some()))
+        .map(|m| (m, mean(&|h| h.seasonal_naive_mae.unwrap_or(f64::NAN))));
+    if let Some((m, mae)) = seasonal {
+        s.push_str(&format!(
+            ", seasonal naive ({}) {}",
+            cal.seasonal_words(m),
+            money(mae)
+        ));
+    }
+    let best = seasonal.map_or(naive, |(_, mae)| mae.min(naive));
+    s.push_str(if model <= best {
+        ": better than every baseline here"
+    } else if model <= naive {
+        ": better than naive, worse than the seasonal naive forecast"
+    } else {
+        ": worse than doing nothing"
+    });
+    s
+}
