@@ -35,14 +35,38 @@ pub fn plural(n: usize) -> &'static str {
 /// write fail, and a real full disk cannot be arranged portably).
 pub const FAIL_WRITES_AFTER_ENV: &str = "GRUF_TEST_FAIL_WRITES_AFTER";
 
+/// For interruption tests of the binary: when set to N, every file write goes in chunks of
+/// 1 KiB with N milliseconds between them, so that a kill can be aimed into the middle of
+/// a save (a real save takes microseconds).
+pub const SLOW_WRITES_ENV: &str = "GRUF_TEST_SLOW_WRITES_MS";
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GrufError> {
-    let fail_after = std::env::var(FAIL_WRITES_AFTER_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok());
-    write_atomic_via(path, bytes, |file| match fail_after {
-        Some(left) => Box::new(DiskFull { inner: file, left }),
-        None => Box::new(file),
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    let (fail_after, slow) = (number(FAIL_WRITES_AFTER_ENV), number(SLOW_WRITES_ENV));
+    write_atomic_via(path, bytes, |file| match (fail_after, slow) {
+        (Some(left), _) => Box::new(DiskFull { inner: file, left }),
+        (None, Some(ms)) => Box::new(Slow {
+            inner: file,
+            pause: std::time::Duration::from_millis(ms as u64),
+        }),
+        (None, None) => Box::new(file),
     })
+}
+
+/// A writer that takes at most 1 KiB per call and pauses before each.
+struct Slow<W> {
+    inner: W,
+    pause: std::time::Duration,
+}
+
+impl<W: Write> Write for Slow<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::thread::sleep(self.pause);
+        self.inner.write(&buf[..buf.len().min(1024)])
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A writer that accepts `left` bytes, then fails as a full disk does.

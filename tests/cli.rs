@@ -678,7 +678,11 @@ fn a_model_file_rewritten_while_gruf_reads_it_never_crashes_gruf() {
         })
     };
     let (mut whole, mut torn) = (0, 0);
-    for _ in 0..40 {
+    // Until both kinds of read were seen (a few dozen runs; 200 at most).
+    for _ in 0..200 {
+        if whole >= 5 && torn >= 5 {
+            break;
+        }
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
             .current_dir(dir.path())
             .args(["predict", "--days", "2"])
@@ -699,6 +703,8 @@ fn a_model_file_rewritten_while_gruf_reads_it_never_crashes_gruf() {
     stop.store(true, Ordering::Relaxed);
     let rewrites = writer.join().unwrap();
     assert!(rewrites > 0, "the file was never rewritten during the runs");
+    assert!(torn > 0, "no run met a torn file: the test proved nothing");
+    assert!(whole > 0, "no run read a whole model");
     eprintln!("{whole} runs read a whole model, {torn} a torn one, over {rewrites} rewrites");
 }
 
@@ -1146,11 +1152,17 @@ fn sigkill_at_any_moment_never_leaves_a_torn_model() {
     let dir = trained();
     let model = dir.path().join("gruf-model.safetensors");
     let mut rng = 12345u64;
-    for round in 0..25 {
+    // Saves are slowed to 1 KiB chunks 20 ms apart (GRUF_TEST_SLOW_WRITES_MS), so kills
+    // spread over 0–250 ms land in training, in the save and after it (the counts below
+    // show where they landed).
+    let (mut during, mut after) = (0, 0);
+    for round in 0..40 {
+        let before = std::fs::read(&model).unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
             .current_dir(dir.path())
             .args(["train", "--csv", "prices.csv"])
             .args(FAST)
+            .env(gruf::output::SLOW_WRITES_ENV, "20")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1158,12 +1170,32 @@ fn sigkill_at_any_moment_never_leaves_a_torn_model() {
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        std::thread::sleep(std::time::Duration::from_micros(rng >> 48)); // 0–65 ms: before, during and after the save
+        std::thread::sleep(std::time::Duration::from_micros((rng >> 33) % 250_000));
         let _ = child.kill(); // SIGKILL on Unix
         let _ = child.wait();
         let loaded = gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu);
         assert!(loaded.is_ok(), "round {round}: {:?}", loaded.err());
+        // A kill mid-save leaves its temporary file (swept an hour later by the next save).
+        let stray: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        during += usize::from(!stray.is_empty());
+        for e in stray {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+        after += usize::from(std::fs::read(&model).unwrap() != before);
     }
+    eprintln!("{during} of 40 kills landed during a save, {after} after one");
+    assert!(
+        during > 0,
+        "no kill landed during a save: the test proved nothing"
+    );
+    assert!(
+        after > 0,
+        "no run finished its save: kills all came too early"
+    );
 }
 
 #[test]
