@@ -24,6 +24,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;
+pub mod rng;
 pub mod scaler;
 pub mod synth;
 pub mod train;

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
-use crate::model::{init_weights, param_shapes, Model, Rng64, Weights};
+use crate::model::{init_weights, param_shapes, Model, Weights};
+use crate::rng::Rng64;
 use crate::scaler::Scaler;
 use crate::window::Split;
 

@@ -7,7 +7,7 @@ use gruf::config::RunConfig;
 use gruf::data::Series;
 use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
 use gruf::forecast::Predictor;
-use gruf::model::Rng64;
+use gruf::rng::Rng64;
 use gruf::scaler::{Scaler, TransformKind};
 use gruf::window::Split;
 use rand::{Rng, SeedableRng};
