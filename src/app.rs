@@ -23,6 +23,7 @@ use crate::data::{
 use crate::error::GrufError;
 use crate::evaluate::{self, money, naive_scale, Evaluation, HorizonError, Scoring, FEW};
 use crate::forecast::Predictor;
+use crate::loss::Loss;
 use crate::output::{check_writable, print, write_atomic};
 use crate::pipeline::{self, Prepared};
 use crate::plot::{self, Line, PlotData};
@@ -265,13 +266,17 @@ fn run_training(
         }
     });
     let mut reporter = Reporter::new(quiet);
+    let data = train::TrainData {
+        values,
+        scaler,
+        split,
+    };
     let outcome = train::train(
         &config.model,
         &config.train,
         seed,
-        values,
-        scaler,
-        split,
+        &Loss::Mse,
+        data,
         device,
         &mut |e| {
             reporter.event(e);
