@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor, Var};
 use gruf::config::ModelConfig;
-use gruf::model::{init_weights, Model, Rng64, Weights};
+use gruf::model::{init_weights, Model, Weights};
+use gruf::rng::Rng64;
 use rand::{Rng, SeedableRng};
 
 fn main() -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use std::f64::consts::PI;
 use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
 
-use crate::model::Rng64;
+use crate::rng::Rng64;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleConfig {

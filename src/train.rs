@@ -1,5 +1,6 @@
-//! The training loop: shuffled mini-batches, MSE loss, RMSprop or Adam, gradient-norm
-//! clipping, validation after every epoch, best-weights keeping and early stopping.
+//! The training loop: shuffled mini-batches, the loss it is given (MSE for the seed
+//! model), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
+//! epoch, best-weights keeping and early stopping.
 //!
 //! No terminal code here: progress goes out through the `on_event` callback. Everything
 //! random (initialisation, shuffling, dropout) comes from one generator seeded by the
@@ -15,12 +16,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
-use crate::model::{init_weights, param_shapes, Model, Rng64, Weights};
+use crate::loss::Loss;
+use crate::model::{init_weights, param_shapes, Model, Weights};
+use crate::optim::{
+    AnyOptimizer, ClipGradNorm, Optimizer, ParamsAdam, ParamsAny, ParamsClip, ParamsRmsProp,
+};
+use crate::rng::Rng64;
 use crate::scaler::Scaler;
 use crate::window::Split;
 
-/// One epoch's figures, as stored in the checkpoint's history. Losses are MSE in the
-/// transform's units (what the network is fitted on); `val_rmse` is in price units.
+/// One epoch's figures, as stored in the checkpoint's history. Losses are the training
+/// loss (MSE for the seed model) in the transform's units (what the network is fitted on);
+/// `val_rmse` is in price units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based.
@@ -70,19 +77,30 @@ pub struct Outcome {
     pub interrupted: Option<(usize, usize)>,
 }
 
-/// Trains a fresh model on the price series `values`, through the fitted `scaler`, with
-/// the targets of `split`.
-#[allow(clippy::too_many_arguments)]
+/// What the loop trains on: the price series, the transform fitted on its training part,
+/// and the split whose training and validation targets it uses.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainData<'a> {
+    pub values: &'a [f64],
+    pub scaler: &'a Scaler,
+    pub split: &'a Split,
+}
+
+/// Trains a fresh model on `data`, minimising `loss`.
 pub fn train(
     model: &ModelConfig,
     config: &TrainConfig,
     seed: u64,
-    values: &[f64],
-    scaler: &Scaler,
-    split: &Split,
+    loss: &Loss,
+    data: TrainData<'_>,
     device: &Device,
     on_event: &mut dyn FnMut(Event) -> Flow,
 ) -> anyhow::Result<Outcome> {
+    let TrainData {
+        values,
+        scaler,
+        split,
+    } = data;
     let mut rng = Rng64::seed_from_u64(seed);
     let init = init_weights(model, &mut rng, device)?;
     let names: Vec<String> = param_shapes(model).into_iter().map(|(n, _)| n).collect();
@@ -96,7 +114,7 @@ pub fn train(
         .zip(vars.iter().map(|v| v.as_tensor().clone()))
         .collect();
     let net = Model::new(model, &tracked)?;
-    let mut optimizer = Optimizer::new(config.optimizer, config.lr, &vars)?;
+    let mut optimizer = ClipGradNorm::<AnyOptimizer>::new(vars.clone(), optimizer_params(config))?;
 
     let window = model.window;
     let mut order: Vec<usize> = split.train.clone().collect();
@@ -120,35 +138,18 @@ pub fn train(
             let (xs, ys) = scaler.gather(values, targets, window);
             let xs = Tensor::from_vec(xs, (targets.len(), window, 1), device)?;
             let ys = Tensor::from_vec(ys, (targets.len(), 1), device)?;
-            let loss = (net.forward(&xs, Some(&mut rng))? - ys)?
-                .sqr()?
-                .mean_all()?;
-            let loss_value = f64::from(loss.to_scalar::<f32>()?);
+            let batch_loss = loss.forward(&net.forward(&xs, Some(&mut rng))?, &ys)?;
+            let loss_value = f64::from(batch_loss.to_scalar::<f32>()?);
             if !loss_value.is_finite() {
                 return Err(diverged(epoch, b + 1, "loss", loss_value));
             }
-            let grads = loss.backward()?;
-            let grads: Vec<Tensor> = vars
-                .iter()
-                .map(|v| match grads.get(v.as_tensor()) {
-                    Some(g) => Ok(g.detach()),
-                    None => v.as_tensor().zeros_like(),
-                })
-                .collect::<candle_core::Result<_>>()?;
-            let norm = grads
-                .iter()
-                .map(|g| g.sqr()?.sum_all()?.to_scalar::<f32>())
-                .sum::<candle_core::Result<f32>>()?
-                .sqrt();
-            if !norm.is_finite() {
+            // A non-finite gradient norm fails the step (the weights stay as they were);
+            // report it in the user's terms.
+            let stepped = optimizer.step(&batch_loss.backward()?);
+            if let Some(norm) = optimizer.last_norm().filter(|n| !n.is_finite()) {
                 return Err(diverged(epoch, b + 1, "gradient norm", f64::from(norm)));
             }
-            let clip = if config.clip_norm > 0.0 && f64::from(norm) > config.clip_norm {
-                config.clip_norm / (f64::from(norm) + 1e-6)
-            } else {
-                1.0
-            };
-            optimizer.step(&vars, &grads, clip)?;
+            stepped?;
             total += loss_value * targets.len() as f64;
             seen += targets.len();
             if on_event(Event::Batch {
@@ -162,7 +163,7 @@ pub fn train(
         }
         // After an interruption this is the partial epoch: its loss is over the batches run.
         let train_loss = total / seen as f64;
-        let (val_loss, val_rmse) = validate(&net, scaler, values, &val_targets, window, device)?;
+        let (val_loss, val_rmse) = validate(&net, loss, data, &val_targets, window, device)?;
         if !val_loss.is_finite() {
             return Err(diverged(epoch, batches, "validation loss", val_loss));
         }
@@ -207,12 +208,12 @@ pub fn train(
     })
 }
 
-/// One-step predictions for `targets` without dropout: the MSE in the transform's units
+/// One-step predictions for `targets` without dropout: the `loss` in the transform's units
 /// (what training minimises) and the RMSE in price units.
 pub fn validate(
     net: &Model,
-    scaler: &Scaler,
-    values: &[f64],
+    loss: &Loss,
+    data: TrainData<'_>,
     targets: &[usize],
     window: usize,
     device: &Device,
@@ -220,21 +221,17 @@ pub fn validate(
     if targets.is_empty() {
         return Ok((f64::NAN, f64::NAN));
     }
+    let TrainData { values, scaler, .. } = data;
     let (xs, ys) = scaler.gather(values, targets, window);
     let preds = net.predict(&xs, window, device)?;
     let n = ys.len() as f64;
-    let mse = preds
-        .iter()
-        .zip(&ys)
-        .map(|(p, y)| f64::from(p - y).powi(2))
-        .sum::<f64>()
-        / n;
+    let loss = loss.mean(&preds, &ys);
     let price_se: f64 = preds
         .iter()
         .zip(targets)
         .map(|(&p, &t)| (scaler.decode(values[t - 1], p) - values[t]).powi(2))
         .sum();
-    Ok((mse, (price_se / n).sqrt()))
+    Ok((loss, (price_se / n).sqrt()))
 }
 
 fn diverged(epoch: usize, batch: usize, what: &str, value: f64) -> anyhow::Error {
@@ -245,66 +242,22 @@ fn diverged(epoch: usize, batch: usize, what: &str, value: f64) -> anyhow::Error
     .into()
 }
 
-/// RMSprop and Adam with PyTorch's update rules and defaults, on candle `Var`s.
-struct Optimizer {
-    kind: OptimizerKind,
-    lr: f64,
-    /// Per parameter: RMSprop's square average, or Adam's first and second moments.
-    first: Vec<Tensor>,
-    second: Vec<Tensor>,
-    steps: i32,
-}
-
-impl Optimizer {
-    const ALPHA: f64 = 0.99;
-    const BETA1: f64 = 0.9;
-    const BETA2: f64 = 0.999;
-    const EPS: f64 = 1e-8;
-
-    fn new(kind: OptimizerKind, lr: f64, vars: &[Var]) -> candle_core::Result<Optimizer> {
-        let zeros = || {
-            vars.iter()
-                .map(|v| v.as_tensor().zeros_like())
-                .collect::<candle_core::Result<Vec<_>>>()
-        };
-        Ok(Optimizer {
-            kind,
+/// The optimizer `config` asks for (PyTorch's other hyperparameters), clipped to its
+/// `clip_norm`.
+fn optimizer_params(config: &TrainConfig) -> ParamsClip<ParamsAny> {
+    let lr = config.lr;
+    let inner = match config.optimizer {
+        OptimizerKind::Rmsprop => ParamsAny::RmsProp(ParamsRmsProp {
             lr,
-            first: zeros()?,
-            second: zeros()?,
-            steps: 0,
-        })
-    }
-
-    /// Applies one update with the gradients scaled by `scale` (the clipping factor).
-    fn step(&mut self, vars: &[Var], grads: &[Tensor], scale: f64) -> candle_core::Result<()> {
-        self.steps += 1;
-        for (i, (var, grad)) in vars.iter().zip(grads).enumerate() {
-            let g = if scale == 1.0 {
-                grad.clone()
-            } else {
-                (grad * scale)?
-            };
-            let update = match self.kind {
-                OptimizerKind::Rmsprop => {
-                    // v = αv + (1 − α)g²;  θ −= lr · g / (√v + ε)
-                    let v = ((&self.second[i] * Self::ALPHA)? + (g.sqr()? * (1.0 - Self::ALPHA))?)?;
-                    let u = (g / (v.sqrt()? + Self::EPS)?)?;
-                    self.second[i] = v;
-                    u
-                }
-                OptimizerKind::Adam => {
-                    let m = ((&self.first[i] * Self::BETA1)? + (&g * (1.0 - Self::BETA1))?)?;
-                    let v = ((&self.second[i] * Self::BETA2)? + (g.sqr()? * (1.0 - Self::BETA2))?)?;
-                    let m_hat = (&m / (1.0 - Self::BETA1.powi(self.steps)))?;
-                    let v_hat = (&v / (1.0 - Self::BETA2.powi(self.steps)))?;
-                    self.first[i] = m;
-                    self.second[i] = v;
-                    (m_hat / (v_hat.sqrt()? + Self::EPS)?)?
-                }
-            };
-            var.set(&(var.as_tensor().detach() - (update * self.lr)?)?)?;
-        }
-        Ok(())
+            ..Default::default()
+        }),
+        OptimizerKind::Adam => ParamsAny::Adam(ParamsAdam {
+            lr,
+            ..Default::default()
+        }),
+    };
+    ParamsClip {
+        inner,
+        max_norm: config.clip_norm,
     }
 }

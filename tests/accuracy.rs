@@ -7,8 +7,10 @@ use gruf::config::RunConfig;
 use gruf::data::Series;
 use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
 use gruf::forecast::Predictor;
-use gruf::model::Rng64;
+use gruf::loss::Loss;
+use gruf::rng::Rng64;
 use gruf::scaler::{Scaler, TransformKind};
+use gruf::train::TrainData;
 use gruf::window::Split;
 use rand::{Rng, SeedableRng};
 
@@ -38,13 +40,17 @@ fn model_beats_naive_by_half_on_structured_data() {
         let split = Split::new(series.len(), transform.lookback(21), 120, 0.1).unwrap();
         let scaler = Scaler::fit(transform, &series.values[..split.fit_end()]).unwrap();
         let dev = Device::Cpu;
+        let data = TrainData {
+            values: &series.values,
+            scaler: &scaler,
+            split: &split,
+        };
         let outcome = gruf::train::train(
             &config.model,
             &config.train,
             7,
-            &series.values,
-            &scaler,
-            &split,
+            &Loss::Mse,
+            data,
             &dev,
             &mut |_| gruf::train::Flow::Continue,
         )

@@ -8,8 +8,10 @@ use candle_core::{Device, Tensor};
 use gruf::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::RunConfig;
 use gruf::data::{load_csv, DataConfig};
+use gruf::loss::Loss;
 use gruf::scaler::{Scaler, TransformKind};
 use gruf::synth::{generate, to_csv, SampleConfig};
+use gruf::train::TrainData;
 use gruf::window::Split;
 use safetensors::tensor::{Dtype, TensorView};
 
@@ -35,13 +37,17 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     config.model.transform = kind;
     let split = Split::new(values.len(), kind.lookback(8), 20, 0.1).unwrap();
     let scaler = Scaler::fit(kind, &values[..split.fit_end()]).unwrap();
+    let data = TrainData {
+        values,
+        scaler: &scaler,
+        split: &split,
+    };
     let outcome = gruf::train::train(
         &config.model,
         &config.train,
         3,
-        values,
-        &scaler,
-        &split,
+        &Loss::Mse,
+        data,
         &Device::Cpu,
         &mut |_| gruf::train::Flow::Continue,
     )

@@ -17,9 +17,10 @@ use candle_nn::rnn::{GRUConfig, GRUState, RNN};
 use candle_nn::VarBuilder;
 use gruf::config::ModelConfig;
 use gruf::model::gru::Gru;
-use gruf::model::{fused, init_weights, Model, Rng64};
+use gruf::model::{fused, init_weights, Model};
+use gruf::rng::{self, Rng64};
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 fn close(what: &str, got: &Tensor, want: &Tensor) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.dims(), want.dims(), "{}: shape", what);
@@ -40,8 +41,7 @@ fn close(what: &str, got: &Tensor, want: &Tensor) -> Result<(), TestCaseError> {
 }
 
 fn random(rng: &mut Rng64, shape: &[usize], scale: f32) -> Tensor {
-    let n = shape.iter().product();
-    let v: Vec<f32> = (0..n).map(|_| rng.random_range(-scale..=scale)).collect();
+    let v = rng::uniform(rng, shape.iter().product(), scale);
     Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
 }
 

@@ -27,6 +27,7 @@ use crate::data::{load_csv, parse_date, DataConfig, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
 use crate::forecast::Predictor;
+use crate::loss::Loss;
 use crate::output::plural;
 use crate::progress::Reporter;
 use crate::render::{self, Renderer};
@@ -136,13 +137,17 @@ fn run_training(
         }
     });
     let mut reporter = Reporter::new(quiet);
+    let data = crate::train::TrainData {
+        values,
+        scaler,
+        split,
+    };
     let outcome = crate::train::train(
         &config.model,
         &config.train,
         seed,
-        values,
-        scaler,
-        split,
+        &Loss::Mse,
+        data,
         device,
         &mut |e| {
             reporter.event(e);

@@ -10,15 +10,11 @@ pub mod gru;
 
 use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Result, Tensor};
-use rand::Rng;
+use candle_core::{Device, Result, Tensor};
 
 use crate::config::ModelConfig;
+use crate::rng::{self, Rng64};
 use gru::Gru;
-
-/// The generator behind initialisation, shuffling and dropout. ChaCha8 gives the same
-/// stream for a seed on every platform and rand version.
-pub type Rng64 = rand_chacha::ChaCha8Rng;
 
 /// Leaves the CPU's cores to the fused GRU kernel: unless the user set
 /// `CANDLE_NUM_THREADS`, candle's element-wise ops run on the calling thread instead of
@@ -67,7 +63,7 @@ pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> R
         };
         let bound = 1.0 / (fan as f32).sqrt();
         let n: usize = shape.iter().product();
-        let data: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..=bound)).collect();
+        let data = rng::uniform(rng, n, bound);
         weights.insert(name, Tensor::from_vec(data, shape, device)?);
     }
     Ok(weights)
@@ -143,29 +139,21 @@ impl Model {
     }
 }
 
-/// Inverted dropout with a mask from our generator: each element is zeroed with
-/// probability `p`, the rest scaled by 1/(1 − p), as `torch.nn.Dropout` does in training.
+/// Inverted dropout with a mask from our generator ([`rng::dropout_mask`]): each element
+/// is zeroed with probability `p`, the rest scaled by 1/(1 − p), as `torch.nn.Dropout` does
+/// in training.
 pub fn dropout(xs: &Tensor, p: f32, rng: &mut Rng64) -> Result<Tensor> {
     if p <= 0.0 {
         return Ok(xs.clone());
     }
-    let keep = 1.0 / (1.0 - p);
-    // Drop where a uniform 32-bit draw falls below p · 2³², drawn in one bulk fill rather
-    // than one float per element.
-    let threshold = (f64::from(p) * 4_294_967_296.0).min(u32::MAX as f64) as u32;
-    let mut bits = vec![0u32; xs.elem_count()];
-    rng.fill(&mut bits[..]);
-    let mask: Vec<f32> = bits
-        .into_iter()
-        .map(|b| if b < threshold { 0.0 } else { keep })
-        .collect();
-    let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(DType::F32)?;
-    xs * mask
+    let mask = rng::dropout_mask(rng, xs.elem_count(), p);
+    xs * Tensor::from_vec(mask, xs.shape(), xs.device())?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use rand::SeedableRng;
 
     #[test]
