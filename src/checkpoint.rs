@@ -20,7 +20,8 @@ use crate::config::{ModelConfig, RunConfig};
 use crate::data::Provenance;
 use crate::error::{read_input, GrufError};
 use crate::evaluate::Evaluation;
-use crate::forecast::Predictor;
+use crate::features::Featurizer;
+use crate::forecast::Forecaster;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
 use crate::scaler::Scaler;
@@ -96,11 +97,13 @@ impl Checkpoint {
     }
 
     /// The network with its stored transform and window, ready to predict on `device`.
-    pub fn predictor(&self, device: &Device) -> anyhow::Result<Predictor> {
-        Ok(Predictor {
+    pub fn forecaster(&self, device: &Device) -> anyhow::Result<Forecaster> {
+        Ok(Forecaster {
             model: self.model()?,
-            scaler: self.meta.scaler,
-            window: self.meta.model().window,
+            featurizer: Featurizer {
+                scaler: self.meta.scaler,
+                window: self.meta.model().window,
+            },
             device: device.clone(),
         })
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::data::{format_iso, Series};
-use crate::forecast::Predictor;
+use crate::forecast::Forecaster;
 
 /// Steps in the moving-average baseline of a series without a usual season.
 pub const MOVING_AVERAGE_STEPS: usize = 7;
@@ -127,12 +127,12 @@ pub fn seasonal_name(m: usize) -> String {
 /// Scores the model's one-step predictions and the baselines on `targets` of `series`.
 /// `Err` when the span is empty (the caller words it for the user).
 pub fn evaluate(
-    predictor: &Predictor,
+    forecaster: &Forecaster,
     series: &Series,
     targets: Range<usize>,
     scoring: Scoring,
 ) -> anyhow::Result<Evaluation> {
-    let model_pred = predictor.one_step(&series.values, targets.clone())?;
+    let model_pred = forecaster.one_step(&series.values, targets.clone())?;
     Ok(score(series, targets, model_pred, scoring))
 }
 
@@ -210,7 +210,7 @@ pub struct HorizonError {
 /// horizon lies inside the data. Horizons no origin reaches are left out, so the result
 /// may be shorter than `steps` (empty when `origins` is).
 pub fn horizon_errors(
-    predictor: &Predictor,
+    forecaster: &Forecaster,
     values: &[f64],
     origins: Range<usize>,
     steps: usize,
@@ -218,7 +218,7 @@ pub fn horizon_errors(
 ) -> anyhow::Result<Vec<HorizonError>> {
     let steps = steps.min(values.len().saturating_sub(origins.start));
     let origins: Vec<usize> = origins.collect();
-    let paths = predictor.paths(values, &origins, steps)?;
+    let paths = forecaster.paths(values, &origins, steps)?;
     let mut rows = Vec::with_capacity(steps);
     for h in 1..=steps {
         let (mut model, mut naive, mut seasonal, mut n) = (0.0, 0.0, 0.0, 0usize);

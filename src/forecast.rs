@@ -1,14 +1,15 @@
-//! A trained network with its transform: one-step predictions from the true past, and
-//! recursive N-step forecasts (predict the next value, append it, slide, repeat), from one
-//! origin or from many at once.
+//! A trained network with its input contract ([`Forecaster`]): one-step predictions from
+//! the true past, and recursive N-step forecasts (predict the next value, append it, slide,
+//! repeat), from one origin or from many at once, as a dated [`Forecast`].
 
 use std::ops::Range;
 
 use candle_core::Device;
 
 use crate::calendar::Calendar;
+use crate::data::Series;
+use crate::features::Featurizer;
 use crate::model::Model;
-use crate::scaler::Scaler;
 
 /// A forecast past the end of a series: the dates on its calendar and the values.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,33 +27,59 @@ pub struct Forecast {
     pub point: Vec<f64>,
 }
 
-/// The model, the fitted transform and the window it was trained with: everything needed
-/// to turn past prices into predicted prices.
+/// A trained network with its input contract and its device: everything needed to turn
+/// past prices into predicted prices. Built from a checkpoint, or from a training run.
 #[derive(Debug)]
-pub struct Predictor {
+pub struct Forecaster {
     pub model: Model,
-    pub scaler: Scaler,
-    pub window: usize,
+    pub featurizer: Featurizer,
     pub device: Device,
 }
 
-impl Predictor {
-    /// Past values one prediction needs (the window, one more for log returns).
+impl Forecaster {
+    /// Past values one prediction needs.
     pub fn lookback(&self) -> usize {
-        self.scaler.lookback(self.window)
+        self.featurizer.lookback()
+    }
+
+    /// Runs the network on inputs made by the featurizer (`n` windows back to back).
+    fn run(&self, inputs: &[f32]) -> anyhow::Result<Vec<f32>> {
+        Ok(self
+            .model
+            .predict(inputs, self.featurizer.window, &self.device)?)
     }
 
     /// One-step predictions (price units) for `targets`, each from the true values before
-    /// it; every target must have [`Predictor::lookback`] values before it.
+    /// it; every target must have [`Forecaster::lookback`] values before it.
     pub fn one_step(&self, values: &[f64], targets: Range<usize>) -> anyhow::Result<Vec<f64>> {
         let targets: Vec<usize> = targets.collect();
-        let (xs, _) = self.scaler.gather(values, &targets, self.window);
-        let preds = self.model.predict(&xs, self.window, &self.device)?;
+        let (xs, _) = self.featurizer.batch(values, &targets);
+        let preds = self.run(&xs)?;
         Ok(preds
-            .into_iter()
+            .chunks(self.featurizer.horizon())
             .zip(&targets)
-            .map(|(p, &t)| self.scaler.decode(values[t - 1], p))
+            .map(|(y, &t)| self.featurizer.decode(values[t - 1], y)[0])
             .collect())
+    }
+
+    /// The forecast of `steps` values after the end of `series`, on its calendar.
+    pub fn forecast(
+        &self,
+        series: &Series,
+        column: &str,
+        steps: usize,
+    ) -> anyhow::Result<Forecast> {
+        let point = self.recursive(&series.values, steps)?;
+        let last_date = *series.dates.last().unwrap_or(&0);
+        Ok(Forecast {
+            column: column.to_string(),
+            calendar: series.calendar,
+            daily: series.is_daily() && !series.calendar.intraday(),
+            last_date,
+            last_value: *series.values.last().unwrap_or(&f64::NAN),
+            dates: series.calendar.future(last_date, steps),
+            point,
+        })
     }
 
     /// Forecasts `steps` values after the end of `values`.
@@ -74,15 +101,18 @@ impl Predictor {
             .iter()
             .map(|&o| values[o - lookback..o].to_vec())
             .collect();
-        let mut input = Vec::with_capacity(origins.len() * self.window);
+        let mut input = Vec::with_capacity(origins.len() * lookback);
         for _ in 0..steps {
             input.clear();
             for hist in &histories {
-                self.scaler.encode(hist, self.window, &mut input);
+                self.featurizer.encode(hist, &mut input);
             }
-            let preds = self.model.predict(&input, self.window, &self.device)?;
-            for (hist, y) in histories.iter_mut().zip(preds) {
-                let next = self.scaler.decode(hist[hist.len() - 1], y);
+            let preds = self.run(&input)?;
+            for (hist, y) in histories
+                .iter_mut()
+                .zip(preds.chunks(self.featurizer.horizon()))
+            {
+                let next = self.featurizer.decode(hist[hist.len() - 1], y)[0];
                 hist.push(next);
             }
         }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod features;
 pub mod forecast;
 pub mod loss;
 pub mod model;

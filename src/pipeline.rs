@@ -2,14 +2,14 @@
 //! time order and fit the transform on the training part only. No terminal code.
 
 use crate::config::RunConfig;
-use crate::scaler::Scaler;
+use crate::features::Featurizer;
 use crate::window::Split;
 
-/// A split and the transform fitted on its training part.
+/// A split and the featurizer fitted on its training part.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub split: Split,
-    pub scaler: Scaler,
+    pub featurizer: Featurizer,
 }
 
 /// Splits `values` (the last `test_days` held out) and fits the configured transform on
@@ -18,8 +18,8 @@ pub fn prepare(config: &RunConfig, values: &[f64], test_days: usize) -> Result<P
     let lookback = config.model.transform.lookback(config.model.window);
     let split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
     let fit = &values[..split.fit_end()];
-    let scaler = Scaler::fit(config.model.transform, fit).ok_or_else(|| {
+    let featurizer = Featurizer::fit(&config.model, fit).ok_or_else(|| {
         format!("the training part is constant (every value is {}); a forecaster needs prices that move", fit[0])
     })?;
-    Ok(Prepared { split, scaler })
+    Ok(Prepared { split, featurizer })
 }

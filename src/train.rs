@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
+use crate::features::Featurizer;
 use crate::loss::Loss;
 use crate::model::{init_weights, param_shapes, Model, Weights};
 use crate::optim::{
     AnyOptimizer, ClipGradNorm, Optimizer, ParamsAdam, ParamsAny, ParamsClip, ParamsRmsProp,
 };
 use crate::rng::Rng64;
-use crate::scaler::Scaler;
 use crate::window::Split;
 
 /// One epoch's figures, as stored in the checkpoint's history. Losses are the training
@@ -77,12 +77,12 @@ pub struct Outcome {
     pub interrupted: Option<(usize, usize)>,
 }
 
-/// What the loop trains on: the price series, the transform fitted on its training part,
+/// What the loop trains on: the price series, the featurizer fitted on its training part,
 /// and the split whose training and validation targets it uses.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
     pub values: &'a [f64],
-    pub scaler: &'a Scaler,
+    pub featurizer: &'a Featurizer,
     pub split: &'a Split,
 }
 
@@ -98,7 +98,7 @@ pub fn train(
 ) -> anyhow::Result<Outcome> {
     let TrainData {
         values,
-        scaler,
+        featurizer,
         split,
     } = data;
     let mut rng = Rng64::seed_from_u64(seed);
@@ -116,7 +116,7 @@ pub fn train(
     let net = Model::new(model, &tracked)?;
     let mut optimizer = ClipGradNorm::<AnyOptimizer>::new(vars.clone(), optimizer_params(config))?;
 
-    let window = model.window;
+    let window = featurizer.window;
     let mut order: Vec<usize> = split.train.clone().collect();
     let val_targets: Vec<usize> = split.val.clone().collect();
     let batches = order.len().div_ceil(config.batch_size);
@@ -135,8 +135,8 @@ pub fn train(
         order.shuffle(&mut rng);
         let (mut total, mut seen) = (0.0, 0);
         for (b, targets) in order.chunks(config.batch_size).enumerate() {
-            let (xs, ys) = scaler.gather(values, targets, window);
-            let xs = Tensor::from_vec(xs, (targets.len(), window, 1), device)?;
+            let (xs, ys) = featurizer.batch(values, targets);
+            let xs = Tensor::from_vec(xs, (targets.len(), window, featurizer.features()), device)?;
             let ys = Tensor::from_vec(ys, (targets.len(), 1), device)?;
             let batch_loss = loss.forward(&net.forward(&xs, Some(&mut rng))?, &ys)?;
             let loss_value = f64::from(batch_loss.to_scalar::<f32>()?);
@@ -163,7 +163,7 @@ pub fn train(
         }
         // After an interruption this is the partial epoch: its loss is over the batches run.
         let train_loss = total / seen as f64;
-        let (val_loss, val_rmse) = validate(&net, loss, data, &val_targets, window, device)?;
+        let (val_loss, val_rmse) = validate(&net, loss, data, &val_targets, device)?;
         if !val_loss.is_finite() {
             return Err(diverged(epoch, batches, "validation loss", val_loss));
         }
@@ -215,21 +215,22 @@ pub fn validate(
     loss: &Loss,
     data: TrainData<'_>,
     targets: &[usize],
-    window: usize,
     device: &Device,
 ) -> anyhow::Result<(f64, f64)> {
     if targets.is_empty() {
         return Ok((f64::NAN, f64::NAN));
     }
-    let TrainData { values, scaler, .. } = data;
-    let (xs, ys) = scaler.gather(values, targets, window);
-    let preds = net.predict(&xs, window, device)?;
+    let TrainData {
+        values, featurizer, ..
+    } = data;
+    let (xs, ys) = featurizer.batch(values, targets);
+    let preds = net.predict(&xs, featurizer.window, device)?;
     let n = ys.len() as f64;
     let loss = loss.mean(&preds, &ys);
     let price_se: f64 = preds
-        .iter()
+        .chunks(featurizer.horizon())
         .zip(targets)
-        .map(|(&p, &t)| (scaler.decode(values[t - 1], p) - values[t]).powi(2))
+        .map(|(y, &t)| (featurizer.decode(values[t - 1], y)[0] - values[t]).powi(2))
         .sum();
     Ok((loss, (price_se / n).sqrt()))
 }

@@ -6,10 +6,11 @@ use candle_core::Device;
 use gruf::config::RunConfig;
 use gruf::data::Series;
 use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
-use gruf::forecast::Predictor;
+use gruf::features::Featurizer;
+use gruf::forecast::Forecaster;
 use gruf::loss::Loss;
 use gruf::rng::Rng64;
-use gruf::scaler::{Scaler, TransformKind};
+use gruf::scaler::TransformKind;
 use gruf::train::TrainData;
 use gruf::window::Split;
 use rand::{Rng, SeedableRng};
@@ -38,11 +39,11 @@ fn model_beats_naive_by_half_on_structured_data() {
         config.train.epochs = 40;
         config.train.lr = 3e-3;
         let split = Split::new(series.len(), transform.lookback(21), 120, 0.1).unwrap();
-        let scaler = Scaler::fit(transform, &series.values[..split.fit_end()]).unwrap();
+        let featurizer = Featurizer::fit(&config.model, &series.values[..split.fit_end()]).unwrap();
         let dev = Device::Cpu;
         let data = TrainData {
             values: &series.values,
-            scaler: &scaler,
+            featurizer: &featurizer,
             split: &split,
         };
         let outcome = gruf::train::train(
@@ -55,10 +56,9 @@ fn model_beats_naive_by_half_on_structured_data() {
             &mut |_| gruf::train::Flow::Continue,
         )
         .unwrap();
-        let predictor = Predictor {
+        let forecaster = Forecaster {
             model: gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
-            scaler,
-            window: 21,
+            featurizer,
             device: Device::Cpu,
         };
         let scoring = Scoring {
@@ -66,14 +66,14 @@ fn model_beats_naive_by_half_on_structured_data() {
             season: series.calendar.season(),
             held_out: true,
         };
-        let e = evaluate(&predictor, &series, split.test.clone(), scoring).unwrap();
+        let e = evaluate(&forecaster, &series, split.test.clone(), scoring).unwrap();
         let (m, n) = (e.get("model").unwrap().mae, e.get("naive").unwrap().mae);
         eprintln!("{transform:?}: model MAE {m:.3}, naive {n:.3}");
         // One step ahead, the recursive forecast is the one-step forecast, whatever the
         // number of horizons asked for.
         let values = &series.values;
-        let h = horizon_errors(&predictor, values, split.test.clone(), 3, Some(7)).unwrap();
-        let one = horizon_errors(&predictor, values, split.test.clone(), 1, Some(7)).unwrap();
+        let h = horizon_errors(&forecaster, values, split.test.clone(), 3, Some(7)).unwrap();
+        let one = horizon_errors(&forecaster, values, split.test.clone(), 1, Some(7)).unwrap();
         for first in [&one[0], &h[0]] {
             assert!((first.model_mae - m).abs() < 1e-9 && (first.naive_mae - n).abs() < 1e-9);
             assert_eq!(first.origins, split.test.len());

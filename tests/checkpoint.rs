@@ -8,8 +8,9 @@ use candle_core::{Device, Tensor};
 use gruf::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::RunConfig;
 use gruf::data::{load_csv, DataConfig};
+use gruf::features::Featurizer;
 use gruf::loss::Loss;
-use gruf::scaler::{Scaler, TransformKind};
+use gruf::scaler::TransformKind;
 use gruf::synth::{generate, to_csv, SampleConfig};
 use gruf::train::TrainData;
 use gruf::window::Split;
@@ -36,10 +37,11 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     let values = &loaded.series.values;
     config.model.transform = kind;
     let split = Split::new(values.len(), kind.lookback(8), 20, 0.1).unwrap();
-    let scaler = Scaler::fit(kind, &values[..split.fit_end()]).unwrap();
+    let featurizer = Featurizer::fit(&config.model, &values[..split.fit_end()]).unwrap();
+    let scaler = featurizer.scaler;
     let data = TrainData {
         values,
-        scaler: &scaler,
+        featurizer: &featurizer,
         split: &split,
     };
     let outcome = gruf::train::train(
@@ -103,7 +105,7 @@ fn save_then_load_is_the_identity_for_every_transform() {
         // The rebuilt model forecasts exactly what the saved one did.
         let history: Vec<f64> = (0..20).map(|i| 100.0 + f64::from(i)).collect();
         let forecast = |c: &Checkpoint| {
-            c.predictor(&Device::Cpu)
+            c.forecaster(&Device::Cpu)
                 .unwrap()
                 .recursive(&history, 3)
                 .unwrap()

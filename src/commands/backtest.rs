@@ -5,7 +5,7 @@ use crate::cli::BacktestArgs;
 use crate::data::{format_iso, format_time, load_csv};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, Scoring};
-use crate::forecast::Predictor;
+use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::pipeline::{self, Prepared};
 
@@ -60,15 +60,16 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     }
 
     let mut results = Vec::with_capacity(folds);
-    let mut current: Option<(Predictor, usize)> = None;
+    let mut current: Option<(Forecaster, usize)> = None;
     for (i, fold) in bounds.iter().enumerate() {
         let (start, end) = (fold.start, fold.end);
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
             // Everything before the fold is history: an expanding window.
             let history = &series.values[..end];
-            let Prepared { split, scaler } = pipeline::prepare(&config, history, end - start)
-                .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
+            let Prepared { split, featurizer } =
+                pipeline::prepare(&config, history, end - start)
+                    .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
             if !quiet {
                 crate::eprintln_lossy!(
                     "gruf: fold {}/{folds}: training on {} values",
@@ -76,7 +77,8 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                     split.fit_end()
                 );
             }
-            let outcome = run_training(&config, seed, history, &scaler, &split, &device, quiet)?;
+            let outcome =
+                run_training(&config, seed, history, &featurizer, &split, &device, quiet)?;
             if let Some((epoch, batch)) = outcome.interrupted {
                 return Err(GrufError::Interrupted(format!(
                     "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",
@@ -84,15 +86,14 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let predictor = Predictor {
+            let forecaster = Forecaster {
                 model: crate::model::Model::new(&config.model, &outcome.weights)?,
-                scaler,
-                window: config.model.window,
+                featurizer,
                 device: device.clone(),
             };
-            current = Some((predictor, split.fit_end()));
+            current = Some((forecaster, split.fit_end()));
         }
-        let Some((predictor, fit_end)) = &current else {
+        let Some((forecaster, fit_end)) = &current else {
             unreachable!("a model was trained above")
         };
         let scoring = Scoring {
@@ -100,19 +101,19 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             season,
             held_out: true,
         };
-        let start = start.max(predictor.lookback()).max(scoring.first_target());
+        let start = start.max(forecaster.lookback()).max(scoring.first_target());
         if start >= end {
             return Err(GrufError::data(
                 csv,
                 format!(
                     "fold {} has nothing to score: each fold needs more than the model's {} of history; pass fewer --folds or a larger --test-size",
                     i + 1,
-                    cal.count(predictor.lookback().max(scoring.first_target()))
+                    cal.count(forecaster.lookback().max(scoring.first_target()))
                 ),
             )
             .into());
         }
-        let evaluation = crate::evaluate::evaluate(predictor, &series, start..end, scoring)?;
+        let evaluation = crate::evaluate::evaluate(forecaster, &series, start..end, scoring)?;
         results.push(Fold {
             fold: i + 1,
             trained_to: format_iso(series.dates[*fit_end - 1], daily),

@@ -19,7 +19,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         checkpoint,
         series,
         path,
-        predictor,
+        forecaster,
     } = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
     let cal = series.calendar;
@@ -33,7 +33,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         )
     })?;
     let season = season_for(args.season, meta.config.data.season, &series);
-    let history = predictor.lookback().max(season.unwrap_or(1));
+    let history = forecaster.lookback().max(season.unwrap_or(1));
     let start = held_out.max(history);
     if start >= series.len() {
         return Err(GrufError::data(
@@ -44,7 +44,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
                 series.len() - held_out,
                 plural(series.len() - held_out),
                 cal.count(history),
-                if season.is_some_and(|m| m > predictor.lookback()) {
+                if season.is_some_and(|m| m > forecaster.lookback()) {
                     " (a season of history, for the seasonal naive baseline)"
                 } else {
                     ""
@@ -58,11 +58,11 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         season,
         held_out: true,
     };
-    let e = crate::evaluate::evaluate(&predictor, &series, start..series.len(), scoring)?;
+    let e = crate::evaluate::evaluate(&forecaster, &series, start..series.len(), scoring)?;
     let wanted = args.horizon as usize;
     let horizons = if wanted > 0 {
         crate::evaluate::horizon_errors(
-            &predictor,
+            &forecaster,
             &series.values,
             start..series.len(),
             wanted,

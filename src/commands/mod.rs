@@ -26,7 +26,8 @@ use crate::config::{PartialConfig, RunConfig};
 use crate::data::{load_csv, parse_date, DataConfig, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
-use crate::forecast::Predictor;
+use crate::features::Featurizer;
+use crate::forecast::Forecaster;
 use crate::loss::Loss;
 use crate::output::plural;
 use crate::progress::Reporter;
@@ -113,7 +114,7 @@ fn run_training(
     config: &RunConfig,
     seed: u64,
     values: &[f64],
-    scaler: &Scaler,
+    featurizer: &Featurizer,
     split: &crate::window::Split,
     device: &Device,
     quiet: bool,
@@ -139,7 +140,7 @@ fn run_training(
     let mut reporter = Reporter::new(quiet);
     let data = crate::train::TrainData {
         values,
-        scaler,
+        featurizer,
         split,
     };
     let outcome = crate::train::train(
@@ -176,7 +177,7 @@ struct Opened {
     checkpoint: Checkpoint,
     series: Series,
     path: PathBuf,
-    predictor: Predictor,
+    forecaster: Forecaster,
 }
 
 /// Opens the checkpoint and the series a consumer works on: `--csv`, else the training CSV.
@@ -224,8 +225,8 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
         }
         series.calendar = trained;
     }
-    let predictor = checkpoint.predictor(device)?;
-    let (window, lookback) = (predictor.window, predictor.lookback());
+    let forecaster = checkpoint.forecaster(device)?;
+    let (window, lookback) = (forecaster.featurizer.window, forecaster.lookback());
     if series.len() < lookback {
         return Err(GrufError::data(
             &path,
@@ -253,7 +254,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
         checkpoint,
         series,
         path,
-        predictor,
+        forecaster,
     })
 }
 

@@ -15,7 +15,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
         checkpoint,
         series,
         path: csv_path,
-        predictor,
+        forecaster,
     } = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
     let cal = series.calendar;
@@ -25,7 +25,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     // The held-out part if there is one; else the last 365 steps, labelled as in-sample.
     const IN_SAMPLE: usize = 365;
     let season = season_for(None, meta.config.data.season, &series);
-    let history = predictor.lookback().max(season.unwrap_or(1));
+    let history = forecaster.lookback().max(season.unwrap_or(1));
     let (start, held_out) = match held_out_start(meta, &series) {
         Some(s) => (s.max(history), true),
         None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
@@ -41,7 +41,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
         format!("naive ({})", cal.naive_words()),
     );
     if !targets.is_empty() {
-        let pred = predictor.one_step(&series.values, targets.clone())?;
+        let pred = forecaster.one_step(&series.values, targets.clone())?;
         let scoring = Scoring {
             mase_scale: mase_scale(meta, &series.values[..start]),
             season,
@@ -75,7 +75,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
             .collect();
     }
     let steps = args.days as usize;
-    let future = predictor.recursive(&series.values, steps)?;
+    let future = forecaster.recursive(&series.values, steps)?;
     let last = *series.dates.last().unwrap_or(&0);
     let mut forecast_points = vec![(last, *series.values.last().unwrap_or(&0.0))];
     forecast_points.extend(cal.future(last, steps).into_iter().zip(future));

@@ -30,9 +30,10 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let csv = &args.csv;
     let cal = series.calendar;
 
-    let Prepared { split, scaler } =
+    let Prepared { split, featurizer } =
         pipeline::prepare(&config, &series.values, config.train.test_days)
             .map_err(|m| GrufError::data(csv, m))?;
+    let scaler = featurizer.scaler;
     if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
         (scaler.outside(&series.values[split.fit_end()..]), scaler)
     {
@@ -63,7 +64,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         &config,
         seed,
         &series.values,
-        &scaler,
+        &featurizer,
         &split,
         &device,
         quiet,
@@ -97,9 +98,9 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let first = split.test.start.max(scoring.first_target());
     if first < split.test.end {
-        let predictor = checkpoint.predictor(&device)?;
+        let forecaster = checkpoint.forecaster(&device)?;
         let evaluation =
-            crate::evaluate::evaluate(&predictor, &series, first..split.test.end, scoring)?;
+            crate::evaluate::evaluate(&forecaster, &series, first..split.test.end, scoring)?;
         checkpoint.meta.test = Some(evaluation);
     }
     checkpoint.save(&args.model)?;
