@@ -68,6 +68,17 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// The metadata JSON as a file of the current format holds it under [`META_KEY`].
+    pub fn to_json(&self) -> anyhow::Result<String> {
+        Ok(serde_json::to_string(self)?)
+    }
+
+    /// Metadata JSON of any format version this gruf reads, checked as [`Checkpoint::load`]
+    /// checks it; `path` only names the file in messages.
+    pub fn from_json(json: &str, path: &Path) -> Result<Meta, GrufError> {
+        parse_meta(json).map_err(|msg| GrufError::model(path, msg))
+    }
+
     pub fn model(&self) -> &ModelConfig {
         &self.config.model
     }
@@ -107,7 +118,7 @@ impl Checkpoint {
 
     /// Serialises and writes atomically: the previous file survives any failure.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let meta = serde_json::to_string(&self.meta)?;
+        let meta = self.meta.to_json()?;
         let mut data: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::with_capacity(self.weights.len());
         for (name, t) in &self.weights {
             let values = t.flatten_all()?.to_vec1::<f32>()?;
@@ -154,20 +165,9 @@ fn foreign_format(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
-    if let Some(kind) = foreign_format(bytes) {
-        return Err(format!(
-            "this is {kind}, not a gruf model; train one with `gruf train`"
-        ));
-    }
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| format!("not a valid safetensors file ({e}); it may be truncated or corrupt: retrain or restore it"))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
-    let json = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(META_KEY))
-        .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
+/// Reads and checks the metadata JSON: ours, a known version, complete, a valid config
+/// and a scaler that fits it.
+fn parse_meta(json: &str) -> Result<Meta, String> {
     let value: serde_json::Value = serde_json::from_str(json)
         .map_err(|e| format!("the gruf metadata is not valid JSON ({e})"))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
@@ -199,6 +199,24 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
             meta.scaler
         ));
     }
+    Ok(meta)
+}
+
+fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
+    if let Some(kind) = foreign_format(bytes) {
+        return Err(format!(
+            "this is {kind}, not a gruf model; train one with `gruf train`"
+        ));
+    }
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file ({e}); it may be truncated or corrupt: retrain or restore it"))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
+    let meta = parse_meta(json)?;
     let expected = param_shapes(meta.model());
     let mut weights = Weights::new();
     for (name, shape) in &expected {
