@@ -9,7 +9,7 @@
 //! misshapen or non-finite tensors, a broken scaler — is refused with a clear error.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
@@ -257,9 +257,4 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         ));
     }
     Ok(Checkpoint { meta, weights })
-}
-
-/// The model path to use: the flag, else the default in the current folder.
-pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
-    flag.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }
