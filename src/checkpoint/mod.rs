@@ -3,10 +3,12 @@
 //!
 //! The metadata carries everything needed to rebuild the model and use it honestly:
 //! format version, model config (with the window), the fitted scaler, data provenance,
-//! training config and seed, the split, the loss history and the test metrics. Files are
-//! written atomically and read whole into memory (never memory-mapped), and every way a
-//! file can be wrong — not safetensors, not ours, a newer format, missing, extra,
-//! misshapen or non-finite tensors, a broken scaler — is refused with a clear error.
+//! training config and seed, the split, the loss history and the test metrics. Its JSON is
+//! spelled by the versioned records in `records.rs`, never by the domain types, so the
+//! program can change without changing the files. Files are written atomically and read
+//! whole into memory (never memory-mapped), and every way a file can be wrong — not
+//! safetensors, not ours, a newer format, missing, extra, misshapen or non-finite tensors,
+//! a broken scaler — is refused with a clear error.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,7 +16,6 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, RunConfig};
 use crate::data::Provenance;
@@ -26,6 +27,8 @@ use crate::output::write_atomic;
 use crate::scaler::Scaler;
 use crate::train::EpochRecord;
 use crate::window::Split;
+
+mod records;
 
 /// The metadata key holding gruf's JSON.
 pub const META_KEY: &str = "gruf";
@@ -39,9 +42,13 @@ pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
 pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A checkpoint's metadata, in domain types; the file holds it as `records::v3::Meta`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Meta {
+    /// [`FORMAT`]. As read; [`Checkpoint::save`] always writes [`FORMAT`].
     pub format: String,
+    /// The format version the file was written in. As read; [`Checkpoint::save`] always
+    /// writes [`FORMAT_VERSION`].
     pub format_version: u32,
     pub gruf_version: String,
     /// When training finished (UTC, RFC 3339).
@@ -57,20 +64,18 @@ pub struct Meta {
     pub best_epoch: usize,
     pub stopped_early: bool,
     /// `(epoch, batch)` where the user interrupted training (Ctrl-C), if they did.
-    #[serde(default)]
     pub interrupted: Option<(usize, usize)>,
     /// `None` when trained with `--test-days 0`.
     pub test: Option<Evaluation>,
     /// The naive forecast's MAE on the training part: the MASE denominator for every
     /// later evaluation, whatever CSV it reads. `None` in format 2 files.
-    #[serde(default)]
     pub mase_scale: Option<f64>,
 }
 
 impl Meta {
     /// The metadata JSON as a file of the current format holds it under [`META_KEY`].
     pub fn to_json(&self) -> anyhow::Result<String> {
-        Ok(serde_json::to_string(self)?)
+        Ok(serde_json::to_string(&records::v3::Meta::from(self))?)
     }
 
     /// Metadata JSON of any format version this gruf reads, checked as [`Checkpoint::load`]
@@ -166,40 +171,32 @@ fn foreign_format(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Reads and checks the metadata JSON: ours, a known version, complete, a valid config
-/// and a scaler that fits it.
+/// and a scaler that fits it. Every version is read through its own records.
 fn parse_meta(json: &str) -> Result<Meta, String> {
     let value: serde_json::Value = serde_json::from_str(json)
         .map_err(|e| format!("the gruf metadata is not valid JSON ({e})"))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err("a safetensors file, but not a gruf model (unknown metadata format)".into());
     }
-    let version = value.get("format_version").and_then(|v| v.as_u64());
     let known = u64::from(OLDEST_FORMAT_VERSION)..=u64::from(FORMAT_VERSION);
-    if !version.is_some_and(|v| known.contains(&v)) {
-        let found = version.map_or("missing".to_string(), |v| v.to_string());
-        let advice = if version.is_some_and(|v| v > u64::from(FORMAT_VERSION)) {
-            "a newer gruf wrote it: upgrade gruf, or retrain with this one"
-        } else {
-            "retrain it with this gruf"
-        };
-        return Err(format!(
-            "format version {found}; this gruf ({}) reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: {advice}",
-            env!("CARGO_PKG_VERSION")
-        ));
-    }
-    let meta: Meta = serde_json::from_value(value)
-        .map_err(|e| format!("the gruf metadata is incomplete or malformed ({e})"))?;
-    meta.config
-        .validate()
-        .map_err(|e| format!("stored configuration is invalid: {e}"))?;
-    if !meta.scaler.is_valid() || meta.scaler.kind() != meta.model().transform {
-        return Err(format!(
-            "stored scaler is invalid ({:?}): it must match the model's transform, with finite \
-             parameters, min below max and a positive scale",
-            meta.scaler
-        ));
-    }
-    Ok(meta)
+    let version = match value.get("format_version").and_then(|v| v.as_u64()) {
+        Some(v) if known.contains(&v) => v,
+        found => {
+            let advice = if found.is_some_and(|v| v > u64::from(FORMAT_VERSION)) {
+                "a newer gruf wrote it: upgrade gruf, or retrain with this one"
+            } else {
+                "retrain it with this gruf"
+            };
+            let found = found.map_or("missing".to_string(), |v| v.to_string());
+            return Err(format!(
+                "format version {found}; this gruf ({}) reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: {advice}",
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+    };
+    records::read(value, version)
+        .map_err(|e| format!("the gruf metadata is incomplete or malformed ({e})"))?
+        .into_domain()
 }
 
 fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
