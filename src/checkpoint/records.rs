@@ -510,7 +510,8 @@ impl From<Metrics> for v3::Metrics {
 
 impl v3::Meta {
     /// The domain metadata, or why the record cannot be one: an invalid configuration or
-    /// delimiter, or a scaler that is broken or does not match the model's transform.
+    /// delimiter, a scaler that is broken or does not match the model's transform, or a
+    /// calendar without a positive step.
     pub fn into_domain(self) -> Result<Meta, String> {
         let config = self.config.into_domain()?;
         config
@@ -531,13 +532,13 @@ impl v3::Meta {
             config,
             seed: self.seed,
             scaler,
-            data: self.data.into(),
+            data: self.data.try_into()?,
             split: self.split.into(),
             history: self.history.into_iter().map(EpochRecord::from).collect(),
             best_epoch: self.best_epoch,
             stopped_early: self.stopped_early,
             interrupted: self.interrupted,
-            test: self.test.map(Evaluation::from),
+            test: self.test.map(Evaluation::try_from).transpose()?,
             mase_scale: self.mase_scale,
         })
     }
@@ -600,29 +601,43 @@ impl From<v3::Scaler> for Scaler {
     }
 }
 
-impl From<v3::Provenance> for Provenance {
-    fn from(p: v3::Provenance) -> Provenance {
-        Provenance {
+impl TryFrom<v3::Provenance> for Provenance {
+    type Error = String;
+
+    fn try_from(p: v3::Provenance) -> Result<Provenance, String> {
+        Ok(Provenance {
             path: p.path,
             sha256: p.sha256,
             rows: p.rows,
             first_date: p.first_date,
             last_date: p.last_date,
             step_seconds: p.step_seconds,
-            calendar: p.calendar.map(Calendar::from),
+            calendar: p.calendar.map(Calendar::try_from).transpose()?,
             column: p.column,
             date_column: p.date_column,
-        }
+        })
     }
 }
 
-impl From<v3::Calendar> for Calendar {
-    fn from(c: v3::Calendar) -> Calendar {
-        match c {
+/// A calendar steps forward: at least one second, or at least one month (a zero step
+/// would divide by zero when dates are counted).
+impl TryFrom<v3::Calendar> for Calendar {
+    type Error = String;
+
+    fn try_from(c: v3::Calendar) -> Result<Calendar, String> {
+        let calendar = match c {
             v3::Calendar::Fixed { seconds } => Calendar::Fixed { seconds },
             v3::Calendar::BusinessDays => Calendar::BusinessDays,
             v3::Calendar::Months { every, end } => Calendar::Months { every, end },
+        };
+        match calendar {
+            Calendar::Fixed { seconds } if seconds < 1 => {}
+            Calendar::Months { every: 0, .. } => {}
+            _ => return Ok(calendar),
         }
+        Err(format!(
+            "stored calendar is invalid ({calendar:?}): a step must be at least one second or one month"
+        ))
     }
 }
 
@@ -649,9 +664,11 @@ impl From<v3::Epoch> for EpochRecord {
     }
 }
 
-impl From<v3::Evaluation> for Evaluation {
-    fn from(e: v3::Evaluation) -> Evaluation {
-        Evaluation {
+impl TryFrom<v3::Evaluation> for Evaluation {
+    type Error = String;
+
+    fn try_from(e: v3::Evaluation) -> Result<Evaluation, String> {
+        Ok(Evaluation {
             n: e.n,
             first_date: e.first_date,
             last_date: e.last_date,
@@ -661,9 +678,9 @@ impl From<v3::Evaluation> for Evaluation {
                 .into_iter()
                 .map(|(name, m)| (name, Metrics::from(m)))
                 .collect(),
-            calendar: e.calendar.map(Calendar::from),
+            calendar: e.calendar.map(Calendar::try_from).transpose()?,
             season: e.season,
-        }
+        })
     }
 }
 
@@ -751,5 +768,40 @@ mod tests {
         );
         assert!(range(r#"{"start":1,"end":4,"step":2}"#).is_err());
         assert!(range(r#"{"start":1}"#).is_err());
+    }
+
+    #[test]
+    fn calendars_without_a_step_are_refused() {
+        let good = v3::Calendar::Months {
+            every: 3,
+            end: true,
+        };
+        assert_eq!(
+            Calendar::try_from(good),
+            Ok(Calendar::Months {
+                every: 3,
+                end: true
+            })
+        );
+        for (bad, shown) in [
+            (v3::Calendar::Fixed { seconds: 0 }, "Fixed { seconds: 0 }"),
+            (
+                v3::Calendar::Fixed { seconds: -60 },
+                "Fixed { seconds: -60 }",
+            ),
+            (
+                v3::Calendar::Months {
+                    every: 0,
+                    end: false,
+                },
+                "Months { every: 0, end: false }",
+            ),
+        ] {
+            let err = Calendar::try_from(bad).unwrap_err();
+            assert!(
+                err.starts_with(&format!("stored calendar is invalid ({shown})")),
+                "{err}"
+            );
+        }
     }
 }
