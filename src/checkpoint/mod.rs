@@ -8,7 +8,7 @@
 //! program can change without changing the files. Files are written atomically and read
 //! whole into memory (never memory-mapped), and every way a file can be wrong — not
 //! safetensors, not ours, a newer format, missing, extra, misshapen or non-finite tensors,
-//! a broken scaler — is refused with a clear error.
+//! an invalid stored configuration, scaler or calendar — is refused with a clear error.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,9 +33,11 @@ mod records;
 /// The metadata key holding gruf's JSON.
 pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
-/// Bumped whenever a change would make older gruf versions misread a file. Version 3 added
-/// the calendar and the MASE scale; version 2 files (gruf 1.0) still load: the calendar is
-/// then detected from the CSV in use, the scale recovered from the stored test metrics.
+/// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
+/// another; each version's JSON is spelled by its records in `records.rs`, and version 3's
+/// bytes are pinned by `tests/fixtures/v3/meta.jsonl`. Version 3 added the calendar and the
+/// MASE scale; version 2 files (gruf 1.0) still load: the calendar is then detected from
+/// the CSV in use, the scale recovered from the stored test metrics.
 pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;

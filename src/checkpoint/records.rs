@@ -16,11 +16,9 @@
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
-//!   against the transform.
+//!   against the transform, the calendar's step.
 //! - Each record accepts what the serde derives on the domain types accepted when they were
-//!   the format, defaults included, so no file that loaded before stops loading.
-
-use serde::de::DeserializeOwned;
+//!   the format, defaults included; format 2 records read only what gruf 1.0 wrote.
 
 use crate::calendar::Calendar;
 use crate::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
@@ -35,17 +33,14 @@ use super::{Meta, FORMAT, FORMAT_VERSION};
 /// Parses metadata of format `version` (already checked to be one this gruf reads) into
 /// the current format's record; `Err` is serde's message.
 pub fn read(value: serde_json::Value, version: u64) -> Result<v3::Meta, serde_json::Error> {
-    fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_json::Error> {
-        serde_json::from_value(value)
-    }
     if version == 2 {
-        parse::<v2::Meta>(value).map(v3::Meta::from)
+        serde_json::from_value::<v2::Meta>(value).map(v3::Meta::from)
     } else {
-        parse::<v3::Meta>(value)
+        serde_json::from_value::<v3::Meta>(value)
     }
 }
 
-/// Format 3 (gruf 1.1): format 2 plus the series' calendar, the MASE scale, the seasonal
+/// Format 3, the current one: format 2 plus the series' calendar, the MASE scale, the seasonal
 /// period and the field delimiter.
 pub mod v3 {
     use std::path::PathBuf;
