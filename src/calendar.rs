@@ -8,13 +8,15 @@
 //! forecast dates, the seasonal baselines — asks the calendar instead of assuming days.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Weekday};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 const WEEK: i64 = 7 * DAY;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Serialised only for JSON on stdout (`evaluate --format json`); the model file spells
+/// it with its own record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Calendar {
     /// One step is a fixed number of seconds: hourly (3,600), daily (86,400), weekly, …

@@ -6,14 +6,14 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::data::DataConfig;
 use crate::error::GrufError;
 use crate::scaler::TransformKind;
 
 /// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
     /// Hidden size of each stacked GRU layer, input side first.
     pub layers: Vec<usize>,
@@ -22,7 +22,6 @@ pub struct ModelConfig {
     /// Input length: how many past values predict the next one.
     pub window: usize,
     /// How prices become inputs and targets (see `scaler.rs`).
-    #[serde(default)]
     pub transform: TransformKind,
 }
 
@@ -37,7 +36,7 @@ impl Default for ModelConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// PyTorch's RMSprop (alpha 0.99, eps 1e-8).
@@ -46,7 +45,7 @@ pub enum OptimizerKind {
     Adam,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
@@ -81,7 +80,7 @@ impl Default for TrainConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunConfig {
     pub data: DataConfig,
     pub model: ModelConfig,

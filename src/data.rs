@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::calendar::Calendar;
@@ -38,7 +38,7 @@ const DATE_COLUMNS: [&str; 10] = [
 const PRICE_COLUMNS: [&str; 3] = ["Close", "y", "value"];
 
 /// Which columns to read and how to parse dates; the default reads Yahoo's layout.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataConfig {
     /// Price column, matched case-insensitively; `None` takes the first of Close, y, value.
     pub column: Option<String>,
@@ -50,20 +50,17 @@ pub struct DataConfig {
     pub date_format: Option<String>,
     /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
     /// daily closes.
-    #[serde(default)]
     pub resample: Option<Resample>,
     /// Period of the seasonal naive baseline, in steps; `None` takes it from the
     /// calendar (24 for hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly).
-    #[serde(default)]
     pub season: Option<usize>,
     /// Field separator (model files written by gruf 1.0 have none: a comma).
-    #[serde(default)]
     pub delimiter: Delimiter,
 }
 
 /// The character between fields: one ASCII character, a comma unless told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Delimiter(u8);
 
 impl Delimiter {
@@ -126,7 +123,7 @@ impl From<Delimiter> for String {
 }
 
 /// A resampling period; the price of a period is its last row's (a close).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 pub enum Resample {
     /// Hourly closes.
     #[serde(rename = "1h")]
@@ -206,7 +203,7 @@ impl Series {
 }
 
 /// Where a series came from, stored in the checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Provenance {
     /// Absolute path of the CSV when it was read.
     pub path: PathBuf,
@@ -220,7 +217,6 @@ pub struct Provenance {
     pub step_seconds: i64,
     /// The calendar the dates follow. `None` in files written before gruf knew calendars
     /// (format 2): it is then detected from the CSV in use.
-    #[serde(default)]
     pub calendar: Option<Calendar>,
     /// The header names actually used.
     pub column: String,
@@ -1027,23 +1023,6 @@ mod tests {
             assert!(bad.parse::<Delimiter>().is_err(), "{bad:?}");
         }
         assert_eq!(Delimiter::default().byte(), b',');
-    }
-
-    #[test]
-    fn data_configs_from_gruf_1_0_model_files_still_load() {
-        let old: DataConfig = serde_json::from_str(
-            r#"{"column":"Close","date_column":null,"date_format":null,"resample":null}"#,
-        )
-        .unwrap();
-        assert_eq!(old.column.as_deref(), Some("Close"));
-        assert_eq!(old.delimiter, Delimiter::default());
-        let new = DataConfig {
-            delimiter: "tab".parse().unwrap(),
-            ..DataConfig::default()
-        };
-        let json = serde_json::to_string(&new).unwrap();
-        assert!(json.contains(r#""delimiter":"tab""#), "{json}");
-        assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), new);
     }
 
     #[test]

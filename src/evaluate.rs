@@ -21,7 +21,7 @@ pub const MOVING_AVERAGE_STEPS: usize = 7;
 /// Below this many targets (or origins), a table of errors is mostly noise: say so.
 pub const FEW: usize = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Metrics {
     pub mae: f64,
     pub rmse: f64,
@@ -88,8 +88,10 @@ impl Scoring {
     }
 }
 
-/// Every forecaster's errors over one span, model first, then the baselines.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Every forecaster's errors over one span, model first, then the baselines. Serialised
+/// for JSON on stdout (`evaluate`, `backtest`); the model file spells it with its own
+/// record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
     /// Number of one-step targets.
     pub n: usize,
@@ -101,10 +103,8 @@ pub struct Evaluation {
     /// `(name, metrics)`: "model", "naive", "seasonal naive 24", "drift", "moving average 24".
     pub rows: Vec<(String, Metrics)>,
     /// The series' calendar, for wording (`None` in files written by gruf 1.0: daily).
-    #[serde(default)]
     pub calendar: Option<Calendar>,
     /// The seasonal naive baseline's period, if it has one.
-    #[serde(default)]
     pub season: Option<usize>,
 }
 

@@ -13,10 +13,10 @@
 //! `scale` is the standard deviation of one-step log returns on the training part, so
 //! inputs and targets are of order one.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Which transform to fit (configuration).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TransformKind {
     /// Global min-max scaling (the seed model's).
@@ -39,8 +39,7 @@ impl TransformKind {
 }
 
 /// A fitted transform.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scaler {
     Minmax { min: f64, max: f64 },
     Window { scale: f64 },

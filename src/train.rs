@@ -12,7 +12,6 @@ use anyhow::Context;
 use candle_core::{Device, Tensor, Var};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
@@ -28,7 +27,7 @@ use crate::window::Split;
 /// One epoch's figures, as stored in the checkpoint's history. Losses are the training
 /// loss (MSE for the seed model) in the transform's units (what the network is fitted on);
 /// `val_rmse` is in price units.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,

@@ -8,9 +8,7 @@
 
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// Values of history each target needs: the first target is at this index.
     pub lookback: usize,

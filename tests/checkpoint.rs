@@ -1,18 +1,21 @@
-//! The library pipeline (sample → split → scaler → train → checkpoint) and the checkpoint
-//! loader's refusals of files that are wrong in each way it promises to catch.
+//! The library pipeline (sample → split → scaler → train → checkpoint), the checkpoint
+//! loader's refusals of files that are wrong in each way it promises to catch, and the
+//! metadata JSON of the current format, byte for byte (`fixtures/v3/meta.jsonl`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION, META_KEY};
-use gruf::config::RunConfig;
-use gruf::data::{load_csv, DataConfig};
+use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use gruf::data::{load_csv, DataConfig, Provenance, Resample};
+use gruf::evaluate::{Evaluation, Metrics};
 use gruf::features::Featurizer;
 use gruf::loss::Loss;
-use gruf::scaler::TransformKind;
+use gruf::scaler::{Scaler, TransformKind};
 use gruf::synth::{generate, to_csv, SampleConfig};
-use gruf::train::TrainData;
+use gruf::train::{EpochRecord, TrainData};
 use gruf::window::Split;
 use safetensors::tensor::{Dtype, TensorView};
 
@@ -156,7 +159,7 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
         .iter()
         .map(|(n, t)| (n.clone(), values(t), t.dims().to_vec()))
         .collect();
-    let meta = serde_json::to_string(&ckpt.meta).unwrap();
+    let meta = ckpt.meta.to_json().unwrap();
     let with_meta = |edit: &dyn Fn(&mut serde_json::Value)| {
         let mut v: serde_json::Value = serde_json::from_str(&meta).unwrap();
         edit(&mut v);
@@ -250,5 +253,210 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
         assert!(msg.contains(fragment), "{what}: '{fragment}' not in: {msg}");
         assert!(msg.contains("bad.safetensors"), "{what}: {msg}");
         assert_eq!(err.exit_code(), 65, "{what}");
+    }
+}
+
+/// Fixed metadata covering every field and every spelling the format has: the first as
+/// `train` writes it for business-day data (every option set), then hourly log returns,
+/// quarterly min-max data, and the least a file can hold (no test part, no calendar).
+fn golden_metas() -> Vec<Meta> {
+    let metrics = |mae: f64, directional: Option<f64>| Metrics {
+        mae,
+        rmse: mae * 1.25,
+        mape: mae / 100.0,
+        smape: mae / 99.5,
+        mase: mae / 3.2,
+        directional,
+    };
+    let business = Meta {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        gruf_version: "1.1.0-golden".into(),
+        created: "2024-04-01T12:30:00Z".into(),
+        config: RunConfig {
+            data: DataConfig {
+                column: Some("Close".into()),
+                date_column: Some("Date".into()),
+                date_format: Some("%d.%m.%Y".into()),
+                resample: Some(Resample::Day),
+                season: Some(5),
+                delimiter: "tab".parse().unwrap(),
+            },
+            model: ModelConfig {
+                layers: vec![4, 3],
+                dropout: 0.1,
+                window: 8,
+                transform: TransformKind::Window,
+            },
+            train: TrainConfig {
+                epochs: 2,
+                batch_size: 16,
+                optimizer: OptimizerKind::Adam,
+                lr: 0.003,
+                patience: 1,
+                clip_norm: 0.5,
+                test_days: 5,
+                val_fraction: 0.2,
+                seed: Some(7),
+            },
+        },
+        seed: 7,
+        scaler: Scaler::Window {
+            scale: 0.03348110996438005,
+        },
+        data: Provenance {
+            path: "/data/prices.tsv".into(),
+            sha256: "0f3d0631f7cd14cc4124c377dbe0fb1bf8660d8f5aacec2e4fba6f67b102e76b".into(),
+            rows: 40,
+            first_date: "2024-01-01".into(),
+            last_date: "2024-02-23".into(),
+            step_seconds: 86_400,
+            calendar: Some(Calendar::BusinessDays),
+            column: "Close".into(),
+            date_column: "Date".into(),
+        },
+        split: Split {
+            lookback: 8,
+            train: 8..28,
+            val: 28..35,
+            test: 35..40,
+        },
+        history: vec![
+            EpochRecord {
+                epoch: 1,
+                train_loss: 1.041867188465448,
+                val_loss: 1.075844597119281,
+                val_rmse: 263.60221454813626,
+                seconds: 0.003936451,
+            },
+            EpochRecord {
+                epoch: 2,
+                train_loss: 0.5,
+                val_loss: 0.75,
+                val_rmse: 120.0,
+                seconds: 0.25,
+            },
+        ],
+        best_epoch: 2,
+        stopped_early: true,
+        interrupted: Some((2, 1)),
+        test: Some(Evaluation {
+            n: 5,
+            first_date: "2024-02-19".into(),
+            last_date: "2024-02-23".into(),
+            held_out: true,
+            rows: vec![
+                ("model".into(), metrics(152.38195060714986, Some(60.0))),
+                ("naive".into(), metrics(152.73336786666667, None)),
+                ("seasonal naive 5".into(), metrics(170.5, Some(40.0))),
+                (
+                    "drift".into(),
+                    metrics(151.41791623398473, Some(56.666666666666664)),
+                ),
+                (
+                    "moving average 5".into(),
+                    metrics(334.4060864476191, Some(20.0)),
+                ),
+            ],
+            calendar: Some(Calendar::BusinessDays),
+            season: Some(5),
+        }),
+        mase_scale: Some(47.72916666666667),
+    };
+    let mut hourly = business.clone();
+    hourly.config.data = DataConfig {
+        resample: Some(Resample::Hour),
+        season: None,
+        delimiter: ";".parse().unwrap(),
+        ..DataConfig::default()
+    };
+    hourly.config.model.transform = TransformKind::Logret;
+    hourly.config.train.optimizer = OptimizerKind::Rmsprop;
+    hourly.scaler = Scaler::Logret { scale: 0.0125 };
+    hourly.data.calendar = Some(Calendar::Fixed { seconds: 3_600 });
+    hourly.data.step_seconds = 3_600;
+    hourly.data.first_date = "2024-01-01T00:00:00Z".into();
+    hourly.data.last_date = "2024-01-02T15:00:00Z".into();
+    hourly.split.lookback = 9;
+    hourly.split.train = 9..28;
+    if let Some(test) = &mut hourly.test {
+        test.first_date = "2024-01-02T11:00:00Z".into();
+        test.last_date = "2024-01-02T15:00:00Z".into();
+        test.calendar = Some(Calendar::Fixed { seconds: 3_600 });
+        test.season = Some(24);
+        test.rows[2].0 = "seasonal naive 24".into();
+        test.rows[4].0 = "moving average 24".into();
+    }
+    let mut quarterly = business.clone();
+    quarterly.config.data = DataConfig::default();
+    quarterly.config.model.transform = TransformKind::Minmax;
+    quarterly.config.train.seed = None;
+    quarterly.scaler = Scaler::Minmax {
+        min: 3098.227816,
+        max: 8190.432045,
+    };
+    let months = Calendar::Months {
+        every: 3,
+        end: true,
+    };
+    quarterly.data.calendar = Some(months);
+    quarterly.data.path = "/data/gdp.csv".into();
+    quarterly.data.first_date = "2014-03-31".into();
+    quarterly.data.last_date = "2023-12-31".into();
+    quarterly.data.step_seconds = 7_889_231;
+    quarterly.stopped_early = false;
+    quarterly.interrupted = None;
+    if let Some(test) = &mut quarterly.test {
+        test.held_out = false;
+        test.first_date = "2022-12-31".into();
+        test.last_date = "2023-12-31".into();
+        test.calendar = Some(months);
+        test.season = None;
+        test.rows.remove(2);
+    }
+    let minimal = Meta {
+        config: RunConfig::default(),
+        scaler: Scaler::Minmax { min: 1.0, max: 2.0 },
+        data: Provenance {
+            calendar: None,
+            ..quarterly.data.clone()
+        },
+        history: vec![business.history[0].clone()],
+        best_epoch: 1,
+        test: None,
+        mase_scale: None,
+        ..quarterly.clone()
+    };
+    vec![business, hourly, quarterly, minimal]
+}
+
+fn golden_fixture() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v3/meta.jsonl");
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// The metadata JSON of format 3, byte for byte. If this fails, the file format changed:
+/// that needs a decision (a new format version, with a reader for the old one), never a
+/// new fixture for version 3.
+#[test]
+fn format_3_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = golden_fixture();
+    let lines: Vec<&str> = fixture.lines().collect();
+    let metas = golden_metas();
+    assert_eq!(lines.len(), metas.len());
+    for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
+        let json = meta.to_json().unwrap();
+        assert!(
+            json == expected,
+            "meta {i}: the format 3 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+        );
+    }
+}
+
+#[test]
+fn format_3_fixture_reads_back_as_the_same_values() {
+    let path = Path::new("meta.jsonl");
+    for (i, (line, meta)) in golden_fixture().lines().zip(golden_metas()).enumerate() {
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }

@@ -849,6 +849,24 @@ fn broken_model_files_are_refused() {
             }),
             "window 0",
         ),
+        (
+            "calendar step 0",
+            edit(&keep_tensors, &|m| {
+                m["data"]["calendar"] = serde_json::json!({"kind": "fixed", "seconds": 0})
+            }),
+            "stored calendar is invalid (Fixed { seconds: 0 })",
+        ),
+        (
+            "calendar every 0 months",
+            edit(
+                &keep_tensors,
+                &|m| {
+                    m["test"]["calendar"] =
+                        serde_json::json!({"kind": "months", "every": 0, "end": true})
+                },
+            ),
+            "stored calendar is invalid (Months { every: 0, end: true })",
+        ),
     ];
     for (what, bytes, fragment) in cases {
         let name = format!("{}.safetensors", what.replace(' ', "-"));

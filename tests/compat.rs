@@ -87,3 +87,26 @@ fn gruf_1_0_model_files_evaluate_with_their_stored_scale() {
         "{model}"
     );
 }
+
+#[test]
+fn gruf_1_0_model_files_load_with_what_format_2_lacks_left_unknown() {
+    let ckpt = gruf::checkpoint::Checkpoint::load(
+        &fixture("window.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let meta = &ckpt.meta;
+    assert_eq!(
+        (meta.format_version, meta.gruf_version.as_str()),
+        (2, "1.0.0")
+    );
+    assert_eq!(meta.data.calendar, None);
+    assert_eq!((meta.config.data.season, meta.mase_scale), (None, None));
+    assert_eq!(meta.config.data.delimiter, Default::default());
+    let test = meta.test.as_ref().unwrap();
+    assert_eq!((test.n, test.calendar, test.season), (30, None, None));
+    // The MASE scale comes back from the stored naive metrics: MAE over MASE.
+    let scale = meta.mase_scale().unwrap();
+    assert!((scale - 152.73336786666667 / 1.1853980225756595).abs() < 1e-9);
+    assert_eq!(meta.split.test, 370..400);
+}

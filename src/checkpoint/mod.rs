@@ -3,18 +3,19 @@
 //!
 //! The metadata carries everything needed to rebuild the model and use it honestly:
 //! format version, model config (with the window), the fitted scaler, data provenance,
-//! training config and seed, the split, the loss history and the test metrics. Files are
-//! written atomically and read whole into memory (never memory-mapped), and every way a
-//! file can be wrong — not safetensors, not ours, a newer format, missing, extra,
-//! misshapen or non-finite tensors, a broken scaler — is refused with a clear error.
+//! training config and seed, the split, the loss history and the test metrics. Its JSON is
+//! spelled by the versioned records in `records.rs`, never by the domain types, so the
+//! program can change without changing the files. Files are written atomically and read
+//! whole into memory (never memory-mapped), and every way a file can be wrong — not
+//! safetensors, not ours, a newer format, missing, extra, misshapen or non-finite tensors,
+//! an invalid stored configuration, scaler or calendar — is refused with a clear error.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, RunConfig};
 use crate::data::Provenance;
@@ -28,21 +29,29 @@ use crate::scaler::Scaler;
 use crate::train::EpochRecord;
 use crate::window::Split;
 
+mod records;
+
 /// The metadata key holding gruf's JSON.
 pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
-/// Bumped whenever a change would make older gruf versions misread a file. Version 3 added
-/// the calendar and the MASE scale; version 2 files (gruf 1.0) still load: the calendar is
-/// then detected from the CSV in use, the scale recovered from the stored test metrics.
+/// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
+/// another; each version's JSON is spelled by its records in `records.rs`, and version 3's
+/// bytes are pinned by `tests/fixtures/v3/meta.jsonl`. Version 3 added the calendar and the
+/// MASE scale; version 2 files (gruf 1.0) still load: the calendar is then detected from
+/// the CSV in use, the scale recovered from the stored test metrics.
 pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
 pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A checkpoint's metadata, in domain types; the file holds it as `records::v3::Meta`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Meta {
+    /// [`FORMAT`]. As read; [`Checkpoint::save`] always writes [`FORMAT`].
     pub format: String,
+    /// The format version the file was written in. As read; [`Checkpoint::save`] always
+    /// writes [`FORMAT_VERSION`].
     pub format_version: u32,
     pub gruf_version: String,
     /// When training finished (UTC, RFC 3339).
@@ -58,17 +67,26 @@ pub struct Meta {
     pub best_epoch: usize,
     pub stopped_early: bool,
     /// `(epoch, batch)` where the user interrupted training (Ctrl-C), if they did.
-    #[serde(default)]
     pub interrupted: Option<(usize, usize)>,
     /// `None` when trained with `--test-days 0`.
     pub test: Option<Evaluation>,
     /// The naive forecast's MAE on the training part: the MASE denominator for every
     /// later evaluation, whatever CSV it reads. `None` in format 2 files.
-    #[serde(default)]
     pub mase_scale: Option<f64>,
 }
 
 impl Meta {
+    /// The metadata JSON as a file of the current format holds it under [`META_KEY`].
+    pub fn to_json(&self) -> anyhow::Result<String> {
+        Ok(serde_json::to_string(&records::v3::Meta::from(self))?)
+    }
+
+    /// Metadata JSON of any format version this gruf reads, checked as [`Checkpoint::load`]
+    /// checks it; `path` only names the file in messages.
+    pub fn from_json(json: &str, path: &Path) -> Result<Meta, GrufError> {
+        parse_meta(json).map_err(|msg| GrufError::model(path, msg))
+    }
+
     pub fn model(&self) -> &ModelConfig {
         &self.config.model
     }
@@ -110,7 +128,7 @@ impl Checkpoint {
 
     /// Serialises and writes atomically: the previous file survives any failure.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let meta = serde_json::to_string(&self.meta)?;
+        let meta = self.meta.to_json()?;
         let mut data: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::with_capacity(self.weights.len());
         for (name, t) in &self.weights {
             let values = t.flatten_all()?.to_vec1::<f32>()?;
@@ -157,6 +175,35 @@ fn foreign_format(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Reads and checks the metadata JSON: ours, a known version, complete, a valid config
+/// and a scaler that fits it. Every version is read through its own records.
+fn parse_meta(json: &str) -> Result<Meta, String> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| format!("the gruf metadata is not valid JSON ({e})"))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err("a safetensors file, but not a gruf model (unknown metadata format)".into());
+    }
+    let known = u64::from(OLDEST_FORMAT_VERSION)..=u64::from(FORMAT_VERSION);
+    let version = match value.get("format_version").and_then(|v| v.as_u64()) {
+        Some(v) if known.contains(&v) => v,
+        found => {
+            let advice = if found.is_some_and(|v| v > u64::from(FORMAT_VERSION)) {
+                "a newer gruf wrote it: upgrade gruf, or retrain with this one"
+            } else {
+                "retrain it with this gruf"
+            };
+            let found = found.map_or("missing".to_string(), |v| v.to_string());
+            return Err(format!(
+                "format version {found}; this gruf ({}) reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: {advice}",
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+    };
+    records::read(value, version)
+        .map_err(|e| format!("the gruf metadata is incomplete or malformed ({e})"))?
+        .into_domain()
+}
+
 fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
     if let Some(kind) = foreign_format(bytes) {
         return Err(format!(
@@ -171,37 +218,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         .as_ref()
         .and_then(|m| m.get(META_KEY))
         .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| format!("the gruf metadata is not valid JSON ({e})"))?;
-    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-        return Err("a safetensors file, but not a gruf model (unknown metadata format)".into());
-    }
-    let version = value.get("format_version").and_then(|v| v.as_u64());
-    let known = u64::from(OLDEST_FORMAT_VERSION)..=u64::from(FORMAT_VERSION);
-    if !version.is_some_and(|v| known.contains(&v)) {
-        let found = version.map_or("missing".to_string(), |v| v.to_string());
-        let advice = if version.is_some_and(|v| v > u64::from(FORMAT_VERSION)) {
-            "a newer gruf wrote it: upgrade gruf, or retrain with this one"
-        } else {
-            "retrain it with this gruf"
-        };
-        return Err(format!(
-            "format version {found}; this gruf ({}) reads versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}: {advice}",
-            env!("CARGO_PKG_VERSION")
-        ));
-    }
-    let meta: Meta = serde_json::from_value(value)
-        .map_err(|e| format!("the gruf metadata is incomplete or malformed ({e})"))?;
-    meta.config
-        .validate()
-        .map_err(|e| format!("stored configuration is invalid: {e}"))?;
-    if !meta.scaler.is_valid() || meta.scaler.kind() != meta.model().transform {
-        return Err(format!(
-            "stored scaler is invalid ({:?}): it must match the model's transform, with finite \
-             parameters, min below max and a positive scale",
-            meta.scaler
-        ));
-    }
+    let meta = parse_meta(json)?;
     let expected = param_shapes(meta.model());
     let mut weights = Weights::new();
     for (name, shape) in &expected {
@@ -242,9 +259,4 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         ));
     }
     Ok(Checkpoint { meta, weights })
-}
-
-/// The model path to use: the flag, else the default in the current folder.
-pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
-    flag.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
 }

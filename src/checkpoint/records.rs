@@ -1,0 +1,802 @@
+//! The metadata JSON's own types: one family of serde records per format version, and the
+//! conversions between them and the domain types.
+//!
+//! Why: the domain types change as the program grows (a field of `Metrics` renamed, an
+//! enum spelled differently); the files people keep must not change with them. Only these
+//! records decide what the JSON says, and nothing outside the checkpoint module sees them.
+//!
+//! Rules:
+//! - A version's records are frozen once files of that version exist. Field order is the
+//!   key order in the file. `tests/checkpoint.rs` holds format 3 to its bytes
+//!   (`tests/fixtures/v3/meta.jsonl`); format 2 is held by gruf 1.0's own files
+//!   (`tests/compat.rs`).
+//! - A change to the JSON is a new format version: new records for what changed (reusing
+//!   the unchanged ones), [`v3::Meta`]'s place as the written version, and an upgrade from
+//!   the previous version's records, as [`v2::Meta`] has into [`v3::Meta`].
+//! - Writing always writes the current version. Reading parses the file's version, upgrades
+//!   it record by record to the current one, and only then converts to domain types,
+//!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
+//!   against the transform, the calendar's step.
+//! - Each record accepts what the serde derives on the domain types accepted when they were
+//!   the format, defaults included; format 2 records read only what gruf 1.0 wrote.
+
+use crate::calendar::Calendar;
+use crate::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use crate::data::{DataConfig, Provenance, Resample};
+use crate::evaluate::{Evaluation, Metrics};
+use crate::scaler::{Scaler, TransformKind};
+use crate::train::EpochRecord;
+use crate::window::Split;
+
+use super::{Meta, FORMAT, FORMAT_VERSION};
+
+/// Parses metadata of format `version` (already checked to be one this gruf reads) into
+/// the current format's record; `Err` is serde's message.
+pub fn read(value: serde_json::Value, version: u64) -> Result<v3::Meta, serde_json::Error> {
+    if version == 2 {
+        serde_json::from_value::<v2::Meta>(value).map(v3::Meta::from)
+    } else {
+        serde_json::from_value::<v3::Meta>(value)
+    }
+}
+
+/// Format 3, the current one: format 2 plus the series' calendar, the MASE scale, the seasonal
+/// period and the field delimiter.
+pub mod v3 {
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Meta {
+        pub format: String,
+        /// The version the file was written in (2 for upgraded format 2 records).
+        pub format_version: u32,
+        pub gruf_version: String,
+        pub created: String,
+        pub config: RunConfig,
+        pub seed: u64,
+        pub scaler: Scaler,
+        pub data: Provenance,
+        pub split: Split,
+        pub history: Vec<Epoch>,
+        pub best_epoch: usize,
+        pub stopped_early: bool,
+        #[serde(default)]
+        pub interrupted: Option<(usize, usize)>,
+        pub test: Option<Evaluation>,
+        #[serde(default)]
+        pub mase_scale: Option<f64>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct RunConfig {
+        pub data: DataConfig,
+        pub model: ModelConfig,
+        pub train: TrainConfig,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DataConfig {
+        pub column: Option<String>,
+        pub date_column: Option<String>,
+        pub date_format: Option<String>,
+        #[serde(default)]
+        pub resample: Option<Resample>,
+        #[serde(default)]
+        pub season: Option<usize>,
+        /// One character, or `tab`; checked when converted.
+        #[serde(default = "comma")]
+        pub delimiter: String,
+    }
+
+    fn comma() -> String {
+        ",".into()
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Resample {
+        #[serde(rename = "1h")]
+        Hour,
+        #[serde(rename = "1d")]
+        Day,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ModelConfig {
+        pub layers: Vec<usize>,
+        pub dropout: f64,
+        pub window: usize,
+        #[serde(default)]
+        pub transform: Transform,
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Transform {
+        #[default]
+        Minmax,
+        Window,
+        Logret,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainConfig {
+        pub epochs: usize,
+        pub batch_size: usize,
+        pub optimizer: Optimizer,
+        pub lr: f64,
+        pub patience: usize,
+        pub clip_norm: f64,
+        pub test_days: usize,
+        pub val_fraction: f64,
+        pub seed: Option<u64>,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Optimizer {
+        Rmsprop,
+        Adam,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "kind", rename_all = "lowercase")]
+    pub enum Scaler {
+        Minmax { min: f64, max: f64 },
+        Window { scale: f64 },
+        Logret { scale: f64 },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Provenance {
+        pub path: PathBuf,
+        pub sha256: String,
+        pub rows: usize,
+        pub first_date: String,
+        pub last_date: String,
+        pub step_seconds: i64,
+        #[serde(default)]
+        pub calendar: Option<Calendar>,
+        pub column: String,
+        pub date_column: String,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum Calendar {
+        Fixed { seconds: i64 },
+        BusinessDays,
+        Months { every: u32, end: bool },
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Split {
+        pub lookback: usize,
+        pub train: Range,
+        pub val: Range,
+        pub test: Range,
+    }
+
+    /// A span of target indices, spelled as serde spells `std::ops::Range` (which refuses
+    /// other fields).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Range {
+        pub start: usize,
+        pub end: usize,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Epoch {
+        pub epoch: usize,
+        pub train_loss: f64,
+        pub val_loss: f64,
+        pub val_rmse: f64,
+        pub seconds: f64,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Evaluation {
+        pub n: usize,
+        pub first_date: String,
+        pub last_date: String,
+        pub held_out: bool,
+        pub rows: Vec<(String, Metrics)>,
+        #[serde(default)]
+        pub calendar: Option<Calendar>,
+        #[serde(default)]
+        pub season: Option<usize>,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    pub struct Metrics {
+        pub mae: f64,
+        pub rmse: f64,
+        pub mape: f64,
+        pub smape: f64,
+        pub mase: f64,
+        pub directional: Option<f64>,
+    }
+}
+
+/// Format 2 (gruf 1.0): read only. What it shares with format 3 is format 3's records.
+pub mod v2 {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::v3::{self, Epoch, Metrics, ModelConfig, Resample, Scaler, Split, TrainConfig};
+
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct Meta {
+        pub format: String,
+        pub format_version: u32,
+        pub gruf_version: String,
+        pub created: String,
+        pub config: RunConfig,
+        pub seed: u64,
+        pub scaler: Scaler,
+        pub data: Provenance,
+        pub split: Split,
+        pub history: Vec<Epoch>,
+        pub best_epoch: usize,
+        pub stopped_early: bool,
+        #[serde(default)]
+        pub interrupted: Option<(usize, usize)>,
+        pub test: Option<Evaluation>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct RunConfig {
+        pub data: DataConfig,
+        pub model: ModelConfig,
+        pub train: TrainConfig,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct DataConfig {
+        pub column: Option<String>,
+        pub date_column: Option<String>,
+        pub date_format: Option<String>,
+        #[serde(default)]
+        pub resample: Option<Resample>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct Provenance {
+        pub path: PathBuf,
+        pub sha256: String,
+        pub rows: usize,
+        pub first_date: String,
+        pub last_date: String,
+        pub step_seconds: i64,
+        pub column: String,
+        pub date_column: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct Evaluation {
+        pub n: usize,
+        pub first_date: String,
+        pub last_date: String,
+        pub held_out: bool,
+        pub rows: Vec<(String, Metrics)>,
+    }
+
+    /// What format 2 lacks stays unknown: no calendar (detected from the CSV in use), no
+    /// MASE scale (recovered from the test metrics), no season, a comma delimiter.
+    impl From<Meta> for v3::Meta {
+        fn from(m: Meta) -> v3::Meta {
+            let d = m.config.data;
+            let p = m.data;
+            v3::Meta {
+                format: m.format,
+                format_version: m.format_version,
+                gruf_version: m.gruf_version,
+                created: m.created,
+                config: v3::RunConfig {
+                    data: v3::DataConfig {
+                        column: d.column,
+                        date_column: d.date_column,
+                        date_format: d.date_format,
+                        resample: d.resample,
+                        season: None,
+                        delimiter: ",".into(),
+                    },
+                    model: m.config.model,
+                    train: m.config.train,
+                },
+                seed: m.seed,
+                scaler: m.scaler,
+                data: v3::Provenance {
+                    path: p.path,
+                    sha256: p.sha256,
+                    rows: p.rows,
+                    first_date: p.first_date,
+                    last_date: p.last_date,
+                    step_seconds: p.step_seconds,
+                    calendar: None,
+                    column: p.column,
+                    date_column: p.date_column,
+                },
+                split: m.split,
+                history: m.history,
+                best_epoch: m.best_epoch,
+                stopped_early: m.stopped_early,
+                interrupted: m.interrupted,
+                test: m.test.map(|e| v3::Evaluation {
+                    n: e.n,
+                    first_date: e.first_date,
+                    last_date: e.last_date,
+                    held_out: e.held_out,
+                    rows: e.rows,
+                    calendar: None,
+                    season: None,
+                }),
+                mase_scale: None,
+            }
+        }
+    }
+}
+
+// Domain → current record. Written files always say the current format and version.
+
+impl From<&Meta> for v3::Meta {
+    fn from(m: &Meta) -> v3::Meta {
+        v3::Meta {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            gruf_version: m.gruf_version.clone(),
+            created: m.created.clone(),
+            config: v3::RunConfig::from(&m.config),
+            seed: m.seed,
+            scaler: m.scaler.into(),
+            data: v3::Provenance::from(&m.data),
+            split: v3::Split::from(&m.split),
+            history: m.history.iter().map(v3::Epoch::from).collect(),
+            best_epoch: m.best_epoch,
+            stopped_early: m.stopped_early,
+            interrupted: m.interrupted,
+            test: m.test.as_ref().map(v3::Evaluation::from),
+            mase_scale: m.mase_scale,
+        }
+    }
+}
+
+impl From<&RunConfig> for v3::RunConfig {
+    fn from(c: &RunConfig) -> v3::RunConfig {
+        let (d, m, t) = (&c.data, &c.model, &c.train);
+        v3::RunConfig {
+            data: v3::DataConfig {
+                column: d.column.clone(),
+                date_column: d.date_column.clone(),
+                date_format: d.date_format.clone(),
+                resample: d.resample.map(|r| match r {
+                    Resample::Hour => v3::Resample::Hour,
+                    Resample::Day => v3::Resample::Day,
+                }),
+                season: d.season,
+                delimiter: d.delimiter.to_string(),
+            },
+            model: v3::ModelConfig {
+                layers: m.layers.clone(),
+                dropout: m.dropout,
+                window: m.window,
+                transform: match m.transform {
+                    TransformKind::Minmax => v3::Transform::Minmax,
+                    TransformKind::Window => v3::Transform::Window,
+                    TransformKind::Logret => v3::Transform::Logret,
+                },
+            },
+            train: v3::TrainConfig {
+                epochs: t.epochs,
+                batch_size: t.batch_size,
+                optimizer: match t.optimizer {
+                    OptimizerKind::Rmsprop => v3::Optimizer::Rmsprop,
+                    OptimizerKind::Adam => v3::Optimizer::Adam,
+                },
+                lr: t.lr,
+                patience: t.patience,
+                clip_norm: t.clip_norm,
+                test_days: t.test_days,
+                val_fraction: t.val_fraction,
+                seed: t.seed,
+            },
+        }
+    }
+}
+
+impl From<Scaler> for v3::Scaler {
+    fn from(s: Scaler) -> v3::Scaler {
+        match s {
+            Scaler::Minmax { min, max } => v3::Scaler::Minmax { min, max },
+            Scaler::Window { scale } => v3::Scaler::Window { scale },
+            Scaler::Logret { scale } => v3::Scaler::Logret { scale },
+        }
+    }
+}
+
+impl From<&Provenance> for v3::Provenance {
+    fn from(p: &Provenance) -> v3::Provenance {
+        v3::Provenance {
+            path: p.path.clone(),
+            sha256: p.sha256.clone(),
+            rows: p.rows,
+            first_date: p.first_date.clone(),
+            last_date: p.last_date.clone(),
+            step_seconds: p.step_seconds,
+            calendar: p.calendar.map(v3::Calendar::from),
+            column: p.column.clone(),
+            date_column: p.date_column.clone(),
+        }
+    }
+}
+
+impl From<Calendar> for v3::Calendar {
+    fn from(c: Calendar) -> v3::Calendar {
+        match c {
+            Calendar::Fixed { seconds } => v3::Calendar::Fixed { seconds },
+            Calendar::BusinessDays => v3::Calendar::BusinessDays,
+            Calendar::Months { every, end } => v3::Calendar::Months { every, end },
+        }
+    }
+}
+
+impl From<&Split> for v3::Split {
+    fn from(s: &Split) -> v3::Split {
+        let range = |r: &std::ops::Range<usize>| v3::Range {
+            start: r.start,
+            end: r.end,
+        };
+        v3::Split {
+            lookback: s.lookback,
+            train: range(&s.train),
+            val: range(&s.val),
+            test: range(&s.test),
+        }
+    }
+}
+
+impl From<&EpochRecord> for v3::Epoch {
+    fn from(r: &EpochRecord) -> v3::Epoch {
+        v3::Epoch {
+            epoch: r.epoch,
+            train_loss: r.train_loss,
+            val_loss: r.val_loss,
+            val_rmse: r.val_rmse,
+            seconds: r.seconds,
+        }
+    }
+}
+
+impl From<&Evaluation> for v3::Evaluation {
+    fn from(e: &Evaluation) -> v3::Evaluation {
+        v3::Evaluation {
+            n: e.n,
+            first_date: e.first_date.clone(),
+            last_date: e.last_date.clone(),
+            held_out: e.held_out,
+            rows: e
+                .rows
+                .iter()
+                .map(|(name, m)| (name.clone(), v3::Metrics::from(*m)))
+                .collect(),
+            calendar: e.calendar.map(v3::Calendar::from),
+            season: e.season,
+        }
+    }
+}
+
+impl From<Metrics> for v3::Metrics {
+    fn from(m: Metrics) -> v3::Metrics {
+        v3::Metrics {
+            mae: m.mae,
+            rmse: m.rmse,
+            mape: m.mape,
+            smape: m.smape,
+            mase: m.mase,
+            directional: m.directional,
+        }
+    }
+}
+
+// Current record → domain, checking what the domain types promise.
+
+impl v3::Meta {
+    /// The domain metadata, or why the record cannot be one: an invalid configuration or
+    /// delimiter, a scaler that is broken or does not match the model's transform, or a
+    /// calendar without a positive step.
+    pub fn into_domain(self) -> Result<Meta, String> {
+        let config = self.config.into_domain()?;
+        config
+            .validate()
+            .map_err(|e| format!("stored configuration is invalid: {e}"))?;
+        let scaler = Scaler::from(self.scaler);
+        if !scaler.is_valid() || scaler.kind() != config.model.transform {
+            return Err(format!(
+                "stored scaler is invalid ({scaler:?}): it must match the model's transform, \
+                 with finite parameters, min below max and a positive scale"
+            ));
+        }
+        Ok(Meta {
+            format: self.format,
+            format_version: self.format_version,
+            gruf_version: self.gruf_version,
+            created: self.created,
+            config,
+            seed: self.seed,
+            scaler,
+            data: self.data.try_into()?,
+            split: self.split.into(),
+            history: self.history.into_iter().map(EpochRecord::from).collect(),
+            best_epoch: self.best_epoch,
+            stopped_early: self.stopped_early,
+            interrupted: self.interrupted,
+            test: self.test.map(Evaluation::try_from).transpose()?,
+            mase_scale: self.mase_scale,
+        })
+    }
+}
+
+impl v3::RunConfig {
+    fn into_domain(self) -> Result<RunConfig, String> {
+        let (d, m, t) = (self.data, self.model, self.train);
+        let delimiter = d
+            .delimiter
+            .parse()
+            .map_err(|e| format!("stored configuration is invalid: {e}"))?;
+        Ok(RunConfig {
+            data: DataConfig {
+                column: d.column,
+                date_column: d.date_column,
+                date_format: d.date_format,
+                resample: d.resample.map(|r| match r {
+                    v3::Resample::Hour => Resample::Hour,
+                    v3::Resample::Day => Resample::Day,
+                }),
+                season: d.season,
+                delimiter,
+            },
+            model: ModelConfig {
+                layers: m.layers,
+                dropout: m.dropout,
+                window: m.window,
+                transform: match m.transform {
+                    v3::Transform::Minmax => TransformKind::Minmax,
+                    v3::Transform::Window => TransformKind::Window,
+                    v3::Transform::Logret => TransformKind::Logret,
+                },
+            },
+            train: TrainConfig {
+                epochs: t.epochs,
+                batch_size: t.batch_size,
+                optimizer: match t.optimizer {
+                    v3::Optimizer::Rmsprop => OptimizerKind::Rmsprop,
+                    v3::Optimizer::Adam => OptimizerKind::Adam,
+                },
+                lr: t.lr,
+                patience: t.patience,
+                clip_norm: t.clip_norm,
+                test_days: t.test_days,
+                val_fraction: t.val_fraction,
+                seed: t.seed,
+            },
+        })
+    }
+}
+
+impl From<v3::Scaler> for Scaler {
+    fn from(s: v3::Scaler) -> Scaler {
+        match s {
+            v3::Scaler::Minmax { min, max } => Scaler::Minmax { min, max },
+            v3::Scaler::Window { scale } => Scaler::Window { scale },
+            v3::Scaler::Logret { scale } => Scaler::Logret { scale },
+        }
+    }
+}
+
+impl TryFrom<v3::Provenance> for Provenance {
+    type Error = String;
+
+    fn try_from(p: v3::Provenance) -> Result<Provenance, String> {
+        Ok(Provenance {
+            path: p.path,
+            sha256: p.sha256,
+            rows: p.rows,
+            first_date: p.first_date,
+            last_date: p.last_date,
+            step_seconds: p.step_seconds,
+            calendar: p.calendar.map(Calendar::try_from).transpose()?,
+            column: p.column,
+            date_column: p.date_column,
+        })
+    }
+}
+
+/// A calendar steps forward: at least one second, or at least one month (a zero step
+/// would divide by zero when dates are counted).
+impl TryFrom<v3::Calendar> for Calendar {
+    type Error = String;
+
+    fn try_from(c: v3::Calendar) -> Result<Calendar, String> {
+        let calendar = match c {
+            v3::Calendar::Fixed { seconds } => Calendar::Fixed { seconds },
+            v3::Calendar::BusinessDays => Calendar::BusinessDays,
+            v3::Calendar::Months { every, end } => Calendar::Months { every, end },
+        };
+        match calendar {
+            Calendar::Fixed { seconds } if seconds < 1 => {}
+            Calendar::Months { every: 0, .. } => {}
+            _ => return Ok(calendar),
+        }
+        Err(format!(
+            "stored calendar is invalid ({calendar:?}): a step must be at least one second or one month"
+        ))
+    }
+}
+
+impl From<v3::Split> for Split {
+    fn from(s: v3::Split) -> Split {
+        Split {
+            lookback: s.lookback,
+            train: s.train.start..s.train.end,
+            val: s.val.start..s.val.end,
+            test: s.test.start..s.test.end,
+        }
+    }
+}
+
+impl From<v3::Epoch> for EpochRecord {
+    fn from(r: v3::Epoch) -> EpochRecord {
+        EpochRecord {
+            epoch: r.epoch,
+            train_loss: r.train_loss,
+            val_loss: r.val_loss,
+            val_rmse: r.val_rmse,
+            seconds: r.seconds,
+        }
+    }
+}
+
+impl TryFrom<v3::Evaluation> for Evaluation {
+    type Error = String;
+
+    fn try_from(e: v3::Evaluation) -> Result<Evaluation, String> {
+        Ok(Evaluation {
+            n: e.n,
+            first_date: e.first_date,
+            last_date: e.last_date,
+            held_out: e.held_out,
+            rows: e
+                .rows
+                .into_iter()
+                .map(|(name, m)| (name, Metrics::from(m)))
+                .collect(),
+            calendar: e.calendar.map(Calendar::try_from).transpose()?,
+            season: e.season,
+        })
+    }
+}
+
+impl From<v3::Metrics> for Metrics {
+    fn from(m: v3::Metrics) -> Metrics {
+        Metrics {
+            mae: m.mae,
+            rmse: m.rmse,
+            mape: m.mape,
+            smape: m.smape,
+            mase: m.mase,
+            directional: m.directional,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data config of a gruf 1.0 file, and the metadata around it.
+    fn format_2(data: &str) -> serde_json::Value {
+        serde_json::from_str(&format!(
+            r#"{{"format":"gruf-checkpoint","format_version":2,"gruf_version":"1.0.0",
+            "created":"2026-11-25T21:53:28Z","config":{{"data":{data},
+            "model":{{"layers":[8],"dropout":0.2,"window":12,"transform":"minmax"}},
+            "train":{{"epochs":2,"batch_size":64,"optimizer":"rmsprop","lr":0.001,"patience":0,
+            "clip_norm":1.0,"test_days":0,"val_fraction":0.1,"seed":2}}}},"seed":2,
+            "scaler":{{"kind":"minmax","min":3098.227816,"max":8190.432045}},
+            "data":{{"path":"/tmp/fx/prices.csv","sha256":"0f3d","rows":400,
+            "first_date":"2019-01-01","last_date":"2020-02-04","step_seconds":86400,
+            "column":"Close","date_column":"Date"}},"split":{{"lookback":12,
+            "train":{{"start":12,"end":361}},"val":{{"start":361,"end":400}},
+            "test":{{"start":400,"end":400}}}},"history":[{{"epoch":1,"train_loss":0.34,
+            "val_loss":1.66,"val_rmse":6560.9,"seconds":0.0027}}],"best_epoch":1,
+            "stopped_early":false,"interrupted":null,"test":null}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn format_2_reads_with_what_it_lacks_left_unknown() {
+        let json = r#"{"column":"Close","date_column":null,"date_format":null,"resample":null}"#;
+        let meta = read(format_2(json), 2).unwrap().into_domain().unwrap();
+        assert_eq!(meta.format_version, 2);
+        assert_eq!(meta.config.data.column.as_deref(), Some("Close"));
+        assert_eq!(meta.config.data.delimiter, Default::default());
+        assert_eq!(meta.config.data.season, None);
+        assert_eq!(meta.data.calendar, None);
+        assert_eq!(meta.mase_scale, None);
+        assert_eq!(meta.split.train, 12..361);
+        // Fields format 2 never had are not read from a format 2 file.
+        let json = r#"{"column":"Close","date_column":null,"date_format":null,"resample":null,
+            "season":7,"delimiter":";"}"#;
+        let meta = read(format_2(json), 2).unwrap().into_domain().unwrap();
+        assert_eq!(meta.config.data.season, None);
+        assert_eq!(meta.config.data.delimiter, Default::default());
+    }
+
+    #[test]
+    fn a_stored_delimiter_is_checked_as_the_flag_is() {
+        let mut record = read(
+            format_2(r#"{"column":null,"date_column":null,"date_format":null}"#),
+            2,
+        )
+        .unwrap();
+        record.config.data.delimiter = "tab".into();
+        let meta = record.clone().into_domain().unwrap();
+        assert_eq!(meta.config.data.delimiter.byte(), b'\t');
+        assert_eq!(v3::Meta::from(&meta).config.data.delimiter, "tab");
+        record.config.data.delimiter = "ab".into();
+        let err = record.into_domain().unwrap_err();
+        assert!(
+            err.starts_with("stored configuration is invalid: delimiter 'ab'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ranges_refuse_other_fields_as_serde_did() {
+        let range = |json: &str| serde_json::from_str::<v3::Range>(json);
+        assert_eq!(
+            range(r#"{"start":1,"end":4}"#).unwrap(),
+            v3::Range { start: 1, end: 4 }
+        );
+        assert!(range(r#"{"start":1,"end":4,"step":2}"#).is_err());
+        assert!(range(r#"{"start":1}"#).is_err());
+    }
+
+    #[test]
+    fn calendars_without_a_step_are_refused() {
+        let good = v3::Calendar::Months {
+            every: 3,
+            end: true,
+        };
+        assert_eq!(
+            Calendar::try_from(good),
+            Ok(Calendar::Months {
+                every: 3,
+                end: true
+            })
+        );
+        for (bad, shown) in [
+            (v3::Calendar::Fixed { seconds: 0 }, "Fixed { seconds: 0 }"),
+            (
+                v3::Calendar::Fixed { seconds: -60 },
+                "Fixed { seconds: -60 }",
+            ),
+            (
+                v3::Calendar::Months {
+                    every: 0,
+                    end: false,
+                },
+                "Months { every: 0, end: false }",
+            ),
+        ] {
+            let err = Calendar::try_from(bad).unwrap_err();
+            assert!(
+                err.starts_with(&format!("stored calendar is invalid ({shown})")),
+                "{err}"
+            );
+        }
+    }
+}
