@@ -128,6 +128,11 @@ pub struct TrainOptions {
     #[arg(long, value_name = "N")]
     pub window: Option<usize>,
 
+    /// Steps the model predicts at once (a direct multi-step forecast, 1 to 365); longer
+    /// forecasts continue in blocks of K [default: 1].
+    #[arg(long, value_name = "K")]
+    pub horizon: Option<usize>,
+
     /// Training epochs [default: 50].
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
@@ -188,6 +193,7 @@ impl TrainOptions {
                 dropout: self.dropout,
                 window: self.window,
                 transform: self.transform,
+                horizon: self.horizon,
             },
             train: PartialTrain {
                 epochs: self.epochs,
@@ -245,10 +251,11 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     pub source: Source,
 
-    /// Also score the recursive forecast at horizons 1..N (0 to 365 steps; 0 = off) against
-    /// the naive and seasonal naive forecasts.
-    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
-    pub horizon: u32,
+    /// Also score the forecast at horizons 1..N (0 to 365 steps; 0 = off) from every origin,
+    /// against the naive and seasonal naive forecasts [default: the model's horizon K when it
+    /// predicts several steps at once, else 7].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub horizon: Option<u32>,
 
     /// Period of the seasonal naive baseline, in steps [default: the one the model was
     /// trained with, else from the calendar].

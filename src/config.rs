@@ -23,6 +23,9 @@ pub struct ModelConfig {
     pub window: usize,
     /// How prices become inputs and targets (see `scaler.rs`).
     pub transform: TransformKind,
+    /// Steps predicted at once by the dense head (a direct multi-step forecast); 1 is the
+    /// seed model's one step ahead.
+    pub horizon: usize,
 }
 
 impl Default for ModelConfig {
@@ -32,6 +35,7 @@ impl Default for ModelConfig {
             dropout: 0.2,
             window: 60,
             transform: TransformKind::Minmax,
+            horizon: 1,
         }
     }
 }
@@ -118,6 +122,7 @@ pub struct PartialModel {
     pub dropout: Option<f64>,
     pub window: Option<usize>,
     pub transform: Option<TransformKind>,
+    pub horizon: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -176,6 +181,7 @@ impl PartialConfig {
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);
         set(&mut config.model.transform, m.transform);
+        set(&mut config.model.horizon, m.horizon);
         set(&mut config.train.epochs, t.epochs);
         set(&mut config.train.batch_size, t.batch_size);
         set(&mut config.train.optimizer, t.optimizer);
@@ -210,6 +216,12 @@ impl RunConfig {
         }
         if let Some(season) = self.data.season {
             check_season(season)?;
+        }
+        if !(1..=365).contains(&m.horizon) {
+            return bad(&format!(
+                "horizon {}: the model predicts between 1 and 365 steps at once",
+                m.horizon
+            ));
         }
         if m.window == 0 || m.window > 10_000 {
             return bad(&format!("window {}: must be between 1 and 10000", m.window));

@@ -203,6 +203,9 @@ pub struct HorizonError {
     /// Forecast origins averaged over: every origin whose target at this horizon is in
     /// the data, so horizon 1 is the one-step evaluation.
     pub origins: usize,
+    /// True when this horizon is read straight off one prediction (a model that predicts
+    /// K steps at once, horizon ≤ K); false when earlier predictions were fed back.
+    pub direct: bool,
 }
 
 /// Recursive forecasts from every origin `o` in `origins` (the forecast starts after
@@ -241,6 +244,7 @@ pub fn horizon_errors(
             naive_mae: naive / n,
             seasonal_naive_mae: season.map(|_| seasonal / n),
             origins: n as usize,
+            direct: h <= forecaster.featurizer.horizon,
         });
     }
     Ok(rows)

@@ -53,10 +53,10 @@ impl Forecaster {
     /// it; every target must have [`Forecaster::lookback`] values before it.
     pub fn one_step(&self, values: &[f64], targets: Range<usize>) -> anyhow::Result<Vec<f64>> {
         let targets: Vec<usize> = targets.collect();
-        let (xs, _) = self.featurizer.batch(values, &targets);
+        let xs = self.featurizer.inputs(values, &targets);
         let preds = self.run(&xs)?;
         Ok(preds
-            .chunks(self.featurizer.horizon())
+            .chunks(self.featurizer.horizon)
             .zip(&targets)
             .map(|(y, &t)| self.featurizer.decode(values[t - 1], y)[0])
             .collect())
@@ -88,8 +88,11 @@ impl Forecaster {
         Ok(paths.pop().unwrap_or_default())
     }
 
-    /// Recursive forecasts of `steps` values from each origin `o` (the forecast starts
-    /// after `values[..o]`), all origins advancing together: one batched prediction per step.
+    /// Forecasts of `steps` values from each origin `o` (the forecast starts after
+    /// `values[..o]`), all origins advancing together: one batched prediction per block of
+    /// K steps (the model's horizon), each block's values appended to the history the next
+    /// block is predicted from. With K = 1 this is the recursive forecast; with `steps` ≤ K
+    /// the direct one.
     pub fn paths(
         &self,
         values: &[f64],
@@ -102,7 +105,9 @@ impl Forecaster {
             .map(|&o| values[o - lookback..o].to_vec())
             .collect();
         let mut input = Vec::with_capacity(origins.len() * lookback);
-        for _ in 0..steps {
+        let mut done = 0;
+        while done < steps {
+            let block = self.featurizer.horizon.min(steps - done);
             input.clear();
             for hist in &histories {
                 self.featurizer.encode(hist, &mut input);
@@ -110,11 +115,12 @@ impl Forecaster {
             let preds = self.run(&input)?;
             for (hist, y) in histories
                 .iter_mut()
-                .zip(preds.chunks(self.featurizer.horizon()))
+                .zip(preds.chunks(self.featurizer.horizon))
             {
-                let next = self.featurizer.decode(hist[hist.len() - 1], y)[0];
-                hist.push(next);
+                let next = self.featurizer.decode(hist[hist.len() - 1], &y[..block]);
+                hist.extend(next);
             }
+            done += block;
         }
         Ok(histories
             .into_iter()

@@ -21,5 +21,14 @@ pub fn prepare(config: &RunConfig, values: &[f64], test_days: usize) -> Result<P
     let featurizer = Featurizer::fit(&config.model, fit).ok_or_else(|| {
         format!("the training part is constant (every value is {}); a forecaster needs prices that move", fit[0])
     })?;
+    let k = featurizer.horizon;
+    if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {
+        return Err(format!(
+            "--horizon {k} needs at least {k} values in both the training and the validation part \
+             (they have {} and {}); lower --horizon, raise --val-fraction, or use a longer series",
+            split.train.len(),
+            split.val.len()
+        ));
+    }
     Ok(Prepared { split, featurizer })
 }

@@ -105,6 +105,13 @@ impl Scaler {
         }
     }
 
+    /// True when each target is relative to the value just before it (log returns), so a
+    /// path of several steps decodes cumulatively; false when targets are relative to the
+    /// last known value (or to nothing, min-max).
+    pub fn chained(&self) -> bool {
+        matches!(self, Scaler::Logret { .. })
+    }
+
     /// The training target for `next`, the value after `last`.
     pub fn target(&self, last: f64, next: f64) -> f32 {
         (match *self {

@@ -33,7 +33,7 @@ pub struct EpochRecord {
     pub epoch: usize,
     pub train_loss: f64,
     pub val_loss: f64,
-    /// RMSE of the one-step validation predictions, in price units.
+    /// RMSE of the validation predictions (every step of the horizon), in price units.
     pub val_rmse: f64,
     pub seconds: f64,
 }
@@ -116,8 +116,9 @@ pub fn train(
     let mut optimizer = ClipGradNorm::<AnyOptimizer>::new(vars.clone(), optimizer_params(config))?;
 
     let window = featurizer.window;
-    let mut order: Vec<usize> = split.train.clone().collect();
-    let val_targets: Vec<usize> = split.val.clone().collect();
+    // Targets whose whole horizon lies in their part: training never sees validation values.
+    let mut order: Vec<usize> = featurizer.within(&split.train).collect();
+    let val_targets: Vec<usize> = featurizer.within(&split.val).collect();
     let batches = order.len().div_ceil(config.batch_size);
     let mut history = Vec::with_capacity(config.epochs);
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
@@ -136,7 +137,7 @@ pub fn train(
         for (b, targets) in order.chunks(config.batch_size).enumerate() {
             let (xs, ys) = featurizer.batch(values, targets);
             let xs = Tensor::from_vec(xs, (targets.len(), window, featurizer.features()), device)?;
-            let ys = Tensor::from_vec(ys, (targets.len(), 1), device)?;
+            let ys = Tensor::from_vec(ys, (targets.len(), featurizer.horizon), device)?;
             let batch_loss = loss.forward(&net.forward(&xs, Some(&mut rng))?, &ys)?;
             let loss_value = f64::from(batch_loss.to_scalar::<f32>()?);
             if !loss_value.is_finite() {
@@ -227,9 +228,12 @@ pub fn validate(
     let n = ys.len() as f64;
     let loss = loss.mean(&preds, &ys);
     let price_se: f64 = preds
-        .chunks(featurizer.horizon())
+        .chunks(featurizer.horizon)
         .zip(targets)
-        .map(|(y, &t)| (featurizer.decode(values[t - 1], y)[0] - values[t]).powi(2))
+        .flat_map(|(y, &t)| {
+            let path = featurizer.decode(values[t - 1], y);
+            (0..path.len()).map(move |k| (path[k] - values[t + k]).powi(2))
+        })
         .sum();
     Ok((loss, (price_se / n).sqrt()))
 }

@@ -287,6 +287,7 @@ fn golden_metas() -> Vec<Meta> {
                 dropout: 0.1,
                 window: 8,
                 transform: TransformKind::Window,
+                horizon: 1,
             },
             train: TrainConfig {
                 epochs: 2,

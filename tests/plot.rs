@@ -198,7 +198,7 @@ fn is_legend_label(text: &str) -> bool {
     ]
     .iter()
     .any(|start| text.starts_with(start))
-        || text.starts_with("recursive forecast")
+        || text.contains("forecast, ")
 }
 
 fn files(dir: &Path) -> Vec<String> {

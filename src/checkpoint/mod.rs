@@ -121,6 +121,7 @@ impl Checkpoint {
             featurizer: Featurizer {
                 scaler: self.meta.scaler,
                 window: self.meta.model().window,
+                horizon: self.meta.model().horizon,
             },
             device: device.clone(),
         })

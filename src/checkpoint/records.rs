@@ -109,6 +109,18 @@ pub mod v3 {
         pub window: usize,
         #[serde(default)]
         pub transform: Transform,
+        /// Steps predicted at once; absent (and written absent) for one step, so models of
+        /// one step keep the JSON they had before direct multi-step forecasts.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        pub horizon: usize,
+    }
+
+    fn one() -> usize {
+        1
+    }
+
+    fn is_one(n: &usize) -> bool {
+        *n == 1
     }
 
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,6 +400,7 @@ impl From<&RunConfig> for v3::RunConfig {
                     TransformKind::Window => v3::Transform::Window,
                     TransformKind::Logret => v3::Transform::Logret,
                 },
+                horizon: m.horizon,
             },
             train: v3::TrainConfig {
                 epochs: t.epochs,
@@ -567,6 +580,7 @@ impl v3::RunConfig {
                     v3::Transform::Window => TransformKind::Window,
                     v3::Transform::Logret => TransformKind::Logret,
                 },
+                horizon: m.horizon,
             },
             train: TrainConfig {
                 epochs: t.epochs,

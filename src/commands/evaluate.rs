@@ -59,7 +59,10 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         held_out: true,
     };
     let e = crate::evaluate::evaluate(&forecaster, &series, start..series.len(), scoring)?;
-    let wanted = args.horizon as usize;
+    let k = forecaster.featurizer.horizon;
+    let wanted = args
+        .horizon
+        .map_or(if k > 1 { k } else { 7 }, |n| n as usize);
     let horizons = if wanted > 0 {
         crate::evaluate::horizon_errors(
             &forecaster,

@@ -99,7 +99,11 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
             points: naive,
         },
         forecast: Line {
-            label: format!("recursive forecast, {}", cal.count(steps)),
+            label: match forecaster.featurizer.horizon {
+                1 => format!("recursive forecast, {}", cal.count(steps)),
+                k if steps <= k => format!("direct forecast, {}", cal.count(steps)),
+                k => format!("forecast in blocks of {k}, {}", cal.count(steps)),
+            },
             points: forecast_points,
         },
         history: meta.history.clone(),

@@ -108,8 +108,15 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];
     let v = &series.values;
-    let naive_val_se: f64 = split.val.clone().map(|t| (v[t] - v[t - 1]).powi(2)).sum();
-    let naive_val_rmse = (naive_val_se / split.val.len() as f64).sqrt();
+    // The naive forecast over the same targets as the validation RMSE: every step of the
+    // horizon from each validation origin.
+    let k = meta.model().horizon;
+    let origins = split.val.start..(split.val.end + 1).saturating_sub(k).max(split.val.start);
+    let naive_val_se: f64 = origins
+        .clone()
+        .flat_map(|t| (0..k).map(move |j| (v[t + j] - v[t - 1]).powi(2)))
+        .sum();
+    let naive_val_rmse = (naive_val_se / (origins.len() * k) as f64).sqrt();
     let mut out = Vec::new();
     writeln!(
         out,

@@ -1,7 +1,7 @@
 //! The network: stacked GRU layers → dropout → dense, in candle.
 //!
-//! GRU(50, every step) → Dropout(0.2) → GRU(100, last step) → Dropout(0.2) → Dense(1) by
-//! default; widths and depth come from [`ModelConfig`]. Parameters are named as PyTorch
+//! GRU(50, every step) → Dropout(0.2) → GRU(100, last step) → Dropout(0.2) → Dense(K) by
+//! default, K = 1; widths, depth and K (the horizon) come from [`ModelConfig`]. Parameters are named as PyTorch
 //! names a multi-layer `nn.GRU` plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`),
 //! and initialised as PyTorch does, from our own seeded generator.
 
@@ -45,8 +45,8 @@ pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
         shapes.push((format!("gru.bias_hh_l{l}"), vec![3 * h]));
         input = h;
     }
-    shapes.push(("dense.weight".into(), vec![1, input]));
-    shapes.push(("dense.bias".into(), vec![1]));
+    shapes.push(("dense.weight".into(), vec![config.horizon, input]));
+    shapes.push(("dense.bias".into(), vec![config.horizon]));
     shapes
 }
 
@@ -112,7 +112,7 @@ impl Model {
         self
     }
 
-    /// `xs`: `[batch, window, 1]` scaled values → `[batch, 1]` scaled next values.
+    /// `xs`: `[batch, window, 1]` scaled values → `[batch, K]` scaled next K values.
     /// With `dropout_rng` (training), dropout follows each GRU layer.
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
         let mut h = xs.clone();

@@ -38,8 +38,14 @@ impl Renderer for Table {
         };
         let seasonal = first.seasonal_naive_mae.is_some();
         out.push_str(&format!("\n{}\n", horizon_verdict(horizons, e, cal)));
+        let direct = horizons.iter().filter(|h| h.direct).count();
+        let how = match direct {
+            1 => "recursive forecast".to_string(),
+            k if k == horizons.len() => format!("direct forecast ({k} steps predicted at once)"),
+            k => format!("forecast in blocks of {k} (direct up to {k}, then fed back)"),
+        };
         out.push_str(&format!(
-            "recursive forecast by horizon ({}s ahead; origins = forecasts scored at that horizon)\n",
+            "{how} by horizon ({}s ahead; origins = forecasts scored at that horizon)\n",
             cal.unit()
         ));
         out.push_str(&format!(
@@ -227,7 +233,7 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
     let (model, naive) = (mean(&|h| h.model_mae), mean(&|h| h.naive_mae));
     let last = horizons.len();
     let mut s = format!(
-        "over horizons 1 to {last}, the recursive forecast's mean MAE is {}; naive {}",
+        "over horizons 1 to {last}, the model's mean MAE is {}; naive {}",
         money(model),
         money(naive)
     );
