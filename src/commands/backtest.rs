@@ -9,13 +9,11 @@ use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::pipeline::{self, Prepared};
 
-use super::{device, random_seed, renderer, report_loaded, resolve, run_training, season_for};
+use super::{device, renderer, report_loaded, resolve, run_training, season_for};
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
-    let mut config = resolve(&args.options)?;
+    let (config, seed) = resolve(&args.options)?;
     let quiet = args.options.quiet;
-    let seed = config.train.seed.unwrap_or_else(random_seed);
-    config.train.seed = Some(seed);
     let csv = &args.csv;
     let loaded = load_csv(csv, &config.data)?;
     report_loaded(csv, &loaded, quiet);

@@ -88,14 +88,18 @@ fn season_for(flag: Option<usize>, configured: Option<usize>, series: &Series) -
     flag.or(configured).or_else(|| series.calendar.season())
 }
 
-fn resolve(args: &TrainOptions) -> Result<RunConfig, GrufError> {
+/// The run configuration (defaults < `--config` file < flags), validated, and its seed:
+/// the one given, or one drawn now and recorded in the configuration, so the run can be
+/// repeated.
+fn resolve(args: &TrainOptions) -> Result<(RunConfig, u64), GrufError> {
     let mut config = RunConfig::default();
     if let Some(path) = &args.config {
         PartialConfig::from_file(path)?.apply(&mut config);
     }
     args.overrides().apply(&mut config);
     config.validate()?;
-    Ok(config)
+    let seed = *config.train.seed.get_or_insert_with(random_seed);
+    Ok((config, seed))
 }
 
 /// Says when a table of errors rests on too few targets or origins to mean much.

@@ -12,16 +12,12 @@ use crate::pipeline::{self, Prepared};
 use crate::render::{Renderer, Table};
 use crate::scaler::Scaler;
 
-use super::{
-    device, random_seed, report_loaded, resolve, run_training, season_for, warn, warn_if_few,
-};
+use super::{device, report_loaded, resolve, run_training, season_for, warn, warn_if_few};
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let mut config = resolve(&args.options)?;
+    let (config, seed) = resolve(&args.options)?;
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
-    let seed = config.train.seed.unwrap_or_else(random_seed);
-    config.train.seed = Some(seed);
     let loaded = load_csv(&args.csv, &config.data)?;
     report_loaded(&args.csv, &loaded, quiet);
     let Loaded {
