@@ -1,6 +1,7 @@
-//! Helpers the test files share: run the built binary in a folder, write files, the
-//! sample series, the flags of a tiny model that trains in a blink, and the one float
-//! comparison with a tolerance.
+//! Helpers the test files share: run the built binary in a folder (a fresh one holding the
+//! sample series, or one with a model trained on it), write files, the sample series, the
+//! flags of a tiny model that trains in a blink, checks that a run left files as they were,
+//! and the one float comparison with a tolerance.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,42 @@ pub fn stdout(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A temporary folder holding `prices.csv` (300 synthetic days).
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    gruf(dir.path())
+        .args(["sample", "--rows", "300", "--out", "prices.csv"])
+        .assert()
+        .success();
+    dir
+}
+
+/// [`workspace`] with a model trained on it with [`FAST`], saved as `gruf-model.safetensors`.
+pub fn trained() -> tempfile::TempDir {
+    let dir = workspace();
+    gruf(dir.path())
+        .args(["train", "--csv", "prices.csv"])
+        .args(FAST)
+        .assert()
+        .success();
+    dir
+}
+
+/// The bytes of the file at `path`, to compare before and after a run.
+pub fn hash(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+/// Fails if a save left a temporary file (`*.tmp`) in `dir`.
+pub fn assert_no_temporaries(dir: &Path) {
+    let stray: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "temporary files left: {stray:?}");
 }
 
 /// The first index where `got` is not within `rtol · |want| + atol` of `want`, with both
