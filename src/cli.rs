@@ -1,11 +1,15 @@
 //! Command-line types (clap derive) and nothing else: doc comments are the help text.
 //! [`TrainArgs::overrides`] turns flags into a config layer; the library never sees clap.
+//! Flags that pick a library enum parse into a mirror enum here ([`TransformArg`], …),
+//! converted on the spot, so the library's types need no clap derive.
 
 use std::path::PathBuf;
 
+use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
+use crate::data::Resample;
 use crate::scaler::TransformKind;
 use crate::synth::SampleConfig;
 
@@ -103,7 +107,7 @@ pub struct TrainOptions {
     pub delimiter: Option<crate::data::Delimiter>,
 
     /// Aggregate to one close per period first (e.g. minute bars to daily closes).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = EnumValueParser::<ResampleArg>::new().map(Resample::from))]
     pub resample: Option<crate::data::Resample>,
 
     /// Period of the seasonal naive baseline, in steps [default: from the calendar: 24 for
@@ -121,7 +125,7 @@ pub struct TrainOptions {
 
     /// Input transform: minmax (global, the seed's), window (each window relative to its
     /// last value) or logret (log returns) [default: minmax].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = EnumValueParser::<TransformArg>::new().map(TransformKind::from))]
     pub transform: Option<TransformKind>,
 
     /// Past values per input window [default: 60].
@@ -142,7 +146,7 @@ pub struct TrainOptions {
     pub batch_size: Option<usize>,
 
     /// Optimizer [default: rmsprop].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = EnumValueParser::<OptimizerArg>::new().map(OptimizerKind::from))]
     pub optimizer: Option<OptimizerKind>,
 
     /// Learning rate [default: 0.001].
@@ -218,6 +222,65 @@ pub enum Format {
     Csv,
     /// One JSON document.
     Json,
+}
+
+/// `--resample`'s values: [`Resample`] as the command line spells and explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResampleArg {
+    /// Hourly closes.
+    #[value(name = "1h")]
+    Hour,
+    /// Daily closes (UTC days).
+    #[value(name = "1d")]
+    Day,
+}
+
+impl From<ResampleArg> for Resample {
+    fn from(arg: ResampleArg) -> Resample {
+        match arg {
+            ResampleArg::Hour => Resample::Hour,
+            ResampleArg::Day => Resample::Day,
+        }
+    }
+}
+
+/// `--transform`'s values: [`TransformKind`] as the command line spells and explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransformArg {
+    /// Global min-max scaling (the seed model's).
+    Minmax,
+    /// Each window relative to its last value.
+    Window,
+    /// Log returns.
+    Logret,
+}
+
+impl From<TransformArg> for TransformKind {
+    fn from(arg: TransformArg) -> TransformKind {
+        match arg {
+            TransformArg::Minmax => TransformKind::Minmax,
+            TransformArg::Window => TransformKind::Window,
+            TransformArg::Logret => TransformKind::Logret,
+        }
+    }
+}
+
+/// `--optimizer`'s values: [`OptimizerKind`] as the command line spells and explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// PyTorch's RMSprop (alpha 0.99, eps 1e-8).
+    Rmsprop,
+    /// Adam (betas 0.9, 0.999, eps 1e-8).
+    Adam,
+}
+
+impl From<OptimizerArg> for OptimizerKind {
+    fn from(arg: OptimizerArg) -> OptimizerKind {
+        match arg {
+            OptimizerArg::Rmsprop => OptimizerKind::Rmsprop,
+            OptimizerArg::Adam => OptimizerKind::Adam,
+        }
+    }
 }
 
 /// Which model and data a consumer of a checkpoint works on.
@@ -303,4 +366,49 @@ pub struct CompletionsArgs {
     /// or `gruf completions fish > ~/.config/fish/completions/gruf.fish`.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::{Debug, Display};
+    use std::str::FromStr;
+
+    use serde::de::value::{Error, StrDeserializer};
+    use serde::de::{DeserializeOwned, IntoDeserializer};
+
+    use super::*;
+
+    /// The flag values are the library's values, in its order, each spelled as the library
+    /// parses and prints it and as a config file writes it.
+    fn mirrors<A, T>(library: &[T])
+    where
+        A: ValueEnum + Copy,
+        T: From<A> + FromStr + Display + DeserializeOwned + PartialEq + Debug + Copy,
+        T::Err: Debug,
+    {
+        let flags = A::value_variants();
+        assert_eq!(flags.len(), library.len(), "{library:?}");
+        for (&flag, &value) in flags.iter().zip(library) {
+            let name = flag.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(T::from(flag), value, "{name}");
+            assert_eq!(name.parse::<T>().unwrap(), value, "{name}");
+            assert_eq!(value.to_string(), name);
+            let config: StrDeserializer<Error> = name.as_str().into_deserializer();
+            assert_eq!(T::deserialize(config).unwrap(), value, "{name}");
+        }
+    }
+
+    #[test]
+    fn flag_values_mirror_the_library_enums() {
+        mirrors::<ResampleArg, _>(&Resample::ALL);
+        mirrors::<TransformArg, _>(&TransformKind::ALL);
+        mirrors::<OptimizerArg, _>(&OptimizerKind::ALL);
+    }
+
+    #[test]
+    fn library_enums_refuse_other_names() {
+        assert!("MINMAX".parse::<TransformKind>().is_err());
+        assert!("sgd".parse::<OptimizerKind>().is_err());
+        assert!("2d".parse::<Resample>().is_err());
+    }
 }

@@ -40,13 +40,45 @@ impl Default for ModelConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+/// Spelled the same in config files (serde) and by `FromStr`/`Display`: `rmsprop`, `adam`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// PyTorch's RMSprop (alpha 0.99, eps 1e-8).
     Rmsprop,
     /// Adam (betas 0.9, 0.999, eps 1e-8).
     Adam,
+}
+
+impl OptimizerKind {
+    /// Every optimizer, in the order help texts list them.
+    pub const ALL: [OptimizerKind; 2] = [OptimizerKind::Rmsprop, OptimizerKind::Adam];
+
+    /// The name in config files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Rmsprop => "rmsprop",
+            OptimizerKind::Adam => "adam",
+        }
+    }
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let names = OptimizerKind::ALL.map(OptimizerKind::name);
+        OptimizerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("optimizer '{s}': use one of {}", names.join(", ")))
+    }
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -122,20 +122,22 @@ impl From<Delimiter> for String {
     }
 }
 
-/// A resampling period; the price of a period is its last row's (a close).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+/// A resampling period; the price of a period is its last row's (a close). Spelled the same
+/// in config files (serde) and by `FromStr`/`Display`: `1h`, `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Resample {
     /// Hourly closes.
     #[serde(rename = "1h")]
-    #[value(name = "1h")]
     Hour,
     /// Daily closes (UTC days).
     #[serde(rename = "1d")]
-    #[value(name = "1d")]
     Day,
 }
 
 impl Resample {
+    /// Every period, in the order help texts list them.
+    pub const ALL: [Resample; 2] = [Resample::Hour, Resample::Day];
+
     /// As written on the command line: `1h`, `1d`.
     pub fn flag(self) -> &'static str {
         match self {
@@ -149,6 +151,24 @@ impl Resample {
             Resample::Hour => 3_600,
             Resample::Day => 86_400,
         }
+    }
+}
+
+impl std::str::FromStr for Resample {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let names = Resample::ALL.map(Resample::flag);
+        Resample::ALL
+            .into_iter()
+            .find(|r| r.flag() == s)
+            .ok_or_else(|| format!("resample '{s}': use one of {}", names.join(", ")))
+    }
+}
+
+impl std::fmt::Display for Resample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.flag())
     }
 }
 

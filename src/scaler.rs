@@ -15,8 +15,9 @@
 
 use serde::Deserialize;
 
-/// Which transform to fit (configuration).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+/// Which transform to fit (configuration). Spelled the same in config files (serde) and by
+/// [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display): `minmax`, `window`, `logret`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransformKind {
     /// Global min-max scaling (the seed model's).
@@ -29,12 +30,46 @@ pub enum TransformKind {
 }
 
 impl TransformKind {
+    /// Every transform, in the order help texts list them.
+    pub const ALL: [TransformKind; 3] = [
+        TransformKind::Minmax,
+        TransformKind::Window,
+        TransformKind::Logret,
+    ];
+
+    /// The name in config files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransformKind::Minmax => "minmax",
+            TransformKind::Window => "window",
+            TransformKind::Logret => "logret",
+        }
+    }
+
     /// How many past values one input window of `window` steps needs.
     pub fn lookback(self, window: usize) -> usize {
         match self {
             TransformKind::Logret => window + 1,
             _ => window,
         }
+    }
+}
+
+impl std::str::FromStr for TransformKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let names = TransformKind::ALL.map(TransformKind::name);
+        TransformKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("transform '{s}': use one of {}", names.join(", ")))
+    }
+}
+
+impl std::fmt::Display for TransformKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -15,6 +15,8 @@ use gruf::train::TrainData;
 use gruf::window::Split;
 use rand::{Rng, SeedableRng};
 
+mod common;
+
 fn seasonal_series(n: usize) -> Series {
     let mut rng = Rng64::seed_from_u64(42);
     let values = (0..n)
@@ -75,7 +77,8 @@ fn model_beats_naive_by_half_on_structured_data() {
         let h = horizon_errors(&forecaster, values, split.test.clone(), 3, Some(7)).unwrap();
         let one = horizon_errors(&forecaster, values, split.test.clone(), 1, Some(7)).unwrap();
         for first in [&one[0], &h[0]] {
-            assert!((first.model_mae - m).abs() < 1e-9 && (first.naive_mae - n).abs() < 1e-9);
+            let got = [first.model_mae, first.naive_mae];
+            common::assert_close("horizon 1 MAE (model, naive)", &got, &[m, n], 0.0, 1e-9);
             assert_eq!(first.origins, split.test.len());
         }
         assert_eq!((h.len(), h[2].origins), (3, split.test.len() - 2));

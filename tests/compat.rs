@@ -7,7 +7,7 @@
 use std::path::Path;
 
 mod common;
-use common::gruf;
+use common::{assert_close, gruf};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,14 +78,12 @@ fn gruf_1_0_model_files_evaluate_with_their_stored_scale() {
     let rows = doc["one_step"]["rows"].as_array().unwrap();
     let model = &rows.iter().find(|r| r[0] == "model").unwrap()[1];
     assert_eq!(doc["one_step"]["n"], 30);
-    assert!(
-        (model["mae"].as_f64().unwrap() - 152.38).abs() < 0.005,
-        "{model}"
+    let (mae, mase) = (
+        model["mae"].as_f64().unwrap(),
+        model["mase"].as_f64().unwrap(),
     );
-    assert!(
-        (model["mase"].as_f64().unwrap() - 1.183).abs() < 0.0005,
-        "{model}"
-    );
+    assert_close(&format!("MAE of {model}"), &[mae], &[152.38], 0.0, 0.005);
+    assert_close(&format!("MASE of {model}"), &[mase], &[1.183], 0.0, 0.0005);
 }
 
 #[test]
@@ -107,6 +105,7 @@ fn gruf_1_0_model_files_load_with_what_format_2_lacks_left_unknown() {
     assert_eq!((test.n, test.calendar, test.season), (30, None, None));
     // The MASE scale comes back from the stored naive metrics: MAE over MASE.
     let scale = meta.mase_scale().unwrap();
-    assert!((scale - 152.73336786666667 / 1.1853980225756595).abs() < 1e-9);
+    let want = 152.73336786666667 / 1.1853980225756595;
+    assert_close("MASE scale", &[scale], &[want], 0.0, 1e-9);
     assert_eq!(meta.split.test, 370..400);
 }

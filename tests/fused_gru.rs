@@ -4,11 +4,11 @@
 //! sequence, the initial state, both weights and both biases. (The PyTorch comparison of
 //! the same op is tests/gru_reference.rs.)
 //!
-//! Tolerance: |fused − reference| ≤ 1e-5 · max(|fused|, |reference|) + 1e-6. The relative
-//! part is the bound asked for; the 1e-6 absolute floor is for entries near zero, where a
-//! float32 sum of O(1) terms in a different order has an absolute, not relative, error of
-//! a few ulps of 1 (weight gradients are sums over batch × steps computed as one product in
-//! the fused op and step by step in the references).
+//! Tolerance: |fused − reference| ≤ 1e-5 · |reference| + 1e-6. The relative part is the
+//! bound asked for; the 1e-6 absolute floor is for entries near zero, where a float32 sum
+//! of O(1) terms in a different order has an absolute, not relative, error of a few ulps
+//! of 1 (weight gradients are sums over batch × steps computed as one product in the fused
+//! op and step by step in the references).
 
 use std::collections::HashMap;
 
@@ -22,22 +22,22 @@ use gruf::rng::{self, Rng64};
 use proptest::prelude::*;
 use rand::SeedableRng;
 
+mod common;
+
+/// The tolerance above: relative, and the absolute floor.
+const RTOL: f64 = 1e-5;
+const ATOL: f64 = 1e-6;
+
 fn close(what: &str, got: &Tensor, want: &Tensor) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.dims(), want.dims(), "{}: shape", what);
     let g = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let w = want.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        let tol = 1e-5 * a.abs().max(b.abs()) + 1e-6;
-        prop_assert!(
-            (a - b).abs() <= tol,
-            "{}[{}]: fused {} vs reference {}",
-            what,
-            i,
-            a,
-            b
-        );
+    match common::first_mismatch(&g, &w, RTOL, ATOL) {
+        None => Ok(()),
+        Some((i, a, b)) => Err(TestCaseError::fail(format!(
+            "{what}[{i}]: fused {a} vs reference {b}"
+        ))),
     }
-    Ok(())
 }
 
 fn random(rng: &mut Rng64, shape: &[usize], scale: f32) -> Tensor {

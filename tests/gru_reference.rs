@@ -10,6 +10,8 @@ use gruf::config::ModelConfig;
 use gruf::model::{param_shapes, Model, Weights};
 use serde_json::Value;
 
+mod common;
+
 const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
@@ -26,15 +28,9 @@ fn floats(v: &Value) -> Vec<f32> {
         .collect()
 }
 
+/// gruf's `got` against PyTorch's `want`, to within the tolerance above.
 fn assert_close(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let (g, w) = (f64::from(*g), f64::from(*w));
-        assert!(
-            (g - w).abs() <= RTOL * w.abs() + ATOL,
-            "{what}[{i}]: gruf {g} vs torch {w}"
-        );
-    }
+    common::assert_close(what, got, want, RTOL, ATOL);
 }
 
 fn setup() -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {

@@ -7,25 +7,10 @@ use predicates::prelude::*;
 use predicates::str::contains;
 
 mod common;
-use common::{gruf, FAST};
+use common::{gruf, trained};
 
 /// The title `gruf plot` gives the sample series' picture.
 const TITLE: &str = "gruf: Close, prices.csv: one-step forecasts over the held-out days";
-
-/// A temporary folder holding `prices.csv` (300 synthetic days) and a model trained on it.
-fn trained() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    gruf(dir.path())
-        .args(["sample", "--rows", "300", "--out", "prices.csv"])
-        .assert()
-        .success();
-    gruf(dir.path())
-        .args(["train", "--csv", "prices.csv"])
-        .args(FAST)
-        .assert()
-        .success();
-    dir
-}
 
 /// A temporary folder holding `hourly.csv` (300 hours with a daily cycle, from
 /// 2016-01-01T00:00Z) and a model trained on it with the last 48 hours held out.
@@ -396,6 +381,7 @@ fn hourly_plots_show_hours_and_end_the_data_in_the_right_place() {
             last < x && x < first_forecast,
             "{last} {x} {first_forecast}"
         );
-        assert!((x - (last + first_forecast) / 2.0).abs() <= 1.0);
+        let mid = (last + first_forecast) / 2.0;
+        common::assert_close("dash x", &[x], &[mid], 0.0, 1.0);
     }
 }

@@ -1,5 +1,7 @@
-//! Helpers the CLI test files share: run the built binary in a folder, write files, the
-//! sample series, and the flags of a tiny model that trains in a blink.
+//! Helpers the test files share: run the built binary in a folder (a fresh one holding the
+//! sample series, or one with a model trained on it), write files, the sample series, the
+//! flags of a tiny model that trains in a blink, checks that a run left files as they were,
+//! and the one float comparison with a tolerance.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::path::{Path, PathBuf};
@@ -68,4 +70,73 @@ pub fn stdout(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A temporary folder holding `prices.csv` (300 synthetic days).
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    gruf(dir.path())
+        .args(["sample", "--rows", "300", "--out", "prices.csv"])
+        .assert()
+        .success();
+    dir
+}
+
+/// [`workspace`] with a model trained on it with [`FAST`], saved as `gruf-model.safetensors`.
+pub fn trained() -> tempfile::TempDir {
+    let dir = workspace();
+    gruf(dir.path())
+        .args(["train", "--csv", "prices.csv"])
+        .args(FAST)
+        .assert()
+        .success();
+    dir
+}
+
+/// The bytes of the file at `path`, to compare before and after a run.
+pub fn hash(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+/// Fails if a save left a temporary file (`*.tmp`) in `dir`.
+pub fn assert_no_temporaries(dir: &Path) {
+    let stray: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "temporary files left: {stray:?}");
+}
+
+/// The first index where `got` is not within `rtol · |want| + atol` of `want`, with both
+/// values; `None` when all are. NaN is never within. Compared in f64, whatever `T` is.
+/// Panics when the lengths differ.
+pub fn first_mismatch<T: Copy + Into<f64>>(
+    got: &[T],
+    want: &[T],
+    rtol: f64,
+    atol: f64,
+) -> Option<(usize, T, T)> {
+    assert_eq!(got.len(), want.len(), "lengths differ");
+    got.iter().zip(want).enumerate().find_map(|(i, (&g, &w))| {
+        let (g64, w64) = (g.into(), w.into());
+        let within = (g64 - w64).abs() <= rtol * w64.abs() + atol;
+        (!within).then_some((i, g, w))
+    })
+}
+
+/// Fails, naming `what` and the index, unless every value of `got` is within
+/// `rtol · |want| + atol` of `want` ([`first_mismatch`]).
+#[track_caller]
+pub fn assert_close<T: Copy + Into<f64> + std::fmt::Display>(
+    what: &str,
+    got: &[T],
+    want: &[T],
+    rtol: f64,
+    atol: f64,
+) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some((i, g, w)) = first_mismatch(got, want, rtol, atol) {
+        panic!("{what}[{i}]: got {g}, want {w} (to within {rtol:e} · |want| + {atol:e})");
+    }
 }
