@@ -1,7 +1,8 @@
 //! gruf's GRU stack against PyTorch: outputs and gradients.
 //!
-//! `fixtures/gru_reference.json` was made by `fixtures/gru_reference.py` (PyTorch, float64
-//! reference from float32 weights). gruf computes in float32, so the tolerance is
+//! `fixtures/gru_reference.json` (a one-step head) and `fixtures/gru_reference_k3.json` (a
+//! direct three-step head, Dense(3)) were made by `fixtures/gru_reference.py` (PyTorch,
+//! float64 reference from float32 weights). gruf computes in float32, so the tolerance is
 //! |gruf − torch| ≤ 1e-5 · |torch| + 1e-6: float32 rounding over a 6-step recurrence
 //! stays well inside it, and a wrong gate order, bias or layout misses it by orders of magnitude.
 
@@ -15,10 +16,11 @@ mod common;
 const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
-fn fixture() -> Value {
-    let text = include_str!("fixtures/gru_reference.json");
-    serde_json::from_str(text).unwrap()
-}
+/// Both fixtures: the one-step head and the three-step head.
+const FIXTURES: [(&str, &str); 2] = [
+    ("K = 1", include_str!("fixtures/gru_reference.json")),
+    ("K = 3", include_str!("fixtures/gru_reference_k3.json")),
+];
 
 fn floats(v: &Value) -> Vec<f32> {
     v.as_array()
@@ -33,8 +35,8 @@ fn assert_close(what: &str, got: &[f32], want: &[f32]) {
     common::assert_close(what, got, want, RTOL, ATOL);
 }
 
-fn setup() -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
-    let f = fixture();
+fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
+    let f: Value = serde_json::from_str(text).unwrap();
     let layers: Vec<usize> = f["layers"]
         .as_array()
         .unwrap()
@@ -49,6 +51,7 @@ fn setup() -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
         layers,
         dropout: 0.0,
         window: seq,
+        horizon: f["horizon"].as_u64().unwrap_or(1) as usize,
         ..Default::default()
     };
     let dev = Device::Cpu;
@@ -73,7 +76,13 @@ fn setup() -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
 
 #[test]
 fn forward_matches_pytorch() {
-    let (f, config, vars, x) = setup();
+    for (which, text) in FIXTURES {
+        forward_matches(which, text);
+    }
+}
+
+fn forward_matches(which: &str, text: &str) {
+    let (f, config, vars, x) = setup(text);
     let weights: Weights = vars
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
@@ -86,7 +95,7 @@ fn forward_matches_pytorch() {
         .unwrap()
         .to_vec1::<f32>()
         .unwrap();
-    assert_close("output", &out, &floats(&f["output"]));
+    assert_close(&format!("{which}: output"), &out, &floats(&f["output"]));
 
     // The first layer alone, every step.
     let gru0 = gruf::model::gru::Gru::new(
@@ -103,12 +112,22 @@ fn forward_matches_pytorch() {
         .unwrap()
         .to_vec1::<f32>()
         .unwrap();
-    assert_close("layer0_output", &h, &floats(&f["layer0_output"]));
+    assert_close(
+        &format!("{which}: layer0_output"),
+        &h,
+        &floats(&f["layer0_output"]),
+    );
 }
 
 #[test]
 fn gradients_match_pytorch() {
-    let (f, config, vars, x) = setup();
+    for (which, text) in FIXTURES {
+        gradients_match(which, text);
+    }
+}
+
+fn gradients_match(which: &str, text: &str) {
+    let (f, config, vars, x) = setup(text);
     let x = Var::from_tensor(&x).unwrap();
     let weights: Weights = vars
         .iter()
@@ -116,7 +135,12 @@ fn gradients_match_pytorch() {
         .collect();
     let model = Model::new(&config, &weights).unwrap();
     let target = floats(&f["target"]);
-    let target = Tensor::from_vec(target.clone(), (target.len(), 1), &Device::Cpu).unwrap();
+    let target = Tensor::from_vec(
+        target.clone(),
+        (target.len() / config.horizon, config.horizon),
+        &Device::Cpu,
+    )
+    .unwrap();
     let loss = (model.forward(x.as_tensor(), None).unwrap() - target)
         .unwrap()
         .sqr()
@@ -124,7 +148,11 @@ fn gradients_match_pytorch() {
         .mean_all()
         .unwrap();
     let loss_value = loss.to_scalar::<f32>().unwrap();
-    assert_close("loss", &[loss_value], &[f["loss"].as_f64().unwrap() as f32]);
+    assert_close(
+        &format!("{which}: loss"),
+        &[loss_value],
+        &[f["loss"].as_f64().unwrap() as f32],
+    );
     let grads = loss.backward().unwrap();
     for (name, var) in &vars {
         let g = grads
@@ -134,7 +162,11 @@ fn gradients_match_pytorch() {
             .unwrap()
             .to_vec1::<f32>()
             .unwrap();
-        assert_close(&format!("grad {name}"), &g, &floats(&f["grads"][name]));
+        assert_close(
+            &format!("{which}: grad {name}"),
+            &g,
+            &floats(&f["grads"][name]),
+        );
     }
     let gx = grads
         .get(x.as_tensor())
@@ -143,5 +175,5 @@ fn gradients_match_pytorch() {
         .unwrap()
         .to_vec1::<f32>()
         .unwrap();
-    assert_close("grad x", &gx, &floats(&f["grad_x"]));
+    assert_close(&format!("{which}: grad x"), &gx, &floats(&f["grad_x"]));
 }
