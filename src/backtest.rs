@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::evaluate::Evaluation;
+use crate::evaluate::{Evaluation, HorizonError};
 
 /// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
 /// in time order. `Err` says why it cannot be done, for the caller to word.
@@ -39,6 +39,9 @@ pub struct Fold {
     /// False when the fold reused the previous fold's model (`--refit-every`).
     pub refit: bool,
     pub evaluation: Evaluation,
+    /// Errors at each horizon 1..K from every origin of the fold, for a model that
+    /// predicts K > 1 steps at once (empty otherwise).
+    pub horizons: Vec<HorizonError>,
 }
 
 /// Every fold, and each forecaster's MAE over all of them.
@@ -50,6 +53,9 @@ pub struct Summary {
     /// `(forecaster, MAE over all folds)`, model first: each fold weighted by the targets it
     /// scored, so the total is the MAE over every target of the span.
     pub totals: Vec<(String, f64)>,
+    /// Errors at each horizon over all folds, each fold weighted by its origins at that
+    /// horizon (empty for one-step models).
+    pub horizons: Vec<HorizonError>,
 }
 
 impl Summary {
@@ -72,7 +78,13 @@ impl Summary {
                 (name, sum / n as f64)
             })
             .collect();
-        Summary { folds, n, totals }
+        let horizons = pool_horizons(&folds);
+        Summary {
+            folds,
+            n,
+            totals,
+            horizons,
+        }
     }
 
     /// A forecaster's MAE over all folds (NaN if there is no such forecaster).
@@ -88,6 +100,37 @@ impl Summary {
         let m = self.folds.first()?.evaluation.season?;
         Some((m, self.total(&crate::evaluate::seasonal_name(m))))
     }
+}
+
+/// Every fold's horizon errors pooled: at each horizon, the mean over all origins of all
+/// folds (a fold's MAE weighted by its origins there).
+fn pool_horizons(folds: &[Fold]) -> Vec<HorizonError> {
+    let steps = folds.iter().map(|f| f.horizons.len()).max().unwrap_or(0);
+    (1..=steps)
+        .filter_map(|h| {
+            let rows: Vec<&HorizonError> =
+                folds.iter().filter_map(|f| f.horizons.get(h - 1)).collect();
+            let origins: usize = rows.iter().map(|r| r.origins).sum();
+            if origins == 0 {
+                return None;
+            }
+            let mean = |f: &dyn Fn(&HorizonError) -> f64| {
+                rows.iter().map(|r| f(r) * r.origins as f64).sum::<f64>() / origins as f64
+            };
+            let seasonal = rows
+                .iter()
+                .all(|r| r.seasonal_naive_mae.is_some())
+                .then(|| mean(&|r| r.seasonal_naive_mae.unwrap_or(f64::NAN)));
+            Some(HorizonError {
+                horizon: h,
+                model_mae: mean(&|r| r.model_mae),
+                naive_mae: mean(&|r| r.naive_mae),
+                seasonal_naive_mae: seasonal,
+                origins,
+                direct: rows.iter().all(|r| r.direct),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -128,6 +171,7 @@ mod tests {
                 calendar: None,
                 season: None,
             },
+            horizons: Vec::new(),
         };
         let s = Summary::new(vec![fold(10, 1.0), fold(30, 3.0)]);
         assert_eq!(s.n, 40);

@@ -212,3 +212,51 @@ fn a_horizon_of_one_is_todays_model() {
     }
     assert_eq!(seven.weights["dense.weight"].dims(), [7, 8]);
 }
+
+/// `backtest` scores a direct model at every horizon from every origin of every fold, and
+/// pools them: as many origins at horizon 1 as targets in the folds, one fewer per step
+/// only where the data end.
+#[test]
+fn backtest_scores_every_horizon_of_a_direct_model() {
+    let dir = tempfile::tempdir().unwrap();
+    common::sample(dir.path(), 300, "prices.csv");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(
+        gruf(dir.path())
+            .args([
+                "backtest",
+                "--csv",
+                "prices.csv",
+                "--horizon",
+                "3",
+                "--folds",
+                "2",
+            ])
+            .args([
+                "--test-size",
+                "20",
+                "--layers",
+                "8",
+                "--window",
+                "10",
+                "--epochs",
+                "2",
+            ])
+            .args(["--seed", "1", "-q", "--format", "json"]),
+    ))
+    .unwrap();
+    let pooled = doc["horizons"].as_array().unwrap();
+    let origins: Vec<u64> = pooled
+        .iter()
+        .map(|h| h["origins"].as_u64().unwrap())
+        .collect();
+    assert_eq!(origins, [20, 19, 18], "{doc}");
+    for f in doc["folds"].as_array().unwrap() {
+        assert_eq!(f["horizons"].as_array().unwrap().len(), 3);
+    }
+    let h1 = pooled[0]["model_mae"].as_f64().unwrap();
+    let one_step = doc["totals"][0]["mae"].as_f64().unwrap();
+    assert!(
+        (h1 - one_step).abs() <= 1e-9 * one_step,
+        "{h1} vs {one_step}"
+    );
+}

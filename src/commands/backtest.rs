@@ -112,11 +112,20 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             .into());
         }
         let evaluation = crate::evaluate::evaluate(forecaster, &series, start..end, scoring)?;
+        // A model that predicts K > 1 steps at once is scored at every one of them, from
+        // each origin of the fold (targets past the fold's end are still in the data).
+        let k = forecaster.featurizer.horizon;
+        let horizons = if k > 1 {
+            crate::evaluate::horizon_errors(forecaster, &series.values, start..end, k, season)?
+        } else {
+            Vec::new()
+        };
         results.push(Fold {
             fold: i + 1,
             trained_to: format_iso(series.dates[*fit_end - 1], daily),
             refit,
             evaluation,
+            horizons,
         });
     }
     let report = Summary::new(results);

@@ -64,8 +64,10 @@ impl Renderer for Csv {
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
-    /// One row per fold and forecaster, then one per forecaster over all folds (`fold` =
-    /// `all`, MAE only).
+    /// One row per fold and forecaster (one-step, every metric), then for a model that
+    /// predicts K > 1 steps one per fold, horizon and forecaster (`model at horizon 3`, MAE
+    /// only, `n` = origins), then one per forecaster over all folds (`fold` = `all`, MAE
+    /// only).
     fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec![
@@ -93,6 +95,23 @@ impl Renderer for Csv {
                 ];
                 row.extend(metric_cells(m));
                 w.write_record(&row)?;
+            }
+        }
+        for f in &s.folds {
+            for r in &f.horizons {
+                for (name, mae) in [("model", r.model_mae), ("naive", r.naive_mae)] {
+                    let mut row = vec![
+                        f.fold.to_string(),
+                        f.evaluation.first_date.clone(),
+                        f.evaluation.last_date.clone(),
+                        f.trained_to.clone(),
+                        f.refit.to_string(),
+                        r.origins.to_string(),
+                        format!("{name} at horizon {}", r.horizon),
+                    ];
+                    row.extend(mae_cells(mae));
+                    w.write_record(&row)?;
+                }
             }
         }
         let first = s.folds[0].evaluation.first_date.clone();

@@ -39,13 +39,18 @@ impl Renderer for Json {
         pretty(&json!({ "one_step": e, "horizons": horizons }))
     }
 
-    /// `{n, totals: [{forecaster, mae}], folds: [Fold]}`.
+    /// `{n, totals: [{forecaster, mae}], horizons: [HorizonError], folds: [Fold]}`.
     fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
         let totals: Vec<_> = s
             .totals
             .iter()
             .map(|(n, mae)| json!({ "forecaster": n, "mae": mae }))
             .collect();
-        pretty(&json!({ "n": s.n, "totals": totals, "folds": s.folds }))
+        pretty(&json!({
+            "n": s.n,
+            "totals": totals,
+            "horizons": s.horizons,
+            "folds": s.folds,
+        }))
     }
 }

@@ -148,6 +148,27 @@ impl Renderer for Table {
         if s.folds.iter().any(|f| !f.refit) {
             out.push_str("* reused the previous fold's model (--refit-every)\n");
         }
+        if !s.horizons.is_empty() {
+            out.push_str(&format!(
+                "\ndirect forecast by horizon over all folds ({}s ahead)\n{:>7} {:>7} {:>12} {:>12} {:>13}\n",
+                cal.unit(),
+                "horizon",
+                "origins",
+                "model MAE",
+                "naive MAE",
+                "model / naive"
+            ));
+            for r in &s.horizons {
+                out.push_str(&format!(
+                    "{:>7} {:>7} {:>12} {:>12} {:>13.3}\n",
+                    r.horizon,
+                    r.origins,
+                    money(r.model_mae),
+                    money(r.naive_mae),
+                    r.model_mae / r.naive_mae
+                ));
+            }
+        }
         Ok(out)
     }
 }
