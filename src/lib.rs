@@ -3,12 +3,15 @@
 //! Data flows one way:
 //!
 //! ```text
-//! CSV ─► data ─► Series ─► window::Split ─► scaler (fit on the training part)
-//!   ─► window batches ─► model + train ─► checkpoint (one file, atomic)
-//! checkpoint ─► forecast / evaluate / plot
+//! CSV ─► data (polars, validate, sort) ─► Series on its calendar
+//! Series ─► window::Split ─► features::Featurizer (fit on the training part only)
+//!   ─► batches x [n, window, features] / y [n, horizon] ─► model + train (optim, loss)
+//!   ─► checkpoint (records, one file, atomic)
+//! checkpoint ─► forecast::Forecaster ─► Forecast / evaluate / backtest / plot
+//!   ─► render (table, CSV, JSON) on stdout
 //! ```
 //!
-//! The `gruf` binary is a thin shell over [`commands::run`].
+//! The `gruf` binary is a thin shell over [`commands::run`], one module per subcommand.
 
 pub mod backtest;
 pub mod calendar;
