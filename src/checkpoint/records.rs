@@ -227,7 +227,8 @@ pub mod v3 {
     pub struct Metrics {
         pub mae: f64,
         pub rmse: f64,
-        pub mape: f64,
+        /// `null` when undefined (a true value of zero); a number as before otherwise.
+        pub mape: Option<f64>,
         pub smape: f64,
         pub mase: f64,
         pub directional: Option<f64>,
