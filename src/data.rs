@@ -1092,8 +1092,16 @@ mod tests {
             assert!(matches!(parse_price(Some(bad)), Price::Bad(_)), "{bad}");
         }
         // Temperatures, spreads and P&L cross zero: any finite value loads.
-        for (raw, want) in [("-3", -3.0), ("0", 0.0), ("-0.25", -0.25), ("-1,234.5", -1234.5)] {
-            assert!(matches!(parse_price(Some(raw)), Price::Value(v) if v == want), "{raw}");
+        for (raw, want) in [
+            ("-3", -3.0),
+            ("0", 0.0),
+            ("-0.25", -0.25),
+            ("-1,234.5", -1234.5),
+        ] {
+            assert!(
+                matches!(parse_price(Some(raw)), Price::Value(v) if v == want),
+                "{raw}"
+            );
         }
     }
 
@@ -1106,7 +1114,8 @@ mod tests {
         assert_eq!(first_non_positive(&loaded.series.values), Some((1, 2)));
         assert_eq!(first_non_positive(&[1.0, 2.0]), None);
         // Resampled: each day's line is its last row's.
-        let hourly = "Date,Close\n2024-01-01T00:00:00Z,1\n2024-01-01T05:00:00Z,-1\n2024-01-02T00:00:00Z,2\n";
+        let hourly =
+            "Date,Close\n2024-01-01T00:00:00Z,1\n2024-01-01T05:00:00Z,-1\n2024-01-02T00:00:00Z,2\n";
         let config = DataConfig {
             resample: Some(Resample::Day),
             ..DataConfig::default()

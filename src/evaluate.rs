@@ -267,7 +267,11 @@ pub fn money(x: f64) -> String {
         grouped.push(c);
     }
     // A negative amount that rounds to zero prints as 0.00, not -0.00.
-    let negative = x < 0.0 && grouped.bytes().chain(frac.bytes()).any(|b| b != b'0' && b != b',');
+    let negative = x < 0.0
+        && grouped
+            .bytes()
+            .chain(frac.bytes())
+            .any(|b| b != b'0' && b != b',');
     format!("{}{grouped}.{frac}", if negative { "-" } else { "" })
 }
 

@@ -38,13 +38,18 @@ pub fn check_values(
         _ => "divides each window by its last value",
     };
     let (whose, fix) = match chosen {
-        Chosen::ThisRun => (format!("--transform {kind}"), "use --transform diff (or minmax)"),
+        Chosen::ThisRun => (
+            format!("--transform {kind}"),
+            "use --transform diff (or minmax)",
+        ),
         Chosen::Model => (
             format!("the model's transform ({kind})"),
             "retrain it with --transform diff (or minmax)",
         ),
     };
-    let line = lines.get(i).map_or(String::new(), |l| format!("line {l}: "));
+    let line = lines
+        .get(i)
+        .map_or(String::new(), |l| format!("line {l}: "));
     Err(format!(
         "{line}value {} ({}) is not positive, and {whose} {why}, so every value must be positive \
          ({count} of {} are zero or negative); for a series that crosses zero, {fix}",
