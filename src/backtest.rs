@@ -162,7 +162,7 @@ mod tests {
                     Metrics {
                         mae,
                         rmse: mae,
-                        mape: 0.0,
+                        mape: Some(0.0),
                         smape: 0.0,
                         mase: 0.0,
                         directional: None,

@@ -124,7 +124,8 @@ pub struct TrainOptions {
     pub dropout: Option<f64>,
 
     /// Input transform: minmax (global, the seed's), window (each window relative to its
-    /// last value) or logret (log returns) [default: minmax].
+    /// last value), logret (log returns) or diff (each window minus its last value, for
+    /// series that cross zero) [default: minmax].
     #[arg(long, value_parser = EnumValueParser::<TransformArg>::new().map(TransformKind::from))]
     pub transform: Option<TransformKind>,
 
@@ -253,6 +254,8 @@ pub enum TransformArg {
     Window,
     /// Log returns.
     Logret,
+    /// Each window minus its last value: for series that cross zero.
+    Diff,
 }
 
 impl From<TransformArg> for TransformKind {
@@ -261,6 +264,7 @@ impl From<TransformArg> for TransformKind {
             TransformArg::Minmax => TransformKind::Minmax,
             TransformArg::Window => TransformKind::Window,
             TransformArg::Logret => TransformKind::Logret,
+            TransformArg::Diff => TransformKind::Diff,
         }
     }
 }

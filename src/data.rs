@@ -1,7 +1,8 @@
 //! CSV → [`Series`]: load with polars, validate, sort by date.
 //!
-//! Contract: the returned series has strictly increasing timestamps and finite, positive
-//! prices. Every column is read as text and parsed here (polars would infer types from
+//! Contract: the returned series has strictly increasing timestamps and finite values of
+//! any sign (a transform that needs positive values checks for them once it is chosen:
+//! [`first_non_positive`]). Every column is read as text and parsed here (polars would infer types from
 //! the first rows only), so every refusal can name the line and the value. Rows whose
 //! price is missing (`null`, empty, `NaN`) are dropped and reported in [`Loaded::notes`],
 //! never turned into zeros; anything else unusable is an error.
@@ -254,6 +255,15 @@ pub struct Loaded {
     /// What was done that changes nothing doubtful (re-ordering, the calendar found, a
     /// resampling): shown unless the user asked for quiet.
     pub info: Vec<String>,
+    /// The file line each value of the series came from (header = line 1; for a resampled
+    /// series, the line of each period's last row), so later checks can name it.
+    pub lines: Vec<usize>,
+}
+
+/// The first value of `values` that is zero or negative, as `(index, how many are)`.
+pub fn first_non_positive(values: &[f64]) -> Option<(usize, usize)> {
+    let first = values.iter().position(|&v| v <= 0.0)?;
+    Some((first, values[first..].iter().filter(|&&v| v <= 0.0).count()))
 }
 
 /// Reads `path` and returns the cleaned, date-sorted series.
@@ -497,9 +507,23 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         kept.iter().map(|r| r.0).collect(),
         kept.iter().map(|r| r.1).collect(),
     );
+    let mut lines: Vec<usize> = kept.iter().map(|r| r.2).collect();
     if let Some(period) = config.resample {
         let before = series.len();
         series = series.resample(period);
+        // The line of each period's last row, as `Series::resample` keeps its value.
+        let step = period.seconds();
+        let mut period_start = None;
+        lines.clear();
+        for row in &kept {
+            let start = row.0.div_euclid(step);
+            if period_start == Some(start) {
+                *lines.last_mut().unwrap_or(&mut 0) = row.2;
+            } else {
+                period_start = Some(start);
+                lines.push(row.2);
+            }
+        }
         let name = if period == Resample::Day {
             "daily"
         } else {
@@ -535,6 +559,7 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         provenance,
         notes,
         info,
+        lines,
     })
 }
 
@@ -740,9 +765,8 @@ fn parse_price(raw: Option<&str>) -> Price {
     match s.parse::<f64>() {
         Err(_) => Price::Bad("is not a number"),
         Ok(v) if !v.is_finite() || v.abs() > f32::MAX as f64 => {
-            Price::Bad("is not finite (or too large); prices must be finite and positive")
+            Price::Bad("is not finite (or too large); values must be finite numbers")
         }
-        Ok(v) if v <= 0.0 => Price::Bad("is not positive; prices must be finite and positive"),
         Ok(v) => Price::Value(v),
     }
 }
@@ -1064,9 +1088,41 @@ mod tests {
         for missing in [None, Some(""), Some("null"), Some("NaN")] {
             assert!(matches!(parse_price(missing), Price::Missing));
         }
-        for bad in ["inf", "-3", "0", "abc", "1e39", "1,2"] {
+        for bad in ["inf", "-inf", "abc", "1e39", "-1e39", "1,2"] {
             assert!(matches!(parse_price(Some(bad)), Price::Bad(_)), "{bad}");
         }
+        // Temperatures, spreads and P&L cross zero: any finite value loads.
+        for (raw, want) in [
+            ("-3", -3.0),
+            ("0", 0.0),
+            ("-0.25", -0.25),
+            ("-1,234.5", -1234.5),
+        ] {
+            assert!(
+                matches!(parse_price(Some(raw)), Price::Value(v) if v == want),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_positive_values_load_with_their_lines() {
+        let csv = "Date,Close\n2024-01-03,-2\n2024-01-01,1.5\n2024-01-02,0\n2024-01-04,3\n";
+        let loaded = parse_csv(csv.as_bytes(), Path::new("t.csv"), &DataConfig::default()).unwrap();
+        assert_eq!(loaded.series.values, vec![1.5, 0.0, -2.0, 3.0]);
+        assert_eq!(loaded.lines, vec![3, 4, 2, 5]);
+        assert_eq!(first_non_positive(&loaded.series.values), Some((1, 2)));
+        assert_eq!(first_non_positive(&[1.0, 2.0]), None);
+        // Resampled: each day's line is its last row's.
+        let hourly =
+            "Date,Close\n2024-01-01T00:00:00Z,1\n2024-01-01T05:00:00Z,-1\n2024-01-02T00:00:00Z,2\n";
+        let config = DataConfig {
+            resample: Some(Resample::Day),
+            ..DataConfig::default()
+        };
+        let loaded = parse_csv(hourly.as_bytes(), Path::new("t.csv"), &config).unwrap();
+        assert_eq!(loaded.series.values, vec![-1.0, 2.0]);
+        assert_eq!(loaded.lines, vec![3, 4]);
     }
 
     #[test]

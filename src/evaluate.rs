@@ -25,9 +25,12 @@ pub const FEW: usize = 30;
 pub struct Metrics {
     pub mae: f64,
     pub rmse: f64,
-    /// Mean absolute percentage error, in percent.
-    pub mape: f64,
-    /// Symmetric MAPE, in percent: mean of 2|p − t| / (|p| + |t|).
+    /// Mean absolute percentage error, in percent; `None` when a true value is zero (the
+    /// error relative to it is undefined), printed `-` and written `null`.
+    pub mape: Option<f64>,
+    /// Symmetric MAPE, in percent: mean of 2|p − t| / (|p| + |t|), a step where both are
+    /// zero counting as no error. Bounded by 200 but, like MAPE, dominated by values near
+    /// zero on a series that crosses it.
     pub smape: f64,
     /// Mean absolute scaled error: MAE over the naive forecast's MAE on the training part.
     pub mase: f64,
@@ -47,7 +50,9 @@ pub fn metrics(pred: &[f64], truth: &[f64], prev: &[f64], mase_scale: f64) -> Me
         abs += e.abs();
         sq += e * e;
         pct += (e / t).abs();
-        sym += 2.0 * e.abs() / (p.abs() + t.abs());
+        if e != 0.0 {
+            sym += 2.0 * e.abs() / (p.abs() + t.abs());
+        }
         if p != q {
             moved += 1;
             right += usize::from((p - q).signum() == (t - q).signum());
@@ -56,7 +61,7 @@ pub fn metrics(pred: &[f64], truth: &[f64], prev: &[f64], mase_scale: f64) -> Me
     Metrics {
         mae: abs / n,
         rmse: (sq / n).sqrt(),
-        mape: 100.0 * pct / n,
+        mape: truth.iter().all(|&t| t != 0.0).then(|| 100.0 * pct / n),
         smape: 100.0 * sym / n,
         mase: abs / n / mase_scale,
         directional: (moved > 0).then(|| 100.0 * right as f64 / moved as f64),
@@ -261,7 +266,13 @@ pub fn money(x: f64) -> String {
         }
         grouped.push(c);
     }
-    format!("{}{grouped}.{frac}", if x < 0.0 { "-" } else { "" })
+    // A negative amount that rounds to zero prints as 0.00, not -0.00.
+    let negative = x < 0.0
+        && grouped
+            .bytes()
+            .chain(frac.bytes())
+            .any(|b| b != b'0' && b != b',');
+    format!("{}{grouped}.{frac}", if negative { "-" } else { "" })
 }
 
 #[cfg(test)]
@@ -273,7 +284,7 @@ mod tests {
         // Truth 100 → 110 → 100; prediction 105 then 104, from last values 100 and 110.
         let m = metrics(&[105.0, 104.0], &[110.0, 100.0], &[100.0, 110.0], 5.0);
         assert_eq!((m.mae, m.rmse), (4.5, (20.5f64).sqrt()));
-        assert!((m.mape - 100.0 * (5.0 / 110.0 + 4.0 / 100.0) / 2.0).abs() < 1e-12);
+        assert!((m.mape.unwrap() - 100.0 * (5.0 / 110.0 + 4.0 / 100.0) / 2.0).abs() < 1e-12);
         assert!((m.smape - 100.0 * (10.0 / 215.0 + 8.0 / 204.0) / 2.0).abs() < 1e-12);
         assert_eq!(m.mase, 0.9);
         assert_eq!(m.directional, Some(100.0)); // up then down, both right
@@ -282,6 +293,16 @@ mod tests {
         assert_eq!(naive.mase, 2.0);
         assert_eq!(naive_scale(&[1.0, 3.0, 2.0]), 1.5);
         assert_eq!(money(1234567.891), "1,234,567.89");
+        // A series that crosses zero: MAPE is undefined at the zero, sMAPE counts an exact
+        // zero forecast of a zero as no error.
+        let m = metrics(&[-1.0, 0.0, 2.0], &[-2.0, 0.0, 1.0], &[1.0, -2.0, 0.0], 1.0);
+        assert_eq!(m.mape, None);
+        assert!(m.smape.is_finite());
+        assert!((m.smape - 100.0 * (2.0 / 3.0 + 0.0 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert_eq!(m.mae, 2.0 / 3.0);
         assert_eq!(money(12.5), "12.50");
+        assert_eq!(money(-1234.5), "-1,234.50");
+        assert_eq!(money(-0.5), "-0.50");
+        assert_eq!(money(-0.001), "0.00");
     }
 }

@@ -6,8 +6,8 @@
 //! the network sees are decided in one place: inputs `x: [n, window, features]`, targets
 //! `y: [n, horizon]`. Today one column goes in (the price); wider inputs extend this type,
 //! not its callers. With a horizon of K the targets of input `t` are the K values from `t`
-//! on, each relative to the last input value (`window`), scaled alike (`minmax`), or the K
-//! next log returns (`logret`), decoded cumulatively.
+//! on, each relative to the last input value (`window`), each minus it (`diff`), scaled
+//! alike (`minmax`), or the K next log returns (`logret`), decoded cumulatively.
 
 use std::ops::Range;
 
@@ -134,11 +134,7 @@ mod tests {
         let values: Vec<f64> = (0..40)
             .map(|i| 100.0 + (i as f64 * 0.7).sin() * 9.0 + i as f64)
             .collect();
-        for transform in [
-            TransformKind::Minmax,
-            TransformKind::Window,
-            TransformKind::Logret,
-        ] {
+        for transform in TransformKind::ALL {
             let f = fitted(transform, 5, &values[..30]);
             let targets = [10, 20, 35];
             let (xs, ys) = f.batch(&values, &targets);
@@ -160,16 +156,43 @@ mod tests {
     /// One step ahead, the targets are today's (the seed model's) targets.
     #[test]
     fn a_horizon_of_one_is_the_one_step_target() {
-        let values: Vec<f64> = (0..30).map(|i| 50.0 + i as f64 * 1.5).collect();
-        for transform in [
-            TransformKind::Minmax,
-            TransformKind::Window,
-            TransformKind::Logret,
-        ] {
+        // Not a straight line: its one-step changes must vary for `diff` to have a scale.
+        let values: Vec<f64> = (0..30)
+            .map(|i| 50.0 + i as f64 * 1.5 + (i as f64).sin())
+            .collect();
+        for transform in TransformKind::ALL {
             let f = fitted(transform, 1, &values);
             let (xs, ys) = f.batch(&values, &[10, 11]);
             let (xs0, ys0) = f.scaler.gather(&values, &[10, 11], 4);
             assert_eq!((xs, ys), (xs0, ys0), "{transform:?}");
+        }
+    }
+
+    /// `diff` with K > 1 on a series that crosses zero: every target of a window is
+    /// anchored at its last value (not chained), and decodes back to the next K values.
+    #[test]
+    fn diff_targets_are_anchored_and_decode_back_across_zero() {
+        let values: Vec<f64> = (0..50)
+            .map(|i| (i as f64 * 0.4).sin() * 3.0 + (i as f64 * 1.7).cos() * 0.3)
+            .collect();
+        assert!(values.iter().any(|&v| v < 0.0) && values.iter().any(|&v| v > 0.0));
+        let f = fitted(TransformKind::Diff, 6, &values[..30]);
+        let Scaler::Diff { scale } = f.scaler else {
+            panic!("{:?}", f.scaler)
+        };
+        let targets = [4, 17, 33, 44];
+        let (xs, ys) = f.batch(&values, &targets);
+        assert_eq!((xs.len(), ys.len()), (4 * 4, 4 * 6));
+        for (i, &t) in targets.iter().enumerate() {
+            let last = values[t - 1];
+            assert_eq!(xs[i * 4 + 3], 0.0); // the last input value minus itself
+            for k in 0..6 {
+                assert_eq!(ys[i * 6 + k], ((values[t + k] - last) / scale) as f32);
+            }
+            let path = f.decode(last, &ys[i * 6..(i + 1) * 6]);
+            for (k, p) in path.iter().enumerate() {
+                assert!((p - values[t + k]).abs() < 1e-5, "t={t} k={k}: {p}");
+            }
         }
     }
 

@@ -1,9 +1,63 @@
-//! The steps shared by `train` and `backtest` before the training loop: cut the series in
-//! time order and fit the transform on the training part only. No terminal code.
+//! The steps shared by `train` and `backtest` before the training loop: check that the
+//! values suit the transform, cut the series in time order and fit the transform on the
+//! training part only. No terminal code.
 
 use crate::config::RunConfig;
+use crate::data::{first_non_positive, format_time, Series};
 use crate::features::Featurizer;
+use crate::scaler::TransformKind;
 use crate::window::Split;
+
+/// Who chose the transform a value check is made for: the flags of this run, or a stored
+/// model (which must be retrained to change it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chosen {
+    ThisRun,
+    Model,
+}
+
+/// Refuses a series with a zero or negative value when `kind` needs positive values
+/// (`window` divides by the window's last value, `logret` takes logs of ratios); any
+/// finite value suits `minmax` and `diff`. `lines[i]` is the file line of `values[i]`.
+/// `Err` is one line for the user naming the first such value, its line and date, and
+/// what to use instead; the caller names the file.
+pub fn check_values(
+    kind: TransformKind,
+    chosen: Chosen,
+    series: &Series,
+    lines: &[usize],
+) -> Result<(), String> {
+    if !kind.needs_positive() {
+        return Ok(());
+    }
+    let Some((i, count)) = first_non_positive(&series.values) else {
+        return Ok(());
+    };
+    let why = match kind {
+        TransformKind::Logret => "takes logs of ratios of values",
+        _ => "divides each window by its last value",
+    };
+    let (whose, fix) = match chosen {
+        Chosen::ThisRun => (
+            format!("--transform {kind}"),
+            "use --transform diff (or minmax)",
+        ),
+        Chosen::Model => (
+            format!("the model's transform ({kind})"),
+            "retrain it with --transform diff (or minmax)",
+        ),
+    };
+    let line = lines
+        .get(i)
+        .map_or(String::new(), |l| format!("line {l}: "));
+    Err(format!(
+        "{line}value {} ({}) is not positive, and {whose} {why}, so every value must be positive \
+         ({count} of {} are zero or negative); for a series that crosses zero, {fix}",
+        series.values[i],
+        format_time(series.dates[i], series.is_daily()),
+        series.len()
+    ))
+}
 
 /// A split and the featurizer fitted on its training part.
 #[derive(Debug, Clone)]
@@ -19,7 +73,15 @@ pub fn prepare(config: &RunConfig, values: &[f64], test_days: usize) -> Result<P
     let split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
     let fit = &values[..split.fit_end()];
     let featurizer = Featurizer::fit(&config.model, fit).ok_or_else(|| {
-        format!("the training part is constant (every value is {}); a forecaster needs prices that move", fit[0])
+        if fit.iter().all(|&v| v == fit[0]) {
+            format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0])
+        } else {
+            format!(
+                "every step of the training part is the same change, so --transform {} has \
+                 nothing to scale by; use --transform minmax",
+                config.model.transform
+            )
+        }
     })?;
     let k = featurizer.horizon;
     if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {

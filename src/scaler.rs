@@ -9,14 +9,21 @@
 //!   and the target `(v_next / v_last − 1) / scale`: scale-free, so new highs are no
 //!   different from old ones.
 //! - `logret`: log returns `ln(v_i / v_{i−1}) / scale`, the target the next log return.
+//! - `diff`: the additive form of `window`, for series that cross zero (temperatures,
+//!   loads, spreads, P&L): each window minus its last value, `(v_i − v_last) / scale`, and
+//!   the target `(v_next − v_last) / scale`.
 //!
-//! `scale` is the standard deviation of one-step log returns on the training part, so
-//! inputs and targets are of order one.
+//! `scale` is the standard deviation of one-step log returns on the training part (of
+//! one-step differences for `diff`), so inputs and targets are of order one.
+//!
+//! `window` and `logret` divide by values and take logs of ratios, so they need positive
+//! values ([`TransformKind::needs_positive`]); `minmax` and `diff` take any finite ones.
 
 use serde::Deserialize;
 
 /// Which transform to fit (configuration). Spelled the same in config files (serde) and by
-/// [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display): `minmax`, `window`, `logret`.
+/// [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display): `minmax`, `window`,
+/// `logret`, `diff`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransformKind {
@@ -27,14 +34,17 @@ pub enum TransformKind {
     Window,
     /// Log returns.
     Logret,
+    /// Each window minus its last value (any sign).
+    Diff,
 }
 
 impl TransformKind {
     /// Every transform, in the order help texts list them.
-    pub const ALL: [TransformKind; 3] = [
+    pub const ALL: [TransformKind; 4] = [
         TransformKind::Minmax,
         TransformKind::Window,
         TransformKind::Logret,
+        TransformKind::Diff,
     ];
 
     /// The name in config files and on the command line.
@@ -43,7 +53,14 @@ impl TransformKind {
             TransformKind::Minmax => "minmax",
             TransformKind::Window => "window",
             TransformKind::Logret => "logret",
+            TransformKind::Diff => "diff",
         }
+    }
+
+    /// True when the transform divides by values or takes logs of their ratios, so every
+    /// value it sees must be positive (`window`, `logret`).
+    pub fn needs_positive(self) -> bool {
+        matches!(self, TransformKind::Window | TransformKind::Logret)
     }
 
     /// How many past values one input window of `window` steps needs.
@@ -79,6 +96,7 @@ pub enum Scaler {
     Minmax { min: f64, max: f64 },
     Window { scale: f64 },
     Logret { scale: f64 },
+    Diff { scale: f64 },
 }
 
 impl Scaler {
@@ -97,6 +115,9 @@ impl Scaler {
             TransformKind::Logret => Scaler::Logret {
                 scale: return_std(values)?,
             },
+            TransformKind::Diff => Scaler::Diff {
+                scale: std(values.windows(2).map(|w| w[1] - w[0]))?,
+            },
         };
         scaler.is_valid().then_some(scaler)
     }
@@ -105,7 +126,9 @@ impl Scaler {
     pub fn is_valid(&self) -> bool {
         match *self {
             Scaler::Minmax { min, max } => min.is_finite() && max.is_finite() && max > min,
-            Scaler::Window { scale } | Scaler::Logret { scale } => scale.is_finite() && scale > 0.0,
+            Scaler::Window { scale } | Scaler::Logret { scale } | Scaler::Diff { scale } => {
+                scale.is_finite() && scale > 0.0
+            }
         }
     }
 
@@ -114,6 +137,7 @@ impl Scaler {
             Scaler::Minmax { .. } => TransformKind::Minmax,
             Scaler::Window { .. } => TransformKind::Window,
             Scaler::Logret { .. } => TransformKind::Logret,
+            Scaler::Diff { .. } => TransformKind::Diff,
         }
     }
 
@@ -137,6 +161,7 @@ impl Scaler {
             Scaler::Logret { scale } => {
                 out.extend(past.windows(2).map(|w| ((w[1] / w[0]).ln() / scale) as f32))
             }
+            Scaler::Diff { scale } => out.extend(past.iter().map(|&v| ((v - last) / scale) as f32)),
         }
     }
 
@@ -153,6 +178,7 @@ impl Scaler {
             Scaler::Minmax { min, max } => (next - min) / (max - min),
             Scaler::Window { scale } => (next / last - 1.0) / scale,
             Scaler::Logret { scale } => (next / last).ln() / scale,
+            Scaler::Diff { scale } => (next - last) / scale,
         }) as f32
     }
 
@@ -163,6 +189,7 @@ impl Scaler {
             Scaler::Minmax { min, max } => y * (max - min) + min,
             Scaler::Window { scale } => last * (1.0 + y * scale),
             Scaler::Logret { scale } => last * (y * scale).exp(),
+            Scaler::Diff { scale } => last + y * scale,
         }
     }
 
@@ -179,29 +206,35 @@ impl Scaler {
         (xs, ys)
     }
 
-    /// For min-max scaling: how many of `values` lie outside the fitted range, and the
-    /// largest of them. Scale-free transforms have no range to leave.
+    /// For min-max scaling: how many of `values` lie outside the fitted range, and the one
+    /// furthest outside it (below the minimum or above the maximum: values of any sign).
+    /// Scale-free transforms have no range to leave.
     pub fn outside(&self, values: &[f64]) -> Option<(usize, f64)> {
         let Scaler::Minmax { min, max } = *self else {
             return None;
         };
+        let beyond = |v: f64| (min - v).max(v - max);
         let out: Vec<f64> = values
             .iter()
             .copied()
             .filter(|&v| v < min || v > max)
             .collect();
-        (!out.is_empty()).then(|| {
-            (
-                out.len(),
-                out.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            )
-        })
+        let furthest = out
+            .iter()
+            .copied()
+            .reduce(|a, b| if beyond(b) > beyond(a) { b } else { a })?;
+        Some((out.len(), furthest))
     }
 }
 
 /// Standard deviation of the one-step log returns of `values`.
 fn return_std(values: &[f64]) -> Option<f64> {
-    let r: Vec<f64> = values.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    std(values.windows(2).map(|w| (w[1] / w[0]).ln()))
+}
+
+/// Sample standard deviation; `None` for fewer than two numbers.
+fn std(xs: impl Iterator<Item = f64>) -> Option<f64> {
+    let r: Vec<f64> = xs.collect();
     if r.len() < 2 {
         return None;
     }
@@ -217,11 +250,7 @@ mod tests {
 
     #[test]
     fn round_trips_for_every_transform() {
-        for kind in [
-            TransformKind::Minmax,
-            TransformKind::Window,
-            TransformKind::Logret,
-        ] {
+        for kind in TransformKind::ALL {
             let s = Scaler::fit(kind, &PRICES).unwrap();
             assert_eq!(s.kind(), kind);
             for (last, next) in [(100.0, 104.5), (130.0, 90.0), (125.0, 500.0)] {
@@ -263,6 +292,50 @@ mod tests {
         let (xs, ys) = lr.gather(&PRICES, &[4, 5], 3);
         assert_eq!((xs.len(), ys.len()), (6, 2));
         assert!((f64::from(ys[1]) - (125.0f64 / 130.0).ln() / scale).abs() < 1e-6);
+    }
+
+    /// A series that crosses zero: `diff` and `minmax` encode, target and decode it back;
+    /// `diff` is each window minus its last value, scaled by the std of one-step changes.
+    #[test]
+    fn diff_and_minmax_take_values_of_any_sign() {
+        const SIGNED: [f64; 7] = [-2.0, 1.5, 0.0, -0.5, 3.0, -4.0, 2.5];
+        let Scaler::Diff { scale } = Scaler::fit(TransformKind::Diff, &SIGNED).unwrap() else {
+            panic!()
+        };
+        let d: Vec<f64> = SIGNED.windows(2).map(|w| w[1] - w[0]).collect();
+        let mean = d.iter().sum::<f64>() / 6.0;
+        let want = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 5.0).sqrt();
+        assert!((scale - want).abs() < 1e-12);
+        let s = Scaler::Diff { scale };
+        assert!(s.is_valid() && !s.chained());
+        assert_eq!(s.lookback(3), 3);
+        let mut x = Vec::new();
+        s.encode(&SIGNED, 3, &mut x);
+        let want: Vec<f32> = [3.0 - 2.5, -4.0 - 2.5, 0.0]
+            .iter()
+            .map(|v| (v / scale) as f32)
+            .collect();
+        assert_eq!(x, want);
+        assert_eq!(s.target(-1.0, 2.0), (3.0 / scale) as f32);
+        for kind in [TransformKind::Diff, TransformKind::Minmax] {
+            assert!(!kind.needs_positive());
+            let s = Scaler::fit(kind, &SIGNED).unwrap();
+            for (last, next) in [(-2.0, 1.5), (0.0, -0.5), (3.0, 0.0), (-4.0, -10.0)] {
+                let back = s.decode(last, s.target(last, next));
+                assert!((back - next).abs() <= 1e-5, "{kind:?}: {next} -> {back}");
+            }
+        }
+        assert!(TransformKind::Window.needs_positive() && TransformKind::Logret.needs_positive());
+        assert_eq!("diff".parse::<TransformKind>(), Ok(TransformKind::Diff));
+        assert_eq!(TransformKind::Diff.to_string(), "diff");
+        // A constant series, or a broken stored scale, is refused.
+        assert!(Scaler::fit(TransformKind::Diff, &[-1.0, -1.0, -1.0]).is_none());
+        assert!(!Scaler::Diff { scale: 0.0 }.is_valid());
+        assert!(!Scaler::Diff { scale: f64::NAN }.is_valid());
+        // Min-max ranges of either sign: the value furthest outside, below or above.
+        let mm = Scaler::fit(TransformKind::Minmax, &SIGNED).unwrap();
+        assert_eq!(mm.outside(&[-9.0, 0.0, 5.0]), Some((2, -9.0)));
+        assert_eq!(mm.outside(&[-4.5, 9.0]), Some((2, 9.0)));
     }
 
     #[test]

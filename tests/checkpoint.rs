@@ -263,7 +263,7 @@ fn golden_metas() -> Vec<Meta> {
     let metrics = |mae: f64, directional: Option<f64>| Metrics {
         mae,
         rmse: mae * 1.25,
-        mape: mae / 100.0,
+        mape: Some(mae / 100.0),
         smape: mae / 99.5,
         mase: mae / 3.2,
         directional,

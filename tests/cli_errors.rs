@@ -71,11 +71,6 @@ fn bad_csv_content_exits_65_with_line_and_value() {
             &["line 3", "'abc'", "not a number"],
         ),
         (
-            "Date,Close\n2020-01-01,1\n2020-01-02,-5\n",
-            "neg",
-            &["line 3", "not positive"],
-        ),
-        (
             "Date,Close\n2020-01-01,1\n2020-01-02,inf\n",
             "inf",
             &["line 3", "finite"],
@@ -101,7 +96,7 @@ fn bad_csv_content_exits_65_with_line_and_value() {
         ("Date,Close,close\n2020-01-01,1,2\n", "duplicate header", &["appears 2 times", "rename one"]),
         ("Day,Close\n2020-01-01,1\n", "no date column", &["no date column", "Day, Close", "--date-column"]),
         ("Date,Close\n2020-01-01,1e39\n", "f32 overflow", &["line 2", "too large"]),
-        ("Date,Close\n2020-03-01,5\n2020-03-02,5\n2020-03-03,5\n2020-03-04,5\n2020-03-05,5\n2020-03-06,5\n2020-03-07,5\n2020-03-08,5\n2020-03-09,5\n2020-03-10,5\n2020-03-11,5\n2020-03-12,5\n2020-03-13,5\n2020-03-14,5\n2020-03-15,5\n2020-03-16,5\n2020-03-17,5\n2020-03-18,5\n2020-03-19,5\n2020-03-20,5\n2020-03-21,5\n2020-03-22,5\n2020-03-23,5\n2020-03-24,5\n2020-03-25,5\n2020-03-26,5\n2020-03-27,5\n2020-03-28,5\n2020-03-29,5\n2020-03-30,5\n2020-03-31,5\n2020-04-01,5\n2020-04-02,5\n2020-04-03,5\n2020-04-04,5\n2020-04-05,5\n2020-04-06,5\n2020-04-07,5\n2020-04-08,5\n2020-04-09,5\n2020-04-10,5\n2020-04-11,5\n2020-04-12,5\n2020-04-13,5\n2020-04-14,5\n2020-04-15,5\n", "constant", &["constant", "prices that move"]),
+        ("Date,Close\n2020-03-01,5\n2020-03-02,5\n2020-03-03,5\n2020-03-04,5\n2020-03-05,5\n2020-03-06,5\n2020-03-07,5\n2020-03-08,5\n2020-03-09,5\n2020-03-10,5\n2020-03-11,5\n2020-03-12,5\n2020-03-13,5\n2020-03-14,5\n2020-03-15,5\n2020-03-16,5\n2020-03-17,5\n2020-03-18,5\n2020-03-19,5\n2020-03-20,5\n2020-03-21,5\n2020-03-22,5\n2020-03-23,5\n2020-03-24,5\n2020-03-25,5\n2020-03-26,5\n2020-03-27,5\n2020-03-28,5\n2020-03-29,5\n2020-03-30,5\n2020-03-31,5\n2020-04-01,5\n2020-04-02,5\n2020-04-03,5\n2020-04-04,5\n2020-04-05,5\n2020-04-06,5\n2020-04-07,5\n2020-04-08,5\n2020-04-09,5\n2020-04-10,5\n2020-04-11,5\n2020-04-12,5\n2020-04-13,5\n2020-04-14,5\n2020-04-15,5\n", "constant", &["constant", "values that move"]),
     ];
     for (i, (text, what, fragments)) in cases.iter().enumerate() {
         let name = format!("case{i}.csv");
@@ -142,6 +137,22 @@ fn bad_csv_content_exits_65_with_line_and_value() {
         .stderr(contains(
             "far.csv: line 2002: Close value 'n/a-ish' is not a number",
         ));
+    // A negative value loads (series cross zero), but a transform that divides by values
+    // refuses it by its line, before any other check (tests/signed.rs has the rest).
+    write(
+        dir.path(),
+        "neg.csv",
+        "Date,Close\n2020-01-01,1\n2020-01-02,-5\n",
+    );
+    gruf(dir.path())
+        .args(["train", "--csv", "neg.csv", "--transform", "window"])
+        .args(FAST)
+        .assert()
+        .code(65)
+        .stderr(
+            contains("neg.csv: line 3: value -5 (2020-01-02) is not positive")
+                .and(contains("use --transform diff (or minmax)")),
+        );
     // Latin-1 bytes (é as 0xE9) far down a valid file: refused with the byte position.
     let mut bytes = b"Date,Close\n2020-01-01,1\n".to_vec();
     bytes.extend_from_slice(b"2020-01-02,caf\xe9\n");

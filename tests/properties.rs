@@ -11,11 +11,13 @@ use proptest::prelude::*;
 
 mod common;
 
-/// One generated price cell: numbers, the missing markers, quoted thousands and, unless
-/// `clean`, garbage.
+/// One generated price cell: numbers (zero and negative ones included: they load), the
+/// missing markers, quoted thousands and, unless `clean`, garbage.
 fn price_cell(clean: bool) -> BoxedStrategy<String> {
     let good = prop_oneof![
         12 => (0.01f64..1e6).prop_map(|v| format!("{v:.4}")),
+        1 => (-1e6f64..=0.0).prop_map(|v| format!("{v:.4}")),
+        1 => Just("0".to_string()),
         1 => Just("null".to_string()),
         1 => Just(String::new()),
         1 => Just("NaN".to_string()),
@@ -26,9 +28,9 @@ fn price_cell(clean: bool) -> BoxedStrategy<String> {
     }
     let bad = prop_oneof![
         Just("inf"),
-        Just("-3"),
-        Just("0"),
+        Just("-inf"),
         Just("abc"),
+        Just("-1e40"),
         Just("1e40"),
         Just("\"\"")
     ];
@@ -103,7 +105,9 @@ proptest! {
                 let s = &loaded.series;
                 prop_assert!(!s.is_empty());
                 prop_assert!(s.dates.windows(2).all(|w| w[0] < w[1]), "dates not increasing");
-                prop_assert!(s.values.iter().all(|v| v.is_finite() && *v > 0.0));
+                // Any finite value of either sign; positivity is the transform's check.
+                prop_assert!(s.values.iter().all(|v| v.is_finite()));
+                prop_assert_eq!(loaded.lines.len(), s.len());
                 prop_assert_eq!(loaded.provenance.rows, s.len());
             }
             Err(e) => {
@@ -117,13 +121,26 @@ proptest! {
 
     #[test]
     fn transforms_round_trip(values in prop::collection::vec(1.0f64..1e5, 3..40), next in 1.0f64..1e5) {
-        for kind in [TransformKind::Minmax, TransformKind::Window, TransformKind::Logret] {
+        for kind in TransformKind::ALL {
             if let Some(s) = Scaler::fit(kind, &values) {
                 let last = *values.last().unwrap();
                 let back = s.decode(last, s.target(last, next));
                 // f32 targets: about 7 significant digits of the transformed value.
                 let atol = 1e-4 * next.max(last);
                 prop_assert!(common::first_mismatch(&[back], &[next], 0.0, atol).is_none(), "{:?}: {} -> {}", kind, next, back);
+            }
+        }
+    }
+
+    /// Values of any sign: the transforms that take them (`diff`, `minmax`) round-trip.
+    #[test]
+    fn signed_transforms_round_trip(values in prop::collection::vec(-1e5f64..1e5, 3..40), next in -1e5f64..1e5) {
+        for kind in TransformKind::ALL.into_iter().filter(|k| !k.needs_positive()) {
+            if let Some(s) = Scaler::fit(kind, &values) {
+                let last = *values.last().unwrap();
+                let back = s.decode(last, s.target(last, next));
+                let spread = values.iter().fold(next.abs(), |a, v| a.max(v.abs()));
+                prop_assert!(common::first_mismatch(&[back], &[next], 0.0, 1e-4 * spread).is_none(), "{:?}: {} -> {}", kind, next, back);
             }
         }
     }

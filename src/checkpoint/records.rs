@@ -130,6 +130,7 @@ pub mod v3 {
         Minmax,
         Window,
         Logret,
+        Diff,
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +159,7 @@ pub mod v3 {
         Minmax { min: f64, max: f64 },
         Window { scale: f64 },
         Logret { scale: f64 },
+        Diff { scale: f64 },
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,7 +227,8 @@ pub mod v3 {
     pub struct Metrics {
         pub mae: f64,
         pub rmse: f64,
-        pub mape: f64,
+        /// `null` when undefined (a true value of zero); a number as before otherwise.
+        pub mape: Option<f64>,
         pub smape: f64,
         pub mase: f64,
         pub directional: Option<f64>,
@@ -399,6 +402,7 @@ impl From<&RunConfig> for v3::RunConfig {
                     TransformKind::Minmax => v3::Transform::Minmax,
                     TransformKind::Window => v3::Transform::Window,
                     TransformKind::Logret => v3::Transform::Logret,
+                    TransformKind::Diff => v3::Transform::Diff,
                 },
                 horizon: m.horizon,
             },
@@ -426,6 +430,7 @@ impl From<Scaler> for v3::Scaler {
             Scaler::Minmax { min, max } => v3::Scaler::Minmax { min, max },
             Scaler::Window { scale } => v3::Scaler::Window { scale },
             Scaler::Logret { scale } => v3::Scaler::Logret { scale },
+            Scaler::Diff { scale } => v3::Scaler::Diff { scale },
         }
     }
 }
@@ -579,6 +584,7 @@ impl v3::RunConfig {
                     v3::Transform::Minmax => TransformKind::Minmax,
                     v3::Transform::Window => TransformKind::Window,
                     v3::Transform::Logret => TransformKind::Logret,
+                    v3::Transform::Diff => TransformKind::Diff,
                 },
                 horizon: m.horizon,
             },
@@ -606,6 +612,7 @@ impl From<v3::Scaler> for Scaler {
             v3::Scaler::Minmax { min, max } => Scaler::Minmax { min, max },
             v3::Scaler::Window { scale } => Scaler::Window { scale },
             v3::Scaler::Logret { scale } => Scaler::Logret { scale },
+            v3::Scaler::Diff { scale } => Scaler::Diff { scale },
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::GrufError;
 use crate::evaluate::{naive_scale, Scoring};
 use crate::forecast::Forecaster;
 use crate::output::{plural, print};
-use crate::pipeline::{self, Prepared};
+use crate::pipeline::{self, Chosen, Prepared};
 
 use super::{device, renderer, report_loaded, resolve, run_training, season_for};
 
@@ -17,6 +17,13 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let csv = &args.csv;
     let loaded = load_csv(csv, &config.data)?;
     report_loaded(csv, &loaded, quiet);
+    pipeline::check_values(
+        config.model.transform,
+        Chosen::ThisRun,
+        &loaded.series,
+        &loaded.lines,
+    )
+    .map_err(|m| GrufError::data(csv, m))?;
     let series = loaded.series;
     let cal = series.calendar;
     let span = config.train.test_days;

@@ -214,6 +214,13 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
             path.display()
         ));
     }
+    crate::pipeline::check_values(
+        meta.config.model.transform,
+        crate::pipeline::Chosen::Model,
+        &loaded.series,
+        &loaded.lines,
+    )
+    .map_err(|m| GrufError::data(&path, m))?;
     let mut series = loaded.series;
     // Dates continue on the calendar the model was trained on (files from gruf 1.0 do not
     // record one: theirs is the CSV's).
@@ -243,15 +250,15 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
         .into());
     }
     let tail = &series.values[series.len() - window..];
-    if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
+    if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
         (meta.scaler.outside(tail), meta.scaler)
     {
         warn(&format!(
             "{outside} of the last {window} values lie outside the range the model was trained on \
-             ({}..{}, highest now {}); the forecast extrapolates",
+             ({} to {}, furthest now {}); the forecast extrapolates",
             money(min),
             money(max),
-            money(highest)
+            money(furthest)
         ));
     }
     Ok(Opened {

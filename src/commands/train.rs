@@ -4,11 +4,11 @@ use std::io::Write;
 
 use crate::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION};
 use crate::cli::TrainArgs;
-use crate::data::{load_csv, Loaded};
+use crate::data::{first_non_positive, load_csv, Loaded};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, Scoring};
 use crate::output::{check_writable, plural, print};
-use crate::pipeline::{self, Prepared};
+use crate::pipeline::{self, Chosen, Prepared};
 use crate::render::{Renderer, Table};
 use crate::scaler::Scaler;
 
@@ -21,24 +21,35 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let loaded = load_csv(&args.csv, &config.data)?;
     report_loaded(&args.csv, &loaded, quiet);
     let Loaded {
-        series, provenance, ..
+        series,
+        provenance,
+        lines,
+        ..
     } = loaded;
     let csv = &args.csv;
     let cal = series.calendar;
+    pipeline::check_values(config.model.transform, Chosen::ThisRun, &series, &lines)
+        .map_err(|m| GrufError::data(csv, m))?;
 
     let Prepared { split, featurizer } =
         pipeline::prepare(&config, &series.values, config.train.test_days)
             .map_err(|m| GrufError::data(csv, m))?;
     let scaler = featurizer.scaler;
-    if let (Some((outside, highest)), Scaler::Minmax { min, max }) =
+    if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
         (scaler.outside(&series.values[split.fit_end()..]), scaler)
     {
+        // The scale-free alternative that suits the values: `window` needs positive ones.
+        let instead = if first_non_positive(&series.values).is_some() {
+            "diff"
+        } else {
+            "window"
+        };
         warn(&format!(
-            "{outside} validation/test values lie outside the training range {}..{} (highest {}); \
-             min-max scaling extrapolates there and forecasts degrade (try --transform window)",
+            "{outside} validation/test values lie outside the training range {} to {} (furthest {}); \
+             min-max scaling extrapolates there and forecasts degrade (try --transform {instead})",
             money(min),
             money(max),
-            money(highest)
+            money(furthest)
         ));
     }
     if !quiet {

@@ -133,14 +133,21 @@ impl Renderer for Csv {
     }
 }
 
-/// The [`METRICS`] cells of one forecaster (directional empty when it never moves).
+/// The [`METRICS`] cells of one forecaster (MAPE empty when undefined, directional empty
+/// when it never moves).
 fn metric_cells(m: &Metrics) -> Vec<String> {
-    let mut cells: Vec<String> = [m.mae, m.rmse, m.mape, m.smape, m.mase]
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
-    cells.push(m.directional.map_or(String::new(), |d| d.to_string()));
-    cells
+    let cell = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    [
+        Some(m.mae),
+        Some(m.rmse),
+        m.mape,
+        Some(m.smape),
+        Some(m.mase),
+        m.directional,
+    ]
+    .into_iter()
+    .map(cell)
+    .collect()
 }
 
 /// The [`METRICS`] cells where only the MAE is known: the others empty.

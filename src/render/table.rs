@@ -222,11 +222,11 @@ pub fn metrics(e: &Evaluation) -> String {
     );
     for (name, m) in &e.rows {
         out.push_str(&format!(
-            "{:<19} {:>12} {:>12} {:>8.3} {:>8.3} {:>6.3} {:>11}\n",
+            "{:<19} {:>12} {:>12} {:>8} {:>8.3} {:>6.3} {:>11}\n",
             name,
             money(m.mae),
             money(m.rmse),
-            m.mape,
+            m.mape.map_or("-".to_string(), |p| format!("{p:.3}")),
             m.smape,
             m.mase,
             m.directional.map_or("-".to_string(), |d| format!("{d:.1}"))
