@@ -42,6 +42,8 @@ pub struct Line {
 #[derive(Debug, Clone)]
 pub struct PlotData {
     pub title: String,
+    /// The value axis' name: the forecast column (`Close`, `value`, `load`).
+    pub value_name: String,
     /// Every timestamp is a midnight: the time axis is labelled with dates only.
     pub daily: bool,
     /// The usual length of one step of the series, in seconds (86400 for daily data).
@@ -625,7 +627,7 @@ fn draw_prices<DB: DrawingBackend>(
         .y_labels(8)
         .x_label_formatter(&|x| ticks.label(x.round() as i64))
         .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
-        .y_desc("price")
+        .y_desc(data.value_name.as_str())
         .label_style(("sans-serif", LABEL_SIZE))
         .light_line_style(WHITE.mix(0.0))
         .draw()

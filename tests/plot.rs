@@ -349,6 +349,9 @@ fn hourly_plots_show_hours_and_end_the_data_in_the_right_place() {
     ] {
         assert!(texts.iter().any(|t| t.content.contains(label)), "{label}");
     }
+    // The value axis is named after the column, not "price" (this series is not one).
+    assert!(texts.iter().any(|t| t.content == "value"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.content == "price"), "{texts:?}");
     assert!(
         !texts.iter().any(|t| t
             .content

@@ -82,6 +82,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
 
     let data = PlotData {
         title,
+        value_name: column.to_string(),
         daily,
         step_seconds: cal.approx_seconds(),
         truth: Line {
