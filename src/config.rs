@@ -26,6 +26,9 @@ pub struct ModelConfig {
     /// Steps predicted at once by the dense head (a direct multi-step forecast); 1 is the
     /// seed model's one step ahead.
     pub horizon: usize,
+    /// Values per time step of an input window (the first GRU layer's input width). Set
+    /// from the featurizer, never by hand: 1 while the price is the only input.
+    pub features: usize,
 }
 
 impl Default for ModelConfig {
@@ -36,6 +39,7 @@ impl Default for ModelConfig {
             window: 60,
             transform: TransformKind::Minmax,
             horizon: 1,
+            features: 1,
         }
     }
 }
@@ -253,6 +257,12 @@ impl RunConfig {
             return bad(&format!(
                 "horizon {}: the model predicts between 1 and 365 steps at once",
                 m.horizon
+            ));
+        }
+        if !(1..=256).contains(&m.features) {
+            return bad(&format!(
+                "features {}: a model takes between 1 and 256 values per step",
+                m.features
             ));
         }
         if m.window == 0 || m.window > 10_000 {

@@ -100,6 +100,14 @@ pub fn train(
         featurizer,
         split,
     } = data;
+    anyhow::ensure!(
+        model.features == featurizer.features() && model.horizon == featurizer.horizon,
+        "internal: the model takes {} values per step and predicts {} steps, the featurizer makes {} and {}",
+        model.features,
+        model.horizon,
+        featurizer.features(),
+        featurizer.horizon
+    );
     let mut rng = Rng64::seed_from_u64(seed);
     let init = init_weights(model, &mut rng, device)?;
     let names: Vec<String> = param_shapes(model).into_iter().map(|(n, _)| n).collect();

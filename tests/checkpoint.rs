@@ -288,6 +288,7 @@ fn golden_metas() -> Vec<Meta> {
                 window: 8,
                 transform: TransformKind::Window,
                 horizon: 1,
+                features: 1,
             },
             train: TrainConfig {
                 epochs: 2,

@@ -1,8 +1,9 @@
 //! gruf's GRU stack against PyTorch: outputs and gradients.
 //!
-//! `fixtures/gru_reference.json` (a one-step head) and `fixtures/gru_reference_k3.json` (a
-//! direct three-step head, Dense(3)) were made by `fixtures/gru_reference.py` (PyTorch,
-//! float64 reference from float32 weights). gruf computes in float32, so the tolerance is
+//! `fixtures/gru_reference.json` (a one-step head), `fixtures/gru_reference_k3.json` (a
+//! direct three-step head, Dense(3)) and `fixtures/gru_reference_k3_f3.json` (the same on
+//! three values per input step) were made by `fixtures/gru_reference.py` (PyTorch, float64
+//! reference from float32 weights). gruf computes in float32, so the tolerance is
 //! |gruf − torch| ≤ 1e-5 · |torch| + 1e-6: float32 rounding over a 6-step recurrence
 //! stays well inside it, and a wrong gate order, bias or layout misses it by orders of magnitude.
 
@@ -16,10 +17,15 @@ mod common;
 const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
-/// Both fixtures: the one-step head and the three-step head.
-const FIXTURES: [(&str, &str); 2] = [
+/// The fixtures: the one-step head, the three-step head, and the three-step head on three
+/// values per input step.
+const FIXTURES: [(&str, &str); 3] = [
     ("K = 1", include_str!("fixtures/gru_reference.json")),
     ("K = 3", include_str!("fixtures/gru_reference_k3.json")),
+    (
+        "K = 3, F = 3",
+        include_str!("fixtures/gru_reference_k3_f3.json"),
+    ),
 ];
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -52,6 +58,7 @@ fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
         dropout: 0.0,
         window: seq,
         horizon: f["horizon"].as_u64().unwrap_or(1) as usize,
+        features: f["features"].as_u64().unwrap_or(1) as usize,
         ..Default::default()
     };
     let dev = Device::Cpu;
@@ -70,7 +77,7 @@ fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
             (name, Var::from_tensor(&t).unwrap())
         })
         .collect();
-    let x = Tensor::from_vec(floats(&f["x"]), (batch, seq, 1), &dev).unwrap();
+    let x = Tensor::from_vec(floats(&f["x"]), (batch, seq, config.features), &dev).unwrap();
     (f, config, vars, x)
 }
 

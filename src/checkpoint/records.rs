@@ -113,6 +113,9 @@ pub mod v3 {
         /// one step keep the JSON they had before direct multi-step forecasts.
         #[serde(default = "one", skip_serializing_if = "is_one")]
         pub horizon: usize,
+        /// Values per input step; absent (and written absent) for the price alone.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        pub features: usize,
     }
 
     fn one() -> usize {
@@ -405,6 +408,7 @@ impl From<&RunConfig> for v3::RunConfig {
                     TransformKind::Diff => v3::Transform::Diff,
                 },
                 horizon: m.horizon,
+                features: m.features,
             },
             train: v3::TrainConfig {
                 epochs: t.epochs,
@@ -587,6 +591,7 @@ impl v3::RunConfig {
                     v3::Transform::Diff => TransformKind::Diff,
                 },
                 horizon: m.horizon,
+                features: m.features,
             },
             train: TrainConfig {
                 epochs: t.epochs,

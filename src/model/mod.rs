@@ -37,7 +37,7 @@ pub type Weights = BTreeMap<String, Tensor>;
 /// Name and shape of every parameter, in a fixed order.
 pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     let mut shapes = Vec::new();
-    let mut input = 1;
+    let mut input = config.features;
     for (l, &h) in config.layers.iter().enumerate() {
         shapes.push((format!("gru.weight_ih_l{l}"), vec![3 * h, input]));
         shapes.push((format!("gru.weight_hh_l{l}"), vec![3 * h, h]));
@@ -76,6 +76,8 @@ pub struct Model {
     dense_w: Tensor,
     dense_b: Tensor,
     dropout: f32,
+    /// Values per input step.
+    features: usize,
 }
 
 impl Model {
@@ -103,6 +105,7 @@ impl Model {
             dense_w: get("dense.weight".into())?,
             dense_b: get("dense.bias".into())?,
             dropout: config.dropout as f32,
+            features: config.features,
         })
     }
 
@@ -112,7 +115,7 @@ impl Model {
         self
     }
 
-    /// `xs`: `[batch, window, 1]` scaled values → `[batch, K]` scaled next K values.
+    /// `xs`: `[batch, window, features]` scaled inputs → `[batch, K]` scaled next K values.
     /// With `dropout_rng` (training), dropout follows each GRU layer.
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
         let mut h = xs.clone();
@@ -126,13 +129,15 @@ impl Model {
         h.matmul(&self.dense_w.t()?)?.broadcast_add(&self.dense_b)
     }
 
-    /// Predicts in batches without dropout: `inputs` holds `n` windows back to back.
+    /// Predicts in batches without dropout: `inputs` holds `n` windows (`[window,
+    /// features]` each) back to back.
     pub fn predict(&self, inputs: &[f32], window: usize, device: &Device) -> Result<Vec<f32>> {
         const CHUNK: usize = 512;
-        let mut out = Vec::with_capacity(inputs.len() / window.max(1));
-        for chunk in inputs.chunks(CHUNK * window) {
-            let n = chunk.len() / window;
-            let xs = Tensor::from_slice(chunk, (n, window, 1), device)?;
+        let step = (window * self.features).max(1);
+        let mut out = Vec::with_capacity(inputs.len() / step);
+        for chunk in inputs.chunks(CHUNK * step) {
+            let n = chunk.len() / step;
+            let xs = Tensor::from_slice(chunk, (n, window, self.features), device)?;
             out.extend(self.forward(&xs, None)?.flatten_all()?.to_vec1::<f32>()?);
         }
         Ok(out)
