@@ -92,6 +92,13 @@ pub struct TrainOptions {
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
 
+    /// Input columns beside the price, comma-separated, e.g. 'Close,Volume,range': Open,
+    /// High, Low are encoded like the price, others standardised (volumes after log1p);
+    /// 'range' is (High − Low) / price. The price column is always the first input
+    /// [default: the price alone].
+    #[arg(long, value_name = "COL,COL,..", value_delimiter = ',')]
+    pub inputs: Option<Vec<String>>,
+
     /// Date column [default: auto-detect Date, Datetime, Timestamp, Time, Open time, Month,
     /// Week, Period, Quarter or ds].
     #[arg(long, value_name = "NAME")]
@@ -192,6 +199,7 @@ impl TrainOptions {
                 resample: self.resample,
                 season: self.season,
                 delimiter: self.delimiter,
+                inputs: self.inputs.clone(),
             },
             model: PartialModel {
                 layers: self.layers.clone(),

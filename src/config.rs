@@ -149,6 +149,8 @@ pub struct PartialData {
     pub season: Option<usize>,
     /// One character, or `tab` (a TOML `"\t"` works too).
     pub delimiter: Option<crate::data::Delimiter>,
+    /// Input columns beside the price (`inputs = ["Close", "Volume", "range"]`).
+    pub inputs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -213,6 +215,13 @@ impl PartialConfig {
             config.data.season = d.season;
         }
         set(&mut config.data.delimiter, d.delimiter);
+        if let Some(inputs) = d.inputs {
+            config.data.inputs = inputs
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);

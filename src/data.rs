@@ -57,6 +57,10 @@ pub struct DataConfig {
     pub season: Option<usize>,
     /// Field separator (model files written by gruf 1.0 have none: a comma).
     pub delimiter: Delimiter,
+    /// Input columns beside the price (`--inputs`), matched case-insensitively; the price
+    /// column is always the first input, listed or not. `range` is derived as
+    /// (High − Low) / price when the file has no column of that name. Empty: the price alone.
+    pub inputs: Vec<String>,
 }
 
 /// The character between fields: one ASCII character, a comma unless told.
@@ -180,6 +184,30 @@ pub struct Series {
     pub dates: Vec<i64>,
     pub values: Vec<f64>,
     pub calendar: Calendar,
+    /// Past covariates beside the price, each aligned with `values` (empty: the price alone).
+    pub covariates: Vec<Covariate>,
+}
+
+/// One input column beside the price, aligned with the series' values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Covariate {
+    /// As the header spells it (`range` for the derived (High − Low) / price).
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+/// True for the price-like columns (Open, High, Low, Close, Adj Close), which are encoded
+/// like the price, relative to it.
+pub fn is_price_like(name: &str) -> bool {
+    ["open", "high", "low", "close", "adj close"]
+        .iter()
+        .any(|c| name.trim().eq_ignore_ascii_case(c))
+}
+
+/// True for volume columns (`Volume`, `Vol`, …): non-negative counts, taken as log1p.
+pub fn is_volume(name: &str) -> bool {
+    let lower = name.trim().to_ascii_lowercase();
+    lower == "vol" || lower.contains("volume")
 }
 
 impl Series {
@@ -190,6 +218,7 @@ impl Series {
             dates,
             values,
             calendar,
+            covariates: Vec::new(),
         }
     }
 
@@ -383,8 +412,39 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         }
     }
 
-    let (raw_dates, raw_prices) =
-        read_columns(path, bytes.to_vec(), delimiter, date_idx, price_idx)?;
+    let sources = input_sources(path, &header, &config.inputs, price_idx, date_idx)?;
+    if !sources.is_empty() {
+        if let Some(period) = config.resample {
+            return Err(GrufError::data(
+                path,
+                format!(
+                    "--resample {} cannot aggregate the --inputs columns yet; resample the file \
+                     first, or train on the price alone",
+                    period.flag()
+                ),
+            ));
+        }
+    }
+    // Every column read: date, price, then each input's source columns.
+    let mut wanted = vec![date_idx, price_idx];
+    for source in &sources {
+        match *source {
+            Source::Column { idx, .. } => wanted.push(idx),
+            Source::Range { high, low } => wanted.extend([high, low]),
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut columns = read_columns(path, bytes.to_vec(), delimiter, &wanted)?;
+    let mut take =
+        |idx: usize| std::mem::take(&mut columns[wanted.binary_search(&idx).unwrap_or(0)]);
+    let raw_dates = take(date_idx);
+    let raw_prices = take(price_idx);
+    let extra: Vec<(usize, Column)> = wanted
+        .iter()
+        .filter(|&&i| i != date_idx && i != price_idx)
+        .map(|&i| (i, take(i)))
+        .collect();
     let price_name = header[price_idx].clone();
     let date_name = header[date_idx].clone();
 
@@ -405,10 +465,12 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
     }
 
     // Parse row by row; line numbers count the header as line 1.
-    let mut rows: Vec<(i64, f64, usize)> = Vec::with_capacity(raw_prices.len());
+    let mut rows: Vec<Row> = Vec::with_capacity(raw_prices.len());
     let mut missing = 0usize;
     let mut first_missing = 0usize;
-    for (i, (d, p)) in raw_dates.iter().zip(&raw_prices).enumerate() {
+    let (mut missing_input, mut first_missing_input) = (0usize, None);
+    let mut cells: Vec<(usize, f64)> = Vec::with_capacity(extra.len());
+    'rows: for (i, (d, p)) in raw_dates.iter().zip(&raw_prices).enumerate() {
         let line = i + 2;
         let price = match parse_price(p.as_deref()) {
             Price::Missing => {
@@ -429,6 +491,59 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
             }
             Price::Value(v) => v,
         };
+        cells.clear();
+        for (idx, column) in &extra {
+            let raw = column[i].as_deref();
+            let name = &header[*idx];
+            match parse_price(raw) {
+                Price::Missing => {
+                    missing_input += 1;
+                    first_missing_input.get_or_insert((line, name.clone()));
+                    continue 'rows;
+                }
+                Price::Bad(reason) => {
+                    return Err(GrufError::data(
+                        path,
+                        format!(
+                            "line {line}: {name} value '{}' {reason}",
+                            raw.unwrap_or("").trim()
+                        ),
+                    ))
+                }
+                Price::Value(v) if v < 0.0 && is_volume(name) => {
+                    return Err(GrufError::data(
+                        path,
+                        format!(
+                            "line {line}: {name} value '{}' is negative; a volume cannot be \
+                             (fix the row, or leave {name} out of --inputs)",
+                            raw.unwrap_or("").trim()
+                        ),
+                    ))
+                }
+                Price::Value(v) => cells.push((*idx, v)),
+            }
+        }
+        let cell = |idx: usize| cells.iter().find(|c| c.0 == idx).map_or(f64::NAN, |c| c.1);
+        let mut covariates = Vec::with_capacity(sources.len());
+        for source in &sources {
+            covariates.push(match *source {
+                Source::Column { idx, .. } => cell(idx),
+                Source::Range { high, low } => {
+                    let range = (cell(high) - cell(low)) / price;
+                    if !range.is_finite() {
+                        return Err(GrufError::data(
+                            path,
+                            format!(
+                                "line {line}: the range input ({} − {}) / {price_name} is not \
+                                 finite ({price_name} is {price}); leave range out of --inputs",
+                                header[high], header[low]
+                            ),
+                        ));
+                    }
+                    range
+                }
+            });
+        }
         let date = d
             .as_deref()
             .map(str::trim)
@@ -442,7 +557,13 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         let ts = form.parse(date).map_err(|reason| {
             GrufError::data(path, format!("line {line}: {date_name} '{date}' {reason}"))
         })?;
-        rows.push((ts, price, line));
+        rows.push((ts, price, line, covariates));
+    }
+    if let Some((first, name)) = first_missing_input {
+        notes.push(format!(
+            "dropped {missing_input} row{} with a missing input value (null, empty or NaN), first at line {first} ({name})",
+            plural(missing_input)
+        ));
     }
 
     if missing > 0 {
@@ -474,10 +595,21 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
 
     // Duplicate dates: equal prices collapse, conflicting ones are refused.
     let mut duplicates = 0usize;
-    let mut kept: Vec<(i64, f64, usize)> = Vec::with_capacity(rows.len());
+    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
     for row in rows {
         match kept.last() {
             Some(prev) if prev.0 == row.0 => {
+                if prev.3 != row.3 && prev.1 == row.1 {
+                    return Err(GrufError::data(
+                        path,
+                        format!(
+                            "lines {} and {} have the same {date_name} ({}) but different --inputs values; remove one",
+                            prev.2,
+                            row.2,
+                            format_time(row.0, true),
+                        ),
+                    ));
+                }
                 if prev.1 != row.1 {
                     return Err(GrufError::data(
                         path,
@@ -507,6 +639,14 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         kept.iter().map(|r| r.0).collect(),
         kept.iter().map(|r| r.1).collect(),
     );
+    series.covariates = sources
+        .iter()
+        .enumerate()
+        .map(|(j, source)| Covariate {
+            name: source.name(&header),
+            values: kept.iter().map(|r| r.3[j]).collect(),
+        })
+        .collect();
     let mut lines: Vec<usize> = kept.iter().map(|r| r.2).collect();
     if let Some(period) = config.resample {
         let before = series.len();
@@ -708,24 +848,93 @@ fn find_column(header: &[String], name: &str) -> Option<usize> {
 
 type Column = Vec<Option<String>>;
 
-/// Reads the two columns as text with polars (only those two are parsed).
+/// A parsed row: date, price, file line, input values.
+type Row = (i64, f64, usize, Vec<f64>);
+
+/// Where an input beside the price comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A column of the file, by index.
+    Column { idx: usize },
+    /// `range`: (High − Low) / price, from these two columns.
+    Range { high: usize, low: usize },
+}
+
+impl Source {
+    fn name(&self, header: &[String]) -> String {
+        match *self {
+            Source::Column { idx } => header[idx].clone(),
+            Source::Range { .. } => "range".to_string(),
+        }
+    }
+}
+
+/// The inputs listed beside the price, resolved against the header (the price column and
+/// repeats skipped); `range` is derived when the file has no such column.
+fn input_sources(
+    path: &Path,
+    header: &[String],
+    inputs: &[String],
+    price_idx: usize,
+    date_idx: usize,
+) -> Result<Vec<Source>, GrufError> {
+    let mut sources = Vec::new();
+    for name in inputs.iter().map(|n| n.trim()) {
+        let source = match find_column(header, name) {
+            Some(idx) if idx == price_idx => continue,
+            Some(idx) if idx == date_idx => {
+                return Err(GrufError::data(
+                    path,
+                    format!("input '{name}' is the date column; list value columns in --inputs"),
+                ))
+            }
+            Some(idx) => Source::Column { idx },
+            None if name.eq_ignore_ascii_case("range") => {
+                match (find_column(header, "high"), find_column(header, "low")) {
+                    (Some(high), Some(low)) => Source::Range { high, low },
+                    _ => {
+                        return Err(GrufError::data(
+                            path,
+                            format!(
+                                "input 'range' needs High and Low columns; columns are: {}",
+                                header.join(", ")
+                            ),
+                        ))
+                    }
+                }
+            }
+            None => {
+                return Err(GrufError::data(
+                    path,
+                    format!(
+                        "input column '{name}' not found; columns are: {}; fix --inputs",
+                        header.join(", ")
+                    ),
+                ))
+            }
+        };
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    Ok(sources)
+}
+
+/// Reads the columns `indices` (sorted, distinct) as text with polars (only those are
+/// parsed), in that order.
 fn read_columns(
     path: &Path,
     bytes: Vec<u8>,
     delimiter: u8,
-    date_idx: usize,
-    price_idx: usize,
-) -> Result<(Column, Column), GrufError> {
+    indices: &[usize],
+) -> Result<Vec<Column>, GrufError> {
     let polars_err = |e: PolarsError| GrufError::data(path, format!("cannot parse as CSV: {e}"));
     let df = CsvReadOptions::default()
         .with_has_header(false)
         .with_skip_rows(1)
         .with_infer_schema_length(Some(0))
         .map_parse_options(|o| o.with_separator(delimiter))
-        .with_projection(Some(Arc::new(vec![
-            date_idx.min(price_idx),
-            date_idx.max(price_idx),
-        ])))
+        .with_projection(Some(Arc::new(indices.to_vec())))
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
         .map_err(polars_err)?;
@@ -736,7 +945,7 @@ fn read_columns(
         let strings = col.str().map_err(polars_err)?;
         Ok(strings.iter().map(|s| s.map(str::to_owned)).collect())
     };
-    Ok((text_column(date_idx)?, text_column(price_idx)?))
+    indices.iter().map(|&i| text_column(i)).collect()
 }
 
 enum Price {

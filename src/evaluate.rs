@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::data::{format_iso, Series};
+use crate::features::Columns;
 use crate::forecast::Forecaster;
 
 /// Steps in the moving-average baseline of a series without a usual season.
@@ -137,7 +138,7 @@ pub fn evaluate(
     targets: Range<usize>,
     scoring: Scoring,
 ) -> anyhow::Result<Evaluation> {
-    let model_pred = forecaster.one_step(&series.values, targets.clone())?;
+    let model_pred = forecaster.one_step(series, targets.clone())?;
     Ok(score(series, targets, model_pred, scoring))
 }
 
@@ -216,17 +217,23 @@ pub struct HorizonError {
 /// Recursive forecasts from every origin `o` in `origins` (the forecast starts after
 /// `values[..o]`), scored at each horizon 1..=`steps` over the origins whose target at that
 /// horizon lies inside the data. Horizons no origin reaches are left out, so the result
-/// may be shorter than `steps` (empty when `origins` is).
-pub fn horizon_errors(
+/// may be shorter than `steps` (empty when `origins` is). A model with covariates stops at
+/// its horizon: it cannot recurse past it.
+pub fn horizon_errors<'a>(
     forecaster: &Forecaster,
-    values: &[f64],
+    columns: impl Into<Columns<'a>>,
     origins: Range<usize>,
     steps: usize,
     season: Option<usize>,
 ) -> anyhow::Result<Vec<HorizonError>> {
-    let steps = steps.min(values.len().saturating_sub(origins.start));
+    let columns = columns.into();
+    let values = columns.values;
+    let mut steps = steps.min(values.len().saturating_sub(origins.start));
+    if forecaster.featurizer.has_covariates() {
+        steps = steps.min(forecaster.featurizer.horizon);
+    }
     let origins: Vec<usize> = origins.collect();
-    let paths = forecaster.paths(values, &origins, steps)?;
+    let paths = forecaster.paths(columns, &origins, steps)?;
     let mut rows = Vec::with_capacity(steps);
     for h in 1..=steps {
         let (mut model, mut naive, mut seasonal, mut n) = (0.0, 0.0, 0.0, 0usize);

@@ -4,17 +4,125 @@
 //! A [`Featurizer`] exists only once fitted (on the training part only) and is rebuilt from
 //! the checkpoint; training, evaluation and forecasting all go through it, so the shapes
 //! the network sees are decided in one place: inputs `x: [n, window, features]`, targets
-//! `y: [n, horizon]`. Today one column goes in (the price); wider inputs extend this type,
-//! not its callers. With a horizon of K the targets of input `t` are the K values from `t`
-//! on, each relative to the last input value (`window`), each minus it (`diff`), scaled
-//! alike (`minmax`), or the K next log returns (`logret`), decoded cumulatively.
+//! `y: [n, horizon]`. The price goes in first at every step, then each covariate
+//! (`--inputs`) in its listed order, each through its own fitted [`InputTransform`]:
+//! price-like columns (Open, High, Low) with the price's transform relative to the price's
+//! anchor, others standardised (volumes after `ln(1 + v)`). With a horizon of K the targets
+//! of input `t` are the K values from `t` on, each relative to the last input value
+//! (`window`), each minus it (`diff`), scaled alike (`minmax`), or the K next log returns
+//! (`logret`), decoded cumulatively.
+//!
+//! The featurizer reads its inputs from [`Columns`] at an origin index
+//! ([`Featurizer::encode_at`]): the covariates' values are only known up to the last real
+//! row, so a model with covariates forecasts at most its horizon from real data, while a
+//! price-only model can also recurse on its own predictions ([`Featurizer::encode`]).
 
 use std::ops::Range;
 
 use crate::config::ModelConfig;
+use crate::data::{is_price_like, is_volume, Covariate, Series};
 use crate::scaler::Scaler;
 
+/// The aligned columns a featurizer reads: the price and the covariates (which may run
+/// longer than `values`; only indices below an origin are read).
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub values: &'a [f64],
+    pub covariates: &'a [Covariate],
+}
+
+impl<'a> From<&'a [f64]> for Columns<'a> {
+    /// The price alone.
+    fn from(values: &'a [f64]) -> Self {
+        Columns {
+            values,
+            covariates: &[],
+        }
+    }
+}
+
+impl<'a> From<&'a Vec<f64>> for Columns<'a> {
+    fn from(values: &'a Vec<f64>) -> Self {
+        Columns::from(values.as_slice())
+    }
+}
+
+impl<'a> From<&'a Series> for Columns<'a> {
+    fn from(series: &'a Series) -> Self {
+        Columns {
+            values: &series.values,
+            covariates: &series.covariates,
+        }
+    }
+}
+
+/// How one covariate becomes a feature.
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputTransform {
+    /// A price-like column: the price's transform, relative to the price's anchor.
+    Price,
+    /// `(f(v) − mean) / std`, with `f(v) = ln(1 + v)` when `log` (volumes), else `v`;
+    /// `mean` and `std` fitted on the training part.
+    Standard { log: bool, mean: f64, std: f64 },
+}
+
+/// A covariate as the model takes it: its column name and fitted transform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub name: String,
+    pub transform: InputTransform,
+}
+
+impl Input {
+    /// Fits the transform `name` calls for on `train` (the training part's values);
+    /// `Err` is a message for the user (a constant column).
+    pub fn fit(name: &str, train: &[f64]) -> Result<Input, String> {
+        let first = train.first().copied().unwrap_or(0.0);
+        if train.iter().all(|&v| v == first) {
+            return Err(format!(
+                "input '{name}' is constant on the training part (every value is {first}); \
+                 it tells the model nothing: leave it out of --inputs"
+            ));
+        }
+        let transform = if is_price_like(name) {
+            InputTransform::Price
+        } else {
+            let log = is_volume(name);
+            let f = |v: f64| if log { v.ln_1p() } else { v };
+            let n = train.len() as f64;
+            let mean = train.iter().map(|&v| f(v)).sum::<f64>() / n;
+            let var = train.iter().map(|&v| (f(v) - mean).powi(2)).sum::<f64>() / n;
+            let std = var.sqrt();
+            if !(std.is_finite() && std > 0.0 && mean.is_finite()) {
+                return Err(format!(
+                    "input '{name}' cannot be standardised on the training part (mean {mean}, \
+                     standard deviation {std}); leave it out of --inputs"
+                ));
+            }
+            InputTransform::Standard { log, mean, std }
+        };
+        Ok(Input {
+            name: name.to_string(),
+            transform,
+        })
+    }
+
+    /// The feature for value `v` at step `at`, in a window whose last price is `last`
+    /// (`prices` are the price values, read at `at − 1` for log returns).
+    fn encode(&self, scaler: &Scaler, v: f64, last: f64, prices: &[f64], at: usize) -> f32 {
+        (match (self.transform, *scaler) {
+            (InputTransform::Standard { log, mean, std }, _) => {
+                (if log { v.ln_1p() } else { v } - mean) / std
+            }
+            (InputTransform::Price, Scaler::Minmax { min, max }) => (v - min) / (max - min),
+            (InputTransform::Price, Scaler::Window { scale }) => (v / last - 1.0) / scale,
+            (InputTransform::Price, Scaler::Diff { scale }) => (v - last) / scale,
+            (InputTransform::Price, Scaler::Logret { scale }) => (v / prices[at - 1]).ln() / scale,
+        }) as f32
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Featurizer {
     /// The price transform, fitted on the training part.
     pub scaler: Scaler,
@@ -22,6 +130,9 @@ pub struct Featurizer {
     pub window: usize,
     /// Steps predicted at once.
     pub horizon: usize,
+    /// The covariates after the price, in order, each with its fitted transform (empty:
+    /// the price alone).
+    pub inputs: Vec<Input>,
 }
 
 impl Featurizer {
@@ -32,7 +143,22 @@ impl Featurizer {
             scaler: Scaler::fit(config.transform, train)?,
             window: config.window,
             horizon: config.horizon,
+            inputs: Vec::new(),
         })
+    }
+
+    /// Adds the covariates, each fitted on its first `fit_end` values (the training part);
+    /// `Err` is a message for the user.
+    pub fn with_inputs(
+        mut self,
+        covariates: &[Covariate],
+        fit_end: usize,
+    ) -> Result<Featurizer, String> {
+        self.inputs = covariates
+            .iter()
+            .map(|c| Input::fit(&c.name, &c.values[..fit_end.min(c.values.len())]))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
     }
 
     /// Past values one input needs (the window; one more for log returns).
@@ -40,9 +166,15 @@ impl Featurizer {
         self.scaler.lookback(self.window)
     }
 
-    /// Values per step of an input window.
+    /// Values per step of an input window: the price, then each covariate.
     pub fn features(&self) -> usize {
-        1
+        1 + self.inputs.len()
+    }
+
+    /// True when the model reads covariates, whose future is unknown: it forecasts at
+    /// most its horizon, from real data only.
+    pub fn has_covariates(&self) -> bool {
+        !self.inputs.is_empty()
     }
 
     /// The targets `t` of `span` whose whole horizon `t..t + horizon` lies inside it, so
@@ -51,18 +183,45 @@ impl Featurizer {
         span.start..(span.end + 1).saturating_sub(self.horizon).max(span.start)
     }
 
-    /// Appends to `out` the input (`[window, features]`) for predicting what follows
-    /// `history`, of which the last [`Featurizer::lookback`] values are used.
+    /// Appends to `out` the price-only input (`[window, 1]`) for predicting what follows
+    /// `history`, of which the last [`Featurizer::lookback`] values are used: the
+    /// recursion path, for models without covariates.
     pub fn encode(&self, history: &[f64], out: &mut Vec<f32>) {
         self.scaler.encode(history, self.window, out);
     }
 
-    /// Inputs (`[n, window, features]`, flat) for predicting what follows `values[..t]`,
+    /// Appends to `out` the input (`[window, features]`, step by step: the price, then
+    /// each covariate) for predicting what follows `columns` before `origin`.
+    pub fn encode_at(&self, columns: Columns<'_>, origin: usize, out: &mut Vec<f32>) {
+        if self.inputs.is_empty() {
+            self.encode(&columns.values[..origin], out);
+            return;
+        }
+        let mut price = Vec::with_capacity(self.window);
+        self.encode(&columns.values[..origin], &mut price);
+        let last = columns.values[origin - 1];
+        for (j, &p) in price.iter().enumerate() {
+            let at = origin - self.window + j;
+            out.push(p);
+            for (input, covariate) in self.inputs.iter().zip(columns.covariates) {
+                out.push(input.encode(
+                    &self.scaler,
+                    covariate.values[at],
+                    last,
+                    columns.values,
+                    at,
+                ));
+            }
+        }
+    }
+
+    /// Inputs (`[n, window, features]`, flat) for predicting what follows `columns[..t]`,
     /// for each target `t`.
-    pub fn inputs(&self, values: &[f64], targets: &[usize]) -> Vec<f32> {
+    pub fn inputs<'a>(&self, columns: impl Into<Columns<'a>>, targets: &[usize]) -> Vec<f32> {
+        let columns = columns.into();
         let mut xs = Vec::with_capacity(targets.len() * self.window * self.features());
         for &t in targets {
-            self.encode(&values[..t], &mut xs);
+            self.encode_at(columns, t, &mut xs);
         }
         xs
     }
@@ -70,8 +229,14 @@ impl Featurizer {
     /// Inputs (as [`Featurizer::inputs`]) and targets (`[n, horizon]`, flat) for
     /// predicting `values[t..t + horizon]` from the values before `t`, for each target `t`
     /// (which must have its horizon inside `values`).
-    pub fn batch(&self, values: &[f64], targets: &[usize]) -> (Vec<f32>, Vec<f32>) {
-        let xs = self.inputs(values, targets);
+    pub fn batch<'a>(
+        &self,
+        columns: impl Into<Columns<'a>>,
+        targets: &[usize],
+    ) -> (Vec<f32>, Vec<f32>) {
+        let columns = columns.into();
+        let values = columns.values;
+        let xs = self.inputs(columns, targets);
         let mut ys = Vec::with_capacity(targets.len() * self.horizon);
         for &t in targets {
             for k in 0..self.horizon {
@@ -81,7 +246,6 @@ impl Featurizer {
         }
         (xs, ys)
     }
-
     /// The value step `t` of a target path is relative to: the one before it for a chained
     /// transform (log returns), else the last known value.
     fn anchor(&self, last_known: f64, path: &[f64], t: usize) -> f64 {
@@ -124,6 +288,79 @@ mod tests {
             ..ModelConfig::default()
         };
         Featurizer::fit(&config, values).unwrap()
+    }
+
+    /// A price-only featurizer's `encode_at` is `encode` (bit for bit); with covariates,
+    /// each step holds the price then each covariate: a price-like one relative to the
+    /// price's anchor, a volume log1p-standardised.
+    #[test]
+    fn covariates_are_interleaved_per_step() {
+        let values: Vec<f64> = (0..30)
+            .map(|i| 100.0 + (i as f64 * 0.9).sin() * 5.0)
+            .collect();
+        let high: Vec<f64> = values.iter().map(|v| v * 1.01).collect();
+        let volume: Vec<f64> = (0..30)
+            .map(|i| 1000.0 + (i * 37 % 11) as f64 * 50.0)
+            .collect();
+        let covariates = vec![
+            Covariate {
+                name: "High".into(),
+                values: high.clone(),
+            },
+            Covariate {
+                name: "Volume".into(),
+                values: volume.clone(),
+            },
+        ];
+        let plain = fitted(TransformKind::Window, 2, &values[..20]);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        plain.encode(&values[..25], &mut a);
+        plain.encode_at(Columns::from(&values), 25, &mut b);
+        assert_eq!(a, b);
+
+        let f = plain.clone().with_inputs(&covariates, 20).unwrap();
+        assert_eq!(f.features(), 3);
+        assert_eq!(f.inputs[0].transform, InputTransform::Price);
+        let InputTransform::Standard {
+            log: true,
+            mean,
+            std,
+        } = f.inputs[1].transform
+        else {
+            panic!("{:?}", f.inputs[1])
+        };
+        let Scaler::Window { scale } = f.scaler else {
+            panic!()
+        };
+        let columns = Columns {
+            values: &values,
+            covariates: &covariates,
+        };
+        let mut x = Vec::new();
+        f.encode_at(columns, 25, &mut x);
+        assert_eq!(x.len(), 4 * 3);
+        let last = values[24];
+        for j in 0..4 {
+            let at = 21 + j;
+            assert_eq!(x[3 * j], a[j]);
+            assert_eq!(x[3 * j + 1], ((high[at] / last - 1.0) / scale) as f32);
+            assert_eq!(x[3 * j + 2], ((volume[at].ln_1p() - mean) / std) as f32);
+        }
+        let (xs, ys) = f.batch(columns, &[10, 25]);
+        assert_eq!((xs.len(), ys.len()), (2 * 4 * 3, 2 * 2));
+        assert_eq!(&xs[12..], &x[..]);
+    }
+
+    #[test]
+    fn a_constant_covariate_is_refused() {
+        let values: Vec<f64> = (0..30).map(|i| 100.0 + i as f64).collect();
+        let flat = vec![Covariate {
+            name: "Volume".into(),
+            values: vec![5.0; 30],
+        }];
+        let f = fitted(TransformKind::Minmax, 1, &values[..20]);
+        let err = f.with_inputs(&flat, 20).unwrap_err();
+        assert!(err.contains("'Volume' is constant"), "{err}");
     }
 
     /// The targets of input `t` are exactly `values[t..t + K]`: decoding them from the last

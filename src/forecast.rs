@@ -1,6 +1,7 @@
 //! A trained network with its input contract ([`Forecaster`]): one-step predictions from
 //! the true past, and recursive N-step forecasts (predict the next value, append it, slide,
-//! repeat), from one origin or from many at once, as a dated [`Forecast`].
+//! repeat), from one origin or from many at once, as a dated [`Forecast`]. A model with
+//! covariates cannot recurse (their future is unknown): it forecasts at most its horizon.
 
 use std::ops::Range;
 
@@ -8,7 +9,7 @@ use candle_core::Device;
 
 use crate::calendar::Calendar;
 use crate::data::Series;
-use crate::features::Featurizer;
+use crate::features::{Columns, Featurizer};
 use crate::model::Model;
 
 /// A forecast past the end of a series: the dates on its calendar and the values.
@@ -51,9 +52,15 @@ impl Forecaster {
 
     /// One-step predictions (price units) for `targets`, each from the true values before
     /// it; every target must have [`Forecaster::lookback`] values before it.
-    pub fn one_step(&self, values: &[f64], targets: Range<usize>) -> anyhow::Result<Vec<f64>> {
+    pub fn one_step<'a>(
+        &self,
+        columns: impl Into<Columns<'a>>,
+        targets: Range<usize>,
+    ) -> anyhow::Result<Vec<f64>> {
+        let columns = columns.into();
+        let values = columns.values;
         let targets: Vec<usize> = targets.collect();
-        let xs = self.featurizer.inputs(values, &targets);
+        let xs = self.featurizer.inputs(columns, &targets);
         let preds = self.run(&xs)?;
         Ok(preds
             .chunks(self.featurizer.horizon)
@@ -69,7 +76,7 @@ impl Forecaster {
         column: &str,
         steps: usize,
     ) -> anyhow::Result<Forecast> {
-        let point = self.recursive(&series.values, steps)?;
+        let point = self.recursive(series, steps)?;
         let last_date = *series.dates.last().unwrap_or(&0);
         Ok(Forecast {
             column: column.to_string(),
@@ -83,8 +90,13 @@ impl Forecaster {
     }
 
     /// Forecasts `steps` values after the end of `values`.
-    pub fn recursive(&self, values: &[f64], steps: usize) -> anyhow::Result<Vec<f64>> {
-        let mut paths = self.paths(values, &[values.len()], steps)?;
+    pub fn recursive<'a>(
+        &self,
+        columns: impl Into<Columns<'a>>,
+        steps: usize,
+    ) -> anyhow::Result<Vec<f64>> {
+        let columns = columns.into();
+        let mut paths = self.paths(columns, &[columns.values.len()], steps)?;
         Ok(paths.pop().unwrap_or_default())
     }
 
@@ -92,13 +104,33 @@ impl Forecaster {
     /// `values[..o]`), all origins advancing together: one batched prediction per block of
     /// K steps (the model's horizon), each block's values appended to the history the next
     /// block is predicted from. With K = 1 this is the recursive forecast; with `steps` ≤ K
-    /// the direct one.
-    pub fn paths(
+    /// the direct one, the only one a model with covariates makes (`steps` above K is then
+    /// an error: callers refuse it first, in the user's terms).
+    pub fn paths<'a>(
         &self,
-        values: &[f64],
+        columns: impl Into<Columns<'a>>,
         origins: &[usize],
         steps: usize,
     ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let columns = columns.into();
+        let values = columns.values;
+        let k = self.featurizer.horizon;
+        if self.featurizer.has_covariates() {
+            anyhow::ensure!(
+                steps <= k,
+                "a model with --inputs forecasts at most its horizon ({k} steps), not {steps}"
+            );
+            let mut input = Vec::with_capacity(origins.len() * self.lookback());
+            for &o in origins {
+                self.featurizer.encode_at(columns, o, &mut input);
+            }
+            let preds = self.run(&input)?;
+            return Ok(preds
+                .chunks(k)
+                .zip(origins)
+                .map(|(y, &o)| self.featurizer.decode(values[o - 1], &y[..steps]))
+                .collect());
+        }
         let lookback = self.lookback();
         let mut histories: Vec<Vec<f64>> = origins
             .iter()

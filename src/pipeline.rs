@@ -4,7 +4,7 @@
 
 use crate::config::RunConfig;
 use crate::data::{first_non_positive, format_time, Series};
-use crate::features::Featurizer;
+use crate::features::{Columns, Featurizer};
 use crate::scaler::TransformKind;
 use crate::window::Split;
 
@@ -68,7 +68,13 @@ pub struct Prepared {
 
 /// Splits `values` (the last `test_days` held out) and fits the configured transform on
 /// the training windows' span. `Err` is a message for the user.
-pub fn prepare(config: &RunConfig, values: &[f64], test_days: usize) -> Result<Prepared, String> {
+pub fn prepare<'a>(
+    config: &RunConfig,
+    columns: impl Into<Columns<'a>>,
+    test_days: usize,
+) -> Result<Prepared, String> {
+    let columns = columns.into();
+    let values = columns.values;
     let lookback = config.model.transform.lookback(config.model.window);
     let split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
     let fit = &values[..split.fit_end()];
@@ -83,6 +89,7 @@ pub fn prepare(config: &RunConfig, values: &[f64], test_days: usize) -> Result<P
             )
         }
     })?;
+    let featurizer = featurizer.with_inputs(columns.covariates, split.fit_end())?;
     let k = featurizer.horizon;
     if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {
         return Err(format!(

@@ -15,7 +15,7 @@ use rand::SeedableRng;
 
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
-use crate::features::Featurizer;
+use crate::features::{Columns, Featurizer};
 use crate::loss::Loss;
 use crate::model::{init_weights, param_shapes, Model, Weights};
 use crate::optim::{
@@ -80,7 +80,8 @@ pub struct Outcome {
 /// and the split whose training and validation targets it uses.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
-    pub values: &'a [f64],
+    /// The price and the covariates (see [`Columns`]).
+    pub values: Columns<'a>,
     pub featurizer: &'a Featurizer,
     pub split: &'a Split,
 }
@@ -232,6 +233,7 @@ pub fn validate(
         values, featurizer, ..
     } = data;
     let (xs, ys) = featurizer.batch(values, targets);
+    let values = values.values;
     let preds = net.predict(&xs, featurizer.window, device)?;
     let n = ys.len() as f64;
     let loss = loss.mean(&preds, &ys);

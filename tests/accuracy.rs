@@ -44,7 +44,7 @@ fn model_beats_naive_by_half_on_structured_data() {
         let featurizer = Featurizer::fit(&config.model, &series.values[..split.fit_end()]).unwrap();
         let dev = Device::Cpu;
         let data = TrainData {
-            values: &series.values,
+            values: (&series.values).into(),
             featurizer: &featurizer,
             split: &split,
         };

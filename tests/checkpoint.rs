@@ -43,7 +43,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     let featurizer = Featurizer::fit(&config.model, &values[..split.fit_end()]).unwrap();
     let scaler = featurizer.scaler;
     let data = TrainData {
-        values,
+        values: values.into(),
         featurizer: &featurizer,
         split: &split,
     };
@@ -66,6 +66,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             config,
             seed: 3,
             scaler,
+            inputs: Vec::new(),
             data: loaded.provenance,
             split,
             history: outcome.history,
@@ -281,6 +282,7 @@ fn golden_metas() -> Vec<Meta> {
                 resample: Some(Resample::Day),
                 season: Some(5),
                 delimiter: "tab".parse().unwrap(),
+                inputs: Vec::new(),
             },
             model: ModelConfig {
                 layers: vec![4, 3],
@@ -306,6 +308,7 @@ fn golden_metas() -> Vec<Meta> {
         scaler: Scaler::Window {
             scale: 0.03348110996438005,
         },
+        inputs: Vec::new(),
         data: Provenance {
             path: "/data/prices.tsv".into(),
             sha256: "0f3d0631f7cd14cc4124c377dbe0fb1bf8660d8f5aacec2e4fba6f67b102e76b".into(),

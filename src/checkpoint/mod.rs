@@ -21,7 +21,7 @@ use crate::config::{ModelConfig, RunConfig};
 use crate::data::Provenance;
 use crate::error::{read_input, GrufError};
 use crate::evaluate::Evaluation;
-use crate::features::Featurizer;
+use crate::features::{Featurizer, Input};
 use crate::forecast::Forecaster;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
@@ -61,6 +61,9 @@ pub struct Meta {
     /// The seed actually used (drawn when none was given).
     pub seed: u64,
     pub scaler: Scaler,
+    /// The covariates after the price, each with its fitted transform (empty: the price
+    /// alone).
+    pub inputs: Vec<Input>,
     pub data: Provenance,
     pub split: Split,
     pub history: Vec<EpochRecord>,
@@ -122,6 +125,7 @@ impl Checkpoint {
                 scaler: self.meta.scaler,
                 window: self.meta.model().window,
                 horizon: self.meta.model().horizon,
+                inputs: self.meta.inputs.clone(),
             },
             device: device.clone(),
         })

@@ -24,6 +24,7 @@ use crate::calendar::Calendar;
 use crate::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
+use crate::features::{Input, InputTransform};
 use crate::scaler::{Scaler, TransformKind};
 use crate::train::EpochRecord;
 use crate::window::Split;
@@ -57,6 +58,10 @@ pub mod v3 {
         pub config: RunConfig,
         pub seed: u64,
         pub scaler: Scaler,
+        /// The covariates after the price (`--inputs`), each with its fitted transform;
+        /// absent (and written absent) for the price alone.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub inputs: Vec<Input>,
         pub data: Provenance,
         pub split: Split,
         pub history: Vec<Epoch>,
@@ -88,6 +93,25 @@ pub mod v3 {
         /// One character, or `tab`; checked when converted.
         #[serde(default = "comma")]
         pub delimiter: String,
+        /// Input columns beside the price as configured; absent for the price alone.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub inputs: Vec<String>,
+    }
+
+    /// A covariate and its fitted transform.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Input {
+        pub name: String,
+        pub transform: InputTransform,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "kind", rename_all = "lowercase")]
+    pub enum InputTransform {
+        /// The price's transform, relative to the price's anchor.
+        Price,
+        /// `(f(v) − mean) / std`, `f = ln(1 + v)` when `log`.
+        Standard { log: bool, mean: f64, std: f64 },
     }
 
     fn comma() -> String {
@@ -321,12 +345,14 @@ pub mod v2 {
                         resample: d.resample,
                         season: None,
                         delimiter: ",".into(),
+                        inputs: Vec::new(),
                     },
                     model: m.config.model,
                     train: m.config.train,
                 },
                 seed: m.seed,
                 scaler: m.scaler,
+                inputs: Vec::new(),
                 data: v3::Provenance {
                     path: p.path,
                     sha256: p.sha256,
@@ -370,6 +396,7 @@ impl From<&Meta> for v3::Meta {
             config: v3::RunConfig::from(&m.config),
             seed: m.seed,
             scaler: m.scaler.into(),
+            inputs: m.inputs.iter().map(v3::Input::from).collect(),
             data: v3::Provenance::from(&m.data),
             split: v3::Split::from(&m.split),
             history: m.history.iter().map(v3::Epoch::from).collect(),
@@ -396,6 +423,7 @@ impl From<&RunConfig> for v3::RunConfig {
                 }),
                 season: d.season,
                 delimiter: d.delimiter.to_string(),
+                inputs: d.inputs.clone(),
             },
             model: v3::ModelConfig {
                 layers: m.layers.clone(),
@@ -423,6 +451,34 @@ impl From<&RunConfig> for v3::RunConfig {
                 test_days: t.test_days,
                 val_fraction: t.val_fraction,
                 seed: t.seed,
+            },
+        }
+    }
+}
+
+impl From<&Input> for v3::Input {
+    fn from(i: &Input) -> v3::Input {
+        v3::Input {
+            name: i.name.clone(),
+            transform: match i.transform {
+                InputTransform::Price => v3::InputTransform::Price,
+                InputTransform::Standard { log, mean, std } => {
+                    v3::InputTransform::Standard { log, mean, std }
+                }
+            },
+        }
+    }
+}
+
+impl From<v3::Input> for Input {
+    fn from(i: v3::Input) -> Input {
+        Input {
+            name: i.name,
+            transform: match i.transform {
+                v3::InputTransform::Price => InputTransform::Price,
+                v3::InputTransform::Standard { log, mean, std } => {
+                    InputTransform::Standard { log, mean, std }
+                }
             },
         }
     }
@@ -541,6 +597,26 @@ impl v3::Meta {
                  with finite parameters, min below max and a positive scale"
             ));
         }
+        let inputs: Vec<Input> = self.inputs.into_iter().map(Input::from).collect();
+        if let Some(bad) = inputs.iter().find(|i| match i.transform {
+            InputTransform::Price => false,
+            InputTransform::Standard { mean, std, .. } => {
+                !(mean.is_finite() && std.is_finite() && std > 0.0)
+            }
+        }) {
+            return Err(format!(
+                "stored input '{}' has an invalid transform ({:?}): it needs a finite mean and a positive standard deviation",
+                bad.name, bad.transform
+            ));
+        }
+        if config.model.features != 1 + inputs.len() {
+            return Err(format!(
+                "the model takes {} values per step but the file lists {} input{} beside the price",
+                config.model.features,
+                inputs.len(),
+                if inputs.len() == 1 { "" } else { "s" }
+            ));
+        }
         Ok(Meta {
             format: self.format,
             format_version: self.format_version,
@@ -549,6 +625,7 @@ impl v3::Meta {
             config,
             seed: self.seed,
             scaler,
+            inputs,
             data: self.data.try_into()?,
             split: self.split.into(),
             history: self.history.into_iter().map(EpochRecord::from).collect(),
@@ -579,6 +656,7 @@ impl v3::RunConfig {
                 }),
                 season: d.season,
                 delimiter,
+                inputs: d.inputs,
             },
             model: ModelConfig {
                 layers: m.layers,

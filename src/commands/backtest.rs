@@ -71,7 +71,11 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
             // Everything before the fold is history: an expanding window.
-            let history = &series.values[..end];
+            // Covariates run on past `end`; nothing reads them there.
+            let history = crate::features::Columns {
+                values: &series.values[..end],
+                covariates: &series.covariates,
+            };
             let Prepared { split, featurizer } =
                 pipeline::prepare(&config, history, end - start)
                     .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
@@ -123,7 +127,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
         // each origin of the fold (targets past the fold's end are still in the data).
         let k = forecaster.featurizer.horizon;
         let horizons = if k > 1 {
-            crate::evaluate::horizon_errors(forecaster, &series.values, start..end, k, season)?
+            crate::evaluate::horizon_errors(forecaster, &series, start..end, k, season)?
         } else {
             Vec::new()
         };

@@ -60,13 +60,21 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
     };
     let e = crate::evaluate::evaluate(&forecaster, &series, start..series.len(), scoring)?;
     let k = forecaster.featurizer.horizon;
-    let wanted = args
+    let mut wanted = args
         .horizon
         .map_or(if k > 1 { k } else { 7 }, |n| n as usize);
+    if forecaster.featurizer.has_covariates() && wanted > k {
+        if args.horizon.is_some() {
+            warn(&format!(
+                "this model reads --inputs, whose future is unknown: it forecasts at most its horizon, so the horizon table stops at {k} (train with a larger --horizon to score further)"
+            ));
+        }
+        wanted = k;
+    }
     let horizons = if wanted > 0 {
         crate::evaluate::horizon_errors(
             &forecaster,
-            &series.values,
+            &series,
             start..series.len(),
             wanted,
             scoring.season,

@@ -117,7 +117,7 @@ fn warn_if_few(n: usize, what: &str, table: &str) {
 fn run_training(
     config: &RunConfig,
     seed: u64,
-    values: &[f64],
+    values: crate::features::Columns<'_>,
     featurizer: &Featurizer,
     split: &crate::window::Split,
     device: &Device,
@@ -222,6 +222,25 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
     )
     .map_err(|m| GrufError::data(&path, m))?;
     let mut series = loaded.series;
+    let stored: Vec<&str> = meta.inputs.iter().map(|i| i.name.as_str()).collect();
+    let found: Vec<&str> = series.covariates.iter().map(|c| c.name.as_str()).collect();
+    if stored.len() != found.len()
+        || stored
+            .iter()
+            .zip(&found)
+            .any(|(a, b)| !a.eq_ignore_ascii_case(b))
+    {
+        return Err(GrufError::data(
+            &path,
+            format!(
+                "the model reads the inputs {} beside {}, but this file gives {}; pass a --csv with those columns",
+                stored.join(", "),
+                meta.data.column,
+                if found.is_empty() { "none".to_string() } else { found.join(", ") }
+            ),
+        )
+        .into());
+    }
     // Dates continue on the calendar the model was trained on (files from gruf 1.0 do not
     // record one: theirs is the CSV's).
     if let Some(trained) = meta.data.calendar {

@@ -5,7 +5,7 @@ use crate::evaluate::{money, Scoring};
 use crate::output::{check_writable, print, write_atomic};
 use crate::plot::{Line, PlotData};
 
-use super::{device, held_out_start, mase_scale, open, season_for, Opened};
+use super::{device, held_out_start, mase_scale, note, open, season_for, Opened};
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
@@ -41,7 +41,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
         format!("naive ({})", cal.naive_words()),
     );
     if !targets.is_empty() {
-        let pred = forecaster.one_step(&series.values, targets.clone())?;
+        let pred = forecaster.one_step(&series, targets.clone())?;
         let scoring = Scoring {
             mase_scale: mase_scale(meta, &series.values[..start]),
             season,
@@ -74,8 +74,17 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
             .map(|t| (series.dates[t], series.values[t - 1]))
             .collect();
     }
-    let steps = args.days as usize;
-    let future = forecaster.recursive(&series.values, steps)?;
+    let mut steps = args.days as usize;
+    let k = forecaster.featurizer.horizon;
+    if forecaster.featurizer.has_covariates() && steps > k {
+        // The covariates' future is unknown: no recursion past the horizon.
+        note(&format!(
+            "this model reads --inputs: the forecast drawn stops at its horizon, {}",
+            cal.count(k)
+        ));
+        steps = k;
+    }
+    let future = forecaster.recursive(&series, steps)?;
     let last = *series.dates.last().unwrap_or(&0);
     let mut forecast_points = vec![(last, *series.values.last().unwrap_or(&0.0))];
     forecast_points.extend(cal.future(last, steps).into_iter().zip(future));

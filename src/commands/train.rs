@@ -15,7 +15,7 @@ use crate::scaler::Scaler;
 use super::{device, report_loaded, resolve, run_training, season_for, warn, warn_if_few};
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let (config, seed) = resolve(&args.options)?;
+    let (mut config, seed) = resolve(&args.options)?;
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
     let loaded = load_csv(&args.csv, &config.data)?;
@@ -32,8 +32,10 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         .map_err(|m| GrufError::data(csv, m))?;
 
     let Prepared { split, featurizer } =
-        pipeline::prepare(&config, &series.values, config.train.test_days)
+        pipeline::prepare(&config, &series, config.train.test_days)
             .map_err(|m| GrufError::data(csv, m))?;
+    // The network's input width is the featurizer's: the price, then each covariate.
+    config.model.features = featurizer.features();
     let scaler = featurizer.scaler;
     if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
         (scaler.outside(&series.values[split.fit_end()..]), scaler)
@@ -70,7 +72,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let outcome = run_training(
         &config,
         seed,
-        &series.values,
+        (&series).into(),
         &featurizer,
         &split,
         &device,
@@ -92,6 +94,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
             config,
             seed,
             scaler,
+            inputs: featurizer.inputs.clone(),
             data: provenance,
             split: split.clone(),
             history: outcome.history,
