@@ -1334,6 +1334,37 @@ mod tests {
         assert_eq!(loaded.lines, vec![3, 4]);
     }
 
+    /// Inputs travel with their rows through sorting and duplicate removal; `range` is
+    /// derived from High and Low; the price listed among the inputs is not a covariate.
+    #[test]
+    fn inputs_are_sorted_and_deduplicated_with_their_rows() {
+        let text = "Date,High,Low,Close,Volume\n\
+                    2024-01-03,12,8,10,300\n\
+                    2024-01-01,6,2,4,100\n\
+                    2024-01-02,9,6,8,200\n\
+                    2024-01-01,6,2,4,100\n";
+        let config = DataConfig {
+            inputs: vec!["close".into(), "volume".into(), "range".into()],
+            ..DataConfig::default()
+        };
+        let loaded = parse_csv(text.as_bytes(), Path::new("t.csv"), &config).unwrap();
+        let s = &loaded.series;
+        assert_eq!(s.values, vec![4.0, 8.0, 10.0]);
+        let names: Vec<&str> = s.covariates.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Volume", "range"]);
+        assert_eq!(s.covariates[0].values, vec![100.0, 200.0, 300.0]);
+        assert_eq!(s.covariates[1].values, vec![1.0, 3.0 / 8.0, 0.4]);
+        assert_eq!(loaded.lines, vec![3, 4, 2]);
+
+        // The same date and price, another volume.
+        let conflict = format!("{text}2024-01-02,9,6,8,250\n");
+        let err = parse_csv(conflict.as_bytes(), Path::new("t.csv"), &config).unwrap_err();
+        assert!(
+            err.to_string().contains("different --inputs values"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn resampling_keeps_each_periods_last_price() {
         // Three hourly bars on day 0, two on day 1 (timestamps in seconds).
