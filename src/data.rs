@@ -5,7 +5,10 @@
 //! [`first_non_positive`]). Every column is read as text and parsed here (polars would infer types from
 //! the first rows only), so every refusal can name the line and the value. Rows whose
 //! price is missing (`null`, empty, `NaN`) are dropped and reported in [`Loaded::notes`],
-//! never turned into zeros; anything else unusable is an error.
+//! never turned into zeros; anything else unusable is an error. Input columns beside the
+//! price (`--inputs`) are read and parsed the same way and travel with their rows
+//! ([`Series::covariates`]): a missing cell drops the row, a non-number or a negative volume
+//! is refused.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

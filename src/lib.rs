@@ -3,7 +3,7 @@
 //! Data flows one way:
 //!
 //! ```text
-//! CSV ─► data (polars, validate, sort) ─► Series on its calendar
+//! CSV ─► data (polars, validate, sort) ─► Series on its calendar (price + covariates)
 //! Series ─► window::Split ─► features::Featurizer (fit on the training part only)
 //!   ─► batches x [n, window, features] / y [n, horizon] ─► model + train (optim, loss)
 //!   ─► checkpoint (records, one file, atomic)

@@ -275,3 +275,14 @@ fn inputs_come_from_a_config_file_too() {
         .assert()
         .success();
 }
+
+#[test]
+fn backtest_trains_each_fold_on_the_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ohlcv.csv", &ohlcv(300));
+    let mut args = vec!["backtest", "--csv", "ohlcv.csv", "--folds", "2"];
+    args.extend_from_slice(FAST);
+    args.extend_from_slice(&["--inputs", "Volume,range", "--horizon", "2"]);
+    let out = stdout(gruf(dir.path()).args(args));
+    assert!(!out.is_empty());
+}

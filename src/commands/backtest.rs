@@ -12,7 +12,7 @@ use crate::pipeline::{self, Chosen, Prepared};
 use super::{device, renderer, report_loaded, resolve, run_training, season_for};
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
-    let (config, seed) = resolve(&args.options)?;
+    let (mut config, seed) = resolve(&args.options)?;
     let quiet = args.options.quiet;
     let csv = &args.csv;
     let loaded = load_csv(csv, &config.data)?;
@@ -79,6 +79,8 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             let Prepared { split, featurizer } =
                 pipeline::prepare(&config, history, end - start)
                     .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
+            // The network's input width is the featurizer's: the price, then each covariate.
+            config.model.features = featurizer.features();
             if !quiet {
                 crate::eprintln_lossy!(
                     "gruf: fold {}/{folds}: training on {} values",
