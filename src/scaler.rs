@@ -193,7 +193,10 @@ impl Scaler {
         }
     }
 
-    /// Inputs (`[n · window]`) and targets (`[n]`) for predicting `values[t]` at each target `t`.
+    /// Inputs (`[n · window]`) and targets (`[n]`) for predicting `values[t]` at each target `t`:
+    /// the one-step batches of gruf 1.0, kept as the reference `Featurizer::batch` is tested
+    /// against (training goes through the featurizer).
+    #[cfg(test)]
     pub fn gather(&self, values: &[f64], targets: &[usize], window: usize) -> (Vec<f32>, Vec<f32>) {
         let mut xs = Vec::with_capacity(targets.len() * window);
         let ys = targets

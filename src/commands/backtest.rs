@@ -9,7 +9,7 @@ use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::pipeline::{self, Chosen, Prepared};
 
-use super::{device, renderer, report_loaded, resolve, run_training, season_for};
+use super::{device, history_needed, renderer, report_loaded, resolve, run_training, season_for};
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let (mut config, seed) = resolve(&args.options)?;
@@ -112,14 +112,15 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             season,
             held_out: true,
         };
-        let start = start.max(forecaster.lookback()).max(scoring.first_target());
+        let history = history_needed(forecaster, season);
+        let start = start.max(history);
         if start >= end {
             return Err(GrufError::data(
                 csv,
                 format!(
                     "fold {} has nothing to score: each fold needs more than the model's {} of history; pass fewer --folds or a larger --test-size",
                     i + 1,
-                    cal.count(forecaster.lookback().max(scoring.first_target()))
+                    cal.count(history)
                 ),
             )
             .into());

@@ -7,7 +7,8 @@ use crate::evaluate::{Scoring, FEW};
 use crate::output::{plural, print};
 
 use super::{
-    device, held_out_start, mase_scale, open, renderer, season_for, warn, warn_if_few, Opened,
+    device, held_out_start, history_needed, mase_scale, open, renderer, season_for, warn,
+    warn_if_few, Opened,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -33,7 +34,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         )
     })?;
     let season = season_for(args.season, meta.config.data.season, &series);
-    let history = forecaster.lookback().max(season.unwrap_or(1));
+    let history = history_needed(&forecaster, season);
     let start = held_out.max(history);
     if start >= series.len() {
         return Err(GrufError::data(

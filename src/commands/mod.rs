@@ -102,6 +102,12 @@ fn resolve(args: &TrainOptions) -> Result<(RunConfig, u64), GrufError> {
     Ok((config, seed))
 }
 
+/// The true values a scored target needs before it: the model's input window and, for the
+/// seasonal naive baseline, one season.
+fn history_needed(forecaster: &Forecaster, season: Option<usize>) -> usize {
+    forecaster.lookback().max(season.unwrap_or(1))
+}
+
 /// Says when a table of errors rests on too few targets or origins to mean much.
 fn warn_if_few(n: usize, what: &str, table: &str) {
     if n < FEW {

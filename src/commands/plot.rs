@@ -5,7 +5,7 @@ use crate::evaluate::{money, Scoring};
 use crate::output::{check_writable, print, write_atomic};
 use crate::plot::{Line, PlotData};
 
-use super::{device, held_out_start, mase_scale, note, open, season_for, Opened};
+use super::{device, held_out_start, history_needed, mase_scale, note, open, season_for, Opened};
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
@@ -25,7 +25,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     // The held-out part if there is one; else the last 365 steps, labelled as in-sample.
     const IN_SAMPLE: usize = 365;
     let season = season_for(None, meta.config.data.season, &series);
-    let history = forecaster.lookback().max(season.unwrap_or(1));
+    let history = history_needed(&forecaster, season);
     let (start, held_out) = match held_out_start(meta, &series) {
         Some(s) => (s.max(history), true),
         None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
@@ -84,10 +84,9 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
         ));
         steps = k;
     }
-    let future = forecaster.recursive(&series, steps)?;
-    let last = *series.dates.last().unwrap_or(&0);
-    let mut forecast_points = vec![(last, *series.values.last().unwrap_or(&0.0))];
-    forecast_points.extend(cal.future(last, steps).into_iter().zip(future));
+    let forecast = forecaster.forecast(&series, column, steps)?;
+    let mut forecast_points = vec![(forecast.last_date, forecast.last_value)];
+    forecast_points.extend(forecast.dates.into_iter().zip(forecast.point));
 
     let data = PlotData {
         title,

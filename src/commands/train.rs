@@ -121,7 +121,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     // The naive forecast over the same targets as the validation RMSE: every step of the
     // horizon from each validation origin.
     let k = meta.model().horizon;
-    let origins = split.val.start..(split.val.end + 1).saturating_sub(k).max(split.val.start);
+    let origins = featurizer.within(&split.val);
     let naive_val_se: f64 = origins
         .clone()
         .flat_map(|t| (0..k).map(move |j| (v[t + j] - v[t - 1]).powi(2)))
