@@ -303,6 +303,87 @@ impl Calendar {
     }
 }
 
+/// A position in a cycle of the calendar, derived from each step's date (UTC) and known in
+/// advance for every future date: `--calendar hour,weekday,month`. Each goes into the
+/// network as the pair `sin 2πφ, cos 2πφ` of its phase φ ∈ [0, 1), so the end of a cycle
+/// sits next to its start (23:00 beside 00:00, December beside January).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarInput {
+    /// The time of day: φ = seconds since midnight / 86,400.
+    Hour,
+    /// The day of the week: φ = (0 for Monday … 6 for Sunday) / 7.
+    Weekday,
+    /// The time of year by months: φ = (month − 1 + (day − 1) / days in the month) / 12.
+    Month,
+}
+
+impl CalendarInput {
+    /// Every calendar input, in the order help texts list them.
+    pub const ALL: [CalendarInput; 3] = [
+        CalendarInput::Hour,
+        CalendarInput::Weekday,
+        CalendarInput::Month,
+    ];
+
+    /// The name on the command line, in config files and in the model file.
+    pub fn name(self) -> &'static str {
+        match self {
+            CalendarInput::Hour => "hour",
+            CalendarInput::Weekday => "weekday",
+            CalendarInput::Month => "month",
+        }
+    }
+
+    /// The phase φ ∈ [0, 1) of the date `t` (Unix seconds, UTC) in this cycle.
+    pub fn phase(self, t: i64) -> f64 {
+        match self {
+            CalendarInput::Hour => t.rem_euclid(DAY) as f64 / DAY as f64,
+            // 1970-01-01 was a Thursday (3 with Monday as 0).
+            CalendarInput::Weekday => (t.div_euclid(DAY) + 3).rem_euclid(7) as f64 / 7.0,
+            CalendarInput::Month => date(t).map_or(0.0, |d| {
+                let days = f64::from(month_end(d).day());
+                (f64::from(d.month0()) + f64::from(d.day0()) / days) / 12.0
+            }),
+        }
+    }
+
+    /// The two features of date `t`: `sin 2πφ` and `cos 2πφ`.
+    pub fn encode(self, t: i64) -> [f32; 2] {
+        let angle = std::f64::consts::TAU * self.phase(t);
+        [angle.sin() as f32, angle.cos() as f32]
+    }
+}
+
+impl std::str::FromStr for CalendarInput {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let names = CalendarInput::ALL.map(CalendarInput::name);
+        CalendarInput::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "calendar input '{s}': use one or more of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for CalendarInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CalendarInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The step most of the data follow: the smallest spacing that accounts for at least a
 /// fifth of all spacings (so a series with every third day missing is daily with gaps, not
 /// a two-day series), else the median.
@@ -353,6 +434,39 @@ fn month_end(d: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Phases against dates worked out by hand: the cycle's start is 0, its middle ½.
+    #[test]
+    fn calendar_inputs_place_dates_in_their_cycle() {
+        let t = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+                .unwrap()
+                .and_utc()
+                .timestamp()
+        };
+        assert_eq!(CalendarInput::Hour.phase(t("2024-03-05 00:00")), 0.0);
+        assert_eq!(CalendarInput::Hour.phase(t("2024-03-05 18:00")), 0.75);
+        assert_eq!(CalendarInput::Weekday.phase(t("2024-03-04 13:00")), 0.0); // a Monday
+        assert_eq!(
+            CalendarInput::Weekday.phase(t("2024-03-10 00:00")),
+            6.0 / 7.0
+        ); // Sunday
+        assert_eq!(CalendarInput::Weekday.phase(-1), 2.0 / 7.0); // Wednesday 1969-12-31
+        assert_eq!(CalendarInput::Month.phase(t("2024-01-01 00:00")), 0.0);
+        assert_eq!(CalendarInput::Month.phase(t("2024-07-01 09:00")), 0.5);
+        assert_eq!(
+            CalendarInput::Month.phase(t("2024-02-15 00:00")),
+            (1.0 + 14.0 / 29.0) / 12.0
+        );
+        let [s, c] = CalendarInput::Hour.encode(t("2024-03-05 06:00"));
+        assert!((s - 1.0).abs() < 1e-6 && c.abs() < 1e-6, "{s} {c}");
+        assert_eq!(
+            "Weekday".parse::<CalendarInput>(),
+            Ok(CalendarInput::Weekday)
+        );
+        let err = "day".parse::<CalendarInput>().unwrap_err();
+        assert!(err.contains("hour, weekday, month"), "{err}");
+    }
 
     fn day(s: &str) -> i64 {
         midnight(s.parse().unwrap())

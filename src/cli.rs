@@ -99,6 +99,12 @@ pub struct TrainOptions {
     #[arg(long, value_name = "COL,COL,..", value_delimiter = ',')]
     pub inputs: Option<Vec<String>>,
 
+    /// Calendar inputs from each step's date, comma-separated: hour (of the day), weekday,
+    /// month (of the year), each as a sin/cos pair. Known for future dates, so they do not
+    /// limit how far a model forecasts [default: none].
+    #[arg(long, value_name = "hour,weekday,month", value_delimiter = ',')]
+    pub calendar: Option<Vec<crate::calendar::CalendarInput>>,
+
     /// Date column [default: auto-detect Date, Datetime, Timestamp, Time, Open time, Month,
     /// Week, Period, Quarter or ds].
     #[arg(long, value_name = "NAME")]
@@ -207,6 +213,7 @@ impl TrainOptions {
                 window: self.window,
                 transform: self.transform,
                 horizon: self.horizon,
+                calendar: self.calendar.clone(),
             },
             train: PartialTrain {
                 epochs: self.epochs,

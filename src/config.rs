@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::calendar::CalendarInput;
 use crate::data::DataConfig;
 use crate::error::GrufError;
 use crate::scaler::TransformKind;
@@ -29,6 +30,8 @@ pub struct ModelConfig {
     /// Values per time step of an input window (the first GRU layer's input width). Set
     /// from the featurizer, never by hand: 1 while the price is the only input.
     pub features: usize,
+    /// Calendar inputs derived from each step's date (`--calendar hour,weekday,month`).
+    pub calendar: Vec<CalendarInput>,
 }
 
 impl Default for ModelConfig {
@@ -40,6 +43,7 @@ impl Default for ModelConfig {
             transform: TransformKind::Minmax,
             horizon: 1,
             features: 1,
+            calendar: Vec::new(),
         }
     }
 }
@@ -161,6 +165,8 @@ pub struct PartialModel {
     pub window: Option<usize>,
     pub transform: Option<TransformKind>,
     pub horizon: Option<usize>,
+    /// `calendar = ["hour", "weekday"]`.
+    pub calendar: Option<Vec<CalendarInput>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -227,6 +233,7 @@ impl PartialConfig {
         set(&mut config.model.window, m.window);
         set(&mut config.model.transform, m.transform);
         set(&mut config.model.horizon, m.horizon);
+        set(&mut config.model.calendar, m.calendar);
         set(&mut config.train.epochs, t.epochs);
         set(&mut config.train.batch_size, t.batch_size);
         set(&mut config.train.optimizer, t.optimizer);
@@ -266,6 +273,16 @@ impl RunConfig {
             return bad(&format!(
                 "horizon {}: the model predicts between 1 and 365 steps at once",
                 m.horizon
+            ));
+        }
+        if let Some(twice) = m
+            .calendar
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| m.calendar[..i].contains(c).then_some(c))
+        {
+            return bad(&format!(
+                "calendar lists '{twice}' twice: give each input once"
             ));
         }
         if !(1..=256).contains(&m.features) {

@@ -12,31 +12,56 @@
 //! (`window`), each minus it (`diff`), scaled alike (`minmax`), or the K next log returns
 //! (`logret`), decoded cumulatively.
 //!
+//! After the covariates come the calendar inputs (`--calendar hour,weekday,month`), each a
+//! `sin, cos` pair of the step's phase in its cycle ([`CalendarInput`]), taken from the
+//! step's date: known for every future date, so they do not stop a forecast at the horizon.
+//!
 //! The featurizer reads its inputs from [`Columns`] at an origin index
 //! ([`Featurizer::encode_at`]): the covariates' values are only known up to the last real
 //! row, so a model with covariates forecasts at most its horizon from real data, while a
-//! price-only model can also recurse on its own predictions ([`Featurizer::encode`]).
+//! model without them can also recurse on its own predictions, its dates continued on the
+//! series' calendar.
 
 use std::ops::Range;
 
+use crate::calendar::{Calendar, CalendarInput};
 use crate::config::ModelConfig;
 use crate::data::{is_price_like, is_volume, Covariate, Series};
 use crate::scaler::Scaler;
 
-/// The aligned columns a featurizer reads: the price and the covariates (which may run
-/// longer than `values`; only indices below an origin are read).
+/// The aligned columns a featurizer reads: the price, the covariates and the dates (which
+/// may run longer than `values`; only indices below an origin are read), and the calendar
+/// that continues the dates past the data.
 #[derive(Debug, Clone, Copy)]
 pub struct Columns<'a> {
     pub values: &'a [f64],
     pub covariates: &'a [Covariate],
+    /// Unix seconds of each value; read only by a featurizer with calendar inputs (empty
+    /// for the price alone).
+    pub dates: &'a [i64],
+    pub calendar: Calendar,
+}
+
+impl<'a> Columns<'a> {
+    /// These columns cut at `end`: the history before it. Covariates run on (nothing reads
+    /// them past an origin).
+    pub fn before(self, end: usize) -> Columns<'a> {
+        Columns {
+            values: &self.values[..end],
+            dates: &self.dates[..end.min(self.dates.len())],
+            ..self
+        }
+    }
 }
 
 impl<'a> From<&'a [f64]> for Columns<'a> {
-    /// The price alone.
+    /// The price alone, without dates.
     fn from(values: &'a [f64]) -> Self {
         Columns {
             values,
             covariates: &[],
+            dates: &[],
+            calendar: Calendar::default(),
         }
     }
 }
@@ -52,6 +77,8 @@ impl<'a> From<&'a Series> for Columns<'a> {
         Columns {
             values: &series.values,
             covariates: &series.covariates,
+            dates: &series.dates,
+            calendar: series.calendar,
         }
     }
 }
@@ -133,6 +160,8 @@ pub struct Featurizer {
     /// The covariates after the price, in order, each with its fitted transform (empty:
     /// the price alone).
     pub inputs: Vec<Input>,
+    /// The calendar inputs after the covariates, in order: two features each.
+    pub calendar: Vec<CalendarInput>,
 }
 
 impl Featurizer {
@@ -144,6 +173,7 @@ impl Featurizer {
             window: config.window,
             horizon: config.horizon,
             inputs: Vec::new(),
+            calendar: Vec::new(),
         })
     }
 
@@ -161,14 +191,41 @@ impl Featurizer {
         Ok(self)
     }
 
+    /// Adds the calendar inputs, each checked on `train_dates` (the training part's dates):
+    /// one that is the same at every date tells the model nothing (the hour of daily data).
+    /// `Err` is a message for the user.
+    pub fn with_calendar(
+        mut self,
+        calendar: &[CalendarInput],
+        train_dates: &[i64],
+    ) -> Result<Featurizer, String> {
+        for &input in calendar {
+            let first = train_dates.first().map_or(0.0, |&t| input.phase(t));
+            if train_dates.iter().all(|&t| input.phase(t) == first) {
+                let what = match input {
+                    CalendarInput::Hour => "time of day",
+                    CalendarInput::Weekday => "day of the week",
+                    CalendarInput::Month => "point of the year",
+                };
+                return Err(format!(
+                    "--calendar {input}: every date of the training part is at the same {what}, \
+                     so it tells the model nothing; leave '{input}' out of --calendar"
+                ));
+            }
+            self.calendar.push(input);
+        }
+        Ok(self)
+    }
+
     /// Past values one input needs (the window; one more for log returns).
     pub fn lookback(&self) -> usize {
         self.scaler.lookback(self.window)
     }
 
-    /// Values per step of an input window: the price, then each covariate.
+    /// Values per step of an input window: the price, each covariate, then a pair per
+    /// calendar input.
     pub fn features(&self) -> usize {
-        1 + self.inputs.len()
+        1 + self.inputs.len() + 2 * self.calendar.len()
     }
 
     /// True when the model reads covariates, whose future is unknown: it forecasts at
@@ -190,13 +247,19 @@ impl Featurizer {
         self.scaler.encode(history, self.window, out);
     }
 
-    /// Appends to `out` the input (`[window, features]`, step by step: the price, then
-    /// each covariate) for predicting what follows `columns` before `origin`.
+    /// Appends to `out` the input (`[window, features]`, step by step: the price, each
+    /// covariate, then the calendar pairs) for predicting what follows `columns` before
+    /// `origin`. With calendar inputs, `columns.dates` must reach `origin`.
     pub fn encode_at(&self, columns: Columns<'_>, origin: usize, out: &mut Vec<f32>) {
-        if self.inputs.is_empty() {
+        if self.inputs.is_empty() && self.calendar.is_empty() {
             self.encode(&columns.values[..origin], out);
             return;
         }
+        assert!(
+            self.calendar.is_empty() || columns.dates.len() >= origin,
+            "internal: calendar inputs need the dates of the window ({} dates, origin {origin})",
+            columns.dates.len()
+        );
         let mut price = Vec::with_capacity(self.window);
         self.encode(&columns.values[..origin], &mut price);
         let last = columns.values[origin - 1];
@@ -211,6 +274,9 @@ impl Featurizer {
                     columns.values,
                     at,
                 ));
+            }
+            for input in &self.calendar {
+                out.extend(input.encode(columns.dates[at]));
             }
         }
     }
@@ -333,8 +399,8 @@ mod tests {
             panic!()
         };
         let columns = Columns {
-            values: &values,
             covariates: &covariates,
+            ..Columns::from(&values)
         };
         let mut x = Vec::new();
         f.encode_at(columns, 25, &mut x);
@@ -349,6 +415,51 @@ mod tests {
         let (xs, ys) = f.batch(columns, &[10, 25]);
         assert_eq!((xs.len(), ys.len()), (2 * 4 * 3, 2 * 2));
         assert_eq!(&xs[12..], &x[..]);
+    }
+
+    /// Calendar inputs come after the covariates at every step, as the sin/cos pair of that
+    /// step's own date; one that never changes on the training part is refused.
+    #[test]
+    fn calendar_pairs_follow_each_steps_date() {
+        let values: Vec<f64> = (0..40).map(|i| 10.0 + (i % 5) as f64).collect();
+        let dates: Vec<i64> = (0..40).map(|i| 1_700_000_000 + i * 3_600).collect();
+        let volume = vec![Covariate {
+            name: "Volume".into(),
+            values: (0..40).map(|i| (i * 13 % 7) as f64).collect(),
+        }];
+        let columns = Columns {
+            covariates: &volume,
+            dates: &dates,
+            ..Columns::from(&values)
+        };
+        let calendar = [CalendarInput::Hour, CalendarInput::Weekday];
+        let f = fitted(TransformKind::Minmax, 1, &values[..30])
+            .with_inputs(&volume, 30)
+            .unwrap()
+            .with_calendar(&calendar, &dates[..30])
+            .unwrap();
+        assert_eq!(f.features(), 1 + 1 + 2 * 2);
+        let mut x = Vec::new();
+        f.encode_at(columns, 33, &mut x);
+        assert_eq!(x.len(), 4 * 6);
+        for j in 0..4 {
+            let step = &x[6 * j..6 * (j + 1)];
+            let at = 29 + j;
+            assert_eq!(step[0], ((values[at] - 10.0) / 4.0) as f32);
+            assert_eq!(&step[2..4], &CalendarInput::Hour.encode(dates[at]));
+            assert_eq!(&step[4..6], &CalendarInput::Weekday.encode(dates[at]));
+        }
+
+        let days: Vec<i64> = (0..30).map(|i| 1_700_006_400 + i * 86_400).collect();
+        let plain = fitted(TransformKind::Minmax, 1, &values[..30]);
+        let err = plain
+            .clone()
+            .with_calendar(&[CalendarInput::Hour], &days)
+            .unwrap_err();
+        assert!(err.contains("same time of day"), "{err}");
+        assert!(plain
+            .with_calendar(&[CalendarInput::Weekday], &days)
+            .is_ok());
     }
 
     #[test]

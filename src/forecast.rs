@@ -1,7 +1,8 @@
 //! A trained network with its input contract ([`Forecaster`]): one-step predictions from
 //! the true past, and recursive N-step forecasts (predict the next value, append it, slide,
 //! repeat), from one origin or from many at once, as a dated [`Forecast`]. A model with
-//! covariates cannot recurse (their future is unknown): it forecasts at most its horizon.
+//! covariates cannot recurse (their future is unknown): it forecasts at most its horizon;
+//! calendar inputs do not stop it (future dates are known).
 
 use std::ops::Range;
 
@@ -131,21 +132,37 @@ impl Forecaster {
                 .map(|(y, &o)| self.featurizer.decode(values[o - 1], &y[..steps]))
                 .collect());
         }
+        // Each origin's history, and with calendar inputs its dates, continued on the
+        // series' calendar through the whole forecast.
         let lookback = self.lookback();
-        let mut histories: Vec<Vec<f64>> = origins
+        let dated = !self.featurizer.calendar.is_empty();
+        let mut histories: Vec<(Vec<f64>, Vec<i64>)> = origins
             .iter()
-            .map(|&o| values[o - lookback..o].to_vec())
+            .map(|&o| {
+                let mut dates = Vec::new();
+                if dated {
+                    dates.extend_from_slice(&columns.dates[o - lookback..o]);
+                    dates.extend(columns.calendar.future(columns.dates[o - 1], steps));
+                }
+                (values[o - lookback..o].to_vec(), dates)
+            })
             .collect();
-        let mut input = Vec::with_capacity(origins.len() * lookback);
+        let mut input = Vec::with_capacity(origins.len() * lookback * self.featurizer.features());
         let mut done = 0;
         while done < steps {
             let block = self.featurizer.horizon.min(steps - done);
             input.clear();
-            for hist in &histories {
-                self.featurizer.encode(hist, &mut input);
+            for (hist, dates) in &histories {
+                let history = Columns {
+                    values: hist,
+                    covariates: &[],
+                    dates,
+                    calendar: columns.calendar,
+                };
+                self.featurizer.encode_at(history, hist.len(), &mut input);
             }
             let preds = self.run(&input)?;
-            for (hist, y) in histories
+            for ((hist, _), y) in histories
                 .iter_mut()
                 .zip(preds.chunks(self.featurizer.horizon))
             {
@@ -156,7 +173,7 @@ impl Forecaster {
         }
         Ok(histories
             .into_iter()
-            .map(|mut h| h.split_off(lookback))
+            .map(|(mut h, _)| h.split_off(lookback))
             .collect())
     }
 }

@@ -89,7 +89,12 @@ pub fn prepare<'a>(
             )
         }
     })?;
-    let featurizer = featurizer.with_inputs(columns.covariates, split.fit_end())?;
+    let featurizer = featurizer
+        .with_inputs(columns.covariates, split.fit_end())?
+        .with_calendar(
+            &config.model.calendar,
+            &columns.dates[..split.fit_end().min(columns.dates.len())],
+        )?;
     let k = featurizer.horizon;
     if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {
         return Err(format!(

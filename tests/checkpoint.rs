@@ -291,6 +291,7 @@ fn golden_metas() -> Vec<Meta> {
                 transform: TransformKind::Window,
                 horizon: 1,
                 features: 1,
+                calendar: Vec::new(),
             },
             train: TrainConfig {
                 epochs: 2,

@@ -126,6 +126,7 @@ impl Checkpoint {
                 window: self.meta.model().window,
                 horizon: self.meta.model().horizon,
                 inputs: self.meta.inputs.clone(),
+                calendar: self.meta.model().calendar.clone(),
             },
             device: device.clone(),
         })

@@ -140,6 +140,10 @@ pub mod v3 {
         /// Values per input step; absent (and written absent) for the price alone.
         #[serde(default = "one", skip_serializing_if = "is_one")]
         pub features: usize,
+        /// Calendar inputs by name (`hour`, `weekday`, `month`), in order; absent (and
+        /// written absent) without them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub calendar: Vec<String>,
     }
 
     fn one() -> usize {
@@ -437,6 +441,7 @@ impl From<&RunConfig> for v3::RunConfig {
                 },
                 horizon: m.horizon,
                 features: m.features,
+                calendar: m.calendar.iter().map(|c| c.name().to_string()).collect(),
             },
             train: v3::TrainConfig {
                 epochs: t.epochs,
@@ -609,12 +614,15 @@ impl v3::Meta {
                 bad.name, bad.transform
             ));
         }
-        if config.model.features != 1 + inputs.len() {
+        let calendar = config.model.calendar.len();
+        if config.model.features != 1 + inputs.len() + 2 * calendar {
             return Err(format!(
-                "the model takes {} values per step but the file lists {} input{} beside the price",
+                "the model takes {} values per step but the file lists {} input{} beside the \
+                 price and {calendar} calendar input{} (two values each)",
                 config.model.features,
                 inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" }
+                if inputs.len() == 1 { "" } else { "s" },
+                if calendar == 1 { "" } else { "s" }
             ));
         }
         Ok(Meta {
@@ -670,6 +678,12 @@ impl v3::RunConfig {
                 },
                 horizon: m.horizon,
                 features: m.features,
+                calendar: m
+                    .calendar
+                    .iter()
+                    .map(|c| c.parse())
+                    .collect::<Result<_, String>>()
+                    .map_err(|e| format!("stored configuration is invalid: {e}"))?,
             },
             train: TrainConfig {
                 epochs: t.epochs,

@@ -72,10 +72,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
         if refit {
             // Everything before the fold is history: an expanding window.
             // Covariates run on past `end`; nothing reads them there.
-            let history = crate::features::Columns {
-                values: &series.values[..end],
-                covariates: &series.covariates,
-            };
+            let history = crate::features::Columns::from(&series).before(end);
             let Prepared { split, featurizer } =
                 pipeline::prepare(&config, history, end - start)
                     .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
