@@ -301,16 +301,21 @@ impl Featurizer {
         targets: &[usize],
     ) -> (Vec<f32>, Vec<f32>) {
         let columns = columns.into();
-        let values = columns.values;
         let xs = self.inputs(columns, targets);
         let mut ys = Vec::with_capacity(targets.len() * self.horizon);
         for &t in targets {
-            for k in 0..self.horizon {
-                let anchor = self.anchor(values[t - 1], values, t + k);
-                ys.push(self.scaler.target(anchor, values[t + k]));
-            }
+            self.target_at(columns.values, t, &mut ys);
         }
         (xs, ys)
+    }
+
+    /// Appends to `out` the targets (`[horizon]`) of predicting `values[t..t + horizon]`
+    /// from the values before `t`.
+    pub fn target_at(&self, values: &[f64], t: usize, out: &mut Vec<f32>) {
+        for k in 0..self.horizon {
+            let anchor = self.anchor(values[t - 1], values, t + k);
+            out.push(self.scaler.target(anchor, values[t + k]));
+        }
     }
     /// The value step `t` of a target path is relative to: the one before it for a chained
     /// transform (log returns), else the last known value.

@@ -6,6 +6,7 @@
 //! random (initialisation, shuffling, dropout) comes from one generator seeded by the
 //! caller, so a run is reproducible bit for bit on the same machine.
 
+use std::ops::Range;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -76,8 +77,9 @@ pub struct Outcome {
     pub interrupted: Option<(usize, usize)>,
 }
 
-/// What the loop trains on: the price series, the featurizer fitted on its training part,
-/// and the split whose training and validation targets it uses.
+/// One series the loop trains on: its columns, the featurizer fitted on its training part,
+/// and the split whose training and validation targets it uses. A global model trains on
+/// several, each with its own featurizer (all of the same shape).
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
     /// The price and the covariates (see [`Columns`]).
@@ -86,29 +88,37 @@ pub struct TrainData<'a> {
     pub split: &'a Split,
 }
 
-/// Trains a fresh model on `data`, minimising `loss`.
+/// A target: the series (its index in the training data) and the index of its first
+/// predicted value.
+type Target = (usize, usize);
+
+/// Trains a fresh model on `data` (one or more series), minimising `loss`. Batches draw
+/// from every series' training targets alike.
 pub fn train(
     model: &ModelConfig,
     config: &TrainConfig,
     seed: u64,
     loss: &Loss,
-    data: TrainData<'_>,
+    data: &[TrainData<'_>],
     device: &Device,
     on_event: &mut dyn FnMut(Event) -> Flow,
 ) -> anyhow::Result<Outcome> {
-    let TrainData {
-        values,
-        featurizer,
-        split,
-    } = data;
-    anyhow::ensure!(
-        model.features == featurizer.features() && model.horizon == featurizer.horizon,
-        "internal: the model takes {} values per step and predicts {} steps, the featurizer makes {} and {}",
-        model.features,
-        model.horizon,
-        featurizer.features(),
-        featurizer.horizon
-    );
+    for part in data {
+        let f = part.featurizer;
+        anyhow::ensure!(
+            model.features == f.features()
+                && model.horizon == f.horizon
+                && model.window == f.window,
+            "internal: the model takes {} values per step, {} steps in, and predicts {} steps; a featurizer makes {}, {} and {}",
+            model.features,
+            model.window,
+            model.horizon,
+            f.features(),
+            f.window,
+            f.horizon
+        );
+    }
+    let horizon = model.horizon;
     let mut rng = Rng64::seed_from_u64(seed);
     let init = init_weights(model, &mut rng, device)?;
     let names: Vec<String> = param_shapes(model).into_iter().map(|(n, _)| n).collect();
@@ -124,10 +134,17 @@ pub fn train(
     let net = Model::new(model, &tracked)?;
     let mut optimizer = ClipGradNorm::<AnyOptimizer>::new(vars.clone(), optimizer_params(config))?;
 
-    let window = featurizer.window;
+    let window = model.window;
     // Targets whose whole horizon lies in their part: training never sees validation values.
-    let mut order: Vec<usize> = featurizer.within(&split.train).collect();
-    let val_targets: Vec<usize> = featurizer.within(&split.val).collect();
+    let targets = |part: &Range<usize>, i: usize, d: &TrainData<'_>| {
+        d.featurizer.within(part).map(move |t| (i, t))
+    };
+    let mut order: Vec<Target> = (data.iter().enumerate())
+        .flat_map(|(i, d)| targets(&d.split.train, i, d))
+        .collect();
+    let val_targets: Vec<Target> = (data.iter().enumerate())
+        .flat_map(|(i, d)| targets(&d.split.val, i, d))
+        .collect();
     let batches = order.len().div_ceil(config.batch_size);
     let mut history = Vec::with_capacity(config.epochs);
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
@@ -144,9 +161,9 @@ pub fn train(
         order.shuffle(&mut rng);
         let (mut total, mut seen) = (0.0, 0);
         for (b, targets) in order.chunks(config.batch_size).enumerate() {
-            let (xs, ys) = featurizer.batch(values, targets);
-            let xs = Tensor::from_vec(xs, (targets.len(), window, featurizer.features()), device)?;
-            let ys = Tensor::from_vec(ys, (targets.len(), featurizer.horizon), device)?;
+            let (xs, ys) = batch(data, targets);
+            let xs = Tensor::from_vec(xs, (targets.len(), window, model.features), device)?;
+            let ys = Tensor::from_vec(ys, (targets.len(), horizon), device)?;
             let batch_loss = loss.forward(&net.forward(&xs, Some(&mut rng))?, &ys)?;
             let loss_value = f64::from(batch_loss.to_scalar::<f32>()?);
             if !loss_value.is_finite() {
@@ -217,31 +234,43 @@ pub fn train(
     })
 }
 
-/// One-step predictions for `targets` without dropout: the `loss` in the transform's units
-/// (what training minimises) and the RMSE in price units.
-pub fn validate(
+/// Inputs (`[n, window, features]`, flat) and targets (`[n, horizon]`, flat) of `targets`,
+/// each through its own series' featurizer.
+fn batch(data: &[TrainData<'_>], targets: &[Target]) -> (Vec<f32>, Vec<f32>) {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for &(i, t) in targets {
+        let d = &data[i];
+        d.featurizer.encode_at(d.values, t, &mut xs);
+        d.featurizer.target_at(d.values.values, t, &mut ys);
+    }
+    (xs, ys)
+}
+
+/// Predictions for `targets` without dropout: the `loss` in the transform's units (what
+/// training minimises) and the RMSE in price units over every step of the horizon (pooled
+/// over the series).
+fn validate(
     net: &Model,
     loss: &Loss,
-    data: TrainData<'_>,
-    targets: &[usize],
+    data: &[TrainData<'_>],
+    targets: &[Target],
     device: &Device,
 ) -> anyhow::Result<(f64, f64)> {
     if targets.is_empty() {
         return Ok((f64::NAN, f64::NAN));
     }
-    let TrainData {
-        values, featurizer, ..
-    } = data;
-    let (xs, ys) = featurizer.batch(values, targets);
-    let values = values.values;
-    let preds = net.predict(&xs, featurizer.window, device)?;
+    let (xs, ys) = batch(data, targets);
+    let window = data[targets[0].0].featurizer.window;
+    let horizon = data[targets[0].0].featurizer.horizon;
+    let preds = net.predict(&xs, window, device)?;
     let n = ys.len() as f64;
     let loss = loss.mean(&preds, &ys);
     let price_se: f64 = preds
-        .chunks(featurizer.horizon)
+        .chunks(horizon)
         .zip(targets)
-        .flat_map(|(y, &t)| {
-            let path = featurizer.decode(values[t - 1], y);
+        .flat_map(|(y, &(i, t))| {
+            let values = data[i].values.values;
+            let path = data[i].featurizer.decode(values[t - 1], y);
             (0..path.len()).map(move |k| (path[k] - values[t + k]).powi(2))
         })
         .sum();

@@ -53,7 +53,7 @@ fn model_beats_naive_by_half_on_structured_data() {
             &config.train,
             7,
             &Loss::Mse,
-            data,
+            &[data],
             &dev,
             &mut |_| gruf::train::Flow::Continue,
         )

@@ -52,7 +52,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
         &config.train,
         3,
         &Loss::Mse,
-        data,
+        &[data],
         &Device::Cpu,
         &mut |_| gruf::train::Flow::Continue,
     )

@@ -158,7 +158,7 @@ fn run_training(
         &config.train,
         seed,
         &Loss::Mse,
-        data,
+        &[data],
         device,
         &mut |e| {
             reporter.event(e);
