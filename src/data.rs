@@ -64,6 +64,9 @@ pub struct DataConfig {
     /// column is always the first input, listed or not. `range` is derived as
     /// (High − Low) / price when the file has no column of that name. Empty: the price alone.
     pub inputs: Vec<String>,
+    /// The column naming the series of a long CSV (one row per series and date), for a
+    /// global model over many series; `None`: the file is one series.
+    pub id_column: Option<String>,
 }
 
 /// The character between fields: one ASCII character, a comma unless told.

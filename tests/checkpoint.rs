@@ -1,17 +1,18 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), the checkpoint
 //! loader's refusals of files that are wrong in each way it promises to catch, and the
-//! metadata JSON of the current format, byte for byte (`fixtures/v3/meta.jsonl`).
+//! metadata JSON of the current format, byte for byte (`fixtures/v4/meta.jsonl`, and
+//! `fixtures/v3/meta.jsonl` for what a model of one series still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
-use gruf::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION, META_KEY};
+use gruf::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use gruf::data::{load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics};
-use gruf::features::Featurizer;
+use gruf::features::{Featurizer, Input, InputTransform};
 use gruf::loss::Loss;
 use gruf::scaler::{Scaler, TransformKind};
 use gruf::synth::{generate, to_csv, SampleConfig};
@@ -65,16 +66,19 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             created: "2024-01-01T00:00:00Z".into(),
             config,
             seed: 3,
-            scaler,
-            inputs: Vec::new(),
+            members: vec![Member {
+                id: String::new(),
+                scaler,
+                inputs: Vec::new(),
+                split,
+                mase_scale: Some(1.5),
+            }],
             data: loaded.provenance,
-            split,
             history: outcome.history,
             best_epoch: outcome.best_epoch,
             stopped_early: outcome.stopped_early,
             interrupted: None,
             test: None,
-            mase_scale: Some(1.5),
         },
         weights: outcome.weights,
     }
@@ -97,7 +101,7 @@ fn save_then_load_is_the_identity_for_every_transform() {
         ckpt.save(&path).unwrap();
         let back = Checkpoint::load(&path, &Device::Cpu).unwrap();
         assert_eq!(back.meta, ckpt.meta);
-        assert_eq!(back.meta.scaler.kind(), kind);
+        assert_eq!(back.meta.first().scaler.kind(), kind);
         assert_eq!(
             back.weights.keys().collect::<Vec<_>>(),
             ckpt.weights.keys().collect::<Vec<_>>()
@@ -283,6 +287,7 @@ fn golden_metas() -> Vec<Meta> {
                 season: Some(5),
                 delimiter: "tab".parse().unwrap(),
                 inputs: Vec::new(),
+                id_column: None,
             },
             model: ModelConfig {
                 layers: vec![4, 3],
@@ -306,10 +311,20 @@ fn golden_metas() -> Vec<Meta> {
             },
         },
         seed: 7,
-        scaler: Scaler::Window {
-            scale: 0.03348110996438005,
-        },
-        inputs: Vec::new(),
+        members: vec![Member {
+            id: String::new(),
+            scaler: Scaler::Window {
+                scale: 0.03348110996438005,
+            },
+            inputs: Vec::new(),
+            split: Split {
+                lookback: 8,
+                train: 8..28,
+                val: 28..35,
+                test: 35..40,
+            },
+            mase_scale: Some(47.72916666666667),
+        }],
         data: Provenance {
             path: "/data/prices.tsv".into(),
             sha256: "0f3d0631f7cd14cc4124c377dbe0fb1bf8660d8f5aacec2e4fba6f67b102e76b".into(),
@@ -320,12 +335,6 @@ fn golden_metas() -> Vec<Meta> {
             calendar: Some(Calendar::BusinessDays),
             column: "Close".into(),
             date_column: "Date".into(),
-        },
-        split: Split {
-            lookback: 8,
-            train: 8..28,
-            val: 28..35,
-            test: 35..40,
         },
         history: vec![
             EpochRecord {
@@ -367,7 +376,6 @@ fn golden_metas() -> Vec<Meta> {
             calendar: Some(Calendar::BusinessDays),
             season: Some(5),
         }),
-        mase_scale: Some(47.72916666666667),
     };
     let mut hourly = business.clone();
     hourly.config.data = DataConfig {
@@ -378,13 +386,13 @@ fn golden_metas() -> Vec<Meta> {
     };
     hourly.config.model.transform = TransformKind::Logret;
     hourly.config.train.optimizer = OptimizerKind::Rmsprop;
-    hourly.scaler = Scaler::Logret { scale: 0.0125 };
+    hourly.members[0].scaler = Scaler::Logret { scale: 0.0125 };
     hourly.data.calendar = Some(Calendar::Fixed { seconds: 3_600 });
     hourly.data.step_seconds = 3_600;
     hourly.data.first_date = "2024-01-01T00:00:00Z".into();
     hourly.data.last_date = "2024-01-02T15:00:00Z".into();
-    hourly.split.lookback = 9;
-    hourly.split.train = 9..28;
+    hourly.members[0].split.lookback = 9;
+    hourly.members[0].split.train = 9..28;
     if let Some(test) = &mut hourly.test {
         test.first_date = "2024-01-02T11:00:00Z".into();
         test.last_date = "2024-01-02T15:00:00Z".into();
@@ -397,7 +405,7 @@ fn golden_metas() -> Vec<Meta> {
     quarterly.config.data = DataConfig::default();
     quarterly.config.model.transform = TransformKind::Minmax;
     quarterly.config.train.seed = None;
-    quarterly.scaler = Scaler::Minmax {
+    quarterly.members[0].scaler = Scaler::Minmax {
         min: 3098.227816,
         max: 8190.432045,
     };
@@ -422,7 +430,11 @@ fn golden_metas() -> Vec<Meta> {
     }
     let minimal = Meta {
         config: RunConfig::default(),
-        scaler: Scaler::Minmax { min: 1.0, max: 2.0 },
+        members: vec![Member {
+            scaler: Scaler::Minmax { min: 1.0, max: 2.0 },
+            mase_scale: None,
+            ..quarterly.members[0].clone()
+        }],
         data: Provenance {
             calendar: None,
             ..quarterly.data.clone()
@@ -430,39 +442,91 @@ fn golden_metas() -> Vec<Meta> {
         history: vec![business.history[0].clone()],
         best_epoch: 1,
         test: None,
-        mase_scale: None,
         ..quarterly.clone()
     };
     vec![business, hourly, quarterly, minimal]
 }
 
-fn golden_fixture() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v3/meta.jsonl");
+/// [`golden_metas`] and a global model of three series (format 4 only), each series with
+/// its own scaler, covariate transform, split and MASE scale.
+fn golden_metas_v4() -> Vec<Meta> {
+    let mut metas = golden_metas();
+    let mut global = metas[0].clone();
+    global.config.data.inputs = vec!["Close".into(), "Volume".into()];
+    global.config.data.id_column = Some("Symbol".into());
+    global.config.model.features = 2;
+    let volume = |mean: f64| Input {
+        name: "Volume".into(),
+        transform: InputTransform::Standard {
+            log: true,
+            mean,
+            std: 1.25,
+        },
+    };
+    global.members = ["BTC", "ETH", "SOL"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Member {
+            id: (*id).into(),
+            scaler: Scaler::Window {
+                scale: 0.03 + i as f64 * 0.005,
+            },
+            inputs: vec![volume(20.0 + i as f64)],
+            split: Split {
+                lookback: 8,
+                train: 8..28 + i,
+                val: 28 + i..35 + i,
+                test: 35 + i..40 + i,
+            },
+            mase_scale: Some(100.0 / (i + 1) as f64),
+        })
+        .collect();
+    global.test = None;
+    metas.push(global);
+    metas
+}
+
+fn fixture(version: u32) -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/v{version}/meta.jsonl"));
     std::fs::read_to_string(path).unwrap()
 }
 
-/// The metadata JSON of format 3, byte for byte. If this fails, the file format changed:
+/// The metadata JSON of format 4, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 3.
+/// new fixture for version 4.
 #[test]
-fn format_3_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = golden_fixture();
+fn format_4_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(4);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas();
+    let metas = golden_metas_v4();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 3 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 4 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
+    }
+    let path = Path::new("meta.jsonl");
+    for (i, (line, meta)) in fixture.lines().zip(metas).enumerate() {
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }
 
+/// A model of one series writes what format 3 wrote, but for the version; format 3 files
+/// read back as the same values (as read: version 3).
 #[test]
-fn format_3_fixture_reads_back_as_the_same_values() {
+fn format_3_is_format_4_of_one_series() {
     let path = Path::new("meta.jsonl");
-    for (i, (line, meta)) in golden_fixture().lines().zip(golden_metas()).enumerate() {
+    for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":3,", "\"format_version\":4,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 3;
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }

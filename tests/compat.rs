@@ -99,13 +99,16 @@ fn gruf_1_0_model_files_load_with_what_format_2_lacks_left_unknown() {
         (2, "1.0.0")
     );
     assert_eq!(meta.data.calendar, None);
-    assert_eq!((meta.config.data.season, meta.mase_scale), (None, None));
+    assert_eq!(
+        (meta.config.data.season, meta.first().mase_scale),
+        (None, None)
+    );
     assert_eq!(meta.config.data.delimiter, Default::default());
     let test = meta.test.as_ref().unwrap();
     assert_eq!((test.n, test.calendar, test.season), (30, None, None));
     // The MASE scale comes back from the stored naive metrics: MAE over MASE.
-    let scale = meta.mase_scale().unwrap();
+    let scale = meta.mase_scale(meta.first()).unwrap();
     let want = 152.73336786666667 / 1.1853980225756595;
     assert_close("MASE scale", &[scale], &[want], 0.0, 1e-9);
-    assert_eq!(meta.split.test, 370..400);
+    assert_eq!(meta.first().split.test, 370..400);
 }

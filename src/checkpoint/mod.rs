@@ -35,17 +35,19 @@ mod records;
 pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
-/// another; each version's JSON is spelled by its records in `records.rs`, and version 3's
-/// bytes are pinned by `tests/fixtures/v3/meta.jsonl`. Version 3 added the calendar and the
-/// MASE scale; version 2 files (gruf 1.0) still load: the calendar is then detected from
-/// the CSV in use, the scale recovered from the stored test metrics.
-pub const FORMAT_VERSION: u32 = 3;
+/// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
+/// of versions 3 and 4 are pinned by `tests/fixtures/v3/meta.jsonl` and
+/// `tests/fixtures/v4/meta.jsonl`. Version 4 added the series of a global model (a model of
+/// one series writes what version 3 wrote); version 3 added the calendar and the MASE
+/// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
+/// in use, the scale recovered from the stored test metrics.
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
 pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
 
-/// A checkpoint's metadata, in domain types; the file holds it as `records::v3::Meta`.
+/// A checkpoint's metadata, in domain types; the file holds it as `records::v4::Meta`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Meta {
     /// [`FORMAT`]. As read; [`Checkpoint::save`] always writes [`FORMAT`].
@@ -60,12 +62,10 @@ pub struct Meta {
     pub config: RunConfig,
     /// The seed actually used (drawn when none was given).
     pub seed: u64,
-    pub scaler: Scaler,
-    /// The covariates after the price, each with its fitted transform (empty: the price
-    /// alone).
-    pub inputs: Vec<Input>,
+    /// What was fitted on each series the model was trained on: one for a model of one
+    /// series, one per id (in the order trained) for a global model. Never empty.
+    pub members: Vec<Member>,
     pub data: Provenance,
-    pub split: Split,
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
     pub stopped_early: bool,
@@ -73,6 +73,18 @@ pub struct Meta {
     pub interrupted: Option<(usize, usize)>,
     /// `None` when trained with `--test-days 0`.
     pub test: Option<Evaluation>,
+}
+
+/// One series of a model and what was fitted on its training part alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The series' id (a value of `--id-column`); empty for a model of one series.
+    pub id: String,
+    pub scaler: Scaler,
+    /// The covariates after the price, each with its fitted transform (empty: the price
+    /// alone).
+    pub inputs: Vec<Input>,
+    pub split: Split,
     /// The naive forecast's MAE on the training part: the MASE denominator for every
     /// later evaluation, whatever CSV it reads. `None` in format 2 files.
     pub mase_scale: Option<f64>,
@@ -81,7 +93,7 @@ pub struct Meta {
 impl Meta {
     /// The metadata JSON as a file of the current format holds it under [`META_KEY`].
     pub fn to_json(&self) -> anyhow::Result<String> {
-        Ok(serde_json::to_string(&records::v3::Meta::from(self))?)
+        Ok(serde_json::to_string(&records::v4::Meta::from(self))?)
     }
 
     /// Metadata JSON of any format version this gruf reads, checked as [`Checkpoint::load`]
@@ -94,13 +106,29 @@ impl Meta {
         &self.config.model
     }
 
-    /// The MASE denominator: stored, or for format 2 files recovered from the stored test
-    /// metrics (the naive forecast's MAE over its MASE). `None` if neither is there.
-    pub fn mase_scale(&self) -> Option<f64> {
-        self.mase_scale.or_else(|| {
+    /// True for a global model: one network over several series, each with its own id.
+    pub fn is_global(&self) -> bool {
+        self.members.len() > 1 || self.members.iter().any(|m| !m.id.is_empty())
+    }
+
+    /// The first series' member: the only one of a model of one series.
+    pub fn first(&self) -> &Member {
+        &self.members[0]
+    }
+
+    /// The member of the series `id`, if the model was trained on it.
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    /// The MASE denominator of `member`: stored, or for format 2 files (one series)
+    /// recovered from the stored test metrics (the naive forecast's MAE over its MASE).
+    /// `None` if neither is there.
+    pub fn mase_scale(&self, member: &Member) -> Option<f64> {
+        member.mase_scale.or_else(|| {
             let naive = self.test.as_ref()?.get("naive")?;
             let scale = naive.mae / naive.mase;
-            (scale.is_finite() && scale > 0.0).then_some(scale)
+            (scale.is_finite() && scale > 0.0 && !self.is_global()).then_some(scale)
         })
     }
 }
@@ -117,19 +145,32 @@ impl Checkpoint {
         Ok(Model::new(self.meta.model(), &self.weights)?)
     }
 
-    /// The network with its stored transform and window, ready to predict on `device`.
+    /// The network with the first (for a model of one series, the only) series' stored
+    /// transforms, ready to predict on `device`.
     pub fn forecaster(&self, device: &Device) -> anyhow::Result<Forecaster> {
+        self.forecaster_for(self.meta.first(), device)
+    }
+
+    /// The network with `member`'s stored transforms, ready to predict its series on
+    /// `device`.
+    pub fn forecaster_for(&self, member: &Member, device: &Device) -> anyhow::Result<Forecaster> {
         Ok(Forecaster {
             model: self.model()?,
-            featurizer: Featurizer {
-                scaler: self.meta.scaler,
-                window: self.meta.model().window,
-                horizon: self.meta.model().horizon,
-                inputs: self.meta.inputs.clone(),
-                calendar: self.meta.model().calendar.clone(),
-            },
+            featurizer: self.featurizer(member),
             device: device.clone(),
         })
+    }
+
+    /// The input contract of `member`'s series: its fitted transforms and the model's shape.
+    pub fn featurizer(&self, member: &Member) -> Featurizer {
+        let model = self.meta.model();
+        Featurizer {
+            scaler: member.scaler,
+            window: model.window,
+            horizon: model.horizon,
+            inputs: member.inputs.clone(),
+            calendar: model.calendar.clone(),
+        }
     }
 
     /// Serialises and writes atomically: the previous file survives any failure.

@@ -7,12 +7,14 @@
 //!
 //! Rules:
 //! - A version's records are frozen once files of that version exist. Field order is the
-//!   key order in the file. `tests/checkpoint.rs` holds format 3 to its bytes
-//!   (`tests/fixtures/v3/meta.jsonl`); format 2 is held by gruf 1.0's own files
-//!   (`tests/compat.rs`).
+//!   key order in the file. `tests/checkpoint.rs` holds formats 4 and 3 to their bytes
+//!   (`tests/fixtures/v4/meta.jsonl`, `tests/fixtures/v3/meta.jsonl`); format 2 is held by
+//!   gruf 1.0's own files (`tests/compat.rs`).
 //! - A change to the JSON is a new format version: new records for what changed (reusing
-//!   the unchanged ones), [`v3::Meta`]'s place as the written version, and an upgrade from
-//!   the previous version's records, as [`v2::Meta`] has into [`v3::Meta`].
+//!   the unchanged ones), [`v4::Meta`]'s place as the written version, and an upgrade from
+//!   the previous version's records, as [`v3::Meta`] has into [`v4::Meta`] and
+//!   [`v2::Meta`] into [`v3::Meta`]. Optional keys that are absent unless a feature is used
+//!   (`calendar`, `id_column`) sit in the shared records.
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
@@ -29,19 +31,97 @@ use crate::scaler::{Scaler, TransformKind};
 use crate::train::EpochRecord;
 use crate::window::Split;
 
-use super::{Meta, FORMAT, FORMAT_VERSION};
+use super::{Member, Meta, FORMAT, FORMAT_VERSION};
 
 /// Parses metadata of format `version` (already checked to be one this gruf reads) into
 /// the current format's record; `Err` is serde's message.
-pub fn read(value: serde_json::Value, version: u64) -> Result<v3::Meta, serde_json::Error> {
-    if version == 2 {
-        serde_json::from_value::<v2::Meta>(value).map(v3::Meta::from)
-    } else {
-        serde_json::from_value::<v3::Meta>(value)
+pub fn read(value: serde_json::Value, version: u64) -> Result<v4::Meta, serde_json::Error> {
+    match version {
+        2 => serde_json::from_value::<v2::Meta>(value)
+            .map(v3::Meta::from)
+            .map(v4::Meta::from),
+        3 => serde_json::from_value::<v3::Meta>(value).map(v4::Meta::from),
+        _ => serde_json::from_value::<v4::Meta>(value),
     }
 }
 
-/// Format 3, the current one: format 2 plus the series' calendar, the MASE scale, the seasonal
+/// Format 4, the current one: format 3 plus the series of a global model. A model of one
+/// series writes what format 3 wrote (only the version differs); a global model writes no
+/// top-level scaler, inputs or split, and lists each series with what was fitted on it
+/// under `series`.
+pub mod v4 {
+    use serde::{Deserialize, Serialize};
+
+    use super::v3::{self, Epoch, Evaluation, Input, Provenance, RunConfig, Scaler, Split};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Meta {
+        pub format: String,
+        pub format_version: u32,
+        pub gruf_version: String,
+        pub created: String,
+        pub config: RunConfig,
+        pub seed: u64,
+        /// The series' scaler (one series); absent for a global model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub scaler: Option<Scaler>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub inputs: Vec<Input>,
+        pub data: Provenance,
+        /// The series' split (one series); absent for a global model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub split: Option<Split>,
+        pub history: Vec<Epoch>,
+        pub best_epoch: usize,
+        pub stopped_early: bool,
+        #[serde(default)]
+        pub interrupted: Option<(usize, usize)>,
+        pub test: Option<Evaluation>,
+        #[serde(default)]
+        pub mase_scale: Option<f64>,
+        /// Every series of a global model, in the order trained; absent for one series.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub series: Vec<Member>,
+    }
+
+    /// One series of a global model and what was fitted on its training part.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Member {
+        pub id: String,
+        pub scaler: Scaler,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub inputs: Vec<Input>,
+        pub split: Split,
+        pub mase_scale: Option<f64>,
+    }
+
+    /// A format 3 file is a model of one series.
+    impl From<v3::Meta> for Meta {
+        fn from(m: v3::Meta) -> Meta {
+            Meta {
+                format: m.format,
+                format_version: m.format_version,
+                gruf_version: m.gruf_version,
+                created: m.created,
+                config: m.config,
+                seed: m.seed,
+                scaler: Some(m.scaler),
+                inputs: m.inputs,
+                data: m.data,
+                split: Some(m.split),
+                history: m.history,
+                best_epoch: m.best_epoch,
+                stopped_early: m.stopped_early,
+                interrupted: m.interrupted,
+                test: m.test,
+                mase_scale: m.mase_scale,
+                series: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Format 3: format 2 plus the series' calendar, the MASE scale, the seasonal
 /// period and the field delimiter.
 pub mod v3 {
     use std::path::PathBuf;
@@ -96,6 +176,9 @@ pub mod v3 {
         /// Input columns beside the price as configured; absent for the price alone.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub inputs: Vec<String>,
+        /// The column naming the series of a long CSV (format 4); absent for one series.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id_column: Option<String>,
     }
 
     /// A covariate and its fitted transform.
@@ -350,6 +433,7 @@ pub mod v2 {
                         season: None,
                         delimiter: ",".into(),
                         inputs: Vec::new(),
+                        id_column: None,
                     },
                     model: m.config.model,
                     train: m.config.train,
@@ -390,25 +474,39 @@ pub mod v2 {
 
 // Domain → current record. Written files always say the current format and version.
 
-impl From<&Meta> for v3::Meta {
-    fn from(m: &Meta) -> v3::Meta {
-        v3::Meta {
+impl From<&Meta> for v4::Meta {
+    fn from(m: &Meta) -> v4::Meta {
+        let member = |s: &Member| v4::Member {
+            id: s.id.clone(),
+            scaler: s.scaler.into(),
+            inputs: s.inputs.iter().map(v3::Input::from).collect(),
+            split: v3::Split::from(&s.split),
+            mase_scale: s.mase_scale,
+        };
+        // One series: its fitted parts at the top, as format 3 has them.
+        let (one, series) = if m.is_global() {
+            (None, m.members.iter().map(member).collect())
+        } else {
+            (Some(member(m.first())), Vec::new())
+        };
+        v4::Meta {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
             gruf_version: m.gruf_version.clone(),
             created: m.created.clone(),
             config: v3::RunConfig::from(&m.config),
             seed: m.seed,
-            scaler: m.scaler.into(),
-            inputs: m.inputs.iter().map(v3::Input::from).collect(),
+            scaler: one.as_ref().map(|o| o.scaler),
+            inputs: one.as_ref().map_or(Vec::new(), |o| o.inputs.clone()),
             data: v3::Provenance::from(&m.data),
-            split: v3::Split::from(&m.split),
+            split: one.as_ref().map(|o| o.split.clone()),
             history: m.history.iter().map(v3::Epoch::from).collect(),
             best_epoch: m.best_epoch,
             stopped_early: m.stopped_early,
             interrupted: m.interrupted,
             test: m.test.as_ref().map(v3::Evaluation::from),
-            mase_scale: m.mase_scale,
+            mase_scale: one.and_then(|o| o.mase_scale),
+            series,
         }
     }
 }
@@ -428,6 +526,7 @@ impl From<&RunConfig> for v3::RunConfig {
                 season: d.season,
                 delimiter: d.delimiter.to_string(),
                 inputs: d.inputs.clone(),
+                id_column: d.id_column.clone(),
             },
             model: v3::ModelConfig {
                 layers: m.layers.clone(),
@@ -586,45 +685,52 @@ impl From<Metrics> for v3::Metrics {
 
 // Current record → domain, checking what the domain types promise.
 
-impl v3::Meta {
+impl v4::Meta {
     /// The domain metadata, or why the record cannot be one: an invalid configuration or
-    /// delimiter, a scaler that is broken or does not match the model's transform, or a
-    /// calendar without a positive step.
+    /// delimiter, a scaler that is broken or does not match the model's transform, inputs
+    /// that do not add up to the model's input width, series without ids or listed twice,
+    /// or a calendar without a positive step.
     pub fn into_domain(self) -> Result<Meta, String> {
         let config = self.config.into_domain()?;
         config
             .validate()
             .map_err(|e| format!("stored configuration is invalid: {e}"))?;
-        let scaler = Scaler::from(self.scaler);
-        if !scaler.is_valid() || scaler.kind() != config.model.transform {
-            return Err(format!(
-                "stored scaler is invalid ({scaler:?}): it must match the model's transform, \
-                 with finite parameters, min below max and a positive scale"
-            ));
-        }
-        let inputs: Vec<Input> = self.inputs.into_iter().map(Input::from).collect();
-        if let Some(bad) = inputs.iter().find(|i| match i.transform {
-            InputTransform::Price => false,
-            InputTransform::Standard { mean, std, .. } => {
-                !(mean.is_finite() && std.is_finite() && std > 0.0)
+        let members = if self.series.is_empty() {
+            let (Some(scaler), Some(split)) = (self.scaler, self.split) else {
+                return Err(
+                    "the gruf metadata is incomplete: it has neither a scaler and a split (a model of one series) nor a list of series".into(),
+                );
+            };
+            vec![v4::Member {
+                id: String::new(),
+                scaler,
+                inputs: self.inputs,
+                split,
+                mase_scale: self.mase_scale,
+            }]
+        } else {
+            if self.scaler.is_some() || self.split.is_some() || !self.inputs.is_empty() {
+                return Err(
+                    "the file has both a top-level scaler, split or inputs and a list of series"
+                        .into(),
+                );
             }
-        }) {
-            return Err(format!(
-                "stored input '{}' has an invalid transform ({:?}): it needs a finite mean and a positive standard deviation",
-                bad.name, bad.transform
-            ));
-        }
-        let calendar = config.model.calendar.len();
-        if config.model.features != 1 + inputs.len() + 2 * calendar {
-            return Err(format!(
-                "the model takes {} values per step but the file lists {} input{} beside the \
-                 price and {calendar} calendar input{} (two values each)",
-                config.model.features,
-                inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" },
-                if calendar == 1 { "" } else { "s" }
-            ));
-        }
+            self.series
+        };
+        let mut ids = std::collections::HashSet::new();
+        let global = members.len() > 1 || !members[0].id.is_empty();
+        let members = members
+            .into_iter()
+            .map(|m| {
+                if global && (m.id.is_empty() || !ids.insert(m.id.clone())) {
+                    return Err(format!(
+                        "series id '{}' is empty or listed twice in the file",
+                        m.id
+                    ));
+                }
+                member(m, &config)
+            })
+            .collect::<Result<_, String>>()?;
         Ok(Meta {
             format: self.format,
             format_version: self.format_version,
@@ -632,18 +738,61 @@ impl v3::Meta {
             created: self.created,
             config,
             seed: self.seed,
-            scaler,
-            inputs,
+            members,
             data: self.data.try_into()?,
-            split: self.split.into(),
             history: self.history.into_iter().map(EpochRecord::from).collect(),
             best_epoch: self.best_epoch,
             stopped_early: self.stopped_early,
             interrupted: self.interrupted,
             test: self.test.map(Evaluation::try_from).transpose()?,
-            mase_scale: self.mase_scale,
         })
     }
+}
+
+/// A series' record as a domain [`Member`], checked against the model's configuration.
+fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
+    let whose = if m.id.is_empty() {
+        String::new()
+    } else {
+        format!(" of series '{}'", m.id)
+    };
+    let scaler = Scaler::from(m.scaler);
+    if !scaler.is_valid() || scaler.kind() != config.model.transform {
+        return Err(format!(
+            "stored scaler{whose} is invalid ({scaler:?}): it must match the model's transform, \
+             with finite parameters, min below max and a positive scale"
+        ));
+    }
+    let inputs: Vec<Input> = m.inputs.into_iter().map(Input::from).collect();
+    if let Some(bad) = inputs.iter().find(|i| match i.transform {
+        InputTransform::Price => false,
+        InputTransform::Standard { mean, std, .. } => {
+            !(mean.is_finite() && std.is_finite() && std > 0.0)
+        }
+    }) {
+        return Err(format!(
+            "stored input '{}'{whose} has an invalid transform ({:?}): it needs a finite mean and a positive standard deviation",
+            bad.name, bad.transform
+        ));
+    }
+    let calendar = config.model.calendar.len();
+    if config.model.features != 1 + inputs.len() + 2 * calendar {
+        return Err(format!(
+            "the model takes {} values per step but the file lists {} input{}{whose} beside the \
+             price and {calendar} calendar input{} (two values each)",
+            config.model.features,
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
+            if calendar == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(Member {
+        id: m.id,
+        scaler,
+        inputs,
+        split: m.split.into(),
+        mase_scale: m.mase_scale,
+    })
 }
 
 impl v3::RunConfig {
@@ -665,6 +814,7 @@ impl v3::RunConfig {
                 season: d.season,
                 delimiter,
                 inputs: d.inputs,
+                id_column: d.id_column,
             },
             model: ModelConfig {
                 layers: m.layers,
@@ -843,8 +993,8 @@ mod tests {
         assert_eq!(meta.config.data.delimiter, Default::default());
         assert_eq!(meta.config.data.season, None);
         assert_eq!(meta.data.calendar, None);
-        assert_eq!(meta.mase_scale, None);
-        assert_eq!(meta.split.train, 12..361);
+        assert_eq!(meta.first().mase_scale, None);
+        assert_eq!(meta.first().split.train, 12..361);
         // Fields format 2 never had are not read from a format 2 file.
         let json = r#"{"column":"Close","date_column":null,"date_format":null,"resample":null,
             "season":7,"delimiter":";"}"#;
@@ -863,7 +1013,7 @@ mod tests {
         record.config.data.delimiter = "tab".into();
         let meta = record.clone().into_domain().unwrap();
         assert_eq!(meta.config.data.delimiter.byte(), b'\t');
-        assert_eq!(v3::Meta::from(&meta).config.data.delimiter, "tab");
+        assert_eq!(v4::Meta::from(&meta).config.data.delimiter, "tab");
         record.config.data.delimiter = "ab".into();
         let err = record.into_domain().unwrap_err();
         assert!(

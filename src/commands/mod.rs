@@ -228,7 +228,12 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
     )
     .map_err(|m| GrufError::data(&path, m))?;
     let mut series = loaded.series;
-    let stored: Vec<&str> = meta.inputs.iter().map(|i| i.name.as_str()).collect();
+    let stored: Vec<&str> = meta
+        .first()
+        .inputs
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
     let found: Vec<&str> = series.covariates.iter().map(|c| c.name.as_str()).collect();
     if stored.len() != found.len()
         || stored
@@ -276,7 +281,7 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
     }
     let tail = &series.values[series.len() - window..];
     if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
-        (meta.scaler.outside(tail), meta.scaler)
+        (meta.first().scaler.outside(tail), meta.first().scaler)
     {
         warn(&format!(
             "{outside} of the last {window} values lie outside the range the model was trained on \
@@ -314,7 +319,7 @@ fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
 /// file's test metrics); failing both, the naive error on the `before` values of the CSV
 /// in use, said in a note.
 fn mase_scale(meta: &CheckpointMeta, before: &[f64]) -> f64 {
-    meta.mase_scale().unwrap_or_else(|| {
+    meta.mase_scale(meta.first()).unwrap_or_else(|| {
         note(&format!(
             "this model file (format {}) does not record its training error scale; MASE is scaled by the naive forecast's error on the {} values before the scored span",
             meta.format_version,

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::checkpoint::{Checkpoint, Meta, FORMAT, FORMAT_VERSION};
+use crate::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION};
 use crate::cli::TrainArgs;
 use crate::data::{first_non_positive, load_csv, Loaded};
 use crate::error::GrufError;
@@ -93,16 +93,19 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             config,
             seed,
-            scaler,
-            inputs: featurizer.inputs.clone(),
+            members: vec![Member {
+                id: String::new(),
+                scaler,
+                inputs: featurizer.inputs.clone(),
+                split: split.clone(),
+                mase_scale: Some(scoring.mase_scale),
+            }],
             data: provenance,
-            split: split.clone(),
             history: outcome.history,
             best_epoch: outcome.best_epoch,
             stopped_early: outcome.stopped_early,
             interrupted,
             test: None,
-            mase_scale: Some(scoring.mase_scale),
         },
         weights: outcome.weights,
     };
