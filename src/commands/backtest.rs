@@ -9,6 +9,8 @@ use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::pipeline::{self, Chosen, Prepared};
 
+use crate::train::TrainData;
+
 use super::{device, history_needed, renderer, report_loaded, resolve, run_training, season_for};
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
@@ -85,8 +87,17 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                     split.fit_end()
                 );
             }
-            let outcome =
-                run_training(&config, seed, history, &featurizer, &split, &device, quiet)?;
+            let outcome = run_training(
+                &config,
+                seed,
+                &[TrainData {
+                    values: history,
+                    featurizer: &featurizer,
+                    split: &split,
+                }],
+                &device,
+                quiet,
+            )?;
             if let Some((epoch, batch)) = outcome.interrupted {
                 return Err(GrufError::Interrupted(format!(
                     "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",

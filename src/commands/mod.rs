@@ -26,7 +26,6 @@ use crate::config::{PartialConfig, RunConfig};
 use crate::data::{load_csv, parse_date, DataConfig, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
-use crate::features::Featurizer;
 use crate::forecast::Forecaster;
 use crate::loss::Loss;
 use crate::output::plural;
@@ -123,9 +122,7 @@ fn warn_if_few(n: usize, what: &str, table: &str) {
 fn run_training(
     config: &RunConfig,
     seed: u64,
-    values: crate::features::Columns<'_>,
-    featurizer: &Featurizer,
-    split: &crate::window::Split,
+    data: &[crate::train::TrainData<'_>],
     device: &Device,
     quiet: bool,
 ) -> anyhow::Result<crate::train::Outcome> {
@@ -148,17 +145,12 @@ fn run_training(
         }
     });
     let mut reporter = Reporter::new(quiet);
-    let data = crate::train::TrainData {
-        values,
-        featurizer,
-        split,
-    };
     let outcome = crate::train::train(
         &config.model,
         &config.train,
         seed,
         &Loss::Mse,
-        &[data],
+        data,
         device,
         &mut |e| {
             reporter.event(e);

@@ -11,6 +11,7 @@ use crate::output::{check_writable, plural, print};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::render::{Renderer, Table};
 use crate::scaler::Scaler;
+use crate::train::TrainData;
 
 use super::{device, report_loaded, resolve, run_training, season_for, warn, warn_if_few};
 
@@ -69,15 +70,12 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
 
     let device = device();
-    let outcome = run_training(
-        &config,
-        seed,
-        (&series).into(),
-        &featurizer,
-        &split,
-        &device,
-        quiet,
-    )?;
+    let data = TrainData {
+        values: (&series).into(),
+        featurizer: &featurizer,
+        split: &split,
+    };
+    let outcome = run_training(&config, seed, &[data], &device, quiet)?;
     let interrupted = outcome.interrupted;
     let scoring = Scoring {
         mase_scale: naive_scale(&series.values[..split.fit_end()]),
