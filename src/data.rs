@@ -2,8 +2,10 @@
 //!
 //! Contract: the returned series has strictly increasing timestamps and finite values of
 //! any sign (a transform that needs positive values checks for them once it is chosen:
-//! [`first_non_positive`]). Every column is read as text and parsed here (polars would infer types from
-//! the first rows only), so every refusal can name the line and the value. Rows whose
+//! [`first_non_positive`]). Every column is read as text and parsed here (polars would
+//! infer types from the first rows only), so every refusal can name the line and the value;
+//! the parsed rows go to `Rows`, which sorts, removes duplicates, resamples and words the
+//! notes. Rows whose
 //! price is missing (`null`, empty, `NaN`) are dropped and reported in [`Loaded::notes`],
 //! never turned into zeros; anything else unusable is an error. Input columns beside the
 //! price (`--inputs`) are read and parsed the same way and travel with their rows
@@ -238,18 +240,11 @@ impl Series {
 
     /// One row per `period` (UTC), dated at the period's start, holding its last price.
     pub fn resample(&self, period: Resample) -> Series {
-        let step = period.seconds();
-        let (mut dates, mut values): (Vec<i64>, Vec<f64>) = (Vec::new(), Vec::new());
-        for (&d, &v) in self.dates.iter().zip(&self.values) {
-            let start = d.div_euclid(step) * step;
-            if dates.last() == Some(&start) {
-                *values.last_mut().unwrap_or(&mut 0.0) = v;
-            } else {
-                dates.push(start);
-                values.push(v);
-            }
-        }
-        Series::new(dates, values)
+        let ends = period_ends(&self.dates, period);
+        Series::new(
+            ends.iter().map(|&(start, _)| start).collect(),
+            ends.iter().map(|&(_, k)| self.values[k]).collect(),
+        )
     }
 
     /// True when every timestamp falls on midnight, so dates print without a time.
@@ -303,8 +298,7 @@ pub fn first_non_positive(values: &[f64]) -> Option<(usize, usize)> {
 
 /// Reads `path` and returns the cleaned, date-sorted series.
 pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
-    let bytes = read_input(path, "")?;
-    let mut loaded = parse_csv(&bytes, path, config)?;
+    let mut loaded = parse_csv(&read_input(path, "")?, path, config)?;
     loaded.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(loaded)
 }
@@ -337,122 +331,14 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
 
     let delimiter = config.delimiter.byte();
     let header = read_header(path, text, delimiter)?;
-    let (mut notes, mut info) = (Vec::new(), Vec::new());
-    let price_idx = match &config.column {
-        Some(name) => find_column(&header, name).ok_or_else(|| {
-            GrufError::data(
-                path,
-                format!(
-                    "column '{name}' not found; columns are: {}; pass --column",
-                    header.join(", ")
-                ),
-            )
-        })?,
-        None => {
-            let idx = PRICE_COLUMNS
-                .iter()
-                .find_map(|c| find_column(&header, c))
-                .ok_or_else(|| {
-                    GrufError::data(
-                        path,
-                        format!(
-                            "column '{}' not found (nor y or value); columns are: {}; pass --column",
-                            PRICE_COLUMNS[0],
-                            header.join(", ")
-                        ),
-                    )
-                })?;
-            if !header[idx].eq_ignore_ascii_case(PRICE_COLUMNS[0]) {
-                notes.push(format!(
-                    "no {} column: using '{}' as the price column (pass --column to choose another)",
-                    PRICE_COLUMNS[0], header[idx]
-                ));
-            }
-            idx
-        }
-    };
-    let date_idx = match &config.date_column {
-        Some(name) => find_column(&header, name).ok_or_else(|| {
-            GrufError::data(
-                path,
-                format!(
-                    "date column '{name}' not found; columns are: {}; pass --date-column",
-                    header.join(", ")
-                ),
-            )
-        })?,
-        None => DATE_COLUMNS
-            .iter()
-            .find_map(|c| find_column(&header, c))
-            .ok_or_else(|| {
-                GrufError::data(
-                    path,
-                    format!(
-                        "no date column found (looked for Date, Datetime, Timestamp, Time, \
-                         Open time, Month, Week, Period, Quarter, ds); columns are: {}; \
-                         pass --date-column",
-                        header.join(", ")
-                    ),
-                )
-            })?,
-    };
-    if date_idx == price_idx {
-        return Err(GrufError::data(
-            path,
-            "the price and date columns are the same column",
-        ));
-    }
-    for &idx in &[price_idx, date_idx] {
-        let same = header
-            .iter()
-            .filter(|h| h.eq_ignore_ascii_case(&header[idx]))
-            .count();
-        if same > 1 {
-            return Err(GrufError::data(
-                path,
-                format!(
-                    "column '{}' appears {same} times in the header; rename one",
-                    header[idx]
-                ),
-            ));
-        }
-    }
-
-    let sources = input_sources(path, &header, &config.inputs, price_idx, date_idx)?;
-    if !sources.is_empty() {
-        if let Some(period) = config.resample {
-            return Err(GrufError::data(
-                path,
-                format!(
-                    "--resample {} cannot aggregate the --inputs columns yet; resample the file \
-                     first, or train on the price alone",
-                    period.flag()
-                ),
-            ));
-        }
-    }
-    // Every column read: date, price, then each input's source columns.
-    let mut wanted = vec![date_idx, price_idx];
-    for source in &sources {
-        match *source {
-            Source::Column { idx, .. } => wanted.push(idx),
-            Source::Range { high, low } => wanted.extend([high, low]),
-        }
-    }
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut columns = read_columns(path, bytes.to_vec(), delimiter, &wanted)?;
+    let layout = Layout::choose(path, &header, config)?;
+    let wanted = layout.wanted();
+    let mut columns = read_columns(path, bytes, delimiter, &wanted)?;
     let mut take =
         |idx: usize| std::mem::take(&mut columns[wanted.binary_search(&idx).unwrap_or(0)]);
-    let raw_dates = take(date_idx);
-    let raw_prices = take(price_idx);
-    let extra: Vec<(usize, Column)> = wanted
-        .iter()
-        .filter(|&&i| i != date_idx && i != price_idx)
-        .map(|&i| (i, take(i)))
-        .collect();
-    let price_name = header[price_idx].clone();
-    let date_name = header[date_idx].clone();
+    let raw_dates = take(layout.date);
+    let raw_prices = take(layout.price);
+    let extra: Vec<Column> = layout.extra.iter().map(|&i| take(i)).collect();
 
     // One reading for the whole column, decided by its first date.
     let first_date = raw_dates
@@ -462,251 +348,523 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         .find(|d| !d.is_empty())
         .unwrap_or("");
     let form = DateForm::detect(first_date, config.date_format.as_deref());
-    if let DateForm::Yyyymmdd { first } = &form {
-        notes.push(format!(
-            "read {date_name} values such as '{first}' as YYYYMMDD dates ({}); \
-             if they are Unix seconds, pass --date-format %s",
-            format_time(form.parse(first).unwrap_or_default(), true)
-        ));
-    }
 
     // Parse row by row; line numbers count the header as line 1.
-    let mut rows: Vec<Row> = Vec::with_capacity(raw_prices.len());
-    let mut missing = 0usize;
-    let mut first_missing = 0usize;
-    let (mut missing_input, mut first_missing_input) = (0usize, None);
-    let mut cells: Vec<(usize, f64)> = Vec::with_capacity(extra.len());
-    'rows: for (i, (d, p)) in raw_dates.iter().zip(&raw_prices).enumerate() {
+    let mut rows = Rows::new(&header, &layout);
+    let mut cells = Vec::with_capacity(extra.len());
+    for (i, (d, p)) in raw_dates.iter().zip(&raw_prices).enumerate() {
         let line = i + 2;
-        let price = match parse_price(p.as_deref()) {
-            Price::Missing => {
-                if missing == 0 {
-                    first_missing = line;
+        cells.clear();
+        cells.extend(extra.iter().map(|c| parse_price(c[i].as_deref())));
+        let date = || date_cell(&form, d.as_deref());
+        rows.push(line, parse_price(p.as_deref()), &cells, date)
+            .map_err(|refusal| {
+                let raw = |cell: &Option<String>| cell.as_deref().unwrap_or("").trim().to_string();
+                let price_name = &header[layout.price];
+                let date_name = &header[layout.date];
+                let input = |j: usize| (&header[layout.extra[j]], raw(&extra[j][i]));
+                let msg = match refusal {
+                    Refusal::Price(reason) => format!("{price_name} value '{}' {reason}", raw(p)),
+                    Refusal::Input(j, reason) => {
+                        let (name, value) = input(j);
+                        format!("{name} value '{value}' {reason}")
+                    }
+                    Refusal::NegativeVolume(j) => {
+                        let (name, value) = input(j);
+                        format!(
+                            "{name} value '{value}' is negative; a volume cannot be \
+                             (fix the row, or leave {name} out of --inputs)"
+                        )
+                    }
+                    Refusal::Range { high, low, price } => format!(
+                        "the range input ({} − {}) / {price_name} is not finite \
+                         ({price_name} is {price}); leave range out of --inputs",
+                        header[high], header[low]
+                    ),
+                    Refusal::EmptyDate => format!("{date_name} is empty; every row needs a date"),
+                    Refusal::Date(reason) => format!("{date_name} '{}' {reason}", raw(d)),
+                };
+                GrufError::data(path, format!("line {line}: {msg}"))
+            })?;
+    }
+    rows.finish(path, config, &form, sha256_hex(bytes))
+}
+
+/// The columns a load reads and what each is for, chosen from the header and the config.
+#[derive(Debug, Clone, PartialEq)]
+struct Layout {
+    price: usize,
+    date: usize,
+    /// The columns read beside the date and the price (the inputs' sources), in file order.
+    extra: Vec<usize>,
+    /// The inputs beside the price, in the order listed.
+    sources: Vec<Source>,
+    /// What the choice needs to tell (a price column other than Close).
+    notes: Vec<String>,
+}
+
+impl Layout {
+    /// The price, date and input columns of `header` that `config` asks for, or the error
+    /// that names what is missing.
+    fn choose(path: &Path, header: &[String], config: &DataConfig) -> Result<Layout, GrufError> {
+        let mut notes = Vec::new();
+        let price = match &config.column {
+            Some(name) => find_column(header, name).ok_or_else(|| {
+                GrufError::data(
+                    path,
+                    format!(
+                        "column '{name}' not found; columns are: {}; pass --column",
+                        header.join(", ")
+                    ),
+                )
+            })?,
+            None => {
+                let idx = PRICE_COLUMNS
+                    .iter()
+                    .find_map(|c| find_column(header, c))
+                    .ok_or_else(|| {
+                        GrufError::data(
+                            path,
+                            format!(
+                                "column '{}' not found (nor y or value); columns are: {}; pass --column",
+                                PRICE_COLUMNS[0],
+                                header.join(", ")
+                            ),
+                        )
+                    })?;
+                if !header[idx].eq_ignore_ascii_case(PRICE_COLUMNS[0]) {
+                    notes.push(format!(
+                        "no {} column: using '{}' as the price column (pass --column to choose another)",
+                        PRICE_COLUMNS[0], header[idx]
+                    ));
                 }
-                missing += 1;
-                continue;
+                idx
             }
-            Price::Bad(reason) => {
+        };
+        let date = match &config.date_column {
+            Some(name) => find_column(header, name).ok_or_else(|| {
+                GrufError::data(
+                    path,
+                    format!(
+                        "date column '{name}' not found; columns are: {}; pass --date-column",
+                        header.join(", ")
+                    ),
+                )
+            })?,
+            None => DATE_COLUMNS
+                .iter()
+                .find_map(|c| find_column(header, c))
+                .ok_or_else(|| {
+                    GrufError::data(
+                        path,
+                        format!(
+                            "no date column found (looked for Date, Datetime, Timestamp, Time, \
+                             Open time, Month, Week, Period, Quarter, ds); columns are: {}; \
+                             pass --date-column",
+                            header.join(", ")
+                        ),
+                    )
+                })?,
+        };
+        if date == price {
+            return Err(GrufError::data(
+                path,
+                "the price and date columns are the same column",
+            ));
+        }
+        for &idx in &[price, date] {
+            let same = header
+                .iter()
+                .filter(|h| h.eq_ignore_ascii_case(&header[idx]))
+                .count();
+            if same > 1 {
                 return Err(GrufError::data(
                     path,
                     format!(
-                        "line {line}: {price_name} value '{}' {reason}",
-                        p.as_deref().unwrap_or("").trim()
+                        "column '{}' appears {same} times in the header; rename one",
+                        header[idx]
                     ),
-                ))
-            }
-            Price::Value(v) => v,
-        };
-        cells.clear();
-        for (idx, column) in &extra {
-            let raw = column[i].as_deref();
-            let name = &header[*idx];
-            match parse_price(raw) {
-                Price::Missing => {
-                    missing_input += 1;
-                    first_missing_input.get_or_insert((line, name.clone()));
-                    continue 'rows;
-                }
-                Price::Bad(reason) => {
-                    return Err(GrufError::data(
-                        path,
-                        format!(
-                            "line {line}: {name} value '{}' {reason}",
-                            raw.unwrap_or("").trim()
-                        ),
-                    ))
-                }
-                Price::Value(v) if v < 0.0 && is_volume(name) => {
-                    return Err(GrufError::data(
-                        path,
-                        format!(
-                            "line {line}: {name} value '{}' is negative; a volume cannot be \
-                             (fix the row, or leave {name} out of --inputs)",
-                            raw.unwrap_or("").trim()
-                        ),
-                    ))
-                }
-                Price::Value(v) => cells.push((*idx, v)),
+                ));
             }
         }
-        let cell = |idx: usize| cells.iter().find(|c| c.0 == idx).map_or(f64::NAN, |c| c.1);
-        let mut covariates = Vec::with_capacity(sources.len());
-        for source in &sources {
-            covariates.push(match *source {
-                Source::Column { idx, .. } => cell(idx),
+
+        let sources = input_sources(path, header, &config.inputs, price, date)?;
+        if !sources.is_empty() {
+            if let Some(period) = config.resample {
+                return Err(GrufError::data(
+                    path,
+                    format!(
+                        "--resample {} cannot aggregate the --inputs columns yet; resample the \
+                         file first, or train on the price alone",
+                        period.flag()
+                    ),
+                ));
+            }
+        }
+        let mut extra: Vec<usize> = sources
+            .iter()
+            .flat_map(|source| match *source {
+                Source::Column { idx } => vec![idx],
+                Source::Range { high, low } => vec![high, low],
+            })
+            .filter(|&i| i != date && i != price)
+            .collect();
+        extra.sort_unstable();
+        extra.dedup();
+        Ok(Layout {
+            price,
+            date,
+            extra,
+            sources,
+            notes,
+        })
+    }
+
+    /// Every column read, sorted: the date, the price and the extra columns.
+    fn wanted(&self) -> Vec<usize> {
+        let mut wanted = self.extra.clone();
+        wanted.extend([self.date, self.price]);
+        wanted.sort_unstable();
+        wanted
+    }
+}
+
+/// Why a row cannot be read; the reader that holds the cells' text turns it into the
+/// message.
+#[derive(Debug, Clone, PartialEq)]
+enum Refusal {
+    /// The price is not a number, or not finite.
+    Price(&'static str),
+    /// The input in column `layout.extra[j]` is not a number, or not finite.
+    Input(usize, &'static str),
+    /// A negative value in the volume column `layout.extra[j]`.
+    NegativeVolume(usize),
+    /// (High − Low) / price is not finite.
+    Range {
+        high: usize,
+        low: usize,
+        price: f64,
+    },
+    EmptyDate,
+    /// The date does not read as the column's form, for this reason.
+    Date(String),
+}
+
+/// One date cell read the way `form` says; an empty cell is refused.
+fn date_cell(form: &DateForm, raw: Option<&str>) -> Result<i64, Refusal> {
+    let s = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(Refusal::EmptyDate)?;
+    form.parse(s).map_err(Refusal::Date)
+}
+
+/// The rows a reader kept, in file order, column by column, and the tallies of the rows
+/// it dropped for a missing value: what both readers produce, one row at a time
+/// ([`Rows::push`]), and [`Rows::finish`] cleans.
+struct Rows<'a> {
+    header: &'a [String],
+    layout: &'a Layout,
+    dates: Vec<i64>,
+    values: Vec<f64>,
+    /// The file line of each row (header = line 1).
+    lines: Vec<usize>,
+    /// One column per source of the layout.
+    covariates: Vec<Vec<f64>>,
+    /// Rows dropped for a missing price: how many, and the first one's line.
+    missing: (usize, usize),
+    /// Rows dropped for a missing input: how many, and the first one's line and column.
+    missing_input: (usize, Option<(usize, usize)>),
+    /// One row's covariates, before the row is known to be whole.
+    scratch: Vec<f64>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(header: &'a [String], layout: &'a Layout) -> Rows<'a> {
+        Rows {
+            header,
+            layout,
+            dates: Vec::new(),
+            values: Vec::new(),
+            lines: Vec::new(),
+            covariates: vec![Vec::new(); layout.sources.len()],
+            missing: (0, 0),
+            missing_input: (0, None),
+            scratch: Vec::with_capacity(layout.sources.len()),
+        }
+    }
+
+    /// Takes the row at file line `line`: its price, its extra cells (in the order of
+    /// `layout.extra`) and its date, read only when the row is kept. A missing price or
+    /// input drops the row (counted); anything unusable is refused.
+    fn push(
+        &mut self,
+        line: usize,
+        price: Price,
+        cells: &[Price],
+        date: impl FnOnce() -> Result<i64, Refusal>,
+    ) -> Result<(), Refusal> {
+        let price = match price {
+            Price::Missing => {
+                if self.missing.0 == 0 {
+                    self.missing.1 = line;
+                }
+                self.missing.0 += 1;
+                return Ok(());
+            }
+            Price::Bad(reason) => return Err(Refusal::Price(reason)),
+            Price::Value(v) => v,
+        };
+        for (j, cell) in cells.iter().enumerate() {
+            match *cell {
+                Price::Missing => {
+                    self.missing_input.0 += 1;
+                    self.missing_input
+                        .1
+                        .get_or_insert((line, self.layout.extra[j]));
+                    return Ok(());
+                }
+                Price::Bad(reason) => return Err(Refusal::Input(j, reason)),
+                Price::Value(v) if v < 0.0 && is_volume(&self.header[self.layout.extra[j]]) => {
+                    return Err(Refusal::NegativeVolume(j))
+                }
+                Price::Value(_) => {}
+            }
+        }
+        let extra = &self.layout.extra;
+        let cell = |idx: usize| match extra.binary_search(&idx).map(|j| cells[j]) {
+            Ok(Price::Value(v)) => v,
+            _ => f64::NAN,
+        };
+        self.scratch.clear();
+        for source in &self.layout.sources {
+            self.scratch.push(match *source {
+                Source::Column { idx } => cell(idx),
                 Source::Range { high, low } => {
                     let range = (cell(high) - cell(low)) / price;
                     if !range.is_finite() {
-                        return Err(GrufError::data(
-                            path,
-                            format!(
-                                "line {line}: the range input ({} − {}) / {price_name} is not \
-                                 finite ({price_name} is {price}); leave range out of --inputs",
-                                header[high], header[low]
-                            ),
-                        ));
+                        return Err(Refusal::Range { high, low, price });
                     }
                     range
                 }
             });
         }
-        let date = d
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                GrufError::data(
-                    path,
-                    format!("line {line}: {date_name} is empty; every row needs a date"),
-                )
-            })?;
-        let ts = form.parse(date).map_err(|reason| {
-            GrufError::data(path, format!("line {line}: {date_name} '{date}' {reason}"))
-        })?;
-        rows.push((ts, price, line, covariates));
-    }
-    if let Some((first, name)) = first_missing_input {
-        notes.push(format!(
-            "dropped {missing_input} row{} with a missing input value (null, empty or NaN), first at line {first} ({name})",
-            plural(missing_input)
-        ));
+        let ts = date()?;
+        self.dates.push(ts);
+        self.values.push(price);
+        self.lines.push(line);
+        for (column, &v) in self.covariates.iter_mut().zip(&self.scratch) {
+            column.push(v);
+        }
+        Ok(())
     }
 
-    if missing > 0 {
-        notes.push(format!(
-            "dropped {missing} row{} with a missing {price_name} (null, empty, NaN or a blank line), first at line {first_missing}",
-            plural(missing)
-        ));
-    }
-    if rows.is_empty() {
-        return Err(GrufError::data(
-            path,
-            format!(
-                "no rows with a {price_name} value: all {missing} are null, empty or NaN; \
-                 check the export, or pass --column to use another column"
-            ),
-        ));
-    }
+    /// The rows in date order with duplicates removed, resampled if asked, with what was
+    /// found on the way; `form` read the dates, `sha256` is the file's.
+    fn finish(
+        self,
+        path: &Path,
+        config: &DataConfig,
+        form: &DateForm,
+        sha256: String,
+    ) -> Result<Loaded, GrufError> {
+        let Rows {
+            header,
+            layout,
+            mut dates,
+            mut values,
+            mut lines,
+            mut covariates,
+            missing: (missing, first_missing),
+            missing_input,
+            ..
+        } = self;
+        let price_name = header[layout.price].clone();
+        let date_name = header[layout.date].clone();
+        let mut notes = layout.notes.clone();
+        let mut info = Vec::new();
+        if let DateForm::Yyyymmdd { first } = form {
+            notes.push(format!(
+                "read {date_name} values such as '{first}' as YYYYMMDD dates ({}); \
+                 if they are Unix seconds, pass --date-format %s",
+                format_time(form.parse(first).unwrap_or_default(), true)
+            ));
+        }
+        if let (count, Some((first, idx))) = missing_input {
+            notes.push(format!(
+                "dropped {count} row{} with a missing input value (null, empty or NaN), first at line {first} ({})",
+                plural(count),
+                header[idx]
+            ));
+        }
+        if missing > 0 {
+            notes.push(format!(
+                "dropped {missing} row{} with a missing {price_name} (null, empty, NaN or a blank line), first at line {first_missing}",
+                plural(missing)
+            ));
+        }
+        if dates.is_empty() {
+            return Err(GrufError::data(
+                path,
+                format!(
+                    "no rows with a {price_name} value: all {missing} are null, empty or NaN; \
+                     check the export, or pass --column to use another column"
+                ),
+            ));
+        }
 
-    let sorted = rows.windows(2).all(|w| w[0].0 <= w[1].0);
-    if !sorted {
-        let reversed = rows.windows(2).all(|w| w[0].0 >= w[1].0);
-        rows.sort_by_key(|r| (r.0, r.2));
-        info.push(if reversed {
-            "rows were newest-first; sorted by date".to_string()
-        } else {
-            "rows were not in date order; sorted by date".to_string()
-        });
-    }
+        if !dates.windows(2).all(|w| w[0] <= w[1]) {
+            let reversed = dates.windows(2).all(|w| w[0] >= w[1]);
+            let mut order: Vec<usize> = (0..dates.len()).collect();
+            order.sort_by_key(|&k| (dates[k], lines[k]));
+            dates = gather(&dates, &order);
+            values = gather(&values, &order);
+            lines = gather(&lines, &order);
+            for c in &mut covariates {
+                *c = gather(c, &order);
+            }
+            info.push(if reversed {
+                "rows were newest-first; sorted by date".to_string()
+            } else {
+                "rows were not in date order; sorted by date".to_string()
+            });
+        }
 
-    // Duplicate dates: equal prices collapse, conflicting ones are refused.
-    let mut duplicates = 0usize;
-    let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
-    for row in rows {
-        match kept.last() {
-            Some(prev) if prev.0 == row.0 => {
-                if prev.3 != row.3 && prev.1 == row.1 {
+        // Duplicate dates: equal prices collapse, conflicting ones are refused.
+        let mut duplicates = 0usize;
+        let mut kept = 0usize;
+        for k in 0..dates.len() {
+            if kept > 0 && dates[kept - 1] == dates[k] {
+                let prev = kept - 1;
+                if values[prev] == values[k] && covariates.iter().any(|c| c[prev] != c[k]) {
                     return Err(GrufError::data(
                         path,
                         format!(
                             "lines {} and {} have the same {date_name} ({}) but different --inputs values; remove one",
-                            prev.2,
-                            row.2,
-                            format_time(row.0, true),
+                            lines[prev],
+                            lines[k],
+                            format_time(dates[k], true),
                         ),
                     ));
                 }
-                if prev.1 != row.1 {
+                if values[prev] != values[k] {
                     return Err(GrufError::data(
                         path,
                         format!(
                             "lines {} and {} have the same {date_name} ({}) but different {price_name} ({} and {}); remove one",
-                            prev.2,
-                            row.2,
-                            format_time(row.0, true),
-                            prev.1,
-                            row.1
+                            lines[prev],
+                            lines[k],
+                            format_time(dates[k], true),
+                            values[prev],
+                            values[k]
                         ),
                     ));
                 }
                 duplicates += 1;
-            }
-            _ => kept.push(row),
-        }
-    }
-    if duplicates > 0 {
-        notes.push(format!(
-            "dropped {duplicates} duplicate row{} (same date, same {price_name})",
-            plural(duplicates)
-        ));
-    }
-
-    let mut series = Series::new(
-        kept.iter().map(|r| r.0).collect(),
-        kept.iter().map(|r| r.1).collect(),
-    );
-    series.covariates = sources
-        .iter()
-        .enumerate()
-        .map(|(j, source)| Covariate {
-            name: source.name(&header),
-            values: kept.iter().map(|r| r.3[j]).collect(),
-        })
-        .collect();
-    let mut lines: Vec<usize> = kept.iter().map(|r| r.2).collect();
-    if let Some(period) = config.resample {
-        let before = series.len();
-        series = series.resample(period);
-        // The line of each period's last row, as `Series::resample` keeps its value.
-        let step = period.seconds();
-        let mut period_start = None;
-        lines.clear();
-        for row in &kept {
-            let start = row.0.div_euclid(step);
-            if period_start == Some(start) {
-                *lines.last_mut().unwrap_or(&mut 0) = row.2;
             } else {
-                period_start = Some(start);
-                lines.push(row.2);
+                dates[kept] = dates[k];
+                values[kept] = values[k];
+                lines[kept] = lines[k];
+                for c in &mut covariates {
+                    c[kept] = c[k];
+                }
+                kept += 1;
             }
         }
-        let name = if period == Resample::Day {
-            "daily"
-        } else {
-            "hourly"
-        };
-        info.push(if series.len() == before {
-            format!(
-                "--resample {}: the rows are already {name} or coarser; nothing to aggregate",
-                period.flag()
-            )
-        } else {
-            format!("resampled {before} rows to {} {name} closes", series.len())
-        });
-    }
-    let (warnings, about) = calendar_notes(&series);
-    notes.extend(warnings);
-    info.extend(about);
-    let daily = series.is_daily();
+        dates.truncate(kept);
+        values.truncate(kept);
+        lines.truncate(kept);
+        for c in &mut covariates {
+            c.truncate(kept);
+        }
+        if duplicates > 0 {
+            notes.push(format!(
+                "dropped {duplicates} duplicate row{} (same date, same {price_name})",
+                plural(duplicates)
+            ));
+        }
 
-    let provenance = Provenance {
-        path: path.to_path_buf(),
-        sha256: sha256_hex(bytes),
-        rows: series.len(),
-        first_date: format_time(series.dates[0], daily),
-        last_date: format_time(*series.dates.last().unwrap_or(&0), daily),
-        step_seconds: series.calendar.approx_seconds().round() as i64,
-        calendar: Some(series.calendar),
-        column: price_name,
-        date_column: date_name,
-    };
-    Ok(Loaded {
-        series,
-        provenance,
-        notes,
-        info,
-        lines,
-    })
+        let mut resampled = None;
+        if let Some(period) = config.resample {
+            // Each period's start, with the value, line and inputs of its last row.
+            let ends = period_ends(&dates, period);
+            let last: Vec<usize> = ends.iter().map(|&(_, k)| k).collect();
+            resampled = Some((period, dates.len()));
+            dates = ends.iter().map(|&(start, _)| start).collect();
+            values = gather(&values, &last);
+            lines = gather(&lines, &last);
+            for c in &mut covariates {
+                *c = gather(c, &last);
+            }
+        }
+        let mut series = Series::new(dates, values);
+        series.covariates = layout
+            .sources
+            .iter()
+            .zip(covariates)
+            .map(|(source, values)| Covariate {
+                name: source.name(header),
+                values,
+            })
+            .collect();
+        if let Some((period, before)) = resampled {
+            let name = if period == Resample::Day {
+                "daily"
+            } else {
+                "hourly"
+            };
+            info.push(if series.len() == before {
+                format!(
+                    "--resample {}: the rows are already {name} or coarser; nothing to aggregate",
+                    period.flag()
+                )
+            } else {
+                format!("resampled {before} rows to {} {name} closes", series.len())
+            });
+        }
+        let (warnings, about) = calendar_notes(&series);
+        notes.extend(warnings);
+        info.extend(about);
+        let daily = series.is_daily();
+
+        let provenance = Provenance {
+            path: path.to_path_buf(),
+            sha256,
+            rows: series.len(),
+            first_date: format_time(series.dates[0], daily),
+            last_date: format_time(*series.dates.last().unwrap_or(&0), daily),
+            step_seconds: series.calendar.approx_seconds().round() as i64,
+            calendar: Some(series.calendar),
+            column: price_name,
+            date_column: date_name,
+        };
+        Ok(Loaded {
+            series,
+            provenance,
+            notes,
+            info,
+            lines,
+        })
+    }
+}
+
+/// `values` in the order of the indices `order`.
+fn gather<T: Copy>(values: &[T], order: &[usize]) -> Vec<T> {
+    order.iter().map(|&k| values[k]).collect()
+}
+
+/// Each `period` that the sorted `dates` touch: its start, and the index of its last date.
+fn period_ends(dates: &[i64], period: Resample) -> Vec<(i64, usize)> {
+    let step = period.seconds();
+    let mut ends: Vec<(i64, usize)> = Vec::new();
+    for (k, &d) in dates.iter().enumerate() {
+        let start = d.div_euclid(step) * step;
+        match ends.last_mut() {
+            Some(last) if last.0 == start => last.1 = k,
+            _ => ends.push((start, k)),
+        }
+    }
+    ends
 }
 
 /// What the user should know about the dates: warnings for missing steps and for spacing
@@ -775,16 +933,10 @@ fn compression(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 /// (polars would fail without a line number, or fill missing fields with nulls). A header
 /// of one field that another delimiter would split is refused with that delimiter named.
 fn read_header(path: &Path, text: &str, delimiter: u8) -> Result<Vec<String>, GrufError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+    let mut reader = csv_reader(text.as_bytes(), delimiter);
     let mut record = csv::StringRecord::new();
     let header: Vec<String> = match reader.read_record(&mut record) {
-        Ok(true) => record
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-            .collect(),
+        Ok(true) => header_names(&record),
         Ok(false) => return Err(GrufError::data(path, "the file has no header row")),
         Err(e) => {
             return Err(GrufError::data(
@@ -844,6 +996,22 @@ fn read_header(path: &Path, text: &str, delimiter: u8) -> Result<Vec<String>, Gr
     }
 }
 
+/// The reader of both paths' header row.
+fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(delimiter)
+        .from_reader(bytes)
+}
+
+/// The header's names, BOM and surrounding spaces removed.
+fn header_names(record: &csv::StringRecord) -> Vec<String> {
+    record
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect()
+}
+
 /// Index of the header matching `name`: exactly, else ignoring ASCII case.
 fn find_column(header: &[String], name: &str) -> Option<usize> {
     header
@@ -853,9 +1021,6 @@ fn find_column(header: &[String], name: &str) -> Option<usize> {
 }
 
 type Column = Vec<Option<String>>;
-
-/// A parsed row: date, price, file line, input values.
-type Row = (i64, f64, usize, Vec<f64>);
 
 /// Where an input beside the price comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -930,7 +1095,7 @@ fn input_sources(
 /// parsed), in that order.
 fn read_columns(
     path: &Path,
-    bytes: Vec<u8>,
+    bytes: &[u8],
     delimiter: u8,
     indices: &[usize],
 ) -> Result<Vec<Column>, GrufError> {
@@ -954,10 +1119,25 @@ fn read_columns(
     indices.iter().map(|&i| text_column(i)).collect()
 }
 
+/// One numeric cell (a price or an input), read.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Price {
+    /// Empty, `null`, `NaN`, …: the row is dropped.
     Missing,
+    /// Refused, for this reason.
     Bad(&'static str),
     Value(f64),
+}
+
+impl Price {
+    /// A number that parsed: refused unless finite and within `f32`'s range.
+    fn of(v: f64) -> Price {
+        if !v.is_finite() || v.abs() > f32::MAX as f64 {
+            Price::Bad("is not finite (or too large); values must be finite numbers")
+        } else {
+            Price::Value(v)
+        }
+    }
 }
 
 fn parse_price(raw: Option<&str>) -> Price {
@@ -979,10 +1159,7 @@ fn parse_price(raw: Option<&str>) -> Price {
     };
     match s.parse::<f64>() {
         Err(_) => Price::Bad("is not a number"),
-        Ok(v) if !v.is_finite() || v.abs() > f32::MAX as f64 => {
-            Price::Bad("is not finite (or too large); values must be finite numbers")
-        }
-        Ok(v) => Price::Value(v),
+        Ok(v) => Price::of(v),
     }
 }
 
@@ -1053,8 +1230,7 @@ impl DateForm {
                         ));
                     }
                     let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
-                    // 1e11 seconds is the year 5138; larger values are milliseconds.
-                    return Ok(if n >= 100_000_000_000 { n / 1000 } else { n });
+                    return Ok(unix_seconds(n));
                 }
                 if s.contains('/') || s.contains('.') {
                     return Err("is ambiguous (day/month order); pass --date-format, \
@@ -1069,6 +1245,16 @@ impl DateForm {
                 )
             }
         }
+    }
+}
+
+/// A Unix time in seconds or milliseconds, in seconds: 1e11 seconds is the year 5138, so
+/// larger values are milliseconds.
+fn unix_seconds(n: i64) -> i64 {
+    if n >= 100_000_000_000 {
+        n / 1000
+    } else {
+        n
     }
 }
 
@@ -1196,10 +1382,11 @@ pub fn format_time(secs: i64, daily: bool) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
