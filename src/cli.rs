@@ -105,6 +105,12 @@ pub struct TrainOptions {
     #[arg(long, value_name = "hour,weekday,month", value_delimiter = ',')]
     pub calendar: Option<Vec<crate::calendar::CalendarInput>>,
 
+    /// Column naming the series of a long CSV (one row per series and date): trains one
+    /// global model over every series, each scaled on its own [default: the file is one
+    /// series].
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+
     /// Date column [default: auto-detect Date, Datetime, Timestamp, Time, Open time, Month,
     /// Week, Period, Quarter or ds].
     #[arg(long, value_name = "NAME")]
@@ -206,6 +212,7 @@ impl TrainOptions {
                 season: self.season,
                 delimiter: self.delimiter,
                 inputs: self.inputs.clone(),
+                id_column: self.id_column.clone(),
             },
             model: PartialModel {
                 layers: self.layers.clone(),
@@ -326,6 +333,10 @@ pub struct PredictArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// For a global model: forecast only this series (repeatable) [default: every series].
+    #[arg(long, value_name = "ID")]
+    pub series: Vec<String>,
 }
 
 #[derive(Debug, Args)]

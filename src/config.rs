@@ -155,6 +155,8 @@ pub struct PartialData {
     pub delimiter: Option<crate::data::Delimiter>,
     /// Input columns beside the price (`inputs = ["Close", "Volume", "range"]`).
     pub inputs: Option<Vec<String>>,
+    /// The column naming the series of a long CSV (`id_column = "series"`).
+    pub id_column: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -221,6 +223,9 @@ impl PartialConfig {
             config.data.season = d.season;
         }
         set(&mut config.data.delimiter, d.delimiter);
+        if d.id_column.is_some() {
+            config.data.id_column = d.id_column;
+        }
         if let Some(inputs) = d.inputs {
             config.data.inputs = inputs
                 .into_iter()

@@ -12,6 +12,7 @@
 //! ([`Series::covariates`]): a missing cell drops the row, a non-number or a negative volume
 //! is refused.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
 use crate::output::plural;
+use crate::panel::{Named, Panel};
 
 /// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
 const DATE_COLUMNS: [&str; 10] = [
@@ -303,8 +305,74 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     Ok(loaded)
 }
 
-/// [`load_csv`] on bytes already read; `path` only names the file in messages.
+/// [`load_csv`] on bytes already read; `path` only names the file in messages. The file is
+/// one series: `config.id_column` is not read.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+    let config = DataConfig {
+        id_column: None,
+        ..config.clone()
+    };
+    let mut groups = parse_groups(bytes, path, &config)?;
+    Ok(groups.pop().expect("one series without an id column").1)
+}
+
+/// Reads a long CSV (`config.id_column` names the series) and returns each series,
+/// cleaned and checked on its own, sorted by id.
+pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    let mut panel = parse_panel(&read_input(path, "")?, path, config)?;
+    panel.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(panel)
+}
+
+/// [`load_panel`] on bytes already read; `path` only names the file in messages.
+pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    let series: Vec<Named> = parse_groups(bytes, path, config)?
+        .into_iter()
+        .map(|(id, loaded)| Named { id, loaded })
+        .collect();
+    let rows = series.iter().map(|n| n.loaded.series.len()).sum();
+    let first = &series[0].loaded.provenance;
+    let provenance = Provenance {
+        rows,
+        first_date: (series.iter())
+            .map(|n| &n.loaded.provenance.first_date)
+            .min()
+            .unwrap_or(&first.first_date)
+            .clone(),
+        last_date: (series.iter())
+            .map(|n| &n.loaded.provenance.last_date)
+            .max()
+            .unwrap_or(&first.last_date)
+            .clone(),
+        ..first.clone()
+    };
+    let mut panel = Panel {
+        series,
+        provenance,
+        notes: Vec::new(),
+    };
+    let notes: Vec<String> = panel
+        .confusable_ids()
+        .iter()
+        .map(|group| {
+            let names: Vec<String> = group.iter().map(|id| format!("'{id}'")).collect();
+            format!(
+                "series ids {} differ only by case or spaces: they are kept apart; fix the ids if they are one series",
+                names.join(" and ")
+            )
+        })
+        .collect();
+    panel.notes = notes;
+    Ok(panel)
+}
+
+/// Reads the needed columns and parses every row into its series (by id, sorted; one
+/// series with an empty id when there is no id column), each then cleaned on its own.
+fn parse_groups(
+    bytes: &[u8],
+    path: &Path,
+    config: &DataConfig,
+) -> Result<Vec<(String, Loaded)>, GrufError> {
     if let Some((format, command)) = compression(bytes) {
         return Err(GrufError::data(
             path,
@@ -338,6 +406,7 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         |idx: usize| std::mem::take(&mut columns[wanted.binary_search(&idx).unwrap_or(0)]);
     let raw_dates = take(layout.date);
     let raw_prices = take(layout.price);
+    let raw_ids = layout.id.map(&mut take);
     let extra: Vec<Column> = layout.extra.iter().map(|&i| take(i)).collect();
 
     // One reading for the whole column, decided by its first date.
@@ -349,11 +418,32 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
         .unwrap_or("");
     let form = DateForm::detect(first_date, config.date_format.as_deref());
 
-    // Parse row by row; line numbers count the header as line 1.
-    let mut rows = Rows::new(&header, &layout);
+    // Parse row by row into the rows of its series; line numbers count the header as
+    // line 1.
+    let mut groups: BTreeMap<String, Rows> = BTreeMap::new();
     let mut cells = Vec::with_capacity(extra.len());
     for (i, (d, p)) in raw_dates.iter().zip(&raw_prices).enumerate() {
         let line = i + 2;
+        let id = match (&raw_ids, layout.id) {
+            (Some(ids), Some(col)) => {
+                let id = ids[i].as_deref().unwrap_or("").trim();
+                if id.is_empty() {
+                    return Err(GrufError::data(
+                        path,
+                        format!(
+                            "line {line}: {} is empty; every row needs a series id",
+                            header[col]
+                        ),
+                    ));
+                }
+                id
+            }
+            _ => "",
+        };
+        if !groups.contains_key(id) {
+            groups.insert(id.to_string(), Rows::new(&header, &layout));
+        }
+        let rows = groups.get_mut(id).expect("inserted above");
         cells.clear();
         cells.extend(extra.iter().map(|c| parse_price(c[i].as_deref())));
         let date = || date_cell(&form, d.as_deref());
@@ -384,10 +474,34 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
                     Refusal::EmptyDate => format!("{date_name} is empty; every row needs a date"),
                     Refusal::Date(reason) => format!("{date_name} '{}' {reason}", raw(d)),
                 };
-                GrufError::data(path, format!("line {line}: {msg}"))
+                let series = if id.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (series '{id}')")
+                };
+                GrufError::data(path, format!("line {line}{series}: {msg}"))
             })?;
     }
-    rows.finish(path, config, &form, sha256_hex(bytes))
+    if groups.is_empty() {
+        // No data rows: the one series' own message says so.
+        groups.insert(String::new(), Rows::new(&header, &layout));
+    }
+    let sha256 = sha256_hex(bytes);
+    groups
+        .into_iter()
+        .map(|(id, rows)| {
+            let loaded = rows
+                .finish(path, config, &form, sha256.clone())
+                .map_err(|e| match e {
+                    GrufError::Data { path, msg } if !id.is_empty() => GrufError::Data {
+                        path,
+                        msg: format!("series '{id}': {msg}"),
+                    },
+                    other => other,
+                })?;
+            Ok((id, loaded))
+        })
+        .collect()
 }
 
 /// The columns a load reads and what each is for, chosen from the header and the config.
@@ -395,6 +509,8 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
 struct Layout {
     price: usize,
     date: usize,
+    /// The series id of a long CSV (`--id-column`).
+    id: Option<usize>,
     /// The columns read beside the date and the price (the inputs' sources), in file order.
     extra: Vec<usize>,
     /// The inputs beside the price, in the order listed.
@@ -488,7 +604,45 @@ impl Layout {
             }
         }
 
+        let id = match &config.id_column {
+            None => None,
+            Some(name) => {
+                let idx = find_column(header, name).ok_or_else(|| {
+                    GrufError::data(
+                        path,
+                        format!(
+                            "id column '{name}' not found; columns are: {}; pass --id-column",
+                            header.join(", ")
+                        ),
+                    )
+                })?;
+                if idx == price || idx == date {
+                    return Err(GrufError::data(
+                        path,
+                        format!(
+                            "--id-column {name} is the {} column; the ids need a column of their own",
+                            if idx == price { "price" } else { "date" }
+                        ),
+                    ));
+                }
+                Some(idx)
+            }
+        };
         let sources = input_sources(path, header, &config.inputs, price, date)?;
+        if let Some(id) = id.filter(|id| {
+            sources.iter().any(|s| match *s {
+                Source::Column { idx } => idx == *id,
+                Source::Range { high, low } => high == *id || low == *id,
+            })
+        }) {
+            return Err(GrufError::data(
+                path,
+                format!(
+                    "'{}' is the --id-column and cannot also be an input; leave it out of --inputs",
+                    header[id]
+                ),
+            ));
+        }
         if !sources.is_empty() {
             if let Some(period) = config.resample {
                 return Err(GrufError::data(
@@ -514,6 +668,7 @@ impl Layout {
         Ok(Layout {
             price,
             date,
+            id,
             extra,
             sources,
             notes,
@@ -524,7 +679,9 @@ impl Layout {
     fn wanted(&self) -> Vec<usize> {
         let mut wanted = self.extra.clone();
         wanted.extend([self.date, self.price]);
+        wanted.extend(self.id);
         wanted.sort_unstable();
+        wanted.dedup();
         wanted
     }
 }

@@ -196,6 +196,65 @@ pub fn score(
     }
 }
 
+/// Per-series evaluations pooled as forecasting competitions pool them: each forecaster's
+/// MASE and sMAPE averaged over the series (every series counts the same, whatever its
+/// scale), and how many series the model beats it on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pooled {
+    /// Series scored, and one-step targets over all of them.
+    pub series: usize,
+    pub targets: usize,
+    /// The model first, then the baselines, in the order of the first series' rows.
+    pub rows: Vec<PooledRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledRow {
+    pub forecaster: String,
+    pub mase: f64,
+    pub smape: f64,
+    /// Series where the model's MASE is lower than this forecaster's (`None` for the model).
+    pub model_better: Option<usize>,
+    /// Series this row averages over (a seasonal baseline may miss on short series).
+    pub series: usize,
+}
+
+/// Pools `evaluations` (one per series; none empty). A forecaster is averaged over the
+/// series that have a row for it.
+pub fn pool(evaluations: &[Evaluation]) -> Pooled {
+    let names: Vec<&str> = evaluations.first().map_or(Vec::new(), |e| {
+        e.rows.iter().map(|(n, _)| n.as_str()).collect()
+    });
+    let rows = names
+        .iter()
+        .map(|&name| {
+            let (mut mase, mut smape, mut better, mut n) = (0.0, 0.0, 0usize, 0usize);
+            for e in evaluations {
+                let (Some(m), Some(model)) = (e.get(name), e.get("model")) else {
+                    continue;
+                };
+                mase += m.mase;
+                smape += m.smape;
+                better += usize::from(model.mase < m.mase);
+                n += 1;
+            }
+            let n_f = n.max(1) as f64;
+            PooledRow {
+                forecaster: name.to_string(),
+                mase: mase / n_f,
+                smape: smape / n_f,
+                model_better: (name != "model").then_some(better),
+                series: n,
+            }
+        })
+        .collect();
+    Pooled {
+        series: evaluations.len(),
+        targets: evaluations.iter().map(|e| e.n).sum(),
+        rows,
+    }
+}
+
 /// Mean absolute error of the recursive forecast at one horizon, beside the naive forecast
 /// (the last known value, held flat) and the seasonal naive one at the same horizon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,8 @@ use crate::model::Model;
 /// A forecast past the end of a series: the dates on its calendar and the values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
+    /// The series' id, for a series of a global model.
+    pub id: Option<String>,
     /// The forecast column's name, as in the CSV.
     pub column: String,
     pub calendar: Calendar,
@@ -80,6 +82,7 @@ impl Forecaster {
         let point = self.recursive(series, steps)?;
         let last_date = *series.dates.last().unwrap_or(&0);
         Ok(Forecast {
+            id: None,
             column: column.to_string(),
             calendar: series.calendar,
             daily: series.is_daily() && !series.calendar.intraday(),

@@ -28,6 +28,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod output;
+pub mod panel;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;

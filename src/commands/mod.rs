@@ -8,6 +8,7 @@
 mod backtest;
 mod completions;
 mod evaluate;
+mod global;
 mod plot;
 mod predict;
 mod sample;
@@ -186,6 +187,14 @@ struct Opened {
 fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
     let checkpoint = Checkpoint::load(&source.model, device)?;
     let meta = &checkpoint.meta;
+    if meta.is_global() {
+        return Err(GrufError::usage(format!(
+            "{} is a global model over {} series: `gruf predict` reads it; evaluate and plot do not yet (score its held-out part from `gruf train`'s table)",
+            source.model.display(),
+            meta.members.len()
+        ))
+        .into());
+    }
     let data_config = DataConfig {
         column: Some(meta.data.column.clone()),
         date_column: Some(meta.data.date_column.clone()),

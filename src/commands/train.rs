@@ -17,6 +17,9 @@ use super::{device, report_loaded, resolve, run_training, season_for, warn, warn
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (mut config, seed) = resolve(&args.options)?;
+    if config.data.id_column.is_some() {
+        return super::global::train(&args, config, seed);
+    }
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
     let loaded = load_csv(&args.csv, &config.data)?;

@@ -25,6 +25,18 @@ impl Renderer for Csv {
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
+    fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["series", "date", "forecast"])?;
+        for f in forecasts {
+            let id = f.id.as_deref().unwrap_or("");
+            for (d, v) in f.dates.iter().zip(&f.point) {
+                w.write_record([id.to_string(), format_iso(*d, f.daily), format!("{v:.6}")])?;
+            }
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
     /// The one-step rows (`table` = `one_step`, every metric) and the horizon rows
     /// (`table` = `horizon`, the MAE of each forecaster at each horizon).
     fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {

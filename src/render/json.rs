@@ -34,6 +34,30 @@ impl Renderer for Json {
         }))
     }
 
+    /// `{series: [{id, column, step, last_date, last_value, forecast}]}`.
+    fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
+        let series: Vec<_> = forecasts
+            .iter()
+            .map(|f| {
+                let rows: Vec<_> = f
+                    .dates
+                    .iter()
+                    .zip(&f.point)
+                    .map(|(d, v)| json!({ "date": format_iso(*d, f.daily), "forecast": v }))
+                    .collect();
+                json!({
+                    "id": f.id,
+                    "column": f.column,
+                    "step": f.calendar.unit(),
+                    "last_date": format_iso(f.last_date, f.daily),
+                    "last_value": f.last_value,
+                    "forecast": rows,
+                })
+            })
+            .collect();
+        pretty(&json!({ "series": series }))
+    }
+
     /// `{one_step: Evaluation, horizons: [HorizonError]}`.
     fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
         pretty(&json!({ "one_step": e, "horizons": horizons }))

@@ -19,6 +19,8 @@ pub use self::table::Table;
 /// Turns a command's results into the text printed on stdout.
 pub trait Renderer {
     fn forecast(&self, forecast: &Forecast) -> anyhow::Result<String>;
+    /// The forecasts of several series of a global model, the series' id first.
+    fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String>;
     /// The one-step evaluation and, when asked for, the errors by horizon.
     fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String>;
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;

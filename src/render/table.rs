@@ -30,6 +30,39 @@ impl Renderer for Table {
         Ok(out)
     }
 
+    fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
+        let Some(first) = forecasts.first() else {
+            return Ok(String::new());
+        };
+        let (width, head) = if first.daily {
+            (10, "date")
+        } else {
+            (19, "time (UTC)")
+        };
+        let ids = forecasts
+            .iter()
+            .map(|f| f.id.as_deref().unwrap_or("").chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let mut out = format!(
+            "{:<ids$}  {head:<width$}  {:>14}\n",
+            "series",
+            format!("{} forecast", first.column)
+        );
+        for f in forecasts {
+            let id = f.id.as_deref().unwrap_or("");
+            for (d, v) in f.dates.iter().zip(&f.point) {
+                out.push_str(&format!(
+                    "{id:<ids$}  {:<width$}  {:>14}\n",
+                    format_time(*d, f.daily),
+                    money(*v)
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
         let cal = e.calendar.unwrap_or_default();
         let mut out = format!("{}\n{}", verdict(e), metrics(e));

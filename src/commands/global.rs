@@ -1,0 +1,318 @@
+//! A global model over many series (`--id-column`): `train` fits one network on the
+//! windows of every series, each series scaled on its own training part only; `predict`
+//! forecasts every series, or those named by `--series`.
+
+use std::io::Write;
+
+use candle_core::Device;
+
+use crate::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION};
+use crate::cli::{PredictArgs, TrainArgs};
+use crate::config::RunConfig;
+use crate::data::load_panel;
+use crate::data::DataConfig;
+use crate::error::GrufError;
+use crate::evaluate::{naive_scale, pool, Pooled, Scoring};
+use crate::output::{check_writable, plural, print};
+use crate::panel::{name_some, Named, Panel};
+use crate::pipeline::{self, Chosen, Prepared};
+use crate::train::TrainData;
+
+use super::{device, note, renderer, run_training, season_for, warn};
+
+/// Series named in one message at most; the rest are counted.
+const NAMED: usize = 5;
+
+pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyhow::Result<()> {
+    let quiet = args.options.quiet;
+    check_writable(&args.model)?;
+    let csv = &args.csv;
+    let panel = load_panel(csv, &config.data)?;
+    report_panel(&panel, quiet);
+
+    // Each series on its own: a value its transform cannot take is an error naming it; a
+    // series that cannot be cut or fitted is left out, with the reason.
+    let mut kept: Vec<(&Named, Prepared)> = Vec::new();
+    let mut skipped: Vec<(&str, String)> = Vec::new();
+    for named in &panel.series {
+        let series = &named.loaded.series;
+        pipeline::check_values(
+            config.model.transform,
+            Chosen::ThisRun,
+            series,
+            &named.loaded.lines,
+        )
+        .map_err(|m| GrufError::data(csv, format!("series '{}': {m}", named.id)))?;
+        match pipeline::prepare(&config, series, config.train.test_days) {
+            Ok(prepared) => kept.push((named, prepared)),
+            Err(why) => skipped.push((&named.id, why)),
+        }
+    }
+    if let Some((id, why)) = skipped.first() {
+        let ids: Vec<&str> = skipped.iter().map(|(id, _)| *id).collect();
+        if kept.is_empty() {
+            return Err(GrufError::data(
+                csv,
+                format!(
+                    "no series can be trained on: all {} were left out (series '{id}': {why})",
+                    skipped.len()
+                ),
+            )
+            .into());
+        }
+        warn(&format!(
+            "{}: left out {} series of {}: {} (series '{id}': {why})",
+            csv.display(),
+            skipped.len(),
+            panel.series.len(),
+            name_some(&ids, NAMED)
+        ));
+    }
+    let features = kept[0].1.featurizer.features();
+    config.model.features = features;
+    if !quiet {
+        let windows: usize = kept.iter().map(|(_, p)| p.split.train.len()).sum();
+        let val: usize = kept.iter().map(|(_, p)| p.split.val.len()).sum();
+        let cal = kept[0].0.loaded.series.calendar;
+        crate::eprintln_lossy!(
+            "gruf: {} series, {} rows: {windows} training windows, {val} validation, the last {} of each held out for testing; seed {seed}",
+            kept.len(),
+            kept.iter().map(|(n, _)| n.loaded.series.len()).sum::<usize>(),
+            cal.count(config.train.test_days),
+        );
+    }
+
+    let device = device();
+    let data: Vec<TrainData<'_>> = kept
+        .iter()
+        .map(|(named, p)| TrainData {
+            values: (&named.loaded.series).into(),
+            featurizer: &p.featurizer,
+            split: &p.split,
+        })
+        .collect();
+    let outcome = run_training(&config, seed, &data, &device, quiet)?;
+    let members: Vec<Member> = kept
+        .iter()
+        .map(|(named, p)| Member {
+            id: named.id.clone(),
+            scaler: p.featurizer.scaler,
+            inputs: p.featurizer.inputs.clone(),
+            split: p.split.clone(),
+            mase_scale: Some(naive_scale(
+                &named.loaded.series.values[..p.split.fit_end()],
+            )),
+        })
+        .collect();
+    let interrupted = outcome.interrupted;
+    let checkpoint = Checkpoint {
+        meta: Meta {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            gruf_version: env!("CARGO_PKG_VERSION").into(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            config,
+            seed,
+            members,
+            data: panel.provenance.clone(),
+            history: outcome.history,
+            best_epoch: outcome.best_epoch,
+            stopped_early: outcome.stopped_early,
+            interrupted,
+            test: None,
+        },
+        weights: outcome.weights,
+    };
+    let pooled = held_out(&checkpoint, &panel, &device)?;
+    checkpoint.save(&args.model)?;
+
+    let meta = &checkpoint.meta;
+    let best = &meta.history[meta.best_epoch - 1];
+    let mut out = Vec::new();
+    writeln!(
+        out,
+        "trained {} epoch{}{} in {:.1} s on {} series; kept epoch {} (validation loss {:.6})",
+        meta.history.len(),
+        plural(meta.history.len()),
+        if meta.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        meta.history.iter().map(|r| r.seconds).sum::<f64>(),
+        meta.members.len(),
+        meta.best_epoch,
+        best.val_loss,
+    )?;
+    match pooled {
+        Some(p) => out.extend(pooled_table(&p).into_bytes()),
+        None => writeln!(
+            out,
+            "no test part (--test-size 0): nothing was held out to measure accuracy on"
+        )?,
+    }
+    writeln!(out, "saved model to {}", args.model.display())?;
+    print(&out)?;
+    if let Some((epoch, batch)) = interrupted {
+        return Err(GrufError::Interrupted(format!(
+            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
+            meta.best_epoch,
+            args.model.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Each series' one-step errors over its held-out part, pooled; `None` without one.
+fn held_out(
+    checkpoint: &Checkpoint,
+    panel: &Panel,
+    device: &Device,
+) -> anyhow::Result<Option<Pooled>> {
+    let mut evaluations = Vec::new();
+    for member in &checkpoint.meta.members {
+        let Some(named) = panel.get(&member.id) else {
+            continue;
+        };
+        let series = &named.loaded.series;
+        let scoring = Scoring {
+            mase_scale: member.mase_scale.unwrap_or(f64::NAN),
+            season: season_for(None, checkpoint.meta.config.data.season, series),
+            held_out: true,
+        };
+        let first = member.split.test.start.max(scoring.first_target());
+        if first >= member.split.test.end {
+            continue;
+        }
+        let forecaster = checkpoint.forecaster_for(member, device)?;
+        evaluations.push(crate::evaluate::evaluate(
+            &forecaster,
+            series,
+            first..member.split.test.end,
+            scoring,
+        )?);
+    }
+    Ok((!evaluations.is_empty()).then(|| pool(&evaluations)))
+}
+
+/// The pooled table: each forecaster's mean MASE and sMAPE over the series, and on how
+/// many series the model beats it.
+fn pooled_table(p: &Pooled) -> String {
+    let mut out = format!(
+        "held out: {} one-step targets over {} series; each series counts the same\n",
+        p.targets, p.series
+    );
+    out.push_str(&format!(
+        "{:<22} {:>10} {:>12} {:>22}\n",
+        "forecaster", "mean MASE", "mean sMAPE %", "series the model beats"
+    ));
+    for r in &p.rows {
+        let beats = r
+            .model_better
+            .map_or("-".to_string(), |b| format!("{b} of {}", r.series));
+        out.push_str(&format!(
+            "{:<22} {:>10.3} {:>12.3} {:>22}\n",
+            r.forecaster, r.mase, r.smape, beats
+        ));
+    }
+    out
+}
+
+fn report_panel(panel: &Panel, quiet: bool) {
+    let path = panel.provenance.path.display();
+    for n in &panel.notes {
+        warn(&format!("{path}: {n}"));
+    }
+    for named in &panel.series {
+        for n in &named.loaded.notes {
+            warn(&format!("{path}: series '{}': {n}", named.id));
+        }
+    }
+    if !quiet {
+        note(&format!(
+            "{path}: {} series, {} rows",
+            panel.series.len(),
+            panel.provenance.rows
+        ));
+    }
+}
+
+/// `gruf predict` for a global model: the forecast of every series (or of `--series`),
+/// each from its own history through its own fitted transforms.
+pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Result<()> {
+    let device = device();
+    let meta = &checkpoint.meta;
+    let path = args
+        .source
+        .csv
+        .clone()
+        .unwrap_or_else(|| meta.data.path.clone());
+    let data_config = DataConfig {
+        column: Some(meta.data.column.clone()),
+        date_column: Some(meta.data.date_column.clone()),
+        ..meta.config.data.clone()
+    };
+    let panel = load_panel(&path, &data_config)?;
+    report_panel(&panel, true);
+    let unknown: Vec<&str> = panel
+        .series
+        .iter()
+        .map(|n| n.id.as_str())
+        .filter(|id| meta.member(id).is_none())
+        .collect();
+    if args.source.csv.is_some() && !unknown.is_empty() {
+        return Err(GrufError::data(
+            &path,
+            format!(
+                "{} series the model was not trained on: {}; a global model forecasts only its own series (train one that includes them)",
+                unknown.len(),
+                name_some(&unknown, NAMED)
+            ),
+        )
+        .into());
+    }
+    let chosen: Vec<&Member> = if args.series.is_empty() {
+        meta.members.iter().collect()
+    } else {
+        args.series
+            .iter()
+            .map(|id| {
+                meta.member(id).ok_or_else(|| {
+                    let ids: Vec<&str> = meta.members.iter().map(|m| m.id.as_str()).collect();
+                    GrufError::usage(format!(
+                        "--series {id}: the model has no such series; it has {}",
+                        name_some(&ids, NAMED)
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut forecasts = Vec::with_capacity(chosen.len());
+    for member in chosen {
+        let named = panel.get(&member.id).ok_or_else(|| {
+            GrufError::data(
+                &path,
+                format!("series '{}' of the model is not in this file", member.id),
+            )
+        })?;
+        let series = &named.loaded.series;
+        let forecaster = checkpoint.forecaster_for(member, &device)?;
+        let lookback = forecaster.lookback();
+        if series.len() < lookback {
+            return Err(GrufError::data(
+                &path,
+                format!(
+                    "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
+                    member.id,
+                    series.len()
+                ),
+            )
+            .into());
+        }
+        let mut forecast = forecaster.forecast(series, &meta.data.column, args.days as usize)?;
+        forecast.id = Some(member.id.clone());
+        forecasts.push(forecast);
+    }
+    print(renderer(args.format).forecasts(&forecasts)?.as_bytes())
+}
