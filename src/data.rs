@@ -789,9 +789,17 @@ impl<'a> Rows<'a> {
             }
         }
         let extra = &self.layout.extra;
-        let cell = |idx: usize| match extra.binary_search(&idx).map(|j| cells[j]) {
-            Ok(Price::Value(v)) => v,
-            _ => f64::NAN,
+        // The price column is not among `cells`, yet `range` reads it when it is High or
+        // Low (`--column High --inputs range`).
+        let price_idx = self.layout.price;
+        let cell = |idx: usize| {
+            if idx == price_idx {
+                return price;
+            }
+            match extra.binary_search(&idx).map(|j| cells[j]) {
+                Ok(Price::Value(v)) => v,
+                _ => f64::NAN,
+            }
         };
         self.scratch.clear();
         for source in &self.layout.sources {
@@ -1713,6 +1721,24 @@ mod tests {
             err.to_string().contains("different --inputs values"),
             "{err}"
         );
+    }
+
+    /// `range` reads High and Low even when one of them is the price column: it was read
+    /// as the price only, so every row was refused as a non-finite range.
+    #[test]
+    fn range_reads_a_high_or_low_that_is_the_price() {
+        let text = "Date,High,Low,Close\n2024-01-01,6,2,4\n2024-01-02,10,8,9\n";
+        for (column, want) in [("High", [4.0 / 6.0, 0.2]), ("Low", [2.0, 0.25])] {
+            let config = DataConfig {
+                column: Some(column.into()),
+                inputs: vec!["range".into()],
+                ..DataConfig::default()
+            };
+            let loaded = parse_csv(text.as_bytes(), Path::new("t.csv"), &config).unwrap();
+            let range = &loaded.series.covariates[0];
+            assert_eq!(range.name, "range");
+            assert_eq!(range.values, want, "--column {column}");
+        }
     }
 
     #[test]

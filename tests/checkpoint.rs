@@ -1,7 +1,8 @@
-//! The library pipeline (sample → split → scaler → train → checkpoint), the checkpoint
-//! loader's refusals of files that are wrong in each way it promises to catch, and the
-//! metadata JSON of the current format, byte for byte (`fixtures/v4/meta.jsonl`, and
-//! `fixtures/v3/meta.jsonl` for what a model of one series still writes).
+//! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
+//! with covariates through the CLI loading back with the same inputs and predictions, the
+//! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v4/meta.jsonl`,
+//! and `fixtures/v3/meta.jsonl` for what a model of one series still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,15 +11,18 @@ use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use gruf::data::{load_csv, DataConfig, Provenance, Resample};
-use gruf::evaluate::{Evaluation, Metrics};
+use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
+use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
+use gruf::forecast::Forecaster;
 use gruf::loss::Loss;
 use gruf::scaler::{Scaler, TransformKind};
 use gruf::synth::{generate, to_csv, SampleConfig};
 use gruf::train::{EpochRecord, TrainData};
 use gruf::window::Split;
 use safetensors::tensor::{Dtype, TensorView};
+
+mod common;
 
 /// Trains a tiny model through the library on 200 synthetic days.
 fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
@@ -125,6 +129,85 @@ fn save_then_load_is_the_identity_for_every_transform() {
             "{kind:?}: {a:?}"
         );
     }
+}
+
+/// A model trained through the CLI with covariates (`--inputs Close,Volume,range`) loads
+/// with the inputs it was trained with: the loaded featurizer (input names and fitted
+/// transforms, scaler, window, horizon) is exactly the one fitted again on the same
+/// training part, each covariate's `ln(1 + v)`-or-not standardisation exactly as computed
+/// here; and the loaded model predicts exactly what training scored on the test part
+/// before the file was written, and what `gruf predict` prints.
+#[test]
+fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
+    let dir = common::workspace();
+    common::gruf(dir.path())
+        .args(["train", "--csv", "prices.csv"])
+        .args(common::FAST)
+        .args(["--inputs", "Close,Volume,range", "--horizon", "2"])
+        .args(["--transform", "window"])
+        .assert()
+        .success();
+    let ckpt = Checkpoint::load(&dir.path().join("gruf-model.safetensors"), &Device::Cpu).unwrap();
+    let meta = &ckpt.meta;
+    let forecaster = ckpt.forecaster(&Device::Cpu).unwrap();
+    let featurizer = &forecaster.featurizer;
+    let names: Vec<&str> = featurizer.inputs.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["Volume", "range"]);
+    assert_eq!((meta.model().features, featurizer.horizon), (3, 2));
+
+    // Fitted again on the training part of the same file, as `train` fits them.
+    let loaded = load_csv(&dir.path().join("prices.csv"), &meta.config.data).unwrap();
+    let series = &loaded.series;
+    let prepared =
+        gruf::pipeline::prepare(&meta.config, series, meta.config.train.test_days).unwrap();
+    assert_eq!(prepared.split, meta.first().split);
+    assert_eq!(&prepared.featurizer, featurizer);
+    let fit_end = meta.first().split.fit_end();
+    for (input, covariate) in featurizer.inputs.iter().zip(&series.covariates) {
+        let log = is_volume(&covariate.name);
+        let f: Vec<f64> = covariate.values[..fit_end]
+            .iter()
+            .map(|&v| if log { v.ln_1p() } else { v })
+            .collect();
+        let n = f.len() as f64;
+        let mean = f.iter().sum::<f64>() / n;
+        let std = (f.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let want = InputTransform::Standard { log, mean, std };
+        assert_eq!(input.transform, want, "{}", input.name);
+    }
+
+    // Training scored the test part with the model before saving it; the loaded model
+    // scores it the same, to the last bit of every metric.
+    let test = meta.test.as_ref().unwrap();
+    let end = meta.first().split.test.end;
+    let scoring = Scoring {
+        mase_scale: meta.first().mase_scale.unwrap(),
+        season: test.season,
+        held_out: true,
+    };
+    let again = gruf::evaluate::evaluate(&forecaster, series, end - test.n..end, scoring).unwrap();
+    assert_eq!(&again, test);
+
+    // `gruf predict` prints what the weights with the refitted featurizer forecast.
+    let out = common::stdout(
+        common::gruf(dir.path()).args(["predict", "--days", "2", "--format", "json"]),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let printed: Vec<f64> = doc["forecast"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["forecast"].as_f64().unwrap())
+        .collect();
+    let refitted = Forecaster {
+        model: ckpt.model().unwrap(),
+        featurizer: prepared.featurizer,
+        device: Device::Cpu,
+    };
+    let want = refitted.recursive(series, 2).unwrap();
+    assert_eq!(want.len(), 2);
+    assert_eq!(printed, want);
+    assert_eq!(forecaster.recursive(series, 2).unwrap(), want);
 }
 
 /// A tensor as `write_raw` takes it: name, values, shape.

@@ -1,11 +1,15 @@
 //! Property tests over generated inputs: whatever a CSV or a model file holds, gruf either
-//! loads it to something valid or refuses it with an error; it never panics.
+//! loads it to something valid or refuses it with an error; it never panics. OHLCV files
+//! loaded with several `--inputs` give exactly the covariates of the rows kept, and
+//! batches with covariates keep the price-only features.
 
 use std::path::Path;
 
 use candle_core::Device;
 use gruf::checkpoint::Checkpoint;
-use gruf::data::{load_csv, DataConfig};
+use gruf::config::ModelConfig;
+use gruf::data::{is_volume, load_csv, parse_csv, Covariate, DataConfig};
+use gruf::features::{Columns, Featurizer};
 use gruf::scaler::{Scaler, TransformKind};
 use proptest::prelude::*;
 
@@ -143,6 +147,549 @@ proptest! {
                 prop_assert!(common::first_mismatch(&[back], &[next], 0.0, 1e-4 * spread).is_none(), "{:?}: {} -> {}", kind, next, back);
             }
         }
+    }
+}
+
+/// What the test knows a generated cell to be, independently of the loader.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    /// A number: what `str::parse` reads from the written text (without its thousands
+    /// separators).
+    Value(f64),
+    /// Empty, `null`, `NaN`, `n/a`: the row is dropped when this column is read.
+    Missing,
+    /// Not a finite number, or a negative volume: refused when this column is read.
+    Bad,
+}
+
+/// A generated cell: the text written and what it is.
+type Written = (String, Cell);
+
+/// A number in `lo..hi` (4 decimals), a quoted thousands-grouped number, the missing
+/// markers and, unless `clean`, text and numbers too large to be finite in the model.
+fn number_cell(lo: f64, hi: f64, clean: bool) -> BoxedStrategy<Written> {
+    let good = prop_oneof![
+        12 => (lo..hi).prop_map(|v| {
+            let text = format!("{v:.4}");
+            let value = text.parse().unwrap();
+            (text, Cell::Value(value))
+        }),
+        1 => (1u32..999, 0u32..1000).prop_map(|(a, b)| {
+            let value = f64::from(a) * 1000.0 + f64::from(b) + 0.5;
+            (format!("\"{a},{b:03}.5\""), Cell::Value(value))
+        }),
+        1 => prop::sample::select(vec!["", "null", "NaN", "n/a"])
+            .prop_map(|t| (t.to_string(), Cell::Missing)),
+    ];
+    if clean {
+        return good.boxed();
+    }
+    let bad = prop::sample::select(vec!["abc", "inf", "-inf", "1e40", "-"])
+        .prop_map(|t| (t.to_string(), Cell::Bad));
+    prop_oneof![30 => good, 1 => bad].boxed()
+}
+
+/// A price-like cell (Open, High, Low, Close): positive when `clean`, else also zero or
+/// negative (which load, but make the derived range infinite at zero).
+fn price_like_cell(clean: bool) -> BoxedStrategy<Written> {
+    if clean {
+        return number_cell(1.0, 1e5, true);
+    }
+    prop_oneof![
+        8 => number_cell(1.0, 1e5, false),
+        1 => (-1e3f64..1.0).prop_map(|v| {
+            let text = format!("{v:.4}");
+            let value = text.parse().unwrap();
+            (text, Cell::Value(value))
+        }),
+        1 => Just(("0".to_string(), Cell::Value(0.0))),
+    ]
+    .boxed()
+}
+
+/// A volume cell: non-negative (zero included) and, unless `clean`, negative ones, which a
+/// volume column refuses.
+fn volume_cell(clean: bool) -> BoxedStrategy<Written> {
+    let good = prop_oneof![
+        8 => number_cell(0.0, 1e11, clean),
+        1 => Just(("0".to_string(), Cell::Value(0.0))),
+    ];
+    if clean {
+        return good.boxed();
+    }
+    prop_oneof![
+        30 => good,
+        1 => (-1e6f64..-0.01).prop_map(|v| (format!("{v:.4}"), Cell::Bad)),
+    ]
+    .boxed()
+}
+
+/// How a row writes its date: an ISO day, the same day in Unix seconds, or junk.
+#[derive(Debug, Clone, Copy)]
+enum DateText {
+    Iso,
+    Unix,
+    Bad(&'static str),
+}
+
+fn date_text(clean: bool) -> BoxedStrategy<DateText> {
+    let good = prop_oneof![4 => Just(DateText::Iso), 1 => Just(DateText::Unix)];
+    if clean {
+        return good.boxed();
+    }
+    let bad = prop::sample::select(vec!["01/02/2021", "", "yesterday"]).prop_map(DateText::Bad);
+    prop_oneof![40 => good, 1 => bad].boxed()
+}
+
+/// The header of the generated OHLCV files; `Row::cells` follow the columns after Date.
+const OHLCV_HEADER: [&str; 6] = ["Date", "Open", "High", "Low", "Close", "Volume"];
+const CLOSE: usize = 3;
+
+/// A generated data row: its day (distinct per row unless duplicated on purpose), how the
+/// date is written, and Open, High, Low, Close, Volume.
+#[derive(Debug, Clone)]
+struct Row {
+    day: i64,
+    date: DateText,
+    cells: [Written; 5],
+}
+
+impl Row {
+    fn date(&self) -> (String, Option<i64>) {
+        let secs = 1_577_836_800 + self.day * 86_400; // 2020-01-01 + day
+        match self.date {
+            DateText::Iso => {
+                let day = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+                (day.format("%Y-%m-%d").to_string(), Some(secs))
+            }
+            DateText::Unix => (secs.to_string(), Some(secs)),
+            DateText::Bad(t) => (t.to_string(), None),
+        }
+    }
+}
+
+fn ohlcv_row(clean: bool) -> impl Strategy<Value = Row> {
+    (
+        date_text(clean),
+        price_like_cell(clean),
+        price_like_cell(clean),
+        price_like_cell(clean),
+        price_like_cell(clean),
+        volume_cell(clean),
+    )
+        .prop_map(|(date, o, h, l, c, v)| Row {
+            day: 0,
+            date,
+            cells: [o, h, l, c, v],
+        })
+}
+
+/// The `--inputs` lists tried, as a user might spell them.
+const INPUT_LISTS: [&[&str]; 5] = [
+    &[],
+    &["Volume"],
+    &["Open", "High", "Low", "Volume"],
+    &["Close", "Volume", "range"],
+    &["high", "RANGE"],
+];
+
+/// A generated OHLCV file: its rows in file order (line `i + 2` is `rows[i]`), the file's
+/// text, the price column (index into `Row::cells`: Close, or High as `--column High`)
+/// and the inputs to load it with.
+#[derive(Debug, Clone)]
+struct OhlcvCase {
+    rows: Vec<Row>,
+    text: String,
+    price: usize,
+    inputs: Vec<String>,
+}
+
+impl OhlcvCase {
+    fn config(&self) -> DataConfig {
+        DataConfig {
+            column: (self.price != CLOSE).then(|| OHLCV_HEADER[self.price + 1].to_string()),
+            inputs: self.inputs.clone(),
+            ..DataConfig::default()
+        }
+    }
+}
+
+/// Rows on distinct days in any order, then exact copies of a few rows and perhaps a row
+/// that repeats a date with another cell in one column (the price, an input, or a column
+/// not read), which may or may not differ.
+fn ohlcv_case() -> impl Strategy<Value = OhlcvCase> {
+    any::<bool>().prop_flat_map(|clean| {
+        (
+            prop::collection::vec(ohlcv_row(clean), 0..40),
+            Just((0..120i64).collect::<Vec<_>>()).prop_shuffle(),
+            prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+            prop::option::weighted(
+                0.2,
+                (
+                    any::<prop::sample::Index>(),
+                    0..5usize,
+                    price_like_cell(clean),
+                    volume_cell(clean),
+                ),
+            ),
+            prop::sample::select(INPUT_LISTS.to_vec()),
+            prop_oneof![3 => Just(CLOSE), 1 => Just(1)],
+            any::<bool>(), // CRLF
+        )
+            .prop_map(
+                move |(mut rows, days, copies, conflict, inputs, price, crlf)| {
+                    for (row, day) in rows.iter_mut().zip(days) {
+                        row.day = day;
+                    }
+                    if !rows.is_empty() {
+                        for i in &copies {
+                            rows.push(rows[i.index(rows.len())].clone());
+                        }
+                        if let Some((i, column, price_like, volume)) = conflict {
+                            let mut row = rows[i.index(rows.len())].clone();
+                            row.cells[column] = if column == 4 { volume } else { price_like };
+                            rows.push(row);
+                        }
+                    }
+                    let eol = if crlf { "\r\n" } else { "\n" };
+                    let mut text = OHLCV_HEADER.join(",") + eol;
+                    for row in &rows {
+                        text.push_str(&row.date().0);
+                        for (cell, _) in &row.cells {
+                            text.push(',');
+                            text.push_str(cell);
+                        }
+                        text.push_str(eol);
+                    }
+                    let inputs = inputs.iter().map(|s| s.to_string()).collect();
+                    OhlcvCase {
+                        rows,
+                        text,
+                        price,
+                        inputs,
+                    }
+                },
+            )
+    })
+}
+
+/// A series as the test expects the loader to return it: dates, prices, lines and each
+/// covariate's name and values.
+#[derive(Debug, Clone, PartialEq)]
+struct Expected {
+    dates: Vec<i64>,
+    values: Vec<f64>,
+    lines: Vec<usize>,
+    covariates: Vec<(String, Vec<f64>)>,
+}
+
+/// What the loader must do with a case, worked out from the generated cells alone.
+#[derive(Debug)]
+struct Verdict {
+    /// The file must be refused (an unusable cell in a row that is read in full, an
+    /// unusable price, no row left, or one date with two different rows).
+    refused: bool,
+    /// A row holds an unusable cell and a missing one: it may be dropped or refused
+    /// (which one the loader reads first is its business).
+    either: bool,
+    /// What a load must return: the rows with a price and every input read, in date
+    /// order, duplicates collapsed.
+    expected: Expected,
+    /// Each line with an unusable cell, and the names an error about it may give.
+    offending: std::collections::HashMap<usize, Vec<&'static str>>,
+}
+
+/// An input of the generated files: a column (index into `Row::cells`) or the derived
+/// range (High − Low) / Close.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    Column(usize),
+    Range,
+}
+
+fn verdict(case: &OhlcvCase) -> Verdict {
+    let price_name = OHLCV_HEADER[case.price + 1];
+    let mut sources: Vec<Source> = Vec::new();
+    for name in &case.inputs {
+        if name.eq_ignore_ascii_case(price_name) {
+            continue;
+        }
+        let source = match name.to_ascii_lowercase().as_str() {
+            "open" => Source::Column(0),
+            "high" => Source::Column(1),
+            "low" => Source::Column(2),
+            "close" => Source::Column(3),
+            "volume" => Source::Column(4),
+            "range" => Source::Range,
+            other => panic!("no column {other}"),
+        };
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    let names: Vec<String> = sources
+        .iter()
+        .map(|s| match s {
+            Source::Column(c) => OHLCV_HEADER[c + 1].to_string(),
+            Source::Range => "range".to_string(),
+        })
+        .collect();
+    let mut read: Vec<usize> = sources
+        .iter()
+        .flat_map(|s| match *s {
+            Source::Column(c) => vec![c],
+            Source::Range => vec![1, 2],
+        })
+        .collect();
+    read.retain(|&c| c != case.price);
+    read.sort_unstable();
+    read.dedup();
+
+    let (mut refused, mut either) = (false, false);
+    let mut offending = std::collections::HashMap::new();
+    let mut kept: Vec<(i64, f64, usize, Vec<f64>)> = Vec::new();
+    for (i, row) in case.rows.iter().enumerate() {
+        let line = i + 2;
+        let price = match row.cells[case.price].1 {
+            Cell::Missing => continue,
+            Cell::Bad => {
+                refused = true;
+                offending.insert(line, vec![price_name]);
+                continue;
+            }
+            Cell::Value(v) => v,
+        };
+        let bad: Vec<&'static str> = read
+            .iter()
+            .filter(|&&c| row.cells[c].1 == Cell::Bad)
+            .map(|&c| OHLCV_HEADER[c + 1])
+            .collect();
+        if read.iter().any(|&c| row.cells[c].1 == Cell::Missing) {
+            if !bad.is_empty() {
+                either = true;
+                offending.insert(line, bad);
+            }
+            continue;
+        }
+        if !bad.is_empty() {
+            refused = true;
+            offending.insert(line, bad);
+            continue;
+        }
+        let value = |c: usize| match row.cells[c].1 {
+            _ if c == case.price => price,
+            Cell::Value(v) => v,
+            _ => unreachable!(),
+        };
+        let covariates: Vec<f64> = sources
+            .iter()
+            .map(|s| match *s {
+                Source::Column(c) => value(c),
+                Source::Range => (value(1) - value(2)) / price,
+            })
+            .collect();
+        if covariates.iter().any(|v| !v.is_finite()) {
+            refused = true;
+            offending.insert(line, vec!["range"]);
+            continue;
+        }
+        let Some(date) = row.date().1 else {
+            refused = true;
+            offending.insert(line, vec!["Date"]);
+            continue;
+        };
+        kept.push((date, price, line, covariates));
+    }
+    kept.sort_by_key(|r| (r.0, r.2));
+    let mut rows: Vec<(i64, f64, usize, Vec<f64>)> = Vec::new();
+    for row in kept {
+        match rows.last() {
+            Some(prev) if prev.0 == row.0 => {
+                if (prev.1, &prev.3) != (row.1, &row.3) {
+                    refused = true;
+                }
+            }
+            _ => rows.push(row),
+        }
+    }
+    refused |= rows.is_empty();
+    let expected = Expected {
+        dates: rows.iter().map(|r| r.0).collect(),
+        values: rows.iter().map(|r| r.1).collect(),
+        lines: rows.iter().map(|r| r.2).collect(),
+        covariates: names
+            .into_iter()
+            .enumerate()
+            .map(|(j, name)| (name, rows.iter().map(|r| r.3[j]).collect()))
+            .collect(),
+    };
+    Verdict {
+        refused,
+        either,
+        expected,
+        offending,
+    }
+}
+
+/// The line an error names as `line N: …`, if it names one.
+fn named_line(msg: &str) -> Option<usize> {
+    let at = msg.find("line ")? + "line ".len();
+    let digits: String = msg[at..].chars().take_while(char::is_ascii_digit).collect();
+    msg[at + digits.len()..]
+        .starts_with(':')
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+thread_local! {
+    /// Generated OHLCV files: loaded, refused, and loaded though one row could have been
+    /// refused (counted by `any_ohlcv_csv_loads_aligned_inputs_or_is_refused`).
+    static OHLCV: std::cell::Cell<[usize; 3]> = const { std::cell::Cell::new([0; 3]) };
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// OHLCV files with clean and dirty cells (blanks, missing markers, text, infinities,
+    /// negative volumes, zero prices under a derived range, bad dates, repeated dates),
+    /// loaded with several `--inputs`, the price in Close or in High (which `range` then
+    /// reads): the loader refuses exactly the files that must be refused (in one line
+    /// naming the file, and the line and column at fault when it names a line), and
+    /// otherwise returns the rows with a price and every input read,
+    /// in date order, with each covariate aligned, finite, named as the header spells it,
+    /// and equal to the cells the test wrote.
+    #[test]
+    fn any_ohlcv_csv_loads_aligned_inputs_or_is_refused(case in ohlcv_case()) {
+        let config = case.config();
+        let verdict = verdict(&case);
+        match parse_csv(case.text.as_bytes(), Path::new("gen.csv"), &config) {
+            Ok(loaded) => {
+                OHLCV.with(|c| { let mut n = c.get(); n[if verdict.either { 2 } else { 0 }] += 1; c.set(n) });
+                prop_assert!(!verdict.refused, "loaded a file that must be refused: {:?}", verdict);
+                let s = &loaded.series;
+                prop_assert!(!s.is_empty());
+                prop_assert!(s.dates.windows(2).all(|w| w[0] < w[1]), "dates not increasing");
+                prop_assert!(s.values.iter().all(|v| v.is_finite()));
+                prop_assert_eq!(loaded.lines.len(), s.len());
+                for c in &s.covariates {
+                    prop_assert_eq!(c.values.len(), s.len(), "{} is not aligned", &c.name);
+                    prop_assert!(c.values.iter().all(|v| v.is_finite()), "{}", &c.name);
+                    if is_volume(&c.name) {
+                        prop_assert!(c.values.iter().all(|&v| v >= 0.0), "{}", &c.name);
+                    }
+                }
+                let got = Expected {
+                    dates: s.dates.clone(),
+                    values: s.values.clone(),
+                    lines: loaded.lines.clone(),
+                    covariates: s.covariates.iter().map(|c| (c.name.clone(), c.values.clone())).collect(),
+                };
+                prop_assert_eq!(got, verdict.expected);
+            }
+            Err(e) => {
+                OHLCV.with(|c| { let mut n = c.get(); n[1] += 1; c.set(n) });
+                let msg = e.to_string();
+                prop_assert!(verdict.refused || verdict.either, "refused a clean file: {}\n{}", msg, case.text);
+                prop_assert!(msg.starts_with("gen.csv: "), "error does not name the file: {}", msg);
+                prop_assert!(!msg.contains('\n'), "error is more than one line: {}", msg);
+                prop_assert_eq!(e.exit_code(), 65);
+                if let Some(line) = named_line(&msg) {
+                    let names = verdict.offending.get(&line);
+                    prop_assert!(
+                        names.is_some_and(|n| n.iter().any(|name| msg.contains(name))),
+                        "names line {} ({:?}), not a line at fault: {}", line, names, msg
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The OHLCV generator is useful only if files load, files are refused, and some loads
+/// are compared value by value against rows with missing and unusable cells nearby.
+#[test]
+fn generated_ohlcv_files_both_load_and_fail() {
+    any_ohlcv_csv_loads_aligned_inputs_or_is_refused();
+    let [ok, refused, either] = OHLCV.with(|c| c.get());
+    let total = ok + refused + either;
+    assert!(
+        ok * 10 >= total && refused * 10 >= total,
+        "{ok} loaded, {refused} refused of {total}"
+    );
+}
+
+/// A random series (positive values) with random covariates named like the columns
+/// gruf encodes differently: a price-like one near the price, a volume (zero included)
+/// and a range of either sign.
+fn series_with_covariates() -> impl Strategy<Value = (Vec<f64>, Vec<Covariate>)> {
+    prop::collection::vec(1.0f64..1e4, 30..80).prop_flat_map(|values| {
+        let n = values.len();
+        (
+            Just(values),
+            prop::sample::subsequence(vec!["High", "Volume", "range", "Open"], 0..=4),
+            prop::collection::vec(prop::collection::vec(0.0f64..2.0, n), 4),
+        )
+            .prop_map(|(values, names, draws)| {
+                let covariates = names
+                    .iter()
+                    .zip(draws)
+                    .map(|(&name, draw)| Covariate {
+                        name: name.to_string(),
+                        values: values
+                            .iter()
+                            .zip(draw)
+                            .map(|(&v, d)| match name {
+                                "Volume" => d * 1e6,
+                                "range" => d - 0.5,
+                                _ => v * (0.9 + d * 0.1),
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                (values, covariates)
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// `Featurizer::batch` with covariates, for every transform, window and horizon: `x`
+    /// holds `n · window · features` finite values and `y` `n · horizon`, the price
+    /// feature of every step is what the price-only featurizer gives, and so are the
+    /// targets (covariates are inputs, never targets).
+    #[test]
+    fn covariate_batches_hold_the_price_only_features(
+        (values, covariates) in series_with_covariates(),
+        window in 1usize..8,
+        horizon in 1usize..5,
+        transform in prop::sample::select(TransformKind::ALL.to_vec()),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 1..10),
+    ) {
+        let config = ModelConfig { window, horizon, transform, ..ModelConfig::default() };
+        let fit_end = values.len() * 2 / 3;
+        let plain = Featurizer::fit(&config, &values[..fit_end]);
+        prop_assume!(plain.is_some());
+        let plain = plain.unwrap();
+        let f = plain.clone().with_inputs(&covariates, fit_end);
+        prop_assume!(f.is_ok());
+        let f = f.unwrap();
+        prop_assert_eq!(f.features(), 1 + covariates.len());
+        let lookback = f.lookback();
+        let span = values.len() - horizon - lookback + 1;
+        let targets: Vec<usize> = picks.iter().map(|i| lookback + i.index(span)).collect();
+        let columns = Columns { covariates: &covariates, ..Columns::from(&values) };
+        let (x, y) = f.batch(columns, &targets);
+        let n = targets.len();
+        prop_assert_eq!(x.len(), n * window * f.features());
+        prop_assert_eq!(y.len(), n * horizon);
+        prop_assert!(x.iter().chain(&y).all(|v| v.is_finite()), "{:?}", f);
+        let (px, py) = plain.batch(&values, &targets);
+        prop_assert_eq!(px.len(), n * window);
+        for (step, &p) in px.iter().enumerate() {
+            prop_assert_eq!(x[step * f.features()].to_bits(), p.to_bits(), "step {}", step);
+        }
+        prop_assert_eq!(y, py);
     }
 }
 

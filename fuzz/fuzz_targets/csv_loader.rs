@@ -1,19 +1,88 @@
 //! The CSV loader on arbitrary bytes: it must load a clean series or return an error,
-//! never panic. Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see README).
+//! never panic. Every input is parsed with each of [`configs`]: the price alone, and
+//! several input columns beside it (`--inputs`: Volume; Open, High, Low, Volume; Close,
+//! Volume and the derived range, also `;`-separated; Low and range with High as the
+//! price; Volume with `--resample`, which must be refused). Whatever loads holds aligned,
+//! finite covariates named as requested, volumes not negative.
+//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see README).
 #![no_main]
 
 use std::path::Path;
 
-use gruf::data::{parse_csv, DataConfig};
+use gruf::data::{is_volume, parse_csv, DataConfig, Delimiter, Resample};
 use libfuzzer_sys::fuzz_target;
 
+/// The configurations every input is loaded with. All of them, rather than one picked by
+/// a byte of the input, so the seeds stay plain CSV files and each input meets each one.
+fn configs() -> Vec<DataConfig> {
+    let inputs = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let semicolon: Delimiter = ";".parse().unwrap();
+    vec![
+        DataConfig::default(),
+        DataConfig {
+            inputs: inputs(&["Volume"]),
+            ..DataConfig::default()
+        },
+        DataConfig {
+            inputs: inputs(&["Open", "High", "Low", "Volume"]),
+            ..DataConfig::default()
+        },
+        DataConfig {
+            inputs: inputs(&["Close", "Volume", "range"]),
+            ..DataConfig::default()
+        },
+        DataConfig {
+            inputs: inputs(&["Close", "Volume", "range"]),
+            delimiter: semicolon,
+            ..DataConfig::default()
+        },
+        DataConfig {
+            column: Some("High".into()),
+            inputs: inputs(&["Low", "range"]),
+            ..DataConfig::default()
+        },
+        DataConfig {
+            inputs: inputs(&["Volume"]),
+            resample: Some(Resample::Day),
+            ..DataConfig::default()
+        },
+    ]
+}
+
 fuzz_target!(|data: &[u8]| {
-    if let Ok(loaded) = parse_csv(data, Path::new("fuzz.csv"), &DataConfig::default()) {
+    for config in configs() {
+        let Ok(loaded) = parse_csv(data, Path::new("fuzz.csv"), &config) else {
+            continue;
+        };
         let s = &loaded.series;
         assert!(!s.is_empty());
         assert!(s.dates.windows(2).all(|w| w[0] < w[1]));
         // Any finite value of either sign; positivity is the transform's check.
         assert!(s.values.iter().all(|v| v.is_finite()));
         assert_eq!(loaded.lines.len(), s.len());
+        assert_eq!(loaded.provenance.rows, s.len());
+
+        // The covariates are the requested inputs other than the price, in the order
+        // asked (the header's spelling, matched ignoring case), each aligned and finite.
+        let price = &loaded.provenance.column;
+        let wanted: Vec<String> = config
+            .inputs
+            .iter()
+            .filter(|n| !n.eq_ignore_ascii_case(price))
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        let got: Vec<String> = s
+            .covariates
+            .iter()
+            .map(|c| c.name.to_ascii_lowercase())
+            .collect();
+        assert_eq!(got, wanted, "price column {price}");
+        for c in &s.covariates {
+            assert_eq!(c.values.len(), s.len(), "{}", c.name);
+            assert!(c.values.iter().all(|v| v.is_finite()), "{}", c.name);
+            if is_volume(&c.name) {
+                assert!(c.values.iter().all(|&v| v >= 0.0), "{}", c.name);
+            }
+        }
     }
 });
