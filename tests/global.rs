@@ -1,0 +1,195 @@
+//! A global model over many series (issue 11, `--id-column`): a long CSV of series on very
+//! different scales trains one network, each series scaled on its own training part; the
+//! model file lists every series; `predict` forecasts each (or `--series`), the id first;
+//! series the model never saw are refused, and so is every malformed long CSV, in one line
+//! that names the series or the lines.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+mod common;
+use common::{gruf, stdout, write, FAST};
+
+/// `days` daily rows of each series in `ids`, in long format (`Date,Symbol,Close`), rows
+/// ordered by date then id as exports usually are. Series `k` moves around `10^(k+1)`.
+fn long_csv(ids: &[&str], days: usize) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    let mut text = String::from("Date,Symbol,Close\n");
+    for i in 0..days {
+        let date = start + chrono::Duration::days(i as i64);
+        for (k, id) in ids.iter().enumerate() {
+            let scale = 10f64.powi(k as i32 + 1);
+            let t = i as f64 + k as f64 * 3.0;
+            let v = scale * (2.0 + (t * 0.3).sin() * 0.3 + (t * 0.05).cos() * 0.2);
+            text.push_str(&format!("{date},{id},{v:.4}\n"));
+        }
+    }
+    text
+}
+
+fn train(dir: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut args = vec!["train", "--csv", "long.csv", "--id-column", "Symbol"];
+    args.extend_from_slice(FAST);
+    args.extend_from_slice(extra);
+    gruf(dir).args(&args).assert()
+}
+
+fn metadata(dir: &std::path::Path) -> serde_json::Value {
+    let bytes = std::fs::read(dir.join("gruf-model.safetensors")).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    serde_json::from_str(&header.metadata().as_ref().unwrap()[gruf::checkpoint::META_KEY]).unwrap()
+}
+
+/// Three series on scales 10, 100 and 1,000: one model, three scalers each fitted on its
+/// own series' training part, a pooled held-out table, and forecasts on each series' own
+/// scale with the id first.
+#[test]
+fn one_model_learns_every_series_and_forecasts_each() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &long_csv(&["AAA", "BBB", "CCC"], 150),
+    );
+    let table = stdout(
+        gruf(dir.path())
+            .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+            .args(FAST),
+    );
+    assert!(table.contains("over 3 series"), "{table}");
+    assert!(table.contains("mean MASE"), "{table}");
+    assert!(table.contains("seasonal naive 7"), "{table}");
+
+    let meta = metadata(dir.path());
+    assert_eq!(meta["format_version"], 4);
+    assert_eq!(meta["config"]["data"]["id_column"], "Symbol");
+    assert!(meta.get("scaler").is_none(), "{meta}");
+    let series = meta["series"].as_array().unwrap();
+    let ids: Vec<&str> = series.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["AAA", "BBB", "CCC"]);
+    // Min-max scalers: each series' own range, about ten times the one before.
+    let maxima: Vec<f64> = series
+        .iter()
+        .map(|s| s["scaler"]["max"].as_f64().unwrap())
+        .collect();
+    assert!(
+        maxima[0] < 30.0 && maxima[1] > 150.0 && maxima[1] < 300.0 && maxima[2] > 1500.0,
+        "{maxima:?}"
+    );
+    for s in series {
+        assert_eq!(s["split"]["test"]["end"], 150, "{s}");
+    }
+
+    let csv = stdout(gruf(dir.path()).args(["predict", "--days", "2", "--format", "csv"]));
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["series", "date", "forecast"]);
+    assert_eq!(rows.len(), 1 + 3 * 2, "{csv}");
+    for (row, (id, scale)) in
+        rows[1..]
+            .iter()
+            .zip([("AAA", 10.0), ("AAA", 10.0), ("BBB", 100.0), ("BBB", 100.0)])
+    {
+        assert_eq!(row[0], id);
+        let v: f64 = row[2].parse().unwrap();
+        assert!(v > scale && v < 4.0 * scale, "{id}: {v}");
+    }
+    assert_eq!(rows[1][1], "2021-05-31");
+
+    let one = stdout(gruf(dir.path()).args(["predict", "--days", "3", "--series", "BBB"]));
+    assert_eq!(one.lines().count(), 1 + 3, "{one}");
+    assert!(one.lines().skip(1).all(|l| l.starts_with("BBB ")), "{one}");
+    gruf(dir.path())
+        .args(["predict", "--series", "ZZZ"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "--series ZZZ: the model has no such series; it has 'AAA', 'BBB', 'CCC'",
+        ));
+}
+
+/// A series too short for one window plus the held-out part is left out by name; a file
+/// given to `predict` with a series the model never saw is refused.
+#[test]
+fn short_and_unseen_series_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = long_csv(&["AAA", "BBB"], 120);
+    text.push_str("2021-01-01,TINY,5\n2021-01-02,TINY,6\n");
+    write(dir.path(), "long.csv", &text);
+    train(dir.path(), &[])
+        .success()
+        .stderr(contains("left out 1 series of 3: 'TINY'"));
+    let ids: Vec<String> = metadata(dir.path())["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["AAA", "BBB"]);
+
+    write(
+        dir.path(),
+        "other.csv",
+        &long_csv(&["AAA", "BBB", "NEW"], 120),
+    );
+    gruf(dir.path())
+        .args(["predict", "--csv", "other.csv"])
+        .assert()
+        .code(65)
+        .stderr(contains("1 series the model was not trained on: 'NEW'"));
+    // The same data without the new series forecasts.
+    write(dir.path(), "same.csv", &long_csv(&["AAA", "BBB"], 130));
+    gruf(dir.path())
+        .args(["predict", "--csv", "same.csv", "--days", "1"])
+        .assert()
+        .success();
+}
+
+/// Malformed long CSVs: one line each, exit 65, nothing written.
+#[test]
+fn malformed_long_files_are_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = long_csv(&["AAA", "BBB"], 100);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "id column missing",
+            good.replace("Symbol", "Ticker"),
+            "id column 'Symbol' not found; columns are: Date, Ticker, Close; pass --id-column",
+        ),
+        (
+            "empty id",
+            good.replacen(",BBB,", ",,", 1),
+            "line 3: Symbol is empty; every row needs a series id",
+        ),
+        (
+            "same (id, date) twice with different values",
+            format!("{good}2021-01-01,BBB,1.5\n"),
+            "series 'BBB': lines 3 and 202 have the same Date (2021-01-01) but different Close",
+        ),
+        (
+            "a bad value",
+            good.replacen(",AAA,", ",AAA,x", 1),
+            "line 2 (series 'AAA'): Close value 'x",
+        ),
+    ];
+    for (what, text, message) in cases {
+        write(dir.path(), "long.csv", &text);
+        train(dir.path(), &[])
+            .code(65)
+            .stderr(contains(message).name(what))
+            .stderr(predicate::function(|s: &str| s.trim().lines().count() == 1));
+    }
+    assert!(!dir.path().join("gruf-model.safetensors").exists());
+
+    // Ids that differ only by case or spaces are kept apart, with a warning.
+    write(
+        dir.path(),
+        "long.csv",
+        &format!(
+            "{good}{}",
+            long_csv(&["aaa"], 100).replace("Date,Symbol,Close\n", "")
+        ),
+    );
+    train(dir.path(), &[]).success().stderr(contains(
+        "series ids 'AAA' and 'aaa' differ only by case or spaces",
+    ));
+}
