@@ -190,6 +190,11 @@ pub struct TrainOptions {
     #[arg(long, value_name = "F")]
     pub val_fraction: Option<f64>,
 
+    /// Train on each series' N most recent training windows only (the ones most like
+    /// what comes next; with many series, also a shorter epoch) [default: 0, all].
+    #[arg(long, value_name = "N")]
+    pub recent_windows: Option<usize>,
+
     /// Seed for initialisation, shuffling and dropout: same seed, same model
     /// [default: drawn at random and stored in the model].
     #[arg(long, value_name = "N")]
@@ -231,6 +236,7 @@ impl TrainOptions {
                 clip_norm: self.clip_norm,
                 test_days: self.test_days,
                 val_fraction: self.val_fraction,
+                recent_windows: self.recent_windows,
                 seed: self.seed,
             },
         }

@@ -103,6 +103,8 @@ pub struct TrainConfig {
     pub test_days: usize,
     /// Share of the pre-test windows (the latest ones) used for validation.
     pub val_fraction: f64,
+    /// Train on each series' this many most recent training windows; 0 = all.
+    pub recent_windows: usize,
     /// Seed of the one generator behind initialisation, shuffling and dropout;
     /// `None` draws one, which the checkpoint records.
     pub seed: Option<u64>,
@@ -119,6 +121,7 @@ impl Default for TrainConfig {
             clip_norm: 1.0,
             test_days: 365,
             val_fraction: 0.1,
+            recent_windows: 0,
             seed: None,
         }
     }
@@ -182,6 +185,7 @@ pub struct PartialTrain {
     pub clip_norm: Option<f64>,
     pub test_days: Option<usize>,
     pub val_fraction: Option<f64>,
+    pub recent_windows: Option<usize>,
     pub seed: Option<u64>,
 }
 
@@ -247,6 +251,7 @@ impl PartialConfig {
         set(&mut config.train.clip_norm, t.clip_norm);
         set(&mut config.train.test_days, t.test_days);
         set(&mut config.train.val_fraction, t.val_fraction);
+        set(&mut config.train.recent_windows, t.recent_windows);
         if t.seed.is_some() {
             config.train.seed = t.seed;
         }

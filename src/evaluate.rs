@@ -196,6 +196,111 @@ pub fn score(
     }
 }
 
+/// One forecast of a whole held-out part from its origin, scored as forecasting
+/// competitions score it: sMAPE, and MASE scaled by the seasonal naive forecast's in-sample
+/// error (period m; m = 1 is the naive one). One row per forecaster: the model, naive (the
+/// last value held flat) and, with a season, seasonal naive (the last season repeated).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ahead {
+    /// Steps forecast from the origin.
+    pub steps: usize,
+    /// The season the MASE is scaled by (1: the naive forecast's error).
+    pub m: usize,
+    pub rows: Vec<(String, AheadError)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AheadError {
+    pub smape: f64,
+    pub mase: f64,
+}
+
+/// The seasonal naive forecast's mean absolute error over `values` (period `m`): the
+/// MASE denominator of forecasting competitions. NaN when `values` are not longer than `m`.
+pub fn seasonal_scale(values: &[f64], m: usize) -> f64 {
+    let m = m.max(1);
+    if values.len() <= m {
+        return f64::NAN;
+    }
+    let total: f64 = (m..values.len())
+        .map(|t| (values[t] - values[t - m]).abs())
+        .sum();
+    total / (values.len() - m) as f64
+}
+
+/// Scores `path`, a forecast of `values[origin..origin + path.len()]` made at `origin`,
+/// beside the naive and seasonal naive forecasts made there; MASE is scaled by the seasonal
+/// naive's error on `values[..train_end]`.
+pub fn score_ahead(
+    values: &[f64],
+    origin: usize,
+    path: &[f64],
+    season: Option<usize>,
+    train_end: usize,
+) -> Ahead {
+    let steps = path.len();
+    let truth = &values[origin..origin + steps];
+    let m = season.unwrap_or(1);
+    let scale = seasonal_scale(&values[..train_end], m);
+    let score = |pred: &[f64]| {
+        let mae = pred
+            .iter()
+            .zip(truth)
+            .map(|(p, t)| (p - t).abs())
+            .sum::<f64>()
+            / steps as f64;
+        let smape = 100.0
+            * pred
+                .iter()
+                .zip(truth)
+                .map(|(p, t)| {
+                    if p == t {
+                        0.0
+                    } else {
+                        2.0 * (p - t).abs() / (p.abs() + t.abs())
+                    }
+                })
+                .sum::<f64>()
+            / steps as f64;
+        AheadError {
+            smape,
+            mase: mae / scale,
+        }
+    };
+    let mut rows = vec![
+        ("model".to_string(), score(path)),
+        ("naive".to_string(), score(&vec![values[origin - 1]; steps])),
+    ];
+    if let Some(m) = season.filter(|&m| origin >= m) {
+        let last_season = &values[origin - m..origin];
+        let repeated: Vec<f64> = (0..steps).map(|h| last_season[h % m]).collect();
+        rows.push((seasonal_name(m), score(&repeated)));
+    }
+    Ahead { steps, m, rows }
+}
+
+/// Means over series of each forecaster's sMAPE and MASE (a forecaster missing from some
+/// series is averaged over those that have it), in the order of the first.
+pub fn pool_ahead(scores: &[Ahead]) -> Vec<(String, AheadError, usize)> {
+    let Some(first) = scores.first() else {
+        return Vec::new();
+    };
+    first
+        .rows
+        .iter()
+        .map(|(name, _)| {
+            let found: Vec<AheadError> = scores
+                .iter()
+                .filter_map(|a| a.rows.iter().find(|(n, _)| n == name).map(|(_, e)| *e))
+                .collect();
+            let n = found.len().max(1) as f64;
+            let smape = found.iter().map(|e| e.smape).sum::<f64>() / n;
+            let mase = found.iter().map(|e| e.mase).sum::<f64>() / n;
+            (name.clone(), AheadError { smape, mase }, found.len())
+        })
+        .collect()
+}
+
 /// Per-series evaluations pooled as forecasting competitions pool them: each forecaster's
 /// MASE and sMAPE averaged over the series (every series counts the same, whatever its
 /// scale), and how many series the model beats it on.

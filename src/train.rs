@@ -139,8 +139,17 @@ pub fn train(
     let targets = |part: &Range<usize>, i: usize, d: &TrainData<'_>| {
         d.featurizer.within(part).map(move |t| (i, t))
     };
+    // With `recent_windows`, each series' latest training targets only.
+    let recent = |i: usize, d: &TrainData<'_>| {
+        let train = d.featurizer.within(&d.split.train);
+        let keep = match config.recent_windows {
+            0 => train.len(),
+            n => n.min(train.len()),
+        };
+        (train.end - keep..train.end).map(move |t| (i, t))
+    };
     let mut order: Vec<Target> = (data.iter().enumerate())
-        .flat_map(|(i, d)| targets(&d.split.train, i, d))
+        .flat_map(|(i, d)| recent(i, d))
         .collect();
     let val_targets: Vec<Target> = (data.iter().enumerate())
         .flat_map(|(i, d)| targets(&d.split.val, i, d))

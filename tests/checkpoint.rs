@@ -390,6 +390,7 @@ fn golden_metas() -> Vec<Meta> {
                 clip_norm: 0.5,
                 test_days: 5,
                 val_fraction: 0.2,
+                recent_windows: 0,
                 seed: Some(7),
             },
         },

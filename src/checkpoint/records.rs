@@ -258,6 +258,13 @@ pub mod v3 {
         pub test_days: usize,
         pub val_fraction: f64,
         pub seed: Option<u64>,
+        /// Each series' most recent training windows only (format 4); absent for all.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        pub recent_windows: usize,
+    }
+
+    fn is_zero(n: &usize) -> bool {
+        *n == 0
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,6 +562,7 @@ impl From<&RunConfig> for v3::RunConfig {
                 test_days: t.test_days,
                 val_fraction: t.val_fraction,
                 seed: t.seed,
+                recent_windows: t.recent_windows,
             },
         }
     }
@@ -848,6 +856,7 @@ impl v3::RunConfig {
                 test_days: t.test_days,
                 val_fraction: t.val_fraction,
                 seed: t.seed,
+                recent_windows: t.recent_windows,
             },
         })
     }

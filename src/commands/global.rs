@@ -12,7 +12,7 @@ use crate::config::RunConfig;
 use crate::data::load_panel;
 use crate::data::DataConfig;
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, pool, Pooled, Scoring};
+use crate::evaluate::{naive_scale, pool, pool_ahead, score_ahead, Ahead, Pooled, Scoring};
 use crate::output::{check_writable, plural, print};
 use crate::panel::{name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
@@ -123,7 +123,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         },
         weights: outcome.weights,
     };
-    let pooled = held_out(&checkpoint, &panel, &device)?;
+    let scored = held_out(&checkpoint, &panel, &device)?;
     checkpoint.save(&args.model)?;
 
     let meta = &checkpoint.meta;
@@ -144,8 +144,11 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         meta.best_epoch,
         best.val_loss,
     )?;
-    match pooled {
-        Some(p) => out.extend(pooled_table(&p).into_bytes()),
+    match scored {
+        Some(h) => {
+            out.extend(pooled_table(&h.one_step).into_bytes());
+            out.extend(ahead_table(&h.ahead).into_bytes());
+        }
         None => writeln!(
             out,
             "no test part (--test-size 0): nothing was held out to measure accuracy on"
@@ -164,13 +167,22 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     Ok(())
 }
 
-/// Each series' one-step errors over its held-out part, pooled; `None` without one.
+/// What the held-out parts say: each series' one-step errors, pooled, and each series'
+/// held-out part forecast in one go from its start, as forecasting competitions score it.
+struct HeldOut {
+    one_step: Pooled,
+    ahead: Vec<Ahead>,
+}
+
+/// Scores every series' held-out part; `None` without one.
 fn held_out(
     checkpoint: &Checkpoint,
     panel: &Panel,
     device: &Device,
-) -> anyhow::Result<Option<Pooled>> {
+) -> anyhow::Result<Option<HeldOut>> {
     let mut evaluations = Vec::new();
+    let mut ahead = Vec::new();
+    let k = checkpoint.meta.model().horizon;
     for member in &checkpoint.meta.members {
         let Some(named) = panel.get(&member.id) else {
             continue;
@@ -192,8 +204,59 @@ fn held_out(
             first..member.split.test.end,
             scoring,
         )?);
+        let origin = member.split.test.start;
+        let mut steps = member.split.test.len();
+        if forecaster.featurizer.has_covariates() {
+            steps = steps.min(k);
+        }
+        let path = forecaster.paths(series, &[origin], steps)?.remove(0);
+        ahead.push(score_ahead(
+            &series.values,
+            origin,
+            &path,
+            scoring.season,
+            member.split.fit_end(),
+        ));
     }
-    Ok((!evaluations.is_empty()).then(|| pool(&evaluations)))
+    Ok((!evaluations.is_empty()).then(|| HeldOut {
+        one_step: pool(&evaluations),
+        ahead,
+    }))
+}
+
+/// The held-out parts forecast in one go: each forecaster's mean sMAPE and MASE, and on
+/// how many series the model's MASE is lower.
+fn ahead_table(scores: &[Ahead]) -> String {
+    let Some(first) = scores.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "each series' held-out part forecast in one go from its start ({} steps), as forecasting competitions score it (MASE scaled by the seasonal naive error, m = {}):\n",
+        first.steps, first.m
+    );
+    out.push_str(&format!(
+        "{:<22} {:>12} {:>10} {:>22}\n",
+        "forecaster", "mean sMAPE %", "mean MASE", "series the model beats"
+    ));
+    for (name, e, n) in pool_ahead(scores) {
+        let beats = if name == "model" {
+            "-".to_string()
+        } else {
+            let better = scores
+                .iter()
+                .filter(|a| {
+                    let get = |x: &str| a.rows.iter().find(|(r, _)| r == x).map(|(_, e)| e.mase);
+                    matches!((get("model"), get(&name)), (Some(m), Some(b)) if m < b)
+                })
+                .count();
+            format!("{better} of {n}")
+        };
+        out.push_str(&format!(
+            "{name:<22} {:>12.3} {:>10.3} {beats:>22}\n",
+            e.smape, e.mase
+        ));
+    }
+    out
 }
 
 /// The pooled table: each forecaster's mean MASE and sMAPE over the series, and on how
