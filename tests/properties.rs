@@ -12,6 +12,7 @@ use gruf::data::{is_volume, load_csv, parse_csv, Covariate, DataConfig};
 use gruf::features::{Columns, Featurizer};
 use gruf::scaler::{Scaler, TransformKind};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 
 mod common;
 
@@ -776,4 +777,82 @@ fn generated_csvs_both_load_and_fail() {
         ok * 10 >= total && ok * 10 <= total * 9,
         "{ok} of {total} generated CSVs loaded"
     );
+}
+
+/// A long CSV: `(id, day, cell)` rows in the given order, under `Date,Symbol,Close`.
+fn long_text(rows: &[(usize, u32, String)]) -> String {
+    let mut text = String::from("Date,Symbol,Close\n");
+    for (id, day, cell) in rows {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+            + chrono::Duration::days(i64::from(*day));
+        text.push_str(&format!("{date},{},{cell}\n", ["AA", "BB", "CC"][*id]));
+    }
+    text
+}
+
+fn long_rows() -> impl Strategy<Value = Vec<(usize, u32, String)>> {
+    let cell = prop_oneof![
+        60 => (1u32..100_000).prop_map(|v| format!("{}.{:02}", v / 100, v % 100)),
+        3 => Just(String::new()),
+        1 => Just("x".to_string()),
+    ];
+    prop::collection::vec((0usize..3, 0u32..40, cell), 1..90)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The long format (`--id-column`): each series of a long CSV loads exactly as a file
+    /// holding only its rows would (dates, values, notes), whatever the row order; and the
+    /// long CSV is refused exactly when one of those files is (or has no rows at all).
+    #[test]
+    fn each_series_of_a_long_csv_loads_as_its_own_file(rows in long_rows()) {
+        let path = Path::new("long.csv");
+        let config = DataConfig { id_column: Some("Symbol".into()), ..DataConfig::default() };
+        let panel = gruf::data::parse_panel(long_text(&rows).as_bytes(), path, &config);
+        let mut alone = Vec::new();
+        for id in 0..3 {
+            let own: Vec<_> = rows.iter().filter(|r| r.0 == id).cloned().collect();
+            if !own.is_empty() {
+                alone.push((["AA", "BB", "CC"][id], parse_csv(long_text(&own).as_bytes(), path, &DataConfig::default())));
+            }
+        }
+        match panel {
+            Ok(panel) => {
+                prop_assert_eq!(panel.series.len(), alone.len());
+                for (named, (id, own)) in panel.series.iter().zip(&alone) {
+                    prop_assert_eq!(named.id.as_str(), *id);
+                    let own = own.as_ref().expect("the long file loaded, so each series does");
+                    prop_assert_eq!(&named.loaded.series.dates, &own.series.dates);
+                    prop_assert_eq!(&named.loaded.series.values, &own.series.values);
+                    prop_assert_eq!(&named.loaded.info, &own.info);
+                    prop_assert_eq!(named.loaded.notes.len(), own.notes.len());
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                prop_assert!(msg.starts_with("long.csv: ") && !msg.contains('\n'), "{}", msg);
+                prop_assert!(alone.iter().any(|(_, own)| own.is_err()), "refused, yet every series loads alone: {}", msg);
+            }
+        }
+    }
+}
+
+/// The long-format property above sees both outcomes: files that load and files refused.
+#[test]
+fn generated_long_csvs_both_load_and_fail() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let config = DataConfig {
+        id_column: Some("Symbol".into()),
+        ..DataConfig::default()
+    };
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..200 {
+        let rows = long_rows().new_tree(&mut runner).unwrap().current();
+        match gruf::data::parse_panel(long_text(&rows).as_bytes(), Path::new("l.csv"), &config) {
+            Ok(_) => ok += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(ok >= 20 && refused >= 20, "{ok} loaded, {refused} refused");
 }

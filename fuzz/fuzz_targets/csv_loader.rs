@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use gruf::data::{is_volume, parse_csv, DataConfig, Delimiter, Resample};
+use gruf::data::{parse_panel, is_volume, parse_csv, DataConfig, Delimiter, Resample};
 use libfuzzer_sys::fuzz_target;
 
 /// The configurations every input is loaded with. All of them, rather than one picked by
@@ -50,6 +50,29 @@ fn configs() -> Vec<DataConfig> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The long format: every series by id, each as clean as a file of its own.
+    for id_column in ["Symbol", "series"] {
+        let config = DataConfig {
+            id_column: Some(id_column.into()),
+            ..DataConfig::default()
+        };
+        let Ok(panel) = parse_panel(data, Path::new("fuzz.csv"), &config) else {
+            continue;
+        };
+        assert!(!panel.series.is_empty());
+        assert!(panel.series.windows(2).all(|w| w[0].id < w[1].id));
+        let mut rows = 0;
+        for named in &panel.series {
+            assert!(!named.id.is_empty() && named.id.trim() == named.id);
+            let s = &named.loaded.series;
+            assert!(!s.is_empty());
+            assert!(s.dates.windows(2).all(|w| w[0] < w[1]));
+            assert!(s.values.iter().all(|v| v.is_finite()));
+            assert_eq!(named.loaded.lines.len(), s.len());
+            rows += s.len();
+        }
+        assert_eq!(panel.provenance.rows, rows);
+    }
     for config in configs() {
         let Ok(loaded) = parse_csv(data, Path::new("fuzz.csv"), &config) else {
             continue;
