@@ -71,7 +71,11 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     let features = kept[0].1.featurizer.features();
     config.model.features = features;
     if !quiet {
-        let windows: usize = kept.iter().map(|(_, p)| p.split.train.len()).sum();
+        let recent = config.train.recent_windows;
+        let windows: usize = (kept.iter())
+            .map(|(_, p)| p.featurizer.within(&p.split.train).len())
+            .map(|n| if recent == 0 { n } else { n.min(recent) })
+            .sum();
         let val: usize = kept.iter().map(|(_, p)| p.split.val.len()).sum();
         let cal = kept[0].0.loaded.series.calendar;
         crate::eprintln_lossy!(
