@@ -76,7 +76,14 @@ pub fn prepare<'a>(
     let columns = columns.into();
     let values = columns.values;
     let lookback = config.model.transform.lookback(config.model.window);
-    let split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
+    let mut split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
+    // The validation part holds at least one whole horizon, taken from the end of the
+    // training part while that keeps a horizon of its own (else the error below).
+    let k = config.model.horizon;
+    if split.val.len() < k && split.train.len() >= 2 * k + split.val.len() {
+        split.val.start = split.val.end - k;
+        split.train.end = split.val.start;
+    }
     let fit = &values[..split.fit_end()];
     let featurizer = Featurizer::fit(&config.model, fit).ok_or_else(|| {
         if fit.iter().all(|&v| v == fit[0]) {
@@ -95,7 +102,6 @@ pub fn prepare<'a>(
             &config.model.calendar,
             &columns.dates[..split.fit_end().min(columns.dates.len())],
         )?;
-    let k = featurizer.horizon;
     if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {
         return Err(format!(
             "--horizon {k} needs at least {k} values in both the training and the validation part \
@@ -105,4 +111,27 @@ pub fn prepare<'a>(
         ));
     }
     Ok(Prepared { split, featurizer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tenth of the windows is fewer than a horizon of 48: the validation part takes a
+    /// whole horizon from the end of the training part instead of refusing the series.
+    #[test]
+    fn the_validation_part_holds_a_whole_horizon() {
+        let values: Vec<f64> = (0..600).map(|i| 100.0 + (i as f64 * 0.3).sin()).collect();
+        let mut config = RunConfig::default();
+        config.model.window = 168;
+        config.model.horizon = 48;
+        config.model.transform = TransformKind::Window;
+        let p = prepare(&config, &values, 48).unwrap();
+        assert_eq!(p.split.test, 552..600);
+        assert_eq!(p.split.val, 504..552);
+        assert_eq!(p.split.train, 168..504);
+        assert_eq!(p.featurizer.within(&p.split.val), 504..505);
+        // A short series still cannot give both parts a horizon.
+        assert!(prepare(&config, &values[..300], 48).is_err());
+    }
 }
