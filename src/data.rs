@@ -2,10 +2,12 @@
 //!
 //! Contract: the returned series has strictly increasing timestamps and finite values of
 //! any sign (a transform that needs positive values checks for them once it is chosen:
-//! [`first_non_positive`]). Every column is read as text and parsed here (polars would
-//! infer types from the first rows only), so every refusal can name the line and the value;
-//! the parsed rows go to `Rows`, which sorts, removes duplicates, resamples and words the
-//! notes. Rows whose
+//! [`first_non_positive`]). Two readers, one result: the fast path (module `fast`) parses the
+//! needed columns with polars' typed parser and gives up on anything unusual; the slow path
+//! ([`parse_csv`]) reads them as text and parses each cell here (polars would infer types
+//! from the first rows only), so that every refusal can name the line and the value. Both
+//! hand their rows to the same `Rows`, which sorts, removes duplicates, resamples and
+//! words the notes. Rows whose
 //! price is missing (`null`, empty, `NaN`) are dropped and reported in [`Loaded::notes`],
 //! never turned into zeros; anything else unusable is an error. Input columns beside the
 //! price (`--inputs`) are read and parsed the same way and travel with their rows
@@ -24,6 +26,8 @@ use sha2::{Digest, Sha256};
 use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
 use crate::output::plural;
+
+mod fast;
 
 /// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
 const DATE_COLUMNS: [&str; 10] = [
@@ -293,14 +297,20 @@ pub fn first_non_positive(values: &[f64]) -> Option<(usize, usize)> {
     Some((first, values[first..].iter().filter(|&&v| v <= 0.0).count()))
 }
 
-/// Reads `path` and returns the cleaned, date-sorted series.
+/// Reads `path` and returns the cleaned, date-sorted series: by the fast path (module `fast`)
+/// when it can vouch for the file, else by [`parse_csv`], which names the line and the value
+/// of anything it refuses.
 pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
-    let mut loaded = parse_csv(&read_input(path, "")?, path, config)?;
+    let mut loaded = match fast::load(path, config) {
+        Some(loaded) => loaded,
+        None => parse_csv(&read_input(path, "")?, path, config)?,
+    };
     loaded.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(loaded)
 }
 
-/// [`load_csv`] on bytes already read; `path` only names the file in messages.
+/// [`load_csv`] on bytes already read, by the slow path; `path` only names the file in
+/// messages.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
     if let Some((format, command)) = compression(bytes) {
         return Err(GrufError::data(
@@ -588,6 +598,21 @@ impl<'a> Rows<'a> {
             missing: (0, 0),
             missing_input: (0, None),
             scratch: Vec::with_capacity(layout.sources.len()),
+        }
+    }
+
+    /// Rows taken so far, kept or dropped.
+    fn taken(&self) -> usize {
+        self.dates.len() + self.missing.0 + self.missing_input.0
+    }
+
+    /// Room for `n` more rows.
+    fn reserve(&mut self, n: usize) {
+        self.dates.reserve(n);
+        self.values.reserve(n);
+        self.lines.reserve(n);
+        for c in &mut self.covariates {
+            c.reserve(n);
         }
     }
 
