@@ -259,6 +259,7 @@ impl Series {
 pub struct Provenance {
     /// Absolute path of the CSV when it was read.
     pub path: PathBuf,
+    /// Empty when the load was told to skip it ([`Hash::Skip`]).
     pub sha256: String,
     /// Rows kept after cleaning.
     pub rows: usize,
@@ -297,13 +298,29 @@ pub fn first_non_positive(values: &[f64]) -> Option<(usize, usize)> {
     Some((first, values[first..].iter().filter(|&&v| v <= 0.0).count()))
 }
 
+/// Whether a load computes the file's SHA-256 ([`Provenance::sha256`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// Compute it: training records it, and a consumer that reads the training CSV again
+    /// compares it.
+    Sha256,
+    /// Leave it empty: a consumer given another file has no use for it, and on a big file
+    /// hashing is about a quarter of the reading.
+    Skip,
+}
+
 /// Reads `path` and returns the cleaned, date-sorted series: by the fast path (module `fast`)
 /// when it can vouch for the file, else by [`parse_csv`], which names the line and the value
 /// of anything it refuses.
 pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
-    let mut loaded = match fast::load(path, config) {
+    load_csv_with(path, config, Hash::Sha256)
+}
+
+/// [`load_csv`], hashing the file or not.
+pub fn load_csv_with(path: &Path, config: &DataConfig, hash: Hash) -> Result<Loaded, GrufError> {
+    let mut loaded = match fast::load(path, config, hash) {
         Some(loaded) => loaded,
-        None => parse_csv(&read_input(path, "")?, path, config)?,
+        None => parse(&read_input(path, "")?, path, config, hash)?,
     };
     loaded.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(loaded)
@@ -312,6 +329,11 @@ pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
 /// [`load_csv`] on bytes already read, by the slow path; `path` only names the file in
 /// messages.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+    parse(bytes, path, config, Hash::Sha256)
+}
+
+/// The slow path.
+fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<Loaded, GrufError> {
     if let Some((format, command)) = compression(bytes) {
         return Err(GrufError::data(
             path,
@@ -394,7 +416,11 @@ pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loade
                 GrufError::data(path, format!("line {line}: {msg}"))
             })?;
     }
-    rows.finish(path, config, &form, sha256_hex(bytes))
+    let sha256 = match hash {
+        Hash::Sha256 => sha256_hex(bytes),
+        Hash::Skip => String::new(),
+    };
+    rows.finish(path, config, &form, sha256)
 }
 
 /// The columns a load reads and what each is for, chosen from the header and the config.

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     compression, csv_reader, date_cell, header_names, hex, unix_seconds, DataConfig, DateForm,
-    Layout, Loaded, Price, Refusal, Rows,
+    Hash, Layout, Loaded, Price, Refusal, Rows,
 };
 
 /// Bytes read at a time; a block holds whole lines (it grows for a longer one), and is cut
@@ -44,17 +44,23 @@ use super::{
 const BLOCK: usize = 8 << 20;
 
 /// Loads `path` by the fast path, or `None` where the slow path must.
-pub(super) fn load(path: &Path, config: &DataConfig) -> Option<Loaded> {
-    read(File::open(path).ok()?, path, config, BLOCK)
+pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loaded> {
+    read(File::open(path).ok()?, path, config, BLOCK, hash)
 }
 
 /// The fast path on any reader, `block` bytes at a time; `path` only names the file. One
-/// thread reads and hashes the blocks while the others parse them.
-fn read(input: impl Read + Send, path: &Path, config: &DataConfig, block: usize) -> Option<Loaded> {
+/// thread reads (and hashes) the blocks while the others parse them.
+fn read(
+    input: impl Read + Send,
+    path: &Path,
+    config: &DataConfig,
+    block: usize,
+    hash: Hash,
+) -> Option<Loaded> {
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(1);
         let (spare, spare_rx) = sync_channel(2);
-        let reader = s.spawn(move || blocks(input, block, full, spare_rx));
+        let reader = s.spawn(move || blocks(input, block, hash, full, spare_rx));
         let part = (block / 32).max(1);
         let blocks = full_rx.into_iter().map(|b| Block(b, spare.clone()));
         parse(blocks, part, path, config, || reader.join().ok()?)
@@ -72,11 +78,12 @@ impl Drop for Block {
 
 /// Sends `input` in blocks of whole lines (the last one perhaps without its newline; the
 /// first one with the header and the first row), reusing the buffers given back on
-/// `spare`, and returns the SHA-256 of all of it; `None` on a read error, or when nobody
-/// listens.
+/// `spare`, and returns the SHA-256 of all of it (empty with [`Hash::Skip`]); `None` on a
+/// read error, or when nobody listens.
 fn blocks(
     mut input: impl Read,
     block: usize,
+    hash: Hash,
     full: SyncSender<Vec<u8>>,
     spare: Receiver<Vec<u8>>,
 ) -> Option<String> {
@@ -86,12 +93,17 @@ fn blocks(
     loop {
         let start = buf.len();
         let n = (&mut input).take(block as u64).read_to_end(&mut buf).ok()?;
-        hasher.update(&buf[start..]);
+        if hash == Hash::Sha256 {
+            hasher.update(&buf[start..]);
+        }
         if n < block {
             if !buf.is_empty() {
                 full.send(buf).ok()?;
             }
-            return Some(hex(&hasher.finalize()));
+            return Some(match hash {
+                Hash::Sha256 => hex(&hasher.finalize()),
+                Hash::Skip => String::new(),
+            });
         }
         let last = buf.iter().rposition(|&b| b == b'\n');
         let first = !sent;
@@ -436,10 +448,13 @@ mod tests {
     /// of the default size; whatever the fast path accepts, the slow path loads the same.
     fn both(text: &str, config: &DataConfig) -> (Option<Loaded>, Result<Loaded, GrufError>) {
         let path = Path::new("t.csv");
-        let small = read(text.as_bytes(), path, config, 7);
-        let fast = read(text.as_bytes(), path, config, BLOCK);
+        let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
+        let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
         let slow = parse_csv(text.as_bytes(), path, config);
         assert_eq!(small.is_some(), fast.is_some(), "{text}");
+        let unhashed = read(text.as_bytes(), path, config, BLOCK, Hash::Skip);
+        let sha = |l: Loaded| (l.series, l.provenance.sha256.is_empty());
+        assert_eq!(unhashed.map(sha), fast.clone().map(|l| (l.series, true)));
         for f in small.iter().chain(&fast) {
             let s = slow
                 .as_ref()
@@ -693,7 +708,7 @@ mod tests {
             (b"\x1f\x8b\x08\x00\n,\n", "compressed"),
         ] {
             let path = Path::new("t.csv");
-            assert!(read(bytes, path, &day, BLOCK).is_none());
+            assert!(read(bytes, path, &day, BLOCK, Hash::Sha256).is_none());
             let err = parse_csv(bytes, path, &day).err().map(|e| e.to_string());
             assert!(err.unwrap_or_default().contains(says));
         }
