@@ -43,9 +43,14 @@ use super::{
 /// into 32 parts of whole lines, parsed in parallel.
 const BLOCK: usize = 8 << 20;
 
-/// Loads `path` by the fast path, or `None` where the slow path must.
+/// Loads `path` by the fast path, or `None` where the slow path must. Regular files only:
+/// the slow path reads the file again, which a pipe would not allow.
 pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loaded> {
-    read(File::open(path).ok()?, path, config, BLOCK, hash)
+    let file = File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    read(file, path, config, BLOCK, hash)
 }
 
 /// The fast path on any reader, `block` bytes at a time; `path` only names the file. One
