@@ -139,9 +139,6 @@ fn parse(
     }
     let header_end = first.0.iter().position(|&b| b == b'\n')?;
     let header_line = &first.0[..header_end];
-    if header_line.contains(&b'"') {
-        return None;
-    }
     let mut record = csv::StringRecord::new();
     if !csv_reader(header_line, delimiter)
         .read_record(&mut record)
@@ -150,7 +147,9 @@ fn parse(
         return None;
     }
     let header = header_names(&record);
-    if header.len() < 2 {
+    // As plain as the rows: one line of fields (a quote or a `\r` could make it more).
+    if header.len() < 2 || check(&first.0[..=header_end], delimiter, header.len(), true) != Some(1)
+    {
         return None;
     }
     let layout = Layout::choose(path, &header, config).ok()?;
@@ -619,6 +618,30 @@ mod tests {
         assert!(taken > 250, "taken {taken}, refused {refused}");
     }
 
+    /// Generated files with a few bytes changed: whatever the fast path still takes, the
+    /// slow path loads the same (the check is in [`both`]).
+    #[test]
+    fn mutated_files_load_the_same_or_go_to_the_slow_path() {
+        let pieces = [
+            "\"", "\r", "\n", ",", ";", "+", "-", " ", "NaN", "null", "", "1e3", "0", "\t", "|",
+            "\u{feff}", "1,234.5", "inf", "2024-01", "\r\n",
+        ];
+        let mut d = Draw(11);
+        for seed in 0..300 {
+            let (text, config) = generated(seed);
+            let mut bytes = text.into_bytes();
+            for _ in 0..1 + d.below(3) {
+                let at = d.below(bytes.len() as u64 + 1) as usize;
+                let cut = (at + d.below(3) as usize).min(bytes.len());
+                let piece = pieces[d.below(pieces.len() as u64) as usize];
+                bytes.splice(at..cut, piece.bytes());
+            }
+            if let Ok(text) = String::from_utf8(bytes) {
+                let _ = both(&text, &config);
+            }
+        }
+    }
+
     #[test]
     fn clean_and_unusual_layouts_take_the_fast_path() {
         let day = DataConfig::default();
@@ -654,6 +677,19 @@ mod tests {
         let loaded = fast(text, &config);
         assert_eq!(loaded.series.covariates[0].values, vec![10.0, 30.0]);
         assert_eq!(loaded.lines, vec![2, 4]);
+        // Numbers in every spelling both parsers take; Unix milliseconds with leading zeros.
+        let text = "Timestamp,Close\n01700000000000,1e2\n1700000060000, 42\n\
+                    1700000120000,\t-0.0\n1700000180000,.5\n1700000240000,5.\n\
+                    1700000300000,7\n1700000360000,-1.25E-3\n";
+        let loaded = fast(text, &day);
+        assert_eq!(
+            loaded.series.values,
+            vec![100.0, 42.0, -0.0, 0.5, 5.0, 7.0, -0.00125]
+        );
+        assert_eq!(loaded.series.dates[1], 1_700_000_060);
+        // `+` is refused only where dates are read as integers.
+        let loaded = fast("Date,Close\n2024-01-01,+7\n2024-01-02,1e+2\n", &day);
+        assert_eq!(loaded.series.values, vec![7.0, 100.0]);
         // Newest first, columns in another order, a date column not first, YYYYMMDD.
         let text = "Close,Open,Date\n3,1,20240103\n2,1,20240102\n1,1,20240101\n";
         assert_eq!(fast(text, &day).notes.len(), 1);
