@@ -2,10 +2,12 @@
 //!
 //! Contract: the returned series has strictly increasing timestamps and finite values of
 //! any sign (a transform that needs positive values checks for them once it is chosen:
-//! [`first_non_positive`]). Every column is read as text and parsed here (polars would
-//! infer types from the first rows only), so every refusal can name the line and the value;
-//! the parsed rows go to `Rows`, which sorts, removes duplicates, resamples and words the
-//! notes. Rows whose
+//! [`first_non_positive`]). Two readers, one result: the fast path (module `fast`) parses the
+//! needed columns with polars' typed parser and gives up on anything unusual; the slow path
+//! ([`parse_csv`]) reads them as text and parses each cell here (polars would infer types
+//! from the first rows only), so that every refusal can name the line and the value. Both
+//! hand their rows to the same `Rows`, which sorts, removes duplicates, resamples and
+//! words the notes. Rows whose
 //! price is missing (`null`, empty, `NaN`) are dropped and reported in [`Loaded::notes`],
 //! never turned into zeros; anything else unusable is an error. Input columns beside the
 //! price (`--inputs`) are read and parsed the same way and travel with their rows
@@ -26,6 +28,8 @@ use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
 use crate::output::plural;
 use crate::panel::{Named, Panel};
+
+mod fast;
 
 /// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
 const DATE_COLUMNS: [&str; 10] = [
@@ -260,6 +264,7 @@ impl Series {
 pub struct Provenance {
     /// Absolute path of the CSV when it was read.
     pub path: PathBuf,
+    /// Empty when the load was told to skip it ([`Hash::Skip`]).
     pub sha256: String,
     /// Rows kept after cleaning.
     pub rows: usize,
@@ -298,21 +303,52 @@ pub fn first_non_positive(values: &[f64]) -> Option<(usize, usize)> {
     Some((first, values[first..].iter().filter(|&&v| v <= 0.0).count()))
 }
 
-/// Reads `path` and returns the cleaned, date-sorted series.
+/// Whether a load computes the file's SHA-256 ([`Provenance::sha256`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// Compute it: training records it, and a consumer that reads the training CSV again
+    /// compares it.
+    Sha256,
+    /// Leave it empty: a consumer given another file has no use for it, and on a big file
+    /// hashing is about a quarter of the reading.
+    Skip,
+}
+
+/// Reads `path` and returns the cleaned, date-sorted series: by the fast path (module `fast`)
+/// when it can vouch for the file, else by [`parse_csv`], which names the line and the value
+/// of anything it refuses.
 pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
-    let mut loaded = parse_csv(&read_input(path, "")?, path, config)?;
+    load_csv_with(path, config, Hash::Sha256)
+}
+
+/// [`load_csv`], hashing the file or not.
+pub fn load_csv_with(path: &Path, config: &DataConfig, hash: Hash) -> Result<Loaded, GrufError> {
+    // One series: the id column is a long CSV's (see `load_panel`).
+    let config = &DataConfig {
+        id_column: None,
+        ..config.clone()
+    };
+    let mut loaded = match fast::load(path, config, hash) {
+        Some(loaded) => loaded,
+        None => parse(&read_input(path, "")?, path, config, hash)?,
+    };
     loaded.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(loaded)
 }
 
-/// [`load_csv`] on bytes already read; `path` only names the file in messages. The file is
-/// one series: `config.id_column` is not read.
+/// [`load_csv`] on bytes already read, by the slow path; `path` only names the file in
+/// messages. The file is one series: `config.id_column` is not read.
 pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+    parse(bytes, path, config, Hash::Sha256)
+}
+
+/// The slow path, for a file of one series.
+fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<Loaded, GrufError> {
     let config = DataConfig {
         id_column: None,
         ..config.clone()
     };
-    let mut groups = parse_groups(bytes, path, &config)?;
+    let mut groups = parse_groups(bytes, path, &config, hash)?;
     Ok(groups.pop().expect("one series without an id column").1)
 }
 
@@ -326,7 +362,7 @@ pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> 
 
 /// [`load_panel`] on bytes already read; `path` only names the file in messages.
 pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
-    let series: Vec<Named> = parse_groups(bytes, path, config)?
+    let series: Vec<Named> = parse_groups(bytes, path, config, Hash::Sha256)?
         .into_iter()
         .map(|(id, loaded)| Named { id, loaded })
         .collect();
@@ -366,12 +402,14 @@ pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Pan
     Ok(panel)
 }
 
-/// Reads the needed columns and parses every row into its series (by id, sorted; one
-/// series with an empty id when there is no id column), each then cleaned on its own.
+/// The slow path: reads the needed columns and parses every row into its series (by id,
+/// sorted; one series with an empty id when there is no id column), each then cleaned on
+/// its own.
 fn parse_groups(
     bytes: &[u8],
     path: &Path,
     config: &DataConfig,
+    hash: Hash,
 ) -> Result<Vec<(String, Loaded)>, GrufError> {
     if let Some((format, command)) = compression(bytes) {
         return Err(GrufError::data(
@@ -486,7 +524,10 @@ fn parse_groups(
         // No data rows: the one series' own message says so.
         groups.insert(String::new(), Rows::new(&header, &layout));
     }
-    let sha256 = sha256_hex(bytes);
+    let sha256 = match hash {
+        Hash::Sha256 => sha256_hex(bytes),
+        Hash::Skip => String::new(),
+    };
     groups
         .into_iter()
         .map(|(id, rows)| {
@@ -748,6 +789,21 @@ impl<'a> Rows<'a> {
             missing: (0, 0),
             missing_input: (0, None),
             scratch: Vec::with_capacity(layout.sources.len()),
+        }
+    }
+
+    /// Rows taken so far, kept or dropped.
+    fn taken(&self) -> usize {
+        self.dates.len() + self.missing.0 + self.missing_input.0
+    }
+
+    /// Room for `n` more rows.
+    fn reserve(&mut self, n: usize) {
+        self.dates.reserve(n);
+        self.values.reserve(n);
+        self.lines.reserve(n);
+        for c in &mut self.covariates {
+            c.reserve(n);
         }
     }
 

@@ -24,7 +24,7 @@ use crate::checkpoint::Checkpoint;
 use crate::checkpoint::Meta as CheckpointMeta;
 use crate::cli::{Command, Format, Source, TrainOptions};
 use crate::config::{PartialConfig, RunConfig};
-use crate::data::{load_csv, parse_date, DataConfig, Loaded, Series};
+use crate::data::{load_csv_with, parse_date, DataConfig, Hash, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
 use crate::forecast::Forecaster;
@@ -214,7 +214,12 @@ fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
             meta.data.path.clone()
         }
     };
-    let loaded = load_csv(&path, &data_config)?;
+    // The hash tells whether the training CSV changed; another file needs none.
+    let hash = match source.csv {
+        Some(_) => Hash::Skip,
+        None => Hash::Sha256,
+    };
+    let loaded = load_csv_with(&path, &data_config, hash)?;
     if source.csv.is_none() && loaded.provenance.sha256 != meta.data.sha256 {
         warn(&format!(
             "{} changed since training; using it as it is now",
