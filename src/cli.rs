@@ -284,6 +284,9 @@ pub enum TransformArg {
     Logret,
     /// Each window minus its last value: for series that cross zero.
     Diff,
+    /// Each window over a seasonal baseline (level × profile) estimated inside it, logged:
+    /// for series with a strong cycle (--season, default from the calendar).
+    Seasonal,
 }
 
 impl From<TransformArg> for TransformKind {
@@ -293,6 +296,7 @@ impl From<TransformArg> for TransformKind {
             TransformArg::Window => TransformKind::Window,
             TransformArg::Logret => TransformKind::Logret,
             TransformArg::Diff => TransformKind::Diff,
+            TransformArg::Seasonal => TransformKind::Seasonal,
         }
     }
 }

@@ -27,7 +27,7 @@ use std::ops::Range;
 use crate::calendar::{Calendar, CalendarInput};
 use crate::config::ModelConfig;
 use crate::data::{is_price_like, is_volume, Covariate, Series};
-use crate::scaler::Scaler;
+use crate::scaler::{Scaler, TransformKind};
 
 /// The aligned columns a featurizer reads: the price, the covariates and the dates (which
 /// may run longer than `values`; only indices below an origin are read), and the calendar
@@ -145,6 +145,7 @@ impl Input {
             (InputTransform::Price, Scaler::Window { scale }) => (v / last - 1.0) / scale,
             (InputTransform::Price, Scaler::Diff { scale }) => (v - last) / scale,
             (InputTransform::Price, Scaler::Logret { scale }) => (v / prices[at - 1]).ln() / scale,
+            (InputTransform::Price, Scaler::Seasonal { scale, .. }) => (v / last).ln() / scale,
         }) as f32
     }
 }
@@ -165,11 +166,16 @@ pub struct Featurizer {
 }
 
 impl Featurizer {
-    /// Fits the configured transform on `train` (the values the training windows span);
-    /// `None` when they are constant.
-    pub fn fit(config: &ModelConfig, train: &[f64]) -> Option<Featurizer> {
+    /// Fits the configured transform on `train` (the values the training windows span),
+    /// `seasonal` with `season` steps per season; `None` when they are constant (or
+    /// `seasonal` has no season).
+    pub fn fit(config: &ModelConfig, train: &[f64], season: Option<usize>) -> Option<Featurizer> {
+        let scaler = match config.transform {
+            TransformKind::Seasonal => Scaler::fit_seasonal(train, season?)?,
+            kind => Scaler::fit(kind, train)?,
+        };
         Some(Featurizer {
-            scaler: Scaler::fit(config.transform, train)?,
+            scaler,
             window: config.window,
             horizon: config.horizon,
             inputs: Vec::new(),
@@ -310,34 +316,32 @@ impl Featurizer {
     }
 
     /// Appends to `out` the targets (`[horizon]`) of predicting `values[t..t + horizon]`
-    /// from the values before `t`.
+    /// from the values before `t`: each relative to its anchor, or, for log returns, to
+    /// the value before it.
     pub fn target_at(&self, values: &[f64], t: usize, out: &mut Vec<f32>) {
+        let anchors = self.scaler.anchors(&values[..t], self.window);
         for k in 0..self.horizon {
-            let anchor = self.anchor(values[t - 1], values, t + k);
+            let anchor = if self.scaler.chained() {
+                values[t + k - 1]
+            } else {
+                anchors.at(k)
+            };
             out.push(self.scaler.target(anchor, values[t + k]));
         }
     }
-    /// The value step `t` of a target path is relative to: the one before it for a chained
-    /// transform (log returns), else the last known value.
-    fn anchor(&self, last_known: f64, path: &[f64], t: usize) -> f64 {
-        if self.scaler.chained() {
-            path[t - 1]
-        } else {
-            last_known
-        }
-    }
-
     /// The prices a network output `y` (`[horizon]`, or its first steps) stands for, after
-    /// the last known value `last`: each relative to `last`, or, for log returns, each to
-    /// the one decoded before it.
-    pub fn decode(&self, last: f64, y: &[f32]) -> Vec<f64> {
+    /// `history` (at least the window): each relative to its anchor (the last value, or
+    /// the seasonal baseline of its phase), or, for log returns, to the one decoded before
+    /// it.
+    pub fn decode(&self, history: &[f64], y: &[f32]) -> Vec<f64> {
+        let anchors = self.scaler.anchors(history, self.window);
         let mut path = Vec::with_capacity(y.len());
-        let mut previous = last;
-        for &v in y {
+        let mut previous = history[history.len() - 1];
+        for (k, &v) in y.iter().enumerate() {
             let anchor = if self.scaler.chained() {
                 previous
             } else {
-                last
+                anchors.at(k)
             };
             previous = self.scaler.decode(anchor, v);
             path.push(previous);
@@ -358,7 +362,8 @@ mod tests {
             horizon,
             ..ModelConfig::default()
         };
-        Featurizer::fit(&config, values).unwrap()
+        // `seasonal` with a season of 2 steps: two seasons per window of 4.
+        Featurizer::fit(&config, values, Some(2)).unwrap()
     }
 
     /// A price-only featurizer's `encode_at` is `encode` (bit for bit); with covariates,
@@ -494,7 +499,7 @@ mod tests {
             assert_eq!(xs.len(), targets.len() * 4);
             assert_eq!(ys.len(), targets.len() * 5);
             for (i, &t) in targets.iter().enumerate() {
-                let path = f.decode(values[t - 1], &ys[i * 5..(i + 1) * 5]);
+                let path = f.decode(&values[..t], &ys[i * 5..(i + 1) * 5]);
                 for (k, p) in path.iter().enumerate() {
                     assert!(
                         (p - values[t + k]).abs() < 1e-3 * values[t + k],
@@ -513,12 +518,49 @@ mod tests {
         let values: Vec<f64> = (0..30)
             .map(|i| 50.0 + i as f64 * 1.5 + (i as f64).sin())
             .collect();
-        for transform in TransformKind::ALL {
+        // `seasonal` is new: it has no seed-model targets to match.
+        for transform in TransformKind::ALL
+            .into_iter()
+            .filter(|&k| k != TransformKind::Seasonal)
+        {
             let f = fitted(transform, 1, &values);
             let (xs, ys) = f.batch(&values, &[10, 11]);
             let (xs0, ys0) = f.scaler.gather(&values, &[10, 11], 4);
             assert_eq!((xs, ys), (xs0, ys0), "{transform:?}");
         }
+    }
+
+    /// `seasonal` on a series that is its seasonal shape times a level: every input and
+    /// every target is zero (the baseline is the series itself), and a forecast of zeros
+    /// decodes to the next season exactly, at every step of a horizon longer than a season
+    /// (the phase of each step is its distance from the origin).
+    #[test]
+    fn seasonal_baselines_carry_the_shape_of_the_recent_seasons() {
+        let shape = [1.0, 3.0, 2.0, 0.5, 1.5];
+        let values: Vec<f64> = (0..60).map(|i| 100.0 * shape[i % 5]).collect();
+        let mut noisy = values.clone();
+        noisy[7] *= 1.1; // fitting needs m-step ratios that vary
+        let config = ModelConfig {
+            window: 10,
+            transform: TransformKind::Seasonal,
+            horizon: 7,
+            ..ModelConfig::default()
+        };
+        let f = Featurizer::fit(&config, &noisy[..40], Some(5)).unwrap();
+        assert!(matches!(f.scaler, Scaler::Seasonal { m: 5, .. }));
+        for t in [10, 23, 41] {
+            let (xs, ys) = f.batch(&values, &[t]);
+            assert!(
+                xs.iter().chain(&ys).all(|v| v.abs() < 1e-6),
+                "t={t}: {xs:?} {ys:?}"
+            );
+            let path = f.decode(&values[..t], &[0.0; 7]);
+            for (k, p) in path.iter().enumerate() {
+                assert!((p - values[t + k]).abs() < 1e-9, "t={t} k={k}: {p}");
+            }
+        }
+        // Without a season it cannot be fitted.
+        assert!(Featurizer::fit(&config, &noisy[..40], None).is_none());
     }
 
     /// `diff` with K > 1 on a series that crosses zero: every target of a window is
@@ -542,7 +584,7 @@ mod tests {
             for k in 0..6 {
                 assert_eq!(ys[i * 6 + k], ((values[t + k] - last) / scale) as f32);
             }
-            let path = f.decode(last, &ys[i * 6..(i + 1) * 6]);
+            let path = f.decode(&values[..t], &ys[i * 6..(i + 1) * 6]);
             for (k, p) in path.iter().enumerate() {
                 assert!((p - values[t + k]).abs() < 1e-5, "t={t} k={k}: {p}");
             }

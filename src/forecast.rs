@@ -68,7 +68,7 @@ impl Forecaster {
         Ok(preds
             .chunks(self.featurizer.horizon)
             .zip(&targets)
-            .map(|(y, &t)| self.featurizer.decode(values[t - 1], y)[0])
+            .map(|(y, &t)| self.featurizer.decode(&values[..t], y)[0])
             .collect())
     }
 
@@ -132,7 +132,7 @@ impl Forecaster {
             return Ok(preds
                 .chunks(k)
                 .zip(origins)
-                .map(|(y, &o)| self.featurizer.decode(values[o - 1], &y[..steps]))
+                .map(|(y, &o)| self.featurizer.decode(&values[..o], &y[..steps]))
                 .collect());
         }
         // Each origin's history, and with calendar inputs its dates, continued on the
@@ -169,7 +169,7 @@ impl Forecaster {
                 .iter_mut()
                 .zip(preds.chunks(self.featurizer.horizon))
             {
-                let next = self.featurizer.decode(hist[hist.len() - 1], &y[..block]);
+                let next = self.featurizer.decode(hist, &y[..block]);
                 hist.extend(next);
             }
             done += block;

@@ -35,6 +35,7 @@ pub fn check_values(
     };
     let why = match kind {
         TransformKind::Logret => "takes logs of ratios of values",
+        TransformKind::Seasonal => "divides each window by its seasonal baseline and takes logs",
         _ => "divides each window by its last value",
     };
     let (whose, fix) = match chosen {
@@ -75,6 +76,23 @@ pub fn prepare<'a>(
 ) -> Result<Prepared, String> {
     let columns = columns.into();
     let values = columns.values;
+    // `seasonal` divides each window by the seasons inside it: it needs a season, and a
+    // window holding one.
+    let season = config.data.season.or_else(|| columns.calendar.season());
+    if config.model.transform == TransformKind::Seasonal {
+        let Some(m) = season else {
+            return Err(format!(
+                "--transform seasonal needs the length of the season and this {} data has no usual one: pass --season N",
+                columns.calendar.describe()
+            ));
+        };
+        if config.model.window < m {
+            return Err(format!(
+                "--transform seasonal with a season of {m} steps needs --window {m} or more (a multiple of {m} works best), not {}",
+                config.model.window
+            ));
+        }
+    }
     let lookback = config.model.transform.lookback(config.model.window);
     let mut split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
     // The validation part holds at least one whole horizon, taken from the end of the
@@ -85,7 +103,7 @@ pub fn prepare<'a>(
         split.train.end = split.val.start;
     }
     let fit = &values[..split.fit_end()];
-    let featurizer = Featurizer::fit(&config.model, fit).ok_or_else(|| {
+    let featurizer = Featurizer::fit(&config.model, fit, season).ok_or_else(|| {
         if fit.iter().all(|&v| v == fit[0]) {
             format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0])
         } else {

@@ -13,11 +13,22 @@
 //!   loads, spreads, P&L): each window minus its last value, `(v_i − v_last) / scale`, and
 //!   the target `(v_next − v_last) / scale`.
 //!
-//! `scale` is the standard deviation of one-step log returns on the training part (of
-//! one-step differences for `diff`), so inputs and targets are of order one.
+//! - `seasonal`: for series with a strong cycle of `m` steps (24 for hourly data): each
+//!   window divided by a seasonal baseline estimated inside it, then logged. The baseline
+//!   of phase `j` (steps after the origin, modulo `m`) is the level (the mean of the last
+//!   `m` values) times the profile (the mean over the window's whole seasons of each value
+//!   over its season's mean), so inputs are `ln(v_i / base_phase(i)) / scale` and the target
+//!   `k` steps ahead `ln(v / base_{k mod m}) / scale`: the network learns a correction to
+//!   "the last level, shaped like the recent seasons", and forecasts the seasonal shape
+//!   with no effort. Needs a window of at least one season.
 //!
-//! `window` and `logret` divide by values and take logs of ratios, so they need positive
-//! values ([`TransformKind::needs_positive`]); `minmax` and `diff` take any finite ones.
+//! `scale` is the standard deviation of one-step log returns on the training part (of
+//! one-step differences for `diff`, of `m`-step log ratios for `seasonal`), so inputs and
+//! targets are of order one.
+//!
+//! `window`, `logret` and `seasonal` divide by values and take logs of ratios, so they need
+//! positive values ([`TransformKind::needs_positive`]); `minmax` and `diff` take any
+//! finite ones.
 
 use serde::Deserialize;
 
@@ -36,15 +47,18 @@ pub enum TransformKind {
     Logret,
     /// Each window minus its last value (any sign).
     Diff,
+    /// Each window over a seasonal baseline estimated inside it, logged.
+    Seasonal,
 }
 
 impl TransformKind {
     /// Every transform, in the order help texts list them.
-    pub const ALL: [TransformKind; 4] = [
+    pub const ALL: [TransformKind; 5] = [
         TransformKind::Minmax,
         TransformKind::Window,
         TransformKind::Logret,
         TransformKind::Diff,
+        TransformKind::Seasonal,
     ];
 
     /// The name in config files and on the command line.
@@ -54,13 +68,17 @@ impl TransformKind {
             TransformKind::Window => "window",
             TransformKind::Logret => "logret",
             TransformKind::Diff => "diff",
+            TransformKind::Seasonal => "seasonal",
         }
     }
 
     /// True when the transform divides by values or takes logs of their ratios, so every
     /// value it sees must be positive (`window`, `logret`).
     pub fn needs_positive(self) -> bool {
-        matches!(self, TransformKind::Window | TransformKind::Logret)
+        matches!(
+            self,
+            TransformKind::Window | TransformKind::Logret | TransformKind::Seasonal
+        )
     }
 
     /// How many past values one input window of `window` steps needs.
@@ -93,15 +111,30 @@ impl std::fmt::Display for TransformKind {
 /// A fitted transform.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scaler {
-    Minmax { min: f64, max: f64 },
-    Window { scale: f64 },
-    Logret { scale: f64 },
-    Diff { scale: f64 },
+    Minmax {
+        min: f64,
+        max: f64,
+    },
+    Window {
+        scale: f64,
+    },
+    Logret {
+        scale: f64,
+    },
+    Diff {
+        scale: f64,
+    },
+    /// `m`: steps per season.
+    Seasonal {
+        m: usize,
+        scale: f64,
+    },
 }
 
 impl Scaler {
     /// Fits `kind` on `values` (the training part); `None` when they are too few, not
-    /// finite or constant.
+    /// finite or constant, and for `seasonal`, which needs its season
+    /// ([`Scaler::fit_seasonal`]).
     pub fn fit(kind: TransformKind, values: &[f64]) -> Option<Scaler> {
         let scaler = match kind {
             TransformKind::Minmax => {
@@ -118,7 +151,19 @@ impl Scaler {
             TransformKind::Diff => Scaler::Diff {
                 scale: std(values.windows(2).map(|w| w[1] - w[0]))?,
             },
+            TransformKind::Seasonal => return None,
         };
+        scaler.is_valid().then_some(scaler)
+    }
+
+    /// Fits `seasonal` with `m` steps per season on `values` (the training part); `None`
+    /// when they are too few or their `m`-step log ratios do not vary.
+    pub fn fit_seasonal(values: &[f64], m: usize) -> Option<Scaler> {
+        if m < 2 || values.len() <= m {
+            return None;
+        }
+        let scale = std((m..values.len()).map(|t| (values[t] / values[t - m]).ln()))?;
+        let scaler = Scaler::Seasonal { m, scale };
         scaler.is_valid().then_some(scaler)
     }
 
@@ -129,6 +174,9 @@ impl Scaler {
             Scaler::Window { scale } | Scaler::Logret { scale } | Scaler::Diff { scale } => {
                 scale.is_finite() && scale > 0.0
             }
+            Scaler::Seasonal { m, scale } => {
+                (2..=10_000).contains(&m) && scale.is_finite() && scale > 0.0
+            }
         }
     }
 
@@ -138,6 +186,7 @@ impl Scaler {
             Scaler::Window { .. } => TransformKind::Window,
             Scaler::Logret { .. } => TransformKind::Logret,
             Scaler::Diff { .. } => TransformKind::Diff,
+            Scaler::Seasonal { .. } => TransformKind::Seasonal,
         }
     }
 
@@ -162,6 +211,28 @@ impl Scaler {
                 out.extend(past.windows(2).map(|w| ((w[1] / w[0]).ln() / scale) as f32))
             }
             Scaler::Diff { scale } => out.extend(past.iter().map(|&v| ((v - last) / scale) as f32)),
+            Scaler::Seasonal { m, scale } => {
+                let base = seasonal_base(past, m);
+                let n = past.len();
+                out.extend(past.iter().enumerate().map(|(i, &v)| {
+                    // Phase of step i: its distance from the origin, modulo m.
+                    let phase = (i + m - n % m) % m;
+                    ((v / base[phase]).ln() / scale) as f32
+                }))
+            }
+        }
+    }
+
+    /// The value each target of an origin is relative to, by steps ahead (`k` from 0):
+    /// `history` holds the values before the origin (at least the window). For `seasonal`,
+    /// the baseline of each phase; for the others, the last value (chained transforms
+    /// re-anchor step by step themselves).
+    pub fn anchors(&self, history: &[f64], window: usize) -> Anchors {
+        match *self {
+            Scaler::Seasonal { m, .. } => {
+                Anchors::Seasonal(seasonal_base(&history[history.len() - window..], m))
+            }
+            _ => Anchors::Last(history[history.len() - 1]),
         }
     }
 
@@ -179,6 +250,7 @@ impl Scaler {
             Scaler::Window { scale } => (next / last - 1.0) / scale,
             Scaler::Logret { scale } => (next / last).ln() / scale,
             Scaler::Diff { scale } => (next - last) / scale,
+            Scaler::Seasonal { scale, .. } => (next / last).ln() / scale,
         }) as f32
     }
 
@@ -190,6 +262,7 @@ impl Scaler {
             Scaler::Window { scale } => last * (1.0 + y * scale),
             Scaler::Logret { scale } => last * (y * scale).exp(),
             Scaler::Diff { scale } => last + y * scale,
+            Scaler::Seasonal { scale, .. } => last * (y * scale).exp(),
         }
     }
 
@@ -230,6 +303,44 @@ impl Scaler {
     }
 }
 
+/// What the targets of one origin are relative to ([`Scaler::anchors`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Anchors {
+    /// The last known value, for every step.
+    Last(f64),
+    /// The seasonal baseline of each phase: step `k` (from 0) is relative to `[k mod m]`.
+    Seasonal(Vec<f64>),
+}
+
+impl Anchors {
+    /// The anchor of the target `k` steps after the origin (from 0).
+    pub fn at(&self, k: usize) -> f64 {
+        match self {
+            Anchors::Last(v) => *v,
+            Anchors::Seasonal(base) => base[k % base.len()],
+        }
+    }
+}
+
+/// The seasonal baseline of a window (`m` steps per season, at least one season): for each
+/// phase `j` (steps after the window's end, modulo `m`), the level (mean of the last `m`
+/// values) times the mean, over the window's whole seasons counted back from its end, of
+/// the value at that phase over its season's mean.
+fn seasonal_base(window: &[f64], m: usize) -> Vec<f64> {
+    let n = window.len();
+    let seasons = (n / m).max(1);
+    let mut profile = vec![0.0; m];
+    for s in 0..seasons {
+        let season = &window[n - (s + 1) * m..n - s * m];
+        let mean = season.iter().sum::<f64>() / m as f64;
+        for (p, &v) in profile.iter_mut().zip(season) {
+            *p += v / mean;
+        }
+    }
+    let level = window[n - m..].iter().sum::<f64>() / m as f64;
+    profile.iter().map(|p| level * p / seasons as f64).collect()
+}
+
 /// Standard deviation of the one-step log returns of `values`.
 fn return_std(values: &[f64]) -> Option<f64> {
     std(values.windows(2).map(|w| (w[1] / w[0]).ln()))
@@ -254,7 +365,10 @@ mod tests {
     #[test]
     fn round_trips_for_every_transform() {
         for kind in TransformKind::ALL {
-            let s = Scaler::fit(kind, &PRICES).unwrap();
+            let s = match kind {
+                TransformKind::Seasonal => Scaler::fit_seasonal(&PRICES, 2).unwrap(),
+                _ => Scaler::fit(kind, &PRICES).unwrap(),
+            };
             assert_eq!(s.kind(), kind);
             for (last, next) in [(100.0, 104.5), (130.0, 90.0), (125.0, 500.0)] {
                 let back = s.decode(last, s.target(last, next));

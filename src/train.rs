@@ -279,7 +279,7 @@ fn validate(
         .zip(targets)
         .flat_map(|(y, &(i, t))| {
             let values = data[i].values.values;
-            let path = data[i].featurizer.decode(values[t - 1], y);
+            let path = data[i].featurizer.decode(&values[..t], y);
             (0..path.len()).map(move |k| (path[k] - values[t + k]).powi(2))
         })
         .sum();

@@ -41,7 +41,8 @@ fn model_beats_naive_by_half_on_structured_data() {
         config.train.epochs = 40;
         config.train.lr = 3e-3;
         let split = Split::new(series.len(), transform.lookback(21), 120, 0.1).unwrap();
-        let featurizer = Featurizer::fit(&config.model, &series.values[..split.fit_end()]).unwrap();
+        let featurizer =
+            Featurizer::fit(&config.model, &series.values[..split.fit_end()], None).unwrap();
         let dev = Device::Cpu;
         let data = TrainData {
             values: (&series.values).into(),

@@ -45,7 +45,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     let values = &loaded.series.values;
     config.model.transform = kind;
     let split = Split::new(values.len(), kind.lookback(8), 20, 0.1).unwrap();
-    let featurizer = Featurizer::fit(&config.model, &values[..split.fit_end()]).unwrap();
+    let featurizer = Featurizer::fit(&config.model, &values[..split.fit_end()], None).unwrap();
     let scaler = featurizer.scaler;
     let data = TrainData {
         values: values.into(),

@@ -669,7 +669,7 @@ proptest! {
     ) {
         let config = ModelConfig { window, horizon, transform, ..ModelConfig::default() };
         let fit_end = values.len() * 2 / 3;
-        let plain = Featurizer::fit(&config, &values[..fit_end]);
+        let plain = Featurizer::fit(&config, &values[..fit_end], (window >= 2).then_some(2));
         prop_assume!(plain.is_some());
         let plain = plain.unwrap();
         let f = plain.clone().with_inputs(&covariates, fit_end);

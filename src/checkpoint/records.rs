@@ -245,6 +245,8 @@ pub mod v3 {
         Window,
         Logret,
         Diff,
+        /// Format 4.
+        Seasonal,
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -277,10 +279,24 @@ pub mod v3 {
     #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
     #[serde(tag = "kind", rename_all = "lowercase")]
     pub enum Scaler {
-        Minmax { min: f64, max: f64 },
-        Window { scale: f64 },
-        Logret { scale: f64 },
-        Diff { scale: f64 },
+        Minmax {
+            min: f64,
+            max: f64,
+        },
+        Window {
+            scale: f64,
+        },
+        Logret {
+            scale: f64,
+        },
+        Diff {
+            scale: f64,
+        },
+        /// Format 4.
+        Seasonal {
+            m: usize,
+            scale: f64,
+        },
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -544,6 +560,7 @@ impl From<&RunConfig> for v3::RunConfig {
                     TransformKind::Window => v3::Transform::Window,
                     TransformKind::Logret => v3::Transform::Logret,
                     TransformKind::Diff => v3::Transform::Diff,
+                    TransformKind::Seasonal => v3::Transform::Seasonal,
                 },
                 horizon: m.horizon,
                 features: m.features,
@@ -603,6 +620,7 @@ impl From<Scaler> for v3::Scaler {
             Scaler::Window { scale } => v3::Scaler::Window { scale },
             Scaler::Logret { scale } => v3::Scaler::Logret { scale },
             Scaler::Diff { scale } => v3::Scaler::Diff { scale },
+            Scaler::Seasonal { m, scale } => v3::Scaler::Seasonal { m, scale },
         }
     }
 }
@@ -833,6 +851,7 @@ impl v3::RunConfig {
                     v3::Transform::Window => TransformKind::Window,
                     v3::Transform::Logret => TransformKind::Logret,
                     v3::Transform::Diff => TransformKind::Diff,
+                    v3::Transform::Seasonal => TransformKind::Seasonal,
                 },
                 horizon: m.horizon,
                 features: m.features,
@@ -869,6 +888,7 @@ impl From<v3::Scaler> for Scaler {
             v3::Scaler::Window { scale } => Scaler::Window { scale },
             v3::Scaler::Logret { scale } => Scaler::Logret { scale },
             v3::Scaler::Diff { scale } => Scaler::Diff { scale },
+            v3::Scaler::Seasonal { m, scale } => Scaler::Seasonal { m, scale },
         }
     }
 }
