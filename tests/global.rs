@@ -193,3 +193,72 @@ fn malformed_long_files_are_refused_in_one_line() {
         "series ids 'AAA' and 'aaa' differ only by case or spaces",
     ));
 }
+
+/// `--recent-windows N` trains on each series' N latest training windows: with batches of
+/// one window, an epoch of two series has 2·N batches (all their windows without it), and
+/// the same seed gives another model.
+#[test]
+fn recent_windows_keep_each_series_latest_windows() {
+    use gruf::config::RunConfig;
+    use gruf::features::Featurizer;
+    use gruf::train::{train, Event, Flow, TrainData};
+    use gruf::window::Split;
+
+    let series: Vec<Vec<f64>> = (0..2)
+        .map(|k| {
+            (0..80)
+                .map(|i| 50.0 + k as f64 + (i as f64 * 0.4).sin())
+                .collect()
+        })
+        .collect();
+    let mut config = RunConfig::default();
+    config.model.layers = vec![3];
+    config.model.window = 5;
+    config.train.epochs = 1;
+    config.train.batch_size = 1;
+    let splits: Vec<Split> = series
+        .iter()
+        .map(|v| Split::new(v.len(), 5, 10, 0.1).unwrap())
+        .collect();
+    let featurizers: Vec<Featurizer> = series
+        .iter()
+        .zip(&splits)
+        .map(|(v, s)| Featurizer::fit(&config.model, &v[..s.fit_end()], None).unwrap())
+        .collect();
+    let data: Vec<TrainData<'_>> = (0..2)
+        .map(|k| TrainData {
+            values: series[k].as_slice().into(),
+            featurizer: &featurizers[k],
+            split: &splits[k],
+        })
+        .collect();
+    let run = |recent: usize| {
+        let mut config = config.clone();
+        config.train.recent_windows = recent;
+        let mut batches = 0;
+        let outcome = train(
+            &config.model,
+            &config.train,
+            7,
+            &gruf::loss::Loss::Mse,
+            &data,
+            &candle_core::Device::Cpu,
+            &mut |e| {
+                if let Event::EpochStart { batches: b, .. } = e {
+                    batches = b;
+                }
+                Flow::Continue
+            },
+        )
+        .unwrap();
+        (
+            batches,
+            outcome.weights["dense.bias"].to_vec1::<f32>().unwrap(),
+        )
+    };
+    let all = splits[0].train.len() + splits[1].train.len();
+    let (every, w_all) = run(0);
+    let (seven, w_seven) = run(7);
+    assert_eq!((every, seven), (all, 14));
+    assert_ne!(w_all, w_seven);
+}
