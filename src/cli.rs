@@ -129,7 +129,7 @@ pub struct TrainOptions {
     #[arg(long, value_parser = EnumValueParser::<ResampleArg>::new().map(Resample::from))]
     pub resample: Option<crate::data::Resample>,
 
-    /// Period of the seasonal naive baseline, in steps [default: from the calendar: 24 for
+    /// Period of the seasonal naive baseline and of --transform seasonal, in steps [default: from the calendar: 24 for
     /// hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly, 4 quarterly].
     #[arg(long, value_name = "N")]
     pub season: Option<usize>,
