@@ -18,7 +18,7 @@ use crate::panel::{name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::TrainData;
 
-use super::{device, note, renderer, run_training, season_for, warn};
+use super::{device, note, renderer, report_saved, run_training, season_for, warn, NO_TEST};
 
 /// Series named in one message at most; the rest are counted.
 const NAMED: usize = 5;
@@ -153,22 +153,9 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             out.extend(pooled_table(&h.one_step).into_bytes());
             out.extend(ahead_table(&h.ahead).into_bytes());
         }
-        None => writeln!(
-            out,
-            "no test part (--test-size 0): nothing was held out to measure accuracy on"
-        )?,
+        None => writeln!(out, "{NO_TEST}")?,
     }
-    writeln!(out, "saved model to {}", args.model.display())?;
-    print(&out)?;
-    if let Some((epoch, batch)) = interrupted {
-        return Err(GrufError::Interrupted(format!(
-            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
-            meta.best_epoch,
-            args.model.display()
-        ))
-        .into());
-    }
-    Ok(())
+    report_saved(out, &args.model, meta)
 }
 
 /// What the held-out parts say: each series' one-step errors, pooled, and each series'

@@ -166,6 +166,30 @@ fn run_training(
     outcome
 }
 
+/// What `train` says when nothing was held out.
+const NO_TEST: &str = "no test part (--test-size 0): nothing was held out to measure accuracy on";
+
+/// Ends `train`'s report: where the model went, printed with `out`; an interrupted run
+/// then ends in the error that sets its exit code (the best model so far was saved).
+fn report_saved(
+    mut out: Vec<u8>,
+    model: &std::path::Path,
+    meta: &CheckpointMeta,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    writeln!(out, "saved model to {}", model.display())?;
+    crate::output::print(&out)?;
+    if let Some((epoch, batch)) = meta.interrupted {
+        return Err(GrufError::Interrupted(format!(
+            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
+            meta.best_epoch,
+            model.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// A seed for runs that did not give one; recorded in the checkpoint so they can be repeated.
 fn random_seed() -> u64 {
     let nanos = SystemTime::now()

@@ -7,13 +7,16 @@ use crate::cli::TrainArgs;
 use crate::data::{first_non_positive, load_csv, Loaded};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, Scoring};
-use crate::output::{check_writable, plural, print};
+use crate::output::{check_writable, plural};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::render::{Renderer, Table};
 use crate::scaler::Scaler;
 use crate::train::TrainData;
 
-use super::{device, report_loaded, resolve, run_training, season_for, warn, warn_if_few};
+use super::{
+    device, report_loaded, report_saved, resolve, run_training, season_for, warn, warn_if_few,
+    NO_TEST,
+};
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (mut config, seed) = resolve(&args.options)?;
@@ -152,20 +155,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
             out.extend(Table.evaluation(test, &[])?.into_bytes());
             warn_if_few(test.n, &cal.count(test.n), "the test table");
         }
-        None => writeln!(
-            out,
-            "no test part (--test-size 0): nothing was held out to measure accuracy on"
-        )?,
+        None => writeln!(out, "{NO_TEST}")?,
     }
-    writeln!(out, "saved model to {}", args.model.display())?;
-    print(&out)?;
-    if let Some((epoch, batch)) = interrupted {
-        return Err(GrufError::Interrupted(format!(
-            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
-            meta.best_epoch,
-            args.model.display()
-        ))
-        .into());
-    }
-    Ok(())
+    report_saved(out, &args.model, meta)
 }
