@@ -140,6 +140,35 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The checkpoint of a training run that just finished: the current format, this
+    /// gruf's version, now as the creation time, and no test metrics yet.
+    pub fn trained(
+        config: RunConfig,
+        seed: u64,
+        members: Vec<Member>,
+        data: Provenance,
+        outcome: crate::train::Outcome,
+    ) -> Checkpoint {
+        Checkpoint {
+            meta: Meta {
+                format: FORMAT.into(),
+                format_version: FORMAT_VERSION,
+                gruf_version: env!("CARGO_PKG_VERSION").into(),
+                created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                config,
+                seed,
+                members,
+                data,
+                history: outcome.history,
+                best_epoch: outcome.best_epoch,
+                stopped_early: outcome.stopped_early,
+                interrupted: outcome.interrupted,
+                test: None,
+            },
+            weights: outcome.weights,
+        }
+    }
+
     /// The network, rebuilt from the stored config and weights.
     pub fn model(&self) -> anyhow::Result<Model> {
         Ok(Model::new(self.meta.model(), &self.weights)?)

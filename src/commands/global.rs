@@ -6,19 +6,21 @@ use std::io::Write;
 
 use candle_core::Device;
 
-use crate::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION};
+use crate::checkpoint::{Checkpoint, Member};
 use crate::cli::{PredictArgs, TrainArgs};
 use crate::config::RunConfig;
 use crate::data::load_panel;
 use crate::data::DataConfig;
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, pool, pool_ahead, score_ahead, Ahead, Pooled, Scoring};
-use crate::output::{check_writable, plural, print};
+use crate::output::{check_writable, print};
 use crate::panel::{name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::TrainData;
 
-use super::{device, note, renderer, report_saved, run_training, season_for, warn, NO_TEST};
+use super::{
+    device, note, renderer, report_saved, run_training, season_for, trained_words, warn, NO_TEST,
+};
 
 /// Series named in one message at most; the rest are counted.
 const NAMED: usize = 5;
@@ -108,25 +110,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             )),
         })
         .collect();
-    let interrupted = outcome.interrupted;
-    let checkpoint = Checkpoint {
-        meta: Meta {
-            format: FORMAT.into(),
-            format_version: FORMAT_VERSION,
-            gruf_version: env!("CARGO_PKG_VERSION").into(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            config,
-            seed,
-            members,
-            data: panel.provenance.clone(),
-            history: outcome.history,
-            best_epoch: outcome.best_epoch,
-            stopped_early: outcome.stopped_early,
-            interrupted,
-            test: None,
-        },
-        weights: outcome.weights,
-    };
+    let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), outcome);
     let scored = held_out(&checkpoint, &panel, &device)?;
     checkpoint.save(&args.model)?;
 
@@ -135,15 +119,8 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     let mut out = Vec::new();
     writeln!(
         out,
-        "trained {} epoch{}{} in {:.1} s on {} series; kept epoch {} (validation loss {:.6})",
-        meta.history.len(),
-        plural(meta.history.len()),
-        if meta.stopped_early {
-            " (stopped early)"
-        } else {
-            ""
-        },
-        meta.history.iter().map(|r| r.seconds).sum::<f64>(),
+        "{} on {} series; kept epoch {} (validation loss {:.6})",
+        trained_words(meta),
         meta.members.len(),
         meta.best_epoch,
         best.val_loss,

@@ -166,6 +166,21 @@ fn run_training(
     outcome
 }
 
+/// How long training ran: `trained 8 epochs (stopped early) in 307.8 s`.
+fn trained_words(meta: &CheckpointMeta) -> String {
+    let epochs = meta.history.len();
+    format!(
+        "trained {epochs} epoch{}{} in {:.1} s",
+        plural(epochs),
+        if meta.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        meta.history.iter().map(|r| r.seconds).sum::<f64>()
+    )
+}
+
 /// What `train` says when nothing was held out.
 const NO_TEST: &str = "no test part (--test-size 0): nothing was held out to measure accuracy on";
 
@@ -209,7 +224,11 @@ struct Opened {
 
 /// Opens the checkpoint and the series a consumer works on: `--csv`, else the training CSV.
 fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
-    let checkpoint = Checkpoint::load(&source.model, device)?;
+    open_with(source, Checkpoint::load(&source.model, device)?, device)
+}
+
+/// [`open`] with the checkpoint already loaded.
+fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow::Result<Opened> {
     let meta = &checkpoint.meta;
     if meta.is_global() {
         return Err(GrufError::usage(format!(

@@ -5,7 +5,7 @@ use crate::cli::PredictArgs;
 use crate::error::GrufError;
 use crate::output::print;
 
-use super::{device, open, renderer, Opened};
+use super::{device, open_with, renderer, Opened};
 
 pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
@@ -25,7 +25,7 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
         series,
         forecaster,
         ..
-    } = open(&args.source, &device)?;
+    } = open_with(&args.source, stored, &device)?;
     let forecast =
         forecaster.forecast(&series, &checkpoint.meta.data.column, args.days as usize)?;
     print(renderer(args.format).forecast(&forecast)?.as_bytes())

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION};
+use crate::checkpoint::{Checkpoint, Member};
 use crate::cli::TrainArgs;
 use crate::data::{first_non_positive, load_csv, Loaded};
 use crate::error::GrufError;
@@ -14,8 +14,8 @@ use crate::scaler::Scaler;
 use crate::train::TrainData;
 
 use super::{
-    device, report_loaded, report_saved, resolve, run_training, season_for, warn, warn_if_few,
-    NO_TEST,
+    device, report_loaded, report_saved, resolve, run_training, season_for, trained_words, warn,
+    warn_if_few, NO_TEST,
 };
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -82,37 +82,20 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         split: &split,
     };
     let outcome = run_training(&config, seed, &[data], &device, quiet)?;
-    let interrupted = outcome.interrupted;
     let scoring = Scoring {
         mase_scale: naive_scale(&series.values[..split.fit_end()]),
         season: season_for(None, config.data.season, &series),
         held_out: true,
     };
 
-    let mut checkpoint = Checkpoint {
-        meta: Meta {
-            format: FORMAT.into(),
-            format_version: FORMAT_VERSION,
-            gruf_version: env!("CARGO_PKG_VERSION").into(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            config,
-            seed,
-            members: vec![Member {
-                id: String::new(),
-                scaler,
-                inputs: featurizer.inputs.clone(),
-                split: split.clone(),
-                mase_scale: Some(scoring.mase_scale),
-            }],
-            data: provenance,
-            history: outcome.history,
-            best_epoch: outcome.best_epoch,
-            stopped_early: outcome.stopped_early,
-            interrupted,
-            test: None,
-        },
-        weights: outcome.weights,
+    let member = Member {
+        id: String::new(),
+        scaler,
+        inputs: featurizer.inputs.clone(),
+        split: split.clone(),
+        mase_scale: Some(scoring.mase_scale),
     };
+    let mut checkpoint = Checkpoint::trained(config, seed, vec![member], provenance, outcome);
     let first = split.test.start.max(scoring.first_target());
     if first < split.test.end {
         let forecaster = checkpoint.forecaster(&device)?;
@@ -137,15 +120,8 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut out = Vec::new();
     writeln!(
         out,
-        "trained {} epoch{}{} in {:.1} s; kept epoch {} (validation RMSE {}; naive forecast {})",
-        meta.history.len(),
-        plural(meta.history.len()),
-        if meta.stopped_early {
-            " (stopped early)"
-        } else {
-            ""
-        },
-        meta.history.iter().map(|r| r.seconds).sum::<f64>(),
+        "{}; kept epoch {} (validation RMSE {}; naive forecast {})",
+        trained_words(meta),
         meta.best_epoch,
         money(best.val_rmse),
         money(naive_val_rmse)
