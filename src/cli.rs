@@ -48,8 +48,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
-    #[arg(long, value_name = "PATH")]
-    pub csv: PathBuf,
+    /// Given several times, one global model over all the files, each one series named by
+    /// its file's stem (eth.csv is 'eth').
+    #[arg(long, value_name = "PATH", required = true)]
+    pub csv: Vec<PathBuf>,
 
     /// Where to save the model.
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
@@ -326,9 +328,11 @@ pub struct Source {
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
     pub model: PathBuf,
 
-    /// Newer data to use instead of the training CSV (same columns; scaled with the stored scaler).
+    /// Newer data to use instead of the training CSV (same columns; scaled with the stored
+    /// scaler). For a model trained on several files, repeatable: each file one series,
+    /// named by its stem as in training.
     #[arg(long, value_name = "PATH")]
-    pub csv: Option<PathBuf>,
+    pub csv: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

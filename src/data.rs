@@ -364,41 +364,19 @@ pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> 
 pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
     let series: Vec<Named> = parse_groups(bytes, path, config, Hash::Sha256)?
         .into_iter()
-        .map(|(id, loaded)| Named { id, loaded })
+        .map(|(id, loaded)| Named {
+            id,
+            loaded,
+            file: None,
+        })
         .collect();
-    let rows = series.iter().map(|n| n.loaded.series.len()).sum();
-    let first = &series[0].loaded.provenance;
-    let provenance = Provenance {
-        rows,
-        first_date: (series.iter())
-            .map(|n| &n.loaded.provenance.first_date)
-            .min()
-            .unwrap_or(&first.first_date)
-            .clone(),
-        last_date: (series.iter())
-            .map(|n| &n.loaded.provenance.last_date)
-            .max()
-            .unwrap_or(&first.last_date)
-            .clone(),
-        ..first.clone()
-    };
+    let provenance = crate::panel::joined(&series);
     let mut panel = Panel {
         series,
         provenance,
         notes: Vec::new(),
     };
-    let notes: Vec<String> = panel
-        .confusable_ids()
-        .iter()
-        .map(|group| {
-            let names: Vec<String> = group.iter().map(|id| format!("'{id}'")).collect();
-            format!(
-                "series ids {} differ only by case or spaces: they are kept apart; fix the ids if they are one series",
-                names.join(" and ")
-            )
-        })
-        .collect();
-    panel.notes = notes;
+    panel.notes = panel.confusable_notes();
     Ok(panel)
 }
 

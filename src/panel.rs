@@ -1,28 +1,133 @@
 //! Many series for one global model: a long CSV with one row per (series, date), named by
 //! `--id-column`. Each series is cleaned and checked on its own (sorted, duplicates, gaps,
 //! missing values) exactly as a file of one series is, and every note names its series.
+//! Several files of one series each (`--csv` given more than once) make a panel too, each
+//! series named by its file's stem.
 
-use crate::data::{Loaded, Provenance};
+use std::path::{Path, PathBuf};
 
-/// One series of a long CSV: its id and the series as a file of its own would load.
+use sha2::{Digest, Sha256};
+
+use crate::data::{load_csv, load_panel, DataConfig, Loaded, Provenance};
+use crate::error::GrufError;
+
+/// One series of a panel: its id and the series as a file of its own would load.
 #[derive(Debug, Clone)]
 pub struct Named {
     pub id: String,
     pub loaded: Loaded,
+    /// The file the series is alone in, when the panel was read from one file per series.
+    pub file: Option<PathBuf>,
 }
 
-/// Every series of a long CSV, sorted by id, and the file they came from.
+impl Named {
+    /// The file the series was read from, for messages.
+    pub fn path(&self) -> &Path {
+        &self.loaded.provenance.path
+    }
+}
+
+/// Every series of a long CSV (or of several files), sorted by id, and where they came
+/// from.
 #[derive(Debug, Clone)]
 pub struct Panel {
     pub series: Vec<Named>,
-    /// The whole file (rows: every data row of every series).
+    /// The whole file, or the files together (path: the first; sha256: of the files'
+    /// hashes in id order; rows: every data row of every series).
     pub provenance: Provenance,
     /// Things the user should know about the file as a whole (ids that differ only by
     /// case or spaces): warnings.
     pub notes: Vec<String>,
 }
 
+/// The series a global model reads: one long CSV whose `config.id_column` names the
+/// series, or several CSV files of one series each, named by their file stems.
+pub fn load(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> {
+    match (paths, &config.id_column) {
+        ([path], Some(_)) => load_panel(path, config),
+        (_, Some(id)) => Err(GrufError::usage(format!(
+            "--id-column {id} reads one long CSV, but --csv was given {} times; pass one file with every series, or one file per series without --id-column",
+            paths.len()
+        ))),
+        _ => load_files(paths, config),
+    }
+}
+
+/// Several files of one series each; a series' id is its file's stem (`eth.csv` is
+/// `eth`), so two files with one stem are refused.
+fn load_files(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> {
+    let mut series: Vec<Named> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(other) = (paths.iter().zip(&series)).find(|(_, n)| n.id == id) {
+            return Err(GrufError::usage(format!(
+                "--csv {} and --csv {} would both be series '{id}' (a series is named by its file's stem); rename one",
+                other.0.display(),
+                path.display()
+            )));
+        }
+        let loaded = load_csv(path, config)?;
+        series.push(Named {
+            id,
+            loaded,
+            file: Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())),
+        });
+    }
+    series.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut hash = Sha256::new();
+    for n in &series {
+        hash.update(n.loaded.provenance.sha256.as_bytes());
+        hash.update(b"\n");
+    }
+    let mut provenance = joined(&series);
+    provenance.sha256 = format!("{:x}", hash.finalize());
+    let mut panel = Panel {
+        series,
+        provenance,
+        notes: Vec::new(),
+    };
+    panel.notes = panel.confusable_notes();
+    Ok(panel)
+}
+
+/// What the series of a panel share: the first one's provenance with every series' rows
+/// and the earliest first and latest last date.
+pub fn joined(series: &[Named]) -> Provenance {
+    let first = &series[0].loaded.provenance;
+    Provenance {
+        rows: series.iter().map(|n| n.loaded.series.len()).sum(),
+        first_date: (series.iter())
+            .map(|n| &n.loaded.provenance.first_date)
+            .min()
+            .unwrap_or(&first.first_date)
+            .clone(),
+        last_date: (series.iter())
+            .map(|n| &n.loaded.provenance.last_date)
+            .max()
+            .unwrap_or(&first.last_date)
+            .clone(),
+        ..first.clone()
+    }
+}
+
 impl Panel {
+    /// A warning for each group of ids a user would take for one.
+    pub fn confusable_notes(&self) -> Vec<String> {
+        self.confusable_ids()
+            .iter()
+            .map(|group| {
+                let names: Vec<String> = group.iter().map(|id| format!("'{id}'")).collect();
+                format!(
+                    "series ids {} differ only by case or spaces: they are kept apart; fix the ids if they are one series",
+                    names.join(" and ")
+                )
+            })
+            .collect()
+    }
+
     /// The series named `id`, if the file has it.
     pub fn get(&self, id: &str) -> Option<&Named> {
         self.series

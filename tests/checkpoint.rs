@@ -76,6 +76,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
                 inputs: Vec::new(),
                 split,
                 mase_scale: Some(1.5),
+                file: None,
             }],
             data: loaded.provenance,
             history: outcome.history,
@@ -408,6 +409,7 @@ fn golden_metas() -> Vec<Meta> {
                 test: 35..40,
             },
             mase_scale: Some(47.72916666666667),
+            file: None,
         }],
         data: Provenance {
             path: "/data/prices.tsv".into(),
@@ -563,6 +565,7 @@ fn golden_metas_v4() -> Vec<Meta> {
                 test: 35 + i..40 + i,
             },
             mase_scale: Some(100.0 / (i + 1) as f64),
+            file: None,
         })
         .collect();
     global.test = None;

@@ -262,3 +262,96 @@ fn recent_windows_keep_each_series_latest_windows() {
     assert_eq!((every, seven), (all, 14));
     assert_ne!(w_all, w_seven);
 }
+
+/// Several `--csv` files of one series each make the same global model as one long CSV
+/// of those series: each file's series is named by its stem, and the forecasts match the
+/// long CSV's to the last digit (same series, same order, same seed). The model reads its
+/// files again when no `--csv` is given; a file given to `predict` forecasts its own
+/// series; stems that collide, a stem the model never saw and `--id-column` with several
+/// files are refused in one line.
+#[test]
+fn several_files_train_the_same_model_as_one_long_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["AAA", "BBB", "CCC"];
+    let long = long_csv(&ids, 150);
+    write(dir.path(), "long.csv", &long);
+    for id in ids {
+        let mut text = String::from("Date,Close\n");
+        for line in long.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f[1] == id {
+                text.push_str(&format!("{},{}\n", f[0], f[2]));
+            }
+        }
+        write(dir.path(), &format!("{id}.csv"), &text);
+    }
+    train(dir.path(), &["--model", "long.gruf"]).success();
+    let mut args = vec!["train", "--model", "files.gruf"];
+    for file in ["AAA.csv", "BBB.csv", "CCC.csv"] {
+        args.extend(["--csv", file]);
+    }
+    args.extend_from_slice(FAST);
+    let table = stdout(gruf(dir.path()).args(&args));
+    assert!(table.contains("over 3 series"), "{table}");
+
+    let predict = |model: &str| {
+        stdout(gruf(dir.path()).args([
+            "predict", "--model", model, "--days", "3", "--format", "csv",
+        ]))
+    };
+    let (from_long, from_files) = (predict("long.gruf"), predict("files.gruf"));
+    assert_eq!(from_long.lines().count(), 1 + 3 * 3, "{from_long}");
+    assert_eq!(from_long, from_files);
+
+    let one = stdout(gruf(dir.path()).args([
+        "predict",
+        "--model",
+        "files.gruf",
+        "--csv",
+        "BBB.csv",
+        "--days",
+        "2",
+    ]));
+    assert_eq!(one.lines().count(), 1 + 2, "{one}");
+    assert!(one.lines().skip(1).all(|l| l.starts_with("BBB ")), "{one}");
+
+    std::fs::copy(dir.path().join("BBB.csv"), dir.path().join("bbb-new.csv")).unwrap();
+    gruf(dir.path())
+        .args(["predict", "--model", "files.gruf", "--csv", "bbb-new.csv"])
+        .assert()
+        .code(65)
+        .stderr(contains("1 series the model was not trained on: 'bbb-new' (a series is named by its file's stem"));
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::copy(dir.path().join("BBB.csv"), dir.path().join("sub/BBB.csv")).unwrap();
+    gruf(dir.path())
+        .args(["train", "--csv", "BBB.csv", "--csv", "sub/BBB.csv"])
+        .args(FAST)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "--csv BBB.csv and --csv sub/BBB.csv would both be series 'BBB'",
+        ));
+    gruf(dir.path())
+        .args([
+            "train",
+            "--csv",
+            "AAA.csv",
+            "--csv",
+            "BBB.csv",
+            "--id-column",
+            "Symbol",
+        ])
+        .args(FAST)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "--id-column Symbol reads one long CSV, but --csv was given 2 times",
+        ));
+    // The model reads its own files again: gone, it says which.
+    std::fs::remove_file(dir.path().join("CCC.csv")).unwrap();
+    gruf(dir.path())
+        .args(["predict", "--model", "files.gruf"])
+        .assert()
+        .failure()
+        .stderr(contains("CCC.csv"));
+}

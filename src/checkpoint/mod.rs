@@ -11,7 +11,7 @@
 //! an invalid stored configuration, scaler or calendar — is refused with a clear error.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
@@ -88,6 +88,9 @@ pub struct Member {
     /// The naive forecast's MAE on the training part: the MASE denominator for every
     /// later evaluation, whatever CSV it reads. `None` in format 2 files.
     pub mase_scale: Option<f64>,
+    /// The file the series was alone in, for a model trained on several `--csv` files;
+    /// `None` for a series of a long CSV or a model of one series.
+    pub file: Option<PathBuf>,
 }
 
 impl Meta {

@@ -93,6 +93,9 @@ pub mod v4 {
         pub inputs: Vec<Input>,
         pub split: Split,
         pub mase_scale: Option<f64>,
+        /// The series' own file, for a model trained on several `--csv` files.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub file: Option<String>,
     }
 
     /// A format 3 file is a model of one series.
@@ -505,6 +508,7 @@ impl From<&Meta> for v4::Meta {
             inputs: s.inputs.iter().map(v3::Input::from).collect(),
             split: v3::Split::from(&s.split),
             mase_scale: s.mase_scale,
+            file: s.file.as_ref().map(|f| f.to_string_lossy().into_owned()),
         };
         // One series: its fitted parts at the top, as format 3 has them.
         let (one, series) = if m.is_global() {
@@ -733,6 +737,7 @@ impl v4::Meta {
                 inputs: self.inputs,
                 split,
                 mase_scale: self.mase_scale,
+                file: None,
             }]
         } else {
             if self.scaler.is_some() || self.split.is_some() || !self.inputs.is_empty() {
@@ -818,6 +823,7 @@ fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
         inputs,
         split: m.split.into(),
         mase_scale: m.mase_scale,
+        file: m.file.map(std::path::PathBuf::from),
     })
 }
 

@@ -6,15 +6,14 @@ use std::io::Write;
 
 use candle_core::Device;
 
-use crate::checkpoint::{Checkpoint, Member};
-use crate::cli::{PredictArgs, TrainArgs};
+use crate::checkpoint::{Checkpoint, Member, Meta};
+use crate::cli::{PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
-use crate::data::load_panel;
 use crate::data::DataConfig;
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, pool, pool_ahead, score_ahead, Ahead, Pooled, Scoring};
 use crate::output::{check_writable, print};
-use crate::panel::{name_some, Named, Panel};
+use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::TrainData;
 
@@ -28,8 +27,7 @@ const NAMED: usize = 5;
 pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyhow::Result<()> {
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
-    let csv = &args.csv;
-    let panel = load_panel(csv, &config.data)?;
+    let panel = panel::load(&args.csv, &config.data)?;
     report_panel(&panel, quiet);
 
     // Each series on its own: a value its transform cannot take is an error naming it; a
@@ -44,7 +42,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             series,
             &named.loaded.lines,
         )
-        .map_err(|m| GrufError::data(csv, format!("series '{}': {m}", named.id)))?;
+        .map_err(|m| GrufError::data(named.path(), format!("series '{}': {m}", named.id)))?;
         match pipeline::prepare(&config, series, config.train.test_days) {
             Ok(prepared) => kept.push((named, prepared)),
             Err(why) => skipped.push((&named.id, why)),
@@ -54,7 +52,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         let ids: Vec<&str> = skipped.iter().map(|(id, _)| *id).collect();
         if kept.is_empty() {
             return Err(GrufError::data(
-                csv,
+                &panel.provenance.path,
                 format!(
                     "no series can be trained on: all {} were left out (series '{id}': {why})",
                     skipped.len()
@@ -64,7 +62,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         }
         warn(&format!(
             "{}: left out {} series of {}: {} (series '{id}': {why})",
-            csv.display(),
+            panel_words(&panel),
             skipped.len(),
             panel.series.len(),
             name_some(&ids, NAMED)
@@ -108,6 +106,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             mase_scale: Some(naive_scale(
                 &named.loaded.series.values[..p.split.fit_end()],
             )),
+            file: named.file.clone(),
         })
         .collect();
     let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), outcome);
@@ -250,14 +249,27 @@ fn pooled_table(p: &Pooled) -> String {
     out
 }
 
+/// Where a panel came from, to begin a message: the long CSV, or how many files.
+fn panel_words(panel: &Panel) -> String {
+    match panel.series.iter().filter(|n| n.file.is_some()).count() {
+        0 => panel.provenance.path.display().to_string(),
+        1 => "the file given".to_string(),
+        n => format!("{n} files"),
+    }
+}
+
 fn report_panel(panel: &Panel, quiet: bool) {
-    let path = panel.provenance.path.display();
+    let path = panel_words(panel);
     for n in &panel.notes {
         warn(&format!("{path}: {n}"));
     }
     for named in &panel.series {
         for n in &named.loaded.notes {
-            warn(&format!("{path}: series '{}': {n}", named.id));
+            warn(&format!(
+                "{}: series '{}': {n}",
+                named.path().display(),
+                named.id
+            ));
         }
     }
     if !quiet {
@@ -274,65 +286,16 @@ fn report_panel(panel: &Panel, quiet: bool) {
 pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Result<()> {
     let device = device();
     let meta = &checkpoint.meta;
-    let path = args
-        .source
-        .csv
-        .clone()
-        .unwrap_or_else(|| meta.data.path.clone());
-    let data_config = DataConfig {
-        column: Some(meta.data.column.clone()),
-        date_column: Some(meta.data.date_column.clone()),
-        ..meta.config.data.clone()
-    };
-    let panel = load_panel(&path, &data_config)?;
-    report_panel(&panel, true);
-    let unknown: Vec<&str> = panel
-        .series
-        .iter()
-        .map(|n| n.id.as_str())
-        .filter(|id| meta.member(id).is_none())
-        .collect();
-    if args.source.csv.is_some() && !unknown.is_empty() {
-        return Err(GrufError::data(
-            &path,
-            format!(
-                "{} series the model was not trained on: {}; a global model forecasts only its own series (train one that includes them)",
-                unknown.len(),
-                name_some(&unknown, NAMED)
-            ),
-        )
-        .into());
-    }
-    let chosen: Vec<&Member> = if args.series.is_empty() {
-        meta.members.iter().collect()
-    } else {
-        args.series
-            .iter()
-            .map(|id| {
-                meta.member(id).ok_or_else(|| {
-                    let ids: Vec<&str> = meta.members.iter().map(|m| m.id.as_str()).collect();
-                    GrufError::usage(format!(
-                        "--series {id}: the model has no such series; it has {}",
-                        name_some(&ids, NAMED)
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
+    let panel = load_series(&args.source, meta)?;
+    let chosen = choose(meta, &panel, &args.series, !args.source.csv.is_empty())?;
     let mut forecasts = Vec::with_capacity(chosen.len());
-    for member in chosen {
-        let named = panel.get(&member.id).ok_or_else(|| {
-            GrufError::data(
-                &path,
-                format!("series '{}' of the model is not in this file", member.id),
-            )
-        })?;
+    for (member, named) in chosen {
         let series = &named.loaded.series;
         let forecaster = checkpoint.forecaster_for(member, &device)?;
         let lookback = forecaster.lookback();
         if series.len() < lookback {
             return Err(GrufError::data(
-                &path,
+                named.path(),
                 format!(
                     "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
                     member.id,
@@ -346,4 +309,102 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
         forecasts.push(forecast);
     }
     print(renderer(args.format).forecasts(&forecasts)?.as_bytes())
+}
+
+/// The series a consumer of a global model works on: those of `--csv` when given (each
+/// one the model was trained on), else the files it was trained on.
+fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
+    let data_config = DataConfig {
+        column: Some(meta.data.column.clone()),
+        date_column: Some(meta.data.date_column.clone()),
+        ..meta.config.data.clone()
+    };
+    let given = !source.csv.is_empty();
+    let paths: Vec<std::path::PathBuf> = if given {
+        source.csv.clone()
+    } else {
+        let files: Vec<_> = meta.members.iter().filter_map(|m| m.file.clone()).collect();
+        let paths = if files.is_empty() {
+            vec![meta.data.path.clone()]
+        } else {
+            files
+        };
+        if let Some(gone) = paths.iter().find(|p| !p.exists()) {
+            return Err(GrufError::NoInput {
+                path: gone.clone(),
+                msg: "a training CSV is gone; pass --csv with the data to forecast from".into(),
+            }
+            .into());
+        }
+        paths
+    };
+    let panel = panel::load(&paths, &data_config)?;
+    report_panel(&panel, true);
+    let unknown: Vec<&str> = (panel.series.iter())
+        .map(|n| n.id.as_str())
+        .filter(|id| meta.member(id).is_none())
+        .collect();
+    if given && !unknown.is_empty() {
+        let how = if meta.members.iter().any(|m| m.file.is_some()) {
+            " (a series is named by its file's stem, as in training)"
+        } else {
+            ""
+        };
+        return Err(GrufError::data(
+            &panel.provenance.path,
+            format!(
+                "{} series the model was not trained on: {}{how}; a global model forecasts only its own series (train one that includes them)",
+                unknown.len(),
+                name_some(&unknown, NAMED)
+            ),
+        )
+        .into());
+    }
+    Ok(panel)
+}
+
+/// The series a consumer works on, each with its member of the model: those of `--series`,
+/// else those of the files given with `--csv`, else every series of the model.
+fn choose<'a, 'p>(
+    meta: &'a Meta,
+    panel: &'p Panel,
+    series: &[String],
+    csv_given: bool,
+) -> anyhow::Result<Vec<(&'a Member, &'p Named)>> {
+    let members: Vec<&Member> = if !series.is_empty() {
+        series
+            .iter()
+            .map(|id| {
+                meta.member(id).ok_or_else(|| {
+                    let ids: Vec<&str> = meta.members.iter().map(|m| m.id.as_str()).collect();
+                    GrufError::usage(format!(
+                        "--series {id}: the model has no such series; it has {}",
+                        name_some(&ids, NAMED)
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    } else if csv_given {
+        (panel.series.iter())
+            .filter_map(|n| meta.member(&n.id))
+            .collect()
+    } else {
+        meta.members.iter().collect()
+    };
+    members
+        .into_iter()
+        .map(|member| {
+            let named = panel.get(&member.id).ok_or_else(|| {
+                GrufError::data(
+                    &panel.provenance.path,
+                    format!(
+                        "series '{}' of the model is not in {}; pass a --csv that has it, or choose others with --series",
+                        member.id,
+                        panel_words(panel)
+                    ),
+                )
+            })?;
+            Ok((member, named))
+        })
+        .collect()
 }

@@ -243,9 +243,17 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
         date_column: Some(meta.data.date_column.clone()),
         ..meta.config.data.clone()
     };
-    let path = match &source.csv {
-        Some(p) => p.clone(),
-        None => {
+    let path = match source.csv.as_slice() {
+        [p] => p.clone(),
+        [_, _, ..] => {
+            return Err(GrufError::usage(format!(
+                "--csv was given {} times, but {} is a model of one series; pass one file",
+                source.csv.len(),
+                source.model.display()
+            ))
+            .into())
+        }
+        [] => {
             if !meta.data.path.exists() {
                 return Err(GrufError::NoInput {
                     path: meta.data.path.clone(),
@@ -258,12 +266,12 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
         }
     };
     // The hash tells whether the training CSV changed; another file needs none.
-    let hash = match source.csv {
-        Some(_) => Hash::Skip,
-        None => Hash::Sha256,
+    let hash = match source.csv.is_empty() {
+        false => Hash::Skip,
+        true => Hash::Sha256,
     };
     let loaded = load_csv_with(&path, &data_config, hash)?;
-    if source.csv.is_none() && loaded.provenance.sha256 != meta.data.sha256 {
+    if source.csv.is_empty() && loaded.provenance.sha256 != meta.data.sha256 {
         warn(&format!(
             "{} changed since training; using it as it is now",
             path.display()

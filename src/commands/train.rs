@@ -20,20 +20,20 @@ use super::{
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (mut config, seed) = resolve(&args.options)?;
-    if config.data.id_column.is_some() {
-        return super::global::train(&args, config, seed);
-    }
+    let csv = match args.csv.as_slice() {
+        [csv] if config.data.id_column.is_none() => csv,
+        _ => return super::global::train(&args, config, seed),
+    };
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
-    let loaded = load_csv(&args.csv, &config.data)?;
-    report_loaded(&args.csv, &loaded, quiet);
+    let loaded = load_csv(csv, &config.data)?;
+    report_loaded(csv, &loaded, quiet);
     let Loaded {
         series,
         provenance,
         lines,
         ..
     } = loaded;
-    let csv = &args.csv;
     let cal = series.calendar;
     pipeline::check_values(config.model.transform, Chosen::ThisRun, &series, &lines)
         .map_err(|m| GrufError::data(csv, m))?;
@@ -94,6 +94,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         inputs: featurizer.inputs.clone(),
         split: split.clone(),
         mase_scale: Some(scoring.mase_scale),
+        file: None,
     };
     let mut checkpoint = Checkpoint::trained(config, seed, vec![member], provenance, outcome);
     let first = split.test.start.max(scoring.first_target());
