@@ -333,6 +333,11 @@ pub struct Source {
     /// named by its stem as in training.
     #[arg(long, value_name = "PATH")]
     pub csv: Vec<PathBuf>,
+
+    /// For a global model: only this series (repeatable) [default: the series of --csv, else
+    /// every series of the model].
+    #[arg(long, value_name = "ID")]
+    pub series: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -347,10 +352,6 @@ pub struct PredictArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-
-    /// For a global model: forecast only this series (repeatable) [default: every series].
-    #[arg(long, value_name = "ID")]
-    pub series: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -279,26 +279,86 @@ pub fn score_ahead(
     Ahead { steps, m, rows }
 }
 
+/// One forecaster's scores of the held-out parts forecast in one go, averaged over series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledAhead {
+    pub forecaster: String,
+    pub smape: f64,
+    pub mase: f64,
+    /// Series where the model's MASE is lower than this forecaster's (`None` for the model).
+    pub model_better: Option<usize>,
+    /// Series this row averages over (a seasonal baseline may miss on short series).
+    pub series: usize,
+}
+
 /// Means over series of each forecaster's sMAPE and MASE (a forecaster missing from some
-/// series is averaged over those that have it), in the order of the first.
-pub fn pool_ahead(scores: &[Ahead]) -> Vec<(String, AheadError, usize)> {
+/// series is averaged over those that have it), in the order of the first, with how many
+/// series the model beats it on.
+pub fn pool_ahead(scores: &[Ahead]) -> Vec<PooledAhead> {
     let Some(first) = scores.first() else {
         return Vec::new();
     };
+    let get = |a: &Ahead, name: &str| a.rows.iter().find(|(n, _)| n == name).map(|(_, e)| *e);
     first
         .rows
         .iter()
         .map(|(name, _)| {
-            let found: Vec<AheadError> = scores
-                .iter()
-                .filter_map(|a| a.rows.iter().find(|(n, _)| n == name).map(|(_, e)| *e))
-                .collect();
+            let found: Vec<AheadError> = scores.iter().filter_map(|a| get(a, name)).collect();
             let n = found.len().max(1) as f64;
-            let smape = found.iter().map(|e| e.smape).sum::<f64>() / n;
-            let mase = found.iter().map(|e| e.mase).sum::<f64>() / n;
-            (name.clone(), AheadError { smape, mase }, found.len())
+            let better = scores
+                .iter()
+                .filter(|a| matches!((get(a, "model"), get(a, name)), (Some(m), Some(b)) if m.mase < b.mase))
+                .count();
+            PooledAhead {
+                forecaster: name.clone(),
+                smape: found.iter().map(|e| e.smape).sum::<f64>() / n,
+                mase: found.iter().map(|e| e.mase).sum::<f64>() / n,
+                model_better: (name != "model").then_some(better),
+                series: found.len(),
+            }
         })
         .collect()
+}
+
+/// One series of a global model scored on its held-out part: one prediction per step from
+/// the true past, and the whole part forecast in one go from its start.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesScores {
+    pub id: String,
+    pub one_step: Evaluation,
+    pub ahead: Ahead,
+}
+
+/// A global model's held-out parts, series by series and pooled as forecasting
+/// competitions pool them (each series counts the same).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PanelScores {
+    pub series: Vec<SeriesScores>,
+    pub one_step: Pooled,
+    pub ahead: Vec<PooledAhead>,
+}
+
+impl PanelScores {
+    /// Pools `series` (none empty); `None` when there is none.
+    pub fn new(series: Vec<SeriesScores>) -> Option<PanelScores> {
+        if series.is_empty() {
+            return None;
+        }
+        let one: Vec<&Evaluation> = series.iter().map(|s| &s.one_step).collect();
+        let ahead: Vec<Ahead> = series.iter().map(|s| s.ahead.clone()).collect();
+        Some(PanelScores {
+            one_step: pool(&one),
+            ahead: pool_ahead(&ahead),
+            series,
+        })
+    }
+
+    /// Steps of the longest held-out part forecast in one go, and the season its MASE is
+    /// scaled by.
+    pub fn ahead_steps(&self) -> (usize, usize) {
+        let steps = self.series.iter().map(|s| s.ahead.steps).max().unwrap_or(0);
+        (steps, self.series.first().map_or(1, |s| s.ahead.m))
+    }
 }
 
 /// Per-series evaluations pooled as forecasting competitions pool them: each forecaster's
@@ -326,7 +386,7 @@ pub struct PooledRow {
 
 /// Pools `evaluations` (one per series; none empty). A forecaster is averaged over the
 /// series that have a row for it.
-pub fn pool(evaluations: &[Evaluation]) -> Pooled {
+pub fn pool(evaluations: &[&Evaluation]) -> Pooled {
     let names: Vec<&str> = evaluations.first().map_or(Vec::new(), |e| {
         e.rows.iter().map(|(n, _)| n.as_str()).collect()
     });

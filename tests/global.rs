@@ -355,3 +355,76 @@ fn several_files_train_the_same_model_as_one_long_csv() {
         .failure()
         .stderr(contains("CCC.csv"));
 }
+
+/// `evaluate` on a global model scores each series' held-out part and pools them as
+/// forecasting competitions do: the pooled MASE of each forecaster is the mean of the
+/// per-series ones (checked here from the CSV, not trusted from gruf's own table);
+/// `--series` narrows it to one series.
+#[test]
+fn evaluate_scores_each_series_and_pools_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &long_csv(&["AAA", "BBB", "CCC"], 150),
+    );
+    train(dir.path(), &[]).success();
+    let table = stdout(gruf(dir.path()).args(["evaluate"]));
+    for id in ["AAA ", "BBB ", "CCC "] {
+        assert!(table.lines().any(|l| l.starts_with(id)), "{table}");
+    }
+    assert!(
+        table.contains("held out: 90 one-step targets over 3 series"),
+        "{table}"
+    );
+
+    let csv = stdout(gruf(dir.path()).args(["evaluate", "--format", "csv"]));
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mase = |series: &str, table: &str, forecaster: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r[0] == series && r[1] == table && r[2] == forecaster)
+            .map(|r| r[8].parse().unwrap())
+            .collect()
+    };
+    for table in ["one_step", "in_one_go"] {
+        for forecaster in ["model", "naive", "seasonal naive 7"] {
+            let each: Vec<f64> = ["AAA", "BBB", "CCC"]
+                .iter()
+                .flat_map(|id| mase(id, table, forecaster))
+                .collect();
+            assert_eq!(each.len(), 3, "{table} {forecaster}: {csv}");
+            let pooled = mase("", table, forecaster);
+            let mean = each.iter().sum::<f64>() / 3.0;
+            assert!(
+                (pooled[0] - mean).abs() < 1e-9 * mean.abs().max(1.0),
+                "{table} {forecaster}: {pooled:?} vs {mean}"
+            );
+        }
+    }
+    // One-step targets per series: the 30 held out.
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "one_step" && !r[0].is_empty())
+            .all(|r| r[3] == "30"),
+        "{csv}"
+    );
+
+    let one = stdout(gruf(dir.path()).args(["evaluate", "--series", "BBB", "--format", "csv"]));
+    assert!(
+        one.lines()
+            .skip(1)
+            .all(|l| l.starts_with("BBB,") || l.starts_with(',')),
+        "{one}"
+    );
+    assert!(one.contains("\nBBB,one_step,model,30,"), "{one}");
+    let json: serde_json::Value = serde_json::from_str(&stdout(
+        gruf(dir.path()).args(["evaluate", "--format", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(json["series"].as_array().unwrap().len(), 3);
+    assert_eq!(json["one_step"]["series"], 3);
+}

@@ -1,5 +1,6 @@
 //! `gruf evaluate`: one-step and per-horizon errors on held-out data, beside the baselines.
 
+use crate::checkpoint::Checkpoint;
 use crate::cli::EvaluateArgs;
 use crate::config::check_season;
 use crate::error::GrufError;
@@ -7,7 +8,7 @@ use crate::evaluate::{Scoring, FEW};
 use crate::output::{plural, print};
 
 use super::{
-    device, held_out_start, history_needed, mase_scale, open, renderer, season_for, warn,
+    device, held_out_start, history_needed, mase_scale, open_with, renderer, season_for, warn,
     warn_if_few, Opened,
 };
 
@@ -16,12 +17,16 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         check_season(season)?;
     }
     let device = device();
+    let stored = Checkpoint::load(&args.source.model, &device)?;
+    if stored.meta.is_global() {
+        return super::global::evaluate(&args, stored);
+    }
     let Opened {
         checkpoint,
         series,
         path,
         forecaster,
-    } = open(&args.source, &device)?;
+    } = open_with(&args.source, stored, &device)?;
     let meta = &checkpoint.meta;
     let cal = series.calendar;
     let held_out = held_out_start(meta, &series).ok_or_else(|| {

@@ -7,11 +7,11 @@ use std::io::Write;
 use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member, Meta};
-use crate::cli::{PredictArgs, Source, TrainArgs};
+use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
 use crate::data::DataConfig;
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, pool, pool_ahead, score_ahead, Ahead, Pooled, Scoring};
+use crate::evaluate::{naive_scale, score_ahead, PanelScores, Scoring, SeriesScores};
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
@@ -110,7 +110,8 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         })
         .collect();
     let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), outcome);
-    let scored = held_out(&checkpoint, &panel, &device)?;
+    let chosen = choose(&checkpoint.meta, &panel, &[], false)?;
+    let scored = held_out(&checkpoint, &chosen, None, &device)?;
     checkpoint.save(&args.model)?;
 
     let meta = &checkpoint.meta;
@@ -125,128 +126,61 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         best.val_loss,
     )?;
     match scored {
-        Some(h) => {
-            out.extend(pooled_table(&h.one_step).into_bytes());
-            out.extend(ahead_table(&h.ahead).into_bytes());
-        }
+        Some(scores) => out.extend(crate::render::table::pooled(&scores).into_bytes()),
         None => writeln!(out, "{NO_TEST}")?,
     }
     report_saved(out, &args.model, meta)
 }
 
-/// What the held-out parts say: each series' one-step errors, pooled, and each series'
-/// held-out part forecast in one go from its start, as forecasting competitions score it.
-struct HeldOut {
-    one_step: Pooled,
-    ahead: Vec<Ahead>,
-}
-
-/// Scores every series' held-out part; `None` without one.
+/// Scores the held-out part of each chosen series: one-step errors, and the part forecast
+/// in one go from its start, as forecasting competitions score it. The held-out part runs
+/// from the series' first test row (for a model trained on every row, the first row after
+/// them) to the end of the series in use; `None` when no series has one.
 fn held_out(
     checkpoint: &Checkpoint,
-    panel: &Panel,
+    chosen: &[(&Member, &Named)],
+    season: Option<usize>,
     device: &Device,
-) -> anyhow::Result<Option<HeldOut>> {
-    let mut evaluations = Vec::new();
-    let mut ahead = Vec::new();
+) -> anyhow::Result<Option<PanelScores>> {
+    let mut scores = Vec::new();
     let k = checkpoint.meta.model().horizon;
-    for member in &checkpoint.meta.members {
-        let Some(named) = panel.get(&member.id) else {
-            continue;
-        };
+    for (member, named) in chosen {
         let series = &named.loaded.series;
         let scoring = Scoring {
             mase_scale: member.mase_scale.unwrap_or(f64::NAN),
-            season: season_for(None, checkpoint.meta.config.data.season, series),
+            season: season_for(season, checkpoint.meta.config.data.season, series),
             held_out: true,
         };
-        let first = member.split.test.start.max(scoring.first_target());
-        if first >= member.split.test.end {
+        let origin = match &member.split.test {
+            test if test.is_empty() => test.end,
+            test => test.start,
+        };
+        let first = origin.max(scoring.first_target());
+        if first >= series.len() {
             continue;
         }
         let forecaster = checkpoint.forecaster_for(member, device)?;
-        evaluations.push(crate::evaluate::evaluate(
-            &forecaster,
-            series,
-            first..member.split.test.end,
-            scoring,
-        )?);
-        let origin = member.split.test.start;
-        let mut steps = member.split.test.len();
+        let one_step =
+            crate::evaluate::evaluate(&forecaster, series, first..series.len(), scoring)?;
+        let mut steps = series.len() - origin;
         if forecaster.featurizer.has_covariates() {
             steps = steps.min(k);
         }
         let path = forecaster.paths(series, &[origin], steps)?.remove(0);
-        ahead.push(score_ahead(
+        let ahead = score_ahead(
             &series.values,
             origin,
             &path,
             scoring.season,
             member.split.fit_end(),
-        ));
+        );
+        scores.push(SeriesScores {
+            id: member.id.clone(),
+            one_step,
+            ahead,
+        });
     }
-    Ok((!evaluations.is_empty()).then(|| HeldOut {
-        one_step: pool(&evaluations),
-        ahead,
-    }))
-}
-
-/// The held-out parts forecast in one go: each forecaster's mean sMAPE and MASE, and on
-/// how many series the model's MASE is lower.
-fn ahead_table(scores: &[Ahead]) -> String {
-    let Some(first) = scores.first() else {
-        return String::new();
-    };
-    let mut out = format!(
-        "each series' held-out part forecast in one go from its start ({} steps), as forecasting competitions score it (MASE scaled by the seasonal naive error, m = {}):\n",
-        first.steps, first.m
-    );
-    out.push_str(&format!(
-        "{:<22} {:>12} {:>10} {:>22}\n",
-        "forecaster", "mean sMAPE %", "mean MASE", "series the model beats"
-    ));
-    for (name, e, n) in pool_ahead(scores) {
-        let beats = if name == "model" {
-            "-".to_string()
-        } else {
-            let better = scores
-                .iter()
-                .filter(|a| {
-                    let get = |x: &str| a.rows.iter().find(|(r, _)| r == x).map(|(_, e)| e.mase);
-                    matches!((get("model"), get(&name)), (Some(m), Some(b)) if m < b)
-                })
-                .count();
-            format!("{better} of {n}")
-        };
-        out.push_str(&format!(
-            "{name:<22} {:>12.3} {:>10.3} {beats:>22}\n",
-            e.smape, e.mase
-        ));
-    }
-    out
-}
-
-/// The pooled table: each forecaster's mean MASE and sMAPE over the series, and on how
-/// many series the model beats it.
-fn pooled_table(p: &Pooled) -> String {
-    let mut out = format!(
-        "held out: {} one-step targets over {} series; each series counts the same\n",
-        p.targets, p.series
-    );
-    out.push_str(&format!(
-        "{:<22} {:>10} {:>12} {:>22}\n",
-        "forecaster", "mean MASE", "mean sMAPE %", "series the model beats"
-    ));
-    for r in &p.rows {
-        let beats = r
-            .model_better
-            .map_or("-".to_string(), |b| format!("{b} of {}", r.series));
-        out.push_str(&format!(
-            "{:<22} {:>10.3} {:>12.3} {:>22}\n",
-            r.forecaster, r.mase, r.smape, beats
-        ));
-    }
-    out
+    Ok(PanelScores::new(scores))
 }
 
 /// Where a panel came from, to begin a message: the long CSV, or how many files.
@@ -287,7 +221,12 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
     let device = device();
     let meta = &checkpoint.meta;
     let panel = load_series(&args.source, meta)?;
-    let chosen = choose(meta, &panel, &args.series, !args.source.csv.is_empty())?;
+    let chosen = choose(
+        meta,
+        &panel,
+        &args.source.series,
+        !args.source.csv.is_empty(),
+    )?;
     let mut forecasts = Vec::with_capacity(chosen.len());
     for (member, named) in chosen {
         let series = &named.loaded.series;
@@ -407,4 +346,41 @@ fn choose<'a, 'p>(
             Ok((member, named))
         })
         .collect()
+}
+
+/// `gruf evaluate` for a global model: each chosen series' held-out part scored (one step
+/// at a time, and forecast in one go from its start), then pooled over the series.
+pub(super) fn evaluate(args: &EvaluateArgs, checkpoint: Checkpoint) -> anyhow::Result<()> {
+    let device = device();
+    let meta = &checkpoint.meta;
+    let panel = load_series(&args.source, meta)?;
+    let chosen = choose(
+        meta,
+        &panel,
+        &args.source.series,
+        !args.source.csv.is_empty(),
+    )?;
+    if let Some(h) = args.horizon {
+        warn(&format!(
+            "--horizon {h}: a global model is scored on each series' held-out part forecast in one go from its start, not horizon by horizon"
+        ));
+    }
+    let scores = held_out(&checkpoint, &chosen, args.season, &device)?.ok_or_else(|| {
+        GrufError::data(
+            &panel.provenance.path,
+            format!(
+                "no held-out data in {}: the model trained on every row of its series; pass --csv with newer rows",
+                panel_words(&panel)
+            ),
+        )
+    })?;
+    let few = scores.series.len();
+    if few < chosen.len() {
+        warn(&format!(
+            "{} of {} series have no held-out row to score; they are left out",
+            chosen.len() - few,
+            chosen.len()
+        ));
+    }
+    print(renderer(args.format).panel(&scores)?.as_bytes())
 }

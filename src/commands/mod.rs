@@ -232,9 +232,16 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
     let meta = &checkpoint.meta;
     if meta.is_global() {
         return Err(GrufError::usage(format!(
-            "{} is a global model over {} series: `gruf predict` reads it; evaluate and plot do not yet (score its held-out part from `gruf train`'s table)",
+            "{} is a global model over {} series: `gruf predict` and `gruf evaluate` read it; plot draws models of one series for now (score it with `gruf evaluate`)",
             source.model.display(),
             meta.members.len()
+        ))
+        .into());
+    }
+    if let Some(id) = source.series.first() {
+        return Err(GrufError::usage(format!(
+            "--series {id}: {} was trained on one series; --series chooses among the series of a global model (--id-column, or several --csv)",
+            source.model.display()
         ))
         .into());
     }

@@ -14,12 +14,6 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     if stored.meta.is_global() {
         return super::global::predict(&args, stored);
     }
-    if let Some(id) = args.series.first() {
-        return Err(GrufError::usage(format!(
-            "--series {id}: this model was trained on one series; --series chooses among the series of a global model (--id-column)"
-        ))
-        .into());
-    }
     let Opened {
         checkpoint,
         series,

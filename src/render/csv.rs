@@ -5,7 +5,7 @@
 
 use crate::backtest::Summary;
 use crate::data::format_iso;
-use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics};
+use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
 use crate::forecast::Forecast;
 
 use super::Renderer;
@@ -139,6 +139,59 @@ impl Renderer for Csv {
                 name.clone(),
             ];
             row.extend(mae_cells(*mae));
+            w.write_record(&row)?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
+    /// One row per series, table and forecaster, then the pooled rows (`series` empty):
+    /// `table` is `one_step` (every metric) or `in_one_go` (the held-out part forecast
+    /// from its start: sMAPE and MASE scaled by the seasonal naive error); `model_better`
+    /// counts the series where the model's MASE is lower (pooled rows only).
+    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["series", "table", "forecaster", "n"];
+        header.extend(METRICS);
+        header.push("model_better");
+        w.write_record(&header)?;
+        let empty = || vec![String::new(); METRICS.len()];
+        for s in &scores.series {
+            for (name, m) in &s.one_step.rows {
+                let mut row = vec![s.id.clone(), "one_step".into(), name.clone()];
+                row.push(s.one_step.n.to_string());
+                row.extend(metric_cells(m));
+                row.push(String::new());
+                w.write_record(&row)?;
+            }
+            for (name, e) in &s.ahead.rows {
+                let mut row = vec![s.id.clone(), "in_one_go".into(), name.clone()];
+                row.push(s.ahead.steps.to_string());
+                let mut cells = empty();
+                cells[3] = e.smape.to_string();
+                cells[4] = e.mase.to_string();
+                row.extend(cells);
+                row.push(String::new());
+                w.write_record(&row)?;
+            }
+        }
+        for r in &scores.one_step.rows {
+            let mut row = vec![String::new(), "one_step".into(), r.forecaster.clone()];
+            row.push(r.series.to_string());
+            let mut cells = empty();
+            cells[3] = r.smape.to_string();
+            cells[4] = r.mase.to_string();
+            row.extend(cells);
+            row.push(r.model_better.map_or(String::new(), |b| b.to_string()));
+            w.write_record(&row)?;
+        }
+        for r in &scores.ahead {
+            let mut row = vec![String::new(), "in_one_go".into(), r.forecaster.clone()];
+            row.push(r.series.to_string());
+            let mut cells = empty();
+            cells[3] = r.smape.to_string();
+            cells[4] = r.mase.to_string();
+            row.extend(cells);
+            row.push(r.model_better.map_or(String::new(), |b| b.to_string()));
             w.write_record(&row)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)

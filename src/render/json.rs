@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::backtest::Summary;
 use crate::data::format_iso;
-use crate::evaluate::{Evaluation, HorizonError};
+use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 
 use super::Renderer;
@@ -76,5 +76,11 @@ impl Renderer for Json {
             "horizons": s.horizons,
             "folds": s.folds,
         }))
+    }
+
+    /// `{series: [{id, one_step: Evaluation, ahead: {steps, m, rows}}], one_step: Pooled,
+    /// ahead: [PooledAhead]}`.
+    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
+        pretty(&serde_json::to_value(scores)?)
     }
 }

@@ -9,7 +9,7 @@ mod json;
 pub mod table;
 
 use crate::backtest::Summary;
-use crate::evaluate::{Evaluation, HorizonError};
+use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 
 pub use self::csv::Csv;
@@ -24,4 +24,6 @@ pub trait Renderer {
     /// The one-step evaluation and, when asked for, the errors by horizon.
     fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String>;
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
+    /// A global model's held-out parts: each series' scores, then the pooled ones.
+    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String>;
 }

@@ -4,7 +4,7 @@
 use crate::backtest::Summary;
 use crate::calendar::Calendar;
 use crate::data::{format_time, human_date};
-use crate::evaluate::{money, Evaluation, HorizonError};
+use crate::evaluate::{money, Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 use crate::output::plural;
 
@@ -204,6 +204,73 @@ impl Renderer for Table {
         }
         Ok(out)
     }
+
+    /// A line per series (its one-step MASE beside the baselines', then its held-out part
+    /// forecast in one go), then the pooled tables.
+    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
+        let (steps, m) = scores.ahead_steps();
+        let ids = (scores.series.iter())
+            .map(|s| s.id.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let has_seasonal =
+            (scores.one_step.rows.iter()).any(|r| r.forecaster.starts_with("seasonal naive"));
+        let m_name = if has_seasonal {
+            format!("seas. {m}")
+        } else {
+            String::new()
+        };
+        let mut out = format!(
+            "each series' held-out part: one-step MASE (scaled by the naive error on its training part), and the part forecast in one go from its start ({steps} steps; MASE scaled by the seasonal naive error, m = {m})\n"
+        );
+        let groups = format!(
+            "{:<ids$}  {:>7}  {:^29}  {:^19}  {:^19}",
+            "", "", "one-step MASE", "in one go: sMAPE %", "in one go: MASE"
+        );
+        out.push_str(groups.trim_end());
+        out.push('\n');
+        out.push_str(&format!(
+            "{:<ids$}  {:>7}  {:>9} {:>9} {:>9}  {:>9} {:>9}  {:>9} {:>9}\n",
+            "series", "targets", "model", "naive", m_name, "model", "seas.", "model", "seas."
+        ));
+        let cell = |v: Option<f64>| v.map_or(format!("{:>9}", "-"), |v| format!("{v:>9.3}"));
+        for s in &scores.series {
+            let one = |name: &str| s.one_step.get(name).map(|m| m.mase);
+            let go = |seasonal: bool| {
+                (s.ahead.rows.iter())
+                    .find(|(name, _)| {
+                        if seasonal {
+                            name.starts_with("seasonal naive")
+                        } else {
+                            name == "model"
+                        }
+                    })
+                    .map(|(_, e)| *e)
+            };
+            let (model, snaive) = (go(false), go(true));
+            let seasonal_one = if has_seasonal {
+                cell(s.one_step.seasonal().map(|m| m.mase))
+            } else {
+                format!("{:>9}", "")
+            };
+            out.push_str(&format!(
+                "{:<ids$}  {:>7}  {} {} {}  {} {}  {} {}\n",
+                s.id,
+                s.one_step.n,
+                cell(one("model")),
+                cell(one("naive")),
+                seasonal_one,
+                cell(model.map(|e| e.smape)),
+                cell(snaive.map(|e| e.smape)),
+                cell(model.map(|e| e.mase)),
+                cell(snaive.map(|e| e.mase)),
+            ));
+        }
+        out.push('\n');
+        out.push_str(&pooled(scores));
+        Ok(out)
+    }
 }
 
 /// One plain sentence: better or worse than naive (and than seasonal naive), and by how much.
@@ -311,4 +378,50 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
         ": worse than doing nothing"
     });
     s
+}
+
+/// The pooled tables of a global model's held-out parts: each forecaster's mean one-step
+/// MASE and sMAPE over the series, then the parts forecast in one go, each with the
+/// series the model beats it on.
+pub fn pooled(scores: &PanelScores) -> String {
+    let p = &scores.one_step;
+    let mut out = format!(
+        "held out: {} one-step targets over {} series; each series counts the same\n",
+        p.targets, p.series
+    );
+    out.push_str(&format!(
+        "{:<22} {:>10} {:>12} {:>22}\n",
+        "forecaster", "mean MASE", "mean sMAPE %", "series the model beats"
+    ));
+    let beats = |b: Option<usize>, n: usize| b.map_or("-".to_string(), |b| format!("{b} of {n}"));
+    for r in &p.rows {
+        out.push_str(&format!(
+            "{:<22} {:>10.3} {:>12.3} {:>22}\n",
+            r.forecaster,
+            r.mase,
+            r.smape,
+            beats(r.model_better, r.series)
+        ));
+    }
+    if scores.ahead.is_empty() {
+        return out;
+    }
+    let (steps, m) = scores.ahead_steps();
+    out.push_str(&format!(
+        "each series' held-out part forecast in one go from its start ({steps} steps), as forecasting competitions score it (MASE scaled by the seasonal naive error, m = {m}):\n"
+    ));
+    out.push_str(&format!(
+        "{:<22} {:>12} {:>10} {:>22}\n",
+        "forecaster", "mean sMAPE %", "mean MASE", "series the model beats"
+    ));
+    for r in &scores.ahead {
+        out.push_str(&format!(
+            "{:<22} {:>12.3} {:>10.3} {:>22}\n",
+            r.forecaster,
+            r.smape,
+            r.mase,
+            beats(r.model_better, r.series)
+        ));
+    }
+    out
 }
