@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::evaluate::{Evaluation, HorizonError};
+use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 
 /// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
 /// in time order. `Err` says why it cannot be done, for the caller to word.
@@ -178,5 +178,38 @@ mod tests {
         assert_eq!(s.total("model"), 2.5);
         assert!(s.total("naive").is_nan());
         assert_eq!(s.seasonal(), None);
+    }
+}
+
+/// One fold of a global model's walk-forward evaluation: each series' fold, scored like
+/// `evaluate` scores a held-out part, and pooled.
+#[derive(Debug, Clone, Serialize)]
+pub struct PanelFold {
+    /// 1-based.
+    pub fold: usize,
+    /// False when the fold reused the previous fold's model (`--refit-every`).
+    pub refit: bool,
+    pub scores: PanelScores,
+}
+
+/// Every fold of a global model's backtest, and all of them pooled: each (series, fold)
+/// counts the same.
+#[derive(Debug, Clone, Serialize)]
+pub struct PanelSummary {
+    pub folds: Vec<PanelFold>,
+    pub all: PanelScores,
+}
+
+impl PanelSummary {
+    /// Pools `folds`; `None` when no fold scored a series.
+    pub fn new(folds: Vec<PanelFold>) -> Option<PanelSummary> {
+        let every = folds
+            .iter()
+            .flat_map(|f| f.scores.series.iter().cloned())
+            .collect();
+        Some(PanelSummary {
+            all: PanelScores::new(every)?,
+            folds,
+        })
     }
 }

@@ -428,3 +428,67 @@ fn evaluate_scores_each_series_and_pools_them() {
     assert_eq!(json["series"].as_array().unwrap().len(), 3);
     assert_eq!(json["one_step"]["series"], 3);
 }
+
+/// `backtest --id-column` retrains one global model per fold on every series' history
+/// before the fold and scores each series' fold: the pooled rows of all folds are the mean
+/// of the per-series, per-fold rows (checked from the CSV); a series too short for the
+/// span is left out by name.
+#[test]
+fn backtest_walks_every_series_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = long_csv(&["AAA", "BBB"], 150);
+    text.push_str("2021-01-01,TINY,5\n2021-01-02,TINY,6\n");
+    write(dir.path(), "long.csv", &text);
+    let out = gruf(dir.path())
+        .args([
+            "backtest",
+            "--csv",
+            "long.csv",
+            "--id-column",
+            "Symbol",
+            "--folds",
+            "2",
+            "--format",
+            "csv",
+        ])
+        .args(FAST)
+        .assert()
+        .success()
+        .stderr(contains(
+            "left out 1 series of 3, shorter than the 30 values to backtest on: 'TINY'",
+        ));
+    let csv = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // fold, series, table, forecaster, n, mae, rmse, mape, smape, mase, ...
+    for forecaster in ["model", "naive"] {
+        let each: Vec<f64> = rows
+            .iter()
+            .filter(|r| {
+                !r[0].is_empty() && !r[1].is_empty() && r[2] == "one_step" && r[3] == forecaster
+            })
+            .map(|r| r[9].parse().unwrap())
+            .collect();
+        assert_eq!(each.len(), 2 * 2, "{csv}");
+        let all: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[0].is_empty() && r[2] == "one_step" && r[3] == forecaster)
+            .map(|r| r[9].parse().unwrap())
+            .collect();
+        let mean = each.iter().sum::<f64>() / 4.0;
+        assert!(
+            (all[0] - mean).abs() < 1e-9 * mean.max(1.0),
+            "{forecaster}: {all:?} vs {mean}"
+        );
+    }
+    // Fold 1 scores the first 15 of the 30 held-out days of each series, fold 2 the rest.
+    let n: Vec<&str> = rows
+        .iter()
+        .filter(|r| r[1] == "AAA" && r[2] == "one_step" && r[3] == "model")
+        .map(|r| r[4])
+        .collect();
+    assert_eq!(n, ["15", "15"], "{csv}");
+}

@@ -15,11 +15,8 @@ use super::{device, history_needed, renderer, report_loaded, resolve, run_traini
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let (mut config, seed) = resolve(&args.options)?;
-    if let Some(id) = &config.data.id_column {
-        return Err(GrufError::usage(format!(
-            "--id-column {id}: backtest runs on one series for now; backtest a series at a time, or score a global model with `gruf train`'s held-out table"
-        ))
-        .into());
+    if config.data.id_column.is_some() {
+        return super::global::backtest(&args, config, seed);
     }
     let quiet = args.options.quiet;
     let csv = &args.csv;

@@ -3,7 +3,7 @@
 //! writes them as one CSV with a column that says which table a row belongs to, so nothing
 //! is dropped.
 
-use crate::backtest::Summary;
+use crate::backtest::{PanelSummary, Summary};
 use crate::data::format_iso;
 use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
 use crate::forecast::Forecast;
@@ -150,50 +150,24 @@ impl Renderer for Csv {
     /// counts the series where the model's MASE is lower (pooled rows only).
     fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["series", "table", "forecaster", "n"];
-        header.extend(METRICS);
-        header.push("model_better");
-        w.write_record(&header)?;
-        let empty = || vec![String::new(); METRICS.len()];
-        for s in &scores.series {
-            for (name, m) in &s.one_step.rows {
-                let mut row = vec![s.id.clone(), "one_step".into(), name.clone()];
-                row.push(s.one_step.n.to_string());
-                row.extend(metric_cells(m));
-                row.push(String::new());
-                w.write_record(&row)?;
-            }
-            for (name, e) in &s.ahead.rows {
-                let mut row = vec![s.id.clone(), "in_one_go".into(), name.clone()];
-                row.push(s.ahead.steps.to_string());
-                let mut cells = empty();
-                cells[3] = e.smape.to_string();
-                cells[4] = e.mase.to_string();
-                row.extend(cells);
-                row.push(String::new());
-                w.write_record(&row)?;
-            }
+        w.write_record(panel_header(&[]))?;
+        panel_rows(&mut w, &[], scores)?;
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
+    /// [`Csv::panel`]'s rows for each fold, then the pooled rows of all folds, behind a
+    /// `fold` column (empty for all folds).
+    fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(panel_header(&["fold"]))?;
+        for f in &s.folds {
+            panel_rows(&mut w, &[f.fold.to_string()], &f.scores)?;
         }
-        for r in &scores.one_step.rows {
-            let mut row = vec![String::new(), "one_step".into(), r.forecaster.clone()];
-            row.push(r.series.to_string());
-            let mut cells = empty();
-            cells[3] = r.smape.to_string();
-            cells[4] = r.mase.to_string();
-            row.extend(cells);
-            row.push(r.model_better.map_or(String::new(), |b| b.to_string()));
-            w.write_record(&row)?;
-        }
-        for r in &scores.ahead {
-            let mut row = vec![String::new(), "in_one_go".into(), r.forecaster.clone()];
-            row.push(r.series.to_string());
-            let mut cells = empty();
-            cells[3] = r.smape.to_string();
-            cells[4] = r.mase.to_string();
-            row.extend(cells);
-            row.push(r.model_better.map_or(String::new(), |b| b.to_string()));
-            w.write_record(&row)?;
-        }
+        let all = crate::evaluate::PanelScores {
+            series: Vec::new(),
+            ..s.all.clone()
+        };
+        panel_rows(&mut w, &[String::new()], &all)?;
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 }
@@ -220,4 +194,82 @@ fn mae_cells(mae: f64) -> Vec<String> {
     let mut cells = vec![String::new(); METRICS.len()];
     cells[0] = mae.to_string();
     cells
+}
+
+fn panel_header<'a>(first: &[&'a str]) -> Vec<&'a str> {
+    let mut header = first.to_vec();
+    header.extend(["series", "table", "forecaster", "n"]);
+    header.extend(METRICS);
+    header.push("model_better");
+    header
+}
+
+/// A global model's scores as CSV rows behind `first`: per series and table, then pooled
+/// (`series` empty). `n` is the targets (`one_step`) or steps (`in_one_go`) of a series'
+/// row, and the series a pooled row averages over.
+fn panel_rows(
+    w: &mut csv::Writer<Vec<u8>>,
+    first: &[String],
+    scores: &PanelScores,
+) -> anyhow::Result<()> {
+    let mut write = |series: &str,
+                     table: &str,
+                     forecaster: &str,
+                     n: usize,
+                     cells: Vec<String>,
+                     better: Option<usize>| {
+        let mut row = first.to_vec();
+        row.extend([
+            series.to_string(),
+            table.into(),
+            forecaster.into(),
+            n.to_string(),
+        ]);
+        row.extend(cells);
+        row.push(better.map_or(String::new(), |b| b.to_string()));
+        w.write_record(&row)
+    };
+    // Only sMAPE and MASE: the other metric cells empty.
+    let two = |smape: f64, mase: f64| {
+        let mut cells = vec![String::new(); METRICS.len()];
+        cells[3] = smape.to_string();
+        cells[4] = mase.to_string();
+        cells
+    };
+    for s in &scores.series {
+        for (name, m) in &s.one_step.rows {
+            write(&s.id, "one_step", name, s.one_step.n, metric_cells(m), None)?;
+        }
+        for (name, e) in &s.ahead.rows {
+            write(
+                &s.id,
+                "in_one_go",
+                name,
+                s.ahead.steps,
+                two(e.smape, e.mase),
+                None,
+            )?;
+        }
+    }
+    for r in &scores.one_step.rows {
+        write(
+            "",
+            "one_step",
+            &r.forecaster,
+            r.series,
+            two(r.smape, r.mase),
+            r.model_better,
+        )?;
+    }
+    for r in &scores.ahead {
+        write(
+            "",
+            "in_one_go",
+            &r.forecaster,
+            r.series,
+            two(r.smape, r.mase),
+            r.model_better,
+        )?;
+    }
+    Ok(())
 }

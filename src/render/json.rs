@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::backtest::Summary;
+use crate::backtest::{PanelSummary, Summary};
 use crate::data::format_iso;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
@@ -82,5 +82,14 @@ impl Renderer for Json {
     /// ahead: [PooledAhead]}`.
     fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
         pretty(&serde_json::to_value(scores)?)
+    }
+
+    /// `{folds: [{fold, refit, scores: PanelScores}], all: {one_step: Pooled, ahead:
+    /// [PooledAhead]}}`: every series of every fold, and all folds pooled.
+    fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
+        pretty(&json!({
+            "folds": s.folds,
+            "all": { "one_step": s.all.one_step, "ahead": s.all.ahead },
+        }))
     }
 }

@@ -8,7 +8,7 @@ mod csv;
 mod json;
 pub mod table;
 
-use crate::backtest::Summary;
+use crate::backtest::{PanelSummary, Summary};
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 
@@ -26,4 +26,6 @@ pub trait Renderer {
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
     /// A global model's held-out parts: each series' scores, then the pooled ones.
     fn panel(&self, scores: &PanelScores) -> anyhow::Result<String>;
+    /// A global model's backtest: each fold pooled over the series, then all folds.
+    fn panel_backtest(&self, summary: &PanelSummary) -> anyhow::Result<String>;
 }

@@ -1,7 +1,7 @@
 //! Aligned text for people: sentences that say what the numbers mean, then the numbers in
 //! price units with thousands separators.
 
-use crate::backtest::Summary;
+use crate::backtest::{PanelSummary, Summary};
 use crate::calendar::Calendar;
 use crate::data::{format_time, human_date};
 use crate::evaluate::{money, Evaluation, HorizonError, PanelScores};
@@ -205,6 +205,28 @@ impl Renderer for Table {
         Ok(out)
     }
 
+    /// Each fold pooled over the series, then all folds pooled.
+    fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
+        let mut out = String::new();
+        for f in &s.folds {
+            out.push_str(&format!(
+                "fold {} of {}{}:\n",
+                f.fold,
+                s.folds.len(),
+                if f.refit {
+                    ""
+                } else {
+                    " (the previous fold's model)"
+                }
+            ));
+            out.push_str(&pooled(&f.scores, "series"));
+            out.push('\n');
+        }
+        out.push_str(&format!("all {} folds:\n", s.folds.len()));
+        out.push_str(&pooled(&s.all, "series' folds"));
+        Ok(out)
+    }
+
     /// A line per series (its one-step MASE beside the baselines', then its held-out part
     /// forecast in one go), then the pooled tables.
     fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
@@ -268,7 +290,7 @@ impl Renderer for Table {
             ));
         }
         out.push('\n');
-        out.push_str(&pooled(scores));
+        out.push_str(&pooled(scores, "series"));
         Ok(out)
     }
 }
@@ -383,15 +405,18 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
 /// The pooled tables of a global model's held-out parts: each forecaster's mean one-step
 /// MASE and sMAPE over the series, then the parts forecast in one go, each with the
 /// series the model beats it on.
-pub fn pooled(scores: &PanelScores) -> String {
+pub fn pooled(scores: &PanelScores, unit: &str) -> String {
     let p = &scores.one_step;
     let mut out = format!(
-        "held out: {} one-step targets over {} series; each series counts the same\n",
+        "held out: {} one-step targets over {} {unit}; each counts the same\n",
         p.targets, p.series
     );
     out.push_str(&format!(
         "{:<22} {:>10} {:>12} {:>22}\n",
-        "forecaster", "mean MASE", "mean sMAPE %", "series the model beats"
+        "forecaster",
+        "mean MASE",
+        "mean sMAPE %",
+        format!("{unit} the model beats")
     ));
     let beats = |b: Option<usize>, n: usize| b.map_or("-".to_string(), |b| format!("{b} of {n}"));
     for r in &p.rows {
@@ -412,7 +437,10 @@ pub fn pooled(scores: &PanelScores) -> String {
     ));
     out.push_str(&format!(
         "{:<22} {:>12} {:>10} {:>22}\n",
-        "forecaster", "mean sMAPE %", "mean MASE", "series the model beats"
+        "forecaster",
+        "mean sMAPE %",
+        "mean MASE",
+        format!("{unit} the model beats")
     ));
     for r in &scores.ahead {
         out.push_str(&format!(

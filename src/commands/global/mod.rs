@@ -2,6 +2,10 @@
 //! windows of every series, each series scaled on its own training part only; `predict`
 //! forecasts every series, or those named by `--series`.
 
+mod backtest;
+
+pub(super) use backtest::run as backtest;
+
 use std::io::Write;
 
 use candle_core::Device;
@@ -9,9 +13,10 @@ use candle_core::Device;
 use crate::checkpoint::{Checkpoint, Member, Meta};
 use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
-use crate::data::DataConfig;
+use crate::data::{DataConfig, Series};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, score_ahead, PanelScores, Scoring, SeriesScores};
+use crate::forecast::Forecaster;
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
@@ -22,7 +27,7 @@ use super::{
 };
 
 /// Series named in one message at most; the rest are counted.
-const NAMED: usize = 5;
+pub(super) const NAMED: usize = 5;
 
 pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyhow::Result<()> {
     let quiet = args.options.quiet;
@@ -126,7 +131,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         best.val_loss,
     )?;
     match scored {
-        Some(scores) => out.extend(crate::render::table::pooled(&scores).into_bytes()),
+        Some(scores) => out.extend(crate::render::table::pooled(&scores, "series").into_bytes()),
         None => writeln!(out, "{NO_TEST}")?,
     }
     report_saved(out, &args.model, meta)
@@ -143,44 +148,78 @@ fn held_out(
     device: &Device,
 ) -> anyhow::Result<Option<PanelScores>> {
     let mut scores = Vec::new();
-    let k = checkpoint.meta.model().horizon;
     for (member, named) in chosen {
         let series = &named.loaded.series;
-        let scoring = Scoring {
-            mase_scale: member.mase_scale.unwrap_or(f64::NAN),
-            season: season_for(season, checkpoint.meta.config.data.season, series),
-            held_out: true,
-        };
         let origin = match &member.split.test {
             test if test.is_empty() => test.end,
             test => test.start,
         };
-        let first = origin.max(scoring.first_target());
-        if first >= series.len() {
-            continue;
-        }
-        let forecaster = checkpoint.forecaster_for(member, device)?;
-        let one_step =
-            crate::evaluate::evaluate(&forecaster, series, first..series.len(), scoring)?;
-        let mut steps = series.len() - origin;
-        if forecaster.featurizer.has_covariates() {
-            steps = steps.min(k);
-        }
-        let path = forecaster.paths(series, &[origin], steps)?.remove(0);
-        let ahead = score_ahead(
-            &series.values,
+        let part = Part {
+            id: &member.id,
             origin,
-            &path,
-            scoring.season,
-            member.split.fit_end(),
-        );
-        scores.push(SeriesScores {
-            id: member.id.clone(),
-            one_step,
-            ahead,
-        });
+            end: series.len(),
+            fit_end: member.split.fit_end(),
+            mase_scale: member.mase_scale.unwrap_or(f64::NAN),
+            season: season_for(season, checkpoint.meta.config.data.season, series),
+        };
+        if part.first_target() < part.end {
+            let forecaster = checkpoint.forecaster_for(member, device)?;
+            scores.push(part.score(&forecaster, series)?);
+        }
     }
     Ok(PanelScores::new(scores))
+}
+
+/// A part of one series to score: `origin..end`, after a model fitted on `..fit_end`.
+pub(super) struct Part<'a> {
+    pub id: &'a str,
+    pub origin: usize,
+    pub end: usize,
+    pub fit_end: usize,
+    /// The naive forecast's error on the training part: the one-step MASE denominator.
+    pub mase_scale: f64,
+    pub season: Option<usize>,
+}
+
+impl Part<'_> {
+    fn scoring(&self) -> Scoring {
+        Scoring {
+            mase_scale: self.mase_scale,
+            season: self.season,
+            held_out: true,
+        }
+    }
+
+    /// The first target with enough history for the baselines.
+    pub fn first_target(&self) -> usize {
+        self.origin.max(self.scoring().first_target())
+    }
+
+    /// One-step errors over the part (from its first target with enough history), and the
+    /// part forecast in one go from its origin (at most the horizon for a model with
+    /// covariates, whose future is unknown).
+    pub fn score(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<SeriesScores> {
+        let scoring = self.scoring();
+        let first = self.first_target().max(forecaster.lookback());
+        let one_step = crate::evaluate::evaluate(forecaster, series, first..self.end, scoring)?;
+        let mut steps = self.end - self.origin;
+        if forecaster.featurizer.has_covariates() {
+            steps = steps.min(forecaster.featurizer.horizon);
+        }
+        let path = forecaster.paths(series, &[self.origin], steps)?.remove(0);
+        let ahead = score_ahead(
+            &series.values,
+            self.origin,
+            &path,
+            self.season,
+            self.fit_end,
+        );
+        Ok(SeriesScores {
+            id: self.id.to_string(),
+            one_step,
+            ahead,
+        })
+    }
 }
 
 /// Where a panel came from, to begin a message: the long CSV, or how many files.
@@ -192,7 +231,7 @@ fn panel_words(panel: &Panel) -> String {
     }
 }
 
-fn report_panel(panel: &Panel, quiet: bool) {
+pub(super) fn report_panel(panel: &Panel, quiet: bool) {
     let path = panel_words(panel);
     for n in &panel.notes {
         warn(&format!("{path}: {n}"));
