@@ -19,6 +19,13 @@ use crate::train::TrainData;
 use super::super::{device, renderer, run_training, season_for, warn};
 use super::{report_panel, Part, NAMED};
 
+/// The last model trained and, per kept series, its transforms and training end (`None`:
+/// the series could not be fitted on the history before that fold).
+struct Fitted {
+    model: crate::model::Model,
+    series: Vec<Option<(Featurizer, usize)>>,
+}
+
 pub(in crate::commands) fn run(
     args: &BacktestArgs,
     mut config: RunConfig,
@@ -75,9 +82,7 @@ pub(in crate::commands) fn run(
     }
     let device = device();
     let mut results = Vec::with_capacity(folds);
-    // The last fitted model and, per kept series, its featurizer and training end (`None`:
-    // the series could not be fitted on that history).
-    let mut current: Option<(crate::model::Model, Vec<Option<(Featurizer, usize)>>)> = None;
+    let mut current: Option<Fitted> = None;
     for i in 0..folds {
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
@@ -143,9 +148,16 @@ pub(in crate::commands) fn run(
                 .into_iter()
                 .map(|p| p.map(|p| (p.featurizer, p.split.fit_end())))
                 .collect();
-            current = Some((model, fitted));
+            current = Some(Fitted {
+                model,
+                series: fitted,
+            });
         }
-        let Some((model, fitted)) = &current else {
+        let Some(Fitted {
+            model,
+            series: fitted,
+        }) = &current
+        else {
             unreachable!("a model was trained above")
         };
         let mut scores = Vec::with_capacity(kept.len());
