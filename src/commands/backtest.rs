@@ -93,7 +93,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                     split.fit_end()
                 );
             }
-            let outcome = run_training(
+            let trained = run_training(
                 &config,
                 seed,
                 &[TrainData {
@@ -104,15 +104,21 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                 &device,
                 quiet,
             )?;
-            if let Some((epoch, batch)) = outcome.interrupted {
+            if let Some((network, epoch, batch)) = trained.interrupted {
+                let network = match config.train.ensemble {
+                    1 => String::new(),
+                    n => format!("network {network} of {n}, "),
+                };
                 return Err(GrufError::Interrupted(format!(
-                    "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",
+                    "backtest interrupted in fold {}, {network}epoch {epoch}, batch {batch}; nothing was written",
                     i + 1
                 ))
                 .into());
             }
             let forecaster = Forecaster {
-                model: crate::model::Model::new(&config.model, &outcome.weights)?,
+                models: (trained.networks.iter())
+                    .map(|n| crate::model::Model::new(&config.model, &n.weights))
+                    .collect::<candle_core::Result<_>>()?,
                 featurizer,
                 device: device.clone(),
             };

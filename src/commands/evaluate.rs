@@ -7,8 +7,8 @@ use crate::evaluate::{Scoring, FEW};
 use crate::output::{plural, print};
 
 use super::{
-    device, held_out_start, history_needed, mase_scale, open, renderer, season_for, warn,
-    warn_if_few, Opened,
+    device, held_out_start, history_needed, mase_scale, note_ensemble, open, renderer, season_for,
+    warn, warn_if_few, Opened,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -23,6 +23,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         forecaster,
     } = open(&args.source, &device)?;
     let meta = &checkpoint.meta;
+    note_ensemble(&args.source.model, meta);
     let cal = series.calendar;
     let held_out = held_out_start(meta, &series).ok_or_else(|| {
         GrufError::data(

@@ -19,7 +19,8 @@ use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::TrainData;
 
 use super::{
-    device, note, renderer, report_saved, run_training, season_for, trained_words, warn, NO_TEST,
+    device, network_lines, note, renderer, report_saved, run_training, season_for, trained_words,
+    warn, NO_TEST,
 };
 
 /// Series named in one message at most; the rest are counted.
@@ -97,7 +98,8 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             split: &p.split,
         })
         .collect();
-    let outcome = run_training(&config, seed, &data, &device, quiet)?;
+    let trained = run_training(&config, seed, &data, &device, quiet)?;
+    let interrupted = trained.interrupted;
     let members: Vec<Member> = kept
         .iter()
         .map(|(named, p)| Member {
@@ -110,21 +112,33 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             )),
         })
         .collect();
-    let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), outcome);
+    let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
     let scored = held_out(&checkpoint, &panel, &device)?;
     checkpoint.save(&args.model)?;
 
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];
     let mut out = Vec::new();
-    writeln!(
-        out,
-        "{} on {} series; kept epoch {} (validation loss {:.6})",
-        trained_words(meta),
-        meta.members.len(),
-        meta.best_epoch,
-        best.val_loss,
-    )?;
+    if meta.networks() == 1 {
+        writeln!(
+            out,
+            "{} on {} series; kept epoch {} (validation loss {:.6})",
+            trained_words(meta),
+            meta.members.len(),
+            meta.best_epoch,
+            best.val_loss,
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} on {} series; forecasts are their median",
+            trained_words(meta),
+            meta.members.len(),
+        )?;
+        network_lines(&mut out, meta, |r| {
+            format!("validation loss {:.6}", r.val_loss)
+        })?;
+    }
     match scored {
         Some(h) => {
             out.extend(pooled_table(&h.one_step).into_bytes());
@@ -132,7 +146,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         }
         None => writeln!(out, "{NO_TEST}")?,
     }
-    report_saved(out, &args.model, meta)
+    report_saved(out, &args.model, meta, interrupted)
 }
 
 /// What the held-out parts say: each series' one-step errors, pooled, and each series'
