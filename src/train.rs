@@ -1,6 +1,7 @@
 //! The training loop: shuffled mini-batches, the loss it is given (MSE for the seed
 //! model), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
-//! epoch, best-weights keeping and early stopping.
+//! epoch, best-weights keeping and early stopping; and an ensemble's networks, trained
+//! one after another from consecutive seeds ([`train_ensemble`]).
 //!
 //! No terminal code here: progress goes out through the `on_event` callback. Everything
 //! random (initialisation, shuffling, dropout) comes from one generator seeded by the
