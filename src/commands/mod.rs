@@ -410,22 +410,21 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
     })
 }
 
-/// Says that the model in `path` is an ensemble (nothing for a single network), and how
-/// many networks of those asked for an interrupted training kept.
+/// Says that the model in `path` is an ensemble (nothing for a single network trained as
+/// one), and how many networks of those asked for an interrupted training kept.
 fn note_ensemble(path: &std::path::Path, meta: &CheckpointMeta) {
-    let Some(words) = meta.ensemble_words() else {
-        return;
-    };
     let asked = meta.config.train.ensemble;
     let short = if meta.networks() < asked {
         format!(" ({asked} were asked for; training was interrupted)")
     } else {
         String::new()
     };
-    note(&format!(
-        "{} is {words}{short}: every forecast is their median",
-        path.display()
-    ));
+    let words = match meta.ensemble_words() {
+        Some(words) => format!("{words}{short}: every forecast is their median"),
+        None if !short.is_empty() => format!("a single network, seed {}{short}", meta.seed),
+        None => return,
+    };
+    note(&format!("{} is {words}", path.display()));
 }
 
 /// Where the data the model never trained on begins: the first test date, or, for a model
