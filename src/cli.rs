@@ -197,6 +197,11 @@ pub struct TrainOptions {
     #[arg(long, value_name = "N")]
     pub recent_windows: Option<usize>,
 
+    /// Train N networks one after another, network i (from 0) with the seed --seed + i,
+    /// and forecast their median (1 to 100) [default: 1].
+    #[arg(long, value_name = "N")]
+    pub ensemble: Option<usize>,
+
     /// Seed for initialisation, shuffling and dropout: same seed, same model
     /// [default: drawn at random and stored in the model].
     #[arg(long, value_name = "N")]
@@ -239,6 +244,7 @@ impl TrainOptions {
                 test_days: self.test_days,
                 val_fraction: self.val_fraction,
                 recent_windows: self.recent_windows,
+                ensemble: self.ensemble,
                 seed: self.seed,
             },
         }

@@ -105,6 +105,9 @@ pub struct TrainConfig {
     pub val_fraction: f64,
     /// Train on each series' this many most recent training windows; 0 = all.
     pub recent_windows: usize,
+    /// Networks trained one after another, network `i` from the seed `seed + i`; their
+    /// forecasts' median is the model's forecast. 1 is a single network.
+    pub ensemble: usize,
     /// Seed of the one generator behind initialisation, shuffling and dropout;
     /// `None` draws one, which the checkpoint records.
     pub seed: Option<u64>,
@@ -122,10 +125,14 @@ impl Default for TrainConfig {
             test_days: 365,
             val_fraction: 0.1,
             recent_windows: 0,
+            ensemble: 1,
             seed: None,
         }
     }
 }
+
+/// The most networks an ensemble may have.
+pub const MAX_ENSEMBLE: usize = 100;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunConfig {
@@ -186,6 +193,7 @@ pub struct PartialTrain {
     pub test_days: Option<usize>,
     pub val_fraction: Option<f64>,
     pub recent_windows: Option<usize>,
+    pub ensemble: Option<usize>,
     pub seed: Option<u64>,
 }
 
@@ -252,6 +260,7 @@ impl PartialConfig {
         set(&mut config.train.test_days, t.test_days);
         set(&mut config.train.val_fraction, t.val_fraction);
         set(&mut config.train.recent_windows, t.recent_windows);
+        set(&mut config.train.ensemble, t.ensemble);
         if t.seed.is_some() {
             config.train.seed = t.seed;
         }
@@ -306,6 +315,12 @@ impl RunConfig {
         }
         if t.epochs == 0 {
             return bad("epochs 0: train for at least 1 epoch");
+        }
+        if !(1..=MAX_ENSEMBLE).contains(&t.ensemble) {
+            return bad(&format!(
+                "ensemble {}: give between 1 and {MAX_ENSEMBLE} networks (1 trains a single network)",
+                t.ensemble
+            ));
         }
         if t.batch_size == 0 {
             return bad("batch size 0: must be at least 1");

@@ -3,6 +3,10 @@
 //! repeat), from one origin or from many at once, as a dated [`Forecast`]. A model with
 //! covariates cannot recurse (their future is unknown): it forecasts at most its horizon;
 //! calendar inputs do not stop it (future dates are known).
+//!
+//! An ensemble (`--ensemble N`) is one forecaster: every prediction is the elementwise
+//! median, in price units (after each network's output is decoded), of its networks'
+//! predictions, and a recursive forecast feeds that median back as history.
 
 use std::ops::Range;
 
@@ -31,11 +35,13 @@ pub struct Forecast {
     pub point: Vec<f64>,
 }
 
-/// A trained network with its input contract and its device: everything needed to turn
-/// past prices into predicted prices. Built from a checkpoint, or from a training run.
+/// A trained network (or an ensemble's networks) with its input contract and its device:
+/// everything needed to turn past prices into predicted prices. Built from a checkpoint, or
+/// from a training run.
 #[derive(Debug)]
 pub struct Forecaster {
-    pub model: Model,
+    /// One network, or an ensemble's N (never none): predictions are their median.
+    pub models: Vec<Model>,
     pub featurizer: Featurizer,
     pub device: Device,
 }
@@ -46,11 +52,37 @@ impl Forecaster {
         self.featurizer.lookback()
     }
 
-    /// Runs the network on inputs made by the featurizer (`n` windows back to back).
-    fn run(&self, inputs: &[f32]) -> anyhow::Result<Vec<f32>> {
-        Ok(self
-            .model
-            .predict(inputs, self.featurizer.window, &self.device)?)
+    /// One network's forecaster.
+    pub fn new(model: Model, featurizer: Featurizer, device: Device) -> Forecaster {
+        Forecaster {
+            models: vec![model],
+            featurizer,
+            device,
+        }
+    }
+
+    /// Runs the networks on inputs made by the featurizer (`n` windows back to back) and
+    /// decodes each window's outputs with `decode(window index, outputs)` into prices; with
+    /// several networks, each window's prices are the elementwise median over them.
+    fn run(
+        &self,
+        inputs: &[f32],
+        decode: impl Fn(usize, &[f32]) -> Vec<f64>,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let k = self.featurizer.horizon;
+        let mut each = Vec::with_capacity(self.models.len());
+        for model in &self.models {
+            let preds = model.predict(inputs, self.featurizer.window, &self.device)?;
+            let decoded: Vec<Vec<f64>> = (preds.chunks(k).enumerate())
+                .map(|(i, y)| decode(i, y))
+                .collect();
+            each.push(decoded);
+        }
+        match each.len() {
+            0 => anyhow::bail!("internal: a forecaster without a network"),
+            1 => Ok(each.pop().unwrap_or_default()),
+            _ => Ok(elementwise_median(&each)),
+        }
     }
 
     /// One-step predictions (price units) for `targets`, each from the true values before
@@ -64,12 +96,8 @@ impl Forecaster {
         let values = columns.values;
         let targets: Vec<usize> = targets.collect();
         let xs = self.featurizer.inputs(columns, &targets);
-        let preds = self.run(&xs)?;
-        Ok(preds
-            .chunks(self.featurizer.horizon)
-            .zip(&targets)
-            .map(|(y, &t)| self.featurizer.decode(&values[..t], y)[0])
-            .collect())
+        let preds = self.run(&xs, |i, y| self.featurizer.decode(&values[..targets[i]], y))?;
+        Ok(preds.into_iter().map(|p| p[0]).collect())
     }
 
     /// The forecast of `steps` values after the end of `series`, on its calendar.
@@ -128,12 +156,9 @@ impl Forecaster {
             for &o in origins {
                 self.featurizer.encode_at(columns, o, &mut input);
             }
-            let preds = self.run(&input)?;
-            return Ok(preds
-                .chunks(k)
-                .zip(origins)
-                .map(|(y, &o)| self.featurizer.decode(&values[..o], &y[..steps]))
-                .collect());
+            return self.run(&input, |i, y| {
+                self.featurizer.decode(&values[..origins[i]], &y[..steps])
+            });
         }
         // Each origin's history, and with calendar inputs its dates, continued on the
         // series' calendar through the whole forecast.
@@ -164,12 +189,10 @@ impl Forecaster {
                 };
                 self.featurizer.encode_at(history, hist.len(), &mut input);
             }
-            let preds = self.run(&input)?;
-            for ((hist, _), y) in histories
-                .iter_mut()
-                .zip(preds.chunks(self.featurizer.horizon))
-            {
-                let next = self.featurizer.decode(hist, &y[..block]);
+            let next = self.run(&input, |i, y| {
+                self.featurizer.decode(&histories[i].0, &y[..block])
+            })?;
+            for ((hist, _), next) in histories.iter_mut().zip(next) {
                 hist.extend(next);
             }
             done += block;
@@ -178,5 +201,55 @@ impl Forecaster {
             .into_iter()
             .map(|(mut h, _)| h.split_off(lookback))
             .collect())
+    }
+}
+
+/// The elementwise median of equally shaped predictions (one per network): for each window
+/// and step, the middle value over the networks, or the mean of the two middle ones when
+/// their number is even.
+fn elementwise_median(each: &[Vec<Vec<f64>>]) -> Vec<Vec<f64>> {
+    let mut column = Vec::with_capacity(each.len());
+    (0..each[0].len())
+        .map(|w| {
+            (0..each[0][w].len())
+                .map(|s| {
+                    column.clear();
+                    column.extend(each.iter().map(|net| net[w][s]));
+                    median(&mut column)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The median of `values` (not empty), which it sorts.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_takes_the_middle_or_the_mean_of_the_two_middle_values() {
+        assert_eq!(median(&mut [3.0]), 3.0);
+        assert_eq!(median(&mut [5.0, 1.0, 3.0]), 3.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 10.0]), 3.0);
+        let each = vec![
+            vec![vec![1.0, 9.0], vec![5.0, 0.0]],
+            vec![vec![2.0, 7.0], vec![4.0, 1.0]],
+            vec![vec![3.0, 8.0], vec![6.0, -1.0]],
+        ];
+        assert_eq!(
+            elementwise_median(&each),
+            vec![vec![2.0, 8.0], vec![5.0, 0.0]]
+        );
     }
 }

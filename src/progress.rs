@@ -12,6 +12,8 @@ use crate::train::Event;
 
 pub struct Reporter {
     mode: Mode,
+    /// `model 2/3 ` while an ensemble's second of three networks trains; empty otherwise.
+    network: String,
 }
 
 enum Mode {
@@ -39,11 +41,36 @@ impl Reporter {
         } else {
             Mode::Lines
         };
-        Reporter { mode }
+        Reporter {
+            mode,
+            network: String::new(),
+        }
     }
 
     pub fn event(&mut self, event: Event) {
         match (&self.mode, event) {
+            (
+                mode,
+                Event::Network {
+                    network,
+                    networks,
+                    seed,
+                },
+            ) => {
+                self.network = format!("model {network}/{networks} ");
+                match mode {
+                    Mode::Bar(bar) => {
+                        bar.set_position(0);
+                        bar.set_message("");
+                        bar.reset_eta();
+                        bar.reset_elapsed();
+                    }
+                    Mode::Lines => {
+                        crate::eprintln_lossy!("model {network} of {networks} (seed {seed})")
+                    }
+                    Mode::Quiet => {}
+                }
+            }
             (
                 Mode::Bar(bar),
                 Event::EpochStart {
@@ -55,7 +82,7 @@ impl Reporter {
                 if bar.length().is_none() {
                     bar.set_length((epochs * batches) as u64);
                 }
-                bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+                bar.set_prefix(format!("{}epoch {epoch}/{epochs}", self.network));
             }
             (Mode::Bar(bar), Event::Batch { loss, .. }) => {
                 bar.inc(1);

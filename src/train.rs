@@ -1,6 +1,7 @@
 //! The training loop: shuffled mini-batches, the loss it is given (MSE for the seed
 //! model), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
-//! epoch, best-weights keeping and early stopping.
+//! epoch, best-weights keeping and early stopping; and an ensemble's networks, trained
+//! one after another from consecutive seeds ([`train_ensemble`]).
 //!
 //! No terminal code here: progress goes out through the `on_event` callback. Everything
 //! random (initialisation, shuffling, dropout) comes from one generator seeded by the
@@ -50,6 +51,13 @@ pub enum Flow {
 /// What the loop reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
+    /// An ensemble's network `network` (from 1) of `networks` starts training, from `seed`;
+    /// sent by [`train_ensemble`] before each network, only when there are several.
+    Network {
+        network: usize,
+        networks: usize,
+        seed: u64,
+    },
     EpochStart {
         epoch: usize,
         epochs: usize,
@@ -240,6 +248,68 @@ pub fn train(
         best_epoch,
         stopped_early,
         interrupted,
+    })
+}
+
+/// The seed of network `i` (from 0) of an ensemble trained with the run seed `seed`:
+/// `seed + i` (wrapping), so the first network is the single model of that seed and network
+/// `i` the single model of seed `seed + i`.
+pub fn network_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_add(i as u64)
+}
+
+/// The networks of an ensemble training run.
+#[derive(Debug, Clone)]
+pub struct Ensemble {
+    /// Each kept network's outcome, in order, network `i` trained from
+    /// [`network_seed`]`(seed, i)`. Never empty. Only the first can have been interrupted
+    /// (then it is the only one, with its best weights so far).
+    pub networks: Vec<Outcome>,
+    /// `(network, epoch, batch)` where the caller stopped the run, if it did (network from
+    /// 1). A network stopped after the first is left out: `networks` holds those before it.
+    pub interrupted: Option<(usize, usize, usize)>,
+}
+
+/// Trains `config.ensemble` networks on `data` one after another, each as [`train`] does,
+/// network `i` from [`network_seed`]`(seed, i)`. Before each network, when there are
+/// several, `on_event` hears [`Event::Network`]. When it stops the run, the networks
+/// finished so far are kept and the one in training is dropped — unless it is the first,
+/// which is kept with its best weights so far, as a single network would be.
+pub fn train_ensemble(
+    model: &ModelConfig,
+    config: &TrainConfig,
+    seed: u64,
+    loss: &Loss,
+    data: &[TrainData<'_>],
+    device: &Device,
+    on_event: &mut dyn FnMut(Event) -> Flow,
+) -> anyhow::Result<Ensemble> {
+    let count = config.ensemble.max(1);
+    let mut networks = Vec::with_capacity(count);
+    for i in 0..count {
+        let seed = network_seed(seed, i);
+        if count > 1 {
+            on_event(Event::Network {
+                network: i + 1,
+                networks: count,
+                seed,
+            });
+        }
+        let outcome = train(model, config, seed, loss, data, device, on_event)?;
+        if let Some((epoch, batch)) = outcome.interrupted {
+            if i == 0 {
+                networks.push(outcome);
+            }
+            return Ok(Ensemble {
+                networks,
+                interrupted: Some((i + 1, epoch, batch)),
+            });
+        }
+        networks.push(outcome);
+    }
+    Ok(Ensemble {
+        networks,
+        interrupted: None,
     })
 }
 

@@ -59,11 +59,11 @@ fn model_beats_naive_by_half_on_structured_data() {
             &mut |_| gruf::train::Flow::Continue,
         )
         .unwrap();
-        let forecaster = Forecaster {
-            model: gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
+        let forecaster = Forecaster::new(
+            gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
             featurizer,
-            device: Device::Cpu,
-        };
+            Device::Cpu,
+        );
         let scoring = Scoring {
             mase_scale: naive_scale(&series.values[..split.fit_end()]),
             season: series.calendar.season(),

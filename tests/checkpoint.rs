@@ -1,15 +1,16 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
 //! with covariates through the CLI loading back with the same inputs and predictions, the
 //! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
-//! and the metadata JSON of the current format, byte for byte (`fixtures/v4/meta.jsonl`,
-//! and `fixtures/v3/meta.jsonl` for what a model of one series still writes).
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v5/meta.jsonl`,
+//! and `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for what a model of one
+//! network, and of one series, still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
-use gruf::checkpoint::{Checkpoint, Member, Meta, FORMAT, FORMAT_VERSION, META_KEY};
+use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
@@ -84,6 +85,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             stopped_early: outcome.stopped_early,
             interrupted: None,
             test: None,
+            ensemble: Vec::new(),
         },
         weights: outcome.weights,
     }
@@ -200,11 +202,7 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
         .iter()
         .map(|r| r["forecast"].as_f64().unwrap())
         .collect();
-    let refitted = Forecaster {
-        model: ckpt.model().unwrap(),
-        featurizer: prepared.featurizer,
-        device: Device::Cpu,
-    };
+    let refitted = Forecaster::new(ckpt.model().unwrap(), prepared.featurizer, Device::Cpu);
     let want = refitted.recursive(series, 2).unwrap();
     assert_eq!(want.len(), 2);
     assert_eq!(printed, want);
@@ -392,6 +390,7 @@ fn golden_metas() -> Vec<Meta> {
                 test_days: 5,
                 val_fraction: 0.2,
                 recent_windows: 0,
+                ensemble: 1,
                 seed: Some(7),
             },
         },
@@ -462,6 +461,7 @@ fn golden_metas() -> Vec<Meta> {
             calendar: Some(Calendar::BusinessDays),
             season: Some(5),
         }),
+        ensemble: Vec::new(),
     };
     let mut hourly = business.clone();
     hourly.config.data = DataConfig {
@@ -579,20 +579,54 @@ fn fixture(version: u32) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-/// The metadata JSON of format 4, byte for byte. If this fails, the file format changed:
+/// [`golden_metas_v4`] and ensembles (format 5 only): three networks of one series, two
+/// networks of a global model, and an ensemble of three interrupted in its third network
+/// (two kept).
+fn golden_metas_v5() -> Vec<Meta> {
+    let mut metas = golden_metas_v4();
+    let network = |seed: u64, epochs: usize, best_epoch: usize, stopped_early: bool| Network {
+        seed,
+        history: (1..=epochs)
+            .map(|epoch| EpochRecord {
+                epoch,
+                train_loss: 1.0 / epoch as f64 + seed as f64 / 1000.0,
+                val_loss: 1.5 / epoch as f64,
+                val_rmse: 250.0 / epoch as f64 + 0.125,
+                seconds: 0.5 + seed as f64 / 8.0,
+            })
+            .collect(),
+        best_epoch,
+        stopped_early,
+    };
+    let mut three = metas[0].clone();
+    three.config.train.ensemble = 3;
+    three.interrupted = None;
+    three.ensemble = vec![network(8, 2, 1, true), network(9, 2, 2, false)];
+    let mut global = metas[4].clone();
+    global.config.train.ensemble = 2;
+    global.ensemble = vec![network(8, 1, 1, false)];
+    let mut interrupted = metas[1].clone();
+    interrupted.config.train.ensemble = 3;
+    interrupted.interrupted = None;
+    interrupted.ensemble = vec![network(8, 2, 2, false)];
+    metas.extend([three, global, interrupted]);
+    metas
+}
+
+/// The metadata JSON of format 5, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 4.
+/// new fixture for version 5.
 #[test]
-fn format_4_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = fixture(4);
+fn format_5_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(5);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas_v4();
+    let metas = golden_metas_v5();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 4 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 5 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
     }
     let path = Path::new("meta.jsonl");
@@ -601,19 +635,53 @@ fn format_4_metadata_is_written_byte_for_byte_as_the_fixture() {
     }
 }
 
-/// A model of one series writes what format 3 wrote, but for the version; format 3 files
-/// read back as the same values (as read: version 3).
+/// A model of one network writes what format 4 wrote, but for the version; format 4 files
+/// read back as the same values (as read: version 4).
 #[test]
-fn format_3_is_format_4_of_one_series() {
+fn format_4_is_format_5_of_one_network() {
+    let path = Path::new("meta.jsonl");
+    let fixture = fixture(4);
+    let metas = golden_metas_v4();
+    assert_eq!(fixture.lines().count(), metas.len());
+    for (i, (line, mut meta)) in fixture.lines().zip(metas).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":4,", "\"format_version\":5,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 4;
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
+    }
+}
+
+/// A model of one series and one network writes what format 3 wrote, but for the version;
+/// format 3 files read back as the same values (as read: version 3).
+#[test]
+fn format_3_is_format_5_of_one_series() {
     let path = Path::new("meta.jsonl");
     for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":3,", "\"format_version\":4,", 1),
+            line.replacen("\"format_version\":3,", "\"format_version\":5,", 1),
             "meta {i}"
         );
         meta.format_version = 3;
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
+}
+
+/// An ensemble whose file holds more networks than its configuration asked for is refused.
+#[test]
+fn more_networks_than_configured_are_refused() {
+    let line = fixture(5).lines().nth(5).unwrap().to_string();
+    let bad = line.replacen("\"ensemble\":3", "\"ensemble\":1", 1);
+    assert_ne!(bad, line);
+    let err = Meta::from_json(&bad, Path::new("m.safetensors")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("holds 3 networks but its configuration says an ensemble of 1"),
+        "{err}"
+    );
 }

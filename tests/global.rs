@@ -61,7 +61,7 @@ fn one_model_learns_every_series_and_forecasts_each() {
     assert!(table.contains("seasonal naive 7"), "{table}");
 
     let meta = metadata(dir.path());
-    assert_eq!(meta["format_version"], 4);
+    assert_eq!(meta["format_version"], gruf::checkpoint::FORMAT_VERSION);
     assert_eq!(meta["config"]["data"]["id_column"], "Symbol");
     assert!(meta.get("scaler").is_none(), "{meta}");
     let series = meta["series"].as_array().unwrap();

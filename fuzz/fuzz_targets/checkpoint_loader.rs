@@ -10,6 +10,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(c) = Checkpoint::from_bytes(data, Path::new("fuzz.safetensors"), &Device::Cpu) {
-        assert!(c.model().is_ok());
+        assert!(c.models().is_ok());
     }
 });

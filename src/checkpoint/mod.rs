@@ -36,18 +36,23 @@ pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
-/// of versions 3 and 4 are pinned by `tests/fixtures/v3/meta.jsonl` and
-/// `tests/fixtures/v4/meta.jsonl`. Version 4 added the series of a global model (a model of
+/// of versions 3, 4 and 5 are pinned by `tests/fixtures/v{3,4,5}/meta.jsonl`. Version 5
+/// added the further networks of an ensemble (a model of one network writes what version 4
+/// wrote); version 4 added the series of a global model (a model of
 /// one series writes what version 3 wrote); version 3 added the calendar and the MASE
 /// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
 /// in use, the scale recovered from the stored test metrics.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
 pub const DEFAULT_PATH: &str = "gruf-model.safetensors";
 
-/// A checkpoint's metadata, in domain types; the file holds it as `records::v4::Meta`.
+/// A checkpoint's metadata, in domain types; the file holds it as `records::v5::Meta`.
+///
+/// `seed`, `history`, `best_epoch`, `stopped_early` and `interrupted` describe the first
+/// (for a single model, the only) network; an ensemble's further networks are in
+/// `ensemble`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Meta {
     /// [`FORMAT`]. As read; [`Checkpoint::save`] always writes [`FORMAT`].
@@ -73,6 +78,29 @@ pub struct Meta {
     pub interrupted: Option<(usize, usize)>,
     /// `None` when trained with `--test-days 0`.
     pub test: Option<Evaluation>,
+    /// An ensemble's networks after the first, in order; empty for a single network.
+    /// Network `i` (from 1) has its tensors under [`network_prefix`]`(i)`.
+    pub ensemble: Vec<Network>,
+}
+
+/// A further network of an ensemble: its seed and how its training went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub seed: u64,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+}
+
+/// What names network `i` (from 0) of an ensemble's tensors in the file: the first's are
+/// PyTorch's names as they are (so a file of one network is what it always was); network
+/// `i` ≥ 1 prefixes them with `ensemble.{i}.`.
+pub fn network_prefix(i: usize) -> String {
+    if i == 0 {
+        String::new()
+    } else {
+        format!("ensemble.{i}.")
+    }
 }
 
 /// One series of a model and what was fitted on its training part alone.
@@ -96,7 +124,7 @@ pub struct Member {
 impl Meta {
     /// The metadata JSON as a file of the current format holds it under [`META_KEY`].
     pub fn to_json(&self) -> anyhow::Result<String> {
-        Ok(serde_json::to_string(&records::v4::Meta::from(self))?)
+        Ok(serde_json::to_string(&records::v5::Meta::from(self))?)
     }
 
     /// Metadata JSON of any format version this gruf reads, checked as [`Checkpoint::load`]
@@ -112,6 +140,43 @@ impl Meta {
     /// True for a global model: one network over several series, each with its own id.
     pub fn is_global(&self) -> bool {
         self.members.len() > 1 || self.members.iter().any(|m| !m.id.is_empty())
+    }
+
+    /// How many networks the model holds: 1, or an ensemble's N.
+    pub fn networks(&self) -> usize {
+        1 + self.ensemble.len()
+    }
+
+    /// Each network's seed, in order.
+    pub fn seeds(&self) -> Vec<u64> {
+        std::iter::once(self.seed)
+            .chain(self.ensemble.iter().map(|n| n.seed))
+            .collect()
+    }
+
+    /// Each network's training: its seed, history, kept epoch and early stop, in order.
+    pub fn trainings(&self) -> Vec<Network> {
+        let first = Network {
+            seed: self.seed,
+            history: self.history.clone(),
+            best_epoch: self.best_epoch,
+            stopped_early: self.stopped_early,
+        };
+        std::iter::once(first)
+            .chain(self.ensemble.iter().cloned())
+            .collect()
+    }
+
+    /// "an ensemble of 3 networks (seeds 0, 1, 2)", or `None` for a single network.
+    pub fn ensemble_words(&self) -> Option<String> {
+        (self.networks() > 1).then(|| {
+            let seeds: Vec<String> = self.seeds().iter().map(u64::to_string).collect();
+            format!(
+                "an ensemble of {} networks (seeds {})",
+                self.networks(),
+                seeds.join(", ")
+            )
+        })
     }
 
     /// The first series' member: the only one of a model of one series.
@@ -139,19 +204,41 @@ impl Meta {
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     pub meta: Meta,
+    /// Every tensor of the file by name: the first network's under PyTorch's names, an
+    /// ensemble's further networks' under [`network_prefix`].
     pub weights: Weights,
 }
 
 impl Checkpoint {
     /// The checkpoint of a training run that just finished: the current format, this
-    /// gruf's version, now as the creation time, and no test metrics yet.
+    /// gruf's version, now as the creation time, and no test metrics yet. `seed` is the
+    /// run's, which the first network was trained from; `trained` holds one network or an
+    /// ensemble's.
     pub fn trained(
         config: RunConfig,
         seed: u64,
         members: Vec<Member>,
         data: Provenance,
-        outcome: crate::train::Outcome,
+        trained: crate::train::Ensemble,
     ) -> Checkpoint {
+        let mut networks = trained.networks.into_iter().enumerate();
+        let (_, first) = networks
+            .next()
+            .expect("an ensemble has at least one network");
+        let mut weights = first.weights;
+        let mut ensemble = Vec::new();
+        for (i, outcome) in networks {
+            let prefix = network_prefix(i);
+            weights.extend(
+                (outcome.weights.into_iter()).map(|(name, t)| (format!("{prefix}{name}"), t)),
+            );
+            ensemble.push(Network {
+                seed: crate::train::network_seed(seed, i),
+                history: outcome.history,
+                best_epoch: outcome.best_epoch,
+                stopped_early: outcome.stopped_early,
+            });
+        }
         Checkpoint {
             meta: Meta {
                 format: FORMAT.into(),
@@ -162,32 +249,47 @@ impl Checkpoint {
                 seed,
                 members,
                 data,
-                history: outcome.history,
-                best_epoch: outcome.best_epoch,
-                stopped_early: outcome.stopped_early,
-                interrupted: outcome.interrupted,
+                history: first.history,
+                best_epoch: first.best_epoch,
+                stopped_early: first.stopped_early,
+                interrupted: first.interrupted,
                 test: None,
+                ensemble,
             },
-            weights: outcome.weights,
+            weights,
         }
     }
 
-    /// The network, rebuilt from the stored config and weights.
+    /// The first (for a single model, the only) network, rebuilt from the stored config
+    /// and weights.
     pub fn model(&self) -> anyhow::Result<Model> {
         Ok(Model::new(self.meta.model(), &self.weights)?)
     }
 
-    /// The network with the first (for a model of one series, the only) series' stored
-    /// transforms, ready to predict on `device`.
+    /// Every network, in order: one, or an ensemble's N.
+    pub fn models(&self) -> anyhow::Result<Vec<Model>> {
+        let mut models = vec![self.model()?];
+        for i in 1..self.meta.networks() {
+            let prefix = network_prefix(i);
+            let weights: Weights = (self.weights.iter())
+                .filter_map(|(name, t)| Some((name.strip_prefix(&prefix)?.to_string(), t.clone())))
+                .collect();
+            models.push(Model::new(self.meta.model(), &weights)?);
+        }
+        Ok(models)
+    }
+
+    /// The network (or an ensemble's networks) with the first (for a model of one series,
+    /// the only) series' stored transforms, ready to predict on `device`.
     pub fn forecaster(&self, device: &Device) -> anyhow::Result<Forecaster> {
         self.forecaster_for(self.meta.first(), device)
     }
 
-    /// The network with `member`'s stored transforms, ready to predict its series on
-    /// `device`.
+    /// The network (or an ensemble's networks) with `member`'s stored transforms, ready to
+    /// predict its series on `device`.
     pub fn forecaster_for(&self, member: &Member, device: &Device) -> anyhow::Result<Forecaster> {
         Ok(Forecaster {
-            model: self.model()?,
+            models: self.models()?,
             featurizer: self.featurizer(member),
             device: device.clone(),
         })
@@ -298,11 +400,15 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         .and_then(|m| m.get(META_KEY))
         .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
     let meta = parse_meta(json)?;
-    let expected = param_shapes(meta.model());
+    let shapes = param_shapes(meta.model());
+    let expected = (0..meta.networks()).flat_map(|i| {
+        let prefix = network_prefix(i);
+        (shapes.iter()).map(move |(name, shape)| (format!("{prefix}{name}"), shape))
+    });
     let mut weights = Weights::new();
-    for (name, shape) in &expected {
+    for (name, shape) in expected {
         let view = st
-            .tensor(name)
+            .tensor(&name)
             .map_err(|_| format!("tensor '{name}' is missing"))?;
         if view.dtype() != Dtype::F32 {
             return Err(format!(
@@ -332,8 +438,12 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         weights.insert(name.clone(), tensor);
     }
     if let Some(extra) = st.names().into_iter().find(|n| !weights.contains_key(*n)) {
+        let networks = match meta.networks() {
+            1 => String::new(),
+            n => format!(" ensemble of {n}"),
+        };
         return Err(format!(
-            "unexpected tensor '{extra}' for a {:?} model",
+            "unexpected tensor '{extra}' for a {:?} model{networks}",
             meta.model().layers
         ));
     }

@@ -7,14 +7,16 @@
 //!
 //! Rules:
 //! - A version's records are frozen once files of that version exist. Field order is the
-//!   key order in the file. `tests/checkpoint.rs` holds formats 4 and 3 to their bytes
-//!   (`tests/fixtures/v4/meta.jsonl`, `tests/fixtures/v3/meta.jsonl`); format 2 is held by
-//!   gruf 1.0's own files (`tests/compat.rs`).
+//!   key order in the file. `tests/checkpoint.rs` holds formats 5, 4 and 3 to their bytes
+//!   (`tests/fixtures/v5/meta.jsonl`, `tests/fixtures/v4/meta.jsonl`,
+//!   `tests/fixtures/v3/meta.jsonl`); format 2 is held by gruf 1.0's own files
+//!   (`tests/compat.rs`).
 //! - A change to the JSON is a new format version: new records for what changed (reusing
-//!   the unchanged ones), [`v4::Meta`]'s place as the written version, and an upgrade from
-//!   the previous version's records, as [`v3::Meta`] has into [`v4::Meta`] and
-//!   [`v2::Meta`] into [`v3::Meta`]. Optional keys that are absent unless a feature is used
-//!   (`calendar`, `id_column`) sit in the shared records.
+//!   the unchanged ones), [`v5::Meta`]'s place as the written version, and an upgrade from
+//!   the previous version's records, as [`v4::Meta`] has into [`v5::Meta`], [`v3::Meta`]
+//!   into [`v4::Meta`] and [`v2::Meta`] into [`v3::Meta`]. Optional keys that are absent
+//!   unless a feature is used (`calendar`, `id_column`, `ensemble`) sit in the shared
+//!   records.
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
@@ -31,21 +33,102 @@ use crate::scaler::{Scaler, TransformKind};
 use crate::train::EpochRecord;
 use crate::window::Split;
 
-use super::{Member, Meta, FORMAT, FORMAT_VERSION};
+use super::{Member, Meta, Network, FORMAT, FORMAT_VERSION};
 
 /// Parses metadata of format `version` (already checked to be one this gruf reads) into
 /// the current format's record; `Err` is serde's message.
-pub fn read(value: serde_json::Value, version: u64) -> Result<v4::Meta, serde_json::Error> {
+pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_json::Error> {
     match version {
         2 => serde_json::from_value::<v2::Meta>(value)
             .map(v3::Meta::from)
-            .map(v4::Meta::from),
-        3 => serde_json::from_value::<v3::Meta>(value).map(v4::Meta::from),
-        _ => serde_json::from_value::<v4::Meta>(value),
+            .map(v4::Meta::from)
+            .map(v5::Meta::from),
+        3 => serde_json::from_value::<v3::Meta>(value)
+            .map(v4::Meta::from)
+            .map(v5::Meta::from),
+        4 => serde_json::from_value::<v4::Meta>(value).map(v5::Meta::from),
+        _ => serde_json::from_value::<v5::Meta>(value),
     }
 }
 
-/// Format 4, the current one: format 3 plus the series of a global model. A model of one
+/// Format 5, the current one: format 4 plus the further networks of an ensemble
+/// (`--ensemble N`). A model of one network writes what format 4 wrote (only the version
+/// differs); an ensemble's top-level `seed`, `history`, `best_epoch` and `stopped_early`
+/// are its first network's, and `ensemble` lists the others in order, network `i` (from
+/// 1) with its tensors named `ensemble.{i}.` + the first network's names.
+pub mod v5 {
+    use serde::{Deserialize, Serialize};
+
+    use super::v3::{Epoch, Evaluation, Input, Provenance, RunConfig, Scaler, Split};
+    use super::v4::{self, Member};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Meta {
+        pub format: String,
+        pub format_version: u32,
+        pub gruf_version: String,
+        pub created: String,
+        pub config: RunConfig,
+        pub seed: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub scaler: Option<Scaler>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub inputs: Vec<Input>,
+        pub data: Provenance,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub split: Option<Split>,
+        pub history: Vec<Epoch>,
+        pub best_epoch: usize,
+        pub stopped_early: bool,
+        #[serde(default)]
+        pub interrupted: Option<(usize, usize)>,
+        pub test: Option<Evaluation>,
+        #[serde(default)]
+        pub mase_scale: Option<f64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub series: Vec<Member>,
+        /// The networks of an ensemble after the first, in order; absent for one network.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub ensemble: Vec<Network>,
+    }
+
+    /// A further network of an ensemble: its seed and its training.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Network {
+        pub seed: u64,
+        pub history: Vec<Epoch>,
+        pub best_epoch: usize,
+        pub stopped_early: bool,
+    }
+
+    /// A format 4 file is a model of one network.
+    impl From<v4::Meta> for Meta {
+        fn from(m: v4::Meta) -> Meta {
+            Meta {
+                format: m.format,
+                format_version: m.format_version,
+                gruf_version: m.gruf_version,
+                created: m.created,
+                config: m.config,
+                seed: m.seed,
+                scaler: m.scaler,
+                inputs: m.inputs,
+                data: m.data,
+                split: m.split,
+                history: m.history,
+                best_epoch: m.best_epoch,
+                stopped_early: m.stopped_early,
+                interrupted: m.interrupted,
+                test: m.test,
+                mase_scale: m.mase_scale,
+                series: m.series,
+                ensemble: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Format 4: format 3 plus the series of a global model. A model of one
 /// series writes what format 3 wrote (only the version differs); a global model writes no
 /// top-level scaler, inputs or split, and lists each series with what was fitted on it
 /// under `series`.
@@ -266,6 +349,9 @@ pub mod v3 {
         /// Each series' most recent training windows only (format 4); absent for all.
         #[serde(default, skip_serializing_if = "is_zero")]
         pub recent_windows: usize,
+        /// Networks of an ensemble (format 5); absent for one.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        pub ensemble: usize,
     }
 
     fn is_zero(n: &usize) -> bool {
@@ -500,8 +586,8 @@ pub mod v2 {
 
 // Domain → current record. Written files always say the current format and version.
 
-impl From<&Meta> for v4::Meta {
-    fn from(m: &Meta) -> v4::Meta {
+impl From<&Meta> for v5::Meta {
+    fn from(m: &Meta) -> v5::Meta {
         let member = |s: &Member| v4::Member {
             id: s.id.clone(),
             scaler: s.scaler.into(),
@@ -516,7 +602,7 @@ impl From<&Meta> for v4::Meta {
         } else {
             (Some(member(m.first())), Vec::new())
         };
-        v4::Meta {
+        v5::Meta {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
             gruf_version: m.gruf_version.clone(),
@@ -534,6 +620,16 @@ impl From<&Meta> for v4::Meta {
             test: m.test.as_ref().map(v3::Evaluation::from),
             mase_scale: one.and_then(|o| o.mase_scale),
             series,
+            ensemble: m
+                .ensemble
+                .iter()
+                .map(|n| v5::Network {
+                    seed: n.seed,
+                    history: n.history.iter().map(v3::Epoch::from).collect(),
+                    best_epoch: n.best_epoch,
+                    stopped_early: n.stopped_early,
+                })
+                .collect(),
         }
     }
 }
@@ -584,6 +680,7 @@ impl From<&RunConfig> for v3::RunConfig {
                 val_fraction: t.val_fraction,
                 seed: t.seed,
                 recent_windows: t.recent_windows,
+                ensemble: t.ensemble,
             },
         }
     }
@@ -715,11 +812,11 @@ impl From<Metrics> for v3::Metrics {
 
 // Current record → domain, checking what the domain types promise.
 
-impl v4::Meta {
+impl v5::Meta {
     /// The domain metadata, or why the record cannot be one: an invalid configuration or
     /// delimiter, a scaler that is broken or does not match the model's transform, inputs
     /// that do not add up to the model's input width, series without ids or listed twice,
-    /// or a calendar without a positive step.
+    /// a calendar without a positive step, or more networks than the ensemble configured.
     pub fn into_domain(self) -> Result<Meta, String> {
         let config = self.config.into_domain()?;
         config
@@ -762,6 +859,13 @@ impl v4::Meta {
                 member(m, &config)
             })
             .collect::<Result<_, String>>()?;
+        let networks = 1 + self.ensemble.len();
+        if networks > config.train.ensemble {
+            return Err(format!(
+                "the file holds {networks} networks but its configuration says an ensemble of {}",
+                config.train.ensemble
+            ));
+        }
         Ok(Meta {
             format: self.format,
             format_version: self.format_version,
@@ -776,6 +880,16 @@ impl v4::Meta {
             stopped_early: self.stopped_early,
             interrupted: self.interrupted,
             test: self.test.map(Evaluation::try_from).transpose()?,
+            ensemble: self
+                .ensemble
+                .into_iter()
+                .map(|n| Network {
+                    seed: n.seed,
+                    history: n.history.into_iter().map(EpochRecord::from).collect(),
+                    best_epoch: n.best_epoch,
+                    stopped_early: n.stopped_early,
+                })
+                .collect(),
         })
     }
 }
@@ -882,6 +996,7 @@ impl v3::RunConfig {
                 val_fraction: t.val_fraction,
                 seed: t.seed,
                 recent_windows: t.recent_windows,
+                ensemble: t.ensemble,
             },
         })
     }
@@ -1048,7 +1163,7 @@ mod tests {
         record.config.data.delimiter = "tab".into();
         let meta = record.clone().into_domain().unwrap();
         assert_eq!(meta.config.data.delimiter.byte(), b'\t');
-        assert_eq!(v4::Meta::from(&meta).config.data.delimiter, "tab");
+        assert_eq!(v5::Meta::from(&meta).config.data.delimiter, "tab");
         record.config.data.delimiter = "ab".into();
         let err = record.into_domain().unwrap_err();
         assert!(

@@ -90,7 +90,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                     split.fit_end()
                 );
             }
-            let outcome = run_training(
+            let trained = run_training(
                 &config,
                 seed,
                 &[TrainData {
@@ -101,15 +101,8 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                 &device,
                 quiet,
             )?;
-            if let Some((epoch, batch)) = outcome.interrupted {
-                return Err(GrufError::Interrupted(format!(
-                    "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",
-                    i + 1
-                ))
-                .into());
-            }
             let forecaster = Forecaster {
-                model: crate::model::Model::new(&config.model, &outcome.weights)?,
+                models: fold_networks(&config, &trained, i)?,
                 featurizer,
                 device: device.clone(),
             };
@@ -156,4 +149,27 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let report = Summary::new(results);
     let out = renderer(args.format).backtest(&report)?;
     print(out.as_bytes())
+}
+
+/// The networks a backtest fold trained, or the error that ends an interrupted backtest
+/// (`fold`: 0-based).
+pub(super) fn fold_networks(
+    config: &crate::config::RunConfig,
+    trained: &crate::train::Ensemble,
+    fold: usize,
+) -> anyhow::Result<Vec<crate::model::Model>> {
+    if let Some((network, epoch, batch)) = trained.interrupted {
+        let network = match config.train.ensemble {
+            1 => String::new(),
+            n => format!("network {network} of {n}, "),
+        };
+        return Err(GrufError::Interrupted(format!(
+            "backtest interrupted in fold {}, {network}epoch {epoch}, batch {batch}; nothing was written",
+            fold + 1
+        ))
+        .into());
+    }
+    Ok((trained.networks.iter())
+        .map(|n| crate::model::Model::new(&config.model, &n.weights))
+        .collect::<candle_core::Result<_>>()?)
 }

@@ -8,8 +8,8 @@ use crate::evaluate::{Scoring, FEW};
 use crate::output::{plural, print};
 
 use super::{
-    device, held_out_start, history_needed, mase_scale, open_with, renderer, season_for, warn,
-    warn_if_few, Opened,
+    device, held_out_start, history_needed, mase_scale, note_ensemble, open_with, renderer,
+    season_for, warn, warn_if_few, Opened,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -28,6 +28,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         forecaster,
     } = open_with(&args.source, stored, &device)?;
     let meta = &checkpoint.meta;
+    note_ensemble(&args.source.model, meta);
     let cal = series.calendar;
     let held_out = held_out_start(meta, &series).ok_or_else(|| {
         GrufError::data(

@@ -117,16 +117,17 @@ fn warn_if_few(n: usize, what: &str, table: &str) {
     }
 }
 
-/// The training loop with progress on stderr and Ctrl-C handling: the first Ctrl-C stops
-/// after the current batch (the outcome says where), the second exits at once. Writes are
-/// atomic, so an exit at any moment leaves the previous model file whole.
+/// The training loop (one network, or `--ensemble N` one after another) with progress on
+/// stderr and Ctrl-C handling: the first Ctrl-C stops after the current batch (the outcome
+/// says where; an ensemble keeps the networks finished before it), the second exits at
+/// once. Writes are atomic, so an exit at any moment leaves the previous model file whole.
 fn run_training(
     config: &RunConfig,
     seed: u64,
     data: &[crate::train::TrainData<'_>],
     device: &Device,
     quiet: bool,
-) -> anyhow::Result<crate::train::Outcome> {
+) -> anyhow::Result<crate::train::Ensemble> {
     static STOP: AtomicBool = AtomicBool::new(false);
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
@@ -146,7 +147,7 @@ fn run_training(
         }
     });
     let mut reporter = Reporter::new(quiet);
-    let outcome = crate::train::train(
+    let outcome = crate::train::train_ensemble(
         &config.model,
         &config.train,
         seed,
@@ -166,43 +167,104 @@ fn run_training(
     outcome
 }
 
-/// How long training ran: `trained 8 epochs (stopped early) in 307.8 s`.
+/// How long training ran: `trained 8 epochs (stopped early) in 307.8 s`, or for an
+/// ensemble `trained an ensemble of 3 networks (seeds 0, 1, 2), 150 epochs in 92.4 s`.
 fn trained_words(meta: &CheckpointMeta) -> String {
-    let epochs = meta.history.len();
-    format!(
-        "trained {epochs} epoch{}{} in {:.1} s",
-        plural(epochs),
-        if meta.stopped_early {
-            " (stopped early)"
-        } else {
-            ""
-        },
-        meta.history.iter().map(|r| r.seconds).sum::<f64>()
-    )
+    let trainings = meta.trainings();
+    let epochs: usize = trainings.iter().map(|n| n.history.len()).sum();
+    let seconds: f64 = (trainings.iter())
+        .flat_map(|n| n.history.iter().map(|r| r.seconds))
+        .sum();
+    match meta.ensemble_words() {
+        None => format!(
+            "trained {epochs} epoch{}{} in {seconds:.1} s",
+            plural(epochs),
+            if meta.stopped_early {
+                " (stopped early)"
+            } else {
+                ""
+            },
+        ),
+        Some(ensemble) => format!("trained {ensemble}, {epochs} epochs in {seconds:.1} s"),
+    }
+}
+
+/// One line per network of an ensemble (none for a single network): its seed, epochs, the
+/// kept epoch and its validation figure, `validation(record)` worded by the caller.
+fn network_lines(
+    out: &mut Vec<u8>,
+    meta: &CheckpointMeta,
+    validation: impl Fn(&crate::train::EpochRecord) -> String,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    if meta.networks() == 1 {
+        return Ok(());
+    }
+    for (i, n) in meta.trainings().iter().enumerate() {
+        let epochs = n.history.len();
+        let kept = &n.history[n.best_epoch - 1];
+        writeln!(
+            out,
+            "  network {} (seed {}): {epochs} epoch{}{}, kept epoch {} ({})",
+            i + 1,
+            n.seed,
+            plural(epochs),
+            if n.stopped_early {
+                " (stopped early)"
+            } else {
+                ""
+            },
+            n.best_epoch,
+            validation(kept)
+        )?;
+    }
+    Ok(())
 }
 
 /// What `train` says when nothing was held out.
 const NO_TEST: &str = "no test part (--test-size 0): nothing was held out to measure accuracy on";
 
 /// Ends `train`'s report: where the model went, printed with `out`; an interrupted run
-/// then ends in the error that sets its exit code (the best model so far was saved).
+/// then ends in the error that sets its exit code (the best model so far, or an ensemble's
+/// networks finished before the interruption, was saved).
 fn report_saved(
     mut out: Vec<u8>,
     model: &std::path::Path,
     meta: &CheckpointMeta,
+    interrupted: Option<(usize, usize, usize)>,
 ) -> anyhow::Result<()> {
     use std::io::Write;
     writeln!(out, "saved model to {}", model.display())?;
     crate::output::print(&out)?;
-    if let Some((epoch, batch)) = meta.interrupted {
-        return Err(GrufError::Interrupted(format!(
+    let Some((network, epoch, batch)) = interrupted else {
+        return Ok(());
+    };
+    let asked = meta.config.train.ensemble;
+    let msg = if asked == 1 {
+        format!(
             "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
             meta.best_epoch,
             model.display()
-        ))
-        .into());
-    }
-    Ok(())
+        )
+    } else if network == 1 {
+        format!(
+            "interrupted in network 1 of {asked}, at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) as a single network to {}",
+            meta.best_epoch,
+            model.display()
+        )
+    } else {
+        let kept = meta.networks();
+        format!(
+            "interrupted in network {network} of {asked}, at epoch {epoch}, batch {batch}; saved the {kept} finished network{} ({}) to {}",
+            plural(kept),
+            match meta.ensemble_words() {
+                Some(words) => words,
+                None => format!("a single network, seed {}", meta.seed),
+            },
+            model.display()
+        )
+    };
+    Err(GrufError::Interrupted(msg).into())
 }
 
 /// A seed for runs that did not give one; recorded in the checkpoint so they can be repeated.
@@ -361,6 +423,23 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
         path,
         forecaster,
     })
+}
+
+/// Says that the model in `path` is an ensemble (nothing for a single network trained as
+/// one), and how many networks of those asked for an interrupted training kept.
+fn note_ensemble(path: &std::path::Path, meta: &CheckpointMeta) {
+    let asked = meta.config.train.ensemble;
+    let short = if meta.networks() < asked {
+        format!(" ({asked} were asked for; training was interrupted)")
+    } else {
+        String::new()
+    };
+    let words = match meta.ensemble_words() {
+        Some(words) => format!("{words}{short}: every forecast is their median"),
+        None if !short.is_empty() => format!("a single network, seed {}{short}", meta.seed),
+        None => return,
+    };
+    note(&format!("{} is {words}", path.display()));
 }
 
 /// Where the data the model never trained on begins: the first test date, or, for a model

@@ -55,7 +55,11 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
         };
         title = format!("{title}: one-step forecasts over the {span}");
         let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
-        model_label = format!("model, MAE {}", money(mae("model")));
+        let model = match meta.networks() {
+            1 => "model".to_string(),
+            n => format!("median of {n} networks"),
+        };
+        model_label = format!("{model}, MAE {}", money(mae("model")));
         naive_label = format!("naive ({}), MAE {}", cal.naive_words(), money(mae("naive")));
         if let (Some(m), Some(s)) = (season, e.seasonal()) {
             naive_label.push_str(&format!(
@@ -115,6 +119,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
             },
             points: forecast_points,
         },
+        // An ensemble's first network's losses.
         history: meta.history.clone(),
         best_epoch: meta.best_epoch,
     };

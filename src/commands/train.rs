@@ -14,8 +14,8 @@ use crate::scaler::Scaler;
 use crate::train::TrainData;
 
 use super::{
-    device, report_loaded, report_saved, resolve, run_training, season_for, trained_words, warn,
-    warn_if_few, NO_TEST,
+    device, network_lines, report_loaded, report_saved, resolve, run_training, season_for,
+    trained_words, warn, warn_if_few, NO_TEST,
 };
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -81,7 +81,8 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         featurizer: &featurizer,
         split: &split,
     };
-    let outcome = run_training(&config, seed, &[data], &device, quiet)?;
+    let trained = run_training(&config, seed, &[data], &device, quiet)?;
+    let interrupted = trained.interrupted;
     let scoring = Scoring {
         mase_scale: naive_scale(&series.values[..split.fit_end()]),
         season: season_for(None, config.data.season, &series),
@@ -96,10 +97,10 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         mase_scale: Some(scoring.mase_scale),
         file: None,
     };
-    let mut checkpoint = Checkpoint::trained(config, seed, vec![member], provenance, outcome);
+    let mut checkpoint = Checkpoint::trained(config, seed, vec![member], provenance, trained);
+    let forecaster = checkpoint.forecaster(&device)?;
     let first = split.test.start.max(scoring.first_target());
     if first < split.test.end {
-        let forecaster = checkpoint.forecaster(&device)?;
         let evaluation =
             crate::evaluate::evaluate(&forecaster, &series, first..split.test.end, scoring)?;
         checkpoint.meta.test = Some(evaluation);
@@ -119,14 +120,39 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         .sum();
     let naive_val_rmse = (naive_val_se / (origins.len() * k) as f64).sqrt();
     let mut out = Vec::new();
-    writeln!(
-        out,
-        "{}; kept epoch {} (validation RMSE {}; naive forecast {})",
-        trained_words(meta),
-        meta.best_epoch,
-        money(best.val_rmse),
-        money(naive_val_rmse)
-    )?;
+    if meta.networks() == 1 {
+        writeln!(
+            out,
+            "{}; kept epoch {} (validation RMSE {}; naive forecast {})",
+            trained_words(meta),
+            meta.best_epoch,
+            money(best.val_rmse),
+            money(naive_val_rmse)
+        )?;
+    } else {
+        // The ensemble's validation error: its median forecast of every step of the
+        // horizon from each validation origin, as each network's RMSE is measured.
+        let origins: Vec<usize> = origins.collect();
+        let paths = forecaster.paths(&series, &origins, k)?;
+        let se: f64 = (origins.iter().zip(&paths))
+            .flat_map(|(&t, path)| {
+                path.iter()
+                    .enumerate()
+                    .map(move |(j, p)| (p - v[t + j]).powi(2))
+            })
+            .sum();
+        let rmse = (se / (origins.len() * k) as f64).sqrt();
+        writeln!(
+            out,
+            "{}; validation RMSE of their median {} (naive forecast {})",
+            trained_words(meta),
+            money(rmse),
+            money(naive_val_rmse)
+        )?;
+        network_lines(&mut out, meta, |r| {
+            format!("validation RMSE {}", money(r.val_rmse))
+        })?;
+    }
     match &meta.test {
         Some(test) => {
             out.extend(Table.evaluation(test, &[])?.into_bytes());
@@ -134,5 +160,5 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         None => writeln!(out, "{NO_TEST}")?,
     }
-    report_saved(out, &args.model, meta)
+    report_saved(out, &args.model, meta, interrupted)
 }

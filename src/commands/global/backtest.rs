@@ -16,13 +16,14 @@ use crate::panel::{self, name_some, Named};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::TrainData;
 
+use super::super::backtest::fold_networks;
 use super::super::{device, renderer, run_training, season_for, warn};
 use super::{report_panel, Part, NAMED};
 
 /// The last model trained and, per kept series, its transforms and training end (`None`:
 /// the series could not be fitted on the history before that fold).
 struct Fitted {
-    model: crate::model::Model,
+    models: Vec<crate::model::Model>,
     series: Vec<Option<(Featurizer, usize)>>,
 }
 
@@ -135,26 +136,19 @@ pub(in crate::commands) fn run(
                     data.len()
                 );
             }
-            let outcome = run_training(&config, seed, &data, &device, quiet)?;
-            if let Some((epoch, batch)) = outcome.interrupted {
-                return Err(GrufError::Interrupted(format!(
-                    "backtest interrupted in fold {}, epoch {epoch}, batch {batch}; nothing was written",
-                    i + 1
-                ))
-                .into());
-            }
-            let model = crate::model::Model::new(&config.model, &outcome.weights)?;
+            let trained = run_training(&config, seed, &data, &device, quiet)?;
+            let models = fold_networks(&config, &trained, i)?;
             let fitted = prepared
                 .into_iter()
                 .map(|p| p.map(|p| (p.featurizer, p.split.fit_end())))
                 .collect();
             current = Some(Fitted {
-                model,
+                models,
                 series: fitted,
             });
         }
         let Some(Fitted {
-            model,
+            models,
             series: fitted,
         }) = &current
         else {
@@ -175,7 +169,7 @@ pub(in crate::commands) fn run(
                 season: season_for(None, config.data.season, series),
             };
             let forecaster = Forecaster {
-                model: model.clone(),
+                models: models.clone(),
                 featurizer: featurizer.clone(),
                 device: device.clone(),
             };

@@ -23,7 +23,8 @@ use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::TrainData;
 
 use super::{
-    device, note, renderer, report_saved, run_training, season_for, trained_words, warn, NO_TEST,
+    device, network_lines, note, renderer, report_saved, run_training, season_for, trained_words,
+    warn, NO_TEST,
 };
 
 /// Series named in one message at most; the rest are counted.
@@ -100,7 +101,8 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             split: &p.split,
         })
         .collect();
-    let outcome = run_training(&config, seed, &data, &device, quiet)?;
+    let trained = run_training(&config, seed, &data, &device, quiet)?;
+    let interrupted = trained.interrupted;
     let members: Vec<Member> = kept
         .iter()
         .map(|(named, p)| Member {
@@ -114,7 +116,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             file: named.file.clone(),
         })
         .collect();
-    let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), outcome);
+    let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
     let chosen = choose(&checkpoint.meta, &panel, &[], false)?;
     let scored = held_out(&checkpoint, &chosen, None, &device)?;
     checkpoint.save(&args.model)?;
@@ -122,19 +124,31 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];
     let mut out = Vec::new();
-    writeln!(
-        out,
-        "{} on {} series; kept epoch {} (validation loss {:.6})",
-        trained_words(meta),
-        meta.members.len(),
-        meta.best_epoch,
-        best.val_loss,
-    )?;
+    if meta.networks() == 1 {
+        writeln!(
+            out,
+            "{} on {} series; kept epoch {} (validation loss {:.6})",
+            trained_words(meta),
+            meta.members.len(),
+            meta.best_epoch,
+            best.val_loss,
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} on {} series; forecasts are their median",
+            trained_words(meta),
+            meta.members.len(),
+        )?;
+        network_lines(&mut out, meta, |r| {
+            format!("validation loss {:.6}", r.val_loss)
+        })?;
+    }
     match scored {
         Some(scores) => out.extend(crate::render::table::pooled(&scores, "series").into_bytes()),
         None => writeln!(out, "{NO_TEST}")?,
     }
-    report_saved(out, &args.model, meta)
+    report_saved(out, &args.model, meta, interrupted)
 }
 
 /// Scores the held-out part of each chosen series: one-step errors, and the part forecast
