@@ -1,6 +1,7 @@
 //! A global model over many series (`--id-column`): `train` fits one network on the
 //! windows of every series, each series scaled on its own training part only; `predict`
-//! forecasts every series, or those named by `--series`.
+//! forecasts every series, or those named by `--series`; `evaluate` and `plot` score and
+//! draw each series' held-out part.
 
 use std::io::Write;
 
@@ -10,8 +11,10 @@ use crate::checkpoint::{Checkpoint, Member, Meta};
 use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
 use crate::data::DataConfig;
+use crate::data::Series;
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, score_ahead, PanelScores, Scoring, SeriesScores};
+use crate::evaluate::{naive_scale, score_ahead, Ahead, PanelScores, Scoring, SeriesScores};
+use crate::forecast::Forecaster;
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
@@ -143,7 +146,6 @@ fn held_out(
     device: &Device,
 ) -> anyhow::Result<Option<PanelScores>> {
     let mut scores = Vec::new();
-    let k = checkpoint.meta.model().horizon;
     for (member, named) in chosen {
         let series = &named.loaded.series;
         let scoring = Scoring {
@@ -151,29 +153,17 @@ fn held_out(
             season: season_for(season, checkpoint.meta.config.data.season, series),
             held_out: true,
         };
-        let origin = match &member.split.test {
-            test if test.is_empty() => test.end,
-            test => test.start,
-        };
-        let first = origin.max(scoring.first_target());
+        let first = held_out_origin(member).max(scoring.first_target());
         if first >= series.len() {
             continue;
         }
         let forecaster = checkpoint.forecaster_for(member, device)?;
         let one_step =
             crate::evaluate::evaluate(&forecaster, series, first..series.len(), scoring)?;
-        let mut steps = series.len() - origin;
-        if forecaster.featurizer.has_covariates() {
-            steps = steps.min(k);
-        }
-        let path = forecaster.paths(series, &[origin], steps)?.remove(0);
-        let ahead = score_ahead(
-            &series.values,
-            origin,
-            &path,
-            scoring.season,
-            member.split.fit_end(),
-        );
+        let Some(InOneGo { ahead, .. }) = in_one_go(&forecaster, member, series, scoring.season)?
+        else {
+            continue;
+        };
         scores.push(SeriesScores {
             id: member.id.clone(),
             one_step,
@@ -183,8 +173,83 @@ fn held_out(
     Ok(PanelScores::new(scores))
 }
 
+/// Where a series' held-out part begins: its first test row, or for a model trained on
+/// every row, the first row after them (past the end of the series it trained on).
+pub(super) fn held_out_origin(member: &Member) -> usize {
+    match &member.split.test {
+        test if test.is_empty() => test.end,
+        test => test.start,
+    }
+}
+
+/// A series' held-out part forecast in one go from its start, and that forecast scored.
+pub(super) struct InOneGo {
+    /// The held-out part's first row.
+    pub origin: usize,
+    /// The forecast of `values[origin..origin + path.len()]`.
+    pub path: Vec<f64>,
+    pub ahead: Ahead,
+}
+
+/// The held-out part of `series` (the series of `member`) forecast in one go from its
+/// start, up to the end of the series (a model with covariates: up to its horizon);
+/// `None` when the series has no held-out row or too little before it.
+pub(super) fn in_one_go(
+    forecaster: &Forecaster,
+    member: &Member,
+    series: &Series,
+    season: Option<usize>,
+) -> anyhow::Result<Option<InOneGo>> {
+    let origin = held_out_origin(member);
+    if origin >= series.len() || origin < forecaster.lookback() {
+        return Ok(None);
+    }
+    let mut steps = series.len() - origin;
+    if forecaster.featurizer.has_covariates() {
+        steps = steps.min(forecaster.featurizer.horizon);
+    }
+    let path = forecaster.paths(series, &[origin], steps)?.remove(0);
+    let ahead = score_ahead(
+        &series.values,
+        origin,
+        &path,
+        season,
+        member.split.fit_end(),
+    );
+    Ok(Some(InOneGo {
+        origin,
+        path,
+        ahead,
+    }))
+}
+
+/// The network with `member`'s transforms, for its series `named`; a series shorter than
+/// the model's input is refused, naming it.
+pub(super) fn forecaster_for(
+    checkpoint: &Checkpoint,
+    member: &Member,
+    named: &Named,
+    device: &Device,
+) -> anyhow::Result<Forecaster> {
+    let series = &named.loaded.series;
+    let forecaster = checkpoint.forecaster_for(member, device)?;
+    let lookback = forecaster.lookback();
+    if series.len() < lookback {
+        return Err(GrufError::data(
+            named.path(),
+            format!(
+                "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
+                member.id,
+                series.len()
+            ),
+        )
+        .into());
+    }
+    Ok(forecaster)
+}
+
 /// Where a panel came from, to begin a message: the long CSV, or how many files.
-fn panel_words(panel: &Panel) -> String {
+pub(super) fn panel_words(panel: &Panel) -> String {
     match panel.series.iter().filter(|n| n.file.is_some()).count() {
         0 => panel.provenance.path.display().to_string(),
         1 => "the file given".to_string(),
@@ -230,19 +295,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
     let mut forecasts = Vec::with_capacity(chosen.len());
     for (member, named) in chosen {
         let series = &named.loaded.series;
-        let forecaster = checkpoint.forecaster_for(member, &device)?;
-        let lookback = forecaster.lookback();
-        if series.len() < lookback {
-            return Err(GrufError::data(
-                named.path(),
-                format!(
-                    "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
-                    member.id,
-                    series.len()
-                ),
-            )
-            .into());
-        }
+        let forecaster = forecaster_for(&checkpoint, member, named, &device)?;
         let mut forecast = forecaster.forecast(series, &meta.data.column, args.days as usize)?;
         forecast.id = Some(member.id.clone());
         forecasts.push(forecast);
@@ -252,7 +305,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
 
 /// The series a consumer of a global model works on: those of `--csv` when given (each
 /// one the model was trained on), else the files it was trained on.
-fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
+pub(super) fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
     let data_config = DataConfig {
         column: Some(meta.data.column.clone()),
         date_column: Some(meta.data.date_column.clone()),
@@ -304,7 +357,7 @@ fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
 
 /// The series a consumer works on, each with its member of the model: those of `--series`,
 /// else those of the files given with `--csv`, else every series of the model.
-fn choose<'a, 'p>(
+pub(super) fn choose<'a, 'p>(
     meta: &'a Meta,
     panel: &'p Panel,
     series: &[String],
