@@ -271,12 +271,21 @@ pub fn score_ahead(
         ("model".to_string(), score(path)),
         ("naive".to_string(), score(&vec![values[origin - 1]; steps])),
     ];
-    if let Some(m) = season.filter(|&m| origin >= m) {
-        let last_season = &values[origin - m..origin];
-        let repeated: Vec<f64> = (0..steps).map(|h| last_season[h % m]).collect();
-        rows.push((seasonal_name(m), score(&repeated)));
+    if let Some(repeated) = season.and_then(|m| seasonal_naive(values, origin, m, steps)) {
+        rows.push((seasonal_name(season.unwrap_or(1)), score(&repeated)));
     }
     Ahead { steps, m, rows }
+}
+
+/// The seasonal naive forecast of `steps` values made at `origin`: the last season of
+/// `values[..origin]` (period `m`) repeated. `None` when there is no whole season before it.
+pub fn seasonal_naive(values: &[f64], origin: usize, m: usize, steps: usize) -> Option<Vec<f64>> {
+    let last_season = values.get(origin.checked_sub(m.max(1))?..origin)?;
+    Some(
+        (0..steps)
+            .map(|h| last_season[h % last_season.len()])
+            .collect(),
+    )
 }
 
 /// One forecaster's scores of the held-out parts forecast in one go, averaged over series.
@@ -509,6 +518,17 @@ pub fn money(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_seasonal_naive_forecast_repeats_the_last_season() {
+        let values = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(
+            seasonal_naive(&values, 5, 2, 5),
+            Some(vec![4.0, 5.0, 4.0, 5.0, 4.0])
+        );
+        assert_eq!(seasonal_naive(&values, 3, 3, 2), Some(vec![1.0, 2.0]));
+        assert_eq!(seasonal_naive(&values, 2, 3, 2), None);
+    }
 
     #[test]
     fn metrics_by_hand() {

@@ -28,6 +28,12 @@ use crate::evaluate::money;
 use crate::train::EpochRecord;
 use chrono::Datelike;
 
+mod grid;
+
+pub use grid::{
+    grid_shape, panel_title, panel_width, GridData, GridLegend, GridPanel, MOST_PANELS,
+};
+
 const WIDTH: u32 = 1400;
 const HEIGHT: u32 = 1000;
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
@@ -87,26 +93,49 @@ impl ImageFormat {
 
 /// Draws the plot and returns the file's bytes in `format`.
 pub fn render(data: &PlotData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
+    encode(data, format)
+}
+
+/// Draws the grid of a global model's series and returns the file's bytes in `format`.
+pub fn render_grid(data: &GridData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
+    encode(data, format)
+}
+
+/// A picture drawn once, on any backend.
+trait Picture {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>;
+}
+
+impl Picture for PlotData {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, HEIGHT)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        draw(root, self)
+    }
+}
+
+fn encode<P: Picture>(picture: &P, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
     register_font();
+    let (width, height) = picture.size();
     match format {
         ImageFormat::Png => {
-            let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-            draw(
-                &BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area(),
-                data,
-            )?;
+            let mut rgb = vec![255u8; (width * height * 3) as usize];
+            picture
+                .draw(&BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area())?;
             let mut png = Vec::new();
-            image::RgbImage::from_raw(WIDTH, HEIGHT, rgb)
+            image::RgbImage::from_raw(width, height, rgb)
                 .context("image buffer has the wrong size")?
                 .write_to(&mut Cursor::new(&mut png), image::ImageOutputFormat::Png)?;
             Ok(png)
         }
         ImageFormat::Svg => {
             let mut svg = String::new();
-            draw(
-                &SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(),
-                data,
-            )?;
+            picture
+                .draw(&SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area())?;
             Ok(svg.into_bytes())
         }
     }
@@ -469,6 +498,8 @@ enum Mark {
     Line(ShapeStyle),
     Dashed(ShapeStyle),
     Dot(RGBColor),
+    /// A filled box: a shaded span.
+    Shade(RGBColor),
 }
 
 /// One entry of a legend.
@@ -500,6 +531,8 @@ fn flow(widths: &[u32], width: u32, gap: u32) -> Vec<(u32, u32)> {
 struct Legend {
     entries: Vec<Entry>,
     places: Vec<(u32, u32)>,
+    /// Where the first entry of each row starts, from the band's left edge.
+    left: u32,
     /// Height of the band, in pixels.
     height: u32,
 }
@@ -510,23 +543,29 @@ impl Legend {
         area: &DrawingArea<DB, Shift>,
         entries: Vec<Entry>,
     ) -> anyhow::Result<Self> {
-        let font = TextStyle::from(("sans-serif", LEGEND_FONT).into_font());
-        let widths = entries
-            .iter()
-            .map(|e| {
-                let (w, _) = area.estimate_text_size(&e.label, &font).map_err(draw_err)?;
-                Ok(SWATCH + SWATCH_GAP + w)
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
         let width = area
             .dim_in_pixel()
             .0
             .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
+        Legend::within(entries, MARGIN + Y_LABEL_AREA, width)
+    }
+
+    /// Lays `entries` out in rows `width` pixels wide, starting `left` pixels in.
+    fn within(entries: Vec<Entry>, left: u32, width: u32) -> anyhow::Result<Self> {
+        let font = ("sans-serif", LEGEND_FONT).into_font();
+        let widths = entries
+            .iter()
+            .map(|e| {
+                let (w, _) = font.box_size(&e.label).map_err(draw_err)?;
+                Ok(SWATCH + SWATCH_GAP + w)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let places = flow(&widths, width, ENTRY_GAP);
         let rows = places.last().map_or(0, |p| p.0 + 1);
         Ok(Legend {
             entries,
             places,
+            left,
             height: rows * LEGEND_ROW + MARGIN,
         })
     }
@@ -544,7 +583,7 @@ impl Legend {
         let font = TextStyle::from(("sans-serif", LEGEND_FONT).into_font())
             .pos(Pos::new(HPos::Left, VPos::Center));
         for (entry, &(row, x)) in self.entries.iter().zip(&self.places) {
-            let x = (MARGIN + Y_LABEL_AREA + x) as i32;
+            let x = (self.left + x) as i32;
             let y = (row * LEGEND_ROW + LEGEND_ROW / 2) as i32;
             let end = x + SWATCH as i32;
             match entry.mark {
@@ -553,6 +592,9 @@ impl Legend {
                     band.draw(&DashedPathElement::new([(x, y), (end, y)], 6, 4, style))
                 }
                 Mark::Dot(color) => band.draw(&Circle::new((x + 14, y), 5, color.filled())),
+                Mark::Shade(color) => {
+                    band.draw(&Rectangle::new([(x, y - 7), (end, y + 7)], color.filled()))
+                }
             }
             .map_err(draw_err)?;
             band.draw(&Text::new(
@@ -566,22 +608,53 @@ impl Legend {
     }
 }
 
+/// What a time chart spans: its time range, its value range with a margin, and its time
+/// ticks for a plotting area `width` pixels wide.
+struct Extent {
+    x: (i64, i64),
+    y: (f64, f64),
+    ticks: TimeTicks,
+}
+
+impl Extent {
+    fn of<const N: usize>(
+        lines: [&[(i64, f64)]; N],
+        daily: bool,
+        width: u32,
+    ) -> anyhow::Result<Extent> {
+        let all = || {
+            lines
+                .iter()
+                .flat_map(|l| l.iter())
+                .filter(|p| p.1.is_finite())
+        };
+        let (x0, x1) = all().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (y0, y1) = all().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        anyhow::ensure!(x0 < i64::MAX, "nothing to plot");
+        let pad = ((y1 - y0) * 0.06).max(y1.abs() * 0.01).max(1e-9);
+        let x1 = if x1 > x0 { x1 } else { x0 + DAY };
+        Ok(Extent {
+            x: (x0, x1),
+            y: (y0 - pad, y1 + pad),
+            ticks: TimeTicks::choose(x0, x1, daily, (width / TIME_LABEL_SLOT) as usize),
+        })
+    }
+}
+
 fn draw_prices<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     data: &PlotData,
 ) -> anyhow::Result<()> {
     let lines = [&data.truth, &data.naive, &data.predicted, &data.forecast];
-    let all = || lines.iter().flat_map(|l| l.points.iter());
-    let (x0, x1) = all().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (y0, y1) = all().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    anyhow::ensure!(x0 < i64::MAX, "nothing to plot");
-    let pad = ((y1 - y0) * 0.06).max(y1.abs() * 0.01);
-    let x1 = if x1 > x0 { x1 } else { x0 + DAY };
     let plot_width = area
         .dim_in_pixel()
         .0
         .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
-    let ticks = TimeTicks::choose(x0, x1, data.daily, (plot_width / TIME_LABEL_SLOT) as usize);
+    let Extent {
+        x: (x0, x1),
+        y: (y0, y1),
+        ticks,
+    } = Extent::of(lines.map(|l| &l.points[..]), data.daily, plot_width)?;
     let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
 
     let styles = [
@@ -617,10 +690,7 @@ fn draw_prices<DB: DrawingBackend>(
         .margin_bottom(0)
         .x_label_area_size(40)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(
-            Ticked::new(x0 as f64..x1 as f64, key_points),
-            (y0 - pad)..(y1 + pad),
-        )
+        .build_cartesian_2d(Ticked::new(x0 as f64..x1 as f64, key_points), y0..y1)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
@@ -641,12 +711,7 @@ fn draw_prices<DB: DrawingBackend>(
     }
     if let Some(x) = end {
         chart
-            .draw_series(DashedLineSeries::new(
-                [(x, y0 - pad), (x, y1 + pad)],
-                6,
-                4,
-                guide,
-            ))
+            .draw_series(DashedLineSeries::new([(x, y0), (x, y1)], 6, 4, guide))
             .map_err(draw_err)?;
     }
     legend.draw(&band)

@@ -89,6 +89,7 @@ fn texts(svg: &str) -> Vec<Text> {
                 .replace("&gt;", ">")
                 .replace("&quot;", "\"")
                 .replace("&#39;", "'")
+                .replace("&apos;", "'")
                 .replace("&amp;", "&");
             let (x, y, size) = (number(tag, "x"), number(tag, "y"), number(tag, "font-size"));
             let width = content.chars().count() as f64 * 0.64 * size;
@@ -387,4 +388,186 @@ fn hourly_plots_show_hours_and_end_the_data_in_the_right_place() {
         let mid = (last + first_forecast) / 2.0;
         common::assert_close("dash x", &[x], &[mid], 0.0, 1.0);
     }
+}
+
+/// A long CSV (`Date,Symbol,Close`) of `ids.len()` daily series of `days` rows on
+/// different scales, each with a weekly cycle.
+fn long_csv(ids: &[&str], days: usize) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    let mut text = String::from("Date,Symbol,Close\n");
+    for i in 0..days {
+        let date = start + chrono::Duration::days(i as i64);
+        for (k, id) in ids.iter().enumerate() {
+            let scale = 10.0 * (k + 1) as f64;
+            let t = i as f64 + k as f64;
+            let v = scale * (2.0 + (t * std::f64::consts::TAU / 7.0).sin() * 0.3 + t * 0.004);
+            text.push_str(&format!("{date},{id},{v:.4}\n"));
+        }
+    }
+    text
+}
+
+/// The width and height of an SVG, from its root element.
+fn svg_size(svg: &str) -> (f64, f64) {
+    let root = svg.split("<svg").nth(1).unwrap().split('>').next().unwrap();
+    (number(root, "width"), number(root, "height"))
+}
+
+/// Whether two pieces of text cover the same pixels.
+fn overlap(a: &Text, b: &Text) -> bool {
+    a.x.0 < b.x.1 && b.x.0 < a.x.1 && a.y.0 < b.y.1 && b.y.0 < a.y.1
+}
+
+/// The grid's legend labels: laid out by their measured widths, closer together than the
+/// generous estimate of [`texts`] allows.
+fn is_grid_legend(text: &Text) -> bool {
+    [
+        "true ",
+        "held-out part",
+        "model, forecast",
+        "seasonal naive:",
+    ]
+    .iter()
+    .any(|start| text.content.starts_with(start))
+        || text.content.ends_with("past the end")
+}
+
+/// Every label whole inside the picture and none over another (but for neighbours in the
+/// legend, whose spacing the legend's unit test checks).
+fn assert_text_fits(svg: &str) {
+    let (width, height) = svg_size(svg);
+    let texts = texts(svg);
+    for t in &texts {
+        assert!(
+            t.x.0 >= 0.0 && t.x.1 <= width && t.y.0 >= 0.0 && t.y.1 <= height,
+            "cut off: {t:?}"
+        );
+    }
+    for (i, a) in texts.iter().enumerate() {
+        for b in &texts[i + 1..] {
+            if !(is_grid_legend(a) && is_grid_legend(b)) {
+                assert!(!overlap(a, b), "{a:?} overlaps {b:?}");
+            }
+        }
+    }
+}
+
+/// Issue 11: `plot` on a global model draws a grid of its series (the first 12 by id, the
+/// rest counted in a note that says how to choose them), each panel titled with its id and
+/// the MASE of its held-out part forecast in one go; `--series ID` draws that series as a
+/// model of one series is drawn; several `--series` draw a grid of those; an unknown id is
+/// refused with exit 2, naming the ids there are.
+#[test]
+fn a_global_model_draws_a_grid_of_its_series_or_one_series_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = (1..=14).map(|k| format!("S{k:02}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    common::write(dir.path(), "long.csv", &long_csv(&ids, 90));
+    gruf(dir.path())
+        .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+        .args(common::FAST)
+        .assert()
+        .success();
+
+    let assert = gruf(dir.path())
+        .args(["plot", "--out", "grid.svg"])
+        .assert()
+        .success()
+        .stdout(contains("wrote grid.svg"));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("drew 12 of 14 series") && stderr.contains("--series"),
+        "{stderr}"
+    );
+    let grid = std::fs::read_to_string(dir.path().join("grid.svg")).unwrap();
+    for id in &ids[..12] {
+        assert!(grid.contains(&format!("{id}: MASE model ")), "{id}");
+    }
+    for id in &ids[12..] {
+        assert!(!grid.contains(&format!("{id}: MASE")), "{id}");
+    }
+    assert!(
+        grid.contains("Close of 12 of 14 series, long.csv"),
+        "{grid}"
+    );
+    assert!(grid.contains("last 30 days held out"), "{grid}");
+    assert!(grid.contains(", seasonal naive "), "{grid}");
+    assert!(grid.contains("30 days past the end"), "{grid}");
+    assert_text_fits(&grid);
+
+    gruf(dir.path())
+        .args(["plot", "--out", "grid.png", "--days", "10"])
+        .assert()
+        .success();
+    let png = std::fs::read(dir.path().join("grid.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+
+    // Two series: a grid of two, and nothing to say about the others.
+    gruf(dir.path())
+        .args([
+            "plot", "--out", "two.svg", "--series", "S07", "--series", "S02",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    let two = std::fs::read_to_string(dir.path().join("two.svg")).unwrap();
+    assert!(two.contains("S02: MASE model ") && two.contains("S07: MASE model "));
+    assert!(!two.contains("S01: MASE"));
+    assert_text_fits(&two);
+
+    // One series: the picture of a model of one series, titled with the series.
+    let one = svg(dir.path(), &["--series", "S03"]);
+    let texts = texts(&one);
+    let title = "gruf: Close of series 'S03', long.csv: one-step forecasts over the held-out days";
+    assert!(texts.iter().any(|t| t.content == title), "{texts:?}");
+    for label in [
+        "model, MAE",
+        "naive (tomorrow = today), MAE",
+        "recursive forecast, 30 days",
+        "best epoch",
+    ] {
+        assert!(texts.iter().any(|t| t.content.contains(label)), "{label}");
+    }
+    assert!(!texts.iter().any(|t| t.content.contains("S01")));
+
+    let before = files(dir.path());
+    let assert = gruf(dir.path())
+        .args(["plot", "--out", "zzz.png", "--series", "ZZZ"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with(
+            "gruf: error: --series ZZZ: the model has no such series; it has 'S01', 'S02'"
+        ) && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(files(dir.path()), before);
+}
+
+/// A global model trained with `--test-size 0` has no held-out part: its panels show the
+/// recent past and the forecast, and the picture says so.
+#[test]
+fn a_global_model_without_a_held_out_part_draws_the_past_and_the_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = long_csv(&["AAA", "BBB", "CCC"], 80);
+    common::write(dir.path(), "long.csv", &text);
+    gruf(dir.path())
+        .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+        .args(common::TINY)
+        .args(["--test-days", "0"])
+        .assert()
+        .success();
+    let svg = svg(dir.path(), &["--days", "14"]);
+    assert!(svg.contains("No held-out part"), "{svg}");
+    assert!(
+        svg.contains("Close of 3 series, long.csv: the forecast of 14 days past the end"),
+        "{svg}"
+    );
+    assert!(!svg.contains("MASE"), "{svg}");
+    let texts = texts(&svg);
+    for id in ["AAA", "BBB", "CCC"] {
+        assert!(texts.iter().any(|t| t.content == id), "{id}");
+    }
+    assert_text_fits(&svg);
 }

@@ -284,21 +284,17 @@ struct Opened {
     forecaster: Forecaster,
 }
 
-/// Opens the checkpoint and the series a consumer works on: `--csv`, else the training CSV.
-fn open(source: &Source, device: &Device) -> anyhow::Result<Opened> {
-    open_with(source, Checkpoint::load(&source.model, device)?, device)
-}
-
-/// [`open`] with the checkpoint already loaded.
+/// The series a consumer of a model of one series works on (`--csv`, else the training
+/// CSV), with the checkpoint already loaded. Global models go to [`global`] instead.
 fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow::Result<Opened> {
     let meta = &checkpoint.meta;
     if meta.is_global() {
-        return Err(GrufError::usage(format!(
-            "{} is a global model over {} series: `gruf predict` and `gruf evaluate` read it; plot draws models of one series for now (score it with `gruf evaluate`)",
+        // Each command sends a global model to `global` before it gets here.
+        anyhow::bail!(
+            "{} is a global model over {} series, read here as a model of one series",
             source.model.display(),
             meta.members.len()
-        ))
-        .into());
+        );
     }
     if let Some(id) = source.series.first() {
         return Err(GrufError::usage(format!(

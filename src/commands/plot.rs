@@ -1,129 +1,409 @@
-//! `gruf plot`: held-out predictions, the forecast and the loss curves as PNG or SVG.
+//! `gruf plot`: held-out predictions, the forecast and the loss curves as PNG or SVG. A
+//! global model draws one series so with `--series ID`, and otherwise a grid of up to 12
+//! series: each one's held-out part forecast in one go beside the seasonal naive forecast,
+//! and the forecast past the end.
 
+use candle_core::Device;
+
+use crate::calendar::Calendar;
+use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PlotArgs;
-use crate::evaluate::{money, Scoring};
+use crate::data::Series;
+use crate::evaluate::{money, seasonal_naive, seasonal_name, Scoring};
+use crate::forecast::Forecaster;
 use crate::output::{check_writable, print, write_atomic};
-use crate::plot::{Line, PlotData};
+use crate::plot::{
+    panel_title, panel_width, GridData, GridLegend, GridPanel, ImageFormat, Line, PlotData,
+    MOST_PANELS,
+};
 
-use super::{device, held_out_start, history_needed, mase_scale, note, open, season_for, Opened};
+use super::global::{self, InOneGo};
+use super::{
+    device, held_out_start, history_needed, mase_scale, note, open_with, season_for, Opened,
+};
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
-    let format = crate::plot::ImageFormat::from_path(&args.out)?;
+    let format = ImageFormat::from_path(&args.out)?;
     let device = device();
-    let Opened {
-        checkpoint,
-        series,
-        path: csv_path,
-        forecaster,
-    } = open(&args.source, &device)?;
-    let meta = &checkpoint.meta;
-    let cal = series.calendar;
-    let daily = series.is_daily();
-    let column = &meta.data.column;
-
-    // The held-out part if there is one; else the last 365 steps, labelled as in-sample.
-    const IN_SAMPLE: usize = 365;
-    let season = season_for(None, meta.config.data.season, &series);
-    let history = history_needed(&forecaster, season);
-    let (start, held_out) = match held_out_start(meta, &series) {
-        Some(s) => (s.max(history), true),
-        None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
+    let stored = Checkpoint::load(&args.source.model, &device)?;
+    let image = if stored.meta.is_global() {
+        plot_global(&args, &stored, format, &device)?
+    } else {
+        let Opened {
+            checkpoint,
+            series,
+            path,
+            forecaster,
+        } = open_with(&args.source, stored, &device)?;
+        let meta = &checkpoint.meta;
+        let one = One {
+            series: &series,
+            forecaster: &forecaster,
+            meta,
+            name: format!("{}, {}", meta.data.column, file_name(&path)),
+            held_out: held_out_start(meta, &series),
+            mase_scale: &|before| mase_scale(meta, before),
+        };
+        crate::plot::render(&one.picture(args.days)?, format)?
     };
-    let targets = start..series.len();
-    let (mut predicted, mut naive) = (Vec::new(), Vec::new());
-    let name = csv_path
-        .file_name()
-        .map_or(String::new(), |n| n.to_string_lossy().into());
-    let mut title = format!("gruf: {column}, {name}");
-    let (mut model_label, mut naive_label) = (
-        "one-step prediction".to_string(),
-        format!("naive ({})", cal.naive_words()),
-    );
-    if !targets.is_empty() {
-        let pred = forecaster.one_step(&series, targets.clone())?;
-        let scoring = Scoring {
-            mase_scale: mase_scale(meta, &series.values[..start]),
-            season,
-            held_out,
+    write_atomic(&args.out, &image)?;
+    print(format!("wrote {}\n", args.out.display()).as_bytes())
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into())
+}
+
+/// One series' picture: what it is drawn from.
+struct One<'a> {
+    series: &'a Series,
+    forecaster: &'a Forecaster,
+    meta: &'a Meta,
+    /// What the title names: `Close, prices.csv`, `value of series 'H1', long.csv`.
+    name: String,
+    /// Where the data the model never trained on begins, if the series has any.
+    held_out: Option<usize>,
+    /// The MASE denominator, given the true values before the scored span.
+    mase_scale: &'a dyn Fn(&[f64]) -> f64,
+}
+
+impl One<'_> {
+    /// True prices and one-step predictions over the held-out part (else the last 365
+    /// steps, labelled in-sample), the forecast past the end, and the loss curves.
+    fn picture(&self, days: u32) -> anyhow::Result<PlotData> {
+        let (series, forecaster, meta) = (self.series, self.forecaster, self.meta);
+        let cal = series.calendar;
+        let column = &meta.data.column;
+
+        const IN_SAMPLE: usize = 365;
+        let season = season_for(None, meta.config.data.season, series);
+        let history = history_needed(forecaster, season);
+        let (start, held_out) = match self.held_out {
+            Some(s) => (s.max(history), true),
+            None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
         };
-        let e = crate::evaluate::score(&series, targets.clone(), pred.clone(), scoring);
-        let span = if held_out {
-            format!("held-out {}s", cal.unit())
-        } else {
-            format!("last {}, in-sample (not held out)", cal.count(IN_SAMPLE))
-        };
-        title = format!("{title}: one-step forecasts over the {span}");
-        let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
-        let model = match meta.networks() {
-            1 => "model".to_string(),
-            n => format!("median of {n} networks"),
-        };
-        model_label = format!("{model}, MAE {}", money(mae("model")));
-        naive_label = format!("naive ({}), MAE {}", cal.naive_words(), money(mae("naive")));
-        if let (Some(m), Some(s)) = (season, e.seasonal()) {
-            naive_label.push_str(&format!(
-                "; seasonal naive ({}) MAE {}",
-                cal.seasonal_words(m),
-                money(s.mae)
-            ));
+        let targets = start..series.len();
+        let (mut predicted, mut naive) = (Vec::new(), Vec::new());
+        let mut title = format!("gruf: {}", self.name);
+        let (mut model_label, mut naive_label) = (
+            "one-step prediction".to_string(),
+            format!("naive ({})", cal.naive_words()),
+        );
+        if !targets.is_empty() {
+            let pred = forecaster.one_step(series, targets.clone())?;
+            let scoring = Scoring {
+                mase_scale: (self.mase_scale)(&series.values[..start]),
+                season,
+                held_out,
+            };
+            let e = crate::evaluate::score(series, targets.clone(), pred.clone(), scoring);
+            let span = if held_out {
+                format!("held-out {}s", cal.unit())
+            } else {
+                format!("last {}, in-sample (not held out)", cal.count(IN_SAMPLE))
+            };
+            title = format!("{title}: one-step forecasts over the {span}");
+            let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
+            let model = match meta.networks() {
+                1 => "model".to_string(),
+                n => format!("median of {n} networks"),
+            };
+            model_label = format!("{model}, MAE {}", money(mae("model")));
+            naive_label = format!("naive ({}), MAE {}", cal.naive_words(), money(mae("naive")));
+            if let (Some(m), Some(s)) = (season, e.seasonal()) {
+                naive_label.push_str(&format!(
+                    "; seasonal naive ({}) MAE {}",
+                    cal.seasonal_words(m),
+                    money(s.mae)
+                ));
+            }
+            predicted = targets
+                .clone()
+                .zip(pred)
+                .map(|(t, p)| (series.dates[t], p))
+                .collect();
+            naive = targets
+                .clone()
+                .map(|t| (series.dates[t], series.values[t - 1]))
+                .collect();
         }
-        predicted = targets
-            .clone()
-            .zip(pred)
-            .map(|(t, p)| (series.dates[t], p))
-            .collect();
-        naive = targets
-            .clone()
-            .map(|t| (series.dates[t], series.values[t - 1]))
-            .collect();
+        let steps = forecast_steps(forecaster, cal, days);
+        let forecast = past_the_end(forecaster, series, column, steps)?;
+
+        Ok(PlotData {
+            title,
+            value_name: column.to_string(),
+            daily: series.is_daily(),
+            step_seconds: cal.approx_seconds(),
+            truth: Line {
+                label: format!("true {column}"),
+                points: points(series, start.saturating_sub(1)..series.len()),
+            },
+            predicted: Line {
+                label: model_label,
+                points: predicted,
+            },
+            naive: Line {
+                label: naive_label,
+                points: naive,
+            },
+            forecast: Line {
+                label: forecast_words(forecaster, cal, steps),
+                points: forecast,
+            },
+            // An ensemble's first network's losses.
+            history: meta.history.clone(),
+            best_epoch: meta.best_epoch,
+        })
     }
-    let mut steps = args.days as usize;
+}
+
+/// The steps of forecast drawn: `--days`, but no more than the horizon of a model with
+/// covariates (their future is unknown), said in a note.
+fn forecast_steps(forecaster: &Forecaster, cal: Calendar, days: u32) -> usize {
     let k = forecaster.featurizer.horizon;
-    if forecaster.featurizer.has_covariates() && steps > k {
-        // The covariates' future is unknown: no recursion past the horizon.
+    if forecaster.featurizer.has_covariates() && days as usize > k {
         note(&format!(
             "this model reads --inputs: the forecast drawn stops at its horizon, {}",
             cal.count(k)
         ));
-        steps = k;
+        return k;
     }
-    let forecast = forecaster.forecast(&series, column, steps)?;
-    let mut forecast_points = vec![(forecast.last_date, forecast.last_value)];
-    forecast_points.extend(forecast.dates.into_iter().zip(forecast.point));
+    days as usize
+}
 
-    let data = PlotData {
-        title,
-        value_name: column.to_string(),
-        daily,
-        step_seconds: cal.approx_seconds(),
-        truth: Line {
-            label: format!("true {column}"),
-            points: (start.saturating_sub(1)..series.len())
-                .map(|t| (series.dates[t], series.values[t]))
-                .collect(),
-        },
-        predicted: Line {
-            label: model_label,
-            points: predicted,
-        },
-        naive: Line {
-            label: naive_label,
-            points: naive,
-        },
-        forecast: Line {
-            label: match forecaster.featurizer.horizon {
-                1 => format!("recursive forecast, {}", cal.count(steps)),
-                k if steps <= k => format!("direct forecast, {}", cal.count(steps)),
-                k => format!("forecast in blocks of {k}, {}", cal.count(steps)),
-            },
-            points: forecast_points,
-        },
-        // An ensemble's first network's losses.
-        history: meta.history.clone(),
-        best_epoch: meta.best_epoch,
+/// The forecast of `steps` values past the end of `series`, from its last true point (so
+/// that the lines join).
+fn past_the_end(
+    forecaster: &Forecaster,
+    series: &Series,
+    column: &str,
+    steps: usize,
+) -> anyhow::Result<Vec<(i64, f64)>> {
+    let forecast = forecaster.forecast(series, column, steps)?;
+    let mut points = vec![(forecast.last_date, forecast.last_value)];
+    points.extend(forecast.dates.into_iter().zip(forecast.point));
+    Ok(points)
+}
+
+/// How the forecast past the end was made, for its legend entry.
+fn forecast_words(forecaster: &Forecaster, cal: Calendar, steps: usize) -> String {
+    match forecaster.featurizer.horizon {
+        1 => format!("recursive forecast, {}", cal.count(steps)),
+        k if steps <= k => format!("direct forecast, {}", cal.count(steps)),
+        k => format!("forecast in blocks of {k}, {}", cal.count(steps)),
+    }
+}
+
+/// The true (date, value) points of `rows`.
+fn points(series: &Series, rows: std::ops::Range<usize>) -> Vec<(i64, f64)> {
+    rows.map(|t| (series.dates[t], series.values[t])).collect()
+}
+
+/// `gruf plot` for a global model: one series' picture with `--series ID`, else a grid
+/// of the chosen series, the first [`MOST_PANELS`] by id.
+fn plot_global(
+    args: &PlotArgs,
+    checkpoint: &Checkpoint,
+    format: ImageFormat,
+    device: &Device,
+) -> anyhow::Result<Vec<u8>> {
+    let meta = &checkpoint.meta;
+    let panel = global::load_series(&args.source, meta)?;
+    let mut chosen = global::choose(
+        meta,
+        &panel,
+        &args.source.series,
+        !args.source.csv.is_empty(),
+    )?;
+    if let ([id], [(member, named)]) = (args.source.series.as_slice(), chosen.as_slice()) {
+        let series = &named.loaded.series;
+        let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
+        let origin = global::held_out_origin(member);
+        let scale = member.mase_scale.unwrap_or(f64::NAN);
+        let one = One {
+            series,
+            forecaster: &forecaster,
+            meta,
+            name: format!(
+                "{} of series '{id}', {}",
+                meta.data.column,
+                file_name(named.path())
+            ),
+            held_out: (origin < series.len()).then_some(origin),
+            mase_scale: &|_| scale,
+        };
+        return crate::plot::render(&one.picture(args.days)?, format);
+    }
+    chosen.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    chosen.dedup_by(|a, b| a.0.id == b.0.id);
+    let total = chosen.len();
+    if total > MOST_PANELS {
+        note(&format!(
+            "drew {MOST_PANELS} of {total} series (the first by id); choose others with --series ID (repeatable; one --series draws that series alone)"
+        ));
+        chosen.truncate(MOST_PANELS);
+    }
+    let Some((_, first)) = chosen.first() else {
+        anyhow::bail!("no series to plot");
     };
-    let image = crate::plot::render(&data, format)?;
-    write_atomic(&args.out, &image)?;
-    print(format!("wrote {}\n", args.out.display()).as_bytes())
+    let cal = first.loaded.series.calendar;
+    let width = panel_width(chosen.len());
+    let mut panels = Vec::with_capacity(chosen.len());
+    let (mut held_lengths, mut seasons) = (Vec::new(), Vec::new());
+    let mut steps = args.days as usize;
+    let mut forecast_label = String::new();
+    for (i, (member, named)) in chosen.iter().enumerate() {
+        let series = &named.loaded.series;
+        let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
+        if i == 0 {
+            steps = forecast_steps(&forecaster, cal, args.days);
+            forecast_label = format!("{} past the end", forecast_words(&forecaster, cal, steps));
+        }
+        let season = season_for(None, meta.config.data.season, series);
+        let held = global::in_one_go(&forecaster, member, series, season)?;
+        let forecast = past_the_end(&forecaster, series, &meta.data.column, steps)?;
+        let panel = match held {
+            Some(held) => {
+                held_lengths.push(held.path.len());
+                seasons.extend(season);
+                grid_panel(&member.id, series, held, season, forecast, width)
+            }
+            None => GridPanel {
+                title: panel_title(&member.id, "", width),
+                truth: points(
+                    series,
+                    series.len().saturating_sub(CONTEXT * steps)..series.len(),
+                ),
+                held_out: None,
+                model: Vec::new(),
+                baseline: Vec::new(),
+                forecast,
+            },
+        };
+        panels.push(panel);
+    }
+
+    let column = &meta.data.column;
+    let data_words = match panel.series.iter().filter(|n| n.file.is_some()).count() {
+        0 => file_name(&panel.provenance.path),
+        _ => global::panel_words(&panel),
+    };
+    let drawn = if total > panels.len() {
+        format!("{} of {total} series", panels.len())
+    } else {
+        format!("{total} series")
+    };
+    let held_words = match held_lengths.as_slice() {
+        [] => None,
+        [n, rest @ ..] if rest.iter().all(|r| r == n) => Some(format!("last {}", cal.count(*n))),
+        _ => Some("held-out part".to_string()),
+    };
+    let (title, subtitle) = match &held_words {
+        Some(held) => (
+            format!(
+                "gruf: {column} of {drawn}, {data_words}: each series' {held} held out and forecast in one go; {} past the end",
+                cal.count(steps)
+            ),
+            format!(
+                "Panel titles: MASE of the held-out forecast in one go, scaled by the seasonal naive forecast's error on the training part{}; model {}",
+                match seasons.first() {
+                    Some(m) if seasons.iter().all(|s| s == m) => format!(" (m = {m})"),
+                    _ => String::new(),
+                },
+                file_name(&args.source.model)
+            ),
+        ),
+        None => (
+            format!(
+                "gruf: {column} of {drawn}, {data_words}: the forecast of {} past the end",
+                cal.count(steps)
+            ),
+            format!(
+                "No held-out part (model {} trained on every row, --test-size 0): the panels show the recent past and the forecast only",
+                file_name(&args.source.model)
+            ),
+        ),
+    };
+    let baseline = match seasons.first() {
+        Some(&m) => format!("seasonal naive: the last {} repeated", cal.count(m)),
+        None => "seasonal naive".to_string(),
+    };
+    let data = GridData {
+        title,
+        subtitle,
+        daily: first.loaded.series.is_daily(),
+        step_seconds: cal.approx_seconds(),
+        legend: GridLegend {
+            truth: format!("true {column}"),
+            held_out: "held-out part".to_string(),
+            model: "model, forecast in one go from the start of the held-out part".to_string(),
+            baseline,
+            forecast: forecast_label,
+        },
+        panels,
+    };
+    crate::plot::render_grid(&data, format)
+}
+
+/// History drawn before the held-out part, in held-out lengths (or, without one, before
+/// the end, in forecast lengths).
+const CONTEXT: usize = 3;
+
+/// One series' panel: the recent past, the held-out part's truth, its forecast in one go
+/// beside the seasonal naive forecast (both joined to the last true value before it), and
+/// the forecast past the end; the title gives both MASEs.
+fn grid_panel(
+    id: &str,
+    series: &Series,
+    held: InOneGo,
+    season: Option<usize>,
+    forecast: Vec<(i64, f64)>,
+    width: u32,
+) -> GridPanel {
+    let InOneGo {
+        origin,
+        path,
+        ahead,
+    } = held;
+    let steps = path.len();
+    let join = (series.dates[origin - 1], series.values[origin - 1]);
+    let dated = |values: Vec<f64>| -> Vec<(i64, f64)> {
+        std::iter::once(join)
+            .chain(
+                series.dates[origin..origin + values.len()]
+                    .iter()
+                    .copied()
+                    .zip(values),
+            )
+            .collect()
+    };
+    let baseline = season
+        .and_then(|m| seasonal_naive(&series.values, origin, m, steps))
+        .map_or_else(Vec::new, dated);
+    let mase = |name: &str| {
+        ahead
+            .rows
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.mase)
+    };
+    let model = mase("model").unwrap_or(f64::NAN);
+    let rest = match season.and_then(|m| mase(&seasonal_name(m))) {
+        Some(s) => format!(": MASE model {model:.2}, seasonal naive {s:.2}"),
+        None => format!(
+            ": MASE model {model:.2}, naive {:.2}",
+            mase("naive").unwrap_or(f64::NAN)
+        ),
+    };
+    GridPanel {
+        title: panel_title(id, &rest, width),
+        truth: points(series, origin.saturating_sub(CONTEXT * steps)..series.len()),
+        held_out: Some((series.dates[origin], series.dates[series.len() - 1])),
+        model: dated(path),
+        baseline,
+        forecast,
+    }
 }

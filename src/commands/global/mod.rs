@@ -1,6 +1,7 @@
 //! A global model over many series (`--id-column`): `train` fits one network on the
 //! windows of every series, each series scaled on its own training part only; `predict`
-//! forecasts every series, or those named by `--series`.
+//! forecasts every series, or those named by `--series`; `evaluate` and `plot` score and
+//! draw each series' held-out part.
 
 mod backtest;
 
@@ -15,7 +16,7 @@ use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
 use crate::data::{DataConfig, Series};
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, score_ahead, PanelScores, Scoring, SeriesScores};
+use crate::evaluate::{naive_scale, score_ahead, Ahead, PanelScores, Scoring, SeriesScores};
 use crate::forecast::Forecaster;
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
@@ -164,18 +165,11 @@ fn held_out(
     let mut scores = Vec::new();
     for (member, named) in chosen {
         let series = &named.loaded.series;
-        let origin = match &member.split.test {
-            test if test.is_empty() => test.end,
-            test => test.start,
-        };
-        let part = Part {
-            id: &member.id,
-            origin,
-            end: series.len(),
-            fit_end: member.split.fit_end(),
-            mase_scale: member.mase_scale.unwrap_or(f64::NAN),
-            season: season_for(season, checkpoint.meta.config.data.season, series),
-        };
+        let part = Part::held_out(
+            member,
+            series,
+            season_for(season, checkpoint.meta.config.data.season, series),
+        );
         if part.first_target() < part.end {
             let forecaster = checkpoint.forecaster_for(member, device)?;
             scores.push(part.score(&forecaster, series)?);
@@ -195,7 +189,20 @@ pub(super) struct Part<'a> {
     pub season: Option<usize>,
 }
 
-impl Part<'_> {
+impl<'a> Part<'a> {
+    /// The held-out part of `member`'s series in use, `series`: from its first test row
+    /// (for a model trained on every row, the first row after them) to the end.
+    pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Part<'a> {
+        Part {
+            id: &member.id,
+            origin: held_out_origin(member),
+            end: series.len(),
+            fit_end: member.split.fit_end(),
+            mase_scale: member.mase_scale.unwrap_or(f64::NAN),
+            season,
+        }
+    }
+
     fn scoring(&self) -> Scoring {
         Scoring {
             mase_scale: self.mase_scale,
@@ -216,6 +223,17 @@ impl Part<'_> {
         let scoring = self.scoring();
         let first = self.first_target().max(forecaster.lookback());
         let one_step = crate::evaluate::evaluate(forecaster, series, first..self.end, scoring)?;
+        Ok(SeriesScores {
+            id: self.id.to_string(),
+            one_step,
+            ahead: self.in_one_go(forecaster, series)?.ahead,
+        })
+    }
+
+    /// The part forecast in one go from its origin, up to its end (a model with
+    /// covariates: up to its horizon, their future being unknown), and that forecast
+    /// scored beside naive and seasonal naive.
+    pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<InOneGo> {
         let mut steps = self.end - self.origin;
         if forecaster.featurizer.has_covariates() {
             steps = steps.min(forecaster.featurizer.horizon);
@@ -228,16 +246,74 @@ impl Part<'_> {
             self.season,
             self.fit_end,
         );
-        Ok(SeriesScores {
-            id: self.id.to_string(),
-            one_step,
+        Ok(InOneGo {
+            origin: self.origin,
+            path,
             ahead,
         })
     }
 }
 
+/// Where a series' held-out part begins: its first test row, or for a model trained on
+/// every row, the first row after them (past the end of the series it trained on).
+pub(super) fn held_out_origin(member: &Member) -> usize {
+    match &member.split.test {
+        test if test.is_empty() => test.end,
+        test => test.start,
+    }
+}
+
+/// A part of a series forecast in one go from its start, and that forecast scored.
+pub(super) struct InOneGo {
+    /// The part's first row.
+    pub origin: usize,
+    /// The forecast of `values[origin..origin + path.len()]`.
+    pub path: Vec<f64>,
+    pub ahead: Ahead,
+}
+
+/// The held-out part of `series` (the series of `member`) forecast in one go from its
+/// start; `None` when the series has no held-out row or too little before it.
+pub(super) fn in_one_go(
+    forecaster: &Forecaster,
+    member: &Member,
+    series: &Series,
+    season: Option<usize>,
+) -> anyhow::Result<Option<InOneGo>> {
+    let part = Part::held_out(member, series, season);
+    if part.origin >= part.end || part.origin < forecaster.lookback() {
+        return Ok(None);
+    }
+    part.in_one_go(forecaster, series).map(Some)
+}
+
+/// The network with `member`'s transforms, for its series `named`; a series shorter than
+/// the model's input is refused, naming it.
+pub(super) fn forecaster_for(
+    checkpoint: &Checkpoint,
+    member: &Member,
+    named: &Named,
+    device: &Device,
+) -> anyhow::Result<Forecaster> {
+    let series = &named.loaded.series;
+    let forecaster = checkpoint.forecaster_for(member, device)?;
+    let lookback = forecaster.lookback();
+    if series.len() < lookback {
+        return Err(GrufError::data(
+            named.path(),
+            format!(
+                "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
+                member.id,
+                series.len()
+            ),
+        )
+        .into());
+    }
+    Ok(forecaster)
+}
+
 /// Where a panel came from, to begin a message: the long CSV, or how many files.
-fn panel_words(panel: &Panel) -> String {
+pub(super) fn panel_words(panel: &Panel) -> String {
     match panel.series.iter().filter(|n| n.file.is_some()).count() {
         0 => panel.provenance.path.display().to_string(),
         1 => "the file given".to_string(),
@@ -283,19 +359,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
     let mut forecasts = Vec::with_capacity(chosen.len());
     for (member, named) in chosen {
         let series = &named.loaded.series;
-        let forecaster = checkpoint.forecaster_for(member, &device)?;
-        let lookback = forecaster.lookback();
-        if series.len() < lookback {
-            return Err(GrufError::data(
-                named.path(),
-                format!(
-                    "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
-                    member.id,
-                    series.len()
-                ),
-            )
-            .into());
-        }
+        let forecaster = forecaster_for(&checkpoint, member, named, &device)?;
         let mut forecast = forecaster.forecast(series, &meta.data.column, args.days as usize)?;
         forecast.id = Some(member.id.clone());
         forecasts.push(forecast);
@@ -305,7 +369,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
 
 /// The series a consumer of a global model works on: those of `--csv` when given (each
 /// one the model was trained on), else the files it was trained on.
-fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
+pub(super) fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
     let data_config = DataConfig {
         column: Some(meta.data.column.clone()),
         date_column: Some(meta.data.date_column.clone()),
@@ -357,7 +421,7 @@ fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
 
 /// The series a consumer works on, each with its member of the model: those of `--series`,
 /// else those of the files given with `--csv`, else every series of the model.
-fn choose<'a, 'p>(
+pub(super) fn choose<'a, 'p>(
     meta: &'a Meta,
     panel: &'p Panel,
     series: &[String],
