@@ -230,18 +230,12 @@ pub fn seasonal_scale(values: &[f64], m: usize) -> f64 {
 
 /// Scores `path`, a forecast of `values[origin..origin + path.len()]` made at `origin`,
 /// beside the naive and seasonal naive forecasts made there; MASE is scaled by the seasonal
-/// naive's error on `values[..train_end]`.
-pub fn score_ahead(
-    values: &[f64],
-    origin: usize,
-    path: &[f64],
-    season: Option<usize>,
-    train_end: usize,
-) -> Ahead {
+/// naive's error on all the values before `origin` (M4's in-sample scale).
+pub fn score_ahead(values: &[f64], origin: usize, path: &[f64], season: Option<usize>) -> Ahead {
     let steps = path.len();
     let truth = &values[origin..origin + steps];
     let m = season.unwrap_or(1);
-    let scale = seasonal_scale(&values[..train_end], m);
+    let scale = seasonal_scale(&values[..origin], m);
     let score = |pred: &[f64]| {
         let mae = pred
             .iter()

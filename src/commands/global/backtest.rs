@@ -164,7 +164,6 @@ pub(in crate::commands) fn run(
                 id: &named.id,
                 origin: bounds[i].start,
                 end: bounds[i].end,
-                fit_end: *fit_end,
                 mase_scale: naive_scale(&series.values[..*fit_end]),
                 season: season_for(None, config.data.season, series),
             };

@@ -178,12 +178,11 @@ fn held_out(
     Ok(PanelScores::new(scores))
 }
 
-/// A part of one series to score: `origin..end`, after a model fitted on `..fit_end`.
+/// A part of one series to score: `origin..end`, everything before it being history.
 pub(super) struct Part<'a> {
     pub id: &'a str,
     pub origin: usize,
     pub end: usize,
-    pub fit_end: usize,
     /// The naive forecast's error on the training part: the one-step MASE denominator.
     pub mase_scale: f64,
     pub season: Option<usize>,
@@ -197,7 +196,6 @@ impl<'a> Part<'a> {
             id: &member.id,
             origin: held_out_origin(member),
             end: series.len(),
-            fit_end: member.split.fit_end(),
             mase_scale: member.mase_scale.unwrap_or(f64::NAN),
             season,
         }
@@ -232,20 +230,16 @@ impl<'a> Part<'a> {
 
     /// The part forecast in one go from its origin, up to its end (a model with
     /// covariates: up to its horizon, their future being unknown), and that forecast
-    /// scored beside naive and seasonal naive.
+    /// scored beside naive and seasonal naive, MASE scaled by the seasonal naive error on
+    /// all the history before the origin (M4's in-sample scale: training and validation
+    /// part alike).
     pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<InOneGo> {
         let mut steps = self.end - self.origin;
         if forecaster.featurizer.has_covariates() {
             steps = steps.min(forecaster.featurizer.horizon);
         }
         let path = forecaster.paths(series, &[self.origin], steps)?.remove(0);
-        let ahead = score_ahead(
-            &series.values,
-            self.origin,
-            &path,
-            self.season,
-            self.fit_end,
-        );
+        let ahead = score_ahead(&series.values, self.origin, &path, self.season);
         Ok(InOneGo {
             origin: self.origin,
             path,
