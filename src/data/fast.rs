@@ -21,9 +21,13 @@
 //! refusal or error at all. So it never words an error itself: every message is the slow
 //! path's, naming the line and the value.
 //!
-//! Reading one more column (say a string series id) is one more dtype in [`Columns`]'
-//! schema, one more column of [`Part`], and one more cell handed to [`Rows`].
+//! A long CSV (`--id-column`, [`load_panel`](super::load_panel)) is read the same way with
+//! one more column, the series id, as text: each row goes to its series' own [`Rows`]
+//! (found by a hash of the id, or as the previous row's when the id repeats), so each series
+//! is then cleaned on its own, in parallel, exactly as the slow path cleans it. Memory
+//! follows the needed columns: the rows kept and one id per series.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -46,6 +50,19 @@ const BLOCK: usize = 8 << 20;
 /// Loads `path` by the fast path, or `None` where the slow path must. Regular files only:
 /// the slow path reads the file again, which a pipe would not allow.
 pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loaded> {
+    debug_assert!(config.id_column.is_none());
+    load_groups(path, config, hash)?
+        .pop()
+        .map(|(_, loaded)| loaded)
+}
+
+/// Loads every series of `path` (one per id of `config.id_column`, sorted by id; one with
+/// an empty id without an id column) by the fast path, or `None` where the slow path must.
+pub(super) fn load_groups(
+    path: &Path,
+    config: &DataConfig,
+    hash: Hash,
+) -> Option<Vec<(String, Loaded)>> {
     let file = File::open(path).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
@@ -61,7 +78,7 @@ fn read(
     config: &DataConfig,
     block: usize,
     hash: Hash,
-) -> Option<Loaded> {
+) -> Option<Vec<(String, Loaded)>> {
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(1);
         let (spare, spare_rx) = sync_channel(2);
@@ -123,15 +140,15 @@ fn blocks(
     }
 }
 
-/// Reads the blocks of one file (the first holds the header) into the cleaned series;
-/// `sha256` gives the file's hash once every block is read.
+/// Reads the blocks of one file (the first holds the header) into the cleaned series, by
+/// id; `sha256` gives the file's hash once every block is read.
 fn parse(
     mut blocks: impl Iterator<Item = Block>,
     part: usize,
     path: &Path,
     config: &DataConfig,
     sha256: impl FnOnce() -> Option<String>,
-) -> Option<Loaded> {
+) -> Option<Vec<(String, Loaded)>> {
     let delimiter = config.delimiter.byte();
     let first = blocks.next()?;
     if compression(&first.0).is_some() {
@@ -166,16 +183,78 @@ fn parse(
     let form = DateForm::detect(first_date, config.date_format.as_deref());
 
     let columns = Columns::new(&header, &layout, &form, delimiter, part);
-    let mut rows = Rows::new(&header, &layout);
-    columns.read(body, &mut rows)?;
+    let mut groups = Groups::new(&header, &layout);
+    columns.read(body, &mut groups)?;
     drop(first);
     for block in blocks {
-        columns.read(&block.0, &mut rows)?;
+        columns.read(&block.0, &mut groups)?;
     }
-    if rows.taken() == 0 {
+    if groups.taken == 0 {
         return None;
     }
-    rows.finish(path, config, &form, sha256()?).ok()
+    let sha256 = sha256()?;
+    // Each series is cleaned on its own: in parallel, then in the slow path's order (by
+    // id). Any refusal is the slow path's to word.
+    let mut loaded = (groups.series.into_par_iter())
+        .map(|(id, rows)| Some((id, rows.finish(path, config, &form, sha256.clone()).ok()?)))
+        .collect::<Option<Vec<_>>>()?;
+    loaded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Some(loaded)
+}
+
+/// The rows read so far, by series: one [`Rows`] per id (one with an empty id when the
+/// file is one series), in the order the ids first appear.
+struct Groups<'a> {
+    header: &'a [String],
+    layout: &'a Layout,
+    series: Vec<(String, Rows<'a>)>,
+    /// Where each id's rows are in `series`.
+    index: HashMap<String, usize>,
+    /// The series of the last row, checked first: rows of one series often come together.
+    last: usize,
+    /// Rows taken, of every series.
+    taken: usize,
+}
+
+impl<'a> Groups<'a> {
+    fn new(header: &'a [String], layout: &'a Layout) -> Self {
+        let mut series = Vec::new();
+        if layout.id.is_none() {
+            series.push((String::new(), Rows::new(header, layout)));
+        }
+        Groups {
+            header,
+            layout,
+            series,
+            index: HashMap::new(),
+            last: 0,
+            taken: 0,
+        }
+    }
+
+    /// The position of the series `id` (as polars read the cell; trimmed) in `series`,
+    /// added if new; `None` for an empty id, which the slow path refuses.
+    fn of(&mut self, id: Option<&str>) -> Option<usize> {
+        let id = id?.trim();
+        if id.is_empty() {
+            return None;
+        }
+        if self
+            .series
+            .get(self.last)
+            .is_some_and(|(last, _)| last == id)
+        {
+            return Some(self.last);
+        }
+        let next = self.series.len();
+        let at = *self.index.entry(id.to_string()).or_insert(next);
+        if at == next {
+            self.series
+                .push((id.to_string(), Rows::new(self.header, self.layout)));
+        }
+        self.last = at;
+        Some(at)
+    }
 }
 
 /// The needed columns and how polars parses each, for every block of one file.
@@ -231,13 +310,13 @@ impl<'a> Columns<'a> {
 
     /// Reads one block of whole lines into `rows`, its parts in parallel; `None` where the
     /// slow path must.
-    fn read(&self, block: &[u8], rows: &mut Rows) -> Option<()> {
+    fn read(&self, block: &[u8], groups: &mut Groups) -> Option<()> {
         let parsed = parts(block, self.part)
             .par_iter()
             .map(|part| self.parse(part))
             .collect::<Option<Vec<Part>>>()?;
         for part in parsed {
-            part.feed(rows)?;
+            part.feed(groups)?;
         }
         Some(())
     }
@@ -277,7 +356,12 @@ impl<'a> Columns<'a> {
             dates.str().ok()?.iter().map(text).collect()
         };
         let numbers = |i: usize| Some(column(i)?.f64().ok()?.clone());
+        let ids = match self.layout.id {
+            Some(i) => Some(column(i)?.str().ok()?.clone()),
+            None => None,
+        };
         Some(Part {
+            ids,
             dates,
             prices: numbers(self.layout.price)?,
             extra: self
@@ -292,6 +376,8 @@ impl<'a> Columns<'a> {
 
 /// One part's needed columns, parsed: what [`Part::feed`] hands to [`Rows`] row by row.
 struct Part {
+    /// The series ids of a long CSV, as text.
+    ids: Option<StringChunked>,
     dates: Vec<Option<i64>>,
     prices: Float64Chunked,
     /// The layout's extra columns, in its order.
@@ -299,20 +385,31 @@ struct Part {
 }
 
 impl Part {
-    /// Hands the rows to `rows`, in order; `None` at the first one refused.
-    fn feed(&self, rows: &mut Rows) -> Option<()> {
+    /// Hands the rows to their series' `groups`, in order; `None` at the first one refused.
+    fn feed(&self, groups: &mut Groups) -> Option<()> {
         let number = |v: Option<f64>| v.map_or(Price::Missing, Price::of);
-        let first = rows.taken() + 2;
-        rows.reserve(self.dates.len());
+        let first = groups.taken + 2;
+        if self.ids.is_none() {
+            groups.series[0].1.reserve(self.dates.len());
+        }
+        let mut ids = self.ids.as_ref().map(|c| c.iter());
         let mut extra: Vec<_> = self.extra.iter().map(|c| c.iter()).collect();
         let mut cells = Vec::with_capacity(extra.len());
         for (line, (&d, p)) in (first..).zip(self.dates.iter().zip(self.prices.iter())) {
+            let at = match &mut ids {
+                Some(ids) => groups.of(ids.next()?)?,
+                None => 0,
+            };
             cells.clear();
             for column in &mut extra {
                 cells.push(number(column.next()?));
             }
             let date = || d.ok_or(Refusal::Date(String::new()));
-            rows.push(line, number(p), &cells, date).ok()?;
+            groups.series[at]
+                .1
+                .push(line, number(p), &cells, date)
+                .ok()?;
+            groups.taken += 1;
         }
         Some(())
     }
@@ -452,6 +549,11 @@ mod tests {
     /// of the default size; whatever the fast path accepts, the slow path loads the same.
     fn both(text: &str, config: &DataConfig) -> (Option<Loaded>, Result<Loaded, GrufError>) {
         let path = Path::new("t.csv");
+        let read = |bytes: &[u8], path, config, block, hash| {
+            let mut groups = read(bytes, path, config, block, hash)?;
+            assert_eq!(groups.len(), 1);
+            groups.pop().map(|(_, loaded)| loaded)
+        };
         let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
         let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
         let slow = parse_csv(text.as_bytes(), path, config);
