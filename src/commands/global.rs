@@ -2,6 +2,7 @@
 //! windows of every series, each series scaled on its own training part only; `predict`
 //! forecasts every series, or those named by `--series`.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use candle_core::Device;
@@ -286,11 +287,14 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
     };
     let panel = load_panel(&path, &data_config)?;
     report_panel(&panel, true);
+    // Looked up once per series: a model may hold 100,000 of them.
+    let members: HashMap<&str, &Member> =
+        (meta.members.iter()).map(|m| (m.id.as_str(), m)).collect();
     let unknown: Vec<&str> = panel
         .series
         .iter()
         .map(|n| n.id.as_str())
-        .filter(|id| meta.member(id).is_none())
+        .filter(|id| !members.contains_key(id))
         .collect();
     if args.source.csv.is_some() && !unknown.is_empty() {
         return Err(GrufError::data(
@@ -309,7 +313,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
         args.series
             .iter()
             .map(|id| {
-                meta.member(id).ok_or_else(|| {
+                members.get(id.as_str()).copied().ok_or_else(|| {
                     let ids: Vec<&str> = meta.members.iter().map(|m| m.id.as_str()).collect();
                     GrufError::usage(format!(
                         "--series {id}: the model has no such series; it has {}",
