@@ -34,7 +34,9 @@ use crate::window::Split;
 use super::{Member, Meta, FORMAT, FORMAT_VERSION};
 
 /// Parses metadata of format `version` (already checked to be one this gruf reads) into
-/// the current format's record; `Err` is serde's message.
+/// the current format's record; `Err` is serde's message. The tests' way in; files are
+/// read by [`read_str`].
+#[cfg(test)]
 pub fn read(value: serde_json::Value, version: u64) -> Result<v4::Meta, serde_json::Error> {
     match version {
         2 => serde_json::from_value::<v2::Meta>(value)
@@ -42,6 +44,19 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v4::Meta, serde_js
             .map(v4::Meta::from),
         3 => serde_json::from_value::<v3::Meta>(value).map(v4::Meta::from),
         _ => serde_json::from_value::<v4::Meta>(value),
+    }
+}
+
+/// Parses metadata of format `version` (already checked to be one this gruf reads) from
+/// its JSON text into the current format's record, without a [`serde_json::Value`] tree in
+/// between; `Err` is serde's message.
+pub fn read_str(json: &str, version: u64) -> Result<v4::Meta, serde_json::Error> {
+    match version {
+        2 => serde_json::from_str::<v2::Meta>(json)
+            .map(v3::Meta::from)
+            .map(v4::Meta::from),
+        3 => serde_json::from_str::<v3::Meta>(json).map(v4::Meta::from),
+        _ => serde_json::from_str::<v4::Meta>(json),
     }
 }
 
