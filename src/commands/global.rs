@@ -251,15 +251,50 @@ fn pooled_table(p: &Pooled) -> String {
     out
 }
 
+/// Series' warnings shown one by one at most; the rest are counted.
+const WARNED: usize = 20;
+
+/// The file's warnings, then each series' notes: a note several series share (the price
+/// column chosen, say) once with the series named, and at most [`WARNED`] of them, so that
+/// 100,000 series do not print 100,000 lines.
 fn report_panel(panel: &Panel, quiet: bool) {
     let path = panel.provenance.path.display();
     for n in &panel.notes {
         warn(&format!("{path}: {n}"));
     }
+    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     for named in &panel.series {
         for n in &named.loaded.notes {
-            warn(&format!("{path}: series '{}': {n}", named.id));
+            let k = *at.entry(n.as_str()).or_insert_with(|| {
+                shared.push((n, Vec::new()));
+                shared.len() - 1
+            });
+            shared[k].1.push(&named.id);
         }
+    }
+    for (n, ids) in shared.iter().take(WARNED) {
+        let which = match ids.as_slice() {
+            [id] => format!("series '{id}'"),
+            _ if ids.len() == panel.series.len() => format!("all {} series", ids.len()),
+            _ => format!("{} series ({})", ids.len(), name_some(ids, NAMED)),
+        };
+        warn(&format!("{path}: {which}: {n}"));
+    }
+    if shared.len() > WARNED {
+        let rest = &shared[WARNED..];
+        let mut series: Vec<&str> = rest
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        series.sort_unstable();
+        series.dedup();
+        warn(&format!(
+            "{path}: {} more warnings on {} series ({}) not shown",
+            rest.len(),
+            series.len(),
+            name_some(&series, NAMED)
+        ));
     }
     if !quiet {
         note(&format!(
