@@ -542,7 +542,7 @@ fn masks_swar<const N: usize>(chunk: &[u8; 64], bytes: [u8; N]) -> ([u64; N], u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{parse_csv, Resample};
+    use crate::data::{parse_csv, parse_groups, Resample};
     use crate::error::GrufError;
 
     /// Both paths on `text`: the fast one in blocks of 7 bytes (carries and many parts) and
@@ -905,5 +905,196 @@ mod tests {
         assert_eq!(parts(block, 2), vec![&b"aa\n"[..], b"bbbb\n", b"c\ndd\n"]);
         assert_eq!(parts(block, 100), vec![&block[..]]);
         assert_eq!(parts(b"abc", 1), vec![&b"abc"[..]]);
+    }
+
+    /// Both paths on a long CSV: whatever the fast path accepts (in blocks of 7 bytes and
+    /// of the default size), the slow path loads the same, series by series; `Some` when
+    /// the fast path took it, with the slow path's result.
+    fn both_long(
+        text: &str,
+        config: &DataConfig,
+    ) -> (bool, Result<Vec<(String, Loaded)>, GrufError>) {
+        let path = Path::new("t.csv");
+        let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
+        let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
+        let slow = parse_groups(text.as_bytes(), path, config, Hash::Sha256);
+        assert_eq!(small.is_some(), fast.is_some(), "{text}");
+        for f in small.iter().chain(&fast) {
+            let s = slow
+                .as_ref()
+                .expect("the fast path loaded what the slow one refuses");
+            assert_eq!(f.len(), s.len(), "{text}");
+            for ((fid, f), (sid, s)) in f.iter().zip(s) {
+                assert_eq!(fid, sid, "{text}");
+                assert_eq!(f.series, s.series, "{text}");
+                assert_eq!(f.lines, s.lines, "{text}");
+                assert_eq!(f.notes, s.notes, "{text}");
+                assert_eq!(f.info, s.info, "{text}");
+                assert_eq!(f.provenance, s.provenance, "{text}");
+            }
+        }
+        (fast.is_some(), slow)
+    }
+
+    /// A long CSV (`series`, a date, `value`, `Volume`): a few series (ids with spaces
+    /// around them, some only sometimes, and differing by case), rows in any order, with exact and conflicting
+    /// duplicates, gaps, missing, `NaN` and bad cells and now and then an empty id.
+    fn generated_long(seed: u64) -> (String, DataConfig) {
+        let mut d = Draw(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let delimiter = [',', ';'][d.below(2) as usize];
+        let eol = if d.chance(4) { "\r\n" } else { "\n" };
+        let unix = d.chance(3);
+        let ids = ["AA", "BB", "bb", "CC ", " dd", "D-1"];
+        let n_ids = 1 + d.below(ids.len() as u64) as usize;
+        // At most one kind of trouble per file, most files none: `NaN` (to the slow path),
+        // a bad cell, a conflicting duplicate, an empty id (refused).
+        let trouble = d.below(8);
+        let strike = |d: &mut Draw, kind: u64| trouble == kind && d.chance(30);
+        let start = 1_700_000_000 / 86_400 * 86_400;
+        let mut rows: Vec<String> = Vec::new();
+        for (k, id) in ids.iter().enumerate().take(n_ids) {
+            let mut price = 10.0 * (k + 1) as f64;
+            for day in 0..1 + d.below(40) as i64 {
+                if d.chance(15) {
+                    continue; // a gap
+                }
+                let t = start + 86_400 * day;
+                let date = if unix {
+                    t.to_string()
+                } else {
+                    let at = chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+                    at.format("%Y-%m-%d").to_string()
+                };
+                price += (d.below(201) as f64 - 100.0) / 100.0;
+                let value = if d.chance(30) {
+                    String::new()
+                } else if strike(&mut d, 0) {
+                    "NaN".to_string()
+                } else if strike(&mut d, 1) {
+                    "x".to_string()
+                } else {
+                    format!("{price:.2}")
+                };
+                let volume = if d.chance(50) {
+                    String::new()
+                } else {
+                    d.below(1000).to_string()
+                };
+                let id = if strike(&mut d, 3) {
+                    ""
+                } else if *id == "BB" && d.chance(5) {
+                    " BB " // the same series, spelled with spaces
+                } else {
+                    id
+                };
+                let row = [id, &date, &value, &volume].join(&delimiter.to_string());
+                if d.chance(12) {
+                    rows.push(row.clone()); // an exact duplicate
+                }
+                if strike(&mut d, 2) {
+                    let other = format!("{:.2}", price + 1.0);
+                    rows.push([id, &date, &other, &volume].join(&delimiter.to_string()));
+                }
+                rows.push(row);
+            }
+        }
+        if d.chance(2) {
+            for i in (1..rows.len()).rev() {
+                let j = d.below(i as u64 + 1) as usize;
+                rows.swap(i, j);
+            }
+        }
+        let date = if unix { "Timestamp" } else { "Date" };
+        let header = ["series", date, "value", "Volume"].join(&delimiter.to_string());
+        let mut text = format!("{header}{eol}");
+        for row in &rows {
+            text.push_str(row);
+            text.push_str(eol);
+        }
+        let mut config = DataConfig {
+            delimiter: delimiter.to_string().parse().unwrap_or_default(),
+            id_column: Some("series".into()),
+            ..DataConfig::default()
+        };
+        if d.chance(3) {
+            config.inputs = vec!["Volume".into()];
+        }
+        (text, config)
+    }
+
+    #[test]
+    fn generated_long_files_load_the_same_by_both_paths() {
+        let (mut taken, mut declined, mut refused) = (0, 0, 0);
+        for seed in 0..300 {
+            let (text, config) = generated_long(seed);
+            match both_long(&text, &config) {
+                (true, _) => taken += 1,
+                (false, Ok(_)) => declined += 1,
+                (false, Err(_)) => refused += 1,
+            }
+        }
+        // `NaN` sends a file to the slow path; a bad cell, a conflict or an empty id is
+        // refused by it.
+        assert!(
+            taken > 120 && declined > 20 && refused > 20,
+            "taken {taken}, declined {declined}, refused {refused}"
+        );
+    }
+
+    /// Generated long files with a few bytes changed: whatever the fast path still takes,
+    /// the slow path loads the same.
+    #[test]
+    fn mutated_long_files_load_the_same_or_go_to_the_slow_path() {
+        let pieces = [
+            "\"", "\r", "\n", ",", ";", "+", "-", " ", "NaN", "", "0", "AA", "bb", "\r\n",
+        ];
+        let mut d = Draw(13);
+        for seed in 0..300 {
+            let (text, config) = generated_long(seed);
+            let mut bytes = text.into_bytes();
+            for _ in 0..1 + d.below(3) {
+                let at = d.below(bytes.len() as u64 + 1) as usize;
+                let cut = (at + d.below(3) as usize).min(bytes.len());
+                let piece = pieces[d.below(pieces.len() as u64) as usize];
+                bytes.splice(at..cut, piece.bytes());
+            }
+            if let Ok(text) = String::from_utf8(bytes) {
+                let _ = both_long(&text, &config);
+            }
+        }
+    }
+
+    #[test]
+    fn a_clean_long_file_takes_the_fast_path() {
+        let config = DataConfig {
+            id_column: Some("Symbol".into()),
+            ..DataConfig::default()
+        };
+        // Interleaved ids, one newest-first, a duplicate, a gap, a missing price.
+        let text = "Date,Symbol,Close\n2024-01-02,B,2\n2024-01-01,A,1\n2024-01-01,B,1\n\
+                    2024-01-02,A,2\n2024-01-02,A,2\n2024-01-04,A,\n2024-01-05,A,5\n";
+        let (fast, slow) = both_long(text, &config);
+        assert!(fast);
+        let groups = slow.unwrap();
+        let ids: Vec<&str> = groups.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["A", "B"]);
+        assert_eq!(groups[0].1.series.values, vec![1.0, 2.0, 5.0]);
+        assert_eq!(groups[0].1.lines, vec![3, 5, 8]);
+        assert_eq!(groups[1].1.lines, vec![4, 2]);
+        assert_eq!(groups[1].1.info, ["rows were newest-first; sorted by date"]);
+        // An empty id, a bad value or a conflict: the slow path names the line.
+        for (bad, says) in [
+            ("2024-01-09, ,3\n", "line 9: Symbol is empty"),
+            ("2024-01-09,B,x\n", "line 9 (series 'B'): Close value 'x'"),
+            (
+                "2024-01-02,A,7\n",
+                "series 'A': lines 5 and 9 have the same Date",
+            ),
+        ] {
+            let (fast, slow) = both_long(&format!("{text}{bad}"), &config);
+            assert!(!fast);
+            let err = slow.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(says), "{err}");
+        }
     }
 }
