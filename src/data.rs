@@ -366,6 +366,16 @@ pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> 
     Ok(panel)
 }
 
+/// [`load_panel`] on bytes already read: by the fast path when it can vouch for them, else
+/// by [`parse_panel`]; `path` only names the file in messages (and is not canonicalised).
+pub fn read_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    let groups = match fast::read_groups(bytes, path, config, Hash::Sha256) {
+        Some(groups) => groups,
+        None => parse_groups(bytes, path, config, Hash::Sha256)?,
+    };
+    Ok(panel_of(groups))
+}
+
 /// [`load_panel`] on bytes already read, by the slow path; `path` only names the file in
 /// messages.
 pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {

@@ -70,6 +70,16 @@ pub(super) fn load_groups(
     read(file, path, config, BLOCK, hash)
 }
 
+/// [`load_groups`] on bytes already read.
+pub(super) fn read_groups(
+    bytes: &[u8],
+    path: &Path,
+    config: &DataConfig,
+    hash: Hash,
+) -> Option<Vec<(String, Loaded)>> {
+    read(bytes, path, config, BLOCK, hash)
+}
+
 /// The fast path on any reader, `block` bytes at a time; `path` only names the file. One
 /// thread reads (and hashes) the blocks while the others parse them.
 fn read(
