@@ -256,14 +256,16 @@ impl<'a> Groups<'a> {
         {
             return Some(self.last);
         }
-        let next = self.series.len();
-        let at = *self.index.entry(id.to_string()).or_insert(next);
-        if at == next {
-            self.series
-                .push((id.to_string(), Rows::new(self.header, self.layout)));
-        }
-        self.last = at;
-        Some(at)
+        self.last = match self.index.get(id) {
+            Some(&at) => at,
+            None => {
+                let at = self.series.len();
+                self.index.insert(id.to_string(), at);
+                (self.series).push((id.to_string(), Rows::new(self.header, self.layout)));
+                at
+            }
+        };
+        Some(self.last)
     }
 }
 
@@ -318,8 +320,8 @@ impl<'a> Columns<'a> {
         }
     }
 
-    /// Reads one block of whole lines into `rows`, its parts in parallel; `None` where the
-    /// slow path must.
+    /// Reads one block of whole lines into the rows of their series, its parts in
+    /// parallel; `None` where the slow path must.
     fn read(&self, block: &[u8], groups: &mut Groups) -> Option<()> {
         let parsed = parts(block, self.part)
             .par_iter()
