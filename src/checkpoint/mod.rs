@@ -262,8 +262,13 @@ fn parse_meta(json: &str) -> Result<Meta, String> {
         format: Option<serde_json::Value>,
         format_version: Option<serde_json::Value>,
     }
-    let head: Head = serde_json::from_str(json)
-        .map_err(|e| format!("the gruf metadata is not valid JSON ({e})"))?;
+    let head = serde_json::from_str::<Head>(json).map_err(|e| {
+        match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+            // JSON, but not an object with one `format` and one `format_version`.
+            Ok(_) => "a safetensors file, but not a gruf model (unknown metadata format)".into(),
+            Err(_) => format!("the gruf metadata is not valid JSON ({e})"),
+        }
+    })?;
     if head.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err("a safetensors file, but not a gruf model (unknown metadata format)".into());
     }
