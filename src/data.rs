@@ -353,16 +353,39 @@ fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<L
 }
 
 /// Reads a long CSV (`config.id_column` names the series) and returns each series,
-/// cleaned and checked on its own, sorted by id.
+/// cleaned and checked on its own, sorted by id: by the fast path when it can vouch for the
+/// file, else by [`parse_panel`], which names the line, the series and the value of
+/// anything it refuses.
 pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
-    let mut panel = parse_panel(&read_input(path, "")?, path, config)?;
+    let groups = match fast::load_groups(path, config, Hash::Sha256) {
+        Some(groups) => groups,
+        None => parse_groups(&read_input(path, "")?, path, config, Hash::Sha256)?,
+    };
+    let mut panel = panel_of(groups);
     panel.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(panel)
 }
 
-/// [`load_panel`] on bytes already read; `path` only names the file in messages.
+/// [`load_panel`] on bytes already read: by the fast path when it can vouch for them, else
+/// by [`parse_panel`]; `path` only names the file in messages (and is not canonicalised).
+pub fn read_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    let groups = match fast::read_groups(bytes, path, config, Hash::Sha256) {
+        Some(groups) => groups,
+        None => parse_groups(bytes, path, config, Hash::Sha256)?,
+    };
+    Ok(panel_of(groups))
+}
+
+/// [`load_panel`] on bytes already read, by the slow path; `path` only names the file in
+/// messages.
 pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
-    let series: Vec<Named> = parse_groups(bytes, path, config, Hash::Sha256)?
+    Ok(panel_of(parse_groups(bytes, path, config, Hash::Sha256)?))
+}
+
+/// The panel of the series of one file (at least one, sorted by id), with the notes on
+/// the file as a whole.
+fn panel_of(groups: Vec<(String, Loaded)>) -> Panel {
+    let series: Vec<Named> = groups
         .into_iter()
         .map(|(id, loaded)| Named {
             id,
@@ -377,7 +400,7 @@ pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Pan
         notes: Vec::new(),
     };
     panel.notes = panel.confusable_notes();
-    Ok(panel)
+    panel
 }
 
 /// The slow path: reads the needed columns and parses every row into its series (by id,
@@ -768,11 +791,6 @@ impl<'a> Rows<'a> {
             missing_input: (0, None),
             scratch: Vec::with_capacity(layout.sources.len()),
         }
-    }
-
-    /// Rows taken so far, kept or dropped.
-    fn taken(&self) -> usize {
-        self.dates.len() + self.missing.0 + self.missing_input.0
     }
 
     /// Room for `n` more rows.

@@ -492,3 +492,44 @@ fn backtest_walks_every_series_forward() {
         .collect();
     assert_eq!(n, ["15", "15"], "{csv}");
 }
+
+/// Many series' warnings: one that every series shares (the price column chosen) is
+/// printed once for all of them, and at most 20 series' own warnings are shown, the rest
+/// counted; `predict` still forecasts every series.
+#[test]
+fn warnings_of_many_series_are_grouped_and_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = (0..30).map(|k| format!("S{k:02}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    // `value` rather than Close: a note for every series. From day 10 on, every 31st
+    // row is dropped: each series misses dates of its own, gaps with their own dates.
+    let text = long_csv(&ids, 80).replace("Date,Symbol,Close", "Date,Symbol,value");
+    let dropped = |row: usize| row >= 10 * ids.len() && row % (ids.len() + 1) == 0;
+    let text: String = (text.lines().enumerate())
+        .filter(|&(i, _)| i == 0 || !dropped(i - 1))
+        .map(|(_, line)| format!("{line}\n"))
+        .collect();
+    write(dir.path(), "long.csv", &text);
+    let out = train(dir.path(), &[]).success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let shared: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("using 'value' as the price column"))
+        .collect();
+    assert_eq!(shared.len(), 1, "{stderr}");
+    assert!(
+        shared[0].contains("all 30 series: no Close column"),
+        "{stderr}"
+    );
+    let gaps = stderr
+        .lines()
+        .filter(|l| l.contains(" in the dates ("))
+        .count();
+    // 20 warnings shown: the shared one and 19 series' gaps; 11 counted.
+    assert_eq!(gaps, 19, "{stderr}");
+    assert!(
+        stderr.contains("11 more warnings on 11 series ('S19', 'S20',"),
+        "{stderr}"
+    );
+    let csv = stdout(gruf(dir.path()).args(["predict", "--days", "2", "--format", "csv"]));
+    assert_eq!(csv.lines().count(), 1 + 2 * ids.len(), "{csv}");
+}

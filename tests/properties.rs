@@ -1,7 +1,8 @@
 //! Property tests over generated inputs: whatever a CSV or a model file holds, gruf either
 //! loads it to something valid or refuses it with an error; it never panics. OHLCV files
-//! loaded with several `--inputs` give exactly the covariates of the rows kept, and
-//! batches with covariates keep the price-only features.
+//! loaded with several `--inputs` give exactly the covariates of the rows kept, long CSVs
+//! (`--id-column`) load by the fast path exactly as by the slow one (or fail with the same
+//! message), and batches with covariates keep the price-only features.
 
 use std::path::Path;
 
@@ -855,4 +856,154 @@ fn generated_long_csvs_both_load_and_fail() {
         }
     }
     assert!(ok >= 20 && refused >= 20, "{ok} loaded, {refused} refused");
+}
+
+/// Ids of generated long CSVs: `BB` and ` BB ` are one series once trimmed, `bb` another.
+const LONG_IDS: [&str; 5] = ["AA", "BB", " BB ", "bb", "C-1"];
+
+/// A dirty long CSV under `series,Date,value,Volume`: ids that differ by case or only by
+/// spaces; rows in any order, with gaps, equal duplicates and missing cells, perhaps CRLF,
+/// `--inputs Volume` or not; and in most files one kind of trouble at one row: `NaN`, a
+/// quoted number (both to the slow path), a bad cell, a conflicting duplicate, an empty id
+/// or a negative volume (refused). Many load by the fast path, some only by the slow one,
+/// some are refused.
+fn dirty_long_case() -> impl Strategy<Value = (String, DataConfig)> {
+    let row = (0usize..LONG_IDS.len(), 0u32..40, prop::bool::weighted(0.05));
+    (
+        prop::collection::vec(row, 1..120),
+        0usize..12,     // the trouble (0..6), or none
+        any::<usize>(), // where
+        any::<bool>(),  // CRLF
+        any::<bool>(),  // --inputs Volume
+        any::<bool>(),  // Unix seconds rather than ISO dates
+    )
+        .prop_map(|(rows, trouble, at, crlf, inputs, unix)| {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("series,Date,value,Volume{eol}");
+            let at = at % rows.len();
+            for (k, &(id, day, missing)) in rows.iter().enumerate() {
+                let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+                    + chrono::Duration::days(i64::from(day));
+                let date = if unix {
+                    let t = date.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+                    t.to_string()
+                } else {
+                    date.to_string()
+                };
+                // The same (series, day) always has the same value, unless in trouble.
+                let key = LONG_IDS[id].trim();
+                let mut value = format!(
+                    "{}.5",
+                    key.len() * 100 + key.as_bytes()[0] as usize + day as usize
+                );
+                let mut volume = (day * 3).to_string();
+                let mut id = LONG_IDS[id];
+                if missing {
+                    value.clear();
+                }
+                if k == at {
+                    match trouble {
+                        0 => value = "NaN".into(),
+                        1 => value = "\"1,234.5\"".into(),
+                        2 => value = "x".into(),
+                        3 => {
+                            // The same series and date again, another value.
+                            text.push_str(&format!("{id},{date},7.25,{volume}{eol}"));
+                        }
+                        4 => id = "",
+                        5 => volume = "-1".into(),
+                        _ => {}
+                    }
+                }
+                text.push_str(&format!("{id},{date},{value},{volume}{eol}"));
+            }
+            let config = DataConfig {
+                id_column: Some("series".into()),
+                inputs: if inputs {
+                    vec!["Volume".into()]
+                } else {
+                    vec![]
+                },
+                ..DataConfig::default()
+            };
+            (text, config)
+        })
+}
+
+/// Loads `text` from a file by `load_panel` (the fast path, falling back to the slow one)
+/// and from bytes by `parse_panel` (the slow path); both must give the same panel, series
+/// by series (dates, values, covariates, lines, notes, provenance but the file's path), or
+/// the same error. Returns whether it loaded.
+fn long_loads_the_same_both_ways(text: &str, config: &DataConfig) -> Result<bool, TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.csv");
+    std::fs::write(&path, text).unwrap();
+    let fast = gruf::data::load_panel(&path, config);
+    let slow = gruf::data::parse_panel(text.as_bytes(), &path, config);
+    match (fast, slow) {
+        (Ok(f), Ok(s)) => {
+            prop_assert_eq!(f.series.len(), s.series.len());
+            for (f, s) in f.series.iter().zip(&s.series) {
+                prop_assert_eq!(&f.id, &s.id);
+                prop_assert_eq!(&f.loaded.series, &s.loaded.series);
+                prop_assert_eq!(&f.loaded.lines, &s.loaded.lines);
+                prop_assert_eq!(&f.loaded.notes, &s.loaded.notes);
+                prop_assert_eq!(&f.loaded.info, &s.loaded.info);
+                prop_assert_eq!(&f.loaded.provenance, &s.loaded.provenance);
+            }
+            prop_assert_eq!(&f.notes, &s.notes);
+            let whole = |p: &gruf::data::Provenance| gruf::data::Provenance {
+                path: Default::default(),
+                ..p.clone()
+            };
+            prop_assert_eq!(whole(&f.provenance), whole(&s.provenance));
+            Ok(true)
+        }
+        (Err(f), Err(s)) => {
+            prop_assert_eq!(f.to_string(), s.to_string());
+            let msg = f.to_string();
+            prop_assert!(msg.contains("long.csv: ") && !msg.contains('\n'), "{}", msg);
+            prop_assert_eq!(f.exit_code(), 65);
+            Ok(false)
+        }
+        (f, s) => {
+            let said = |r: Result<gruf::panel::Panel, gruf::error::GrufError>| {
+                r.map(|p| format!("{} series", p.series.len()))
+                    .unwrap_or_else(|e| e.to_string())
+            };
+            Err(TestCaseError::fail(format!(
+                "the paths disagree: fast {}, slow {}\n{text}",
+                said(f),
+                said(s)
+            )))
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The long format's fast path (`load_panel` on a file) gives exactly what the slow
+    /// path gives, whatever the file holds: the same series, notes and lines, or the same
+    /// one-line error naming the line, the series and the value.
+    #[test]
+    fn dirty_long_csvs_load_the_same_by_both_paths((text, config) in dirty_long_case()) {
+        long_loads_the_same_both_ways(&text, &config)?;
+    }
+}
+
+/// The property above sees both outcomes often: long files that load and files refused.
+#[test]
+fn dirty_long_csvs_both_load_and_fail() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..200 {
+        let (text, config) = dirty_long_case().new_tree(&mut runner).unwrap().current();
+        match long_loads_the_same_both_ways(&text, &config) {
+            Ok(true) => ok += 1,
+            Ok(false) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(ok >= 40 && refused >= 40, "{ok} loaded, {refused} refused");
 }

@@ -4,12 +4,18 @@
 //! Volume and the derived range, also `;`-separated; Low and range with High as the
 //! price; Volume with `--resample`, which must be refused). Whatever loads holds aligned,
 //! finite covariates named as requested, volumes not negative.
+//! Long CSVs (`--id-column Symbol` or `series`, also with `--inputs Volume`) are read by
+//! both paths, which must agree: the fast path (`read_panel`, falling back to the slow
+//! one) gives exactly the slow path's series, notes and lines (`parse_panel`), or the
+//! same error.
 //! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see README).
 #![no_main]
 
 use std::path::Path;
 
-use gruf::data::{parse_panel, is_volume, parse_csv, DataConfig, Delimiter, Resample};
+use gruf::data::{
+    is_volume, parse_csv, parse_panel, read_panel, DataConfig, Delimiter, Resample,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// The configurations every input is loaded with. All of them, rather than one picked by
@@ -50,15 +56,37 @@ fn configs() -> Vec<DataConfig> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // The long format: every series by id, each as clean as a file of its own.
-    for id_column in ["Symbol", "series"] {
+    // The long format: every series by id, each as clean as a file of its own, the same
+    // by both paths.
+    for (id_column, inputs) in [("Symbol", false), ("series", false), ("series", true)] {
         let config = DataConfig {
             id_column: Some(id_column.into()),
+            inputs: if inputs { vec!["Volume".into()] } else { vec![] },
             ..DataConfig::default()
         };
-        let Ok(panel) = parse_panel(data, Path::new("fuzz.csv"), &config) else {
-            continue;
+        let path = Path::new("fuzz.csv");
+        let (panel, fast) = match (
+            parse_panel(data, path, &config),
+            read_panel(data, path, &config),
+        ) {
+            (Ok(slow), Ok(fast)) => (slow, fast),
+            (Err(slow), Err(fast)) => {
+                assert_eq!(slow.to_string(), fast.to_string());
+                continue;
+            }
+            (slow, fast) => panic!("the paths disagree: slow {slow:?}, fast {fast:?}"),
         };
+        assert_eq!(panel.series.len(), fast.series.len());
+        for (s, f) in panel.series.iter().zip(&fast.series) {
+            assert_eq!(s.id, f.id);
+            assert_eq!(s.loaded.series, f.loaded.series);
+            assert_eq!(s.loaded.lines, f.loaded.lines);
+            assert_eq!(s.loaded.notes, f.loaded.notes);
+            assert_eq!(s.loaded.info, f.loaded.info);
+            assert_eq!(s.loaded.provenance, f.loaded.provenance);
+        }
+        assert_eq!(panel.notes, fast.notes);
+        assert_eq!(panel.provenance, fast.provenance);
         assert!(!panel.series.is_empty());
         assert!(panel.series.windows(2).all(|w| w[0].id < w[1].id));
         let mut rows = 0;

@@ -36,7 +36,9 @@ use crate::window::Split;
 use super::{Member, Meta, Network, FORMAT, FORMAT_VERSION};
 
 /// Parses metadata of format `version` (already checked to be one this gruf reads) into
-/// the current format's record; `Err` is serde's message.
+/// the current format's record; `Err` is serde's message. The tests' way in; files are
+/// read by [`read_str`].
+#[cfg(test)]
 pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_json::Error> {
     match version {
         2 => serde_json::from_value::<v2::Meta>(value)
@@ -125,6 +127,23 @@ pub mod v5 {
                 ensemble: Vec::new(),
             }
         }
+    }
+}
+
+/// Parses metadata of format `version` (already checked to be one this gruf reads) from
+/// its JSON text into the current format's record, without a [`serde_json::Value`] tree in
+/// between; `Err` is serde's message.
+pub fn read_str(json: &str, version: u64) -> Result<v5::Meta, serde_json::Error> {
+    match version {
+        2 => serde_json::from_str::<v2::Meta>(json)
+            .map(v3::Meta::from)
+            .map(v4::Meta::from)
+            .map(v5::Meta::from),
+        3 => serde_json::from_str::<v3::Meta>(json)
+            .map(v4::Meta::from)
+            .map(v5::Meta::from),
+        4 => serde_json::from_str::<v4::Meta>(json).map(v5::Meta::from),
+        _ => serde_json::from_str::<v5::Meta>(json),
     }
 }
 

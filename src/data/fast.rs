@@ -21,9 +21,13 @@
 //! refusal or error at all. So it never words an error itself: every message is the slow
 //! path's, naming the line and the value.
 //!
-//! Reading one more column (say a string series id) is one more dtype in [`Columns`]'
-//! schema, one more column of [`Part`], and one more cell handed to [`Rows`].
+//! A long CSV (`--id-column`, [`load_panel`](super::load_panel)) is read the same way with
+//! one more column, the series id, as text: each row goes to its series' own [`Rows`]
+//! (found by a hash of the id, or as the previous row's when the id repeats), so each series
+//! is then cleaned on its own, in parallel, exactly as the slow path cleans it. Memory
+//! follows the needed columns: the rows kept and one id per series.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -46,11 +50,34 @@ const BLOCK: usize = 8 << 20;
 /// Loads `path` by the fast path, or `None` where the slow path must. Regular files only:
 /// the slow path reads the file again, which a pipe would not allow.
 pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loaded> {
+    debug_assert!(config.id_column.is_none());
+    load_groups(path, config, hash)?
+        .pop()
+        .map(|(_, loaded)| loaded)
+}
+
+/// Loads every series of `path` (one per id of `config.id_column`, sorted by id; one with
+/// an empty id without an id column) by the fast path, or `None` where the slow path must.
+pub(super) fn load_groups(
+    path: &Path,
+    config: &DataConfig,
+    hash: Hash,
+) -> Option<Vec<(String, Loaded)>> {
     let file = File::open(path).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
     read(file, path, config, BLOCK, hash)
+}
+
+/// [`load_groups`] on bytes already read.
+pub(super) fn read_groups(
+    bytes: &[u8],
+    path: &Path,
+    config: &DataConfig,
+    hash: Hash,
+) -> Option<Vec<(String, Loaded)>> {
+    read(bytes, path, config, BLOCK, hash)
 }
 
 /// The fast path on any reader, `block` bytes at a time; `path` only names the file. One
@@ -61,7 +88,7 @@ fn read(
     config: &DataConfig,
     block: usize,
     hash: Hash,
-) -> Option<Loaded> {
+) -> Option<Vec<(String, Loaded)>> {
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(1);
         let (spare, spare_rx) = sync_channel(2);
@@ -123,15 +150,15 @@ fn blocks(
     }
 }
 
-/// Reads the blocks of one file (the first holds the header) into the cleaned series;
-/// `sha256` gives the file's hash once every block is read.
+/// Reads the blocks of one file (the first holds the header) into the cleaned series, by
+/// id; `sha256` gives the file's hash once every block is read.
 fn parse(
     mut blocks: impl Iterator<Item = Block>,
     part: usize,
     path: &Path,
     config: &DataConfig,
     sha256: impl FnOnce() -> Option<String>,
-) -> Option<Loaded> {
+) -> Option<Vec<(String, Loaded)>> {
     let delimiter = config.delimiter.byte();
     let first = blocks.next()?;
     if compression(&first.0).is_some() {
@@ -166,16 +193,80 @@ fn parse(
     let form = DateForm::detect(first_date, config.date_format.as_deref());
 
     let columns = Columns::new(&header, &layout, &form, delimiter, part);
-    let mut rows = Rows::new(&header, &layout);
-    columns.read(body, &mut rows)?;
+    let mut groups = Groups::new(&header, &layout);
+    columns.read(body, &mut groups)?;
     drop(first);
     for block in blocks {
-        columns.read(&block.0, &mut rows)?;
+        columns.read(&block.0, &mut groups)?;
     }
-    if rows.taken() == 0 {
+    if groups.taken == 0 {
         return None;
     }
-    rows.finish(path, config, &form, sha256()?).ok()
+    let sha256 = sha256()?;
+    // Each series is cleaned on its own: in parallel, then in the slow path's order (by
+    // id). Any refusal is the slow path's to word.
+    let mut loaded = (groups.series.into_par_iter())
+        .map(|(id, rows)| Some((id, rows.finish(path, config, &form, sha256.clone()).ok()?)))
+        .collect::<Option<Vec<_>>>()?;
+    loaded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Some(loaded)
+}
+
+/// The rows read so far, by series: one [`Rows`] per id (one with an empty id when the
+/// file is one series), in the order the ids first appear.
+struct Groups<'a> {
+    header: &'a [String],
+    layout: &'a Layout,
+    series: Vec<(String, Rows<'a>)>,
+    /// Where each id's rows are in `series`.
+    index: HashMap<String, usize>,
+    /// The series of the last row, checked first: rows of one series often come together.
+    last: usize,
+    /// Rows taken, of every series.
+    taken: usize,
+}
+
+impl<'a> Groups<'a> {
+    fn new(header: &'a [String], layout: &'a Layout) -> Self {
+        let mut series = Vec::new();
+        if layout.id.is_none() {
+            series.push((String::new(), Rows::new(header, layout)));
+        }
+        Groups {
+            header,
+            layout,
+            series,
+            index: HashMap::new(),
+            last: 0,
+            taken: 0,
+        }
+    }
+
+    /// The position of the series `id` (as polars read the cell; trimmed) in `series`,
+    /// added if new; `None` for an empty id, which the slow path refuses.
+    fn of(&mut self, id: Option<&str>) -> Option<usize> {
+        let id = id?.trim();
+        if id.is_empty() {
+            return None;
+        }
+        if self
+            .series
+            .get(self.last)
+            .is_some_and(|(last, _)| last == id)
+        {
+            return Some(self.last);
+        }
+        self.last = match self.index.get(id) {
+            Some(&at) => at,
+            None => {
+                let at = self.series.len();
+                self.index.insert(id.to_string(), at);
+                (self.series).push((id.to_string(), Rows::new(self.header, self.layout)));
+                at
+            }
+        };
+        Some(self.last)
+    }
 }
 
 /// The needed columns and how polars parses each, for every block of one file.
@@ -229,15 +320,15 @@ impl<'a> Columns<'a> {
         }
     }
 
-    /// Reads one block of whole lines into `rows`, its parts in parallel; `None` where the
-    /// slow path must.
-    fn read(&self, block: &[u8], rows: &mut Rows) -> Option<()> {
+    /// Reads one block of whole lines into the rows of their series, its parts in
+    /// parallel; `None` where the slow path must.
+    fn read(&self, block: &[u8], groups: &mut Groups) -> Option<()> {
         let parsed = parts(block, self.part)
             .par_iter()
             .map(|part| self.parse(part))
             .collect::<Option<Vec<Part>>>()?;
         for part in parsed {
-            part.feed(rows)?;
+            part.feed(groups)?;
         }
         Some(())
     }
@@ -277,7 +368,12 @@ impl<'a> Columns<'a> {
             dates.str().ok()?.iter().map(text).collect()
         };
         let numbers = |i: usize| Some(column(i)?.f64().ok()?.clone());
+        let ids = match self.layout.id {
+            Some(i) => Some(column(i)?.str().ok()?.clone()),
+            None => None,
+        };
         Some(Part {
+            ids,
             dates,
             prices: numbers(self.layout.price)?,
             extra: self
@@ -292,6 +388,8 @@ impl<'a> Columns<'a> {
 
 /// One part's needed columns, parsed: what [`Part::feed`] hands to [`Rows`] row by row.
 struct Part {
+    /// The series ids of a long CSV, as text.
+    ids: Option<StringChunked>,
     dates: Vec<Option<i64>>,
     prices: Float64Chunked,
     /// The layout's extra columns, in its order.
@@ -299,20 +397,31 @@ struct Part {
 }
 
 impl Part {
-    /// Hands the rows to `rows`, in order; `None` at the first one refused.
-    fn feed(&self, rows: &mut Rows) -> Option<()> {
+    /// Hands the rows to their series' `groups`, in order; `None` at the first one refused.
+    fn feed(&self, groups: &mut Groups) -> Option<()> {
         let number = |v: Option<f64>| v.map_or(Price::Missing, Price::of);
-        let first = rows.taken() + 2;
-        rows.reserve(self.dates.len());
+        let first = groups.taken + 2;
+        if self.ids.is_none() {
+            groups.series[0].1.reserve(self.dates.len());
+        }
+        let mut ids = self.ids.as_ref().map(|c| c.iter());
         let mut extra: Vec<_> = self.extra.iter().map(|c| c.iter()).collect();
         let mut cells = Vec::with_capacity(extra.len());
         for (line, (&d, p)) in (first..).zip(self.dates.iter().zip(self.prices.iter())) {
+            let at = match &mut ids {
+                Some(ids) => groups.of(ids.next()?)?,
+                None => 0,
+            };
             cells.clear();
             for column in &mut extra {
                 cells.push(number(column.next()?));
             }
             let date = || d.ok_or(Refusal::Date(String::new()));
-            rows.push(line, number(p), &cells, date).ok()?;
+            groups.series[at]
+                .1
+                .push(line, number(p), &cells, date)
+                .ok()?;
+            groups.taken += 1;
         }
         Some(())
     }
@@ -445,13 +554,18 @@ fn masks_swar<const N: usize>(chunk: &[u8; 64], bytes: [u8; N]) -> ([u64; N], u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{parse_csv, Resample};
+    use crate::data::{parse_csv, parse_groups, Resample};
     use crate::error::GrufError;
 
     /// Both paths on `text`: the fast one in blocks of 7 bytes (carries and many parts) and
     /// of the default size; whatever the fast path accepts, the slow path loads the same.
     fn both(text: &str, config: &DataConfig) -> (Option<Loaded>, Result<Loaded, GrufError>) {
         let path = Path::new("t.csv");
+        let read = |bytes: &[u8], path, config, block, hash| {
+            let mut groups = read(bytes, path, config, block, hash)?;
+            assert_eq!(groups.len(), 1);
+            groups.pop().map(|(_, loaded)| loaded)
+        };
         let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
         let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
         let slow = parse_csv(text.as_bytes(), path, config);
@@ -803,5 +917,196 @@ mod tests {
         assert_eq!(parts(block, 2), vec![&b"aa\n"[..], b"bbbb\n", b"c\ndd\n"]);
         assert_eq!(parts(block, 100), vec![&block[..]]);
         assert_eq!(parts(b"abc", 1), vec![&b"abc"[..]]);
+    }
+
+    /// Both paths on a long CSV: whatever the fast path accepts (in blocks of 7 bytes and
+    /// of the default size), the slow path loads the same, series by series; `Some` when
+    /// the fast path took it, with the slow path's result.
+    fn both_long(
+        text: &str,
+        config: &DataConfig,
+    ) -> (bool, Result<Vec<(String, Loaded)>, GrufError>) {
+        let path = Path::new("t.csv");
+        let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
+        let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
+        let slow = parse_groups(text.as_bytes(), path, config, Hash::Sha256);
+        assert_eq!(small.is_some(), fast.is_some(), "{text}");
+        for f in small.iter().chain(&fast) {
+            let s = slow
+                .as_ref()
+                .expect("the fast path loaded what the slow one refuses");
+            assert_eq!(f.len(), s.len(), "{text}");
+            for ((fid, f), (sid, s)) in f.iter().zip(s) {
+                assert_eq!(fid, sid, "{text}");
+                assert_eq!(f.series, s.series, "{text}");
+                assert_eq!(f.lines, s.lines, "{text}");
+                assert_eq!(f.notes, s.notes, "{text}");
+                assert_eq!(f.info, s.info, "{text}");
+                assert_eq!(f.provenance, s.provenance, "{text}");
+            }
+        }
+        (fast.is_some(), slow)
+    }
+
+    /// A long CSV (`series`, a date, `value`, `Volume`): a few series (ids with spaces
+    /// around them, some only sometimes, and differing by case), rows in any order, with exact and conflicting
+    /// duplicates, gaps, missing, `NaN` and bad cells and now and then an empty id.
+    fn generated_long(seed: u64) -> (String, DataConfig) {
+        let mut d = Draw(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let delimiter = [',', ';'][d.below(2) as usize];
+        let eol = if d.chance(4) { "\r\n" } else { "\n" };
+        let unix = d.chance(3);
+        let ids = ["AA", "BB", "bb", "CC ", " dd", "D-1"];
+        let n_ids = 1 + d.below(ids.len() as u64) as usize;
+        // At most one kind of trouble per file, most files none: `NaN` (to the slow path),
+        // a bad cell, a conflicting duplicate, an empty id (refused).
+        let trouble = d.below(8);
+        let strike = |d: &mut Draw, kind: u64| trouble == kind && d.chance(30);
+        let start = 1_700_000_000 / 86_400 * 86_400;
+        let mut rows: Vec<String> = Vec::new();
+        for (k, id) in ids.iter().enumerate().take(n_ids) {
+            let mut price = 10.0 * (k + 1) as f64;
+            for day in 0..1 + d.below(40) as i64 {
+                if d.chance(15) {
+                    continue; // a gap
+                }
+                let t = start + 86_400 * day;
+                let date = if unix {
+                    t.to_string()
+                } else {
+                    let at = chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+                    at.format("%Y-%m-%d").to_string()
+                };
+                price += (d.below(201) as f64 - 100.0) / 100.0;
+                let value = if d.chance(30) {
+                    String::new()
+                } else if strike(&mut d, 0) {
+                    "NaN".to_string()
+                } else if strike(&mut d, 1) {
+                    "x".to_string()
+                } else {
+                    format!("{price:.2}")
+                };
+                let volume = if d.chance(50) {
+                    String::new()
+                } else {
+                    d.below(1000).to_string()
+                };
+                let id = if strike(&mut d, 3) {
+                    ""
+                } else if *id == "BB" && d.chance(5) {
+                    " BB " // the same series, spelled with spaces
+                } else {
+                    id
+                };
+                let row = [id, &date, &value, &volume].join(&delimiter.to_string());
+                if d.chance(12) {
+                    rows.push(row.clone()); // an exact duplicate
+                }
+                if strike(&mut d, 2) {
+                    let other = format!("{:.2}", price + 1.0);
+                    rows.push([id, &date, &other, &volume].join(&delimiter.to_string()));
+                }
+                rows.push(row);
+            }
+        }
+        if d.chance(2) {
+            for i in (1..rows.len()).rev() {
+                let j = d.below(i as u64 + 1) as usize;
+                rows.swap(i, j);
+            }
+        }
+        let date = if unix { "Timestamp" } else { "Date" };
+        let header = ["series", date, "value", "Volume"].join(&delimiter.to_string());
+        let mut text = format!("{header}{eol}");
+        for row in &rows {
+            text.push_str(row);
+            text.push_str(eol);
+        }
+        let mut config = DataConfig {
+            delimiter: delimiter.to_string().parse().unwrap_or_default(),
+            id_column: Some("series".into()),
+            ..DataConfig::default()
+        };
+        if d.chance(3) {
+            config.inputs = vec!["Volume".into()];
+        }
+        (text, config)
+    }
+
+    #[test]
+    fn generated_long_files_load_the_same_by_both_paths() {
+        let (mut taken, mut declined, mut refused) = (0, 0, 0);
+        for seed in 0..300 {
+            let (text, config) = generated_long(seed);
+            match both_long(&text, &config) {
+                (true, _) => taken += 1,
+                (false, Ok(_)) => declined += 1,
+                (false, Err(_)) => refused += 1,
+            }
+        }
+        // `NaN` sends a file to the slow path; a bad cell, a conflict or an empty id is
+        // refused by it.
+        assert!(
+            taken > 120 && declined > 20 && refused > 20,
+            "taken {taken}, declined {declined}, refused {refused}"
+        );
+    }
+
+    /// Generated long files with a few bytes changed: whatever the fast path still takes,
+    /// the slow path loads the same.
+    #[test]
+    fn mutated_long_files_load_the_same_or_go_to_the_slow_path() {
+        let pieces = [
+            "\"", "\r", "\n", ",", ";", "+", "-", " ", "NaN", "", "0", "AA", "bb", "\r\n",
+        ];
+        let mut d = Draw(13);
+        for seed in 0..300 {
+            let (text, config) = generated_long(seed);
+            let mut bytes = text.into_bytes();
+            for _ in 0..1 + d.below(3) {
+                let at = d.below(bytes.len() as u64 + 1) as usize;
+                let cut = (at + d.below(3) as usize).min(bytes.len());
+                let piece = pieces[d.below(pieces.len() as u64) as usize];
+                bytes.splice(at..cut, piece.bytes());
+            }
+            if let Ok(text) = String::from_utf8(bytes) {
+                let _ = both_long(&text, &config);
+            }
+        }
+    }
+
+    #[test]
+    fn a_clean_long_file_takes_the_fast_path() {
+        let config = DataConfig {
+            id_column: Some("Symbol".into()),
+            ..DataConfig::default()
+        };
+        // Interleaved ids, one newest-first, a duplicate, a gap, a missing price.
+        let text = "Date,Symbol,Close\n2024-01-02,B,2\n2024-01-01,A,1\n2024-01-01,B,1\n\
+                    2024-01-02,A,2\n2024-01-02,A,2\n2024-01-04,A,\n2024-01-05,A,5\n";
+        let (fast, slow) = both_long(text, &config);
+        assert!(fast);
+        let groups = slow.unwrap();
+        let ids: Vec<&str> = groups.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["A", "B"]);
+        assert_eq!(groups[0].1.series.values, vec![1.0, 2.0, 5.0]);
+        assert_eq!(groups[0].1.lines, vec![3, 5, 8]);
+        assert_eq!(groups[1].1.lines, vec![4, 2]);
+        assert_eq!(groups[1].1.info, ["rows were newest-first; sorted by date"]);
+        // An empty id, a bad value or a conflict: the slow path names the line.
+        for (bad, says) in [
+            ("2024-01-09, ,3\n", "line 9: Symbol is empty"),
+            ("2024-01-09,B,x\n", "line 9 (series 'B'): Close value 'x'"),
+            (
+                "2024-01-02,A,7\n",
+                "series 'A': lines 5 and 9 have the same Date",
+            ),
+        ] {
+            let (fast, slow) = both_long(&format!("{text}{bad}"), &config);
+            assert!(!fast);
+            let err = slow.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(says), "{err}");
+        }
     }
 }

@@ -7,6 +7,7 @@ mod backtest;
 
 pub(super) use backtest::run as backtest;
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use candle_core::Device;
@@ -315,19 +316,50 @@ pub(super) fn panel_words(panel: &Panel) -> String {
     }
 }
 
+/// Series' warnings shown one by one at most; the rest are counted.
+const WARNED: usize = 20;
+
+/// The file's warnings, then each series' notes: a note several series share (the price
+/// column chosen, say) once with the series named, and at most [`WARNED`] of them, so that
+/// 100,000 series do not print 100,000 lines.
 pub(super) fn report_panel(panel: &Panel, quiet: bool) {
     let path = panel_words(panel);
     for n in &panel.notes {
         warn(&format!("{path}: {n}"));
     }
+    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     for named in &panel.series {
         for n in &named.loaded.notes {
-            warn(&format!(
-                "{}: series '{}': {n}",
-                named.path().display(),
-                named.id
-            ));
+            let k = *at.entry(n.as_str()).or_insert_with(|| {
+                shared.push((n, Vec::new()));
+                shared.len() - 1
+            });
+            shared[k].1.push(&named.id);
         }
+    }
+    for (n, ids) in shared.iter().take(WARNED) {
+        let which = match ids.as_slice() {
+            [id] => format!("series '{id}'"),
+            _ if ids.len() == panel.series.len() => format!("all {} series", ids.len()),
+            _ => format!("{} series ({})", ids.len(), name_some(ids, NAMED)),
+        };
+        warn(&format!("{path}: {which}: {n}"));
+    }
+    if shared.len() > WARNED {
+        let rest = &shared[WARNED..];
+        let mut series: Vec<&str> = rest
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        series.sort_unstable();
+        series.dedup();
+        warn(&format!(
+            "{path}: {} more warnings on {} series ({}) not shown",
+            rest.len(),
+            series.len(),
+            name_some(&series, NAMED)
+        ));
     }
     if !quiet {
         note(&format!(
@@ -336,6 +368,11 @@ pub(super) fn report_panel(panel: &Panel, quiet: bool) {
             panel.provenance.rows
         ));
     }
+}
+
+/// The model's series by id, for lookups once per series: a model may hold 100,000.
+fn members(meta: &Meta) -> HashMap<&str, &Member> {
+    (meta.members.iter()).map(|m| (m.id.as_str(), m)).collect()
 }
 
 /// `gruf predict` for a global model: the forecast of every series (or of `--series`),
@@ -390,9 +427,10 @@ pub(super) fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel>
     };
     let panel = panel::load(&paths, &data_config)?;
     report_panel(&panel, true);
+    let by_id = members(meta);
     let unknown: Vec<&str> = (panel.series.iter())
         .map(|n| n.id.as_str())
-        .filter(|id| meta.member(id).is_none())
+        .filter(|id| !by_id.contains_key(id))
         .collect();
     if given && !unknown.is_empty() {
         let how = if meta.members.iter().any(|m| m.file.is_some()) {
@@ -421,11 +459,12 @@ pub(super) fn choose<'a, 'p>(
     series: &[String],
     csv_given: bool,
 ) -> anyhow::Result<Vec<(&'a Member, &'p Named)>> {
+    let by_id = members(meta);
     let members: Vec<&Member> = if !series.is_empty() {
         series
             .iter()
             .map(|id| {
-                meta.member(id).ok_or_else(|| {
+                by_id.get(id.as_str()).copied().ok_or_else(|| {
                     let ids: Vec<&str> = meta.members.iter().map(|m| m.id.as_str()).collect();
                     GrufError::usage(format!(
                         "--series {id}: the model has no such series; it has {}",
@@ -436,7 +475,7 @@ pub(super) fn choose<'a, 'p>(
             .collect::<Result<_, _>>()?
     } else if csv_given {
         (panel.series.iter())
-            .filter_map(|n| meta.member(&n.id))
+            .filter_map(|n| by_id.get(n.id.as_str()).copied())
             .collect()
     } else {
         meta.members.iter().collect()
