@@ -28,7 +28,7 @@ pub const PERIOD_STEPS: RangeInclusive<usize> = 2..=10_000;
 
 /// One to [`MAX_PERIODS`] seasonal periods, strictly increasing, each in [`PERIOD_STEPS`].
 /// Spelled `24` or `24,168` on the command line and `24` or `[24, 168]` in config files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "SeasonsSetting")]
 pub struct Seasons {
     periods: [usize; MAX_PERIODS],
@@ -142,6 +142,13 @@ fn join(periods: &[usize]) -> String {
         .join(",")
 }
 
+impl fmt::Debug for Seasons {
+    /// `Seasons([24, 168])`: the periods, not the unused slots.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Seasons").field(&self.periods()).finish()
+    }
+}
+
 impl fmt::Display for Seasons {
     /// `24` or `24,168`, as the flag takes it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,6 +206,7 @@ mod tests {
         assert_eq!((s.first(), s.longest(), s.is_several()), (24, 168, true));
         assert_eq!(s.min_window(), 336);
         assert_eq!(s.to_string(), "24,168");
+        assert_eq!(format!("{s:?}"), "Seasons([24, 168])");
         let one: Seasons = "24".parse().unwrap();
         assert_eq!((one.periods(), one.min_window()), (&[24][..], 24));
         assert_eq!(one, Seasons::single(24).unwrap());
