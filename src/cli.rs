@@ -131,10 +131,13 @@ pub struct TrainOptions {
     #[arg(long, value_parser = EnumValueParser::<ResampleArg>::new().map(Resample::from))]
     pub resample: Option<crate::data::Resample>,
 
-    /// Period of the seasonal naive baseline and of --transform seasonal, in steps [default: from the calendar: 24 for
-    /// hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly, 4 quarterly].
-    #[arg(long, value_name = "N")]
-    pub season: Option<usize>,
+    /// Seasonal periods in steps, shortest first: the first is the seasonal naive
+    /// baseline's, and --transform seasonal removes each (24,168: the daily and the weekly
+    /// cycle of hourly data; needs --window of two cycles of the longest) [default: from the
+    /// calendar: 24 for hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly, 4
+    /// quarterly].
+    #[arg(long, value_name = "N[,N..]")]
+    pub season: Option<crate::season::Seasons>,
 
     /// Hidden sizes of the stacked GRU layers [default: 50,100].
     #[arg(long, value_name = "H,H,..", value_delimiter = ',')]
@@ -292,8 +295,9 @@ pub enum TransformArg {
     Logret,
     /// Each window minus its last value: for series that cross zero.
     Diff,
-    /// Each window over a seasonal baseline (level × profile) estimated inside it, logged:
-    /// for series with a strong cycle (--season, default from the calendar).
+    /// Each window over a seasonal baseline (level × profile of each --season) estimated
+    /// inside it, logged: for series with a strong cycle (--season, default from the
+    /// calendar).
     Seasonal,
 }
 

@@ -12,6 +12,7 @@ use crate::calendar::CalendarInput;
 use crate::data::DataConfig;
 use crate::error::GrufError;
 use crate::scaler::TransformKind;
+use crate::season::Seasons;
 
 /// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +161,8 @@ pub struct PartialData {
     pub date_column: Option<String>,
     pub date_format: Option<String>,
     pub resample: Option<crate::data::Resample>,
-    pub season: Option<usize>,
+    /// `season = 24` or `season = [24, 168]`.
+    pub season: Option<Seasons>,
     /// One character, or `tab` (a TOML `"\t"` works too).
     pub delimiter: Option<crate::data::Delimiter>,
     /// Input columns beside the price (`inputs = ["Close", "Volume", "range"]`).
@@ -285,8 +287,8 @@ impl RunConfig {
                 m.dropout
             ));
         }
-        if let Some(season) = self.data.season {
-            check_season(season)?;
+        if let (TransformKind::Seasonal, Some(seasons)) = (m.transform, self.data.season) {
+            seasons.check_window(m.window).map_err(GrufError::usage)?;
         }
         if !(1..=365).contains(&m.horizon) {
             return bad(&format!(
@@ -349,13 +351,7 @@ impl RunConfig {
 
 /// A seasonal period must span at least two steps (one step is the naive forecast).
 pub fn check_season(season: usize) -> Result<(), GrufError> {
-    if (2..=10_000).contains(&season) {
-        Ok(())
-    } else {
-        Err(GrufError::usage(format!(
-            "season {season}: must be between 2 and 10000 steps (24 for hours of a day, 7 for days of a week)"
-        )))
-    }
+    crate::season::check_period(season).map_err(GrufError::usage)
 }
 
 #[cfg(test)]

@@ -63,9 +63,10 @@ pub struct DataConfig {
     /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
     /// daily closes.
     pub resample: Option<Resample>,
-    /// Period of the seasonal naive baseline, in steps; `None` takes it from the
-    /// calendar (24 for hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly).
-    pub season: Option<usize>,
+    /// Seasonal periods, in steps: the first is the seasonal naive baseline's, all are the
+    /// seasonal transform's; `None` takes one from the calendar (24 for hourly data, 7
+    /// daily, 5 business days, 52 weekly, 12 monthly).
+    pub season: Option<crate::season::Seasons>,
     /// Field separator (model files written by gruf 1.0 have none: a comma).
     pub delimiter: Delimiter,
     /// Input columns beside the price (`--inputs`), matched case-insensitively; the price

@@ -28,6 +28,7 @@ use crate::calendar::{Calendar, CalendarInput};
 use crate::config::ModelConfig;
 use crate::data::{is_price_like, is_volume, Covariate, Series};
 use crate::scaler::{Scaler, TransformKind};
+use crate::season::Seasons;
 
 /// The aligned columns a featurizer reads: the price, the covariates and the dates (which
 /// may run longer than `values`; only indices below an origin are read), and the calendar
@@ -167,11 +168,15 @@ pub struct Featurizer {
 
 impl Featurizer {
     /// Fits the configured transform on `train` (the values the training windows span),
-    /// `seasonal` with `season` steps per season; `None` when they are constant (or
-    /// `seasonal` has no season).
-    pub fn fit(config: &ModelConfig, train: &[f64], season: Option<usize>) -> Option<Featurizer> {
+    /// `seasonal` with `seasons`; `None` when they are constant (or `seasonal` has no
+    /// season).
+    pub fn fit(
+        config: &ModelConfig,
+        train: &[f64],
+        seasons: Option<Seasons>,
+    ) -> Option<Featurizer> {
         let scaler = match config.transform {
-            TransformKind::Seasonal => Scaler::fit_seasonal(train, season?)?,
+            TransformKind::Seasonal => Scaler::fit_seasonal(train, seasons?)?,
             kind => Scaler::fit(kind, train)?,
         };
         Some(Featurizer {
@@ -363,7 +368,7 @@ mod tests {
             ..ModelConfig::default()
         };
         // `seasonal` with a season of 2 steps: two seasons per window of 4.
-        Featurizer::fit(&config, values, Some(2)).unwrap()
+        Featurizer::fit(&config, values, Seasons::single(2).ok()).unwrap()
     }
 
     /// A price-only featurizer's `encode_at` is `encode` (bit for bit); with covariates,
@@ -546,8 +551,9 @@ mod tests {
             horizon: 7,
             ..ModelConfig::default()
         };
-        let f = Featurizer::fit(&config, &noisy[..40], Some(5)).unwrap();
-        assert!(matches!(f.scaler, Scaler::Seasonal { m: 5, .. }));
+        let five = Seasons::single(5).unwrap();
+        let f = Featurizer::fit(&config, &noisy[..40], Some(five)).unwrap();
+        assert!(matches!(f.scaler, Scaler::Seasonal { seasons, .. } if seasons == five));
         for t in [10, 23, 41] {
             let (xs, ys) = f.batch(&values, &[t]);
             assert!(
@@ -561,6 +567,32 @@ mod tests {
         }
         // Without a season it cannot be fitted.
         assert!(Featurizer::fit(&config, &noisy[..40], None).is_none());
+    }
+
+    /// The same with two periods (3 and 6) on a series whose 6-step cycle is not one
+    /// 3-step shape: inputs and targets are zero, and zeros decode to the next 8 values.
+    #[test]
+    fn two_seasons_carry_the_shape_of_the_recent_cycles() {
+        let (day, week) = ([1.0, 2.0, 1.5], [1.0, 1.3, 0.8, 1.2, 0.6, 1.1]);
+        let values: Vec<f64> = (0..60).map(|i| 50.0 * day[i % 3] * week[i % 6]).collect();
+        let mut noisy = values.clone();
+        noisy[7] *= 1.1;
+        let config = ModelConfig {
+            window: 12,
+            transform: TransformKind::Seasonal,
+            horizon: 8,
+            ..ModelConfig::default()
+        };
+        let seasons = Seasons::new(&[3, 6]).unwrap();
+        let f = Featurizer::fit(&config, &noisy[..40], Some(seasons)).unwrap();
+        for t in [12, 29, 47] {
+            let (xs, ys) = f.batch(&values, &[t]);
+            assert!(xs.iter().chain(&ys).all(|v| v.abs() < 1e-6), "t={t}");
+            let path = f.decode(&values[..t], &[0.0; 8]);
+            for (k, p) in path.iter().enumerate() {
+                assert!((p - values[t + k]).abs() < 1e-9, "t={t} k={k}: {p}");
+            }
+        }
     }
 
     /// `diff` with K > 1 on a series that crosses zero: every target of a window is

@@ -35,6 +35,7 @@ pub mod progress;
 pub mod render;
 pub mod rng;
 pub mod scaler;
+pub mod season;
 pub mod synth;
 pub mod train;
 pub mod window;

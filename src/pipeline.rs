@@ -6,6 +6,7 @@ use crate::config::RunConfig;
 use crate::data::{first_non_positive, format_time, Series};
 use crate::features::{Columns, Featurizer};
 use crate::scaler::TransformKind;
+use crate::season::Seasons;
 use crate::window::Split;
 
 /// Who chose the transform a value check is made for: the flags of this run, or a stored
@@ -77,21 +78,19 @@ pub fn prepare<'a>(
     let columns = columns.into();
     let values = columns.values;
     // `seasonal` divides each window by the seasons inside it: it needs a season, and a
-    // window holding one.
-    let season = config.data.season.or_else(|| columns.calendar.season());
+    // window holding one (two cycles of the longest of several).
+    let seasons = config.data.season.or_else(|| {
+        let m = columns.calendar.season()?;
+        Seasons::single(m).ok()
+    });
     if config.model.transform == TransformKind::Seasonal {
-        let Some(m) = season else {
+        let Some(seasons) = seasons else {
             return Err(format!(
                 "--transform seasonal needs the length of the season and this {} data has no usual one: pass --season N",
                 columns.calendar.describe()
             ));
         };
-        if config.model.window < m {
-            return Err(format!(
-                "--transform seasonal with a season of {m} steps needs --window {m} or more (a multiple of {m} works best), not {}",
-                config.model.window
-            ));
-        }
+        seasons.check_window(config.model.window)?;
     }
     let lookback = config.model.transform.lookback(config.model.window);
     let mut split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
@@ -103,7 +102,7 @@ pub fn prepare<'a>(
         split.train.end = split.val.start;
     }
     let fit = &values[..split.fit_end()];
-    let featurizer = Featurizer::fit(&config.model, fit, season).ok_or_else(|| {
+    let featurizer = Featurizer::fit(&config.model, fit, seasons).ok_or_else(|| {
         if fit.iter().all(|&v| v == fit[0]) {
             format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0])
         } else {
@@ -151,5 +150,45 @@ mod tests {
         assert_eq!(p.featurizer.within(&p.split.val), 504..505);
         // A short series still cannot give both parts a horizon.
         assert!(prepare(&config, &values[..300], 48).is_err());
+    }
+
+    /// `seasonal` needs a window of one season of one period, of two cycles of the
+    /// longest of several, and says how long.
+    #[test]
+    fn seasonal_windows_hold_their_seasons() {
+        let values: Vec<f64> = (0..900)
+            .map(|i| 100.0 + (i as f64 * 0.3).sin() * 5.0 + (i % 24) as f64)
+            .collect();
+        let mut config = RunConfig::default();
+        config.model.transform = TransformKind::Seasonal;
+        config.model.horizon = 48;
+        config.data.season = Some("24,168".parse().unwrap());
+        config.model.window = 168;
+        let err = prepare(&config, &values, 48).unwrap_err();
+        assert!(
+            err.starts_with("--transform seasonal with seasons 24,168 needs --window 336 or more"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("not 168; pass --window 336, or --season 24"),
+            "{err}"
+        );
+        config.model.window = 336;
+        let p = prepare(&config, &values, 48).unwrap();
+        assert!(matches!(
+            p.featurizer.scaler,
+            crate::scaler::Scaler::Seasonal { seasons, .. } if seasons.periods() == [24, 168]
+        ));
+        config.data.season = Some(Seasons::single(24).unwrap());
+        config.model.window = 20;
+        let err = prepare(&config, &values, 48).unwrap_err();
+        assert!(
+            err.contains("season of 24 steps needs --window 24 or more"),
+            "{err}"
+        );
+        // Other transforms do not read the seasons.
+        config.model.transform = TransformKind::Window;
+        config.data.season = Some("24,168".parse().unwrap());
+        assert!(prepare(&config, &values, 48).is_ok());
     }
 }

@@ -22,15 +22,26 @@
 //!   "the last level, shaped like the recent seasons", and forecasts the seasonal shape
 //!   with no effort. Needs a window of at least one season.
 //!
+//!   With several periods (`--season 24,168`, a day and a week of hours) the profiles
+//!   compose: the first period's profile as above, then each longer period's profile
+//!   estimated the same way on what the shorter ones leave (the window divided by their
+//!   profiles), over that period's whole cycles in the window. The baseline of a step is
+//!   the level times the product of its phase's factor in every profile, the level being
+//!   the mean of the last first-period season divided by the longer profiles there (so a
+//!   series that repeats its longest cycle exactly is its own baseline). A profile of a
+//!   longer period needs two of its cycles in the window ([`Seasons::min_window`]).
+//!
 //! `scale` is the standard deviation of one-step log returns on the training part (of
-//! one-step differences for `diff`, of `m`-step log ratios for `seasonal`), so inputs and
-//! targets are of order one.
+//! one-step differences for `diff`, of `m`-step log ratios for `seasonal`, `m` its longest
+//! period), so inputs and targets are of order one.
 //!
 //! `window`, `logret` and `seasonal` divide by values and take logs of ratios, so they need
 //! positive values ([`TransformKind::needs_positive`]); `minmax` and `diff` take any
 //! finite ones.
 
 use serde::Deserialize;
+
+use crate::season::Seasons;
 
 /// Which transform to fit (configuration). Spelled the same in config files (serde) and by
 /// [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display): `minmax`, `window`,
@@ -124,9 +135,9 @@ pub enum Scaler {
     Diff {
         scale: f64,
     },
-    /// `m`: steps per season.
+    /// `seasons`: the periods whose profiles make the baseline, shortest first.
     Seasonal {
-        m: usize,
+        seasons: Seasons,
         scale: f64,
     },
 }
@@ -156,14 +167,15 @@ impl Scaler {
         scaler.is_valid().then_some(scaler)
     }
 
-    /// Fits `seasonal` with `m` steps per season on `values` (the training part); `None`
-    /// when they are too few or their `m`-step log ratios do not vary.
-    pub fn fit_seasonal(values: &[f64], m: usize) -> Option<Scaler> {
-        if m < 2 || values.len() <= m {
+    /// Fits `seasonal` with `seasons` on `values` (the training part); `None` when they
+    /// are too few or their log ratios over the longest period do not vary.
+    pub fn fit_seasonal(values: &[f64], seasons: Seasons) -> Option<Scaler> {
+        let m = seasons.longest();
+        if values.len() <= m {
             return None;
         }
         let scale = std((m..values.len()).map(|t| (values[t] / values[t - m]).ln()))?;
-        let scaler = Scaler::Seasonal { m, scale };
+        let scaler = Scaler::Seasonal { seasons, scale };
         scaler.is_valid().then_some(scaler)
     }
 
@@ -174,9 +186,7 @@ impl Scaler {
             Scaler::Window { scale } | Scaler::Logret { scale } | Scaler::Diff { scale } => {
                 scale.is_finite() && scale > 0.0
             }
-            Scaler::Seasonal { m, scale } => {
-                (2..=10_000).contains(&m) && scale.is_finite() && scale > 0.0
-            }
+            Scaler::Seasonal { scale, .. } => scale.is_finite() && scale > 0.0,
         }
     }
 
@@ -211,13 +221,12 @@ impl Scaler {
                 out.extend(past.windows(2).map(|w| ((w[1] / w[0]).ln() / scale) as f32))
             }
             Scaler::Diff { scale } => out.extend(past.iter().map(|&v| ((v - last) / scale) as f32)),
-            Scaler::Seasonal { m, scale } => {
-                let base = seasonal_base(past, m);
+            Scaler::Seasonal { seasons, scale } => {
+                let factors = seasonal_factors(past, seasons.periods());
                 let n = past.len();
                 out.extend(past.iter().enumerate().map(|(i, &v)| {
-                    // Phase of step i: its distance from the origin, modulo m.
-                    let phase = (i + m - n % m) % m;
-                    ((v / base[phase]).ln() / scale) as f32
+                    let base = baseline(&factors, |m| phase(i, n, m));
+                    ((v / base).ln() / scale) as f32
                 }))
             }
         }
@@ -229,9 +238,10 @@ impl Scaler {
     /// re-anchor step by step themselves).
     pub fn anchors(&self, history: &[f64], window: usize) -> Anchors {
         match *self {
-            Scaler::Seasonal { m, .. } => {
-                Anchors::Seasonal(seasonal_base(&history[history.len() - window..], m))
-            }
+            Scaler::Seasonal { seasons, .. } => Anchors::Seasonal(seasonal_factors(
+                &history[history.len() - window..],
+                seasons.periods(),
+            )),
             _ => Anchors::Last(history[history.len() - 1]),
         }
     }
@@ -308,8 +318,10 @@ impl Scaler {
 pub enum Anchors {
     /// The last known value, for every step.
     Last(f64),
-    /// The seasonal baseline of each phase: step `k` (from 0) is relative to `[k mod m]`.
-    Seasonal(Vec<f64>),
+    /// The seasonal baseline as one factor per phase of each period, shortest period
+    /// first (whose factors carry the level): step `k` (from 0) is relative to the product
+    /// of `factors[i][k mod m_i]`.
+    Seasonal(Vec<Vec<f64>>),
 }
 
 impl Anchors {
@@ -317,28 +329,89 @@ impl Anchors {
     pub fn at(&self, k: usize) -> f64 {
         match self {
             Anchors::Last(v) => *v,
-            Anchors::Seasonal(base) => base[k % base.len()],
+            Anchors::Seasonal(factors) => baseline(factors, |m| k % m),
         }
     }
 }
 
-/// The seasonal baseline of a window (`m` steps per season, at least one season): for each
-/// phase `j` (steps after the window's end, modulo `m`), the level (mean of the last `m`
-/// values) times the mean, over the window's whole seasons counted back from its end, of
-/// the value at that phase over its season's mean.
-fn seasonal_base(window: &[f64], m: usize) -> Vec<f64> {
+/// The phase, in a period of `m` steps, of step `i` of a window of `n` steps: its distance
+/// from the window's end (the origin, phase 0), modulo `m`.
+fn phase(i: usize, n: usize, m: usize) -> usize {
+    (i + m - n % m) % m
+}
+
+/// The baseline of one step from the factors of [`seasonal_factors`]: the first period's
+/// factor at its phase times each longer period's (`phase_in(m)` is the step's phase in a
+/// period of `m`). One period is its factor alone, bit for bit.
+fn baseline(factors: &[Vec<f64>], phase_in: impl Fn(usize) -> usize) -> f64 {
+    let (first, longer) = factors
+        .split_first()
+        .expect("internal: a seasonal baseline has at least one period");
+    longer.iter().fold(first[phase_in(first.len())], |b, f| {
+        b * f[phase_in(f.len())]
+    })
+}
+
+/// The seasonal baseline of a window, one factor per phase of each of `periods` (shortest
+/// first; the window holds at least one season of the first and two cycles of each longer
+/// one). The first period's factor of phase `j` (steps after the window's end, modulo
+/// `m`) is the level times the mean, over the window's whole seasons counted back from its
+/// end, of the value at that phase over its season's mean. Each longer period's factors
+/// are that same profile of what the shorter ones leave: the window divided by their
+/// profiles. The level is the mean of the last first-period season, each value divided by
+/// its longer factors (one period: the plain mean of the last season).
+fn seasonal_factors(window: &[f64], periods: &[usize]) -> Vec<Vec<f64>> {
+    let n = window.len();
+    let m = periods[0];
+    let (sums, seasons) = profile_sums(window, m);
+    let mut longer = Vec::with_capacity(periods.len() - 1);
+    if periods.len() > 1 {
+        let mut rest: Vec<f64> = window
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v / (sums[phase(i, n, m)] / seasons as f64))
+            .collect();
+        for &p in &periods[1..] {
+            let (sums, cycles) = profile_sums(&rest, p);
+            let profile: Vec<f64> = sums.iter().map(|s| s / cycles as f64).collect();
+            for (i, r) in rest.iter_mut().enumerate() {
+                *r /= profile[phase(i, n, p)];
+            }
+            longer.push(profile);
+        }
+    }
+    let level = (n - m..n)
+        .map(|i| {
+            if longer.is_empty() {
+                window[i]
+            } else {
+                let f: f64 = longer.iter().map(|f| f[phase(i, n, f.len())]).product();
+                window[i] / f
+            }
+        })
+        .sum::<f64>()
+        / m as f64;
+    let mut factors = Vec::with_capacity(periods.len());
+    factors.push(sums.iter().map(|p| level * p / seasons as f64).collect());
+    factors.extend(longer);
+    factors
+}
+
+/// For a profile of period `m`: the sum, over the window's whole seasons counted back from
+/// its end (at least one), of each value over its season's mean, by phase; and how many
+/// seasons were summed.
+fn profile_sums(window: &[f64], m: usize) -> (Vec<f64>, usize) {
     let n = window.len();
     let seasons = (n / m).max(1);
-    let mut profile = vec![0.0; m];
+    let mut sums = vec![0.0; m];
     for s in 0..seasons {
         let season = &window[n - (s + 1) * m..n - s * m];
         let mean = season.iter().sum::<f64>() / m as f64;
-        for (p, &v) in profile.iter_mut().zip(season) {
+        for (p, &v) in sums.iter_mut().zip(season) {
             *p += v / mean;
         }
     }
-    let level = window[n - m..].iter().sum::<f64>() / m as f64;
-    profile.iter().map(|p| level * p / seasons as f64).collect()
+    (sums, seasons)
 }
 
 /// Standard deviation of the one-step log returns of `values`.
@@ -366,7 +439,9 @@ mod tests {
     fn round_trips_for_every_transform() {
         for kind in TransformKind::ALL {
             let s = match kind {
-                TransformKind::Seasonal => Scaler::fit_seasonal(&PRICES, 2).unwrap(),
+                TransformKind::Seasonal => {
+                    Scaler::fit_seasonal(&PRICES, Seasons::single(2).unwrap()).unwrap()
+                }
                 _ => Scaler::fit(kind, &PRICES).unwrap(),
             };
             assert_eq!(s.kind(), kind);
@@ -453,6 +528,138 @@ mod tests {
         let mm = Scaler::fit(TransformKind::Minmax, &SIGNED).unwrap();
         assert_eq!(mm.outside(&[-9.0, 0.0, 5.0]), Some((2, -9.0)));
         assert_eq!(mm.outside(&[-4.5, 9.0]), Some((2, 9.0)));
+    }
+
+    /// gruf's baseline of one period before seasons became a list, kept as the reference
+    /// the one-period factors must equal bit for bit (stored models forecast the same).
+    fn one_period_base(window: &[f64], m: usize) -> Vec<f64> {
+        let n = window.len();
+        let seasons = (n / m).max(1);
+        let mut profile = vec![0.0; m];
+        for s in 0..seasons {
+            let season = &window[n - (s + 1) * m..n - s * m];
+            let mean = season.iter().sum::<f64>() / m as f64;
+            for (p, &v) in profile.iter_mut().zip(season) {
+                *p += v / mean;
+            }
+        }
+        let level = window[n - m..].iter().sum::<f64>() / m as f64;
+        profile.iter().map(|p| level * p / seasons as f64).collect()
+    }
+
+    #[test]
+    fn one_period_is_the_baseline_it_was() {
+        let window: Vec<f64> = (0..53)
+            .map(|i| 50.0 + (i as f64 * 0.37).sin() * 9.0 + (i % 7) as f64 * 3.1)
+            .collect();
+        for m in [2, 7, 24, 53] {
+            let factors = seasonal_factors(&window, &[m]);
+            assert_eq!(factors, vec![one_period_base(&window, m)], "m={m}");
+            let anchors = Anchors::Seasonal(factors.clone());
+            for k in 0..2 * m {
+                assert_eq!(anchors.at(k), factors[0][k % m]);
+            }
+        }
+    }
+
+    /// Periods 2 and 4 on two cycles of `1, 3, 2, 6`, by hand: the first profile is
+    /// `0.5, 1.5` (every pair is half and one and a half times its mean); what it
+    /// leaves is `2, 2, 4, 4` each cycle, whose profile is `2/3, 2/3, 4/3, 4/3`; the level
+    /// is the last pair over its longer factors, `(2 / (4/3) + 6 / (4/3)) / 2 = 3`. The
+    /// baseline is the series itself, continued.
+    #[test]
+    fn two_periods_by_hand() {
+        let window = [1.0, 3.0, 2.0, 6.0, 1.0, 3.0, 2.0, 6.0];
+        let factors = seasonal_factors(&window, &[2, 4]);
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+        assert_eq!(factors.len(), 2);
+        assert!(close(&factors[0], &[1.5, 4.5]), "{factors:?}");
+        assert!(
+            close(&factors[1], &[2.0 / 3.0, 2.0 / 3.0, 4.0 / 3.0, 4.0 / 3.0]),
+            "{factors:?}"
+        );
+        let anchors = Anchors::Seasonal(factors);
+        let path: Vec<f64> = (0..9).map(|k| anchors.at(k)).collect();
+        assert!(
+            close(&path, &[1.0, 3.0, 2.0, 6.0, 1.0, 3.0, 2.0, 6.0, 1.0]),
+            "{path:?}"
+        );
+        // The window's own inputs are all zero: nothing is left for the network.
+        let s = Scaler::Seasonal {
+            seasons: Seasons::new(&[2, 4]).unwrap(),
+            scale: 0.1,
+        };
+        let mut x = Vec::new();
+        s.encode(&window, 8, &mut x);
+        assert!(x.iter().all(|v| v.abs() < 1e-6), "{x:?}");
+    }
+
+    /// A level times a daily shape times a weekly one that changes the daily shape from
+    /// day to day (a series that repeats its week, with an offset so the window does not
+    /// start a week): two periods reproduce the next week and a half from the last two
+    /// weeks; the daily period alone misses, for it repeats the last day's level and the
+    /// mean day's shape.
+    #[test]
+    fn two_periods_reproduce_a_weekly_cycle_that_one_misses() {
+        let (m1, m2) = (6, 18);
+        let day = [0.6, 0.8, 1.3, 1.5, 1.1, 0.7];
+        let week = [
+            1.0, 1.2, 0.9, 1.1, 1.3, 1.0, 0.7, 0.8, 0.6, 1.4, 1.0, 1.2, 1.1, 0.9, 1.0, 0.8, 1.2,
+            1.0,
+        ];
+        let value = |t: usize| 40.0 * day[t % m1] * week[t % m2];
+        let start = 5;
+        let window: Vec<f64> = (start..start + 2 * m2).map(value).collect();
+        let two = Anchors::Seasonal(seasonal_factors(&window, &[m1, m2]));
+        let one = Anchors::Seasonal(seasonal_factors(&window, &[m1]));
+        let mut miss = 0.0f64;
+        for k in 0..m2 + m1 + 1 {
+            let truth = value(start + 2 * m2 + k);
+            assert!(
+                (two.at(k) - truth).abs() < 1e-9 * truth,
+                "k={k}: {} vs {truth}",
+                two.at(k)
+            );
+            miss = miss.max((one.at(k) - truth).abs() / truth);
+        }
+        assert!(miss > 0.1, "one period missed by at most {miss}");
+        // A window longer than two cycles, not a whole number of them, still reads them.
+        let long: Vec<f64> = (start..start + 2 * m2 + 5).map(value).collect();
+        let anchors = Anchors::Seasonal(seasonal_factors(&long, &[m1, m2]));
+        for k in 0..m2 {
+            let truth = value(start + long.len() + k);
+            assert!((anchors.at(k) - truth).abs() < 1e-9 * truth, "k={k}");
+        }
+    }
+
+    /// Periods that do not divide each other (3 and 4) compose too: the phases of each
+    /// count from the origin separately, so step `k` reads `[k mod 3]` and `[k mod 4]`.
+    /// Targets decode back to the values they were made from.
+    #[test]
+    fn periods_need_not_divide_each_other() {
+        let values: Vec<f64> = (0..40)
+            .map(|i| 20.0 + (i % 3) as f64 * 2.0 + (i % 4) as f64 + (i as f64 * 0.9).sin())
+            .collect();
+        let seasons = Seasons::new(&[3, 4]).unwrap();
+        let s = Scaler::fit_seasonal(&values, seasons).unwrap();
+        let Scaler::Seasonal { scale, .. } = s else {
+            panic!("{s:?}")
+        };
+        let want = std((4..40).map(|t| (values[t] / values[t - 4]).ln())).unwrap();
+        assert_eq!(scale, want); // the longest period's log ratios
+        let anchors = s.anchors(&values[..30], 8);
+        let Anchors::Seasonal(factors) = &anchors else {
+            panic!("{anchors:?}")
+        };
+        assert_eq!((factors[0].len(), factors[1].len()), (3, 4));
+        for k in 0..7 {
+            assert_eq!(anchors.at(k), factors[0][k % 3] * factors[1][k % 4]);
+            let back = s.decode(anchors.at(k), s.target(anchors.at(k), values[30 + k]));
+            assert!((back - values[30 + k]).abs() < 1e-4 * values[30 + k]);
+        }
+        let mut x = Vec::new();
+        s.encode(&values[..30], 8, &mut x);
+        assert!(x.len() == 8 && x.iter().all(|v| v.is_finite()));
     }
 
     #[test]

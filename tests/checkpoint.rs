@@ -366,7 +366,7 @@ fn golden_metas() -> Vec<Meta> {
                 date_column: Some("Date".into()),
                 date_format: Some("%d.%m.%Y".into()),
                 resample: Some(Resample::Day),
-                season: Some(5),
+                season: Some(gruf::season::Seasons::single(5).unwrap()),
                 delimiter: "tab".parse().unwrap(),
                 inputs: Vec::new(),
                 id_column: None,

@@ -2,7 +2,9 @@
 //!
 //! `fixtures/v2/*.safetensors` were written by gruf 1.0 (checkpoint format 2) and
 //! `fixtures/v2/*-predict.csv` hold what 1.0 predicted from them; `fixtures/v2/make.sh` made
-//! both. The CSV they were trained on is `gruf sample --rows 400`, which is byte-stable.
+//! both. `fixtures/v4/seasonal.safetensors` is a seasonal model of one period written
+//! before `--season` took several (`fixtures/v4/make-seasonal.sh`). The CSV they were
+//! trained on is `gruf sample --rows 400`, which is byte-stable.
 
 use std::path::Path;
 
@@ -111,4 +113,38 @@ fn gruf_1_0_model_files_load_with_what_format_2_lacks_left_unknown() {
     let want = 152.73336786666667 / 1.1853980225756595;
     assert_close("MASE scale", &[scale], &[want], 0.0, 1e-9);
     assert_eq!(meta.first().split.test, 370..400);
+}
+
+/// A `--transform seasonal` model of one period (7), written by gruf 1.2.0 before seasons
+/// became a list, loads with that one period and forecasts what it forecast then, bit for
+/// bit, past its horizon too (10 days from a horizon of 7).
+#[test]
+fn a_seasonal_model_of_one_period_predicts_what_it_predicted() {
+    let dir = tempfile::tempdir().unwrap();
+    gruf(dir.path())
+        .args(["sample", "--rows", "400", "--out", "prices.csv"])
+        .assert()
+        .success();
+    let v4 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v4");
+    let model = v4.join("seasonal.safetensors");
+    let ckpt = gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu).unwrap();
+    let seven = gruf::season::Seasons::single(7).unwrap();
+    assert_eq!(ckpt.meta.config.data.season, Some(seven));
+    assert!(matches!(
+        ckpt.meta.first().scaler,
+        gruf::scaler::Scaler::Seasonal { seasons, .. } if seasons == seven
+    ));
+    let out = gruf(dir.path())
+        .args(["predict", "--csv", "prices.csv", "--days", "10"])
+        .args(["--format", "csv", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = std::fs::read_to_string(v4.join("seasonal-predict.csv")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }

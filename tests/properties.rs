@@ -12,6 +12,7 @@ use gruf::config::ModelConfig;
 use gruf::data::{is_volume, load_csv, parse_csv, Covariate, DataConfig};
 use gruf::features::{Columns, Featurizer};
 use gruf::scaler::{Scaler, TransformKind};
+use gruf::season::Seasons;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
@@ -670,7 +671,14 @@ proptest! {
     ) {
         let config = ModelConfig { window, horizon, transform, ..ModelConfig::default() };
         let fit_end = values.len() * 2 / 3;
-        let plain = Featurizer::fit(&config, &values[..fit_end], (window >= 2).then_some(2));
+        // `seasonal`: one season of 2 steps, or two (2 and 3) where the window holds two
+        // cycles of 3.
+        let seasons = match window {
+            6.. => Seasons::new(&[2, 3]).ok(),
+            2.. => Seasons::single(2).ok(),
+            _ => None,
+        };
+        let plain = Featurizer::fit(&config, &values[..fit_end], seasons);
         prop_assume!(plain.is_some());
         let plain = plain.unwrap();
         let f = plain.clone().with_inputs(&covariates, fit_end);

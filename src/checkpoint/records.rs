@@ -30,6 +30,7 @@ use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
 use crate::scaler::{Scaler, TransformKind};
+use crate::season::Seasons;
 use crate::train::EpochRecord;
 use crate::window::Split;
 
@@ -274,7 +275,7 @@ pub mod v3 {
         #[serde(default)]
         pub resample: Option<Resample>,
         #[serde(default)]
-        pub season: Option<usize>,
+        pub season: Option<Season>,
         /// One character, or `tab`; checked when converted.
         #[serde(default = "comma")]
         pub delimiter: String,
@@ -284,6 +285,15 @@ pub mod v3 {
         /// The column naming the series of a long CSV (format 4); absent for one series.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub id_column: Option<String>,
+    }
+
+    /// The configured seasonal periods: a number as before, a list only for several
+    /// (which a gruf of one period refuses: it reads a number). Checked when converted.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub enum Season {
+        One(usize),
+        Several(Vec<usize>),
     }
 
     /// A covariate and its fitted transform.
@@ -384,7 +394,7 @@ pub mod v3 {
         Adam,
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(tag = "kind", rename_all = "lowercase")]
     pub enum Scaler {
         Minmax {
@@ -403,6 +413,12 @@ pub mod v3 {
         /// Format 4.
         Seasonal {
             m: usize,
+            scale: f64,
+        },
+        /// `seasonal` with several periods, shortest first: a kind of its own, so a gruf
+        /// that knows one period refuses the file instead of forecasting with the first.
+        Seasons {
+            periods: Vec<usize>,
             scale: f64,
         },
     }
@@ -628,7 +644,7 @@ impl From<&Meta> for v5::Meta {
             created: m.created.clone(),
             config: v3::RunConfig::from(&m.config),
             seed: m.seed,
-            scaler: one.as_ref().map(|o| o.scaler),
+            scaler: one.as_ref().map(|o| o.scaler.clone()),
             inputs: one.as_ref().map_or(Vec::new(), |o| o.inputs.clone()),
             data: v3::Provenance::from(&m.data),
             split: one.as_ref().map(|o| o.split.clone()),
@@ -665,7 +681,10 @@ impl From<&RunConfig> for v3::RunConfig {
                     Resample::Hour => v3::Resample::Hour,
                     Resample::Day => v3::Resample::Day,
                 }),
-                season: d.season,
+                season: d.season.map(|s| match s.periods() {
+                    &[m] => v3::Season::One(m),
+                    periods => v3::Season::Several(periods.to_vec()),
+                }),
                 delimiter: d.delimiter.to_string(),
                 inputs: d.inputs.clone(),
                 id_column: d.id_column.clone(),
@@ -740,7 +759,13 @@ impl From<Scaler> for v3::Scaler {
             Scaler::Window { scale } => v3::Scaler::Window { scale },
             Scaler::Logret { scale } => v3::Scaler::Logret { scale },
             Scaler::Diff { scale } => v3::Scaler::Diff { scale },
-            Scaler::Seasonal { m, scale } => v3::Scaler::Seasonal { m, scale },
+            Scaler::Seasonal { seasons, scale } => match seasons.periods() {
+                &[m] => v3::Scaler::Seasonal { m, scale },
+                periods => v3::Scaler::Seasons {
+                    periods: periods.to_vec(),
+                    scale,
+                },
+            },
         }
     }
 }
@@ -920,12 +945,18 @@ fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
     } else {
         format!(" of series '{}'", m.id)
     };
-    let scaler = Scaler::from(m.scaler);
+    let scaler =
+        Scaler::try_from(m.scaler).map_err(|e| format!("stored scaler{whose} is invalid: {e}"))?;
     if !scaler.is_valid() || scaler.kind() != config.model.transform {
         return Err(format!(
             "stored scaler{whose} is invalid ({scaler:?}): it must match the model's transform, \
              with finite parameters, min below max and a positive scale"
         ));
+    }
+    if let Scaler::Seasonal { seasons, .. } = scaler {
+        seasons
+            .check_window(config.model.window)
+            .map_err(|e| format!("stored scaler{whose} does not fit the model's window: {e}"))?;
     }
     let inputs: Vec<Input> = m.inputs.into_iter().map(Input::from).collect();
     if let Some(bad) = inputs.iter().find(|i| match i.transform {
@@ -976,7 +1007,14 @@ impl v3::RunConfig {
                     v3::Resample::Hour => Resample::Hour,
                     v3::Resample::Day => Resample::Day,
                 }),
-                season: d.season,
+                season: d
+                    .season
+                    .map(|s| match s {
+                        v3::Season::One(m) => Seasons::single(m),
+                        v3::Season::Several(periods) => Seasons::new(&periods),
+                    })
+                    .transpose()
+                    .map_err(|e| format!("stored configuration is invalid: {e}"))?,
                 delimiter,
                 inputs: d.inputs,
                 id_column: d.id_column,
@@ -1021,15 +1059,25 @@ impl v3::RunConfig {
     }
 }
 
-impl From<v3::Scaler> for Scaler {
-    fn from(s: v3::Scaler) -> Scaler {
-        match s {
+/// `Err` for seasonal periods that are out of range or out of order.
+impl TryFrom<v3::Scaler> for Scaler {
+    type Error = String;
+
+    fn try_from(s: v3::Scaler) -> Result<Scaler, String> {
+        Ok(match s {
             v3::Scaler::Minmax { min, max } => Scaler::Minmax { min, max },
             v3::Scaler::Window { scale } => Scaler::Window { scale },
             v3::Scaler::Logret { scale } => Scaler::Logret { scale },
             v3::Scaler::Diff { scale } => Scaler::Diff { scale },
-            v3::Scaler::Seasonal { m, scale } => Scaler::Seasonal { m, scale },
-        }
+            v3::Scaler::Seasonal { m, scale } => Scaler::Seasonal {
+                seasons: Seasons::single(m)?,
+                scale,
+            },
+            v3::Scaler::Seasons { periods, scale } => Scaler::Seasonal {
+                seasons: Seasons::new(&periods)?,
+                scale,
+            },
+        })
     }
 }
 

@@ -82,10 +82,15 @@ fn report_loaded(csv: &std::path::Path, loaded: &Loaded, quiet: bool) {
     }
 }
 
-/// The seasonal period to score with: the flag, else the stored or configured one, else the
-/// calendar's usual one.
-fn season_for(flag: Option<usize>, configured: Option<usize>, series: &Series) -> Option<usize> {
-    flag.or(configured).or_else(|| series.calendar.season())
+/// The seasonal period to score with: the flag, else the stored or configured one (the
+/// first of several), else the calendar's usual one.
+fn season_for(
+    flag: Option<usize>,
+    configured: Option<crate::season::Seasons>,
+    series: &Series,
+) -> Option<usize> {
+    flag.or(configured.map(|s| s.first()))
+        .or_else(|| series.calendar.season())
 }
 
 /// The run configuration (defaults < `--config` file < flags), validated, and its seed:
