@@ -308,7 +308,7 @@ fn plot_global(
                 cal.count(steps)
             ),
             format!(
-                "Panel titles: MASE of the held-out forecast in one go, scaled by the seasonal naive forecast's error on the training part{}; model {}",
+                "Panel titles: MASE of the held-out forecast in one go, scaled by the seasonal naive forecast's error on the history before it{}; model {}",
                 match seasons.first() {
                     Some(m) if seasons.iter().all(|s| s == m) => format!(" (m = {m})"),
                     _ => String::new(),
