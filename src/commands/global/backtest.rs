@@ -13,12 +13,12 @@ use crate::features::{Columns, Featurizer};
 use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::panel::{self, name_some, Named};
-use crate::pipeline::{self, Chosen, Prepared};
+use crate::pipeline::{self, Prepared};
 use crate::train::TrainData;
 
 use super::super::backtest::fold_networks;
 use super::super::{device, renderer, run_training, season_for, warn};
-use super::{report_panel, Part, NAMED};
+use super::{check_values, report_panel, Part, NAMED};
 
 /// The last model trained and, per kept series, its transforms and training end (`None`:
 /// the series could not be fitted on the history before that fold).
@@ -48,15 +48,8 @@ pub(in crate::commands) fn run(
     let mut kept: Vec<(&Named, Vec<std::ops::Range<usize>>)> = Vec::new();
     let mut skipped: Vec<&str> = Vec::new();
     for named in &panel.series {
-        let series = &named.loaded.series;
-        pipeline::check_values(
-            config.model.transform,
-            Chosen::ThisRun,
-            series,
-            &named.loaded.lines,
-        )
-        .map_err(|m| GrufError::data(named.path(), format!("series '{}': {m}", named.id)))?;
-        match fold_bounds(series.len(), span, folds) {
+        check_values(&config, named)?;
+        match fold_bounds(named.loaded.series.len(), span, folds) {
             Ok(bounds) => kept.push((named, bounds)),
             Err(_) => skipped.push(&named.id),
         }

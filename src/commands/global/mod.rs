@@ -43,15 +43,8 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     let mut kept: Vec<(&Named, Prepared)> = Vec::new();
     let mut skipped: Vec<(&str, String)> = Vec::new();
     for named in &panel.series {
-        let series = &named.loaded.series;
-        pipeline::check_values(
-            config.model.transform,
-            Chosen::ThisRun,
-            series,
-            &named.loaded.lines,
-        )
-        .map_err(|m| GrufError::data(named.path(), format!("series '{}': {m}", named.id)))?;
-        match pipeline::prepare(&config, series, config.train.test_days) {
+        check_values(&config, named)?;
+        match pipeline::prepare(&config, &named.loaded.series, config.train.test_days) {
             Ok(prepared) => kept.push((named, prepared)),
             Err(why) => skipped.push((&named.id, why)),
         }
@@ -177,6 +170,18 @@ fn held_out(
         }
     }
     Ok(PanelScores::new(scores))
+}
+
+/// Refuses a series with a value the configured transform cannot take, naming the series
+/// and the line.
+pub(super) fn check_values(config: &RunConfig, named: &Named) -> Result<(), GrufError> {
+    pipeline::check_values(
+        config.model.transform,
+        Chosen::ThisRun,
+        &named.loaded.series,
+        &named.loaded.lines,
+    )
+    .map_err(|m| GrufError::data(named.path(), format!("series '{}': {m}", named.id)))
 }
 
 /// A part of one series to score: `origin..end`, everything before it being history.
