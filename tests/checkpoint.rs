@@ -78,6 +78,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
                 split,
                 mase_scale: Some(1.5),
                 file: None,
+                held_out_from: None,
             }],
             data: loaded.provenance,
             history: outcome.history,
@@ -409,6 +410,7 @@ fn golden_metas() -> Vec<Meta> {
             },
             mase_scale: Some(47.72916666666667),
             file: None,
+            held_out_from: None,
         }],
         data: Provenance {
             path: "/data/prices.tsv".into(),
@@ -566,6 +568,7 @@ fn golden_metas_v4() -> Vec<Meta> {
             },
             mase_scale: Some(100.0 / (i + 1) as f64),
             file: None,
+            held_out_from: None,
         })
         .collect();
     global.test = None;

@@ -533,3 +533,34 @@ fn warnings_of_many_series_are_grouped_and_capped() {
     let csv = stdout(gruf(dir.path()).args(["predict", "--days", "2", "--format", "csv"]));
     assert_eq!(csv.lines().count(), 1 + 2 * ids.len(), "{csv}");
 }
+
+/// The held-out part is found by date in whatever CSV `evaluate` reads: a file that starts
+/// later than the training data (its first 20 days cut) scores the same 30 held-out days of
+/// each series, with the same one-step errors, rather than 20 rows too late.
+#[test]
+fn evaluate_finds_the_held_out_part_by_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = long_csv(&["AAA", "BBB"], 150);
+    write(dir.path(), "long.csv", &text);
+    train(dir.path(), &[]).success();
+    let cut: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || *i > 20 * 2)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    write(dir.path(), "later.csv", &cut);
+    let one_step = |csv: &str| -> Vec<(String, String)> {
+        let out = stdout(gruf(dir.path()).args(["evaluate", "--csv", csv, "--format", "csv"]));
+        out.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter(|r| !r[0].is_empty() && r[1] == "one_step" && r[2] == "model")
+            .map(|r| (r[3].clone(), r[8].clone()))
+            .collect()
+    };
+    let (full, later) = (one_step("long.csv"), one_step("later.csv"));
+    assert_eq!(full.len(), 2);
+    assert!(full.iter().all(|(n, _)| n == "30"), "{full:?}");
+    assert_eq!(full, later);
+}

@@ -166,6 +166,7 @@ fn two_seasons_go_through_the_checkpoint_and_old_readers_refuse_them() {
         split: prepared.split.clone(),
         mase_scale: Some(2.0),
         file: None,
+        held_out_from: None,
     };
     let trained = gruf::train::Ensemble {
         networks: vec![outcome],

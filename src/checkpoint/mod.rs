@@ -119,6 +119,11 @@ pub struct Member {
     /// The file the series was alone in, for a model trained on several `--csv` files;
     /// `None` for a series of a long CSV or a model of one series.
     pub file: Option<PathBuf>,
+    /// The date (Unix seconds) where the series' held-out part begins: its first test
+    /// row's, or just after its last row's when nothing was held out. Consumers find the
+    /// part by date in whatever CSV they read. `None` for a model of one series (its test
+    /// dates are in `Meta::test`) and in files written before gruf 1.3, found by row index.
+    pub held_out_from: Option<i64>,
 }
 
 impl Meta {

@@ -199,6 +199,9 @@ pub mod v4 {
         /// The series' own file, for a model trained on several `--csv` files.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file: Option<String>,
+        /// Unix seconds where the series' held-out part begins (see the domain `Member`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub held_out_from: Option<i64>,
     }
 
     /// A format 3 file is a model of one series.
@@ -630,6 +633,7 @@ impl From<&Meta> for v5::Meta {
             split: v3::Split::from(&s.split),
             mase_scale: s.mase_scale,
             file: s.file.as_ref().map(|f| f.to_string_lossy().into_owned()),
+            held_out_from: s.held_out_from,
         };
         // One series: its fitted parts at the top, as format 3 has them.
         let (one, series) = if m.is_global() {
@@ -879,6 +883,7 @@ impl v5::Meta {
                 split,
                 mase_scale: self.mase_scale,
                 file: None,
+                held_out_from: None,
             }]
         } else {
             if self.scaler.is_some() || self.split.is_some() || !self.inputs.is_empty() {
@@ -988,6 +993,7 @@ fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
         split: m.split.into(),
         mase_scale: m.mase_scale,
         file: m.file.map(std::path::PathBuf::from),
+        held_out_from: m.held_out_from,
     })
 }
 

@@ -221,7 +221,7 @@ fn plot_global(
     if let ([id], [(member, named)]) = (args.source.series.as_slice(), chosen.as_slice()) {
         let series = &named.loaded.series;
         let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
-        let origin = global::held_out_origin(member);
+        let origin = global::held_out_origin(member, series);
         let scale = member.mase_scale.unwrap_or(f64::NAN);
         let one = One {
             series,

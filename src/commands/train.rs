@@ -96,6 +96,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         split: split.clone(),
         mase_scale: Some(scoring.mase_scale),
         file: None,
+        held_out_from: None,
     };
     let mut checkpoint = Checkpoint::trained(config, seed, vec![member], provenance, trained);
     let forecaster = checkpoint.forecaster(&device)?;

@@ -109,6 +109,10 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
                 &named.loaded.series.values[..p.split.fit_end()],
             )),
             file: named.file.clone(),
+            held_out_from: Some(match &p.split.test {
+                test if test.is_empty() => named.loaded.series.dates[test.end - 1] + 1,
+                test => named.loaded.series.dates[test.start],
+            }),
         })
         .collect();
     let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
@@ -200,7 +204,7 @@ impl<'a> Part<'a> {
     pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Part<'a> {
         Part {
             id: &member.id,
-            origin: held_out_origin(member),
+            origin: held_out_origin(member, series),
             end: series.len(),
             mase_scale: member.mase_scale.unwrap_or(f64::NAN),
             season,
@@ -254,12 +258,15 @@ impl<'a> Part<'a> {
     }
 }
 
-/// Where a series' held-out part begins: its first test row, or for a model trained on
-/// every row, the first row after them (past the end of the series it trained on).
-pub(super) fn held_out_origin(member: &Member) -> usize {
-    match &member.split.test {
-        test if test.is_empty() => test.end,
-        test => test.start,
+/// Where a series' held-out part begins in `series` (the CSV in use): its first row on or
+/// after the stored date, or in files from before gruf 1.3 the stored row index (its first
+/// test row, or for a model trained on every row, the first row after them).
+pub(super) fn held_out_origin(member: &Member, series: &Series) -> usize {
+    match (member.held_out_from, &member.split.test) {
+        (Some(from), _) => series.dates.partition_point(|&d| d < from),
+        // Files from before gruf 1.3: by row index, exact for the training CSV.
+        (None, test) if test.is_empty() => test.end,
+        (None, test) => test.start,
     }
 }
 
