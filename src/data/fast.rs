@@ -743,17 +743,22 @@ mod tests {
         let mut d = Draw(11);
         for seed in 0..300 {
             let (text, config) = generated(seed);
-            let mut bytes = text.into_bytes();
-            for _ in 0..1 + d.below(3) {
-                let at = d.below(bytes.len() as u64 + 1) as usize;
-                let cut = (at + d.below(3) as usize).min(bytes.len());
-                let piece = pieces[d.below(pieces.len() as u64) as usize];
-                bytes.splice(at..cut, piece.bytes());
-            }
-            if let Ok(text) = String::from_utf8(bytes) {
+            if let Some(text) = mutated(&mut d, text, &pieces) {
                 let _ = both(&text, &config);
             }
         }
+    }
+
+    /// `text` with one to three short runs replaced by `pieces`, if still UTF-8.
+    fn mutated(d: &mut Draw, text: String, pieces: &[&str]) -> Option<String> {
+        let mut bytes = text.into_bytes();
+        for _ in 0..1 + d.below(3) {
+            let at = d.below(bytes.len() as u64 + 1) as usize;
+            let cut = (at + d.below(3) as usize).min(bytes.len());
+            let piece = pieces[d.below(pieces.len() as u64) as usize];
+            bytes.splice(at..cut, piece.bytes());
+        }
+        String::from_utf8(bytes).ok()
     }
 
     #[test]
@@ -1063,14 +1068,7 @@ mod tests {
         let mut d = Draw(13);
         for seed in 0..300 {
             let (text, config) = generated_long(seed);
-            let mut bytes = text.into_bytes();
-            for _ in 0..1 + d.below(3) {
-                let at = d.below(bytes.len() as u64 + 1) as usize;
-                let cut = (at + d.below(3) as usize).min(bytes.len());
-                let piece = pieces[d.below(pieces.len() as u64) as usize];
-                bytes.splice(at..cut, piece.bytes());
-            }
-            if let Ok(text) = String::from_utf8(bytes) {
+            if let Some(text) = mutated(&mut d, text, &pieces) {
                 let _ = both_long(&text, &config);
             }
         }
