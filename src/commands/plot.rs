@@ -212,12 +212,7 @@ fn plot_global(
 ) -> anyhow::Result<Vec<u8>> {
     let meta = &checkpoint.meta;
     let panel = global::load_series(&args.source, meta)?;
-    let mut chosen = global::choose(
-        meta,
-        &panel,
-        &args.source.series,
-        !args.source.csv.is_empty(),
-    )?;
+    let mut chosen = global::choose(meta, &panel, &args.source.series, &args.source.csv)?;
     if let ([id], [(member, named)]) = (args.source.series.as_slice(), chosen.as_slice()) {
         let series = &named.loaded.series;
         let forecaster = global::forecaster_for(checkpoint, member, named, device)?;

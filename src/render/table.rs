@@ -14,11 +14,7 @@ pub struct Table;
 
 impl Renderer for Table {
     fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let (width, head) = if f.daily {
-            (10, "date")
-        } else {
-            (19, "time (UTC)")
-        };
+        let (width, head) = time_column(f.daily);
         let mut out = format!("{head:<width$}  {:>14}\n", format!("{} forecast", f.column));
         for (d, v) in f.dates.iter().zip(&f.point) {
             out.push_str(&format!(
@@ -34,11 +30,7 @@ impl Renderer for Table {
         let Some(first) = forecasts.first() else {
             return Ok(String::new());
         };
-        let (width, head) = if first.daily {
-            (10, "date")
-        } else {
-            (19, "time (UTC)")
-        };
+        let (width, head) = time_column(first.daily);
         let ids = forecasts
             .iter()
             .map(|f| f.id.as_deref().unwrap_or("").chars().count())
@@ -400,6 +392,16 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
         ": worse than doing nothing"
     });
     s
+}
+
+/// The width and heading of a forecast table's time column: dates for daily data, else
+/// times in UTC.
+fn time_column(daily: bool) -> (usize, &'static str) {
+    if daily {
+        (10, "date")
+    } else {
+        (19, "time (UTC)")
+    }
 }
 
 /// The pooled tables of a global model's held-out parts: each forecaster's mean one-step

@@ -116,7 +116,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         })
         .collect();
     let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
-    let chosen = choose(&checkpoint.meta, &panel, &[], false)?;
+    let chosen = choose(&checkpoint.meta, &panel, &[], &[])?;
     let scored = held_out(&checkpoint, &chosen, None, &device)?;
     checkpoint.save(&args.model)?;
 
@@ -393,12 +393,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
     let device = device();
     let meta = &checkpoint.meta;
     let panel = load_series(&args.source, meta)?;
-    let chosen = choose(
-        meta,
-        &panel,
-        &args.source.series,
-        !args.source.csv.is_empty(),
-    )?;
+    let chosen = choose(meta, &panel, &args.source.series, &args.source.csv)?;
     let mut forecasts = Vec::with_capacity(chosen.len());
     for (member, named) in chosen {
         let series = &named.loaded.series;
@@ -469,7 +464,7 @@ pub(super) fn choose<'a, 'p>(
     meta: &'a Meta,
     panel: &'p Panel,
     series: &[String],
-    csv_given: bool,
+    csv: &[std::path::PathBuf],
 ) -> anyhow::Result<Vec<(&'a Member, &'p Named)>> {
     let by_id = members(meta);
     let members: Vec<&Member> = if !series.is_empty() {
@@ -485,7 +480,7 @@ pub(super) fn choose<'a, 'p>(
                 })
             })
             .collect::<Result<_, _>>()?
-    } else if csv_given {
+    } else if !csv.is_empty() {
         (panel.series.iter())
             .filter_map(|n| by_id.get(n.id.as_str()).copied())
             .collect()
@@ -516,12 +511,7 @@ pub(super) fn evaluate(args: &EvaluateArgs, checkpoint: Checkpoint) -> anyhow::R
     let device = device();
     let meta = &checkpoint.meta;
     let panel = load_series(&args.source, meta)?;
-    let chosen = choose(
-        meta,
-        &panel,
-        &args.source.series,
-        !args.source.csv.is_empty(),
-    )?;
+    let chosen = choose(meta, &panel, &args.source.series, &args.source.csv)?;
     if let Some(h) = args.horizon {
         warn(&format!(
             "--horizon {h}: a global model is scored on each series' held-out part forecast in one go from its start, not horizon by horizon"
