@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
+use crate::config::{Cell, OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
 use crate::data::Resample;
 use crate::scaler::TransformKind;
 use crate::synth::SampleConfig;
@@ -139,11 +139,16 @@ pub struct TrainOptions {
     #[arg(long, value_name = "N[,N..]")]
     pub season: Option<crate::season::Seasons>,
 
-    /// Hidden sizes of the stacked GRU layers [default: 50,100].
+    /// Recurrent cell of every layer: gru (the seed's), lstm or rnn (plain tanh), each with
+    /// PyTorch's equations [default: gru].
+    #[arg(long, value_parser = EnumValueParser::<CellArg>::new().map(Cell::from))]
+    pub cell: Option<Cell>,
+
+    /// Hidden sizes of the stacked recurrent layers [default: 50,100].
     #[arg(long, value_name = "H,H,..", value_delimiter = ',')]
     pub layers: Option<Vec<usize>>,
 
-    /// Dropout after each GRU layer [default: 0.2].
+    /// Dropout after each recurrent layer [default: 0.2].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
 
@@ -230,6 +235,7 @@ impl TrainOptions {
                 id_column: self.id_column.clone(),
             },
             model: PartialModel {
+                cell: self.cell,
                 layers: self.layers.clone(),
                 dropout: self.dropout,
                 window: self.window,
@@ -309,6 +315,27 @@ impl From<TransformArg> for TransformKind {
             TransformArg::Logret => TransformKind::Logret,
             TransformArg::Diff => TransformKind::Diff,
             TransformArg::Seasonal => TransformKind::Seasonal,
+        }
+    }
+}
+
+/// `--cell`'s values: [`Cell`] as the command line spells and explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CellArg {
+    /// Gated recurrent unit (the seed model's).
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+    /// Plain recurrent layer with tanh.
+    Rnn,
+}
+
+impl From<CellArg> for Cell {
+    fn from(arg: CellArg) -> Cell {
+        match arg {
+            CellArg::Gru => Cell::Gru,
+            CellArg::Lstm => Cell::Lstm,
+            CellArg::Rnn => Cell::Rnn,
         }
     }
 }
@@ -458,12 +485,14 @@ mod tests {
         mirrors::<ResampleArg, _>(&Resample::ALL);
         mirrors::<TransformArg, _>(&TransformKind::ALL);
         mirrors::<OptimizerArg, _>(&OptimizerKind::ALL);
+        mirrors::<CellArg, _>(&Cell::ALL);
     }
 
     #[test]
     fn library_enums_refuse_other_names() {
         assert!("MINMAX".parse::<TransformKind>().is_err());
         assert!("sgd".parse::<OptimizerKind>().is_err());
+        assert!("GRU".parse::<Cell>().is_err());
         assert!("2d".parse::<Resample>().is_err());
     }
 }

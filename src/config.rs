@@ -17,7 +17,9 @@ use crate::season::Seasons;
 /// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
-    /// Hidden size of each stacked GRU layer, input side first.
+    /// The recurrent cell of every layer.
+    pub cell: Cell,
+    /// Hidden size of each stacked recurrent layer, input side first.
     pub layers: Vec<usize>,
     /// Dropout after each GRU layer, during training only.
     pub dropout: f64,
@@ -38,6 +40,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
+            cell: Cell::Gru,
             layers: vec![50, 100],
             dropout: 0.2,
             window: 60,
@@ -46,6 +49,71 @@ impl Default for ModelConfig {
             features: 1,
             calendar: Vec::new(),
         }
+    }
+}
+
+/// The recurrent cell, with PyTorch's equations and parameter layouts (`nn.GRU`,
+/// `nn.LSTM`, `nn.RNN` with tanh). Spelled the same in config files (serde) and by
+/// `FromStr`/`Display`: `gru`, `lstm`, `rnn`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// Gated recurrent unit: reset and update gates (the seed model's).
+    #[default]
+    Gru,
+    /// Long short-term memory: input, forget and output gates and a cell state.
+    Lstm,
+    /// Plain (Elman) recurrent layer with tanh.
+    Rnn,
+}
+
+impl Cell {
+    /// Every cell, in the order help texts and `compare` list them.
+    pub const ALL: [Cell; 3] = [Cell::Gru, Cell::Lstm, Cell::Rnn];
+
+    /// The name in config files, on the command line and as the parameters' prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Gru => "gru",
+            Cell::Lstm => "lstm",
+            Cell::Rnn => "rnn",
+        }
+    }
+
+    /// Gate blocks stacked in the weights: `weight_ih` is `[gates · H, in]`.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+            Cell::Rnn => 1,
+        }
+    }
+
+    /// The name people write: GRU, LSTM, RNN.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cell::Gru => "GRU",
+            Cell::Lstm => "LSTM",
+            Cell::Rnn => "RNN",
+        }
+    }
+}
+
+impl std::str::FromStr for Cell {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let names = Cell::ALL.map(Cell::name);
+        Cell::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("cell '{s}': use one of {}", names.join(", ")))
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -174,6 +242,7 @@ pub struct PartialData {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialModel {
+    pub cell: Option<Cell>,
     pub layers: Option<Vec<usize>>,
     pub dropout: Option<f64>,
     pub window: Option<usize>,
@@ -247,6 +316,7 @@ impl PartialConfig {
                 .filter(|s| !s.is_empty())
                 .collect();
         }
+        set(&mut config.model.cell, m.cell);
         set(&mut config.model.layers, m.layers);
         set(&mut config.model.dropout, m.dropout);
         set(&mut config.model.window, m.window);

@@ -1,9 +1,9 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
 //! with covariates through the CLI loading back with the same inputs and predictions, the
 //! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
-//! and the metadata JSON of the current format, byte for byte (`fixtures/v5/meta.jsonl`,
-//! and `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for what a model of one
-//! network, and of one series, still writes).
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v6/meta.jsonl`,
+//! and `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for
+//! what a GRU model, of one network, and of one series, still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +11,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
-use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
@@ -373,6 +373,7 @@ fn golden_metas() -> Vec<Meta> {
                 id_column: None,
             },
             model: ModelConfig {
+                cell: Cell::Gru,
                 layers: vec![4, 3],
                 dropout: 0.1,
                 window: 8,
@@ -616,20 +617,32 @@ fn golden_metas_v5() -> Vec<Meta> {
     metas
 }
 
-/// The metadata JSON of format 5, byte for byte. If this fails, the file format changed:
+/// [`golden_metas_v5`] and the other cells (format 6 only): an LSTM of one series and an
+/// RNN ensemble of a global model.
+fn golden_metas_v6() -> Vec<Meta> {
+    let mut metas = golden_metas_v5();
+    let mut lstm = metas[0].clone();
+    lstm.config.model.cell = Cell::Lstm;
+    let mut rnn = metas[6].clone();
+    rnn.config.model.cell = Cell::Rnn;
+    metas.extend([lstm, rnn]);
+    metas
+}
+
+/// The metadata JSON of format 6, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 5.
+/// new fixture for version 6.
 #[test]
-fn format_5_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = fixture(5);
+fn format_6_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(6);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas_v5();
+    let metas = golden_metas_v6();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 5 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 6 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
     }
     let path = Path::new("meta.jsonl");
@@ -638,10 +651,30 @@ fn format_5_metadata_is_written_byte_for_byte_as_the_fixture() {
     }
 }
 
+/// A GRU model writes what format 5 wrote, but for the version; format 5 files read back
+/// as the same values (as read: version 5).
+#[test]
+fn format_5_is_format_6_of_a_gru() {
+    let path = Path::new("meta.jsonl");
+    let fixture = fixture(5);
+    let metas = golden_metas_v5();
+    assert_eq!(fixture.lines().count(), metas.len());
+    for (i, (line, mut meta)) in fixture.lines().zip(metas).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":5,", "\"format_version\":6,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 5;
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
+    }
+}
+
 /// A model of one network writes what format 4 wrote, but for the version; format 4 files
 /// read back as the same values (as read: version 4).
 #[test]
-fn format_4_is_format_5_of_one_network() {
+fn format_4_is_format_6_of_one_network() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(4);
     let metas = golden_metas_v4();
@@ -650,7 +683,7 @@ fn format_4_is_format_5_of_one_network() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":4,", "\"format_version\":5,", 1),
+            line.replacen("\"format_version\":4,", "\"format_version\":6,", 1),
             "meta {i}"
         );
         meta.format_version = 4;
@@ -661,13 +694,13 @@ fn format_4_is_format_5_of_one_network() {
 /// A model of one series and one network writes what format 3 wrote, but for the version;
 /// format 3 files read back as the same values (as read: version 3).
 #[test]
-fn format_3_is_format_5_of_one_series() {
+fn format_3_is_format_6_of_one_series() {
     let path = Path::new("meta.jsonl");
     for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":3,", "\"format_version\":5,", 1),
+            line.replacen("\"format_version\":3,", "\"format_version\":6,", 1),
             "meta {i}"
         );
         meta.format_version = 3;
@@ -678,7 +711,7 @@ fn format_3_is_format_5_of_one_series() {
 /// An ensemble whose file holds more networks than its configuration asked for is refused.
 #[test]
 fn more_networks_than_configured_are_refused() {
-    let line = fixture(5).lines().nth(5).unwrap().to_string();
+    let line = fixture(6).lines().nth(5).unwrap().to_string();
     let bad = line.replacen("\"ensemble\":3", "\"ensemble\":1", 1);
     assert_ne!(bad, line);
     let err = Meta::from_json(&bad, Path::new("m.safetensors")).unwrap_err();

@@ -25,7 +25,7 @@
 //!   the format, defaults included; format 2 records read only what gruf 1.0 wrote.
 
 use crate::calendar::Calendar;
-use crate::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
@@ -54,11 +54,18 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
     }
 }
 
-/// Format 5, the current one: format 4 plus the further networks of an ensemble
+/// Format 5 and format 6, the current one, share these records. Format 5 is format 4 plus
+/// the further networks of an ensemble
 /// (`--ensemble N`). A model of one network writes what format 4 wrote (only the version
 /// differs); an ensemble's top-level `seed`, `history`, `best_epoch` and `stopped_early`
 /// are its first network's, and `ensemble` lists the others in order, network `i` (from
 /// 1) with its tensors named `ensemble.{i}.` + the first network's names.
+///
+/// Format 6 adds `config.model.cell` (`lstm`, `rnn`; absent for a GRU), and the tensors of
+/// an LSTM or RNN are named `lstm.` or `rnn.` where a GRU's are `gru.`. A GRU model writes
+/// what format 5 wrote but for the version number; the version is new so that gruf 1.3,
+/// which reads format 5, refuses an LSTM file with its upgrade message rather than failing
+/// on a missing tensor.
 pub mod v5 {
     use serde::{Deserialize, Serialize};
 
@@ -329,6 +336,10 @@ pub mod v3 {
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct ModelConfig {
+        /// The recurrent cell (format 6); absent (and written absent) for a GRU, so GRU
+        /// models keep the JSON they had before other cells.
+        #[serde(default, skip_serializing_if = "Cell::is_gru")]
+        pub cell: Cell,
         pub layers: Vec<usize>,
         pub dropout: f64,
         pub window: usize,
@@ -349,6 +360,23 @@ pub mod v3 {
 
     fn one() -> usize {
         1
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Cell {
+        #[default]
+        Gru,
+        /// Format 6.
+        Lstm,
+        /// Format 6.
+        Rnn,
+    }
+
+    impl Cell {
+        fn is_gru(&self) -> bool {
+            *self == Cell::Gru
+        }
     }
 
     fn is_one(n: &usize) -> bool {
@@ -694,6 +722,11 @@ impl From<&RunConfig> for v3::RunConfig {
                 id_column: d.id_column.clone(),
             },
             model: v3::ModelConfig {
+                cell: match m.cell {
+                    Cell::Gru => v3::Cell::Gru,
+                    Cell::Lstm => v3::Cell::Lstm,
+                    Cell::Rnn => v3::Cell::Rnn,
+                },
                 layers: m.layers.clone(),
                 dropout: m.dropout,
                 window: m.window,
@@ -1026,6 +1059,11 @@ impl v3::RunConfig {
                 id_column: d.id_column,
             },
             model: ModelConfig {
+                cell: match m.cell {
+                    v3::Cell::Gru => Cell::Gru,
+                    v3::Cell::Lstm => Cell::Lstm,
+                    v3::Cell::Rnn => Cell::Rnn,
+                },
                 layers: m.layers,
                 dropout: m.dropout,
                 window: m.window,

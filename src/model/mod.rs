@@ -48,11 +48,12 @@ pub type Weights = BTreeMap<String, Tensor>;
 pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     let mut shapes = Vec::new();
     let mut input = config.features;
+    let (cell, g) = (config.cell.name(), config.cell.gates());
     for (l, &h) in config.layers.iter().enumerate() {
-        shapes.push((format!("gru.weight_ih_l{l}"), vec![3 * h, input]));
-        shapes.push((format!("gru.weight_hh_l{l}"), vec![3 * h, h]));
-        shapes.push((format!("gru.bias_ih_l{l}"), vec![3 * h]));
-        shapes.push((format!("gru.bias_hh_l{l}"), vec![3 * h]));
+        shapes.push((format!("{cell}.weight_ih_l{l}"), vec![g * h, input]));
+        shapes.push((format!("{cell}.weight_hh_l{l}"), vec![g * h, h]));
+        shapes.push((format!("{cell}.bias_ih_l{l}"), vec![g * h]));
+        shapes.push((format!("{cell}.bias_hh_l{l}"), vec![g * h]));
         input = h;
     }
     shapes.push(("dense.weight".into(), vec![config.horizon, input]));
@@ -60,7 +61,8 @@ pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     shapes
 }
 
-/// Fresh parameters with PyTorch's initialisation: every GRU parameter ~ U(−1/√H, 1/√H);
+/// Fresh parameters with PyTorch's initialisation: every recurrent parameter (GRU, LSTM
+/// or RNN alike) ~ U(−1/√H, 1/√H);
 /// the dense weight and bias ~ U(−1/√in, 1/√in) (`kaiming_uniform_(a=√5)` reduces to that).
 pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> Result<Weights> {
     let last = *config.layers.last().unwrap_or(&1);
@@ -69,7 +71,7 @@ pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> R
         let fan = if name.starts_with("dense") {
             last
         } else {
-            shape[0] / 3 // H
+            shape[0] / config.cell.gates() // H
         };
         let bound = 1.0 / (fan as f32).sqrt();
         let n: usize = shape.iter().product();
