@@ -39,6 +39,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Walk-forward evaluation: retrain on an expanding window and score each following fold.
     Backtest(BacktestArgs),
+    /// Train each recurrent cell (GRU, LSTM, RNN) from the same seeds on the same data and
+    /// compare them on the held-out part.
+    Compare(CompareArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
     /// Print a shell completion script to standard output (bash, zsh, fish, ...).
@@ -83,7 +86,44 @@ pub struct BacktestArgs {
     pub options: TrainOptions,
 }
 
-/// Data, model and training settings shared by `train` and `backtest`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// CSV with a date column and a price column, one series (Yahoo Finance's layout works
+    /// as is).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub csv: Vec<PathBuf>,
+
+    /// Cells to compare, comma-separated, each once; they replace the cell of --config
+    /// [default: gru,lstm,rnn].
+    #[arg(long, value_name = "CELL,CELL,..", value_delimiter = ',',
+          value_parser = EnumValueParser::<CellArg>::new().map(Cell::from))]
+    pub cells: Option<Vec<Cell>>,
+
+    /// Seeds per cell, 1 to 100: every cell is trained from --seed S, S+1, …, S+N−1 (S drawn
+    /// once when --seed is not given).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub seeds: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Also draw the held-out part: the true values, the naive forecast and each cell's
+    /// one-step predictions (from its seed with the lowest validation loss), to a PNG or an
+    /// SVG by the extension.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// Save the model of the cell with the lowest mean validation loss (its seed with the
+    /// lowest validation loss) here; never chosen on the held-out part.
+    #[arg(long, value_name = "PATH")]
+    pub save_best: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: TrainOptions,
+}
+
+/// Data, model and training settings shared by `train`, `backtest` and `compare`.
 #[derive(Debug, Args)]
 pub struct TrainOptions {
     /// TOML config (see configs/); flags override it.

@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod error;

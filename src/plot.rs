@@ -28,8 +28,10 @@ use crate::evaluate::money;
 use crate::train::EpochRecord;
 use chrono::Datelike;
 
+mod compare;
 mod grid;
 
+pub use compare::CompareData;
 pub use grid::{
     grid_shape, panel_title, panel_width, GridData, GridLegend, GridPanel, MOST_PANELS,
 };
@@ -93,6 +95,11 @@ impl ImageFormat {
 
 /// Draws the plot and returns the file's bytes in `format`.
 pub fn render(data: &PlotData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
+    encode(data, format)
+}
+
+/// Draws `compare`'s picture and returns the file's bytes in `format`.
+pub fn render_compare(data: &CompareData, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
     encode(data, format)
 }
 
@@ -617,11 +624,7 @@ struct Extent {
 }
 
 impl Extent {
-    fn of<const N: usize>(
-        lines: [&[(i64, f64)]; N],
-        daily: bool,
-        width: u32,
-    ) -> anyhow::Result<Extent> {
+    fn of(lines: &[&[(i64, f64)]], daily: bool, width: u32) -> anyhow::Result<Extent> {
         let all = || {
             lines
                 .iter()
@@ -645,76 +648,108 @@ fn draw_prices<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     data: &PlotData,
 ) -> anyhow::Result<()> {
-    let lines = [&data.truth, &data.naive, &data.predicted, &data.forecast];
-    let plot_width = area
-        .dim_in_pixel()
-        .0
-        .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
-    let Extent {
-        x: (x0, x1),
-        y: (y0, y1),
-        ticks,
-    } = Extent::of(lines.map(|l| &l.points[..]), data.daily, plot_width)?;
-    let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
-
-    let styles = [
-        ShapeStyle::from(&BLACK).stroke_width(2),
-        ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
-        ShapeStyle::from(&RGBColor(31, 119, 180)).stroke_width(2),
-        ShapeStyle::from(&RGBColor(230, 110, 0)).stroke_width(3),
+    let lines = [
+        (&data.truth, ShapeStyle::from(&BLACK).stroke_width(2)),
+        (&data.naive, ShapeStyle::from(&NAIVE).stroke_width(1)),
+        (&data.predicted, ShapeStyle::from(&MODEL).stroke_width(2)),
+        (&data.forecast, ShapeStyle::from(&FORECAST).stroke_width(3)),
     ];
-    let guide = ShapeStyle::from(&BLACK.mix(0.5)).stroke_width(1);
-    let end = end_of_data(&data.truth, &data.forecast, data.step_seconds);
-    let mut entries: Vec<Entry> = lines
-        .iter()
-        .zip(styles)
-        .filter(|(line, _)| !line.points.is_empty())
-        .map(|(line, style)| Entry {
-            label: line.label.clone(),
-            mark: Mark::Line(style),
-        })
-        .collect();
-    if end.is_some() {
-        entries.push(Entry {
-            label: "end of data".into(),
-            mark: Mark::Dashed(guide),
-        });
-    }
-    let legend = Legend::new(area, entries)?;
-    let (area, band) = legend.split(area);
+    let chart = TimeChart {
+        title: &data.title,
+        value_name: &data.value_name,
+        daily: data.daily,
+        end_of_data: end_of_data(&data.truth, &data.forecast, data.step_seconds),
+    };
+    chart.draw(area, &lines)
+}
 
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&data.title, ("sans-serif", 26))
-        .margin(MARGIN)
-        .margin_right(RIGHT_MARGIN)
-        .margin_bottom(0)
-        .x_label_area_size(40)
-        .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(Ticked::new(x0 as f64..x1 as f64, key_points), y0..y1)
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .y_labels(8)
-        .x_label_formatter(&|x| ticks.label(x.round() as i64))
-        .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
-        .y_desc(data.value_name.as_str())
-        .label_style(("sans-serif", LABEL_SIZE))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(draw_err)?;
+/// The naive forecast's grey, the model's blue and the forecast's orange.
+const NAIVE: RGBColor = RGBColor(150, 150, 150);
+const MODEL: RGBColor = RGBColor(31, 119, 180);
+const FORECAST: RGBColor = RGBColor(230, 110, 0);
 
-    for (line, style) in lines.iter().zip(styles) {
-        let points = line.points.iter().map(|&(t, v)| (t as f64, v));
-        chart
-            .draw_series(LineSeries::new(points, style))
+/// A chart of values over time with its legend in a band underneath: the price panel of
+/// `plot`, and the whole picture of `compare`.
+struct TimeChart<'a> {
+    title: &'a str,
+    value_name: &'a str,
+    daily: bool,
+    /// Where a dashed line marks the end of the data, if anywhere.
+    end_of_data: Option<f64>,
+}
+
+impl TimeChart<'_> {
+    /// Draws `lines` in their styles, in order (later ones on top); lines without points
+    /// are left out of the legend.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        lines: &[(&Line, ShapeStyle)],
+    ) -> anyhow::Result<()> {
+        let plot_width = area
+            .dim_in_pixel()
+            .0
+            .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
+        let points: Vec<&[(i64, f64)]> = lines.iter().map(|(l, _)| &l.points[..]).collect();
+        let Extent {
+            x: (x0, x1),
+            y: (y0, y1),
+            ticks,
+        } = Extent::of(&points, self.daily, plot_width)?;
+        let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
+
+        let guide = ShapeStyle::from(&BLACK.mix(0.5)).stroke_width(1);
+        let end = self.end_of_data;
+        let mut entries: Vec<Entry> = lines
+            .iter()
+            .filter(|(line, _)| !line.points.is_empty())
+            .map(|&(line, style)| Entry {
+                label: line.label.clone(),
+                mark: Mark::Line(style),
+            })
+            .collect();
+        if end.is_some() {
+            entries.push(Entry {
+                label: "end of data".into(),
+                mark: Mark::Dashed(guide),
+            });
+        }
+        let legend = Legend::new(area, entries)?;
+        let (area, band) = legend.split(area);
+
+        let mut chart = ChartBuilder::on(&area)
+            .caption(self.title, ("sans-serif", 26))
+            .margin(MARGIN)
+            .margin_right(RIGHT_MARGIN)
+            .margin_bottom(0)
+            .x_label_area_size(40)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(Ticked::new(x0 as f64..x1 as f64, key_points), y0..y1)
             .map_err(draw_err)?;
-    }
-    if let Some(x) = end {
         chart
-            .draw_series(DashedLineSeries::new([(x, y0), (x, y1)], 6, 4, guide))
+            .configure_mesh()
+            .y_labels(8)
+            .x_label_formatter(&|x| ticks.label(x.round() as i64))
+            .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
+            .y_desc(self.value_name)
+            .label_style(("sans-serif", LABEL_SIZE))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
             .map_err(draw_err)?;
+
+        for &(line, style) in lines {
+            let points = line.points.iter().map(|&(t, v)| (t as f64, v));
+            chart
+                .draw_series(LineSeries::new(points, style))
+                .map_err(draw_err)?;
+        }
+        if let Some(x) = end {
+            chart
+                .draw_series(DashedLineSeries::new([(x, y0), (x, y1)], 6, 4, guide))
+                .map_err(draw_err)?;
+        }
+        legend.draw(&band)
     }
-    legend.draw(&band)
 }
 
 fn draw_losses<DB: DrawingBackend>(

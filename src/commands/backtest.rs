@@ -8,6 +8,7 @@ use crate::evaluate::{naive_scale, Scoring};
 use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::pipeline::{self, Chosen, Prepared};
+use crate::progress::Reporter;
 
 use crate::train::TrainData;
 
@@ -99,7 +100,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                     split: &split,
                 }],
                 &device,
-                quiet,
+                Reporter::new(quiet),
             )?;
             let forecaster = Forecaster {
                 models: fold_networks(&config, &trained, i)?,

@@ -6,12 +6,14 @@
 //! command succeeds: models, plots and samples are written atomically at the very end.
 
 mod backtest;
+mod compare;
 mod completions;
 mod evaluate;
 mod global;
 mod plot;
 mod predict;
 mod sample;
+mod single;
 mod train;
 
 use std::path::PathBuf;
@@ -42,6 +44,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Plot(args) => plot::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Completions(args) => completions::run(args),
     }
@@ -123,7 +126,7 @@ fn warn_if_few(n: usize, what: &str, table: &str) {
 }
 
 /// The training loop (one network, or `--ensemble N` one after another) with progress on
-/// stderr and Ctrl-C handling: the first Ctrl-C stops after the current batch (the outcome
+/// stderr through `reporter` and Ctrl-C handling: the first Ctrl-C stops after the current batch (the outcome
 /// says where; an ensemble keeps the networks finished before it), the second exits at
 /// once. Writes are atomic, so an exit at any moment leaves the previous model file whole.
 fn run_training(
@@ -131,7 +134,7 @@ fn run_training(
     seed: u64,
     data: &[crate::train::TrainData<'_>],
     device: &Device,
-    quiet: bool,
+    mut reporter: Reporter,
 ) -> anyhow::Result<crate::train::Ensemble> {
     static STOP: AtomicBool = AtomicBool::new(false);
     static INSTALLED: std::sync::Once = std::sync::Once::new();
@@ -151,7 +154,6 @@ fn run_training(
             warn(&format!("Ctrl-C will stop gruf at once, without saving: {e}"));
         }
     });
-    let mut reporter = Reporter::new(quiet);
     let outcome = crate::train::train_ensemble(
         &config.model,
         &config.train,

@@ -2,111 +2,49 @@
 
 use std::io::Write;
 
-use crate::checkpoint::{Checkpoint, Member};
 use crate::cli::TrainArgs;
-use crate::data::{first_non_positive, load_csv, Loaded};
-use crate::error::GrufError;
-use crate::evaluate::{money, naive_scale, Scoring};
-use crate::output::{check_writable, plural};
-use crate::pipeline::{self, Chosen, Prepared};
+use crate::evaluate::money;
+use crate::output::check_writable;
+use crate::progress::Reporter;
 use crate::render::{Renderer, Table};
-use crate::scaler::Scaler;
-use crate::train::TrainData;
 
+use super::single::Single;
 use super::{
-    device, network_lines, report_loaded, report_saved, resolve, run_training, season_for,
-    trained_words, warn, warn_if_few, NO_TEST,
+    device, network_lines, report_saved, resolve, run_training, trained_words, warn_if_few, NO_TEST,
 };
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let (mut config, seed) = resolve(&args.options)?;
+    let (config, seed) = resolve(&args.options)?;
     let csv = match args.csv.as_slice() {
         [csv] if config.data.id_column.is_none() => csv,
         _ => return super::global::train(&args, config, seed),
     };
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
-    let loaded = load_csv(csv, &config.data)?;
-    report_loaded(csv, &loaded, quiet);
-    let Loaded {
-        series,
-        provenance,
-        lines,
-        ..
-    } = loaded;
-    let cal = series.calendar;
-    pipeline::check_values(config.model.transform, Chosen::ThisRun, &series, &lines)
-        .map_err(|m| GrufError::data(csv, m))?;
-
-    let Prepared { split, featurizer } =
-        pipeline::prepare(&config, &series, config.train.test_days)
-            .map_err(|m| GrufError::data(csv, m))?;
-    // The network's input width is the featurizer's: the price, then each covariate.
-    config.model.features = featurizer.features();
-    let scaler = featurizer.scaler;
-    if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
-        (scaler.outside(&series.values[split.fit_end()..]), scaler)
-    {
-        // The scale-free alternative that suits the values: `window` needs positive ones.
-        let instead = if first_non_positive(&series.values).is_some() {
-            "diff"
-        } else {
-            "window"
-        };
-        warn(&format!(
-            "{outside} validation/test values lie outside the training range {} to {} (furthest {}); \
-             min-max scaling extrapolates there and forecasts degrade (try --transform {instead})",
-            money(min),
-            money(max),
-            money(furthest)
-        ));
-    }
+    let single = Single::load(csv, config, quiet)?;
     if !quiet {
-        crate::eprintln_lossy!(
-            "gruf: {} rows {} to {} ({}): {} training window{}, {} validation, {} held out for testing; seed {seed}",
-            series.len(),
-            provenance.first_date,
-            provenance.last_date,
-            cal.describe(),
-            split.train.len(),
-            plural(split.train.len()),
-            split.val.len(),
-            cal.count(split.test.len()),
-        );
+        crate::eprintln_lossy!("gruf: {}; seed {seed}", single.describe());
     }
 
     let device = device();
-    let data = TrainData {
-        values: (&series).into(),
-        featurizer: &featurizer,
-        split: &split,
-    };
-    let trained = run_training(&config, seed, &[data], &device, quiet)?;
+    let trained = run_training(
+        &single.config,
+        seed,
+        &[single.data()],
+        &device,
+        Reporter::new(quiet),
+    )?;
     let interrupted = trained.interrupted;
-    let scoring = Scoring {
-        mase_scale: naive_scale(&series.values[..split.fit_end()]),
-        season: season_for(None, config.data.season, &series),
-        held_out: true,
-    };
-
-    let member = Member {
-        id: String::new(),
-        scaler,
-        inputs: featurizer.inputs.clone(),
-        split: split.clone(),
-        mase_scale: Some(scoring.mase_scale),
-        file: None,
-        held_out_from: None,
-    };
-    let mut checkpoint = Checkpoint::trained(config, seed, vec![member], provenance, trained);
-    let forecaster = checkpoint.forecaster(&device)?;
-    let first = split.test.start.max(scoring.first_target());
-    if first < split.test.end {
-        let evaluation =
-            crate::evaluate::evaluate(&forecaster, &series, first..split.test.end, scoring)?;
-        checkpoint.meta.test = Some(evaluation);
-    }
+    let checkpoint = single.checkpoint(single.config.clone(), seed, trained, &device)?;
     checkpoint.save(&args.model)?;
+    let forecaster = checkpoint.forecaster(&device)?;
+    let Single {
+        series,
+        split,
+        featurizer,
+        ..
+    } = single;
+    let cal = series.calendar;
 
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];

@@ -197,7 +197,7 @@ fn draw_panel<DB: DrawingBackend>(
         x: (x0, x1),
         y: (y0, y1),
         ticks,
-    } = Extent::of(lines.map(|l| &l[..]), data.daily, plot_width)?;
+    } = Extent::of(&lines.map(|l| &l[..]), data.daily, plot_width)?;
     let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", PANEL_TITLE_SIZE))

@@ -4,6 +4,7 @@
 //! is dropped.
 
 use crate::backtest::{PanelSummary, Summary};
+use crate::compare::Comparison;
 use crate::data::format_iso;
 use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
 use crate::forecast::Forecast;
@@ -168,6 +169,58 @@ impl Renderer for Csv {
             ..s.all.clone()
         };
         panel_rows(&mut w, &[String::new()], &all)?;
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
+    /// One row per cell (`table` = `cell`: means over its seeds; `seed`, `epochs` and
+    /// `kept_epoch` empty, `test_mae_sd` too with one seed), then one per run (`table` =
+    /// `run`, `test_mae_sd` empty).
+    fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "table",
+            "cell",
+            "seed",
+            "parameters",
+            "epochs",
+            "kept_epoch",
+            "seconds_per_epoch",
+            "val_loss",
+            "test_mae",
+            "test_mae_sd",
+            "mae_over_naive",
+        ])?;
+        let num = |x: f64| format!("{x}");
+        for s in &c.cells {
+            w.write_record([
+                "cell".to_string(),
+                s.cell.name().into(),
+                String::new(),
+                s.parameters.to_string(),
+                String::new(),
+                String::new(),
+                num(s.seconds_per_epoch),
+                num(s.val_loss),
+                num(s.test_mae),
+                s.test_mae_sd.map_or(String::new(), num),
+                num(c.over_naive(s.test_mae)),
+            ])?;
+        }
+        for r in &c.runs {
+            w.write_record([
+                "run".to_string(),
+                r.cell.name().into(),
+                r.seed.to_string(),
+                r.parameters.to_string(),
+                r.epochs.to_string(),
+                r.kept_epoch.to_string(),
+                num(r.seconds_per_epoch),
+                num(r.val_loss),
+                num(r.test_mae),
+                String::new(),
+                num(c.over_naive(r.test_mae)),
+            ])?;
+        }
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 }

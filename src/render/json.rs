@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::backtest::{PanelSummary, Summary};
+use crate::compare::{Comparison, Verdict};
 use crate::data::format_iso;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
@@ -90,6 +91,81 @@ impl Renderer for Json {
         pretty(&json!({
             "folds": s.folds,
             "all": { "one_step": s.all.one_step, "ahead": s.all.ahead },
+        }))
+    }
+
+    /// `{held_out: {unit, n, first_date, last_date, naive_mae}, cells: [{cell, parameters,
+    /// seeds, seconds_per_epoch, kept_epoch_min, kept_epoch_max, val_loss, test_mae,
+    /// test_mae_sd, mae_over_naive, best_seed}], runs: [{cell, seed, parameters, epochs,
+    /// kept_epoch, stopped_early, seconds_per_epoch, val_loss, val_rmse, test_mae,
+    /// mae_over_naive}], verdict: {best, others: [{cell, gap, spread, beyond_spread}],
+    /// sentence}}`. Means are over seeds; `test_mae_sd` (and `spread`, `beyond_spread`) are
+    /// `null` with one seed.
+    fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
+        let h = &c.held_out;
+        let cells: Vec<_> = (c.cells.iter())
+            .map(|s| {
+                json!({
+                    "cell": s.cell.name(),
+                    "parameters": s.parameters,
+                    "seeds": s.seeds,
+                    "seconds_per_epoch": s.seconds_per_epoch,
+                    "kept_epoch_min": s.kept_epochs.0,
+                    "kept_epoch_max": s.kept_epochs.1,
+                    "val_loss": s.val_loss,
+                    "test_mae": s.test_mae,
+                    "test_mae_sd": s.test_mae_sd,
+                    "mae_over_naive": c.over_naive(s.test_mae),
+                    "best_seed": s.best_seed,
+                })
+            })
+            .collect();
+        let runs: Vec<_> = (c.runs.iter())
+            .map(|r| {
+                json!({
+                    "cell": r.cell.name(),
+                    "seed": r.seed,
+                    "parameters": r.parameters,
+                    "epochs": r.epochs,
+                    "kept_epoch": r.kept_epoch,
+                    "stopped_early": r.stopped_early,
+                    "seconds_per_epoch": r.seconds_per_epoch,
+                    "val_loss": r.val_loss,
+                    "val_rmse": r.val_rmse,
+                    "test_mae": r.test_mae,
+                    "mae_over_naive": c.over_naive(r.test_mae),
+                })
+            })
+            .collect();
+        let (best, others) = match &c.verdict {
+            Verdict::OneCell(cell) => (cell, Vec::new()),
+            Verdict::Compared { best, others } => (best, others.clone()),
+        };
+        let others: Vec<_> = (others.iter())
+            .map(|g| {
+                json!({
+                    "cell": g.cell.name(),
+                    "gap": g.gap,
+                    "spread": g.spread,
+                    "beyond_spread": g.beyond_spread(),
+                })
+            })
+            .collect();
+        pretty(&json!({
+            "held_out": {
+                "unit": h.calendar.unit(),
+                "n": h.n,
+                "first_date": h.first_date,
+                "last_date": h.last_date,
+                "naive_mae": h.naive_mae,
+            },
+            "cells": cells,
+            "runs": runs,
+            "verdict": {
+                "best": best.name(),
+                "others": others,
+                "sentence": c.verdict.sentence(),
+            },
         }))
     }
 }

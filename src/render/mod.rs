@@ -1,5 +1,6 @@
 //! One renderer per output format, serving every command: a command computes its results
-//! (a [`Forecast`], an [`Evaluation`] with its horizon errors, a backtest [`Summary`]) and
+//! (a [`Forecast`], an [`Evaluation`] with its horizon errors, a backtest [`Summary`], a
+//! [`Comparison`] of cells) and
 //! hands them to the renderer the user chose with `--format`. Each format's choices (how
 //! numbers look, which columns a CSV has, the JSON layout) live in its own module, written
 //! once for all commands, as hyperfine's exporters do.
@@ -9,6 +10,7 @@ mod json;
 pub mod table;
 
 use crate::backtest::{PanelSummary, Summary};
+use crate::compare::Comparison;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 
@@ -28,4 +30,7 @@ pub trait Renderer {
     fn panel(&self, scores: &PanelScores) -> anyhow::Result<String>;
     /// A global model's backtest: each fold pooled over the series, then all folds.
     fn panel_backtest(&self, summary: &PanelSummary) -> anyhow::Result<String>;
+    /// `compare`: each cell over its seeds, each run, and whether the cells differ by more
+    /// than the seeds do.
+    fn comparison(&self, c: &Comparison) -> anyhow::Result<String>;
 }

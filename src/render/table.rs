@@ -3,6 +3,7 @@
 
 use crate::backtest::{PanelSummary, Summary};
 use crate::calendar::Calendar;
+use crate::compare::Comparison;
 use crate::data::{format_time, human_date};
 use crate::evaluate::{money, Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
@@ -283,6 +284,61 @@ impl Renderer for Table {
         }
         out.push('\n');
         out.push_str(&pooled(scores, "series"));
+        Ok(out)
+    }
+
+    /// A line on the held-out part, a row per cell (means over its seeds), the sentence.
+    fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
+        let h = &c.held_out;
+        let seeds = c.cells.first().map_or(0, |s| s.seeds);
+        let mut out = format!(
+            "held-out {} to {} ({}): one-step MAE, mean ± standard deviation over {seeds} seed{}; naive forecast ({}) MAE {}\n",
+            human_date(&h.first_date),
+            human_date(&h.last_date),
+            h.calendar.count(h.n),
+            plural(seeds),
+            h.calendar.naive_words(),
+            money(h.naive_mae)
+        );
+        let mae = |s: &crate::compare::CellSummary| match s.test_mae_sd {
+            Some(sd) => format!("{} ± {}", money(s.test_mae), money(sd)),
+            None => money(s.test_mae),
+        };
+        let width = c
+            .cells
+            .iter()
+            .map(|s| mae(s).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(12);
+        out.push_str(&format!(
+            "{:<5} {:>10} {:>9} {:>10} {:>15}  {:>width$} {:>11}\n",
+            "cell",
+            "parameters",
+            "s / epoch",
+            "kept epoch",
+            "validation loss",
+            "held-out MAE",
+            "MAE / naive"
+        ));
+        for s in &c.cells {
+            let kept = match s.kept_epochs {
+                (a, b) if a == b => a.to_string(),
+                (a, b) => format!("{a}–{b}"),
+            };
+            out.push_str(&format!(
+                "{:<5} {:>10} {:>9.3} {:>10} {:>15.6}  {:>width$} {:>11.3}\n",
+                s.cell.label(),
+                money(s.parameters as f64).trim_end_matches(".00"),
+                s.seconds_per_epoch,
+                kept,
+                s.val_loss,
+                mae(s),
+                c.over_naive(s.test_mae)
+            ));
+        }
+        out.push_str(&c.verdict.sentence());
+        out.push_str(".\n");
         Ok(out)
     }
 }

@@ -14,6 +14,7 @@ use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 use crate::panel::{self, name_some, Named};
 use crate::pipeline::{self, Prepared};
+use crate::progress::Reporter;
 use crate::train::TrainData;
 
 use super::super::backtest::fold_networks;
@@ -129,7 +130,7 @@ pub(in crate::commands) fn run(
                     data.len()
                 );
             }
-            let trained = run_training(&config, seed, &data, &device, quiet)?;
+            let trained = run_training(&config, seed, &data, &device, Reporter::new(quiet))?;
             let models = fold_networks(&config, &trained, i)?;
             let fitted = prepared
                 .into_iter()

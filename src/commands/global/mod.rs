@@ -22,6 +22,7 @@ use crate::forecast::Forecaster;
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
+use crate::progress::Reporter;
 use crate::train::TrainData;
 
 use super::{
@@ -96,7 +97,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             split: &p.split,
         })
         .collect();
-    let trained = run_training(&config, seed, &data, &device, quiet)?;
+    let trained = run_training(&config, seed, &data, &device, Reporter::new(quiet))?;
     let interrupted = trained.interrupted;
     let members: Vec<Member> = kept
         .iter()

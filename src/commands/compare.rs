@@ -1,0 +1,350 @@
+//! `gruf compare`: train each recurrent cell from the same seeds on one series, with the
+//! split, transform, inputs and horizon of `train` (the same [`Single`]), and compare them
+//! on the held-out part; optionally draw each cell's best run and keep the best model.
+//!
+//! Runs go as many at a time as there are cores, each on an equal share of them (see
+//! [`train_all`]), from a queue ordered seed by seed. A run's numbers are those `train`
+//! gives for its cell and seed with as many threads (`RAYON_NUM_THREADS`): the training
+//! kernel's split of a batch depends only on that.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use candle_core::Device;
+
+use crate::checkpoint::Checkpoint;
+use crate::cli::{CompareArgs, Format};
+use crate::compare::{Comparison, HeldOut, Run};
+use crate::config::Cell;
+use crate::error::GrufError;
+use crate::output::{check_writable, print, write_atomic};
+use crate::plot::{CompareData, ImageFormat, Line};
+use crate::progress::Runs;
+
+use super::single::Single;
+use super::{device, renderer, resolve, run_training};
+
+/// What a comparison trains: each cell from each seed.
+struct Plan {
+    cells: Vec<Cell>,
+    seeds: Vec<u64>,
+}
+
+impl Plan {
+    /// Every (cell, seed), seed by seed, in the order the runs start.
+    fn runs(&self) -> Vec<(Cell, u64)> {
+        let cells = &self.cells;
+        (self.seeds.iter())
+            .flat_map(|&seed| cells.iter().map(move |&cell| (cell, seed)))
+            .collect()
+    }
+
+    /// "gru, lstm, rnn × seeds 0, 1, 2".
+    fn describe(&self) -> String {
+        let names: Vec<&str> = self.cells.iter().map(|c| c.name()).collect();
+        let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
+        format!("{} × seeds {}", names.join(", "), seeds.join(", "))
+    }
+}
+
+pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
+    let (config, seed) = resolve(&args.options)?;
+    let csv = match args.csv.as_slice() {
+        [csv] if config.data.id_column.is_none() => csv,
+        [_] => {
+            return Err(GrufError::usage(
+                "compare takes one series for now: --id-column (a long CSV of several series) is not supported; compare one series' CSV",
+            )
+            .into())
+        }
+        many => {
+            return Err(GrufError::usage(format!(
+                "compare takes one series for now: --csv was given {} times; compare each file on its own",
+                many.len()
+            ))
+            .into())
+        }
+    };
+    let plan = plan(&args, seed)?;
+    if config.train.ensemble > 1 {
+        return Err(GrufError::usage(format!(
+            "compare trains single networks, {} seeds per cell (--seeds); --ensemble {} is not supported here",
+            plan.seeds.len(),
+            config.train.ensemble
+        ))
+        .into());
+    }
+    if config.train.test_days == 0 {
+        return Err(GrufError::usage(
+            "compare scores every cell on the held-out part, and --test-size 0 holds nothing out; pass --test-size N",
+        )
+        .into());
+    }
+    let image = match &args.out {
+        Some(path) => {
+            check_writable(path)?;
+            Some((path, ImageFormat::from_path(path)?))
+        }
+        None => None,
+    };
+    if let Some(path) = &args.save_best {
+        check_writable(path)?;
+    }
+    let quiet = args.options.quiet;
+    let single = Single::load(csv, config, quiet)?;
+    if !quiet {
+        crate::eprintln_lossy!("gruf: {}; {}", single.describe(), plan.describe());
+    }
+
+    let device = device();
+    let trained = train_all(&single, &plan, &device, quiet)?;
+    let runs = trained
+        .iter()
+        .map(|c| {
+            Run::of(&c.meta).ok_or_else(|| {
+                GrufError::data(
+                    csv,
+                    format!(
+                        "the held-out part ({}) has no target after the baselines' history; hold out more with --test-size",
+                        single.series.calendar.count(single.split.test.len())
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let test = trained[0].meta.test.as_ref();
+    let naive = test.and_then(|t| t.get("naive"));
+    let (Some(test), Some(naive)) = (test, naive) else {
+        anyhow::bail!("internal: a scored run has no naive forecast's score");
+    };
+    let comparison = Comparison::new(
+        runs,
+        HeldOut {
+            calendar: single.series.calendar,
+            n: test.n,
+            first_date: test.first_date.clone(),
+            last_date: test.last_date.clone(),
+            naive_mae: naive.mae,
+        },
+    );
+
+    let mut done = Vec::new();
+    if let Some((path, format)) = image {
+        let picture = picture(&single, &comparison, &trained, csv, &device)?;
+        write_atomic(path, &crate::plot::render_compare(&picture, format)?)?;
+        done.push(format!("wrote {}", path.display()));
+    }
+    if let Some(path) = &args.save_best {
+        let best = comparison.best_by_validation();
+        let checkpoint = run_of(&trained, best.cell, best.best_seed)?;
+        checkpoint.save(path)?;
+        done.push(format!(
+            "saved the {} model (seed {}; lowest mean validation loss) to {}",
+            best.cell.label(),
+            best.best_seed,
+            path.display()
+        ));
+    }
+    let mut out = renderer(args.format).comparison(&comparison)?;
+    // Standard output stays one document in CSV and JSON: what was written goes to stderr.
+    for line in done {
+        match args.format {
+            Format::Table => out.push_str(&format!("{line}\n")),
+            Format::Csv | Format::Json => crate::eprintln_lossy!("gruf: {line}"),
+        }
+    }
+    print(out.as_bytes())
+}
+
+/// The cells (each once; all by default) and the seeds `seed`, `seed + 1`, … of `args`.
+fn plan(args: &CompareArgs, seed: u64) -> Result<Plan, GrufError> {
+    if let Some(cell) = args.options.cell {
+        return Err(GrufError::usage(format!(
+            "--cell {cell} picks the cell of one model; compare trains each of --cells (e.g. --cells {cell},gru)"
+        )));
+    }
+    let cells = args.cells.clone().unwrap_or(Cell::ALL.to_vec());
+    for (i, cell) in cells.iter().enumerate() {
+        if cells[..i].contains(cell) {
+            return Err(GrufError::usage(format!(
+                "--cells names {cell} twice; name each cell once (e.g. --cells gru,lstm,rnn)"
+            )));
+        }
+    }
+    let seeds = (0..u64::from(args.seeds))
+        .map(|i| crate::train::network_seed(seed, i as usize))
+        .collect();
+    Ok(Plan { cells, seeds })
+}
+
+/// Trains every run of `plan` on `single` behind one progress bar and returns their model
+/// files, cell by cell, each cell's seeds in order. The runs share the threads of the
+/// global pool (`RAYON_NUM_THREADS`, else one per core): as many go at a time as there are
+/// threads, each with an equal share of them (two cores: two runs of one thread each; a
+/// single run: both), so every run's seconds per epoch are measured alike. The first
+/// failure (in that order) stops the runs not yet started and is returned, naming its cell
+/// and seed.
+fn train_all(
+    single: &Single,
+    plan: &Plan,
+    device: &Device,
+    quiet: bool,
+) -> anyhow::Result<Vec<Checkpoint>> {
+    let runs = plan.runs();
+    let bar = Runs::new(quiet, runs.len());
+    let results: Vec<Mutex<Option<anyhow::Result<Checkpoint>>>> =
+        runs.iter().map(|_| Mutex::new(None)).collect();
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let threads = rayon::current_num_threads().max(1);
+    let workers = threads.min(runs.len());
+    let pools = (0..workers)
+        .map(|_| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads / workers)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    std::thread::scope(|scope| {
+        for pool in &pools {
+            scope.spawn(|| {
+                pool.install(|| {
+                    while !failed.load(Ordering::SeqCst) {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(&(cell, seed)) = runs.get(i) else {
+                            break;
+                        };
+                        let label = format!("{} seed {seed}", cell.label());
+                        let result = train_one(single, cell, seed, device, &bar, &label);
+                        failed.fetch_or(result.is_err(), Ordering::SeqCst);
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(result);
+                        }
+                    }
+                })
+            });
+        }
+    });
+    bar.finish();
+    let mut by_run = Vec::with_capacity(runs.len());
+    for (slot, &(cell, seed)) in results.into_iter().zip(&runs) {
+        match slot.into_inner().ok().flatten() {
+            Some(result) => by_run.push(((cell, seed), result?)),
+            // Never started: an earlier run failed, and its error was returned above.
+            None => anyhow::bail!("internal: {} seed {seed} did not run", cell.label()),
+        }
+    }
+    // Cell by cell, each cell's seeds in order.
+    let order = |&((cell, seed), _): &((Cell, u64), _)| {
+        let c = plan.cells.iter().position(|&c| c == cell);
+        (c, plan.seeds.iter().position(|&s| s == seed))
+    };
+    by_run.sort_by_key(order);
+    Ok(by_run.into_iter().map(|(_, c)| c).collect())
+}
+
+/// One run: `cell` from `seed` on `single`, its held-out part scored, as `train` would.
+fn train_one(
+    single: &Single,
+    cell: Cell,
+    seed: u64,
+    device: &Device,
+    bar: &Runs,
+    label: &str,
+) -> anyhow::Result<Checkpoint> {
+    let mut config = single.config.clone();
+    config.model.cell = cell;
+    config.train.seed = Some(seed);
+    let trained = run_training(&config, seed, &[single.data()], device, bar.reporter(label))
+        .map_err(|e| e.context(label.to_string()))?;
+    if let Some((_, epoch, batch)) = trained.interrupted {
+        return Err(GrufError::Interrupted(format!(
+            "compare interrupted in {label}, epoch {epoch}, batch {batch}; nothing was written"
+        ))
+        .into());
+    }
+    single.checkpoint(config, seed, trained, device)
+}
+
+/// The model file of `cell`'s run from `seed`.
+fn run_of(trained: &[Checkpoint], cell: Cell, seed: u64) -> anyhow::Result<&Checkpoint> {
+    trained
+        .iter()
+        .find(|c| c.meta.model().cell == cell && c.meta.seed == seed)
+        .ok_or_else(|| anyhow::anyhow!("internal: no run of {} from seed {seed}", cell.label()))
+}
+
+/// The held-out part: the true values, the naive forecast, and each cell's one-step
+/// predictions from its run with the lowest validation loss.
+fn picture(
+    single: &Single,
+    comparison: &Comparison,
+    trained: &[Checkpoint],
+    csv: &Path,
+    device: &Device,
+) -> anyhow::Result<CompareData> {
+    let series = &single.series;
+    let cal = series.calendar;
+    let column = &trained[0].meta.data.column;
+    let end = single.split.test.end;
+    let start = end - comparison.held_out.n;
+    let targets = start..end;
+    let points = |values: Vec<f64>| -> Vec<(i64, f64)> {
+        targets
+            .clone()
+            .map(|t| series.dates[t])
+            .zip(values)
+            .collect()
+    };
+    let mut cells = Vec::with_capacity(comparison.cells.len());
+    for summary in &comparison.cells {
+        let checkpoint = run_of(trained, summary.cell, summary.best_seed)?;
+        let run = comparison
+            .runs
+            .iter()
+            .find(|r| r.cell == summary.cell && r.seed == summary.best_seed)
+            .map_or(f64::NAN, |r| r.test_mae);
+        let predicted = checkpoint
+            .forecaster(device)?
+            .one_step(series, targets.clone())?;
+        let label = format!(
+            "{} (seed {}), MAE {}",
+            summary.cell.label(),
+            summary.best_seed,
+            crate::evaluate::money(run)
+        );
+        cells.push((
+            summary.cell,
+            Line {
+                label,
+                points: points(predicted),
+            },
+        ));
+    }
+    let file = csv
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    Ok(CompareData {
+        title: format!(
+            "gruf compare: {column}, {file}: one-step forecasts over the held-out {}s",
+            cal.unit()
+        ),
+        value_name: column.clone(),
+        daily: series.is_daily(),
+        truth: Line {
+            label: format!("true {column}"),
+            points: (start - 1..end)
+                .map(|t| (series.dates[t], series.values[t]))
+                .collect(),
+        },
+        naive: Line {
+            label: format!(
+                "naive ({}), MAE {}",
+                cal.naive_words(),
+                crate::evaluate::money(comparison.held_out.naive_mae)
+            ),
+            points: points(series.values[start - 1..end - 1].to_vec()),
+        },
+        cells,
+    })
+}

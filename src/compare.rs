@@ -1,0 +1,391 @@
+//! Comparing recurrent cells on one series (`gruf compare`): each cell trained from the
+//! same seeds on the same split, transform, inputs and horizon, then summarised over the
+//! seeds, with a rule that says whether the cells differ by more than the seeds do.
+//!
+//! Contract: nothing is chosen on the test part. The best run of a cell (the one `compare`
+//! draws) and the cell whose model `--save-best` keeps are chosen by validation loss; the
+//! held-out MAE is only reported.
+//!
+//! The rule ([`Verdict`]): the cell with the lowest mean held-out MAE is set beside each
+//! other cell; their gap counts as larger than the seed-to-seed spread when it exceeds the
+//! larger of the two cells' standard deviations over seeds (sample standard deviation,
+//! n − 1). With one seed there is no spread, and the rule says it cannot judge. It is a
+//! plain yardstick, not a significance test: with three seeds a standard deviation is
+//! itself rough.
+
+use crate::calendar::Calendar;
+use crate::checkpoint::Meta;
+use crate::config::Cell;
+use crate::evaluate::money;
+
+/// One training run: a cell from a seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub cell: Cell,
+    pub seed: u64,
+    /// Trainable scalars of the network.
+    pub parameters: usize,
+    /// Epochs run, and the one whose weights were kept (lowest validation loss), from 1.
+    pub epochs: usize,
+    pub kept_epoch: usize,
+    pub stopped_early: bool,
+    /// Mean wall-clock seconds of an epoch (validation included).
+    pub seconds_per_epoch: f64,
+    /// Validation loss (in the transform's units) and RMSE (price units) at the kept epoch.
+    pub val_loss: f64,
+    pub val_rmse: f64,
+    /// One-step MAE on the held-out part, in price units.
+    pub test_mae: f64,
+}
+
+impl Run {
+    /// The run a single network's model file records; `None` without test metrics.
+    pub fn of(meta: &Meta) -> Option<Run> {
+        let model = meta.model();
+        let kept = meta.history.get(meta.best_epoch.checked_sub(1)?)?;
+        let seconds: f64 = meta.history.iter().map(|r| r.seconds).sum();
+        Some(Run {
+            cell: model.cell,
+            seed: meta.seed,
+            parameters: crate::model::param_shapes(model)
+                .iter()
+                .map(|(_, shape)| shape.iter().product::<usize>())
+                .sum(),
+            epochs: meta.history.len(),
+            kept_epoch: meta.best_epoch,
+            stopped_early: meta.stopped_early,
+            seconds_per_epoch: seconds / meta.history.len().max(1) as f64,
+            val_loss: kept.val_loss,
+            val_rmse: kept.val_rmse,
+            test_mae: meta.test.as_ref()?.get("model")?.mae,
+        })
+    }
+}
+
+/// A cell's runs summarised over its seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellSummary {
+    pub cell: Cell,
+    pub parameters: usize,
+    pub seeds: usize,
+    /// Means over the seeds.
+    pub seconds_per_epoch: f64,
+    pub val_loss: f64,
+    pub test_mae: f64,
+    /// Sample standard deviation of the held-out MAE over the seeds; `None` for one seed.
+    pub test_mae_sd: Option<f64>,
+    /// The fewest and the most epochs kept over the seeds.
+    pub kept_epochs: (usize, usize),
+    /// The seed with the lowest validation loss (the first of equals): the cell's best run.
+    pub best_seed: u64,
+}
+
+impl CellSummary {
+    /// Summarises `runs` (one cell's, at least one).
+    fn of(runs: &[&Run]) -> CellSummary {
+        let n = runs.len() as f64;
+        let mean = |f: fn(&Run) -> f64| runs.iter().map(|r| f(r)).sum::<f64>() / n;
+        let test_mae = mean(|r| r.test_mae);
+        let test_mae_sd = (runs.len() > 1).then(|| {
+            let ss: f64 = runs.iter().map(|r| (r.test_mae - test_mae).powi(2)).sum();
+            (ss / (n - 1.0)).sqrt()
+        });
+        let kept = runs.iter().map(|r| r.kept_epoch);
+        let best = runs.iter().fold(
+            runs[0],
+            |best, r| {
+                if r.val_loss < best.val_loss {
+                    r
+                } else {
+                    best
+                }
+            },
+        );
+        CellSummary {
+            cell: runs[0].cell,
+            parameters: runs[0].parameters,
+            seeds: runs.len(),
+            seconds_per_epoch: mean(|r| r.seconds_per_epoch),
+            val_loss: mean(|r| r.val_loss),
+            test_mae,
+            test_mae_sd,
+            kept_epochs: (kept.clone().min().unwrap_or(0), kept.max().unwrap_or(0)),
+            best_seed: best.seed,
+        }
+    }
+}
+
+/// The held-out part every run was scored on, and the naive forecast's MAE there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldOut {
+    /// The series' calendar, for wording.
+    pub calendar: Calendar,
+    /// One-step targets scored.
+    pub n: usize,
+    /// First and last target: `2024-03-31`, or RFC 3339 in UTC for intraday data.
+    pub first_date: String,
+    pub last_date: String,
+    /// MAE of "the next value = the last one" over the same targets.
+    pub naive_mae: f64,
+}
+
+/// Every run, each cell's summary (in the order the cells were asked for), and what the
+/// differences mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub runs: Vec<Run>,
+    pub cells: Vec<CellSummary>,
+    pub held_out: HeldOut,
+    pub verdict: Verdict,
+}
+
+impl Comparison {
+    /// Groups `runs` by cell, in the order each cell first appears. `runs` is not empty.
+    pub fn new(runs: Vec<Run>, held_out: HeldOut) -> Comparison {
+        let mut order: Vec<Cell> = Vec::new();
+        for r in &runs {
+            if !order.contains(&r.cell) {
+                order.push(r.cell);
+            }
+        }
+        let cells: Vec<CellSummary> = order
+            .iter()
+            .map(|&c| CellSummary::of(&runs.iter().filter(|r| r.cell == c).collect::<Vec<_>>()))
+            .collect();
+        let verdict = Verdict::of(&cells);
+        Comparison {
+            runs,
+            cells,
+            held_out,
+            verdict,
+        }
+    }
+
+    /// The cell with the lowest mean validation loss (the first of equals), whose best run
+    /// `--save-best` keeps. Never chosen on the test part.
+    pub fn best_by_validation(&self) -> &CellSummary {
+        self.cells.iter().fold(&self.cells[0], |best, c| {
+            if c.val_loss < best.val_loss {
+                c
+            } else {
+                best
+            }
+        })
+    }
+
+    /// A cell's mean held-out MAE over the naive forecast's.
+    pub fn over_naive(&self, mae: f64) -> f64 {
+        mae / self.held_out.naive_mae
+    }
+}
+
+/// The cell with the lowest mean held-out MAE set beside each other cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// One cell: nothing to compare.
+    OneCell(Cell),
+    Compared {
+        best: Cell,
+        /// The other cells, in the order asked for.
+        others: Vec<Gap>,
+    },
+}
+
+/// How far another cell's mean held-out MAE lies above the best one's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    pub cell: Cell,
+    /// Its mean minus the best cell's (≥ 0).
+    pub gap: f64,
+    /// The larger of the two cells' standard deviations over seeds; `None` with one seed.
+    pub spread: Option<f64>,
+}
+
+impl Gap {
+    /// Whether the gap is larger than the seed-to-seed spread; `None` when there is no
+    /// spread to judge by (one seed).
+    pub fn beyond_spread(&self) -> Option<bool> {
+        self.spread.map(|sd| self.gap > sd)
+    }
+}
+
+impl Verdict {
+    fn of(cells: &[CellSummary]) -> Verdict {
+        let best = cells.iter().fold(
+            &cells[0],
+            |best, c| {
+                if c.test_mae < best.test_mae {
+                    c
+                } else {
+                    best
+                }
+            },
+        );
+        if cells.len() == 1 {
+            return Verdict::OneCell(best.cell);
+        }
+        let others = cells
+            .iter()
+            .filter(|c| c.cell != best.cell)
+            .map(|c| Gap {
+                cell: c.cell,
+                gap: c.test_mae - best.test_mae,
+                spread: best.test_mae_sd.zip(c.test_mae_sd).map(|(a, b)| a.max(b)),
+            })
+            .collect();
+        Verdict::Compared {
+            best: best.cell,
+            others,
+        }
+    }
+
+    /// The verdict in a sentence, e.g. "LSTM has the lowest mean held-out MAE: 3.10 below
+    /// GRU's, less than the seed-to-seed spread (sd 8.40), so not a meaningful difference on
+    /// this series; …".
+    pub fn sentence(&self) -> String {
+        let (best, others) = match self {
+            Verdict::OneCell(cell) => {
+                return format!(
+                    "only {} was trained: nothing to compare it with (pass --cells with two or more cells)",
+                    cell.label()
+                )
+            }
+            Verdict::Compared { best, others } => (best, others),
+        };
+        let below = |g: &Gap| format!("{} below {}'s", money(g.gap), g.cell.label());
+        if others.iter().any(|g| g.spread.is_none()) {
+            let gaps: Vec<String> = others.iter().map(below).collect();
+            return format!(
+                "{} has the lowest held-out MAE, {}; with one seed per cell the seed-to-seed spread cannot be judged, so neither can these differences (pass --seeds 3 or more)",
+                best.label(),
+                gaps.join(" and ")
+            );
+        }
+        let gaps: Vec<String> = others
+            .iter()
+            .map(|g| {
+                let sd = money(g.spread.unwrap_or(f64::NAN));
+                if g.beyond_spread() == Some(true) {
+                    format!(
+                        "{}, more than the seed-to-seed spread (sd {sd}): a difference larger than the seeds make",
+                        below(g)
+                    )
+                } else {
+                    format!(
+                        "{}, less than the seed-to-seed spread (sd {sd}): not a meaningful difference on this series",
+                        below(g)
+                    )
+                }
+            })
+            .collect();
+        format!(
+            "{} has the lowest mean held-out MAE: {}",
+            best.label(),
+            gaps.join("; ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(cell: Cell, seed: u64, val_loss: f64, test_mae: f64) -> Run {
+        Run {
+            cell,
+            seed,
+            parameters: 10,
+            epochs: 5,
+            kept_epoch: 3 + seed as usize % 2,
+            stopped_early: false,
+            seconds_per_epoch: 0.5,
+            val_loss,
+            val_rmse: val_loss.sqrt(),
+            test_mae,
+        }
+    }
+
+    fn held_out() -> HeldOut {
+        HeldOut {
+            calendar: Calendar::default(),
+            n: 30,
+            first_date: "2024-01-01".into(),
+            last_date: "2024-01-30".into(),
+            naive_mae: 100.0,
+        }
+    }
+
+    #[test]
+    fn cells_are_summarised_over_their_seeds() {
+        let runs = vec![
+            run(Cell::Gru, 0, 0.3, 100.0),
+            run(Cell::Gru, 1, 0.1, 110.0),
+            run(Cell::Gru, 2, 0.2, 120.0),
+            run(Cell::Rnn, 0, 0.05, 200.0),
+            run(Cell::Rnn, 1, 0.5, 200.0),
+            run(Cell::Rnn, 2, 0.5, 200.0),
+        ];
+        let c = Comparison::new(runs, held_out());
+        let gru = &c.cells[0];
+        assert_eq!(gru.cell, Cell::Gru);
+        assert!((gru.test_mae - 110.0).abs() < 1e-12);
+        assert!((gru.test_mae_sd.unwrap() - 10.0).abs() < 1e-12);
+        assert!((gru.val_loss - 0.2).abs() < 1e-12);
+        assert_eq!(gru.kept_epochs, (3, 4));
+        // The best run of a cell is chosen by validation loss, not by held-out MAE.
+        assert_eq!(gru.best_seed, 1);
+        assert_eq!(c.cells[1].test_mae_sd, Some(0.0));
+        // RNN's seed 0 has the lowest validation loss of all, but GRU's mean is lower.
+        assert_eq!(c.best_by_validation().cell, Cell::Gru);
+        assert!((c.over_naive(gru.test_mae) - 1.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_gap_counts_only_beyond_the_larger_spread() {
+        let runs = vec![
+            run(Cell::Gru, 0, 0.1, 100.0),
+            run(Cell::Gru, 1, 0.1, 120.0),
+            run(Cell::Lstm, 0, 0.1, 95.0),
+            run(Cell::Lstm, 1, 0.1, 97.0),
+            run(Cell::Rnn, 0, 0.1, 300.0),
+            run(Cell::Rnn, 1, 0.1, 310.0),
+        ];
+        let c = Comparison::new(runs, held_out());
+        let Verdict::Compared { best, others } = &c.verdict else {
+            panic!("{:?}", c.verdict)
+        };
+        assert_eq!(*best, Cell::Lstm);
+        // GRU: 110 − 96 = 14, its sd 14.14 beats LSTM's 1.41: within the spread.
+        assert_eq!(others[0].cell, Cell::Gru);
+        assert!((others[0].gap - 14.0).abs() < 1e-9);
+        assert!((others[0].spread.unwrap() - 200f64.sqrt()).abs() < 1e-9);
+        assert_eq!(others[0].beyond_spread(), Some(false));
+        assert_eq!(others[1].beyond_spread(), Some(true));
+        let s = c.verdict.sentence();
+        assert!(
+            s.starts_with("LSTM has the lowest mean held-out MAE: 14.00 below GRU's, less than the seed-to-seed spread (sd 14.14): not a meaningful difference"),
+            "{s}"
+        );
+        assert!(
+            s.contains("209.00 below RNN's, more than the seed-to-seed spread (sd 7.07)"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn one_seed_cannot_judge_and_one_cell_has_nothing_to_compare() {
+        let c = Comparison::new(
+            vec![run(Cell::Gru, 0, 0.1, 100.0), run(Cell::Rnn, 0, 0.1, 90.0)],
+            held_out(),
+        );
+        assert_eq!(c.cells[0].test_mae_sd, None);
+        let s = c.verdict.sentence();
+        assert!(
+            s.starts_with("RNN has the lowest held-out MAE, 10.00 below GRU's; with one seed"),
+            "{s}"
+        );
+        let c = Comparison::new(vec![run(Cell::Gru, 4, 0.1, 100.0)], held_out());
+        assert_eq!(c.verdict, Verdict::OneCell(Cell::Gru));
+        assert!(c.verdict.sentence().starts_with("only GRU was trained"));
+    }
+}
