@@ -63,7 +63,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     if !quiet {
         crate::eprintln_lossy!(
-            "gruf: {} rows {} to {} ({}): {} training window{}, {} validation, {} held out for testing; seed {seed}",
+            "gruf: {} rows {} to {} ({}): {} training window{}, {} validation, {} held out for testing; {}, seed {seed}",
             series.len(),
             provenance.first_date,
             provenance.last_date,
@@ -72,6 +72,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
             plural(split.train.len()),
             split.val.len(),
             cal.count(split.test.len()),
+            config.model.describe(),
         );
     }
 
