@@ -28,6 +28,7 @@ use crate::evaluate::money;
 use crate::train::EpochRecord;
 use chrono::Datelike;
 
+pub mod gates;
 mod grid;
 
 pub use grid::{
