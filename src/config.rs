@@ -37,6 +37,14 @@ pub struct ModelConfig {
     pub calendar: Vec<CalendarInput>,
 }
 
+impl ModelConfig {
+    /// The network in a few words: `GRU 50,100`.
+    pub fn describe(&self) -> String {
+        let widths: Vec<String> = self.layers.iter().map(|h| h.to_string()).collect();
+        format!("{} {}", self.cell.label(), widths.join(","))
+    }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {

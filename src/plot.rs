@@ -29,6 +29,7 @@ use crate::train::EpochRecord;
 use chrono::Datelike;
 
 mod compare;
+pub mod gates;
 mod grid;
 
 pub use compare::CompareData;

@@ -23,7 +23,11 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     check_writable(&args.model)?;
     let single = Single::load(csv, config, quiet)?;
     if !quiet {
-        crate::eprintln_lossy!("gruf: {}; seed {seed}", single.describe());
+        crate::eprintln_lossy!(
+            "gruf: {}; {}, seed {seed}",
+            single.describe(),
+            single.config.model.describe()
+        );
     }
 
     let device = device();

@@ -1,12 +1,14 @@
-//! The network: stacked GRU layers → dropout → dense, in candle.
+//! The network: stacked recurrent layers → dropout → dense, in candle.
 //!
 //! GRU(50, every step) → Dropout(0.2) → GRU(100, last step) → Dropout(0.2) → Dense(K) by
-//! default, K = 1; widths, depth and K (the horizon) come from [`ModelConfig`]. Parameters are named as PyTorch
-//! names a multi-layer `nn.GRU` plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`),
-//! and initialised as PyTorch does, from our own seeded generator.
+//! default, K = 1; the cell (GRU, LSTM or plain RNN), widths, depth and K (the horizon)
+//! come from [`ModelConfig`]. Parameters are named as PyTorch names a multi-layer `nn.GRU`
+//! (`nn.LSTM`, `nn.RNN`) plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`; an
+//! LSTM's are `lstm.…`, an RNN's `rnn.…`), and initialised as PyTorch does, from our own
+//! seeded generator.
 
 pub mod fused;
-pub mod gru;
+pub mod recurrent;
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ use candle_core::{Device, Result, Tensor};
 
 use crate::config::ModelConfig;
 use crate::rng::{self, Rng64};
-use gru::Gru;
+use recurrent::Recurrent;
 
 /// Leaves the CPU's cores to the fused GRU kernel: unless the user set
 /// `CANDLE_NUM_THREADS`, candle's element-wise ops run on the calling thread instead of
@@ -81,10 +83,10 @@ pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> R
     Ok(weights)
 }
 
-/// The stacked GRU forecaster.
+/// The stacked recurrent forecaster.
 #[derive(Debug, Clone)]
 pub struct Model {
-    grus: Vec<Gru>,
+    layers: Vec<Recurrent>,
     dense_w: Tensor,
     dense_b: Tensor,
     dropout: f32,
@@ -102,18 +104,20 @@ impl Model {
                 .cloned()
                 .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor {name}")))
         };
-        let grus = (0..config.layers.len())
+        let (cell, name) = (config.cell, config.cell.name());
+        let layers = (0..config.layers.len())
             .map(|l| {
-                Gru::new(
-                    get(format!("gru.weight_ih_l{l}"))?,
-                    get(format!("gru.weight_hh_l{l}"))?,
-                    get(format!("gru.bias_ih_l{l}"))?,
-                    get(format!("gru.bias_hh_l{l}"))?,
+                Recurrent::new(
+                    cell,
+                    get(format!("{name}.weight_ih_l{l}"))?,
+                    get(format!("{name}.weight_hh_l{l}"))?,
+                    get(format!("{name}.bias_ih_l{l}"))?,
+                    get(format!("{name}.bias_hh_l{l}"))?,
                 )
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Model {
-            grus,
+            layers,
             dense_w: get("dense.weight".into())?,
             dense_b: get("dense.bias".into())?,
             dropout: config.dropout as f32,
@@ -121,24 +125,54 @@ impl Model {
         })
     }
 
-    /// The same network with every GRU layer run step by step on candle ops.
+    /// The same network with every recurrent layer run step by step on candle ops.
     pub fn step_by_step(mut self) -> Model {
-        self.grus = self.grus.into_iter().map(Gru::step_by_step).collect();
+        self.layers = self
+            .layers
+            .into_iter()
+            .map(Recurrent::step_by_step)
+            .collect();
         self
     }
 
+    /// The recurrent layers, input side first.
+    pub fn layers(&self) -> &[Recurrent] {
+        &self.layers
+    }
+
     /// `xs`: `[batch, window, features]` scaled inputs → `[batch, K]` scaled next K values.
-    /// With `dropout_rng` (training), dropout follows each GRU layer.
+    /// With `dropout_rng` (training), dropout follows each recurrent layer.
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
         let mut h = xs.clone();
-        let last = self.grus.len() - 1;
-        for (l, gru) in self.grus.iter().enumerate() {
-            h = gru.forward(&h, l < last)?;
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h, l < last)?;
             if let Some(rng) = dropout_rng.as_deref_mut() {
                 h = dropout(&h, self.dropout, rng)?;
             }
         }
         h.matmul(&self.dense_w.t()?)?.broadcast_add(&self.dense_b)
+    }
+
+    /// Each layer's states and saved gates over one window (`[window, features]`, a zero
+    /// initial state), computed by the kernels that train the model: what `gruf inspect`
+    /// shows.
+    pub fn trace(&self, window: &[f32]) -> Result<Vec<fused::Trace>> {
+        let mut input = window.to_vec();
+        let mut width = self.features;
+        let mut traces = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let params = layer
+                .packed()?
+                .to_device(&Device::Cpu)?
+                .to_dtype(candle_core::DType::F32)?
+                .to_vec1::<f32>()?;
+            let trace = fused::trace(layer.cell(), &input, width, &params, layer.hidden());
+            input.clone_from(&trace.states);
+            width = layer.hidden();
+            traces.push(trace);
+        }
+        Ok(traces)
     }
 
     /// Predicts in batches without dropout: `inputs` holds `n` windows (`[window,

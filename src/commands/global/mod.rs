@@ -81,10 +81,11 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
         let val: usize = kept.iter().map(|(_, p)| p.split.val.len()).sum();
         let cal = kept[0].0.loaded.series.calendar;
         crate::eprintln_lossy!(
-            "gruf: {} series, {} rows: {windows} training windows, {val} validation, the last {} of each held out for testing; seed {seed}",
+            "gruf: {} series, {} rows: {windows} training windows, {val} validation, the last {} of each held out for testing; {}, seed {seed}",
             kept.len(),
             kept.iter().map(|(n, _)| n.loaded.series.len()).sum::<usize>(),
             cal.count(config.train.test_days),
+            config.model.describe(),
         );
     }
 

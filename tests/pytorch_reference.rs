@@ -1,14 +1,16 @@
-//! gruf's GRU stack against PyTorch: outputs and gradients.
+//! gruf's recurrent stacks (GRU, LSTM, plain RNN) against PyTorch: outputs and gradients.
 //!
 //! `fixtures/gru_reference.json` (a one-step head), `fixtures/gru_reference_k3.json` (a
 //! direct three-step head, Dense(3)) and `fixtures/gru_reference_k3_f3.json` (the same on
-//! three values per input step) were made by `fixtures/gru_reference.py` (PyTorch, float64
-//! reference from float32 weights). gruf computes in float32, so the tolerance is
-//! |gruf − torch| ≤ 1e-5 · |torch| + 1e-6: float32 rounding over a 6-step recurrence
-//! stays well inside it, and a wrong gate order, bias or layout misses it by orders of magnitude.
+//! three values per input step) were made by `fixtures/gru_reference.py`; the LSTM and RNN
+//! fixtures (`fixtures/{lstm,rnn}_reference{,_k3_f3}.json`) by `fixtures/cell_reference.py`
+//! (PyTorch, float64 reference from float32 weights, `nn.GRU`, `nn.LSTM`, `nn.RNN`). gruf
+//! computes in float32, so the tolerance is |gruf − torch| ≤ 1e-5 · |torch| + 1e-6:
+//! float32 rounding over a 6-step recurrence stays well inside it, and a wrong gate order,
+//! bias or layout misses it by orders of magnitude.
 
 use candle_core::{Device, Tensor, Var};
-use gruf::config::ModelConfig;
+use gruf::config::{Cell, ModelConfig};
 use gruf::model::{param_shapes, Model, Weights};
 use serde_json::Value;
 
@@ -17,14 +19,24 @@ mod common;
 const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
-/// The fixtures: the one-step head, the three-step head, and the three-step head on three
-/// values per input step.
-const FIXTURES: [(&str, &str); 3] = [
-    ("K = 1", include_str!("fixtures/gru_reference.json")),
-    ("K = 3", include_str!("fixtures/gru_reference_k3.json")),
+/// The fixtures: per cell the one-step head and the three-step head on three values per
+/// input step (and for the GRU also the three-step head on the price alone).
+const FIXTURES: [(&str, &str); 7] = [
+    ("GRU, K = 1", include_str!("fixtures/gru_reference.json")),
+    ("GRU, K = 3", include_str!("fixtures/gru_reference_k3.json")),
     (
-        "K = 3, F = 3",
+        "GRU, K = 3, F = 3",
         include_str!("fixtures/gru_reference_k3_f3.json"),
+    ),
+    ("LSTM, K = 1", include_str!("fixtures/lstm_reference.json")),
+    (
+        "LSTM, K = 3, F = 3",
+        include_str!("fixtures/lstm_reference_k3_f3.json"),
+    ),
+    ("RNN, K = 1", include_str!("fixtures/rnn_reference.json")),
+    (
+        "RNN, K = 3, F = 3",
+        include_str!("fixtures/rnn_reference_k3_f3.json"),
     ),
 ];
 
@@ -53,7 +65,9 @@ fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
         f["batch"].as_u64().unwrap() as usize,
         f["seq"].as_u64().unwrap() as usize,
     );
+    let cell: Cell = f["cell"].as_str().unwrap_or("gru").parse().unwrap();
     let config = ModelConfig {
+        cell,
         layers,
         dropout: 0.0,
         window: seq,
@@ -105,14 +119,16 @@ fn forward_matches(which: &str, text: &str) {
     assert_close(&format!("{which}: output"), &out, &floats(&f["output"]));
 
     // The first layer alone, every step.
-    let gru0 = gruf::model::gru::Gru::new(
-        weights["gru.weight_ih_l0"].clone(),
-        weights["gru.weight_hh_l0"].clone(),
-        weights["gru.bias_ih_l0"].clone(),
-        weights["gru.bias_hh_l0"].clone(),
+    let name = config.cell.name();
+    let layer0 = gruf::model::recurrent::Recurrent::new(
+        config.cell,
+        weights[&format!("{name}.weight_ih_l0")].clone(),
+        weights[&format!("{name}.weight_hh_l0")].clone(),
+        weights[&format!("{name}.bias_ih_l0")].clone(),
+        weights[&format!("{name}.bias_hh_l0")].clone(),
     )
     .unwrap();
-    let h = gru0
+    let h = layer0
         .forward(&x, true)
         .unwrap()
         .flatten_all()

@@ -1,19 +1,23 @@
-//! A fused GRU layer for the CPU: the whole sequence forward in one candle op, and the
-//! whole backward-through-time written by hand, joined to autograd as a `CustomOp3`.
+//! A fused recurrent layer for the CPU: the whole sequence forward in one candle op, and
+//! the whole backward-through-time written by hand, joined to autograd as a `CustomOp3`.
+//! One engine serves the GRU, the LSTM and the plain RNN; what differs between them, the
+//! gate arithmetic of one row and step, is in `cells.rs`.
 //!
-//! Why: a GRU built from candle tensor ops runs ~15 small ops per time step and as many
-//! again backwards; at our sizes the per-op overhead, not the arithmetic, sets the speed.
-//! Here each step is one matrix product plus a loop of fused gate arithmetic.
+//! Why: a recurrent layer built from candle tensor ops runs ~15 small ops per time step and
+//! as many again backwards; at our sizes the per-op overhead, not the arithmetic, sets the
+//! speed. Here each step is one matrix product plus a loop of fused gate arithmetic.
 //!
-//! Forward, for `x [B, T, I]`, `h0 [B, H]`:
-//! 1. `gi = x · W_ihᵀ` for all steps at once (one `[B·T, I] × [I, 3H]` product);
-//! 2. per step, `gh = h · W_hhᵀ` (one `[B, H] × [H, 3H]` product), then the gates with
-//!    PyTorch's equations (see `gru.rs`), keeping `r, z, n` and `W_hn h + b_hn` for backward.
+//! Forward, for `x [B, T, I]`, `h0 [B, H]` (the LSTM's cell state starts at zero), with
+//! `G` gate blocks (GRU 3, LSTM 4, RNN 1):
+//! 1. `gi = x · W_ihᵀ` for all steps at once (one `[B·T, I] × [I, G·H]` product);
+//! 2. per step, `gh = h · W_hhᵀ` (one `[B, H] × [H, G·H]` product), then the cell's gate
+//!    arithmetic, which also saves what backward needs.
 //!
 //! Backward, from `dL/dout [B, T, H]`: per step from the last, the gate gradients
-//! (`dgi`, `dgh`, `[B, 3H]`) and one `dgh · W_hh` product carrying the gradient to the
-//! previous state. The weight gradients then come from two large products over all steps
-//! (`dgiᵀ · x`, `dghᵀ · h_prev`), the input gradient from `dgi · W_ih`.
+//! (`dgi`, and for the GRU a separate `dgh`, `[B, G·H]`) and one `dgh · W_hh` product
+//! carrying the gradient to the previous state. The weight gradients then come from two
+//! large products over all steps (`dgiᵀ · x`, `dghᵀ · h_prev`), the input gradient from
+//! `dgi · W_ih`.
 //!
 //! Both passes split the batch across rayon's threads (the rows of a batch are
 //! independent): each thread runs its block of rows through everything, its share of the
@@ -25,14 +29,19 @@
 //! backward splits the gradient again.
 //!
 //! All `unsafe` in gruf is in this module: the bounds-checked [`matmul`] wrapper around
-//! `gemm`, and the calls to the AVX2 + FMA builds of the two gate loops, made only after
-//! run-time detection of those CPU features.
+//! `gemm`, and in `cells.rs` the calls to the AVX2 and AVX-512 builds of the gate loops,
+//! made only after run-time detection of those CPU features.
+
+mod cells;
 
 use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
+
+use crate::config::Cell;
+use cells::Kernel;
 
 /// Sizes of one layer call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +50,18 @@ struct Dims {
     seq: usize,
     input: usize,
     hidden: usize,
+    /// Gate blocks `G` of the cell.
+    gates: usize,
 }
 
 impl Dims {
+    /// Rows of the stacked gate blocks, `G·H`.
+    fn rows(&self) -> usize {
+        self.gates * self.hidden
+    }
+
     fn params(&self) -> usize {
-        3 * self.hidden * (self.input + self.hidden + 2)
+        self.rows() * (self.input + self.hidden + 2)
     }
 }
 
@@ -59,7 +75,7 @@ struct Params<'a> {
 
 impl<'a> Params<'a> {
     fn split(packed: &'a [f32], d: Dims) -> Params<'a> {
-        let g = 3 * d.hidden;
+        let g = d.rows();
         let (w_ih, rest) = packed.split_at(g * d.input);
         let (w_hh, rest) = rest.split_at(g * d.hidden);
         let (b_ih, b_hh) = rest.split_at(g);
@@ -72,8 +88,8 @@ impl<'a> Params<'a> {
     }
 }
 
-/// Packs `weight_ih [3H, in]`, `weight_hh [3H, H]`, `bias_ih [3H]`, `bias_hh [3H]` into the
-/// op's parameter tensor (differentiably: gradients flow back to each).
+/// Packs `weight_ih [G·H, in]`, `weight_hh [G·H, H]`, `bias_ih [G·H]`, `bias_hh [G·H]` into
+/// the op's parameter tensor (differentiably: gradients flow back to each).
 pub fn pack(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Tensor, b_hh: &Tensor) -> Result<Tensor> {
     Tensor::cat(
         &[
@@ -86,13 +102,20 @@ pub fn pack(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Tensor, b_hh: &Tensor) -> Resul
     )
 }
 
-/// Runs the fused layer: `xs [B, T, in]`, `params` from [`pack`], `h0 [B, H]`
+/// Runs the fused layer of `cell`: `xs [B, T, in]`, `params` from [`pack`], `h0 [B, H]`
 /// → every step's state `[B, T, H]` when `all_steps`, else the last step's `[B, H]`
 /// (returning only what is used keeps candle from building and adding `[B, T, H]`
 /// zero gradients in backward). CPU and f32 only.
-pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor, all_steps: bool) -> Result<Tensor> {
+pub fn sequence(
+    cell: Cell,
+    xs: &Tensor,
+    params: &Tensor,
+    h0: &Tensor,
+    all_steps: bool,
+) -> Result<Tensor> {
     let hidden = h0.dim(1)?;
-    let op = FusedGru {
+    let op = Fused {
+        cell,
         hidden,
         all_steps,
         saved: Mutex::new(None),
@@ -101,15 +124,69 @@ pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor, all_steps: bool) 
         .apply_op3(&params.contiguous()?, &h0.contiguous()?, op)
 }
 
+/// [`sequence`] for the GRU.
+pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor, all_steps: bool) -> Result<Tensor> {
+    sequence(Cell::Gru, xs, params, h0, all_steps)
+}
+
+/// What the forward pass of one layer computed for one window, for `gruf inspect`: the
+/// same numbers training uses, from the same loops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub cell: Cell,
+    pub steps: usize,
+    pub hidden: usize,
+    /// Every step's state, `[T, H]`.
+    pub states: Vec<f32>,
+    /// What the cell saved per step, `[T, S·H]` with the blocks named by
+    /// [`saved_names`].
+    pub saved: Vec<f32>,
+}
+
+/// The blocks a cell saves per step, in order (`Trace::saved`).
+pub fn saved_names(cell: Cell) -> &'static [&'static str] {
+    match cell {
+        Cell::Gru => &["r", "z", "n", "hn"],
+        Cell::Lstm => &["i", "f", "g", "o", "c", "tanh c"],
+        Cell::Rnn => &[],
+    }
+}
+
+/// Runs the layer forward over one window `x [T, in]` (a zero initial state) and returns
+/// its states and saved gates. `params` as [`pack`] makes them.
+pub fn trace(cell: Cell, x: &[f32], input: usize, params: &[f32], hidden: usize) -> Trace {
+    let d = Dims {
+        batch: 1,
+        seq: x.len() / input.max(1),
+        input,
+        hidden,
+        gates: cell.gates(),
+    };
+    assert!(
+        params.len() == d.params() && x.len() == d.seq * input,
+        "fused: trace shapes"
+    );
+    let h0 = vec![0.0; hidden];
+    let (states, saved) = run_forward(cell, d, x, &Params::split(params, d), &h0);
+    Trace {
+        cell,
+        steps: d.seq,
+        hidden,
+        states,
+        saved,
+    }
+}
+
 /// The op, holding from forward for backward what the result tensor does not carry.
-struct FusedGru {
+struct Fused {
+    cell: Cell,
     hidden: usize,
     all_steps: bool,
     saved: Mutex<Option<Saved>>,
 }
 
 struct Saved {
-    /// `[B, T, 4H]`: r, z, n and `W_hn h + b_hn` per step.
+    /// `[B, T, S·H]`: what the cell saved per step.
     gates: Vec<f32>,
     /// Every step's state `[B, T, H]`, when the result holds only the last one.
     out: Option<Vec<f32>>,
@@ -119,21 +196,21 @@ struct Saved {
 fn cpu_f32<'a>(s: &'a Storage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     match s {
         Storage::Cpu(c) => contiguous_f32(c, l, what),
-        _ => candle_core::bail!("fused GRU: {what} must be on the CPU"),
+        _ => candle_core::bail!("fused layer: {what} must be on the CPU"),
     }
 }
 
 fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = s
         .as_slice::<f32>()
-        .map_err(|_| candle_core::Error::Msg(format!("fused GRU: {what} must be f32")))?;
+        .map_err(|_| candle_core::Error::Msg(format!("fused layer: {what} must be f32")))?;
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("fused GRU: {what} must be contiguous"),
+        None => candle_core::bail!("fused layer: {what} must be contiguous"),
     }
 }
 
-impl FusedGru {
+impl Fused {
     fn dims(&self, x: &Layout, params: &Layout, h0: &Layout) -> Result<Dims> {
         let (batch, seq, input) = x.shape().dims3()?;
         let (hb, hidden) = h0.shape().dims2()?;
@@ -142,10 +219,12 @@ impl FusedGru {
             seq,
             input,
             hidden,
+            gates: self.cell.gates(),
         };
         if hb != batch || hidden != self.hidden || params.shape().elem_count() != d.params() {
             candle_core::bail!(
-                "fused GRU: shapes do not agree (x {:?}, params {:?}, h0 {:?})",
+                "fused {}: shapes do not agree (x {:?}, params {:?}, h0 {:?})",
+                self.cell.label(),
                 x.shape(),
                 params.shape(),
                 h0.shape()
@@ -155,9 +234,13 @@ impl FusedGru {
     }
 }
 
-impl CustomOp3 for FusedGru {
+impl CustomOp3 for Fused {
     fn name(&self) -> &'static str {
-        "gruf-fused-gru"
+        match self.cell {
+            Cell::Gru => "gruf-fused-gru",
+            Cell::Lstm => "gruf-fused-lstm",
+            Cell::Rnn => "gruf-fused-rnn",
+        }
     }
 
     fn cpu_fwd(
@@ -173,7 +256,7 @@ impl CustomOp3 for FusedGru {
         let x = contiguous_f32(s1, l1, "input")?;
         let p = Params::split(contiguous_f32(s2, l2, "parameters")?, d);
         let h0 = contiguous_f32(s3, l3, "initial state")?;
-        let (out, gates) = forward(d, x, &p, h0);
+        let (out, gates) = run_forward(self.cell, d, x, &p, h0);
         let (result, shape, out) = if self.all_steps {
             (out, Shape::from((d.batch, d.seq, d.hidden)), None)
         } else {
@@ -188,7 +271,7 @@ impl CustomOp3 for FusedGru {
         *self
             .saved
             .lock()
-            .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))? =
+            .map_err(|_| candle_core::Error::Msg("fused layer: poisoned lock".into()))? =
             Some(Saved { gates, out });
         Ok((CpuStorage::F32(result), shape))
     }
@@ -204,10 +287,10 @@ impl CustomOp3 for FusedGru {
         let saved = self
             .saved
             .lock()
-            .map_err(|_| candle_core::Error::Msg("fused GRU: poisoned lock".into()))?
+            .map_err(|_| candle_core::Error::Msg("fused layer: poisoned lock".into()))?
             .take()
             .ok_or_else(|| {
-                candle_core::Error::Msg("fused GRU: backward ran twice or without forward".into())
+                candle_core::Error::Msg("fused layer: backward ran twice or without forward".into())
             })?;
         let (batch, seq, input) = x.dims3()?;
         let d = Dims {
@@ -215,6 +298,7 @@ impl CustomOp3 for FusedGru {
             seq,
             input,
             hidden: self.hidden,
+            gates: self.cell.gates(),
         };
         // Read the tensors in place (no copies): all are f32 on the CPU, as forward required.
         let (x, params, h0) = (x.contiguous()?, params.contiguous()?, h0.contiguous()?);
@@ -244,7 +328,19 @@ impl CustomOp3 for FusedGru {
             full = Some(buf);
         }
         let dout = full.as_deref().unwrap_or(grad);
-        let g = backward(d, xv, &Params::split(pv, d), h0v, out, &saved.gates, dout);
+        let v = Inputs {
+            x: xv,
+            h0: h0v,
+            out,
+            gates: &saved.gates,
+            dout,
+        };
+        let p = Params::split(pv, d);
+        let g = match self.cell {
+            Cell::Gru => backward::<cells::Gru>(d, &p, v),
+            Cell::Lstm => backward::<cells::Lstm>(d, &p, v),
+            Cell::Rnn => backward::<cells::Rnn>(d, &p, v),
+        };
         // The big buffers go back to the pool for the next batch.
         recycle(saved.gates);
         if let Some(out) = saved.out {
@@ -259,37 +355,6 @@ impl CustomOp3 for FusedGru {
             Some(Tensor::from_vec(g.dparams, params.shape(), dev)?),
             Some(Tensor::from_vec(g.dh0, h0.shape(), dev)?),
         ))
-    }
-}
-
-/// Whether the AVX2 + FMA versions of the gate loops can run (detected once, then cached).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-}
-
-/// `1 / (1 + e^−x)`, branch-free so loops calling it vectorise.
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
-}
-
-/// `tanh`, branch-free: an odd Taylor polynomial below |x| = 0.25 (where `(1 − e)/(1 + e)`
-/// would cancel), `sign(x) · (1 − e)/(1 + e)` with `e = exp(−2|x|)` above.
-#[inline(always)]
-fn tanh(x: f32) -> f32 {
-    let a = x.abs();
-    let e = exp(-2.0 * a);
-    let big = (1.0 - e) / (1.0 + e);
-    let x2 = x * x;
-    // x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835; the next term is < 6e-9 at |x| = 0.25.
-    let small = x
-        * (1.0
-            + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
-    if a < 0.25 {
-        small
-    } else {
-        big.copysign(x)
     }
 }
 
@@ -330,33 +395,6 @@ fn recycle(mut v: Vec<f32>) {
     });
 }
 
-/// `e^x` in f32 without branches (Cephes' `expf` polynomial; ≤ 2 ulp on the clamped range),
-/// so that loops calling it vectorise, unlike the libm call.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Below −87.3 the result is subnormal or 0 and above 88.7 it overflows; the gates
-    // saturate long before either.
-    let x = x.clamp(-87.0, 88.0);
-    // k = round(x / ln 2) by the 1.5 · 2²³ trick (vectorises without SSE4.1's round).
-    const MAGIC: f32 = 12_582_912.0;
-    let k = (x * LOG2E + MAGIC) - MAGIC;
-    let r = x - k * LN2_HI - k * LN2_LO;
-    let mut p = 1.987_569_1e-4;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5; // Cephes' 5.0000001201e-1 rounds to 0.5 in f32
-    let er = p * r * r + r + 1.0;
-    // Multiply by 2^k through the exponent bits: the low mantissa bits of 2²³ + (k + 127)
-    // are k + 127 (in 1..=254 here), shifted into the exponent field. (`k as i32` would
-    // cost a saturating, per-lane scalar conversion.)
-    er * f32::from_bits((k + (127.0 + 8_388_608.0)).to_bits() << 23)
-}
-
 /// How many rows of the batch each thread takes.
 fn rows_per_thread(batch: usize) -> usize {
     batch
@@ -364,21 +402,42 @@ fn rows_per_thread(batch: usize) -> usize {
         .max(1)
 }
 
-/// The forward pass: every step's state `[B, T, H]` and the saved gates `[B, T, 4H]`.
-fn forward(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
+/// `buf` cut into `parts` consecutive pieces of `size` (the last may be shorter); all empty
+/// when `size` is 0 (an RNN saves nothing).
+fn pieces(buf: &mut [f32], size: usize, parts: usize) -> Vec<&mut [f32]> {
+    if size == 0 {
+        return (0..parts).map(|_| <&mut [f32]>::default()).collect();
+    }
+    buf.chunks_mut(size).collect()
+}
+
+/// The forward pass of `cell`: every step's state `[B, T, H]` and the saved gates
+/// `[B, T, S·H]`.
+fn run_forward(cell: Cell, d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    match cell {
+        Cell::Gru => forward::<cells::Gru>(d, x, p, h0),
+        Cell::Lstm => forward::<cells::Lstm>(d, x, p, h0),
+        Cell::Rnn => forward::<cells::Rnn>(d, x, p, h0),
+    }
+}
+
+fn forward<K: Kernel>(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let (t_len, h) = (d.seq, d.hidden);
+    let s = K::SAVED * h;
+    assert_eq!(d.gates, K::GATES, "fused layer: gate blocks");
     let mut out = scratch(d.batch * t_len * h);
-    let mut gates = scratch(d.batch * t_len * 4 * h);
+    let mut gates = scratch(d.batch * t_len * s);
     let per = rows_per_thread(d.batch);
-    let w_hh_t = transpose(p.w_hh, 3 * h, h);
+    let w_hh_t = transpose(p.w_hh, d.rows(), h);
+    let parts = d.batch.div_ceil(per);
     out.par_chunks_mut(per * t_len * h)
-        .zip(gates.par_chunks_mut(per * t_len * 4 * h))
+        .zip(pieces(&mut gates, per * t_len * s, parts))
         .enumerate()
         .for_each(|(c, (out, gates))| {
             let (b0, nb) = (c * per, out.len() / (t_len * h));
             let part = Dims { batch: nb, ..d };
             let x = &x[b0 * t_len * d.input..(b0 + nb) * t_len * d.input];
-            forward_rows(part, x, p, &w_hh_t, &h0[b0 * h..(b0 + nb) * h], out, gates);
+            forward_rows::<K>(part, x, p, &w_hh_t, &h0[b0 * h..(b0 + nb) * h], out, gates);
         });
     (out, gates)
 }
@@ -396,9 +455,9 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 
 /// The forward recurrence for a block of batch rows.
 ///
-/// `w_hh_t` is `W_hhᵀ` stored contiguously (`[H, 3H]`): in an isolated benchmark of this
+/// `w_hh_t` is `W_hhᵀ` stored contiguously (`[H, G·H]`): in an isolated benchmark of this
 /// per-step product gemm ran at ~80 GFLOP/s from it, ~58 from a transposed view of `W_hh`.
-fn forward_rows(
+fn forward_rows<K: Kernel>(
     d: Dims,
     x: &[f32],
     p: &Params,
@@ -408,45 +467,53 @@ fn forward_rows(
     gates: &mut [f32],
 ) {
     let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
-    let g3 = 3 * h;
-    // Input projections of every step at once: gi = x · W_ihᵀ  [nb·T, 3H] (biases come later).
-    let mut gi = scratch(nb * t_len * g3);
+    let (g, s) = (d.rows(), K::SAVED * h);
+    // Input projections of every step at once: gi = x · W_ihᵀ  [nb·T, G·H] (biases come later).
+    let mut gi = scratch(nb * t_len * g);
     matmul(
-        ViewMut::new(&mut gi, nb * t_len, g3),
+        ViewMut::new(&mut gi, nb * t_len, g),
         View::new(x, nb * t_len, d.input),
-        View::new(p.w_ih, g3, d.input).t(),
+        View::new(p.w_ih, g, d.input).t(),
         false,
         Parallelism::None,
     );
-    let mut gh = scratch(nb * g3);
+    let mut gh = scratch(nb * g);
+    // What the cells see as the step before the first: nothing saved (the LSTM's c = 0).
+    let zeros = vec![0.0f32; s];
     for t in 0..t_len {
-        // gh = h_{t−1} · W_hhᵀ  [nb, 3H]; row b of h_{t−1} is out[b, t−1] (h0 at t = 0).
+        // gh = h_{t−1} · W_hhᵀ  [nb, G·H]; row b of h_{t−1} is out[b, t−1] (h0 at t = 0).
         let h_prev = if t == 0 {
             View::new(h0, nb, h)
         } else {
             View::strided(&out[(t - 1) * h..], nb, h, t_len * h)
         };
         matmul(
-            ViewMut::new(&mut gh, nb, g3),
+            ViewMut::new(&mut gh, nb, g),
             h_prev,
-            View::new(w_hh_t, h, g3),
+            View::new(w_hh_t, h, g),
             false,
             Parallelism::None,
         );
         for b in 0..nb {
             let row = b * t_len + t;
             let (before, now) = out.split_at_mut(row * h);
-            let hp = if t == 0 {
-                &h0[b * h..(b + 1) * h]
+            let (saved_before, saved_now) = gates.split_at_mut(row * s);
+            let (hp, prev) = if t == 0 {
+                (&h0[b * h..(b + 1) * h], &zeros[..])
             } else {
-                &before[(row - 1) * h..row * h]
+                (
+                    &before[(row - 1) * h..row * h],
+                    &saved_before[(row - 1) * s..row * s],
+                )
             };
-            gates_forward(
-                &gi[row * g3..(row + 1) * g3],
-                &gh[b * g3..(b + 1) * g3],
-                p,
+            cells::forward::<K>(
+                &gi[row * g..(row + 1) * g],
+                &gh[b * g..(b + 1) * g],
+                p.b_ih,
+                p.b_hh,
                 hp,
-                &mut gates[row * 4 * h..(row + 1) * 4 * h],
+                prev,
+                &mut saved_now[..s],
                 &mut now[..h],
             );
         }
@@ -467,16 +534,8 @@ struct Grads {
 /// then its share of the weight and bias gradients (large products over its `rows · T`
 /// steps) and its rows of the input gradient. The blocks' weight gradients are summed at
 /// the end, in block order, so a run is deterministic for a given thread count.
-fn backward(
-    d: Dims,
-    x: &[f32],
-    p: &Params,
-    h0: &[f32],
-    out: &[f32],
-    gates: &[f32],
-    dout: &[f32],
-) -> Grads {
-    let (t_len, h) = (d.seq, d.hidden);
+fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs) -> Grads {
+    let (t_len, h, s) = (d.seq, d.hidden, K::SAVED * d.hidden);
     let mut dx = vec![0.0f32; d.batch * t_len * d.input];
     let mut dh0 = vec![0.0f32; d.batch * h];
     let per = rows_per_thread(d.batch);
@@ -487,15 +546,15 @@ fn backward(
         .map(|(c, (dx, dh0))| {
             let (b0, nb) = (c * per, dh0.len() / h);
             let rows = |width: usize| b0 * t_len * width..(b0 + nb) * t_len * width;
-            backward_rows(
+            backward_rows::<K>(
                 Dims { batch: nb, ..d },
                 p,
                 Inputs {
-                    x: &x[rows(d.input)],
-                    h0: &h0[b0 * h..(b0 + nb) * h],
-                    out: &out[rows(h)],
-                    gates: &gates[rows(4 * h)],
-                    dout: &dout[rows(h)],
+                    x: &v.x[rows(d.input)],
+                    h0: &v.h0[b0 * h..(b0 + nb) * h],
+                    out: &v.out[rows(h)],
+                    gates: &v.gates[rows(s)],
+                    dout: &v.dout[rows(h)],
                 },
                 dx,
                 dh0,
@@ -524,51 +583,74 @@ struct Inputs<'a> {
 /// Backward for a block of batch rows: fills its rows of `dx` and `dh0` and returns its
 /// share of the parameter gradients (packed like the parameters).
 #[inline(never)]
-fn backward_rows(d: Dims, p: &Params, v: Inputs, dx: &mut [f32], dh0: &mut [f32]) -> Vec<f32> {
-    let (nb, t_len, h, g3) = (d.batch, d.seq, d.hidden, 3 * d.hidden);
+fn backward_rows<K: Kernel>(
+    d: Dims,
+    p: &Params,
+    v: Inputs,
+    dx: &mut [f32],
+    dh0: &mut [f32],
+) -> Vec<f32> {
+    let (nb, t_len, h, g) = (d.batch, d.seq, d.hidden, d.rows());
+    let s = K::SAVED * h;
     let rows = nb * t_len;
-    // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent side.
-    let mut dgi = scratch(rows * g3);
-    let mut dgh = scratch(rows * g3);
-    // dL/dh_t arriving from step t + 1 (zero after the last step).
+    // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent
+    // side where it differs (the GRU's).
+    let mut dgi = scratch(rows * g);
+    let mut dgh_buf = scratch(if K::SEPARATE_DGH { rows * g } else { 0 });
+    // dL/dh_t arriving from step t + 1 (zero after the last step), and the LSTM's dL/dc_t.
     let mut carry = vec![0.0f32; nb * h];
+    let mut carry_c = vec![0.0f32; nb * h];
+    let zeros = vec![0.0f32; s];
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
-            let hp = if t == 0 {
-                &v.h0[b * h..(b + 1) * h]
+            let (hp, prev) = if t == 0 {
+                (&v.h0[b * h..(b + 1) * h], &zeros[..])
             } else {
-                &v.out[(row - 1) * h..row * h]
+                (
+                    &v.out[(row - 1) * h..row * h],
+                    &v.gates[(row - 1) * s..row * s],
+                )
             };
-            gate_grads(
-                &v.gates[row * 4 * h..(row + 1) * 4 * h],
+            let dgh_row = if K::SEPARATE_DGH {
+                &mut dgh_buf[row * g..(row + 1) * g]
+            } else {
+                &mut [][..]
+            };
+            cells::backward::<K>(
+                &v.gates[row * s..(row + 1) * s],
+                prev,
                 hp,
+                &v.out[row * h..(row + 1) * h],
                 &v.dout[row * h..(row + 1) * h],
                 &mut carry[b * h..(b + 1) * h],
-                &mut dgi[row * g3..(row + 1) * g3],
-                &mut dgh[row * g3..(row + 1) * g3],
+                &mut carry_c[b * h..(b + 1) * h],
+                &mut dgi[row * g..(row + 1) * g],
+                dgh_row,
             );
         }
-        // carry += dgh_t · W_hh   [nb, 3H] × [3H, H]
+        // carry (+)= dgh_t · W_hh   [nb, G·H] × [G·H, H]
+        let dgh_all = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
         matmul(
             ViewMut::new(&mut carry, nb, h),
-            View::strided(&dgh[t * g3..], nb, g3, t_len * g3),
-            View::new(p.w_hh, g3, h),
-            true,
+            View::strided(&dgh_all[t * g..], nb, g, t_len * g),
+            View::new(p.w_hh, g, h),
+            K::DIRECT_CARRY,
             Parallelism::None,
         );
     }
     dh0.copy_from_slice(&carry);
+    let dgh = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
 
     // This block's weight gradients over all its steps at once.
     let mut dparams = vec![0.0f32; d.params()];
-    let (dw_ih, rest) = dparams.split_at_mut(g3 * d.input);
-    let (dw_hh, rest) = rest.split_at_mut(g3 * h);
-    let (db_ih, db_hh) = rest.split_at_mut(g3);
-    // dW_ih = dgiᵀ · x   [3H, nb·T] × [nb·T, in]
+    let (dw_ih, rest) = dparams.split_at_mut(g * d.input);
+    let (dw_hh, rest) = rest.split_at_mut(g * h);
+    let (db_ih, db_hh) = rest.split_at_mut(g);
+    // dW_ih = dgiᵀ · x   [G·H, nb·T] × [nb·T, in]
     matmul(
-        ViewMut::new(dw_ih, g3, d.input),
-        View::new(&dgi, rows, g3).t(),
+        ViewMut::new(dw_ih, g, d.input),
+        View::new(&dgi, rows, g).t(),
         View::new(v.x, rows, d.input),
         false,
         Parallelism::None,
@@ -581,154 +663,30 @@ fn backward_rows(d: Dims, p: &Params, v: Inputs, dx: &mut [f32], dh0: &mut [f32]
             .copy_from_slice(&v.out[b * t_len * h..((b + 1) * t_len - 1) * h]);
     }
     matmul(
-        ViewMut::new(dw_hh, g3, h),
-        View::new(&dgh, rows, g3).t(),
+        ViewMut::new(dw_hh, g, h),
+        View::new(dgh, rows, g).t(),
         View::new(&h_prev, rows, h),
         false,
         Parallelism::None,
     );
     recycle(h_prev);
-    column_sums(&dgi, g3, db_ih);
-    column_sums(&dgh, g3, db_hh);
-    // dx = dgi · W_ih   [nb·T, 3H] × [3H, in]
+    column_sums(&dgi, g, db_ih);
+    if K::SEPARATE_DGH {
+        column_sums(dgh, g, db_hh);
+    } else {
+        db_hh.copy_from_slice(db_ih);
+    }
+    // dx = dgi · W_ih   [nb·T, G·H] × [G·H, in]
     matmul(
         ViewMut::new(dx, rows, d.input),
-        View::new(&dgi, rows, g3),
-        View::new(p.w_ih, g3, d.input),
+        View::new(&dgi, rows, g),
+        View::new(p.w_ih, g, d.input),
         false,
         Parallelism::None,
     );
     recycle(dgi);
-    recycle(dgh);
+    recycle(dgh_buf);
     dparams
-}
-
-/// One row, one step of forward: from the products `gi = W_i x` and `gh = W_h h` (`[3H]`,
-/// without biases) and the previous state `hp`, the new state `now` and the gates saved
-/// for backward, `[r | z | n | hn]` with `hn = W_hn h + b_hn`.
-fn gates_forward(
-    gi: &[f32],
-    gh: &[f32],
-    p: &Params,
-    hp: &[f32],
-    saved: &mut [f32],
-    now: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-        return unsafe { gates_forward_avx2(gi, gh, p, hp, saved, now) };
-    }
-    gates_forward_body(gi, gh, p, hp, saved, now)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn gates_forward_avx2(
-    gi: &[f32],
-    gh: &[f32],
-    p: &Params,
-    hp: &[f32],
-    saved: &mut [f32],
-    now: &mut [f32],
-) {
-    gates_forward_body(gi, gh, p, hp, saved, now)
-}
-
-#[inline(always)]
-fn gates_forward_body(
-    gi: &[f32],
-    gh: &[f32],
-    p: &Params,
-    hp: &[f32],
-    saved: &mut [f32],
-    now: &mut [f32],
-) {
-    let h = hp.len();
-    let (b_ih, b_hh) = (p.b_ih, p.b_hh);
-    assert!(gi.len() == 3 * h && gh.len() == 3 * h && b_ih.len() == 3 * h && b_hh.len() == 3 * h);
-    assert!(saved.len() == 4 * h && now.len() == h);
-    for j in 0..h {
-        let r = sigmoid(gi[j] + b_ih[j] + gh[j] + b_hh[j]);
-        let z = sigmoid(gi[h + j] + b_ih[h + j] + gh[h + j] + b_hh[h + j]);
-        let hn = gh[2 * h + j] + b_hh[2 * h + j];
-        let n = tanh(gi[2 * h + j] + b_ih[2 * h + j] + r * hn);
-        saved[j] = r;
-        saved[h + j] = z;
-        saved[2 * h + j] = n;
-        saved[3 * h + j] = hn;
-        now[j] = n + z * (hp[j] - n);
-    }
-}
-
-/// One row, one step of backward: from `dL/dh_t` (`dout` plus the `carry` from step t + 1)
-/// and the saved gates `[r | z | n | hn]`, the gate gradients `dgi`, `dgh` (`[3H]`, order
-/// r, z, n) and the direct part of `dL/dh_{t−1}` (into `carry`).
-///
-/// A function of its own so the slices arrive as distinct (non-aliasing) arguments and
-/// the loop vectorises.
-fn gate_grads(
-    saved: &[f32],
-    hp: &[f32],
-    dout: &[f32],
-    carry: &mut [f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-        return unsafe { gate_grads_avx2(saved, hp, dout, carry, dgi, dgh) };
-    }
-    gate_grads_body(saved, hp, dout, carry, dgi, dgh)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn gate_grads_avx2(
-    saved: &[f32],
-    hp: &[f32],
-    dout: &[f32],
-    carry: &mut [f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-) {
-    gate_grads_body(saved, hp, dout, carry, dgi, dgh)
-}
-
-#[inline(always)]
-fn gate_grads_body(
-    saved: &[f32],
-    hp: &[f32],
-    dout: &[f32],
-    carry: &mut [f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-) {
-    let h = hp.len();
-    assert!(
-        saved.len() == 4 * h
-            && dout.len() == h
-            && carry.len() == h
-            && dgi.len() == 3 * h
-            && dgh.len() == 3 * h
-    );
-    for j in 0..h {
-        let (r, z, n, hn) = (saved[j], saved[h + j], saved[2 * h + j], saved[3 * h + j]);
-        let dh = dout[j] + carry[j];
-        // h' = n + z ⊙ (h − n)
-        let dn = dh * (1.0 - z) * (1.0 - n * n);
-        let dz = dh * (hp[j] - n) * z * (1.0 - z);
-        // n = tanh(gi_n + r ⊙ hn), hn = W_hn h + b_hn
-        let dr = dn * hn * r * (1.0 - r);
-        dgi[j] = dr;
-        dgi[h + j] = dz;
-        dgi[2 * h + j] = dn;
-        dgh[j] = dr;
-        dgh[h + j] = dz;
-        dgh[2 * h + j] = dn * r;
-        carry[j] = dh * z;
-    }
 }
 
 /// `sums[j] = Σ_rows m[row, j]` for a row-major `m` with `cols` columns (f64 accumulation).
@@ -821,15 +779,15 @@ fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
 fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Parallelism) {
     assert!(
         a.rows == dst.rows && b.cols == dst.cols && a.cols == b.rows,
-        "fused GRU: matmul shapes"
+        "fused layer: matmul shapes"
     );
     assert!(
         a.span() <= a.data.len() && b.span() <= b.data.len(),
-        "fused GRU: matmul view out of range"
+        "fused layer: matmul view out of range"
     );
     assert!(
         span(dst.rows, dst.cols, dst.cols, 1) <= dst.data.len(),
-        "fused GRU: matmul destination out of range"
+        "fused layer: matmul destination out of range"
     );
     if dst.rows == 0 || dst.cols == 0 {
         return;
@@ -872,7 +830,7 @@ fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Paralle
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::cells::{exp, sigmoid, tanh};
 
     /// The branch-free functions against f64 libm over the range the gates see (and beyond).
     #[test]

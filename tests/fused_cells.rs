@@ -1,8 +1,10 @@
-//! The fused CPU GRU (src/model/fused.rs) against two independent step-by-step GRUs —
-//! candle-nn's `rnn::GRU` and gruf's own candle-op path — over random shapes, including
-//! batch 1, hidden size 1 and sequence length 1: outputs and the gradients of the input
-//! sequence, the initial state, both weights and both biases. (The PyTorch comparison of
-//! the same op is tests/gru_reference.rs.)
+//! The fused CPU recurrent layers (src/model/fused/) — GRU, LSTM and plain RNN — against
+//! independent step-by-step references over random shapes, including batch 1, hidden size
+//! 1 and sequence length 1: outputs and the gradients of the input sequence, the initial
+//! state, both weights and both biases. The references are candle-nn's `rnn::GRU` and
+//! `rnn::LSTM`, a tanh RNN written here in candle ops, and gruf's own candle-op path
+//! (`Recurrent::step_by_step`). (The PyTorch comparisons are tests/gru_reference.rs and
+//! tests/cell_reference.rs.)
 //!
 //! Tolerance: |fused − reference| ≤ 1e-5 · |reference| + 1e-6. The relative part is the
 //! bound asked for; the 1e-6 absolute floor is for entries near zero, where a float32 sum
@@ -13,10 +15,10 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::rnn::{GRUConfig, GRUState, RNN};
+use candle_nn::rnn::{GRUConfig, GRUState, LSTMConfig, LSTMState, RNN};
 use candle_nn::VarBuilder;
-use gruf::config::ModelConfig;
-use gruf::model::gru::Gru;
+use gruf::config::{Cell, ModelConfig};
+use gruf::model::recurrent::Recurrent;
 use gruf::model::{fused, init_weights, Model};
 use gruf::rng::{self, Rng64};
 use proptest::prelude::*;
@@ -46,6 +48,7 @@ fn random(rng: &mut Rng64, shape: &[usize], scale: f32) -> Tensor {
 }
 
 struct Case {
+    cell: Cell,
     x: Var,
     h0: Var,
     w_ih: Var,
@@ -56,17 +59,19 @@ struct Case {
     c: Tensor,
 }
 
-fn case(batch: usize, seq: usize, input: usize, hidden: usize, seed: u64) -> Case {
+fn case(cell: Cell, batch: usize, seq: usize, input: usize, hidden: usize, seed: u64) -> Case {
     let mut rng = Rng64::seed_from_u64(seed);
     let k = 1.0 / (hidden as f32).sqrt();
+    let g = cell.gates() * hidden;
     let var = |t: Tensor| Var::from_tensor(&t).unwrap();
     Case {
+        cell,
         x: var(random(&mut rng, &[batch, seq, input], 1.0)),
         h0: var(random(&mut rng, &[batch, hidden], 0.5)),
-        w_ih: var(random(&mut rng, &[3 * hidden, input], k)),
-        w_hh: var(random(&mut rng, &[3 * hidden, hidden], k)),
-        b_ih: var(random(&mut rng, &[3 * hidden], k)),
-        b_hh: var(random(&mut rng, &[3 * hidden], k)),
+        w_ih: var(random(&mut rng, &[g, input], k)),
+        w_hh: var(random(&mut rng, &[g, hidden], k)),
+        b_ih: var(random(&mut rng, &[g], k)),
+        b_hh: var(random(&mut rng, &[g], k)),
         c: random(&mut rng, &[batch, seq, hidden], 1.0),
     }
 }
@@ -101,7 +106,39 @@ impl Case {
 
     fn fused(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
         let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh).unwrap();
-        self.run(fused::gru_sequence(&self.x, &params, &self.h0, true).unwrap())
+        self.run(fused::sequence(self.cell, &self.x, &params, &self.h0, true).unwrap())
+    }
+
+    /// The independent reference for this case's cell, from the same initial state (the
+    /// LSTM's cell state zero).
+    fn reference(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
+        match self.cell {
+            Cell::Gru | Cell::Lstm => self.candle_nn(),
+            Cell::Rnn => self.tanh_rnn(),
+        }
+    }
+
+    /// h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), step by step in candle ops.
+    fn tanh_rnn(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
+        let seq = self.x.dim(1).unwrap();
+        let mut h = self.h0.as_tensor().clone();
+        let mut hs = Vec::new();
+        for t in 0..seq {
+            let x_t = self.x.narrow(1, t, 1).unwrap().squeeze(1).unwrap();
+            let pre = (x_t
+                .matmul(&self.w_ih.t().unwrap())
+                .unwrap()
+                .broadcast_add(self.b_ih.as_tensor())
+                .unwrap()
+                + h.matmul(&self.w_hh.t().unwrap())
+                    .unwrap()
+                    .broadcast_add(self.b_hh.as_tensor())
+                    .unwrap())
+            .unwrap();
+            h = pre.tanh().unwrap();
+            hs.push(h.clone());
+        }
+        self.run(Tensor::stack(&hs, 1).unwrap())
     }
 
     fn candle_nn(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
@@ -114,28 +151,33 @@ impl Case {
             ("bias_hh_l0".to_string(), self.b_hh.as_tensor().clone()),
         ]);
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let gru = candle_nn::rnn::gru(input, hidden, GRUConfig::default(), vb).unwrap();
-        let states = gru
-            .seq_init(
-                &self.x,
-                &GRUState {
-                    h: self.h0.as_tensor().clone(),
-                },
-            )
-            .unwrap();
-        let hs: Vec<Tensor> = states.into_iter().map(|s| s.h).collect();
+        let h0 = self.h0.as_tensor().clone();
+        let hs: Vec<Tensor> = if self.cell == Cell::Lstm {
+            let lstm = candle_nn::rnn::lstm(input, hidden, LSTMConfig::default(), vb).unwrap();
+            let c0 = h0.zeros_like().unwrap();
+            let states = lstm.seq_init(&self.x, &LSTMState::new(h0, c0)).unwrap();
+            states.into_iter().map(|s| s.h).collect()
+        } else {
+            let gru = candle_nn::rnn::gru(input, hidden, GRUConfig::default(), vb).unwrap();
+            let states = gru.seq_init(&self.x, &GRUState { h: h0 }).unwrap();
+            states.into_iter().map(|s| s.h).collect()
+        };
         self.run(Tensor::stack(&hs, 1).unwrap())
     }
 }
 
+fn cells() -> impl Strategy<Value = Cell> {
+    prop::sample::select(Cell::ALL.to_vec())
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn fused_equals_candle_nn(batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, seed in any::<u64>()) {
-        let c = case(batch, seq, input, hidden, seed);
+    fn fused_equals_an_independent_reference(cell in cells(), batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, seed in any::<u64>()) {
+        let c = case(cell, batch, seq, input, hidden, seed);
         let (out, grads) = c.fused();
-        let (want_out, want) = c.candle_nn();
+        let (want_out, want) = c.reference();
         close("output", &out, &want_out)?;
         for (name, _) in c.vars() {
             close(&format!("grad {name}"), &grads[name], &want[name])?;
@@ -143,12 +185,12 @@ proptest! {
     }
 
     #[test]
-    fn fused_equals_our_step_by_step_path(batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, last_only in any::<bool>(), seed in any::<u64>()) {
-        // Zero initial state, as the model uses it, through the Gru layer's two paths.
-        let c = case(batch, seq, input, hidden, seed);
-        let gru = Gru::new(c.w_ih.as_tensor().clone(), c.w_hh.as_tensor().clone(), c.b_ih.as_tensor().clone(), c.b_hh.as_tensor().clone()).unwrap();
+    fn fused_equals_our_step_by_step_path(cell in cells(), batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, last_only in any::<bool>(), seed in any::<u64>()) {
+        // Zero initial state, as the model uses it, through the layer's two paths.
+        let c = case(cell, batch, seq, input, hidden, seed);
+        let gru = Recurrent::new(cell, c.w_ih.as_tensor().clone(), c.w_hh.as_tensor().clone(), c.b_ih.as_tensor().clone(), c.b_hh.as_tensor().clone()).unwrap();
         let weight = if last_only { c.c.narrow(1, seq - 1, 1).unwrap().squeeze(1).unwrap() } else { c.c.clone() };
-        let run = |g: &Gru| {
+        let run = |g: &Recurrent| {
             let out = g.forward(c.x.as_tensor(), !last_only).unwrap();
             let grads = (&out * &weight).unwrap().sum_all().unwrap().backward().unwrap();
             let g: Vec<Tensor> = [&c.x, &c.w_ih, &c.w_hh, &c.b_ih, &c.b_hh].iter().map(|v| grads.get(v.as_tensor()).unwrap().clone()).collect();
@@ -163,11 +205,19 @@ proptest! {
     }
 }
 
-/// The whole seed-shaped network with dropout between layers: fused and step-by-step see
-/// the same dropout masks (same seed) and must agree on the loss and every gradient.
+/// The whole seed-shaped network of each cell with dropout between layers: fused and
+/// step-by-step see the same dropout masks (same seed) and must agree on the loss and every
+/// gradient.
 #[test]
 fn whole_model_with_dropout_matches() {
+    for cell in Cell::ALL {
+        whole_model_matches(cell);
+    }
+}
+
+fn whole_model_matches(cell: Cell) {
     let config = ModelConfig {
+        cell,
         layers: vec![5, 7, 3],
         dropout: 0.3,
         window: 12,
@@ -199,8 +249,12 @@ fn whole_model_with_dropout_matches() {
     };
     let (loss, grads) = run(&model);
     let (want_loss, want) = run(&model.clone().step_by_step());
-    close("loss", &loss, &want_loss).unwrap();
+    close(&format!("{cell} loss"), &loss, &want_loss).unwrap();
     for ((name, _), (g, w)) in vars.iter().zip(grads.iter().zip(&want)) {
+        assert!(
+            name.starts_with(cell.name()) || name.starts_with("dense"),
+            "{name}"
+        );
         close(name, g, w).unwrap();
     }
 }

@@ -1,0 +1,456 @@
+//! The gate arithmetic of each cell for one batch row and one step, forward and backward:
+//! the only part of the fused kernel that differs between GRU, LSTM and plain RNN. The
+//! loops around it (`mod.rs`) do the matrix products, the time steps and the threads.
+//!
+//! Each cell reads the step's products without biases, `gi = W_ih x` and `gh = W_hh h`
+//! (`[G·H]`, gate blocks in PyTorch's order), and saves per unit what its backward step
+//! needs (`SAVED` floats per unit, block by block) — also what `gruf inspect` shows.
+//!
+//! ```text
+//! GRU   r = σ(gi_r + b_ir + gh_r + b_hr)      saved [r | z | n | hn]
+//!       z = σ(gi_z + b_iz + gh_z + b_hz)
+//!       hn = gh_n + b_hn
+//!       n = tanh(gi_n + b_in + r ⊙ hn)
+//!       h' = (1 − z) ⊙ n + z ⊙ h
+//! LSTM  i, f, o = σ(gi + b_i + gh + b_h) of their blocks, g = tanh(…)   saved [i | f | g | o | c | tanh c]
+//!       c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c')        (c starts at 0)
+//! RNN   h' = tanh(gi + b_ih + gh + b_hh)               saved nothing (h' is the output)
+//! ```
+//!
+//! Backward, per step from the last: `dh = dout + carry` (the gradient reaching h_t), the
+//! gate pre-activations' gradients `dgi` (and for the GRU, whose reset gate multiplies
+//! `hn`, a separate recurrent-side `dgh`), and what goes back to step t − 1 besides
+//! `dgh · W_hh`: the GRU's `z ⊙ dh` (`DIRECT_CARRY`) and the LSTM's cell gradient.
+//!
+//! Every function is written as plain loops over slices that arrive as separate arguments
+//! (so the compiler knows they do not alias) and calls only branch-free `exp`, so the
+//! loops vectorise; [`forward`] and [`backward`] run them in AVX2 + FMA or AVX-512 builds
+//! after run-time detection. Element-wise arithmetic without reductions gives the same
+//! bits at every vector width.
+
+/// One cell's gate arithmetic.
+pub(super) trait Kernel: Sync {
+    /// Gate blocks `G`: `weight_ih` is `[G·H, in]`.
+    const GATES: usize;
+    /// Floats saved per unit and step for backward.
+    const SAVED: usize;
+    /// Whether the recurrent side's pre-activation gradient is a separate buffer (the
+    /// GRU's); when not, it equals `dgi`, and `db_hh = db_ih`.
+    const SEPARATE_DGH: bool;
+    /// Whether backward passes a direct part of `dh` to the previous step (the GRU's
+    /// `z ⊙ dh`), to which `dgh · W_hh` is added; otherwise that product is the carry.
+    const DIRECT_CARRY: bool;
+
+    /// One row, one step: the new state `now` and `saved`, from `gi`, `gh`, the biases,
+    /// the previous state `hp` and the previous step's `prev` saved values (zeros at t = 0).
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        gi: &[f32],
+        gh: &[f32],
+        b_ih: &[f32],
+        b_hh: &[f32],
+        hp: &[f32],
+        prev: &[f32],
+        saved: &mut [f32],
+        now: &mut [f32],
+    );
+
+    /// One row, one step back: from the saved values (this step's and `prev`), the
+    /// previous and current states `hp`, `h`, and `dh = dout + carry`, the gradients
+    /// `dgi` (and `dgh` when [`Kernel::SEPARATE_DGH`]; empty otherwise), the direct part
+    /// of the carry (when [`Kernel::DIRECT_CARRY`]), and the LSTM's cell carry `carry_c`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        saved: &[f32],
+        prev: &[f32],
+        hp: &[f32],
+        h: &[f32],
+        dout: &[f32],
+        carry: &mut [f32],
+        carry_c: &mut [f32],
+        dgi: &mut [f32],
+        dgh: &mut [f32],
+    );
+}
+
+pub(super) struct Gru;
+pub(super) struct Lstm;
+pub(super) struct Rnn;
+
+impl Kernel for Gru {
+    const GATES: usize = 3;
+    const SAVED: usize = 4;
+    const SEPARATE_DGH: bool = true;
+    const DIRECT_CARRY: bool = true;
+
+    #[inline(always)]
+    fn forward(
+        gi: &[f32],
+        gh: &[f32],
+        b_ih: &[f32],
+        b_hh: &[f32],
+        hp: &[f32],
+        _prev: &[f32],
+        saved: &mut [f32],
+        now: &mut [f32],
+    ) {
+        let h = hp.len();
+        assert!(gi.len() == 3 * h && gh.len() == 3 * h);
+        assert!(b_ih.len() == 3 * h && b_hh.len() == 3 * h);
+        assert!(saved.len() == 4 * h && now.len() == h);
+        for j in 0..h {
+            let r = sigmoid(gi[j] + b_ih[j] + gh[j] + b_hh[j]);
+            let z = sigmoid(gi[h + j] + b_ih[h + j] + gh[h + j] + b_hh[h + j]);
+            let hn = gh[2 * h + j] + b_hh[2 * h + j];
+            let n = tanh(gi[2 * h + j] + b_ih[2 * h + j] + r * hn);
+            saved[j] = r;
+            saved[h + j] = z;
+            saved[2 * h + j] = n;
+            saved[3 * h + j] = hn;
+            now[j] = n + z * (hp[j] - n);
+        }
+    }
+
+    #[inline(always)]
+    fn backward(
+        saved: &[f32],
+        _prev: &[f32],
+        hp: &[f32],
+        _h: &[f32],
+        dout: &[f32],
+        carry: &mut [f32],
+        _carry_c: &mut [f32],
+        dgi: &mut [f32],
+        dgh: &mut [f32],
+    ) {
+        let h = hp.len();
+        assert!(saved.len() == 4 * h && dout.len() == h && carry.len() == h);
+        assert!(dgi.len() == 3 * h && dgh.len() == 3 * h);
+        for j in 0..h {
+            let (r, z, n, hn) = (saved[j], saved[h + j], saved[2 * h + j], saved[3 * h + j]);
+            let dh = dout[j] + carry[j];
+            // h' = n + z ⊙ (h − n)
+            let dn = dh * (1.0 - z) * (1.0 - n * n);
+            let dz = dh * (hp[j] - n) * z * (1.0 - z);
+            // n = tanh(gi_n + r ⊙ hn), hn = W_hn h + b_hn
+            let dr = dn * hn * r * (1.0 - r);
+            dgi[j] = dr;
+            dgi[h + j] = dz;
+            dgi[2 * h + j] = dn;
+            dgh[j] = dr;
+            dgh[h + j] = dz;
+            dgh[2 * h + j] = dn * r;
+            carry[j] = dh * z;
+        }
+    }
+}
+
+impl Kernel for Lstm {
+    const GATES: usize = 4;
+    const SAVED: usize = 6;
+    const SEPARATE_DGH: bool = false;
+    const DIRECT_CARRY: bool = false;
+
+    #[inline(always)]
+    fn forward(
+        gi: &[f32],
+        gh: &[f32],
+        b_ih: &[f32],
+        b_hh: &[f32],
+        hp: &[f32],
+        prev: &[f32],
+        saved: &mut [f32],
+        now: &mut [f32],
+    ) {
+        let h = hp.len();
+        assert!(gi.len() == 4 * h && gh.len() == 4 * h);
+        assert!(b_ih.len() == 4 * h && b_hh.len() == 4 * h);
+        assert!(prev.len() == 6 * h && saved.len() == 6 * h && now.len() == h);
+        let pre =
+            |k: usize, j: usize| gi[k * h + j] + b_ih[k * h + j] + gh[k * h + j] + b_hh[k * h + j];
+        for j in 0..h {
+            let i = sigmoid(pre(0, j));
+            let f = sigmoid(pre(1, j));
+            let g = tanh(pre(2, j));
+            let o = sigmoid(pre(3, j));
+            let c = f * prev[4 * h + j] + i * g;
+            let tc = tanh(c);
+            saved[j] = i;
+            saved[h + j] = f;
+            saved[2 * h + j] = g;
+            saved[3 * h + j] = o;
+            saved[4 * h + j] = c;
+            saved[5 * h + j] = tc;
+            now[j] = o * tc;
+        }
+    }
+
+    #[inline(always)]
+    fn backward(
+        saved: &[f32],
+        prev: &[f32],
+        hp: &[f32],
+        _h: &[f32],
+        dout: &[f32],
+        carry: &mut [f32],
+        carry_c: &mut [f32],
+        dgi: &mut [f32],
+        _dgh: &mut [f32],
+    ) {
+        let h = hp.len();
+        assert!(saved.len() == 6 * h && prev.len() == 6 * h && dout.len() == h);
+        assert!(carry.len() == h && carry_c.len() == h && dgi.len() == 4 * h);
+        for j in 0..h {
+            let (i, f, g, o) = (saved[j], saved[h + j], saved[2 * h + j], saved[3 * h + j]);
+            let tc = saved[5 * h + j];
+            let dh = dout[j] + carry[j];
+            // h' = o ⊙ tanh(c'), c' = f ⊙ c + i ⊙ g
+            let dc = carry_c[j] + dh * o * (1.0 - tc * tc);
+            dgi[j] = dc * g * i * (1.0 - i);
+            dgi[h + j] = dc * prev[4 * h + j] * f * (1.0 - f);
+            dgi[2 * h + j] = dc * i * (1.0 - g * g);
+            dgi[3 * h + j] = dh * tc * o * (1.0 - o);
+            carry_c[j] = dc * f;
+        }
+    }
+}
+
+impl Kernel for Rnn {
+    const GATES: usize = 1;
+    const SAVED: usize = 0;
+    const SEPARATE_DGH: bool = false;
+    const DIRECT_CARRY: bool = false;
+
+    #[inline(always)]
+    fn forward(
+        gi: &[f32],
+        gh: &[f32],
+        b_ih: &[f32],
+        b_hh: &[f32],
+        hp: &[f32],
+        _prev: &[f32],
+        _saved: &mut [f32],
+        now: &mut [f32],
+    ) {
+        let h = hp.len();
+        assert!(gi.len() == h && gh.len() == h && b_ih.len() == h && b_hh.len() == h);
+        assert!(now.len() == h);
+        for j in 0..h {
+            now[j] = tanh(gi[j] + b_ih[j] + gh[j] + b_hh[j]);
+        }
+    }
+
+    #[inline(always)]
+    fn backward(
+        _saved: &[f32],
+        _prev: &[f32],
+        _hp: &[f32],
+        h: &[f32],
+        dout: &[f32],
+        carry: &mut [f32],
+        _carry_c: &mut [f32],
+        dgi: &mut [f32],
+        _dgh: &mut [f32],
+    ) {
+        let n = h.len();
+        assert!(dout.len() == n && carry.len() == n && dgi.len() == n);
+        for j in 0..n {
+            // h' = tanh(pre)
+            dgi[j] = (dout[j] + carry[j]) * (1.0 - h[j] * h[j]);
+        }
+    }
+}
+
+/// The instruction sets the loops are built for, best first; detected once per call
+/// (`is_x86_feature_detected!` caches its answer).
+#[derive(Clone, Copy)]
+enum Simd {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Plain,
+}
+
+#[inline(always)]
+fn simd() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+            return Simd::Avx512;
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Simd::Avx2;
+        }
+    }
+    Simd::Plain
+}
+
+/// [`Kernel::forward`] in the best build this CPU runs.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn forward<K: Kernel>(
+    gi: &[f32],
+    gh: &[f32],
+    b_ih: &[f32],
+    b_hh: &[f32],
+    hp: &[f32],
+    prev: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    match simd() {
+        // SAFETY: the CPU has AVX-512F and FMA (detected at run time in `simd`).
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { forward_avx512::<K>(gi, gh, b_ih, b_hh, hp, prev, saved, now) },
+        // SAFETY: the CPU has AVX2 and FMA (detected at run time in `simd`).
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { forward_avx2::<K>(gi, gh, b_ih, b_hh, hp, prev, saved, now) },
+        Simd::Plain => K::forward(gi, gh, b_ih, b_hh, hp, prev, saved, now),
+    }
+}
+
+/// [`Kernel::backward`] in the best build this CPU runs.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward<K: Kernel>(
+    saved: &[f32],
+    prev: &[f32],
+    hp: &[f32],
+    h: &[f32],
+    dout: &[f32],
+    carry: &mut [f32],
+    carry_c: &mut [f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    match simd() {
+        // SAFETY: the CPU has AVX-512F and FMA (detected at run time in `simd`).
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe {
+            backward_avx512::<K>(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
+        },
+        // SAFETY: the CPU has AVX2 and FMA (detected at run time in `simd`).
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe {
+            backward_avx2::<K>(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
+        },
+        Simd::Plain => K::backward(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn forward_avx2<K: Kernel>(
+    gi: &[f32],
+    gh: &[f32],
+    b_ih: &[f32],
+    b_hh: &[f32],
+    hp: &[f32],
+    prev: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    K::forward(gi, gh, b_ih, b_hh, hp, prev, saved, now)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn forward_avx512<K: Kernel>(
+    gi: &[f32],
+    gh: &[f32],
+    b_ih: &[f32],
+    b_hh: &[f32],
+    hp: &[f32],
+    prev: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    K::forward(gi, gh, b_ih, b_hh, hp, prev, saved, now)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn backward_avx2<K: Kernel>(
+    saved: &[f32],
+    prev: &[f32],
+    hp: &[f32],
+    h: &[f32],
+    dout: &[f32],
+    carry: &mut [f32],
+    carry_c: &mut [f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    K::backward(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn backward_avx512<K: Kernel>(
+    saved: &[f32],
+    prev: &[f32],
+    hp: &[f32],
+    h: &[f32],
+    dout: &[f32],
+    carry: &mut [f32],
+    carry_c: &mut [f32],
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    K::backward(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
+}
+
+/// `1 / (1 + e^−x)`, branch-free so loops calling it vectorise.
+#[inline(always)]
+pub(super) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh`, branch-free: an odd Taylor polynomial below |x| = 0.25 (where `(1 − e)/(1 + e)`
+/// would cancel), `sign(x) · (1 − e)/(1 + e)` with `e = exp(−2|x|)` above.
+#[inline(always)]
+pub(super) fn tanh(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp(-2.0 * a);
+    let big = (1.0 - e) / (1.0 + e);
+    let x2 = x * x;
+    // x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835; the next term is < 6e-9 at |x| = 0.25.
+    let small = x
+        * (1.0
+            + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+    if a < 0.25 {
+        small
+    } else {
+        big.copysign(x)
+    }
+}
+
+/// `e^x` in f32 without branches (Cephes' `expf` polynomial; ≤ 2 ulp on the clamped range),
+/// so that loops calling it vectorise, unlike the libm call.
+#[inline(always)]
+pub(super) fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Below −87.3 the result is subnormal or 0 and above 88.7 it overflows; the gates
+    // saturate long before either.
+    let x = x.clamp(-87.0, 88.0);
+    // k = round(x / ln 2) by the 1.5 · 2²³ trick (vectorises without SSE4.1's round).
+    const MAGIC: f32 = 12_582_912.0;
+    let k = (x * LOG2E + MAGIC) - MAGIC;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5; // Cephes' 5.0000001201e-1 rounds to 0.5 in f32
+    let er = p * r * r + r + 1.0;
+    // Multiply by 2^k through the exponent bits: the low mantissa bits of 2²³ + (k + 127)
+    // are k + 127 (in 1..=254 here), shifted into the exponent field. (`k as i32` would
+    // cost a saturating, per-lane scalar conversion.)
+    er * f32::from_bits((k + (127.0 + 8_388_608.0)).to_bits() << 23)
+}
