@@ -25,7 +25,8 @@ const EXAMPLES: &str = "Examples:
   gruf train --csv BTC-USD.csv     train the seed model, report test accuracy, save it
   gruf predict --days 7            forecast the next 7 steps (days here) from the saved model
   gruf plot                        write gruf-plot.png (test predictions, forecast, losses)
-  gruf train --csv BTC-USD.csv --config configs/quick.toml   a small model in seconds";
+  gruf train --csv BTC-USD.csv --config configs/quick.toml   a small model in seconds
+  gruf compare --csv BTC-USD.csv --config configs/quick.toml GRU, LSTM and RNN over 3 seeds";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

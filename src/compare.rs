@@ -91,16 +91,7 @@ impl CellSummary {
             (ss / (n - 1.0)).sqrt()
         });
         let kept = runs.iter().map(|r| r.kept_epoch);
-        let best = runs.iter().fold(
-            runs[0],
-            |best, r| {
-                if r.val_loss < best.val_loss {
-                    r
-                } else {
-                    best
-                }
-            },
-        );
+        let best = lowest(runs.iter().copied(), |r| r.val_loss);
         CellSummary {
             cell: runs[0].cell,
             parameters: runs[0].parameters,
@@ -113,6 +104,13 @@ impl CellSummary {
             best_seed: best.seed,
         }
     }
+}
+
+/// The item with the lowest `key` (the first of equals). `items` is not empty.
+fn lowest<'a, T>(items: impl IntoIterator<Item = &'a T>, key: impl Fn(&T) -> f64) -> &'a T {
+    let mut items = items.into_iter();
+    let first = items.next().expect("lowest of no items");
+    items.fold(first, |best, x| if key(x) < key(best) { x } else { best })
 }
 
 /// The held-out part every run was scored on, and the naive forecast's MAE there.
@@ -164,13 +162,7 @@ impl Comparison {
     /// The cell with the lowest mean validation loss (the first of equals), whose best run
     /// `--save-best` keeps. Never chosen on the test part.
     pub fn best_by_validation(&self) -> &CellSummary {
-        self.cells.iter().fold(&self.cells[0], |best, c| {
-            if c.val_loss < best.val_loss {
-                c
-            } else {
-                best
-            }
-        })
+        lowest(&self.cells, |c| c.val_loss)
     }
 
     /// A cell's mean held-out MAE over the naive forecast's.
@@ -211,16 +203,7 @@ impl Gap {
 
 impl Verdict {
     fn of(cells: &[CellSummary]) -> Verdict {
-        let best = cells.iter().fold(
-            &cells[0],
-            |best, c| {
-                if c.test_mae < best.test_mae {
-                    c
-                } else {
-                    best
-                }
-            },
-        );
+        let best = lowest(cells, |c| c.test_mae);
         if cells.len() == 1 {
             return Verdict::OneCell(best.cell);
         }
@@ -239,9 +222,10 @@ impl Verdict {
         }
     }
 
-    /// The verdict in a sentence, e.g. "LSTM has the lowest mean held-out MAE: 3.10 below
-    /// GRU's, less than the seed-to-seed spread (sd 8.40), so not a meaningful difference on
-    /// this series; …".
+    /// The verdict in a sentence, e.g. "LSTM has the lowest mean held-out MAE, but the
+    /// gap is smaller than the seed-to-seed spread: GRU's is 3.10 higher (sd 8.40); the
+    /// difference is not meaningful on this series". `sd` is the spread the gap is judged
+    /// by: the larger of the two cells' standard deviations.
     pub fn sentence(&self) -> String {
         let (best, others) = match self {
             Verdict::OneCell(cell) => {
@@ -250,40 +234,81 @@ impl Verdict {
                     cell.label()
                 )
             }
-            Verdict::Compared { best, others } => (best, others),
+            Verdict::Compared { best, others } => (best.label(), others),
         };
-        let below = |g: &Gap| format!("{} below {}'s", money(g.gap), g.cell.label());
         if others.iter().any(|g| g.spread.is_none()) {
-            let gaps: Vec<String> = others.iter().map(below).collect();
             return format!(
-                "{} has the lowest held-out MAE, {}; with one seed per cell the seed-to-seed spread cannot be judged, so neither can these differences (pass --seeds 3 or more)",
-                best.label(),
-                gaps.join(" and ")
+                "{best} has the lowest held-out MAE ({}); with one seed per cell the seed-to-seed spread cannot be judged, so neither can these differences (pass --seeds 3 or more)",
+                higher(others)
             );
         }
-        let gaps: Vec<String> = others
-            .iter()
-            .map(|g| {
-                let sd = money(g.spread.unwrap_or(f64::NAN));
-                if g.beyond_spread() == Some(true) {
-                    format!(
-                        "{}, more than the seed-to-seed spread (sd {sd}): a difference larger than the seeds make",
-                        below(g)
-                    )
-                } else {
-                    format!(
-                        "{}, less than the seed-to-seed spread (sd {sd}): not a meaningful difference on this series",
-                        below(g)
-                    )
-                }
-            })
-            .collect();
-        format!(
-            "{} has the lowest mean held-out MAE: {}",
-            best.label(),
-            gaps.join("; ")
-        )
+        let (beyond, within): (Vec<Gap>, Vec<Gap>) =
+            (others.iter().cloned()).partition(|g| g.beyond_spread() == Some(true));
+        let (gaps, are) = match others.len() {
+            1 => ("the gap is", "the difference is"),
+            _ => ("the gaps are", "the differences are"),
+        };
+        match (beyond.is_empty(), within.is_empty()) {
+            (false, true) => format!(
+                "{best} has the lowest mean held-out MAE, and {gaps} larger than the seed-to-seed spread: {}",
+                higher(&beyond)
+            ),
+            (true, _) => format!(
+                "{best} has the lowest mean held-out MAE, but {gaps} smaller than the seed-to-seed spread: {}; {are} not meaningful on this series",
+                higher(&within)
+            ),
+            (false, false) => {
+                let names: Vec<&str> = within.iter().map(|g| g.cell.label()).collect();
+                format!(
+                    "{best} has the lowest mean held-out MAE; the gap to {} is larger than the seed-to-seed spread ({}), to {} it is not ({}): {best} and {} do not differ meaningfully on this series",
+                    names_of(&beyond),
+                    amounts(&beyond),
+                    names_of(&within),
+                    amounts(&within),
+                    names.join(" and ")
+                )
+            }
+        }
     }
+}
+
+/// "LSTM's is 3.10 higher (sd 8.40), RNN's 120.00 (sd 9.10)"; without the spreads when
+/// there are none.
+fn higher(gaps: &[Gap]) -> String {
+    let parts: Vec<String> = (gaps.iter().enumerate())
+        .map(|(i, g)| {
+            let sd = g
+                .spread
+                .map_or(String::new(), |sd| format!(" (sd {})", money(sd)));
+            match i {
+                0 => format!("{}'s is {} higher{sd}", g.cell.label(), money(g.gap)),
+                _ => format!("{}'s {}{sd}", g.cell.label(), money(g.gap)),
+            }
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// "3.10, sd 8.40", or "3.10, sd 8.40; 120.00, sd 9.10" for several gaps.
+fn amounts(gaps: &[Gap]) -> String {
+    let parts: Vec<String> = (gaps.iter())
+        .map(|g| {
+            let sd = g
+                .spread
+                .map_or(String::new(), |sd| format!(", sd {}", money(sd)));
+            format!("{}{sd}", money(g.gap))
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// "LSTM's", "LSTM's and RNN's".
+fn names_of(gaps: &[Gap]) -> String {
+    let names: Vec<String> = gaps
+        .iter()
+        .map(|g| format!("{}'s", g.cell.label()))
+        .collect();
+    names.join(" and ")
 }
 
 #[cfg(test)]
@@ -361,14 +386,29 @@ mod tests {
         assert!((others[0].spread.unwrap() - 200f64.sqrt()).abs() < 1e-9);
         assert_eq!(others[0].beyond_spread(), Some(false));
         assert_eq!(others[1].beyond_spread(), Some(true));
-        let s = c.verdict.sentence();
-        assert!(
-            s.starts_with("LSTM has the lowest mean held-out MAE: 14.00 below GRU's, less than the seed-to-seed spread (sd 14.14): not a meaningful difference"),
-            "{s}"
+        assert_eq!(
+            c.verdict.sentence(),
+            "LSTM has the lowest mean held-out MAE; the gap to RNN's is larger than the \
+             seed-to-seed spread (209.00, sd 7.07), to GRU's it is not (14.00, sd 14.14): LSTM \
+             and GRU do not differ meaningfully on this series"
         );
-        assert!(
-            s.contains("209.00 below RNN's, more than the seed-to-seed spread (sd 7.07)"),
-            "{s}"
+        let within = Verdict::Compared {
+            best: Cell::Lstm,
+            others: vec![others[0].clone()],
+        };
+        assert_eq!(
+            within.sentence(),
+            "LSTM has the lowest mean held-out MAE, but the gap is smaller than the seed-to-seed \
+             spread: GRU's is 14.00 higher (sd 14.14); the difference is not meaningful on this series"
+        );
+        let beyond = Verdict::Compared {
+            best: Cell::Lstm,
+            others: vec![others[1].clone(), others[1].clone()],
+        };
+        assert_eq!(
+            beyond.sentence(),
+            "LSTM has the lowest mean held-out MAE, and the gaps are larger than the seed-to-seed \
+             spread: RNN's is 209.00 higher (sd 7.07), RNN's 209.00 (sd 7.07)"
         );
     }
 
@@ -381,7 +421,7 @@ mod tests {
         assert_eq!(c.cells[0].test_mae_sd, None);
         let s = c.verdict.sentence();
         assert!(
-            s.starts_with("RNN has the lowest held-out MAE, 10.00 below GRU's; with one seed"),
+            s.starts_with("RNN has the lowest held-out MAE (GRU's is 10.00 higher); with one seed"),
             "{s}"
         );
         let c = Comparison::new(vec![run(Cell::Gru, 4, 0.1, 100.0)], held_out());

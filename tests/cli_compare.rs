@@ -14,9 +14,9 @@ use predicates::str::contains;
 use serde_json::Value;
 
 /// Every cell `compare` trains by default.
-const CELLS: &str = "gru";
+const CELLS: &str = "gru,lstm,rnn";
 /// How many cells [`CELLS`] names.
-const CELL_COUNT: usize = 1;
+const CELL_COUNT: usize = 3;
 
 /// A tiny model on `prices.csv` from seeds 1, …; without the cells, the number of seeds
 /// and the held-out size.
@@ -88,6 +88,21 @@ fn csv_and_json_parse_with_a_row_per_cell_and_per_run() {
             .map(|r| r["seed"].as_u64().unwrap())
             .collect();
         assert_eq!(seeds, [1, 2], "{name}");
+        // The mean and the sample standard deviation of its runs' held-out MAEs.
+        let maes: Vec<f64> = (runs.iter())
+            .filter(|r| r["cell"] == name)
+            .map(|r| r["test_mae"].as_f64().unwrap())
+            .collect();
+        let mean = maes.iter().sum::<f64>() / 2.0;
+        let sd = (maes.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / 1.0).sqrt();
+        assert!(
+            (cell["test_mae"].as_f64().unwrap() - mean).abs() < 1e-9 * mean,
+            "{cell}"
+        );
+        assert!(
+            (cell["test_mae_sd"].as_f64().unwrap() - sd).abs() < 1e-9 * mean,
+            "{cell}"
+        );
     }
     let naive = doc["held_out"]["naive_mae"].as_f64().unwrap();
     assert!(naive > 0.0);

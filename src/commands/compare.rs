@@ -40,11 +40,17 @@ impl Plan {
             .collect()
     }
 
-    /// "gru, lstm, rnn × seeds 0, 1, 2".
-    fn describe(&self) -> String {
-        let names: Vec<&str> = self.cells.iter().map(|c| c.name()).collect();
+    /// "GRU, LSTM, RNN 50,100 × seeds 0, 1, 2", for layers of 50 and 100.
+    fn describe(&self, layers: &[usize]) -> String {
+        let names: Vec<&str> = self.cells.iter().map(|c| c.label()).collect();
+        let widths: Vec<String> = layers.iter().map(usize::to_string).collect();
         let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
-        format!("{} × seeds {}", names.join(", "), seeds.join(", "))
+        format!(
+            "{} {} × seeds {}",
+            names.join(", "),
+            widths.join(","),
+            seeds.join(", ")
+        )
     }
 }
 
@@ -94,7 +100,11 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     let quiet = args.options.quiet;
     let single = Single::load(csv, config, quiet)?;
     if !quiet {
-        crate::eprintln_lossy!("gruf: {}; {}", single.describe(), plan.describe());
+        crate::eprintln_lossy!(
+            "gruf: {}; {}",
+            single.describe(),
+            plan.describe(&single.config.model.layers)
+        );
     }
 
     let device = device();
@@ -140,7 +150,7 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         let checkpoint = run_of(&trained, best.cell, best.best_seed)?;
         checkpoint.save(path)?;
         done.push(format!(
-            "saved the {} model (seed {}; lowest mean validation loss) to {}",
+            "saved {} seed {} to {} (the cell with the lowest mean validation loss, its seed with the lowest)",
             best.cell.label(),
             best.best_seed,
             path.display()
@@ -308,7 +318,7 @@ fn picture(
             .forecaster(device)?
             .one_step(series, targets.clone())?;
         let label = format!(
-            "{} (seed {}), MAE {}",
+            "{}, seed {} (lowest validation loss), MAE {}",
             summary.cell.label(),
             summary.best_seed,
             crate::evaluate::money(run)

@@ -327,7 +327,7 @@ impl Renderer for Table {
                 (a, b) => format!("{a}–{b}"),
             };
             out.push_str(&format!(
-                "{:<5} {:>10} {:>9.3} {:>10} {:>15.6}  {:>width$} {:>11.3}\n",
+                "{:<5} {:>10} {:>9.3} {:>10} {:>15.3e}  {:>width$} {:>11.3}\n",
                 s.cell.label(),
                 money(s.parameters as f64).trim_end_matches(".00"),
                 s.seconds_per_epoch,
