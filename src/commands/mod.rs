@@ -9,6 +9,7 @@ mod backtest;
 mod completions;
 mod evaluate;
 mod global;
+mod inspect;
 mod plot;
 mod predict;
 mod sample;
@@ -42,6 +43,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Plot(args) => plot::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Completions(args) => completions::run(args),
     }
