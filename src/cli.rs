@@ -43,6 +43,8 @@ pub enum Command {
     /// Train each recurrent cell (GRU, LSTM, RNN) from the same seeds on the same data and
     /// compare them on the held-out part.
     Compare(CompareArgs),
+    /// Show what the gates of a trained model do over one input window (a heatmap per layer and gate).
+    Inspect(InspectArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
     /// Print a shell completion script to standard output (bash, zsh, fish, ...).
@@ -465,6 +467,34 @@ pub struct PlotArgs {
     /// Steps of forecast drawn past the end of the data (days, hours, …), 1 to 3650.
     #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 30, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub source: Source,
+
+    /// The window whose last step is this date [default: the last window of the data, the
+    /// one `predict` starts from].
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+
+    /// Image file to write: a PNG or an SVG, by its extension (.png or .svg).
+    #[arg(long, value_name = "PATH", default_value = "gruf-gates.png")]
+    pub out: PathBuf,
+
+    /// png: the picture, to --out; csv: the numbers instead, to standard output
+    /// (layer,gate,unit,step,time,value).
+    #[arg(long, value_enum, default_value_t = InspectFormat::Png)]
+    pub format: InspectFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// The heatmaps, drawn to --out.
+    Png,
+    /// One row per layer, gate, unit and step, to standard output.
+    Csv,
 }
 
 #[derive(Debug, Args)]

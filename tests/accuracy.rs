@@ -3,7 +3,7 @@
 //! A model that merely repeats yesterday's price cannot pass this.
 
 use candle_core::Device;
-use gruf::config::RunConfig;
+use gruf::config::{Cell, RunConfig};
 use gruf::data::Series;
 use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
 use gruf::features::Featurizer;
@@ -29,11 +29,33 @@ fn seasonal_series(n: usize) -> Series {
     Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
 }
 
+/// The structured series as a CSV (`Date,Close`, daily from 1970-01-01), for running the
+/// CLI on it (`gruf compare` in the README and the closing notes): set
+/// `GRUF_STRUCTURED_CSV=path` and run `cargo test --release --test accuracy -- --ignored`.
+#[test]
+#[ignore]
+fn write_structured_csv() {
+    let path = std::env::var("GRUF_STRUCTURED_CSV").expect("set GRUF_STRUCTURED_CSV=path");
+    let series = seasonal_series(900);
+    let mut text = String::from("Date,Close\n");
+    for (d, v) in series.dates.iter().zip(&series.values) {
+        text += &format!("{},{v}\n", gruf::data::format_iso(*d, true));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
 #[test]
 fn model_beats_naive_by_half_on_structured_data() {
     let series = seasonal_series(900);
-    for transform in [TransformKind::Minmax, TransformKind::Window] {
+    let runs = [
+        (Cell::Gru, TransformKind::Minmax),
+        (Cell::Gru, TransformKind::Window),
+        (Cell::Lstm, TransformKind::Window),
+        (Cell::Rnn, TransformKind::Window),
+    ];
+    for (cell, transform) in runs {
         let mut config = RunConfig::default();
+        config.model.cell = cell;
         config.model.layers = vec![24];
         config.model.window = 21;
         config.model.dropout = 0.0;
@@ -71,7 +93,7 @@ fn model_beats_naive_by_half_on_structured_data() {
         };
         let e = evaluate(&forecaster, &series, split.test.clone(), scoring).unwrap();
         let (m, n) = (e.get("model").unwrap().mae, e.get("naive").unwrap().mae);
-        eprintln!("{transform:?}: model MAE {m:.3}, naive {n:.3}");
+        eprintln!("{cell} {transform:?}: model MAE {m:.3}, naive {n:.3}");
         // One step ahead, the recursive forecast is the one-step forecast, whatever the
         // number of horizons asked for.
         let values = &series.values;
@@ -87,7 +109,7 @@ fn model_beats_naive_by_half_on_structured_data() {
         assert!(h[2].model_mae < 0.5 * h[2].naive_mae, "{h:?}");
         assert!(
             m <= 0.5 * n,
-            "{transform:?}: model MAE {m:.3} vs naive {n:.3}\n{}",
+            "{cell} {transform:?}: model MAE {m:.3} vs naive {n:.3}\n{}",
             gruf::render::table::metrics(&e)
         );
     }

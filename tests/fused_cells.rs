@@ -258,3 +258,56 @@ fn whole_model_matches(cell: Cell) {
         close(name, g, w).unwrap();
     }
 }
+
+/// `Model::trace` (what `gruf inspect` draws) runs the training kernels: its last layer's
+/// last state through the dense head is the model's own forecast, for every cell, and a
+/// sigmoid gate stays in (0, 1).
+#[test]
+fn trace_agrees_with_the_forward_pass() {
+    for cell in Cell::ALL {
+        let config = ModelConfig {
+            cell,
+            layers: vec![6, 4],
+            window: 9,
+            ..Default::default()
+        };
+        let dev = Device::Cpu;
+        let weights = init_weights(&config, &mut Rng64::seed_from_u64(3), &dev).unwrap();
+        let model = Model::new(&config, &weights).unwrap();
+        let window = rng::uniform(&mut Rng64::seed_from_u64(4), 9, 1.0);
+        let traces = model.trace(&window).unwrap();
+        assert_eq!(traces.len(), 2);
+        let last = &traces[1];
+        assert_eq!((last.steps, last.hidden, last.cell), (9, 4, cell));
+        let h = &last.states[8 * 4..];
+        let w = weights["dense.weight"]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let b = weights["dense.bias"].to_vec1::<f32>().unwrap()[0];
+        let by_hand: f32 = h.iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() + b;
+        let xs = Tensor::from_vec(window.clone(), (1, 9, 1), &dev).unwrap();
+        let out = model
+            .forward(&xs, None)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(
+            (out[0] - by_hand).abs() <= 1e-6,
+            "{cell}: {} vs {by_hand}",
+            out[0]
+        );
+        let saved = fused::saved_names(cell).len();
+        assert_eq!(last.saved.len(), 9 * saved * 4, "{cell}");
+        if cell == Cell::Gru {
+            // r and z blocks of every step.
+            for t in 0..9 {
+                let z = &last.saved[t * 16..t * 16 + 8];
+                assert!(z.iter().all(|v| *v > 0.0 && *v < 1.0), "{z:?}");
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod compare;
 mod completions;
 mod evaluate;
 mod global;
+mod inspect;
 mod plot;
 mod predict;
 mod sample;
@@ -45,6 +46,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Completions(args) => completions::run(args),
     }
