@@ -1,58 +1,138 @@
 #!/usr/bin/env bash
-# Seconds per training epoch and peak memory of the seed model, gruf beside PyTorch,
-# measured one after the other in this one run (the machines are shared and noisy:
-# compare only figures from the same run).
+# Seconds per training epoch, throughput and peak memory of the seed model, gruf beside
+# PyTorch, measured one after the other in this one run, with this machine's large-product
+# rate measured in the same run (the machines are shared and noisy: compare only figures
+# from the same run).
 #
-# Usage: benches/epoch.sh CSV [EPOCHS]        (EPOCHS default 5; medians need >= 3)
+# Usage: benches/epoch.sh [--cell gru|lstm|rnn] [--baseline BIN] CSV [EPOCHS]
+#        (EPOCHS default 5; medians need >= 3)
 #
-#   gruf:    target/release/gruf train --csv CSV --epochs EPOCHS --seed 0 (defaults = seed model)
-#   PyTorch: ../shared/bench/reference.py --framework torch --epochs EPOCHS --seed 0 --threads 2
-#            ($GRUF_REFERENCE overrides the script's path; its Python comes from
-#             $GRUF_BENCH_ENV/torch, default ~/.cache/gruf-bench/torch, made by setup.sh)
+#   gruf:     target/release/gruf train --csv CSV --cell CELL --epochs EPOCHS --seed 0
+#             (defaults = seed model)
+#   baseline: with --baseline, another gruf binary (e.g. an older build kept at a copy
+#             path) runs the same command right after gruf, for an A/B in one run
+#   PyTorch:  ../shared/bench/reference.py --framework torch --cell CELL --epochs EPOCHS
+#             --seed 0 --threads 2
+#             ($GRUF_REFERENCE overrides the script's path; its Python comes from
+#              $GRUF_BENCH_ENV/torch, default ~/.cache/gruf-bench/torch, made by setup.sh)
+#   rate:     cargo bench --bench gemm_rate -- large (an f32 1024³ product on all cores)
 #
-# gruf's epoch time includes its validation pass; PyTorch's reference has none, so the
-# comparison slightly favours PyTorch. Peak memory is the maximum resident set size
-# reported by GNU time.
+# Epoch FLOPs count the matrix products only (2 FLOPs per multiply-add), for G gates
+# (GRU 3, LSTM 4, RNN 1), T = 60 steps and each layer's input width I and width H:
+# forward 2·T·G·H·(I + H) per window and layer (input projection and recurrent product),
+# backward twice that (carry product, input gradient, the two weight gradients), plus the
+# dense layer. A training window costs forward + backward. gruf's epoch also runs forward
+# over its validation windows (its epoch time includes them); PyTorch's reference trains
+# on the training and validation windows together and validates nothing, so the two
+# epochs differ in work: GFLOP/s, not seconds, is the like-for-like comparison.
+# Peak memory is the maximum resident set size reported by GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-csv=${1:?usage: benches/epoch.sh CSV [EPOCHS]}
+usage="usage: benches/epoch.sh [--cell gru|lstm|rnn] [--baseline BIN] CSV [EPOCHS]"
+cell=gru
+baseline=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --cell) cell=${2:?$usage}; shift 2 ;;
+    --baseline) baseline=${2:?$usage}; shift 2 ;;
+    -*) echo "$usage" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+case $cell in gru | lstm | rnn) ;; *) echo "--cell must be gru, lstm or rnn; $usage" >&2; exit 2 ;; esac
+csv=${1:?$usage}
 epochs=${2:-5}
 reference=${GRUF_REFERENCE:-../shared/bench/reference.py}
 python=${GRUF_BENCH_ENV:-$HOME/.cache/gruf-bench}/torch/bin/python
 [ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time; Debian package 'time')" >&2; exit 1; }
+[ -z "$baseline" ] || [ -x "$baseline" ] || { echo "--baseline $baseline is not an executable" >&2; exit 1; }
 
 cargo build --release --locked --quiet
+cargo bench --locked --quiet --bench gemm_rate --no-run
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "gruf: $epochs epochs of the seed model on $csv" >&2
-/usr/bin/time -v target/release/gruf train --csv "$csv" --epochs "$epochs" --seed 0 \
-  --model "$out/bench.safetensors" >"$out/gruf.out" 2>"$out/gruf.err"
+run_gruf() { # NAME BIN
+  echo "$1: $epochs epochs of the seed model ($cell) on $csv" >&2
+  /usr/bin/time -v "$2" train --csv "$csv" --cell "$cell" --epochs "$epochs" --seed 0 \
+    --model "$out/$1.safetensors" >"$out/$1.out" 2>"$out/$1.err" ||
+    { grep -v "^$(printf '\t')" "$out/$1.err" | tail -n 3 >&2; exit 1; }
+}
+echo "large-product rate" >&2
+cargo bench --locked --quiet --bench gemm_rate -- large >"$out/rate.out"
+run_gruf gruf target/release/gruf
+[ -z "$baseline" ] || run_gruf baseline "$baseline"
 have_torch=0
 if [ -x "$python" ] && [ -f "$reference" ]; then
-  echo "PyTorch: $epochs epochs of the seed model on $csv" >&2
-  /usr/bin/time -v "$python" "$reference" --framework torch --csv "$csv" --epochs "$epochs" \
-    --seed 0 --threads 2 >"$out/torch.out" 2>"$out/torch.err"
+  echo "PyTorch: $epochs epochs of the seed model ($cell) on $csv" >&2
+  /usr/bin/time -v "$python" "$reference" --framework torch --cell "$cell" --csv "$csv" \
+    --epochs "$epochs" --seed 0 --threads 2 >"$out/torch.out" 2>"$out/torch.err"
   have_torch=1
 else
   echo "PyTorch skipped: no $python or $reference (run ../shared/bench/setup.sh)" >&2
 fi
+# The rate again after the runs: the machine is shared, so say how much it moved (the
+# higher of the two is taken as the machine's rate).
+cargo bench --locked --quiet --bench gemm_rate -- large >>"$out/rate.out"
 
-python3 - "$out" "$have_torch" <<'PY'
-import re, statistics, sys
-out, have_torch = sys.argv[1], sys.argv[2] == "1"
-def peak_mib(path):
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(path).read())
-    return int(m.group(1)) / 1024
-gruf = [float(s) for s in re.findall(r"^epoch\s+\d+ .*?([\d.]+) s", open(f"{out}/gruf.err").read(), re.M)]
-rows = [("gruf", gruf, peak_mib(f"{out}/gruf.err"))]
+python3 - "$out" "$have_torch" "$cell" "${baseline:+1}" <<'PY'
+import json, os, re, statistics, struct, sys
+out, have_torch, cell, have_base = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4] == "1"
+G = {"gru": 3, "lstm": 4, "rnn": 1}[cell]
+T, layers, features, horizon = 60, (50, 100), 1, 1  # the seed model
+fwd = 0  # FLOPs of one window's forward pass
+width = features
+for H in layers:
+    fwd += 2 * T * G * H * (width + H)
+    width = H
+fwd += 2 * width * horizon
+train_window = 3 * fwd  # forward + backward (twice forward's products)
+
+def read(name):
+    return open(f"{out}/{name}").read()
+def peak_mib(name):
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", read(name)).group(1)) / 1024
+def epoch_seconds(name):  # from the saved model's history (the log rounds to 10 ms)
+    with open(f"{out}/{name}.safetensors", "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    return [e["seconds"] for e in json.loads(header["__metadata__"]["gruf"])["history"]]
+def gruf_row(name):
+    err = read(f"{name}.err")
+    m = re.search(r"(\d+) training windows, (\d+) validation", err)
+    secs = epoch_seconds(name)
+    flops = int(m.group(1)) * train_window + int(m.group(2)) * fwd
+    mae = re.search(r"^model\s+([\d,.]+)", read(f"{name}.out"), re.M)
+    return (name, secs, peak_mib(f"{name}.err"), flops, f"{int(m.group(1))}+{int(m.group(2))} val", mae.group(1) if mae else "-")
+
+rows = [gruf_row("gruf")]
+if have_base:
+    rows.append(gruf_row("baseline"))
 if have_torch:
-    torch = [float(s) for s in re.findall(r"^epoch \d+ loss \S+ seconds ([\d.]+)", open(f"{out}/torch.out").read(), re.M)]
-    rows.append(("PyTorch", torch, peak_mib(f"{out}/torch.err")))
-print(f"{'':8} {'epochs':>6} {'median s/epoch':>15} {'min':>7} {'max':>7} {'peak RSS MiB':>13}")
-for name, secs, rss in rows:
-    print(f"{name:8} {len(secs):>6} {statistics.median(secs):>15.3f} {min(secs):>7.3f} {max(secs):>7.3f} {rss:>13.0f}")
+    text = read("torch.out")
+    n = int(re.search(r"(\d+) training windows", text).group(1))
+    secs = [float(s) for s in re.findall(r"^epoch \d+ loss \S+ seconds ([\d.]+)", text, re.M)]
+    mae = re.search(r"^model: MAE ([\d.]+)", text, re.M)
+    rows.append(("PyTorch", secs, peak_mib("torch.err"), n * train_window, str(n), mae.group(1) if mae else "-"))
+rates = [float(r) for r in re.findall(r"rate ([\d.]+) GFLOP/s", read("rate.out"))]
+print(f"seed model, cell {cell}: {fwd / 1e6:.2f} MFLOP forward per window, {train_window / 1e6:.2f} trained")
+print(f"{'':8} {'epochs':>6} {'median s/epoch':>15} {'min':>7} {'max':>7} {'peak MiB':>9} "
+      f"{'windows':>13} {'GFLOP/epoch':>12} {'GFLOP/s':>8} {'test MAE':>9}")
+gflops = {}
+for name, secs, rss, flops, windows, mae in rows:
+    med = statistics.median(secs)
+    gflops[name] = flops / med / 1e9
+    print(f"{name:8} {len(secs):>6} {med:>15.3f} {min(secs):>7.3f} {max(secs):>7.3f} {rss:>9.0f} "
+          f"{windows:>13} {flops / 1e9:>12.2f} {gflops[name]:>8.1f} {mae:>9}")
+rate = max(rates)  # the least disturbed of the two: the machine's rate
+print(f"large-product rate (1024³ f32, all cores, gemm): {' before, '.join(f'{r:.1f}' for r in rates)} after "
+      f"the runs, GFLOP/s")
+print(f"gruf's epoch throughput is {gflops['gruf'] / rate:.2f} of the large-product rate (the higher one)")
+if have_base:
+    b = dict((r[0], r) for r in rows)["baseline"]
+    print(f"gruf is {statistics.median(b[1]) / statistics.median(rows[0][1]):.2f}x the baseline's speed "
+          f"(median epoch time ratio, same run)")
 if have_torch:
-    ratio = statistics.median(rows[1][1]) / statistics.median(rows[0][1])
-    print(f"gruf is {ratio:.2f}x PyTorch's speed (median epoch time ratio, same run)")
+    t = rows[-1]
+    print(f"gruf is {statistics.median(t[1]) / statistics.median(rows[0][1]):.2f}x PyTorch's speed by epoch time, "
+          f"{gflops['gruf'] / gflops['PyTorch']:.2f}x by GFLOP/s (medians, same run)")
 PY
