@@ -428,7 +428,7 @@ fn forward<K: Kernel>(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, 
     let mut out = scratch(d.batch * t_len * h);
     let mut gates = scratch(d.batch * t_len * s);
     let per = rows_per_thread(d.batch);
-    let w_hh_t = transpose(p.w_hh, d.rows(), h);
+    let w_hh_t = transpose_padded(p.w_hh, d.rows(), h);
     let parts = d.batch.div_ceil(per);
     out.par_chunks_mut(per * t_len * h)
         .zip(pieces(&mut gates, per * t_len * s, parts))
@@ -442,12 +442,23 @@ fn forward<K: Kernel>(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, 
     (out, gates)
 }
 
-/// The transpose of a row-major `[rows, cols]` matrix, row-major `[cols, rows]`.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0f32; rows * cols];
+/// `n` rounded up to a whole number of AVX-512 registers of f32 (16).
+///
+/// A product whose output rows are this wide, read from a weight matrix stored this wide,
+/// lets gemm use the weights in place; at 300 or 150 columns it repacks them at every
+/// call (`benches/gemm_rate.rs`: the per-step products ran 17–24 % faster padded).
+fn padded(n: usize) -> usize {
+    n.div_ceil(16) * 16
+}
+
+/// The transpose of a row-major `[rows, cols]` matrix, row-major `[cols, padded(rows)]`
+/// with zeros in the padding columns.
+fn transpose_padded(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let width = padded(rows);
+    let mut t = vec![0.0f32; width * cols];
     for (i, row) in m.chunks_exact(cols).enumerate() {
         for (j, v) in row.iter().enumerate() {
-            t[j * rows + i] = *v;
+            t[j * width + i] = *v;
         }
     }
     t
@@ -455,8 +466,9 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 
 /// The forward recurrence for a block of batch rows.
 ///
-/// `w_hh_t` is `W_hhᵀ` stored contiguously (`[H, G·H]`): in an isolated benchmark of this
-/// per-step product gemm ran at ~80 GFLOP/s from it, ~58 from a transposed view of `W_hh`.
+/// `w_hh_t` is `W_hhᵀ` stored contiguously with its rows padded (`[H, padded(G·H)]`): in an
+/// isolated benchmark of this per-step product gemm ran at ~80 GFLOP/s from it unpadded,
+/// ~58 from a transposed view of `W_hh` (AVX2 kernel, an Intel Xeon).
 fn forward_rows<K: Kernel>(
     d: Dims,
     x: &[f32],
@@ -477,7 +489,9 @@ fn forward_rows<K: Kernel>(
         false,
         Parallelism::None,
     );
-    let mut gh = scratch(nb * g);
+    // gh's rows are padded like W_hhᵀ's; the padding columns come out zero and are not read.
+    let gp = padded(g);
+    let mut gh = scratch(nb * gp);
     // What the cells see as the step before the first: nothing saved (the LSTM's c = 0).
     let zeros = vec![0.0f32; s];
     for t in 0..t_len {
@@ -488,9 +502,9 @@ fn forward_rows<K: Kernel>(
             View::strided(&out[(t - 1) * h..], nb, h, t_len * h)
         };
         matmul(
-            ViewMut::new(&mut gh, nb, g),
+            ViewMut::new(&mut gh, nb, gp),
             h_prev,
-            View::new(w_hh_t, h, g),
+            View::new(w_hh_t, h, gp),
             false,
             Parallelism::None,
         );
@@ -508,7 +522,7 @@ fn forward_rows<K: Kernel>(
             };
             cells::forward::<K>(
                 &gi[row * g..(row + 1) * g],
-                &gh[b * g..(b + 1) * g],
+                &gh[b * gp..b * gp + g],
                 p.b_ih,
                 p.b_hh,
                 hp,
