@@ -451,6 +451,17 @@ fn padded(n: usize) -> usize {
     n.div_ceil(16) * 16
 }
 
+/// A row-major `[rows, cols]` matrix as row-major `[rows, padded(cols)]`, zeros in the
+/// padding columns.
+fn pad_columns(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let width = padded(cols);
+    let mut p = vec![0.0f32; rows * width];
+    for (dst, src) in p.chunks_exact_mut(width).zip(m.chunks_exact(cols)) {
+        dst[..cols].copy_from_slice(src);
+    }
+    p
+}
+
 /// The transpose of a row-major `[rows, cols]` matrix, row-major `[cols, padded(rows)]`
 /// with zeros in the padding columns.
 fn transpose_padded(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -553,6 +564,7 @@ fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs) -> Grads {
     let mut dx = vec![0.0f32; d.batch * t_len * d.input];
     let mut dh0 = vec![0.0f32; d.batch * h];
     let per = rows_per_thread(d.batch);
+    let w_hh_p = pad_columns(p.w_hh, d.rows(), h);
     let partials: Vec<Vec<f32>> = dx
         .par_chunks_mut(per * t_len * d.input)
         .zip(dh0.par_chunks_mut(per * h))
@@ -563,6 +575,7 @@ fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs) -> Grads {
             backward_rows::<K>(
                 Dims { batch: nb, ..d },
                 p,
+                &w_hh_p,
                 Inputs {
                     x: &v.x[rows(d.input)],
                     h0: &v.h0[b0 * h..(b0 + nb) * h],
@@ -596,10 +609,13 @@ struct Inputs<'a> {
 
 /// Backward for a block of batch rows: fills its rows of `dx` and `dh0` and returns its
 /// share of the parameter gradients (packed like the parameters).
+///
+/// `w_hh_p` is `W_hh` with its rows padded (`[G·H, padded(H)]`, see [`pad_columns`]).
 #[inline(never)]
 fn backward_rows<K: Kernel>(
     d: Dims,
     p: &Params,
+    w_hh_p: &[f32],
     v: Inputs,
     dx: &mut [f32],
     dh0: &mut [f32],
@@ -612,7 +628,9 @@ fn backward_rows<K: Kernel>(
     let mut dgi = scratch(rows * g);
     let mut dgh_buf = scratch(if K::SEPARATE_DGH { rows * g } else { 0 });
     // dL/dh_t arriving from step t + 1 (zero after the last step), and the LSTM's dL/dc_t.
-    let mut carry = vec![0.0f32; nb * h];
+    // carry's rows are padded like `w_hh_p`'s; the padding columns stay zero and are not read.
+    let hw = padded(h);
+    let mut carry = vec![0.0f32; nb * hw];
     let mut carry_c = vec![0.0f32; nb * h];
     let zeros = vec![0.0f32; s];
     for t in (0..t_len).rev() {
@@ -637,7 +655,7 @@ fn backward_rows<K: Kernel>(
                 hp,
                 &v.out[row * h..(row + 1) * h],
                 &v.dout[row * h..(row + 1) * h],
-                &mut carry[b * h..(b + 1) * h],
+                &mut carry[b * hw..b * hw + h],
                 &mut carry_c[b * h..(b + 1) * h],
                 &mut dgi[row * g..(row + 1) * g],
                 dgh_row,
@@ -646,14 +664,16 @@ fn backward_rows<K: Kernel>(
         // carry (+)= dgh_t · W_hh   [nb, G·H] × [G·H, H]
         let dgh_all = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
         matmul(
-            ViewMut::new(&mut carry, nb, h),
+            ViewMut::new(&mut carry, nb, hw),
             View::strided(&dgh_all[t * g..], nb, g, t_len * g),
-            View::new(p.w_hh, g, h),
+            View::new(w_hh_p, g, hw),
             K::DIRECT_CARRY,
             Parallelism::None,
         );
     }
-    dh0.copy_from_slice(&carry);
+    for (dh0, carry) in dh0.chunks_exact_mut(h).zip(carry.chunks_exact(hw)) {
+        dh0.copy_from_slice(&carry[..h]);
+    }
     let dgh = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
 
     // This block's weight gradients over all its steps at once.
