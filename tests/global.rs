@@ -504,7 +504,7 @@ fn warnings_of_many_series_are_grouped_and_capped() {
     // `value` rather than Close: a note for every series. From day 10 on, every 31st
     // row is dropped: each series misses dates of its own, gaps with their own dates.
     let text = long_csv(&ids, 80).replace("Date,Symbol,Close", "Date,Symbol,value");
-    let dropped = |row: usize| row >= 10 * ids.len() && row % (ids.len() + 1) == 0;
+    let dropped = |row: usize| row >= 10 * ids.len() && row.is_multiple_of(ids.len() + 1);
     let text: String = (text.lines().enumerate())
         .filter(|&(i, _)| i == 0 || !dropped(i - 1))
         .map(|(_, line)| format!("{line}\n"))

@@ -159,7 +159,7 @@ fn months_quarters_and_weeks_are_read_as_their_first_day() {
     predicts(dir, "1985-01-01", "1985-02-01");
 
     let quarter = |i: usize| {
-        let sep = if i % 2 == 0 { "-" } else { "" };
+        let sep = if i.is_multiple_of(2) { "-" } else { "" };
         format!("{}{sep}Q{}", 1950 + i / 4, i % 4 + 1)
     };
     write(
