@@ -261,146 +261,33 @@ impl Kernel for Rnn {
     }
 }
 
-/// The instruction sets the loops are built for, best first; detected once per call
-/// (`is_x86_feature_detected!` caches its answer).
-#[derive(Clone, Copy)]
-enum Simd {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Plain,
+widest_build! {
+    /// [`Kernel::forward`] in the widest build this CPU runs.
+    pub(super) fn forward<K: Kernel>(
+        gi: &[f32],
+        gh: &[f32],
+        b_ih: &[f32],
+        b_hh: &[f32],
+        hp: &[f32],
+        prev: &[f32],
+        saved: &mut [f32],
+        now: &mut [f32],
+    ) => K::forward
 }
 
-#[inline(always)]
-fn simd() -> Simd {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-            return Simd::Avx512;
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Simd::Avx2;
-        }
-    }
-    Simd::Plain
-}
-
-/// [`Kernel::forward`] in the best build this CPU runs.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn forward<K: Kernel>(
-    gi: &[f32],
-    gh: &[f32],
-    b_ih: &[f32],
-    b_hh: &[f32],
-    hp: &[f32],
-    prev: &[f32],
-    saved: &mut [f32],
-    now: &mut [f32],
-) {
-    match simd() {
-        // SAFETY: the CPU has AVX-512F and FMA (detected at run time in `simd`).
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { forward_avx512::<K>(gi, gh, b_ih, b_hh, hp, prev, saved, now) },
-        // SAFETY: the CPU has AVX2 and FMA (detected at run time in `simd`).
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { forward_avx2::<K>(gi, gh, b_ih, b_hh, hp, prev, saved, now) },
-        Simd::Plain => K::forward(gi, gh, b_ih, b_hh, hp, prev, saved, now),
-    }
-}
-
-/// [`Kernel::backward`] in the best build this CPU runs.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn backward<K: Kernel>(
-    saved: &[f32],
-    prev: &[f32],
-    hp: &[f32],
-    h: &[f32],
-    dout: &[f32],
-    carry: &mut [f32],
-    carry_c: &mut [f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-) {
-    match simd() {
-        // SAFETY: the CPU has AVX-512F and FMA (detected at run time in `simd`).
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe {
-            backward_avx512::<K>(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
-        },
-        // SAFETY: the CPU has AVX2 and FMA (detected at run time in `simd`).
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe {
-            backward_avx2::<K>(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
-        },
-        Simd::Plain => K::backward(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn forward_avx2<K: Kernel>(
-    gi: &[f32],
-    gh: &[f32],
-    b_ih: &[f32],
-    b_hh: &[f32],
-    hp: &[f32],
-    prev: &[f32],
-    saved: &mut [f32],
-    now: &mut [f32],
-) {
-    K::forward(gi, gh, b_ih, b_hh, hp, prev, saved, now)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn forward_avx512<K: Kernel>(
-    gi: &[f32],
-    gh: &[f32],
-    b_ih: &[f32],
-    b_hh: &[f32],
-    hp: &[f32],
-    prev: &[f32],
-    saved: &mut [f32],
-    now: &mut [f32],
-) {
-    K::forward(gi, gh, b_ih, b_hh, hp, prev, saved, now)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn backward_avx2<K: Kernel>(
-    saved: &[f32],
-    prev: &[f32],
-    hp: &[f32],
-    h: &[f32],
-    dout: &[f32],
-    carry: &mut [f32],
-    carry_c: &mut [f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-) {
-    K::backward(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn backward_avx512<K: Kernel>(
-    saved: &[f32],
-    prev: &[f32],
-    hp: &[f32],
-    h: &[f32],
-    dout: &[f32],
-    carry: &mut [f32],
-    carry_c: &mut [f32],
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-) {
-    K::backward(saved, prev, hp, h, dout, carry, carry_c, dgi, dgh)
+widest_build! {
+    /// [`Kernel::backward`] in the widest build this CPU runs.
+    pub(super) fn backward<K: Kernel>(
+        saved: &[f32],
+        prev: &[f32],
+        hp: &[f32],
+        h: &[f32],
+        dout: &[f32],
+        carry: &mut [f32],
+        carry_c: &mut [f32],
+        dgi: &mut [f32],
+        dgh: &mut [f32],
+    ) => K::backward
 }
 
 /// `1 / (1 + e^−x)`, branch-free so loops calling it vectorise.

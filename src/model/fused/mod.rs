@@ -32,6 +32,46 @@
 //! `gemm`, the calls to the AVX2 and AVX-512 builds of [`column_sums`] and, in `cells.rs`,
 //! of the gate loops, made only after run-time detection of those CPU features.
 
+/// Defines `fn name(args) => body`: a function that calls `body(args)` (an
+/// `#[inline(always)]` function of plain loops) compiled for AVX-512F + FMA or AVX2 + FMA
+/// when the CPU has them (detected at run time; `is_x86_feature_detected!` caches its
+/// answer), else for the baseline target. The loops vectorise at the build's width; what
+/// they compute does not depend on it as long as they do no reductions across lanes.
+macro_rules! widest_build {
+    (
+        $(#[$doc:meta])*
+        $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:path
+    ) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name $(<$g: $bound>)? ($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                let has_avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+                if has_avx2 && is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected just above).
+                    return unsafe { avx512 $(::<$g>)? ($($arg),*) };
+                }
+                if has_avx2 {
+                    // SAFETY: the CPU has AVX2 and FMA (detected just above).
+                    return unsafe { avx2 $(::<$g>)? ($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
 mod cells;
 
 use std::sync::Mutex;
@@ -723,35 +763,13 @@ fn backward_rows<K: Kernel>(
     dparams
 }
 
-/// `sums[j] = Σ_rows m[row, j]` for a row-major `m` with `cols` columns (f64 accumulation),
-/// in the widest build this CPU runs. Each column is summed in row order whatever the
-/// vector width, so every build gives the same bits; the baseline x86-64 build adds two
-/// f64 at a time, and this was 4 % of an epoch (perf, seed GRU, AVX-512 machine).
-fn column_sums(m: &[f32], cols: usize, sums: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked at run time just above).
-            return unsafe { column_sums_avx512(m, cols, sums) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked at run time just above).
-            return unsafe { column_sums_avx2(m, cols, sums) };
-        }
-    }
-    column_sums_body(m, cols, sums)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn column_sums_avx512(m: &[f32], cols: usize, sums: &mut [f32]) {
-    column_sums_body(m, cols, sums)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn column_sums_avx2(m: &[f32], cols: usize, sums: &mut [f32]) {
-    column_sums_body(m, cols, sums)
+widest_build! {
+    /// `sums[j] = Σ_rows m[row, j]` for a row-major `m` with `cols` columns (f64
+    /// accumulation), in the widest build this CPU runs. Each column is summed in row order
+    /// whatever the vector width, so every build gives the same bits; the baseline x86-64
+    /// build adds two f64 at a time, and this was 4 % of an epoch (perf, seed GRU, AVX-512
+    /// machine).
+    fn column_sums(m: &[f32], cols: usize, sums: &mut [f32]) => column_sums_body
 }
 
 #[inline(always)]
