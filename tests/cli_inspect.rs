@@ -102,6 +102,12 @@ fn inspect_at_a_date_and_its_refusals() {
         .failure()
         .stderr(contains("the earliest --at is"));
     gruf(dir.path())
+        .args(["inspect", "--out", "gates.jpg"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot write .jpg images"));
+    assert!(!dir.path().join("gates.jpg").exists());
+    gruf(dir.path())
         .args(["inspect", "--at", "yesterday"])
         .assert()
         .failure()

@@ -22,6 +22,8 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
     let checkpoint = Checkpoint::load(&args.source.model, &device)?;
     if args.format == InspectFormat::Png {
         check_writable(&args.out)?;
+        // Refuse an image type gruf cannot write before any work.
+        crate::plot::ImageFormat::from_path(&args.out)?;
     }
     let networks = checkpoint.meta.networks();
     let (series, forecaster, file, id) = if checkpoint.meta.is_global() {
