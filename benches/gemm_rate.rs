@@ -1,5 +1,5 @@
 //! This machine's f32 matrix-product rates with the `gemm` crate, the library the fused
-//! GRU kernel (`src/model/fused.rs`) calls: a large product on all threads and on one,
+//! GRU kernel (`src/model/fused/`) calls: a large product on all threads and on one,
 //! and the seed model's products on one thread (as each of the kernel's threads runs them,
 //! on its block of 32 of the batch's 64 rows), each with the operands as the kernel lays
 //! them out and with the product's columns padded to a multiple of 16 (one AVX-512
