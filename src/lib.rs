@@ -25,6 +25,7 @@ pub mod error;
 pub mod evaluate;
 pub mod features;
 pub mod forecast;
+pub mod interval;
 pub mod loss;
 pub mod model;
 pub mod optim;
