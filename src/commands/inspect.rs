@@ -10,7 +10,6 @@ use crate::config::Cell;
 use crate::data::{format_iso, parse_date, Series};
 use crate::error::GrufError;
 use crate::features::Columns;
-use crate::forecast::Forecaster;
 use crate::model::fused::{saved_names, Trace};
 use crate::output::{check_writable, print};
 use crate::plot::gates::{draw_gates, gates_csv, GatePicture, Heatmap, LayerGates};
@@ -25,8 +24,7 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
         // Refuse an image type gruf cannot write before any work.
         crate::plot::ImageFormat::from_path(&args.out)?;
     }
-    let networks = checkpoint.meta.networks();
-    let (series, forecaster, file, id) = if checkpoint.meta.is_global() {
+    let (checkpoint, series, forecaster, file, id) = if checkpoint.meta.is_global() {
         let meta = &checkpoint.meta;
         let panel = super::global::load_series(&args.source, meta)?;
         let chosen = super::global::choose(meta, &panel, &args.source.series, &args.source.csv)?;
@@ -41,36 +39,38 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
             ));
         }
         let forecaster = super::global::forecaster_for(&checkpoint, member, named, &device)?;
-        let file = named.path().to_path_buf();
-        (
+        let (series, file, id) = (
             named.loaded.series.clone(),
-            forecaster,
-            file,
+            named.path().to_path_buf(),
             Some(member.id.clone()),
-        )
+        );
+        (checkpoint, series, forecaster, file, id)
     } else {
         let Opened {
+            checkpoint,
             series,
             forecaster,
             path,
-            ..
-        } = open_with(&args.source, checkpoint.clone(), &device)?;
-        (series, forecaster, path, None)
+        } = open_with(&args.source, checkpoint, &device)?;
+        (checkpoint, series, forecaster, path, None)
     };
+    let meta = &checkpoint.meta;
+    let networks = meta.networks();
     if networks > 1 {
         note(&format!(
             "the model is an ensemble of {networks} networks; showing the first (seed {})",
-            checkpoint.meta.seed
+            meta.seed
         ));
     }
-    let end = window_end(&series, &forecaster, args.at.as_deref(), &file, &checkpoint)?;
+    let date_format = meta.config.data.date_format.as_deref();
+    let at = args.at.as_deref();
+    let end = window_end(&series, forecaster.lookback(), at, date_format, &file)?;
     let mut xs = Vec::new();
     forecaster
         .featurizer
         .encode_at(Columns::from(&series), end, &mut xs);
     let traces = forecaster.models[0].trace(&xs)?;
     let window = forecaster.featurizer.window;
-    let meta = &checkpoint.meta;
     let what = id.map_or_else(
         || {
             file.file_name()
@@ -105,19 +105,18 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
 
 /// Where the inspected window ends (exclusive): after the row dated `at`, else at the end
 /// of the data (the window `predict` starts from).
+/// `lookback` is how many values the model reads; `date_format` is the model's.
 fn window_end(
     series: &Series,
-    forecaster: &Forecaster,
+    lookback: usize,
     at: Option<&str>,
+    date_format: Option<&str>,
     file: &Path,
-    checkpoint: &Checkpoint,
 ) -> anyhow::Result<usize> {
-    let lookback = forecaster.lookback();
     let Some(at) = at else {
         return Ok(series.len());
     };
-    let format = checkpoint.meta.config.data.date_format.as_deref();
-    let when = parse_date(at, format)
+    let when = parse_date(at, date_format)
         .map_err(|e| GrufError::usage(format!("--at {at}: {e}; write a date as in the CSV")))?;
     let daily = series.is_daily();
     let span = || {
