@@ -1,9 +1,9 @@
 //! gruf's recurrent stacks (GRU, LSTM, plain RNN) against PyTorch: outputs and gradients.
 //!
 //! `fixtures/gru_reference.json` (a one-step head), `fixtures/gru_reference_k3.json` (a
-//! direct three-step head, Dense(3)) and `fixtures/gru_reference_k3_f3.json` (the same on
-//! three values per input step) were made by `fixtures/gru_reference.py`; the LSTM and RNN
-//! fixtures (`fixtures/{lstm,rnn}_reference{,_k3_f3}.json`) by `fixtures/cell_reference.py`
+//! direct three-step head, Dense(3)), `fixtures/gru_reference_k3_f3.json` (the same on
+//! three values per input step) and the LSTM and RNN fixtures
+//! (`fixtures/{lstm,rnn}_reference{,_k3_f3}.json`) were made by `fixtures/cell_reference.py`
 //! (PyTorch, float64 reference from float32 weights, `nn.GRU`, `nn.LSTM`, `nn.RNN`). gruf
 //! computes in float32, so the tolerance is |gruf − torch| ≤ 1e-5 · |torch| + 1e-6:
 //! float32 rounding over a 6-step recurrence stays well inside it, and a wrong gate order,
