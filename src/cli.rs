@@ -429,6 +429,13 @@ pub struct PredictArgs {
     #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 
+    /// Adds a prediction interval at this level (between 0 and 1; repeatable:
+    /// --interval 0.8 --interval 0.95) as lower_80/upper_80 columns. Calibrated on the
+    /// validation part when the model was trained (conformal), so that about that share of
+    /// outcomes falls inside; see `gruf evaluate` for the coverage measured on held-out data.
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Vec<crate::interval::Level>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -449,6 +456,17 @@ pub struct EvaluateArgs {
     /// trained with, else from the calendar].
     #[arg(long, value_name = "N")]
     pub season: Option<usize>,
+
+    /// Score the model's calibrated intervals at this level (repeatable), beside naive
+    /// baselines with intervals from past changes [default: 0.8 and 0.95 when the model
+    /// has calibrated intervals].
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Vec<crate::interval::Level>,
+
+    /// Steps ahead at which the intervals are scored, from every origin in the held-out
+    /// part [default: 1,7, as far as the calibration reaches].
+    #[arg(long, value_name = "N,N..", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub interval_steps: Vec<u32>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -27,7 +27,7 @@ use std::ops::Range;
 use crate::calendar::{Calendar, CalendarInput};
 use crate::config::ModelConfig;
 use crate::data::{is_price_like, is_volume, Covariate, Series};
-use crate::scaler::{Scaler, TransformKind};
+use crate::scaler::{Anchors, Scaler, TransformKind};
 use crate::season::Seasons;
 
 /// The aligned columns a featurizer reads: the price, the covariates and the dates (which
@@ -334,6 +334,18 @@ impl Featurizer {
             out.push(self.scaler.target(anchor, values[t + k]));
         }
     }
+    /// How forecasts from the origin after `history` (at least the window) are measured
+    /// for calibration: each step's value in the network's units relative to that step's
+    /// anchor at the origin. For a chained transform (log returns) every step is relative
+    /// to the last known value (the log return over the whole k steps), so a score means
+    /// the same at every origin whatever the path between.
+    pub fn units(&self, history: &[f64]) -> Units {
+        Units {
+            scaler: self.scaler,
+            anchors: self.scaler.anchors(history, self.window),
+        }
+    }
+
     /// The prices a network output `y` (`[horizon]`, or its first steps) stands for, after
     /// `history` (at least the window): each relative to its anchor (the last value, or
     /// the seasonal baseline of its phase), or, for log returns, to the one decoded before
@@ -352,6 +364,26 @@ impl Featurizer {
             path.push(previous);
         }
         path
+    }
+}
+
+/// The units of one origin's forecasts ([`Featurizer::units`]): scale-free for the relative
+/// transforms, so scores from different origins and series can be pooled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Units {
+    scaler: Scaler,
+    anchors: Anchors,
+}
+
+impl Units {
+    /// `price`, the value `k` steps after the origin (from 0), in units.
+    pub fn of(&self, k: usize, price: f64) -> f64 {
+        self.scaler.to_units(self.anchors.at(k), price)
+    }
+
+    /// The price `z` units stand for `k` steps after the origin (increasing in `z`).
+    pub fn price(&self, k: usize, z: f64) -> f64 {
+        self.scaler.from_units(self.anchors.at(k), z)
     }
 }
 

@@ -9,12 +9,15 @@
 //! predictions, and a recursive forecast feeds that median back as history.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use candle_core::Device;
 
 use crate::calendar::Calendar;
+use crate::conformal::{Calibration, CalibrationError};
 use crate::data::Series;
 use crate::features::{Columns, Featurizer};
+use crate::interval::{Interval, Level};
 use crate::model::Model;
 
 /// A forecast past the end of a series: the dates on its calendar and the values.
@@ -33,6 +36,38 @@ pub struct Forecast {
     /// Unix seconds (UTC) of each forecast step, and its value.
     pub dates: Vec<i64>,
     pub point: Vec<f64>,
+    /// Intervals around `point` at each level asked for, in the order asked.
+    pub bands: Vec<Band>,
+}
+
+/// The intervals of a forecast at one level, one per step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub level: Level,
+    pub intervals: Vec<Interval>,
+}
+
+impl Band {
+    /// The names of its ends in CSV and JSON: `lower_80`, `upper_80`.
+    pub fn names(&self) -> [String; 2] {
+        let l = self.level.label();
+        [format!("lower_{l}"), format!("upper_{l}")]
+    }
+}
+
+impl Forecast {
+    /// Step `i`'s interval ends, band after band (lower, upper): what a row shows beside
+    /// the point forecast.
+    pub fn ends(&self, i: usize) -> Vec<f64> {
+        (self.bands.iter())
+            .flat_map(|b| [b.intervals[i].lower(), b.intervals[i].upper()])
+            .collect()
+    }
+
+    /// Every band's end names, in the order of [`Forecast::ends`].
+    pub fn end_names(&self) -> Vec<String> {
+        self.bands.iter().flat_map(Band::names).collect()
+    }
 }
 
 /// A trained network (or an ensemble's networks) with its input contract and its device:
@@ -44,6 +79,9 @@ pub struct Forecaster {
     pub models: Vec<Model>,
     pub featurizer: Featurizer,
     pub device: Device,
+    /// The conformal calibration its intervals come from; `None` for a model written
+    /// before gruf 1.5, or while training (before calibrating).
+    pub calibration: Option<Arc<Calibration>>,
 }
 
 impl Forecaster {
@@ -58,6 +96,7 @@ impl Forecaster {
             models: vec![model],
             featurizer,
             device,
+            calibration: None,
         }
     }
 
@@ -118,7 +157,28 @@ impl Forecaster {
             last_value: *series.values.last().unwrap_or(&f64::NAN),
             dates: series.calendar.future(last_date, steps),
             point,
+            bands: Vec::new(),
         })
+    }
+
+    /// The calibrated intervals at each of `levels` around `point`, a path forecast from
+    /// the origin after `history`.
+    pub fn bands(
+        &self,
+        history: &[f64],
+        point: &[f64],
+        levels: &[Level],
+    ) -> Result<Vec<Band>, CalibrationError> {
+        let calibration = self.calibration.as_ref().ok_or(CalibrationError::Missing)?;
+        levels
+            .iter()
+            .map(|&level| {
+                Ok(Band {
+                    level,
+                    intervals: calibration.band(&self.featurizer, history, point, level)?,
+                })
+            })
+            .collect()
     }
 
     /// Forecasts `steps` values after the end of `values`.

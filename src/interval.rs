@@ -129,6 +129,11 @@ impl Level {
         self.0
     }
 
+    /// The level in percent without float noise, for names and messages: `80`, `97.5`.
+    pub fn label(self) -> String {
+        percent_label(&self)
+    }
+
     /// The level in percent, the unit coverage is given in.
     pub fn percent(self) -> f64 {
         100.0 * self.0

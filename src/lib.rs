@@ -20,6 +20,8 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod conformal;
+pub mod coverage;
 pub mod data;
 pub mod error;
 pub mod evaluate;

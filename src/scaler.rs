@@ -255,24 +255,37 @@ impl Scaler {
 
     /// The training target for `next`, the value after `last`.
     pub fn target(&self, last: f64, next: f64) -> f32 {
-        (match *self {
-            Scaler::Minmax { min, max } => (next - min) / (max - min),
-            Scaler::Window { scale } => (next / last - 1.0) / scale,
-            Scaler::Logret { scale } => (next / last).ln() / scale,
-            Scaler::Diff { scale } => (next - last) / scale,
-            Scaler::Seasonal { scale, .. } => (next / last).ln() / scale,
-        }) as f32
+        self.to_units(last, next) as f32
     }
 
     /// The price a network output `y` stands for, given the last known value.
     pub fn decode(&self, last: f64, y: f32) -> f64 {
-        let y = f64::from(y);
+        self.from_units(last, f64::from(y))
+    }
+
+    /// `value` in the units the network predicts in, relative to `anchor` (the last known
+    /// value, or a seasonal baseline): [`Scaler::target`] in f64. Increasing in `value`
+    /// wherever the transform is defined (positive values for the relative transforms).
+    pub fn to_units(&self, anchor: f64, value: f64) -> f64 {
         match *self {
-            Scaler::Minmax { min, max } => y * (max - min) + min,
-            Scaler::Window { scale } => last * (1.0 + y * scale),
-            Scaler::Logret { scale } => last * (y * scale).exp(),
-            Scaler::Diff { scale } => last + y * scale,
-            Scaler::Seasonal { scale, .. } => last * (y * scale).exp(),
+            Scaler::Minmax { min, max } => (value - min) / (max - min),
+            Scaler::Window { scale } => (value / anchor - 1.0) / scale,
+            Scaler::Logret { scale } => (value / anchor).ln() / scale,
+            Scaler::Diff { scale } => (value - anchor) / scale,
+            Scaler::Seasonal { scale, .. } => (value / anchor).ln() / scale,
+        }
+    }
+
+    /// The inverse of [`Scaler::to_units`]: the price `z` units stand for relative to
+    /// `anchor` ([`Scaler::decode`] in f64). Increasing in `z`, so an interval in units
+    /// maps to an interval of prices.
+    pub fn from_units(&self, anchor: f64, z: f64) -> f64 {
+        match *self {
+            Scaler::Minmax { min, max } => z * (max - min) + min,
+            Scaler::Window { scale } => anchor * (1.0 + z * scale),
+            Scaler::Logret { scale } => anchor * (z * scale).exp(),
+            Scaler::Diff { scale } => anchor + z * scale,
+            Scaler::Seasonal { scale, .. } => anchor * (z * scale).exp(),
         }
     }
 

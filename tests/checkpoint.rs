@@ -7,10 +7,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
+use gruf::conformal::{Calibration, Method};
 use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
@@ -87,6 +89,8 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             interrupted: None,
             test: None,
             ensemble: Vec::new(),
+        calibration: None,
+            calibration: None,
         },
         weights: outcome.weights,
     }
@@ -629,20 +633,37 @@ fn golden_metas_v6() -> Vec<Meta> {
     metas
 }
 
-/// The metadata JSON of format 6, byte for byte. If this fails, the file format changed:
+/// [`golden_metas_v6`] and calibrated models (format 7 only): a model of one series
+/// calibrated for 30 steps, and a global one for 48.
+fn golden_metas_v7() -> Vec<Meta> {
+    let mut metas = golden_metas_v6();
+    let calibrated = |meta: &Meta, steps: usize| {
+        let mut meta = meta.clone();
+        meta.calibration = Some(Arc::new(Calibration {
+            method: Method::Residuals,
+            scores: vec![Vec::new(); steps],
+        }));
+        meta
+    };
+    let (one, global) = (calibrated(&metas[0], 30), calibrated(&metas[4], 48));
+    metas.extend([one, global]);
+    metas
+}
+
+/// The metadata JSON of format 7, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 6.
+/// new fixture for version 7.
 #[test]
-fn format_6_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = fixture(6);
+fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(7);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas_v6();
+    let metas = golden_metas_v7();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 6 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 7 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
     }
     let path = Path::new("meta.jsonl");
@@ -651,10 +672,41 @@ fn format_6_metadata_is_written_byte_for_byte_as_the_fixture() {
     }
 }
 
+/// Writes `tests/fixtures/v7/meta.jsonl` from [`golden_metas_v7`]: how the fixture was
+/// made, run once when format 7 was decided (`cargo test --test checkpoint -- --ignored`).
+#[test]
+#[ignore]
+fn write_format_7_fixture() {
+    let lines: Vec<String> = golden_metas_v7().iter().map(|m| m.to_json().unwrap()).collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7/meta.jsonl");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A model without a calibration writes what format 6 wrote, but for the version; format 6
+/// files read back as the same values (as read: version 6).
+#[test]
+fn format_6_is_format_7_without_a_calibration() {
+    let path = Path::new("meta.jsonl");
+    let fixture = fixture(6);
+    let metas = golden_metas_v6();
+    assert_eq!(fixture.lines().count(), metas.len());
+    for (i, (line, mut meta)) in fixture.lines().zip(metas).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":6,", "\"format_version\":7,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 6;
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
+    }
+}
+
 /// A GRU model writes what format 5 wrote, but for the version; format 5 files read back
 /// as the same values (as read: version 5).
 #[test]
-fn format_5_is_format_6_of_a_gru() {
+fn format_5_is_format_7_of_a_gru() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(5);
     let metas = golden_metas_v5();
@@ -663,7 +715,7 @@ fn format_5_is_format_6_of_a_gru() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":5,", "\"format_version\":6,", 1),
+            line.replacen("\"format_version\":5,", "\"format_version\":7,", 1),
             "meta {i}"
         );
         meta.format_version = 5;
@@ -674,7 +726,7 @@ fn format_5_is_format_6_of_a_gru() {
 /// A model of one network writes what format 4 wrote, but for the version; format 4 files
 /// read back as the same values (as read: version 4).
 #[test]
-fn format_4_is_format_6_of_one_network() {
+fn format_4_is_format_7_of_one_network() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(4);
     let metas = golden_metas_v4();
@@ -683,7 +735,7 @@ fn format_4_is_format_6_of_one_network() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":4,", "\"format_version\":6,", 1),
+            line.replacen("\"format_version\":4,", "\"format_version\":7,", 1),
             "meta {i}"
         );
         meta.format_version = 4;
@@ -694,13 +746,13 @@ fn format_4_is_format_6_of_one_network() {
 /// A model of one series and one network writes what format 3 wrote, but for the version;
 /// format 3 files read back as the same values (as read: version 3).
 #[test]
-fn format_3_is_format_6_of_one_series() {
+fn format_3_is_format_7_of_one_series() {
     let path = Path::new("meta.jsonl");
     for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":3,", "\"format_version\":6,", 1),
+            line.replacen("\"format_version\":3,", "\"format_version\":7,", 1),
             "meta {i}"
         );
         meta.format_version = 3;
@@ -711,7 +763,7 @@ fn format_3_is_format_6_of_one_series() {
 /// An ensemble whose file holds more networks than its configuration asked for is refused.
 #[test]
 fn more_networks_than_configured_are_refused() {
-    let line = fixture(6).lines().nth(5).unwrap().to_string();
+    let line = fixture(7).lines().nth(5).unwrap().to_string();
     let bad = line.replacen("\"ensemble\":3", "\"ensemble\":1", 1);
     assert_ne!(bad, line);
     let err = Meta::from_json(&bad, Path::new("m.safetensors")).unwrap_err();

@@ -12,16 +12,18 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
 use crate::config::{ModelConfig, RunConfig};
+use crate::conformal::{self, Calibration, Part};
 use crate::data::Provenance;
 use crate::error::{read_input, GrufError};
 use crate::evaluate::Evaluation;
-use crate::features::{Featurizer, Input};
+use crate::features::{Columns, Featurizer, Input};
 use crate::forecast::Forecaster;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
@@ -36,14 +38,16 @@ pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
-/// of versions 3 to 6 are pinned by `tests/fixtures/v{3,4,5,6}/meta.jsonl`. Version 6 added
+/// of versions 3 to 7 are pinned by `tests/fixtures/v{3,4,5,6,7}/meta.jsonl`. Version 7
+/// added the conformal calibration (`calibration` in the metadata, its errors in tensors
+/// `calibration.step{k}`; a file without it writes what version 6 wrote). Version 6 added
 /// the recurrent cell (LSTM and RNN; a GRU model writes what version 5 wrote). Version 5
 /// added the further networks of an ensemble (a model of one network writes what version 4
 /// wrote); version 4 added the series of a global model (a model of
 /// one series writes what version 3 wrote); version 3 added the calendar and the MASE
 /// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
 /// in use, the scale recovered from the stored test metrics.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
@@ -82,6 +86,15 @@ pub struct Meta {
     /// An ensemble's networks after the first, in order; empty for a single network.
     /// Network `i` (from 1) has its tensors under [`network_prefix`]`(i)`.
     pub ensemble: Vec<Network>,
+    /// What the intervals are calibrated from; `None` in files before format 7. Its errors
+    /// are tensors ([`calibration_tensor`]): metadata read alone ([`Meta::from_json`]) has
+    /// the right number of steps, each empty.
+    pub calibration: Option<Arc<Calibration>>,
+}
+
+/// The tensor holding the calibration errors `k` steps ahead (from 1).
+pub fn calibration_tensor(k: usize) -> String {
+    format!("calibration.step{k}")
 }
 
 /// A further network of an ensemble: its seed and how its training went.
@@ -261,6 +274,7 @@ impl Checkpoint {
                 interrupted: first.interrupted,
                 test: None,
                 ensemble,
+                calibration: None,
             },
             weights,
         }
@@ -298,7 +312,36 @@ impl Checkpoint {
             models: self.models()?,
             featurizer: self.featurizer(member),
             device: device.clone(),
+            calibration: self.meta.calibration.clone(),
         })
+    }
+
+    /// Calibrates the intervals ([`crate::conformal`]) on each member's validation part:
+    /// `columns[i]` are the values of `meta.members[i]`'s series, as trained on. Leaves the
+    /// model uncalibrated when no series has a validation target.
+    pub fn calibrate(&mut self, columns: &[Columns<'_>], device: &Device) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            columns.len() == self.meta.members.len(),
+            "internal: {} series to calibrate a model of {} on",
+            columns.len(),
+            self.meta.members.len()
+        );
+        self.meta.calibration = None;
+        let forecasters = (self.meta.members.iter())
+            .map(|m| self.forecaster_for(m, device))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let parts: Vec<Part> = (columns.iter().zip(&forecasters).zip(&self.meta.members))
+            .map(|((&columns, forecaster), member)| Part {
+                columns,
+                forecaster,
+                val: member.split.val.clone(),
+            })
+            .collect();
+        let model = self.meta.model();
+        let covariates = self.meta.members.iter().any(|m| !m.inputs.is_empty());
+        let steps = conformal::steps_for(model.horizon, covariates);
+        self.meta.calibration = conformal::residuals(&parts, steps)?.map(Arc::new);
+        Ok(())
     }
 
     /// The input contract of `member`'s series: its fitted transforms and the model's shape.
@@ -321,6 +364,10 @@ impl Checkpoint {
             let values = t.flatten_all()?.to_vec1::<f32>()?;
             let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             data.push((name.clone(), bytes, t.dims().to_vec()));
+        }
+        for (k, scores) in (self.meta.calibration.iter()).flat_map(|c| c.scores.iter().enumerate()) {
+            let bytes = scores.iter().flat_map(|v| v.to_le_bytes()).collect();
+            data.push((calibration_tensor(k + 1), bytes, vec![scores.len()]));
         }
         let views = data
             .iter()
@@ -418,7 +465,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         .as_ref()
         .and_then(|m| m.get(META_KEY))
         .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
-    let meta = parse_meta(json)?;
+    let mut meta = parse_meta(json)?;
     let shapes = param_shapes(meta.model());
     let expected = (0..meta.networks()).flat_map(|i| {
         let prefix = network_prefix(i);
@@ -456,7 +503,42 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
             Tensor::from_vec(values, shape.as_slice(), device).map_err(|e| e.to_string())?;
         weights.insert(name.clone(), tensor);
     }
-    if let Some(extra) = st.names().into_iter().find(|n| !weights.contains_key(*n)) {
+    let mut calibrated = Vec::new();
+    if let Some(calibration) = &meta.calibration {
+        let mut scores = Vec::with_capacity(calibration.steps());
+        for k in 1..=calibration.steps() {
+            let name = calibration_tensor(k);
+            let view = st
+                .tensor(&name)
+                .map_err(|_| format!("tensor '{name}' is missing"))?;
+            if view.dtype() != Dtype::F32 || view.shape().len() != 1 || view.shape()[0] == 0 {
+                return Err(format!(
+                    "tensor '{name}' is {:?} of shape {:?}, expected F32 of one non-empty dimension",
+                    view.dtype(),
+                    view.shape()
+                ));
+            }
+            let mut values: Vec<f32> = (view.data().chunks_exact(4))
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(format!(
+                    "tensor '{name}' holds a non-finite value ({}) at index {i}",
+                    values[i]
+                ));
+            }
+            values.sort_by(f32::total_cmp);
+            scores.push(values);
+            calibrated.push(name);
+        }
+        meta.calibration = Some(Arc::new(Calibration {
+            method: calibration.method,
+            scores,
+        }));
+    }
+    if let Some(extra) = (st.names().into_iter())
+        .find(|n| !weights.contains_key(*n) && !calibrated.iter().any(|c| c == *n))
+    {
         let networks = match meta.networks() {
             1 => String::new(),
             n => format!(" ensemble of {n}"),

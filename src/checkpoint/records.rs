@@ -24,8 +24,11 @@
 //! - Each record accepts what the serde derives on the domain types accepted when they were
 //!   the format, defaults included; format 2 records read only what gruf 1.0 wrote.
 
+use std::sync::Arc;
+
 use crate::calendar::Calendar;
 use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use crate::conformal::{Calibration, Method};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
@@ -100,6 +103,17 @@ pub mod v5 {
         /// The networks of an ensemble after the first, in order; absent for one network.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub ensemble: Vec<Network>,
+        /// How the intervals are calibrated (format 7); absent before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub calibration: Option<Calibration>,
+    }
+
+    /// The conformal calibration: its method and how many steps ahead it holds errors for,
+    /// in tensors `calibration.step1` … `calibration.step{steps}`.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Calibration {
+        pub method: String,
+        pub steps: usize,
     }
 
     /// A further network of an ensemble: its seed and its training.
@@ -133,6 +147,7 @@ pub mod v5 {
                 mase_scale: m.mase_scale,
                 series: m.series,
                 ensemble: Vec::new(),
+                calibration: None,
             }
         }
     }
@@ -697,6 +712,10 @@ impl From<&Meta> for v5::Meta {
                     stopped_early: n.stopped_early,
                 })
                 .collect(),
+            calibration: m.calibration.as_ref().map(|c| v5::Calibration {
+                method: c.method.name().into(),
+                steps: c.steps(),
+            }),
         }
     }
 }
@@ -972,8 +991,28 @@ impl v5::Meta {
                     stopped_early: n.stopped_early,
                 })
                 .collect(),
+            calibration: self.calibration.map(calibration).transpose()?,
         })
     }
+}
+
+/// The calibration's record as a domain [`Calibration`] whose steps are still empty: the
+/// loader reads each step's errors from its tensor.
+fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
+    let method = Method::from_name(&c.method).ok_or_else(|| {
+        format!(
+            "calibration method '{}' is unknown to this gruf ({}): upgrade gruf, or retrain",
+            c.method,
+            env!("CARGO_PKG_VERSION")
+        )
+    })?;
+    if c.steps == 0 {
+        return Err("the calibration holds no steps".into());
+    }
+    Ok(Arc::new(Calibration {
+        method,
+        scores: vec![Vec::new(); c.steps],
+    }))
 }
 
 /// A series' record as a domain [`Member`], checked against the model's configuration.

@@ -106,6 +106,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                 models: fold_networks(&config, &trained, i)?,
                 featurizer,
                 device: device.clone(),
+                calibration: None,
             };
             current = Some((forecaster, split.fit_end()));
         }

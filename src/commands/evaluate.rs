@@ -1,6 +1,11 @@
 //! `gruf evaluate`: one-step and per-horizon errors on held-out data, beside the baselines.
 
 use crate::checkpoint::Checkpoint;
+use crate::conformal::CalibrationError;
+use crate::coverage::Coverage;
+use crate::data::Series;
+use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::cli::EvaluateArgs;
 use crate::config::check_season;
 use crate::error::GrufError;
@@ -105,6 +110,56 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
             &format!("horizon {}", last.horizon),
         );
     }
-    let out = renderer(args.format).evaluation(&e, &horizons)?;
+    let coverage = intervals(&args, &forecaster, &series, start, scoring.mase_scale)?;
+    let out = renderer(args.format).evaluation(&e, &horizons, coverage.as_ref())?;
     print(out.as_bytes())
+}
+
+/// The levels scored by default, for a model with a calibration.
+const LEVELS: [f64; 2] = [0.8, 0.95];
+/// The steps ahead scored by default, as far as the calibration reaches.
+const STEPS: [usize; 2] = [1, 7];
+
+/// The intervals' scores over the held-out part from `start`, when the model has a
+/// calibration or the user asked for levels (an error then if it has none).
+fn intervals(
+    args: &EvaluateArgs,
+    forecaster: &Forecaster,
+    series: &Series,
+    start: usize,
+    scale: f64,
+) -> anyhow::Result<Option<Coverage>> {
+    let Some(calibration) = &forecaster.calibration else {
+        if args.interval.is_empty() && args.interval_steps.is_empty() {
+            return Ok(None);
+        }
+        return Err(GrufError::model(&args.source.model, CalibrationError::Missing.to_string()).into());
+    };
+    let levels = if args.interval.is_empty() {
+        LEVELS.iter().map(|&l| Level::new(l).expect("a level")).collect()
+    } else {
+        super::predict::levels(&args.interval)
+    };
+    let mut steps: Vec<usize> = if args.interval_steps.is_empty() {
+        (STEPS.iter().copied())
+            .filter(|&h| h <= calibration.steps())
+            .collect()
+    } else {
+        args.interval_steps.iter().map(|&h| h as usize).collect()
+    };
+    steps.sort_unstable();
+    steps.dedup();
+    let furthest = steps.last().copied().unwrap_or(1);
+    calibration
+        .check(furthest, &levels)
+        .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+    let coverage = crate::coverage::score(
+        forecaster,
+        series.into(),
+        start..series.len(),
+        &steps,
+        &levels,
+        scale,
+    )?;
+    Ok(Some(coverage))
 }

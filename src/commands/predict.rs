@@ -1,8 +1,12 @@
 //! `gruf predict`: the recursive forecast past the end of the data, on its calendar.
 
+use std::path::Path;
+
 use crate::checkpoint::{Checkpoint, Meta};
+use crate::conformal::CalibrationError;
 use crate::cli::PredictArgs;
 use crate::error::GrufError;
+use crate::interval::Level;
 use crate::output::print;
 
 use super::{device, open_with, renderer, Opened};
@@ -11,8 +15,10 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
     check_steps(&stored.meta, args.days as usize)?;
+    let levels = levels(&args.interval);
+    check_intervals(&args.source.model, &stored.meta, args.days as usize, &levels)?;
     if stored.meta.is_global() {
-        return super::global::predict(&args, stored);
+        return super::global::predict(&args, &levels, stored);
     }
     let Opened {
         checkpoint,
@@ -20,9 +26,38 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
         forecaster,
         ..
     } = open_with(&args.source, stored, &device)?;
-    let forecast =
+    let mut forecast =
         forecaster.forecast(&series, &checkpoint.meta.data.column, args.days as usize)?;
+    forecast.bands = forecaster.bands(&series.values, &forecast.point, &levels)?;
     print(renderer(args.format).forecast(&forecast)?.as_bytes())
+}
+
+/// The levels asked for, lowest first, each once.
+pub(super) fn levels(asked: &[Level]) -> Vec<Level> {
+    let mut levels = asked.to_vec();
+    levels.sort_by(|a, b| a.get().total_cmp(&b.get()));
+    levels.dedup();
+    levels
+}
+
+/// Refuses intervals the model cannot give, before any work: a model without a
+/// calibration (the file named), more steps than it was calibrated for, a level its
+/// validation forecasts are too few for.
+pub(super) fn check_intervals(
+    path: &Path,
+    meta: &Meta,
+    steps: usize,
+    levels: &[Level],
+) -> Result<(), GrufError> {
+    if levels.is_empty() {
+        return Ok(());
+    }
+    let Some(calibration) = &meta.calibration else {
+        return Err(GrufError::model(path, CalibrationError::Missing.to_string()));
+    };
+    calibration
+        .check(steps, levels)
+        .map_err(|e| GrufError::usage(format!("--interval: {e}")))
 }
 
 /// Refuses more steps than a model with covariates forecasts: their future is unknown, so

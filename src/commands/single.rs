@@ -138,6 +138,7 @@ impl Single {
         };
         let mut checkpoint =
             Checkpoint::trained(config, seed, vec![member], self.provenance.clone(), trained);
+        checkpoint.calibrate(&[(&self.series).into()], device)?;
         let first = self.split.test.start.max(scoring.first_target());
         if first < self.split.test.end {
             let forecaster = checkpoint.forecaster(device)?;

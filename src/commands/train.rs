@@ -98,7 +98,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     match &meta.test {
         Some(test) => {
-            out.extend(Table.evaluation(test, &[])?.into_bytes());
+            out.extend(Table.evaluation(test, &[], None)?.into_bytes());
             warn_if_few(test.n, &cal.count(test.n), "the test table");
         }
         None => writeln!(out, "{NO_TEST}")?,

@@ -5,6 +5,7 @@
 
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::Comparison;
+use crate::coverage::Coverage;
 use crate::data::format_iso;
 use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
 use crate::forecast::Forecast;
@@ -16,23 +17,35 @@ pub struct Csv;
 /// The metric columns every evaluation row carries.
 const METRICS: [&str; 6] = ["mae", "rmse", "mape", "smape", "mase", "directional"];
 
+/// The columns of an interval row: its level (0.8), coverage (%), mean width, MSIS, and
+/// the pinball loss of every level's ends (the same on each level's row).
+const INTERVALS: [&str; 5] = ["level", "coverage", "width", "msis", "pinball"];
+
 impl Renderer for Csv {
     fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["date", "forecast"])?;
-        for (d, v) in f.dates.iter().zip(&f.point) {
-            w.write_record([format_iso(*d, f.daily), format!("{v:.6}")])?;
+        let mut header = vec!["date".to_string(), "forecast".into()];
+        header.extend(f.end_names());
+        w.write_record(&header)?;
+        for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+            let mut row = vec![format_iso(*d, f.daily), format!("{v:.6}")];
+            row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
+            w.write_record(&row)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["series", "date", "forecast"])?;
+        let mut header = vec!["series".to_string(), "date".into(), "forecast".into()];
+        header.extend(forecasts.first().map(Forecast::end_names).unwrap_or_default());
+        w.write_record(&header)?;
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");
-            for (d, v) in f.dates.iter().zip(&f.point) {
-                w.write_record([id.to_string(), format_iso(*d, f.daily), format!("{v:.6}")])?;
+            for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+                let mut row = vec![id.to_string(), format_iso(*d, f.daily), format!("{v:.6}")];
+                row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
+                w.write_record(&row)?;
             }
         }
         Ok(String::from_utf8(w.into_inner()?)?)
@@ -40,10 +53,27 @@ impl Renderer for Csv {
 
     /// The one-step rows (`table` = `one_step`, every metric) and the horizon rows
     /// (`table` = `horizon`, the MAE of each forecaster at each horizon).
-    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
+    /// With intervals, `table` = `interval` rows (one per step ahead, forecaster and
+    /// level) fill the columns `level` to `pinball`, which the other rows leave empty.
+    fn evaluation(
+        &self,
+        e: &Evaluation,
+        horizons: &[HorizonError],
+        intervals: Option<&Coverage>,
+    ) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["table", "forecaster", "horizon", "n"];
         header.extend(METRICS);
+        let interval_columns = if intervals.is_some() {
+            INTERVALS.len()
+        } else {
+            0
+        };
+        header.extend(&INTERVALS[..interval_columns]);
+        let w_row = |w: &mut csv::Writer<Vec<u8>>, mut row: Vec<String>| {
+            row.resize(header.len(), String::new());
+            w.write_record(&row)
+        };
         w.write_record(&header)?;
         for (name, m) in &e.rows {
             let mut row = vec![
@@ -53,7 +83,7 @@ impl Renderer for Csv {
                 e.n.to_string(),
             ];
             row.extend(metric_cells(m));
-            w.write_record(&row)?;
+            w_row(&mut w, row)?;
         }
         for r in horizons {
             let mut maes = vec![
@@ -71,7 +101,28 @@ impl Renderer for Csv {
                     r.origins.to_string(),
                 ];
                 row.extend(mae_cells(mae));
-                w.write_record(&row)?;
+                w_row(&mut w, row)?;
+            }
+        }
+        if let Some(c) = intervals {
+            for r in &c.rows {
+                for s in &r.scores {
+                    let mut row = vec![
+                        "interval".to_string(),
+                        r.source.name(&c.calendar),
+                        r.steps.to_string(),
+                        s.n.to_string(),
+                    ];
+                    row.resize(4 + METRICS.len(), String::new());
+                    row.extend([
+                        s.level.get().to_string(),
+                        s.coverage.to_string(),
+                        s.width.to_string(),
+                        s.msis.to_string(),
+                        r.pinball.to_string(),
+                    ]);
+                    w_row(&mut w, row)?;
+                }
             }
         }
         Ok(String::from_utf8(w.into_inner()?)?)

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::{Comparison, Verdict};
+use crate::coverage::Coverage;
 use crate::data::format_iso;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
@@ -17,15 +18,27 @@ fn pretty(doc: &serde_json::Value) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(doc)? + "\n")
 }
 
+/// A forecast's steps: `{date, forecast}` and the ends of each band.
+fn rows(f: &Forecast) -> Vec<serde_json::Value> {
+    let names = f.end_names();
+    (f.dates.iter().zip(&f.point).enumerate())
+        .map(|(i, (d, v))| {
+            let mut row = serde_json::Map::new();
+            row.insert("date".into(), json!(format_iso(*d, f.daily)));
+            row.insert("forecast".into(), json!(v));
+            for (name, end) in names.iter().zip(f.ends(i)) {
+                row.insert(name.clone(), json!(end));
+            }
+            serde_json::Value::Object(row)
+        })
+        .collect()
+}
+
 impl Renderer for Json {
-    /// `{column, step, last_date, last_value, forecast: [{date, forecast}]}`.
+    /// `{column, step, last_date, last_value, forecast: [{date, forecast, lower_80,
+    /// upper_80, …}]}` (the ends of each band asked for).
     fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let rows: Vec<_> = f
-            .dates
-            .iter()
-            .zip(&f.point)
-            .map(|(d, v)| json!({ "date": format_iso(*d, f.daily), "forecast": v }))
-            .collect();
+        let rows = rows(f);
         pretty(&json!({
             "column": f.column,
             "step": f.calendar.unit(),
@@ -40,12 +53,7 @@ impl Renderer for Json {
         let series: Vec<_> = forecasts
             .iter()
             .map(|f| {
-                let rows: Vec<_> = f
-                    .dates
-                    .iter()
-                    .zip(&f.point)
-                    .map(|(d, v)| json!({ "date": format_iso(*d, f.daily), "forecast": v }))
-                    .collect();
+                let rows = rows(f);
                 json!({
                     "id": f.id,
                     "column": f.column,
@@ -59,9 +67,29 @@ impl Renderer for Json {
         pretty(&json!({ "series": series }))
     }
 
-    /// `{one_step: Evaluation, horizons: [HorizonError]}`.
-    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
-        pretty(&json!({ "one_step": e, "horizons": horizons }))
+    /// `{one_step: Evaluation, horizons: [HorizonError], intervals: Coverage}` (`intervals`
+    /// only when scored).
+    fn evaluation(
+        &self,
+        e: &Evaluation,
+        horizons: &[HorizonError],
+        intervals: Option<&Coverage>,
+    ) -> anyhow::Result<String> {
+        let mut doc = json!({ "one_step": e, "horizons": horizons });
+        if let Some(c) = intervals {
+            doc["intervals"] = json!({
+                "method": c.method.name(),
+                "levels": c.levels,
+                "verdict": c.verdict(),
+                "rows": c.rows.iter().map(|r| json!({
+                    "forecaster": r.source.name(&c.calendar),
+                    "steps": r.steps,
+                    "scores": r.scores,
+                    "pinball": r.pinball,
+                })).collect::<Vec<_>>(),
+            });
+        }
+        pretty(&doc)
     }
 
     /// `{n, totals: [{forecaster, mae}], horizons: [HorizonError], folds: [Fold]}`.

@@ -11,6 +11,7 @@ pub mod table;
 
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::Comparison;
+use crate::coverage::Coverage;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 
@@ -23,8 +24,14 @@ pub trait Renderer {
     fn forecast(&self, forecast: &Forecast) -> anyhow::Result<String>;
     /// The forecasts of several series of a global model, the series' id first.
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String>;
-    /// The one-step evaluation and, when asked for, the errors by horizon.
-    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String>;
+    /// The one-step evaluation and, when asked for, the errors by horizon and the
+    /// intervals' scores.
+    fn evaluation(
+        &self,
+        e: &Evaluation,
+        horizons: &[HorizonError],
+        intervals: Option<&Coverage>,
+    ) -> anyhow::Result<String>;
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
     /// A global model's held-out parts: each series' scores, then the pooled ones.
     fn panel(&self, scores: &PanelScores) -> anyhow::Result<String>;

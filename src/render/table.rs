@@ -4,6 +4,7 @@
 use crate::backtest::{PanelSummary, Summary};
 use crate::calendar::Calendar;
 use crate::compare::Comparison;
+use crate::coverage::Coverage;
 use crate::data::{format_time, human_date};
 use crate::evaluate::{money, Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
@@ -13,54 +14,13 @@ use super::Renderer;
 
 pub struct Table;
 
-impl Renderer for Table {
-    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let (width, head) = time_column(f.daily);
-        let mut out = format!("{head:<width$}  {:>14}\n", format!("{} forecast", f.column));
-        for (d, v) in f.dates.iter().zip(&f.point) {
-            out.push_str(&format!(
-                "{:<width$}  {:>14}\n",
-                format_time(*d, f.daily),
-                money(*v)
-            ));
-        }
-        Ok(out)
-    }
-
-    fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
-        let Some(first) = forecasts.first() else {
-            return Ok(String::new());
-        };
-        let (width, head) = time_column(first.daily);
-        let ids = forecasts
-            .iter()
-            .map(|f| f.id.as_deref().unwrap_or("").chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        let mut out = format!(
-            "{:<ids$}  {head:<width$}  {:>14}\n",
-            "series",
-            format!("{} forecast", first.column)
-        );
-        for f in forecasts {
-            let id = f.id.as_deref().unwrap_or("");
-            for (d, v) in f.dates.iter().zip(&f.point) {
-                out.push_str(&format!(
-                    "{id:<ids$}  {:<width$}  {:>14}\n",
-                    format_time(*d, f.daily),
-                    money(*v)
-                ));
-            }
-        }
-        Ok(out)
-    }
-
-    fn evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> anyhow::Result<String> {
+impl Table {
+    /// The one-step table and the horizon table.
+    fn point_evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> String {
         let cal = e.calendar.unwrap_or_default();
         let mut out = format!("{}\n{}", verdict(e), metrics(e));
         let Some(first) = horizons.first() else {
-            return Ok(out);
+            return out;
         };
         let seasonal = first.seasonal_naive_mae.is_some();
         out.push_str(&format!("\n{}\n", horizon_verdict(horizons, e, cal)));
@@ -99,9 +59,74 @@ impl Renderer for Table {
             }
             out.push('\n');
         }
+        out
+    }
+
+}
+
+impl Renderer for Table {
+    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
+        let (width, head) = time_column(f.daily);
+        let mut out = format!(
+            "{head:<width$}  {:>14}{}\n",
+            format!("{} forecast", f.column),
+            band_heads(f)
+        );
+        for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+            out.push_str(&format!(
+                "{:<width$}  {:>14}{}\n",
+                format_time(*d, f.daily),
+                money(*v),
+                band_cells(f, i)
+            ));
+        }
         Ok(out)
     }
 
+    fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
+        let Some(first) = forecasts.first() else {
+            return Ok(String::new());
+        };
+        let (width, head) = time_column(first.daily);
+        let ids = forecasts
+            .iter()
+            .map(|f| f.id.as_deref().unwrap_or("").chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let mut out = format!(
+            "{:<ids$}  {head:<width$}  {:>14}{}\n",
+            "series",
+            format!("{} forecast", first.column),
+            band_heads(first)
+        );
+        for f in forecasts {
+            let id = f.id.as_deref().unwrap_or("");
+            for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+                out.push_str(&format!(
+                    "{id:<ids$}  {:<width$}  {:>14}{}\n",
+                    format_time(*d, f.daily),
+                    money(*v),
+                    band_cells(f, i)
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn evaluation(
+        &self,
+        e: &Evaluation,
+        horizons: &[HorizonError],
+        intervals: Option<&Coverage>,
+    ) -> anyhow::Result<String> {
+        let mut out = self.point_evaluation(e, horizons);
+        if let Some(c) = intervals {
+            out.push('\n');
+            out.push_str(&coverage(c));
+        }
+        Ok(out)
+    }
     fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
         let cal = s.folds[0].evaluation.calendar.unwrap_or_default();
         let (model, naive) = (s.total("model"), s.total("naive"));
@@ -452,6 +477,73 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
 
 /// The width and heading of a forecast table's time column: dates for daily data, else
 /// times in UTC.
+/// The intervals' scores: how they were made, the verdict, then one row per step ahead,
+/// level and forecaster, and each forecaster's pinball loss.
+fn coverage(c: &Coverage) -> String {
+    let unit = c.calendar.unit();
+    let mut out = format!("intervals: {}\n", c.method.describe());
+    for line in c.verdict() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let names: Vec<String> = c.rows.iter().map(|r| r.source.name(&c.calendar)).collect();
+    let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(10);
+    out.push_str(&format!(
+        "{:>5}  {:>6}  {:<w$}  {:>7}  {:>8}  {:>12}  {:>7}\n",
+        format!("{unit}s"),
+        "level",
+        "forecaster",
+        "targets",
+        "coverage",
+        "mean width",
+        "MSIS"
+    ));
+    for h in c.steps() {
+        for l in 0..c.levels.len() {
+            for (r, name) in c.rows.iter().zip(&names).filter(|(r, _)| r.steps == h) {
+                let s = &r.scores[l];
+                out.push_str(&format!(
+                    "{h:>5}  {:>6}  {name:<w$}  {:>7}  {:>8}  {:>12}  {:>7.3}\n",
+                    format!("{} %", s.level.label()),
+                    s.n,
+                    format!("{:.1} %", s.coverage),
+                    money(s.width),
+                    s.msis
+                ));
+            }
+        }
+    }
+    out.push_str("mean pinball loss of the interval ends (every level, scaled like MSIS):\n");
+    for h in c.steps() {
+        let each: Vec<String> = (c.rows.iter().zip(&names))
+            .filter(|(r, _)| r.steps == h)
+            .map(|(r, name)| format!("{name} {:.4}", r.pinball))
+            .collect();
+        out.push_str(&format!("{h:>5}  {}\n", each.join(", ")));
+    }
+    out
+}
+
+/// Width of an interval end's column.
+const END: usize = 14;
+
+/// The heads of the interval columns: `   lower 80 %   upper 80 %` for each band.
+fn band_heads(f: &Forecast) -> String {
+    (f.bands.iter())
+        .map(|b| {
+            let l = b.level.label();
+            format!("  {:>END$}  {:>END$}", format!("lower {l} %"), format!("upper {l} %"))
+        })
+        .collect()
+}
+
+/// Step `i`'s interval ends, aligned under [`band_heads`].
+fn band_cells(f: &Forecast, i: usize) -> String {
+    (f.ends(i).iter())
+        .map(|&e| format!("  {:>END$}", money(e)))
+        .collect()
+}
+
 fn time_column(daily: bool) -> (usize, &'static str) {
     if daily {
         (10, "date")

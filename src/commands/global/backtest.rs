@@ -165,6 +165,7 @@ pub(in crate::commands) fn run(
                 models: models.clone(),
                 featurizer: featurizer.clone(),
                 device: device.clone(),
+                calibration: None,
             };
             if part.first_target().max(forecaster.lookback()) < part.end {
                 scores.push(part.score(&forecaster, series)?);

@@ -19,6 +19,7 @@ use crate::data::{DataConfig, Series};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, score_ahead, Ahead, PanelScores, Scoring, SeriesScores};
 use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
@@ -117,7 +118,10 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             }),
         })
         .collect();
-    let checkpoint = Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
+    let mut checkpoint =
+        Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
+    let columns: Vec<_> = data.iter().map(|d| d.values).collect();
+    checkpoint.calibrate(&columns, &device)?;
     let chosen = choose(&checkpoint.meta, &panel, &[], &[])?;
     let scored = held_out(&checkpoint, &chosen, None, &device)?;
     checkpoint.save(&args.model)?;
@@ -391,7 +395,11 @@ fn members(meta: &Meta) -> HashMap<&str, &Member> {
 
 /// `gruf predict` for a global model: the forecast of every series (or of `--series`),
 /// each from its own history through its own fitted transforms.
-pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Result<()> {
+pub(super) fn predict(
+    args: &PredictArgs,
+    levels: &[Level],
+    checkpoint: Checkpoint,
+) -> anyhow::Result<()> {
     let device = device();
     let meta = &checkpoint.meta;
     let panel = load_series(&args.source, meta)?;
@@ -401,6 +409,7 @@ pub(super) fn predict(args: &PredictArgs, checkpoint: Checkpoint) -> anyhow::Res
         let series = &named.loaded.series;
         let forecaster = forecaster_for(&checkpoint, member, named, &device)?;
         let mut forecast = forecaster.forecast(series, &meta.data.column, args.days as usize)?;
+        forecast.bands = forecaster.bands(&series.values, &forecast.point, levels)?;
         forecast.id = Some(member.id.clone());
         forecasts.push(forecast);
     }

@@ -1,0 +1,266 @@
+//! How honest a model's intervals are on data it never saw: for each step ahead and level
+//! asked for, the coverage, mean width and MSIS of its calibrated intervals over the
+//! held-out part, with the pinball loss of their ends, beside the two naive-quantile
+//! baselines of [`crate::interval`] on the same targets; and one sentence that says whether
+//! the intervals are calibrated and sharper than the baselines.
+//!
+//! Every forecast is made from an origin inside the held-out part, from the values before
+//! it: target `t` at `h` steps ahead is forecast from origin `t − h + 1`, so each row
+//! scores the same targets for the model and for both baselines.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::conformal::Method;
+use crate::features::Columns;
+use crate::forecast::Forecaster;
+use crate::interval::{
+    pinball, score_intervals, Baseline, Changes, History, Interval, IntervalScores, Level,
+    PastChanges, CALIBRATED_POINTS,
+};
+
+/// Who made a row's intervals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Source {
+    /// The model, with its calibration.
+    Model,
+    /// A naive-quantile baseline.
+    Naive(Baseline),
+}
+
+impl Source {
+    /// A few words for tables: `model`, `naive, whole history`, `naive, last 90 days`.
+    pub fn name(&self, calendar: &Calendar) -> String {
+        match self {
+            Source::Model => "model".into(),
+            Source::Naive(b) => match b.history {
+                History::Whole => "naive, whole history".into(),
+                History::Rolling { steps } => match *calendar {
+                    // Intraday: the window is ROLLING_DAYS days of steps.
+                    Calendar::Fixed { seconds } if calendar.intraday() && seconds > 0 => {
+                        format!("naive, last {} days", steps as i64 * seconds / 86_400)
+                    }
+                    _ => format!("naive, last {}", calendar.count(steps)),
+                },
+            },
+        }
+    }
+}
+
+/// One forecaster's intervals at one step ahead, every level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub source: Source,
+    /// Steps ahead (from 1).
+    pub steps: usize,
+    /// One per level, in the order of [`Coverage::levels`].
+    pub scores: Vec<IntervalScores>,
+    /// The mean pinball loss of the interval ends (the quantiles α/2 and 1 − α/2 of every
+    /// level), scaled like the MSIS.
+    pub pinball: f64,
+}
+
+/// A model's intervals on the held-out part, beside the baselines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// How the model's intervals were made.
+    #[serde(serialize_with = "method_name")]
+    pub method: Method,
+    pub levels: Vec<Level>,
+    /// For each step ahead asked for: the model's row, then each baseline's that could be
+    /// built (one with too little history for a level is left out).
+    pub rows: Vec<Row>,
+    /// The calendar's names, for tables.
+    #[serde(skip)]
+    pub calendar: Calendar,
+}
+
+fn method_name<S: serde::Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.name())
+}
+
+/// Scores the intervals of `forecaster` (calibrated) at each of `steps` ahead and each of
+/// `levels`, over the targets in `held_out` (of `columns`), beside the naive baselines.
+/// `scale` scales MSIS and the pinball loss (the MASE scale). Steps that no origin in the
+/// held-out part reaches are left out.
+pub fn score(
+    forecaster: &Forecaster,
+    columns: Columns<'_>,
+    held_out: Range<usize>,
+    steps: &[usize],
+    levels: &[Level],
+    scale: f64,
+) -> anyhow::Result<Coverage> {
+    let calibration = (forecaster.calibration.as_ref())
+        .ok_or(crate::conformal::CalibrationError::Missing)?;
+    let values = columns.values;
+    let longest = steps.iter().copied().max().unwrap_or(0);
+    let origins: Vec<usize> = held_out.clone().collect();
+    let reach = longest.min(held_out.len());
+    let paths = if reach > 0 {
+        forecaster.paths(columns, &origins, reach)?
+    } else {
+        Vec::new()
+    };
+    let changes = Changes::for_values(&values[..held_out.start]);
+    let baselines = [
+        Baseline {
+            changes,
+            history: History::Whole,
+        },
+        Baseline {
+            changes,
+            history: History::rolling_for(&columns.calendar),
+        },
+    ];
+    let mut rows = Vec::new();
+    for &h in steps {
+        // Targets t = o + h − 1 inside the held-out part, from origins inside it.
+        let scored: Vec<usize> = (0..origins.len())
+            .filter(|&i| h >= 1 && origins[i] + h - 1 < held_out.end)
+            .collect();
+        if scored.is_empty() {
+            continue;
+        }
+        let truth: Vec<f64> = scored.iter().map(|&i| values[origins[i] + h - 1]).collect();
+        // The model's interval at each level, for each target.
+        let mut model: Vec<Vec<Interval>> = vec![Vec::with_capacity(scored.len()); levels.len()];
+        for &i in &scored {
+            let o = origins[i];
+            let point = &paths[i][..h];
+            for (l, &level) in levels.iter().enumerate() {
+                let band = calibration.band(&forecaster.featurizer, &values[..o], point, level)?;
+                model[l].push(band[h - 1]);
+            }
+        }
+        rows.push(row(Source::Model, h, &truth, &model, levels, scale)?);
+        'baseline: for baseline in baselines {
+            let mut naive: Vec<Vec<Interval>> =
+                vec![Vec::with_capacity(scored.len()); levels.len()];
+            for &i in &scored {
+                let Ok(past) = PastChanges::new(values, origins[i], h, baseline) else {
+                    continue 'baseline;
+                };
+                for (l, &level) in levels.iter().enumerate() {
+                    let Ok(interval) = past.interval(level) else {
+                        continue 'baseline;
+                    };
+                    naive[l].push(interval);
+                }
+            }
+            rows.push(row(Source::Naive(baseline), h, &truth, &naive, levels, scale)?);
+        }
+    }
+    Ok(Coverage {
+        method: calibration.method,
+        levels: levels.to_vec(),
+        rows,
+        calendar: columns.calendar,
+    })
+}
+
+/// Scores one forecaster's intervals (`intervals[level][target]`).
+fn row(
+    source: Source,
+    steps: usize,
+    truth: &[f64],
+    intervals: &[Vec<Interval>],
+    levels: &[Level],
+    scale: f64,
+) -> anyhow::Result<Row> {
+    let scores = (levels.iter().zip(intervals))
+        .map(|(&level, band)| score_intervals(truth, band, level, scale))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Each interval's ends forecast its level's two quantiles.
+    let quantiles: Vec<f64> = levels.iter().flat_map(|l| l.quantiles()).collect();
+    let forecasts: Vec<Vec<f64>> = (0..truth.len())
+        .map(|t| {
+            (intervals.iter())
+                .flat_map(|band| [band[t].lower(), band[t].upper()])
+                .collect()
+        })
+        .collect();
+    let pinball = pinball(truth, &quantiles, &forecasts, Some(scale))?;
+    Ok(Row {
+        source,
+        steps,
+        scores,
+        pinball,
+    })
+}
+
+impl Coverage {
+    /// The steps ahead scored, in order.
+    pub fn steps(&self) -> Vec<usize> {
+        let mut steps: Vec<usize> = self.rows.iter().map(|r| r.steps).collect();
+        steps.dedup();
+        steps
+    }
+
+    /// One plain sentence per step ahead: whether the model's intervals are calibrated
+    /// (coverage within ±[`CALIBRATED_POINTS`] of each level) and whether their MSIS is
+    /// lower than each baseline's at every level.
+    pub fn verdict(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for h in self.steps() {
+            let rows: Vec<&Row> = self.rows.iter().filter(|r| r.steps == h).collect();
+            let Some(model) = rows.iter().find(|r| r.source == Source::Model) else {
+                continue;
+            };
+            let ahead = format!("{h} step{} ahead", if h == 1 { "" } else { "s" });
+            let off: Vec<String> = (model.scores.iter())
+                .filter(|s| !s.calibrated())
+                .map(|s| {
+                    let gap = s.coverage - s.level.percent();
+                    format!(
+                        "{} % covers {:.1} % ({:.1} points {})",
+                        s.level.label(),
+                        s.coverage,
+                        gap.abs(),
+                        if gap < 0.0 { "under" } else { "over" }
+                    )
+                })
+                .collect();
+            let calibrated = if off.is_empty() {
+                let covers: Vec<String> = (model.scores.iter())
+                    .map(|s| format!("{} % covers {:.1} %", s.level.label(), s.coverage))
+                    .collect();
+                format!(
+                    "the intervals are calibrated ({}; within ±{CALIBRATED_POINTS} points)",
+                    covers.join(", ")
+                )
+            } else {
+                format!("the intervals are not calibrated ({})", off.join("; "))
+            };
+            let baselines: Vec<&&Row> = rows.iter().filter(|r| r.source != Source::Model).collect();
+            let beaten: Vec<bool> = (baselines.iter())
+                .map(|b| {
+                    (model.scores.iter().zip(&b.scores)).all(|(m, n)| m.msis < n.msis)
+                })
+                .collect();
+            let sharper = match (beaten.iter().filter(|&&b| b).count(), beaten.len()) {
+                (_, 0) => "no baseline could be built to compare with".to_string(),
+                (k, n) if k == n => format!(
+                    "their MSIS is lower than {} at every level",
+                    if n == 1 { "the baseline's" } else { "both baselines'" }
+                ),
+                (0, _) => "their MSIS is not lower than either baseline's at every level".into(),
+                _ => {
+                    let names: Vec<String> = (baselines.iter().zip(&beaten))
+                        .filter(|(_, &b)| b)
+                        .map(|(r, _)| r.source.name(&self.calendar))
+                        .collect();
+                    format!(
+                        "their MSIS is lower than {}'s at every level, but not the other baseline's",
+                        names.join(", ")
+                    )
+                }
+            };
+            lines.push(format!("{ahead}: {calibrated}; {sharper}."));
+        }
+        lines
+    }
+}
