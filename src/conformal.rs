@@ -56,13 +56,42 @@ impl Method {
     }
 }
 
-/// What calibrating found: for each step ahead, the validation errors in units.
+/// What calibrating found: for each step ahead, the validation errors in units, each over
+/// the spread of the series just before its origin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     pub method: Method,
-    /// `scores[k]`: the errors (truth − forecast, in units) `k + 1` steps ahead, sorted
-    /// ascending; never empty. Stored as f32 tensors, so f32 here.
+    /// Steps of history that measure the spread at an origin ([`spread`]); 0: errors are
+    /// not divided by a spread.
+    pub spread: usize,
+    /// `scores[k]`: the errors (truth − forecast, in units, over the spread) `k + 1` steps
+    /// ahead, sorted ascending; never empty. Stored as f32 tensors, so f32 here.
     pub scores: Vec<Vec<f32>>,
+}
+
+/// The smallest spread an error is divided by, in units (a window of identical values
+/// has none): far below any real series' one-step change once scaled.
+const MIN_SPREAD: f64 = 1e-9;
+
+/// How much the series moved just before an origin: the mean absolute one-step change,
+/// in units, over the last `steps` changes of `history` (as many as it holds). Calm and
+/// wild stretches cluster, so an error measured in this unit carries over from a calm
+/// validation part to a wild test part (and back) where a bare error would not.
+pub fn spread(featurizer: &Featurizer, history: &[f64], steps: usize) -> f64 {
+    if steps == 0 {
+        return 1.0;
+    }
+    let from = history.len().saturating_sub(steps + 1);
+    let scaler = &featurizer.scaler;
+    let (sum, n) = history[from..]
+        .windows(2)
+        .map(|w| (scaler.to_units(w[0], w[1]) - scaler.to_units(w[0], w[0])).abs())
+        .filter(|d| d.is_finite())
+        .fold((0.0, 0usize), |(s, n), d| (s + d, n + 1));
+    if n == 0 {
+        return MIN_SPREAD;
+    }
+    (sum / n as f64).max(MIN_SPREAD)
 }
 
 /// Why a model cannot give an interval. Messages say what to do.
@@ -141,11 +170,13 @@ impl Calibration {
         level: Level,
     ) -> Result<Vec<Interval>, CalibrationError> {
         let units = featurizer.units(history);
+        let spread = spread(featurizer, history, self.spread);
         point
             .iter()
             .enumerate()
             .map(|(k, &p)| {
                 let (lo, hi) = self.offsets(k, level)?;
+                let (lo, hi) = (lo * spread, hi * spread);
                 let z = units.of(k, p);
                 let (lower, upper) = (units.price(k, z + lo), units.price(k, z + hi));
                 // The transform is increasing, so the ends are in order; an end that
@@ -178,9 +209,14 @@ pub fn steps_for(horizon: usize, covariates: bool) -> usize {
 }
 
 /// Split-conformal calibration on point forecasts: every origin of every part's validation
-/// targets forecast up to `steps` ahead (as far as its validation part reaches), the
-/// errors pooled over the parts per step. `None` when no part has a validation target.
-pub fn residuals(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Calibration>> {
+/// targets forecast up to `steps` ahead (as far as its validation part reaches), each
+/// error divided by the spread over the `spread` steps before its origin, the errors
+/// pooled over the parts per step. `None` when no part has a validation target.
+pub fn residuals(
+    parts: &[Part<'_>],
+    steps: usize,
+    spread: usize,
+) -> anyhow::Result<Option<Calibration>> {
     let mut scores: Vec<Vec<f32>> = vec![Vec::new(); steps];
     for part in parts {
         let values = part.columns.values;
@@ -193,8 +229,9 @@ pub fn residuals(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Cali
         let featurizer = &part.forecaster.featurizer;
         for (&o, path) in origins.iter().zip(&paths) {
             let units = featurizer.units(&values[..o]);
+            let spread = self::spread(featurizer, &values[..o], spread);
             for (k, &p) in path.iter().enumerate().take(part.val.end - o) {
-                let error = units.of(k, values[o + k]) - units.of(k, p);
+                let error = (units.of(k, values[o + k]) - units.of(k, p)) / spread;
                 if error.is_finite() {
                     scores[k].push(error as f32);
                 }
@@ -213,6 +250,7 @@ pub fn residuals(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Cali
     }
     Ok(Some(Calibration {
         method: Method::Residuals,
+        spread,
         scores,
     }))
 }
@@ -226,6 +264,7 @@ mod tests {
         let step = |f: f32| (0..n).map(|i| f * (i as f32 - (n / 2) as f32)).collect();
         Calibration {
             method: Method::Residuals,
+            spread: 0,
             scores: vec![step(1.0), step(2.0)],
         }
     }

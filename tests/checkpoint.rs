@@ -641,6 +641,7 @@ fn golden_metas_v7() -> Vec<Meta> {
         let mut meta = meta.clone();
         meta.calibration = Some(Arc::new(Calibration {
             method: Method::Residuals,
+            spread: 60,
             scores: vec![Vec::new(); steps],
         }));
         meta

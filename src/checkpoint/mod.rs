@@ -340,7 +340,9 @@ impl Checkpoint {
         let model = self.meta.model();
         let covariates = self.meta.members.iter().any(|m| !m.inputs.is_empty());
         let steps = conformal::steps_for(model.horizon, covariates);
-        self.meta.calibration = conformal::residuals(&parts, steps)?.map(Arc::new);
+        // The spread over the steps the network reads.
+        let spread = model.window;
+        self.meta.calibration = conformal::residuals(&parts, steps, spread)?.map(Arc::new);
         Ok(())
     }
 
@@ -533,6 +535,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         }
         meta.calibration = Some(Arc::new(Calibration {
             method: calibration.method,
+            spread: calibration.spread,
             scores,
         }));
     }

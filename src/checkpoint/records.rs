@@ -113,6 +113,8 @@ pub mod v5 {
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Calibration {
         pub method: String,
+        /// Steps of history whose mean absolute change divides each error (0: none).
+        pub spread: usize,
         pub steps: usize,
     }
 
@@ -714,6 +716,7 @@ impl From<&Meta> for v5::Meta {
                 .collect(),
             calibration: m.calibration.as_ref().map(|c| v5::Calibration {
                 method: c.method.name().into(),
+                spread: c.spread,
                 steps: c.steps(),
             }),
         }
@@ -1011,6 +1014,7 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     }
     Ok(Arc::new(Calibration {
         method,
+        spread: c.spread,
         scores: vec![Vec::new(); c.steps],
     }))
 }
