@@ -485,6 +485,12 @@ pub struct PlotArgs {
     /// Steps of forecast drawn past the end of the data (days, hours, …), 1 to 3650.
     #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 30, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
+
+    /// Draw the calibrated intervals at this level (repeatable): a fan around the forecast,
+    /// and the one-step intervals over the held-out part with the values outside the widest
+    /// marked [default: 0.8 and 0.95 when the model has calibrated intervals].
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Vec<crate::interval::Level>,
 }
 
 #[derive(Debug, Args)]

@@ -151,6 +151,14 @@ impl Calibration {
         Ok((f64::from(scores[lo - 1]), f64::from(scores[hi - 1])))
     }
 
+    /// The most steps ahead (at most `steps`) for which every one of `levels` can be
+    /// given: later steps have fewer validation forecasts.
+    pub fn reach(&self, steps: usize, levels: &[Level]) -> usize {
+        (0..steps.min(self.steps()))
+            .take_while(|&k| levels.iter().all(|&l| self.offsets(k, l).is_ok()))
+            .count()
+    }
+
     /// Checks that every level can be given for `steps` steps ahead, before any work.
     pub fn check(&self, steps: usize, levels: &[Level]) -> Result<(), CalibrationError> {
         for &level in levels {
@@ -183,8 +191,10 @@ impl Calibration {
                 // overflows (errors of absurd size) is the point instead.
                 let lower = if lower.is_finite() { lower } else { p };
                 let upper = if upper.is_finite() { upper } else { p };
-                Ok(Interval::new(lower.min(upper), upper.max(lower))
-                    .expect("finite ends in order"))
+                Ok(
+                    Interval::new(lower.min(upper), upper.max(lower))
+                        .expect("finite ends in order"),
+                )
             })
             .collect()
     }

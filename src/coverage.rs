@@ -94,8 +94,8 @@ pub fn score(
     levels: &[Level],
     scale: f64,
 ) -> anyhow::Result<Coverage> {
-    let calibration = (forecaster.calibration.as_ref())
-        .ok_or(crate::conformal::CalibrationError::Missing)?;
+    let calibration =
+        (forecaster.calibration.as_ref()).ok_or(crate::conformal::CalibrationError::Missing)?;
     let values = columns.values;
     let longest = steps.iter().copied().max().unwrap_or(0);
     let origins: Vec<usize> = held_out.clone().collect();
@@ -151,7 +151,14 @@ pub fn score(
                     naive[l].push(interval);
                 }
             }
-            rows.push(row(Source::Naive(baseline), h, &truth, &naive, levels, scale)?);
+            rows.push(row(
+                Source::Naive(baseline),
+                h,
+                &truth,
+                &naive,
+                levels,
+                scale,
+            )?);
         }
     }
     Ok(Coverage {
@@ -237,15 +244,17 @@ impl Coverage {
             };
             let baselines: Vec<&&Row> = rows.iter().filter(|r| r.source != Source::Model).collect();
             let beaten: Vec<bool> = (baselines.iter())
-                .map(|b| {
-                    (model.scores.iter().zip(&b.scores)).all(|(m, n)| m.msis < n.msis)
-                })
+                .map(|b| (model.scores.iter().zip(&b.scores)).all(|(m, n)| m.msis < n.msis))
                 .collect();
             let sharper = match (beaten.iter().filter(|&&b| b).count(), beaten.len()) {
                 (_, 0) => "no baseline could be built to compare with".to_string(),
                 (k, n) if k == n => format!(
                     "their MSIS is lower than {} at every level",
-                    if n == 1 { "the baseline's" } else { "both baselines'" }
+                    if n == 1 {
+                        "the baseline's"
+                    } else {
+                        "both baselines'"
+                    }
                 ),
                 (0, _) => "their MSIS is not lower than either baseline's at every level".into(),
                 _ => {

@@ -42,10 +42,26 @@ const HEIGHT: u32 = 1000;
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
 /// A line of (Unix seconds, price) points with its legend label.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Line {
     pub label: String,
     pub points: Vec<(i64, f64)>,
+}
+
+/// An interval at each time, drawn as the filled area between its ends.
+#[derive(Debug, Clone)]
+pub struct Shade {
+    pub label: String,
+    /// (Unix seconds, lower, upper).
+    pub points: Vec<(i64, f64, f64)>,
+    pub color: RGBColor,
+}
+
+/// The colour of a band of `base` at a level: lighter for wider levels, as the fan of a
+/// fan chart fades outwards (opaque, so that bands never darken where they overlap).
+pub fn shade_color(base: RGBColor, strength: f64) -> RGBColor {
+    let mix = |c: u8| (f64::from(c) * strength + 255.0 * (1.0 - strength)).round() as u8;
+    RGBColor(mix(base.0), mix(base.1), mix(base.2))
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +79,11 @@ pub struct PlotData {
     pub naive: Line,
     /// The forecast past the end; it may start at the last true point, to join the lines.
     pub forecast: Line,
+    /// Interval bands under the lines, drawn in order (the widest first): the one-step
+    /// intervals over the held-out part and the forecast's fan.
+    pub shades: Vec<Shade>,
+    /// True values outside the widest held-out interval, drawn as dots.
+    pub misses: Line,
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
 }
@@ -660,14 +681,17 @@ fn draw_prices<DB: DrawingBackend>(
         value_name: &data.value_name,
         daily: data.daily,
         end_of_data: end_of_data(&data.truth, &data.forecast, data.step_seconds),
+        shades: &data.shades,
+        dots: Some((&data.misses, MISS)),
     };
     chart.draw(area, &lines)
 }
 
-/// The naive forecast's grey, the model's blue and the forecast's orange.
+/// The naive forecast's grey, the model's blue and the forecast's orange; a miss's red.
 const NAIVE: RGBColor = RGBColor(150, 150, 150);
-const MODEL: RGBColor = RGBColor(31, 119, 180);
-const FORECAST: RGBColor = RGBColor(230, 110, 0);
+pub const MODEL: RGBColor = RGBColor(31, 119, 180);
+pub const FORECAST: RGBColor = RGBColor(230, 110, 0);
+const MISS: RGBColor = RGBColor(214, 39, 40);
 
 /// A chart of values over time with its legend in a band underneath: the price panel of
 /// `plot`, and the whole picture of `compare`.
@@ -677,6 +701,10 @@ struct TimeChart<'a> {
     daily: bool,
     /// Where a dashed line marks the end of the data, if anywhere.
     end_of_data: Option<f64>,
+    /// Bands drawn under the lines, in order.
+    shades: &'a [Shade],
+    /// Points drawn as dots over the lines, in this colour.
+    dots: Option<(&'a Line, RGBColor)>,
 }
 
 impl TimeChart<'_> {
@@ -691,7 +719,17 @@ impl TimeChart<'_> {
             .dim_in_pixel()
             .0
             .saturating_sub(MARGIN + Y_LABEL_AREA + RIGHT_MARGIN);
-        let points: Vec<&[(i64, f64)]> = lines.iter().map(|(l, _)| &l.points[..]).collect();
+        let mut points: Vec<&[(i64, f64)]> = lines.iter().map(|(l, _)| &l.points[..]).collect();
+        // The bands' ends count towards the extent, as two lines each.
+        let ends: Vec<Vec<(i64, f64)>> = (self.shades.iter())
+            .flat_map(|s| {
+                [
+                    s.points.iter().map(|&(t, lo, _)| (t, lo)).collect(),
+                    s.points.iter().map(|&(t, _, hi)| (t, hi)).collect(),
+                ]
+            })
+            .collect();
+        points.extend(ends.iter().map(|e| &e[..]));
         let Extent {
             x: (x0, x1),
             y: (y0, y1),
@@ -709,6 +747,20 @@ impl TimeChart<'_> {
                 mark: Mark::Line(style),
             })
             .collect();
+        entries.extend(
+            (self.shades.iter())
+                .filter(|s| !s.points.is_empty())
+                .map(|s| Entry {
+                    label: s.label.clone(),
+                    mark: Mark::Shade(s.color),
+                }),
+        );
+        if let Some((dots, color)) = self.dots.filter(|(d, _)| !d.label.is_empty()) {
+            entries.push(Entry {
+                label: dots.label.clone(),
+                mark: Mark::Dot(color),
+            });
+        }
         if end.is_some() {
             entries.push(Entry {
                 label: "end of data".into(),
@@ -738,11 +790,26 @@ impl TimeChart<'_> {
             .draw()
             .map_err(draw_err)?;
 
+        for shade in self.shades {
+            // Along the upper ends, then back along the lower ones.
+            let outline: Vec<(f64, f64)> = (shade.points.iter())
+                .map(|&(t, _, hi)| (t as f64, hi))
+                .chain(shade.points.iter().rev().map(|&(t, lo, _)| (t as f64, lo)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(outline, shade.color.filled())))
+                .map_err(draw_err)?;
+        }
         for &(line, style) in lines {
             let points = line.points.iter().map(|&(t, v)| (t as f64, v));
             chart
                 .draw_series(LineSeries::new(points, style))
                 .map_err(draw_err)?;
+        }
+        if let Some((dots, color)) = self.dots {
+            let marks =
+                (dots.points.iter()).map(|&(t, v)| Circle::new((t as f64, v), 3, color.filled()));
+            chart.draw_series(marks).map_err(draw_err)?;
         }
         if let Some(x) = end {
             chart

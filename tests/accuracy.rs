@@ -4,30 +4,15 @@
 
 use candle_core::Device;
 use gruf::config::{Cell, RunConfig};
-use gruf::data::Series;
 use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
 use gruf::features::Featurizer;
 use gruf::forecast::Forecaster;
 use gruf::loss::Loss;
-use gruf::rng::Rng64;
 use gruf::scaler::TransformKind;
 use gruf::train::TrainData;
 use gruf::window::Split;
-use rand::{Rng, SeedableRng};
 
 mod common;
-
-fn seasonal_series(n: usize) -> Series {
-    let mut rng = Rng64::seed_from_u64(42);
-    let values = (0..n)
-        .map(|t| {
-            let t = t as f64;
-            let noise: f64 = rng.random_range(-1.0..1.0);
-            200.0 + 0.05 * t + 12.0 * (2.0 * std::f64::consts::PI * t / 7.0).sin() + noise
-        })
-        .collect();
-    Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
-}
 
 /// The structured series as a CSV (`Date,Close`, daily from 1970-01-01), for running the
 /// CLI on it (`gruf compare` in the README and the closing notes): set
@@ -36,7 +21,7 @@ fn seasonal_series(n: usize) -> Series {
 #[ignore]
 fn write_structured_csv() {
     let path = std::env::var("GRUF_STRUCTURED_CSV").expect("set GRUF_STRUCTURED_CSV=path");
-    let series = seasonal_series(900);
+    let series = common::structured_series(900);
     let mut text = String::from("Date,Close\n");
     for (d, v) in series.dates.iter().zip(&series.values) {
         text += &format!("{},{v}\n", gruf::data::format_iso(*d, true));
@@ -46,7 +31,7 @@ fn write_structured_csv() {
 
 #[test]
 fn model_beats_naive_by_half_on_structured_data() {
-    let series = seasonal_series(900);
+    let series = common::structured_series(900);
     let runs = [
         (Cell::Gru, TransformKind::Minmax),
         (Cell::Gru, TransformKind::Window),

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
-use gruf::conformal::{Calibration, Method};
 use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use gruf::conformal::{Calibration, Method};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
@@ -89,7 +89,6 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             interrupted: None,
             test: None,
             ensemble: Vec::new(),
-        calibration: None,
             calibration: None,
         },
         weights: outcome.weights,
@@ -240,6 +239,90 @@ fn write_raw(path: &Path, tensors: &[RawTensor], meta: Option<String>) {
         .collect();
     let info = meta.map(|m| HashMap::from([(META_KEY.to_string(), m)]));
     std::fs::write(path, safetensors::serialize(views, info).unwrap()).unwrap();
+}
+
+/// The calibration's errors travel in tensors: a calibrated model reads back with the same
+/// errors (sorted, as written) and gives the same intervals; a file whose metadata says it
+/// is calibrated but lacks a step's tensor, or whose tensor holds a non-finite error, or
+/// names an unknown method, is refused with the reason.
+#[test]
+fn a_calibration_survives_save_and_load_and_a_broken_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ckpt = tiny_checkpoint(dir.path(), TransformKind::Window);
+    let csv = dir.path().join("s.csv");
+    let loaded = load_csv(&csv, &DataConfig::default()).unwrap();
+    let values = &loaded.series.values;
+    ckpt.calibrate(&[values.into()], &Device::Cpu).unwrap();
+    let calibration = ckpt.meta.calibration.clone().expect("calibrated");
+    // 200 rows, 20 held out, window 8: 17 validation targets; 30 steps asked for, as far
+    // as the validation part reaches.
+    assert_eq!(calibration.steps(), 17);
+    assert_eq!(calibration.windows(), 17);
+    assert_eq!(calibration.scores[16].len(), 1);
+    assert!(calibration
+        .scores
+        .iter()
+        .all(|s| s.windows(2).all(|w| w[0] <= w[1])));
+    let path = dir.path().join("m.safetensors");
+    ckpt.save(&path).unwrap();
+    let back = Checkpoint::load(&path, &Device::Cpu).unwrap();
+    assert_eq!(back.meta, ckpt.meta);
+    let level = gruf::interval::Level::new(0.8).unwrap();
+    let band = |c: &Checkpoint| {
+        let f = c.forecaster(&Device::Cpu).unwrap();
+        let point = f.recursive(&values[..], 3).unwrap();
+        f.bands(values, &point, &[level]).unwrap()
+    };
+    assert_eq!(band(&back), band(&ckpt));
+
+    let tensors: Vec<RawTensor> =
+        safetensors::SafeTensors::deserialize(&std::fs::read(&path).unwrap())
+            .unwrap()
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| {
+                let data = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()));
+                (n, data.collect(), v.shape().to_vec())
+            })
+            .collect();
+    let meta = ckpt.meta.to_json().unwrap();
+    let refused = |tensors: &[RawTensor], meta: String| {
+        let bad = dir.path().join("bad.safetensors");
+        write_raw(&bad, tensors, Some(meta));
+        Checkpoint::load(&bad, &Device::Cpu)
+            .unwrap_err()
+            .to_string()
+    };
+    let without: Vec<RawTensor> = (tensors.iter())
+        .filter(|t| t.0 != "calibration.step2")
+        .cloned()
+        .collect();
+    let err = refused(&without, meta.clone());
+    assert!(
+        err.contains("tensor 'calibration.step2' is missing"),
+        "{err}"
+    );
+    let mut nan = tensors.clone();
+    let at = nan.iter().position(|t| t.0 == "calibration.step1").unwrap();
+    nan[at].1[3] = f32::NAN;
+    let err = refused(&nan, meta.clone());
+    assert!(
+        err.contains("tensor 'calibration.step1' holds a non-finite value"),
+        "{err}"
+    );
+    let err = refused(&tensors, meta.replacen("\"residuals\"", "\"bootstrap\"", 1));
+    assert!(
+        err.contains("calibration method 'bootstrap' is unknown"),
+        "{err}"
+    );
+    // Metadata without a calibration beside calibration tensors: they are unexpected.
+    let mut plain = ckpt.meta.clone();
+    plain.calibration = None;
+    let err = refused(&tensors, plain.to_json().unwrap());
+    assert!(err.contains("unexpected tensor 'calibration.step"), "{err}");
 }
 
 #[test]
@@ -469,6 +552,7 @@ fn golden_metas() -> Vec<Meta> {
             season: Some(5),
         }),
         ensemble: Vec::new(),
+        calibration: None,
     };
     let mut hourly = business.clone();
     hourly.config.data = DataConfig {
@@ -678,7 +762,10 @@ fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
 #[test]
 #[ignore]
 fn write_format_7_fixture() {
-    let lines: Vec<String> = golden_metas_v7().iter().map(|m| m.to_json().unwrap()).collect();
+    let lines: Vec<String> = golden_metas_v7()
+        .iter()
+        .map(|m| m.to_json().unwrap())
+        .collect();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7/meta.jsonl");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, lines.join("\n") + "\n").unwrap();

@@ -367,7 +367,8 @@ impl Checkpoint {
             let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             data.push((name.clone(), bytes, t.dims().to_vec()));
         }
-        for (k, scores) in (self.meta.calibration.iter()).flat_map(|c| c.scores.iter().enumerate()) {
+        for (k, scores) in (self.meta.calibration.iter()).flat_map(|c| c.scores.iter().enumerate())
+        {
             let bytes = scores.iter().flat_map(|v| v.to_le_bytes()).collect();
             data.push((calibration_tensor(k + 1), bytes, vec![scores.len()]));
         }
@@ -513,10 +514,15 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
             let view = st
                 .tensor(&name)
                 .map_err(|_| format!("tensor '{name}' is missing"))?;
-            if view.dtype() != Dtype::F32 || view.shape().len() != 1 || view.shape()[0] == 0 {
+            if view.dtype() != Dtype::F32 {
                 return Err(format!(
-                    "tensor '{name}' is {:?} of shape {:?}, expected F32 of one non-empty dimension",
-                    view.dtype(),
+                    "tensor '{name}' is {:?}, expected F32",
+                    view.dtype()
+                ));
+            }
+            if view.shape().len() != 1 || view.shape()[0] == 0 {
+                return Err(format!(
+                    "tensor '{name}' has shape {:?}, expected one non-empty dimension",
                     view.shape()
                 ));
             }

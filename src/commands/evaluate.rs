@@ -1,20 +1,19 @@
 //! `gruf evaluate`: one-step and per-horizon errors on held-out data, beside the baselines.
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Meta};
+use crate::cli::EvaluateArgs;
+use crate::config::check_season;
 use crate::conformal::CalibrationError;
 use crate::coverage::Coverage;
 use crate::data::Series;
-use crate::forecast::Forecaster;
-use crate::interval::Level;
-use crate::cli::EvaluateArgs;
-use crate::config::check_season;
 use crate::error::GrufError;
 use crate::evaluate::{Scoring, FEW};
+use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 
 use super::{
-    device, held_out_start, history_needed, mase_scale, note_ensemble, open_with, renderer,
-    season_for, warn, warn_if_few, Opened,
+    device, held_out_start, history_needed, interval_levels, mase_scale, note, note_ensemble,
+    open_with, renderer, season_for, warn, warn_if_few, Opened,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -110,13 +109,11 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
             &format!("horizon {}", last.horizon),
         );
     }
-    let coverage = intervals(&args, &forecaster, &series, start, scoring.mase_scale)?;
+    let coverage = intervals(&args, meta, &forecaster, &series, start, scoring.mase_scale)?;
     let out = renderer(args.format).evaluation(&e, &horizons, coverage.as_ref())?;
     print(out.as_bytes())
 }
 
-/// The levels scored by default, for a model with a calibration.
-const LEVELS: [f64; 2] = [0.8, 0.95];
 /// The steps ahead scored by default, as far as the calibration reaches.
 const STEPS: [usize; 2] = [1, 7];
 
@@ -124,26 +121,34 @@ const STEPS: [usize; 2] = [1, 7];
 /// calibration or the user asked for levels (an error then if it has none).
 fn intervals(
     args: &EvaluateArgs,
+    meta: &Meta,
     forecaster: &Forecaster,
     series: &Series,
     start: usize,
     scale: f64,
 ) -> anyhow::Result<Option<Coverage>> {
-    let Some(calibration) = &forecaster.calibration else {
-        if args.interval.is_empty() && args.interval_steps.is_empty() {
-            return Ok(None);
+    let levels = interval_levels(&args.interval, meta, &args.source.model)?;
+    let Some(calibration) = (forecaster.calibration.as_ref()).filter(|_| !levels.is_empty()) else {
+        if !args.interval_steps.is_empty() {
+            return Err(GrufError::model(
+                &args.source.model,
+                CalibrationError::Missing.to_string(),
+            )
+            .into());
         }
-        return Err(GrufError::model(&args.source.model, CalibrationError::Missing.to_string()).into());
-    };
-    let levels = if args.interval.is_empty() {
-        LEVELS.iter().map(|&l| Level::new(l).expect("a level")).collect()
-    } else {
-        super::predict::levels(&args.interval)
+        return Ok(None);
     };
     let mut steps: Vec<usize> = if args.interval_steps.is_empty() {
-        (STEPS.iter().copied())
-            .filter(|&h| h <= calibration.steps())
-            .collect()
+        // As far as every level is supported.
+        let reach = calibration.reach(STEPS[STEPS.len() - 1], &levels);
+        if reach < STEPS[STEPS.len() - 1] {
+            note(&format!(
+                "intervals are scored up to {} ahead: further out, the validation part holds \
+                 too few forecasts for every level (retrain with a larger --val-fraction)",
+                series.calendar.count(reach)
+            ));
+        }
+        STEPS.iter().copied().filter(|&h| h <= reach).collect()
     } else {
         args.interval_steps.iter().map(|&h| h as usize).collect()
     };

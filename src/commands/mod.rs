@@ -17,7 +17,7 @@ mod sample;
 mod single;
 mod train;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,10 +27,12 @@ use crate::checkpoint::Checkpoint;
 use crate::checkpoint::Meta as CheckpointMeta;
 use crate::cli::{Command, Format, Source, TrainOptions};
 use crate::config::{PartialConfig, RunConfig};
+use crate::conformal::CalibrationError;
 use crate::data::{load_csv_with, parse_date, DataConfig, Hash, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
 use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::loss::Loss;
 use crate::output::plural;
 use crate::progress::Reporter;
@@ -445,6 +447,43 @@ fn note_ensemble(path: &std::path::Path, meta: &CheckpointMeta) {
         None => return,
     };
     note(&format!("{} is {words}", path.display()));
+}
+
+/// The levels shown by default by a consumer of a calibrated model.
+const DEFAULT_LEVELS: [f64; 2] = [0.8, 0.95];
+
+/// The interval levels `evaluate` and `plot` show: those asked for (lowest first, each
+/// once), else those of [`DEFAULT_LEVELS`] that the model's validation forecasts support
+/// one step ahead (a note says which are left out), and none for a model without a
+/// calibration; asking such a model for levels is an error naming its file.
+fn interval_levels(
+    asked: &[Level],
+    meta: &CheckpointMeta,
+    path: &Path,
+) -> Result<Vec<Level>, GrufError> {
+    match (&meta.calibration, asked.is_empty()) {
+        (None, true) => Ok(Vec::new()),
+        (None, false) => Err(GrufError::model(
+            path,
+            CalibrationError::Missing.to_string(),
+        )),
+        (Some(calibration), true) => {
+            let (kept, left): (Vec<Level>, Vec<Level>) = (DEFAULT_LEVELS.iter())
+                .map(|&l| Level::new(l).expect("a level"))
+                .partition(|&l| calibration.offsets(0, l).is_ok());
+            if let Some(l) = left.first() {
+                note(&format!(
+                    "no {} % intervals: they need {} validation forecasts and this model has {} \
+                     (retrain with a larger --val-fraction to get them)",
+                    l.label(),
+                    l.min_changes(),
+                    calibration.windows()
+                ));
+            }
+            Ok(kept)
+        }
+        (Some(_), false) => Ok(predict::levels(asked)),
+    }
 }
 
 /// Where the data the model never trained on begins: the first test date, or, for a model

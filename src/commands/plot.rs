@@ -3,6 +3,8 @@
 //! series: each one's held-out part forecast in one go beside the seasonal naive forecast,
 //! and the forecast past the end.
 
+use std::ops::Range;
+
 use candle_core::Device;
 
 use crate::calendar::Calendar;
@@ -11,15 +13,17 @@ use crate::cli::PlotArgs;
 use crate::data::Series;
 use crate::evaluate::{money, seasonal_naive, seasonal_name, Scoring};
 use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::output::{check_writable, print, write_atomic};
 use crate::plot::{
-    panel_title, panel_width, GridData, GridLegend, GridPanel, ImageFormat, Line, PlotData,
-    MOST_PANELS,
+    panel_title, panel_width, shade_color, GridData, GridLegend, GridPanel, ImageFormat, Line,
+    PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
 };
 
 use super::global::{self, InOneGo};
 use super::{
-    device, held_out_start, history_needed, mase_scale, note, open_with, season_for, Opened,
+    device, held_out_start, history_needed, interval_levels, mase_scale, note, open_with,
+    season_for, Opened,
 };
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
@@ -37,10 +41,12 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
             forecaster,
         } = open_with(&args.source, stored, &device)?;
         let meta = &checkpoint.meta;
+        let levels = interval_levels(&args.interval, meta, &args.source.model)?;
         let one = One {
             series: &series,
             forecaster: &forecaster,
             meta,
+            levels: &levels,
             name: format!("{}, {}", meta.data.column, file_name(&path)),
             held_out: held_out_start(meta, &series),
             mase_scale: &|before| mase_scale(meta, before),
@@ -61,6 +67,8 @@ struct One<'a> {
     series: &'a Series,
     forecaster: &'a Forecaster,
     meta: &'a Meta,
+    /// The interval levels drawn, lowest first (none: no bands).
+    levels: &'a [Level],
     /// What the title names: `Close, prices.csv`, `value of series 'H1', long.csv`.
     name: String,
     /// Where the data the model never trained on begins, if the series has any.
@@ -86,6 +94,7 @@ impl One<'_> {
         };
         let targets = start..series.len();
         let (mut predicted, mut naive) = (Vec::new(), Vec::new());
+        let (mut shades, mut misses) = (Vec::new(), Line::default());
         let mut title = format!("gruf: {}", self.name);
         let (mut model_label, mut naive_label) = (
             "one-step prediction".to_string(),
@@ -119,6 +128,9 @@ impl One<'_> {
                     money(s.mae)
                 ));
             }
+            if held_out {
+                (shades, misses) = self.held_out_bands(targets.clone(), &pred)?;
+            }
             predicted = targets
                 .clone()
                 .zip(pred)
@@ -131,6 +143,7 @@ impl One<'_> {
         }
         let steps = forecast_steps(forecaster, cal, days);
         let forecast = past_the_end(forecaster, series, column, steps)?;
+        shades.extend(self.fan(&forecast)?);
 
         Ok(PlotData {
             title,
@@ -153,11 +166,107 @@ impl One<'_> {
                 label: forecast_words(forecaster, cal, steps),
                 points: forecast,
             },
+            shades,
+            misses,
             // An ensemble's first network's losses.
             history: meta.history.clone(),
             best_epoch: meta.best_epoch,
         })
     }
+}
+
+impl One<'_> {
+    /// The one-step intervals around `pred` (the predictions of `targets`) at each level,
+    /// widest first, and the true values outside the widest, with their count in its
+    /// label.
+    fn held_out_bands(
+        &self,
+        targets: Range<usize>,
+        pred: &[f64],
+    ) -> anyhow::Result<(Vec<Shade>, Line)> {
+        let (series, forecaster) = (self.series, self.forecaster);
+        let Some(widest) = self.levels.last() else {
+            return Ok((Vec::new(), Line::default()));
+        };
+        let mut shades = Vec::new();
+        let mut misses = Vec::new();
+        for (l, &level) in self.levels.iter().enumerate().rev() {
+            let mut points = Vec::with_capacity(pred.len());
+            for (t, &p) in targets.clone().zip(pred) {
+                let history = &series.values[..t];
+                let band = forecaster.bands(history, &[p], &[level])?;
+                let i = band[0].intervals[0];
+                points.push((series.dates[t], i.lower(), i.upper()));
+                if level == *widest && !i.contains(series.values[t]) {
+                    misses.push((series.dates[t], series.values[t]));
+                }
+            }
+            shades.push(Shade {
+                label: format!("one-step {} % interval", level.label()),
+                points,
+                color: shade_color(MODEL, strength(l, self.levels.len())),
+            });
+        }
+        let n = pred.len();
+        let label = format!(
+            "outside the {} % interval: {} of {n} ({:.1} %)",
+            widest.label(),
+            misses.len(),
+            100.0 * misses.len() as f64 / n.max(1) as f64
+        );
+        Ok((
+            shades,
+            Line {
+                label,
+                points: misses,
+            },
+        ))
+    }
+
+    /// The forecast's fan: its interval at each level, widest first, from the last true
+    /// point (where the fan has no width) as far as the calibration reaches.
+    fn fan(&self, forecast: &[(i64, f64)]) -> anyhow::Result<Vec<Shade>> {
+        let (series, forecaster) = (self.series, self.forecaster);
+        let Some(calibration) = forecaster
+            .calibration
+            .as_ref()
+            .filter(|_| !self.levels.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        // `forecast` starts at the last true point; the fan goes as far as every level is
+        // supported.
+        let steps = calibration.reach(forecast.len() - 1, self.levels);
+        if steps + 1 < forecast.len() {
+            note(&format!(
+                "the intervals are calibrated for {}: the fan stops there",
+                series.calendar.count(steps)
+            ));
+        }
+        let point: Vec<f64> = forecast[1..=steps].iter().map(|p| p.1).collect();
+        let bands = forecaster.bands(&series.values, &point, self.levels)?;
+        Ok((bands.iter().enumerate().rev())
+            .map(|(l, band)| {
+                let (t0, v0) = forecast[0];
+                let points = std::iter::once((t0, v0, v0))
+                    .chain(
+                        (forecast[1..=steps].iter().zip(&band.intervals))
+                            .map(|(&(t, _), i)| (t, i.lower(), i.upper())),
+                    )
+                    .collect();
+                Shade {
+                    label: format!("forecast {} % interval", band.level.label()),
+                    points,
+                    color: shade_color(FORECAST, strength(l, self.levels.len())),
+                }
+            })
+            .collect())
+    }
+}
+
+/// How strongly band `l` of `n` (lowest level first) is coloured: the widest palest.
+fn strength(l: usize, n: usize) -> f64 {
+    0.18 + 0.22 * (n - 1 - l) as f64 / (n.max(2) - 1) as f64
 }
 
 /// The steps of forecast drawn: `--days`, but no more than the horizon of a model with
@@ -218,10 +327,12 @@ fn plot_global(
         let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
         let origin = global::held_out_origin(member, series);
         let scale = member.mase_scale.unwrap_or(f64::NAN);
+        let levels = interval_levels(&args.interval, meta, &args.source.model)?;
         let one = One {
             series,
             forecaster: &forecaster,
             meta,
+            levels: &levels,
             name: format!(
                 "{} of series '{id}', {}",
                 meta.data.column,

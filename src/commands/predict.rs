@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::checkpoint::{Checkpoint, Meta};
-use crate::conformal::CalibrationError;
 use crate::cli::PredictArgs;
+use crate::conformal::CalibrationError;
 use crate::error::GrufError;
 use crate::interval::Level;
 use crate::output::print;
@@ -16,7 +16,12 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let stored = Checkpoint::load(&args.source.model, &device)?;
     check_steps(&stored.meta, args.days as usize)?;
     let levels = levels(&args.interval);
-    check_intervals(&args.source.model, &stored.meta, args.days as usize, &levels)?;
+    check_intervals(
+        &args.source.model,
+        &stored.meta,
+        args.days as usize,
+        &levels,
+    )?;
     if stored.meta.is_global() {
         return super::global::predict(&args, &levels, stored);
     }
@@ -53,7 +58,10 @@ pub(super) fn check_intervals(
         return Ok(());
     }
     let Some(calibration) = &meta.calibration else {
-        return Err(GrufError::model(path, CalibrationError::Missing.to_string()));
+        return Err(GrufError::model(
+            path,
+            CalibrationError::Missing.to_string(),
+        ));
     };
     calibration
         .check(steps, levels)

@@ -53,6 +53,8 @@ impl Picture for CompareData {
             value_name: &self.value_name,
             daily: self.daily,
             end_of_data: None,
+            shades: &[],
+            dots: None,
         };
         chart.draw(root, &lines)?;
         root.present().map_err(draw_err)?;

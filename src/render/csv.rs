@@ -38,7 +38,12 @@ impl Renderer for Csv {
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["series".to_string(), "date".into(), "forecast".into()];
-        header.extend(forecasts.first().map(Forecast::end_names).unwrap_or_default());
+        header.extend(
+            forecasts
+                .first()
+                .map(Forecast::end_names)
+                .unwrap_or_default(),
+        );
         w.write_record(&header)?;
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");

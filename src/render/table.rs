@@ -61,7 +61,6 @@ impl Table {
         }
         out
     }
-
 }
 
 impl Renderer for Table {
@@ -532,7 +531,11 @@ fn band_heads(f: &Forecast) -> String {
     (f.bands.iter())
         .map(|b| {
             let l = b.level.label();
-            format!("  {:>END$}  {:>END$}", format!("lower {l} %"), format!("upper {l} %"))
+            format!(
+                "  {:>END$}  {:>END$}",
+                format!("lower {l} %"),
+                format!("upper {l} %")
+            )
         })
         .collect()
 }
