@@ -1082,6 +1082,7 @@ impl v3::RunConfig {
                     .map(|c| c.parse())
                     .collect::<Result<_, String>>()
                     .map_err(|e| format!("stored configuration is invalid: {e}"))?,
+                quantiles: Vec::new(),
             },
             train: TrainConfig {
                 epochs: t.epochs,
