@@ -1,9 +1,10 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
 //! with covariates through the CLI loading back with the same inputs and predictions, the
 //! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
-//! and the metadata JSON of the current format, byte for byte (`fixtures/v6/meta.jsonl`,
-//! and `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for
-//! what a GRU model, of one network, and of one series, still writes).
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v7/meta.jsonl`,
+//! and `fixtures/v6/meta.jsonl`, `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and
+//! `fixtures/v3/meta.jsonl` for what a point model, a GRU, of one network, and of one
+//! series, still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -321,6 +322,30 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
             "window 0",
         ),
         (
+            "a quantile head over a point model's tensors",
+            good.clone(),
+            with_meta(&|v| {
+                v["config"]["model"]["quantiles"] = serde_json::json!([0.1, 0.5, 0.9]);
+            }),
+            "tensor 'dense.weight' has shape [1, 3], expected [3, 3]",
+        ),
+        (
+            "quantiles out of order",
+            good.clone(),
+            with_meta(&|v| {
+                v["config"]["model"]["quantiles"] = serde_json::json!([0.9, 0.5, 0.1]);
+            }),
+            "stored configuration is invalid: quantiles 0.9,0.5,0.1: 0.5 comes after 0.9",
+        ),
+        (
+            "quantiles without the median",
+            good.clone(),
+            with_meta(&|v| {
+                v["config"]["model"]["quantiles"] = serde_json::json!([0.1, 0.9]);
+            }),
+            "add 0.5",
+        ),
+        (
             "version",
             good.clone(),
             with_meta(&|v| v["format_version"] = 99.into()),
@@ -381,6 +406,7 @@ fn golden_metas() -> Vec<Meta> {
                 horizon: 1,
                 features: 1,
                 calendar: Vec::new(),
+                quantiles: Vec::new(),
             },
             train: TrainConfig {
                 epochs: 2,
@@ -629,20 +655,37 @@ fn golden_metas_v6() -> Vec<Meta> {
     metas
 }
 
-/// The metadata JSON of format 6, byte for byte. If this fails, the file format changed:
+/// [`golden_metas_v6`] and quantile heads (format 7 only): the business-day model of one
+/// series forecasting five quantiles at each of 3 steps, the hourly log-return model with
+/// three (one step: log returns take quantiles only there), and the global RNN ensemble
+/// with three.
+fn golden_metas_v7() -> Vec<Meta> {
+    let mut metas = golden_metas_v6();
+    let mut five = metas[0].clone();
+    five.config.model.horizon = 3;
+    five.config.model.quantiles = vec![0.025, 0.1, 0.5, 0.9, 0.975];
+    let mut logret = metas[1].clone();
+    logret.config.model.quantiles = vec![0.05, 0.5, 0.95];
+    let mut global = metas[9].clone();
+    global.config.model.quantiles = vec![0.1, 0.5, 0.9];
+    metas.extend([five, logret, global]);
+    metas
+}
+
+/// The metadata JSON of format 7, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 6.
+/// new fixture for version 7.
 #[test]
-fn format_6_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = fixture(6);
+fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(7);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas_v6();
+    let metas = golden_metas_v7();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 6 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 7 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
     }
     let path = Path::new("meta.jsonl");
@@ -651,10 +694,30 @@ fn format_6_metadata_is_written_byte_for_byte_as_the_fixture() {
     }
 }
 
+/// A point model writes what format 6 wrote, but for the version; format 6 files read
+/// back as the same values (as read: version 6).
+#[test]
+fn format_6_is_format_7_of_a_point_model() {
+    let path = Path::new("meta.jsonl");
+    let fixture = fixture(6);
+    let metas = golden_metas_v6();
+    assert_eq!(fixture.lines().count(), metas.len());
+    for (i, (line, mut meta)) in fixture.lines().zip(metas).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":6,", "\"format_version\":7,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 6;
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
+    }
+}
+
 /// A GRU model writes what format 5 wrote, but for the version; format 5 files read back
 /// as the same values (as read: version 5).
 #[test]
-fn format_5_is_format_6_of_a_gru() {
+fn format_5_is_format_7_of_a_gru() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(5);
     let metas = golden_metas_v5();
@@ -663,7 +726,7 @@ fn format_5_is_format_6_of_a_gru() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":5,", "\"format_version\":6,", 1),
+            line.replacen("\"format_version\":5,", "\"format_version\":7,", 1),
             "meta {i}"
         );
         meta.format_version = 5;
@@ -674,7 +737,7 @@ fn format_5_is_format_6_of_a_gru() {
 /// A model of one network writes what format 4 wrote, but for the version; format 4 files
 /// read back as the same values (as read: version 4).
 #[test]
-fn format_4_is_format_6_of_one_network() {
+fn format_4_is_format_7_of_one_network() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(4);
     let metas = golden_metas_v4();
@@ -683,7 +746,7 @@ fn format_4_is_format_6_of_one_network() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":4,", "\"format_version\":6,", 1),
+            line.replacen("\"format_version\":4,", "\"format_version\":7,", 1),
             "meta {i}"
         );
         meta.format_version = 4;
@@ -694,13 +757,13 @@ fn format_4_is_format_6_of_one_network() {
 /// A model of one series and one network writes what format 3 wrote, but for the version;
 /// format 3 files read back as the same values (as read: version 3).
 #[test]
-fn format_3_is_format_6_of_one_series() {
+fn format_3_is_format_7_of_one_series() {
     let path = Path::new("meta.jsonl");
     for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":3,", "\"format_version\":6,", 1),
+            line.replacen("\"format_version\":3,", "\"format_version\":7,", 1),
             "meta {i}"
         );
         meta.format_version = 3;

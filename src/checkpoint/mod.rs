@@ -36,14 +36,16 @@ pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
-/// of versions 3 to 6 are pinned by `tests/fixtures/v{3,4,5,6}/meta.jsonl`. Version 6 added
+/// of versions 3 to 7 are pinned by `tests/fixtures/v{3,4,5,6,7}/meta.jsonl`. Version 7
+/// added the quantile head (`config.model.quantiles`, a dense head of K·Q outputs; a point
+/// model writes what version 6 wrote). Version 6 added
 /// the recurrent cell (LSTM and RNN; a GRU model writes what version 5 wrote). Version 5
 /// added the further networks of an ensemble (a model of one network writes what version 4
 /// wrote); version 4 added the series of a global model (a model of
 /// one series writes what version 3 wrote); version 3 added the calendar and the MASE
 /// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
 /// in use, the scale recovered from the stored test metrics.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
