@@ -337,6 +337,8 @@ pub struct PartialModel {
     pub horizon: Option<usize>,
     /// `calendar = ["hour", "weekday"]`.
     pub calendar: Option<Vec<CalendarInput>>,
+    /// `quantiles = [0.1, 0.5, 0.9]`; `[]` for a point model.
+    pub quantiles: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -410,6 +412,7 @@ impl PartialConfig {
         set(&mut config.model.transform, m.transform);
         set(&mut config.model.horizon, m.horizon);
         set(&mut config.model.calendar, m.calendar);
+        set(&mut config.model.quantiles, m.quantiles);
         set(&mut config.train.epochs, t.epochs);
         set(&mut config.train.batch_size, t.batch_size);
         set(&mut config.train.optimizer, t.optimizer);
@@ -552,6 +555,19 @@ mod tests {
         };
         flags.apply(&mut c);
         assert_eq!(c.model.layers, vec![8]);
+        assert!(c.model.quantiles.is_empty());
+        let file: PartialConfig = toml::from_str("[model]\nquantiles = [0.1, 0.5, 0.9]").unwrap();
+        file.apply(&mut c);
+        assert_eq!(c.model.quantiles, vec![0.1, 0.5, 0.9]);
+        let flags = PartialConfig {
+            model: PartialModel {
+                quantiles: Some(vec![0.25, 0.5, 0.75]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        flags.apply(&mut c);
+        assert_eq!(c.model.quantiles, vec![0.25, 0.5, 0.75]);
         assert_eq!((c.train.epochs, c.train.lr), (5, 0.01));
         assert_eq!(c.train.batch_size, 64);
     }
