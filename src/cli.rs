@@ -210,6 +210,19 @@ pub struct TrainOptions {
     #[arg(long, value_name = "K")]
     pub horizon: Option<usize>,
 
+    /// Quantile levels to forecast at every step, comma-separated and increasing, each
+    /// between 0 and 1, with 0.5 among them (e.g. 0.025,0.1,0.5,0.9,0.975): the head then
+    /// forecasts each level, trained on the pinball loss, and the median is the point
+    /// forecast. Each step's quantiles are sorted, so they never cross [default: none, a
+    /// point forecast].
+    #[arg(
+        long,
+        value_name = "Q,Q,..",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    pub quantiles: Option<Vec<f64>>,
+
     /// Training epochs [default: 50].
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
@@ -285,6 +298,7 @@ impl TrainOptions {
                 transform: self.transform,
                 horizon: self.horizon,
                 calendar: self.calendar.clone(),
+                quantiles: self.quantiles.clone(),
             },
             train: PartialTrain {
                 epochs: self.epochs,

@@ -35,14 +35,92 @@ pub struct ModelConfig {
     pub features: usize,
     /// Calendar inputs derived from each step's date (`--calendar hour,weekday,month`).
     pub calendar: Vec<CalendarInput>,
+    /// Quantile levels the head forecasts at every step (`--quantiles 0.1,0.5,0.9`),
+    /// increasing, with 0.5 among them (the median is the point forecast); empty for a
+    /// point model (the seed model), whose head forecasts one value per step.
+    pub quantiles: Vec<f64>,
 }
 
 impl ModelConfig {
-    /// The network in a few words: `GRU 50,100`.
+    /// The network in a few words: `GRU 50,100`, or with quantiles
+    /// `GRU 50,100, quantiles 0.1,0.5,0.9`.
     pub fn describe(&self) -> String {
         let widths: Vec<String> = self.layers.iter().map(|h| h.to_string()).collect();
-        format!("{} {}", self.cell.label(), widths.join(","))
+        let mut words = format!("{} {}", self.cell.label(), widths.join(","));
+        if !self.quantiles.is_empty() {
+            words.push_str(&format!(", quantiles {}", list(&self.quantiles)));
+        }
+        words
     }
+
+    /// Outputs of the dense head: K·Q for K steps and Q quantiles, K for a point model.
+    pub fn outputs(&self) -> usize {
+        self.horizon * self.quantiles.len().max(1)
+    }
+}
+
+/// The most quantiles a head may forecast at each step.
+pub const MAX_QUANTILES: usize = 99;
+
+/// Where the median (0.5) is in `quantiles`; `None` for a point model.
+pub fn median_index(quantiles: &[f64]) -> Option<usize> {
+    quantiles.iter().position(|&q| q == 0.5)
+}
+
+/// Numbers as a user types them in a list: `0.1,0.5,0.9`.
+fn list(values: &[f64]) -> String {
+    let words: Vec<String> = values.iter().map(f64::to_string).collect();
+    words.join(",")
+}
+
+/// Refuses a quantile list a head cannot forecast, naming the bad value and the fix: empty
+/// (a point model) or at least two levels, each strictly between 0 and 1, strictly
+/// increasing, with 0.5 among them.
+pub fn check_quantiles(quantiles: &[f64]) -> Result<(), String> {
+    if quantiles.is_empty() {
+        return Ok(());
+    }
+    let shown = list(quantiles);
+    if let Some(&q) = quantiles.iter().find(|&&q| !(q > 0.0 && q < 1.0)) {
+        return Err(format!(
+            "quantiles {shown}: {q} is not between 0 and 1 (both excluded); give levels such as 0.1,0.5,0.9"
+        ));
+    }
+    if let Some(w) = quantiles.windows(2).find(|w| w[1] <= w[0]) {
+        return Err(if w[1] == w[0] {
+            format!(
+                "quantiles {shown}: {} is listed twice; give each level once",
+                w[0]
+            )
+        } else {
+            let mut sorted = quantiles.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            sorted.dedup();
+            format!(
+                "quantiles {shown}: {} comes after {}; list them in increasing order ({})",
+                w[1],
+                w[0],
+                list(&sorted)
+            )
+        });
+    }
+    if quantiles.len() < 2 {
+        return Err(format!(
+            "quantiles {shown}: give at least two levels, e.g. 0.1,0.5,0.9 (none for a point forecast)"
+        ));
+    }
+    if quantiles.len() > MAX_QUANTILES {
+        return Err(format!(
+            "quantiles: {} levels; give at most {MAX_QUANTILES}",
+            quantiles.len()
+        ));
+    }
+    if median_index(quantiles).is_none() {
+        return Err(format!(
+            "quantiles {shown}: the median is the point forecast; add 0.5"
+        ));
+    }
+    Ok(())
 }
 
 impl Default for ModelConfig {
@@ -56,6 +134,7 @@ impl Default for ModelConfig {
             horizon: 1,
             features: 1,
             calendar: Vec::new(),
+            quantiles: Vec::new(),
         }
     }
 }
@@ -258,6 +337,8 @@ pub struct PartialModel {
     pub horizon: Option<usize>,
     /// `calendar = ["hour", "weekday"]`.
     pub calendar: Option<Vec<CalendarInput>>,
+    /// `quantiles = [0.1, 0.5, 0.9]`; `[]` for a point model.
+    pub quantiles: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -331,6 +412,7 @@ impl PartialConfig {
         set(&mut config.model.transform, m.transform);
         set(&mut config.model.horizon, m.horizon);
         set(&mut config.model.calendar, m.calendar);
+        set(&mut config.model.quantiles, m.quantiles);
         set(&mut config.train.epochs, t.epochs);
         set(&mut config.train.batch_size, t.batch_size);
         set(&mut config.train.optimizer, t.optimizer);
@@ -382,6 +464,15 @@ impl RunConfig {
         {
             return bad(&format!(
                 "calendar lists '{twice}' twice: give each input once"
+            ));
+        }
+        check_quantiles(&m.quantiles).map_err(GrufError::usage)?;
+        if !m.quantiles.is_empty() && m.transform == TransformKind::Logret && m.horizon > 1 {
+            return bad(&format!(
+                "quantiles with the logret transform and a horizon of {}: log returns are decoded \
+                 cumulatively, step after step, so quantiles of each step's log return are not \
+                 quantiles of the price; use --transform window (or --horizon 1)",
+                m.horizon
             ));
         }
         if !(1..=256).contains(&m.features) {
@@ -464,8 +555,63 @@ mod tests {
         };
         flags.apply(&mut c);
         assert_eq!(c.model.layers, vec![8]);
+        assert!(c.model.quantiles.is_empty());
+        let file: PartialConfig = toml::from_str("[model]\nquantiles = [0.1, 0.5, 0.9]").unwrap();
+        file.apply(&mut c);
+        assert_eq!(c.model.quantiles, vec![0.1, 0.5, 0.9]);
+        let flags = PartialConfig {
+            model: PartialModel {
+                quantiles: Some(vec![0.25, 0.5, 0.75]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        flags.apply(&mut c);
+        assert_eq!(c.model.quantiles, vec![0.25, 0.5, 0.75]);
         assert_eq!((c.train.epochs, c.train.lr), (5, 0.01));
         assert_eq!(c.train.batch_size, 64);
+    }
+
+    /// Each way a quantile list can be wrong gets its own message naming the value.
+    #[test]
+    fn quantile_lists_are_checked() {
+        assert_eq!(check_quantiles(&[]), Ok(()));
+        assert_eq!(check_quantiles(&[0.025, 0.1, 0.5, 0.9, 0.975]), Ok(()));
+        for (list, says) in [
+            (vec![0.1, 0.5, 1.0], "1 is not between 0 and 1"),
+            (vec![0.0, 0.5], "0 is not between 0 and 1"),
+            (vec![-0.1, 0.5], "-0.1 is not between 0 and 1"),
+            (vec![f64::NAN, 0.5], "NaN is not between 0 and 1"),
+            (
+                vec![0.9, 0.5, 0.1],
+                "0.5 comes after 0.9; list them in increasing order (0.1,0.5,0.9)",
+            ),
+            (vec![0.1, 0.5, 0.5, 0.9], "0.5 is listed twice"),
+            (vec![0.5], "give at least two levels"),
+            (vec![0.1, 0.9], "the median is the point forecast; add 0.5"),
+        ] {
+            let err = check_quantiles(&list).unwrap_err();
+            assert!(err.contains(says), "{list:?}: {err}");
+        }
+        let many: Vec<f64> = (1..=MAX_QUANTILES + 1)
+            .map(|i| i as f64 / (MAX_QUANTILES + 2) as f64)
+            .collect();
+        assert!(check_quantiles(&many).unwrap_err().contains("at most 99"));
+
+        let mut c = RunConfig::default();
+        c.model.quantiles = vec![0.1, 0.9];
+        assert!(c.validate().unwrap_err().to_string().contains("add 0.5"));
+        c.model.quantiles = vec![0.1, 0.5, 0.9];
+        c.validate().unwrap();
+        assert_eq!(c.model.outputs(), 3);
+        assert_eq!(c.model.describe(), "GRU 50,100, quantiles 0.1,0.5,0.9");
+        assert_eq!(median_index(&c.model.quantiles), Some(1));
+        // Log returns are chained: refused beyond one step, where they are one step's.
+        c.model.transform = TransformKind::Logret;
+        c.validate().unwrap();
+        c.model.horizon = 3;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("use --transform window"), "{err}");
     }
 
     #[test]

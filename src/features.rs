@@ -365,6 +365,35 @@ impl Featurizer {
         }
         path
     }
+
+    /// The prices the outputs `y` of a quantile head (`[horizon · q]`, step-major: output
+    /// `k·q + j` is step `k`'s quantile `j`) stand for after `history`, for the first
+    /// `steps` steps: flat, `[steps · q]`, in the same layout. Each quantile's outputs are
+    /// decoded as a path ([`Featurizer::decode`]), then each step's q values are sorted.
+    ///
+    /// The sort is the monotone rearrangement of Chernozhukov, Fernández-Val and Galichon
+    /// (2010): a head trained on the pinball loss can put a lower quantile above a higher
+    /// one, and sorting the values never makes the forecast worse by that loss, so no
+    /// forecast this returns crosses. Decoding before sorting is the same as sorting before
+    /// it for every transform a quantile model may use: each step's decode is increasing in
+    /// its output (the anchors are past values, positive where the transform divides) and,
+    /// but for log returns (refused with quantiles beyond one step), depends on no other
+    /// step.
+    pub fn decode_quantiles(&self, history: &[f64], y: &[f32], q: usize, steps: usize) -> Vec<f64> {
+        let mut out = vec![0.0; steps * q];
+        let mut column = Vec::with_capacity(steps);
+        for j in 0..q {
+            column.clear();
+            column.extend((0..steps).map(|k| y[k * q + j]));
+            for (k, p) in self.decode(history, &column).into_iter().enumerate() {
+                out[k * q + j] = p;
+            }
+        }
+        for step in out.chunks_mut(q) {
+            step.sort_by(f64::total_cmp);
+        }
+        out
+    }
 }
 
 /// The units of one origin's forecasts ([`Featurizer::units`]): scale-free for the relative
@@ -652,6 +681,31 @@ mod tests {
             for (k, p) in path.iter().enumerate() {
                 assert!((p - values[t + k]).abs() < 1e-5, "t={t} k={k}: {p}");
             }
+        }
+    }
+
+    /// Each quantile's outputs decode as a path of their own; each step's values come out
+    /// sorted, whatever order the head put them in.
+    #[test]
+    fn quantile_outputs_decode_per_quantile_and_sort_per_step() {
+        let values: Vec<f64> = (0..30)
+            .map(|i| 100.0 + (i as f64 * 0.8).sin() * 4.0)
+            .collect();
+        for transform in [
+            TransformKind::Window,
+            TransformKind::Minmax,
+            TransformKind::Diff,
+        ] {
+            let f = fitted(transform, 2, &values);
+            // Step 0 in order, step 1 crossed (its quantile 0 above its quantile 2).
+            let y = [-0.5f32, 0.0, 0.5, 0.75, 0.1, -0.25];
+            let history = &values[..20];
+            let got = f.decode_quantiles(history, &y, 3, 2);
+            let column = |j: usize| f.decode(history, &[y[j], y[3 + j]]);
+            let (q0, q1, q2) = (column(0), column(1), column(2));
+            assert_eq!(&got[..3], &[q0[0], q1[0], q2[0]], "{transform:?}");
+            assert_eq!(&got[3..], &[q2[1], q1[1], q0[1]], "{transform:?}");
+            assert_eq!(f.decode_quantiles(history, &y, 3, 1), &got[..3]);
         }
     }
 

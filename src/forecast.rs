@@ -7,6 +7,14 @@
 //! An ensemble (`--ensemble N`) is one forecaster: every prediction is the elementwise
 //! median, in price units (after each network's output is decoded), of its networks'
 //! predictions, and a recursive forecast feeds that median back as history.
+//!
+//! A quantile model (`--quantiles`) forecasts Q quantiles at each step
+//! ([`Forecaster::quantile_paths`]); each step's quantiles are sorted once decoded
+//! ([`Featurizer::decode_quantiles`]), so they never cross. Everything that asks for a
+//! point forecast (`one_step`, `paths`, `recursive`, `forecast`) gets the median (0.5,
+//! which every quantile model has), and a recursive forecast feeds the median back. An
+//! ensemble of quantile models takes the elementwise median over its networks of each
+//! quantile, which keeps them in order.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -100,19 +108,75 @@ impl Forecaster {
         }
     }
 
+    /// The quantile levels the forecaster's networks forecast at each step, increasing;
+    /// empty for a point model.
+    pub fn quantiles(&self) -> &[f64] {
+        self.models.first().map_or(&[], |m| m.quantiles())
+    }
+
     /// Runs the networks on inputs made by the featurizer (`n` windows back to back) and
-    /// decodes each window's outputs with `decode(window index, outputs)` into prices; with
-    /// several networks, each window's prices are the elementwise median over them.
-    fn run(
+    /// decodes the first `steps` steps of each window's outputs after `history(window
+    /// index)` into prices: the point forecast (a quantile model's median); with several
+    /// networks, each window's prices are the elementwise median over them.
+    fn run<'h>(
         &self,
         inputs: &[f32],
+        history: impl Fn(usize) -> &'h [f64],
+        steps: usize,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let Some(m) = crate::config::median_index(self.quantiles()) else {
+            let k = self.featurizer.horizon;
+            return self.each_network(inputs, k, |i, y| {
+                self.featurizer.decode(history(i), &y[..steps])
+            });
+        };
+        let q = self.quantiles().len();
+        let quantiles = self.run_quantiles(inputs, history, steps)?;
+        Ok(quantiles
+            .into_iter()
+            .map(|w| w.chunks(q).map(|step| step[m]).collect())
+            .collect())
+    }
+
+    /// As [`Forecaster::run`], each window's Q quantiles per step, sorted, flat and
+    /// step-major (`[steps · Q]`); with several networks, the elementwise median over them
+    /// of each quantile.
+    fn run_quantiles<'h>(
+        &self,
+        inputs: &[f32],
+        history: impl Fn(usize) -> &'h [f64],
+        steps: usize,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let q = self.quantiles().len();
+        anyhow::ensure!(
+            q > 0,
+            "this model forecasts a point, not quantiles; retrain it with --quantiles (e.g. 0.1,0.5,0.9)"
+        );
+        anyhow::ensure!(
+            self.models
+                .iter()
+                .all(|m| m.quantiles() == self.quantiles()),
+            "internal: an ensemble's networks forecast different quantiles"
+        );
+        let width = self.featurizer.horizon * q;
+        self.each_network(inputs, width, |i, y| {
+            self.featurizer.decode_quantiles(history(i), y, q, steps)
+        })
+    }
+
+    /// Runs each network on `inputs`, decodes each window's `width` outputs with
+    /// `decode(window index, outputs)`, and with several networks takes the elementwise
+    /// median of the decoded values.
+    fn each_network(
+        &self,
+        inputs: &[f32],
+        width: usize,
         decode: impl Fn(usize, &[f32]) -> Vec<f64>,
     ) -> anyhow::Result<Vec<Vec<f64>>> {
-        let k = self.featurizer.horizon;
         let mut each = Vec::with_capacity(self.models.len());
         for model in &self.models {
             let preds = model.predict(inputs, self.featurizer.window, &self.device)?;
-            let decoded: Vec<Vec<f64>> = (preds.chunks(k).enumerate())
+            let decoded: Vec<Vec<f64>> = (preds.chunks(width).enumerate())
                 .map(|(i, y)| decode(i, y))
                 .collect();
             each.push(decoded);
@@ -135,7 +199,7 @@ impl Forecaster {
         let values = columns.values;
         let targets: Vec<usize> = targets.collect();
         let xs = self.featurizer.inputs(columns, &targets);
-        let preds = self.run(&xs, |i, y| self.featurizer.decode(&values[..targets[i]], y))?;
+        let preds = self.run(&xs, |i| &values[..targets[i]], 1)?;
         Ok(preds.into_iter().map(|p| p[0]).collect())
     }
 
@@ -197,7 +261,8 @@ impl Forecaster {
     /// K steps (the model's horizon), each block's values appended to the history the next
     /// block is predicted from. With K = 1 this is the recursive forecast; with `steps` ≤ K
     /// the direct one, the only one a model with covariates makes (`steps` above K is then
-    /// an error: callers refuse it first, in the user's terms).
+    /// an error: callers refuse it first, in the user's terms). A quantile model's forecast
+    /// is its median.
     pub fn paths<'a>(
         &self,
         columns: impl Into<Columns<'a>>,
@@ -206,25 +271,97 @@ impl Forecaster {
     ) -> anyhow::Result<Vec<Vec<f64>>> {
         let columns = columns.into();
         let values = columns.values;
-        let k = self.featurizer.horizon;
-        if self.featurizer.has_covariates() {
-            anyhow::ensure!(
-                steps <= k,
-                "a model with --inputs forecasts at most its horizon ({k} steps), not {steps}"
-            );
-            let mut input = Vec::with_capacity(origins.len() * self.lookback());
-            for &o in origins {
-                self.featurizer.encode_at(columns, o, &mut input);
-            }
-            return self.run(&input, |i, y| {
-                self.featurizer.decode(&values[..origins[i]], &y[..steps])
-            });
+        if self.direct_only(steps)? {
+            let input = self.featurizer.inputs(columns, origins);
+            return self.run(&input, |i| &values[..origins[i]], steps);
         }
-        // Each origin's history, and with calendar inputs its dates, continued on the
-        // series' calendar through the whole forecast.
+        let mut histories = self.histories(columns, origins, steps);
+        let mut input = Vec::new();
+        let mut done = 0;
+        while done < steps {
+            let block = self.featurizer.horizon.min(steps - done);
+            self.encode_histories(&histories, columns, &mut input);
+            let next = self.run(&input, |i| &histories[i].0, block)?;
+            for ((hist, _), next) in histories.iter_mut().zip(next) {
+                hist.extend(next);
+            }
+            done += block;
+        }
+        let lookback = self.lookback();
+        Ok(histories
+            .into_iter()
+            .map(|(mut h, _)| h.split_off(lookback))
+            .collect())
+    }
+
+    /// The quantile forecasts of `steps` values from each origin, as [`Forecaster::paths`]
+    /// makes the point forecast: for each origin and step, the Q quantiles of
+    /// [`Forecaster::quantiles`] in price units, increasing (sorted: they never cross). A
+    /// forecast longer than the horizon continues in blocks of K steps from the history
+    /// continued by the median, so each later block's quantiles are conditional on the
+    /// median path before it. An error for a point model.
+    pub fn quantile_paths<'a>(
+        &self,
+        columns: impl Into<Columns<'a>>,
+        origins: &[usize],
+        steps: usize,
+    ) -> anyhow::Result<Vec<Vec<Vec<f64>>>> {
+        let columns = columns.into();
+        let values = columns.values;
+        let q = self.quantiles().len();
+        let split = |flat: Vec<f64>| -> Vec<Vec<f64>> {
+            flat.chunks(q.max(1)).map(<[f64]>::to_vec).collect()
+        };
+        if self.direct_only(steps)? {
+            let input = self.featurizer.inputs(columns, origins);
+            let out = self.run_quantiles(&input, |i| &values[..origins[i]], steps)?;
+            return Ok(out.into_iter().map(split).collect());
+        }
+        let m = crate::config::median_index(self.quantiles()).unwrap_or(0);
+        let mut histories = self.histories(columns, origins, steps);
+        let mut out: Vec<Vec<Vec<f64>>> = vec![Vec::with_capacity(steps); origins.len()];
+        let mut input = Vec::new();
+        let mut done = 0;
+        while done < steps {
+            let block = self.featurizer.horizon.min(steps - done);
+            self.encode_histories(&histories, columns, &mut input);
+            let next = self.run_quantiles(&input, |i| &histories[i].0, block)?;
+            for (((hist, _), path), next) in histories.iter_mut().zip(&mut out).zip(next) {
+                let next = split(next);
+                hist.extend(next.iter().map(|step| step[m]));
+                path.extend(next);
+            }
+            done += block;
+        }
+        Ok(out)
+    }
+
+    /// True when a forecast of `steps` is made directly from the real data: a model with
+    /// covariates (whose future is unknown) makes no other, and `steps` beyond its horizon
+    /// is an error.
+    fn direct_only(&self, steps: usize) -> anyhow::Result<bool> {
+        let k = self.featurizer.horizon;
+        if !self.featurizer.has_covariates() {
+            return Ok(false);
+        }
+        anyhow::ensure!(
+            steps <= k,
+            "a model with --inputs forecasts at most its horizon ({k} steps), not {steps}"
+        );
+        Ok(true)
+    }
+
+    /// Each origin's history, and with calendar inputs its dates, continued on the
+    /// series' calendar through a forecast of `steps`.
+    fn histories(
+        &self,
+        columns: Columns<'_>,
+        origins: &[usize],
+        steps: usize,
+    ) -> Vec<(Vec<f64>, Vec<i64>)> {
         let lookback = self.lookback();
         let dated = !self.featurizer.calendar.is_empty();
-        let mut histories: Vec<(Vec<f64>, Vec<i64>)> = origins
+        origins
             .iter()
             .map(|&o| {
                 let mut dates = Vec::new();
@@ -232,35 +369,28 @@ impl Forecaster {
                     dates.extend_from_slice(&columns.dates[o - lookback..o]);
                     dates.extend(columns.calendar.future(columns.dates[o - 1], steps));
                 }
-                (values[o - lookback..o].to_vec(), dates)
+                (columns.values[o - lookback..o].to_vec(), dates)
             })
-            .collect();
-        let mut input = Vec::with_capacity(origins.len() * lookback * self.featurizer.features());
-        let mut done = 0;
-        while done < steps {
-            let block = self.featurizer.horizon.min(steps - done);
-            input.clear();
-            for (hist, dates) in &histories {
-                let history = Columns {
-                    values: hist,
-                    covariates: &[],
-                    dates,
-                    calendar: columns.calendar,
-                };
-                self.featurizer.encode_at(history, hist.len(), &mut input);
-            }
-            let next = self.run(&input, |i, y| {
-                self.featurizer.decode(&histories[i].0, &y[..block])
-            })?;
-            for ((hist, _), next) in histories.iter_mut().zip(next) {
-                hist.extend(next);
-            }
-            done += block;
+            .collect()
+    }
+
+    /// Replaces `input` with the inputs that predict what follows each history.
+    fn encode_histories(
+        &self,
+        histories: &[(Vec<f64>, Vec<i64>)],
+        columns: Columns<'_>,
+        input: &mut Vec<f32>,
+    ) {
+        input.clear();
+        for (hist, dates) in histories {
+            let history = Columns {
+                values: hist,
+                covariates: &[],
+                dates,
+                calendar: columns.calendar,
+            };
+            self.featurizer.encode_at(history, hist.len(), input);
         }
-        Ok(histories
-            .into_iter()
-            .map(|(mut h, _)| h.split_off(lookback))
-            .collect())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Training progress on stderr: an indicatif bar on a terminal, one plain line per epoch
-//! otherwise, nothing with `--quiet`. Losses are MSE in the transform's units; the
+//! otherwise, nothing with `--quiet`. Losses are the training loss (MSE, or pinball for a quantile model) in the transform's units; the
 //! validation error is also shown as an RMSE in price units. The one place that knows about terminals.
 //!
 //! One training run (or one ensemble) reports through a [`Reporter`] of its own. Several

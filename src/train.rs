@@ -1,5 +1,5 @@
 //! The training loop: shuffled mini-batches, the loss it is given (MSE for the seed
-//! model), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
+//! model, the pinball loss for a quantile model: [`Loss::for_model`]), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
 //! epoch, best-weights keeping and early stopping; and an ensemble's networks, trained
 //! one after another from consecutive seeds ([`train_ensemble`]).
 //!
@@ -27,15 +27,17 @@ use crate::rng::Rng64;
 use crate::window::Split;
 
 /// One epoch's figures, as stored in the checkpoint's history. Losses are the training
-/// loss (MSE for the seed model) in the transform's units (what the network is fitted on);
-/// `val_rmse` is in price units.
+/// loss (MSE for the seed model, pinball for a quantile model) in the transform's units
+/// (what the network is fitted on); `val_rmse` is in price units, of the point forecast
+/// (a quantile model's median).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
     pub train_loss: f64,
     pub val_loss: f64,
-    /// RMSE of the validation predictions (every step of the horizon), in price units.
+    /// RMSE of the validation predictions (every step of the horizon; a quantile model's
+    /// median), in price units.
     pub val_rmse: f64,
     pub seconds: f64,
 }
@@ -100,8 +102,10 @@ pub struct TrainData<'a> {
 /// predicted value.
 type Target = (usize, usize);
 
-/// Trains a fresh model on `data` (one or more series), minimising `loss`. Batches draw
-/// from every series' training targets alike.
+/// Trains a fresh model on `data` (one or more series), minimising `loss`, which must
+/// suit the model's head (one output per step for the MSE, its Q quantiles for the pinball
+/// loss; [`Loss::for_model`] picks it). Batches draw from every series' training targets
+/// alike.
 pub fn train(
     model: &ModelConfig,
     config: &TrainConfig,
@@ -126,6 +130,15 @@ pub fn train(
             f.horizon
         );
     }
+    let suits = match loss {
+        Loss::Mse => model.quantiles.is_empty(),
+        Loss::Pinball { quantiles } => *quantiles == model.quantiles,
+    };
+    anyhow::ensure!(
+        suits,
+        "internal: the loss {loss:?} does not suit a head of the quantiles {:?}",
+        model.quantiles
+    );
     let horizon = model.horizon;
     let mut rng = Rng64::seed_from_u64(seed);
     let init = init_weights(model, &mut rng, device)?;
@@ -327,7 +340,8 @@ fn batch(data: &[TrainData<'_>], targets: &[Target]) -> (Vec<f32>, Vec<f32>) {
 
 /// Predictions for `targets` without dropout: the `loss` in the transform's units (what
 /// training minimises) and the RMSE in price units over every step of the horizon (pooled
-/// over the series).
+/// over the series) of the point forecast: a quantile model's median, after its quantiles
+/// are sorted as the forecaster sorts them.
 fn validate(
     net: &Model,
     loss: &Loss,
@@ -344,12 +358,22 @@ fn validate(
     let preds = net.predict(&xs, window, device)?;
     let n = ys.len() as f64;
     let loss = loss.mean(&preds, &ys);
+    let q = net.outputs_per_step();
+    let median = crate::config::median_index(net.quantiles());
     let price_se: f64 = preds
-        .chunks(horizon)
+        .chunks(horizon * q)
         .zip(targets)
         .flat_map(|(y, &(i, t))| {
             let values = data[i].values.values;
-            let path = data[i].featurizer.decode(&values[..t], y);
+            let featurizer = data[i].featurizer;
+            let path = match median {
+                None => featurizer.decode(&values[..t], y),
+                Some(m) => featurizer
+                    .decode_quantiles(&values[..t], y, q, horizon)
+                    .chunks(q)
+                    .map(|step| step[m])
+                    .collect(),
+            };
             (0..path.len()).map(move |k| (path[k] - values[t + k]).powi(2))
         })
         .sum();

@@ -1,9 +1,10 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
 //! with covariates through the CLI loading back with the same inputs and predictions, the
 //! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
-//! and the metadata JSON of the current format, byte for byte (`fixtures/v6/meta.jsonl`,
-//! and `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for
-//! what a GRU model, of one network, and of one series, still writes).
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v7/meta.jsonl`,
+//! and `fixtures/v6/meta.jsonl`, `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and
+//! `fixtures/v3/meta.jsonl` for what a point model, a GRU, of one network, and of one
+//! series, still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -408,6 +409,30 @@ fn malformed_checkpoints_are_refused_with_the_reason() {
             "window 0",
         ),
         (
+            "a quantile head over a point model's tensors",
+            good.clone(),
+            with_meta(&|v| {
+                v["config"]["model"]["quantiles"] = serde_json::json!([0.1, 0.5, 0.9]);
+            }),
+            "tensor 'dense.weight' has shape [1, 3], expected [3, 3]",
+        ),
+        (
+            "quantiles out of order",
+            good.clone(),
+            with_meta(&|v| {
+                v["config"]["model"]["quantiles"] = serde_json::json!([0.9, 0.5, 0.1]);
+            }),
+            "stored configuration is invalid: quantiles 0.9,0.5,0.1: 0.5 comes after 0.9",
+        ),
+        (
+            "quantiles without the median",
+            good.clone(),
+            with_meta(&|v| {
+                v["config"]["model"]["quantiles"] = serde_json::json!([0.1, 0.9]);
+            }),
+            "add 0.5",
+        ),
+        (
             "version",
             good.clone(),
             with_meta(&|v| v["format_version"] = 99.into()),
@@ -468,6 +493,7 @@ fn golden_metas() -> Vec<Meta> {
                 horizon: 1,
                 features: 1,
                 calendar: Vec::new(),
+                quantiles: Vec::new(),
             },
             train: TrainConfig {
                 epochs: 2,
@@ -717,10 +743,20 @@ fn golden_metas_v6() -> Vec<Meta> {
     metas
 }
 
-/// [`golden_metas_v6`] and calibrated models (format 7 only): a model of one series
-/// calibrated for 30 steps, and a global one for 48.
+/// [`golden_metas_v6`], quantile heads and calibrated models (format 7 only): the
+/// business-day model of one series forecasting five quantiles at each of 3 steps, the
+/// hourly log-return model with three (one step: log returns take quantiles only there),
+/// the global RNN ensemble with three; then a point model of one series calibrated for 30
+/// steps, a global one for 48, and the five-quantile model calibrated for 3.
 fn golden_metas_v7() -> Vec<Meta> {
     let mut metas = golden_metas_v6();
+    let mut five = metas[0].clone();
+    five.config.model.horizon = 3;
+    five.config.model.quantiles = vec![0.025, 0.1, 0.5, 0.9, 0.975];
+    let mut logret = metas[1].clone();
+    logret.config.model.quantiles = vec![0.05, 0.5, 0.95];
+    let mut global = metas[9].clone();
+    global.config.model.quantiles = vec![0.1, 0.5, 0.9];
     let calibrated = |meta: &Meta, steps: usize| {
         let mut meta = meta.clone();
         meta.calibration = Some(Arc::new(Calibration {
@@ -730,8 +766,12 @@ fn golden_metas_v7() -> Vec<Meta> {
         }));
         meta
     };
-    let (one, global) = (calibrated(&metas[0], 30), calibrated(&metas[4], 48));
-    metas.extend([one, global]);
+    let (one, global_calibrated, five_calibrated) = (
+        calibrated(&metas[0], 30),
+        calibrated(&metas[4], 48),
+        calibrated(&five, 3),
+    );
+    metas.extend([five, logret, global, one, global_calibrated, five_calibrated]);
     metas
 }
 
@@ -771,10 +811,10 @@ fn write_format_7_fixture() {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
-/// A model without a calibration writes what format 6 wrote, but for the version; format 6
-/// files read back as the same values (as read: version 6).
+/// A point model without a calibration writes what format 6 wrote, but for the version;
+/// format 6 files read back as the same values (as read: version 6).
 #[test]
-fn format_6_is_format_7_without_a_calibration() {
+fn format_6_is_format_7_of_an_uncalibrated_point_model() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(6);
     let metas = golden_metas_v6();

@@ -39,8 +39,10 @@ pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
 /// of versions 3 to 7 are pinned by `tests/fixtures/v{3,4,5,6,7}/meta.jsonl`. Version 7
-/// added the conformal calibration (`calibration` in the metadata, its errors in tensors
-/// `calibration.step{k}`; a file without it writes what version 6 wrote). Version 6 added
+/// added the quantile head (`config.model.quantiles`, a dense head of K·Q outputs) and the
+/// conformal calibration (`calibration` in the metadata, its errors in tensors
+/// `calibration.step{k}`); a point model without a calibration writes what version 6
+/// wrote. Version 6 added
 /// the recurrent cell (LSTM and RNN; a GRU model writes what version 5 wrote). Version 5
 /// added the further networks of an ensemble (a model of one network writes what version 4
 /// wrote); version 4 added the series of a global model (a model of

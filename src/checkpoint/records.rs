@@ -7,16 +7,15 @@
 //!
 //! Rules:
 //! - A version's records are frozen once files of that version exist. Field order is the
-//!   key order in the file. `tests/checkpoint.rs` holds formats 5, 4 and 3 to their bytes
-//!   (`tests/fixtures/v5/meta.jsonl`, `tests/fixtures/v4/meta.jsonl`,
-//!   `tests/fixtures/v3/meta.jsonl`); format 2 is held by gruf 1.0's own files
-//!   (`tests/compat.rs`).
+//!   key order in the file. `tests/checkpoint.rs` holds formats 7 to 3 to their bytes
+//!   (`tests/fixtures/v7/meta.jsonl`, …, `tests/fixtures/v3/meta.jsonl`); format 2 is held
+//!   by gruf 1.0's own files (`tests/compat.rs`).
 //! - A change to the JSON is a new format version: new records for what changed (reusing
 //!   the unchanged ones), [`v5::Meta`]'s place as the written version, and an upgrade from
 //!   the previous version's records, as [`v4::Meta`] has into [`v5::Meta`], [`v3::Meta`]
 //!   into [`v4::Meta`] and [`v2::Meta`] into [`v3::Meta`]. Optional keys that are absent
-//!   unless a feature is used (`calendar`, `id_column`, `ensemble`) sit in the shared
-//!   records.
+//!   unless a feature is used (`calendar`, `id_column`, `ensemble`, `cell`,
+//!   `quantiles`) sit in the shared records.
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
@@ -57,7 +56,7 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
     }
 }
 
-/// Format 5 and format 6, the current one, share these records. Format 5 is format 4 plus
+/// Formats 5, 6 and 7, the current one, share these records. Format 5 is format 4 plus
 /// the further networks of an ensemble
 /// (`--ensemble N`). A model of one network writes what format 4 wrote (only the version
 /// differs); an ensemble's top-level `seed`, `history`, `best_epoch` and `stopped_early`
@@ -69,6 +68,12 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
 /// what format 5 wrote but for the version number; the version is new so that gruf 1.3,
 /// which reads format 5, refuses an LSTM file with its upgrade message rather than failing
 /// on a missing tensor.
+///
+/// Format 7 adds `config.model.quantiles` (the levels of a quantile head, after
+/// `horizon`; absent for a point model), whose `dense.weight` and `dense.bias` then have
+/// K·Q rows, step-major. A point model writes what format 6 wrote but for the version
+/// number; the version is new so that gruf 1.4, which reads format 6, refuses a quantile
+/// model with its upgrade message rather than reading its head as K point forecasts.
 pub mod v5 {
     use serde::{Deserialize, Serialize};
 
@@ -366,6 +371,11 @@ pub mod v3 {
         /// one step keep the JSON they had before direct multi-step forecasts.
         #[serde(default = "one", skip_serializing_if = "is_one")]
         pub horizon: usize,
+        /// The quantile levels of the head (format 7), increasing; absent (and written
+        /// absent) for a point model, so point models keep the JSON they had before
+        /// quantile heads. Checked when converted, as the flag is.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub quantiles: Vec<f64>,
         /// Values per input step; absent (and written absent) for the price alone.
         #[serde(default = "one", skip_serializing_if = "is_one")]
         pub features: usize,
@@ -760,6 +770,7 @@ impl From<&RunConfig> for v3::RunConfig {
                     TransformKind::Seasonal => v3::Transform::Seasonal,
                 },
                 horizon: m.horizon,
+                quantiles: m.quantiles.clone(),
                 features: m.features,
                 calendar: m.calendar.iter().map(|c| c.name().to_string()).collect(),
             },
@@ -1125,6 +1136,7 @@ impl v3::RunConfig {
                     .map(|c| c.parse())
                     .collect::<Result<_, String>>()
                     .map_err(|e| format!("stored configuration is invalid: {e}"))?,
+                quantiles: m.quantiles,
             },
             train: TrainConfig {
                 epochs: t.epochs,

@@ -162,7 +162,7 @@ fn run_training(
         &config.model,
         &config.train,
         seed,
-        &Loss::Mse,
+        &Loss::for_model(&config.model),
         data,
         device,
         &mut |e| {

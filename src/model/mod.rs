@@ -6,6 +6,11 @@
 //! (`nn.LSTM`, `nn.RNN`) plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`; an
 //! LSTM's are `lstm.…`, an RNN's `rnn.…`), and initialised as PyTorch does, from our own
 //! seeded generator.
+//!
+//! A quantile model (`--quantiles`, Q levels) has the same network with a wider head,
+//! Dense(K·Q), step-major: output `k·Q + j` is step `k`'s quantile `quantiles[j]` (a
+//! PyTorch `out.view(batch, K, Q)`). The head is plain: nothing in it keeps the quantiles
+//! in order; the forecaster sorts each step's Q values (`Featurizer::decode_quantiles`).
 
 pub mod fused;
 pub mod recurrent;
@@ -58,8 +63,8 @@ pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
         shapes.push((format!("{cell}.bias_hh_l{l}"), vec![g * h]));
         input = h;
     }
-    shapes.push(("dense.weight".into(), vec![config.horizon, input]));
-    shapes.push(("dense.bias".into(), vec![config.horizon]));
+    shapes.push(("dense.weight".into(), vec![config.outputs(), input]));
+    shapes.push(("dense.bias".into(), vec![config.outputs()]));
     shapes
 }
 
@@ -92,6 +97,8 @@ pub struct Model {
     dropout: f32,
     /// Values per input step.
     features: usize,
+    /// The quantile levels of the head's outputs, or empty for a point model.
+    quantiles: Vec<f64>,
 }
 
 impl Model {
@@ -122,7 +129,19 @@ impl Model {
             dense_b: get("dense.bias".into())?,
             dropout: config.dropout as f32,
             features: config.features,
+            quantiles: config.quantiles.clone(),
         })
+    }
+
+    /// The quantile levels the head forecasts at each step, increasing; empty for a point
+    /// model.
+    pub fn quantiles(&self) -> &[f64] {
+        &self.quantiles
+    }
+
+    /// Outputs per step: Q for a quantile model, 1 for a point model.
+    pub fn outputs_per_step(&self) -> usize {
+        self.quantiles.len().max(1)
     }
 
     /// The same network with every recurrent layer run step by step on candle ops.
@@ -140,8 +159,9 @@ impl Model {
         &self.layers
     }
 
-    /// `xs`: `[batch, window, features]` scaled inputs → `[batch, K]` scaled next K values.
-    /// With `dropout_rng` (training), dropout follows each recurrent layer.
+    /// `xs`: `[batch, window, features]` scaled inputs → `[batch, K]` scaled next K values,
+    /// or for a quantile model `[batch, K·Q]`, step-major (output `k·Q + j`: step `k`,
+    /// quantile `j`). With `dropout_rng` (training), dropout follows each recurrent layer.
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
         let mut h = xs.clone();
         let last = self.layers.len() - 1;
@@ -176,7 +196,8 @@ impl Model {
     }
 
     /// Predicts in batches without dropout: `inputs` holds `n` windows (`[window,
-    /// features]` each) back to back.
+    /// features]` each) back to back; the result, each window's outputs (K, or K·Q) back
+    /// to back.
     pub fn predict(&self, inputs: &[f32], window: usize, device: &Device) -> Result<Vec<f32>> {
         const CHUNK: usize = 512;
         let step = (window * self.features).max(1);
@@ -226,6 +247,42 @@ mod tests {
             assert!(v.iter().all(|x| x.abs() <= bound + 1e-7), "{name}");
             assert_eq!(v, b[&name].flatten_all().unwrap().to_vec1::<f32>().unwrap());
         }
+    }
+
+    /// A quantile head has K·Q outputs; the recurrent layers are drawn as a point model's
+    /// of the same seed (the dense head is drawn last).
+    #[test]
+    fn a_quantile_head_has_k_times_q_outputs() {
+        let point = ModelConfig {
+            layers: vec![4, 6],
+            window: 5,
+            horizon: 3,
+            ..Default::default()
+        };
+        let config = ModelConfig {
+            quantiles: vec![0.1, 0.5, 0.9],
+            ..point.clone()
+        };
+        assert_eq!(config.outputs(), 9);
+        let shapes = param_shapes(&config);
+        assert_eq!(shapes[shapes.len() - 2].1, vec![9, 6]);
+        assert_eq!(shapes[shapes.len() - 1].1, vec![9]);
+        let dev = Device::Cpu;
+        let w = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        let p = init_weights(&point, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        for (name, _) in param_shapes(&point)
+            .iter()
+            .filter(|(n, _)| n.starts_with("gru"))
+        {
+            let v = |m: &Weights| m[name].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(v(&w), v(&p), "{name}");
+        }
+        let model = Model::new(&config, &w).unwrap();
+        assert_eq!(model.quantiles(), &[0.1, 0.5, 0.9]);
+        assert_eq!(model.outputs_per_step(), 3);
+        let xs = Tensor::zeros((2, 5, 1), DType::F32, &dev).unwrap();
+        assert_eq!(model.forward(&xs, None).unwrap().dims(), &[2, 9]);
+        assert_eq!(model.predict(&[0.0; 10], 5, &dev).unwrap().len(), 18);
     }
 
     #[test]
