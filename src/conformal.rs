@@ -27,8 +27,14 @@ pub const RECURSIVE_STEPS: usize = 30;
 /// How a model's intervals are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    /// Split-conformal on the errors of the point forecasts (the median of an ensemble).
+    /// Split-conformal on the errors of the point forecasts (the median of an ensemble),
+    /// each over the spread before its origin: one set of errors serves every level.
     Residuals,
+    /// Conformalised quantile regression (Romano, Patterson and Candès, 2019): a quantile
+    /// model's interval at a level is the band between its α/2 and 1 − α/2 quantiles,
+    /// widened (or narrowed) by the order statistic of how far the validation targets fell
+    /// outside it. One set of errors per level the head's quantiles give.
+    Quantiles,
 }
 
 impl Method {
@@ -36,6 +42,7 @@ impl Method {
     pub fn name(self) -> &'static str {
         match self {
             Method::Residuals => "residuals",
+            Method::Quantiles => "quantiles",
         }
     }
 
@@ -43,7 +50,11 @@ impl Method {
     pub fn describe(self) -> &'static str {
         match self {
             Method::Residuals => {
-                "split-conformal intervals from the point forecasts' errors on the validation part"
+                "split-conformal intervals from the point forecasts' errors on the validation part, \
+                 each over the spread of the series before it"
+            }
+            Method::Quantiles => {
+                "the quantile head's bands, conformalised on the validation part (CQR)"
             }
         }
     }
@@ -51,22 +62,35 @@ impl Method {
     pub fn from_name(name: &str) -> Option<Method> {
         match name {
             "residuals" => Some(Method::Residuals),
+            "quantiles" => Some(Method::Quantiles),
             _ => None,
         }
     }
 }
 
-/// What calibrating found: for each step ahead, the validation errors in units, each over
-/// the spread of the series just before its origin.
+/// What calibrating found: validation errors in units, per step ahead, for one level or
+/// for all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     pub method: Method,
     /// Steps of history that measure the spread at an origin ([`spread`]); 0: errors are
     /// not divided by a spread.
     pub spread: usize,
-    /// `scores[k]`: the errors (truth − forecast, in units, over the spread) `k + 1` steps
-    /// ahead, sorted ascending; never empty. Stored as f32 tensors, so f32 here.
-    pub scores: Vec<Vec<f32>>,
+    /// [`Method::Residuals`]: one set, for every level. [`Method::Quantiles`]: one per level
+    /// the head's quantile pairs give, lowest level first.
+    pub sets: Vec<ErrorSet>,
+}
+
+/// The validation errors behind the intervals of one level (or of every level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSet {
+    /// The level they serve; `None`: every level.
+    pub level: Option<Level>,
+    /// `steps[k]`: the errors `k + 1` steps ahead, sorted ascending; never empty. Stored
+    /// as f32 tensors, so f32 here. Residuals: truth − forecast, in units, over the
+    /// spread. Quantiles: how far the truth fell outside the band, in units (negative
+    /// inside).
+    pub steps: Vec<Vec<f32>>,
 }
 
 /// The smallest spread an error is divided by, in units (a window of identical values
@@ -123,32 +147,105 @@ pub enum CalibrationError {
         have: usize,
         need: usize,
     },
+
+    #[error(
+        "this quantile model gives {} intervals (from its quantiles {quantiles}); a {percent} % \
+         interval needs the quantiles {lo} and {hi}: ask for one of those levels, or retrain \
+         with them in --quantiles",
+        list_levels(.levels),
+        percent = level.label(),
+        lo = round9(level.quantiles()[0]),
+        hi = round9(level.quantiles()[1])
+    )]
+    NoQuantiles {
+        level: Level,
+        levels: Vec<Level>,
+        quantiles: String,
+    },
+}
+
+/// A quantile level without float noise: 0.05, not 0.04999999999999999.
+fn round9(q: f64) -> f64 {
+    (q * 1e9).round() / 1e9
+}
+
+/// `80 % and 95 %`.
+fn list_levels(levels: &[Level]) -> String {
+    let words: Vec<String> = levels.iter().map(|l| format!("{} %", l.label())).collect();
+    match words.as_slice() {
+        [] => "no".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 impl Calibration {
     /// Steps ahead it holds errors for.
     pub fn steps(&self) -> usize {
-        self.scores.len()
+        self.sets.iter().map(|s| s.steps.len()).min().unwrap_or(0)
     }
 
     /// Validation forecasts one step ahead (the most of any step).
     pub fn windows(&self) -> usize {
-        self.scores.first().map_or(0, Vec::len)
+        self.sets
+            .first()
+            .and_then(|s| s.steps.first())
+            .map_or(0, Vec::len)
     }
 
-    /// The errors to add to a forecast `k` steps after its origin (from 0) for an
-    /// interval at `level`: the lower and upper order statistics, in units.
+    /// The levels a quantile model's calibration serves (empty: every level).
+    pub fn levels(&self) -> Vec<Level> {
+        self.sets.iter().filter_map(|s| s.level).collect()
+    }
+
+    /// The errors behind `level`.
+    fn set(&self, level: Level) -> Result<&ErrorSet, CalibrationError> {
+        match self.method {
+            Method::Residuals => self
+                .sets
+                .first()
+                .ok_or(CalibrationError::Steps { steps: 0 }),
+            Method::Quantiles => (self.sets.iter())
+                .find(|s| s.level.is_some_and(|l| same_level(l, level)))
+                .ok_or_else(|| CalibrationError::NoQuantiles {
+                    level,
+                    levels: self.levels(),
+                    quantiles: (self.levels().iter())
+                        .flat_map(|l| l.quantiles())
+                        .map(|q| round9(q).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+        }
+    }
+
+    /// What to add to the ends of an interval `k` steps after its origin (from 0) at
+    /// `level`, in units over the spread: for residuals, the lower and upper conformal
+    /// order statistics of the errors (added to the point forecast); for quantiles, minus
+    /// and plus the ⌈(n + 1)(1 − α)⌉-th smallest error (added to the band's ends).
     pub fn offsets(&self, k: usize, level: Level) -> Result<(f64, f64), CalibrationError> {
-        let scores = self.scores.get(k).ok_or(CalibrationError::Steps {
+        let set = self.set(level)?;
+        let scores = set.steps.get(k).ok_or(CalibrationError::Steps {
             steps: self.steps(),
         })?;
-        let (lo, hi) = ranks(scores.len(), level).ok_or(CalibrationError::TooFew {
+        let n = scores.len();
+        let too_few = |need| CalibrationError::TooFew {
             level,
             step: k + 1,
-            have: scores.len(),
-            need: level.min_changes(),
-        })?;
-        Ok((f64::from(scores[lo - 1]), f64::from(scores[hi - 1])))
+            have: n,
+            need,
+        };
+        match self.method {
+            Method::Residuals => {
+                let (lo, hi) = ranks(n, level).ok_or_else(|| too_few(level.min_changes()))?;
+                Ok((f64::from(scores[lo - 1]), f64::from(scores[hi - 1])))
+            }
+            Method::Quantiles => {
+                let r = one_sided_rank(n, level).ok_or_else(|| too_few(min_one_sided(level)))?;
+                let q = f64::from(scores[r - 1]);
+                Ok((-q, q))
+            }
+        }
     }
 
     /// The most steps ahead (at most `steps`) for which every one of `levels` can be
@@ -168,36 +265,56 @@ impl Calibration {
         Ok(())
     }
 
-    /// The intervals at `level` around `point`, a path forecast from the origin after
-    /// `history` by a forecaster with `featurizer`.
+    /// The intervals at `level` of a path forecast from the origin after `history`, by a
+    /// forecaster with `featurizer`: `ends[k]` is what the errors are added to at step k
+    /// (the point forecast twice for residuals; the band's two quantiles for CQR).
     pub fn band(
         &self,
         featurizer: &Featurizer,
         history: &[f64],
-        point: &[f64],
+        ends: &[(f64, f64)],
         level: Level,
     ) -> Result<Vec<Interval>, CalibrationError> {
         let units = featurizer.units(history);
         let spread = spread(featurizer, history, self.spread);
-        point
-            .iter()
+        ends.iter()
             .enumerate()
-            .map(|(k, &p)| {
+            .map(|(k, &(lo_end, hi_end))| {
                 let (lo, hi) = self.offsets(k, level)?;
                 let (lo, hi) = (lo * spread, hi * spread);
-                let z = units.of(k, p);
-                let (lower, upper) = (units.price(k, z + lo), units.price(k, z + hi));
-                // The transform is increasing, so the ends are in order; an end that
-                // overflows (errors of absurd size) is the point instead.
-                let lower = if lower.is_finite() { lower } else { p };
-                let upper = if upper.is_finite() { upper } else { p };
-                Ok(
-                    Interval::new(lower.min(upper), upper.max(lower))
-                        .expect("finite ends in order"),
-                )
+                let lower = units.price(k, units.of(k, lo_end) + lo);
+                let upper = units.price(k, units.of(k, hi_end) + hi);
+                // The transform is increasing; CQR may narrow a band past its middle
+                // (errors all negative), then the ends meet at their midpoint. An end that
+                // overflows (errors of absurd size) is its forecast instead.
+                let lower = if lower.is_finite() { lower } else { lo_end };
+                let upper = if upper.is_finite() { upper } else { hi_end };
+                let (lower, upper) = if lower <= upper {
+                    (lower, upper)
+                } else {
+                    let mid = (lower + upper) / 2.0;
+                    (mid, mid)
+                };
+                Ok(Interval::new(lower, upper).expect("finite ends in order"))
             })
             .collect()
     }
+}
+
+/// Two levels are the same when they agree to 1e-9 (0.95 typed, 1 − 2·0.025 computed).
+fn same_level(a: Level, b: Level) -> bool {
+    (a.get() - b.get()).abs() < 1e-9
+}
+
+/// CQR's rank: the ⌈(n + 1)(1 − α)⌉-th smallest of n errors, `None` when it passes n.
+fn one_sided_rank(n: usize, level: Level) -> Option<usize> {
+    let r = ((n + 1) as f64 * level.get() - 1e-9).ceil() as usize;
+    (r >= 1 && r <= n).then_some(r)
+}
+
+/// The fewest errors [`one_sided_rank`] can use at `level`: 4 for 80 %, 19 for 95 %.
+fn min_one_sided(level: Level) -> usize {
+    (level.get() / level.alpha() - 1e-9).ceil().max(1.0) as usize
 }
 
 /// One series to calibrate on: its columns, its forecaster (the trained networks with the
@@ -227,7 +344,7 @@ pub fn residuals(
     steps: usize,
     spread: usize,
 ) -> anyhow::Result<Option<Calibration>> {
-    let mut scores: Vec<Vec<f32>> = vec![Vec::new(); steps];
+    let mut errors: Vec<Vec<f32>> = vec![Vec::new(); steps];
     for part in parts {
         let values = part.columns.values;
         let origins: Vec<usize> = part.val.clone().collect();
@@ -243,26 +360,100 @@ pub fn residuals(
             for (k, &p) in path.iter().enumerate().take(part.val.end - o) {
                 let error = (units.of(k, values[o + k]) - units.of(k, p)) / spread;
                 if error.is_finite() {
-                    scores[k].push(error as f32);
+                    errors[k].push(error as f32);
                 }
             }
         }
     }
-    // Steps no validation forecast reached are not calibrated.
-    while scores.last().is_some_and(Vec::is_empty) {
-        scores.pop();
-    }
-    if scores.is_empty() {
-        return Ok(None);
-    }
-    for s in &mut scores {
-        s.sort_by(f32::total_cmp);
-    }
-    Ok(Some(Calibration {
+    Ok(finish(errors).map(|steps| Calibration {
         method: Method::Residuals,
         spread,
-        scores,
+        sets: vec![ErrorSet { level: None, steps }],
     }))
+}
+
+/// The levels a quantile head's quantiles give, lowest first, each with the indices of
+/// its two quantiles: every pair q, 1 − q with q below the median.
+pub fn quantile_levels(quantiles: &[f64]) -> Vec<(Level, usize, usize)> {
+    let mut levels: Vec<(Level, usize, usize)> = (quantiles.iter().enumerate())
+        .filter(|(_, &q)| q < 0.5)
+        .filter_map(|(i, &q)| {
+            let j = quantiles
+                .iter()
+                .position(|&p| (p - (1.0 - q)).abs() < 1e-9)?;
+            Some((Level::new(1.0 - 2.0 * q).ok()?, i, j))
+        })
+        .collect();
+    levels.sort_by(|a, b| a.0.get().total_cmp(&b.0.get()));
+    levels
+}
+
+/// Conformalised quantile regression: for each level the head's quantile pairs give and
+/// every origin of every part's validation targets up to `steps` ahead, how far the
+/// truth fell outside the band (max(lower − truth, truth − upper), in units), pooled over
+/// the parts per step. `None` when the head gives no level (no symmetric pair) or no part
+/// has a validation target.
+pub fn quantiles(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Calibration>> {
+    let Some(first) = parts.first() else {
+        return Ok(None);
+    };
+    let levels = quantile_levels(first.forecaster.quantiles());
+    let mut errors: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); steps]; levels.len()];
+    for part in parts {
+        let values = part.columns.values;
+        let origins: Vec<usize> = part.val.clone().collect();
+        let reach = steps.min(part.val.len());
+        if origins.is_empty() || reach == 0 || levels.is_empty() {
+            continue;
+        }
+        let paths = part
+            .forecaster
+            .quantile_paths(part.columns, &origins, reach)?;
+        let featurizer = &part.forecaster.featurizer;
+        for (&o, path) in origins.iter().zip(&paths) {
+            let units = featurizer.units(&values[..o]);
+            for (k, qs) in path.iter().enumerate().take(part.val.end - o) {
+                let y = units.of(k, values[o + k]);
+                for (l, &(_, i, j)) in levels.iter().enumerate() {
+                    let error = (units.of(k, qs[i]) - y).max(y - units.of(k, qs[j]));
+                    if error.is_finite() {
+                        errors[l][k].push(error as f32);
+                    }
+                }
+            }
+        }
+    }
+    let sets: Option<Vec<ErrorSet>> = (levels.iter().zip(errors))
+        .map(|(&(level, _, _), e)| {
+            finish(e).map(|steps| ErrorSet {
+                level: Some(level),
+                steps,
+            })
+        })
+        .collect();
+    Ok(sets.filter(|s| !s.is_empty()).map(|sets| {
+        // Every level has the same forecasts, so the same steps.
+        Calibration {
+            method: Method::Quantiles,
+            spread: 0,
+            sets,
+        }
+    }))
+}
+
+/// Errors per step, sorted, without the steps no validation forecast reached; `None` if
+/// none did.
+fn finish(mut errors: Vec<Vec<f32>>) -> Option<Vec<Vec<f32>>> {
+    while errors.last().is_some_and(Vec::is_empty) {
+        errors.pop();
+    }
+    if errors.is_empty() {
+        return None;
+    }
+    for e in &mut errors {
+        e.sort_by(f32::total_cmp);
+    }
+    Some(errors)
 }
 
 #[cfg(test)]
@@ -275,7 +466,10 @@ mod tests {
         Calibration {
             method: Method::Residuals,
             spread: 0,
-            scores: vec![step(1.0), step(2.0)],
+            sets: vec![ErrorSet {
+                level: None,
+                steps: vec![step(1.0), step(2.0)],
+            }],
         }
     }
 
@@ -304,5 +498,40 @@ mod tests {
         );
         assert!(err.to_string().contains("needs at least 39"), "{err}");
         assert!(small.check(2, &[eighty]).is_ok());
+    }
+
+    /// CQR: one error set per level the quantile pairs give; the interval's ends move by
+    /// the ⌈(n + 1)(1 − α)⌉-th smallest error, and a level without its pair is refused
+    /// naming the quantiles it needs.
+    #[test]
+    fn quantile_calibration_takes_one_order_statistic_per_level() {
+        let levels = quantile_levels(&[0.025, 0.1, 0.5, 0.9, 0.975]);
+        let got: Vec<(f64, usize, usize)> =
+            levels.iter().map(|&(l, i, j)| (l.get(), i, j)).collect();
+        assert_eq!(got.len(), 2);
+        assert!((got[0].0 - 0.8).abs() < 1e-12 && (got[0].1, got[0].2) == (1, 3));
+        assert!((got[1].0 - 0.95).abs() < 1e-12 && (got[1].1, got[1].2) == (0, 4));
+        assert!(quantile_levels(&[0.1, 0.5, 0.8]).is_empty());
+        let eighty = Level::new(0.8).unwrap();
+        let c = Calibration {
+            method: Method::Quantiles,
+            spread: 0,
+            sets: vec![ErrorSet {
+                level: Some(eighty),
+                // n = 9: rank ⌈10 · 0.8⌉ = 8.
+                steps: vec![(1..=9).map(|i| i as f32 - 5.0).collect()],
+            }],
+        };
+        assert_eq!(c.offsets(0, eighty).unwrap(), (-3.0, 3.0));
+        let ninety = Level::new(0.9).unwrap();
+        let err = c.offsets(0, ninety).unwrap_err();
+        assert!(
+            err.to_string().contains("gives 80 % intervals (from its quantiles 0.1, 0.9); a 90 % interval needs the quantiles 0.05 and 0.95"),
+            "{err}"
+        );
+        assert_eq!(min_one_sided(eighty), 4);
+        assert_eq!(min_one_sided(Level::new(0.95).unwrap()), 19);
+        assert_eq!(one_sided_rank(3, eighty), None);
+        assert_eq!(one_sided_rank(4, eighty), Some(4));
     }
 }

@@ -101,7 +101,7 @@ pub fn score(
     let origins: Vec<usize> = held_out.clone().collect();
     let reach = longest.min(held_out.len());
     let paths = if reach > 0 {
-        forecaster.paths(columns, &origins, reach)?
+        forecaster.banded(columns, &origins, reach, levels)?
     } else {
         Vec::new()
     };
@@ -129,11 +129,8 @@ pub fn score(
         // The model's interval at each level, for each target.
         let mut model: Vec<Vec<Interval>> = vec![Vec::with_capacity(scored.len()); levels.len()];
         for &i in &scored {
-            let o = origins[i];
-            let point = &paths[i][..h];
-            for (l, &level) in levels.iter().enumerate() {
-                let band = calibration.band(&forecaster.featurizer, &values[..o], point, level)?;
-                model[l].push(band[h - 1]);
+            for (l, band) in paths[i].bands.iter().enumerate() {
+                model[l].push(band.intervals[h - 1]);
             }
         }
         rows.push(row(Source::Model, h, &truth, &model, levels, scale)?);

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use candle_core::Device;
 
 use crate::calendar::Calendar;
-use crate::conformal::{Calibration, CalibrationError};
+use crate::conformal::{quantile_levels, Calibration, CalibrationError, Method};
 use crate::data::Series;
 use crate::features::{Columns, Featurizer};
 use crate::interval::{Interval, Level};
@@ -53,6 +53,14 @@ pub struct Forecast {
 pub struct Band {
     pub level: Level,
     pub intervals: Vec<Interval>,
+}
+
+/// A path forecast from one origin with its calibrated intervals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Banded {
+    pub point: Vec<f64>,
+    /// One per level asked for, in that order.
+    pub bands: Vec<Band>,
 }
 
 impl Band {
@@ -211,38 +219,100 @@ impl Forecaster {
         steps: usize,
     ) -> anyhow::Result<Forecast> {
         let point = self.recursive(series, steps)?;
+        Ok(self.dated(series, column, point, Vec::new()))
+    }
+
+    /// [`Forecaster::forecast`] with its calibrated intervals at each of `levels` (none:
+    /// the plain forecast).
+    pub fn forecast_with_intervals(
+        &self,
+        series: &Series,
+        column: &str,
+        steps: usize,
+        levels: &[Level],
+    ) -> anyhow::Result<Forecast> {
+        if levels.is_empty() {
+            return self.forecast(series, column, steps);
+        }
+        let Banded { point, bands } = (self.banded(series, &[series.len()], steps, levels)?)
+            .pop()
+            .expect("one origin, one forecast");
+        Ok(self.dated(series, column, point, bands))
+    }
+
+    /// A forecast past the end of `series`: its dates on the series' calendar.
+    fn dated(&self, series: &Series, column: &str, point: Vec<f64>, bands: Vec<Band>) -> Forecast {
         let last_date = *series.dates.last().unwrap_or(&0);
-        Ok(Forecast {
+        Forecast {
             id: None,
             column: column.to_string(),
             calendar: series.calendar,
             daily: series.is_daily() && !series.calendar.intraday(),
             last_date,
             last_value: *series.values.last().unwrap_or(&f64::NAN),
-            dates: series.calendar.future(last_date, steps),
+            dates: series.calendar.future(last_date, point.len()),
             point,
-            bands: Vec::new(),
-        })
+            bands,
+        }
     }
 
-    /// The calibrated intervals at each of `levels` around `point`, a path forecast from
-    /// the origin after `history`.
-    pub fn bands(
+    /// Path forecasts of `steps` from each origin (as [`Forecaster::paths`]) with their
+    /// calibrated intervals at each of `levels`: around the point forecast for a point
+    /// model, from the quantile head's bands for a quantile model (its median the point).
+    pub fn banded<'a>(
         &self,
-        history: &[f64],
-        point: &[f64],
+        columns: impl Into<Columns<'a>>,
+        origins: &[usize],
+        steps: usize,
         levels: &[Level],
-    ) -> Result<Vec<Band>, CalibrationError> {
+    ) -> anyhow::Result<Vec<Banded>> {
+        let columns = columns.into();
+        let values = columns.values;
         let calibration = self.calibration.as_ref().ok_or(CalibrationError::Missing)?;
-        levels
-            .iter()
-            .map(|&level| {
-                Ok(Band {
-                    level,
-                    intervals: calibration.band(&self.featurizer, history, point, level)?,
-                })
-            })
-            .collect()
+        calibration.check(steps, levels)?;
+        let band = |o: usize, ends: &[(f64, f64)], level: Level| -> anyhow::Result<Band> {
+            let intervals = calibration.band(&self.featurizer, &values[..o], ends, level)?;
+            Ok(Band { level, intervals })
+        };
+        match calibration.method {
+            Method::Residuals => {
+                let paths = self.paths(columns, origins, steps)?;
+                (origins.iter().zip(paths))
+                    .map(|(&o, point)| {
+                        let ends: Vec<(f64, f64)> = point.iter().map(|&p| (p, p)).collect();
+                        let bands = (levels.iter())
+                            .map(|&l| band(o, &ends, l))
+                            .collect::<anyhow::Result<_>>()?;
+                        Ok(Banded { point, bands })
+                    })
+                    .collect()
+            }
+            Method::Quantiles => {
+                let pairs = quantile_levels(self.quantiles());
+                let m = crate::config::median_index(self.quantiles()).ok_or_else(|| {
+                    anyhow::anyhow!("internal: a quantile model without its median")
+                })?;
+                let paths = self.quantile_paths(columns, origins, steps)?;
+                (origins.iter().zip(paths))
+                    .map(|(&o, qs)| {
+                        let point: Vec<f64> = qs.iter().map(|q| q[m]).collect();
+                        let bands = (levels.iter())
+                            .map(|&l| {
+                                let &(_, i, j) = (pairs.iter())
+                                    .find(|(pl, _, _)| (pl.get() - l.get()).abs() < 1e-9)
+                                    .ok_or_else(|| {
+                                        anyhow::anyhow!("internal: no quantiles for {l}")
+                                    })?;
+                                let ends: Vec<(f64, f64)> =
+                                    qs.iter().map(|q| (q[i], q[j])).collect();
+                                band(o, &ends, l)
+                            })
+                            .collect::<anyhow::Result<_>>()?;
+                        Ok(Banded { point, bands })
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// Forecasts `steps` values after the end of `values`.

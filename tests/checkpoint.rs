@@ -14,11 +14,12 @@ use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use gruf::conformal::{Calibration, Method};
+use gruf::conformal::{Calibration, ErrorSet, Method};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
 use gruf::forecast::Forecaster;
+use gruf::interval::Level;
 use gruf::loss::Loss;
 use gruf::scaler::{Scaler, TransformKind};
 use gruf::synth::{generate, to_csv, SampleConfig};
@@ -259,20 +260,17 @@ fn a_calibration_survives_save_and_load_and_a_broken_one_is_refused() {
     // as the validation part reaches.
     assert_eq!(calibration.steps(), 17);
     assert_eq!(calibration.windows(), 17);
-    assert_eq!(calibration.scores[16].len(), 1);
-    assert!(calibration
-        .scores
-        .iter()
-        .all(|s| s.windows(2).all(|w| w[0] <= w[1])));
+    let steps = &calibration.sets[0].steps;
+    assert_eq!(steps[16].len(), 1);
+    assert!(steps.iter().all(|s| s.windows(2).all(|w| w[0] <= w[1])));
     let path = dir.path().join("m.safetensors");
     ckpt.save(&path).unwrap();
     let back = Checkpoint::load(&path, &Device::Cpu).unwrap();
     assert_eq!(back.meta, ckpt.meta);
-    let level = gruf::interval::Level::new(0.8).unwrap();
+    let level = Level::new(0.8).unwrap();
     let band = |c: &Checkpoint| {
         let f = c.forecaster(&Device::Cpu).unwrap();
-        let point = f.recursive(&values[..], 3).unwrap();
-        f.bands(values, &point, &[level]).unwrap()
+        f.banded(&values[..], &[values.len()], 3, &[level]).unwrap()
     };
     assert_eq!(band(&back), band(&ckpt));
 
@@ -759,10 +757,29 @@ fn golden_metas_v7() -> Vec<Meta> {
     global.config.model.quantiles = vec![0.1, 0.5, 0.9];
     let calibrated = |meta: &Meta, steps: usize| {
         let mut meta = meta.clone();
+        let quantile = !meta.config.model.quantiles.is_empty();
         meta.calibration = Some(Arc::new(Calibration {
-            method: Method::Residuals,
-            spread: 60,
-            scores: vec![Vec::new(); steps],
+            method: if quantile {
+                Method::Quantiles
+            } else {
+                Method::Residuals
+            },
+            spread: if quantile { 0 } else { 60 },
+            sets: if quantile {
+                // The levels of 0.025, 0.1, 0.5, 0.9, 0.975.
+                [0.8, 0.95]
+                    .iter()
+                    .map(|&l| ErrorSet {
+                        level: Some(Level::new(l).unwrap()),
+                        steps: vec![Vec::new(); steps],
+                    })
+                    .collect()
+            } else {
+                vec![ErrorSet {
+                    level: None,
+                    steps: vec![Vec::new(); steps],
+                }]
+            },
         }));
         meta
     };
@@ -771,7 +788,14 @@ fn golden_metas_v7() -> Vec<Meta> {
         calibrated(&metas[4], 48),
         calibrated(&five, 3),
     );
-    metas.extend([five, logret, global, one, global_calibrated, five_calibrated]);
+    metas.extend([
+        five,
+        logret,
+        global,
+        one,
+        global_calibrated,
+        five_calibrated,
+    ]);
     metas
 }
 

@@ -19,12 +19,13 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
 use crate::config::{ModelConfig, RunConfig};
-use crate::conformal::{self, Calibration, Part};
+use crate::conformal::{self, Calibration, ErrorSet, Part};
 use crate::data::Provenance;
 use crate::error::{read_input, GrufError};
 use crate::evaluate::Evaluation;
 use crate::features::{Columns, Featurizer, Input};
 use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::model::{param_shapes, Model, Weights};
 use crate::output::write_atomic;
 use crate::scaler::Scaler;
@@ -94,9 +95,13 @@ pub struct Meta {
     pub calibration: Option<Arc<Calibration>>,
 }
 
-/// The tensor holding the calibration errors `k` steps ahead (from 1).
-pub fn calibration_tensor(k: usize) -> String {
-    format!("calibration.step{k}")
+/// The tensor holding the calibration errors `k` steps ahead (from 1) of the set for
+/// `level` (`None`: every level): `calibration.step1`, `calibration.80.step1`.
+pub fn calibration_tensor(level: Option<Level>, k: usize) -> String {
+    match level {
+        None => format!("calibration.step{k}"),
+        Some(l) => format!("calibration.{}.step{k}", l.label()),
+    }
 }
 
 /// A further network of an ensemble: its seed and how its training went.
@@ -342,9 +347,13 @@ impl Checkpoint {
         let model = self.meta.model();
         let covariates = self.meta.members.iter().any(|m| !m.inputs.is_empty());
         let steps = conformal::steps_for(model.horizon, covariates);
-        // The spread over the steps the network reads.
-        let spread = model.window;
-        self.meta.calibration = conformal::residuals(&parts, steps, spread)?.map(Arc::new);
+        let calibration = if model.quantiles.is_empty() {
+            // The spread over the steps the network reads.
+            conformal::residuals(&parts, steps, model.window)?
+        } else {
+            conformal::quantiles(&parts, steps)?
+        };
+        self.meta.calibration = calibration.map(Arc::new);
         Ok(())
     }
 
@@ -369,10 +378,15 @@ impl Checkpoint {
             let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             data.push((name.clone(), bytes, t.dims().to_vec()));
         }
-        for (k, scores) in (self.meta.calibration.iter()).flat_map(|c| c.scores.iter().enumerate())
-        {
-            let bytes = scores.iter().flat_map(|v| v.to_le_bytes()).collect();
-            data.push((calibration_tensor(k + 1), bytes, vec![scores.len()]));
+        for set in self.meta.calibration.iter().flat_map(|c| &c.sets) {
+            for (k, scores) in set.steps.iter().enumerate() {
+                let bytes = scores.iter().flat_map(|v| v.to_le_bytes()).collect();
+                data.push((
+                    calibration_tensor(set.level, k + 1),
+                    bytes,
+                    vec![scores.len()],
+                ));
+            }
         }
         let views = data
             .iter()
@@ -456,6 +470,36 @@ fn parse_meta(json: &str) -> Result<Meta, String> {
         .into_domain()
 }
 
+/// The calibration errors in tensor `name`: F32, one non-empty dimension, finite; sorted.
+fn calibration_errors(st: &SafeTensors, name: &str) -> Result<Vec<f32>, String> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| format!("tensor '{name}' is missing"))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(format!(
+            "tensor '{name}' is {:?}, expected F32",
+            view.dtype()
+        ));
+    }
+    if view.shape().len() != 1 || view.shape()[0] == 0 {
+        return Err(format!(
+            "tensor '{name}' has shape {:?}, expected one non-empty dimension",
+            view.shape()
+        ));
+    }
+    let mut values: Vec<f32> = (view.data().chunks_exact(4))
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(format!(
+            "tensor '{name}' holds a non-finite value ({}) at index {i}",
+            values[i]
+        ));
+    }
+    values.sort_by(f32::total_cmp);
+    Ok(values)
+}
+
 fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
     if let Some(kind) = foreign_format(bytes) {
         return Err(format!(
@@ -510,41 +554,23 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
     }
     let mut calibrated = Vec::new();
     if let Some(calibration) = &meta.calibration {
-        let mut scores = Vec::with_capacity(calibration.steps());
-        for k in 1..=calibration.steps() {
-            let name = calibration_tensor(k);
-            let view = st
-                .tensor(&name)
-                .map_err(|_| format!("tensor '{name}' is missing"))?;
-            if view.dtype() != Dtype::F32 {
-                return Err(format!(
-                    "tensor '{name}' is {:?}, expected F32",
-                    view.dtype()
-                ));
+        let mut sets = Vec::with_capacity(calibration.sets.len());
+        for set in &calibration.sets {
+            let mut steps = Vec::with_capacity(set.steps.len());
+            for k in 1..=set.steps.len() {
+                let name = calibration_tensor(set.level, k);
+                steps.push(calibration_errors(&st, &name)?);
+                calibrated.push(name);
             }
-            if view.shape().len() != 1 || view.shape()[0] == 0 {
-                return Err(format!(
-                    "tensor '{name}' has shape {:?}, expected one non-empty dimension",
-                    view.shape()
-                ));
-            }
-            let mut values: Vec<f32> = (view.data().chunks_exact(4))
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-                return Err(format!(
-                    "tensor '{name}' holds a non-finite value ({}) at index {i}",
-                    values[i]
-                ));
-            }
-            values.sort_by(f32::total_cmp);
-            scores.push(values);
-            calibrated.push(name);
+            sets.push(ErrorSet {
+                level: set.level,
+                steps,
+            });
         }
         meta.calibration = Some(Arc::new(Calibration {
             method: calibration.method,
             spread: calibration.spread,
-            scores,
+            sets,
         }));
     }
     if let Some(extra) = (st.names().into_iter())

@@ -27,10 +27,11 @@ use std::sync::Arc;
 
 use crate::calendar::Calendar;
 use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use crate::conformal::{Calibration, Method};
+use crate::conformal::{Calibration, ErrorSet, Method};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
+use crate::interval::Level;
 use crate::scaler::{Scaler, TransformKind};
 use crate::season::Seasons;
 use crate::train::EpochRecord;
@@ -121,6 +122,11 @@ pub mod v5 {
         /// Steps of history whose mean absolute change divides each error (0: none).
         pub spread: usize,
         pub steps: usize,
+        /// The levels of a quantile model's sets, lowest first (tensors
+        /// `calibration.{label}.step{k}`); absent for residuals (one set, tensors
+        /// `calibration.step{k}`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub levels: Vec<f64>,
     }
 
     /// A further network of an ensemble: its seed and its training.
@@ -728,6 +734,7 @@ impl From<&Meta> for v5::Meta {
                 method: c.method.name().into(),
                 spread: c.spread,
                 steps: c.steps(),
+                levels: c.levels().iter().map(|l| l.get()).collect(),
             }),
         }
     }
@@ -1023,10 +1030,29 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     if c.steps == 0 {
         return Err("the calibration holds no steps".into());
     }
+    let steps = vec![Vec::new(); c.steps];
+    let sets = match method {
+        Method::Residuals if c.levels.is_empty() => vec![ErrorSet { level: None, steps }],
+        Method::Quantiles if !c.levels.is_empty() => (c.levels.iter())
+            .map(|&l| {
+                let level = Level::new(l).map_err(|e| format!("stored calibration: {e}"))?;
+                Ok(ErrorSet {
+                    level: Some(level),
+                    steps: steps.clone(),
+                })
+            })
+            .collect::<Result<_, String>>()?,
+        _ => {
+            return Err(format!(
+                "the calibration's levels ({:?}) do not fit its method '{}'",
+                c.levels, c.method
+            ))
+        }
+    };
     Ok(Arc::new(Calibration {
         method,
         spread: c.spread,
-        scores: vec![Vec::new(); c.steps],
+        sets,
     }))
 }
 

@@ -188,14 +188,14 @@ impl One<'_> {
         let Some(widest) = self.levels.last() else {
             return Ok((Vec::new(), Line::default()));
         };
+        let origins: Vec<usize> = targets.clone().collect();
+        let banded = forecaster.banded(series, &origins, 1, self.levels)?;
         let mut shades = Vec::new();
         let mut misses = Vec::new();
         for (l, &level) in self.levels.iter().enumerate().rev() {
             let mut points = Vec::with_capacity(pred.len());
-            for (t, &p) in targets.clone().zip(pred) {
-                let history = &series.values[..t];
-                let band = forecaster.bands(history, &[p], &[level])?;
-                let i = band[0].intervals[0];
+            for (t, b) in targets.clone().zip(&banded) {
+                let i = b.bands[l].intervals[0];
                 points.push((series.dates[t], i.lower(), i.upper()));
                 if level == *widest && !i.contains(series.values[t]) {
                     misses.push((series.dates[t], series.values[t]));
@@ -243,8 +243,9 @@ impl One<'_> {
                 series.calendar.count(steps)
             ));
         }
-        let point: Vec<f64> = forecast[1..=steps].iter().map(|p| p.1).collect();
-        let bands = forecaster.bands(&series.values, &point, self.levels)?;
+        let bands = (forecaster.banded(series, &[series.len()], steps, self.levels)?)
+            .pop()
+            .map_or(Vec::new(), |b| b.bands);
         Ok((bands.iter().enumerate().rev())
             .map(|(l, band)| {
                 let (t0, v0) = forecast[0];

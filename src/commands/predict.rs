@@ -31,9 +31,12 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
         forecaster,
         ..
     } = open_with(&args.source, stored, &device)?;
-    let mut forecast =
-        forecaster.forecast(&series, &checkpoint.meta.data.column, args.days as usize)?;
-    forecast.bands = forecaster.bands(&series.values, &forecast.point, &levels)?;
+    let forecast = forecaster.forecast_with_intervals(
+        &series,
+        &checkpoint.meta.data.column,
+        args.days as usize,
+        &levels,
+    )?;
     print(renderer(args.format).forecast(&forecast)?.as_bytes())
 }
 

@@ -408,8 +408,12 @@ pub(super) fn predict(
     for (member, named) in chosen {
         let series = &named.loaded.series;
         let forecaster = forecaster_for(&checkpoint, member, named, &device)?;
-        let mut forecast = forecaster.forecast(series, &meta.data.column, args.days as usize)?;
-        forecast.bands = forecaster.bands(&series.values, &forecast.point, levels)?;
+        let mut forecast = forecaster.forecast_with_intervals(
+            series,
+            &meta.data.column,
+            args.days as usize,
+            levels,
+        )?;
         forecast.id = Some(member.id.clone());
         forecasts.push(forecast);
     }
