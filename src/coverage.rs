@@ -76,6 +76,9 @@ pub struct Coverage {
     /// The calendar's names, for tables.
     #[serde(skip)]
     pub calendar: Calendar,
+    /// For a global model: the number of series pooled, each row then covering every
+    /// step from 1 to its `steps` of each series' held-out part forecast in one go.
+    pub pooled_series: Option<usize>,
 }
 
 fn method_name<S: serde::Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
@@ -163,7 +166,116 @@ pub fn score(
         levels: levels.to_vec(),
         rows,
         calendar: columns.calendar,
+        pooled_series: None,
     })
+}
+
+/// One series' held-out part, forecast in one go from its start: what
+/// [`in_one_go`] pools.
+pub struct OneGo<'a> {
+    pub forecaster: &'a Forecaster,
+    pub columns: Columns<'a>,
+    /// The part's first row; everything before is history.
+    pub origin: usize,
+    /// Steps forecast (at most the calibrated ones).
+    pub steps: usize,
+    /// What scales MSIS and the pinball loss for this series (M4's: the seasonal naive
+    /// error before the origin).
+    pub scale: f64,
+}
+
+/// The intervals of a global model over its series' held-out parts, each forecast in one
+/// go from its start (as M4 scores one), pooled over every series and step, beside the
+/// naive baselines on the same targets: coverage and width over all targets, MSIS and the
+/// pinball loss as means of each target's score over its series' scale.
+pub fn in_one_go(parts: &[OneGo<'_>], levels: &[Level]) -> anyhow::Result<Option<Coverage>> {
+    let Some(first) = parts.first() else {
+        return Ok(None);
+    };
+    let calibration = (first.forecaster.calibration.as_ref())
+        .ok_or(crate::conformal::CalibrationError::Missing)?;
+    let steps = parts.iter().map(|p| p.steps).max().unwrap_or(0);
+    let mut sources: Vec<(Source, Vec<Vec<Row>>)> = Vec::new();
+    for part in parts {
+        let values = part.columns.values;
+        let (o, h) = (part.origin, part.steps);
+        if h == 0 {
+            continue;
+        }
+        let truth = &values[o..o + h];
+        let banded = part
+            .forecaster
+            .banded(part.columns, &[o], h, levels)?
+            .remove(0);
+        let model: Vec<Vec<Interval>> = banded.bands.into_iter().map(|b| b.intervals).collect();
+        let mut rows = vec![(
+            Source::Model,
+            row(Source::Model, h, truth, &model, levels, part.scale)?,
+        )];
+        let changes = Changes::for_values(&values[..o]);
+        for history in [History::Whole, History::rolling_for(&part.columns.calendar)] {
+            let baseline = Baseline { changes, history };
+            let naive: Option<Vec<Vec<Interval>>> = levels
+                .iter()
+                .map(|&level| {
+                    (1..=h)
+                        .map(|k| {
+                            PastChanges::new(values, o, k, baseline)
+                                .ok()?
+                                .interval(level)
+                                .ok()
+                        })
+                        .collect()
+                })
+                .collect();
+            if let Some(naive) = naive {
+                let source = Source::Naive(baseline);
+                rows.push((source, row(source, h, truth, &naive, levels, part.scale)?));
+            }
+        }
+        for (source, r) in rows {
+            match sources.iter_mut().find(|(s, _)| *s == source) {
+                Some((_, all)) => all.push(vec![r]),
+                None => sources.push((source, vec![vec![r]])),
+            }
+        }
+    }
+    // A baseline left out of some series (too little history) is pooled over the rest.
+    let rows = sources
+        .into_iter()
+        .map(|(source, each)| {
+            let each: Vec<Row> = each.into_iter().flatten().collect();
+            let n: usize = each.iter().map(|r| r.scores[0].n).sum();
+            let weigh = |f: &dyn Fn(&Row) -> f64| {
+                each.iter()
+                    .map(|r| f(r) * r.scores[0].n as f64)
+                    .sum::<f64>()
+                    / n as f64
+            };
+            let scores = (0..levels.len())
+                .map(|l| IntervalScores {
+                    level: levels[l],
+                    n,
+                    coverage: weigh(&|r| r.scores[l].coverage),
+                    width: weigh(&|r| r.scores[l].width),
+                    msis: weigh(&|r| r.scores[l].msis),
+                })
+                .collect();
+            Row {
+                source,
+                steps,
+                scores,
+                pinball: weigh(&|r| r.pinball),
+            }
+        })
+        .collect();
+    Ok(Some(Coverage {
+        method: calibration.method,
+        levels: levels.to_vec(),
+        rows,
+        calendar: first.columns.calendar,
+        pooled_series: Some(parts.len()),
+    }))
 }
 
 /// Scores one forecaster's intervals (`intervals[level][target]`).
@@ -214,7 +326,10 @@ impl Coverage {
             let Some(model) = rows.iter().find(|r| r.source == Source::Model) else {
                 continue;
             };
-            let ahead = format!("{h} step{} ahead", if h == 1 { "" } else { "s" });
+            let ahead = match self.pooled_series {
+                Some(n) => format!("1 to {h} steps ahead, pooled over {n} series"),
+                None => format!("{h} step{} ahead", if h == 1 { "" } else { "s" }),
+            };
             let off: Vec<String> = (model.scores.iter())
                 .filter(|s| !s.calibrated())
                 .map(|s| {

@@ -10,23 +10,6 @@ use predicates::str::contains;
 mod common;
 use common::{gruf, stdout, write, FAST};
 
-/// `days` daily rows of each series in `ids`, in long format (`Date,Symbol,Close`), rows
-/// ordered by date then id as exports usually are. Series `k` moves around `10^(k+1)`.
-fn long_csv(ids: &[&str], days: usize) -> String {
-    let start = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
-    let mut text = String::from("Date,Symbol,Close\n");
-    for i in 0..days {
-        let date = start + chrono::Duration::days(i as i64);
-        for (k, id) in ids.iter().enumerate() {
-            let scale = 10f64.powi(k as i32 + 1);
-            let t = i as f64 + k as f64 * 3.0;
-            let v = scale * (2.0 + (t * 0.3).sin() * 0.3 + (t * 0.05).cos() * 0.2);
-            text.push_str(&format!("{date},{id},{v:.4}\n"));
-        }
-    }
-    text
-}
-
 fn train(dir: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut args = vec!["train", "--csv", "long.csv", "--id-column", "Symbol"];
     args.extend_from_slice(FAST);
@@ -49,7 +32,7 @@ fn one_model_learns_every_series_and_forecasts_each() {
     write(
         dir.path(),
         "long.csv",
-        &long_csv(&["AAA", "BBB", "CCC"], 150),
+        &common::long_csv(&["AAA", "BBB", "CCC"], 150),
     );
     let table = stdout(
         gruf(dir.path())
@@ -112,7 +95,7 @@ fn one_model_learns_every_series_and_forecasts_each() {
 #[test]
 fn short_and_unseen_series_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let mut text = long_csv(&["AAA", "BBB"], 120);
+    let mut text = common::long_csv(&["AAA", "BBB"], 120);
     text.push_str("2021-01-01,TINY,5\n2021-01-02,TINY,6\n");
     write(dir.path(), "long.csv", &text);
     train(dir.path(), &[])
@@ -129,7 +112,7 @@ fn short_and_unseen_series_are_named() {
     write(
         dir.path(),
         "other.csv",
-        &long_csv(&["AAA", "BBB", "NEW"], 120),
+        &common::long_csv(&["AAA", "BBB", "NEW"], 120),
     );
     gruf(dir.path())
         .args(["predict", "--csv", "other.csv"])
@@ -137,7 +120,11 @@ fn short_and_unseen_series_are_named() {
         .code(65)
         .stderr(contains("1 series the model was not trained on: 'NEW'"));
     // The same data without the new series forecasts.
-    write(dir.path(), "same.csv", &long_csv(&["AAA", "BBB"], 130));
+    write(
+        dir.path(),
+        "same.csv",
+        &common::long_csv(&["AAA", "BBB"], 130),
+    );
     gruf(dir.path())
         .args(["predict", "--csv", "same.csv", "--days", "1"])
         .assert()
@@ -148,7 +135,7 @@ fn short_and_unseen_series_are_named() {
 #[test]
 fn malformed_long_files_are_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let good = long_csv(&["AAA", "BBB"], 100);
+    let good = common::long_csv(&["AAA", "BBB"], 100);
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "id column missing",
@@ -186,7 +173,7 @@ fn malformed_long_files_are_refused_in_one_line() {
         "long.csv",
         &format!(
             "{good}{}",
-            long_csv(&["aaa"], 100).replace("Date,Symbol,Close\n", "")
+            common::long_csv(&["aaa"], 100).replace("Date,Symbol,Close\n", "")
         ),
     );
     train(dir.path(), &[]).success().stderr(contains(
@@ -273,7 +260,7 @@ fn recent_windows_keep_each_series_latest_windows() {
 fn several_files_train_the_same_model_as_one_long_csv() {
     let dir = tempfile::tempdir().unwrap();
     let ids = ["AAA", "BBB", "CCC"];
-    let long = long_csv(&ids, 150);
+    let long = common::long_csv(&ids, 150);
     write(dir.path(), "long.csv", &long);
     for id in ids {
         let mut text = String::from("Date,Close\n");
@@ -366,7 +353,7 @@ fn evaluate_scores_each_series_and_pools_them() {
     write(
         dir.path(),
         "long.csv",
-        &long_csv(&["AAA", "BBB", "CCC"], 150),
+        &common::long_csv(&["AAA", "BBB", "CCC"], 150),
     );
     train(dir.path(), &[]).success();
     let table = stdout(gruf(dir.path()).args(["evaluate"]));
@@ -436,7 +423,7 @@ fn evaluate_scores_each_series_and_pools_them() {
 #[test]
 fn backtest_walks_every_series_forward() {
     let dir = tempfile::tempdir().unwrap();
-    let mut text = long_csv(&["AAA", "BBB"], 150);
+    let mut text = common::long_csv(&["AAA", "BBB"], 150);
     text.push_str("2021-01-01,TINY,5\n2021-01-02,TINY,6\n");
     write(dir.path(), "long.csv", &text);
     let out = gruf(dir.path())
@@ -503,7 +490,7 @@ fn warnings_of_many_series_are_grouped_and_capped() {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     // `value` rather than Close: a note for every series. From day 10 on, every 31st
     // row is dropped: each series misses dates of its own, gaps with their own dates.
-    let text = long_csv(&ids, 80).replace("Date,Symbol,Close", "Date,Symbol,value");
+    let text = common::long_csv(&ids, 80).replace("Date,Symbol,Close", "Date,Symbol,value");
     let dropped = |row: usize| row >= 10 * ids.len() && row.is_multiple_of(ids.len() + 1);
     let text: String = (text.lines().enumerate())
         .filter(|&(i, _)| i == 0 || !dropped(i - 1))
@@ -540,7 +527,7 @@ fn warnings_of_many_series_are_grouped_and_capped() {
 #[test]
 fn evaluate_finds_the_held_out_part_by_date() {
     let dir = tempfile::tempdir().unwrap();
-    let text = long_csv(&["AAA", "BBB"], 150);
+    let text = common::long_csv(&["AAA", "BBB"], 150);
     write(dir.path(), "long.csv", &text);
     train(dir.path(), &[]).success();
     let cut: String = text

@@ -303,3 +303,97 @@ fn evaluate_scores_the_intervals_beside_the_baselines() {
     assert_eq!(doc["intervals"]["method"], "residuals");
     assert!(doc["intervals"]["rows"].as_array().unwrap().len() >= 3);
 }
+
+/// A global model: one calibration pooled over its series (each error in its own series'
+/// units), intervals for each series on its own scale, and `evaluate` pooling the held-out
+/// parts forecast in one go over every series and step.
+#[test]
+fn a_global_model_gives_intervals_for_each_series() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB", "CCC"], 150),
+    );
+    gruf(dir.path())
+        .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+        .args(["--val-fraction", "0.3"])
+        .args(FAST)
+        .assert()
+        .success();
+    let csv = stdout(gruf(dir.path()).args([
+        "predict",
+        "--days",
+        "3",
+        "--interval",
+        "0.8",
+        "--format",
+        "csv",
+    ]));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("series,date,forecast,lower_80,upper_80"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 9);
+    // Series k moves around 10^(k+1): each interval on its own series' scale.
+    for (k, id) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        let row = rows.iter().find(|r| r[0] == *id).unwrap();
+        let [p, lo, hi] = [2, 3, 4].map(|i| row[i].parse::<f64>().unwrap());
+        let scale = 10f64.powi(k as i32 + 1);
+        assert!(lo < p && p < hi && hi - lo < scale, "{id}: {row:?}");
+    }
+    let table = stdout(gruf(dir.path()).args(["evaluate", "--interval", "0.8"]));
+    assert!(table.contains("pooled over 3 series"), "{table}");
+    // 30 held out in each of 3 series: 90 targets pooled.
+    assert!(
+        table.contains("  model ") && table.contains(" 90 "),
+        "{table}"
+    );
+    let json = stdout(gruf(dir.path()).args(["evaluate", "--format", "json", "--interval", "0.8"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["intervals"]["pooled_series"], 3);
+    assert_eq!(doc["intervals"]["rows"][0]["scores"][0]["n"], 90);
+}
+
+/// A quantile model's intervals are CQR: at the levels its quantile pairs give, and a
+/// level without its pair is refused naming the quantiles it needs.
+#[test]
+fn a_quantile_model_gives_cqr_intervals_at_its_levels() {
+    let dir = common::workspace();
+    gruf(dir.path())
+        .args(["train", "--csv", "prices.csv", "--val-fraction", "0.3"])
+        .args(["--quantiles", "0.1,0.5,0.9"])
+        .args(FAST)
+        .assert()
+        .success();
+    let csv = stdout(gruf(dir.path()).args([
+        "predict",
+        "--days",
+        "3",
+        "--interval",
+        "0.8",
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        csv.starts_with("date,forecast,lower_80,upper_80\n"),
+        "{csv}"
+    );
+    gruf(dir.path())
+        .args(["predict", "--interval", "0.95"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "gives 80 % intervals (from its quantiles 0.1, 0.9); a 95 % interval needs the quantiles 0.025 and 0.975",
+        ));
+    let table = stdout(gruf(dir.path()).args(["evaluate", "--interval", "0.8"]));
+    assert!(
+        table.contains("conformalised on the validation part (CQR)"),
+        "{table}"
+    );
+    // By default, evaluate shows the levels the model gives (80 %), not 95 %.
+    let table = stdout(gruf(dir.path()).args(["evaluate"]));
+    assert!(
+        table.contains(" 80 %") && !table.contains(" 95 %  model"),
+        "{table}"
+    );
+}

@@ -453,9 +453,10 @@ fn note_ensemble(path: &std::path::Path, meta: &CheckpointMeta) {
 const DEFAULT_LEVELS: [f64; 2] = [0.8, 0.95];
 
 /// The interval levels `evaluate` and `plot` show: those asked for (lowest first, each
-/// once), else those of [`DEFAULT_LEVELS`] that the model's validation forecasts support
-/// one step ahead (a note says which are left out), and none for a model without a
-/// calibration; asking such a model for levels is an error naming its file.
+/// once), else those the model gives ([`DEFAULT_LEVELS`], or a quantile model's own) that
+/// its validation forecasts support one step ahead (a note says why one is left out), and
+/// none for a model without a calibration; asking such a model for levels is an error
+/// naming its file.
 fn interval_levels(
     asked: &[Level],
     meta: &CheckpointMeta,
@@ -468,17 +469,20 @@ fn interval_levels(
             CalibrationError::Missing.to_string(),
         )),
         (Some(calibration), true) => {
-            let (kept, left): (Vec<Level>, Vec<Level>) = (DEFAULT_LEVELS.iter())
-                .map(|&l| Level::new(l).expect("a level"))
-                .partition(|&l| calibration.offsets(0, l).is_ok());
-            if let Some(l) = left.first() {
-                note(&format!(
-                    "no {} % intervals: they need {} validation forecasts and this model has {} \
-                     (retrain with a larger --val-fraction to get them)",
-                    l.label(),
-                    l.min_changes(),
-                    calibration.windows()
-                ));
+            // A quantile model's own levels; any level for residuals.
+            let offered = match calibration.levels() {
+                levels if levels.is_empty() => DEFAULT_LEVELS
+                    .iter()
+                    .map(|&l| Level::new(l).expect("a level"))
+                    .collect(),
+                levels => levels,
+            };
+            let mut kept = Vec::new();
+            for level in offered {
+                match calibration.offsets(0, level) {
+                    Ok(_) => kept.push(level),
+                    Err(e) => note(&format!("no {} % intervals: {e}", level.label())),
+                }
             }
             Ok(kept)
         }

@@ -205,10 +205,42 @@ impl Renderer for Csv {
     /// `table` is `one_step` (every metric) or `in_one_go` (the held-out part forecast
     /// from its start: sMAPE and MASE scaled by the seasonal naive error); `model_better`
     /// counts the series where the model's MASE is lower (pooled rows only).
-    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
+    /// With intervals, `table` = `interval` rows (one per forecaster and level, pooled
+    /// over the series and steps: `n` targets) fill the columns `level` to `pinball`.
+    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(panel_header(&[]))?;
-        panel_rows(&mut w, &[], scores)?;
+        let mut header = panel_header(&[]);
+        let pad = if intervals.is_some() {
+            INTERVALS.len()
+        } else {
+            0
+        };
+        header.extend(&INTERVALS[..pad]);
+        w.write_record(&header)?;
+        panel_rows(&mut w, &[], scores, pad)?;
+        for r in intervals
+            .iter()
+            .flat_map(|c| c.rows.iter().map(move |r| (c, r)))
+        {
+            let (c, r) = r;
+            for s in &r.scores {
+                let mut row = vec![
+                    String::new(),
+                    "interval".to_string(),
+                    r.source.name(&c.calendar),
+                    s.n.to_string(),
+                ];
+                row.resize(header.len() - pad, String::new());
+                row.extend([
+                    s.level.get().to_string(),
+                    s.coverage.to_string(),
+                    s.width.to_string(),
+                    s.msis.to_string(),
+                    r.pinball.to_string(),
+                ]);
+                w.write_record(&row)?;
+            }
+        }
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
@@ -218,13 +250,13 @@ impl Renderer for Csv {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(panel_header(&["fold"]))?;
         for f in &s.folds {
-            panel_rows(&mut w, &[f.fold.to_string()], &f.scores)?;
+            panel_rows(&mut w, &[f.fold.to_string()], &f.scores, 0)?;
         }
         let all = crate::evaluate::PanelScores {
             series: Vec::new(),
             ..s.all.clone()
         };
-        panel_rows(&mut w, &[String::new()], &all)?;
+        panel_rows(&mut w, &[String::new()], &all, 0)?;
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
@@ -316,10 +348,13 @@ fn panel_header<'a>(first: &[&'a str]) -> Vec<&'a str> {
 /// A global model's scores as CSV rows behind `first`: per series and table, then pooled
 /// (`series` empty). `n` is the targets (`one_step`) or steps (`in_one_go`) of a series'
 /// row, and the series a pooled row averages over.
+/// The rows of a global model's scores after the `first` cells, each padded with `pad`
+/// empty cells (the columns of the interval rows that follow).
 fn panel_rows(
     w: &mut csv::Writer<Vec<u8>>,
     first: &[String],
     scores: &PanelScores,
+    pad: usize,
 ) -> anyhow::Result<()> {
     let mut write = |series: &str,
                      table: &str,
@@ -336,6 +371,7 @@ fn panel_rows(
         ]);
         row.extend(cells);
         row.push(better.map_or(String::new(), |b| b.to_string()));
+        row.extend(std::iter::repeat_n(String::new(), pad));
         w.write_record(&row)
     };
     // Only sMAPE and MASE: the other metric cells empty.

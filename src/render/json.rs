@@ -18,6 +18,23 @@ fn pretty(doc: &serde_json::Value) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(doc)? + "\n")
 }
 
+/// The intervals' scores: `{method, levels, verdict, pooled_series, rows: [{forecaster,
+/// steps, scores, pinball}]}`.
+fn coverage_json(c: &Coverage) -> serde_json::Value {
+    json!({
+        "method": c.method.name(),
+        "levels": c.levels,
+        "verdict": c.verdict(),
+        "pooled_series": c.pooled_series,
+        "rows": c.rows.iter().map(|r| json!({
+            "forecaster": r.source.name(&c.calendar),
+            "steps": r.steps,
+            "scores": r.scores,
+            "pinball": r.pinball,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// A forecast's steps: `{date, forecast}` and the ends of each band.
 fn rows(f: &Forecast) -> Vec<serde_json::Value> {
     let names = f.end_names();
@@ -77,17 +94,7 @@ impl Renderer for Json {
     ) -> anyhow::Result<String> {
         let mut doc = json!({ "one_step": e, "horizons": horizons });
         if let Some(c) = intervals {
-            doc["intervals"] = json!({
-                "method": c.method.name(),
-                "levels": c.levels,
-                "verdict": c.verdict(),
-                "rows": c.rows.iter().map(|r| json!({
-                    "forecaster": r.source.name(&c.calendar),
-                    "steps": r.steps,
-                    "scores": r.scores,
-                    "pinball": r.pinball,
-                })).collect::<Vec<_>>(),
-            });
+            doc["intervals"] = coverage_json(c);
         }
         pretty(&doc)
     }
@@ -109,8 +116,12 @@ impl Renderer for Json {
 
     /// `{series: [{id, one_step: Evaluation, ahead: {steps, m, rows}}], one_step: Pooled,
     /// ahead: [PooledAhead]}`.
-    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
-        pretty(&serde_json::to_value(scores)?)
+    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String> {
+        let mut doc = serde_json::to_value(scores)?;
+        if let Some(c) = intervals {
+            doc["intervals"] = coverage_json(c);
+        }
+        pretty(&doc)
     }
 
     /// `{folds: [{fold, refit, scores: PanelScores}], all: {one_step: Pooled, ahead:

@@ -33,8 +33,9 @@ pub trait Renderer {
         intervals: Option<&Coverage>,
     ) -> anyhow::Result<String>;
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
-    /// A global model's held-out parts: each series' scores, then the pooled ones.
-    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String>;
+    /// A global model's held-out parts: each series' scores, then the pooled ones, and the
+    /// intervals' scores pooled over the series when there are some.
+    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String>;
     /// A global model's backtest: each fold pooled over the series, then all folds.
     fn panel_backtest(&self, summary: &PanelSummary) -> anyhow::Result<String>;
     /// `compare`: each cell over its seeds, each run, and whether the cells differ by more

@@ -15,6 +15,72 @@ use super::Renderer;
 pub struct Table;
 
 impl Table {
+    /// A global model's held-out parts: each series' scores, then the pooled ones.
+    fn panel_scores(&self, scores: &PanelScores) -> String {
+        let (steps, m) = scores.ahead_steps();
+        let ids = (scores.series.iter())
+            .map(|s| s.id.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let has_seasonal =
+            (scores.one_step.rows.iter()).any(|r| r.forecaster.starts_with("seasonal naive"));
+        let m_name = if has_seasonal {
+            format!("seas. {m}")
+        } else {
+            String::new()
+        };
+        let mut out = format!(
+            "each series' held-out part: one-step MASE (scaled by the naive error on its training part), and the part forecast in one go from its start ({steps} steps; MASE scaled by the seasonal naive error, m = {m})\n"
+        );
+        let groups = format!(
+            "{:<ids$}  {:>7}  {:^29}  {:^19}  {:^19}",
+            "", "", "one-step MASE", "in one go: sMAPE %", "in one go: MASE"
+        );
+        out.push_str(groups.trim_end());
+        out.push('\n');
+        out.push_str(&format!(
+            "{:<ids$}  {:>7}  {:>9} {:>9} {:>9}  {:>9} {:>9}  {:>9} {:>9}\n",
+            "series", "targets", "model", "naive", m_name, "model", "seas.", "model", "seas."
+        ));
+        let cell = |v: Option<f64>| v.map_or(format!("{:>9}", "-"), |v| format!("{v:>9.3}"));
+        for s in &scores.series {
+            let one = |name: &str| s.one_step.get(name).map(|m| m.mase);
+            let go = |seasonal: bool| {
+                (s.ahead.rows.iter())
+                    .find(|(name, _)| {
+                        if seasonal {
+                            name.starts_with("seasonal naive")
+                        } else {
+                            name == "model"
+                        }
+                    })
+                    .map(|(_, e)| *e)
+            };
+            let (model, snaive) = (go(false), go(true));
+            let seasonal_one = if has_seasonal {
+                cell(s.one_step.seasonal().map(|m| m.mase))
+            } else {
+                format!("{:>9}", "")
+            };
+            out.push_str(&format!(
+                "{:<ids$}  {:>7}  {} {} {}  {} {}  {} {}\n",
+                s.id,
+                s.one_step.n,
+                cell(one("model")),
+                cell(one("naive")),
+                seasonal_one,
+                cell(model.map(|e| e.smape)),
+                cell(snaive.map(|e| e.smape)),
+                cell(model.map(|e| e.mase)),
+                cell(snaive.map(|e| e.mase)),
+            ));
+        }
+        out.push('\n');
+        out.push_str(&pooled(scores, "series"));
+        out
+    }
+
     /// The one-step table and the horizon table.
     fn point_evaluation(&self, e: &Evaluation, horizons: &[HorizonError]) -> String {
         let cal = e.calendar.unwrap_or_default();
@@ -246,68 +312,12 @@ impl Renderer for Table {
 
     /// A line per series (its one-step MASE beside the baselines', then its held-out part
     /// forecast in one go), then the pooled tables.
-    fn panel(&self, scores: &PanelScores) -> anyhow::Result<String> {
-        let (steps, m) = scores.ahead_steps();
-        let ids = (scores.series.iter())
-            .map(|s| s.id.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        let has_seasonal =
-            (scores.one_step.rows.iter()).any(|r| r.forecaster.starts_with("seasonal naive"));
-        let m_name = if has_seasonal {
-            format!("seas. {m}")
-        } else {
-            String::new()
-        };
-        let mut out = format!(
-            "each series' held-out part: one-step MASE (scaled by the naive error on its training part), and the part forecast in one go from its start ({steps} steps; MASE scaled by the seasonal naive error, m = {m})\n"
-        );
-        let groups = format!(
-            "{:<ids$}  {:>7}  {:^29}  {:^19}  {:^19}",
-            "", "", "one-step MASE", "in one go: sMAPE %", "in one go: MASE"
-        );
-        out.push_str(groups.trim_end());
-        out.push('\n');
-        out.push_str(&format!(
-            "{:<ids$}  {:>7}  {:>9} {:>9} {:>9}  {:>9} {:>9}  {:>9} {:>9}\n",
-            "series", "targets", "model", "naive", m_name, "model", "seas.", "model", "seas."
-        ));
-        let cell = |v: Option<f64>| v.map_or(format!("{:>9}", "-"), |v| format!("{v:>9.3}"));
-        for s in &scores.series {
-            let one = |name: &str| s.one_step.get(name).map(|m| m.mase);
-            let go = |seasonal: bool| {
-                (s.ahead.rows.iter())
-                    .find(|(name, _)| {
-                        if seasonal {
-                            name.starts_with("seasonal naive")
-                        } else {
-                            name == "model"
-                        }
-                    })
-                    .map(|(_, e)| *e)
-            };
-            let (model, snaive) = (go(false), go(true));
-            let seasonal_one = if has_seasonal {
-                cell(s.one_step.seasonal().map(|m| m.mase))
-            } else {
-                format!("{:>9}", "")
-            };
-            out.push_str(&format!(
-                "{:<ids$}  {:>7}  {} {} {}  {} {}  {} {}\n",
-                s.id,
-                s.one_step.n,
-                cell(one("model")),
-                cell(one("naive")),
-                seasonal_one,
-                cell(model.map(|e| e.smape)),
-                cell(snaive.map(|e| e.smape)),
-                cell(model.map(|e| e.mase)),
-                cell(snaive.map(|e| e.mase)),
-            ));
+    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String> {
+        let mut out = self.panel_scores(scores);
+        if let Some(c) = intervals {
+            out.push('\n');
+            out.push_str(&coverage(c));
         }
-        out.push('\n');
-        out.push_str(&pooled(scores, "series"));
         Ok(out)
     }
 

@@ -156,3 +156,20 @@ pub fn structured_series(n: usize) -> gruf::data::Series {
         .collect();
     gruf::data::Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
 }
+
+/// `days` daily rows of each series in `ids`, in long format (`Date,Symbol,Close`), rows
+/// ordered by date then id as exports usually are. Series `k` moves around `10^(k+1)`.
+pub fn long_csv(ids: &[&str], days: usize) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    let mut text = String::from("Date,Symbol,Close\n");
+    for i in 0..days {
+        let date = start + chrono::Duration::days(i as i64);
+        for (k, id) in ids.iter().enumerate() {
+            let scale = 10f64.powi(k as i32 + 1);
+            let t = i as f64 + k as f64 * 3.0;
+            let v = scale * (2.0 + (t * 0.3).sin() * 0.3 + (t * 0.05).cos() * 0.2);
+            text.push_str(&format!("{date},{id},{v:.4}\n"));
+        }
+    }
+    text
+}

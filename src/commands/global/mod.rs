@@ -15,9 +15,12 @@ use candle_core::Device;
 use crate::checkpoint::{Checkpoint, Member, Meta};
 use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
+use crate::coverage::{Coverage, OneGo};
 use crate::data::{DataConfig, Series};
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, score_ahead, Ahead, PanelScores, Scoring, SeriesScores};
+use crate::evaluate::{
+    naive_scale, score_ahead, seasonal_scale, Ahead, PanelScores, Scoring, SeriesScores,
+};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{check_writable, print};
@@ -27,8 +30,8 @@ use crate::progress::Reporter;
 use crate::train::TrainData;
 
 use super::{
-    device, network_lines, note, renderer, report_saved, run_training, season_for, trained_words,
-    warn, NO_TEST,
+    device, interval_levels, network_lines, note, renderer, report_saved, run_training, season_for,
+    trained_words, warn, NO_TEST,
 };
 
 /// Series named in one message at most; the rest are counted.
@@ -549,5 +552,67 @@ pub(super) fn evaluate(args: &EvaluateArgs, checkpoint: Checkpoint) -> anyhow::R
             chosen.len()
         ));
     }
-    print(renderer(args.format).panel(&scores)?.as_bytes())
+    let levels = interval_levels(&args.interval, meta, &args.source.model)?;
+    let coverage = intervals(&checkpoint, &chosen, &levels, args.season, &device)?;
+    print(
+        renderer(args.format)
+            .panel(&scores, coverage.as_ref())?
+            .as_bytes(),
+    )
+}
+
+/// The calibrated intervals of each chosen series' held-out part forecast in one go from
+/// its start (as far as every level is calibrated), pooled over the series and steps
+/// beside the naive baselines; `None` without levels or held-out parts.
+fn intervals(
+    checkpoint: &Checkpoint,
+    chosen: &[(&Member, &Named)],
+    levels: &[Level],
+    season: Option<usize>,
+    device: &Device,
+) -> anyhow::Result<Option<Coverage>> {
+    let Some(calibration) = checkpoint
+        .meta
+        .calibration
+        .as_ref()
+        .filter(|_| !levels.is_empty())
+    else {
+        return Ok(None);
+    };
+    let reach = calibration.reach(usize::MAX, levels);
+    let mut parts = Vec::new();
+    for (member, named) in chosen {
+        let series = &named.loaded.series;
+        let part = Part::held_out(
+            member,
+            series,
+            season_for(season, checkpoint.meta.config.data.season, series),
+        );
+        let forecaster = checkpoint.forecaster_for(member, device)?;
+        if part.origin >= part.end || part.origin < forecaster.lookback() {
+            continue;
+        }
+        let mut steps = (part.end - part.origin).min(reach);
+        if forecaster.featurizer.has_covariates() {
+            steps = steps.min(forecaster.featurizer.horizon);
+        }
+        let scale = seasonal_scale(&series.values[..part.origin], part.season.unwrap_or(1));
+        parts.push((forecaster, series, part.origin, steps, scale));
+    }
+    if let Some(&(_, _, _, steps, _)) = parts.iter().find(|p| p.3 < reach.min(usize::MAX)) {
+        if parts.iter().any(|p| p.3 > steps) {
+            note("some series' held-out parts are shorter than others: intervals are pooled over the steps each holds");
+        }
+    }
+    let one_go: Vec<OneGo> = (parts.iter())
+        .filter(|p| p.4.is_finite() && p.4 > 0.0)
+        .map(|(forecaster, series, origin, steps, scale)| OneGo {
+            forecaster,
+            columns: (*series).into(),
+            origin: *origin,
+            steps: *steps,
+            scale: *scale,
+        })
+        .collect();
+    crate::coverage::in_one_go(&one_go, levels)
 }
