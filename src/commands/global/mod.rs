@@ -599,10 +599,9 @@ fn intervals(
         let scale = seasonal_scale(&series.values[..part.origin], part.season.unwrap_or(1));
         parts.push((forecaster, series, part.origin, steps, scale));
     }
-    if let Some(&(_, _, _, steps, _)) = parts.iter().find(|p| p.3 < reach.min(usize::MAX)) {
-        if parts.iter().any(|p| p.3 > steps) {
-            note("some series' held-out parts are shorter than others: intervals are pooled over the steps each holds");
-        }
+    let fewest = parts.iter().map(|p| p.3).min().unwrap_or(0);
+    if parts.iter().any(|p| p.3 > fewest) {
+        note("some series' held-out parts are shorter than others: intervals are pooled over the steps each holds");
     }
     let one_go: Vec<OneGo> = (parts.iter())
         .filter(|p| p.4.is_finite() && p.4 > 0.0)
