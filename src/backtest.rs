@@ -6,6 +6,8 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::coverage::Coverage;
+
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 
 /// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
@@ -42,6 +44,10 @@ pub struct Fold {
     /// Errors at each horizon 1..K from every origin of the fold, for a model that
     /// predicts K > 1 steps at once (empty otherwise).
     pub horizons: Vec<HorizonError>,
+    /// The fold's calibrated intervals (its model calibrated on its own validation part),
+    /// scored beside the baselines; `None` when none were asked for or could be given.
+    #[serde(skip)]
+    pub intervals: Option<Coverage>,
 }
 
 /// Every fold, and each forecaster's MAE over all of them.
@@ -56,6 +62,8 @@ pub struct Summary {
     /// Errors at each horizon over all folds, each fold weighted by its origins at that
     /// horizon (empty for one-step models).
     pub horizons: Vec<HorizonError>,
+    /// The folds' interval scores pooled over their targets.
+    pub intervals: Option<Coverage>,
 }
 
 impl Summary {
@@ -79,7 +87,9 @@ impl Summary {
             })
             .collect();
         let horizons = pool_horizons(&folds);
+        let spans: Vec<Coverage> = folds.iter().filter_map(|f| f.intervals.clone()).collect();
         Summary {
+            intervals: Coverage::pool(&spans),
             folds,
             n,
             totals,
@@ -172,6 +182,7 @@ mod tests {
                 season: None,
             },
             horizons: Vec::new(),
+            intervals: None,
         };
         let s = Summary::new(vec![fold(10, 1.0), fold(30, 3.0)]);
         assert_eq!(s.n, 40);

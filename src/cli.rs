@@ -81,6 +81,12 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub refit_every: u32,
 
+    /// Score each fold's calibrated intervals at this level (repeatable), 1 and 7 steps
+    /// ahead, each fold's model calibrated on its own validation part [default: 0.8 and
+    /// 0.95, as far as the validation parts support them].
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Vec<crate::interval::Level>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

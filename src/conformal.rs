@@ -335,6 +335,22 @@ pub fn steps_for(horizon: usize, covariates: bool) -> usize {
     }
 }
 
+/// Calibrates a model of `config` on `parts`: CQR for a quantile model, else residuals over
+/// the spread of the window the network reads; for [`steps_for`] steps. `None` when no part
+/// has a validation target.
+pub fn calibrate(
+    parts: &[Part<'_>],
+    config: &crate::config::ModelConfig,
+) -> anyhow::Result<Option<Calibration>> {
+    let covariates = (parts.iter()).any(|p| p.forecaster.featurizer.has_covariates());
+    let steps = steps_for(config.horizon, covariates);
+    if config.quantiles.is_empty() {
+        residuals(parts, steps, config.window)
+    } else {
+        quantiles(parts, steps)
+    }
+}
+
 /// Split-conformal calibration on point forecasts: every origin of every part's validation
 /// targets forecast up to `steps` ahead (as far as its validation part reaches), each
 /// error divided by the spread over the `spread` steps before its origin, the errors

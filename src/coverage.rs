@@ -195,7 +195,7 @@ pub fn in_one_go(parts: &[OneGo<'_>], levels: &[Level]) -> anyhow::Result<Option
     let calibration = (first.forecaster.calibration.as_ref())
         .ok_or(crate::conformal::CalibrationError::Missing)?;
     let steps = parts.iter().map(|p| p.steps).max().unwrap_or(0);
-    let mut sources: Vec<(Source, Vec<Vec<Row>>)> = Vec::new();
+    let mut all: Vec<Row> = Vec::new();
     for part in parts {
         let values = part.columns.values;
         let (o, h) = (part.origin, part.steps);
@@ -233,42 +233,12 @@ pub fn in_one_go(parts: &[OneGo<'_>], levels: &[Level]) -> anyhow::Result<Option
                 rows.push((source, row(source, h, truth, &naive, levels, part.scale)?));
             }
         }
-        for (source, r) in rows {
-            match sources.iter_mut().find(|(s, _)| *s == source) {
-                Some((_, all)) => all.push(vec![r]),
-                None => sources.push((source, vec![vec![r]])),
-            }
-        }
+        all.extend(rows.into_iter().map(|(_, r)| r));
     }
     // A baseline left out of some series (too little history) is pooled over the rest.
-    let rows = sources
-        .into_iter()
-        .map(|(source, each)| {
-            let each: Vec<Row> = each.into_iter().flatten().collect();
-            let n: usize = each.iter().map(|r| r.scores[0].n).sum();
-            let weigh = |f: &dyn Fn(&Row) -> f64| {
-                each.iter()
-                    .map(|r| f(r) * r.scores[0].n as f64)
-                    .sum::<f64>()
-                    / n as f64
-            };
-            let scores = (0..levels.len())
-                .map(|l| IntervalScores {
-                    level: levels[l],
-                    n,
-                    coverage: weigh(&|r| r.scores[l].coverage),
-                    width: weigh(&|r| r.scores[l].width),
-                    msis: weigh(&|r| r.scores[l].msis),
-                })
-                .collect();
-            Row {
-                source,
-                steps,
-                scores,
-                pinball: weigh(&|r| r.pinball),
-            }
-        })
-        .collect();
+    // Series whose parts are shorter still count under the longest part's steps.
+    let all = all.into_iter().map(|r| Row { steps, ..r }).collect();
+    let rows = pool_rows(all);
     Ok(Some(Coverage {
         method: calibration.method,
         levels: levels.to_vec(),
@@ -383,5 +353,57 @@ impl Coverage {
             lines.push(format!("{ahead}: {calibrated}; {sharper}."));
         }
         lines
+    }
+}
+
+/// Rows of the same forecaster and steps pooled into one, in the order each first
+/// appears: coverage, width, MSIS and the pinball loss as means over every target (each
+/// row weighted by its targets).
+pub fn pool_rows(rows: Vec<Row>) -> Vec<Row> {
+    let mut groups: Vec<Vec<Row>> = Vec::new();
+    for r in rows {
+        match (groups.iter_mut()).find(|g| g[0].source == r.source && g[0].steps == r.steps) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|each| {
+            let n: usize = each.iter().map(|r| r.scores[0].n).sum();
+            let weigh = |f: &dyn Fn(&Row) -> f64| {
+                each.iter()
+                    .map(|r| f(r) * r.scores[0].n as f64)
+                    .sum::<f64>()
+                    / n as f64
+            };
+            let scores = (0..each[0].scores.len())
+                .map(|l| IntervalScores {
+                    level: each[0].scores[l].level,
+                    n,
+                    coverage: weigh(&|r| r.scores[l].coverage),
+                    width: weigh(&|r| r.scores[l].width),
+                    msis: weigh(&|r| r.scores[l].msis),
+                })
+                .collect();
+            Row {
+                source: each[0].source,
+                steps: each[0].steps,
+                scores,
+                pinball: weigh(&|r| r.pinball),
+            }
+        })
+        .collect()
+}
+
+impl Coverage {
+    /// Several spans' scores (a backtest's folds) as one: each row pooled over the spans
+    /// by its targets. `None` for none.
+    pub fn pool(spans: &[Coverage]) -> Option<Coverage> {
+        let first = spans.first()?;
+        Some(Coverage {
+            rows: pool_rows(spans.iter().flat_map(|c| c.rows.iter().cloned()).collect()),
+            ..first.clone()
+        })
     }
 }

@@ -344,15 +344,7 @@ impl Checkpoint {
                 val: member.split.val.clone(),
             })
             .collect();
-        let model = self.meta.model();
-        let covariates = self.meta.members.iter().any(|m| !m.inputs.is_empty());
-        let steps = conformal::steps_for(model.horizon, covariates);
-        let calibration = if model.quantiles.is_empty() {
-            // The spread over the steps the network reads.
-            conformal::residuals(&parts, steps, model.window)?
-        } else {
-            conformal::quantiles(&parts, steps)?
-        };
+        let calibration = conformal::calibrate(&parts, self.meta.model())?;
         self.meta.calibration = calibration.map(Arc::new);
         Ok(())
     }

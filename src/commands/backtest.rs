@@ -1,11 +1,16 @@
 //! `gruf backtest`: walk-forward folds on an expanding window, each scored like `evaluate`.
 
+use std::sync::Arc;
+
 use crate::backtest::{fold_bounds, Cut, Fold, Summary};
 use crate::cli::BacktestArgs;
+use crate::conformal;
+use crate::coverage::Coverage;
 use crate::data::{format_iso, format_time, load_csv};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, Scoring};
 use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::output::{plural, print};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::progress::Reporter;
@@ -70,6 +75,10 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
         );
     }
 
+    // Levels asked for are refused in a fold that cannot give them; the default ones are
+    // left out there (said once).
+    let levels = Some(args.interval.clone());
+    let mut levels_note = false;
     let mut results = Vec::with_capacity(folds);
     let mut current: Option<(Forecaster, usize)> = None;
     for (i, fold) in bounds.iter().enumerate() {
@@ -102,12 +111,19 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                 &device,
                 Reporter::new(quiet),
             )?;
-            let forecaster = Forecaster {
+            let mut forecaster = Forecaster {
                 models: fold_networks(&config, &trained, i)?,
                 featurizer,
                 device: device.clone(),
                 calibration: None,
             };
+            let part = conformal::Part {
+                columns: history,
+                forecaster: &forecaster,
+                val: split.val.clone(),
+            };
+            let calibration = conformal::calibrate(&[part], &config.model)?;
+            forecaster.calibration = calibration.map(Arc::new);
             current = Some((forecaster, split.fit_end()));
         }
         let Some((forecaster, fit_end)) = &current else {
@@ -140,17 +156,80 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
         } else {
             Vec::new()
         };
+        let intervals = match &levels {
+            None => None,
+            Some(asked) => fold_intervals(
+                forecaster,
+                &series,
+                start..end,
+                asked,
+                &mut levels_note,
+                scoring.mase_scale,
+            )?,
+        };
         results.push(Fold {
             fold: i + 1,
             trained_to: format_iso(series.dates[*fit_end - 1], daily),
             refit,
             evaluation,
             horizons,
+            intervals,
         });
     }
     let report = Summary::new(results);
     let out = renderer(args.format).backtest(&report)?;
     print(out.as_bytes())
+}
+
+/// Steps ahead at which a fold's intervals are scored (those its calibration reaches).
+const STEPS: [usize; 2] = [1, 7];
+
+/// The fold's calibrated intervals over `span` at the levels `asked` (none: 80 and 95 %,
+/// those the fold's calibration supports one step ahead, with a note once if one is left
+/// out), 1 and 7 steps ahead as far as the calibration reaches.
+fn fold_intervals(
+    forecaster: &Forecaster,
+    series: &crate::data::Series,
+    span: std::ops::Range<usize>,
+    asked: &[Level],
+    noted: &mut bool,
+    scale: f64,
+) -> anyhow::Result<Option<Coverage>> {
+    let Some(calibration) = &forecaster.calibration else {
+        return Ok(None);
+    };
+    let levels: Vec<Level> = if asked.is_empty() {
+        let offered = match calibration.levels() {
+            l if l.is_empty() => [0.8, 0.95]
+                .map(|l| Level::new(l).expect("a level"))
+                .to_vec(),
+            l => l,
+        };
+        let (kept, left): (Vec<Level>, Vec<Level>) = offered
+            .into_iter()
+            .partition(|&l| calibration.offsets(0, l).is_ok());
+        if let (Some(l), false) = (left.first(), *noted) {
+            *noted = true;
+            super::note(&format!(
+                "no {} % intervals in some folds: their validation parts hold too few forecasts (retrain with a larger --val-fraction)",
+                l.label()
+            ));
+        }
+        kept
+    } else {
+        let levels = super::predict::levels(asked);
+        calibration
+            .check(1, &levels)
+            .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+        levels
+    };
+    if levels.is_empty() {
+        return Ok(None);
+    }
+    let reach = calibration.reach(STEPS[STEPS.len() - 1], &levels);
+    let steps: Vec<usize> = STEPS.iter().copied().filter(|&h| h <= reach).collect();
+    let coverage = crate::coverage::score(forecaster, series.into(), span, &steps, &levels, scale)?;
+    Ok(Some(coverage))
 }
 
 /// The networks a backtest fold trained, or the error that ends an interrupted backtest

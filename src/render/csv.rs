@@ -149,6 +149,17 @@ impl Renderer for Csv {
             "forecaster",
         ];
         header.extend(METRICS);
+        let pad = if s.intervals.is_some() {
+            INTERVALS.len()
+        } else {
+            0
+        };
+        header.extend(&INTERVALS[..pad]);
+        let width = header.len();
+        let padded = |mut row: Vec<String>| {
+            row.resize(width, String::new());
+            row
+        };
         w.write_record(&header)?;
         for f in &s.folds {
             let e = &f.evaluation;
@@ -163,7 +174,7 @@ impl Renderer for Csv {
                     name.clone(),
                 ];
                 row.extend(metric_cells(m));
-                w.write_record(&row)?;
+                w.write_record(padded(row))?;
             }
         }
         for f in &s.folds {
@@ -179,7 +190,7 @@ impl Renderer for Csv {
                         format!("{name} at horizon {}", r.horizon),
                     ];
                     row.extend(mae_cells(mae));
-                    w.write_record(&row)?;
+                    w.write_record(padded(row))?;
                 }
             }
         }
@@ -196,7 +207,34 @@ impl Renderer for Csv {
                 name.clone(),
             ];
             row.extend(mae_cells(*mae));
-            w.write_record(&row)?;
+            w.write_record(padded(row))?;
+        }
+        // Interval rows over all folds: `fold` = `all`, `forecaster` and `n`, then the
+        // interval columns.
+        for r in s
+            .intervals
+            .iter()
+            .flat_map(|c| c.rows.iter().map(move |r| (c, r)))
+        {
+            let (c, r) = r;
+            for sc in &r.scores {
+                let mut row = vec![String::new(); width - pad];
+                row[0] = "all".into();
+                row[5] = sc.n.to_string();
+                row[6] = format!(
+                    "{}, {} steps ahead, intervals",
+                    r.source.name(&c.calendar),
+                    r.steps
+                );
+                row.extend([
+                    sc.level.get().to_string(),
+                    sc.coverage.to_string(),
+                    sc.width.to_string(),
+                    sc.msis.to_string(),
+                    r.pinball.to_string(),
+                ]);
+                w.write_record(&row)?;
+            }
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }

@@ -106,12 +106,16 @@ impl Renderer for Json {
             .iter()
             .map(|(n, mae)| json!({ "forecaster": n, "mae": mae }))
             .collect();
-        pretty(&json!({
+        let mut doc = json!({
             "n": s.n,
             "totals": totals,
             "horizons": s.horizons,
             "folds": s.folds,
-        }))
+        });
+        if let Some(c) = &s.intervals {
+            doc["intervals"] = coverage_json(c);
+        }
+        pretty(&doc)
     }
 
     /// `{series: [{id, one_step: Evaluation, ahead: {steps, m, rows}}], one_step: Pooled,

@@ -285,6 +285,10 @@ impl Renderer for Table {
                 ));
             }
         }
+        if let Some(c) = &s.intervals {
+            out.push_str("\nintervals over all folds, each fold's model calibrated on its own validation part\n");
+            out.push_str(&coverage(c));
+        }
         Ok(out)
     }
 
