@@ -771,7 +771,14 @@ fn golden_metas_v7() -> Vec<Meta> {
         calibrated(&metas[4], 48),
         calibrated(&five, 3),
     );
-    metas.extend([five, logret, global, one, global_calibrated, five_calibrated]);
+    metas.extend([
+        five,
+        logret,
+        global,
+        one,
+        global_calibrated,
+        five_calibrated,
+    ]);
     metas
 }
 
