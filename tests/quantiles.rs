@@ -96,6 +96,7 @@ fn train(
         models,
         featurizer,
         device: Device::Cpu,
+        calibration: None,
     };
     Trained {
         split,
