@@ -5,25 +5,44 @@ use std::path::Path;
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PredictArgs;
 use crate::conformal::CalibrationError;
+use crate::data::Series;
 use crate::error::GrufError;
+use crate::forecast::{Band, Forecaster};
 use crate::interval::Level;
+use crate::mc_dropout::{sample_bands, Sampling};
 use crate::output::print;
 
-use super::{device, open_with, renderer, Opened};
+use super::{device, note, open_with, renderer, sampling, Opened};
 
 pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
     check_steps(&stored.meta, args.days as usize)?;
     let levels = levels(&args.interval);
-    check_intervals(
-        &args.source.model,
-        &stored.meta,
-        args.days as usize,
-        &levels,
-    )?;
+    if args.samples.is_some() && levels.is_empty() {
+        return Err(GrufError::usage(
+            "--samples needs --interval LEVEL (e.g. --interval 0.8): the samples give \
+             intervals at the levels asked for; the forecast itself is made without dropout",
+        )
+        .into());
+    }
+    let sampling = sampling(args.samples, args.seed, &stored.meta, &args.source.model)?;
+    match sampling {
+        None => check_intervals(
+            &args.source.model,
+            &stored.meta,
+            args.days as usize,
+            &levels,
+        )?,
+        Some(s) => note(&format!(
+            "the intervals come from {} forecasts with dropout on (MC dropout, seed {}) and \
+             are not calibrated: nothing checks that they hold the share of outcomes their \
+             level says; `gruf evaluate --samples {}` measures their coverage",
+            s.samples, s.seed, s.samples
+        )),
+    }
     if stored.meta.is_global() {
-        return super::global::predict(&args, &levels, stored);
+        return super::global::predict(&args, &levels, sampling, stored);
     }
     let Opened {
         checkpoint,
@@ -33,8 +52,26 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     } = open_with(&args.source, stored, &device)?;
     let mut forecast =
         forecaster.forecast(&series, &checkpoint.meta.data.column, args.days as usize)?;
-    forecast.bands = forecaster.bands(&series.values, &forecast.point, &levels)?;
+    forecast.bands = bands(&forecaster, &series, &forecast.point, &levels, sampling)?;
     print(renderer(args.format).forecast(&forecast)?.as_bytes())
+}
+
+/// The bands at `levels` around `point`, the forecast past the end of `series`: the
+/// calibrated ones, or with `sampling` those of MC dropout (from its own sampled paths;
+/// `point` stays the forecast without dropout).
+pub(super) fn bands(
+    forecaster: &Forecaster,
+    series: &Series,
+    point: &[f64],
+    levels: &[Level],
+    sampling: Option<Sampling>,
+) -> anyhow::Result<Vec<Band>> {
+    let Some(s) = sampling.filter(|_| !levels.is_empty()) else {
+        return Ok(forecaster.bands(&series.values, point, levels)?);
+    };
+    let origin = [series.len()];
+    let mut paths = forecaster.sample_paths(series, &origin, point.len(), s.samples, s.seed)?;
+    Ok(sample_bands(&paths.remove(0), levels)?)
 }
 
 /// The levels asked for, lowest first, each once.

@@ -68,7 +68,8 @@ impl Renderer for Json {
     }
 
     /// `{one_step: Evaluation, horizons: [HorizonError], intervals: Coverage}` (`intervals`
-    /// only when scored).
+    /// only when scored; its `method` null for a model without a calibration, scored on
+    /// its MC dropout intervals alone).
     fn evaluation(
         &self,
         e: &Evaluation,
@@ -78,7 +79,7 @@ impl Renderer for Json {
         let mut doc = json!({ "one_step": e, "horizons": horizons });
         if let Some(c) = intervals {
             doc["intervals"] = json!({
-                "method": c.method.name(),
+                "method": c.method.map(|m| m.name()),
                 "levels": c.levels,
                 "verdict": c.verdict(),
                 "rows": c.rows.iter().map(|r| json!({
