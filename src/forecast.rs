@@ -233,13 +233,16 @@ impl Forecaster {
     }
 
     /// The calibrated intervals at each of `levels` around `point`, a path forecast from
-    /// the origin after `history`.
+    /// the origin after `history`; none (and no error, calibrated or not) for no levels.
     pub fn bands(
         &self,
         history: &[f64],
         point: &[f64],
         levels: &[Level],
     ) -> Result<Vec<Band>, CalibrationError> {
+        if levels.is_empty() {
+            return Ok(Vec::new());
+        }
         let calibration = self.calibration.as_ref().ok_or(CalibrationError::Missing)?;
         levels
             .iter()
