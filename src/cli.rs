@@ -456,6 +456,18 @@ pub struct PredictArgs {
     #[arg(long, value_name = "LEVEL")]
     pub interval: Vec<crate::interval::Level>,
 
+    /// Take the --interval bands from N forecasts made with dropout on (Monte Carlo
+    /// dropout; 2 to 10000, e.g. 100) instead of the calibration: each band runs between
+    /// the samples' quantiles at each step. Not calibrated (`gruf evaluate --samples N`
+    /// measures their coverage); needs a model trained with --dropout above 0. The
+    /// forecast itself stays the one without dropout.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub samples: Option<u32>,
+
+    /// Seed of the dropout masks of --samples: the same seed gives the same intervals.
+    #[arg(long, value_name = "S", default_value_t = 0, requires = "samples")]
+    pub seed: u64,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -487,6 +499,17 @@ pub struct EvaluateArgs {
     /// part [default: 1,7, as far as the calibration reaches].
     #[arg(long, value_name = "N,N..", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=365))]
     pub interval_steps: Vec<u32>,
+
+    /// Also score Monte Carlo dropout intervals: from every origin, N forecasts made with
+    /// dropout on (2 to 10000, e.g. 100), each interval between their quantiles, in rows
+    /// of their own beside the calibrated intervals. Needs a model trained with --dropout
+    /// above 0.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub samples: Option<u32>,
+
+    /// Seed of the dropout masks of --samples: the same seed gives the same scores.
+    #[arg(long, value_name = "S", default_value_t = 0, requires = "samples")]
+    pub seed: u64,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

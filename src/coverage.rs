@@ -4,6 +4,11 @@
 //! baselines of [`crate::interval`] on the same targets; and one sentence that says whether
 //! the intervals are calibrated and sharper than the baselines.
 //!
+//! Asked for ([`Sampling`]), the model's Monte Carlo dropout intervals
+//! ([`crate::mc_dropout`]) are scored too, in rows of their own after the calibrated ones,
+//! with one more sentence on whether they cover what they say. A model without a
+//! calibration (written before gruf 1.5) can still score those.
+//!
 //! Every forecast is made from an origin inside the held-out part, from the values before
 //! it: target `t` at `h` steps ahead is forecast from origin `t − h + 1`, so each row
 //! scores the same targets for the model and for both baselines.
@@ -20,6 +25,8 @@ use crate::interval::{
     pinball, score_intervals, Baseline, Changes, History, Interval, IntervalScores, Level,
     PastChanges, CALIBRATED_POINTS,
 };
+use crate::mc_dropout::{sample_bands, Sampling};
+use crate::rng::Rng64;
 
 /// Who made a row's intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -27,6 +34,8 @@ use crate::interval::{
 pub enum Source {
     /// The model, with its calibration.
     Model,
+    /// The model's Monte Carlo dropout intervals from `n` samples (not calibrated).
+    Samples { n: usize },
     /// A naive-quantile baseline.
     Naive(Baseline),
 }
@@ -36,6 +45,7 @@ impl Source {
     pub fn name(&self, calendar: &Calendar) -> String {
         match self {
             Source::Model => "model".into(),
+            Source::Samples { n } => format!("model, MC dropout ({n} samples)"),
             Source::Naive(b) => match b.history {
                 History::Whole => "naive, whole history".into(),
                 History::Rolling { steps } => match *calendar {
@@ -66,9 +76,10 @@ pub struct Row {
 /// A model's intervals on the held-out part, beside the baselines.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Coverage {
-    /// How the model's intervals were made.
+    /// How the model's calibrated intervals were made; `None` for a model without a
+    /// calibration, scored on its MC dropout intervals alone.
     #[serde(serialize_with = "method_name")]
-    pub method: Method,
+    pub method: Option<Method>,
     pub levels: Vec<Level>,
     /// For each step ahead asked for: the model's row, then each baseline's that could be
     /// built (one with too little history for a level is left out).
@@ -81,8 +92,11 @@ pub struct Coverage {
     pub pooled_series: Option<usize>,
 }
 
-fn method_name<S: serde::Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(m.name())
+fn method_name<S: serde::Serializer>(m: &Option<Method>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.serialize_str(m.name()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Scores the intervals of `forecaster` (calibrated) at each of `steps` ahead and each of
@@ -97,17 +111,53 @@ pub fn score(
     levels: &[Level],
     scale: f64,
 ) -> anyhow::Result<Coverage> {
-    let calibration =
-        (forecaster.calibration.as_ref()).ok_or(crate::conformal::CalibrationError::Missing)?;
+    score_with(forecaster, columns, held_out, steps, levels, scale, None)
+}
+
+/// Sampled rows per group of origins in [`score_with`]: bounds the paths held at once
+/// (a long held-out part times 10,000 samples would not fit).
+const SAMPLED_ROWS: usize = 16_384;
+
+/// As [`score`], with `sampling` the model's MC dropout intervals scored too, after its
+/// calibrated ones (a model without a calibration is scored on those alone). The origins
+/// are sampled a group at a time from one generator seeded with `sampling.seed`, so the
+/// same seed gives the same scores.
+pub fn score_with(
+    forecaster: &Forecaster,
+    columns: Columns<'_>,
+    held_out: Range<usize>,
+    steps: &[usize],
+    levels: &[Level],
+    scale: f64,
+    sampling: Option<Sampling>,
+) -> anyhow::Result<Coverage> {
+    let calibration = forecaster.calibration.as_ref();
+    if calibration.is_none() && sampling.is_none() {
+        return Err(crate::conformal::CalibrationError::Missing.into());
+    }
     let values = columns.values;
     let longest = steps.iter().copied().max().unwrap_or(0);
     let origins: Vec<usize> = held_out.clone().collect();
     let reach = longest.min(held_out.len());
-    let paths = if reach > 0 {
+    let paths = if reach > 0 && calibration.is_some() {
         forecaster.banded(columns, &origins, reach, levels)?
     } else {
         Vec::new()
     };
+    // sampled[i][l][k]: origin i's MC dropout interval at level l, k + 1 steps ahead.
+    let mut sampled: Vec<Vec<Vec<Interval>>> = Vec::new();
+    if let Some(s) = sampling.filter(|_| reach > 0) {
+        use rand::SeedableRng;
+        let mut rng = Rng64::seed_from_u64(s.seed);
+        let group = (SAMPLED_ROWS / s.samples).max(1);
+        for some in origins.chunks(group) {
+            let paths = forecaster.sample_paths_with(columns, some, reach, s.samples, &mut rng)?;
+            for paths in paths {
+                let bands = sample_bands(&paths, levels)?;
+                sampled.push(bands.into_iter().map(|b| b.intervals).collect());
+            }
+        }
+    }
     let changes = Changes::for_values(&values[..held_out.start]);
     let baselines = [
         Baseline {
@@ -129,14 +179,24 @@ pub fn score(
             continue;
         }
         let truth: Vec<f64> = scored.iter().map(|&i| values[origins[i] + h - 1]).collect();
-        // The model's interval at each level, for each target.
-        let mut model: Vec<Vec<Interval>> = vec![Vec::with_capacity(scored.len()); levels.len()];
-        for &i in &scored {
-            for (l, band) in paths[i].bands.iter().enumerate() {
-                model[l].push(band.intervals[h - 1]);
+        if calibration.is_some() {
+            // The model's interval at each level, for each target.
+            let mut model: Vec<Vec<Interval>> =
+                vec![Vec::with_capacity(scored.len()); levels.len()];
+            for &i in &scored {
+                for (l, band) in paths[i].bands.iter().enumerate() {
+                    model[l].push(band.intervals[h - 1]);
+                }
             }
+            rows.push(row(Source::Model, h, &truth, &model, levels, scale)?);
         }
-        rows.push(row(Source::Model, h, &truth, &model, levels, scale)?);
+        if let Some(s) = sampling {
+            let mc: Vec<Vec<Interval>> = (0..levels.len())
+                .map(|l| scored.iter().map(|&i| sampled[i][l][h - 1]).collect())
+                .collect();
+            let source = Source::Samples { n: s.samples };
+            rows.push(row(source, h, &truth, &mc, levels, scale)?);
+        }
         'baseline: for baseline in baselines {
             let mut naive: Vec<Vec<Interval>> =
                 vec![Vec::with_capacity(scored.len()); levels.len()];
@@ -162,7 +222,7 @@ pub fn score(
         }
     }
     Ok(Coverage {
-        method: calibration.method,
+        method: calibration.map(|c| c.method),
         levels: levels.to_vec(),
         rows,
         calendar: columns.calendar,
@@ -240,7 +300,7 @@ pub fn in_one_go(parts: &[OneGo<'_>], levels: &[Level]) -> anyhow::Result<Option
     let all = all.into_iter().map(|r| Row { steps, ..r }).collect();
     let rows = pool_rows(all);
     Ok(Some(Coverage {
-        method: calibration.method,
+        method: Some(calibration.method),
         levels: levels.to_vec(),
         rows,
         calendar: first.columns.calendar,
@@ -293,38 +353,31 @@ impl Coverage {
         let mut lines = Vec::new();
         for h in self.steps() {
             let rows: Vec<&Row> = self.rows.iter().filter(|r| r.steps == h).collect();
-            let Some(model) = rows.iter().find(|r| r.source == Source::Model) else {
-                continue;
-            };
             let ahead = match self.pooled_series {
                 Some(n) => format!("1 to {h} steps ahead, pooled over {n} series"),
                 None => format!("{h} step{} ahead", if h == 1 { "" } else { "s" }),
             };
-            let off: Vec<String> = (model.scores.iter())
-                .filter(|s| !s.calibrated())
-                .map(|s| {
-                    let gap = s.coverage - s.level.percent();
-                    format!(
-                        "{} % covers {:.1} % ({:.1} points {})",
-                        s.level.label(),
-                        s.coverage,
-                        gap.abs(),
-                        if gap < 0.0 { "under" } else { "over" }
-                    )
+            let sampled = (rows.iter())
+                .find_map(|r| match r.source {
+                    Source::Samples { n } => Some((n, r)),
+                    _ => None,
                 })
-                .collect();
-            let calibrated = if off.is_empty() {
-                let covers: Vec<String> = (model.scores.iter())
-                    .map(|s| format!("{} % covers {:.1} %", s.level.label(), s.coverage))
-                    .collect();
-                format!(
-                    "the intervals are calibrated ({}; within ±{CALIBRATED_POINTS} points)",
-                    covers.join(", ")
-                )
-            } else {
-                format!("the intervals are not calibrated ({})", off.join("; "))
+                .map(|(n, r)| {
+                    format!(
+                        "MC dropout's intervals ({n} samples) are {}.",
+                        calibration_words(&r.scores)
+                    )
+                });
+            let Some(model) = rows.iter().find(|r| r.source == Source::Model) else {
+                if let Some(sampled) = sampled {
+                    lines.push(format!("{ahead}: {sampled}"));
+                }
+                continue;
             };
-            let baselines: Vec<&&Row> = rows.iter().filter(|r| r.source != Source::Model).collect();
+            let calibrated = format!("the intervals are {}", calibration_words(&model.scores));
+            let baselines: Vec<&&Row> = (rows.iter())
+                .filter(|r| matches!(r.source, Source::Naive(_)))
+                .collect();
             let beaten: Vec<bool> = (baselines.iter())
                 .map(|b| (model.scores.iter().zip(&b.scores)).all(|(m, n)| m.msis < n.msis))
                 .collect();
@@ -350,9 +403,43 @@ impl Coverage {
                     )
                 }
             };
-            lines.push(format!("{ahead}: {calibrated}; {sharper}."));
+            let mut line = format!("{ahead}: {calibrated}; {sharper}.");
+            if let Some(sampled) = sampled {
+                line.push(' ');
+                line.push_str(&sampled);
+            }
+            lines.push(line);
         }
         lines
+    }
+}
+
+/// `calibrated (80 % covers 79.2 %, 95 % covers 94.1 %; within ±3 points)`, or `not
+/// calibrated (…)` naming each level that is off, by how much and which way.
+fn calibration_words(scores: &[IntervalScores]) -> String {
+    let off: Vec<String> = (scores.iter())
+        .filter(|s| !s.calibrated())
+        .map(|s| {
+            let gap = s.coverage - s.level.percent();
+            format!(
+                "{} % covers {:.1} % ({:.1} points {})",
+                s.level.label(),
+                s.coverage,
+                gap.abs(),
+                if gap < 0.0 { "under" } else { "over" }
+            )
+        })
+        .collect();
+    if off.is_empty() {
+        let covers: Vec<String> = (scores.iter())
+            .map(|s| format!("{} % covers {:.1} %", s.level.label(), s.coverage))
+            .collect();
+        format!(
+            "calibrated ({}; within ±{CALIBRATED_POINTS} points)",
+            covers.join(", ")
+        )
+    } else {
+        format!("not calibrated ({})", off.join("; "))
     }
 }
 

@@ -15,6 +15,11 @@
 //! which every quantile model has), and a recursive forecast feeds the median back. An
 //! ensemble of quantile models takes the elementwise median over its networks of each
 //! quantile, which keeps them in order.
+//!
+//! [`Forecaster::sample_paths`] forecasts with dropout on (Monte Carlo dropout): many
+//! sampled paths per origin, each network forward with a fresh dropout mask, whose spread
+//! [`crate::mc_dropout`] turns into intervals. An ensemble's sample `i` comes from network
+//! `i mod N`; every other forecast here runs without dropout.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -26,7 +31,9 @@ use crate::conformal::{quantile_levels, Calibration, CalibrationError, Method};
 use crate::data::Series;
 use crate::features::{Columns, Featurizer};
 use crate::interval::{Interval, Level};
+use crate::mc_dropout::SampleError;
 use crate::model::Model;
+use crate::rng::Rng64;
 
 /// A forecast past the end of a series: the dates on its calendar and the values.
 #[derive(Debug, Clone, PartialEq)]
@@ -362,6 +369,138 @@ impl Forecaster {
             .into_iter()
             .map(|(mut h, _)| h.split_off(lookback))
             .collect())
+    }
+
+    /// `samples` forecasts of `steps` values from each origin, in price units, made with
+    /// dropout on in every network forward (Monte Carlo dropout, [`crate::mc_dropout`]):
+    /// `result[origin][sample][step]`. Each sample is its own trajectory: a forecast
+    /// longer than the horizon continues from its own sampled values, as
+    /// [`Forecaster::paths`] continues from the point forecast, all origins and samples
+    /// advancing together. Sample `i` of an ensemble comes from network `i mod N`; a
+    /// quantile model's sample follows its median output. The dropout masks come from one
+    /// generator seeded with `seed`: the same seed gives the same samples bit for bit.
+    /// An error ([`SampleError`]) for a model trained without dropout, or fewer than two
+    /// samples.
+    pub fn sample_paths<'a>(
+        &self,
+        columns: impl Into<Columns<'a>>,
+        origins: &[usize],
+        steps: usize,
+        samples: usize,
+        seed: u64,
+    ) -> anyhow::Result<Vec<Vec<Vec<f64>>>> {
+        use rand::SeedableRng;
+        let mut rng = Rng64::seed_from_u64(seed);
+        self.sample_paths_with(columns, origins, steps, samples, &mut rng)
+    }
+
+    /// [`Forecaster::sample_paths`] drawing its masks from `rng`, for a caller that samples
+    /// origins a group at a time from one generator (to bound memory).
+    pub fn sample_paths_with<'a>(
+        &self,
+        columns: impl Into<Columns<'a>>,
+        origins: &[usize],
+        steps: usize,
+        samples: usize,
+        rng: &mut Rng64,
+    ) -> anyhow::Result<Vec<Vec<Vec<f64>>>> {
+        self.check_sampling(samples)?;
+        let columns = columns.into();
+        let values = columns.values;
+        // Row r is origin r / samples, sample r % samples.
+        let group = |rows: Vec<Vec<f64>>| -> Vec<Vec<Vec<f64>>> {
+            let mut rows = rows.into_iter();
+            (0..origins.len())
+                .map(|_| rows.by_ref().take(samples).collect())
+                .collect()
+        };
+        if self.direct_only(steps)? {
+            let input = self.featurizer.inputs(columns, origins);
+            let per = self.featurizer.window * self.featurizer.features();
+            let repeated: Vec<f32> = (input.chunks(per.max(1)))
+                .flat_map(|x| std::iter::repeat_n(x, samples).flatten().copied())
+                .collect();
+            let history = |r: usize| &values[..origins[r / samples]];
+            let rows = self.run_sampled(&repeated, history, steps, samples, rng)?;
+            return Ok(group(rows));
+        }
+        let mut histories: Vec<(Vec<f64>, Vec<i64>)> = (self.histories(columns, origins, steps))
+            .into_iter()
+            .flat_map(|h| std::iter::repeat_n(h, samples))
+            .collect();
+        let mut input = Vec::new();
+        let mut done = 0;
+        while done < steps {
+            let block = self.featurizer.horizon.min(steps - done);
+            self.encode_histories(&histories, columns, &mut input);
+            let next = self.run_sampled(&input, |r| &histories[r].0, block, samples, rng)?;
+            for ((hist, _), next) in histories.iter_mut().zip(next) {
+                hist.extend(next);
+            }
+            done += block;
+        }
+        let lookback = self.lookback();
+        let rows = (histories.into_iter())
+            .map(|(mut h, _)| h.split_off(lookback))
+            .collect();
+        Ok(group(rows))
+    }
+
+    /// Refuses MC dropout where it cannot work: too few samples, or a network without
+    /// dropout (which would give every sample the same forecast).
+    fn check_sampling(&self, samples: usize) -> Result<(), SampleError> {
+        if samples < crate::mc_dropout::MIN_SAMPLES {
+            return Err(SampleError::TooFew(samples));
+        }
+        if self.models.iter().any(|m| m.dropout() <= 0.0) {
+            return Err(SampleError::NoDropout);
+        }
+        Ok(())
+    }
+
+    /// As [`Forecaster::run`] with dropout on, for rows of `samples` samples each: row `r`
+    /// is sample `r % samples`, run through network `(r % samples) mod N` alone (the
+    /// networks in turn), and decoded after `history(r)` into its first `steps` prices (a
+    /// quantile model's median).
+    fn run_sampled<'h>(
+        &self,
+        inputs: &[f32],
+        history: impl Fn(usize) -> &'h [f64],
+        steps: usize,
+        samples: usize,
+        rng: &mut Rng64,
+    ) -> anyhow::Result<Vec<Vec<f64>>> {
+        let per = (self.featurizer.window * self.featurizer.features()).max(1);
+        let rows = inputs.len() / per;
+        let quantiles = self.quantiles().len();
+        let median = crate::config::median_index(self.quantiles());
+        let width = self.featurizer.horizon * quantiles.max(1);
+        let n = self.models.len();
+        let mut out = vec![Vec::new(); rows];
+        let mut xs = Vec::new();
+        for (k, model) in self.models.iter().enumerate() {
+            let mine: Vec<usize> = (0..rows).filter(|r| (r % samples) % n == k).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            xs.clear();
+            for &r in &mine {
+                xs.extend_from_slice(&inputs[r * per..(r + 1) * per]);
+            }
+            let ys = model.sample(&xs, self.featurizer.window, &self.device, rng)?;
+            for (&r, y) in mine.iter().zip(ys.chunks(width)) {
+                out[r] = match median {
+                    None => self.featurizer.decode(history(r), &y[..steps]),
+                    Some(m) => self
+                        .featurizer
+                        .decode_quantiles(history(r), y, quantiles, steps)
+                        .chunks(quantiles)
+                        .map(|step| step[m])
+                        .collect(),
+                };
+            }
+        }
+        Ok(out)
     }
 
     /// The quantile forecasts of `steps` values from each origin, as [`Forecaster::paths`]

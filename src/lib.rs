@@ -29,6 +29,7 @@ pub mod features;
 pub mod forecast;
 pub mod interval;
 pub mod loss;
+pub mod mc_dropout;
 pub mod model;
 pub mod optim;
 pub mod output;

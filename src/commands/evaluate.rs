@@ -9,11 +9,12 @@ use crate::data::Series;
 use crate::error::GrufError;
 use crate::evaluate::{Scoring, FEW};
 use crate::forecast::Forecaster;
+use crate::interval::Level;
 use crate::output::{plural, print};
 
 use super::{
     device, held_out_start, history_needed, interval_levels, mase_scale, note, note_ensemble,
-    open_with, renderer, season_for, warn, warn_if_few, Opened,
+    open_with, renderer, sampling, season_for, warn, warn_if_few, Opened, DEFAULT_LEVELS,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -118,7 +119,9 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
 const STEPS: [usize; 2] = [1, 7];
 
 /// The intervals' scores over the held-out part from `start`, when the model has a
-/// calibration or the user asked for levels (an error then if it has none).
+/// calibration or the user asked for levels (an error then if it has none), with the MC
+/// dropout intervals of `--samples` beside them (which a model without a calibration can
+/// score alone).
 fn intervals(
     args: &EvaluateArgs,
     meta: &Meta,
@@ -127,8 +130,16 @@ fn intervals(
     start: usize,
     scale: f64,
 ) -> anyhow::Result<Option<Coverage>> {
-    let levels = interval_levels(&args.interval, meta, &args.source.model)?;
-    let Some(calibration) = (forecaster.calibration.as_ref()).filter(|_| !levels.is_empty()) else {
+    let sampling = sampling(args.samples, args.seed, meta, &args.source.model)?;
+    let calibration = forecaster.calibration.as_ref();
+    let levels = match (calibration, sampling) {
+        (None, Some(_)) if args.interval.is_empty() => (DEFAULT_LEVELS.iter())
+            .map(|&l| Level::new(l).expect("a level"))
+            .collect(),
+        (None, Some(_)) => super::predict::levels(&args.interval),
+        _ => interval_levels(&args.interval, meta, &args.source.model)?,
+    };
+    if levels.is_empty() || (calibration.is_none() && sampling.is_none()) {
         if !args.interval_steps.is_empty() {
             return Err(GrufError::model(
                 &args.source.model,
@@ -137,34 +148,40 @@ fn intervals(
             .into());
         }
         return Ok(None);
-    };
-    let mut steps: Vec<usize> = if args.interval_steps.is_empty() {
-        // As far as every level is supported.
-        let reach = calibration.reach(STEPS[STEPS.len() - 1], &levels);
-        if reach < STEPS[STEPS.len() - 1] {
-            note(&format!(
-                "intervals are scored up to {} ahead: further out, the validation part holds \
-                 too few forecasts for every level (retrain with a larger --val-fraction)",
-                series.calendar.count(reach)
-            ));
+    }
+    let mut steps: Vec<usize> = match (args.interval_steps.is_empty(), calibration) {
+        (true, Some(calibration)) => {
+            // As far as every level is supported.
+            let reach = calibration.reach(STEPS[STEPS.len() - 1], &levels);
+            if reach < STEPS[STEPS.len() - 1] {
+                note(&format!(
+                    "intervals are scored up to {} ahead: further out, the validation part \
+                     holds too few forecasts for every level (retrain with a larger \
+                     --val-fraction)",
+                    series.calendar.count(reach)
+                ));
+            }
+            STEPS.iter().copied().filter(|&h| h <= reach).collect()
         }
-        STEPS.iter().copied().filter(|&h| h <= reach).collect()
-    } else {
-        args.interval_steps.iter().map(|&h| h as usize).collect()
+        (true, None) => STEPS.to_vec(),
+        (false, _) => args.interval_steps.iter().map(|&h| h as usize).collect(),
     };
     steps.sort_unstable();
     steps.dedup();
     let furthest = steps.last().copied().unwrap_or(1);
-    calibration
-        .check(furthest, &levels)
-        .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
-    let coverage = crate::coverage::score(
+    if let Some(calibration) = calibration {
+        calibration
+            .check(furthest, &levels)
+            .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+    }
+    let coverage = crate::coverage::score_with(
         forecaster,
         series.into(),
         start..series.len(),
         &steps,
         &levels,
         scale,
+        sampling,
     )?;
     Ok(Some(coverage))
 }

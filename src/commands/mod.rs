@@ -490,6 +490,29 @@ fn interval_levels(
     }
 }
 
+/// MC dropout's settings from `--samples N` and `--seed S`: `None` without `--samples`;
+/// refused for a model trained without dropout, naming its file.
+fn sampling(
+    samples: Option<u32>,
+    seed: u64,
+    meta: &CheckpointMeta,
+    path: &Path,
+) -> Result<Option<crate::mc_dropout::Sampling>, GrufError> {
+    let Some(samples) = samples else {
+        return Ok(None);
+    };
+    if meta.model().dropout <= 0.0 {
+        return Err(GrufError::model(
+            path,
+            crate::mc_dropout::SampleError::NoDropout.to_string(),
+        ));
+    }
+    Ok(Some(crate::mc_dropout::Sampling {
+        samples: samples as usize,
+        seed,
+    }))
+}
+
 /// Where the data the model never trained on begins: the first test date, or, for a model
 /// trained on everything, the first date after its training data. `None` if no such row.
 fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {

@@ -5,25 +5,44 @@ use std::path::Path;
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PredictArgs;
 use crate::conformal::CalibrationError;
+use crate::data::Series;
 use crate::error::GrufError;
+use crate::forecast::{Forecast, Forecaster};
 use crate::interval::Level;
+use crate::mc_dropout::{sample_bands, Sampling};
 use crate::output::print;
 
-use super::{device, open_with, renderer, Opened};
+use super::{device, note, open_with, renderer, sampling, Opened};
 
 pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
     check_steps(&stored.meta, args.days as usize)?;
     let levels = levels(&args.interval);
-    check_intervals(
-        &args.source.model,
-        &stored.meta,
-        args.days as usize,
-        &levels,
-    )?;
+    if args.samples.is_some() && levels.is_empty() {
+        return Err(GrufError::usage(
+            "--samples needs --interval LEVEL (e.g. --interval 0.8): the samples give \
+             intervals at the levels asked for; the forecast itself is made without dropout",
+        )
+        .into());
+    }
+    let sampling = sampling(args.samples, args.seed, &stored.meta, &args.source.model)?;
+    match sampling {
+        None => check_intervals(
+            &args.source.model,
+            &stored.meta,
+            args.days as usize,
+            &levels,
+        )?,
+        Some(s) => note(&format!(
+            "the intervals come from {} forecasts with dropout on (MC dropout, seed {}) and \
+             are not calibrated: nothing checks that they hold the share of outcomes their \
+             level says; `gruf evaluate --samples {}` measures their coverage",
+            s.samples, s.seed, s.samples
+        )),
+    }
     if stored.meta.is_global() {
-        return super::global::predict(&args, &levels, stored);
+        return super::global::predict(&args, &levels, sampling, stored);
     }
     let Opened {
         checkpoint,
@@ -31,13 +50,36 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
         forecaster,
         ..
     } = open_with(&args.source, stored, &device)?;
-    let forecast = forecaster.forecast_with_intervals(
+    let forecast = forecast(
+        &forecaster,
         &series,
         &checkpoint.meta.data.column,
         args.days as usize,
         &levels,
+        sampling,
     )?;
     print(renderer(args.format).forecast(&forecast)?.as_bytes())
+}
+
+/// The forecast of `steps` past the end of `series` with its bands at `levels`: the
+/// calibrated ones, or with `sampling` those of MC dropout (from its own sampled paths;
+/// the point forecast stays the one without dropout).
+pub(super) fn forecast(
+    forecaster: &Forecaster,
+    series: &Series,
+    column: &str,
+    steps: usize,
+    levels: &[Level],
+    sampling: Option<Sampling>,
+) -> anyhow::Result<Forecast> {
+    let Some(s) = sampling.filter(|_| !levels.is_empty()) else {
+        return forecaster.forecast_with_intervals(series, column, steps, levels);
+    };
+    let mut forecast = forecaster.forecast(series, column, steps)?;
+    let origin = [series.len()];
+    let mut paths = forecaster.sample_paths(series, &origin, steps, s.samples, s.seed)?;
+    forecast.bands = sample_bands(&paths.remove(0), levels)?;
+    Ok(forecast)
 }
 
 /// The levels asked for, lowest first, each once.

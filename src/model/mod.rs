@@ -195,17 +195,48 @@ impl Model {
         Ok(traces)
     }
 
+    /// The dropout rate after each recurrent layer, as trained (0: none).
+    pub fn dropout(&self) -> f32 {
+        self.dropout
+    }
+
     /// Predicts in batches without dropout: `inputs` holds `n` windows (`[window,
     /// features]` each) back to back; the result, each window's outputs (K, or K·Q) back
     /// to back.
     pub fn predict(&self, inputs: &[f32], window: usize, device: &Device) -> Result<Vec<f32>> {
+        self.in_chunks(inputs, window, device, None)
+    }
+
+    /// As [`Model::predict`], with dropout on as in training (Monte Carlo dropout): a fresh
+    /// mask from `rng` after each recurrent layer, in each chunk of windows. The masks
+    /// drawn depend only on `rng` and the number of windows, so the same generator state
+    /// gives the same outputs.
+    pub fn sample(
+        &self,
+        inputs: &[f32],
+        window: usize,
+        device: &Device,
+        rng: &mut Rng64,
+    ) -> Result<Vec<f32>> {
+        self.in_chunks(inputs, window, device, Some(rng))
+    }
+
+    /// Runs [`Model::forward`] over `inputs` in chunks of 512 windows.
+    fn in_chunks(
+        &self,
+        inputs: &[f32],
+        window: usize,
+        device: &Device,
+        mut rng: Option<&mut Rng64>,
+    ) -> Result<Vec<f32>> {
         const CHUNK: usize = 512;
         let step = (window * self.features).max(1);
         let mut out = Vec::with_capacity(inputs.len() / step);
         for chunk in inputs.chunks(CHUNK * step) {
             let n = chunk.len() / step;
             let xs = Tensor::from_slice(chunk, (n, window, self.features), device)?;
-            out.extend(self.forward(&xs, None)?.flatten_all()?.to_vec1::<f32>()?);
+            let ys = self.forward(&xs, rng.as_deref_mut())?;
+            out.extend(ys.flatten_all()?.to_vec1::<f32>()?);
         }
         Ok(out)
     }

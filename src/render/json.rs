@@ -22,7 +22,7 @@ fn pretty(doc: &serde_json::Value) -> anyhow::Result<String> {
 /// steps, scores, pinball}]}`.
 fn coverage_json(c: &Coverage) -> serde_json::Value {
     json!({
-        "method": c.method.name(),
+        "method": c.method.map(|m| m.name()),
         "levels": c.levels,
         "verdict": c.verdict(),
         "pooled_series": c.pooled_series,
@@ -85,7 +85,8 @@ impl Renderer for Json {
     }
 
     /// `{one_step: Evaluation, horizons: [HorizonError], intervals: Coverage}` (`intervals`
-    /// only when scored).
+    /// only when scored; its `method` null for a model without a calibration, scored on
+    /// its MC dropout intervals alone).
     fn evaluation(
         &self,
         e: &Evaluation,

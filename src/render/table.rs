@@ -494,7 +494,10 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
 /// level and forecaster, and each forecaster's pinball loss.
 fn coverage(c: &Coverage) -> String {
     let unit = c.calendar.unit();
-    let mut out = format!("intervals: {}\n", c.method.describe());
+    let mut out = match c.method {
+        Some(method) => format!("intervals: {}\n", method.describe()),
+        None => "intervals: MC dropout only (this model has no calibrated intervals)\n".into(),
+    };
     for line in c.verdict() {
         out.push_str(&line);
         out.push('\n');

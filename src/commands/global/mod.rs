@@ -23,6 +23,7 @@ use crate::evaluate::{
 };
 use crate::forecast::Forecaster;
 use crate::interval::Level;
+use crate::mc_dropout::Sampling;
 use crate::output::{check_writable, print};
 use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
@@ -397,10 +398,12 @@ fn members(meta: &Meta) -> HashMap<&str, &Member> {
 }
 
 /// `gruf predict` for a global model: the forecast of every series (or of `--series`),
-/// each from its own history through its own fitted transforms.
+/// each from its own history through its own fitted transforms; with `sampling`, MC
+/// dropout intervals, every series' samples drawn from the same seed.
 pub(super) fn predict(
     args: &PredictArgs,
     levels: &[Level],
+    sampling: Option<Sampling>,
     checkpoint: Checkpoint,
 ) -> anyhow::Result<()> {
     let device = device();
@@ -411,11 +414,13 @@ pub(super) fn predict(
     for (member, named) in chosen {
         let series = &named.loaded.series;
         let forecaster = forecaster_for(&checkpoint, member, named, &device)?;
-        let mut forecast = forecaster.forecast_with_intervals(
+        let mut forecast = super::predict::forecast(
+            &forecaster,
             series,
             &meta.data.column,
             args.days as usize,
             levels,
+            sampling,
         )?;
         forecast.id = Some(member.id.clone());
         forecasts.push(forecast);
@@ -533,6 +538,11 @@ pub(super) fn evaluate(args: &EvaluateArgs, checkpoint: Checkpoint) -> anyhow::R
     if let Some(h) = args.horizon {
         warn(&format!(
             "--horizon {h}: a global model is scored on each series' held-out part forecast in one go from its start, not horizon by horizon"
+        ));
+    }
+    if let Some(n) = args.samples {
+        warn(&format!(
+            "--samples {n}: a global model's held-out parts are scored without intervals; `gruf predict --samples {n} --interval LEVEL` shows its MC dropout intervals"
         ));
     }
     let scores = held_out(&checkpoint, &chosen, args.season, &device)?.ok_or_else(|| {
