@@ -359,7 +359,21 @@ fn csv_output_is_csv_and_complete() {
             "forecaster"
         ]
     );
-    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let (intervals, rows): (Vec<csv::StringRecord>, Vec<csv::StringRecord>) = reader
+        .records()
+        .map(|r| r.unwrap())
+        .partition(|r| r.get(13).is_some_and(|level| !level.is_empty()));
+    // The intervals' rows after the point rows, over all folds: coverage in percent.
+    assert_eq!(
+        &header[13..],
+        ["level", "coverage", "width", "msis", "pinball"]
+    );
+    for r in &intervals {
+        assert_eq!(&r[0], "all", "{r:?}");
+        let coverage: f64 = r[14].parse().unwrap();
+        assert!((0.0..=100.0).contains(&coverage), "{r:?}");
+    }
+    assert!(!intervals.is_empty(), "{text}");
     // Two folds of five forecasters, then five totals.
     assert_eq!(rows.len(), 15, "{text}");
     assert_eq!(rows.iter().filter(|r| &r[0] == "all").count(), 5);

@@ -119,13 +119,7 @@ impl Renderer for Csv {
                         s.n.to_string(),
                     ];
                     row.resize(4 + METRICS.len(), String::new());
-                    row.extend([
-                        s.level.get().to_string(),
-                        s.coverage.to_string(),
-                        s.width.to_string(),
-                        s.msis.to_string(),
-                        r.pinball.to_string(),
-                    ]);
+                    row.extend(interval_cells(r, s));
                     w_row(&mut w, row)?;
                 }
             }
@@ -226,13 +220,7 @@ impl Renderer for Csv {
                     r.source.name(&c.calendar),
                     r.steps
                 );
-                row.extend([
-                    sc.level.get().to_string(),
-                    sc.coverage.to_string(),
-                    sc.width.to_string(),
-                    sc.msis.to_string(),
-                    r.pinball.to_string(),
-                ]);
+                row.extend(interval_cells(r, sc));
                 w.write_record(&row)?;
             }
         }
@@ -269,13 +257,7 @@ impl Renderer for Csv {
                     s.n.to_string(),
                 ];
                 row.resize(header.len() - pad, String::new());
-                row.extend([
-                    s.level.get().to_string(),
-                    s.coverage.to_string(),
-                    s.width.to_string(),
-                    s.msis.to_string(),
-                    r.pinball.to_string(),
-                ]);
+                row.extend(interval_cells(r, s));
                 w.write_record(&row)?;
             }
         }
@@ -373,6 +355,17 @@ fn mae_cells(mae: f64) -> Vec<String> {
     let mut cells = vec![String::new(); METRICS.len()];
     cells[0] = mae.to_string();
     cells
+}
+
+/// An interval row's cells under [`INTERVALS`]: level `s` of row `r`.
+fn interval_cells(r: &crate::coverage::Row, s: &crate::interval::IntervalScores) -> [String; 5] {
+    [
+        s.level.get().to_string(),
+        s.coverage.to_string(),
+        s.width.to_string(),
+        s.msis.to_string(),
+        r.pinball.to_string(),
+    ]
 }
 
 fn panel_header<'a>(first: &[&'a str]) -> Vec<&'a str> {
