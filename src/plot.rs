@@ -86,6 +86,8 @@ pub struct PlotData {
     pub misses: Line,
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
+    /// What the losses are: `MSE`, or `pinball loss` for a quantile model.
+    pub loss_name: &'static str,
 }
 
 /// The image formats `gruf plot` writes, chosen by the output file's extension.
@@ -867,7 +869,8 @@ fn draw_losses<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(&area)
         .caption(
             format!(
-                "training and validation loss (MSE in the transform's units, {})",
+                "training and validation loss ({} in the transform's units, {})",
+                data.loss_name,
                 axis.scale_name()
             ),
             ("sans-serif", 20),

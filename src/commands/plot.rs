@@ -170,6 +170,11 @@ impl One<'_> {
             misses,
             // An ensemble's first network's losses.
             history: meta.history.clone(),
+            loss_name: if meta.model().quantiles.is_empty() {
+                "MSE"
+            } else {
+                "pinball loss"
+            },
             best_epoch: meta.best_epoch,
         })
     }
