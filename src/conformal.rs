@@ -210,11 +210,15 @@ impl Calibration {
                 .ok_or_else(|| CalibrationError::NoQuantiles {
                     level,
                     levels: self.levels(),
-                    quantiles: (self.levels().iter())
-                        .flat_map(|l| l.quantiles())
-                        .map(|q| round9(q).to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    quantiles: {
+                        let mut qs: Vec<f64> = (self.levels().iter())
+                            .flat_map(|l| l.quantiles())
+                            .map(round9)
+                            .collect();
+                        qs.sort_by(f64::total_cmp);
+                        let words: Vec<String> = qs.iter().map(f64::to_string).collect();
+                        words.join(", ")
+                    },
                 }),
         }
     }

@@ -239,6 +239,16 @@ fn intervals_a_model_cannot_give_are_refused() {
             .stderr(contains(says))
             .stderr(predicates::str::contains("panicked").not());
     }
+    // `plot` and `evaluate` refuse such a level the same way, as a usage error.
+    for command in [&["plot", "--out", "p.png"][..], &["evaluate"]] {
+        gruf(dir.path())
+            .args(command)
+            .args(["--interval", "0.95"])
+            .assert()
+            .code(2)
+            .stderr(contains("needs at least 39 validation forecasts"));
+    }
+    assert!(!dir.path().join("p.png").exists());
     // A model written before calibration existed (gruf 1.0's) says how to get intervals.
     let old = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/v2/window.safetensors");

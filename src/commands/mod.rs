@@ -486,7 +486,13 @@ fn interval_levels(
             }
             Ok(kept)
         }
-        (Some(_), false) => Ok(predict::levels(asked)),
+        (Some(calibration), false) => {
+            let levels = predict::levels(asked);
+            calibration
+                .check(1, &levels)
+                .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+            Ok(levels)
+        }
     }
 }
 
