@@ -245,6 +245,19 @@ fn report_saved(
     interrupted: Option<(usize, usize, usize)>,
 ) -> anyhow::Result<()> {
     use std::io::Write;
+    if let Some(c) = &meta.calibration {
+        let method = match c.method {
+            crate::conformal::Method::Residuals => "split-conformal",
+            crate::conformal::Method::Quantiles => "CQR",
+        };
+        writeln!(
+            out,
+            "intervals ({method}) calibrated on {} validation forecasts, up to {} ahead: \
+             `gruf predict --interval 0.8`; coverage in `gruf evaluate`",
+            c.windows(),
+            meta.data.calendar.unwrap_or_default().count(c.steps()),
+        )?;
+    }
     writeln!(out, "saved model to {}", model.display())?;
     crate::output::print(&out)?;
     let Some((network, epoch, batch)) = interrupted else {
