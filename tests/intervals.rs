@@ -362,6 +362,17 @@ fn a_global_model_gives_intervals_for_each_series() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["intervals"]["pooled_series"], 3);
     assert_eq!(doc["intervals"]["rows"][0]["scores"][0]["n"], 90);
+    // The grid draws each series' 95 % band (the widest default level), said in its legend.
+    gruf(dir.path())
+        .args(["plot", "--out", "grid.svg"])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(dir.path().join("grid.svg")).unwrap();
+    assert!(
+        svg.contains("95 % interval, held-out forecast"),
+        "no band in the legend"
+    );
+    assert!(svg.contains("95 % interval, forecast past the end"));
 }
 
 /// A quantile model's intervals are CQR: at the levels its quantile pairs give, and a

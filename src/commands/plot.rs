@@ -363,6 +363,9 @@ fn plot_global(
     };
     let cal = first.loaded.series.calendar;
     let width = panel_width(chosen.len());
+    // One level keeps small panels legible: the widest asked for (default 95 %).
+    let levels = interval_levels(&args.interval, meta, &args.source.model)?;
+    let widest = levels.last().copied();
     let mut panels = Vec::with_capacity(chosen.len());
     let (mut held_lengths, mut seasons) = (Vec::new(), Vec::new());
     let mut steps = args.days as usize;
@@ -393,7 +396,13 @@ fn plot_global(
                 model: Vec::new(),
                 baseline: Vec::new(),
                 forecast,
+                held_band: Vec::new(),
+                fan: Vec::new(),
             },
+        };
+        let panel = match widest {
+            Some(level) => with_bands(panel, &forecaster, series, level)?,
+            None => panel,
         };
         panels.push(panel);
     }
@@ -454,6 +463,7 @@ fn plot_global(
             model: "model, forecast in one go from the start of the held-out part".to_string(),
             baseline,
             forecast: forecast_label,
+            band: widest.map(|l| format!("{} % interval", l.label())),
         },
         panels,
     };
@@ -517,5 +527,40 @@ fn grid_panel(
         model: dated(path),
         baseline,
         forecast,
+        held_band: Vec::new(),
+        fan: Vec::new(),
     }
+}
+
+/// `panel` with the calibrated intervals at `level` of its held-out forecast and of its
+/// forecast past the end, each from its join point (where it has no width) as far as the
+/// calibration reaches.
+fn with_bands(
+    mut panel: GridPanel,
+    forecaster: &Forecaster,
+    series: &Series,
+    level: Level,
+) -> anyhow::Result<GridPanel> {
+    let Some(calibration) = &forecaster.calibration else {
+        return Ok(panel);
+    };
+    let reach = calibration.reach(usize::MAX, &[level]);
+    let band = |line: &[(i64, f64)], origin: usize| -> anyhow::Result<Vec<(i64, f64, f64)>> {
+        // `line` starts at its join point, the last true value before `origin`.
+        let steps = line.len().saturating_sub(1).min(reach);
+        let Some(&(t0, v0)) = line.first().filter(|_| steps > 0) else {
+            return Ok(Vec::new());
+        };
+        let banded = forecaster.banded(series, &[origin], steps, &[level])?;
+        let intervals = &banded[0].bands[0].intervals;
+        Ok(std::iter::once((t0, v0, v0))
+            .chain((line[1..].iter().zip(intervals)).map(|(&(t, _), i)| (t, i.lower(), i.upper())))
+            .collect())
+    };
+    if let Some((start, _)) = panel.held_out {
+        let origin = series.dates.partition_point(|&d| d < start);
+        panel.held_band = band(&panel.model, origin)?;
+    }
+    panel.fan = band(&panel.forecast, series.len())?;
+    Ok(panel)
 }

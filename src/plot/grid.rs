@@ -37,6 +37,9 @@ const MODEL: RGBColor = RGBColor(31, 119, 180);
 const BASELINE: RGBColor = RGBColor(120, 120, 120);
 const FORECAST: RGBColor = RGBColor(230, 110, 0);
 const SHADE: RGBColor = RGBColor(226, 234, 244);
+/// The interval bands: the model's and the forecast's colours, pale.
+const MODEL_BAND: RGBColor = RGBColor(176, 206, 228);
+const FORECAST_BAND: RGBColor = RGBColor(248, 206, 170);
 
 /// One series' panel. Points are (Unix seconds, value).
 #[derive(Debug, Clone)]
@@ -53,6 +56,10 @@ pub struct GridPanel {
     pub baseline: Vec<(i64, f64)>,
     /// The forecast past the end, from the last true value.
     pub forecast: Vec<(i64, f64)>,
+    /// The calibrated interval (one level) of the held-out forecast and of the forecast
+    /// past the end, as (time, lower, upper), each from its join point; empty without.
+    pub held_band: Vec<(i64, f64, f64)>,
+    pub fan: Vec<(i64, f64, f64)>,
 }
 
 /// The legend's words, shared by every panel.
@@ -63,6 +70,8 @@ pub struct GridLegend {
     pub model: String,
     pub baseline: String,
     pub forecast: String,
+    /// What the bands are (`95 % interval, calibrated`), when any panel has one.
+    pub band: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +153,16 @@ impl GridData {
             label: l.forecast.clone(),
             mark: Mark::Line(ShapeStyle::from(&FORECAST).stroke_width(2)),
         });
+        if let Some(band) = &l.band {
+            entries.push(Entry {
+                label: format!("{band}, held-out forecast"),
+                mark: Mark::Shade(MODEL_BAND),
+            });
+            entries.push(Entry {
+                label: format!("{band}, forecast past the end"),
+                mark: Mark::Shade(FORECAST_BAND),
+            });
+        }
         Legend::within(entries, LEFT, GRID_WIDTH - 2 * LEFT)
     }
 }
@@ -188,7 +207,18 @@ fn draw_panel<DB: DrawingBackend>(
     panel: &GridPanel,
     data: &GridData,
 ) -> anyhow::Result<()> {
-    let lines = [&panel.truth, &panel.model, &panel.baseline, &panel.forecast];
+    let ends: Vec<Vec<(i64, f64)>> = [&panel.held_band, &panel.fan]
+        .iter()
+        .flat_map(|b| {
+            [
+                b.iter().map(|&(t, lo, _)| (t, lo)).collect(),
+                b.iter().map(|&(t, _, hi)| (t, hi)).collect(),
+            ]
+        })
+        .collect();
+    let mut lines: Vec<&[(i64, f64)]> =
+        vec![&panel.truth, &panel.model, &panel.baseline, &panel.forecast];
+    lines.extend(ends.iter().map(|e| &e[..]));
     let plot_width = area
         .dim_in_pixel()
         .0
@@ -197,7 +227,7 @@ fn draw_panel<DB: DrawingBackend>(
         x: (x0, x1),
         y: (y0, y1),
         ticks,
-    } = Extent::of(&lines.map(|l| &l[..]), data.daily, plot_width)?;
+    } = Extent::of(&lines, data.daily, plot_width)?;
     let key_points = ticks.ticks.iter().map(|&t| t as f64).collect();
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", PANEL_TITLE_SIZE))
@@ -227,6 +257,18 @@ fn draw_panel<DB: DrawingBackend>(
     let at = |points: &[(i64, f64)]| -> Vec<(f64, f64)> {
         points.iter().map(|&(t, v)| (t as f64, v)).collect()
     };
+    for (band, color) in [(&panel.held_band, MODEL_BAND), (&panel.fan, FORECAST_BAND)] {
+        // Along the upper ends, then back along the lower ones.
+        let outline: Vec<(f64, f64)> = (band.iter())
+            .map(|&(t, _, hi)| (t as f64, hi))
+            .chain(band.iter().rev().map(|&(t, lo, _)| (t as f64, lo)))
+            .collect();
+        if !outline.is_empty() {
+            chart
+                .draw_series([Polygon::new(outline, color.filled())])
+                .map_err(draw_err)?;
+        }
+    }
     chart
         .draw_series(DashedLineSeries::new(
             at(&panel.baseline),
