@@ -198,31 +198,15 @@ fn fold_intervals(
     let Some(calibration) = &forecaster.calibration else {
         return Ok(None);
     };
-    let levels: Vec<Level> = if asked.is_empty() {
-        let offered = match calibration.levels() {
-            l if l.is_empty() => [0.8, 0.95]
-                .map(|l| Level::new(l).expect("a level"))
-                .to_vec(),
-            l => l,
-        };
-        let (kept, left): (Vec<Level>, Vec<Level>) = offered
-            .into_iter()
-            .partition(|&l| calibration.offsets(0, l).is_ok());
-        if let (Some(l), false) = (left.first(), *noted) {
+    let levels = super::calibrated_levels(calibration, asked, |level, _| {
+        if !*noted {
             *noted = true;
             super::note(&format!(
                 "no {} % intervals in some folds: their validation parts hold too few forecasts (retrain with a larger --val-fraction)",
-                l.label()
+                level.label()
             ));
         }
-        kept
-    } else {
-        let levels = super::predict::levels(asked);
-        calibration
-            .check(1, &levels)
-            .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
-        levels
-    };
+    })?;
     if levels.is_empty() {
         return Ok(None);
     }

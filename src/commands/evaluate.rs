@@ -9,12 +9,11 @@ use crate::data::Series;
 use crate::error::GrufError;
 use crate::evaluate::{Scoring, FEW};
 use crate::forecast::Forecaster;
-use crate::interval::Level;
 use crate::output::{plural, print};
 
 use super::{
-    device, held_out_start, history_needed, interval_levels, mase_scale, note, note_ensemble,
-    open_with, renderer, sampling, season_for, warn, warn_if_few, Opened, DEFAULT_LEVELS,
+    default_levels, device, held_out_start, history_needed, interval_levels, mase_scale, note,
+    note_ensemble, open_with, renderer, sampling, season_for, warn, warn_if_few, Opened,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -133,9 +132,7 @@ fn intervals(
     let sampling = sampling(args.samples, args.seed, meta, &args.source.model)?;
     let calibration = forecaster.calibration.as_ref();
     let levels = match (calibration, sampling) {
-        (None, Some(_)) if args.interval.is_empty() => (DEFAULT_LEVELS.iter())
-            .map(|&l| Level::new(l).expect("a level"))
-            .collect(),
+        (None, Some(_)) if args.interval.is_empty() => default_levels(),
         (None, Some(_)) => super::predict::levels(&args.interval),
         _ => interval_levels(&args.interval, meta, &args.source.model)?,
     };

@@ -465,11 +465,16 @@ fn note_ensemble(path: &std::path::Path, meta: &CheckpointMeta) {
 /// The levels shown by default by a consumer of a calibrated model.
 const DEFAULT_LEVELS: [f64; 2] = [0.8, 0.95];
 
-/// The interval levels `evaluate` and `plot` show: those asked for (lowest first, each
-/// once), else those the model gives ([`DEFAULT_LEVELS`], or a quantile model's own) that
-/// its validation forecasts support one step ahead (a note says why one is left out), and
-/// none for a model without a calibration; asking such a model for levels is an error
-/// naming its file.
+/// [`DEFAULT_LEVELS`] as levels.
+fn default_levels() -> Vec<Level> {
+    (DEFAULT_LEVELS.iter())
+        .map(|&l| Level::new(l).expect("a level"))
+        .collect()
+}
+
+/// The interval levels `evaluate` and `plot` show: [`calibrated_levels`] of the model's
+/// calibration (each default level left out said in a note), and none for a model without
+/// one; asking such a model for levels is an error naming its file.
 fn interval_levels(
     asked: &[Level],
     meta: &CheckpointMeta,
@@ -481,32 +486,40 @@ fn interval_levels(
             path,
             CalibrationError::Missing.to_string(),
         )),
-        (Some(calibration), true) => {
-            // A quantile model's own levels; any level for residuals.
-            let offered = match calibration.levels() {
-                levels if levels.is_empty() => DEFAULT_LEVELS
-                    .iter()
-                    .map(|&l| Level::new(l).expect("a level"))
-                    .collect(),
-                levels => levels,
-            };
-            let mut kept = Vec::new();
-            for level in offered {
-                match calibration.offsets(0, level) {
-                    Ok(_) => kept.push(level),
-                    Err(e) => note(&format!("no {} % intervals: {e}", level.label())),
-                }
-            }
-            Ok(kept)
-        }
-        (Some(calibration), false) => {
-            let levels = predict::levels(asked);
-            calibration
-                .check(1, &levels)
-                .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
-            Ok(levels)
+        (Some(calibration), _) => calibrated_levels(calibration, asked, |level, e| {
+            note(&format!("no {} % intervals: {e}", level.label()))
+        }),
+    }
+}
+
+/// The levels `calibration` gives one step ahead: those asked for (lowest first, each
+/// once; one it cannot give is a usage error), else those it offers ([`DEFAULT_LEVELS`],
+/// or a quantile model's own) that its validation forecasts support, each one left out
+/// passed to `left_out` with the reason.
+fn calibrated_levels(
+    calibration: &crate::conformal::Calibration,
+    asked: &[Level],
+    mut left_out: impl FnMut(Level, CalibrationError),
+) -> Result<Vec<Level>, GrufError> {
+    if !asked.is_empty() {
+        let levels = predict::levels(asked);
+        calibration
+            .check(1, &levels)
+            .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+        return Ok(levels);
+    }
+    let offered = match calibration.levels() {
+        levels if levels.is_empty() => default_levels(),
+        levels => levels,
+    };
+    let mut kept = Vec::new();
+    for level in offered {
+        match calibration.offsets(0, level) {
+            Ok(_) => kept.push(level),
+            Err(e) => left_out(level, e),
         }
     }
+    Ok(kept)
 }
 
 /// MC dropout's settings from `--samples N` and `--seed S`: `None` without `--samples`;
