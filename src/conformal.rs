@@ -68,11 +68,80 @@ impl Method {
     }
 }
 
+/// Where errors are measured: an interval is its forecast plus two errors in this space,
+/// mapped back to prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// The network's units ([`crate::features::Units`]): additive, so a `window` model's
+    /// band is a share of the last value either side and can reach below zero. Every
+    /// calibration written by gruf 1.5 (their files keep it).
+    Units,
+    /// Logs of ratios to the anchor, for the transforms that need positive values
+    /// (`window`, `logret`, `seasonal`): multiplicative, so no band goes below zero. The
+    /// units of `logret` and `seasonal` are such logs already (the same numbers as
+    /// [`Space::Units`]); a `window` model's are turned into them.
+    Log,
+}
+
+impl Space {
+    /// The space a new calibration of a model with `transform` measures in.
+    pub fn for_transform(transform: crate::scaler::TransformKind) -> Space {
+        if transform.needs_positive() {
+            Space::Log
+        } else {
+            Space::Units
+        }
+    }
+}
+
+/// A value's measure in a [`Space`] `k` steps after one origin: its units, or for a
+/// `window` model in [`Space::Log`] ln(value / anchor) over the transform's scale.
+struct Measure {
+    units: crate::features::Units,
+    /// The `window` transform's scale, when its units are turned into logs.
+    window_log: Option<f64>,
+}
+
+impl Measure {
+    fn new(featurizer: &Featurizer, history: &[f64], space: Space) -> Measure {
+        let window_log = match (space, featurizer.scaler) {
+            (Space::Log, crate::scaler::Scaler::Window { scale }) => Some(scale),
+            _ => None,
+        };
+        Measure {
+            units: featurizer.units(history),
+            window_log,
+        }
+    }
+
+    /// `value`, `k` steps after the origin (from 0), measured: increasing where defined
+    /// (NaN or −∞ for a non-positive value in log space).
+    fn of(&self, k: usize, value: f64) -> f64 {
+        let u = self.units.of(k, value);
+        match self.window_log {
+            // Window units are (value / anchor − 1) / scale.
+            Some(scale) => (scale * u).ln_1p() / scale,
+            None => u,
+        }
+    }
+
+    /// The value a measure `z` stands for `k` steps after the origin (increasing in `z`).
+    fn value(&self, k: usize, z: f64) -> f64 {
+        let u = match self.window_log {
+            Some(scale) => (scale * z).exp_m1() / scale,
+            None => z,
+        };
+        self.units.price(k, u)
+    }
+}
+
 /// What calibrating found: validation errors in units, per step ahead, for one level or
 /// for all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     pub method: Method,
+    /// Where the errors were measured.
+    pub space: Space,
     /// Steps of history that measure the spread at an origin ([`spread`]); 0: errors are
     /// not divided by a spread.
     pub spread: usize,
@@ -118,6 +187,30 @@ pub fn spread(featurizer: &Featurizer, history: &[f64], steps: usize) -> f64 {
     (sum / n as f64).max(MIN_SPREAD)
 }
 
+/// Validation errors that lean to one side ([`Calibration::bias`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bias {
+    /// True when the forecasts were mostly below the outcome.
+    pub too_low: bool,
+    /// The share of the validation forecasts on that side, in (0.75, 1].
+    pub share: f64,
+    /// Validation forecasts one step ahead.
+    pub forecasts: usize,
+}
+
+impl std::fmt::Display for Bias {
+    /// `83 % of its 305 validation forecasts one step ahead were too low`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.0} % of its {} validation forecasts one step ahead were too {}",
+            100.0 * self.share,
+            self.forecasts,
+            if self.too_low { "low" } else { "high" }
+        )
+    }
+}
+
 /// Why a model cannot give an interval. Messages say what to do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CalibrationError {
@@ -135,17 +228,35 @@ pub enum CalibrationError {
     Steps { steps: usize },
 
     #[error(
-        "a {percent} % interval {step} step{s} ahead needs at least {need} validation \
-         forecasts and this model has {have}; ask for a lower level, or retrain with a \
-         larger --val-fraction or a longer series",
+        "{a} {percent} % interval {step} step{s} ahead needs at least {need} validation \
+         forecasts and this model has {have}; {reach}",
         percent = level.label(),
-        s = if *step == 1 { "" } else { "s" }
+        a = article(&level.label()),
+        s = if *step == 1 { "" } else { "s" },
+        reach = match reach {
+            0 => format!(
+                "this model gives no {} % interval; ask for a lower level, or retrain with a \
+                 larger --val-fraction or a longer series",
+                level.label()
+            ),
+            1 => format!(
+                "its {} % intervals reach 1 step ahead: ask for 1 step, or a lower level",
+                level.label()
+            ),
+            r => format!(
+                "its {} % intervals reach {r} steps ahead: ask for {r} steps or fewer, or a \
+                 lower level",
+                level.label()
+            ),
+        }
     )]
     TooFew {
         level: Level,
         step: usize,
         have: usize,
         need: usize,
+        /// The most steps ahead this level reaches.
+        reach: usize,
     },
 
     #[error(
@@ -162,6 +273,18 @@ pub enum CalibrationError {
         levels: Vec<Level>,
         quantiles: String,
     },
+}
+
+/// "an" before a percentage said with a vowel sound (80, 8, 11, 18), else "a".
+fn article(percent: &str) -> &'static str {
+    let eleven = ["11", "18"]
+        .iter()
+        .any(|p| percent.starts_with(p) && !percent[2..].starts_with(|c: char| c.is_ascii_digit()));
+    if percent.starts_with('8') || eleven {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// A quantile level without float noise: 0.05, not 0.04999999999999999.
@@ -191,6 +314,34 @@ impl Calibration {
             .first()
             .and_then(|s| s.steps.first())
             .map_or(0, Vec::len)
+    }
+
+    /// How one-sided the validation errors one step ahead were, for a model calibrated
+    /// on its point forecasts' errors: `Some` when more than three quarters of them fell on
+    /// one side (then the forecast lies outside its own 50 % band before
+    /// [`Calibration::band`] stretches the band to hold it). `None` for a quantile model
+    /// (its errors are distances outside a band, with no side) and for fewer than 10 errors.
+    pub fn bias(&self) -> Option<Bias> {
+        if self.method != Method::Residuals {
+            return None;
+        }
+        let errors = self.sets.first()?.steps.first()?;
+        if errors.len() < 10 {
+            return None;
+        }
+        let n = errors.len() as f64;
+        let above = errors.iter().filter(|&&e| e > 0.0).count() as f64 / n;
+        let below = errors.iter().filter(|&&e| e < 0.0).count() as f64 / n;
+        (above > 0.75 || below > 0.75).then_some(Bias {
+            too_low: above > below,
+            share: above.max(below),
+            forecasts: errors.len(),
+        })
+    }
+
+    /// The most steps ahead `level` reaches (0: not even one).
+    pub fn reach_of(&self, level: Level) -> usize {
+        self.reach(self.steps(), &[level])
     }
 
     /// The levels a quantile model's calibration serves (empty: every level).
@@ -238,6 +389,8 @@ impl Calibration {
             step: k + 1,
             have: n,
             need,
+            // Later steps have fewer errors: the level reaches as far as they are enough.
+            reach: set.steps.iter().take_while(|s| s.len() >= need).count(),
         };
         match self.method {
             Method::Residuals => {
@@ -269,25 +422,31 @@ impl Calibration {
         Ok(())
     }
 
-    /// The intervals at `level` of a path forecast from the origin after `history`, by a
-    /// forecaster with `featurizer`: `ends[k]` is what the errors are added to at step k
-    /// (the point forecast twice for residuals; the band's two quantiles for CQR).
+    /// The intervals at `level` of a path forecast `point` from the origin after
+    /// `history`, by a forecaster with `featurizer`: `ends[k]` is what the errors are added
+    /// to at step k (the point forecast twice for residuals; the band's two quantiles for
+    /// CQR).
+    ///
+    /// A forecast and its interval agree: when the validation errors lean to one side
+    /// (the forecasts were mostly too high, or too low: [`Calibration::bias`]), the
+    /// conformal band can leave its own forecast out, and then it is stretched to reach it.
+    /// That only widens it, so its coverage holds.
     pub fn band(
         &self,
         featurizer: &Featurizer,
         history: &[f64],
+        point: &[f64],
         ends: &[(f64, f64)],
         level: Level,
     ) -> Result<Vec<Interval>, CalibrationError> {
-        let units = featurizer.units(history);
+        let measure = Measure::new(featurizer, history, self.space);
         let spread = spread(featurizer, history, self.spread);
-        ends.iter()
-            .enumerate()
-            .map(|(k, &(lo_end, hi_end))| {
+        (ends.iter().zip(point).enumerate())
+            .map(|(k, (&(lo_end, hi_end), &p))| {
                 let (lo, hi) = self.offsets(k, level)?;
                 let (lo, hi) = (lo * spread, hi * spread);
-                let lower = units.price(k, units.of(k, lo_end) + lo);
-                let upper = units.price(k, units.of(k, hi_end) + hi);
+                let lower = measure.value(k, measure.of(k, lo_end) + lo);
+                let upper = measure.value(k, measure.of(k, hi_end) + hi);
                 // The transform is increasing; CQR may narrow a band past its middle
                 // (errors all negative), then the ends meet at their midpoint. An end that
                 // overflows (errors of absurd size) is its forecast instead.
@@ -298,6 +457,11 @@ impl Calibration {
                 } else {
                     let mid = (lower + upper) / 2.0;
                     (mid, mid)
+                };
+                let (lower, upper) = if p.is_finite() {
+                    (lower.min(p), upper.max(p))
+                } else {
+                    (lower, upper)
                 };
                 Ok(Interval::new(lower, upper).expect("finite ends in order"))
             })
@@ -348,21 +512,24 @@ pub fn calibrate(
 ) -> anyhow::Result<Option<Calibration>> {
     let covariates = (parts.iter()).any(|p| p.forecaster.featurizer.has_covariates());
     let steps = steps_for(config.horizon, covariates);
+    let space = Space::for_transform(config.transform);
     if config.quantiles.is_empty() {
-        residuals(parts, steps, config.window)
+        residuals(parts, steps, config.window, space)
     } else {
-        quantiles(parts, steps)
+        quantiles(parts, steps, space)
     }
 }
 
 /// Split-conformal calibration on point forecasts: every origin of every part's validation
 /// targets forecast up to `steps` ahead (as far as its validation part reaches), each
-/// error divided by the spread over the `spread` steps before its origin, the errors
-/// pooled over the parts per step. `None` when no part has a validation target.
+/// error measured in `space` and divided by the spread over the `spread` steps before its
+/// origin, the errors pooled over the parts per step. `None` when no part has a
+/// validation target.
 pub fn residuals(
     parts: &[Part<'_>],
     steps: usize,
     spread: usize,
+    space: Space,
 ) -> anyhow::Result<Option<Calibration>> {
     let mut errors: Vec<Vec<f32>> = vec![Vec::new(); steps];
     for part in parts {
@@ -375,10 +542,10 @@ pub fn residuals(
         let paths = part.forecaster.paths(part.columns, &origins, reach)?;
         let featurizer = &part.forecaster.featurizer;
         for (&o, path) in origins.iter().zip(&paths) {
-            let units = featurizer.units(&values[..o]);
+            let measure = Measure::new(featurizer, &values[..o], space);
             let spread = self::spread(featurizer, &values[..o], spread);
             for (k, &p) in path.iter().enumerate().take(part.val.end - o) {
-                let error = (units.of(k, values[o + k]) - units.of(k, p)) / spread;
+                let error = (measure.of(k, values[o + k]) - measure.of(k, p)) / spread;
                 if error.is_finite() {
                     errors[k].push(error as f32);
                 }
@@ -387,6 +554,7 @@ pub fn residuals(
     }
     Ok(finish(errors).map(|steps| Calibration {
         method: Method::Residuals,
+        space,
         spread,
         sets: vec![ErrorSet { level: None, steps }],
     }))
@@ -413,7 +581,11 @@ pub fn quantile_levels(quantiles: &[f64]) -> Vec<(Level, usize, usize)> {
 /// truth fell outside the band (max(lower − truth, truth − upper), in units), pooled over
 /// the parts per step. `None` when the head gives no level (no symmetric pair) or no part
 /// has a validation target.
-pub fn quantiles(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Calibration>> {
+pub fn quantiles(
+    parts: &[Part<'_>],
+    steps: usize,
+    space: Space,
+) -> anyhow::Result<Option<Calibration>> {
     let Some(first) = parts.first() else {
         return Ok(None);
     };
@@ -431,11 +603,11 @@ pub fn quantiles(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Cali
             .quantile_paths(part.columns, &origins, reach)?;
         let featurizer = &part.forecaster.featurizer;
         for (&o, path) in origins.iter().zip(&paths) {
-            let units = featurizer.units(&values[..o]);
+            let measure = Measure::new(featurizer, &values[..o], space);
             for (k, qs) in path.iter().enumerate().take(part.val.end - o) {
-                let y = units.of(k, values[o + k]);
+                let y = measure.of(k, values[o + k]);
                 for (l, &(_, i, j)) in levels.iter().enumerate() {
-                    let error = (units.of(k, qs[i]) - y).max(y - units.of(k, qs[j]));
+                    let error = (measure.of(k, qs[i]) - y).max(y - measure.of(k, qs[j]));
                     if error.is_finite() {
                         errors[l][k].push(error as f32);
                     }
@@ -455,6 +627,7 @@ pub fn quantiles(parts: &[Part<'_>], steps: usize) -> anyhow::Result<Option<Cali
         // Every level has the same forecasts, so the same steps.
         Calibration {
             method: Method::Quantiles,
+            space,
             spread: 0,
             sets,
         }
@@ -485,6 +658,7 @@ mod tests {
         let step = |f: f32| (0..n).map(|i| f * (i as f32 - (n / 2) as f32)).collect();
         Calibration {
             method: Method::Residuals,
+            space: Space::Units,
             spread: 0,
             sets: vec![ErrorSet {
                 level: None,
@@ -513,11 +687,143 @@ mod tests {
                 level: ninety_five,
                 step: 1,
                 have: 20,
-                need: 39
+                need: 39,
+                reach: 0
             }
         );
         assert!(err.to_string().contains("needs at least 39"), "{err}");
         assert!(small.check(2, &[eighty]).is_ok());
+    }
+
+    /// A featurizer of `transform` over a window of 4, fitted on a gently moving series
+    /// around 100.
+    fn featurizer(transform: crate::scaler::TransformKind) -> Featurizer {
+        let config = crate::config::ModelConfig {
+            window: 4,
+            transform,
+            horizon: 1,
+            ..crate::config::ModelConfig::default()
+        };
+        let values: Vec<f64> = (0..40).map(|i| 100.0 + (i as f64 * 0.7).sin()).collect();
+        Featurizer::fit(&config, &values, None).unwrap()
+    }
+
+    /// Residual errors (over a spread of 0: bare units) `errors` at one step, in `space`.
+    fn one_step(errors: Vec<f32>, space: Space) -> Calibration {
+        Calibration {
+            method: Method::Residuals,
+            space,
+            spread: 0,
+            sets: vec![ErrorSet {
+                level: None,
+                steps: vec![errors],
+            }],
+        }
+    }
+
+    /// Validation forecasts that were all too low (every error above zero) give a band
+    /// above its forecast; stretched, it holds the forecast, and only its lower end moved.
+    /// The bias is reported, with its side and share.
+    #[test]
+    fn a_band_holds_its_forecast_when_the_errors_lean_one_way() {
+        let f = featurizer(crate::scaler::TransformKind::Diff);
+        let history: Vec<f64> = (0..10).map(|i| 100.0 + i as f64).collect();
+        // 19 errors from 1 to 19 units: the 80 % band is forecast + [2, 18] units.
+        let c = one_step((1..=19).map(|e| e as f32).collect(), Space::Units);
+        let point = 110.0;
+        let band = c
+            .band(
+                &f,
+                &history,
+                &[point],
+                &[(point, point)],
+                Level::new(0.8).unwrap(),
+            )
+            .unwrap();
+        let (lower, upper) = (band[0].lower(), band[0].upper());
+        assert!(
+            lower <= point && point <= upper,
+            "{point} outside [{lower}, {upper}]"
+        );
+        assert_eq!(lower, point, "stretched only as far as the forecast");
+        let scale = match f.scaler {
+            crate::scaler::Scaler::Diff { scale } => scale,
+            other => panic!("{other:?}"),
+        };
+        assert!((upper - (point + 18.0 * scale)).abs() < 1e-9, "{upper}");
+        let bias = c.bias().unwrap();
+        assert!(
+            bias.too_low && bias.share == 1.0 && bias.forecasts == 19,
+            "{bias:?}"
+        );
+        assert_eq!(
+            bias.to_string(),
+            "100 % of its 19 validation forecasts one step ahead were too low"
+        );
+        // Errors on both sides: no bias.
+        let even = one_step((-9..=9).map(|e| e as f32).collect(), Space::Units);
+        assert_eq!(even.bias(), None);
+    }
+
+    /// A `window` model's band lives in the space of ratios: errors of −150 % of the last
+    /// value cannot take the lower end below zero in log space, where in units (gruf 1.5's
+    /// files, kept as they were) they did.
+    #[test]
+    fn a_window_models_band_stays_positive_in_log_space() {
+        let f = featurizer(crate::scaler::TransformKind::Window);
+        let scale = match f.scaler {
+            crate::scaler::Scaler::Window { scale } => scale,
+            other => panic!("{other:?}"),
+        };
+        let history = vec![100.0; 10];
+        // Errors of −1.5 and +0.1 in ratio terms, over the transform's scale.
+        let errors: Vec<f32> = (0..19)
+            .map(|i| if i < 10 { -1.5 / scale } else { 0.1 / scale } as f32)
+            .collect();
+        let eighty = Level::new(0.8).unwrap();
+        let band = |space| {
+            one_step(errors.clone(), space)
+                .band(&f, &history, &[100.0], &[(100.0, 100.0)], eighty)
+                .unwrap()[0]
+        };
+        let units = band(Space::Units);
+        assert!(units.lower() < 0.0, "{units:?}");
+        let log = band(Space::Log);
+        assert!(log.lower() > 0.0 && log.upper() > 100.0, "{log:?}");
+        // Measured values map back to themselves.
+        let m = Measure::new(&f, &history, Space::Log);
+        for v in [0.5, 60.0, 100.0, 250.0] {
+            assert!((m.value(0, m.of(0, v)) - v).abs() < 1e-9 * v, "{v}");
+        }
+    }
+
+    /// A level that reaches fewer steps than asked says how far it reaches.
+    #[test]
+    fn a_refused_step_names_how_far_the_level_reaches() {
+        // 12, 10 and 8 errors at steps 1 to 3: an 80 % interval needs 9.
+        let c = Calibration {
+            method: Method::Residuals,
+            space: Space::Units,
+            spread: 0,
+            sets: vec![ErrorSet {
+                level: None,
+                steps: [12, 10, 8]
+                    .iter()
+                    .map(|&n| (0..n).map(|e| e as f32).collect())
+                    .collect(),
+            }],
+        };
+        let eighty = Level::new(0.8).unwrap();
+        assert_eq!(c.reach_of(eighty), 2);
+        let err = c.check(3, &[eighty]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("its 80 % intervals reach 2 steps ahead: ask for 2 steps or fewer"),
+            "{err}"
+        );
+        assert_eq!(c.reach_of(Level::new(0.95).unwrap()), 0);
+        let err = c.check(1, &[Level::new(0.95).unwrap()]).unwrap_err();
+        assert!(err.to_string().contains("gives no 95 % interval"), "{err}");
     }
 
     /// CQR: one error set per level the quantile pairs give; the interval's ends move by
@@ -535,6 +841,7 @@ mod tests {
         let eighty = Level::new(0.8).unwrap();
         let c = Calibration {
             method: Method::Quantiles,
+            space: Space::Units,
             spread: 0,
             sets: vec![ErrorSet {
                 level: Some(eighty),

@@ -151,9 +151,15 @@ pub fn score_with(
         let mut rng = Rng64::seed_from_u64(s.seed);
         let group = (SAMPLED_ROWS / s.samples).max(1);
         for some in origins.chunks(group) {
-            let paths = forecaster.sample_paths_with(columns, some, reach, s.samples, &mut rng)?;
-            for paths in paths {
-                let bands = sample_bands(&paths, levels)?;
+            let samples =
+                forecaster.sample_paths_with(columns, some, reach, s.samples, &mut rng)?;
+            // Each band holds the forecast made without dropout, as `predict` shows it.
+            let points = forecaster.paths(columns, some, reach)?;
+            for (paths, point) in samples.iter().zip(&points) {
+                let mut bands = sample_bands(paths, levels)?;
+                for band in &mut bands {
+                    band.hold(point);
+                }
                 sampled.push(bands.into_iter().map(|b| b.intervals).collect());
             }
         }

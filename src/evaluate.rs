@@ -88,10 +88,35 @@ pub struct Scoring {
 }
 
 impl Scoring {
-    /// The first target that every baseline can be computed for: one season of history.
-    pub fn first_target(&self) -> usize {
-        self.season.unwrap_or(1).max(1)
+    /// This scoring for targets from `first` on, and the seasonal period it had to leave
+    /// out: the seasonal naive baseline needs one season of history before every target,
+    /// so a season longer than the history before `first` (1,440 steps of minute data, a
+    /// `--season` longer than the series) drops that one baseline, never the targets: the
+    /// model and the other baselines are scored all the same.
+    pub fn from_target(self, first: usize) -> (Scoring, Option<usize>) {
+        match self.season {
+            Some(m) if m > first => (
+                Scoring {
+                    season: None,
+                    ..self
+                },
+                Some(m),
+            ),
+            _ => (self, None),
+        }
     }
+}
+
+/// Why the seasonal naive baseline of period `m` is missing from a table whose first
+/// target is `first` (a note for the user).
+pub fn season_left_out(m: usize, first: usize, calendar: Calendar) -> String {
+    format!(
+        "no seasonal naive baseline: its period ({}) needs a season of history before the first \
+         scored target, and only {} come before it; the model and the other baselines are \
+         scored without it",
+        calendar.count(m),
+        calendar.count(first)
+    )
 }
 
 /// Every forecaster's errors over one span, model first, then the baselines. Serialised
@@ -143,7 +168,8 @@ pub fn evaluate(
 }
 
 /// [`evaluate`] for model predictions already made (`model_pred[i]` for `targets.start + i`).
-/// `targets` must be non-empty and start at or after [`Scoring::first_target`].
+/// `targets` must be non-empty and start after one season of history (see
+/// [`Scoring::from_target`]).
 pub fn score(
     series: &Series,
     targets: Range<usize>,

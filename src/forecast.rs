@@ -71,6 +71,17 @@ pub struct Banded {
 }
 
 impl Band {
+    /// Stretches each interval to hold its forecast `point[k]` (a forecast and its
+    /// interval agree: see [`Calibration::band`](crate::conformal::Calibration::band)).
+    /// Only ever widens, so coverage cannot fall.
+    pub fn hold(&mut self, point: &[f64]) {
+        for (interval, &p) in self.intervals.iter_mut().zip(point) {
+            if let Ok(held) = Interval::new(interval.lower().min(p), interval.upper().max(p)) {
+                *interval = held;
+            }
+        }
+    }
+
     /// The names of its ends in CSV and JSON: `lower_80`, `upper_80`.
     pub fn names(&self) -> [String; 2] {
         let l = self.level.label();
@@ -277,10 +288,12 @@ impl Forecaster {
         let values = columns.values;
         let calibration = self.calibration.as_ref().ok_or(CalibrationError::Missing)?;
         calibration.check(steps, levels)?;
-        let band = |o: usize, ends: &[(f64, f64)], level: Level| -> anyhow::Result<Band> {
-            let intervals = calibration.band(&self.featurizer, &values[..o], ends, level)?;
-            Ok(Band { level, intervals })
-        };
+        let band =
+            |o: usize, point: &[f64], ends: &[(f64, f64)], level: Level| -> anyhow::Result<Band> {
+                let intervals =
+                    calibration.band(&self.featurizer, &values[..o], point, ends, level)?;
+                Ok(Band { level, intervals })
+            };
         match calibration.method {
             Method::Residuals => {
                 let paths = self.paths(columns, origins, steps)?;
@@ -288,7 +301,7 @@ impl Forecaster {
                     .map(|(&o, point)| {
                         let ends: Vec<(f64, f64)> = point.iter().map(|&p| (p, p)).collect();
                         let bands = (levels.iter())
-                            .map(|&l| band(o, &ends, l))
+                            .map(|&l| band(o, &point, &ends, l))
                             .collect::<anyhow::Result<_>>()?;
                         Ok(Banded { point, bands })
                     })
@@ -312,7 +325,7 @@ impl Forecaster {
                                     })?;
                                 let ends: Vec<(f64, f64)> =
                                     qs.iter().map(|q| (q[i], q[j])).collect();
-                                band(o, &ends, l)
+                                band(o, &point, &ends, l)
                             })
                             .collect::<anyhow::Result<_>>()?;
                         Ok(Banded { point, bands })

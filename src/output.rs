@@ -306,3 +306,31 @@ mod tests {
         assert!(err.contains("does not exist"), "{err}");
     }
 }
+
+/// `word` as a shell reads it back: as it is when it holds only characters no shell
+/// treats specially, else in single quotes (a quote inside written `'\''`), so that a
+/// command gruf suggests runs when pasted.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._-/:=,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::shell_word;
+
+    #[test]
+    fn words_a_shell_would_split_or_expand_are_quoted() {
+        assert_eq!(shell_word("models/m.safetensors"), "models/m.safetensors");
+        assert_eq!(
+            shell_word("my models/m.safetensors"),
+            "'my models/m.safetensors'"
+        );
+        assert_eq!(shell_word("it's$x"), "'it'\\''s$x'");
+        assert_eq!(shell_word(""), "''");
+    }
+}

@@ -14,7 +14,7 @@ use candle_core::{Device, Tensor};
 use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use gruf::conformal::{Calibration, ErrorSet, Method};
+use gruf::conformal::{Calibration, ErrorSet, Method, Space};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
@@ -759,6 +759,7 @@ fn golden_metas_v7() -> Vec<Meta> {
         let mut meta = meta.clone();
         let quantile = !meta.config.model.quantiles.is_empty();
         meta.calibration = Some(Arc::new(Calibration {
+            space: Space::Units,
             method: if quantile {
                 Method::Quantiles
             } else {

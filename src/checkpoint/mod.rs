@@ -561,6 +561,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         }
         meta.calibration = Some(Arc::new(Calibration {
             method: calibration.method,
+            space: calibration.space,
             spread: calibration.spread,
             sets,
         }));

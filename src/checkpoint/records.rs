@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use crate::calendar::Calendar;
 use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use crate::conformal::{Calibration, ErrorSet, Method};
+use crate::conformal::{Calibration, ErrorSet, Method, Space};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
@@ -127,6 +127,10 @@ pub mod v5 {
         /// `calibration.step{k}`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub levels: Vec<f64>,
+        /// Where the errors are measured: "log" for logs of ratios (gruf 1.6, transforms
+        /// that need positive values); absent for the network's units (gruf 1.5).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub space: Option<String>,
     }
 
     /// A further network of an ensemble: its seed and its training.
@@ -735,6 +739,10 @@ impl From<&Meta> for v5::Meta {
                 spread: c.spread,
                 steps: c.steps(),
                 levels: c.levels().iter().map(|l| l.get()).collect(),
+                space: match c.space {
+                    Space::Units => None,
+                    Space::Log => Some("log".into()),
+                },
             }),
         }
     }
@@ -1030,6 +1038,14 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     if c.steps == 0 {
         return Err("the calibration holds no steps".into());
     }
+    let space = match c.space.as_deref() {
+        None => Space::Units,
+        Some("log") => Space::Log,
+        Some(other) => return Err(format!(
+            "calibration space '{other}' is unknown to this gruf ({}): upgrade gruf, or retrain",
+            env!("CARGO_PKG_VERSION")
+        )),
+    };
     let steps = vec![Vec::new(); c.steps];
     let sets = match method {
         Method::Residuals if c.levels.is_empty() => vec![ErrorSet { level: None, steps }],
@@ -1051,6 +1067,7 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     };
     Ok(Arc::new(Calibration {
         method,
+        space,
         spread: c.spread,
         sets,
     }))

@@ -8,7 +8,7 @@ use crate::conformal;
 use crate::coverage::Coverage;
 use crate::data::{format_iso, format_time, load_csv};
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, Scoring};
+use crate::evaluate::{naive_scale, season_left_out, Scoring};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{plural, print};
@@ -17,7 +17,7 @@ use crate::progress::Reporter;
 
 use crate::train::TrainData;
 
-use super::{device, history_needed, renderer, report_loaded, resolve, run_training, season_for};
+use super::{device, note, renderer, report_loaded, resolve, run_training, season_for};
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let (mut config, seed) = resolve(&args.options)?;
@@ -59,7 +59,17 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let eval_start = bounds[0].start;
     let device = device();
     let daily = series.is_daily();
-    let season = season_for(None, config.data.season, &series);
+    // One seasonal baseline for every fold, or none when a season of history does not
+    // come before the first fold.
+    let season = match season_for(None, config.data.season, &series) {
+        Some(m) if m > eval_start => {
+            if !quiet {
+                note(&season_left_out(m, eval_start, cal));
+            }
+            None
+        }
+        season => season,
+    };
     if !quiet {
         crate::eprintln_lossy!(
             "gruf: backtest over {} to {} ({}), {folds} fold{}, retraining every {}; seed {seed}",
@@ -134,7 +144,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             season,
             held_out: true,
         };
-        let history = history_needed(forecaster, season);
+        let history = forecaster.lookback();
         let start = start.max(history);
         if start >= end {
             return Err(GrufError::data(

@@ -7,13 +7,13 @@ use crate::conformal::CalibrationError;
 use crate::coverage::Coverage;
 use crate::data::Series;
 use crate::error::GrufError;
-use crate::evaluate::{Scoring, FEW};
+use crate::evaluate::{season_left_out, Scoring, FEW};
 use crate::forecast::Forecaster;
 use crate::output::{plural, print};
 
 use super::{
-    default_levels, device, held_out_start, history_needed, interval_levels, mase_scale, note,
-    note_ensemble, open_with, renderer, sampling, season_for, warn, warn_if_few, Opened,
+    default_levels, device, held_out_start, interval_levels, mase_scale, note, note_ensemble,
+    open_with, renderer, sampling, season_for, warn, warn_if_few, Opened,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -43,32 +43,30 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
             ),
         )
     })?;
-    let season = season_for(args.season, meta.config.data.season, &series);
-    let history = history_needed(&forecaster, season);
+    let history = forecaster.lookback();
     let start = held_out.max(history);
     if start >= series.len() {
         return Err(GrufError::data(
             &path,
             format!(
-                "nothing to score: {} held-out row{}, but each scored row needs the {} before it as input{}; \
+                "nothing to score: {} held-out row{}, but each scored row needs the {} before it as input; \
                  pass a --csv that also holds the rows before the new ones",
                 series.len() - held_out,
                 plural(series.len() - held_out),
                 cal.count(history),
-                if season.is_some_and(|m| m > forecaster.lookback()) {
-                    " (a season of history, for the seasonal naive baseline)"
-                } else {
-                    ""
-                }
             ),
         )
         .into());
     }
-    let scoring = Scoring {
+    let (scoring, left_out) = Scoring {
         mase_scale: mase_scale(meta, &series.values[..start]),
-        season,
+        season: season_for(args.season, meta.config.data.season, &series),
         held_out: true,
-    };
+    }
+    .from_target(start);
+    if let Some(m) = left_out {
+        note(&season_left_out(m, start, cal));
+    }
     let e = crate::evaluate::evaluate(&forecaster, &series, start..series.len(), scoring)?;
     let k = forecaster.featurizer.horizon;
     let mut wanted = args

@@ -114,12 +114,6 @@ fn resolve(args: &TrainOptions) -> Result<(RunConfig, u64), GrufError> {
     Ok((config, seed))
 }
 
-/// The true values a scored target needs before it: the model's input window and, for the
-/// seasonal naive baseline, one season.
-fn history_needed(forecaster: &Forecaster, season: Option<usize>) -> usize {
-    forecaster.lookback().max(season.unwrap_or(1))
-}
-
 /// Says when a table of errors rests on too few targets or origins to mean much.
 fn warn_if_few(n: usize, what: &str, table: &str) {
     if n < FEW {
@@ -246,17 +240,7 @@ fn report_saved(
 ) -> anyhow::Result<()> {
     use std::io::Write;
     if let Some(c) = &meta.calibration {
-        let method = match c.method {
-            crate::conformal::Method::Residuals => "split-conformal",
-            crate::conformal::Method::Quantiles => "CQR",
-        };
-        writeln!(
-            out,
-            "intervals ({method}) calibrated on {} validation forecasts, up to {} ahead: \
-             `gruf predict --interval 0.8`; coverage in `gruf evaluate`",
-            c.windows(),
-            meta.data.calendar.unwrap_or_default().count(c.steps()),
-        )?;
+        writeln!(out, "{}", intervals_words(c, meta, model))?;
     }
     writeln!(out, "saved model to {}", model.display())?;
     crate::output::print(&out)?;
@@ -289,6 +273,81 @@ fn report_saved(
         )
     };
     Err(GrufError::Interrupted(msg).into())
+}
+
+/// What `train` says of its calibration: the method, how far ahead each offered level
+/// reaches, and a `predict` command that runs (the model's path given when it is not the
+/// default). Warns when the validation errors lean to one side.
+fn intervals_words(
+    c: &crate::conformal::Calibration,
+    meta: &CheckpointMeta,
+    model: &std::path::Path,
+) -> String {
+    let method = match c.method {
+        crate::conformal::Method::Residuals => "split-conformal",
+        crate::conformal::Method::Quantiles => "CQR",
+    };
+    warn_bias(c);
+    let cal = meta.data.calendar.unwrap_or_default();
+    let offered = match c.levels() {
+        levels if levels.is_empty() => default_levels(),
+        levels => levels,
+    };
+    let reaches: Vec<(Level, usize)> = offered.iter().map(|&l| (l, c.reach_of(l))).collect();
+    let words: Vec<String> = match reaches.as_slice() {
+        [(_, r), rest @ ..] if *r > 0 && rest.iter().all(|(_, s)| s == r) => {
+            let labels: Vec<String> = reaches.iter().map(|(l, _)| l.label()).collect();
+            vec![format!(
+                "{} % up to {} ahead",
+                labels.join(" and "),
+                cal.count(*r)
+            )]
+        }
+        _ => (reaches.iter())
+            .map(|&(l, r)| match r {
+                0 => format!("no {} % (too few)", l.label()),
+                r => format!("{} % up to {} ahead", l.label(), cal.count(r)),
+            })
+            .collect(),
+    };
+    let head = format!(
+        "intervals ({method}) calibrated on {} validation forecasts: {}",
+        c.windows(),
+        words.join(", ")
+    );
+    let Some(&(level, reach)) = reaches.iter().find(|(_, r)| *r > 0) else {
+        return format!(
+            "{head}; retrain with a larger --val-fraction or a longer series for intervals"
+        );
+    };
+    let model_flag = if model == Path::new(crate::checkpoint::DEFAULT_PATH) {
+        String::new()
+    } else {
+        format!(
+            " --model {}",
+            crate::output::shell_word(&model.display().to_string())
+        )
+    };
+    format!(
+        "{head}: `gruf predict{model_flag} --interval {} --days {reach}`; coverage in `gruf evaluate{model_flag}`",
+        level.get()
+    )
+}
+
+/// Warns when a calibration's validation errors lean to one side ([`Calibration::bias`]):
+/// the intervals then reach further on that side, and each is stretched to hold its
+/// forecast.
+///
+/// [`Calibration::bias`]: crate::conformal::Calibration::bias
+fn warn_bias(c: &crate::conformal::Calibration) {
+    if let Some(bias) = c.bias() {
+        warn(&format!(
+            "the model's validation forecasts lean to one side: {bias}; its intervals reach \
+             further {} than its forecast, each stretched to hold it (a forecast can sit at \
+             the edge of its band)",
+            if bias.too_low { "up" } else { "down" }
+        ));
+    }
 }
 
 /// A seed for runs that did not give one; recorded in the checkpoint so they can be repeated.
@@ -425,24 +484,53 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
         )
         .into());
     }
-    let tail = &series.values[series.len() - window..];
-    if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
-        (meta.first().scaler.outside(tail), meta.first().scaler)
-    {
-        warn(&format!(
-            "{outside} of the last {window} values lie outside the range the model was trained on \
-             ({} to {}, furthest now {}); the forecast extrapolates",
-            money(min),
-            money(max),
-            money(furthest)
-        ));
-    }
+    warn_extrapolation("", &meta.first().scaler, &series.values, window);
     Ok(Opened {
         checkpoint,
         series,
         path,
         forecaster,
     })
+}
+
+/// Warns when the input window of a forecast from the end of `values` (the last `window`)
+/// leaves the range a min-max `scaler` was fitted on: the forecast extrapolates there.
+/// `whose` starts the message (`series 'AAPL': ` for a series of a global model).
+fn warn_extrapolation(whose: &str, scaler: &Scaler, values: &[f64], window: usize) {
+    let tail = &values[values.len().saturating_sub(window)..];
+    if let (Some((outside, furthest)), Scaler::Minmax { min, max }) = (scaler.outside(tail), scaler)
+    {
+        warn(&format!(
+            "{whose}{outside} of the last {window} values lie outside the range the model was trained on \
+             ({} to {}, furthest now {}); the forecast extrapolates",
+            money(*min),
+            money(*max),
+            money(furthest)
+        ));
+    }
+}
+
+/// Warns when min-max scaling fitted on the training part meets values outside its range
+/// in `after` (the validation and test parts): forecasts degrade there. `whose` as in
+/// [`warn_extrapolation`]; `all` (the whole series) decides the scale-free transform to
+/// suggest: `window` needs positive values.
+fn warn_outside_training(whose: &str, scaler: &Scaler, after: &[f64], all: &[f64]) {
+    if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
+        (scaler.outside(after), scaler)
+    {
+        let instead = if crate::data::first_non_positive(all).is_some() {
+            "diff"
+        } else {
+            "window"
+        };
+        warn(&format!(
+            "{whose}{outside} validation/test values lie outside the training range {} to {} (furthest {}); \
+             min-max scaling extrapolates there and forecasts degrade (try --transform {instead})",
+            money(*min),
+            money(*max),
+            money(furthest)
+        ));
+    }
 }
 
 /// Says that the model in `path` is an ensemble (nothing for a single network trained as

@@ -22,8 +22,7 @@ use crate::plot::{
 
 use super::global::{self, InOneGo};
 use super::{
-    device, held_out_start, history_needed, interval_levels, mase_scale, note, open_with,
-    season_for, Opened,
+    device, held_out_start, interval_levels, mase_scale, note, open_with, season_for, Opened,
 };
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
@@ -86,12 +85,13 @@ impl One<'_> {
         let column = &meta.data.column;
 
         const IN_SAMPLE: usize = 365;
-        let season = season_for(None, meta.config.data.season, series);
-        let history = history_needed(forecaster, season);
+        let history = forecaster.lookback();
         let (start, held_out) = match self.held_out {
             Some(s) => (s.max(history), true),
             None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
         };
+        // The seasonal baseline only where a season of history comes before the first target.
+        let season = season_for(None, meta.config.data.season, series).filter(|&m| m <= start);
         let targets = start..series.len();
         let (mut predicted, mut naive) = (Vec::new(), Vec::new());
         let (mut shades, mut misses) = (Vec::new(), Line::default());

@@ -79,6 +79,9 @@ pub(super) fn forecast(
     let origin = [series.len()];
     let mut paths = forecaster.sample_paths(series, &origin, steps, s.samples, s.seed)?;
     forecast.bands = sample_bands(&paths.remove(0), levels)?;
+    for band in &mut forecast.bands {
+        band.hold(&forecast.point);
+    }
     Ok(forecast)
 }
 
@@ -110,7 +113,9 @@ pub(super) fn check_intervals(
     };
     calibration
         .check(steps, levels)
-        .map_err(|e| GrufError::usage(format!("--interval: {e}")))
+        .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+    super::warn_bias(calibration);
+    Ok(())
 }
 
 /// Refuses more steps than a model with covariates forecasts: their future is unknown, so

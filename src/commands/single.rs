@@ -10,17 +10,16 @@ use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member};
 use crate::config::RunConfig;
-use crate::data::{first_non_positive, load_csv, Loaded, Provenance, Series};
+use crate::data::{load_csv, Loaded, Provenance, Series};
 use crate::error::GrufError;
-use crate::evaluate::{money, naive_scale, Scoring};
+use crate::evaluate::{naive_scale, season_left_out, Scoring};
 use crate::features::Featurizer;
 use crate::output::plural;
 use crate::pipeline::{self, Chosen, Prepared};
-use crate::scaler::Scaler;
 use crate::train::{Ensemble, TrainData};
 use crate::window::Split;
 
-use super::{report_loaded, season_for, warn};
+use super::{note, report_loaded, season_for, warn_outside_training};
 
 /// A series with its split and fitted featurizer, and the run configuration whose model
 /// takes the featurizer's inputs.
@@ -31,6 +30,8 @@ pub(super) struct Single {
     pub provenance: Provenance,
     pub split: Split,
     pub featurizer: Featurizer,
+    /// `--quiet`: notes unsaid.
+    quiet: bool,
 }
 
 impl Single {
@@ -53,30 +54,19 @@ impl Single {
                 .map_err(|m| GrufError::data(csv, m))?;
         // The network's input width is the featurizer's: the price, then each covariate.
         config.model.features = featurizer.features();
-        if let (Some((outside, furthest)), Scaler::Minmax { min, max }) = (
-            featurizer.scaler.outside(&series.values[split.fit_end()..]),
-            featurizer.scaler,
-        ) {
-            // The scale-free alternative that suits the values: `window` needs positive ones.
-            let instead = if first_non_positive(&series.values).is_some() {
-                "diff"
-            } else {
-                "window"
-            };
-            warn(&format!(
-                "{outside} validation/test values lie outside the training range {} to {} (furthest {}); \
-                 min-max scaling extrapolates there and forecasts degrade (try --transform {instead})",
-                money(min),
-                money(max),
-                money(furthest)
-            ));
-        }
+        warn_outside_training(
+            "",
+            &featurizer.scaler,
+            &series.values[split.fit_end()..],
+            &series.values,
+        );
         Ok(Single {
             config,
             series,
             provenance,
             split,
             featurizer,
+            quiet,
         })
     }
 
@@ -126,7 +116,8 @@ impl Single {
         trained: Ensemble,
         device: &Device,
     ) -> anyhow::Result<Checkpoint> {
-        let scoring = self.scoring();
+        let first = self.split.test.start;
+        let (scoring, left_out) = self.scoring().from_target(first);
         let member = Member {
             id: String::new(),
             scaler: self.featurizer.scaler,
@@ -139,8 +130,10 @@ impl Single {
         let mut checkpoint =
             Checkpoint::trained(config, seed, vec![member], self.provenance.clone(), trained);
         checkpoint.calibrate(&[(&self.series).into()], device)?;
-        let first = self.split.test.start.max(scoring.first_target());
         if first < self.split.test.end {
+            if let (Some(m), false) = (left_out, self.quiet) {
+                note(&season_left_out(m, first, self.series.calendar));
+            }
             let forecaster = checkpoint.forecaster(device)?;
             let evaluation = crate::evaluate::evaluate(
                 &forecaster,

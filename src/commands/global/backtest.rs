@@ -159,7 +159,9 @@ pub(in crate::commands) fn run(
                 origin: bounds[i].start,
                 end: bounds[i].end,
                 mase_scale: naive_scale(&series.values[..*fit_end]),
-                season: season_for(None, config.data.season, series),
+                // As in every fold: none when a season does not fit before the first.
+                season: season_for(None, config.data.season, series)
+                    .filter(|&m| m <= bounds[0].start),
             };
             let forecaster = Forecaster {
                 models: models.clone(),

@@ -19,7 +19,8 @@ use crate::coverage::{Coverage, OneGo};
 use crate::data::{DataConfig, Series};
 use crate::error::GrufError;
 use crate::evaluate::{
-    naive_scale, score_ahead, seasonal_scale, Ahead, PanelScores, Scoring, SeriesScores,
+    naive_scale, score_ahead, season_left_out, seasonal_scale, Ahead, PanelScores, Scoring,
+    SeriesScores,
 };
 use crate::forecast::Forecaster;
 use crate::interval::Level;
@@ -51,7 +52,16 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     for named in &panel.series {
         check_values(&config, named)?;
         match pipeline::prepare(&config, &named.loaded.series, config.train.test_days) {
-            Ok(prepared) => kept.push((named, prepared)),
+            Ok(prepared) => {
+                let values = &named.loaded.series.values;
+                super::warn_outside_training(
+                    &format!("series '{}': ", named.id),
+                    &prepared.featurizer.scaler,
+                    &values[prepared.split.fit_end()..],
+                    values,
+                );
+                kept.push((named, prepared))
+            }
             Err(why) => skipped.push((&named.id, why)),
         }
     }
@@ -171,17 +181,28 @@ fn held_out(
     device: &Device,
 ) -> anyhow::Result<Option<PanelScores>> {
     let mut scores = Vec::new();
+    let mut left_out = Vec::new();
     for (member, named) in chosen {
         let series = &named.loaded.series;
-        let part = Part::held_out(
-            member,
-            series,
-            season_for(season, checkpoint.meta.config.data.season, series),
-        );
+        let season = season_for(season, checkpoint.meta.config.data.season, series);
+        let part = Part::held_out(member, series, season);
+        if let (Some(m), None) = (season, part.season) {
+            left_out.push((m, part.origin, series.calendar, &member.id));
+        }
         if part.first_target() < part.end {
             let forecaster = checkpoint.forecaster_for(member, device)?;
             scores.push(part.score(&forecaster, series)?);
         }
+    }
+    if let Some(&(m, origin, calendar, id)) = left_out.first() {
+        let series = match left_out.len() {
+            1 => format!("series '{id}'"),
+            n => format!("{n} series (first '{id}')"),
+        };
+        note(&format!(
+            "{series}: {}",
+            season_left_out(m, origin, calendar)
+        ));
     }
     Ok(PanelScores::new(scores))
 }
@@ -211,13 +232,16 @@ pub(super) struct Part<'a> {
 impl<'a> Part<'a> {
     /// The held-out part of `member`'s series in use, `series`: from its first test row
     /// (for a model trained on every row, the first row after them) to the end.
+    /// The seasonal baseline is left out (`season` `None`) when a season of history does
+    /// not come before the origin.
     pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Part<'a> {
+        let origin = held_out_origin(member, series);
         Part {
             id: &member.id,
-            origin: held_out_origin(member, series),
+            origin,
             end: series.len(),
             mase_scale: member.mase_scale.unwrap_or(f64::NAN),
-            season,
+            season: season.filter(|&m| m <= origin),
         }
     }
 
@@ -229,9 +253,10 @@ impl<'a> Part<'a> {
         }
     }
 
-    /// The first target with enough history for the baselines.
+    /// The first target with enough history for the baselines: the origin, after one
+    /// season when a season is scored.
     pub fn first_target(&self) -> usize {
-        self.origin.max(self.scoring().first_target())
+        self.origin.max(self.season.unwrap_or(1))
     }
 
     /// One-step errors over the part (from its first target with enough history), and the
@@ -326,6 +351,12 @@ pub(super) fn forecaster_for(
         )
         .into());
     }
+    super::warn_extrapolation(
+        &format!("series '{}': ", member.id),
+        &member.scaler,
+        &series.values,
+        forecaster.featurizer.window,
+    );
     Ok(forecaster)
 }
 
