@@ -551,3 +551,43 @@ fn evaluate_finds_the_held_out_part_by_date() {
     assert!(full.iter().all(|(n, _)| n == "30"), "{full:?}");
     assert_eq!(full, later);
 }
+
+/// Issue 20: min-max scaling warns for each series of a global model as it does for a
+/// model of one series: at train for the series whose validation/test values leave their
+/// training range (named; the series that stays inside is not), and at predict for the
+/// series whose last window lies outside it.
+#[test]
+fn min_max_warns_for_each_series_that_leaves_its_training_range() {
+    let dir = tempfile::tempdir().unwrap();
+    // FLAT swings around 100; RISE climbs steadily, so its last 30 % lie above its
+    // training part's maximum.
+    let mut text = String::from("Date,Symbol,Close\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    for i in 0..150 {
+        let date = start + chrono::Duration::days(i);
+        let t = i as f64;
+        text.push_str(&format!("{date},FLAT,{:.3}\n", 100.0 + (t * 0.4).sin() * 5.0));
+        text.push_str(&format!("{date},RISE,{:.3}\n", 50.0 + t + (t * 0.4).sin()));
+    }
+    write(dir.path(), "long.csv", &text);
+    let out = gruf(dir.path())
+        .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+        .args(FAST)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("series 'RISE': ") && stderr.contains("outside the training range"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("series 'FLAT': "), "{stderr}");
+    gruf(dir.path())
+        .args(["predict", "--days", "3"])
+        .assert()
+        .success()
+        .stderr(
+            contains("series 'RISE': 10 of the last 10 values lie outside the range")
+                .and(contains("series 'FLAT'").not()),
+        );
+}
