@@ -925,3 +925,261 @@ fn more_networks_than_configured_are_refused() {
         "{err}"
     );
 }
+
+/// Hostile model files (issue 20): every count, size, step, level and cross-reference in
+/// the metadata is checked against the model and its tensors before anything is
+/// allocated, and a file that fails is refused in one line (exit 65) naming it, by every
+/// command, `inspect` included.
+mod hostile {
+    use super::*;
+
+    /// A model trained through the CLI (`FAST`, with `flags`) in `dir`: its tensors and its
+    /// metadata as JSON, to be edited.
+    fn trained(dir: &Path, flags: &[&str]) -> (Vec<RawTensor>, serde_json::Value) {
+        common::gruf(dir)
+            .args(["train", "--csv", "prices.csv"])
+            .args(common::FAST)
+            .args(flags)
+            .assert()
+            .success();
+        let bytes = std::fs::read(dir.join("gruf-model.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let tensors = (st.tensors().into_iter())
+            .map(|(n, v)| {
+                let data = (v.data().chunks_exact(4))
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect();
+                (n, data, v.shape().to_vec())
+            })
+            .collect();
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let json = &header.metadata().as_ref().unwrap()[META_KEY];
+        (tensors, serde_json::from_str(json).unwrap())
+    }
+
+    /// Writes `bad.safetensors` in `dir` and returns what loading it says; it must be a
+    /// refusal with the data exit code naming the file.
+    fn refused(dir: &Path, tensors: &[RawTensor], meta: &serde_json::Value) -> String {
+        let path = dir.join("bad.safetensors");
+        write_raw(&path, tensors, Some(meta.to_string()));
+        let err = Checkpoint::load(&path, &Device::Cpu).unwrap_err();
+        assert_eq!(err.exit_code(), 65, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("bad.safetensors"), "{msg}");
+        msg
+    }
+
+    /// `gruf COMMAND --model bad.safetensors` fails with one line naming the model, exit 65.
+    fn cli_refuses(dir: &Path, command: &[&str], fragment: &str) {
+        let out = common::gruf(dir)
+            .args(command)
+            .args(["--model", "bad.safetensors"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(65), "{command:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{command:?}: {stderr}");
+        assert!(
+            stderr.starts_with("gruf: error: model ") && stderr.contains("bad.safetensors"),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(fragment),
+            "{command:?}: '{fragment}' not in {stderr}"
+        );
+    }
+
+    /// Metadata claiming 10¹² calibration steps (which allocated 24 TB and aborted) or
+    /// 2⁶⁴ − 1 (a "capacity overflow" panic) is refused before anything is allocated, as is
+    /// a calibration of more steps than `train` calibrates the model for, whose tensors are
+    /// all there.
+    #[test]
+    fn calibration_steps_beyond_the_model_are_refused_before_allocating() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &[]);
+        let steps = meta["calibration"]["steps"].as_u64().unwrap() as usize;
+        assert!(steps < 30, "{steps}");
+        for huge in ["1000000000000", "18446744073709551615"] {
+            let mut bad = meta.clone();
+            bad["calibration"]["steps"] = serde_json::from_str(huge).unwrap();
+            let msg = refused(dir.path(), &tensors, &bad);
+            assert!(
+                msg.contains(&format!("the calibration claims {huge} steps ahead")),
+                "{msg}"
+            );
+            for command in [&["inspect"][..], &["predict", "--days", "2"]] {
+                cli_refuses(dir.path(), command, "steps ahead");
+            }
+        }
+        // 31 steps, each with its tensor: a model of horizon 1 is calibrated for 30.
+        let mut more = tensors.clone();
+        let last = (tensors.iter())
+            .find(|t| t.0 == format!("calibration.step{steps}"))
+            .unwrap()
+            .clone();
+        for k in steps + 1..=31 {
+            more.push((
+                format!("calibration.step{k}"),
+                last.1.clone(),
+                last.2.clone(),
+            ));
+        }
+        let mut bad = meta.clone();
+        bad["calibration"]["steps"] = 31.into();
+        let msg = refused(dir.path(), &more, &bad);
+        assert!(
+            msg.contains(
+                "claims 31 steps ahead; a model of horizon 1 is calibrated for at most 30"
+            ),
+            "{msg}"
+        );
+    }
+
+    /// A calibration that does not fit the model's window or its series: a spread other
+    /// than the window's, or a step with more errors than the series have validation
+    /// targets.
+    #[test]
+    fn a_calibration_that_does_not_fit_the_model_is_refused() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &[]);
+        let mut bad = meta.clone();
+        bad["calibration"]["spread"] = 3.into();
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains("spread over 3 steps, but the model's window is 10"),
+            "{msg}"
+        );
+        bad["calibration"]["spread"] = 20000.into();
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(msg.contains("spread of 20000 steps does not fit"), "{msg}");
+
+        let val = &meta["split"]["val"];
+        let targets = val["end"].as_u64().unwrap() - val["start"].as_u64().unwrap();
+        let mut more = tensors.clone();
+        let step1 = more
+            .iter_mut()
+            .find(|t| t.0 == "calibration.step1")
+            .unwrap();
+        let n = targets as usize + 5;
+        *step1 = (step1.0.clone(), vec![0.5; n], vec![n]);
+        let msg = refused(dir.path(), &more, &meta);
+        assert!(
+            msg.contains(&format!(
+                "tensor 'calibration.step1' holds {n} calibration errors, but the model's series have {targets} validation targets"
+            )),
+            "{msg}"
+        );
+
+        // A point model's calibration claiming quantile levels.
+        let mut bad = meta.clone();
+        bad["calibration"]["method"] = "quantiles".into();
+        bad["calibration"]["spread"] = 0.into();
+        bad["calibration"]["levels"] = serde_json::json!([0.8]);
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains("the calibration's method 'quantiles' does not fit a point head"),
+            "{msg}"
+        );
+    }
+
+    /// A quantile list that no longer gives the calibrated levels ("internal: no quantiles
+    /// for 0.8" before) is refused by every command, `inspect` included.
+    #[test]
+    fn quantiles_that_do_not_give_the_calibrated_levels_are_refused() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &["--quantiles", "0.1,0.5,0.9"]);
+        assert_eq!(meta["calibration"]["levels"], serde_json::json!([0.8]));
+        let mut bad = meta.clone();
+        bad["config"]["model"]["quantiles"] = serde_json::json!([0.05, 0.5, 0.95]);
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains(
+                "the calibration's levels (0.8) are not those the model's quantiles (0.05, 0.5, 0.95) give (0.9)"
+            ),
+            "{msg}"
+        );
+        for command in [
+            &["inspect"][..],
+            &["predict", "--days", "1", "--interval", "0.8"],
+            &["evaluate"],
+        ] {
+            cli_refuses(dir.path(), command, "the calibration's levels");
+        }
+        // Residuals over a quantile head.
+        let mut bad = meta.clone();
+        bad["calibration"]["method"] = "residuals".into();
+        bad["calibration"]["spread"] = 10.into();
+        drop(bad["calibration"].as_object_mut().unwrap().remove("levels"));
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains("method 'residuals' does not fit a quantile (0.1, 0.5, 0.9) head"),
+            "{msg}"
+        );
+    }
+
+    /// Counts the commands index by: the kept epoch of each network within its history,
+    /// each series' split in time order, a MASE scale that a mean absolute change can be.
+    #[test]
+    fn counts_and_ranges_in_the_metadata_are_checked() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &[]);
+        let epochs = meta["history"].as_array().unwrap().len();
+        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, String)> = vec![
+            (
+                "kept epoch 0",
+                Box::new(|v| v["best_epoch"] = 0.into()),
+                format!("the kept epoch is 0 but its history records {epochs} epochs"),
+            ),
+            (
+                "kept epoch past the history",
+                Box::new(|v| v["best_epoch"] = 99.into()),
+                format!("the kept epoch is 99 but its history records {epochs} epochs"),
+            ),
+            (
+                "validation before training",
+                Box::new(|v| v["split"]["val"]["start"] = 5.into()),
+                "stored split is invalid".into(),
+            ),
+            (
+                "test past its end",
+                Box::new(|v| {
+                    v["split"]["test"]["start"] = 100000.into();
+                    v["split"]["test"]["end"] = 3.into();
+                }),
+                "stored split is invalid".into(),
+            ),
+            (
+                "lookback 0",
+                Box::new(|v| v["split"]["lookback"] = 0.into()),
+                "stored split is invalid (lookback 0".into(),
+            ),
+            (
+                "negative MASE scale",
+                Box::new(|v| v["mase_scale"] = (-2.5).into()),
+                "stored MASE scale is -2.5".into(),
+            ),
+        ];
+        for (what, edit, fragment) in cases {
+            let mut bad = meta.clone();
+            edit(&mut bad);
+            let msg = refused(dir.path(), &tensors, &bad);
+            assert!(msg.contains(&fragment), "{what}: '{fragment}' not in {msg}");
+        }
+        cli_refuses(dir.path(), &["inspect"], "stored MASE scale");
+    }
+
+    /// The kept epoch of an ensemble's further networks is checked as the first's.
+    #[test]
+    fn an_ensemble_networks_kept_epoch_is_checked() {
+        let line = fixture(7).lines().nth(5).unwrap().to_string();
+        let mut v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert!(Meta::from_json(&line, Path::new("m.safetensors")).is_ok());
+        v["ensemble"][1]["best_epoch"] = 3.into();
+        let err = Meta::from_json(&v.to_string(), Path::new("m.safetensors")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the kept epoch of network 3 is 3 but its history records 2 epochs"),
+            "{err}"
+        );
+    }
+}

@@ -492,6 +492,54 @@ fn calibration_errors(st: &SafeTensors, name: &str) -> Result<Vec<f32>, String> 
     Ok(values)
 }
 
+/// The calibration against the model it was made for and the tensors holding it, before
+/// any error is read: no more steps ahead than `train` calibrates such a model for
+/// ([`conformal::steps_for`]), residuals divided by the spread over the model's window,
+/// and no step with more errors than its series have validation targets (every error is
+/// one validation forecast's).
+fn check_calibration(meta: &Meta, st: &SafeTensors) -> Result<(), String> {
+    let Some(calibration) = &meta.calibration else {
+        return Ok(());
+    };
+    let model = meta.model();
+    let covariates = meta.members.iter().any(|m| !m.inputs.is_empty());
+    let most = conformal::steps_for(model.horizon, covariates);
+    let steps = calibration.steps();
+    if steps > most {
+        return Err(format!(
+            "the calibration claims {steps} steps ahead; a model of horizon {}{} is calibrated \
+             for at most {most}",
+            model.horizon,
+            if covariates { " with inputs" } else { "" }
+        ));
+    }
+    if calibration.method == conformal::Method::Residuals && calibration.spread != model.window {
+        return Err(format!(
+            "the calibration divides its errors by the spread over {} steps, but the model's \
+             window is {}",
+            calibration.spread, model.window
+        ));
+    }
+    let targets: usize = meta.members.iter().map(|m| m.split.val.len()).sum();
+    for set in &calibration.sets {
+        for k in 1..=set.steps.len() {
+            let name = calibration_tensor(set.level, k);
+            let Ok(view) = st.tensor(&name) else {
+                return Err(format!("tensor '{name}' is missing"));
+            };
+            let errors: usize = view.shape().iter().product();
+            if errors > targets {
+                return Err(format!(
+                    "tensor '{name}' holds {errors} calibration errors, but the model's series \
+                     have {targets} validation target{}",
+                    if targets == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
     if let Some(kind) = foreign_format(bytes) {
         return Err(format!(
@@ -544,6 +592,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
             Tensor::from_vec(values, shape.as_slice(), device).map_err(|e| e.to_string())?;
         weights.insert(name.clone(), tensor);
     }
+    check_calibration(&meta, &st)?;
     let mut calibrated = Vec::new();
     if let Some(calibration) = &meta.calibration {
         let mut sets = Vec::with_capacity(calibration.sets.len());

@@ -26,8 +26,8 @@
 use std::sync::Arc;
 
 use crate::calendar::Calendar;
-use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use crate::conformal::{Calibration, ErrorSet, Method};
+use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig, MAX_WINDOW};
+use crate::conformal::{quantile_levels, Calibration, ErrorSet, Method, MAX_STEPS};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
@@ -981,6 +981,13 @@ impl v5::Meta {
                 member(m, &config)
             })
             .collect::<Result<_, String>>()?;
+        check_best_epoch(self.best_epoch, &self.history, "")?;
+        for (i, n) in self.ensemble.iter().enumerate() {
+            check_best_epoch(n.best_epoch, &n.history, &format!(" of network {}", i + 2))?;
+        }
+        let calibration = (self.calibration)
+            .map(|c| calibration(c, &config.model))
+            .transpose()?;
         let networks = 1 + self.ensemble.len();
         if networks > config.train.ensemble {
             return Err(format!(
@@ -1012,14 +1019,19 @@ impl v5::Meta {
                     stopped_early: n.stopped_early,
                 })
                 .collect(),
-            calibration: self.calibration.map(calibration).transpose()?,
+            calibration,
         })
     }
 }
 
 /// The calibration's record as a domain [`Calibration`] whose steps are still empty: the
-/// loader reads each step's errors from its tensor.
-fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
+/// loader reads each step's errors from its tensor. Checked against the model's head
+/// before anything is allocated: at most [`MAX_STEPS`] steps, residuals for a point
+/// model, and for a quantile model exactly the levels its quantiles give (the ones
+/// `train` calibrated), so that no consumer meets a level without its quantiles. How the
+/// steps and the spread fit the model's window, horizon and series is checked by the
+/// loader, beside the tensors.
+fn calibration(c: v5::Calibration, model: &ModelConfig) -> Result<Arc<Calibration>, String> {
     let method = Method::from_name(&c.method).ok_or_else(|| {
         format!(
             "calibration method '{}' is unknown to this gruf ({}): upgrade gruf, or retrain",
@@ -1029,6 +1041,52 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     })?;
     if c.steps == 0 {
         return Err("the calibration holds no steps".into());
+    }
+    if c.steps > MAX_STEPS {
+        return Err(format!(
+            "the calibration claims {} steps ahead; gruf calibrates at most {MAX_STEPS}",
+            c.steps
+        ));
+    }
+    let spread_fits = match method {
+        Method::Residuals => c.spread <= MAX_WINDOW,
+        Method::Quantiles => c.spread == 0,
+    };
+    if !spread_fits {
+        return Err(format!(
+            "the calibration's spread of {} steps does not fit its method '{}' (at most \
+             {MAX_WINDOW} for residuals, 0 for quantiles)",
+            c.spread, c.method
+        ));
+    }
+    let head = if model.quantiles.is_empty() {
+        Method::Residuals
+    } else {
+        Method::Quantiles
+    };
+    if method != head {
+        return Err(format!(
+            "the calibration's method '{}' does not fit a {} head",
+            c.method,
+            if model.quantiles.is_empty() {
+                "point".to_string()
+            } else {
+                format!("quantile ({})", words(&model.quantiles))
+            }
+        ));
+    }
+    let given: Vec<f64> = (quantile_levels(&model.quantiles).iter())
+        .map(|(l, _, _)| l.get())
+        .collect();
+    let same = given.len() == c.levels.len()
+        && (given.iter().zip(&c.levels)).all(|(a, b)| (a - b).abs() < 1e-9);
+    if method == Method::Quantiles && !same {
+        return Err(format!(
+            "the calibration's levels ({}) are not those the model's quantiles ({}) give ({})",
+            words(&c.levels),
+            words(&model.quantiles),
+            words(&given)
+        ));
     }
     let steps = vec![Vec::new(); c.steps];
     let sets = match method {
@@ -1056,6 +1114,47 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     }))
 }
 
+/// `0.1, 0.5, 0.9`.
+fn words(values: &[f64]) -> String {
+    let words: Vec<String> = values.iter().map(f64::to_string).collect();
+    words.join(", ")
+}
+
+/// `Err` unless the kept epoch of a network (`which`: "" or " of network 2") is one of
+/// the epochs its history records: consumers read `history[best_epoch - 1]`.
+fn check_best_epoch(best_epoch: usize, history: &[v3::Epoch], which: &str) -> Result<(), String> {
+    if (1..=history.len()).contains(&best_epoch) {
+        return Ok(());
+    }
+    Err(format!(
+        "the kept epoch{which} is {best_epoch} but its history records {} epoch{}",
+        history.len(),
+        if history.len() == 1 { "" } else { "s" }
+    ))
+}
+
+/// `Err` unless a series' split is what [`Split::new`] cuts: the first target after its
+/// history, then training, validation and test targets in time order, each part starting
+/// where the one before it ends.
+fn check_split(s: &v3::Split, whose: &str) -> Result<(), String> {
+    let (train, val, test) = (s.train, s.val, s.test);
+    let ordered = s.lookback >= 1
+        && s.lookback <= train.start
+        && train.start <= train.end
+        && train.end == val.start
+        && val.start <= val.end
+        && val.end == test.start
+        && test.start <= test.end;
+    if ordered {
+        return Ok(());
+    }
+    Err(format!(
+        "stored split{whose} is invalid (lookback {}, training {}..{}, validation {}..{}, \
+         test {}..{}): the parts must follow each other in time order after the lookback",
+        s.lookback, train.start, train.end, val.start, val.end, test.start, test.end
+    ))
+}
+
 /// A series' record as a domain [`Member`], checked against the model's configuration.
 fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
     let whose = if m.id.is_empty() {
@@ -1075,6 +1174,12 @@ fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
         seasons
             .check_window(config.model.window)
             .map_err(|e| format!("stored scaler{whose} does not fit the model's window: {e}"))?;
+    }
+    check_split(&m.split, &whose)?;
+    if let Some(scale) = m.mase_scale.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+        return Err(format!(
+            "stored MASE scale{whose} is {scale}: a mean absolute change is never negative"
+        ));
     }
     let inputs: Vec<Input> = m.inputs.into_iter().map(Input::from).collect();
     if let Some(bad) = inputs.iter().find(|i| match i.transform {
