@@ -328,6 +328,8 @@ pub struct PartialData {
     pub inputs: Option<Vec<String>>,
     /// The column naming the series of a long CSV (`id_column = "series"`).
     pub id_column: Option<String>,
+    /// How missing calendar steps are filled (`fill = "linear"`).
+    pub fill: Option<crate::fill::Fill>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -399,6 +401,7 @@ impl PartialConfig {
             config.data.season = d.season;
         }
         set(&mut config.data.delimiter, d.delimiter);
+        set(&mut config.data.fill, d.fill);
         if d.id_column.is_some() {
             config.data.id_column = d.id_column;
         }

@@ -1,10 +1,10 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
 //! with covariates through the CLI loading back with the same inputs and predictions, the
 //! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
-//! and the metadata JSON of the current format, byte for byte (`fixtures/v7/meta.jsonl`,
-//! and `fixtures/v6/meta.jsonl`, `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and
-//! `fixtures/v3/meta.jsonl` for what a point model, a GRU, of one network, and of one
-//! series, still writes).
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v8/meta.jsonl`,
+//! and `fixtures/v7/meta.jsonl`, `fixtures/v6/meta.jsonl`, `fixtures/v5/meta.jsonl`,
+//! `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for what a model without a fill,
+//! a point model, a GRU, of one network, and of one series, still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +18,7 @@ use gruf::conformal::{Calibration, ErrorSet, Method};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
+use gruf::fill::Fill;
 use gruf::forecast::Forecaster;
 use gruf::interval::Level;
 use gruf::loss::Loss;
@@ -481,6 +482,7 @@ fn golden_metas() -> Vec<Meta> {
                 delimiter: "tab".parse().unwrap(),
                 inputs: Vec::new(),
                 id_column: None,
+                fill: Fill::None,
             },
             model: ModelConfig {
                 cell: Cell::Gru,
@@ -799,20 +801,38 @@ fn golden_metas_v7() -> Vec<Meta> {
     metas
 }
 
-/// The metadata JSON of format 7, byte for byte. If this fails, the file format changed:
+/// [`golden_metas_v7`] and models that fill their gaps (format 8 only): the business-day
+/// model filled linearly, the hourly one seasonally, and the global model forward.
+fn golden_metas_v8() -> Vec<Meta> {
+    let mut metas = golden_metas_v7();
+    let filled = |meta: &Meta, fill: Fill| {
+        let mut meta = meta.clone();
+        meta.config.data.fill = fill;
+        meta
+    };
+    let more = [
+        filled(&metas[0], Fill::Linear),
+        filled(&metas[1], Fill::Seasonal),
+        filled(&metas[4], Fill::Ffill),
+    ];
+    metas.extend(more);
+    metas
+}
+
+/// The metadata JSON of format 8, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 7.
+/// new fixture for version 8.
 #[test]
-fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = fixture(7);
+fn format_8_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(8);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas_v7();
+    let metas = golden_metas_v8();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 7 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 8 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
     }
     let path = Path::new("meta.jsonl");
@@ -821,24 +841,48 @@ fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
     }
 }
 
-/// Writes `tests/fixtures/v7/meta.jsonl` from [`golden_metas_v7`]: how the fixture was
-/// made, run once when format 7 was decided (`cargo test --test checkpoint -- --ignored`).
+/// Writes `tests/fixtures/v8/meta.jsonl` from [`golden_metas_v8`]: how the fixture was
+/// made, run once when format 8 was decided (`cargo test --test checkpoint -- --ignored`).
 #[test]
 #[ignore]
-fn write_format_7_fixture() {
-    let lines: Vec<String> = golden_metas_v7()
+fn write_format_8_fixture() {
+    let lines: Vec<String> = golden_metas_v8()
         .iter()
         .map(|m| m.to_json().unwrap())
         .collect();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7/meta.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v8/meta.jsonl");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A model that fills nothing writes what format 7 wrote, but for the version; format 7
+/// files read back as the same values (as read: version 7), filling nothing even where a
+/// `fill` key was slipped into one.
+#[test]
+fn format_7_is_format_8_of_a_model_without_fill() {
+    let path = Path::new("meta.jsonl");
+    let fixture = fixture(7);
+    let metas = golden_metas_v7();
+    assert_eq!(fixture.lines().count(), metas.len());
+    for (i, (line, mut meta)) in fixture.lines().zip(metas).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":7,", "\"format_version\":8,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 7;
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
+        let slipped = line.replacen("\"data\":{", "\"data\":{\"fill\":\"linear\",", 1);
+        assert_ne!(&slipped, line);
+        assert_eq!(Meta::from_json(&slipped, path).unwrap(), meta, "meta {i}");
+    }
 }
 
 /// A point model without a calibration writes what format 6 wrote, but for the version;
 /// format 6 files read back as the same values (as read: version 6).
 #[test]
-fn format_6_is_format_7_of_an_uncalibrated_point_model() {
+fn format_6_is_format_8_of_an_uncalibrated_point_model() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(6);
     let metas = golden_metas_v6();
@@ -847,7 +891,7 @@ fn format_6_is_format_7_of_an_uncalibrated_point_model() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":6,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":6,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 6;
@@ -858,7 +902,7 @@ fn format_6_is_format_7_of_an_uncalibrated_point_model() {
 /// A GRU model writes what format 5 wrote, but for the version; format 5 files read back
 /// as the same values (as read: version 5).
 #[test]
-fn format_5_is_format_7_of_a_gru() {
+fn format_5_is_format_8_of_a_gru() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(5);
     let metas = golden_metas_v5();
@@ -867,7 +911,7 @@ fn format_5_is_format_7_of_a_gru() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":5,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":5,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 5;
@@ -878,7 +922,7 @@ fn format_5_is_format_7_of_a_gru() {
 /// A model of one network writes what format 4 wrote, but for the version; format 4 files
 /// read back as the same values (as read: version 4).
 #[test]
-fn format_4_is_format_7_of_one_network() {
+fn format_4_is_format_8_of_one_network() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(4);
     let metas = golden_metas_v4();
@@ -887,7 +931,7 @@ fn format_4_is_format_7_of_one_network() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":4,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":4,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 4;
@@ -898,13 +942,13 @@ fn format_4_is_format_7_of_one_network() {
 /// A model of one series and one network writes what format 3 wrote, but for the version;
 /// format 3 files read back as the same values (as read: version 3).
 #[test]
-fn format_3_is_format_7_of_one_series() {
+fn format_3_is_format_8_of_one_series() {
     let path = Path::new("meta.jsonl");
     for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":3,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":3,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 3;

@@ -39,7 +39,10 @@ pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
-/// of versions 3 to 7 are pinned by `tests/fixtures/v{3,4,5,6,7}/meta.jsonl`. Version 7
+/// of versions 3 to 8 are pinned by `tests/fixtures/v{3,4,5,6,7,8}/meta.jsonl`. Version 8
+/// added the fill of missing calendar steps (`config.data.fill`; a model that fills
+/// nothing writes what version 7 wrote, and files before it load as filling nothing).
+/// Version 7
 /// added the quantile head (`config.model.quantiles`, a dense head of K·Q outputs) and the
 /// conformal calibration (`calibration` in the metadata, its errors in tensors
 /// `calibration.step{k}`); a point model without a calibration writes what version 6
@@ -50,7 +53,7 @@ pub const FORMAT: &str = "gruf-checkpoint";
 /// one series writes what version 3 wrote); version 3 added the calendar and the MASE
 /// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
 /// in use, the scale recovered from the stored test metrics.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.

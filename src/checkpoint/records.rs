@@ -7,15 +7,15 @@
 //!
 //! Rules:
 //! - A version's records are frozen once files of that version exist. Field order is the
-//!   key order in the file. `tests/checkpoint.rs` holds formats 7 to 3 to their bytes
-//!   (`tests/fixtures/v7/meta.jsonl`, …, `tests/fixtures/v3/meta.jsonl`); format 2 is held
+//!   key order in the file. `tests/checkpoint.rs` holds formats 8 to 3 to their bytes
+//!   (`tests/fixtures/v8/meta.jsonl`, …, `tests/fixtures/v3/meta.jsonl`); format 2 is held
 //!   by gruf 1.0's own files (`tests/compat.rs`).
 //! - A change to the JSON is a new format version: new records for what changed (reusing
 //!   the unchanged ones), [`v5::Meta`]'s place as the written version, and an upgrade from
 //!   the previous version's records, as [`v4::Meta`] has into [`v5::Meta`], [`v3::Meta`]
 //!   into [`v4::Meta`] and [`v2::Meta`] into [`v3::Meta`]. Optional keys that are absent
 //!   unless a feature is used (`calendar`, `id_column`, `ensemble`, `cell`,
-//!   `quantiles`) sit in the shared records.
+//!   `quantiles`, `fill`) sit in the shared records.
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
@@ -53,11 +53,11 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
             .map(v4::Meta::from)
             .map(v5::Meta::from),
         4 => serde_json::from_value::<v4::Meta>(value).map(v5::Meta::from),
-        _ => serde_json::from_value::<v5::Meta>(value),
+        _ => serde_json::from_value::<v5::Meta>(value).map(|m| before_fill(m, version)),
     }
 }
 
-/// Formats 5, 6 and 7, the current one, share these records. Format 5 is format 4 plus
+/// Formats 5 to 8, the current one, share these records. Format 5 is format 4 plus
 /// the further networks of an ensemble
 /// (`--ensemble N`). A model of one network writes what format 4 wrote (only the version
 /// differs); an ensemble's top-level `seed`, `history`, `best_epoch` and `stopped_early`
@@ -75,6 +75,13 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
 /// K·Q rows, step-major. A point model writes what format 6 wrote but for the version
 /// number; the version is new so that gruf 1.4, which reads format 6, refuses a quantile
 /// model with its upgrade message rather than reading its head as K point forecasts.
+///
+/// Format 8 adds `config.data.fill` (`ffill`, `linear`, `seasonal`, after `id_column`;
+/// absent for none): the series were filled at their missing calendar steps, and every
+/// consumer fills the CSV it reads the same way. A model that fills nothing writes what
+/// format 7 wrote but for the version number; the version is new so that gruf 1.5, which
+/// reads format 7, refuses a filled model with its upgrade message rather than reading
+/// its CSV unfilled.
 pub mod v5 {
     use serde::{Deserialize, Serialize};
 
@@ -179,8 +186,16 @@ pub fn read_str(json: &str, version: u64) -> Result<v5::Meta, serde_json::Error>
             .map(v4::Meta::from)
             .map(v5::Meta::from),
         4 => serde_json::from_str::<v4::Meta>(json).map(v5::Meta::from),
-        _ => serde_json::from_str::<v5::Meta>(json),
+        _ => serde_json::from_str::<v5::Meta>(json).map(|m| before_fill(m, version)),
     }
+}
+
+/// Files before format 8 fill nothing, whatever keys they hold.
+fn before_fill(mut m: v5::Meta, version: u64) -> v5::Meta {
+    if version < 8 {
+        m.config.data.fill = None;
+    }
+    m
 }
 
 /// Format 4: format 3 plus the series of a global model. A model of one
@@ -323,6 +338,19 @@ pub mod v3 {
         /// The column naming the series of a long CSV (format 4); absent for one series.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub id_column: Option<String>,
+        /// How missing calendar steps were filled (format 8); absent for none, so models
+        /// that fill nothing keep the JSON they had before `--fill`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fill: Option<Fill>,
+    }
+
+    /// `--fill`'s methods but `none` (format 8).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Fill {
+        Ffill,
+        Linear,
+        Seasonal,
     }
 
     /// The configured seasonal periods: a number as before, a list only for several
@@ -645,6 +673,7 @@ pub mod v2 {
                         delimiter: ",".into(),
                         inputs: Vec::new(),
                         id_column: None,
+                        fill: None,
                     },
                     model: m.config.model,
                     train: m.config.train,
@@ -759,6 +788,12 @@ impl From<&RunConfig> for v3::RunConfig {
                 delimiter: d.delimiter.to_string(),
                 inputs: d.inputs.clone(),
                 id_column: d.id_column.clone(),
+                fill: match d.fill {
+                    crate::fill::Fill::None => None,
+                    crate::fill::Fill::Ffill => Some(v3::Fill::Ffill),
+                    crate::fill::Fill::Linear => Some(v3::Fill::Linear),
+                    crate::fill::Fill::Seasonal => Some(v3::Fill::Seasonal),
+                },
             },
             model: v3::ModelConfig {
                 cell: match m.cell {
@@ -1242,6 +1277,12 @@ impl v3::RunConfig {
                 delimiter,
                 inputs: d.inputs,
                 id_column: d.id_column,
+                fill: match d.fill {
+                    None => crate::fill::Fill::None,
+                    Some(v3::Fill::Ffill) => crate::fill::Fill::Ffill,
+                    Some(v3::Fill::Linear) => crate::fill::Fill::Linear,
+                    Some(v3::Fill::Seasonal) => crate::fill::Fill::Seasonal,
+                },
             },
             model: ModelConfig {
                 cell: match m.cell {

@@ -14,6 +14,7 @@ use crate::data::{first_non_positive, load_csv, Loaded, Provenance, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, Scoring};
 use crate::features::Featurizer;
+use crate::fill::GapCounts;
 use crate::output::plural;
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::scaler::Scaler;
@@ -44,6 +45,7 @@ impl Single {
             series,
             provenance,
             lines,
+            filled,
             ..
         } = loaded;
         pipeline::check_values(config.model.transform, Chosen::ThisRun, &series, &lines)
@@ -51,6 +53,9 @@ impl Single {
         let Prepared { split, featurizer } =
             pipeline::prepare(&config, &series, config.train.test_days)
                 .map_err(|m| GrufError::data(csv, m))?;
+        for n in GapCounts::of(&series, &filled, &split).notes(config.data.fill) {
+            warn(&format!("{}: {n}", csv.display()));
+        }
         // The network's input width is the featurizer's: the price, then each covariate.
         config.model.features = featurizer.features();
         if let (Some((outside, furthest)), Scaler::Minmax { min, max }) = (
