@@ -1118,8 +1118,8 @@ fn calendar_notes(series: &Series) -> (Vec<String>, Vec<String>) {
         };
         notes.push(format!(
             "{} gap{} in the dates ({} missing{share}, at most {} in a row, first after {}); \
-             windows read the rows either side as consecutive (--fill ffill, linear or \
-             seasonal inserts the missing steps)",
+             not filled (train with --fill ffill, linear or seasonal to insert the missing \
+             steps)",
             spacing.gaps,
             plural(spacing.gaps),
             cal.count(spacing.missing),

@@ -304,7 +304,7 @@ impl GapCounts {
         if self.across > 0 {
             notes.push(format!(
                 "{} of {} windows run across a gap in the dates, reading the rows either side \
-                 as consecutive; --fill ffill, linear or seasonal inserts the missing steps",
+                 as consecutive (--fill ffill, linear or seasonal inserts the missing steps)",
                 self.across, self.windows
             ));
         }
