@@ -8,7 +8,11 @@
 //! program can change without changing the files. Files are written atomically and read
 //! whole into memory (never memory-mapped), and every way a file can be wrong — not
 //! safetensors, not ours, a newer format, missing, extra, misshapen or non-finite tensors,
-//! an invalid stored configuration, scaler or calendar — is refused with a clear error.
+//! an invalid stored configuration, scaler, calendar, split or kept epoch, a calibration
+//! that does not fit its model or its tensors — is refused with a clear error. Every count
+//! and cross-reference in the metadata is checked before anything is allocated from it:
+//! a file is untrusted input, and a number in it must not decide how much memory gruf asks
+//! for.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -19,7 +19,9 @@
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
-//!   against the transform, the calendar's step.
+//!   against the transform, the calendar's step, each split's order, each kept epoch
+//!   against its history, and the calibration's size, method and levels against the head
+//!   (before its steps are allocated).
 //! - Each record accepts what the serde derives on the domain types accepted when they were
 //!   the format, defaults included; format 2 records read only what gruf 1.0 wrote.
 
