@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Cell, OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
 use crate::data::Resample;
+use crate::fill::Fill;
 use crate::scaler::TransformKind;
 use crate::synth::SampleConfig;
 
@@ -180,6 +181,13 @@ pub struct TrainOptions {
     #[arg(long, value_parser = EnumValueParser::<ResampleArg>::new().map(Resample::from))]
     pub resample: Option<crate::data::Resample>,
 
+    /// Fill the calendar steps missing between rows (each series on its own): ffill (the
+    /// last value), linear (a straight line across the gap) or seasonal (the value one
+    /// --season earlier, else linear); stored in the model, so predict, evaluate and plot
+    /// fill the same way [default: none, rows either side of a gap read as consecutive].
+    #[arg(long, value_name = "METHOD", value_parser = EnumValueParser::<FillArg>::new().map(Fill::from))]
+    pub fill: Option<Fill>,
+
     /// Seasonal periods in steps, shortest first: the first is the seasonal naive
     /// baseline's, and --transform seasonal removes each (24,168: the daily and the weekly
     /// cycle of hourly data; needs --window of two cycles of the longest) [default: from the
@@ -295,6 +303,7 @@ impl TrainOptions {
                 delimiter: self.delimiter,
                 inputs: self.inputs.clone(),
                 id_column: self.id_column.clone(),
+                fill: self.fill,
             },
             model: PartialModel {
                 cell: self.cell,
@@ -349,6 +358,30 @@ impl From<ResampleArg> for Resample {
         match arg {
             ResampleArg::Hour => Resample::Hour,
             ResampleArg::Day => Resample::Day,
+        }
+    }
+}
+
+/// `--fill`'s values: [`Fill`] as the command line spells and explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FillArg {
+    /// Leave gaps: rows either side are read as consecutive.
+    None,
+    /// The last value before the gap.
+    Ffill,
+    /// A straight line across the gap.
+    Linear,
+    /// The value one season earlier, else linear.
+    Seasonal,
+}
+
+impl From<FillArg> for Fill {
+    fn from(arg: FillArg) -> Fill {
+        match arg {
+            FillArg::None => Fill::None,
+            FillArg::Ffill => Fill::Ffill,
+            FillArg::Linear => Fill::Linear,
+            FillArg::Seasonal => Fill::Seasonal,
         }
     }
 }

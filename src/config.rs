@@ -289,6 +289,10 @@ impl Default for TrainConfig {
 
 /// The most networks an ensemble may have.
 pub const MAX_ENSEMBLE: usize = 100;
+/// The most steps a model predicts at once.
+pub const MAX_HORIZON: usize = 365;
+/// The longest window a model reads.
+pub const MAX_WINDOW: usize = 10_000;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunConfig {
@@ -324,6 +328,8 @@ pub struct PartialData {
     pub inputs: Option<Vec<String>>,
     /// The column naming the series of a long CSV (`id_column = "series"`).
     pub id_column: Option<String>,
+    /// How missing calendar steps are filled (`fill = "linear"`).
+    pub fill: Option<crate::fill::Fill>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -395,6 +401,7 @@ impl PartialConfig {
             config.data.season = d.season;
         }
         set(&mut config.data.delimiter, d.delimiter);
+        set(&mut config.data.fill, d.fill);
         if d.id_column.is_some() {
             config.data.id_column = d.id_column;
         }
@@ -450,9 +457,9 @@ impl RunConfig {
         if let (TransformKind::Seasonal, Some(seasons)) = (m.transform, self.data.season) {
             seasons.check_window(m.window).map_err(GrufError::usage)?;
         }
-        if !(1..=365).contains(&m.horizon) {
+        if !(1..=MAX_HORIZON).contains(&m.horizon) {
             return bad(&format!(
-                "horizon {}: the model predicts between 1 and 365 steps at once",
+                "horizon {}: the model predicts between 1 and {MAX_HORIZON} steps at once",
                 m.horizon
             ));
         }
@@ -481,8 +488,11 @@ impl RunConfig {
                 m.features
             ));
         }
-        if m.window == 0 || m.window > 10_000 {
-            return bad(&format!("window {}: must be between 1 and 10000", m.window));
+        if m.window == 0 || m.window > MAX_WINDOW {
+            return bad(&format!(
+                "window {}: must be between 1 and {MAX_WINDOW}",
+                m.window
+            ));
         }
         if t.epochs == 0 {
             return bad("epochs 0: train for at least 1 epoch");

@@ -24,6 +24,13 @@ use crate::interval::{ranks, Interval, Level};
 /// covariates): a month of daily data, at most what the validation part holds.
 pub const RECURSIVE_STEPS: usize = 30;
 
+/// The most steps ahead any model is calibrated for: [`steps_for`] of the longest horizon.
+pub const MAX_STEPS: usize = if crate::config::MAX_HORIZON > RECURSIVE_STEPS {
+    crate::config::MAX_HORIZON
+} else {
+    RECURSIVE_STEPS
+};
+
 /// How a model's intervals are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {

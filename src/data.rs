@@ -76,6 +76,9 @@ pub struct DataConfig {
     /// The column naming the series of a long CSV (one row per series and date), for a
     /// global model over many series; `None`: the file is one series.
     pub id_column: Option<String>,
+    /// How the calendar steps missing between rows are filled, each series on its own
+    /// (after resampling); [`Fill::None`](crate::fill::Fill::None) leaves them missing.
+    pub fill: crate::fill::Fill,
 }
 
 /// The character between fields: one ASCII character, a comma unless told.
@@ -296,6 +299,8 @@ pub struct Loaded {
     /// The file line each value of the series came from (header = line 1; for a resampled
     /// series, the line of each period's last row), so later checks can name it.
     pub lines: Vec<usize>,
+    /// The indices of the rows `--fill` inserted, ascending (empty: none).
+    pub filled: Vec<usize>,
 }
 
 /// The first value of `values` that is zero or negative, as `(index, how many are)`.
@@ -1040,6 +1045,9 @@ impl<'a> Rows<'a> {
                 format!("resampled {before} rows to {} {name} closes", series.len())
             });
         }
+        let filled = crate::fill::fill_series(&mut series, &mut lines, config)
+            .map_err(|m| GrufError::data(path, m))?;
+        notes.extend(filled.note(&series.calendar, config.fill));
         let (warnings, about) = calendar_notes(&series);
         notes.extend(warnings);
         info.extend(about);
@@ -1062,6 +1070,7 @@ impl<'a> Rows<'a> {
             notes,
             info,
             lines,
+            filled: filled.rows,
         })
     }
 }
@@ -1109,7 +1118,8 @@ fn calendar_notes(series: &Series) -> (Vec<String>, Vec<String>) {
         };
         notes.push(format!(
             "{} gap{} in the dates ({} missing{share}, at most {} in a row, first after {}); \
-             values are used as they are, not filled",
+             not filled (train with --fill ffill, linear or seasonal to insert the missing \
+             steps)",
             spacing.gaps,
             plural(spacing.gaps),
             cal.count(spacing.missing),

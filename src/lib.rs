@@ -26,6 +26,7 @@ pub mod data;
 pub mod error;
 pub mod evaluate;
 pub mod features;
+pub mod fill;
 pub mod forecast;
 pub mod interval;
 pub mod loss;

@@ -1,10 +1,10 @@
 //! The library pipeline (sample → split → scaler → train → checkpoint), a model trained
 //! with covariates through the CLI loading back with the same inputs and predictions, the
 //! checkpoint loader's refusals of files that are wrong in each way it promises to catch,
-//! and the metadata JSON of the current format, byte for byte (`fixtures/v7/meta.jsonl`,
-//! and `fixtures/v6/meta.jsonl`, `fixtures/v5/meta.jsonl`, `fixtures/v4/meta.jsonl` and
-//! `fixtures/v3/meta.jsonl` for what a point model, a GRU, of one network, and of one
-//! series, still writes).
+//! and the metadata JSON of the current format, byte for byte (`fixtures/v8/meta.jsonl`,
+//! and `fixtures/v7/meta.jsonl`, `fixtures/v6/meta.jsonl`, `fixtures/v5/meta.jsonl`,
+//! `fixtures/v4/meta.jsonl` and `fixtures/v3/meta.jsonl` for what a model without a fill,
+//! a point model, a GRU, of one network, and of one series, still writes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +18,7 @@ use gruf::conformal::{Calibration, ErrorSet, Method, Space};
 use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::evaluate::{Evaluation, Metrics, Scoring};
 use gruf::features::{Featurizer, Input, InputTransform};
+use gruf::fill::Fill;
 use gruf::forecast::Forecaster;
 use gruf::interval::Level;
 use gruf::loss::Loss;
@@ -481,6 +482,7 @@ fn golden_metas() -> Vec<Meta> {
                 delimiter: "tab".parse().unwrap(),
                 inputs: Vec::new(),
                 id_column: None,
+                fill: Fill::None,
             },
             model: ModelConfig {
                 cell: Cell::Gru,
@@ -800,20 +802,38 @@ fn golden_metas_v7() -> Vec<Meta> {
     metas
 }
 
-/// The metadata JSON of format 7, byte for byte. If this fails, the file format changed:
+/// [`golden_metas_v7`] and models that fill their gaps (format 8 only): the business-day
+/// model filled linearly, the hourly one seasonally, and the global model forward.
+fn golden_metas_v8() -> Vec<Meta> {
+    let mut metas = golden_metas_v7();
+    let filled = |meta: &Meta, fill: Fill| {
+        let mut meta = meta.clone();
+        meta.config.data.fill = fill;
+        meta
+    };
+    let more = [
+        filled(&metas[0], Fill::Linear),
+        filled(&metas[1], Fill::Seasonal),
+        filled(&metas[4], Fill::Ffill),
+    ];
+    metas.extend(more);
+    metas
+}
+
+/// The metadata JSON of format 8, byte for byte. If this fails, the file format changed:
 /// that needs a decision (a new format version, with a reader for the old one), never a
-/// new fixture for version 7.
+/// new fixture for version 8.
 #[test]
-fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
-    let fixture = fixture(7);
+fn format_8_metadata_is_written_byte_for_byte_as_the_fixture() {
+    let fixture = fixture(8);
     let lines: Vec<&str> = fixture.lines().collect();
-    let metas = golden_metas_v7();
+    let metas = golden_metas_v8();
     assert_eq!(lines.len(), metas.len());
     for (i, (meta, expected)) in metas.iter().zip(lines).enumerate() {
         let json = meta.to_json().unwrap();
         assert!(
             json == expected,
-            "meta {i}: the format 7 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
+            "meta {i}: the format 8 metadata JSON changed\nwritten:  {json}\nfixture:  {expected}"
         );
     }
     let path = Path::new("meta.jsonl");
@@ -822,24 +842,48 @@ fn format_7_metadata_is_written_byte_for_byte_as_the_fixture() {
     }
 }
 
-/// Writes `tests/fixtures/v7/meta.jsonl` from [`golden_metas_v7`]: how the fixture was
-/// made, run once when format 7 was decided (`cargo test --test checkpoint -- --ignored`).
+/// Writes `tests/fixtures/v8/meta.jsonl` from [`golden_metas_v8`]: how the fixture was
+/// made, run once when format 8 was decided (`cargo test --test checkpoint -- --ignored`).
 #[test]
 #[ignore]
-fn write_format_7_fixture() {
-    let lines: Vec<String> = golden_metas_v7()
+fn write_format_8_fixture() {
+    let lines: Vec<String> = golden_metas_v8()
         .iter()
         .map(|m| m.to_json().unwrap())
         .collect();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7/meta.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v8/meta.jsonl");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A model that fills nothing writes what format 7 wrote, but for the version; format 7
+/// files read back as the same values (as read: version 7), filling nothing even where a
+/// `fill` key was slipped into one.
+#[test]
+fn format_7_is_format_8_of_a_model_without_fill() {
+    let path = Path::new("meta.jsonl");
+    let fixture = fixture(7);
+    let metas = golden_metas_v7();
+    assert_eq!(fixture.lines().count(), metas.len());
+    for (i, (line, mut meta)) in fixture.lines().zip(metas).enumerate() {
+        let written = meta.to_json().unwrap();
+        assert_eq!(
+            written,
+            line.replacen("\"format_version\":7,", "\"format_version\":8,", 1),
+            "meta {i}"
+        );
+        meta.format_version = 7;
+        assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
+        let slipped = line.replacen("\"data\":{", "\"data\":{\"fill\":\"linear\",", 1);
+        assert_ne!(&slipped, line);
+        assert_eq!(Meta::from_json(&slipped, path).unwrap(), meta, "meta {i}");
+    }
 }
 
 /// A point model without a calibration writes what format 6 wrote, but for the version;
 /// format 6 files read back as the same values (as read: version 6).
 #[test]
-fn format_6_is_format_7_of_an_uncalibrated_point_model() {
+fn format_6_is_format_8_of_an_uncalibrated_point_model() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(6);
     let metas = golden_metas_v6();
@@ -848,7 +892,7 @@ fn format_6_is_format_7_of_an_uncalibrated_point_model() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":6,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":6,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 6;
@@ -859,7 +903,7 @@ fn format_6_is_format_7_of_an_uncalibrated_point_model() {
 /// A GRU model writes what format 5 wrote, but for the version; format 5 files read back
 /// as the same values (as read: version 5).
 #[test]
-fn format_5_is_format_7_of_a_gru() {
+fn format_5_is_format_8_of_a_gru() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(5);
     let metas = golden_metas_v5();
@@ -868,7 +912,7 @@ fn format_5_is_format_7_of_a_gru() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":5,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":5,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 5;
@@ -879,7 +923,7 @@ fn format_5_is_format_7_of_a_gru() {
 /// A model of one network writes what format 4 wrote, but for the version; format 4 files
 /// read back as the same values (as read: version 4).
 #[test]
-fn format_4_is_format_7_of_one_network() {
+fn format_4_is_format_8_of_one_network() {
     let path = Path::new("meta.jsonl");
     let fixture = fixture(4);
     let metas = golden_metas_v4();
@@ -888,7 +932,7 @@ fn format_4_is_format_7_of_one_network() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":4,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":4,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 4;
@@ -899,13 +943,13 @@ fn format_4_is_format_7_of_one_network() {
 /// A model of one series and one network writes what format 3 wrote, but for the version;
 /// format 3 files read back as the same values (as read: version 3).
 #[test]
-fn format_3_is_format_7_of_one_series() {
+fn format_3_is_format_8_of_one_series() {
     let path = Path::new("meta.jsonl");
     for (i, (line, mut meta)) in fixture(3).lines().zip(golden_metas()).enumerate() {
         let written = meta.to_json().unwrap();
         assert_eq!(
             written,
-            line.replacen("\"format_version\":3,", "\"format_version\":7,", 1),
+            line.replacen("\"format_version\":3,", "\"format_version\":8,", 1),
             "meta {i}"
         );
         meta.format_version = 3;
@@ -925,4 +969,262 @@ fn more_networks_than_configured_are_refused() {
             .contains("holds 3 networks but its configuration says an ensemble of 1"),
         "{err}"
     );
+}
+
+/// Hostile model files (issue 20): every count, size, step, level and cross-reference in
+/// the metadata is checked against the model and its tensors before anything is
+/// allocated, and a file that fails is refused in one line (exit 65) naming it, by every
+/// command, `inspect` included.
+mod hostile {
+    use super::*;
+
+    /// A model trained through the CLI (`FAST`, with `flags`) in `dir`: its tensors and its
+    /// metadata as JSON, to be edited.
+    fn trained(dir: &Path, flags: &[&str]) -> (Vec<RawTensor>, serde_json::Value) {
+        common::gruf(dir)
+            .args(["train", "--csv", "prices.csv"])
+            .args(common::FAST)
+            .args(flags)
+            .assert()
+            .success();
+        let bytes = std::fs::read(dir.join("gruf-model.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let tensors = (st.tensors().into_iter())
+            .map(|(n, v)| {
+                let data = (v.data().chunks_exact(4))
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect();
+                (n, data, v.shape().to_vec())
+            })
+            .collect();
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let json = &header.metadata().as_ref().unwrap()[META_KEY];
+        (tensors, serde_json::from_str(json).unwrap())
+    }
+
+    /// Writes `bad.safetensors` in `dir` and returns what loading it says; it must be a
+    /// refusal with the data exit code naming the file.
+    fn refused(dir: &Path, tensors: &[RawTensor], meta: &serde_json::Value) -> String {
+        let path = dir.join("bad.safetensors");
+        write_raw(&path, tensors, Some(meta.to_string()));
+        let err = Checkpoint::load(&path, &Device::Cpu).unwrap_err();
+        assert_eq!(err.exit_code(), 65, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("bad.safetensors"), "{msg}");
+        msg
+    }
+
+    /// `gruf COMMAND --model bad.safetensors` fails with one line naming the model, exit 65.
+    fn cli_refuses(dir: &Path, command: &[&str], fragment: &str) {
+        let out = common::gruf(dir)
+            .args(command)
+            .args(["--model", "bad.safetensors"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(65), "{command:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{command:?}: {stderr}");
+        assert!(
+            stderr.starts_with("gruf: error: model ") && stderr.contains("bad.safetensors"),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(fragment),
+            "{command:?}: '{fragment}' not in {stderr}"
+        );
+    }
+
+    /// Metadata claiming 10¹² calibration steps (which allocated 24 TB and aborted) or
+    /// 2⁶⁴ − 1 (a "capacity overflow" panic) is refused before anything is allocated, as is
+    /// a calibration of more steps than `train` calibrates the model for, whose tensors are
+    /// all there.
+    #[test]
+    fn calibration_steps_beyond_the_model_are_refused_before_allocating() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &[]);
+        let steps = meta["calibration"]["steps"].as_u64().unwrap() as usize;
+        assert!(steps < 30, "{steps}");
+        for huge in ["1000000000000", "18446744073709551615"] {
+            let mut bad = meta.clone();
+            bad["calibration"]["steps"] = serde_json::from_str(huge).unwrap();
+            let msg = refused(dir.path(), &tensors, &bad);
+            assert!(
+                msg.contains(&format!("the calibration claims {huge} steps ahead")),
+                "{msg}"
+            );
+            for command in [&["inspect"][..], &["predict", "--days", "2"]] {
+                cli_refuses(dir.path(), command, "steps ahead");
+            }
+        }
+        // 31 steps, each with its tensor: a model of horizon 1 is calibrated for 30.
+        let mut more = tensors.clone();
+        let last = (tensors.iter())
+            .find(|t| t.0 == format!("calibration.step{steps}"))
+            .unwrap()
+            .clone();
+        for k in steps + 1..=31 {
+            more.push((
+                format!("calibration.step{k}"),
+                last.1.clone(),
+                last.2.clone(),
+            ));
+        }
+        let mut bad = meta.clone();
+        bad["calibration"]["steps"] = 31.into();
+        let msg = refused(dir.path(), &more, &bad);
+        assert!(
+            msg.contains(
+                "claims 31 steps ahead; a model of horizon 1 is calibrated for at most 30"
+            ),
+            "{msg}"
+        );
+    }
+
+    /// A calibration that does not fit the model's window or its series: a spread other
+    /// than the window's, or a step with more errors than the series have validation
+    /// targets.
+    #[test]
+    fn a_calibration_that_does_not_fit_the_model_is_refused() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &[]);
+        let mut bad = meta.clone();
+        bad["calibration"]["spread"] = 3.into();
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains("spread over 3 steps, but the model's window is 10"),
+            "{msg}"
+        );
+        bad["calibration"]["spread"] = 20000.into();
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(msg.contains("spread of 20000 steps does not fit"), "{msg}");
+
+        let val = &meta["split"]["val"];
+        let targets = val["end"].as_u64().unwrap() - val["start"].as_u64().unwrap();
+        let mut more = tensors.clone();
+        let step1 = more
+            .iter_mut()
+            .find(|t| t.0 == "calibration.step1")
+            .unwrap();
+        let n = targets as usize + 5;
+        *step1 = (step1.0.clone(), vec![0.5; n], vec![n]);
+        let msg = refused(dir.path(), &more, &meta);
+        assert!(
+            msg.contains(&format!(
+                "tensor 'calibration.step1' holds {n} calibration errors, but the model's series have {targets} validation targets"
+            )),
+            "{msg}"
+        );
+
+        // A point model's calibration claiming quantile levels.
+        let mut bad = meta.clone();
+        bad["calibration"]["method"] = "quantiles".into();
+        bad["calibration"]["spread"] = 0.into();
+        bad["calibration"]["levels"] = serde_json::json!([0.8]);
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains("the calibration's method 'quantiles' does not fit a point head"),
+            "{msg}"
+        );
+    }
+
+    /// A quantile list that no longer gives the calibrated levels ("internal: no quantiles
+    /// for 0.8" before) is refused by every command, `inspect` included.
+    #[test]
+    fn quantiles_that_do_not_give_the_calibrated_levels_are_refused() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &["--quantiles", "0.1,0.5,0.9"]);
+        assert_eq!(meta["calibration"]["levels"], serde_json::json!([0.8]));
+        let mut bad = meta.clone();
+        bad["config"]["model"]["quantiles"] = serde_json::json!([0.05, 0.5, 0.95]);
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains(
+                "the calibration's levels (0.8) are not those the model's quantiles (0.05, 0.5, 0.95) give (0.9)"
+            ),
+            "{msg}"
+        );
+        for command in [
+            &["inspect"][..],
+            &["predict", "--days", "1", "--interval", "0.8"],
+            &["evaluate"],
+        ] {
+            cli_refuses(dir.path(), command, "the calibration's levels");
+        }
+        // Residuals over a quantile head.
+        let mut bad = meta.clone();
+        bad["calibration"]["method"] = "residuals".into();
+        bad["calibration"]["spread"] = 10.into();
+        drop(bad["calibration"].as_object_mut().unwrap().remove("levels"));
+        let msg = refused(dir.path(), &tensors, &bad);
+        assert!(
+            msg.contains("method 'residuals' does not fit a quantile (0.1, 0.5, 0.9) head"),
+            "{msg}"
+        );
+    }
+
+    /// Counts the commands index by: the kept epoch of each network within its history,
+    /// each series' split in time order, a MASE scale that a mean absolute change can be.
+    #[test]
+    fn counts_and_ranges_in_the_metadata_are_checked() {
+        let dir = common::workspace();
+        let (tensors, meta) = trained(dir.path(), &[]);
+        let epochs = meta["history"].as_array().unwrap().len();
+        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, String)> = vec![
+            (
+                "kept epoch 0",
+                Box::new(|v| v["best_epoch"] = 0.into()),
+                format!("the kept epoch is 0 but its history records {epochs} epochs"),
+            ),
+            (
+                "kept epoch past the history",
+                Box::new(|v| v["best_epoch"] = 99.into()),
+                format!("the kept epoch is 99 but its history records {epochs} epochs"),
+            ),
+            (
+                "validation before training",
+                Box::new(|v| v["split"]["val"]["start"] = 5.into()),
+                "stored split is invalid".into(),
+            ),
+            (
+                "test past its end",
+                Box::new(|v| {
+                    v["split"]["test"]["start"] = 100000.into();
+                    v["split"]["test"]["end"] = 3.into();
+                }),
+                "stored split is invalid".into(),
+            ),
+            (
+                "lookback 0",
+                Box::new(|v| v["split"]["lookback"] = 0.into()),
+                "stored split is invalid (lookback 0".into(),
+            ),
+            (
+                "negative MASE scale",
+                Box::new(|v| v["mase_scale"] = (-2.5).into()),
+                "stored MASE scale is -2.5".into(),
+            ),
+        ];
+        for (what, edit, fragment) in cases {
+            let mut bad = meta.clone();
+            edit(&mut bad);
+            let msg = refused(dir.path(), &tensors, &bad);
+            assert!(msg.contains(&fragment), "{what}: '{fragment}' not in {msg}");
+        }
+        cli_refuses(dir.path(), &["inspect"], "stored MASE scale");
+    }
+
+    /// The kept epoch of an ensemble's further networks is checked as the first's.
+    #[test]
+    fn an_ensemble_networks_kept_epoch_is_checked() {
+        let line = fixture(7).lines().nth(5).unwrap().to_string();
+        let mut v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert!(Meta::from_json(&line, Path::new("m.safetensors")).is_ok());
+        v["ensemble"][1]["best_epoch"] = 3.into();
+        let err = Meta::from_json(&v.to_string(), Path::new("m.safetensors")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the kept epoch of network 3 is 3 but its history records 2 epochs"),
+            "{err}"
+        );
+    }
 }

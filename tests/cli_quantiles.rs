@@ -1,5 +1,5 @@
 //! `gruf train --quantiles` as a user runs it: a tiny quantile model trains, is saved in
-//! format 7 with a head of K·Q outputs, and `predict` prints its median, exactly what the
+//! the current format (7 was the first with quantile heads) with a head of K·Q outputs, and `predict` prints its median, exactly what the
 //! library's quantile forecast puts at 0.5; each bad list is refused with one clear error
 //! and a non-zero exit, before anything is trained or written.
 
@@ -25,7 +25,7 @@ fn a_quantile_model_trains_and_predict_prints_its_median() {
 
     let path = dir.path().join("gruf-model.safetensors");
     let ckpt = gruf::checkpoint::Checkpoint::load(&path, &Device::Cpu).unwrap();
-    assert_eq!(ckpt.meta.format_version, 7);
+    assert_eq!(ckpt.meta.format_version, gruf::checkpoint::FORMAT_VERSION);
     assert_eq!(ckpt.meta.model().quantiles, vec![0.1, 0.5, 0.9]);
     assert_eq!(ckpt.weights["dense.weight"].dims(), &[6, 8]);
     let forecaster = ckpt.forecaster(&Device::Cpu).unwrap();

@@ -361,3 +361,225 @@ fn bad_lists_and_short_windows_are_refused() {
     train(&["--config", &one, "--window", "24"]).success();
     assert!(Path::new(&dir.path().join("m.gruf")).exists());
 }
+
+/// `--fill` (issue 20): the calendar steps missing between rows are inserted and filled,
+/// for one series and per series of a global model, the method is stored in the model and
+/// applied again to whatever CSV a consumer reads, and without it training says how many
+/// windows run across a gap.
+mod fill {
+    use super::*;
+    use gruf::fill::Fill;
+    use predicates::boolean::PredicateBooleanExt;
+
+    /// The sample's lines (header first) of `rows` days.
+    fn sample_lines(dir: &Path, rows: usize) -> Vec<String> {
+        common::sample(dir, rows, "full.csv");
+        let text = std::fs::read_to_string(dir.join("full.csv")).unwrap();
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// Data rows 100 to 104 and 200 (0-based, after the header) are missing.
+    const MISSING: [usize; 6] = [100, 101, 102, 103, 104, 200];
+
+    /// Writes `gappy.csv` (the sample without [`MISSING`]) and `by_hand.csv` (the same
+    /// rows with each missing close put back as the straight line between its neighbours,
+    /// computed here as `--fill linear` is documented to).
+    fn gappy_and_by_hand(dir: &Path) {
+        let lines = sample_lines(dir, 300);
+        let close = |l: &str| l.split(',').nth(4).unwrap().parse::<f64>().unwrap();
+        let gappy: Vec<&str> = (lines.iter().enumerate())
+            .filter(|(i, _)| *i == 0 || !MISSING.contains(&(i - 1)))
+            .map(|(_, l)| l.as_str())
+            .collect();
+        common::write(dir, "gappy.csv", &(gappy.join("\n") + "\n"));
+        let mut by_hand = lines.clone();
+        for (before, after) in [(99, 105), (199, 201)] {
+            let (a, b) = (close(&lines[before + 1]), close(&lines[after + 1]));
+            let steps = (after - before) as f64;
+            for row in before + 1..after {
+                let share = (row - before) as f64 / steps;
+                let v = a + (b - a) * share;
+                let mut fields: Vec<String> =
+                    lines[row + 1].split(',').map(str::to_string).collect();
+                fields[4] = v.to_string();
+                by_hand[row + 1] = fields.join(",");
+            }
+        }
+        common::write(dir, "by_hand.csv", &(by_hand.join("\n") + "\n"));
+    }
+
+    fn predict(dir: &Path, csv: &str) -> (String, String) {
+        let out = gruf(dir)
+            .args(["predict", "--days", "3", "--format", "json", "--csv", csv])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "{stderr}");
+        (String::from_utf8(out.stdout).unwrap(), stderr)
+    }
+
+    #[test]
+    fn linear_fill_inserts_the_missing_days_and_the_model_fills_new_csvs_the_same_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        gappy_and_by_hand(dir);
+        gruf(dir)
+            .args(["train", "--csv", "gappy.csv", "--fill", "linear"])
+            .args(common::loud(common::FAST))
+            .assert()
+            .success()
+            .stderr(contains(
+                "gappy.csv: filled 6 days missing in 2 gaps (--fill linear)",
+            ))
+            .stderr(contains("run across a gap").not())
+            .stderr(contains("not filled").not());
+        let ckpt = Checkpoint::load(&dir.join("gruf-model.safetensors"), &Device::Cpu).unwrap();
+        assert_eq!(ckpt.meta.config.data.fill, Fill::Linear);
+        assert_eq!(ckpt.meta.data.rows, 300);
+        assert_eq!(ckpt.meta.first().split.test, 270..300);
+
+        // The stored method fills the CSV predict reads: the gappy file forecasts exactly
+        // what the file filled by hand does, and says what it filled.
+        let (gappy, note) = predict(dir, "gappy.csv");
+        assert!(
+            note.contains(
+                "gappy.csv: filled 6 days missing (--fill linear, as the model was trained)"
+            ),
+            "{note}"
+        );
+        let (by_hand, note) = predict(dir, "by_hand.csv");
+        assert!(!note.contains("filled"), "{note}");
+        assert_eq!(gappy, by_hand);
+        gruf(dir)
+            .args(["evaluate", "--csv", "gappy.csv"])
+            .assert()
+            .success();
+
+        // Without --fill, the same rows are read as consecutive, and training says so.
+        let out = gruf(dir)
+            .args([
+                "train",
+                "--csv",
+                "gappy.csv",
+                "--model",
+                "plain.safetensors",
+            ])
+            .args(common::FAST)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("windows run across a gap in the dates, reading the rows either side as consecutive (--fill ffill, linear or seasonal inserts the missing steps)"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("2 gaps in the dates (6 days missing, 2 % of the span, at most 5 days in a row, first after 2019-04-10); not filled (train with --fill ffill, linear or seasonal to insert the missing steps)"),
+            "{stderr}"
+        );
+        let plain = Checkpoint::load(&dir.join("plain.safetensors"), &Device::Cpu).unwrap();
+        assert_eq!(plain.meta.config.data.fill, Fill::None);
+        assert_eq!(plain.meta.data.rows, 294);
+    }
+
+    /// Filled rows among the held-out values are counted in a warning; a fill that would
+    /// invent more rows than were read is refused in one line.
+    #[test]
+    fn filled_held_out_values_are_counted_and_runaway_fills_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let lines = sample_lines(dir, 300);
+        let kept: Vec<&str> = (lines.iter().enumerate())
+            .filter(|(i, _)| !(290..=292).contains(i))
+            .map(|(_, l)| l.as_str())
+            .collect();
+        common::write(dir, "late.csv", &(kept.join("\n") + "\n"));
+        gruf(dir)
+            .args(["train", "--csv", "late.csv", "--fill", "ffill"])
+            .args(common::FAST)
+            .assert()
+            .success()
+            .stderr(contains(
+                "3 of the 30 held-out values are rows --fill ffill inserted; the test scores count them as data",
+            ));
+
+        let mut stray = lines[..50].join("\n");
+        stray.push_str("\n2030-01-01,1,1,1,100,100,0\n");
+        common::write(dir, "stray.csv", &stray);
+        let out = gruf(dir)
+            .args(["train", "--csv", "stray.csv", "--fill", "linear"])
+            .args(common::TINY)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(65), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("gruf: error: ")
+                && stderr.contains("stray.csv")
+                && stderr.contains("--fill linear: the dates miss")
+                && stderr.contains("pass --fill none"),
+            "{stderr}"
+        );
+    }
+
+    /// A global model fills each series on its own (`seasonal`: the value a week earlier
+    /// on daily data), remembers it, and fills again when it forecasts.
+    #[test]
+    fn a_global_model_fills_each_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let text = common::long_csv(&["AAA", "BBB"], 200);
+        // BBB misses days 50 to 52; AAA misses none.
+        let gappy: Vec<&str> = (text.lines())
+            .filter(|l| {
+                !(l.contains(",BBB,")
+                    && ["2021-02-20", "2021-02-21", "2021-02-22"]
+                        .iter()
+                        .any(|d| l.starts_with(d)))
+            })
+            .collect();
+        assert_eq!(gappy.len(), text.lines().count() - 3);
+        common::write(dir, "long.csv", &(gappy.join("\n") + "\n"));
+        gruf(dir)
+            .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+            .args(["--fill", "seasonal", "--test-days", "20"])
+            .args([
+                "--layers", "8", "--window", "10", "--epochs", "2", "--seed", "1",
+            ])
+            .assert()
+            .success()
+            .stderr(contains(
+                "series 'BBB': filled 3 days missing in 1 gap (--fill seasonal)",
+            ));
+        let ckpt = Checkpoint::load(&dir.join("gruf-model.safetensors"), &Device::Cpu).unwrap();
+        assert_eq!(ckpt.meta.config.data.fill, Fill::Seasonal);
+        let splits: Vec<_> = ckpt
+            .meta
+            .members
+            .iter()
+            .map(|m| m.split.test.clone())
+            .collect();
+        assert_eq!(splits, [180..200, 180..200]);
+        let out = gruf(dir).args(["predict", "--days", "2"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("filled 3 days missing"), "{stderr}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains("AAA") && stdout.contains("BBB"), "{stdout}");
+
+        // The fill as the library loads it: each missing day is the value 7 days before.
+        let config = DataConfig {
+            id_column: Some("Symbol".into()),
+            fill: Fill::Seasonal,
+            ..DataConfig::default()
+        };
+        let panel = gruf::data::load_panel(&dir.join("long.csv"), &config).unwrap();
+        let bbb = &panel.get("BBB").unwrap().loaded;
+        assert_eq!(bbb.filled, [50, 51, 52]);
+        for i in [50, 51, 52] {
+            assert_eq!(bbb.series.values[i], bbb.series.values[i - 7]);
+        }
+        assert!(panel.get("AAA").unwrap().loaded.filled.is_empty());
+    }
+}

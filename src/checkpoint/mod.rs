@@ -8,7 +8,11 @@
 //! program can change without changing the files. Files are written atomically and read
 //! whole into memory (never memory-mapped), and every way a file can be wrong — not
 //! safetensors, not ours, a newer format, missing, extra, misshapen or non-finite tensors,
-//! an invalid stored configuration, scaler or calendar — is refused with a clear error.
+//! an invalid stored configuration, scaler, calendar, split or kept epoch, a calibration
+//! that does not fit its model or its tensors — is refused with a clear error. Every count
+//! and cross-reference in the metadata is checked before anything is allocated from it:
+//! a file is untrusted input, and a number in it must not decide how much memory gruf asks
+//! for.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,7 +43,10 @@ pub const META_KEY: &str = "gruf";
 pub const FORMAT: &str = "gruf-checkpoint";
 /// Bumped whenever the metadata JSON changes, so that no gruf misreads a file written by
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
-/// of versions 3 to 7 are pinned by `tests/fixtures/v{3,4,5,6,7}/meta.jsonl`. Version 7
+/// of versions 3 to 8 are pinned by `tests/fixtures/v{3,4,5,6,7,8}/meta.jsonl`. Version 8
+/// added the fill of missing calendar steps (`config.data.fill`; a model that fills
+/// nothing writes what version 7 wrote, and files before it load as filling nothing).
+/// Version 7
 /// added the quantile head (`config.model.quantiles`, a dense head of K·Q outputs) and the
 /// conformal calibration (`calibration` in the metadata, its errors in tensors
 /// `calibration.step{k}`); a point model without a calibration writes what version 6
@@ -50,7 +57,7 @@ pub const FORMAT: &str = "gruf-checkpoint";
 /// one series writes what version 3 wrote); version 3 added the calendar and the MASE
 /// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
 /// in use, the scale recovered from the stored test metrics.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
@@ -492,6 +499,54 @@ fn calibration_errors(st: &SafeTensors, name: &str) -> Result<Vec<f32>, String> 
     Ok(values)
 }
 
+/// The calibration against the model it was made for and the tensors holding it, before
+/// any error is read: no more steps ahead than `train` calibrates such a model for
+/// ([`conformal::steps_for`]), residuals divided by the spread over the model's window,
+/// and no step with more errors than its series have validation targets (every error is
+/// one validation forecast's).
+fn check_calibration(meta: &Meta, st: &SafeTensors) -> Result<(), String> {
+    let Some(calibration) = &meta.calibration else {
+        return Ok(());
+    };
+    let model = meta.model();
+    let covariates = meta.members.iter().any(|m| !m.inputs.is_empty());
+    let most = conformal::steps_for(model.horizon, covariates);
+    let steps = calibration.steps();
+    if steps > most {
+        return Err(format!(
+            "the calibration claims {steps} steps ahead; a model of horizon {}{} is calibrated \
+             for at most {most}",
+            model.horizon,
+            if covariates { " with inputs" } else { "" }
+        ));
+    }
+    if calibration.method == conformal::Method::Residuals && calibration.spread != model.window {
+        return Err(format!(
+            "the calibration divides its errors by the spread over {} steps, but the model's \
+             window is {}",
+            calibration.spread, model.window
+        ));
+    }
+    let targets: usize = meta.members.iter().map(|m| m.split.val.len()).sum();
+    for set in &calibration.sets {
+        for k in 1..=set.steps.len() {
+            let name = calibration_tensor(set.level, k);
+            let Ok(view) = st.tensor(&name) else {
+                return Err(format!("tensor '{name}' is missing"));
+            };
+            let errors: usize = view.shape().iter().product();
+            if errors > targets {
+                return Err(format!(
+                    "tensor '{name}' holds {errors} calibration errors, but the model's series \
+                     have {targets} validation target{}",
+                    if targets == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
     if let Some(kind) = foreign_format(bytes) {
         return Err(format!(
@@ -544,6 +599,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
             Tensor::from_vec(values, shape.as_slice(), device).map_err(|e| e.to_string())?;
         weights.insert(name.clone(), tensor);
     }
+    check_calibration(&meta, &st)?;
     let mut calibrated = Vec::new();
     if let Some(calibration) = &meta.calibration {
         let mut sets = Vec::with_capacity(calibration.sets.len());

@@ -7,27 +7,29 @@
 //!
 //! Rules:
 //! - A version's records are frozen once files of that version exist. Field order is the
-//!   key order in the file. `tests/checkpoint.rs` holds formats 7 to 3 to their bytes
-//!   (`tests/fixtures/v7/meta.jsonl`, …, `tests/fixtures/v3/meta.jsonl`); format 2 is held
+//!   key order in the file. `tests/checkpoint.rs` holds formats 8 to 3 to their bytes
+//!   (`tests/fixtures/v8/meta.jsonl`, …, `tests/fixtures/v3/meta.jsonl`); format 2 is held
 //!   by gruf 1.0's own files (`tests/compat.rs`).
 //! - A change to the JSON is a new format version: new records for what changed (reusing
 //!   the unchanged ones), [`v5::Meta`]'s place as the written version, and an upgrade from
 //!   the previous version's records, as [`v4::Meta`] has into [`v5::Meta`], [`v3::Meta`]
 //!   into [`v4::Meta`] and [`v2::Meta`] into [`v3::Meta`]. Optional keys that are absent
 //!   unless a feature is used (`calendar`, `id_column`, `ensemble`, `cell`,
-//!   `quantiles`) sit in the shared records.
+//!   `quantiles`, `fill`) sit in the shared records.
 //! - Writing always writes the current version. Reading parses the file's version, upgrades
 //!   it record by record to the current one, and only then converts to domain types,
 //!   checking what serde cannot: the configuration's ranges, the delimiter, the scaler
-//!   against the transform, the calendar's step.
+//!   against the transform, the calendar's step, each split's order, each kept epoch
+//!   against its history, and the calibration's size, method and levels against the head
+//!   (before its steps are allocated).
 //! - Each record accepts what the serde derives on the domain types accepted when they were
 //!   the format, defaults included; format 2 records read only what gruf 1.0 wrote.
 
 use std::sync::Arc;
 
 use crate::calendar::Calendar;
-use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use crate::conformal::{Calibration, ErrorSet, Method, Space};
+use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig, MAX_WINDOW};
+use crate::conformal::{quantile_levels, Calibration, ErrorSet, Method, Space, MAX_STEPS};
 use crate::data::{DataConfig, Provenance, Resample};
 use crate::evaluate::{Evaluation, Metrics};
 use crate::features::{Input, InputTransform};
@@ -53,11 +55,11 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
             .map(v4::Meta::from)
             .map(v5::Meta::from),
         4 => serde_json::from_value::<v4::Meta>(value).map(v5::Meta::from),
-        _ => serde_json::from_value::<v5::Meta>(value),
+        _ => serde_json::from_value::<v5::Meta>(value).map(|m| before_fill(m, version)),
     }
 }
 
-/// Formats 5, 6 and 7, the current one, share these records. Format 5 is format 4 plus
+/// Formats 5 to 8, the current one, share these records. Format 5 is format 4 plus
 /// the further networks of an ensemble
 /// (`--ensemble N`). A model of one network writes what format 4 wrote (only the version
 /// differs); an ensemble's top-level `seed`, `history`, `best_epoch` and `stopped_early`
@@ -75,6 +77,13 @@ pub fn read(value: serde_json::Value, version: u64) -> Result<v5::Meta, serde_js
 /// K·Q rows, step-major. A point model writes what format 6 wrote but for the version
 /// number; the version is new so that gruf 1.4, which reads format 6, refuses a quantile
 /// model with its upgrade message rather than reading its head as K point forecasts.
+///
+/// Format 8 adds `config.data.fill` (`ffill`, `linear`, `seasonal`, after `id_column`;
+/// absent for none): the series were filled at their missing calendar steps, and every
+/// consumer fills the CSV it reads the same way. A model that fills nothing writes what
+/// format 7 wrote but for the version number; the version is new so that gruf 1.5, which
+/// reads format 7, refuses a filled model with its upgrade message rather than reading
+/// its CSV unfilled.
 pub mod v5 {
     use serde::{Deserialize, Serialize};
 
@@ -183,8 +192,16 @@ pub fn read_str(json: &str, version: u64) -> Result<v5::Meta, serde_json::Error>
             .map(v4::Meta::from)
             .map(v5::Meta::from),
         4 => serde_json::from_str::<v4::Meta>(json).map(v5::Meta::from),
-        _ => serde_json::from_str::<v5::Meta>(json),
+        _ => serde_json::from_str::<v5::Meta>(json).map(|m| before_fill(m, version)),
     }
+}
+
+/// Files before format 8 fill nothing, whatever keys they hold.
+fn before_fill(mut m: v5::Meta, version: u64) -> v5::Meta {
+    if version < 8 {
+        m.config.data.fill = None;
+    }
+    m
 }
 
 /// Format 4: format 3 plus the series of a global model. A model of one
@@ -327,6 +344,19 @@ pub mod v3 {
         /// The column naming the series of a long CSV (format 4); absent for one series.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub id_column: Option<String>,
+        /// How missing calendar steps were filled (format 8); absent for none, so models
+        /// that fill nothing keep the JSON they had before `--fill`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fill: Option<Fill>,
+    }
+
+    /// `--fill`'s methods but `none` (format 8).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Fill {
+        Ffill,
+        Linear,
+        Seasonal,
     }
 
     /// The configured seasonal periods: a number as before, a list only for several
@@ -649,6 +679,7 @@ pub mod v2 {
                         delimiter: ",".into(),
                         inputs: Vec::new(),
                         id_column: None,
+                        fill: None,
                     },
                     model: m.config.model,
                     train: m.config.train,
@@ -767,6 +798,12 @@ impl From<&RunConfig> for v3::RunConfig {
                 delimiter: d.delimiter.to_string(),
                 inputs: d.inputs.clone(),
                 id_column: d.id_column.clone(),
+                fill: match d.fill {
+                    crate::fill::Fill::None => None,
+                    crate::fill::Fill::Ffill => Some(v3::Fill::Ffill),
+                    crate::fill::Fill::Linear => Some(v3::Fill::Linear),
+                    crate::fill::Fill::Seasonal => Some(v3::Fill::Seasonal),
+                },
             },
             model: v3::ModelConfig {
                 cell: match m.cell {
@@ -989,6 +1026,13 @@ impl v5::Meta {
                 member(m, &config)
             })
             .collect::<Result<_, String>>()?;
+        check_best_epoch(self.best_epoch, &self.history, "")?;
+        for (i, n) in self.ensemble.iter().enumerate() {
+            check_best_epoch(n.best_epoch, &n.history, &format!(" of network {}", i + 2))?;
+        }
+        let calibration = (self.calibration)
+            .map(|c| calibration(c, &config.model))
+            .transpose()?;
         let networks = 1 + self.ensemble.len();
         if networks > config.train.ensemble {
             return Err(format!(
@@ -1020,14 +1064,19 @@ impl v5::Meta {
                     stopped_early: n.stopped_early,
                 })
                 .collect(),
-            calibration: self.calibration.map(calibration).transpose()?,
+            calibration,
         })
     }
 }
 
 /// The calibration's record as a domain [`Calibration`] whose steps are still empty: the
-/// loader reads each step's errors from its tensor.
-fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
+/// loader reads each step's errors from its tensor. Checked against the model's head
+/// before anything is allocated: at most [`MAX_STEPS`] steps, residuals for a point
+/// model, and for a quantile model exactly the levels its quantiles give (the ones
+/// `train` calibrated), so that no consumer meets a level without its quantiles. How the
+/// steps and the spread fit the model's window, horizon and series is checked by the
+/// loader, beside the tensors.
+fn calibration(c: v5::Calibration, model: &ModelConfig) -> Result<Arc<Calibration>, String> {
     let method = Method::from_name(&c.method).ok_or_else(|| {
         format!(
             "calibration method '{}' is unknown to this gruf ({}): upgrade gruf, or retrain",
@@ -1046,6 +1095,52 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
             env!("CARGO_PKG_VERSION")
         )),
     };
+    if c.steps > MAX_STEPS {
+        return Err(format!(
+            "the calibration claims {} steps ahead; gruf calibrates at most {MAX_STEPS}",
+            c.steps
+        ));
+    }
+    let spread_fits = match method {
+        Method::Residuals => c.spread <= MAX_WINDOW,
+        Method::Quantiles => c.spread == 0,
+    };
+    if !spread_fits {
+        return Err(format!(
+            "the calibration's spread of {} steps does not fit its method '{}' (at most \
+             {MAX_WINDOW} for residuals, 0 for quantiles)",
+            c.spread, c.method
+        ));
+    }
+    let head = if model.quantiles.is_empty() {
+        Method::Residuals
+    } else {
+        Method::Quantiles
+    };
+    if method != head {
+        return Err(format!(
+            "the calibration's method '{}' does not fit a {} head",
+            c.method,
+            if model.quantiles.is_empty() {
+                "point".to_string()
+            } else {
+                format!("quantile ({})", words(&model.quantiles))
+            }
+        ));
+    }
+    let given: Vec<f64> = (quantile_levels(&model.quantiles).iter())
+        .map(|(l, _, _)| l.get())
+        .collect();
+    let same = given.len() == c.levels.len()
+        && (given.iter().zip(&c.levels)).all(|(a, b)| (a - b).abs() < 1e-9);
+    if method == Method::Quantiles && !same {
+        return Err(format!(
+            "the calibration's levels ({}) are not those the model's quantiles ({}) give ({})",
+            words(&c.levels),
+            words(&model.quantiles),
+            words(&given)
+        ));
+    }
     let steps = vec![Vec::new(); c.steps];
     let sets = match method {
         Method::Residuals if c.levels.is_empty() => vec![ErrorSet { level: None, steps }],
@@ -1073,6 +1168,47 @@ fn calibration(c: v5::Calibration) -> Result<Arc<Calibration>, String> {
     }))
 }
 
+/// `0.1, 0.5, 0.9`.
+fn words(values: &[f64]) -> String {
+    let words: Vec<String> = values.iter().map(f64::to_string).collect();
+    words.join(", ")
+}
+
+/// `Err` unless the kept epoch of a network (`which`: "" or " of network 2") is one of
+/// the epochs its history records: consumers read `history[best_epoch - 1]`.
+fn check_best_epoch(best_epoch: usize, history: &[v3::Epoch], which: &str) -> Result<(), String> {
+    if (1..=history.len()).contains(&best_epoch) {
+        return Ok(());
+    }
+    Err(format!(
+        "the kept epoch{which} is {best_epoch} but its history records {} epoch{}",
+        history.len(),
+        if history.len() == 1 { "" } else { "s" }
+    ))
+}
+
+/// `Err` unless a series' split is what [`Split::new`] cuts: the first target after its
+/// history, then training, validation and test targets in time order, each part starting
+/// where the one before it ends.
+fn check_split(s: &v3::Split, whose: &str) -> Result<(), String> {
+    let (train, val, test) = (s.train, s.val, s.test);
+    let ordered = s.lookback >= 1
+        && s.lookback <= train.start
+        && train.start <= train.end
+        && train.end == val.start
+        && val.start <= val.end
+        && val.end == test.start
+        && test.start <= test.end;
+    if ordered {
+        return Ok(());
+    }
+    Err(format!(
+        "stored split{whose} is invalid (lookback {}, training {}..{}, validation {}..{}, \
+         test {}..{}): the parts must follow each other in time order after the lookback",
+        s.lookback, train.start, train.end, val.start, val.end, test.start, test.end
+    ))
+}
+
 /// A series' record as a domain [`Member`], checked against the model's configuration.
 fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
     let whose = if m.id.is_empty() {
@@ -1092,6 +1228,12 @@ fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
         seasons
             .check_window(config.model.window)
             .map_err(|e| format!("stored scaler{whose} does not fit the model's window: {e}"))?;
+    }
+    check_split(&m.split, &whose)?;
+    if let Some(scale) = m.mase_scale.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+        return Err(format!(
+            "stored MASE scale{whose} is {scale}: a mean absolute change is never negative"
+        ));
     }
     let inputs: Vec<Input> = m.inputs.into_iter().map(Input::from).collect();
     if let Some(bad) = inputs.iter().find(|i| match i.transform {
@@ -1154,6 +1296,12 @@ impl v3::RunConfig {
                 delimiter,
                 inputs: d.inputs,
                 id_column: d.id_column,
+                fill: match d.fill {
+                    None => crate::fill::Fill::None,
+                    Some(v3::Fill::Ffill) => crate::fill::Fill::Ffill,
+                    Some(v3::Fill::Linear) => crate::fill::Fill::Linear,
+                    Some(v3::Fill::Seasonal) => crate::fill::Fill::Seasonal,
+                },
             },
             model: ModelConfig {
                 cell: match m.cell {

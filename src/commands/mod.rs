@@ -425,6 +425,14 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
             path.display()
         ));
     }
+    if !loaded.filled.is_empty() {
+        note(&format!(
+            "{}: filled {} missing (--fill {}, as the model was trained)",
+            path.display(),
+            loaded.series.calendar.count(loaded.filled.len()),
+            data_config.fill
+        ));
+    }
     crate::pipeline::check_values(
         meta.config.model.transform,
         crate::pipeline::Chosen::Model,

@@ -14,12 +14,13 @@ use crate::data::{load_csv, Loaded, Provenance, Series};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, season_left_out, Scoring};
 use crate::features::Featurizer;
+use crate::fill::GapCounts;
 use crate::output::plural;
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::{Ensemble, TrainData};
 use crate::window::Split;
 
-use super::{note, report_loaded, season_for, warn_outside_training};
+use super::{note, report_loaded, season_for, warn, warn_outside_training};
 
 /// A series with its split and fitted featurizer, and the run configuration whose model
 /// takes the featurizer's inputs.
@@ -45,6 +46,7 @@ impl Single {
             series,
             provenance,
             lines,
+            filled,
             ..
         } = loaded;
         pipeline::check_values(config.model.transform, Chosen::ThisRun, &series, &lines)
@@ -52,6 +54,9 @@ impl Single {
         let Prepared { split, featurizer } =
             pipeline::prepare(&config, &series, config.train.test_days)
                 .map_err(|m| GrufError::data(csv, m))?;
+        for n in GapCounts::of(&series, &filled, &split).notes(config.data.fill) {
+            warn(&format!("{}: {n}", csv.display()));
+        }
         // The network's input width is the featurizer's: the price, then each covariate.
         config.model.features = featurizer.features();
         warn_outside_training(

@@ -85,6 +85,22 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             name_some(&ids, NAMED)
         ));
     }
+    let mut gaps = crate::fill::GapCounts::default();
+    for (named, p) in &kept {
+        let loaded = &named.loaded;
+        gaps.add(crate::fill::GapCounts::of(
+            &loaded.series,
+            &loaded.filled,
+            &p.split,
+        ));
+    }
+    for n in gaps.notes(config.data.fill) {
+        warn(&format!(
+            "{}: {} series: {n}",
+            panel_words(&panel),
+            kept.len()
+        ));
+    }
     let features = kept[0].1.featurizer.features();
     config.model.features = features;
     if !quiet {
