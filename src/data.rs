@@ -151,7 +151,7 @@ pub enum Resample {
     /// Hourly closes.
     #[serde(rename = "1h")]
     Hour,
-    /// Daily closes (UTC days).
+    /// Daily closes (days on the series' clock: UTC, or the file's own offset).
     #[serde(rename = "1d")]
     Day,
 }
@@ -305,7 +305,8 @@ impl Series {
         self.values.is_empty()
     }
 
-    /// One row per `period` (UTC), dated at the period's start, holding its last price.
+    /// One row per `period` (on the series' clock), dated at the period's start, holding
+    /// its last price.
     pub fn resample(&self, period: Resample) -> Series {
         let ends = period_ends(&self.dates, period);
         let mut series = Series::new(
@@ -767,6 +768,19 @@ fn not_dates(
     };
     let candidates: Vec<String> = header.iter().enumerate().filter_map(could).collect();
     let date_name = &header[layout.date];
+    // A year beside a quarter or a month makes a date together.
+    let year_value = (header.iter())
+        .position(|h| h.eq_ignore_ascii_case("year"))
+        .and_then(|i| Some((&header[i], row.get(i)?.trim())));
+    let join = match (year_value, date_name.to_ascii_lowercase().as_str()) {
+        (Some((name, y)), "quarter") => {
+            format!("; or write {name} and {date_name} as one date column such as '{y}-Q{first}'")
+        }
+        (Some((name, y)), "month") => format!(
+            "; or write {name} and {date_name} as one date column such as '{y}-{first:0>2}'"
+        ),
+        _ => String::new(),
+    };
     let what_to_do = if candidates.is_empty() {
         "no column holds dates; add one (2024-03-31, 2024-Q1, 1871) and pass --date-column, \
          or pass --date-format %s if these are Unix seconds"
@@ -781,7 +795,7 @@ fn not_dates(
         path,
         format!(
             "date column {date_name} holds small numbers such as '{first}', not dates (as Unix \
-             seconds they would all fall on 1970-01-01); {what_to_do}"
+             seconds they would all fall on 1970-01-01); {what_to_do}{join}"
         ),
     )
 }
@@ -2351,6 +2365,10 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("could make a date: Year ('1700')"), "{err}");
+        assert!(
+            err.ends_with("or write Year and Quarter as one date column such as '1700-Q1'"),
+            "{err}"
+        );
         assert!(!err.contains("same"), "{err}");
         let err = refusal(
             "ds,y

@@ -50,7 +50,7 @@ pub struct Forecast {
     /// The last date and value of the data the forecast continues.
     pub last_date: i64,
     pub last_value: f64,
-    /// Unix seconds (UTC) of each forecast step, and its value.
+    /// The date of each forecast step (seconds on the clock of `zone`), and its value.
     pub dates: Vec<i64>,
     pub point: Vec<f64>,
     /// Intervals around `point` at each level asked for, in the order asked.
