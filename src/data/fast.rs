@@ -1094,6 +1094,34 @@ mod tests {
         }
     }
 
+    /// Years, dates at an offset (one, or several), times without a zone and year-first
+    /// dates: the fast path reads them as the slow path does, zone included.
+    #[test]
+    fn years_zones_and_year_first_dates_load_the_same_by_both_paths() {
+        let day = DataConfig::default();
+        for (text, zone) in [
+            ("Year,Close\n1700,1\n1701,2\n1702,3\n", Zone::Naive),
+            (
+                "Date,Close\n2024-01-01T00:00:00+05:00,1\n2024-01-02T00:00:00+05:00,2\n",
+                Zone::Offset(18_000),
+            ),
+            (
+                "Date,Close\n2024-03-31T00:00:00+01:00,1\n2024-03-31T03:00:00+02:00,2\n",
+                Zone::Utc,
+            ),
+            (
+                "Date,Close\n2010/01/01 00:00,1\n2010/01/02 00:30,2\n",
+                Zone::Naive,
+            ),
+            ("Timestamp,Close\n1700000000,1\n1700086400,2\n", Zone::Utc),
+        ] {
+            assert_eq!(fast(text, &day).series.zone, zone, "{text}");
+        }
+        let err = declined("Quarter,Close\n1,1\n2,2\n", &day).err();
+        let err = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("holds small numbers"), "{err}");
+    }
+
     /// A series of a long CSV with no value at all refused the whole file; it is left out
     /// and named (by both paths alike), and the file is refused only when none is left.
     #[test]
