@@ -2024,10 +2024,9 @@ pub fn format_iso(secs: i64, daily: bool) -> String {
 /// A date from [`Zone::iso`] as people read it: `2024-03-31 12:00:00 UTC`,
 /// `2024-03-31 12:00:00 +05:00`, `2024-03-31 12:00:00`.
 pub fn human_date(iso: &str) -> String {
-    if iso.len() < 19 {
+    let (Some(time), Some(zone)) = (iso.get(..19), iso.get(19..)) else {
         return iso.to_string();
-    }
-    let (time, zone) = iso.split_at(19);
+    };
     let time = time.replacen('T', " ", 1);
     match zone {
         "" => time,
