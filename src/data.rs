@@ -1249,6 +1249,7 @@ impl<'a> Rows<'a> {
             Some(id) => format!("this looks like several series: pass --id-column {id}"),
             None => "remove one".to_string(),
         };
+        let daily = dates.iter().all(|d| d.rem_euclid(86_400) == 0);
         let mut duplicates = 0usize;
         let mut kept = 0usize;
         for k in 0..dates.len() {
@@ -1261,7 +1262,7 @@ impl<'a> Rows<'a> {
                             "lines {} and {} have the same {date_name} ({}) but different --inputs values; {}",
                             lines[prev],
                             lines[k],
-                            format_time(dates[k], true),
+                            format_time(dates[k], daily),
                             fix(),
                         ),
                     ));
@@ -1273,7 +1274,7 @@ impl<'a> Rows<'a> {
                             "lines {} and {} have the same {date_name} ({}) but different {price_name} ({} and {}); {}",
                             lines[prev],
                             lines[k],
-                            format_time(dates[k], true),
+                            format_time(dates[k], daily),
                             values[prev],
                             values[k],
                             fix(),
@@ -2443,6 +2444,17 @@ mod tests {
         );
         assert!(
             err.contains("this looks like several series: pass --id-column Symbol"),
+            "{err}"
+        );
+        // Hourly, as the long files of forecasting competitions: the time is shown whole.
+        let text = "series,time,value\nH1,2016-01-01T00:00:00Z,1\nH1,2016-01-01T01:00:00Z,2\n\
+                    H2,2016-01-01T00:00:00Z,5\nH2,2016-01-01T01:00:00Z,6\n";
+        let err = refusal(text, &config);
+        assert!(
+            err.contains(
+                "the same time (2016-01-01 00:00:00) but different value (1 and 5); \
+                          this looks like several series: pass --id-column series"
+            ),
             "{err}"
         );
         // A genuine conflict in one series: remove one.
