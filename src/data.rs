@@ -13,6 +13,12 @@
 //! price (`--inputs`) are read and parsed the same way and travel with their rows
 //! ([`Series::covariates`]): a missing cell drops the row, a non-number or a negative volume
 //! is refused.
+//!
+//! How a date column is read is decided once, from its first value ([`DateForm`]), so that
+//! `20190101` or `1871` never means one thing on one row and another on the next. The dates
+//! keep the zone they were written in ([`Zone`]) and are held on its clock, so calendars,
+//! seasons and printed dates follow the file rather than UTC. A long CSV's series without a
+//! single value is left out and named ([`Panel::notes`]); `--csv -` reads standard input.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
