@@ -303,8 +303,9 @@ impl Calendar {
     }
 }
 
-/// A position in a cycle of the calendar, derived from each step's date (UTC) and known in
-/// advance for every future date: `--calendar hour,weekday,month`. Each goes into the
+/// A position in a cycle of the calendar, derived from each step's date (on the series'
+/// clock: UTC, or the file's own zone) and known in advance for every future date:
+/// `--calendar hour,weekday,month`. Each goes into the
 /// network as the pair `sin 2πφ, cos 2πφ` of its phase φ ∈ [0, 1), so the end of a cycle
 /// sits next to its start (23:00 beside 00:00, December beside January).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,7 +335,7 @@ impl CalendarInput {
         }
     }
 
-    /// The phase φ ∈ [0, 1) of the date `t` (Unix seconds, UTC) in this cycle.
+    /// The phase φ ∈ [0, 1) of the date `t` (seconds on the series' clock) in this cycle.
     pub fn phase(self, t: i64) -> f64 {
         match self {
             CalendarInput::Hour => t.rem_euclid(DAY) as f64 / DAY as f64,

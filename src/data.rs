@@ -13,6 +13,12 @@
 //! price (`--inputs`) are read and parsed the same way and travel with their rows
 //! ([`Series::covariates`]): a missing cell drops the row, a non-number or a negative volume
 //! is refused.
+//!
+//! How a date column is read is decided once, from its first value ([`DateForm`]), so that
+//! `20190101` or `1871` never means one thing on one row and another on the next. The dates
+//! keep the zone they were written in ([`Zone`]) and are held on its clock, so calendars,
+//! seasons and printed dates follow the file rather than UTC. A long CSV's series without a
+//! single value is left out and named ([`Panel::notes`]); `--csv -` reads standard input.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -32,7 +38,7 @@ use crate::panel::{Named, Panel};
 mod fast;
 
 /// Header names tried, in order, when no date column is given (`ds` is NeuralForecast's).
-const DATE_COLUMNS: [&str; 10] = [
+const DATE_COLUMNS: [&str; 11] = [
     "date",
     "datetime",
     "timestamp",
@@ -43,6 +49,7 @@ const DATE_COLUMNS: [&str; 10] = [
     "period",
     "quarter",
     "ds",
+    "year",
 ];
 
 /// Header names tried, in order, when no price column is given: Yahoo's `Close`, then
@@ -57,8 +64,9 @@ pub struct DataConfig {
     /// Date column; `None` auto-detects Date, Datetime, Timestamp, Time, Month, … (see
     /// `DATE_COLUMNS`).
     pub date_column: Option<String>,
-    /// chrono format for the dates; `None` accepts ISO dates, datetimes, year-months,
-    /// quarters, ISO weeks, YYYYMMDD and Unix times (see [`DateForm`]).
+    /// chrono format for the dates (`%Y` alone: years); `None` accepts ISO dates,
+    /// datetimes, year-months, quarters, ISO weeks, YYYYMMDD, years and Unix times (see
+    /// [`DateForm`]).
     pub date_format: Option<String>,
     /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
     /// daily closes.
@@ -152,7 +160,7 @@ pub enum Resample {
     /// Hourly closes.
     #[serde(rename = "1h")]
     Hour,
-    /// Daily closes (UTC days).
+    /// Daily closes (days on the series' clock: UTC, or the file's own offset).
     #[serde(rename = "1d")]
     Day,
 }
@@ -195,8 +203,10 @@ impl std::fmt::Display for Resample {
     }
 }
 
-/// A price series in date order: `dates[i]` (Unix seconds, UTC) carries `values[i]`, on
-/// the calendar the dates follow (hourly, daily, business days, monthly, …).
+/// A price series in date order: `dates[i]` carries `values[i]`, on the calendar the dates
+/// follow (hourly, daily, business days, monthly, …). Dates are seconds since 1970 on the
+/// wall clock of `zone`: Unix seconds for UTC, the file's own times for a file without a
+/// zone or at a fixed offset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub dates: Vec<i64>,
@@ -204,6 +214,61 @@ pub struct Series {
     pub calendar: Calendar,
     /// Past covariates beside the price, each aligned with `values` (empty: the price alone).
     pub covariates: Vec<Covariate>,
+    /// The zone the file wrote its dates in, which printed dates keep.
+    pub zone: Zone,
+}
+
+/// The zone a file's dates were written in, kept so that what gruf prints follows the file
+/// (a time without a zone prints without one, a time at +05:00 prints at +05:00). Dates are
+/// held on that zone's wall clock ([`Series::dates`]), so a daily series at +05:00 steps
+/// from its own midnight to the next, not from 19:00 UTC the day before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    /// UTC: `Z`, `+00:00`, Unix times; also a series that no file dated, and model files.
+    #[default]
+    Utc,
+    /// No zone written (`2024-03-31 09:00`, or dates alone).
+    Naive,
+    /// A fixed offset east of UTC, in seconds (`+05:00` is 18,000).
+    Offset(i32),
+}
+
+impl Zone {
+    fn of_offset(seconds: i32) -> Zone {
+        match seconds {
+            0 => Zone::Utc,
+            s => Zone::Offset(s),
+        }
+    }
+
+    /// As a heading or a note says it: `UTC`, `+05:00`, `no zone`.
+    pub fn name(self) -> String {
+        match self {
+            Zone::Utc => "UTC".into(),
+            Zone::Naive => "no zone".into(),
+            Zone::Offset(s) => {
+                let sign = if s < 0 { '-' } else { '+' };
+                let m = s.unsigned_abs() / 60;
+                format!("{sign}{:02}:{:02}", m / 60, m % 60)
+            }
+        }
+    }
+
+    /// Formats `secs` (on this zone's clock) for machines: `2024-03-31` (daily data), else
+    /// RFC 3339 with this zone's offset (`2024-03-31T12:00:00Z`, `…T12:00:00+05:00`), or
+    /// without one for times that had none.
+    pub fn iso(self, secs: i64, daily: bool) -> String {
+        let suffix = match self {
+            Zone::Utc => "Z".to_string(),
+            Zone::Naive => String::new(),
+            Zone::Offset(_) => self.name(),
+        };
+        match DateTime::from_timestamp(secs, 0) {
+            Some(t) if daily => t.format("%Y-%m-%d").to_string(),
+            Some(t) => format!("{}{suffix}", t.format("%Y-%m-%dT%H:%M:%S")),
+            None => secs.to_string(),
+        }
+    }
 }
 
 /// One input column beside the price, aligned with the series' values.
@@ -237,6 +302,7 @@ impl Series {
             values,
             calendar,
             covariates: Vec::new(),
+            zone: Zone::default(),
         }
     }
 
@@ -248,13 +314,16 @@ impl Series {
         self.values.is_empty()
     }
 
-    /// One row per `period` (UTC), dated at the period's start, holding its last price.
+    /// One row per `period` (on the series' clock), dated at the period's start, holding
+    /// its last price.
     pub fn resample(&self, period: Resample) -> Series {
         let ends = period_ends(&self.dates, period);
-        Series::new(
+        let mut series = Series::new(
             ends.iter().map(|&(start, _)| start).collect(),
             ends.iter().map(|&(_, k)| self.values[k]).collect(),
-        )
+        );
+        series.zone = self.zone;
+        series
     }
 
     /// True when every timestamp falls on midnight, so dates print without a time.
@@ -334,12 +403,50 @@ pub fn load_csv_with(path: &Path, config: &DataConfig, hash: Hash) -> Result<Loa
         id_column: None,
         ..config.clone()
     };
+    if is_stdin(path) {
+        let (bytes, name) = (stdin_bytes()?, Path::new(STDIN));
+        return match fast::read_groups(bytes, name, config, hash) {
+            Some(mut file) => Ok(file.series.pop().expect("one series").1),
+            None => parse(bytes, name, config, hash),
+        };
+    }
     let mut loaded = match fast::load(path, config, hash) {
         Some(loaded) => loaded,
         None => parse(&read_input(path, "")?, path, config, hash)?,
     };
     loaded.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(loaded)
+}
+
+/// How messages and the model file name standard input (`--csv -`).
+const STDIN: &str = "<stdin>";
+
+/// `--csv -` reads standard input, as `gruf sample --out -` writes standard output.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Standard input, read once and kept: a command that reads its CSV twice reads the same
+/// bytes. A terminal is refused rather than waited on.
+fn stdin_bytes() -> Result<&'static [u8], GrufError> {
+    use std::io::{IsTerminal, Read};
+    static STDIN_BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(bytes) = STDIN_BYTES.get() {
+        return Ok(bytes);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(GrufError::usage(
+            "--csv - reads a CSV from standard input, which is a terminal here; pipe one in, \
+             e.g. gruf sample --out - | gruf train --csv -",
+        ));
+    }
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| GrufError::no_input(Path::new(STDIN), &e, ""))?;
+    Ok(STDIN_BYTES.get_or_init(|| bytes))
 }
 
 /// [`load_csv`] on bytes already read, by the slow path; `path` only names the file in
@@ -354,8 +461,52 @@ fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<L
         id_column: None,
         ..config.clone()
     };
-    let mut groups = parse_groups(bytes, path, &config, hash)?;
-    Ok(groups.pop().expect("one series without an id column").1)
+    let mut file = parse_groups(bytes, path, &config, hash)?;
+    Ok(file
+        .series
+        .pop()
+        .expect("one series without an id column")
+        .1)
+}
+
+/// The series of one file, by id (sorted; one with an empty id without an id column), and
+/// the notes on the file as a whole.
+#[derive(Debug)]
+struct FileSeries {
+    series: Vec<(String, Loaded)>,
+    /// The series of a long CSV left out for having no usable row, named.
+    notes: Vec<String>,
+}
+
+/// Takes out of `groups` the series of a long CSV with no row kept (every price or input
+/// missing) and returns the note that names them, so that the others go on as the README
+/// promises. A file of one series, or a long CSV with no usable series at all, keeps them:
+/// its error is then the series' own.
+fn set_aside_empty(groups: &mut Vec<(String, Rows)>) -> Vec<String> {
+    let empty = |rows: &Rows| rows.dates.is_empty();
+    if groups.iter().all(|(id, rows)| id.is_empty() || empty(rows)) {
+        return Vec::new();
+    }
+    let mut left: Vec<String> = Vec::new();
+    let mut price = String::new();
+    groups.retain(|(id, rows)| {
+        if empty(rows) {
+            price.clone_from(&rows.header[rows.layout.price]);
+            left.push(id.clone());
+        }
+        !empty(rows)
+    });
+    if left.is_empty() {
+        return Vec::new();
+    }
+    left.sort_unstable();
+    let ids: Vec<&str> = left.iter().map(String::as_str).collect();
+    vec![format!(
+        "left out {} series with no usable row (every {price} or input value null, empty or \
+         NaN): {}",
+        left.len(),
+        crate::panel::name_some(&ids, 20)
+    )]
 }
 
 /// Reads a long CSV (`config.id_column` names the series) and returns each series,
@@ -363,11 +514,16 @@ fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<L
 /// file, else by [`parse_panel`], which names the line, the series and the value of
 /// anything it refuses.
 pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
-    let groups = match fast::load_groups(path, config, Hash::Sha256) {
-        Some(groups) => groups,
+    if is_stdin(path) {
+        let mut panel = read_panel(stdin_bytes()?, Path::new(STDIN), config)?;
+        panel.provenance.path = PathBuf::from(STDIN);
+        return Ok(panel);
+    }
+    let file = match fast::load_groups(path, config, Hash::Sha256) {
+        Some(file) => file,
         None => parse_groups(&read_input(path, "")?, path, config, Hash::Sha256)?,
     };
-    let mut panel = panel_of(groups);
+    let mut panel = panel_of(file);
     panel.provenance.path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(panel)
 }
@@ -375,11 +531,11 @@ pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> 
 /// [`load_panel`] on bytes already read: by the fast path when it can vouch for them, else
 /// by [`parse_panel`]; `path` only names the file in messages (and is not canonicalised).
 pub fn read_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
-    let groups = match fast::read_groups(bytes, path, config, Hash::Sha256) {
-        Some(groups) => groups,
+    let file = match fast::read_groups(bytes, path, config, Hash::Sha256) {
+        Some(file) => file,
         None => parse_groups(bytes, path, config, Hash::Sha256)?,
     };
-    Ok(panel_of(groups))
+    Ok(panel_of(file))
 }
 
 /// [`load_panel`] on bytes already read, by the slow path; `path` only names the file in
@@ -390,8 +546,9 @@ pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Pan
 
 /// The panel of the series of one file (at least one, sorted by id), with the notes on
 /// the file as a whole.
-fn panel_of(groups: Vec<(String, Loaded)>) -> Panel {
-    let series: Vec<Named> = groups
+fn panel_of(file: FileSeries) -> Panel {
+    let series: Vec<Named> = file
+        .series
         .into_iter()
         .map(|(id, loaded)| Named {
             id,
@@ -405,7 +562,8 @@ fn panel_of(groups: Vec<(String, Loaded)>) -> Panel {
         provenance,
         notes: Vec::new(),
     };
-    panel.notes = panel.confusable_notes();
+    panel.notes = file.notes;
+    panel.notes.extend(panel.confusable_notes());
     panel
 }
 
@@ -417,7 +575,7 @@ fn parse_groups(
     path: &Path,
     config: &DataConfig,
     hash: Hash,
-) -> Result<Vec<(String, Loaded)>, GrufError> {
+) -> Result<FileSeries, GrufError> {
     if let Some((format, command)) = compression(bytes) {
         return Err(GrufError::data(
             path,
@@ -441,6 +599,13 @@ fn parse_groups(
             "the file is empty; expected a CSV with a header row",
         ));
     }
+    if looks_like_json(bytes) {
+        return Err(GrufError::data(
+            path,
+            "this looks like JSON, not CSV; gruf reads CSV with a date column and a value \
+             column (a header such as Date,Close, then one row per date)",
+        ));
+    }
 
     let delimiter = config.delimiter.byte();
     let header = read_header(path, text, delimiter)?;
@@ -461,7 +626,12 @@ fn parse_groups(
         .map(|d| d.trim())
         .find(|d| !d.is_empty())
         .unwrap_or("");
-    let form = DateForm::detect(first_date, config.date_format.as_deref());
+    let form = DateForm::for_column(
+        &header[layout.date],
+        first_date,
+        config.date_format.as_deref(),
+    )
+    .ok_or_else(|| not_dates(path, text, delimiter, &header, &layout, first_date))?;
 
     // Parse row by row into the rows of its series; line numbers count the header as
     // line 1.
@@ -535,11 +705,16 @@ fn parse_groups(
         Hash::Sha256 => sha256_hex(bytes),
         Hash::Skip => String::new(),
     };
-    groups
+    let mut groups: Vec<(String, Rows)> = groups.into_iter().collect();
+    let notes = set_aside_empty(&mut groups);
+    let series = groups
         .into_iter()
         .map(|(id, rows)| {
             let loaded = rows
-                .finish(path, config, &form, sha256.clone())
+                .finish(path, config, &form, sha256.clone(), || match layout.id {
+                    None => series_column(text, delimiter, &header, &layout),
+                    Some(_) => None,
+                })
                 .map_err(|e| match e {
                     GrufError::Data { path, msg } if !id.is_empty() => GrufError::Data {
                         path,
@@ -549,7 +724,91 @@ fn parse_groups(
                 })?;
             Ok((id, loaded))
         })
-        .collect()
+        .collect::<Result<_, GrufError>>()?;
+    Ok(FileSeries { series, notes })
+}
+
+/// The column that looks like it names several series in a file read as one (a text
+/// column, not the date, the price or an input, whose values repeat: fewer distinct values
+/// than half the rows), preferring the one whose values come in the fewest blocks.
+fn series_column(text: &str, delimiter: u8, header: &[String], layout: &Layout) -> Option<String> {
+    let mut reader = csv_reader(text.as_bytes(), delimiter);
+    let records: Vec<csv::StringRecord> = reader.records().skip(1).flatten().collect();
+    let read = layout.wanted();
+    (0..header.len())
+        .filter(|i| !read.contains(i))
+        .filter_map(|i| {
+            let cells: Vec<&str> = records
+                .iter()
+                .map(|r| r.get(i).unwrap_or("").trim())
+                .collect();
+            let text = cells.iter().any(|c| c.parse::<f64>().is_err());
+            let mut distinct = cells.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let repeats = distinct.len() >= 2 && distinct.len() * 2 <= cells.len();
+            let blocks = 1 + cells.windows(2).filter(|w| w[0] != w[1]).count();
+            (text && repeats && !cells.contains(&"")).then_some((blocks, i))
+        })
+        .min()
+        .map(|(_, i)| header[i].clone())
+}
+
+/// The refusal of a date column of small numbers (`first`, e.g. a quarter's `1`), naming
+/// the columns whose first value would make a date.
+fn not_dates(
+    path: &Path,
+    text: &str,
+    delimiter: u8,
+    header: &[String],
+    layout: &Layout,
+    first: &str,
+) -> GrufError {
+    let mut reader = csv_reader(text.as_bytes(), delimiter);
+    let mut row = csv::StringRecord::new();
+    let _ = reader.read_record(&mut row); // the header
+    let _ = reader.read_record(&mut row);
+    let could = |(i, name): (usize, &String)| {
+        let value = row.get(i)?.trim();
+        let named_year = name.to_ascii_lowercase().contains("year");
+        let date = parse_calendar(value).is_some()
+            || yyyymmdd(value).is_some()
+            || (named_year && year(value).is_some())
+            || (is_number(value) && (9..=13).contains(&value.len()));
+        (date && i != layout.date && i != layout.price).then(|| format!("{name} ('{value}')"))
+    };
+    let candidates: Vec<String> = header.iter().enumerate().filter_map(could).collect();
+    let date_name = &header[layout.date];
+    // A year beside a quarter or a month makes a date together.
+    let year_value = (header.iter())
+        .position(|h| h.eq_ignore_ascii_case("year"))
+        .and_then(|i| Some((&header[i], row.get(i)?.trim())));
+    let join = match (year_value, date_name.to_ascii_lowercase().as_str()) {
+        (Some((name, y)), "quarter") => {
+            format!("; or write {name} and {date_name} as one date column such as '{y}-Q{first}'")
+        }
+        (Some((name, y)), "month") => format!(
+            "; or write {name} and {date_name} as one date column such as '{y}-{first:0>2}'"
+        ),
+        _ => String::new(),
+    };
+    let what_to_do = if candidates.is_empty() {
+        "no column holds dates; add one (2024-03-31, 2024-Q1, 1871) and pass --date-column, \
+         or pass --date-format %s if these are Unix seconds"
+            .to_string()
+    } else {
+        format!(
+            "columns that could make a date: {}; pass --date-column NAME",
+            candidates.join(", ")
+        )
+    };
+    GrufError::data(
+        path,
+        format!(
+            "date column {date_name} holds small numbers such as '{first}', not dates (as Unix \
+             seconds they would all fall on 1970-01-01); {what_to_do}{join}"
+        ),
+    )
 }
 
 /// The columns a load reads and what each is for, chosen from the header and the config.
@@ -623,7 +882,7 @@ impl Layout {
                         path,
                         format!(
                             "no date column found (looked for Date, Datetime, Timestamp, Time, \
-                             Open time, Month, Week, Period, Quarter, ds); columns are: {}; \
+                             Open time, Month, Week, Period, Quarter, ds, Year); columns are: {}; \
                              pass --date-column",
                             header.join(", ")
                         ),
@@ -755,13 +1014,13 @@ enum Refusal {
     Date(String),
 }
 
-/// One date cell read the way `form` says; an empty cell is refused.
-fn date_cell(form: &DateForm, raw: Option<&str>) -> Result<i64, Refusal> {
+/// One date cell read the way `form` says, with its zone; an empty cell is refused.
+fn date_cell(form: &DateForm, raw: Option<&str>) -> Result<(i64, Zone), Refusal> {
     let s = raw
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or(Refusal::EmptyDate)?;
-    form.parse(s).map_err(Refusal::Date)
+    form.read(s).map_err(Refusal::Date)
 }
 
 /// The rows a reader kept, in file order, column by column, and the tallies of the rows
@@ -782,6 +1041,8 @@ struct Rows<'a> {
     missing_input: (usize, Option<(usize, usize)>),
     /// One row's covariates, before the row is known to be whole.
     scratch: Vec<f64>,
+    /// The zone of the first row kept and its line, and the first row kept in another.
+    zones: [Option<(Zone, usize)>; 2],
 }
 
 impl<'a> Rows<'a> {
@@ -796,6 +1057,7 @@ impl<'a> Rows<'a> {
             missing: (0, 0),
             missing_input: (0, None),
             scratch: Vec::with_capacity(layout.sources.len()),
+            zones: [None; 2],
         }
     }
 
@@ -817,7 +1079,7 @@ impl<'a> Rows<'a> {
         line: usize,
         price: Price,
         cells: &[Price],
-        date: impl FnOnce() -> Result<i64, Refusal>,
+        date: impl FnOnce() -> Result<(i64, Zone), Refusal>,
     ) -> Result<(), Refusal> {
         let price = match price {
             Price::Missing => {
@@ -872,7 +1134,12 @@ impl<'a> Rows<'a> {
                 }
             });
         }
-        let ts = date()?;
+        let (ts, zone) = date()?;
+        match self.zones {
+            [None, _] => self.zones[0] = Some((zone, line)),
+            [Some((first, _)), None] if first != zone => self.zones[1] = Some((zone, line)),
+            _ => {}
+        }
         self.dates.push(ts);
         self.values.push(price);
         self.lines.push(line);
@@ -883,13 +1150,16 @@ impl<'a> Rows<'a> {
     }
 
     /// The rows in date order with duplicates removed, resampled if asked, with what was
-    /// found on the way; `form` read the dates, `sha256` is the file's.
+    /// found on the way; `form` read the dates, `sha256` is the file's. Conflicting rows of
+    /// one date are refused, with `--id-column` and the column that `several` names when the
+    /// file looks like several series in one.
     fn finish(
         self,
         path: &Path,
         config: &DataConfig,
         form: &DateForm,
         sha256: String,
+        several: impl FnOnce() -> Option<String>,
     ) -> Result<Loaded, GrufError> {
         let Rows {
             header,
@@ -900,15 +1170,46 @@ impl<'a> Rows<'a> {
             mut covariates,
             missing: (missing, first_missing),
             missing_input,
+            zones,
             ..
         } = self;
         let price_name = header[layout.price].clone();
         let date_name = header[layout.date].clone();
         let mut notes = layout.notes.clone();
         let mut info = Vec::new();
-        if let DateForm::Yyyymmdd { first } = form {
+        // One zone: the dates go on its wall clock. Several: instants, printed in UTC.
+        let zone = match zones {
+            [Some((zone, _)), None] => zone,
+            [Some((a, first)), Some((b, other))] => {
+                notes.push(format!(
+                    "{date_name} values are not all in one zone ({} at line {first}, {} at \
+                     line {other}); they are read as instants (a time without a zone as UTC) \
+                     and printed in UTC",
+                    a.name(),
+                    b.name()
+                ));
+                Zone::Utc
+            }
+            _ => Zone::default(),
+        };
+        if let Zone::Offset(offset) = zone {
+            for d in &mut dates {
+                *d += i64::from(offset);
+            }
+            info.push(format!(
+                "{date_name} values are at {0}: they are read, and forecasts dated, on that \
+                 clock (printed with {0})",
+                zone.name()
+            ));
+        }
+        let read_as = match form {
+            DateForm::Yyyymmdd { first } => Some((first, "YYYYMMDD dates")),
+            DateForm::Year { first } => Some((first, "years")),
+            _ => None,
+        };
+        if let Some((first, what)) = read_as {
             notes.push(format!(
-                "read {date_name} values such as '{first}' as YYYYMMDD dates ({}); \
+                "read {date_name} values such as '{first}' as {what} ({}); \
                  if they are Unix seconds, pass --date-format %s",
                 format_time(form.parse(first).unwrap_or_default(), true)
             ));
@@ -954,6 +1255,12 @@ impl<'a> Rows<'a> {
         }
 
         // Duplicate dates: equal prices collapse, conflicting ones are refused.
+        let mut several = Some(several);
+        let mut fix = || match several.take().and_then(|f| f()) {
+            Some(id) => format!("this looks like several series: pass --id-column {id}"),
+            None => "remove one".to_string(),
+        };
+        let daily = dates.iter().all(|d| d.rem_euclid(86_400) == 0);
         let mut duplicates = 0usize;
         let mut kept = 0usize;
         for k in 0..dates.len() {
@@ -963,10 +1270,11 @@ impl<'a> Rows<'a> {
                     return Err(GrufError::data(
                         path,
                         format!(
-                            "lines {} and {} have the same {date_name} ({}) but different --inputs values; remove one",
+                            "lines {} and {} have the same {date_name} ({}) but different --inputs values; {}",
                             lines[prev],
                             lines[k],
-                            format_time(dates[k], true),
+                            format_time(dates[k], daily),
+                            fix(),
                         ),
                     ));
                 }
@@ -974,12 +1282,13 @@ impl<'a> Rows<'a> {
                     return Err(GrufError::data(
                         path,
                         format!(
-                            "lines {} and {} have the same {date_name} ({}) but different {price_name} ({} and {}); remove one",
+                            "lines {} and {} have the same {date_name} ({}) but different {price_name} ({} and {}); {}",
                             lines[prev],
                             lines[k],
-                            format_time(dates[k], true),
+                            format_time(dates[k], daily),
                             values[prev],
-                            values[k]
+                            values[k],
+                            fix(),
                         ),
                     ));
                 }
@@ -1021,6 +1330,7 @@ impl<'a> Rows<'a> {
             }
         }
         let mut series = Series::new(dates, values);
+        series.zone = zone;
         series.covariates = layout
             .sources
             .iter()
@@ -1140,6 +1450,14 @@ fn calendar_notes(series: &Series) -> (Vec<String>, Vec<String>) {
         ));
     }
     (notes, info)
+}
+
+/// Whether `bytes` start (after a BOM and blanks) as a JSON object or array would: no CSV
+/// header starts with `{` or `[`.
+fn looks_like_json(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(b'{' | b'['))
 }
 
 /// The compression format `bytes` start with (by signature), and the command that undoes it.
@@ -1410,6 +1728,9 @@ pub enum DateForm {
     Format(String),
     /// 8-digit YYYYMMDD, because the first value (`first`) is one: every value must be.
     Yyyymmdd { first: String },
+    /// Plain years (`1700`, `1871`), each read as its 1 January, because the first value
+    /// (`first`) has 3 or 4 digits, or the column is named `year`: every value must be one.
+    Year { first: String },
     /// ISO dates (`2024-03-31`), ISO datetimes with or without `T`, fractional seconds and
     /// a zone (`Z`, `+02:00`), year-months (`1960-01`), quarters (`2020-Q1`, `2020Q1`),
     /// ISO weeks (`2020-W01`, the Monday) and Unix timestamps in seconds or milliseconds.
@@ -1425,6 +1746,7 @@ impl DateForm {
         match format {
             Some(fmt) => DateForm::Format(fmt.to_string()),
             None if yyyymmdd(&first).is_some() => DateForm::Yyyymmdd { first },
+            None if year(&first).is_some() && first.len() >= 3 => DateForm::Year { first },
             None => DateForm::Auto {
                 numeric: is_number(&first),
                 first,
@@ -1432,12 +1754,41 @@ impl DateForm {
         }
     }
 
-    /// Parses one value of the column to Unix seconds (UTC).
+    /// The reading for the date column `name` whose first non-empty date is `first`, or
+    /// `None` when the column holds small numbers (`1`, `4`: a quarter, a day of the month,
+    /// a row number) rather than dates: read as Unix seconds they would all fall within the
+    /// first minutes of 1970. A column named `year` holds years however short.
+    fn for_column(name: &str, first: &str, format: Option<&str>) -> Option<DateForm> {
+        if format.is_none() && name.eq_ignore_ascii_case("year") && year(first).is_some() {
+            return Some(DateForm::Year {
+                first: first.to_string(),
+            });
+        }
+        if format.is_none() && is_number(first) && first.len() <= 2 {
+            return None;
+        }
+        Some(DateForm::detect(first, format))
+    }
+
+    /// Parses one value of the column to Unix seconds (UTC; a time without a zone as if
+    /// it were UTC).
     pub fn parse(&self, s: &str) -> Result<i64, String> {
+        self.read(s).map(|(t, _)| t)
+    }
+
+    /// [`DateForm::parse`], with the zone the value was written in.
+    fn read(&self, s: &str) -> Result<(i64, Zone), String> {
+        let naive = |t: i64| (t, Zone::Naive);
         match self {
             DateForm::Format(fmt) => parse_with_format(s, fmt),
+            DateForm::Year { first } => year(s).map(midnight).map(naive).ok_or_else(|| {
+                format!(
+                    "is not a year like the column's first date '{first}'; write every date \
+                     the same way"
+                )
+            }),
             DateForm::Yyyymmdd { first } => match yyyymmdd(s) {
-                Some(d) => Ok(midnight(d)),
+                Some(d) => Ok(naive(midnight(d))),
                 None if s.len() == 8 && is_number(s) => {
                     Err("is not a valid YYYYMMDD date (no such month or day)".into())
                 }
@@ -1447,8 +1798,8 @@ impl DateForm {
                 )),
             },
             DateForm::Auto { first, numeric } => {
-                if let Some(t) = parse_calendar(s) {
-                    return Ok(t);
+                if let Some(read) = parse_calendar(s) {
+                    return Ok(read);
                 }
                 if is_number(s) {
                     if !numeric && yyyymmdd(s).is_some() {
@@ -1458,12 +1809,14 @@ impl DateForm {
                         ));
                     }
                     let n: i64 = s.parse().map_err(|_| "is not a date".to_string())?;
-                    return Ok(unix_seconds(n));
+                    return Ok((unix_seconds(n), Zone::Utc));
                 }
                 if s.contains('/') || s.contains('.') {
-                    return Err("is ambiguous (day/month order); pass --date-format, \
-                                e.g. '%d/%m/%Y' or '%m/%d/%Y'"
-                        .into());
+                    let (day_first, month_first) = day_month_formats(s);
+                    return Err(format!(
+                        "is ambiguous (day/month order); pass --date-format, \
+                         e.g. '{day_first}' or '{month_first}'"
+                    ));
                 }
                 Err(
                     "is not a date; expected ISO dates (2024-03-31), datetimes, year-months \
@@ -1486,27 +1839,68 @@ fn unix_seconds(n: i64) -> i64 {
     }
 }
 
-/// Parses one date or time to Unix seconds (UTC), reading it as [`DateForm::detect`] would
-/// read a column that starts with it.
+/// Parses one date or time to seconds on its own clock, as [`Series::dates`] holds the
+/// dates of a file at its offset (`2024-03-31T02:00:00+02:00` is 02:00; a time without a
+/// zone or in UTC, its Unix seconds), reading it as [`DateForm::detect`] would read a
+/// column that starts with it.
 pub fn parse_date(s: &str, format: Option<&str>) -> Result<i64, String> {
-    DateForm::detect(s, format).parse(s)
+    let (t, zone) = DateForm::detect(s, format).read(s)?;
+    Ok(match zone {
+        Zone::Offset(offset) => t + i64::from(offset),
+        _ => t,
+    })
 }
 
-fn parse_with_format(s: &str, fmt: &str) -> Result<i64, String> {
+fn parse_with_format(s: &str, fmt: &str) -> Result<(i64, Zone), String> {
+    // Unix seconds (`%s`) are UTC; anything else without an offset has no zone.
+    let naive = if fmt.contains("%s") {
+        Zone::Utc
+    } else {
+        Zone::Naive
+    };
     NaiveDateTime::parse_from_str(s, fmt)
-        .map(|t| t.and_utc().timestamp())
-        .or_else(|_| DateTime::parse_from_str(s, fmt).map(|t| t.timestamp()))
-        .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(midnight))
+        .map(|t| (t.and_utc().timestamp(), naive))
+        .or_else(|_| DateTime::parse_from_str(s, fmt).map(zoned))
+        .or_else(|_| NaiveDate::parse_from_str(s, fmt).map(|d| (midnight(d), naive)))
+        .or_else(|e| partial_date(s, fmt).map(|d| (midnight(d), naive)).ok_or(e))
         .map_err(|e| format!("does not match --date-format '{fmt}' ({e})"))
 }
 
-/// ISO dates and datetimes, year-months, quarters and ISO weeks (not bare numbers).
-fn parse_calendar(s: &str) -> Option<i64> {
+/// A time with an offset, as Unix seconds and its zone.
+fn zoned(t: DateTime<chrono::FixedOffset>) -> (i64, Zone) {
+    (t.timestamp(), Zone::of_offset(t.offset().local_minus_utc()))
+}
+
+/// A date whose format leaves out the day, or the month and the day (`%Y`, `%Y-%m`): the
+/// period's first day, as the automatic reading takes `1960-01`.
+fn partial_date(s: &str, fmt: &str) -> Option<NaiveDate> {
+    let mut parsed = chrono::format::Parsed::new();
+    chrono::format::parse(&mut parsed, s, chrono::format::StrftimeItems::new(fmt)).ok()?;
+    let by_week = parsed.isoweek().is_some()
+        || parsed.week_from_mon().is_some()
+        || parsed.week_from_sun().is_some()
+        || parsed.ordinal().is_some();
+    if parsed.year().is_none() || by_week {
+        return None;
+    }
+    if parsed.month().is_none() {
+        parsed.set_month(1).ok()?;
+    }
+    if parsed.day().is_none() {
+        parsed.set_day(1).ok()?;
+    }
+    parsed.to_naive_date().ok()
+}
+
+/// ISO dates and datetimes, year-months, quarters and ISO weeks (not bare numbers), with
+/// the zone they were written in.
+fn parse_calendar(s: &str) -> Option<(i64, Zone)> {
+    let naive = |t: i64| (t, Zone::Naive);
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some(midnight(d));
+        return Some(naive(midnight(d)));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp());
+        return Some(zoned(t));
     }
     for fmt in [
         "%Y-%m-%d %H:%M:%S%.f%:z",
@@ -1514,7 +1908,7 @@ fn parse_calendar(s: &str) -> Option<i64> {
         "%Y-%m-%dT%H:%M:%S%.f%#z",
     ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(t.timestamp());
+            return Some(zoned(t));
         }
     }
     for fmt in [
@@ -1524,10 +1918,58 @@ fn parse_calendar(s: &str) -> Option<i64> {
         "%Y-%m-%dT%H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc().timestamp());
+            return Some(naive(t.and_utc().timestamp()));
         }
     }
-    period_start(s).map(midnight)
+    year_first(s)
+        .or_else(|| period_start(s).map(midnight))
+        .map(naive)
+}
+
+/// A date or naive datetime written year first with slashes or dots (`2010/01/31`,
+/// `2010.01.31 09:30`): not ambiguous, as no one writes the day between year and month.
+fn year_first(s: &str) -> Option<i64> {
+    let sep = *s.as_bytes().get(4)?;
+    if !matches!(sep, b'/' | b'.') || !is_number(&s[..4]) {
+        return None;
+    }
+    let sep = sep as char;
+    let date = format!("%Y{sep}%m{sep}%d");
+    if let Ok(d) = NaiveDate::parse_from_str(s, &date) {
+        return Some(midnight(d));
+    }
+    ["%H:%M:%S%.f", "%H:%M"]
+        .iter()
+        .flat_map(|time| [format!("{date} {time}"), format!("{date}T{time}")])
+        .find_map(|fmt| NaiveDateTime::parse_from_str(s, &fmt).ok())
+        .map(|t| t.and_utc().timestamp())
+}
+
+/// The two readings of a date written day and month first (`01/02/2021 10:00`), as
+/// `--date-format` values that fit it, time included: `('%d/%m/%Y %H:%M', '%m/%d/%Y %H:%M')`.
+fn day_month_formats(s: &str) -> (String, String) {
+    let sep = if s.contains('/') { '/' } else { '.' };
+    let (date, time) = match s.find([' ', 'T']) {
+        Some(at) => (&s[..at], &s[at..]),
+        None => (s, ""),
+    };
+    let year = match date.rsplit(sep).next() {
+        Some(y) if y.len() == 2 => "%y",
+        _ => "%Y",
+    };
+    let time = match time.chars().next() {
+        None => String::new(),
+        Some(gap) => {
+            let fields = ["%H", "%M", "%S"];
+            let n = (time.matches(':').count() + 1).min(3);
+            let fraction = if time.contains('.') { "%.f" } else { "" };
+            format!("{gap}{}{fraction}", fields[..n].join(":"))
+        }
+    };
+    (
+        format!("%d{sep}%m{sep}{year}{time}"),
+        format!("%m{sep}%d{sep}{year}{time}"),
+    )
 }
 
 /// The first day of a period written as a year-month (`1960-01`), a quarter (`2020-Q1`,
@@ -1572,6 +2014,14 @@ fn yyyymmdd(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(part(0..4)? as i32, part(4..6)?, part(6..8)?)
 }
 
+/// `1871` as 1 January 1871: 1 to 4 digits, no leading zero.
+fn year(s: &str) -> Option<NaiveDate> {
+    if s.len() > 4 || !is_number(s) || s.starts_with('0') {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(s.parse().ok()?, 1, 1)
+}
+
 fn is_number(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -1583,20 +2033,22 @@ fn midnight(d: NaiveDate) -> i64 {
 }
 
 /// Formats Unix seconds for machines: `2024-03-31` (daily data) or RFC 3339 in UTC,
-/// `2024-03-31T12:00:00Z`.
+/// `2024-03-31T12:00:00Z` ([`Zone::iso`] for a series' own zone).
 pub fn format_iso(secs: i64, daily: bool) -> String {
-    match DateTime::from_timestamp(secs, 0) {
-        Some(t) if daily => t.format("%Y-%m-%d").to_string(),
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        None => secs.to_string(),
-    }
+    Zone::Utc.iso(secs, daily)
 }
 
-/// A date from [`format_iso`] as people read it: `2024-03-31 12:00:00 UTC`.
+/// A date from [`Zone::iso`] as people read it: `2024-03-31 12:00:00 UTC`,
+/// `2024-03-31 12:00:00 +05:00`, `2024-03-31 12:00:00`.
 pub fn human_date(iso: &str) -> String {
-    match iso.strip_suffix('Z') {
-        Some(t) => format!("{} UTC", t.replacen('T', " ", 1)),
-        None => iso.to_string(),
+    let (Some(time), Some(zone)) = (iso.get(..19), iso.get(19..)) else {
+        return iso.to_string();
+    };
+    let time = time.replacen('T', " ", 1);
+    match zone {
+        "" => time,
+        "Z" => format!("{time} UTC"),
+        offset => format!("{time} {offset}"),
     }
 }
 
@@ -1626,7 +2078,10 @@ mod tests {
         let day = 1_711_843_200; // 2024-03-31
         assert_eq!(parse_date("2024-03-31", None), Ok(day));
         assert_eq!(parse_date("2024-03-31 00:00:00", None), Ok(day));
-        assert_eq!(parse_date("2024-03-31T02:00:00+02:00", None), Ok(day));
+        assert_eq!(
+            parse_date("2024-03-30T22:00:00-02:00", None),
+            Ok(day - 7_200)
+        );
         assert_eq!(parse_date("2024-03-31T00:00:00Z", None), Ok(day));
         assert_eq!(parse_date("2024-03-31 00:00:00.000", None), Ok(day));
         assert_eq!(parse_date("1711843200", None), Ok(day));
@@ -1817,6 +2272,298 @@ mod tests {
         );
         assert_eq!(s.resample(Resample::Day).calendar, Calendar::default());
         assert_eq!(s.resample(Resample::Hour), s);
+    }
+
+    fn ymd(y: i32, m: u32, d: u32) -> i64 {
+        midnight(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    }
+
+    fn refusal(text: &str, config: &DataConfig) -> String {
+        match parse_csv(text.as_bytes(), Path::new("t.csv"), config) {
+            Ok(loaded) => panic!("loaded {:?}", loaded.series.dates),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Plain years were Unix seconds (1700 → 1970-01-01 00:28:20); they are years, with a
+    /// note, in a column named `year` or when they have 3 or 4 digits, and with `%Y`; a
+    /// yearly series is forecast on 1 January of the next years.
+    #[test]
+    fn plain_years_are_read_as_years() {
+        let config = DataConfig::default();
+        for text in [
+            "Year,value
+1700,5
+1701,6
+1702,7
+",
+            "Date,Close
+1700,5
+1701,6
+1702,7
+",
+        ] {
+            let loaded = parse_csv(text.as_bytes(), Path::new("t.csv"), &config).unwrap();
+            let s = &loaded.series;
+            assert_eq!(s.dates, [ymd(1700, 1, 1), ymd(1701, 1, 1), ymd(1702, 1, 1)]);
+            assert_eq!(s.calendar.describe(), "yearly, dated on the first day");
+            assert_eq!(
+                s.calendar.future(s.dates[2], 2),
+                [ymd(1703, 1, 1), ymd(1704, 1, 1)]
+            );
+            assert!(
+                loaded.notes.iter().any(|n| n.contains("'1700' as years")),
+                "{:?}",
+                loaded.notes
+            );
+        }
+        // A short year in a column named year; a later value that is no year is refused.
+        let loaded = parse_csv(
+            b"year,y
+99,1
+100,2
+",
+            Path::new("t.csv"),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(loaded.series.dates, [ymd(99, 1, 1), ymd(100, 1, 1)]);
+        let err = refusal(
+            "Year,value
+1700,5
+1700000000,6
+",
+            &config,
+        );
+        assert!(
+            err.contains("line 3: Year '1700000000' is not a year"),
+            "{err}"
+        );
+        // --date-format %Y (and %Y-%m) read the period's first day.
+        assert_eq!(parse_date("1871", Some("%Y")), Ok(ymd(1871, 1, 1)));
+        assert_eq!(parse_date("1871-03", Some("%Y-%m")), Ok(ymd(1871, 3, 1)));
+        assert!(parse_date("18x1", Some("%Y")).is_err());
+        let with_format = DataConfig {
+            date_format: Some("%Y".into()),
+            ..DataConfig::default()
+        };
+        let loaded = parse_csv(
+            b"t,Close
+1871,1
+1872,2
+",
+            Path::new("t.csv"),
+            &DataConfig {
+                date_column: Some("t".into()),
+                ..with_format
+            },
+        )
+        .unwrap();
+        assert_eq!(loaded.series.dates, [ymd(1871, 1, 1), ymd(1872, 1, 1)]);
+    }
+
+    /// A column of small numbers (a quarter's 1 to 4) was read as Unix seconds and refused
+    /// for a duplicate 1970-01-01; it is refused as no date column, naming the columns that
+    /// could make one.
+    #[test]
+    fn small_numbers_are_not_dates() {
+        let config = DataConfig::default();
+        let text = "Year,Quarter,value
+1700,1,5
+1700,2,6
+1700,3,7
+1700,4,8
+1701,1,9
+";
+        let err = refusal(text, &config);
+        assert!(
+            err.contains("date column Quarter holds small numbers such as '1', not dates"),
+            "{err}"
+        );
+        assert!(err.contains("could make a date: Year ('1700')"), "{err}");
+        assert!(
+            err.ends_with("or write Year and Quarter as one date column such as '1700-Q1'"),
+            "{err}"
+        );
+        assert!(!err.contains("same"), "{err}");
+        let err = refusal(
+            "ds,y
+1,5
+2,6
+",
+            &config,
+        );
+        assert!(err.contains("no column holds dates"), "{err}");
+        // Told to, they are Unix seconds.
+        let unix = DataConfig {
+            date_format: Some("%s".into()),
+            ..DataConfig::default()
+        };
+        let loaded = parse_csv(
+            b"ds,y
+1,5
+2,6
+",
+            Path::new("t.csv"),
+            &unix,
+        )
+        .unwrap();
+        assert_eq!(loaded.series.dates, [1, 2]);
+    }
+
+    /// `2010/01/01 00:00` was refused as ambiguous; year first is not. Day-and-month-first
+    /// values are, with formats that fit them, time included.
+    #[test]
+    fn year_first_dates_with_slashes_are_not_ambiguous() {
+        let at = |h: i64, m: i64| ymd(2010, 1, 31) + h * 3_600 + m * 60;
+        assert_eq!(parse_date("2010/01/01 00:00", None), Ok(ymd(2010, 1, 1)));
+        assert_eq!(parse_date("2010/01/31", None), Ok(at(0, 0)));
+        assert_eq!(parse_date("2010/01/31T09:30", None), Ok(at(9, 30)));
+        assert_eq!(parse_date("2010.01.31 09:30:15", None), Ok(at(9, 30) + 15));
+        assert!(parse_date("2010/31/01", None).is_err());
+        for (value, day_first, month_first) in [
+            ("01/02/2021", "'%d/%m/%Y'", "'%m/%d/%Y'"),
+            ("01/02/2021 10:00", "'%d/%m/%Y %H:%M'", "'%m/%d/%Y %H:%M'"),
+            (
+                "01.02.21 10:00:00",
+                "'%d.%m.%y %H:%M:%S'",
+                "'%m.%d.%y %H:%M:%S'",
+            ),
+        ] {
+            let err = parse_date(value, None).unwrap_err();
+            assert!(err.contains("ambiguous"), "{err}");
+            assert!(
+                err.contains(&format!("e.g. {day_first} or {month_first}")),
+                "{err}"
+            );
+            let fmt = day_first.trim_matches('\'');
+            assert!(parse_date(value, Some(fmt)).is_ok(), "{value} {fmt}");
+        }
+    }
+
+    /// A long file read without `--id-column` was told to "remove one" of its repeated
+    /// dates; a text column that repeats is named as the way out.
+    #[test]
+    fn repeated_dates_of_several_series_suggest_the_id_column() {
+        let config = DataConfig::default();
+        let text = "Date,Symbol,Close
+2024-01-01,AAA,1
+2024-01-02,AAA,2
+\
+                    2024-01-01,BBB,5
+2024-01-02,BBB,6
+";
+        let err = refusal(text, &config);
+        assert!(
+            err.contains("lines 2 and 4 have the same Date (2024-01-01) but different Close"),
+            "{err}"
+        );
+        assert!(
+            err.contains("this looks like several series: pass --id-column Symbol"),
+            "{err}"
+        );
+        // Hourly, as the long files of forecasting competitions: the time is shown whole.
+        let text = "series,time,value\nH1,2016-01-01T00:00:00Z,1\nH1,2016-01-01T01:00:00Z,2\n\
+                    H2,2016-01-01T00:00:00Z,5\nH2,2016-01-01T01:00:00Z,6\n";
+        let err = refusal(text, &config);
+        assert!(
+            err.contains(
+                "the same time (2016-01-01 00:00:00) but different value (1 and 5); \
+                          this looks like several series: pass --id-column series"
+            ),
+            "{err}"
+        );
+        // A genuine conflict in one series: remove one.
+        let err = refusal(
+            "Date,Note,Close
+2024-01-01,a,1
+2024-01-01,b,2
+2024-01-02,c,3
+",
+            &config,
+        );
+        assert!(err.ends_with("remove one"), "{err}");
+    }
+
+    /// Times with an offset were turned to UTC and printed as UTC, so a daily series at
+    /// +05:00 was forecast at 19:00 the day before; times without a zone were labelled UTC.
+    /// Each keeps its clock and prints as written; mixed zones are instants, with a note.
+    #[test]
+    fn dates_keep_the_zone_they_were_written_in() {
+        let load = |text: &str| {
+            parse_csv(text.as_bytes(), Path::new("t.csv"), &DataConfig::default()).unwrap()
+        };
+        let daily = load(
+            "Date,Close\n2024-01-01T00:00:00+05:00,1\n2024-01-02T00:00:00+05:00,2\n\
+             2024-01-03T00:00:00+05:00,3\n",
+        );
+        let s = &daily.series;
+        assert_eq!(s.zone, Zone::Offset(18_000));
+        assert_eq!(s.dates, [ymd(2024, 1, 1), ymd(2024, 1, 2), ymd(2024, 1, 3)]);
+        assert!(s.is_daily());
+        assert_eq!(s.calendar.future(s.dates[2], 1), [ymd(2024, 1, 4)]);
+        assert_eq!(daily.provenance.last_date, "2024-01-03");
+        assert!(
+            daily.info.iter().any(|i| i.contains("at +05:00")),
+            "{:?}",
+            daily.info
+        );
+
+        let hourly = load("time,value\n2024-01-01T09:00:00-03:30,1\n2024-01-01T10:00:00-03:30,2\n");
+        let s = &hourly.series;
+        assert_eq!(s.zone.name(), "-03:30");
+        assert_eq!(s.dates[0], ymd(2024, 1, 1) + 9 * 3_600);
+        let next = s.calendar.future(s.dates[1], 1)[0];
+        assert_eq!(s.zone.iso(next, false), "2024-01-01T11:00:00-03:30");
+        assert_eq!(
+            human_date(&s.zone.iso(next, false)),
+            "2024-01-01 11:00:00 -03:30"
+        );
+        assert_eq!(parse_date("2024-01-01T11:00:00-03:30", None), Ok(next));
+
+        let naive = load("time,value\n2024-01-01 09:00,1\n2024-01-01 10:00,2\n");
+        assert_eq!(naive.series.zone, Zone::Naive);
+        assert_eq!(
+            naive.series.zone.iso(naive.series.dates[0], false),
+            "2024-01-01T09:00:00"
+        );
+        assert_eq!(human_date("2024-01-01T09:00:00"), "2024-01-01 09:00:00");
+        let utc = load("time,value\n2024-01-01T09:00:00Z,1\n2024-01-01T10:00:00+00:00,2\n");
+        assert_eq!(
+            utc.series.zone.iso(utc.series.dates[0], false),
+            "2024-01-01T09:00:00Z"
+        );
+        assert_eq!(
+            human_date("2024-01-01T09:00:00Z"),
+            "2024-01-01 09:00:00 UTC"
+        );
+
+        // Summer time: two offsets, read as instants and printed in UTC, said once.
+        let mixed = load(
+            "time,Close\n2024-03-31T00:00:00+01:00,1\n2024-03-31T01:00:00+01:00,2\n\
+             2024-03-31T03:00:00+02:00,3\n2024-03-31T04:00:00+02:00,4\n",
+        );
+        let s = &mixed.series;
+        assert_eq!(s.zone, Zone::Utc);
+        assert_eq!(s.dates[3] - s.dates[0], 3 * 3_600);
+        assert_eq!(
+            mixed.notes,
+            [
+                "time values are not all in one zone (+01:00 at line 2, +02:00 at line 4); \
+              they are read as instants (a time without a zone as UTC) and printed in UTC"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_is_named_as_json() {
+        let text = "[{\"date\": \"2024-01-01\", \"close\": 1}]\n";
+        let err = refusal(text, &DataConfig::default());
+        assert!(
+            err.contains("t.csv: this looks like JSON, not CSV"),
+            "{err}"
+        );
+        assert!(err.contains("date column and a value column"), "{err}");
     }
 
     #[test]

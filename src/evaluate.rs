@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
-use crate::data::{format_iso, Series};
+use crate::data::Series;
 use crate::features::Columns;
 use crate::forecast::Forecaster;
 
@@ -210,8 +210,8 @@ pub fn score(
     let daily = series.is_daily();
     Evaluation {
         n: truth.len(),
-        first_date: format_iso(series.dates[targets.start], daily),
-        last_date: format_iso(series.dates[targets.end - 1], daily),
+        first_date: series.zone.iso(series.dates[targets.start], daily),
+        last_date: series.zone.iso(series.dates[targets.end - 1], daily),
         held_out: scoring.held_out,
         rows: forecasters
             .into_iter()

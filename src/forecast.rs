@@ -28,7 +28,7 @@ use candle_core::Device;
 
 use crate::calendar::Calendar;
 use crate::conformal::{quantile_levels, Calibration, CalibrationError, Method};
-use crate::data::Series;
+use crate::data::{Series, Zone};
 use crate::features::{Columns, Featurizer};
 use crate::interval::{Interval, Level};
 use crate::mc_dropout::SampleError;
@@ -45,10 +45,12 @@ pub struct Forecast {
     pub calendar: Calendar,
     /// Dates print without a time of day.
     pub daily: bool,
+    /// The zone the series' dates were written in, which the forecast's dates keep.
+    pub zone: Zone,
     /// The last date and value of the data the forecast continues.
     pub last_date: i64,
     pub last_value: f64,
-    /// Unix seconds (UTC) of each forecast step, and its value.
+    /// The date of each forecast step (seconds on the clock of `zone`), and its value.
     pub dates: Vec<i64>,
     pub point: Vec<f64>,
     /// Intervals around `point` at each level asked for, in the order asked.
@@ -266,6 +268,7 @@ impl Forecaster {
             column: column.to_string(),
             calendar: series.calendar,
             daily: series.is_daily() && !series.calendar.intraday(),
+            zone: series.zone,
             last_date,
             last_value: *series.values.last().unwrap_or(&f64::NAN),
             dates: series.calendar.future(last_date, point.len()),

@@ -166,3 +166,170 @@ fn useless_or_repeated_calendar_inputs_are_refused() {
         .stderr(contains("use one or more of hour, weekday, month"));
     assert!(!dir.path().join("gruf-model.safetensors").exists());
 }
+
+// ---- Dates as a new user writes them (issue 20): years, zones, standard input. ----
+
+/// The tiny model of `common::TINY`, holding out the last 5 values.
+const TINY5: &[&str] = &[
+    "--layers",
+    "8",
+    "--window",
+    "10",
+    "--epochs",
+    "2",
+    "--seed",
+    "1",
+    "--test-size",
+    "5",
+];
+
+/// `n` rows of `date(i),value` under `header`.
+fn rows(header: &str, n: usize, date: impl Fn(usize) -> String) -> String {
+    let mut text = format!("{header}\n");
+    for i in 0..n {
+        let v = 100.0 + (i as f64 / 3.0).sin() * 10.0 + (i % 7) as f64;
+        text.push_str(&format!("{},{v:.2}\n", date(i)));
+    }
+    text
+}
+
+/// Trains on `csv` in `dir` (stderr returned) and forecasts `steps` as CSV (stdout).
+fn train_predict(dir: &std::path::Path, csv: &str, steps: &str) -> (String, String) {
+    let out = gruf(dir)
+        .args(["train", "--csv", csv])
+        .args(TINY5)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let predict = stdout(gruf(dir).args(["predict", "--steps", steps, "--format", "csv"]));
+    (stderr, predict)
+}
+
+/// Plain years were read as Unix seconds (the forecast dated 1970-01-01 00:33:29): they
+/// are years, said in a note, and a yearly series is forecast on 1 January of the next
+/// years; `--date-format %Y` reads them too.
+#[test]
+fn plain_years_are_forecast_on_the_first_of_january() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "years.csv",
+        &rows("year,value", 60, |i| format!("{}", 1700 + i)),
+    );
+    let (stderr, csv) = train_predict(dir.path(), "years.csv", "2");
+    assert!(
+        stderr.contains("values such as '1700' as years (1700-01-01)"),
+        "{stderr}"
+    );
+    dated(&csv, &["1760-01-01", "1761-01-01"]);
+    let table = stdout(gruf(dir.path()).args(["predict", "--steps", "1"]));
+    assert!(table.contains("1760-01-01"), "{table}");
+
+    write(
+        dir.path(),
+        "y.csv",
+        &rows("when,value", 60, |i| format!("{}", 1871 + i)),
+    );
+    gruf(dir.path())
+        .args([
+            "train",
+            "--csv",
+            "y.csv",
+            "--date-column",
+            "when",
+            "--date-format",
+            "%Y",
+        ])
+        .args(TINY5)
+        .assert()
+        .success();
+    let csv = stdout(gruf(dir.path()).args(["predict", "--steps", "1", "--format", "csv"]));
+    assert!(csv.contains("\n1931-01-01,"), "{csv}");
+}
+
+/// Checks the dates of `csv` (a forecast as CSV) against `dates`.
+fn dated(csv: &str, dates: &[&str]) {
+    let got: Vec<&str> = (csv.lines().skip(1))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(got, dates, "{csv}");
+}
+
+/// Times with an offset were all turned to UTC: a daily series at +05:00 was forecast at
+/// 19:00 the day before. It is forecast on the next days; an hourly one at +05:00 prints
+/// its offset; times without a zone print without one (they were labelled UTC).
+#[test]
+fn forecasts_keep_the_zone_of_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = |i: usize| {
+        chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(i as u64)
+    };
+    write(
+        dir.path(),
+        "daily.csv",
+        &rows("Date,Close", 60, |i| format!("{}T00:00:00+05:00", day(i))),
+    );
+    let (_, csv) = train_predict(dir.path(), "daily.csv", "2");
+    dated(&csv, &["2024-03-01", "2024-03-02"]);
+
+    let hour = |i: usize| format!("{}T{:02}:00:00", day(i / 24), i % 24);
+    write(
+        dir.path(),
+        "hourly.csv",
+        &rows("time,Close", 72, |i| format!("{}+05:00", hour(i))),
+    );
+    let (_, csv) = train_predict(dir.path(), "hourly.csv", "2");
+    dated(
+        &csv,
+        &["2024-01-04T00:00:00+05:00", "2024-01-04T01:00:00+05:00"],
+    );
+    let table = stdout(gruf(dir.path()).args(["predict", "--steps", "1"]));
+    assert!(
+        table.contains("time (+05:00)") && table.contains("2024-01-04 00:00:00"),
+        "{table}"
+    );
+
+    write(dir.path(), "naive.csv", &rows("time,Close", 72, hour));
+    let (_, csv) = train_predict(dir.path(), "naive.csv", "1");
+    dated(&csv, &["2024-01-04T00:00:00"]);
+    let table = stdout(gruf(dir.path()).args(["predict", "--steps", "1"]));
+    assert!(!table.contains("UTC"), "{table}");
+}
+
+/// `--csv -` reads standard input, as `sample --out -` writes standard output.
+#[test]
+fn a_csv_can_come_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = stdout(gruf(dir.path()).args(["sample", "--rows", "80", "--out", "-"]));
+    gruf(dir.path())
+        .args(["train", "--csv", "-", "--model", "piped.gruf"])
+        .args(TINY5)
+        .write_stdin(sample.clone())
+        .assert()
+        .success();
+    let piped = stdout(
+        gruf(dir.path())
+            .args([
+                "predict",
+                "--model",
+                "piped.gruf",
+                "--csv",
+                "-",
+                "--format",
+                "csv",
+            ])
+            .write_stdin(sample.clone()),
+    );
+    write(dir.path(), "sample.csv", &sample);
+    let from_file = stdout(gruf(dir.path()).args([
+        "predict",
+        "--model",
+        "piped.gruf",
+        "--csv",
+        "sample.csv",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(piped, from_file);
+}

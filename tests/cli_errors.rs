@@ -610,3 +610,114 @@ fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out[at..at + to.len()].copy_from_slice(to);
     out
 }
+
+// ---- Dates and loading as a new user meets them (issue 20) ----
+
+#[test]
+fn date_columns_and_files_that_are_not_what_they_seem_are_named() {
+    let dir = workspace();
+    let mut quarters = String::from("year,quarter,value\n");
+    let mut long = String::from("Date,Symbol,Close\n");
+    for i in 0..40 {
+        quarters.push_str(&format!("{},{},{}\n", 1700 + i / 4, 1 + i % 4, 100 + i));
+        for (k, id) in ["AAA", "BBB"].iter().enumerate() {
+            long.push_str(&format!("2024-01-{:02},{id},{}\n", 1 + i % 28, 100 + k));
+        }
+    }
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            &quarters,
+            "q.csv",
+            &[
+                "date column quarter holds small numbers such as '1', not dates",
+                "could make a date: year ('1700'); pass --date-column",
+            ],
+        ),
+        (
+            &long,
+            "long.csv",
+            &[
+                "have the same Date",
+                "this looks like several series: pass --id-column Symbol",
+            ],
+        ),
+        (
+            "[{\"date\": \"2024-01-01\", \"close\": 1}]\n",
+            "x.csv",
+            &[
+                "x.csv: this looks like JSON, not CSV",
+                "a date column and a value column",
+            ],
+        ),
+        (
+            "Date,Close\n01/02/2021 10:00,1\n",
+            "dm.csv",
+            &["ambiguous", "e.g. '%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M'"],
+        ),
+    ];
+    for (text, name, says) in cases {
+        write(dir.path(), name, text);
+        let out = gruf(dir.path())
+            .args(["train", "--csv", name])
+            .args(FAST)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(65), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        for s in *says {
+            assert!(stderr.contains(s), "{name}: {stderr}");
+        }
+    }
+}
+
+/// Year first with slashes and a time is not ambiguous.
+#[test]
+fn year_first_dates_with_slashes_load() {
+    let dir = workspace();
+    let mut text = String::from("Date,Close\n");
+    for i in 0..80 {
+        text.push_str(&format!(
+            "2010/{:02}/{:02} 00:00,{}\n",
+            1 + i / 28,
+            1 + i % 28,
+            100 + i % 7
+        ));
+    }
+    write(dir.path(), "yf.csv", &text);
+    gruf(dir.path())
+        .args(["train", "--csv", "yf.csv"])
+        .args(FAST)
+        .assert()
+        .success();
+}
+
+/// A series of a long CSV without a single value refused the whole file; it is left out
+/// and named, as the README says, and the others train.
+#[test]
+fn a_series_without_values_is_left_out_of_a_long_csv() {
+    let dir = workspace();
+    let mut text = common::long_csv(&["AAA", "BBB"], 80);
+    for day in 1..=20 {
+        text.push_str(&format!("2021-02-{day:02},CCC,\n"));
+    }
+    write(dir.path(), "long.csv", &text);
+    gruf(dir.path())
+        .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+        .args(common::loud(FAST))
+        .assert()
+        .success()
+        .stderr(contains("left out 1 series with no usable row").and(contains("'CCC'")));
+    // None left: refused.
+    write(
+        dir.path(),
+        "none.csv",
+        "Date,Symbol,Close\n2021-01-01,AAA,\n2021-01-01,BBB,\n",
+    );
+    gruf(dir.path())
+        .args(["train", "--csv", "none.csv", "--id-column", "Symbol"])
+        .args(FAST)
+        .assert()
+        .code(65)
+        .stderr(contains("no rows with a Close value"));
+}

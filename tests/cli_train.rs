@@ -236,9 +236,10 @@ fn csv_variants_from_other_tools_are_accepted() {
             "",
         ),
         (
+            // Midnight at +05:00 (19:00 UTC the day before): forecast on the next days.
             "datetimes with a zone",
             "Date,Close",
-            |d, v| format!("{d}T02:00:00+02:00,{v}"),
+            |d, v| format!("{d}T00:00:00+05:00,{v}"),
             None,
             "",
         ),

@@ -237,7 +237,7 @@ fn neuralforecast_and_value_columns_are_found() {
     write(dir, "nodate.csv", "Day,Close\n2020-01-01,1\n");
     let err = train_refused(dir, "nodate.csv", &[]);
     assert!(
-        err.contains("Open time, Month, Week, Period, Quarter, ds); columns are: Day, Close"),
+        err.contains("Open time, Month, Week, Period, Quarter, ds, Year); columns are: Day, Close"),
         "{err}"
     );
 }

@@ -6,7 +6,7 @@ use crate::backtest::{fold_bounds, Cut, Fold, Summary};
 use crate::cli::BacktestArgs;
 use crate::conformal;
 use crate::coverage::Coverage;
-use crate::data::{format_iso, format_time, load_csv};
+use crate::data::{format_time, load_csv};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, season_left_out, Scoring};
 use crate::forecast::Forecaster;
@@ -179,7 +179,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
         };
         results.push(Fold {
             fold: i + 1,
-            trained_to: format_iso(series.dates[*fit_end - 1], daily),
+            trained_to: series.zone.iso(series.dates[*fit_end - 1], daily),
             refit,
             evaluation,
             horizons,

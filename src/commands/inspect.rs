@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::checkpoint::Checkpoint;
 use crate::cli::{InspectArgs, InspectFormat};
 use crate::config::Cell;
-use crate::data::{format_iso, parse_date, Series};
+use crate::data::{parse_date, Series};
 use crate::error::GrufError;
 use crate::features::Columns;
 use crate::model::fused::{saved_names, Trace};
@@ -82,7 +82,7 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
         title: format!(
             "{what} · {} · window ending {}",
             meta.model().describe(),
-            format_iso(series.dates[end - 1], series.is_daily())
+            series.zone.iso(series.dates[end - 1], series.is_daily())
         ),
         times: series.dates[end - window..end].to_vec(),
         input: series.values[end - window..end].to_vec(),
@@ -122,8 +122,8 @@ fn window_end(
     let span = || {
         format!(
             "{} to {}",
-            format_iso(series.dates[0], daily),
-            format_iso(*series.dates.last().unwrap_or(&0), daily)
+            series.zone.iso(series.dates[0], daily),
+            series.zone.iso(*series.dates.last().unwrap_or(&0), daily)
         )
     };
     let Ok(row) = series.dates.binary_search(&when) else {
@@ -141,7 +141,7 @@ fn window_end(
             file,
             format!(
                 "--at {at}: the window ending there would start before the data; the model reads {lookback} values, so the earliest --at is {}",
-                format_iso(series.dates[lookback - 1], daily)
+                series.zone.iso(series.dates[lookback - 1], daily)
             ),
         )
         .into());

@@ -39,8 +39,9 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{
-    compression, csv_reader, date_cell, header_names, hex, unix_seconds, DataConfig, DateForm,
-    Hash, Layout, Loaded, Price, Refusal, Rows,
+    compression, csv_reader, date_cell, header_names, hex, looks_like_json, set_aside_empty,
+    unix_seconds, DataConfig, DateForm, FileSeries, Hash, Layout, Loaded, Price, Refusal, Rows,
+    Zone,
 };
 
 /// Bytes read at a time; a block holds whole lines (it grows for a longer one), and is cut
@@ -52,17 +53,14 @@ const BLOCK: usize = 8 << 20;
 pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loaded> {
     debug_assert!(config.id_column.is_none());
     load_groups(path, config, hash)?
+        .series
         .pop()
         .map(|(_, loaded)| loaded)
 }
 
 /// Loads every series of `path` (one per id of `config.id_column`, sorted by id; one with
 /// an empty id without an id column) by the fast path, or `None` where the slow path must.
-pub(super) fn load_groups(
-    path: &Path,
-    config: &DataConfig,
-    hash: Hash,
-) -> Option<Vec<(String, Loaded)>> {
+pub(super) fn load_groups(path: &Path, config: &DataConfig, hash: Hash) -> Option<FileSeries> {
     let file = File::open(path).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
@@ -76,7 +74,7 @@ pub(super) fn read_groups(
     path: &Path,
     config: &DataConfig,
     hash: Hash,
-) -> Option<Vec<(String, Loaded)>> {
+) -> Option<FileSeries> {
     read(bytes, path, config, BLOCK, hash)
 }
 
@@ -88,7 +86,7 @@ fn read(
     config: &DataConfig,
     block: usize,
     hash: Hash,
-) -> Option<Vec<(String, Loaded)>> {
+) -> Option<FileSeries> {
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(1);
         let (spare, spare_rx) = sync_channel(2);
@@ -158,10 +156,10 @@ fn parse(
     path: &Path,
     config: &DataConfig,
     sha256: impl FnOnce() -> Option<String>,
-) -> Option<Vec<(String, Loaded)>> {
+) -> Option<FileSeries> {
     let delimiter = config.delimiter.byte();
     let first = blocks.next()?;
-    if compression(&first.0).is_some() {
+    if compression(&first.0).is_some() || looks_like_json(&first.0) {
         return None;
     }
     let header_end = first.0.iter().position(|&b| b == b'\n')?;
@@ -190,7 +188,11 @@ fn parse(
     if first_date.is_empty() {
         return None;
     }
-    let form = DateForm::detect(first_date, config.date_format.as_deref());
+    let form = DateForm::for_column(
+        &header[layout.date],
+        first_date,
+        config.date_format.as_deref(),
+    )?;
 
     let columns = Columns::new(&header, &layout, &form, delimiter, part);
     let mut groups = Groups::new(&header, &layout);
@@ -205,11 +207,21 @@ fn parse(
     let sha256 = sha256()?;
     // Each series is cleaned on its own: in parallel, then in the slow path's order (by
     // id). Any refusal is the slow path's to word.
+    let notes = set_aside_empty(&mut groups.series);
     let mut loaded = (groups.series.into_par_iter())
-        .map(|(id, rows)| Some((id, rows.finish(path, config, &form, sha256.clone()).ok()?)))
+        .map(|(id, rows)| {
+            Some((
+                id,
+                rows.finish(path, config, &form, sha256.clone(), || None)
+                    .ok()?,
+            ))
+        })
         .collect::<Option<Vec<_>>>()?;
     loaded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Some(loaded)
+    Some(FileSeries {
+        series: loaded,
+        notes,
+    })
 }
 
 /// The rows read so far, by series: one [`Rows`] per id (one with an empty id when the
@@ -359,9 +371,9 @@ impl<'a> Columns<'a> {
         let dates = column(self.layout.date)?;
         // A date is needed only where the row is kept: `None` marks one the slow path
         // refuses or reads otherwise.
-        let dates: Vec<Option<i64>> = if self.unix {
+        let dates: Vec<Option<(i64, Zone)>> = if self.unix {
             // `-0` and signed values are not dates to the slow path.
-            let unix = |d: Option<i64>| d.filter(|&n| n > 0).map(unix_seconds);
+            let unix = |d: Option<i64>| d.filter(|&n| n > 0).map(|n| (unix_seconds(n), Zone::Utc));
             dates.i64().ok()?.iter().map(unix).collect()
         } else {
             let text = |d| date_cell(self.form, d).ok();
@@ -390,7 +402,7 @@ impl<'a> Columns<'a> {
 struct Part {
     /// The series ids of a long CSV, as text.
     ids: Option<StringChunked>,
-    dates: Vec<Option<i64>>,
+    dates: Vec<Option<(i64, Zone)>>,
     prices: Float64Chunked,
     /// The layout's extra columns, in its order.
     extra: Vec<Float64Chunked>,
@@ -562,9 +574,10 @@ mod tests {
     fn both(text: &str, config: &DataConfig) -> (Option<Loaded>, Result<Loaded, GrufError>) {
         let path = Path::new("t.csv");
         let read = |bytes: &[u8], path, config, block, hash| {
-            let mut groups = read(bytes, path, config, block, hash)?;
-            assert_eq!(groups.len(), 1);
-            groups.pop().map(|(_, loaded)| loaded)
+            let mut file = read(bytes, path, config, block, hash)?;
+            assert_eq!(file.series.len(), 1);
+            assert!(file.notes.is_empty());
+            file.series.pop().map(|(_, loaded)| loaded)
         };
         let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
         let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
@@ -935,6 +948,13 @@ mod tests {
         let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
         let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);
         let slow = parse_groups(text.as_bytes(), path, config, Hash::Sha256);
+        for f in small.iter().chain(&fast) {
+            let s = slow.as_ref().map(|s| &s.notes);
+            assert_eq!(Ok(&f.notes), s.map_err(|_| ()), "{text}");
+        }
+        let small = small.map(|f| f.series);
+        let fast = fast.map(|f| f.series);
+        let slow = slow.map(|s| s.series);
         assert_eq!(small.is_some(), fast.is_some(), "{text}");
         for f in small.iter().chain(&fast) {
             let s = slow
@@ -1072,6 +1092,66 @@ mod tests {
                 let _ = both_long(&text, &config);
             }
         }
+    }
+
+    /// Years, dates at an offset (one, or several), times without a zone and year-first
+    /// dates: the fast path reads them as the slow path does, zone included.
+    #[test]
+    fn years_zones_and_year_first_dates_load_the_same_by_both_paths() {
+        let day = DataConfig::default();
+        for (text, zone) in [
+            ("Year,Close\n1700,1\n1701,2\n1702,3\n", Zone::Naive),
+            (
+                "Date,Close\n2024-01-01T00:00:00+05:00,1\n2024-01-02T00:00:00+05:00,2\n",
+                Zone::Offset(18_000),
+            ),
+            (
+                "Date,Close\n2024-03-31T00:00:00+01:00,1\n2024-03-31T03:00:00+02:00,2\n",
+                Zone::Utc,
+            ),
+            (
+                "Date,Close\n2010/01/01 00:00,1\n2010/01/02 00:30,2\n",
+                Zone::Naive,
+            ),
+            ("Timestamp,Close\n1700000000,1\n1700086400,2\n", Zone::Utc),
+        ] {
+            assert_eq!(fast(text, &day).series.zone, zone, "{text}");
+        }
+        let err = declined("Quarter,Close\n1,1\n2,2\n", &day).err();
+        let err = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("holds small numbers"), "{err}");
+    }
+
+    /// A series of a long CSV with no value at all refused the whole file; it is left out
+    /// and named (by both paths alike), and the file is refused only when none is left.
+    #[test]
+    fn a_series_without_values_is_left_out_and_named() {
+        let config = DataConfig {
+            id_column: Some("Symbol".into()),
+            ..DataConfig::default()
+        };
+        let text = "Date,Symbol,Close\n2024-01-01,A,1\n2024-01-01,B,\n2024-01-02,A,2\n\
+                    2024-01-02,B,\n2024-01-01,C,\n";
+        let (fast, slow) = both_long(text, &config);
+        assert!(fast);
+        let ids: Vec<String> = slow.unwrap().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["A"]);
+        let panel = crate::data::parse_panel(text.as_bytes(), Path::new("t.csv"), &config);
+        assert_eq!(
+            panel.map(|p| p.notes).unwrap_or_default(),
+            [
+                "left out 2 series with no usable row (every Close or input value null, empty \
+              or NaN): 'B', 'C'"
+            ]
+        );
+        let none = "Date,Symbol,Close\n2024-01-01,A,\n2024-01-01,B,\n";
+        let (fast, slow) = both_long(none, &config);
+        assert!(!fast);
+        let err = slow.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("series 'A': no rows with a Close value"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::Comparison;
 use crate::coverage::Coverage;
-use crate::data::format_iso;
 use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
 use crate::forecast::Forecast;
 
@@ -28,7 +27,7 @@ impl Renderer for Csv {
         header.extend(f.end_names());
         w.write_record(&header)?;
         for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-            let mut row = vec![format_iso(*d, f.daily), format!("{v:.6}")];
+            let mut row = vec![f.zone.iso(*d, f.daily), format!("{v:.6}")];
             row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
             w.write_record(&row)?;
         }
@@ -48,7 +47,7 @@ impl Renderer for Csv {
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");
             for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-                let mut row = vec![id.to_string(), format_iso(*d, f.daily), format!("{v:.6}")];
+                let mut row = vec![id.to_string(), f.zone.iso(*d, f.daily), format!("{v:.6}")];
                 row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
                 w.write_record(&row)?;
             }

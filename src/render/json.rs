@@ -6,7 +6,6 @@ use serde_json::json;
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::{Comparison, Verdict};
 use crate::coverage::Coverage;
-use crate::data::format_iso;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 
@@ -41,7 +40,7 @@ fn rows(f: &Forecast) -> Vec<serde_json::Value> {
     (f.dates.iter().zip(&f.point).enumerate())
         .map(|(i, (d, v))| {
             let mut row = serde_json::Map::new();
-            row.insert("date".into(), json!(format_iso(*d, f.daily)));
+            row.insert("date".into(), json!(f.zone.iso(*d, f.daily)));
             row.insert("forecast".into(), json!(v));
             for (name, end) in names.iter().zip(f.ends(i)) {
                 row.insert(name.clone(), json!(end));
@@ -59,7 +58,7 @@ impl Renderer for Json {
         pretty(&json!({
             "column": f.column,
             "step": f.calendar.unit(),
-            "last_date": format_iso(f.last_date, f.daily),
+            "last_date": f.zone.iso(f.last_date, f.daily),
             "last_value": f.last_value,
             "forecast": rows,
         }))
@@ -75,7 +74,7 @@ impl Renderer for Json {
                     "id": f.id,
                     "column": f.column,
                     "step": f.calendar.unit(),
-                    "last_date": format_iso(f.last_date, f.daily),
+                    "last_date": f.zone.iso(f.last_date, f.daily),
                     "last_value": f.last_value,
                     "forecast": rows,
                 })

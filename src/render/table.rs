@@ -5,7 +5,7 @@ use crate::backtest::{PanelSummary, Summary};
 use crate::calendar::Calendar;
 use crate::compare::Comparison;
 use crate::coverage::Coverage;
-use crate::data::{format_time, human_date};
+use crate::data::{format_time, human_date, Zone};
 use crate::evaluate::{money, Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
 use crate::output::plural;
@@ -131,7 +131,7 @@ impl Table {
 
 impl Renderer for Table {
     fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let (width, head) = time_column(f.daily);
+        let (width, head) = time_column(f);
         let mut out = format!(
             "{head:<width$}  {:>14}{}\n",
             format!("{} forecast", f.column),
@@ -152,7 +152,7 @@ impl Renderer for Table {
         let Some(first) = forecasts.first() else {
             return Ok(String::new());
         };
-        let (width, head) = time_column(first.daily);
+        let (width, head) = time_column(first);
         let ids = forecasts
             .iter()
             .map(|f| f.id.as_deref().unwrap_or("").chars().count())
@@ -564,11 +564,13 @@ fn band_cells(f: &Forecast, i: usize) -> String {
         .collect()
 }
 
-fn time_column(daily: bool) -> (usize, &'static str) {
-    if daily {
-        (10, "date")
-    } else {
-        (19, "time (UTC)")
+/// The width and heading of a forecast's date column: `time (UTC)`, `time (+05:00)`, or
+/// `time` for times written without a zone.
+fn time_column(f: &Forecast) -> (usize, String) {
+    match f.zone {
+        _ if f.daily => (10, "date".into()),
+        Zone::Naive => (19, "time".into()),
+        zone => (19, format!("time ({})", zone.name())),
     }
 }
 
