@@ -234,6 +234,15 @@ pub enum Zone {
 }
 
 impl Zone {
+    /// A time on the UTC clock (Unix seconds) on this zone's clock: moved by its offset.
+    /// Model files before format 8 stored their dates in UTC; a series now keeps its own.
+    pub fn from_utc(self, t: i64) -> i64 {
+        match self {
+            Zone::Offset(s) => t + i64::from(s),
+            Zone::Utc | Zone::Naive => t,
+        }
+    }
+
     fn of_offset(seconds: i32) -> Zone {
         match seconds {
             0 => Zone::Utc,

@@ -84,6 +84,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
                 mase_scale: Some(1.5),
                 file: None,
                 held_out_from: None,
+                held_out_in_utc: false,
             }],
             data: loaded.provenance,
             history: outcome.history,
@@ -525,6 +526,7 @@ fn golden_metas() -> Vec<Meta> {
             mase_scale: Some(47.72916666666667),
             file: None,
             held_out_from: None,
+            held_out_in_utc: false,
         }],
         data: Provenance {
             path: "/data/prices.tsv".into(),
@@ -684,6 +686,7 @@ fn golden_metas_v4() -> Vec<Meta> {
             mase_scale: Some(100.0 / (i + 1) as f64),
             file: None,
             held_out_from: None,
+            held_out_in_utc: false,
         })
         .collect();
     global.test = None;
@@ -856,6 +859,16 @@ fn write_format_8_fixture() {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
+/// `meta` as a file of format `version` reads back: that version, and its series' held-out
+/// dates on the UTC clock (files before format 8 kept every date in UTC).
+fn as_read(mut meta: Meta, version: u32) -> Meta {
+    meta.format_version = version;
+    for m in &mut meta.members {
+        m.held_out_in_utc = version < 8;
+    }
+    meta
+}
+
 /// A model that fills nothing writes what format 7 wrote, but for the version; format 7
 /// files read back as the same values (as read: version 7), filling nothing even where a
 /// `fill` key was slipped into one.
@@ -872,7 +885,7 @@ fn format_7_is_format_8_of_a_model_without_fill() {
             line.replacen("\"format_version\":7,", "\"format_version\":8,", 1),
             "meta {i}"
         );
-        meta.format_version = 7;
+        meta = as_read(meta, 7);
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
         let slipped = line.replacen("\"data\":{", "\"data\":{\"fill\":\"linear\",", 1);
         assert_ne!(&slipped, line);
@@ -895,7 +908,7 @@ fn format_6_is_format_8_of_an_uncalibrated_point_model() {
             line.replacen("\"format_version\":6,", "\"format_version\":8,", 1),
             "meta {i}"
         );
-        meta.format_version = 6;
+        meta = as_read(meta, 6);
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }
@@ -915,7 +928,7 @@ fn format_5_is_format_8_of_a_gru() {
             line.replacen("\"format_version\":5,", "\"format_version\":8,", 1),
             "meta {i}"
         );
-        meta.format_version = 5;
+        meta = as_read(meta, 5);
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }
@@ -935,7 +948,7 @@ fn format_4_is_format_8_of_one_network() {
             line.replacen("\"format_version\":4,", "\"format_version\":8,", 1),
             "meta {i}"
         );
-        meta.format_version = 4;
+        meta = as_read(meta, 4);
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }
@@ -952,7 +965,7 @@ fn format_3_is_format_8_of_one_series() {
             line.replacen("\"format_version\":3,", "\"format_version\":8,", 1),
             "meta {i}"
         );
-        meta.format_version = 3;
+        meta = as_read(meta, 3);
         assert_eq!(Meta::from_json(line, path).unwrap(), meta, "meta {i}");
     }
 }

@@ -566,7 +566,10 @@ fn min_max_warns_for_each_series_that_leaves_its_training_range() {
     for i in 0..150 {
         let date = start + chrono::Duration::days(i);
         let t = i as f64;
-        text.push_str(&format!("{date},FLAT,{:.3}\n", 100.0 + (t * 0.4).sin() * 5.0));
+        text.push_str(&format!(
+            "{date},FLAT,{:.3}\n",
+            100.0 + (t * 0.4).sin() * 5.0
+        ));
         text.push_str(&format!("{date},RISE,{:.3}\n", 50.0 + t + (t * 0.4).sin()));
     }
     write(dir.path(), "long.csv", &text);

@@ -167,6 +167,7 @@ fn two_seasons_go_through_the_checkpoint_and_old_readers_refuse_them() {
         mase_scale: Some(2.0),
         file: None,
         held_out_from: None,
+        held_out_in_utc: false,
     };
     let trained = gruf::train::Ensemble {
         networks: vec![outcome],

@@ -152,6 +152,9 @@ pub struct Member {
     /// part by date in whatever CSV they read. `None` for a model of one series (its test
     /// dates are in `Meta::test`) and in files written before gruf 1.3, found by row index.
     pub held_out_from: Option<i64>,
+    /// True when `held_out_from` is on the UTC clock (files before format 8, which kept
+    /// every date in UTC), not on the series' own ([`crate::data::Zone::from_utc`]).
+    pub held_out_in_utc: bool,
 }
 
 impl Meta {

@@ -1023,7 +1023,7 @@ impl v5::Meta {
                         m.id
                     ));
                 }
-                member(m, &config)
+                member(m, &config, self.format_version < 8)
             })
             .collect::<Result<_, String>>()?;
         check_best_epoch(self.best_epoch, &self.history, "")?;
@@ -1090,10 +1090,12 @@ fn calibration(c: v5::Calibration, model: &ModelConfig) -> Result<Arc<Calibratio
     let space = match c.space.as_deref() {
         None => Space::Units,
         Some("log") => Space::Log,
-        Some(other) => return Err(format!(
+        Some(other) => {
+            return Err(format!(
             "calibration space '{other}' is unknown to this gruf ({}): upgrade gruf, or retrain",
             env!("CARGO_PKG_VERSION")
-        )),
+        ))
+        }
     };
     if c.steps > MAX_STEPS {
         return Err(format!(
@@ -1210,7 +1212,7 @@ fn check_split(s: &v3::Split, whose: &str) -> Result<(), String> {
 }
 
 /// A series' record as a domain [`Member`], checked against the model's configuration.
-fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
+fn member(m: v4::Member, config: &RunConfig, in_utc: bool) -> Result<Member, String> {
     let whose = if m.id.is_empty() {
         String::new()
     } else {
@@ -1266,6 +1268,7 @@ fn member(m: v4::Member, config: &RunConfig) -> Result<Member, String> {
         mase_scale: m.mase_scale,
         file: m.file.map(std::path::PathBuf::from),
         held_out_from: m.held_out_from,
+        held_out_in_utc: in_utc,
     })
 }
 

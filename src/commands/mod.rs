@@ -644,13 +644,18 @@ fn sampling(
 /// Where the data the model never trained on begins: the first test date, or, for a model
 /// trained on everything, the first date after its training data. `None` if no such row.
 fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
+    // Files before format 8 kept every date in UTC; a series keeps its own clock.
+    let on_clock = |t: i64| match meta.format_version < 8 {
+        true => series.zone.from_utc(t),
+        false => t,
+    };
     let start = match &meta.test {
         Some(test) => {
-            let first = parse_date(&test.first_date, None).ok()?;
+            let first = on_clock(parse_date(&test.first_date, None).ok()?);
             series.dates.partition_point(|&d| d < first)
         }
         None => {
-            let last = parse_date(&meta.data.last_date, None).ok()?;
+            let last = on_clock(parse_date(&meta.data.last_date, None).ok()?);
             series.dates.partition_point(|&d| d <= last)
         }
     };

@@ -131,6 +131,7 @@ impl Single {
             mase_scale: Some(scoring.mase_scale),
             file: None,
             held_out_from: None,
+            held_out_in_utc: false,
         };
         let mut checkpoint =
             Checkpoint::trained(config, seed, vec![member], self.provenance.clone(), trained);

@@ -146,6 +146,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
                 test if test.is_empty() => named.loaded.series.dates[test.end - 1] + 1,
                 test => named.loaded.series.dates[test.start],
             }),
+            held_out_in_utc: false,
         })
         .collect();
     let mut checkpoint =
@@ -314,6 +315,10 @@ impl<'a> Part<'a> {
 /// test row, or for a model trained on every row, the first row after them).
 pub(super) fn held_out_origin(member: &Member, series: &Series) -> usize {
     match (member.held_out_from, &member.split.test) {
+        (Some(from), _) if member.held_out_in_utc => {
+            let from = series.zone.from_utc(from);
+            series.dates.partition_point(|&d| d < from)
+        }
         (Some(from), _) => series.dates.partition_point(|&d| d < from),
         // Files from before gruf 1.3: by row index, exact for the training CSV.
         (None, test) if test.is_empty() => test.end,
