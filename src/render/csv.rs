@@ -1,5 +1,6 @@
 //! Comma-separated values with a header row, for spreadsheets and scripts. Every number at
-//! full precision; dates as `2024-03-31` or RFC 3339 in UTC. A command with several tables
+//! full precision (the shortest text that reads back as the same f64, so 3.5e-6 keeps its
+//! digits); dates as `2024-03-31` or RFC 3339 in UTC. A command with several tables
 //! writes them as one CSV with a column that says which table a row belongs to, so nothing
 //! is dropped.
 
@@ -28,8 +29,8 @@ impl Renderer for Csv {
         header.extend(f.end_names());
         w.write_record(&header)?;
         for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-            let mut row = vec![format_iso(*d, f.daily), format!("{v:.6}")];
-            row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
+            let mut row = vec![format_iso(*d, f.daily), v.to_string()];
+            row.extend(f.ends(i).iter().map(f64::to_string));
             w.write_record(&row)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
@@ -48,8 +49,8 @@ impl Renderer for Csv {
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");
             for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-                let mut row = vec![id.to_string(), format_iso(*d, f.daily), format!("{v:.6}")];
-                row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
+                let mut row = vec![id.to_string(), format_iso(*d, f.daily), v.to_string()];
+                row.extend(f.ends(i).iter().map(f64::to_string));
                 w.write_record(&row)?;
             }
         }
