@@ -501,6 +501,17 @@ pub fn money(x: f64) -> String {
     }
 }
 
+/// A value axis' tick label: [`money`] without trailing zeros (`65,000`, `2.5`,
+/// `0.000008`), so that labels stay short at any scale.
+pub fn tick(y: f64) -> String {
+    let s = money(y);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// How numbers in price units print: thousands separators and a number of decimals fixed
 /// for a set of numbers shown together (a forecast's values and bounds, a table's errors),
 /// chosen from the largest of them. Two decimals for numbers in the tens and up, as a
@@ -630,5 +641,9 @@ mod tests {
             "1.00"
         );
         assert_eq!(money(f64::INFINITY), "inf");
+        assert_eq!(tick(65000.0), "65,000");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(8e-6), "0.000008");
+        assert_eq!(tick(0.0), "0");
     }
 }

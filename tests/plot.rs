@@ -662,3 +662,38 @@ fn history_draws_the_last_n_values() {
     assert_eq!(model_points(&[]), 2 * 31);
     assert_eq!(model_points(&["--history", "20"]), 2 * 20);
 }
+
+/// The value axis of a series around a millionth is labelled with its values (gruf 1.5
+/// labelled every tick "0").
+#[test]
+fn a_tiny_valued_series_gets_readable_value_ticks() {
+    let dir = common::workspace();
+    let text = std::fs::read_to_string(dir.path().join("prices.csv")).unwrap();
+    let mut tiny = String::from("Date,Close\n");
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let close: f64 = cells[4].parse().unwrap();
+        tiny.push_str(&format!("{},{:.15}\n", cells[0], close / 1e9));
+    }
+    common::write(dir.path(), "tiny.csv", &tiny);
+    gruf(dir.path())
+        .args(["train", "--csv", "tiny.csv"])
+        .args(common::FAST)
+        .assert()
+        .success();
+    let svg = svg(dir.path(), &[]);
+    let texts = texts(&svg);
+    let caption = texts
+        .iter()
+        .find(|t| t.content.starts_with("training and validation loss"))
+        .unwrap();
+    // Tick labels of the value axis end just left of the plotting area, above the losses.
+    let ticks: Vec<f64> = (texts.iter())
+        .filter(|t| t.y.1 < caption.y.0 && t.x.1 < 120.0 && !t.rotated)
+        .filter_map(|t| t.content.parse().ok())
+        .collect();
+    let mut distinct = ticks.clone();
+    distinct.dedup();
+    assert!(distinct.len() >= 3, "{ticks:?}");
+    assert!(ticks.iter().all(|&t| t > 1e-7 && t < 1e-4), "{ticks:?}");
+}
