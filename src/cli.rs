@@ -446,8 +446,8 @@ pub struct Source {
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
     pub model: PathBuf,
 
-    /// Newer data to use instead of the training CSV (same columns; scaled with the stored
-    /// scaler). For a model trained on several files, repeatable: each file one series,
+    /// Newer data to use instead of the training CSV (same columns, or others named with
+    /// --column, --date-column, --date-format, --id-column; scaled with the stored scaler). For a model trained on several files, repeatable: each file one series,
     /// named by its stem as in training.
     #[arg(long, value_name = "PATH")]
     pub csv: Vec<PathBuf>,
