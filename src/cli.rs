@@ -52,6 +52,23 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
+impl Command {
+    /// `-q`/`--quiet`, which every command takes.
+    pub fn quiet(&self) -> bool {
+        match self {
+            Command::Train(a) => a.options.quiet,
+            Command::Backtest(a) => a.options.quiet,
+            Command::Compare(a) => a.options.quiet,
+            Command::Predict(a) => a.source.quiet,
+            Command::Plot(a) => a.source.quiet,
+            Command::Evaluate(a) => a.source.quiet,
+            Command::Inspect(a) => a.source.quiet,
+            Command::Sample(a) => a.quiet,
+            Command::Completions(a) => a.quiet,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
@@ -323,6 +340,7 @@ impl TrainOptions {
                 patience: self.patience,
                 clip_norm: self.clip_norm,
                 test_days: self.test_days,
+                test_size: None,
                 val_fraction: self.val_fraction,
                 recent_windows: self.recent_windows,
                 ensemble: self.ensemble,
@@ -461,8 +479,8 @@ pub struct Source {
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
     pub model: PathBuf,
 
-    /// Newer data to use instead of the training CSV (same columns; scaled with the stored
-    /// scaler). For a model trained on several files, repeatable: each file one series,
+    /// Newer data to use instead of the training CSV (same columns, or others named with
+    /// --column, --date-column, --date-format, --id-column; scaled with the stored scaler). For a model trained on several files, repeatable: each file one series,
     /// named by its stem as in training.
     #[arg(long, value_name = "PATH")]
     pub csv: Vec<PathBuf>,
@@ -471,6 +489,51 @@ pub struct Source {
     /// every series of the model].
     #[arg(long, value_name = "ID")]
     pub series: Vec<String>,
+
+    #[command(flatten)]
+    pub layout: CsvLayout,
+
+    /// Only results, warnings and errors: no notes, no "wrote" lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// How to read a `--csv` laid out unlike the training CSV: each flag replaces what the
+/// model stored, for reading that file only (the model keeps its own names).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CsvLayout {
+    /// Price column of --csv, matched case-insensitively [default: the training CSV's].
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+
+    /// Date column of --csv [default: the training CSV's].
+    #[arg(long, value_name = "NAME")]
+    pub date_column: Option<String>,
+
+    /// chrono format of --csv's dates, e.g. '%d/%m/%Y', or '%s' for Unix seconds
+    /// [default: the training CSV's].
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
+
+    /// For a global model: the column naming the series of a long --csv [default: the
+    /// training CSV's].
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+}
+
+impl CsvLayout {
+    /// The flags given, as they are spelled, for messages: `--column price`.
+    pub fn given(&self) -> Vec<String> {
+        [
+            ("--column", &self.column),
+            ("--date-column", &self.date_column),
+            ("--date-format", &self.date_format),
+            ("--id-column", &self.id_column),
+        ]
+        .into_iter()
+        .filter_map(|(flag, v)| v.as_ref().map(|v| format!("{flag} {v}")))
+        .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -558,9 +621,16 @@ pub struct PlotArgs {
     #[arg(long, value_name = "PATH", default_value = "gruf-plot.png")]
     pub out: PathBuf,
 
-    /// Steps of forecast drawn past the end of the data (days, hours, …), 1 to 3650.
-    #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 30, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub days: u32,
+    /// Steps of forecast drawn past the end of the data (days, hours, …), 1 to 3650
+    /// [default: the model's horizon when it predicts several steps at once, else the
+    /// length of its held-out part, else 30].
+    #[arg(long, visible_alias = "steps", value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: Option<u32>,
+
+    /// Draw only the last N steps of the data before the forecast (1 to 1000000)
+    /// [default: the held-out part, or the recent past].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub history: Option<u32>,
 
     /// Draw the calibrated intervals at this level (repeatable): a fan around the forecast,
     /// and the one-step intervals over the held-out part with the values outside the widest
@@ -599,9 +669,18 @@ pub enum InspectFormat {
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// CSV file to write; '-' writes to standard output.
+    /// CSV file to write; '-' writes to standard output. An existing file is kept unless
+    /// --force.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// No "wrote" line.
+    #[arg(long, short)]
+    pub quiet: bool,
 
     /// Number of daily rows, 2 to 1000000.
     #[arg(long, default_value_t = SampleConfig::default().rows,
@@ -619,6 +698,10 @@ pub struct CompletionsArgs {
     /// or `gruf completions fish > ~/.config/fish/completions/gruf.fish`.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+
+    /// Accepted as on every command; the script is all this prints.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[cfg(test)]

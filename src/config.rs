@@ -357,6 +357,9 @@ pub struct PartialTrain {
     pub patience: Option<usize>,
     pub clip_norm: Option<f64>,
     pub test_days: Option<usize>,
+    /// `test_size`: `test_days` by the name `--test-size` gives it (the steps need not be
+    /// days); a file giving both is refused.
+    pub test_size: Option<usize>,
     pub val_fraction: Option<f64>,
     pub recent_windows: Option<usize>,
     pub ensemble: Option<usize>,
@@ -371,10 +374,19 @@ impl PartialConfig {
             path: path.into(),
             msg: "not valid UTF-8".into(),
         })?;
-        toml::from_str(&text).map_err(|e| GrufError::Config {
+        let partial: PartialConfig = toml::from_str(&text).map_err(|e| GrufError::Config {
             path: path.into(),
-            msg: e.to_string().trim().replace('\n', " "),
-        })
+            msg: toml_problem(&text, &e),
+        })?;
+        if let (Some(days), Some(size)) = (partial.train.test_days, partial.train.test_size) {
+            return Err(GrufError::Config {
+                path: path.into(),
+                msg: format!(
+                    "[train] gives both test_days = {days} and test_size = {size}, two names for one setting; keep one"
+                ),
+            });
+        }
+        Ok(partial)
     }
 
     /// Lays this layer over `config`.
@@ -426,7 +438,7 @@ impl PartialConfig {
         set(&mut config.train.lr, t.lr);
         set(&mut config.train.patience, t.patience);
         set(&mut config.train.clip_norm, t.clip_norm);
-        set(&mut config.train.test_days, t.test_days);
+        set(&mut config.train.test_days, t.test_days.or(t.test_size));
         set(&mut config.train.val_fraction, t.val_fraction);
         set(&mut config.train.recent_windows, t.recent_windows);
         set(&mut config.train.ensemble, t.ensemble);
@@ -434,6 +446,29 @@ impl PartialConfig {
             config.train.seed = t.seed;
         }
     }
+}
+
+/// A TOML error in plain words: the line (its number and its text), the key, the problem;
+/// not the parser's caret drawing squashed onto one line.
+fn toml_problem(text: &str, err: &toml::de::Error) -> String {
+    let problem = err.message().trim().replace('\n', " ");
+    let Some(span) = err.span() else {
+        return problem;
+    };
+    let start = span.start.min(text.len());
+    let number = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(number - 1).unwrap_or("").trim();
+    // The key is the line's left of `=`, within the nearest `[table]` above.
+    let table = (text[..start].lines().rev())
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    let key = match (line.split_once('='), table) {
+        (Some((key, _)), Some(table)) => format!(", key {table}.{}", key.trim()),
+        (Some((key, _)), None) => format!(", key {}", key.trim()),
+        (None, _) => String::new(),
+    };
+    format!("line {number}{key}: {problem} (the line reads: {line})")
 }
 
 impl RunConfig {

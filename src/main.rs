@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use gruf::error::{exit, GrufError};
 
 fn main() -> ExitCode {
@@ -12,7 +13,10 @@ fn main() -> ExitCode {
             "gruf: internal error: {info}; this is a bug in gruf, please report it"
         );
     }));
-    let cli = gruf::cli::Cli::parse();
+    let cli = match gruf::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(err),
+    };
     match gruf::commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -31,4 +35,42 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Clap's own errors as the README promises them: one line, `gruf: error: …`, with clap's
+/// tip (a similar flag or value) on the same line and where to read more, and clap's exit
+/// code (2). Help and version print as clap prints them.
+fn clap_error(err: clap::Error) -> ExitCode {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    gruf::eprintln_lossy!("gruf: error: {}", one_line(&err));
+    ExitCode::from(err.exit_code().clamp(1, 255) as u8)
+}
+
+/// Clap's message without its `error:` prefix, usage block and closing advice: the
+/// problem, then each tip, joined by "; ", then the help of the command it concerns.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.strip_prefix("error:").map_or(line, str::trim));
+        }
+    }
+    // The subcommand the user typed, if any: the first argument that names one.
+    let cli = gruf::cli::Cli::command();
+    let command = (std::env::args_os().skip(1))
+        .filter_map(|a| a.into_string().ok())
+        .find(|a| cli.get_subcommands().any(|c| c.get_name() == a))
+        .map_or_else(|| "gruf".to_string(), |c| format!("gruf {c}"));
+    format!("{} (see {command} --help)", parts.join("; "))
 }

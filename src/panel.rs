@@ -153,6 +153,40 @@ impl Panel {
     }
 }
 
+/// Series ids in the order a person lists them: runs of digits by their value, so `H2`
+/// comes before `H10` and `H10` before `H100`; the rest by character. Ids that differ only
+/// in leading zeros (`H01`, `H1`) fall back on plain order, so the order is total.
+///
+/// This is how series are shown (tables, pictures). A panel itself stays in plain byte
+/// order: its lookups, its training order and the hash of several files depend on it, and
+/// models saved before keep that order.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a, b);
+    loop {
+        let (Some(cx), Some(cy)) = (x.chars().next(), y.chars().next()) else {
+            return x.len().cmp(&y.len()).then_with(|| a.cmp(b));
+        };
+        let order = if cx.is_ascii_digit() && cy.is_ascii_digit() {
+            let split = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            let (nx, ny) = (split(x), split(y));
+            let (dx, dy) = (
+                x[..nx].trim_start_matches('0'),
+                y[..ny].trim_start_matches('0'),
+            );
+            let order = dx.len().cmp(&dy.len()).then_with(|| dx.cmp(dy));
+            (x, y) = (&x[nx..], &y[ny..]);
+            order
+        } else {
+            (x, y) = (&x[cx.len_utf8()..], &y[cy.len_utf8()..]);
+            cx.cmp(&cy)
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+}
+
 /// `ids` in a sentence: all of them up to `most`, then how many more.
 pub fn name_some(ids: &[&str], most: usize) -> String {
     let shown: Vec<String> = ids.iter().take(most).map(|id| format!("'{id}'")).collect();
@@ -161,5 +195,24 @@ pub fn name_some(ids: &[&str], most: usize) -> String {
         shown.join(", ")
     } else {
         format!("{} and {more} more", shown.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+
+    #[test]
+    fn ids_are_listed_in_natural_order() {
+        let mut ids = vec![
+            "H100", "H10", "H2", "H1", "btc", "H01", "eth", "H1a", "", "H9", "7", "10",
+        ];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            ids,
+            ["", "7", "10", "H01", "H1", "H1a", "H2", "H9", "H10", "H100", "btc", "eth"]
+        );
+        assert_eq!(natural_cmp("H1", "H1"), std::cmp::Ordering::Equal);
+        assert_ne!(natural_cmp("H01", "H1"), std::cmp::Ordering::Equal);
     }
 }

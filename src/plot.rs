@@ -24,7 +24,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::GrufError;
-use crate::evaluate::money;
+use crate::evaluate::tick;
 use crate::train::EpochRecord;
 use chrono::Datelike;
 
@@ -785,7 +785,7 @@ impl TimeChart<'_> {
             .configure_mesh()
             .y_labels(8)
             .x_label_formatter(&|x| ticks.label(x.round() as i64))
-            .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
+            .y_label_formatter(&|y| tick(*y))
             .y_desc(self.value_name)
             .label_style(("sans-serif", LABEL_SIZE))
             .light_line_style(WHITE.mix(0.0))

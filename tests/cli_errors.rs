@@ -254,8 +254,7 @@ fn unwritable_outputs_exit_73_or_74_and_keep_the_model() {
     for args in [
         &["predict", "--days", "3", "--format", "csv"][..],
         &["evaluate", "--format", "csv"],
-        &["plot", "--out", "p.png"],
-        &["sample", "--out", "s.csv"],
+        &["sample", "--out", "-"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
             .current_dir(dir.path())
@@ -293,7 +292,7 @@ fn a_full_disk_while_writing_model_plot_or_csv_exits_74_and_keeps_the_old_files(
                 "gruf-model.safetensors",
             ),
             (vec!["plot", "--out", "old.png"], "old.png"),
-            (vec!["sample", "--out", "old.csv"], "old.csv"),
+            (vec!["sample", "--out", "old.csv", "--force"], "old.csv"),
             (vec!["sample", "--out", "new.csv"], "new.csv"),
         ] {
             let model_flags: &[&str] = if args[0] == "train" { FAST } else { &[] };
@@ -720,4 +719,178 @@ fn a_series_without_values_is_left_out_of_a_long_csv() {
         .assert()
         .code(65)
         .stderr(contains("no rows with a Close value"));
+
+// ---- What a new user hits (issue 20): clap's and TOML's errors in one line, --quiet,
+// "wrote" lines, `sample --force`.
+
+/// The stderr of a run that must exit with `code`, checked to be one `gruf: error:` line.
+fn one_error_line(cmd: &mut assert_cmd::Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{cmd:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{cmd:?}: {stderr}");
+    assert!(stderr.starts_with("gruf: error: "), "{cmd:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{cmd:?}");
+    stderr
+}
+
+#[test]
+fn clap_errors_are_one_line_with_exit_2() {
+    let dir = workspace();
+    let line = one_error_line(gruf(dir.path()).args(["predict", "--days", "abc"]), 2);
+    assert_eq!(
+        line.trim_end(),
+        "gruf: error: invalid value 'abc' for '--days <N>': invalid digit found in string (see gruf predict --help)"
+    );
+    // clap's tip stays, on the same line.
+    let line = one_error_line(gruf(dir.path()).args(["predict", "--dys", "3"]), 2);
+    assert!(
+        line.contains("'--dys'") && line.contains("tip:") && line.contains("'--days'"),
+        "{line}"
+    );
+    let line = one_error_line(
+        gruf(dir.path()).args(["predict", "--format", "csv", "--format", "json"]),
+        2,
+    );
+    assert!(
+        line.contains("--format") && line.contains("gruf predict --help"),
+        "{line}"
+    );
+    let line = one_error_line(gruf(dir.path()).args(["prdict"]), 2);
+    assert!(
+        line.contains("'prdict'") && line.contains("predict"),
+        "{line}"
+    );
+    let line = one_error_line(
+        gruf(dir.path()).args(["train", "--csv", "prices.csv", "--cell", "grux"]),
+        2,
+    );
+    assert!(
+        line.contains("gru, lstm, rnn") || line.contains("gru"),
+        "{line}"
+    );
+    // Help and version print as always, with exit 0.
+    gruf(dir.path())
+        .args(["predict", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("Usage: gruf predict"));
+    gruf(dir.path())
+        .args(["--version"])
+        .assert()
+        .success()
+        .stdout(contains("gruf "));
+}
+
+#[test]
+fn toml_errors_name_the_line_and_the_key_plainly() {
+    let dir = workspace();
+    write(
+        dir.path(),
+        "bad.toml",
+        "[model]\nlayers = [8]\n\n[train]\nepochs = \"ten\"\n",
+    );
+    let line = one_error_line(
+        gruf(dir.path()).args(["train", "--csv", "prices.csv", "--config", "bad.toml"]),
+        2,
+    );
+    assert!(
+        line.contains("bad.toml")
+            && line.contains("line 5")
+            && line.contains("train.epochs")
+            && line.contains("epochs = \"ten\"")
+            && !line.contains('^')
+            && !line.contains(" | "),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_config_key_test_size_is_test_days_and_not_both() {
+    let dir = workspace();
+    write(dir.path(), "size.toml", "[train]\ntest_size = 40\n");
+    gruf(dir.path())
+        .args(["train", "--csv", "prices.csv", "--config", "size.toml"])
+        .args([
+            "--layers", "8", "--window", "10", "--epochs", "1", "--seed", "1",
+        ])
+        .assert()
+        .success();
+    let json = common::stdout(gruf(dir.path()).args(["evaluate", "--format", "json"]));
+    let e: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(e["one_step"]["n"], 40, "{json}");
+
+    write(
+        dir.path(),
+        "both.toml",
+        "[train]\ntest_days = 30\ntest_size = 40\n",
+    );
+    let line = one_error_line(
+        gruf(dir.path()).args(["train", "--csv", "prices.csv", "--config", "both.toml"]),
+        2,
+    );
+    assert!(
+        line.contains("both.toml") && line.contains("test_days") && line.contains("test_size"),
+        "{line}"
+    );
+}
+
+#[test]
+fn wrote_lines_go_to_stderr_and_quiet_hides_them_on_every_command() {
+    let dir = trained();
+    for (args, file) in [
+        (vec!["plot", "--out", "p.png"], "p.png"),
+        (vec!["inspect", "--out", "g.png"], "g.png"),
+        (vec!["sample", "--out", "s.csv"], "s.csv"),
+    ] {
+        let out = gruf(dir.path()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: results only on stdout");
+        assert!(
+            stderr.contains("gruf: wrote ") && stderr.contains(file),
+            "{args:?}: {stderr}"
+        );
+        std::fs::remove_file(dir.path().join(file)).unwrap();
+        let out = gruf(dir.path()).args(&args).arg("-q").output().unwrap();
+        assert!(out.status.success(), "{args:?} -q");
+        // Warnings stay (this model extrapolates); notes and "wrote" go.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.stdout.is_empty() && !stderr.contains("wrote") && !stderr.contains("note:"),
+            "{args:?} -q: {stderr}"
+        );
+    }
+    // Every command takes -q/--quiet.
+    for args in [
+        vec!["predict", "-q"],
+        vec!["evaluate", "--quiet"],
+        vec!["completions", "bash", "-q"],
+    ] {
+        gruf(dir.path()).args(&args).assert().success();
+    }
+}
+
+#[test]
+fn sample_keeps_an_existing_file_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "mine.csv", "Date,Close\n2024-01-01,1\n");
+    let before = hash(&dir.path().join("mine.csv"));
+    let line = one_error_line(gruf(dir.path()).args(["sample", "--out", "mine.csv"]), 2);
+    assert!(
+        line.contains("mine.csv") && line.contains("--force"),
+        "{line}"
+    );
+    assert_eq!(hash(&dir.path().join("mine.csv")), before);
+    gruf(dir.path())
+        .args(["sample", "--out", "mine.csv", "--force", "--rows", "5"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("mine.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        6
+    );
 }

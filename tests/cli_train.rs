@@ -83,7 +83,7 @@ fn train_predict_plot_end_to_end() {
         .args(["plot", "--out", "p.png"])
         .assert()
         .success()
-        .stdout(contains("wrote p.png"));
+        .stderr(contains("wrote p.png"));
     assert!(hash(&dir.path().join("p.png")).starts_with(b"\x89PNG\r\n\x1a\n"));
 }
 

@@ -205,7 +205,7 @@ fn svg_and_png_outputs_hold_what_their_names_say() {
                 .args(["plot", "--out", out])
                 .assert()
                 .success()
-                .stdout(contains(format!("wrote {out}")));
+                .stderr(contains(format!("wrote {out}")));
         }
     }
     let svg = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
@@ -341,12 +341,13 @@ fn hourly_plots_show_hours_and_end_the_data_in_the_right_place() {
         !texts.iter().any(|t| t.content.ends_with(":00:00")),
         "{texts:?}"
     );
-    // gruf 1.0 called 30 hours a "30-day recursive forecast" and "tomorrow = today".
+    // gruf 1.0 called 30 hours a "30-day recursive forecast" and "tomorrow = today". The
+    // forecast is as long as the 48 hours held out.
     for label in [
         "one-step forecasts over the held-out hours",
         "naive (next hour = this hour), MAE",
         "seasonal naive (same hour yesterday) MAE",
-        "recursive forecast, 30 hours",
+        "recursive forecast, 48 hours",
     ] {
         assert!(texts.iter().any(|t| t.content.contains(label)), "{label}");
     }
@@ -473,7 +474,7 @@ fn a_global_model_draws_a_grid_of_its_series_or_one_series_alone() {
         .args(["plot", "--out", "grid.svg"])
         .assert()
         .success()
-        .stdout(contains("wrote grid.svg"));
+        .stderr(contains("wrote grid.svg"));
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
         stderr.contains("drew 12 of 14 series") && stderr.contains("--series"),
@@ -509,7 +510,7 @@ fn a_global_model_draws_a_grid_of_its_series_or_one_series_alone() {
         ])
         .assert()
         .success()
-        .stderr(predicate::str::is_empty());
+        .stderr("gruf: wrote two.svg\n");
     let two = std::fs::read_to_string(dir.path().join("two.svg")).unwrap();
     assert!(two.contains("S02: MASE model ") && two.contains("S07: MASE model "));
     assert!(!two.contains("S01: MASE"));
@@ -570,4 +571,129 @@ fn a_global_model_without_a_held_out_part_draws_the_past_and_the_forecast() {
         assert!(texts.iter().any(|t| t.content == id), "{id}");
     }
     assert_text_fits(&svg);
+}
+
+/// Without --days the forecast drawn is as long as the model's horizon, or, for a model
+/// of one step, as its held-out part; --days still sets it.
+#[test]
+fn the_forecast_drawn_defaults_to_the_models_horizon_or_held_out_length() {
+    let dir = common::workspace();
+    let tiny = [
+        "--layers", "8", "--window", "10", "--epochs", "2", "--seed", "1", "-q",
+    ];
+    for (model, extra) in [
+        ("k5.safetensors", ["--horizon", "5", "--test-days", "30"]),
+        ("k1.safetensors", ["--horizon", "1", "--test-days", "40"]),
+    ] {
+        gruf(dir.path())
+            .args(["train", "--csv", "prices.csv", "--model", model])
+            .args(tiny)
+            .args(extra)
+            .assert()
+            .success();
+    }
+    let legend = |args: &[&str]| -> Vec<String> {
+        texts(&svg(dir.path(), args))
+            .into_iter()
+            .map(|t| t.content)
+            .filter(|c| c.contains("forecast, ") && c.ends_with("days"))
+            .collect()
+    };
+    assert_eq!(
+        legend(&["--model", "k5.safetensors"]),
+        ["direct forecast, 5 days"]
+    );
+    assert_eq!(
+        legend(&["--model", "k1.safetensors"]),
+        ["recursive forecast, 40 days"]
+    );
+    assert_eq!(
+        legend(&["--model", "k1.safetensors", "--days", "7"]),
+        ["recursive forecast, 7 days"]
+    );
+}
+
+/// --history N draws the last N values of the data (more or fewer than the held-out part
+/// shown by default), for one series and for each panel of a global model's grid.
+#[test]
+fn history_draws_the_last_n_values() {
+    let dir = trained();
+    let longest = |svg: &str| {
+        data_lines(svg)
+            .iter()
+            .map(|l| l.points.len())
+            .max()
+            .unwrap()
+    };
+    let default = svg(dir.path(), &[]);
+    assert!(longest(&default) < 100, "{}", longest(&default));
+    let long = svg(dir.path(), &["--history", "100"]);
+    assert!(
+        data_lines(&long).iter().any(|l| l.points.len() == 100),
+        "{:?}",
+        data_lines(&long)
+            .iter()
+            .map(|l| l.points.len())
+            .collect::<Vec<_>>()
+    );
+    let short = svg(dir.path(), &["--history", "5", "--days", "3"]);
+    assert!(longest(&short) <= 5 + 1, "{}", longest(&short));
+
+    let ids = ["A", "B"];
+    common::write(dir.path(), "long.csv", &long_csv(&ids, 120));
+    gruf(dir.path())
+        .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+        .args(["--model", "global.safetensors"])
+        .args(common::FAST)
+        .assert()
+        .success();
+    // Each panel's held-out forecast in one go (the model's blue) over 30 values, joined to
+    // the value before: 31 points a panel, of which the last 20 values keep 20.
+    let model_points = |args: &[&str]| -> usize {
+        let grid = svg(
+            dir.path(),
+            &[&["--model", "global.safetensors"][..], args].concat(),
+        );
+        (data_lines(&grid).iter())
+            .filter(|l| l.stroke == "#1F77B4")
+            .map(|l| l.points.len())
+            .sum()
+    };
+    assert_eq!(model_points(&[]), 2 * 31);
+    assert_eq!(model_points(&["--history", "20"]), 2 * 20);
+}
+
+/// The value axis of a series around a millionth is labelled with its values (gruf 1.5
+/// labelled every tick "0").
+#[test]
+fn a_tiny_valued_series_gets_readable_value_ticks() {
+    let dir = common::workspace();
+    let text = std::fs::read_to_string(dir.path().join("prices.csv")).unwrap();
+    let mut tiny = String::from("Date,Close\n");
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let close: f64 = cells[4].parse().unwrap();
+        tiny.push_str(&format!("{},{:.15}\n", cells[0], close / 1e9));
+    }
+    common::write(dir.path(), "tiny.csv", &tiny);
+    gruf(dir.path())
+        .args(["train", "--csv", "tiny.csv"])
+        .args(common::FAST)
+        .assert()
+        .success();
+    let svg = svg(dir.path(), &[]);
+    let texts = texts(&svg);
+    let caption = texts
+        .iter()
+        .find(|t| t.content.starts_with("training and validation loss"))
+        .unwrap();
+    // Tick labels of the value axis end just left of the plotting area, above the losses.
+    let ticks: Vec<f64> = (texts.iter())
+        .filter(|t| t.y.1 < caption.y.0 && t.x.1 < 120.0 && !t.rotated)
+        .filter_map(|t| t.content.parse().ok())
+        .collect();
+    let mut distinct = ticks.clone();
+    distinct.dedup();
+    assert!(distinct.len() >= 3, "{ticks:?}");
+    assert!(ticks.iter().all(|&t| t > 1e-7 && t < 1e-4), "{ticks:?}");
 }

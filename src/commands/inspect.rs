@@ -62,7 +62,9 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
             meta.seed
         ));
     }
-    let date_format = meta.config.data.date_format.as_deref();
+    // `--at` is written as the dates of the CSV read.
+    let date_format =
+        (args.source.layout.date_format.as_deref()).or(meta.config.data.date_format.as_deref());
     let at = args.at.as_deref();
     let end = window_end(&series, forecaster.lookback(), at, date_format, &file)?;
     let mut xs = Vec::new();
@@ -97,7 +99,7 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
         InspectFormat::Csv => print(gates_csv(&picture)?.as_bytes()),
         InspectFormat::Png => {
             draw_gates(&args.out, &picture)?;
-            eprintln!("gruf: wrote {}", args.out.display());
+            super::wrote(&args.out.display().to_string());
             Ok(())
         }
     }

@@ -41,6 +41,7 @@ use crate::scaler::Scaler;
 use crate::train::Flow;
 
 pub fn run(command: Command) -> anyhow::Result<()> {
+    QUIET.store(command.quiet(), Ordering::Relaxed);
     match command {
         Command::Train(args) => train::run(args),
         Command::Predict(args) => predict::run(args),
@@ -72,9 +73,24 @@ fn warn(msg: &str) {
     crate::eprintln_lossy!("gruf: warning: {msg}");
 }
 
+/// Whether notes and "wrote" lines are hidden: `-q`/`--quiet`, which every command takes,
+/// set once per run (as ripgrep sets its message switches), so that no function needs a
+/// `quiet` argument to stay quiet. Warnings and errors always show.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
 /// Information, not a problem: hidden by `--quiet`.
 fn note(msg: &str) {
-    crate::eprintln_lossy!("gruf: note: {msg}");
+    if !QUIET.load(Ordering::Relaxed) {
+        crate::eprintln_lossy!("gruf: note: {msg}");
+    }
+}
+
+/// Says on stderr what file a command wrote (`what`: the file, or `500 rows to s.csv`):
+/// stdout carries results only. Hidden by `--quiet`.
+fn wrote(what: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        crate::eprintln_lossy!("gruf: wrote {what}");
+    }
 }
 
 /// What loading found: warnings always, information unless `quiet`.
@@ -386,11 +402,7 @@ fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow
         ))
         .into());
     }
-    let data_config = DataConfig {
-        column: Some(meta.data.column.clone()),
-        date_column: Some(meta.data.date_column.clone()),
-        ..meta.config.data.clone()
-    };
+    let data_config = data_config(source, meta)?;
     let path = match source.csv.as_slice() {
         [p] => p.clone(),
         [_, _, ..] => {
@@ -539,6 +551,48 @@ fn warn_outside_training(whose: &str, scaler: &Scaler, after: &[f64], all: &[f64
             money(furthest)
         ));
     }
+}
+
+/// How a consumer of `meta` reads its data: the layout the model stored (price and date
+/// columns, date format, id column), with `--column`, `--date-column`, `--date-format` and
+/// `--id-column` over it for a `--csv` laid out otherwise. Those flags describe `--csv`,
+/// so they are refused without it, as `--id-column` is for a model of one series.
+fn data_config(source: &Source, meta: &CheckpointMeta) -> Result<DataConfig, GrufError> {
+    let layout = &source.layout;
+    let given = layout.given();
+    if !given.is_empty() && source.csv.is_empty() {
+        return Err(GrufError::usage(format!(
+            "{} describes the layout of --csv, which was not given; the training CSV is read as it was in training",
+            given.join(" ")
+        )));
+    }
+    if let (Some(id), false) = (&layout.id_column, meta.is_global()) {
+        return Err(GrufError::usage(format!(
+            "--id-column {id}: {} was trained on one series, so it reads a CSV of one series; pass a file with that series alone",
+            source.model.display()
+        )));
+    }
+    let stored = &meta.config.data;
+    Ok(DataConfig {
+        column: Some(
+            layout
+                .column
+                .clone()
+                .unwrap_or_else(|| meta.data.column.clone()),
+        ),
+        date_column: Some(
+            (layout.date_column.clone()).unwrap_or_else(|| meta.data.date_column.clone()),
+        ),
+        date_format: layout
+            .date_format
+            .clone()
+            .or_else(|| stored.date_format.clone()),
+        id_column: layout
+            .id_column
+            .clone()
+            .or_else(|| stored.id_column.clone()),
+        ..stored.clone()
+    })
 }
 
 /// Says that the model in `path` is an ensemble (nothing for a single network trained as

@@ -14,7 +14,7 @@ use crate::data::Series;
 use crate::evaluate::{money, seasonal_naive, seasonal_name, Scoring};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
-use crate::output::{check_writable, print, write_atomic};
+use crate::output::{check_writable, write_atomic};
 use crate::plot::{
     panel_title, panel_width, shade_color, GridData, GridLegend, GridPanel, ImageFormat, Line,
     PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
@@ -22,7 +22,8 @@ use crate::plot::{
 
 use super::global::{self, InOneGo};
 use super::{
-    device, held_out_start, interval_levels, mase_scale, note, open_with, season_for, Opened,
+    device, held_out_start, interval_levels, mase_scale, note, open_with, season_for, wrote,
+    Opened,
 };
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
@@ -30,8 +31,9 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     let format = ImageFormat::from_path(&args.out)?;
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
+    let days = args.days.unwrap_or_else(|| default_steps(&stored.meta));
     let image = if stored.meta.is_global() {
-        plot_global(&args, &stored, format, &device)?
+        plot_global(&args, days, &stored, format, &device)?
     } else {
         let Opened {
             checkpoint,
@@ -50,10 +52,67 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
             held_out: held_out_start(meta, &series),
             mase_scale: &|before| mase_scale(meta, before),
         };
-        crate::plot::render(&one.picture(args.days)?, format)?
+        let mut picture = one.picture(days)?;
+        if let Some(n) = args.history {
+            picture.keep_last(&series, n as usize);
+        }
+        crate::plot::render(&picture, format)?
     };
     write_atomic(&args.out, &image)?;
-    print(format!("wrote {}\n", args.out.display()).as_bytes())
+    wrote(&args.out.display().to_string());
+    Ok(())
+}
+
+/// The steps of forecast drawn without `--days`: the model's horizon when it predicts
+/// several steps at once, else as many as it held out (the picture then shows as much
+/// future as it shows held-out past), else 30.
+fn default_steps(meta: &Meta) -> u32 {
+    let held_out = match &meta.test {
+        Some(test) => test.n,
+        None => meta.config.train.test_days,
+    };
+    let steps = match meta.model().horizon {
+        k if k > 1 => k,
+        _ if held_out > 0 => held_out,
+        _ => 30,
+    };
+    steps.clamp(1, 3650) as u32
+}
+
+/// The first date drawn with `--history N`: that of the last `n` values of `series`.
+fn history_start(series: &Series, n: usize) -> i64 {
+    series.dates[series.len().saturating_sub(n)]
+}
+
+/// `--history N` on one series' picture.
+trait KeepLast {
+    /// Draws only the last `n` values of `series` (more than shown by default, or fewer)
+    /// and what the picture shows beside them; the forecast stays whole.
+    fn keep_last(&mut self, series: &Series, n: usize);
+}
+
+impl KeepLast for PlotData {
+    fn keep_last(&mut self, series: &Series, n: usize) {
+        let from = history_start(series, n);
+        self.truth.points = points(series, series.len().saturating_sub(n)..series.len());
+        for line in [&mut self.predicted, &mut self.naive, &mut self.misses] {
+            line.points.retain(|p| p.0 >= from);
+        }
+        for shade in &mut self.shades {
+            shade.points.retain(|p| p.0 >= from);
+        }
+    }
+}
+
+impl KeepLast for GridPanel {
+    fn keep_last(&mut self, series: &Series, n: usize) {
+        let from = history_start(series, n);
+        self.truth = points(series, series.len().saturating_sub(n)..series.len());
+        self.model.retain(|p| p.0 >= from);
+        self.baseline.retain(|p| p.0 >= from);
+        self.held_band.retain(|p| p.0 >= from);
+        self.held_out = self.held_out.map(|(start, end)| (start.max(from), end));
+    }
 }
 
 fn file_name(path: &std::path::Path) -> String {
@@ -321,6 +380,7 @@ fn points(series: &Series, rows: std::ops::Range<usize>) -> Vec<(i64, f64)> {
 /// of the chosen series, the first [`MOST_PANELS`] by id.
 fn plot_global(
     args: &PlotArgs,
+    days: u32,
     checkpoint: &Checkpoint,
     format: ImageFormat,
     device: &Device,
@@ -347,9 +407,13 @@ fn plot_global(
             held_out: (origin < series.len()).then_some(origin),
             mase_scale: &|_| scale,
         };
-        return crate::plot::render(&one.picture(args.days)?, format);
+        let mut picture = one.picture(days)?;
+        if let Some(n) = args.history {
+            picture.keep_last(series, n as usize);
+        }
+        return crate::plot::render(&picture, format);
     }
-    chosen.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    chosen.sort_by(|a, b| crate::panel::natural_cmp(&a.0.id, &b.0.id));
     chosen.dedup_by(|a, b| a.0.id == b.0.id);
     let total = chosen.len();
     if total > MOST_PANELS {
@@ -368,13 +432,13 @@ fn plot_global(
     let widest = levels.last().copied();
     let mut panels = Vec::with_capacity(chosen.len());
     let (mut held_lengths, mut seasons) = (Vec::new(), Vec::new());
-    let mut steps = args.days as usize;
+    let mut steps = days as usize;
     let mut forecast_label = String::new();
     for (i, (member, named)) in chosen.iter().enumerate() {
         let series = &named.loaded.series;
         let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
         if i == 0 {
-            steps = forecast_steps(&forecaster, cal, args.days);
+            steps = forecast_steps(&forecaster, cal, days);
             forecast_label = format!("{} past the end", forecast_words(&forecaster, cal, steps));
         }
         let season = season_for(None, meta.config.data.season, series);
@@ -400,10 +464,13 @@ fn plot_global(
                 fan: Vec::new(),
             },
         };
-        let panel = match widest {
+        let mut panel = match widest {
             Some(level) => with_bands(panel, &forecaster, series, level)?,
             None => panel,
         };
+        if let Some(n) = args.history {
+            panel.keep_last(series, n as usize);
+        }
         panels.push(panel);
     }
 

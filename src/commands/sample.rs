@@ -1,6 +1,7 @@
 //! `gruf sample`: the synthetic series behind data/btc-sample.csv.
 
 use crate::cli::SampleArgs;
+use crate::error::GrufError;
 use crate::output::{print, write_atomic};
 use crate::synth::{self, SampleConfig};
 
@@ -10,10 +11,19 @@ pub(super) fn run(args: SampleArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..SampleConfig::default()
     };
-    let csv = synth::to_csv(&synth::generate(&config));
     if args.out.as_os_str() == "-" {
-        return print(csv.as_bytes());
+        return print(synth::to_csv(&synth::generate(&config)).as_bytes());
     }
+    // A file of the user's is kept: a sample is easily made again, their data may not be.
+    if args.out.is_file() && !args.force {
+        return Err(GrufError::usage(format!(
+            "{} exists; pass --force to replace it, or choose another --out",
+            args.out.display()
+        ))
+        .into());
+    }
+    let csv = synth::to_csv(&synth::generate(&config));
     write_atomic(&args.out, csv.as_bytes())?;
-    print(format!("wrote {} rows to {}\n", config.rows, args.out.display()).as_bytes())
+    super::wrote(&format!("{} rows to {}", config.rows, args.out.display()));
+    Ok(())
 }

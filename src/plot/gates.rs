@@ -21,7 +21,7 @@ use super::{
     draw_err, encode, ImageFormat, Picture, Ticked, TimeTicks, LABEL_SIZE, TIME_LABEL_SLOT,
 };
 use crate::data::format_iso;
-use crate::evaluate::money;
+use crate::evaluate::tick;
 
 /// What `gruf inspect` draws: the input window and, per layer, one heatmap per gate.
 #[derive(Debug, Clone, PartialEq)]
@@ -555,7 +555,7 @@ impl GatePicture {
             .configure_mesh()
             .y_labels(5)
             .x_label_formatter(&|x| tick_label(ticks, *x))
-            .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
+            .y_label_formatter(&|y| tick(*y))
             .y_desc(self.input_label.as_str())
             .label_style(("sans-serif", LABEL_SIZE))
             .bold_line_style(BLACK.mix(0.08))

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{draw_err, Entry, Extent, Legend, Mark, Picture, Ticked};
-use crate::evaluate::money;
+use crate::evaluate::tick;
 
 /// Panels drawn at most; a caller with more series draws the first and says so.
 pub const MOST_PANELS: usize = 12;
@@ -248,7 +248,7 @@ fn draw_panel<DB: DrawingBackend>(
         .configure_mesh()
         .y_labels(6)
         .x_label_formatter(&|x| ticks.label(x.round() as i64))
-        .y_label_formatter(&|y| money(*y).trim_end_matches(".00").to_string())
+        .y_label_formatter(&|y| tick(*y))
         .label_style(("sans-serif", PANEL_LABEL_SIZE))
         .bold_line_style(BLACK.mix(0.08))
         .light_line_style(WHITE.mix(0.0))

@@ -1,5 +1,8 @@
 //! Comma-separated values with a header row, for spreadsheets and scripts. Every number at
-//! full precision; dates as `2024-03-31` or RFC 3339 in UTC. A command with several tables
+//! full precision: scores as the shortest text that reads back as the same f64, forecasts
+//! with six decimals (a price to a millionth, as gruf always wrote them) or, below 1, seven
+//! significant digits (as many as the network's f32 arithmetic carries: 3.5e-6 keeps its
+//! digits); dates as `2024-03-31` or RFC 3339 in UTC. A command with several tables
 //! writes them as one CSV with a column that says which table a row belongs to, so nothing
 //! is dropped.
 
@@ -12,6 +15,17 @@ use crate::forecast::Forecast;
 use super::Renderer;
 
 pub struct Csv;
+
+/// A forecast value: six decimals, or seven significant digits below 1 (a rate of 3.5e-6
+/// prints as 0.000003512346, not 0.000004).
+fn value(v: f64) -> String {
+    let decimals = if v == 0.0 || !v.is_finite() {
+        6
+    } else {
+        (6.0 - v.abs().log10().floor()).clamp(6.0, 20.0) as usize
+    };
+    format!("{v:.decimals$}")
+}
 
 /// The metric columns every evaluation row carries.
 const METRICS: [&str; 6] = ["mae", "rmse", "mape", "smape", "mase", "directional"];
@@ -27,8 +41,8 @@ impl Renderer for Csv {
         header.extend(f.end_names());
         w.write_record(&header)?;
         for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-            let mut row = vec![f.zone.iso(*d, f.daily), format!("{v:.6}")];
-            row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
+            let mut row = vec![f.zone.iso(*d, f.daily), value(*v)];
+            row.extend(f.ends(i).iter().map(|&e| value(e)));
             w.write_record(&row)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
@@ -47,8 +61,8 @@ impl Renderer for Csv {
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");
             for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-                let mut row = vec![id.to_string(), f.zone.iso(*d, f.daily), format!("{v:.6}")];
-                row.extend(f.ends(i).iter().map(|e| format!("{e:.6}")));
+                let mut row = vec![id.to_string(), f.zone.iso(*d, f.daily), value(*v)];
+                row.extend(f.ends(i).iter().map(|&e| value(e)));
                 w.write_record(&row)?;
             }
         }
@@ -447,4 +461,19 @@ fn panel_rows(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value;
+
+    #[test]
+    fn forecast_values_keep_six_decimals_and_seven_significant_digits() {
+        assert_eq!(value(10200.228705878331), "10200.228706");
+        assert_eq!(value(123.456789), "123.456789");
+        assert_eq!(value(0.0), "0.000000");
+        assert_eq!(value(0.5), "0.5000000");
+        assert_eq!(value(3.512345678912e-6), "0.000003512346");
+        assert_eq!(value(-2.5e-9), "-0.000000002500000");
+    }
 }

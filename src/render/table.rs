@@ -6,7 +6,7 @@ use crate::calendar::Calendar;
 use crate::compare::Comparison;
 use crate::coverage::Coverage;
 use crate::data::{format_time, human_date, Zone};
-use crate::evaluate::{money, Evaluation, HorizonError, PanelScores};
+use crate::evaluate::{Evaluation, HorizonError, Money, PanelScores};
 use crate::forecast::Forecast;
 use crate::output::plural;
 
@@ -111,17 +111,22 @@ impl Table {
             ));
         }
         out.push('\n');
+        let money = horizon_money(horizons);
         for r in horizons {
             out.push_str(&format!(
-                "{:>7} {:>7} {:>12} {:>12} {:>13.3}",
+                "{:>7} {:>7} {:>12} {:>12} {:>13}",
                 r.horizon,
                 r.origins,
-                money(r.model_mae),
-                money(r.naive_mae),
-                r.model_mae / r.naive_mae
+                money.format(r.model_mae),
+                money.format(r.naive_mae),
+                ratio(r.model_mae, r.naive_mae)
             ));
             if let Some(s) = r.seasonal_naive_mae {
-                out.push_str(&format!(" {:>19} {:>16.3}", money(s), r.model_mae / s));
+                out.push_str(&format!(
+                    " {:>19} {:>16}",
+                    money.format(s),
+                    ratio(r.model_mae, s)
+                ));
             }
             out.push('\n');
         }
@@ -137,12 +142,13 @@ impl Renderer for Table {
             format!("{} forecast", f.column),
             band_heads(f)
         );
+        let money = forecast_money(f);
         for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
             out.push_str(&format!(
                 "{:<width$}  {:>14}{}\n",
                 format_time(*d, f.daily),
-                money(*v),
-                band_cells(f, i)
+                money.format(*v),
+                band_cells(f, i, money)
             ));
         }
         Ok(out)
@@ -167,12 +173,14 @@ impl Renderer for Table {
         );
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");
+            // Each series on its own scale: a global model may mix prices and fractions.
+            let money = forecast_money(f);
             for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
                 out.push_str(&format!(
                     "{id:<ids$}  {:<width$}  {:>14}{}\n",
                     format_time(*d, f.daily),
-                    money(*v),
-                    band_cells(f, i)
+                    money.format(*v),
+                    band_cells(f, i, money)
                 ));
             }
         }
@@ -197,19 +205,24 @@ impl Renderer for Table {
         let (model, naive) = (s.total("model"), s.total("naive"));
         let folds = s.folds.len();
         let seasonal = s.seasonal();
+        // One scale for the totals and the folds' errors, another for the horizons'.
+        let money =
+            Money::for_values(s.totals.iter().map(|(_, mae)| *mae).chain(
+                (s.folds.iter()).flat_map(|f| f.evaluation.rows.iter().map(|(_, m)| m.mae)),
+            ));
         let mut out = format!(
-            "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({:.3} of naive)",
+            "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({} of naive)",
             cal.count(s.n),
             plural(folds),
-            money(model),
-            money(naive),
-            model / naive,
+            money.format(model),
+            money.format(naive),
+            ratio(model, naive),
         );
         if let Some((m, mae)) = seasonal {
             out.push_str(&format!(
                 ", seasonal naive ({}) {}",
                 cal.seasonal_words(m),
-                money(mae)
+                money.format(mae)
             ));
         }
         if model > naive {
@@ -224,10 +237,10 @@ impl Renderer for Table {
         ));
         for (name, mae) in &s.totals {
             out.push_str(&format!(
-                "{:<19} {:>12} {:>14.3}\n",
+                "{:<19} {:>12} {:>14}\n",
                 name,
-                money(*mae),
-                mae / naive
+                money.format(*mae),
+                ratio(*mae, naive)
             ));
         }
         let width = human_date(&s.folds[0].evaluation.first_date).len() * 2 + 4;
@@ -243,7 +256,7 @@ impl Renderer for Table {
                 e.get("naive").map_or(f64::NAN, |m| m.mae),
             );
             out.push_str(&format!(
-                "{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8.3}\n",
+                "{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8}\n",
                 f.fold,
                 format!(
                     "{} to {}",
@@ -256,9 +269,9 @@ impl Renderer for Table {
                     if f.refit { "" } else { "*" }
                 ),
                 e.n,
-                money(m),
-                money(n),
-                m / n
+                money.format(m),
+                money.format(n),
+                ratio(m, n)
             ));
         }
         if s.folds.iter().any(|f| !f.refit) {
@@ -274,14 +287,15 @@ impl Renderer for Table {
                 "naive MAE",
                 "model / naive"
             ));
+            let money = horizon_money(&s.horizons);
             for r in &s.horizons {
                 out.push_str(&format!(
-                    "{:>7} {:>7} {:>12} {:>12} {:>13.3}\n",
+                    "{:>7} {:>7} {:>12} {:>12} {:>13}\n",
                     r.horizon,
                     r.origins,
-                    money(r.model_mae),
-                    money(r.naive_mae),
-                    r.model_mae / r.naive_mae
+                    money.format(r.model_mae),
+                    money.format(r.naive_mae),
+                    ratio(r.model_mae, r.naive_mae)
                 ));
             }
         }
@@ -329,6 +343,9 @@ impl Renderer for Table {
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
         let h = &c.held_out;
         let seeds = c.cells.first().map_or(0, |s| s.seeds);
+        let money = Money::for_values(
+            std::iter::once(h.naive_mae).chain(c.cells.iter().map(|s| s.test_mae)),
+        );
         let mut out = format!(
             "held-out {} to {} ({}): one-step MAE, mean ± standard deviation over {seeds} seed{}; naive forecast ({}) MAE {}\n",
             human_date(&h.first_date),
@@ -336,11 +353,11 @@ impl Renderer for Table {
             h.calendar.count(h.n),
             plural(seeds),
             h.calendar.naive_words(),
-            money(h.naive_mae)
+            money.format(h.naive_mae)
         );
         let mae = |s: &crate::compare::CellSummary| match s.test_mae_sd {
-            Some(sd) => format!("{} ± {}", money(s.test_mae), money(sd)),
-            None => money(s.test_mae),
+            Some(sd) => format!("{} ± {}", money.format(s.test_mae), money.format(sd)),
+            None => money.format(s.test_mae),
         };
         let width = c
             .cells
@@ -367,7 +384,9 @@ impl Renderer for Table {
             out.push_str(&format!(
                 "{:<5} {:>10} {:>9.3} {:>10} {:>15.3e}  {:>width$} {:>11.3}\n",
                 s.cell.label(),
-                money(s.parameters as f64).trim_end_matches(".00"),
+                Money::for_values([])
+                    .format(s.parameters as f64)
+                    .trim_end_matches(".00"),
                 s.seconds_per_epoch,
                 kept,
                 s.val_loss,
@@ -392,14 +411,15 @@ pub fn verdict(e: &Evaluation) -> String {
     } else {
         "in-sample (not held out)"
     };
+    let money = evaluation_money(e);
     let mut s = format!(
         "{span} MAE {} over {} ({} to {}) is {} the naive forecast's {} ({})",
-        money(model.mae),
+        money.format(model.mae),
         cal.count(e.n),
         human_date(&e.first_date),
         human_date(&e.last_date),
         compare(model.mae, naive.mae),
-        money(naive.mae),
+        money.format(naive.mae),
         cal.naive_words()
     );
     let seasonal = e.season.zip(e.seasonal());
@@ -407,7 +427,7 @@ pub fn verdict(e: &Evaluation) -> String {
         s.push_str(&format!(
             " and {} the seasonal naive forecast's {} ({})",
             compare(model.mae, seasonal.mae),
-            money(seasonal.mae),
+            money.format(seasonal.mae),
             cal.seasonal_words(m)
         ));
     }
@@ -428,12 +448,13 @@ pub fn metrics(e: &Evaluation) -> String {
         "{:<19} {:>12} {:>12} {:>8} {:>8} {:>6} {:>11}\n",
         "forecaster", "MAE", "RMSE", "MAPE %", "sMAPE %", "MASE", "direction %"
     );
+    let money = evaluation_money(e);
     for (name, m) in &e.rows {
         out.push_str(&format!(
             "{:<19} {:>12} {:>12} {:>8} {:>8.3} {:>6.3} {:>11}\n",
             name,
-            money(m.mae),
-            money(m.rmse),
+            money.format(m.mae),
+            money.format(m.rmse),
             m.mape.map_or("-".to_string(), |p| format!("{p:.3}")),
             m.smape,
             m.mase,
@@ -443,8 +464,43 @@ pub fn metrics(e: &Evaluation) -> String {
     out
 }
 
-/// "12.3 % lower than", "4.0 % higher than".
+/// The decimals of an evaluation's errors (every forecaster's MAE and RMSE), shown
+/// together in its sentence and its table.
+fn evaluation_money(e: &Evaluation) -> Money {
+    Money::for_values(e.rows.iter().flat_map(|(_, m)| [m.mae, m.rmse]))
+}
+
+/// The decimals of the errors by horizon, shown together.
+fn horizon_money(horizons: &[HorizonError]) -> Money {
+    Money::for_values(horizons.iter().flat_map(|h| {
+        [
+            h.model_mae,
+            h.naive_mae,
+            h.seasonal_naive_mae.unwrap_or(0.0),
+        ]
+    }))
+}
+
+/// `a / b` to three decimals, or `-` when `b` is zero (a baseline without error: there is
+/// no ratio to show).
+fn ratio(a: f64, b: f64) -> String {
+    if b == 0.0 {
+        "-".to_string()
+    } else {
+        format!("{:.3}", a / b)
+    }
+}
+
+/// "12.3 % lower than", "4.0 % higher than"; against a baseline without error, "as
+/// exact as" or "higher than" (a percentage of zero means nothing).
 fn compare(model: f64, baseline: f64) -> String {
+    if baseline == 0.0 {
+        return if model == 0.0 {
+            "as exact as".to_string()
+        } else {
+            "higher than".to_string()
+        };
+    }
     let ratio = model / baseline;
     if ratio <= 1.0 {
         format!("{:.1} % lower than", (1.0 - ratio) * 100.0)
@@ -461,10 +517,11 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
     };
     let (model, naive) = (mean(&|h| h.model_mae), mean(&|h| h.naive_mae));
     let last = horizons.len();
+    let money = horizon_money(horizons);
     let mut s = format!(
         "over horizons 1 to {last}, the model's mean MAE is {}; naive {}",
-        money(model),
-        money(naive)
+        money.format(model),
+        money.format(naive)
     );
     let seasonal = e
         .season
@@ -474,7 +531,7 @@ fn horizon_verdict(horizons: &[HorizonError], e: &Evaluation, cal: Calendar) -> 
         s.push_str(&format!(
             ", seasonal naive ({}) {}",
             cal.seasonal_words(m),
-            money(mae)
+            money.format(mae)
         ));
     }
     let best = seasonal.map_or(naive, |(_, mae)| mae.min(naive));
@@ -504,6 +561,12 @@ fn coverage(c: &Coverage) -> String {
     }
     let names: Vec<String> = c.rows.iter().map(|r| r.source.name(&c.calendar)).collect();
     let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(10);
+    let money = Money::for_values((c.rows.iter()).flat_map(|r| r.scores.iter().map(|s| s.width)));
+    // A global model's rows pool every step from 1 to theirs over the series.
+    let ahead = |h: usize| match c.pooled_series {
+        Some(_) if h > 1 => format!("1–{h}"),
+        _ => h.to_string(),
+    };
     out.push_str(&format!(
         "{:>5}  {:>6}  {:<w$}  {:>7}  {:>8}  {:>12}  {:>7}\n",
         format!("{unit}s"),
@@ -519,11 +582,12 @@ fn coverage(c: &Coverage) -> String {
             for (r, name) in c.rows.iter().zip(&names).filter(|(r, _)| r.steps == h) {
                 let s = &r.scores[l];
                 out.push_str(&format!(
-                    "{h:>5}  {:>6}  {name:<w$}  {:>7}  {:>8}  {:>12}  {:>7.3}\n",
+                    "{:>5}  {:>6}  {name:<w$}  {:>7}  {:>8}  {:>12}  {:>7.3}\n",
+                    ahead(h),
                     format!("{} %", s.level.label()),
                     s.n,
                     format!("{:.1} %", s.coverage),
-                    money(s.width),
+                    money.format(s.width),
                     s.msis
                 ));
             }
@@ -535,7 +599,7 @@ fn coverage(c: &Coverage) -> String {
             .filter(|(r, _)| r.steps == h)
             .map(|(r, name)| format!("{name} {:.4}", r.pinball))
             .collect();
-        out.push_str(&format!("{h:>5}  {}\n", each.join(", ")));
+        out.push_str(&format!("{:>5}  {}\n", ahead(h), each.join(", ")));
     }
     out
 }
@@ -558,10 +622,19 @@ fn band_heads(f: &Forecast) -> String {
 }
 
 /// Step `i`'s interval ends, aligned under [`band_heads`].
-fn band_cells(f: &Forecast, i: usize) -> String {
+fn band_cells(f: &Forecast, i: usize, money: Money) -> String {
     (f.ends(i).iter())
-        .map(|&e| format!("  {:>END$}", money(e)))
+        .map(|&e| format!("  {:>END$}", money.format(e)))
         .collect()
+}
+
+/// The decimals of a forecast's values and interval ends, shown together.
+fn forecast_money(f: &Forecast) -> Money {
+    Money::for_values(
+        (0..f.point.len())
+            .flat_map(|i| f.ends(i))
+            .chain(f.point.iter().copied()),
+    )
 }
 
 /// The width and heading of a forecast's date column: `time (UTC)`, `time (+05:00)`, or
@@ -624,4 +697,59 @@ pub fn pooled(scores: &PanelScores, unit: &str) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::{Row, Source};
+    use crate::interval::{IntervalScores, Level};
+
+    #[test]
+    fn a_baseline_without_error_gets_words_not_infinity() {
+        assert_eq!(compare(1.0, 0.0), "higher than");
+        assert_eq!(compare(0.0, 0.0), "as exact as");
+        assert_eq!(compare(1.0, 2.0), "50.0 % lower than");
+        assert_eq!(compare(3.0, 2.0), "50.0 % higher than");
+        assert_eq!(ratio(1.0, 0.0), "-");
+        assert_eq!(ratio(1.0, 4.0), "0.250");
+    }
+
+    /// A coverage table of one model row at `steps` ahead, pooled over `pooled` series.
+    fn one_row(steps: usize, pooled: Option<usize>) -> String {
+        let level = Level::new(0.8).unwrap();
+        coverage(&Coverage {
+            method: None,
+            levels: vec![level],
+            rows: vec![Row {
+                source: Source::Model,
+                steps,
+                scores: vec![IntervalScores {
+                    level,
+                    n: 10,
+                    coverage: 80.0,
+                    width: 3.5e-6,
+                    msis: 1.0,
+                }],
+                pinball: 0.1,
+            }],
+            calendar: Calendar::default(),
+            pooled_series: pooled,
+        })
+    }
+
+    #[test]
+    fn pooled_interval_rows_say_they_pool_every_step_up_to_theirs() {
+        let pooled = one_row(48, Some(3));
+        let rows: Vec<&str> = pooled.lines().filter(|l| l.contains("  model  ")).collect();
+        assert!(rows[0].trim_start().starts_with("1–48 "), "{pooled}");
+        let pinball = pooled.lines().last().unwrap();
+        assert!(pinball.trim_start().starts_with("1–48 "), "{pooled}");
+        // One series' rows are at one step ahead.
+        let one = one_row(7, None);
+        let rows: Vec<&str> = one.lines().filter(|l| l.contains("  model  ")).collect();
+        assert!(rows[0].trim_start().starts_with("7 "), "{one}");
+        // Widths of a tiny series keep their digits.
+        assert!(one.contains("0.000003500"), "{one}");
+    }
 }

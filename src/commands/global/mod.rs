@@ -16,7 +16,7 @@ use crate::checkpoint::{Checkpoint, Member, Meta};
 use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
 use crate::config::RunConfig;
 use crate::coverage::{Coverage, OneGo};
-use crate::data::{DataConfig, Series};
+use crate::data::Series;
 use crate::error::GrufError;
 use crate::evaluate::{
     naive_scale, score_ahead, season_left_out, seasonal_scale, Ahead, PanelScores, Scoring,
@@ -483,11 +483,7 @@ pub(super) fn predict(
 /// The series a consumer of a global model works on: those of `--csv` when given (each
 /// one the model was trained on), else the files it was trained on.
 pub(super) fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
-    let data_config = DataConfig {
-        column: Some(meta.data.column.clone()),
-        date_column: Some(meta.data.date_column.clone()),
-        ..meta.config.data.clone()
-    };
+    let data_config = super::data_config(source, meta)?;
     let given = !source.csv.is_empty();
     let paths: Vec<std::path::PathBuf> = if given {
         source.csv.clone()
@@ -555,12 +551,16 @@ pub(super) fn choose<'a, 'p>(
                 })
             })
             .collect::<Result<_, _>>()?
-    } else if !csv.is_empty() {
-        (panel.series.iter())
-            .filter_map(|n| by_id.get(n.id.as_str()).copied())
-            .collect()
     } else {
-        meta.members.iter().collect()
+        let mut members: Vec<&Member> = if !csv.is_empty() {
+            (panel.series.iter())
+                .filter_map(|n| by_id.get(n.id.as_str()).copied())
+                .collect()
+        } else {
+            meta.members.iter().collect()
+        };
+        members.sort_by(|a, b| crate::panel::natural_cmp(&a.id, &b.id));
+        members
     };
     members
         .into_iter()
