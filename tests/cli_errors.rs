@@ -719,6 +719,7 @@ fn a_series_without_values_is_left_out_of_a_long_csv() {
         .assert()
         .code(65)
         .stderr(contains("no rows with a Close value"));
+}
 
 // ---- What a new user hits (issue 20): clap's and TOML's errors in one line, --quiet,
 // "wrote" lines, `sample --force`.
