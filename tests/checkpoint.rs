@@ -1241,3 +1241,99 @@ mod hostile {
         );
     }
 }
+
+/// The tensors and the metadata JSON of the model file at `path`, to be edited.
+fn read_raw(path: &Path) -> (Vec<RawTensor>, serde_json::Value) {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let tensors = (st.tensors().into_iter())
+        .map(|(n, v)| {
+            let data = (v.data().chunks_exact(4))
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            (n, data, v.shape().to_vec())
+        })
+        .collect();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let json = &header.metadata().as_ref().unwrap()[META_KEY];
+    (tensors, serde_json::from_str(json).unwrap())
+}
+
+/// Files before format 8 kept every date in UTC, where a series now keeps its own clock
+/// (issue 20): an old model of an hourly series at +05:00 still finds its held-out part
+/// where it began, 30 hours, not 5 hours earlier (5 training rows scored as held out).
+/// The old file is this gruf's file with its dates written back as gruf 1.5 wrote them.
+#[test]
+fn a_format_7_model_of_a_zoned_series_finds_its_held_out_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("Date,Close\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    for i in 0..300 {
+        let t = start + chrono::Duration::hours(i);
+        let v = 100.0 + (i as f64 * 0.26).sin() * 3.0 + i as f64 * 0.01;
+        text.push_str(&format!("{}+05:00,{v:.3}\n", t.format("%Y-%m-%dT%H:%M:%S")));
+    }
+    std::fs::write(dir.path().join("zoned.csv"), text).unwrap();
+    common::gruf(dir.path())
+        .args(["train", "--csv", "zoned.csv"])
+        .args(common::FAST)
+        .assert()
+        .success();
+    let evaluated = |model: &str| -> serde_json::Value {
+        let out = common::gruf(dir.path())
+            .args(["evaluate", "--model", model, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["one_step"].clone()
+    };
+    let new = evaluated("gruf-model.safetensors");
+    assert_eq!(new["n"], 30, "{new}");
+
+    let (tensors, mut meta) = read_raw(&dir.path().join("gruf-model.safetensors"));
+    meta["format_version"] = 7.into();
+    // Local times at +05:00 as gruf 1.5 stored them: the same instants in UTC.
+    let utc = |local: &str| -> String {
+        match chrono::DateTime::parse_from_rfc3339(local) {
+            Ok(t) => t
+                .with_timezone(&chrono::Utc)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+            Err(_) => {
+                let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S")
+                    .unwrap_or_else(|e| panic!("{local}: {e}"));
+                (t - chrono::Duration::hours(5))
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            }
+        }
+    };
+    for (section, key) in [
+        ("test", "first_date"),
+        ("test", "last_date"),
+        ("data", "first_date"),
+        ("data", "last_date"),
+    ] {
+        let local = meta[section][key].as_str().unwrap().to_string();
+        meta[section][key] = utc(&local).into();
+    }
+    assert!(meta["test"]["first_date"].as_str().unwrap().ends_with('Z'));
+    if let Some(c) = meta["calibration"].as_object_mut() {
+        c.remove("space");
+    }
+    write_raw(
+        &dir.path().join("old.safetensors"),
+        &tensors,
+        Some(meta.to_string()),
+    );
+    let old = evaluated("old.safetensors");
+    assert_eq!(old["n"], 30, "{old}");
+    assert_eq!(old["first_date"], new["first_date"]);
+}

@@ -22,8 +22,7 @@ use crate::plot::{
 
 use super::global::{self, InOneGo};
 use super::{
-    device, held_out_start, interval_levels, mase_scale, note, open_with, season_for, wrote,
-    Opened,
+    device, held_out_start, interval_levels, mase_scale, note, open_with, season_for, wrote, Opened,
 };
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
