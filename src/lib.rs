@@ -27,6 +27,7 @@ pub mod error;
 pub mod evaluate;
 pub mod features;
 pub mod forecast;
+pub mod interrupt;
 pub mod interval;
 pub mod loss;
 pub mod mc_dropout;
