@@ -1005,3 +1005,40 @@ fn ctrl_c_in_compare_prints_the_finished_runs_marked_partial() {
     );
     assert!(!dir.path().join("best.safetensors").exists());
 }
+
+/// The same for a global model's backtest (`--id-column`), stopped by SIGTERM this time:
+/// its finished folds in a table whose first line says it is partial, exit 143.
+#[test]
+fn sigterm_in_a_global_backtest_prints_the_finished_folds_marked_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB"], 150),
+    );
+    let args = [
+        &["backtest", "--csv", "long.csv", "--id-column", "Symbol"][..],
+        &["--folds", "3", "--test-size", "30"],
+        &LONG_ENOUGH[2..],
+    ]
+    .concat();
+    let mut run = Running::start(dir.path(), &args);
+    run.wait_for("gruf: fold 2/3: training on 2 series");
+    run.signal("TERM");
+    let (code, out, err) = run.finish();
+    assert_eq!(code, Some(143), "{err}");
+    let first = out.lines().next().unwrap_or_default();
+    let folds: usize = first
+        .strip_prefix("partial: interrupted after fold ")
+        .and_then(|rest| rest.strip_suffix(" of 3"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no partial marker: {out}"));
+    assert!((1..3).contains(&folds), "{out}");
+    assert!(out.contains("over 2 series"), "{out}");
+    assert!(
+        err.contains(&format!(
+            "gruf: error: backtest interrupted after fold {folds} of 3"
+        )),
+        "{err}"
+    );
+}

@@ -1,9 +1,13 @@
 //! The subcommands, one module each: resolve the parsed flags, run the library pipeline,
 //! render the results. This module holds what several commands share: opening a model with
-//! its data, reporting what loading found, and training with progress and Ctrl-C.
+//! its data, reporting what loading found, and training with progress, stopped by Ctrl-C or
+//! SIGTERM ([`crate::interrupt`]).
 //!
 //! Results go to stdout, progress and warnings to stderr. Nothing is written unless the
-//! command succeeds: models, plots and samples are written atomically at the very end.
+//! command succeeds: models, plots and samples are written atomically at the very end (the
+//! folder checked writable before any work). A run stopped by a signal keeps what it
+//! finished: `train` its best model so far, `backtest` and `compare` their finished folds
+//! and runs, printed marked partial.
 
 mod backtest;
 mod compare;
