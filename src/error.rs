@@ -14,7 +14,8 @@ pub mod exit {
     pub const DATA: u8 = 65;
     /// An input file (CSV, model, config) does not exist or cannot be read.
     pub const NO_INPUT: u8 = 66;
-    /// Interrupted by the user (Ctrl-C), as shells report SIGINT.
+    /// Interrupted by Ctrl-C, as shells report SIGINT; SIGTERM and SIGHUP give 143 and 129
+    /// (128 + the signal, [`crate::interrupt::Signal::exit_code`]).
     pub const INTERRUPTED: u8 = 130;
     /// Internal failure: a bug in gruf.
     pub const INTERNAL: u8 = 70;
@@ -50,9 +51,9 @@ pub enum GrufError {
     #[error("{0}")]
     Diverged(String),
 
-    /// The user interrupted the run (Ctrl-C); the message says what was kept.
-    #[error("{0}")]
-    Interrupted(String),
+    /// A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the run; the message says what was kept.
+    #[error("{1}")]
+    Interrupted(crate::interrupt::Signal, String),
 
     /// An output that cannot be created or written.
     #[error("cannot write {}: {msg}", path.display())]
@@ -69,7 +70,7 @@ impl GrufError {
             GrufError::Usage(_) | GrufError::Config { .. } => exit::USAGE,
             GrufError::NoInput { .. } => exit::NO_INPUT,
             GrufError::Data { .. } | GrufError::Model { .. } | GrufError::Diverged(_) => exit::DATA,
-            GrufError::Interrupted(_) => exit::INTERRUPTED,
+            GrufError::Interrupted(signal, _) => signal.exit_code(),
             GrufError::Write { create: true, .. } => exit::CANT_CREATE,
             GrufError::Write { create: false, .. } => exit::IO,
         }

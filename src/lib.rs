@@ -28,6 +28,7 @@ pub mod evaluate;
 pub mod features;
 pub mod fill;
 pub mod forecast;
+pub mod interrupt;
 pub mod interval;
 pub mod loss;
 pub mod mc_dropout;

@@ -99,7 +99,7 @@ pub fn write_atomic_via(
     bytes: &[u8],
     wrap: impl for<'f> FnOnce(&'f mut std::fs::File) -> Box<dyn Write + 'f>,
 ) -> Result<(), GrufError> {
-    let dir = check_writable(path)?;
+    let dir = folder_of(path)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".gruf-")
         .suffix(".tmp")
@@ -180,8 +180,31 @@ pub fn remove_pending_temporary() {
 }
 
 /// The folder `path` will be written in, after checking that the path can be a file
-/// there: commands call it before long work, so a typo fails at once, not after training.
+/// there and that the folder takes new files (a probe file is created there and removed;
+/// an existing file at `path` is not touched): commands call it before any work, so a typo
+/// or a read-only mount fails at once, not after training.
 pub fn check_writable(path: &Path) -> Result<&Path, GrufError> {
+    let dir = folder_of(path)?;
+    tempfile::Builder::new()
+        .prefix(".gruf-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            GrufError::write(
+                path,
+                format!(
+                    "cannot create files in folder {} ({}); choose a folder you can write",
+                    dir.display(),
+                    e.kind()
+                ),
+                true,
+            )
+        })?;
+    Ok(dir)
+}
+
+/// The folder `path` will be written in, after checking that the path can be a file there.
+fn folder_of(path: &Path) -> Result<&Path, GrufError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

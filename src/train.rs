@@ -83,7 +83,10 @@ pub struct Outcome {
     pub best_epoch: usize,
     /// True when `patience` ran out before the last epoch.
     pub stopped_early: bool,
-    /// `(epoch, batch)` where the caller stopped the run, if it did.
+    /// `(epoch, batch)` where the caller stopped the run, if it did: after batch `batch` of
+    /// epoch `epoch`, which is then the last of `history` and partial (trained on those
+    /// batches only); or, for batch 0, before epoch `epoch` began, every epoch of `history`
+    /// whole. A stop after the last batch of the last epoch is no interruption.
     pub interrupted: Option<(usize, usize)>,
 }
 
@@ -180,6 +183,8 @@ pub fn train(
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
     let mut stopped_early = false;
     let mut interrupted = None;
+    // A stop asked for after an epoch's last batch: the epoch is whole.
+    let mut stop_after_epoch = false;
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
@@ -213,8 +218,11 @@ pub fn train(
                 loss: loss_value,
             }) == Flow::Stop
             {
-                interrupted = Some((epoch, b + 1));
-                break;
+                if b + 1 < batches {
+                    interrupted = Some((epoch, b + 1));
+                    break;
+                }
+                stop_after_epoch = true;
             }
         }
         // After an interruption this is the partial epoch: its loss is over the batches run.
@@ -238,13 +246,17 @@ pub fn train(
                 .collect::<candle_core::Result<_>>()?;
             best = Some((val_loss, epoch, snapshot));
         }
-        on_event(Event::EpochEnd {
+        let flow = on_event(Event::EpochEnd {
             record: &record,
             best: improved,
         });
         history.push(record);
         let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
         if interrupted.is_some() {
+            break;
+        }
+        if (stop_after_epoch || flow == Flow::Stop) && epoch < config.epochs {
+            interrupted = Some((epoch + 1, 0));
             break;
         }
         if config.patience > 0 && epoch - best_epoch >= config.patience && epoch < config.epochs {
@@ -279,7 +291,9 @@ pub struct Ensemble {
     /// (then it is the only one, with its best weights so far).
     pub networks: Vec<Outcome>,
     /// `(network, epoch, batch)` where the caller stopped the run, if it did (network from
-    /// 1). A network stopped after the first is left out: `networks` holds those before it.
+    /// 1; epoch and batch as in [`Outcome::interrupted`], `(n, 1, 0)` before network `n`
+    /// began). A network stopped after the first is left out: `networks` holds those before
+    /// it.
     pub interrupted: Option<(usize, usize, usize)>,
 }
 
@@ -302,11 +316,17 @@ pub fn train_ensemble(
     for i in 0..count {
         let seed = network_seed(seed, i);
         if count > 1 {
-            on_event(Event::Network {
+            let flow = on_event(Event::Network {
                 network: i + 1,
                 networks: count,
                 seed,
             });
+            if flow == Flow::Stop && i > 0 {
+                return Ok(Ensemble {
+                    networks,
+                    interrupted: Some((i + 1, 1, 0)),
+                });
+            }
         }
         let outcome = train(model, config, seed, loss, data, device, on_event)?;
         if let Some((epoch, batch)) = outcome.interrupted {
@@ -405,5 +425,93 @@ fn optimizer_params(config: &TrainConfig) -> ParamsClip<ParamsAny> {
     ParamsClip {
         inner,
         max_norm: config.clip_norm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RunConfig;
+
+    /// Trains a tiny model on 300 synthetic days, stopping when `stop(event)` says so.
+    fn stopped(
+        epochs: usize,
+        ensemble: usize,
+        mut stop: impl FnMut(&Event, usize, usize) -> bool,
+    ) -> Ensemble {
+        let bars = crate::synth::generate(&crate::synth::SampleConfig {
+            rows: 300,
+            ..Default::default()
+        });
+        let values: Vec<f64> = bars.iter().map(|b| b.close).collect();
+        let mut config = RunConfig::default();
+        config.model.layers = vec![4];
+        config.model.window = 8;
+        config.train.epochs = epochs;
+        config.train.ensemble = ensemble;
+        config.train.batch_size = 64;
+        let prepared = crate::pipeline::prepare(&config, &values, 20).unwrap();
+        config.model.features = prepared.featurizer.features();
+        let data = TrainData {
+            values: (&values).into(),
+            featurizer: &prepared.featurizer,
+            split: &prepared.split,
+        };
+        let (mut epoch, mut batches) = (0, 0);
+        train_ensemble(
+            &config.model,
+            &config.train,
+            3,
+            &Loss::Mse,
+            &[data],
+            &Device::Cpu,
+            &mut |e| {
+                if let Event::EpochStart {
+                    epoch: n,
+                    batches: b,
+                    ..
+                } = e
+                {
+                    (epoch, batches) = (n, b);
+                }
+                match stop(&e, epoch, batches) {
+                    true => Flow::Stop,
+                    false => Flow::Continue,
+                }
+            },
+        )
+        .unwrap()
+    }
+
+    /// Where a stop lands says which epochs are whole: one after an epoch's last batch
+    /// leaves that epoch whole (and, after the last epoch, the run complete); one inside an
+    /// epoch leaves it the partial last; one before an ensemble's next network keeps those
+    /// before it.
+    #[test]
+    fn a_stopped_run_says_which_epochs_are_whole() {
+        let last_batch_of = |at: usize| move |e: &Event, epoch: usize, batches: usize| matches!(e, Event::Batch { batch, .. } if epoch == at && *batch == batches);
+        let run = stopped(3, 1, last_batch_of(1));
+        let net = &run.networks[0];
+        assert!(net.history.len() == 1 && net.interrupted == Some((2, 0)));
+        assert_eq!(run.interrupted, Some((1, 2, 0)));
+
+        let run = stopped(
+            3,
+            1,
+            |e, epoch, _| matches!(e, Event::Batch { batch: 1, .. } if epoch == 2),
+        );
+        let net = &run.networks[0];
+        assert!(net.history.len() == 2 && net.interrupted == Some((2, 1)));
+
+        let run = stopped(2, 1, last_batch_of(2));
+        let net = &run.networks[0];
+        assert!(net.history.len() == 2 && net.interrupted.is_none() && run.interrupted.is_none());
+
+        let run = stopped(2, 3, |e, _, _| {
+            matches!(e, Event::Network { network: 2, .. })
+        });
+        assert_eq!(run.networks.len(), 1);
+        assert_eq!(run.interrupted, Some((2, 1, 0)));
+        assert!(run.networks[0].interrupted.is_none());
     }
 }

@@ -353,7 +353,7 @@ fn ctrl_c_saves_the_best_model_so_far_and_exits_130() {
             "30",
         ])
         .args(["--seed", "1", "--epochs", "100000"])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -376,10 +376,13 @@ fn ctrl_c_saves_the_best_model_so_far_and_exits_130() {
         .success());
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
     assert!(
-        rest.contains("interrupted at epoch") && rest.contains("saved the best model so far"),
+        rest.contains("gruf: interrupted (Ctrl-C): finishing this batch")
+            && rest.contains("saved the best model so far"),
         "{rest}"
     );
     let ckpt = gruf::checkpoint::Checkpoint::load(
@@ -393,15 +396,68 @@ fn ctrl_c_saves_the_best_model_so_far_and_exits_130() {
         .expect("the model records the interruption");
     assert!(epoch >= 2 && ckpt.meta.best_epoch <= epoch);
     assert!(ckpt.meta.test.is_some(), "test metrics are still computed");
+    assert_trained_words_are_true(&ckpt.meta, &out, &rest);
 }
 
-/// A second Ctrl-C exits at once, before the save: the previous model stays byte for byte,
-/// and no temporary file is left.
+/// What an interrupted run says it trained is true: a run stopped in an epoch says it
+/// trained part of it (gruf 1.5 counted it whole: "trained 10 epochs"), and says so of
+/// its kept epoch if that is the partial one; a run stopped between epochs counts the
+/// whole ones.
+fn assert_trained_words_are_true(meta: &gruf::checkpoint::Meta, out: &str, err: &str) {
+    let (epoch, batch) = meta.interrupted.expect("an interrupted run");
+    let ordinal = |n: usize| {
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        format!("{n}{suffix}")
+    };
+    let batches = |n: usize| format!("{n} batch{}", if n == 1 { "" } else { "es" });
+    if batch == 0 {
+        assert_eq!(meta.history.len(), epoch - 1);
+        assert!(
+            out.contains(&format!("trained {} epoch", epoch - 1)),
+            "{out}"
+        );
+        assert!(
+            err.contains(&format!("interrupted after epoch {}", epoch - 1)),
+            "{err}"
+        );
+    } else {
+        assert_eq!(meta.history.len(), epoch);
+        let words = match epoch {
+            1 => format!("trained {} of the 1st epoch", batches(batch)),
+            _ => format!(
+                "trained {} epoch{} and {} of the {}",
+                epoch - 1,
+                if epoch == 2 { "" } else { "s" },
+                batches(batch),
+                ordinal(epoch)
+            ),
+        };
+        assert!(out.contains(&words), "expected '{words}' in {out}");
+        assert!(!out.contains(&format!("trained {epoch} epochs")), "{out}");
+        assert!(
+            err.contains(&format!("interrupted at epoch {epoch}, batch {batch}")),
+            "{err}"
+        );
+        if meta.best_epoch == epoch {
+            let kept = format!("kept epoch {epoch} after its first {}", batches(batch));
+            assert!(out.contains(&kept), "expected '{kept}' in {out}");
+        }
+    }
+}
+
+/// A second Ctrl-C exits at once, before the save ends: the previous model stays byte for
+/// byte, and no temporary file is left.
 ///
-/// The second SIGINT is sent as soon as gruf reports the first, while the stopped run still
-/// has to finish its batch, validate, score the test part and save. On a model large enough
-/// for that to take tens of milliseconds it always wins; should the save ever win the race
-/// anyway, the file must be a complete new model, and the round is tried again.
+/// The second SIGINT comes more than a second after the first (closer ones are the same
+/// request), while the stopped run finishes its batch, validates, scores the test part and
+/// saves, the save slowed to seconds (`GRUF_TEST_SLOW_WRITES_MS`). Should the save ever win
+/// the race anyway, the file must be a complete new model, and the round is tried again.
 #[test]
 fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
     use std::io::{BufRead, BufReader};
@@ -431,6 +487,7 @@ fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
             ])
             .args(["--batch-size", "256", "--test-days", "100", "--seed", "1"])
             .args(["--epochs", "100000"])
+            .env(gruf::output::SLOW_WRITES_ENV, "20")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -449,7 +506,11 @@ fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
         };
         wait_for("epoch   1", &mut seen);
         interrupt(child.id());
-        wait_for("gruf: interrupted: finishing this batch", &mut seen);
+        wait_for(
+            "gruf: interrupted (Ctrl-C): finishing this batch",
+            &mut seen,
+        );
+        std::thread::sleep(gruf::interrupt::SAME_REQUEST + std::time::Duration::from_millis(300));
         // Not `interrupt`: if the save wins the race, gruf may be gone before this signal.
         let _ = std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
@@ -459,7 +520,7 @@ fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(130), "{seen}{rest}");
         assert_no_temporaries(dir.path());
-        if rest.contains("interrupted again: exiting now") && hash(&model) == before {
+        if rest.contains("interrupted again (Ctrl-C): exiting now") && hash(&model) == before {
             assert!(!rest.contains("saved"), "{rest}");
             return;
         }
@@ -564,4 +625,421 @@ fn a_full_stderr_does_not_stop_training() {
         .unwrap();
     assert!(status.success(), "{status:?}");
     assert!(dir.path().join("gruf-model.safetensors").exists());
+}
+
+// Work that is not lost: an output folder that cannot be written fails before any work;
+// SIGTERM is handled as Ctrl-C; signals closer than a second are one; a stopped backtest
+// or comparison prints what it finished.
+
+/// A gruf run in the background, its stderr read line by line as it comes.
+struct Running {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    seen: String,
+}
+
+impl Running {
+    fn start(dir: &Path, args: &[&str]) -> Running {
+        Running::start_with(
+            std::process::Command::new(env!("CARGO_BIN_EXE_gruf")),
+            dir,
+            args,
+        )
+    }
+
+    /// Runs `program` (gruf, or a wrapper of it) with `args` in `dir`.
+    fn start_with(mut program: std::process::Command, dir: &Path, args: &[&str]) -> Running {
+        use std::process::Stdio;
+        let mut child = program
+            .current_dir(dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        Running {
+            child,
+            stderr,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads stderr until `text` has appeared in it.
+    fn wait_for(&mut self, text: &str) {
+        use std::io::BufRead;
+        while !self.seen.contains(text) {
+            let mut line = String::new();
+            assert!(
+                self.stderr.read_line(&mut line).unwrap() > 0,
+                "gruf ended before '{text}': {}",
+                self.seen
+            );
+            self.seen.push_str(&line);
+        }
+    }
+
+    /// Sends `signal` (`INT`, `TERM`) with `kill`.
+    fn signal(&self, signal: &str) {
+        assert!(std::process::Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// Waits for the end: the exit code, stdout, and all of stderr.
+    fn finish(mut self) -> (Option<i32>, String, String) {
+        use std::io::Read;
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).unwrap();
+        let mut out = String::new();
+        (self.child.stdout.take().unwrap())
+            .read_to_string(&mut out)
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        (status.code(), out, self.seen + &rest)
+    }
+}
+
+/// A small model that trains until stopped, one line per epoch on stderr.
+const UNTIL_STOPPED: &[&str] = &[
+    "train",
+    "--csv",
+    "prices.csv",
+    "--layers",
+    "8",
+    "--window",
+    "10",
+    "--test-days",
+    "30",
+    "--seed",
+    "1",
+    "--epochs",
+    "100000",
+];
+
+/// A folder no one can create files in, for tests of outputs that cannot be written:
+/// a read-only one, or, where that does not stop writes (tests may run as root), /proc.
+/// `None` (said on stderr) where neither exists.
+fn unwritable_folder(dir: &Path) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = dir.join("read-only");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = folder.join("probe");
+    if std::fs::write(&probe, b"").is_err() {
+        return Some(folder);
+    }
+    std::fs::remove_file(&probe).unwrap();
+    let proc = Path::new("/proc");
+    if proc.is_dir() && std::fs::write(proc.join("gruf-probe"), b"").is_err() {
+        return Some(proc.to_path_buf());
+    }
+    eprintln!("skipped: this user can write in a read-only folder and there is no /proc");
+    None
+}
+
+/// `train` into a folder it cannot write (a read-only mount of a cluster's shared volume)
+/// fails at once, naming the file and the folder, before any training: gruf 1.5 trained
+/// for the whole run and then failed with exit 73. So do the other commands that write a
+/// file (`compare --out/--save-best`, `plot --out`), and an existing file is untouched.
+#[test]
+fn an_output_folder_that_cannot_be_written_fails_before_any_work() {
+    let dir = trained();
+    let Some(folder) = unwritable_folder(dir.path()) else {
+        return;
+    };
+    let model = folder.join("model.safetensors");
+    let model = model.to_str().unwrap();
+    let image = folder.join("picture.png");
+    let image = image.to_str().unwrap();
+    let before = hash(&dir.path().join("gruf-model.safetensors"));
+    let runs: [Vec<&str>; 5] = [
+        [
+            &["train", "--csv", "prices.csv", "--model", model][..],
+            &loud(FAST),
+        ]
+        .concat(),
+        [
+            &[
+                "train",
+                "--csv",
+                "prices.csv",
+                "--csv",
+                "prices.csv",
+                "--model",
+                model,
+            ][..],
+            &loud(FAST),
+        ]
+        .concat(),
+        [
+            &[
+                "compare",
+                "--csv",
+                "prices.csv",
+                "--cells",
+                "gru",
+                "--save-best",
+                model,
+            ][..],
+            &loud(FAST),
+        ]
+        .concat(),
+        [
+            &[
+                "compare",
+                "--csv",
+                "prices.csv",
+                "--cells",
+                "gru",
+                "--out",
+                image,
+            ][..],
+            &loud(FAST),
+        ]
+        .concat(),
+        vec!["plot", "--out", image],
+    ];
+    for args in runs {
+        let out = gruf(dir.path()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(73), "{args:?}: {err}");
+        let path = if args.contains(&image) { image } else { model };
+        assert!(
+            err.contains(&format!("gruf: error: cannot write {path}"))
+                && err.contains("cannot create files in folder"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("epoch"), "{args:?} trained first: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    assert_eq!(hash(&dir.path().join("gruf-model.safetensors")), before);
+    assert_no_temporaries(dir.path());
+}
+
+/// SIGTERM (a Slurm time limit, Kubernetes, `docker stop`) is handled as Ctrl-C: the run
+/// keeps the best model so far and exits 143, as a shell reports SIGTERM. gruf 1.5 died
+/// at once, saving nothing.
+#[test]
+fn sigterm_saves_the_best_model_so_far_and_exits_143() {
+    let dir = workspace();
+    // Small batches: the signal lands inside an epoch, whose partial training is reported.
+    let args = [UNTIL_STOPPED, &["--batch-size", "4"]].concat();
+    let mut run = Running::start(dir.path(), &args);
+    run.wait_for("epoch   2");
+    run.signal("TERM");
+    let (code, out, err) = run.finish();
+    assert_eq!(code, Some(143), "{err}");
+    assert!(
+        err.contains(
+            "gruf: interrupted (SIGTERM): finishing this batch and saving the best model so far"
+        ) && err.contains("saved the best model so far"),
+        "{err}"
+    );
+    let ckpt = gruf::checkpoint::Checkpoint::load(
+        &dir.path().join("gruf-model.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("the stopped run saved a loadable model");
+    assert_trained_words_are_true(&ckpt.meta, &out, &err);
+}
+
+/// `timeout -s INT` signals gruf, then its process group: two SIGINTs microseconds apart,
+/// which gruf 1.5 read as "interrupted again: exiting now", losing the model. Signals
+/// closer than a second are one request.
+#[test]
+fn timeout_s_int_is_one_interruption() {
+    let dir = workspace();
+    let mut timeout = std::process::Command::new("timeout");
+    timeout.args([
+        "--preserve-status",
+        "-s",
+        "INT",
+        "4",
+        env!("CARGO_BIN_EXE_gruf"),
+    ]);
+    let run = Running::start_with(timeout, dir.path(), UNTIL_STOPPED);
+    let (code, out, err) = run.finish();
+    assert!(
+        err.contains("epoch   1"),
+        "gruf had not started training: {err}"
+    );
+    assert_eq!(code, Some(130), "{err}");
+    assert!(!err.contains("interrupted again"), "{err}");
+    let ckpt = gruf::checkpoint::Checkpoint::load(
+        &dir.path().join("gruf-model.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("the interrupted run saved a loadable model");
+    assert_trained_words_are_true(&ckpt.meta, &out, &err);
+}
+
+/// Two SIGINTs in quick succession during an ensemble's second network keep the network
+/// finished before it (gruf 1.5 exited at once and lost it).
+#[test]
+fn two_quick_signals_keep_an_ensembles_finished_network() {
+    let dir = workspace();
+    let args = [
+        &UNTIL_STOPPED[..UNTIL_STOPPED.len() - 1],
+        &["40", "--patience", "0", "--ensemble", "3"],
+    ]
+    .concat();
+    let mut run = Running::start(dir.path(), &args);
+    run.wait_for("model 2 of 3 (seed 2)");
+    run.signal("INT");
+    run.signal("INT");
+    let (code, _, err) = run.finish();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(!err.contains("interrupted again"), "{err}");
+    assert!(err.contains("saved the 1 finished network"), "{err}");
+    let ckpt = gruf::checkpoint::Checkpoint::load(
+        &dir.path().join("gruf-model.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("the interrupted run saved a loadable model");
+    assert_eq!(ckpt.meta.networks(), 1);
+}
+
+/// Flags of a backtest or comparison of a small model, each training long enough (40
+/// epochs) to be stopped in.
+const LONG_ENOUGH: &[&str] = &[
+    "--csv",
+    "prices.csv",
+    "--layers",
+    "8",
+    "--window",
+    "10",
+    "--epochs",
+    "40",
+    "--patience",
+    "0",
+    "--seed",
+    "1",
+];
+
+/// Ctrl-C in `backtest` stops it (not only the fold in training) and prints the folds it
+/// finished in the chosen format, marked partial, then exits 130. gruf 1.5 said "saving the
+/// best model so far", and dropped the finished folds.
+#[test]
+fn ctrl_c_in_backtest_prints_the_finished_folds_marked_partial() {
+    let dir = workspace();
+    let args = [
+        &[
+            "backtest",
+            "--folds",
+            "3",
+            "--test-size",
+            "60",
+            "--format",
+            "json",
+        ][..],
+        LONG_ENOUGH,
+    ]
+    .concat();
+    let mut run = Running::start(dir.path(), &args);
+    run.wait_for("gruf: fold 2/3: training");
+    run.signal("INT");
+    let (code, out, err) = run.finish();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        err.contains("gruf: interrupted (Ctrl-C): finishing this batch, then printing the folds finished so far"),
+        "{err}"
+    );
+    assert!(!err.contains("saving the best model"), "{err}");
+    assert!(!err.contains("fold 3/3"), "the next fold started: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    let folds = doc["folds"].as_array().expect(&out).len();
+    assert!(folds >= 1 && folds < 3, "{out}");
+    let what = format!("interrupted after fold {folds} of 3");
+    assert_eq!(doc["partial"], what.as_str(), "{out}");
+    assert!(
+        err.contains(&format!(
+            "gruf: error: backtest {what}; printed the {folds} finished fold"
+        )),
+        "{err}"
+    );
+}
+
+/// Ctrl-C in `compare` stops every run and prints the runs that finished, marked partial;
+/// `--save-best` is not chosen from a partial comparison, and says so.
+#[test]
+fn ctrl_c_in_compare_prints_the_finished_runs_marked_partial() {
+    let dir = workspace();
+    let args = [
+        &[
+            "compare",
+            "--cells",
+            "gru,lstm",
+            "--seeds",
+            "2",
+            "--test-size",
+            "30",
+        ][..],
+        &["--format", "csv", "--save-best", "best.safetensors"],
+        LONG_ENOUGH,
+    ]
+    .concat();
+    let mut program = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"));
+    // One run at a time: GRU seed 1, LSTM seed 1, GRU seed 2, LSTM seed 2.
+    program.env("RAYON_NUM_THREADS", "1");
+    let mut run = Running::start_with(program, dir.path(), &args);
+    run.wait_for("LSTM seed 1 epoch");
+    run.signal("INT");
+    let (code, out, err) = run.finish();
+    assert_eq!(code, Some(130), "{err}");
+    let first = out.lines().next().unwrap_or_default();
+    let finished: usize = first
+        .strip_prefix("# partial: interrupted after ")
+        .and_then(|rest| rest.strip_suffix(" of 4 runs"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no partial marker: {out}"));
+    assert!((1..4).contains(&finished), "{out}");
+    assert!(
+        out.contains("\nrun,gru,1,"),
+        "the finished run is shown: {out}"
+    );
+    assert!(
+        err.contains("best.safetensors not written: a partial comparison does not choose"),
+        "{err}"
+    );
+    assert!(!dir.path().join("best.safetensors").exists());
+}
+
+/// The same for a global model's backtest (`--id-column`), stopped by SIGTERM this time:
+/// its finished folds in a table whose first line says it is partial, exit 143.
+#[test]
+fn sigterm_in_a_global_backtest_prints_the_finished_folds_marked_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB"], 150),
+    );
+    let args = [
+        &["backtest", "--csv", "long.csv", "--id-column", "Symbol"][..],
+        &["--folds", "3", "--test-size", "30"],
+        &LONG_ENOUGH[2..],
+    ]
+    .concat();
+    let mut run = Running::start(dir.path(), &args);
+    run.wait_for("gruf: fold 2/3: training on 2 series");
+    run.signal("TERM");
+    let (code, out, err) = run.finish();
+    assert_eq!(code, Some(143), "{err}");
+    let first = out.lines().next().unwrap_or_default();
+    let folds: usize = first
+        .strip_prefix("partial: interrupted after fold ")
+        .and_then(|rest| rest.strip_suffix(" of 3"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no partial marker: {out}"));
+    assert!((1..3).contains(&folds), "{out}");
+    assert!(out.contains("over 2 series"), "{out}");
+    assert!(
+        err.contains(&format!(
+            "gruf: error: backtest interrupted after fold {folds} of 3"
+        )),
+        "{err}"
+    );
 }

@@ -91,7 +91,11 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let mut levels_note = false;
     let mut results = Vec::with_capacity(folds);
     let mut current: Option<(Forecaster, usize)> = None;
+    crate::interrupt::watch(BACKTEST_WORDS);
     for (i, fold) in bounds.iter().enumerate() {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         let (start, end) = (fold.start, fold.end);
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
@@ -121,8 +125,11 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                 &device,
                 Reporter::new(quiet),
             )?;
+            if trained.interrupted.is_some() {
+                break;
+            }
             let mut forecaster = Forecaster {
-                models: fold_networks(&config, &trained, i)?,
+                models: fold_networks(&config, &trained)?,
                 featurizer,
                 device: device.clone(),
                 calibration: None,
@@ -186,9 +193,42 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
             intervals,
         });
     }
+    let finished = results.len();
+    if finished == 0 {
+        return Err(super::stopped(format!(
+            "backtest interrupted in fold 1 of {folds}, before any fold finished; nothing to show"
+        ))
+        .into());
+    }
     let report = Summary::new(results);
     let out = renderer(args.format).backtest(&report)?;
-    print(out.as_bytes())
+    finish_folds(args.format, out, finished, folds)
+}
+
+/// What `backtest` says on a first and a later stopping signal.
+pub(super) const BACKTEST_WORDS: crate::interrupt::Words = crate::interrupt::Words {
+    stopping: "finishing this batch, then printing the folds finished so far",
+    exiting: "nothing was printed",
+};
+
+/// Prints a backtest's report of its `finished` folds of `folds`; when a signal stopped it
+/// before the last, marked partial, and then the error that sets the exit code.
+pub(super) fn finish_folds(
+    format: crate::cli::Format,
+    out: String,
+    finished: usize,
+    folds: usize,
+) -> anyhow::Result<()> {
+    if finished == folds {
+        return print(out.as_bytes());
+    }
+    let what = format!("interrupted after fold {finished} of {folds}");
+    print(super::mark_partial(format, out, &what).as_bytes())?;
+    Err(super::stopped(format!(
+        "backtest {what}; printed the {finished} finished fold{} (marked partial)",
+        plural(finished)
+    ))
+    .into())
 }
 
 /// Steps ahead at which a fold's intervals are scored (those its calibration reaches).
@@ -226,24 +266,11 @@ fn fold_intervals(
     Ok(Some(coverage))
 }
 
-/// The networks a backtest fold trained, or the error that ends an interrupted backtest
-/// (`fold`: 0-based).
+/// The networks a backtest fold trained.
 pub(super) fn fold_networks(
     config: &crate::config::RunConfig,
     trained: &crate::train::Ensemble,
-    fold: usize,
 ) -> anyhow::Result<Vec<crate::model::Model>> {
-    if let Some((network, epoch, batch)) = trained.interrupted {
-        let network = match config.train.ensemble {
-            1 => String::new(),
-            n => format!("network {network} of {n}, "),
-        };
-        return Err(GrufError::Interrupted(format!(
-            "backtest interrupted in fold {}, {network}epoch {epoch}, batch {batch}; nothing was written",
-            fold + 1
-        ))
-        .into());
-    }
     Ok((trained.networks.iter())
         .map(|n| crate::model::Model::new(&config.model, &n.weights))
         .collect::<candle_core::Result<_>>()?)

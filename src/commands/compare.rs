@@ -108,7 +108,15 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
 
     let device = device();
+    crate::interrupt::watch(COMPARE_WORDS);
     let trained = train_all(&single, &plan, &device, quiet)?;
+    let planned = plan.runs().len();
+    if trained.is_empty() {
+        return Err(super::stopped(format!(
+            "compare interrupted before any of its {planned} runs finished; nothing to show"
+        ))
+        .into());
+    }
     let runs = trained
         .iter()
         .map(|c| {
@@ -139,6 +147,26 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         },
     );
 
+    if trained.len() < planned {
+        // A partial comparison: its table, but no picture or best model chosen from it.
+        let what = format!("interrupted after {} of {planned} runs", trained.len());
+        let out = renderer(args.format).comparison(&comparison)?;
+        print(super::mark_partial(args.format, out, &what).as_bytes())?;
+        let unwritten: Vec<String> = (args.out.iter().chain(&args.save_best))
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(super::stopped(format!(
+            "compare {what}; printed the finished runs (marked partial){}",
+            match unwritten.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "; {} not written: a partial comparison does not choose",
+                    unwritten.join(" and ")
+                ),
+            }
+        ))
+        .into());
+    }
     let mut done = Vec::new();
     if let Some((path, format)) = image {
         let picture = picture(&single, &comparison, &trained, csv, &device)?;
@@ -167,6 +195,12 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     print(out.as_bytes())
 }
 
+/// What `compare` says on a first and a later stopping signal.
+const COMPARE_WORDS: crate::interrupt::Words = crate::interrupt::Words {
+    stopping: "finishing each run's batch, then printing the runs finished so far",
+    exiting: "nothing was printed or written",
+};
+
 /// The cells (each once; all by default) and the seeds `seed`, `seed + 1`, … of `args`.
 fn plan(args: &CompareArgs, seed: u64) -> Result<Plan, GrufError> {
     if let Some(cell) = args.options.cell {
@@ -194,7 +228,8 @@ fn plan(args: &CompareArgs, seed: u64) -> Result<Plan, GrufError> {
 /// threads, each with an equal share of them (two cores: two runs of one thread each; a
 /// single run: both), so every run's seconds per epoch are measured alike. The first
 /// failure (in that order) stops the runs not yet started and is returned, naming its cell
-/// and seed.
+/// and seed. A stopping signal ([`crate::interrupt`]) stops every run: those finished
+/// before it are returned, fewer than planned.
 fn train_all(
     single: &Single,
     plan: &Plan,
@@ -203,7 +238,8 @@ fn train_all(
 ) -> anyhow::Result<Vec<Checkpoint>> {
     let runs = plan.runs();
     let bar = Runs::new(quiet, runs.len());
-    let results: Vec<Mutex<Option<anyhow::Result<Checkpoint>>>> =
+    // Per run: `None` until it ends, then its model file (`None` if a signal stopped it).
+    let results: Vec<Mutex<Option<anyhow::Result<Option<Checkpoint>>>>> =
         runs.iter().map(|_| Mutex::new(None)).collect();
     let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
     let threads = rayon::current_num_threads().max(1);
@@ -219,7 +255,8 @@ fn train_all(
         for pool in &pools {
             scope.spawn(|| {
                 pool.install(|| {
-                    while !failed.load(Ordering::SeqCst) {
+                    while !failed.load(Ordering::SeqCst) && crate::interrupt::requested().is_none()
+                    {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&(cell, seed)) = runs.get(i) else {
                             break;
@@ -239,7 +276,13 @@ fn train_all(
     let mut by_run = Vec::with_capacity(runs.len());
     for (slot, &(cell, seed)) in results.into_iter().zip(&runs) {
         match slot.into_inner().ok().flatten() {
-            Some(result) => by_run.push(((cell, seed), result?)),
+            Some(result) => {
+                if let Some(checkpoint) = result? {
+                    by_run.push(((cell, seed), checkpoint));
+                }
+            }
+            // Never started: a signal stopped the comparison.
+            None if crate::interrupt::requested().is_some() => {}
             // Never started: an earlier run failed, and its error was returned above.
             None => anyhow::bail!("internal: {} seed {seed} did not run", cell.label()),
         }
@@ -253,7 +296,8 @@ fn train_all(
     Ok(by_run.into_iter().map(|(_, c)| c).collect())
 }
 
-/// One run: `cell` from `seed` on `single`, its held-out part scored, as `train` would.
+/// One run: `cell` from `seed` on `single`, its held-out part scored, as `train` would;
+/// `None` if a signal stopped it.
 fn train_one(
     single: &Single,
     cell: Cell,
@@ -261,19 +305,16 @@ fn train_one(
     device: &Device,
     bar: &Runs,
     label: &str,
-) -> anyhow::Result<Checkpoint> {
+) -> anyhow::Result<Option<Checkpoint>> {
     let mut config = single.config.clone();
     config.model.cell = cell;
     config.train.seed = Some(seed);
     let trained = run_training(&config, seed, &[single.data()], device, bar.reporter(label))
         .map_err(|e| e.context(label.to_string()))?;
-    if let Some((_, epoch, batch)) = trained.interrupted {
-        return Err(GrufError::Interrupted(format!(
-            "compare interrupted in {label}, epoch {epoch}, batch {batch}; nothing was written"
-        ))
-        .into());
+    if trained.interrupted.is_some() {
+        return Ok(None);
     }
-    single.checkpoint(config, seed, trained, device)
+    single.checkpoint(config, seed, trained, device).map(Some)
 }
 
 /// The model file of `cell`'s run from `seed`.

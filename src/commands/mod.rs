@@ -1,9 +1,13 @@
 //! The subcommands, one module each: resolve the parsed flags, run the library pipeline,
 //! render the results. This module holds what several commands share: opening a model with
-//! its data, reporting what loading found, and training with progress and Ctrl-C.
+//! its data, reporting what loading found, and training with progress, stopped by Ctrl-C or
+//! SIGTERM ([`crate::interrupt`]).
 //!
 //! Results go to stdout, progress and warnings to stderr. Nothing is written unless the
-//! command succeeds: models, plots and samples are written atomically at the very end.
+//! command succeeds: models, plots and samples are written atomically at the very end (the
+//! folder checked writable before any work). A run stopped by a signal keeps what it
+//! finished: `train` its best model so far, `backtest` and `compare` their finished folds
+//! and runs, printed marked partial.
 
 mod backtest;
 mod compare;
@@ -18,7 +22,6 @@ mod single;
 mod train;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use candle_core::Device;
@@ -32,6 +35,7 @@ use crate::data::{load_csv_with, parse_date, DataConfig, Hash, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
 use crate::forecast::Forecaster;
+use crate::interrupt::Words;
 use crate::interval::Level;
 use crate::loss::Loss;
 use crate::output::plural;
@@ -139,10 +143,19 @@ fn warn_if_few(n: usize, what: &str, table: &str) {
     }
 }
 
+/// What `train` says on a first and a later stopping signal ([`crate::interrupt::watch`]).
+const TRAIN_WORDS: Words = Words {
+    stopping: "finishing this batch and saving the best model so far",
+    exiting:
+        "the model file is whole (the previous one, or this run's if its save had just finished)",
+};
+
 /// The training loop (one network, or `--ensemble N` one after another) with progress on
-/// stderr through `reporter` and Ctrl-C handling: the first Ctrl-C stops after the current batch (the outcome
-/// says where; an ensemble keeps the networks finished before it), the second exits at
-/// once. Writes are atomic, so an exit at any moment leaves the previous model file whole.
+/// stderr through `reporter`, stopped after the current batch once a signal asks
+/// ([`crate::interrupt`]; the outcome says where, and an ensemble keeps the networks
+/// finished before it). The command says beforehand, with [`crate::interrupt::watch`],
+/// what a stop keeps; writes are atomic, so an exit at any moment leaves the previous
+/// model file whole.
 fn run_training(
     config: &RunConfig,
     seed: u64,
@@ -150,24 +163,6 @@ fn run_training(
     device: &Device,
     mut reporter: Reporter,
 ) -> anyhow::Result<crate::train::Ensemble> {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let handler = || {
-            if STOP.swap(true, Ordering::SeqCst) {
-                crate::eprintln_lossy!(
-                    "\ngruf: interrupted again: exiting now; the model file is whole \
-                     (the previous one, or this run's if its save had just finished)"
-                );
-                crate::output::remove_pending_temporary();
-                std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
-            }
-            crate::eprintln_lossy!("\ngruf: interrupted: finishing this batch and saving the best model so far (Ctrl-C again to quit now)");
-        };
-        if let Err(e) = ctrlc::set_handler(handler) {
-            warn(&format!("Ctrl-C will stop gruf at once, without saving: {e}"));
-        }
-    });
     let outcome = crate::train::train_ensemble(
         &config.model,
         &config.train,
@@ -177,15 +172,87 @@ fn run_training(
         device,
         &mut |e| {
             reporter.event(e);
-            if STOP.load(Ordering::SeqCst) {
-                Flow::Stop
-            } else {
-                Flow::Continue
+            match crate::interrupt::requested() {
+                Some(_) => Flow::Stop,
+                None => Flow::Continue,
             }
         },
     );
     reporter.finish();
     outcome
+}
+
+/// The error that ends a run stopped by a signal, `msg` saying what was kept; its exit
+/// code is the signal's (130 for Ctrl-C, 143 for SIGTERM).
+fn stopped(msg: String) -> GrufError {
+    let signal = crate::interrupt::requested().unwrap_or(crate::interrupt::Signal::Interrupt);
+    GrufError::Interrupted(signal, msg)
+}
+
+/// The report of the finished part of a run a signal stopped (`backtest`'s folds,
+/// `compare`'s runs), marked as such in its format: a first line `partial: {what}` in a
+/// table, `# partial: {what}` in CSV, a first field `"partial": "{what}"` in JSON.
+fn mark_partial(format: Format, out: String, what: &str) -> String {
+    match format {
+        Format::Table => format!("partial: {what}\n{out}"),
+        Format::Csv => format!("# partial: {what}\n{out}"),
+        Format::Json => match out.strip_prefix("{\n") {
+            Some(rest) => format!(
+                "{{\n  \"partial\": {},\n{rest}",
+                serde_json::Value::from(what)
+            ),
+            // Not an object: wrap it.
+            None => format!(
+                "{{\n  \"partial\": {},\n  \"report\": {}\n}}\n",
+                serde_json::Value::from(what),
+                out.trim_end()
+            ),
+        },
+    }
+}
+
+/// "1st", "2nd", "3rd", "11th", "22nd".
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// The epochs of a network's history, true of one stopped part-way: `10 epochs`,
+/// `9 epochs and 3 batches of the 10th`, `3 batches of the 1st epoch`.
+fn epochs_words(epochs: usize, interrupted: Option<(usize, usize)>) -> String {
+    match interrupted {
+        Some((epoch, batches)) if batches > 0 && epoch == epochs => {
+            let whole = epochs - 1;
+            let part = format!("{batches} batch{}", if batches == 1 { "" } else { "es" });
+            match whole {
+                0 => format!("{part} of the 1st epoch"),
+                n => format!(
+                    "{n} epoch{} and {part} of the {}",
+                    plural(n),
+                    ordinal(epochs)
+                ),
+            }
+        }
+        _ => format!("{epochs} epoch{}", plural(epochs)),
+    }
+}
+
+/// The kept epoch, saying when it is the partial one: `epoch 10`, `epoch 10 after its
+/// first 3 batches`.
+fn kept_epoch_words(meta: &CheckpointMeta) -> String {
+    match meta.interrupted {
+        Some((epoch, batches)) if batches > 0 && epoch == meta.best_epoch => format!(
+            "epoch {epoch} after its first {batches} batch{}",
+            if batches == 1 { "" } else { "es" }
+        ),
+        _ => format!("epoch {}", meta.best_epoch),
+    }
 }
 
 /// How long training ran: `trained 8 epochs (stopped early) in 307.8 s`, or for an
@@ -198,8 +265,8 @@ fn trained_words(meta: &CheckpointMeta) -> String {
         .sum();
     match meta.ensemble_words() {
         None => format!(
-            "trained {epochs} epoch{}{} in {seconds:.1} s",
-            plural(epochs),
+            "trained {}{} in {seconds:.1} s",
+            epochs_words(epochs, meta.interrupted),
             if meta.stopped_early {
                 " (stopped early)"
             } else {
@@ -264,22 +331,30 @@ fn report_saved(
         return Ok(());
     };
     let asked = meta.config.train.ensemble;
+    let kept = kept_epoch_words(meta);
     let msg = if asked == 1 {
         format!(
-            "interrupted at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) to {}",
-            meta.best_epoch,
+            "interrupted {}; saved the best model so far ({kept}) to {}",
+            stop_words(epoch, batch),
             model.display()
         )
     } else if network == 1 {
         format!(
-            "interrupted in network 1 of {asked}, at epoch {epoch}, batch {batch}; saved the best model so far (epoch {}) as a single network to {}",
-            meta.best_epoch,
+            "interrupted in network 1 of {asked}, {}; saved the best model so far ({kept}) as a single network to {}",
+            stop_words(epoch, batch),
             model.display()
         )
     } else {
         let kept = meta.networks();
+        let place = match (epoch, batch) {
+            (1, 0) => format!("before network {network} of {asked} began"),
+            _ => format!(
+                "in network {network} of {asked}, {}",
+                stop_words(epoch, batch)
+            ),
+        };
         format!(
-            "interrupted in network {network} of {asked}, at epoch {epoch}, batch {batch}; saved the {kept} finished network{} ({}) to {}",
+            "interrupted {place}; saved the {kept} finished network{} ({}) to {}",
             plural(kept),
             match meta.ensemble_words() {
                 Some(words) => words,
@@ -288,7 +363,16 @@ fn report_saved(
             model.display()
         )
     };
-    Err(GrufError::Interrupted(msg).into())
+    Err(stopped(msg).into())
+}
+
+/// Where training stopped ([`crate::train::Outcome::interrupted`]): `at epoch 10, batch
+/// 3`, or `after epoch 9` when it stopped between epochs.
+fn stop_words(epoch: usize, batch: usize) -> String {
+    match batch {
+        0 => format!("after epoch {}", epoch - 1),
+        _ => format!("at epoch {epoch}, batch {batch}"),
+    }
 }
 
 /// What `train` says of its calibration: the method, how far ahead each offered level

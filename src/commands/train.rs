@@ -10,7 +10,8 @@ use crate::render::{Renderer, Table};
 
 use super::single::Single;
 use super::{
-    device, network_lines, report_saved, resolve, run_training, trained_words, warn_if_few, NO_TEST,
+    device, kept_epoch_words, network_lines, report_saved, resolve, run_training, trained_words,
+    warn_if_few, NO_TEST, TRAIN_WORDS,
 };
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -31,6 +32,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
 
     let device = device();
+    crate::interrupt::watch(TRAIN_WORDS);
     let trained = run_training(
         &single.config,
         seed,
@@ -66,9 +68,9 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     if meta.networks() == 1 {
         writeln!(
             out,
-            "{}; kept epoch {} (validation RMSE {}; naive forecast {})",
+            "{}; kept {} (validation RMSE {}; naive forecast {})",
             trained_words(meta),
-            meta.best_epoch,
+            kept_epoch_words(meta),
             money(best.val_rmse),
             money(naive_val_rmse)
         )?;

@@ -11,13 +11,13 @@ use crate::error::GrufError;
 use crate::evaluate::naive_scale;
 use crate::features::{Columns, Featurizer};
 use crate::forecast::Forecaster;
-use crate::output::{plural, print};
+use crate::output::plural;
 use crate::panel::{self, name_some, Named};
 use crate::pipeline::{self, Prepared};
 use crate::progress::Reporter;
 use crate::train::TrainData;
 
-use super::super::backtest::fold_networks;
+use super::super::backtest::{finish_folds, fold_networks, BACKTEST_WORDS};
 use super::super::{device, renderer, run_training, season_for, warn};
 use super::{check_values, report_panel, Part, NAMED};
 
@@ -78,7 +78,11 @@ pub(in crate::commands) fn run(
     let device = device();
     let mut results = Vec::with_capacity(folds);
     let mut current: Option<Fitted> = None;
+    crate::interrupt::watch(BACKTEST_WORDS);
     for i in 0..folds {
+        if crate::interrupt::requested().is_some() {
+            break;
+        }
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
             let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(kept.len());
@@ -131,7 +135,10 @@ pub(in crate::commands) fn run(
                 );
             }
             let trained = run_training(&config, seed, &data, &device, Reporter::new(quiet))?;
-            let models = fold_networks(&config, &trained, i)?;
+            if trained.interrupted.is_some() {
+                break;
+            }
+            let models = fold_networks(&config, &trained)?;
             let fitted = prepared
                 .into_iter()
                 .map(|p| p.map(|p| (p.featurizer, p.split.fit_end())))
@@ -189,6 +196,13 @@ pub(in crate::commands) fn run(
             scores,
         });
     }
-    let summary = PanelSummary::new(results).expect("every fold scored a series");
-    print(renderer(args.format).panel_backtest(&summary)?.as_bytes())
+    let finished = results.len();
+    let Some(summary) = PanelSummary::new(results) else {
+        return Err(super::super::stopped(format!(
+            "backtest interrupted in fold 1 of {folds}, before any fold finished; nothing to show"
+        ))
+        .into());
+    };
+    let out = renderer(args.format).panel_backtest(&summary)?;
+    finish_folds(args.format, out, finished, folds)
 }

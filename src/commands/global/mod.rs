@@ -32,8 +32,8 @@ use crate::progress::Reporter;
 use crate::train::TrainData;
 
 use super::{
-    device, interval_levels, network_lines, note, renderer, report_saved, run_training, season_for,
-    trained_words, warn, NO_TEST,
+    device, interval_levels, kept_epoch_words, network_lines, note, renderer, report_saved,
+    run_training, season_for, trained_words, warn, NO_TEST, TRAIN_WORDS,
 };
 
 /// Series named in one message at most; the rest are counted.
@@ -129,6 +129,7 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
             split: &p.split,
         })
         .collect();
+    crate::interrupt::watch(TRAIN_WORDS);
     let trained = run_training(&config, seed, &data, &device, Reporter::new(quiet))?;
     let interrupted = trained.interrupted;
     let members: Vec<Member> = kept
@@ -163,10 +164,10 @@ pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyho
     if meta.networks() == 1 {
         writeln!(
             out,
-            "{} on {} series; kept epoch {} (validation loss {:.6})",
+            "{} on {} series; kept {} (validation loss {:.6})",
             trained_words(meta),
             meta.members.len(),
-            meta.best_epoch,
+            kept_epoch_words(meta),
             best.val_loss,
         )?;
     } else {
