@@ -22,6 +22,7 @@ mod single;
 mod train;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use candle_core::Device;
