@@ -430,6 +430,12 @@ pub fn load_csv_with(path: &Path, config: &DataConfig, hash: Hash) -> Result<Loa
 /// How messages and the model file name standard input (`--csv -`).
 const STDIN: &str = "<stdin>";
 
+/// True for the path a model records for data read from standard input: no file to read
+/// again, so consumers need `--csv`.
+pub fn is_stdin_record(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
 /// `--csv -` reads standard input, as `gruf sample --out -` writes standard output.
 fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"

@@ -537,7 +537,7 @@ fn train_says_how_far_each_level_reaches_and_its_commands_run() {
         .unwrap_or_else(|| panic!("no 80 % reach in: {line}"));
     let commands = suggested(line);
     assert_eq!(commands.len(), 2, "{line}");
-    assert!(commands[0].contains(&format!("--days {reach}")), "{line}");
+    assert!(commands[0].contains(&format!("--steps {reach}")), "{line}");
     for command in &commands {
         let run = paste(dir.path(), command);
         assert!(

@@ -421,18 +421,32 @@ fn intervals_words(
             "{head}; retrain with a larger --val-fraction or a longer series for intervals"
         );
     };
-    let model_flag = if model == Path::new(crate::checkpoint::DEFAULT_PATH) {
+    if crate::data::is_stdin_record(&meta.data.path) {
+        // No command can name data that came on standard input.
+        return format!(
+            "{head}; this model was trained from standard input, so give `gruf predict` the \
+             data again: --csv FILE --interval {} --steps {reach}",
+            level.get()
+        );
+    }
+    let model_flag = model_flag(model);
+    format!(
+        "{head}: `gruf predict{model_flag} --interval {} --steps {reach}`; coverage in `gruf evaluate{model_flag}`",
+        level.get()
+    )
+}
+
+/// ` --model PATH` for a command gruf suggests about the model at `path` (quoted for the
+/// shell where needed), nothing for the default path.
+fn model_flag(path: &Path) -> String {
+    if path == Path::new(crate::checkpoint::DEFAULT_PATH) {
         String::new()
     } else {
         format!(
             " --model {}",
-            crate::output::shell_word(&model.display().to_string())
+            crate::output::shell_word(&path.display().to_string())
         )
-    };
-    format!(
-        "{head}: `gruf predict{model_flag} --interval {} --days {reach}`; coverage in `gruf evaluate{model_flag}`",
-        level.get()
-    )
+    }
 }
 
 /// Warns when a calibration's validation errors lean to one side ([`Calibration::bias`]):

@@ -34,11 +34,20 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
             args.days as usize,
             &levels,
         )?,
+        Some(s) if stored.meta.is_global() => note(&format!(
+            "the intervals come from {} forecasts with dropout on (MC dropout, seed {}) and \
+             are not calibrated: nothing checks that they hold the share of outcomes their \
+             level says (evaluate scores them for models of one series)",
+            s.samples, s.seed
+        )),
         Some(s) => note(&format!(
             "the intervals come from {} forecasts with dropout on (MC dropout, seed {}) and \
              are not calibrated: nothing checks that they hold the share of outcomes their \
-             level says; `gruf evaluate --samples {}` measures their coverage",
-            s.samples, s.seed, s.samples
+             level says; `gruf evaluate{} --samples {}` measures their coverage",
+            s.samples,
+            s.seed,
+            super::model_flag(&args.source.model),
+            s.samples
         )),
     }
     if stored.meta.is_global() {

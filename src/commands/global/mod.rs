@@ -595,7 +595,8 @@ pub(super) fn evaluate(args: &EvaluateArgs, checkpoint: Checkpoint) -> anyhow::R
     }
     if let Some(n) = args.samples {
         warn(&format!(
-            "--samples {n}: a global model's held-out parts are scored without intervals; `gruf predict --samples {n} --interval LEVEL` shows its MC dropout intervals"
+            "--samples {n}: a global model's held-out parts are scored without intervals; `gruf predict{} --samples {n} --interval 0.8` shows its MC dropout intervals",
+            super::model_flag(&args.source.model)
         ));
     }
     let scores = held_out(&checkpoint, &chosen, args.season, &device)?.ok_or_else(|| {
