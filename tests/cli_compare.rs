@@ -242,8 +242,14 @@ fn runs_are_trains_runs() {
 #[test]
 fn out_draws_the_held_out_part() {
     let dir = workspace();
-    let out = stdout(gruf(dir.path()).args(tiny(&["--out", "cells.png"])));
-    assert!(out.ends_with("wrote cells.png\n"), "{out}");
+    let out = gruf(dir.path())
+        .args(common::loud(&tiny(&["--out", "cells.png"])))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Like plot's, inspect's and sample's: on stderr, unless --quiet.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("wrote"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gruf: wrote cells.png\n"));
     let png = hash(&dir.path().join("cells.png"));
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // A picture of another kind is refused before any training.

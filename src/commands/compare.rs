@@ -171,7 +171,8 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     if let Some((path, format)) = image {
         let picture = picture(&single, &comparison, &trained, csv, &device)?;
         write_atomic(path, &crate::plot::render_compare(&picture, format)?)?;
-        done.push(format!("wrote {}", path.display()));
+        // As plot, inspect and sample say it: on stderr, hidden by --quiet.
+        super::wrote(&path.display().to_string());
     }
     if let Some(path) = &args.save_best {
         let best = comparison.best_by_validation();
