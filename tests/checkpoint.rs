@@ -1000,19 +1000,7 @@ mod hostile {
             .args(flags)
             .assert()
             .success();
-        let bytes = std::fs::read(dir.join("gruf-model.safetensors")).unwrap();
-        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let tensors = (st.tensors().into_iter())
-            .map(|(n, v)| {
-                let data = (v.data().chunks_exact(4))
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect();
-                (n, data, v.shape().to_vec())
-            })
-            .collect();
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-        let json = &header.metadata().as_ref().unwrap()[META_KEY];
-        (tensors, serde_json::from_str(json).unwrap())
+        read_raw(&dir.join("gruf-model.safetensors"))
     }
 
     /// Writes `bad.safetensors` in `dir` and returns what loading it says; it must be a
