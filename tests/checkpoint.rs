@@ -1170,7 +1170,8 @@ mod hostile {
         let dir = common::workspace();
         let (tensors, meta) = trained(dir.path(), &[]);
         let epochs = meta["history"].as_array().unwrap().len();
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, String)> = vec![
+        type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Edit, String)> = vec![
             (
                 "kept epoch 0",
                 Box::new(|v| v["best_epoch"] = 0.into()),

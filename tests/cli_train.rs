@@ -951,7 +951,7 @@ fn ctrl_c_in_backtest_prints_the_finished_folds_marked_partial() {
     assert!(!err.contains("fold 3/3"), "the next fold started: {err}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect(&out);
     let folds = doc["folds"].as_array().expect(&out).len();
-    assert!(folds >= 1 && folds < 3, "{out}");
+    assert!((1..3).contains(&folds), "{out}");
     let what = format!("interrupted after fold {folds} of 3");
     assert_eq!(doc["partial"], what.as_str(), "{out}");
     assert!(
