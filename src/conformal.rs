@@ -465,12 +465,9 @@ impl Calibration {
                     let mid = (lower + upper) / 2.0;
                     (mid, mid)
                 };
-                let (lower, upper) = if p.is_finite() {
-                    (lower.min(p), upper.max(p))
-                } else {
-                    (lower, upper)
-                };
-                Ok(Interval::new(lower, upper).expect("finite ends in order"))
+                Ok(Interval::new(lower, upper)
+                    .expect("finite ends in order")
+                    .holding(p))
             })
             .collect()
     }

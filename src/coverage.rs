@@ -150,12 +150,16 @@ pub fn score_with(
         use rand::SeedableRng;
         let mut rng = Rng64::seed_from_u64(s.seed);
         let group = (SAMPLED_ROWS / s.samples).max(1);
-        for some in origins.chunks(group) {
+        // Each band holds the forecast made without dropout, as `predict` shows it: the
+        // calibrated paths' points when there are some, else those forecasts made here.
+        let points: Vec<Vec<f64>> = match paths.is_empty() {
+            true => forecaster.paths(columns, &origins, reach)?,
+            false => paths.iter().map(|b| b.point.clone()).collect(),
+        };
+        for (some, points) in origins.chunks(group).zip(points.chunks(group)) {
             let samples =
                 forecaster.sample_paths_with(columns, some, reach, s.samples, &mut rng)?;
-            // Each band holds the forecast made without dropout, as `predict` shows it.
-            let points = forecaster.paths(columns, some, reach)?;
-            for (paths, point) in samples.iter().zip(&points) {
+            for (paths, point) in samples.iter().zip(points) {
                 let mut bands = sample_bands(paths, levels)?;
                 for band in &mut bands {
                     band.hold(point);

@@ -94,17 +94,16 @@ impl Scoring {
     /// `--season` longer than the series) drops that one baseline, never the targets: the
     /// model and the other baselines are scored all the same.
     pub fn from_target(self, first: usize) -> (Scoring, Option<usize>) {
-        match self.season {
-            Some(m) if m > first => (
-                Scoring {
-                    season: None,
-                    ..self
-                },
-                Some(m),
-            ),
-            _ => (self, None),
-        }
+        let season = season_before(self.season, first);
+        let left_out = self.season.filter(|_| season.is_none());
+        (Scoring { season, ..self }, left_out)
     }
+}
+
+/// `season` when one season of history comes before the first target `first`, else none:
+/// the one rule for when the seasonal naive baseline can be scored ([`Scoring::from_target`]).
+pub fn season_before(season: Option<usize>, first: usize) -> Option<usize> {
+    season.filter(|&m| m <= first)
 }
 
 /// Why the seasonal naive baseline of period `m` is missing from a table whose first

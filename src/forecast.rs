@@ -78,9 +78,7 @@ impl Band {
     /// Only ever widens, so coverage cannot fall.
     pub fn hold(&mut self, point: &[f64]) {
         for (interval, &p) in self.intervals.iter_mut().zip(point) {
-            if let Ok(held) = Interval::new(interval.lower().min(p), interval.upper().max(p)) {
-                *interval = held;
-            }
+            *interval = interval.holding(p);
         }
     }
 

@@ -230,6 +230,19 @@ impl Interval {
         self.lower <= y && y <= self.upper
     }
 
+    /// The interval stretched to hold its forecast `point` (a forecast and its interval
+    /// agree); only ever wider, so its coverage cannot fall. A point that is not a finite
+    /// number leaves it as it is.
+    pub fn holding(self, point: f64) -> Interval {
+        if !point.is_finite() {
+            return self;
+        }
+        Interval {
+            lower: self.lower.min(point),
+            upper: self.upper.max(point),
+        }
+    }
+
     /// The interval score of `y` at `level`, in price units: the width, plus 2/α times
     /// the distance by which `y` falls outside (Gneiting & Raftery 2007). Its expectation
     /// is smallest for the true α/2 and 1 − α/2 quantiles.

@@ -45,8 +45,9 @@ pub const FORMAT: &str = "gruf-checkpoint";
 /// another; each version's JSON is spelled by its records in `records.rs`, and the bytes
 /// of versions 3 to 8 are pinned by `tests/fixtures/v{3,4,5,6,7,8}/meta.jsonl`. Version 8
 /// added the fill of missing calendar steps (`config.data.fill`; a model that fills
-/// nothing writes what version 7 wrote, and files before it load as filling nothing).
-/// Version 7
+/// nothing writes what version 7 wrote, and files before it load as filling nothing), the
+/// calibration's error space (`"space":"log"`; absent: units, as in every version 7 file)
+/// and dates on each series' own clock ([`SERIES_CLOCK_FORMAT`]). Version 7
 /// added the quantile head (`config.model.quantiles`, a dense head of K·Q outputs) and the
 /// conformal calibration (`calibration` in the metadata, its errors in tensors
 /// `calibration.step{k}`); a point model without a calibration writes what version 6
@@ -58,6 +59,9 @@ pub const FORMAT: &str = "gruf-checkpoint";
 /// scale; version 2 files (gruf 1.0) still load: the calendar is then detected from the CSV
 /// in use, the scale recovered from the stored test metrics.
 pub const FORMAT_VERSION: u32 = 8;
+/// The first format whose dates are on each series' own clock (a series at +05:00 keeps
+/// its local times); earlier files kept every date in UTC ([`Meta::dates_in_utc`]).
+pub const SERIES_CLOCK_FORMAT: u32 = 8;
 /// The oldest format this gruf reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 2;
 /// Where `train` writes and the other subcommands read when `--model` is not given.
@@ -152,12 +156,18 @@ pub struct Member {
     /// part by date in whatever CSV they read. `None` for a model of one series (its test
     /// dates are in `Meta::test`) and in files written before gruf 1.3, found by row index.
     pub held_out_from: Option<i64>,
-    /// True when `held_out_from` is on the UTC clock (files before format 8, which kept
-    /// every date in UTC), not on the series' own ([`crate::data::Zone::from_utc`]).
+    /// True when `held_out_from` is on the UTC clock ([`Meta::dates_in_utc`]: a member
+    /// knows it without its model's metadata), not on the series' own.
     pub held_out_in_utc: bool,
 }
 
 impl Meta {
+    /// True for a file that kept every date in UTC (before [`SERIES_CLOCK_FORMAT`]):
+    /// consumers move its dates onto the series' clock ([`crate::data::Zone::from_utc`]).
+    pub fn dates_in_utc(&self) -> bool {
+        self.format_version < SERIES_CLOCK_FORMAT
+    }
+
     /// The metadata JSON as a file of the current format holds it under [`META_KEY`].
     pub fn to_json(&self) -> anyhow::Result<String> {
         Ok(serde_json::to_string(&records::v5::Meta::from(self))?)

@@ -1023,7 +1023,7 @@ impl v5::Meta {
                         m.id
                     ));
                 }
-                member(m, &config, self.format_version < 8)
+                member(m, &config, self.format_version < super::SERIES_CLOCK_FORMAT)
             })
             .collect::<Result<_, String>>()?;
         check_best_epoch(self.best_epoch, &self.history, "")?;

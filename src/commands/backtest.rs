@@ -8,7 +8,7 @@ use crate::conformal;
 use crate::coverage::Coverage;
 use crate::data::{format_time, load_csv};
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, season_left_out, Scoring};
+use crate::evaluate::{naive_scale, season_before, season_left_out, Scoring};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{plural, print};
@@ -61,15 +61,11 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let daily = series.is_daily();
     // One seasonal baseline for every fold, or none when a season of history does not
     // come before the first fold.
-    let season = match season_for(None, config.data.season, &series) {
-        Some(m) if m > eval_start => {
-            if !quiet {
-                note(&season_left_out(m, eval_start, cal));
-            }
-            None
-        }
-        season => season,
-    };
+    let configured = season_for(None, config.data.season, &series);
+    let season = season_before(configured, eval_start);
+    if let (Some(m), None) = (configured, season) {
+        note(&season_left_out(m, eval_start, cal));
+    }
     if !quiet {
         crate::eprintln_lossy!(
             "gruf: backtest over {} to {} ({}), {folds} fold{}, retraining every {}; seed {seed}",
@@ -195,10 +191,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     }
     let finished = results.len();
     if finished == 0 {
-        return Err(super::stopped(format!(
-            "backtest interrupted in fold 1 of {folds}, before any fold finished; nothing to show"
-        ))
-        .into());
+        return Err(no_fold_finished(folds).into());
     }
     let report = Summary::new(results);
     let out = renderer(args.format).backtest(&report)?;
@@ -210,6 +203,13 @@ pub(super) const BACKTEST_WORDS: crate::interrupt::Words = crate::interrupt::Wor
     stopping: "finishing this batch, then printing the folds finished so far",
     exiting: "nothing was printed",
 };
+
+/// The error that ends a backtest a signal stopped before its first fold finished.
+pub(super) fn no_fold_finished(folds: usize) -> GrufError {
+    super::stopped(format!(
+        "backtest interrupted in fold 1 of {folds}, before any fold finished; nothing to show"
+    ))
+}
 
 /// Prints a backtest's report of its `finished` folds of `folds`; when a signal stopped it
 /// before the last, marked partial, and then the error that sets the exit code.

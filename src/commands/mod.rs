@@ -797,8 +797,7 @@ fn sampling(
 /// Where the data the model never trained on begins: the first test date, or, for a model
 /// trained on everything, the first date after its training data. `None` if no such row.
 fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
-    // Files before format 8 kept every date in UTC; a series keeps its own clock.
-    let on_clock = |t: i64| match meta.format_version < 8 {
+    let on_clock = |t: i64| match meta.dates_in_utc() {
         true => series.zone.from_utc(t),
         false => t,
     };

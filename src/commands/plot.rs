@@ -11,7 +11,7 @@ use crate::calendar::Calendar;
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PlotArgs;
 use crate::data::Series;
-use crate::evaluate::{money, seasonal_naive, seasonal_name, Scoring};
+use crate::evaluate::{money, season_before, seasonal_naive, seasonal_name, Scoring};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{check_writable, write_atomic};
@@ -149,7 +149,7 @@ impl One<'_> {
             None => (series.len().saturating_sub(IN_SAMPLE).max(history), false),
         };
         // The seasonal baseline only where a season of history comes before the first target.
-        let season = season_for(None, meta.config.data.season, series).filter(|&m| m <= start);
+        let season = season_before(season_for(None, meta.config.data.season, series), start);
         let targets = start..series.len();
         let (mut predicted, mut naive) = (Vec::new(), Vec::new());
         let (mut shades, mut misses) = (Vec::new(), Line::default());

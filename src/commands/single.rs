@@ -31,8 +31,6 @@ pub(super) struct Single {
     pub provenance: Provenance,
     pub split: Split,
     pub featurizer: Featurizer,
-    /// `--quiet`: notes unsaid.
-    quiet: bool,
 }
 
 impl Single {
@@ -71,7 +69,6 @@ impl Single {
             provenance,
             split,
             featurizer,
-            quiet,
         })
     }
 
@@ -137,7 +134,7 @@ impl Single {
             Checkpoint::trained(config, seed, vec![member], self.provenance.clone(), trained);
         checkpoint.calibrate(&[(&self.series).into()], device)?;
         if first < self.split.test.end {
-            if let (Some(m), false) = (left_out, self.quiet) {
+            if let Some(m) = left_out {
                 note(&season_left_out(m, first, self.series.calendar));
             }
             let forecaster = checkpoint.forecaster(device)?;

@@ -8,7 +8,7 @@ use crate::backtest::{fold_bounds, PanelFold, PanelSummary};
 use crate::cli::BacktestArgs;
 use crate::config::RunConfig;
 use crate::error::GrufError;
-use crate::evaluate::naive_scale;
+use crate::evaluate::{naive_scale, season_before};
 use crate::features::{Columns, Featurizer};
 use crate::forecast::Forecaster;
 use crate::output::plural;
@@ -17,7 +17,7 @@ use crate::pipeline::{self, Prepared};
 use crate::progress::Reporter;
 use crate::train::TrainData;
 
-use super::super::backtest::{finish_folds, fold_networks, BACKTEST_WORDS};
+use super::super::backtest::{finish_folds, fold_networks, no_fold_finished, BACKTEST_WORDS};
 use super::super::{device, renderer, run_training, season_for, warn};
 use super::{check_values, report_panel, Part, NAMED};
 
@@ -167,8 +167,10 @@ pub(in crate::commands) fn run(
                 end: bounds[i].end,
                 mase_scale: naive_scale(&series.values[..*fit_end]),
                 // As in every fold: none when a season does not fit before the first.
-                season: season_for(None, config.data.season, series)
-                    .filter(|&m| m <= bounds[0].start),
+                season: season_before(
+                    season_for(None, config.data.season, series),
+                    bounds[0].start,
+                ),
             };
             let forecaster = Forecaster {
                 models: models.clone(),
@@ -198,10 +200,7 @@ pub(in crate::commands) fn run(
     }
     let finished = results.len();
     let Some(summary) = PanelSummary::new(results) else {
-        return Err(super::super::stopped(format!(
-            "backtest interrupted in fold 1 of {folds}, before any fold finished; nothing to show"
-        ))
-        .into());
+        return Err(no_fold_finished(folds).into());
     };
     let out = renderer(args.format).panel_backtest(&summary)?;
     finish_folds(args.format, out, finished, folds)

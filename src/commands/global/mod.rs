@@ -19,8 +19,8 @@ use crate::coverage::{Coverage, OneGo};
 use crate::data::Series;
 use crate::error::GrufError;
 use crate::evaluate::{
-    naive_scale, score_ahead, season_left_out, seasonal_scale, Ahead, PanelScores, Scoring,
-    SeriesScores,
+    naive_scale, score_ahead, season_before, season_left_out, seasonal_scale, Ahead, PanelScores,
+    Scoring, SeriesScores,
 };
 use crate::forecast::Forecaster;
 use crate::interval::Level;
@@ -259,7 +259,7 @@ impl<'a> Part<'a> {
             origin,
             end: series.len(),
             mase_scale: member.mase_scale.unwrap_or(f64::NAN),
-            season: season.filter(|&m| m <= origin),
+            season: season_before(season, origin),
         }
     }
 
