@@ -1,12 +1,17 @@
-//! Comparing recurrent cells on one series (`gruf compare`): each cell trained from the
-//! same seeds on the same split, transform, inputs and horizon, then summarised over the
-//! seeds, with a rule that says whether the cells differ by more than the seeds do.
+//! Comparing recurrent cells (`gruf compare`) on one series or on a panel: each cell
+//! trained from the same seeds on the same split, transform, inputs and horizon, then
+//! summarised over the seeds, with a rule that says whether the cells differ by more than
+//! the seeds do.
 //!
 //! Contract: nothing is chosen on the test part. The best run of a cell (the one `compare`
 //! draws) and the cell whose model `--save-best` keeps are chosen by validation loss; the
-//! held-out MAE is only reported.
+//! held-out score is only reported.
 //!
-//! The rule ([`Verdict`]): the cell with the lowest mean held-out MAE is set beside each
+//! The held-out score ([`Measure`]) is the one-step MAE on one series (price units), and
+//! on a panel the one-step MASE averaged over the series, each counting the same whatever
+//! its scale, as `train` pools a panel's scores.
+//!
+//! The rule ([`Verdict`]): the cell with the lowest mean held-out score is set beside each
 //! other cell; their gap counts as larger than the seed-to-seed spread when it exceeds the
 //! larger of the two cells' standard deviations over seeds (sample standard deviation,
 //! n − 1). With one seed there is no spread, and the rule says it cannot judge. It is a
@@ -16,7 +21,88 @@
 use crate::calendar::Calendar;
 use crate::checkpoint::Meta;
 use crate::config::Cell;
-use crate::evaluate::money;
+use crate::evaluate::{money, PanelScores};
+
+/// What the cells are compared by on the held-out part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// One series: the one-step MAE, in price units.
+    Mae,
+    /// A panel: the one-step MASE (each series' errors over its naive forecast's on its
+    /// training part), averaged over the series.
+    MeanMase,
+}
+
+impl Measure {
+    /// `MAE`, `MASE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Mae => "MAE",
+            Measure::MeanMase => "MASE",
+        }
+    }
+
+    /// An amount of this measure in words: price units, or a ratio to three decimals.
+    pub fn amount(self, x: f64) -> String {
+        match self {
+            Measure::Mae => money(x),
+            Measure::MeanMase => format!("{x:.3}"),
+        }
+    }
+
+    /// What the differences are judged on: `this series`, `these series`.
+    fn data(self) -> &'static str {
+        match self {
+            Measure::Mae => "this series",
+            Measure::MeanMase => "these series",
+        }
+    }
+}
+
+/// A run's other held-out scores on a panel, each averaged over the series: the one-step
+/// sMAPE, and the held-out part forecast in one go from its start (sMAPE, and MASE scaled
+/// by the seasonal naive error), as `train` reports a panel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pooled {
+    pub smape: f64,
+    pub ahead_smape: Option<f64>,
+    pub ahead_mase: Option<f64>,
+}
+
+impl Pooled {
+    /// The model's pooled scores in `scores`.
+    pub fn of(scores: &PanelScores) -> Option<Pooled> {
+        let model = |name: &str| name == "model";
+        let one = scores.one_step.rows.iter().find(|r| model(&r.forecaster))?;
+        let ahead = scores.ahead.iter().find(|r| model(&r.forecaster));
+        Some(Pooled {
+            smape: one.smape,
+            ahead_smape: ahead.map(|r| r.smape),
+            ahead_mase: ahead.map(|r| r.mase),
+        })
+    }
+
+    /// The means of `runs`' pooled scores, when every run has them.
+    fn mean(runs: &[&Run]) -> Option<Pooled> {
+        let all: Vec<Pooled> = runs.iter().map(|r| r.pooled).collect::<Option<_>>()?;
+        let n = all.len() as f64;
+        let mean = |f: fn(&Pooled) -> Option<f64>| -> Option<f64> {
+            Some(
+                all.iter()
+                    .map(f)
+                    .collect::<Option<Vec<f64>>>()?
+                    .iter()
+                    .sum::<f64>()
+                    / n,
+            )
+        };
+        Some(Pooled {
+            smape: all.iter().map(|p| p.smape).sum::<f64>() / n,
+            ahead_smape: mean(|p| p.ahead_smape),
+            ahead_mase: mean(|p| p.ahead_mase),
+        })
+    }
+}
 
 /// One training run: a cell from a seed.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,13 +120,18 @@ pub struct Run {
     /// Validation loss (in the transform's units) and RMSE (price units) at the kept epoch.
     pub val_loss: f64,
     pub val_rmse: f64,
-    /// One-step MAE on the held-out part, in price units.
-    pub test_mae: f64,
+    /// The held-out score (see [`Measure`]): one series' one-step MAE in price units, or
+    /// a panel's one-step MASE averaged over the series.
+    pub test: f64,
+    /// A panel's other pooled held-out scores; `None` for one series.
+    pub pooled: Option<Pooled>,
 }
 
 impl Run {
-    /// The run a single network's model file records; `None` without test metrics.
-    pub fn of(meta: &Meta) -> Option<Run> {
+    /// The run a single network's model file records, scored on one series' test part
+    /// (`meta.test`) or, given them, on a panel's pooled held-out `scores`; `None` without
+    /// test metrics.
+    pub fn of(meta: &Meta, scores: Option<&PanelScores>) -> Option<Run> {
         let model = meta.model();
         let kept = meta.history.get(meta.best_epoch.checked_sub(1)?)?;
         let seconds: f64 = meta.history.iter().map(|r| r.seconds).sum();
@@ -57,7 +148,17 @@ impl Run {
             seconds_per_epoch: seconds / meta.history.len().max(1) as f64,
             val_loss: kept.val_loss,
             val_rmse: kept.val_rmse,
-            test_mae: meta.test.as_ref()?.get("model")?.mae,
+            test: match scores {
+                Some(s) => {
+                    s.one_step
+                        .rows
+                        .iter()
+                        .find(|r| r.forecaster == "model")?
+                        .mase
+                }
+                None => meta.test.as_ref()?.get("model")?.mae,
+            },
+            pooled: scores.and_then(Pooled::of),
         })
     }
 }
@@ -71,9 +172,11 @@ pub struct CellSummary {
     /// Means over the seeds.
     pub seconds_per_epoch: f64,
     pub val_loss: f64,
-    pub test_mae: f64,
-    /// Sample standard deviation of the held-out MAE over the seeds; `None` for one seed.
-    pub test_mae_sd: Option<f64>,
+    pub test: f64,
+    /// Sample standard deviation of the held-out score over the seeds; `None` for one seed.
+    pub test_sd: Option<f64>,
+    /// A panel's other pooled scores, means over the seeds.
+    pub pooled: Option<Pooled>,
     /// The fewest and the most epochs kept over the seeds.
     pub kept_epochs: (usize, usize),
     /// The seed with the lowest validation loss (the first of equals): the cell's best run.
@@ -85,9 +188,9 @@ impl CellSummary {
     fn of(runs: &[&Run]) -> CellSummary {
         let n = runs.len() as f64;
         let mean = |f: fn(&Run) -> f64| runs.iter().map(|r| f(r)).sum::<f64>() / n;
-        let test_mae = mean(|r| r.test_mae);
-        let test_mae_sd = (runs.len() > 1).then(|| {
-            let ss: f64 = runs.iter().map(|r| (r.test_mae - test_mae).powi(2)).sum();
+        let test = mean(|r| r.test);
+        let test_sd = (runs.len() > 1).then(|| {
+            let ss: f64 = runs.iter().map(|r| (r.test - test).powi(2)).sum();
             (ss / (n - 1.0)).sqrt()
         });
         let kept = runs.iter().map(|r| r.kept_epoch);
@@ -98,8 +201,9 @@ impl CellSummary {
             seeds: runs.len(),
             seconds_per_epoch: mean(|r| r.seconds_per_epoch),
             val_loss: mean(|r| r.val_loss),
-            test_mae,
-            test_mae_sd,
+            test,
+            test_sd,
+            pooled: Pooled::mean(runs),
             kept_epochs: (kept.clone().min().unwrap_or(0), kept.max().unwrap_or(0)),
             best_seed: best.seed,
         }
@@ -113,18 +217,47 @@ fn lowest<'a, T>(items: impl IntoIterator<Item = &'a T>, key: impl Fn(&T) -> f64
     items.fold(first, |best, x| if key(x) < key(best) { x } else { best })
 }
 
-/// The held-out part every run was scored on, and the naive forecast's MAE there.
+/// The held-out part every run was scored on, and the naive forecast's score there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeldOut {
     /// The series' calendar, for wording.
     pub calendar: Calendar,
-    /// One-step targets scored.
+    /// What the runs are scored by.
+    pub measure: Measure,
+    /// Series scored (one for a model of one series).
+    pub series: usize,
+    /// One-step targets scored, over every series.
     pub n: usize,
-    /// First and last target: `2024-03-31`, or RFC 3339 in UTC for intraday data.
+    /// First and last target (of any series): `2024-03-31`, or RFC 3339 in UTC for
+    /// intraday data.
     pub first_date: String,
     pub last_date: String,
-    /// MAE of "the next value = the last one" over the same targets.
-    pub naive_mae: f64,
+    /// The score of "the next value = the last one" over the same targets.
+    pub naive: f64,
+}
+
+impl HeldOut {
+    /// A panel's held-out parts as `train` pooled them in `scores`; `None` without a
+    /// naive row.
+    pub fn pooled(calendar: Calendar, scores: &PanelScores) -> Option<HeldOut> {
+        let naive = scores
+            .one_step
+            .rows
+            .iter()
+            .find(|r| r.forecaster == "naive")?;
+        let dates = |f: fn(&crate::evaluate::Evaluation) -> &String| {
+            scores.series.iter().map(move |s| f(&s.one_step).clone())
+        };
+        Some(HeldOut {
+            calendar,
+            measure: Measure::MeanMase,
+            series: scores.one_step.series,
+            n: scores.one_step.targets,
+            first_date: dates(|e| &e.first_date).min()?,
+            last_date: dates(|e| &e.last_date).max()?,
+            naive: naive.mase,
+        })
+    }
 }
 
 /// Every run, each cell's summary (in the order the cells were asked for), and what the
@@ -165,13 +298,18 @@ impl Comparison {
         lowest(&self.cells, |c| c.val_loss)
     }
 
-    /// A cell's mean held-out MAE over the naive forecast's.
-    pub fn over_naive(&self, mae: f64) -> f64 {
-        mae / self.held_out.naive_mae
+    /// A cell's mean held-out score over the naive forecast's.
+    pub fn over_naive(&self, score: f64) -> f64 {
+        score / self.held_out.naive
+    }
+
+    /// The verdict in a sentence, in the words of what the runs were scored by.
+    pub fn sentence(&self) -> String {
+        self.verdict.sentence(self.held_out.measure)
     }
 }
 
-/// The cell with the lowest mean held-out MAE set beside each other cell.
+/// The cell with the lowest mean held-out score set beside each other cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// One cell: nothing to compare.
@@ -183,7 +321,7 @@ pub enum Verdict {
     },
 }
 
-/// How far another cell's mean held-out MAE lies above the best one's.
+/// How far another cell's mean held-out score lies above the best one's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gap {
     pub cell: Cell,
@@ -203,7 +341,7 @@ impl Gap {
 
 impl Verdict {
     fn of(cells: &[CellSummary]) -> Verdict {
-        let best = lowest(cells, |c| c.test_mae);
+        let best = lowest(cells, |c| c.test);
         if cells.len() == 1 {
             return Verdict::OneCell(best.cell);
         }
@@ -212,8 +350,8 @@ impl Verdict {
             .filter(|c| c.cell != best.cell)
             .map(|c| Gap {
                 cell: c.cell,
-                gap: c.test_mae - best.test_mae,
-                spread: best.test_mae_sd.zip(c.test_mae_sd).map(|(a, b)| a.max(b)),
+                gap: c.test - best.test,
+                spread: best.test_sd.zip(c.test_sd).map(|(a, b)| a.max(b)),
             })
             .collect();
         Verdict::Compared {
@@ -224,9 +362,11 @@ impl Verdict {
 
     /// The verdict in a sentence, e.g. "LSTM has the lowest mean held-out MAE, but the
     /// gap is smaller than the seed-to-seed spread: GRU's is 3.10 higher (sd 8.40); the
-    /// difference is not meaningful on this series". `sd` is the spread the gap is judged
-    /// by: the larger of the two cells' standard deviations.
-    pub fn sentence(&self) -> String {
+    /// difference is not meaningful on this series" (on a panel: MASE, these series).
+    /// `sd` is the spread the gap is judged by: the larger of the two cells' standard
+    /// deviations.
+    pub fn sentence(&self, measure: Measure) -> String {
+        let (name, on) = (measure.name(), measure.data());
         let (best, others) = match self {
             Verdict::OneCell(cell) => {
                 return format!(
@@ -238,8 +378,8 @@ impl Verdict {
         };
         if others.iter().any(|g| g.spread.is_none()) {
             return format!(
-                "{best} has the lowest held-out MAE ({}); with one seed per cell the seed-to-seed spread cannot be judged, so neither can these differences (pass --seeds 3 or more)",
-                higher(others)
+                "{best} has the lowest held-out {name} ({}); with one seed per cell the seed-to-seed spread cannot be judged, so neither can these differences (pass --seeds 3 or more)",
+                higher(others, measure)
             );
         }
         let (beyond, within): (Vec<Gap>, Vec<Gap>) =
@@ -250,21 +390,21 @@ impl Verdict {
         };
         match (beyond.is_empty(), within.is_empty()) {
             (false, true) => format!(
-                "{best} has the lowest mean held-out MAE, and {gaps} larger than the seed-to-seed spread: {}",
-                higher(&beyond)
+                "{best} has the lowest mean held-out {name}, and {gaps} larger than the seed-to-seed spread: {}",
+                higher(&beyond, measure)
             ),
             (true, _) => format!(
-                "{best} has the lowest mean held-out MAE, but {gaps} smaller than the seed-to-seed spread: {}; {are} not meaningful on this series",
-                higher(&within)
+                "{best} has the lowest mean held-out {name}, but {gaps} smaller than the seed-to-seed spread: {}; {are} not meaningful on {on}",
+                higher(&within, measure)
             ),
             (false, false) => {
                 let names: Vec<&str> = within.iter().map(|g| g.cell.label()).collect();
                 format!(
-                    "{best} has the lowest mean held-out MAE; the gap to {} is larger than the seed-to-seed spread ({}), to {} it is not ({}): {best} and {} do not differ meaningfully on this series",
+                    "{best} has the lowest mean held-out {name}; the gap to {} is larger than the seed-to-seed spread ({}), to {} it is not ({}): {best} and {} do not differ meaningfully on {on}",
                     names_of(&beyond),
-                    amounts(&beyond),
+                    amounts(&beyond, measure),
                     names_of(&within),
-                    amounts(&within),
+                    amounts(&within, measure),
                     names.join(" and ")
                 )
             }
@@ -274,7 +414,8 @@ impl Verdict {
 
 /// "LSTM's is 3.10 higher (sd 8.40), RNN's 120.00 (sd 9.10)"; without the spreads when
 /// there are none.
-fn higher(gaps: &[Gap]) -> String {
+fn higher(gaps: &[Gap], measure: Measure) -> String {
+    let money = |x| measure.amount(x);
     let parts: Vec<String> = (gaps.iter().enumerate())
         .map(|(i, g)| {
             let sd = g
@@ -290,7 +431,8 @@ fn higher(gaps: &[Gap]) -> String {
 }
 
 /// "3.10, sd 8.40", or "3.10, sd 8.40; 120.00, sd 9.10" for several gaps.
-fn amounts(gaps: &[Gap]) -> String {
+fn amounts(gaps: &[Gap], measure: Measure) -> String {
+    let money = |x| measure.amount(x);
     let parts: Vec<String> = (gaps.iter())
         .map(|g| {
             let sd = g
@@ -326,17 +468,20 @@ mod tests {
             seconds_per_epoch: 0.5,
             val_loss,
             val_rmse: val_loss.sqrt(),
-            test_mae,
+            test: test_mae,
+            pooled: None,
         }
     }
 
     fn held_out() -> HeldOut {
         HeldOut {
             calendar: Calendar::default(),
+            measure: Measure::Mae,
+            series: 1,
             n: 30,
             first_date: "2024-01-01".into(),
             last_date: "2024-01-30".into(),
-            naive_mae: 100.0,
+            naive: 100.0,
         }
     }
 
@@ -353,16 +498,16 @@ mod tests {
         let c = Comparison::new(runs, held_out());
         let gru = &c.cells[0];
         assert_eq!(gru.cell, Cell::Gru);
-        assert!((gru.test_mae - 110.0).abs() < 1e-12);
-        assert!((gru.test_mae_sd.unwrap() - 10.0).abs() < 1e-12);
+        assert!((gru.test - 110.0).abs() < 1e-12);
+        assert!((gru.test_sd.unwrap() - 10.0).abs() < 1e-12);
         assert!((gru.val_loss - 0.2).abs() < 1e-12);
         assert_eq!(gru.kept_epochs, (3, 4));
         // The best run of a cell is chosen by validation loss, not by held-out MAE.
         assert_eq!(gru.best_seed, 1);
-        assert_eq!(c.cells[1].test_mae_sd, Some(0.0));
+        assert_eq!(c.cells[1].test_sd, Some(0.0));
         // RNN's seed 0 has the lowest validation loss of all, but GRU's mean is lower.
         assert_eq!(c.best_by_validation().cell, Cell::Gru);
-        assert!((c.over_naive(gru.test_mae) - 1.1).abs() < 1e-12);
+        assert!((c.over_naive(gru.test) - 1.1).abs() < 1e-12);
     }
 
     #[test]
@@ -387,7 +532,7 @@ mod tests {
         assert_eq!(others[0].beyond_spread(), Some(false));
         assert_eq!(others[1].beyond_spread(), Some(true));
         assert_eq!(
-            c.verdict.sentence(),
+            c.sentence(),
             "LSTM has the lowest mean held-out MAE; the gap to RNN's is larger than the \
              seed-to-seed spread (209.00, sd 7.07), to GRU's it is not (14.00, sd 14.14): LSTM \
              and GRU do not differ meaningfully on this series"
@@ -397,7 +542,7 @@ mod tests {
             others: vec![others[0].clone()],
         };
         assert_eq!(
-            within.sentence(),
+            within.sentence(Measure::Mae),
             "LSTM has the lowest mean held-out MAE, but the gap is smaller than the seed-to-seed \
              spread: GRU's is 14.00 higher (sd 14.14); the difference is not meaningful on this series"
         );
@@ -406,9 +551,27 @@ mod tests {
             others: vec![others[1].clone(), others[1].clone()],
         };
         assert_eq!(
-            beyond.sentence(),
+            beyond.sentence(Measure::Mae),
             "LSTM has the lowest mean held-out MAE, and the gaps are larger than the seed-to-seed \
              spread: RNN's is 209.00 higher (sd 7.07), RNN's 209.00 (sd 7.07)"
+        );
+    }
+
+    #[test]
+    fn a_panel_is_judged_in_its_own_words() {
+        let gap = Gap {
+            cell: Cell::Gru,
+            gap: 0.1234,
+            spread: Some(0.5),
+        };
+        let verdict = Verdict::Compared {
+            best: Cell::Lstm,
+            others: vec![gap],
+        };
+        assert_eq!(
+            verdict.sentence(Measure::MeanMase),
+            "LSTM has the lowest mean held-out MASE, but the gap is smaller than the seed-to-seed \
+             spread: GRU's is 0.123 higher (sd 0.500); the difference is not meaningful on these series"
         );
     }
 
@@ -418,14 +581,14 @@ mod tests {
             vec![run(Cell::Gru, 0, 0.1, 100.0), run(Cell::Rnn, 0, 0.1, 90.0)],
             held_out(),
         );
-        assert_eq!(c.cells[0].test_mae_sd, None);
-        let s = c.verdict.sentence();
+        assert_eq!(c.cells[0].test_sd, None);
+        let s = c.sentence();
         assert!(
             s.starts_with("RNN has the lowest held-out MAE (GRU's is 10.00 higher); with one seed"),
             "{s}"
         );
         let c = Comparison::new(vec![run(Cell::Gru, 4, 0.1, 100.0)], held_out());
         assert_eq!(c.verdict, Verdict::OneCell(Cell::Gru));
-        assert!(c.verdict.sentence().starts_with("only GRU was trained"));
+        assert!(c.sentence().starts_with("only GRU was trained"));
     }
 }

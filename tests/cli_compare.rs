@@ -1,7 +1,8 @@
 //! `gruf compare` on the small synthetic series: one table row per cell, CSV and JSON that
 //! parse with a row per run, `--save-best` keeping the model chosen on validation loss
 //! (checked against the JSON, not the code), runs that are `train`'s runs, the picture, and
-//! one clear error for each bad input.
+//! one clear error for each bad input. On a panel (a long CSV of three series), each run
+//! is the global model `train` makes, scored by its pooled held-out MASE.
 
 mod common;
 
@@ -292,13 +293,120 @@ fn bad_input_is_refused_in_one_line() {
         "gruf: error: --cell lstm picks the cell of one model; compare trains each of --cells",
     );
     run(
-        &["--csv", "prices.csv"],
-        "gruf: error: compare takes one series for now: --csv was given 2 times",
+        &["--id-column", "Date", "--out", "cells.png"],
+        "gruf: error: --out cells.png draws one series' held-out part, and a comparison over a panel (--id-column or several --csv) has many",
     );
     run(
-        &["--id-column", "Date"],
-        "gruf: error: compare takes one series for now: --id-column",
+        &["--csv", "prices.csv", "--out", "cells.png"],
+        "gruf: error: --out cells.png draws one series' held-out part",
     );
     run(&["--ensemble", "2"], "--ensemble 2 is not supported here");
     run(&["--test-size", "0"], "--test-size 0 holds nothing out");
+}
+
+/// A long CSV of three series on scales 10, 100 and 1,000 compares global models: each run
+/// carries the pooled held-out scores `train` prints for its cell and seed (mean one-step
+/// MASE and sMAPE over the series, and the parts forecast in one go), each cell their means
+/// over the seeds, and the table says what was pooled.
+#[test]
+fn a_panel_compares_global_models_by_pooled_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB", "CCC"], 150),
+    );
+    let panel = |extra: &[&str]| -> Vec<String> {
+        let mut flags: Vec<String> = ["compare", "--csv", "long.csv", "--id-column", "Symbol"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        flags.extend(MODEL[3..].iter().map(|s| s.to_string()));
+        flags
+            .extend(["--cells", "gru,lstm", "--seeds", "2", "--test-size", "20"].map(String::from));
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        flags
+    };
+    let out = stdout(
+        gruf(dir.path())
+            .env("RAYON_NUM_THREADS", "2")
+            .args(panel(&["--format", "json"])),
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let held_out = &doc["held_out"];
+    assert_eq!(held_out["series"], 3, "{held_out}");
+    assert_eq!(held_out["n"], 3 * 20, "{held_out}");
+    let naive = held_out["naive_mase"].as_f64().unwrap();
+    assert!(naive > 0.0 && naive.is_finite(), "{held_out}");
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for cell in doc["cells"].as_array().unwrap() {
+        let name = cell["cell"].as_str().unwrap();
+        let of = |key: &str| -> Vec<f64> {
+            (runs.iter())
+                .filter(|r| r["cell"] == name)
+                .map(|r| r[key].as_f64().unwrap_or_else(|| panic!("{key}: {r}")))
+                .collect()
+        };
+        for key in ["test_mase", "test_smape", "ahead_smape", "ahead_mase"] {
+            let values = of(key);
+            assert_eq!(values.len(), 2, "{name} {key}");
+            let mean = values.iter().sum::<f64>() / 2.0;
+            assert!(
+                (cell[key].as_f64().unwrap() - mean).abs() < 1e-9 * mean.abs().max(1.0),
+                "{name} {key}: {cell}"
+            );
+        }
+        assert!(cell["test_mase_sd"].as_f64().is_some(), "{cell}");
+    }
+    // Each run is train's global model of its cell and seed, to the printed digit.
+    for run in runs {
+        let (cell, seed) = (run["cell"].as_str().unwrap(), run["seed"].to_string());
+        let mut flags = vec!["train", "--csv", "long.csv", "--id-column", "Symbol"];
+        flags.extend(&MODEL[5..]);
+        flags.extend(["--test-size", "20", "--cell", cell, "--seed", &seed]);
+        let model = format!("{cell}{seed}.safetensors");
+        flags.extend(["--model", &model]);
+        let table = stdout(gruf(dir.path()).env("RAYON_NUM_THREADS", "1").args(&flags));
+        let row = |title: &str| -> Vec<String> {
+            let part = table
+                .split(title)
+                .nth(1)
+                .unwrap_or_else(|| panic!("{table}"));
+            let line = part.lines().find(|l| l.starts_with("model ")).unwrap();
+            line.split_whitespace().map(String::from).collect()
+        };
+        let one_step = row("mean MASE");
+        let ahead = row("mean sMAPE %  mean MASE");
+        let three = |key: &str| format!("{:.3}", run[key].as_f64().unwrap());
+        assert_eq!(one_step[1], three("test_mase"), "{cell} {seed}: {table}");
+        assert_eq!(one_step[2], three("test_smape"), "{cell} {seed}: {table}");
+        assert_eq!(ahead[1], three("ahead_smape"), "{cell} {seed}: {table}");
+        assert_eq!(ahead[2], three("ahead_mase"), "{cell} {seed}: {table}");
+    }
+
+    let table = stdout(gruf(dir.path()).args(panel(&[])));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("held-out parts of 3 series, "),
+        "{table}"
+    );
+    assert!(lines[0].contains("mean MASE"), "{table}");
+    assert!(lines[1].contains("held-out MASE"), "{table}");
+    assert!(
+        lines[2].starts_with("GRU ") && lines[3].starts_with("LSTM "),
+        "{table}"
+    );
+    let verdict = lines.last().unwrap();
+    assert!(verdict.contains("held-out MASE"), "{table}");
+    assert!(!verdict.contains("this series"), "{table}");
+
+    let csv = stdout(gruf(dir.path()).args(panel(&["--format", "csv"])));
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header
+            .ends_with("test_mase,test_mase_sd,mase_over_naive,test_smape,ahead_smape,ahead_mase"),
+        "{header}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 2 + 4, "{csv}");
 }

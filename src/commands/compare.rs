@@ -1,6 +1,7 @@
-//! `gruf compare`: train each recurrent cell from the same seeds on one series, with the
-//! split, transform, inputs and horizon of `train` (the same [`Single`]), and compare them
-//! on the held-out part; optionally draw each cell's best run and keep the best model.
+//! `gruf compare`: train each recurrent cell from the same seeds on one series or on a
+//! panel (each cell a global model), with the split, transform, inputs and horizon of
+//! `train` (the same [`Training`]), and compare them on the held-out part (a panel: pooled
+//! over its series); optionally draw each cell's best run and keep the best model.
 //!
 //! Runs go as many at a time as there are cores, each on an equal share of them (see
 //! [`train_all`]), from a queue ordered seed by seed. A run's numbers are those `train`
@@ -15,14 +16,14 @@ use candle_core::Device;
 
 use crate::checkpoint::Checkpoint;
 use crate::cli::{CompareArgs, Format};
-use crate::compare::{Comparison, HeldOut, Run};
+use crate::compare::{Comparison, HeldOut, Measure, Run};
 use crate::config::Cell;
 use crate::error::GrufError;
 use crate::output::{check_writable, print, write_atomic};
 use crate::plot::{CompareData, ImageFormat, Line};
 use crate::progress::Runs;
 
-use super::single::Single;
+use super::training::{Scored, Training};
 use super::{device, renderer, resolve, run_training};
 
 /// What a comparison trains: each cell from each seed.
@@ -56,22 +57,6 @@ impl Plan {
 
 pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     let (config, seed) = resolve(&args.options)?;
-    let csv = match args.csv.as_slice() {
-        [csv] if config.data.id_column.is_none() => csv,
-        [_] => {
-            return Err(GrufError::usage(
-                "compare takes one series for now: --id-column (a long CSV of several series) is not supported; compare one series' CSV",
-            )
-            .into())
-        }
-        many => {
-            return Err(GrufError::usage(format!(
-                "compare takes one series for now: --csv was given {} times; compare each file on its own",
-                many.len()
-            ))
-            .into())
-        }
-    };
     let plan = plan(&args, seed)?;
     if config.train.ensemble > 1 {
         return Err(GrufError::usage(format!(
@@ -88,6 +73,13 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         .into());
     }
     let image = match &args.out {
+        Some(path) if args.csv.len() > 1 || config.data.id_column.is_some() => {
+            return Err(GrufError::usage(format!(
+                "--out {} draws one series' held-out part, and a comparison over a panel (--id-column or several --csv) has many; drop --out, or compare one series' CSV to draw it",
+                path.display()
+            ))
+            .into())
+        }
         Some(path) => {
             check_writable(path)?;
             Some((path, ImageFormat::from_path(path)?))
@@ -98,18 +90,18 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         check_writable(path)?;
     }
     let quiet = args.options.quiet;
-    let single = Single::load(csv, config, quiet)?;
+    let training = Training::load(&args.csv, config, quiet)?;
     if !quiet {
         crate::eprintln_lossy!(
             "gruf: {}; {}",
-            single.describe(),
-            plan.describe(&single.config.model.layers)
+            training.describe(),
+            plan.describe(&training.config.model.layers)
         );
     }
 
     let device = device();
     crate::interrupt::watch(COMPARE_WORDS);
-    let trained = train_all(&single, &plan, &device, quiet)?;
+    let trained = train_all(&training, &plan, &device, quiet)?;
     let planned = plan.runs().len();
     if trained.is_empty() {
         return Err(super::stopped(format!(
@@ -120,32 +112,19 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     let runs = trained
         .iter()
         .map(|c| {
-            Run::of(&c.meta).ok_or_else(|| {
+            Run::of(&c.checkpoint.meta, c.pooled.as_ref()).ok_or_else(|| {
                 GrufError::data(
-                    csv,
+                    &training.provenance.path,
                     format!(
                         "the held-out part ({}) has no target after the baselines' history; hold out more with --test-size",
-                        single.series.calendar.count(single.split.test.len())
+                        (training.series[0].named.loaded.series.calendar)
+                            .count(training.series[0].split.test.len())
                     ),
                 )
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let test = trained[0].meta.test.as_ref();
-    let naive = test.and_then(|t| t.get("naive"));
-    let (Some(test), Some(naive)) = (test, naive) else {
-        anyhow::bail!("internal: a scored run has no naive forecast's score");
-    };
-    let comparison = Comparison::new(
-        runs,
-        HeldOut {
-            calendar: single.series.calendar,
-            n: test.n,
-            first_date: test.first_date.clone(),
-            last_date: test.last_date.clone(),
-            naive_mae: naive.mae,
-        },
-    );
+    let comparison = Comparison::new(runs, held_out(&training, &trained[0])?);
 
     if trained.len() < planned {
         // A partial comparison: its table, but no picture or best model chosen from it.
@@ -169,15 +148,14 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     let mut done = Vec::new();
     if let Some((path, format)) = image {
-        let picture = picture(&single, &comparison, &trained, csv, &device)?;
+        let picture = picture(&training, &comparison, &trained, &device)?;
         write_atomic(path, &crate::plot::render_compare(&picture, format)?)?;
         // As plot, inspect and sample say it: on stderr, hidden by --quiet.
         super::wrote(&path.display().to_string());
     }
     if let Some(path) = &args.save_best {
         let best = comparison.best_by_validation();
-        let checkpoint = run_of(&trained, best.cell, best.best_seed)?;
-        checkpoint.save(path)?;
+        run_of(&trained, best.cell, best.best_seed)?.save(path)?;
         done.push(format!(
             "saved {} seed {} to {} (the cell with the lowest mean validation loss, its seed with the lowest)",
             best.cell.label(),
@@ -223,7 +201,7 @@ fn plan(args: &CompareArgs, seed: u64) -> Result<Plan, GrufError> {
     Ok(Plan { cells, seeds })
 }
 
-/// Trains every run of `plan` on `single` behind one progress bar and returns their model
+/// Trains every run of `plan` on `training` behind one progress bar and returns their model
 /// files, cell by cell, each cell's seeds in order. The runs share the threads of the
 /// global pool (`RAYON_NUM_THREADS`, else one per core): as many go at a time as there are
 /// threads, each with an equal share of them (two cores: two runs of one thread each; a
@@ -232,15 +210,15 @@ fn plan(args: &CompareArgs, seed: u64) -> Result<Plan, GrufError> {
 /// and seed. A stopping signal ([`crate::interrupt`]) stops every run: those finished
 /// before it are returned, fewer than planned.
 fn train_all(
-    single: &Single,
+    training: &Training,
     plan: &Plan,
     device: &Device,
     quiet: bool,
-) -> anyhow::Result<Vec<Checkpoint>> {
+) -> anyhow::Result<Vec<Scored>> {
     let runs = plan.runs();
     let bar = Runs::new(quiet, runs.len());
     // Per run: `None` until it ends, then its model file (`None` if a signal stopped it).
-    let results: Vec<Mutex<Option<anyhow::Result<Option<Checkpoint>>>>> =
+    let results: Vec<Mutex<Option<anyhow::Result<Option<Scored>>>>> =
         runs.iter().map(|_| Mutex::new(None)).collect();
     let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
     let threads = rayon::current_num_threads().max(1);
@@ -263,7 +241,7 @@ fn train_all(
                             break;
                         };
                         let label = format!("{} seed {seed}", cell.label());
-                        let result = train_one(single, cell, seed, device, &bar, &label);
+                        let result = train_one(training, cell, seed, device, &bar, &label);
                         failed.fetch_or(result.is_err(), Ordering::SeqCst);
                         if let Ok(mut slot) = results[i].lock() {
                             *slot = Some(result);
@@ -297,48 +275,70 @@ fn train_all(
     Ok(by_run.into_iter().map(|(_, c)| c).collect())
 }
 
-/// One run: `cell` from `seed` on `single`, its held-out part scored, as `train` would;
+/// One run: `cell` from `seed` on `training`, its held-out part scored, as `train` would;
 /// `None` if a signal stopped it.
 fn train_one(
-    single: &Single,
+    training: &Training,
     cell: Cell,
     seed: u64,
     device: &Device,
     bar: &Runs,
     label: &str,
-) -> anyhow::Result<Option<Checkpoint>> {
-    let mut config = single.config.clone();
+) -> anyhow::Result<Option<Scored>> {
+    let mut config = training.config.clone();
     config.model.cell = cell;
     config.train.seed = Some(seed);
-    let trained = run_training(&config, seed, &[single.data()], device, bar.reporter(label))
+    let trained = run_training(&config, seed, &training.data(), device, bar.reporter(label))
         .map_err(|e| e.context(label.to_string()))?;
     if trained.interrupted.is_some() {
         return Ok(None);
     }
-    single.checkpoint(config, seed, trained, device).map(Some)
+    training.checkpoint(config, seed, trained, device).map(Some)
+}
+
+/// The held-out part every run was scored on, as the first run `scored` it: one series'
+/// test part, or a panel's held-out parts pooled.
+fn held_out(training: &Training, scored: &Scored) -> anyhow::Result<HeldOut> {
+    let meta = &scored.checkpoint.meta;
+    let calendar = training.series[0].named.loaded.series.calendar;
+    let held_out = match (&scored.pooled, &meta.test) {
+        (Some(pooled), _) => HeldOut::pooled(calendar, pooled),
+        (None, Some(test)) => test.get("naive").map(|naive| HeldOut {
+            calendar,
+            measure: Measure::Mae,
+            series: 1,
+            n: test.n,
+            first_date: test.first_date.clone(),
+            last_date: test.last_date.clone(),
+            naive: naive.mae,
+        }),
+        (None, None) => None,
+    };
+    held_out.ok_or_else(|| anyhow::anyhow!("internal: a scored run has no naive forecast's score"))
 }
 
 /// The model file of `cell`'s run from `seed`.
-fn run_of(trained: &[Checkpoint], cell: Cell, seed: u64) -> anyhow::Result<&Checkpoint> {
+fn run_of(trained: &[Scored], cell: Cell, seed: u64) -> anyhow::Result<&Checkpoint> {
     trained
         .iter()
+        .map(|s| &s.checkpoint)
         .find(|c| c.meta.model().cell == cell && c.meta.seed == seed)
         .ok_or_else(|| anyhow::anyhow!("internal: no run of {} from seed {seed}", cell.label()))
 }
 
-/// The held-out part: the true values, the naive forecast, and each cell's one-step
-/// predictions from its run with the lowest validation loss.
+/// The held-out part of one series: the true values, the naive forecast, and each cell's
+/// one-step predictions from its run with the lowest validation loss.
 fn picture(
-    single: &Single,
+    training: &Training,
     comparison: &Comparison,
-    trained: &[Checkpoint],
-    csv: &Path,
+    trained: &[Scored],
     device: &Device,
 ) -> anyhow::Result<CompareData> {
-    let series = &single.series;
+    let one = &training.series[0];
+    let series = &one.named.loaded.series;
     let cal = series.calendar;
-    let column = &trained[0].meta.data.column;
-    let end = single.split.test.end;
+    let column = &trained[0].checkpoint.meta.data.column;
+    let end = one.split.test.end;
     let start = end - comparison.held_out.n;
     let targets = start..end;
     let points = |values: Vec<f64>| -> Vec<(i64, f64)> {
@@ -355,7 +355,7 @@ fn picture(
             .runs
             .iter()
             .find(|r| r.cell == summary.cell && r.seed == summary.best_seed)
-            .map_or(f64::NAN, |r| r.test_mae);
+            .map_or(f64::NAN, |r| r.test);
         let predicted = checkpoint
             .forecaster(device)?
             .one_step(series, targets.clone())?;
@@ -373,7 +373,7 @@ fn picture(
             },
         ));
     }
-    let file = csv
+    let file = Path::new(training.source())
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
     Ok(CompareData {
@@ -393,7 +393,7 @@ fn picture(
             label: format!(
                 "naive ({}), MAE {}",
                 cal.naive_words(),
-                crate::evaluate::money(comparison.held_out.naive_mae)
+                crate::evaluate::money(comparison.held_out.naive)
             ),
             points: points(series.values[start - 1..end - 1].to_vec()),
         },

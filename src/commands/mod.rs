@@ -18,8 +18,8 @@ mod inspect;
 mod plot;
 mod predict;
 mod sample;
-mod single;
 mod train;
+mod training;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

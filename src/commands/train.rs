@@ -1,14 +1,18 @@
-//! `gruf train`: load, split, fit the transform, train, score the test part, save.
+//! `gruf train`: load the panel (a plain CSV is a panel of one series), split each series
+//! and fit its transform ([`Training`]), train one model on them all, score the held-out
+//! parts, save. One path for one series and for many: only the report differs, a panel's
+//! naming its series and pooling their scores.
 
 use std::io::Write;
 
+use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
-use crate::evaluate::money;
+use crate::evaluate::{money, PanelScores};
 use crate::output::check_writable;
 use crate::progress::Reporter;
 use crate::render::{Renderer, Table};
 
-use super::single::Single;
+use super::training::{Ready, Scored, Training};
 use super::{
     device, kept_epoch_words, network_lines, report_saved, resolve, run_training, trained_words,
     warn_if_few, NO_TEST, TRAIN_WORDS,
@@ -16,42 +20,46 @@ use super::{
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (config, seed) = resolve(&args.options)?;
-    let csv = match args.csv.as_slice() {
-        [csv] if config.data.id_column.is_none() => csv,
-        _ => return super::global::train(&args, config, seed),
-    };
     let quiet = args.options.quiet;
     check_writable(&args.model)?;
-    let single = Single::load(csv, config, quiet)?;
+    let training = Training::load(&args.csv, config, quiet)?;
     if !quiet {
         crate::eprintln_lossy!(
             "gruf: {}; {}, seed {seed}",
-            single.describe(),
-            single.config.model.describe()
+            training.describe(),
+            training.config.model.describe()
         );
     }
 
     let device = device();
     crate::interrupt::watch(TRAIN_WORDS);
     let trained = run_training(
-        &single.config,
+        &training.config,
         seed,
-        &[single.data()],
+        &training.data(),
         &device,
         Reporter::new(quiet),
     )?;
     let interrupted = trained.interrupted;
-    let checkpoint = single.checkpoint(single.config.clone(), seed, trained, &device)?;
+    let Scored { checkpoint, pooled } =
+        training.checkpoint(training.config.clone(), seed, trained, &device)?;
     checkpoint.save(&args.model)?;
-    let forecaster = checkpoint.forecaster(&device)?;
-    let Single {
-        series,
-        split,
-        featurizer,
-        ..
-    } = single;
-    let cal = series.calendar;
+    let out = match training.unnamed() {
+        Some(one) => one_series(one, &checkpoint, &device)?,
+        None => panel(&checkpoint, pooled.as_ref())?,
+    };
+    report_saved(out, &args.model, &checkpoint.meta, interrupted)
+}
 
+/// The report on a model of one series: the validation RMSE beside the naive forecast's,
+/// then the test part's evaluation.
+fn one_series(
+    one: &Ready,
+    checkpoint: &Checkpoint,
+    device: &candle_core::Device,
+) -> anyhow::Result<Vec<u8>> {
+    let (series, split, featurizer) = (&one.named.loaded.series, &one.split, &one.featurizer);
+    let cal = series.calendar;
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];
     let v = &series.values;
@@ -77,8 +85,9 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     } else {
         // The ensemble's validation error: its median forecast of every step of the
         // horizon from each validation origin, as each network's RMSE is measured.
+        let forecaster = checkpoint.forecaster(device)?;
         let origins: Vec<usize> = origins.collect();
-        let paths = forecaster.paths(&series, &origins, k)?;
+        let paths = forecaster.paths(series, &origins, k)?;
         let se: f64 = (origins.iter().zip(&paths))
             .flat_map(|(&t, path)| {
                 path.iter()
@@ -105,5 +114,38 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         None => writeln!(out, "{NO_TEST}")?,
     }
-    report_saved(out, &args.model, meta, interrupted)
+    Ok(out)
+}
+
+/// The report on a model of a named panel: the validation loss, then the held-out parts
+/// pooled over the series.
+fn panel(checkpoint: &Checkpoint, pooled: Option<&PanelScores>) -> anyhow::Result<Vec<u8>> {
+    let meta = &checkpoint.meta;
+    let best = &meta.history[meta.best_epoch - 1];
+    let mut out = Vec::new();
+    if meta.networks() == 1 {
+        writeln!(
+            out,
+            "{} on {} series; kept {} (validation loss {:.6})",
+            trained_words(meta),
+            meta.members.len(),
+            kept_epoch_words(meta),
+            best.val_loss,
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} on {} series; forecasts are their median",
+            trained_words(meta),
+            meta.members.len(),
+        )?;
+        network_lines(&mut out, meta, |r| {
+            format!("validation loss {:.6}", r.val_loss)
+        })?;
+    }
+    match pooled {
+        Some(scores) => out.extend(crate::render::table::pooled(scores, "series").into_bytes()),
+        None => writeln!(out, "{NO_TEST}")?,
+    }
+    Ok(out)
 }

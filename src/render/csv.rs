@@ -7,7 +7,7 @@
 //! is dropped.
 
 use crate::backtest::{PanelSummary, Summary};
-use crate::compare::Comparison;
+use crate::compare::{Comparison, Measure, Pooled};
 use crate::coverage::Coverage;
 use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
 use crate::forecast::Forecast;
@@ -295,10 +295,19 @@ impl Renderer for Csv {
 
     /// One row per cell (`table` = `cell`: means over its seeds; `seed`, `epochs` and
     /// `kept_epoch` empty, `test_mae_sd` too with one seed), then one per run (`table` =
-    /// `run`, `test_mae_sd` empty).
+    /// `run`, `test_mae_sd` empty). On a panel the score is the mean one-step MASE over
+    /// the series (`test_mase`, `test_mase_sd`, `mase_over_naive`), followed by the other
+    /// pooled scores (`test_smape`, `ahead_smape`, `ahead_mase`).
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
+        let measure = c.held_out.measure;
+        let name = measure.name().to_lowercase();
+        let (test, sd, over) = (
+            format!("test_{name}"),
+            format!("test_{name}_sd"),
+            format!("{name}_over_naive"),
+        );
+        let mut header = vec![
             "table",
             "cell",
             "seed",
@@ -307,13 +316,26 @@ impl Renderer for Csv {
             "kept_epoch",
             "seconds_per_epoch",
             "val_loss",
-            "test_mae",
-            "test_mae_sd",
-            "mae_over_naive",
-        ])?;
+            &test,
+            &sd,
+            &over,
+        ];
+        let panel = measure == Measure::MeanMase;
+        if panel {
+            header.extend(["test_smape", "ahead_smape", "ahead_mase"]);
+        }
+        w.write_record(&header)?;
         let num = |x: f64| format!("{x}");
+        let pooled = |p: Option<Pooled>| -> Vec<String> {
+            let cell = |v: Option<f64>| v.map_or(String::new(), num);
+            match (panel, p) {
+                (false, _) => Vec::new(),
+                (true, None) => vec![String::new(); 3],
+                (true, Some(p)) => vec![num(p.smape), cell(p.ahead_smape), cell(p.ahead_mase)],
+            }
+        };
         for s in &c.cells {
-            w.write_record([
+            let mut row = vec![
                 "cell".to_string(),
                 s.cell.name().into(),
                 String::new(),
@@ -322,13 +344,15 @@ impl Renderer for Csv {
                 String::new(),
                 num(s.seconds_per_epoch),
                 num(s.val_loss),
-                num(s.test_mae),
-                s.test_mae_sd.map_or(String::new(), num),
-                num(c.over_naive(s.test_mae)),
-            ])?;
+                num(s.test),
+                s.test_sd.map_or(String::new(), num),
+                num(c.over_naive(s.test)),
+            ];
+            row.extend(pooled(s.pooled));
+            w.write_record(&row)?;
         }
         for r in &c.runs {
-            w.write_record([
+            let mut row = vec![
                 "run".to_string(),
                 r.cell.name().into(),
                 r.seed.to_string(),
@@ -337,10 +361,12 @@ impl Renderer for Csv {
                 r.kept_epoch.to_string(),
                 num(r.seconds_per_epoch),
                 num(r.val_loss),
-                num(r.test_mae),
+                num(r.test),
                 String::new(),
-                num(c.over_naive(r.test_mae)),
-            ])?;
+                num(c.over_naive(r.test)),
+            ];
+            row.extend(pooled(r.pooled));
+            w.write_record(&row)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }

@@ -1,10 +1,10 @@
 //! One JSON document per command, pretty-printed: full-precision numbers, dates as
 //! `2024-03-31` or RFC 3339 in UTC.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::backtest::{PanelSummary, Summary};
-use crate::compare::{Comparison, Verdict};
+use crate::compare::{Comparison, Measure, Pooled, Verdict};
 use crate::coverage::Coverage;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
 use crate::forecast::Forecast;
@@ -143,12 +143,29 @@ impl Renderer for Json {
     /// kept_epoch, stopped_early, seconds_per_epoch, val_loss, val_rmse, test_mae,
     /// mae_over_naive}], verdict: {best, others: [{cell, gap, spread, beyond_spread}],
     /// sentence}}`. Means are over seeds; `test_mae_sd` (and `spread`, `beyond_spread`) are
-    /// `null` with one seed.
+    /// `null` with one seed. On a panel the score is the mean one-step MASE over the
+    /// series (`naive_mase`, `test_mase`, `test_mase_sd`, `mase_over_naive`), `held_out`
+    /// says how many `series`, and cells and runs add `test_smape`, `ahead_smape` and
+    /// `ahead_mase` (pooled over the series).
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
         let h = &c.held_out;
+        let name = h.measure.name().to_lowercase();
+        let (test, sd, over) = (
+            format!("test_{name}"),
+            format!("test_{name}_sd"),
+            format!("{name}_over_naive"),
+        );
+        let panel = h.measure == Measure::MeanMase;
+        let add_pooled = |doc: &mut Value, p: Option<Pooled>| {
+            if let (true, Some(p)) = (panel, p) {
+                doc["test_smape"] = json!(p.smape);
+                doc["ahead_smape"] = json!(p.ahead_smape);
+                doc["ahead_mase"] = json!(p.ahead_mase);
+            }
+        };
         let cells: Vec<_> = (c.cells.iter())
             .map(|s| {
-                json!({
+                let mut doc = json!({
                     "cell": s.cell.name(),
                     "parameters": s.parameters,
                     "seeds": s.seeds,
@@ -156,16 +173,18 @@ impl Renderer for Json {
                     "kept_epoch_min": s.kept_epochs.0,
                     "kept_epoch_max": s.kept_epochs.1,
                     "val_loss": s.val_loss,
-                    "test_mae": s.test_mae,
-                    "test_mae_sd": s.test_mae_sd,
-                    "mae_over_naive": c.over_naive(s.test_mae),
+                    test.as_str(): s.test,
+                    sd.as_str(): s.test_sd,
+                    over.as_str(): c.over_naive(s.test),
                     "best_seed": s.best_seed,
-                })
+                });
+                add_pooled(&mut doc, s.pooled);
+                doc
             })
             .collect();
         let runs: Vec<_> = (c.runs.iter())
             .map(|r| {
-                json!({
+                let mut doc = json!({
                     "cell": r.cell.name(),
                     "seed": r.seed,
                     "parameters": r.parameters,
@@ -175,9 +194,11 @@ impl Renderer for Json {
                     "seconds_per_epoch": r.seconds_per_epoch,
                     "val_loss": r.val_loss,
                     "val_rmse": r.val_rmse,
-                    "test_mae": r.test_mae,
-                    "mae_over_naive": c.over_naive(r.test_mae),
-                })
+                    test.as_str(): r.test,
+                    over.as_str(): c.over_naive(r.test),
+                });
+                add_pooled(&mut doc, r.pooled);
+                doc
             })
             .collect();
         let (best, others) = match &c.verdict {
@@ -194,20 +215,24 @@ impl Renderer for Json {
                 })
             })
             .collect();
+        let mut held_out = json!({
+            "unit": h.calendar.unit(),
+            "n": h.n,
+            "first_date": h.first_date,
+            "last_date": h.last_date,
+            format!("naive_{name}"): h.naive,
+        });
+        if panel {
+            held_out["series"] = json!(h.series);
+        }
         pretty(&json!({
-            "held_out": {
-                "unit": h.calendar.unit(),
-                "n": h.n,
-                "first_date": h.first_date,
-                "last_date": h.last_date,
-                "naive_mae": h.naive_mae,
-            },
+            "held_out": held_out,
             "cells": cells,
             "runs": runs,
             "verdict": {
                 "best": best.name(),
                 "others": others,
-                "sentence": c.verdict.sentence(),
+                "sentence": c.sentence(),
             },
         }))
     }

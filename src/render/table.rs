@@ -3,7 +3,7 @@
 
 use crate::backtest::{PanelSummary, Summary};
 use crate::calendar::Calendar;
-use crate::compare::Comparison;
+use crate::compare::{Comparison, Measure};
 use crate::coverage::Coverage;
 use crate::data::{format_time, human_date, Zone};
 use crate::evaluate::{Evaluation, HorizonError, Money, PanelScores};
@@ -340,49 +340,88 @@ impl Renderer for Table {
     }
 
     /// A line on the held-out part, a row per cell (means over its seeds), the sentence.
+    /// On a panel the score is the mean one-step MASE over the series, and each cell's
+    /// other pooled scores follow it.
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
         let h = &c.held_out;
         let seeds = c.cells.first().map_or(0, |s| s.seeds);
-        let money = Money::for_values(
-            std::iter::once(h.naive_mae).chain(c.cells.iter().map(|s| s.test_mae)),
-        );
-        let mut out = format!(
-            "held-out {} to {} ({}): one-step MAE, mean ± standard deviation over {seeds} seed{}; naive forecast ({}) MAE {}\n",
-            human_date(&h.first_date),
-            human_date(&h.last_date),
-            h.calendar.count(h.n),
-            plural(seeds),
-            h.calendar.naive_words(),
-            money.format(h.naive_mae)
-        );
-        let mae = |s: &crate::compare::CellSummary| match s.test_mae_sd {
-            Some(sd) => format!("{} ± {}", money.format(s.test_mae), money.format(sd)),
-            None => money.format(s.test_mae),
+        let measure = h.measure;
+        let money =
+            Money::for_values(std::iter::once(h.naive).chain(c.cells.iter().map(|s| s.test)));
+        let amount = |x: f64| match measure {
+            Measure::Mae => money.format(x),
+            Measure::MeanMase => measure.amount(x),
+        };
+        let mut out = match measure {
+            Measure::Mae => format!(
+                "held-out {} to {} ({}): one-step MAE, mean ± standard deviation over {seeds} seed{}; naive forecast ({}) MAE {}\n",
+                human_date(&h.first_date),
+                human_date(&h.last_date),
+                h.calendar.count(h.n),
+                plural(seeds),
+                h.calendar.naive_words(),
+                amount(h.naive)
+            ),
+            Measure::MeanMase => format!(
+                "held-out parts of {} series, {} to {} ({} one-step targets): one-step MASE averaged over the series, mean ± standard deviation over {seeds} seed{}; naive forecast ({}) mean MASE {}\n",
+                h.series,
+                human_date(&h.first_date),
+                human_date(&h.last_date),
+                h.n,
+                plural(seeds),
+                h.calendar.naive_words(),
+                amount(h.naive)
+            ),
+        };
+        let score = |s: &crate::compare::CellSummary| match s.test_sd {
+            Some(sd) => format!("{} ± {}", amount(s.test), amount(sd)),
+            None => amount(s.test),
         };
         let width = c
             .cells
             .iter()
-            .map(|s| mae(s).chars().count())
+            .map(|s| score(s).chars().count())
             .max()
             .unwrap_or(0)
-            .max(12);
-        out.push_str(&format!(
-            "{:<5} {:>10} {:>9} {:>10} {:>15}  {:>width$} {:>11}\n",
+            .max(12)
+            .max(measure.name().len() + 9);
+        let over = (measure.name().len() + 8).max(11);
+        let pooled = |s: &crate::compare::CellSummary| {
+            let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+            s.pooled.map_or(String::new(), |p| {
+                format!(
+                    " {:>9.3} {:>12} {:>11}",
+                    p.smape,
+                    cell(p.ahead_smape),
+                    cell(p.ahead_mase)
+                )
+            })
+        };
+        let mut head = format!(
+            "{:<5} {:>10} {:>9} {:>10} {:>15}  {:>width$} {:>over$}",
             "cell",
             "parameters",
             "s / epoch",
             "kept epoch",
             "validation loss",
-            "held-out MAE",
-            "MAE / naive"
-        ));
+            format!("held-out {}", measure.name()),
+            format!("{} / naive", measure.name())
+        );
+        if measure == Measure::MeanMase {
+            head.push_str(&format!(
+                " {:>9} {:>12} {:>11}",
+                "sMAPE %", "one go sMAPE", "one go MASE"
+            ));
+        }
+        out.push_str(&head);
+        out.push('\n');
         for s in &c.cells {
             let kept = match s.kept_epochs {
                 (a, b) if a == b => a.to_string(),
                 (a, b) => format!("{a}–{b}"),
             };
             out.push_str(&format!(
-                "{:<5} {:>10} {:>9.3} {:>10} {:>15.3e}  {:>width$} {:>11.3}\n",
+                "{:<5} {:>10} {:>9.3} {:>10} {:>15.3e}  {:>width$} {:>over$.3}{}\n",
                 s.cell.label(),
                 Money::for_values([])
                     .format(s.parameters as f64)
@@ -390,11 +429,15 @@ impl Renderer for Table {
                 s.seconds_per_epoch,
                 kept,
                 s.val_loss,
-                mae(s),
-                c.over_naive(s.test_mae)
+                score(s),
+                c.over_naive(s.test),
+                pooled(s)
             ));
         }
-        out.push_str(&c.verdict.sentence());
+        if measure == Measure::MeanMase {
+            out.push_str("sMAPE %: one-step, averaged over the series; one go: each series' held-out part forecast in one go from its start, as forecasting competitions score it (MASE scaled by the seasonal naive error), averaged over the series\n");
+        }
+        out.push_str(&c.sentence());
         out.push_str(".\n");
         Ok(out)
     }

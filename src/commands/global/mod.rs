@@ -8,191 +8,36 @@ mod backtest;
 pub(super) use backtest::run as backtest;
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member, Meta};
-use crate::cli::{EvaluateArgs, PredictArgs, Source, TrainArgs};
+use crate::cli::{EvaluateArgs, PredictArgs, Source};
 use crate::config::RunConfig;
 use crate::coverage::{Coverage, OneGo};
 use crate::data::Series;
 use crate::error::GrufError;
 use crate::evaluate::{
-    naive_scale, score_ahead, season_before, season_left_out, seasonal_scale, Ahead, PanelScores,
-    Scoring, SeriesScores,
+    score_ahead, season_before, season_left_out, seasonal_scale, Ahead, PanelScores, Scoring,
+    SeriesScores,
 };
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::mc_dropout::Sampling;
-use crate::output::{check_writable, print};
+use crate::output::print;
 use crate::panel::{self, name_some, Named, Panel};
-use crate::pipeline::{self, Chosen, Prepared};
-use crate::progress::Reporter;
-use crate::train::TrainData;
+use crate::pipeline::{self, Chosen};
 
-use super::{
-    device, interval_levels, kept_epoch_words, network_lines, note, renderer, report_saved,
-    run_training, season_for, trained_words, warn, NO_TEST, TRAIN_WORDS,
-};
+use super::{device, interval_levels, note, renderer, season_for, warn};
 
 /// Series named in one message at most; the rest are counted.
 pub(super) const NAMED: usize = 5;
-
-pub(super) fn train(args: &TrainArgs, mut config: RunConfig, seed: u64) -> anyhow::Result<()> {
-    let quiet = args.options.quiet;
-    check_writable(&args.model)?;
-    let panel = panel::load(&args.csv, &config.data)?;
-    report_panel(&panel, quiet);
-
-    // Each series on its own: a value its transform cannot take is an error naming it; a
-    // series that cannot be cut or fitted is left out, with the reason.
-    let mut kept: Vec<(&Named, Prepared)> = Vec::new();
-    let mut skipped: Vec<(&str, String)> = Vec::new();
-    for named in &panel.series {
-        check_values(&config, named)?;
-        match pipeline::prepare(&config, &named.loaded.series, config.train.test_days) {
-            Ok(prepared) => {
-                let values = &named.loaded.series.values;
-                super::warn_outside_training(
-                    &format!("series '{}': ", named.id),
-                    &prepared.featurizer.scaler,
-                    &values[prepared.split.fit_end()..],
-                    values,
-                );
-                kept.push((named, prepared))
-            }
-            Err(why) => skipped.push((&named.id, why)),
-        }
-    }
-    if let Some((id, why)) = skipped.first() {
-        let ids: Vec<&str> = skipped.iter().map(|(id, _)| *id).collect();
-        if kept.is_empty() {
-            return Err(GrufError::data(
-                &panel.provenance.path,
-                format!(
-                    "no series can be trained on: all {} were left out (series '{id}': {why})",
-                    skipped.len()
-                ),
-            )
-            .into());
-        }
-        warn(&format!(
-            "{}: left out {} series of {}: {} (series '{id}': {why})",
-            panel_words(&panel),
-            skipped.len(),
-            panel.series.len(),
-            name_some(&ids, NAMED)
-        ));
-    }
-    let mut gaps = crate::fill::GapCounts::default();
-    for (named, p) in &kept {
-        let loaded = &named.loaded;
-        gaps.add(crate::fill::GapCounts::of(
-            &loaded.series,
-            &loaded.filled,
-            &p.split,
-        ));
-    }
-    for n in gaps.notes(config.data.fill) {
-        warn(&format!(
-            "{}: {} series: {n}",
-            panel_words(&panel),
-            kept.len()
-        ));
-    }
-    let features = kept[0].1.featurizer.features();
-    config.model.features = features;
-    if !quiet {
-        let recent = config.train.recent_windows;
-        let windows: usize = (kept.iter())
-            .map(|(_, p)| p.featurizer.within(&p.split.train).len())
-            .map(|n| if recent == 0 { n } else { n.min(recent) })
-            .sum();
-        let val: usize = kept.iter().map(|(_, p)| p.split.val.len()).sum();
-        let cal = kept[0].0.loaded.series.calendar;
-        crate::eprintln_lossy!(
-            "gruf: {} series, {} rows: {windows} training windows, {val} validation, the last {} of each held out for testing; {}, seed {seed}",
-            kept.len(),
-            kept.iter().map(|(n, _)| n.loaded.series.len()).sum::<usize>(),
-            cal.count(config.train.test_days),
-            config.model.describe(),
-        );
-    }
-
-    let device = device();
-    let data: Vec<TrainData<'_>> = kept
-        .iter()
-        .map(|(named, p)| TrainData {
-            values: (&named.loaded.series).into(),
-            featurizer: &p.featurizer,
-            split: &p.split,
-        })
-        .collect();
-    crate::interrupt::watch(TRAIN_WORDS);
-    let trained = run_training(&config, seed, &data, &device, Reporter::new(quiet))?;
-    let interrupted = trained.interrupted;
-    let members: Vec<Member> = kept
-        .iter()
-        .map(|(named, p)| Member {
-            id: named.id.clone(),
-            scaler: p.featurizer.scaler,
-            inputs: p.featurizer.inputs.clone(),
-            split: p.split.clone(),
-            mase_scale: Some(naive_scale(
-                &named.loaded.series.values[..p.split.fit_end()],
-            )),
-            file: named.file.clone(),
-            held_out_from: Some(match &p.split.test {
-                test if test.is_empty() => named.loaded.series.dates[test.end - 1] + 1,
-                test => named.loaded.series.dates[test.start],
-            }),
-            held_out_in_utc: false,
-        })
-        .collect();
-    let mut checkpoint =
-        Checkpoint::trained(config, seed, members, panel.provenance.clone(), trained);
-    let columns: Vec<_> = data.iter().map(|d| d.values).collect();
-    checkpoint.calibrate(&columns, &device)?;
-    let chosen = choose(&checkpoint.meta, &panel, &[], &[])?;
-    let scored = held_out(&checkpoint, &chosen, None, &device)?;
-    checkpoint.save(&args.model)?;
-
-    let meta = &checkpoint.meta;
-    let best = &meta.history[meta.best_epoch - 1];
-    let mut out = Vec::new();
-    if meta.networks() == 1 {
-        writeln!(
-            out,
-            "{} on {} series; kept {} (validation loss {:.6})",
-            trained_words(meta),
-            meta.members.len(),
-            kept_epoch_words(meta),
-            best.val_loss,
-        )?;
-    } else {
-        writeln!(
-            out,
-            "{} on {} series; forecasts are their median",
-            trained_words(meta),
-            meta.members.len(),
-        )?;
-        network_lines(&mut out, meta, |r| {
-            format!("validation loss {:.6}", r.val_loss)
-        })?;
-    }
-    match scored {
-        Some(scores) => out.extend(crate::render::table::pooled(&scores, "series").into_bytes()),
-        None => writeln!(out, "{NO_TEST}")?,
-    }
-    report_saved(out, &args.model, meta, interrupted)
-}
 
 /// Scores the held-out part of each chosen series: one-step errors, and the part forecast
 /// in one go from its start, as forecasting competitions score it. The held-out part runs
 /// from the series' first test row (for a model trained on every row, the first row after
 /// them) to the end of the series in use; `None` when no series has one.
-fn held_out(
+pub(super) fn held_out(
     checkpoint: &Checkpoint,
     chosen: &[(&Member, &Named)],
     season: Option<usize>,
