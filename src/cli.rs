@@ -115,8 +115,9 @@ pub struct BacktestArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// CSV with a date column and a price column, one series (Yahoo Finance's layout works
-    /// as is).
+    /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
+    /// Given several times, or with --id-column, a panel: each cell is one global model
+    /// over its series, scored by their held-out parts pooled (mean MASE and sMAPE).
     #[arg(long, value_name = "PATH", required = true)]
     pub csv: Vec<PathBuf>,
 
@@ -137,7 +138,7 @@ pub struct CompareArgs {
 
     /// Also draw the held-out part: the true values, the naive forecast and each cell's
     /// one-step predictions (from its seed with the lowest validation loss), to a PNG or an
-    /// SVG by the extension.
+    /// SVG by the extension. One series only (refused for a panel).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
