@@ -138,7 +138,7 @@ pub struct CompareArgs {
 
     /// Also draw the held-out part: the true values, the naive forecast and each cell's
     /// one-step predictions (from its seed with the lowest validation loss), to a PNG or an
-    /// SVG by the extension. One series only (refused for a panel).
+    /// SVG by the extension. Of a panel, its first series (as series are listed).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 

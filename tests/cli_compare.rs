@@ -292,14 +292,6 @@ fn bad_input_is_refused_in_one_line() {
         &["--cell", "lstm"],
         "gruf: error: --cell lstm picks the cell of one model; compare trains each of --cells",
     );
-    run(
-        &["--id-column", "Date", "--out", "cells.png"],
-        "gruf: error: --out cells.png draws one series' held-out part, and a comparison over a panel (--id-column or several --csv) has many",
-    );
-    run(
-        &["--csv", "prices.csv", "--out", "cells.png"],
-        "gruf: error: --out cells.png draws one series' held-out part",
-    );
     run(&["--ensemble", "2"], "--ensemble 2 is not supported here");
     run(&["--test-size", "0"], "--test-size 0 holds nothing out");
 }
@@ -409,4 +401,26 @@ fn a_panel_compares_global_models_by_pooled_scores() {
         "{header}"
     );
     assert_eq!(csv.lines().count(), 1 + 2 + 4, "{csv}");
+
+    // The picture draws the first series, and says so.
+    let out = gruf(dir.path())
+        .args(common::loud(
+            &panel(&["--out", "cells.svg"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("gruf: note: --out draws series 'AAA', the first of the 3 compared"),
+        "{stderr}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("cells.svg")).unwrap();
+    assert!(
+        svg.contains("AAA") && svg.contains("(the first of 3)"),
+        "{svg}"
+    );
 }

@@ -14,12 +14,13 @@ use std::sync::Mutex;
 
 use candle_core::Device;
 
-use crate::checkpoint::Checkpoint;
 use crate::cli::{CompareArgs, Format};
 use crate::compare::{Comparison, HeldOut, Measure, Run};
 use crate::config::Cell;
 use crate::error::GrufError;
+use crate::evaluate::Evaluation;
 use crate::output::{check_writable, print, write_atomic};
+use crate::panel::natural_cmp;
 use crate::plot::{CompareData, ImageFormat, Line};
 use crate::progress::Runs;
 
@@ -73,13 +74,6 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         .into());
     }
     let image = match &args.out {
-        Some(path) if args.csv.len() > 1 || config.data.id_column.is_some() => {
-            return Err(GrufError::usage(format!(
-                "--out {} draws one series' held-out part, and a comparison over a panel (--id-column or several --csv) has many; drop --out, or compare one series' CSV to draw it",
-                path.display()
-            ))
-            .into())
-        }
         Some(path) => {
             check_writable(path)?;
             Some((path, ImageFormat::from_path(path)?))
@@ -155,7 +149,7 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.save_best {
         let best = comparison.best_by_validation();
-        run_of(&trained, best.cell, best.best_seed)?.save(path)?;
+        (scored_of(&trained, best.cell, best.best_seed)?.checkpoint).save(path)?;
         done.push(format!(
             "saved {} seed {} to {} (the cell with the lowest mean validation loss, its seed with the lowest)",
             best.cell.label(),
@@ -317,29 +311,44 @@ fn held_out(training: &Training, scored: &Scored) -> anyhow::Result<HeldOut> {
     held_out.ok_or_else(|| anyhow::anyhow!("internal: a scored run has no naive forecast's score"))
 }
 
-/// The model file of `cell`'s run from `seed`.
-fn run_of(trained: &[Scored], cell: Cell, seed: u64) -> anyhow::Result<&Checkpoint> {
+/// `cell`'s run from `seed`, scored.
+fn scored_of(trained: &[Scored], cell: Cell, seed: u64) -> anyhow::Result<&Scored> {
     trained
         .iter()
-        .map(|s| &s.checkpoint)
-        .find(|c| c.meta.model().cell == cell && c.meta.seed == seed)
+        .find(|s| s.checkpoint.meta.model().cell == cell && s.checkpoint.meta.seed == seed)
         .ok_or_else(|| anyhow::anyhow!("internal: no run of {} from seed {seed}", cell.label()))
 }
 
-/// The held-out part of one series: the true values, the naive forecast, and each cell's
-/// one-step predictions from its run with the lowest validation loss.
+/// The held-out part of one series (of a panel: the first, as series are listed): the true
+/// values, the naive forecast, and each cell's one-step predictions from its run with the
+/// lowest validation loss, each labelled with its MAE on that series.
 fn picture(
     training: &Training,
     comparison: &Comparison,
     trained: &[Scored],
     device: &Device,
 ) -> anyhow::Result<CompareData> {
-    let one = &training.series[0];
+    let (k, one) = (training.series.iter().enumerate())
+        .min_by(|a, b| natural_cmp(&a.1.named.id, &b.1.named.id))
+        .ok_or_else(|| anyhow::anyhow!("internal: no series to draw"))?;
+    let id = &one.named.id;
+    // A run's one-step scores on this series: its test part's, or its part of the panel's.
+    let scores = |scored: &Scored| -> anyhow::Result<Evaluation> {
+        let found = match &scored.pooled {
+            Some(p) => p.series.iter().find(|s| &s.id == id).map(|s| &s.one_step),
+            None => scored.checkpoint.meta.test.as_ref(),
+        };
+        found
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("internal: series '{id}' was not scored"))
+    };
+    let mae = |e: &Evaluation, name: &str| e.get(name).map_or(f64::NAN, |m| m.mae);
+    let first = scores(&trained[0])?;
     let series = &one.named.loaded.series;
     let cal = series.calendar;
     let column = &trained[0].checkpoint.meta.data.column;
     let end = one.split.test.end;
-    let start = end - comparison.held_out.n;
+    let start = end - first.n;
     let targets = start..end;
     let points = |values: Vec<f64>| -> Vec<(i64, f64)> {
         targets
@@ -350,20 +359,16 @@ fn picture(
     };
     let mut cells = Vec::with_capacity(comparison.cells.len());
     for summary in &comparison.cells {
-        let checkpoint = run_of(trained, summary.cell, summary.best_seed)?;
-        let run = comparison
-            .runs
-            .iter()
-            .find(|r| r.cell == summary.cell && r.seed == summary.best_seed)
-            .map_or(f64::NAN, |r| r.test);
+        let scored = scored_of(trained, summary.cell, summary.best_seed)?;
+        let checkpoint = &scored.checkpoint;
         let predicted = checkpoint
-            .forecaster(device)?
+            .forecaster_for(&checkpoint.meta.members[k], device)?
             .one_step(series, targets.clone())?;
         let label = format!(
             "{}, seed {} (lowest validation loss), MAE {}",
             summary.cell.label(),
             summary.best_seed,
-            crate::evaluate::money(run)
+            crate::evaluate::money(mae(&scores(scored)?, "model"))
         );
         cells.push((
             summary.cell,
@@ -373,9 +378,16 @@ fn picture(
             },
         ));
     }
-    let file = Path::new(training.source())
+    let mut file = Path::new(training.source())
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    if training.unnamed().is_none() {
+        let n = training.series.len();
+        file = format!("series '{id}' of {file} (the first of {n})");
+        super::note(&format!(
+            "--out draws series '{id}', the first of the {n} compared"
+        ));
+    }
     Ok(CompareData {
         title: format!(
             "gruf compare: {column}, {file}: one-step forecasts over the held-out {}s",
@@ -393,7 +405,7 @@ fn picture(
             label: format!(
                 "naive ({}), MAE {}",
                 cal.naive_words(),
-                crate::evaluate::money(comparison.held_out.naive)
+                crate::evaluate::money(mae(&first, "naive"))
             ),
             points: points(series.values[start - 1..end - 1].to_vec()),
         },
