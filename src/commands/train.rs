@@ -6,7 +6,7 @@ use crate::cli::TrainArgs;
 use crate::evaluate::money;
 use crate::output::check_writable;
 use crate::progress::Reporter;
-use crate::render::{Renderer, Table};
+use crate::render::Table;
 
 use super::single::Single;
 use super::{
@@ -100,7 +100,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     match &meta.test {
         Some(test) => {
-            out.extend(Table.evaluation(test, &[], None)?.into_bytes());
+            out.extend(Table.one_evaluation(test, &[], None).into_bytes());
             warn_if_few(test.n, &cal.count(test.n), "the test table");
         }
         None => writeln!(out, "{NO_TEST}")?,
