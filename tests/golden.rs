@@ -23,18 +23,19 @@ use std::path::{Path, PathBuf};
 
 /// How far a printed number may move, relative to the expected one, before a case fails.
 ///
-/// Cases that only read the committed model: forecasting the same model on the same data
-/// is deterministic on one machine (measured bit-identical with 1, 2 and 16 threads); on
-/// another CPU a kernel may sum in another order, which moves the f32 network output by a
-/// few units in its last place (f32 ε ≈ 1.2e-7 of a small scaled value, ≈ 1e-9 of the
-/// price with this window-transformed model), and scores that subtract nearby prices
-/// (errors of ≈ 1 % of the price) magnify that about 100×. 1e-6 leaves ten times that, and
-/// anything a change in code would do (a window, a calibration, an off-by-one) moves the
-/// numbers by far more.
+/// Cases that only read the committed model: on this machine their output is bit-identical
+/// with 1, 2 or 16 threads and with the fused kernels' AVX2 build instead of AVX-512 (the
+/// kernels do no reductions across lanes). What may still differ on another CPU is the
+/// order in which a matrix product sums, a few units in the last place of f32 (ε ≈ 1.2e-7)
+/// per operation. Measured proxy: every weight of the model moved by one f32 unit in the
+/// last place moved these outputs by at most 2.3e-7 relative (inspect's gate values; the
+/// forecasts 3e-9, the scores 1e-7). 1e-6 leaves four times that, and anything a change in
+/// code would do (a window, a calibration, an off-by-one) moves the numbers by far more.
 ///
-/// Cases that train (train, backtest, compare): training the same config with 1 and 16
-/// threads changed scores by ≈ 4e-9 relative after its 5 epochs; another CPU's kernels
-/// perturb every step the same way. 1e-5 leaves three orders of magnitude above that.
+/// Cases that train (train, backtest, compare): the gradient sums' order depends on the
+/// threads and kernels; training with 1 or 16 threads instead of 2 moved their numbers by
+/// at most 7.4e-8 relative (compare's seed-to-seed standard deviation). 1e-5 leaves over a
+/// hundred times that for another CPU's kernels.
 ///
 /// On top of the relative part, a number printed with decimals may differ by one unit in
 /// its last printed place (a value at a rounding boundary may round either way), but it
