@@ -57,13 +57,37 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden")
 }
 
+/// One line of a `cases` file: its name and its commands (gruf's arguments), run one
+/// after another in the same folder.
 struct Case {
     name: String,
-    args: Vec<String>,
+    commands: Vec<Vec<String>>,
 }
 
-/// The cases of `dir/cases`: one a line, the name then the arguments split at spaces;
-/// blank lines and `#` comments skipped.
+impl Case {
+    fn trains(&self) -> bool {
+        self.commands
+            .iter()
+            .any(|c| TRAINING.contains(&c[0].as_str()))
+    }
+
+    /// Whether it starts by training, so needs no model beside it.
+    fn makes_its_model(&self) -> bool {
+        self.commands[0][0] == "train"
+    }
+
+    fn command_line(&self) -> String {
+        let commands: Vec<String> = self
+            .commands
+            .iter()
+            .map(|c| format!("gruf {}", c.join(" ")))
+            .collect();
+        commands.join("; ")
+    }
+}
+
+/// The cases of `dir/cases`: one a line, the name then the arguments split at spaces, a
+/// lone `;` between two commands; blank lines and `#` comments skipped.
 fn cases(dir: &Path) -> Vec<Case> {
     let text = std::fs::read_to_string(dir.join("cases")).unwrap();
     let cases: Vec<Case> = text
@@ -72,10 +96,14 @@ fn cases(dir: &Path) -> Vec<Case> {
         .map(|l| {
             let mut words = l.split_whitespace().map(String::from);
             let name = words.next().unwrap();
-            Case {
-                name,
-                args: words.collect(),
-            }
+            let words: Vec<String> = words.collect();
+            let commands: Vec<Vec<String>> =
+                words.split(|w| w == ";").map(<[String]>::to_vec).collect();
+            assert!(
+                commands.iter().all(|c| !c.is_empty()),
+                "case {name}: an empty command"
+            );
+            Case { name, commands }
         })
         .collect();
     assert!(!cases.is_empty(), "no cases in {}", dir.display());
@@ -294,26 +322,30 @@ fn difference(want: &str, got: &str, tolerance: Tolerance, exact: bool) -> Optio
     None
 }
 
-/// Runs `case` in a fresh folder holding a copy of `dir/csv` (and of the model, unless the
-/// case is the training that made it); its stdout, masked.
+/// Runs `case` in a fresh folder holding a copy of `dir/csv` and, unless the case starts
+/// by training, of the model; the stdout of its commands in a row, masked.
 fn run(dir: &Path, csv: &str, case: &Case) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let mut files = vec![csv];
-    if case.name != "train" {
+    if !case.makes_its_model() {
         files.push("gruf-model.safetensors");
     }
     for file in files {
         std::fs::copy(dir.join(file), tmp.path().join(file)).unwrap();
     }
-    let out = common::gruf(tmp.path()).args(&case.args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "golden case {} failed (gruf {}): {}",
-        case.name,
-        case.args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    mask(&String::from_utf8(out.stdout).unwrap())
+    let mut stdout = String::new();
+    for args in &case.commands {
+        let out = common::gruf(tmp.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "golden case {} failed (gruf {}): {}",
+            case.name,
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout.push_str(&String::from_utf8(out.stdout).unwrap());
+    }
+    mask(&stdout)
 }
 
 /// Runs every case of `dir` and fails, naming each case that differs and how.
@@ -323,17 +355,12 @@ fn check(dir: &Path, csv: &str) {
     for case in cases(dir) {
         let want = std::fs::read_to_string(dir.join(format!("{}.out", case.name))).unwrap();
         let got = run(dir, csv, &case);
-        let tolerance = if TRAINING.contains(&case.args[0].as_str()) {
-            TRAINS
-        } else {
-            READS
-        };
+        let tolerance = if case.trains() { TRAINS } else { READS };
         if let Some(why) = difference(&want, &got, tolerance, exact) {
             failures.push(format!(
-                "case {} (gruf {}), {}",
+                "case {} ({}), {why}",
                 case.name,
-                case.args.join(" "),
-                why
+                case.command_line()
             ));
         }
     }
