@@ -8,9 +8,10 @@
 //! copies of its fixtures and is compared with `NAME.out`, made by `make.sh` from the 1.6.0
 //! binary.
 //!
-//! Why not byte for byte by default: a forecast is computed in f32 and training sums
-//! gradients in an order that depends on the CPU's kernels (AVX2 or AVX-512) and threads,
-//! so the last digits may differ between machines. So by default every non-numeric
+//! Why not byte for byte by default: the network runs in f32, a matrix product may sum in
+//! another order on another CPU, and training sums gradients in an order that depends on
+//! the number of threads, so the last digits may differ between machines (CI may run on
+//! any of three). So by default every non-numeric
 //! character must match, the numbers must be as many, and each number must be within
 //! [`Tolerance`] of the expected one. `GRUF_GOLDEN_EXACT=1` compares byte for byte.
 //!
@@ -32,10 +33,11 @@ use std::path::{Path, PathBuf};
 /// forecasts 3e-9, the scores 1e-7). 1e-6 leaves four times that, and anything a change in
 /// code would do (a window, a calibration, an off-by-one) moves the numbers by far more.
 ///
-/// Cases that train (train, backtest, compare): the gradient sums' order depends on the
-/// threads and kernels; training with 1 or 16 threads instead of 2 moved their numbers by
-/// at most 7.4e-8 relative (compare's seed-to-seed standard deviation). 1e-5 leaves over a
-/// hundred times that for another CPU's kernels.
+/// Cases that train (train, backtest, compare): the order of the gradient sums depends on
+/// the number of threads (the fused kernels' AVX2 and AVX-512 builds trained bit-identical
+/// models here); training with 1 or 16 threads instead of 2 moved their numbers by at most
+/// 7.4e-8 relative (compare's seed-to-seed standard deviation). 1e-5 leaves over a hundred
+/// times that for another CPU's matrix products.
 ///
 /// On top of the relative part, a number printed with decimals may differ by one unit in
 /// its last printed place (a value at a rounding boundary may round either way), but it
