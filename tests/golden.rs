@@ -11,9 +11,9 @@
 //! Why not byte for byte by default: the network runs in f32, a matrix product may sum in
 //! another order on another CPU, and training sums gradients in an order that depends on
 //! the number of threads, so the last digits may differ between machines (CI may run on
-//! any of three). So by default every non-numeric
-//! character must match, the numbers must be as many, and each number must be within
-//! [`Tolerance`] of the expected one. `GRUF_GOLDEN_EXACT=1` compares byte for byte.
+//! any of three). So by default every non-numeric character must match, the numbers must
+//! be as many, and each number must be within [`Tolerance`] of the expected one.
+//! `GRUF_GOLDEN_EXACT=1` compares byte for byte.
 //!
 //! What varies from run to run (training seconds) is masked by [`mask`], the same patterns
 //! as `make.sh`'s `mask`.
