@@ -87,8 +87,8 @@ pub struct Coverage {
     /// The calendar's names, for tables.
     #[serde(skip)]
     pub calendar: Calendar,
-    /// For a global model: the number of series pooled, each row then covering every
-    /// step from 1 to its `steps` of each series' held-out part forecast in one go.
+    /// For a panel: the number of series whose rows were pooled, each row then covering
+    /// every series' targets at its `steps` ahead ([`Coverage::pool`]).
     pub pooled_series: Option<usize>,
 }
 
@@ -240,84 +240,6 @@ pub fn score_with(
     })
 }
 
-/// One series' held-out part, forecast in one go from its start: what
-/// [`in_one_go`] pools.
-pub struct OneGo<'a> {
-    pub forecaster: &'a Forecaster,
-    pub columns: Columns<'a>,
-    /// The part's first row; everything before is history.
-    pub origin: usize,
-    /// Steps forecast (at most the calibrated ones).
-    pub steps: usize,
-    /// What scales MSIS and the pinball loss for this series (M4's: the seasonal naive
-    /// error before the origin).
-    pub scale: f64,
-}
-
-/// The intervals of a global model over its series' held-out parts, each forecast in one
-/// go from its start (as M4 scores one), pooled over every series and step, beside the
-/// naive baselines on the same targets: coverage and width over all targets, MSIS and the
-/// pinball loss as means of each target's score over its series' scale.
-pub fn in_one_go(parts: &[OneGo<'_>], levels: &[Level]) -> anyhow::Result<Option<Coverage>> {
-    let Some(first) = parts.first() else {
-        return Ok(None);
-    };
-    let calibration = (first.forecaster.calibration.as_ref())
-        .ok_or(crate::conformal::CalibrationError::Missing)?;
-    let steps = parts.iter().map(|p| p.steps).max().unwrap_or(0);
-    let mut all: Vec<Row> = Vec::new();
-    for part in parts {
-        let values = part.columns.values;
-        let (o, h) = (part.origin, part.steps);
-        if h == 0 {
-            continue;
-        }
-        let truth = &values[o..o + h];
-        let banded = part
-            .forecaster
-            .banded(part.columns, &[o], h, levels)?
-            .remove(0);
-        let model: Vec<Vec<Interval>> = banded.bands.into_iter().map(|b| b.intervals).collect();
-        let mut rows = vec![(
-            Source::Model,
-            row(Source::Model, h, truth, &model, levels, part.scale)?,
-        )];
-        let changes = Changes::for_values(&values[..o]);
-        for history in [History::Whole, History::rolling_for(&part.columns.calendar)] {
-            let baseline = Baseline { changes, history };
-            let naive: Option<Vec<Vec<Interval>>> = levels
-                .iter()
-                .map(|&level| {
-                    (1..=h)
-                        .map(|k| {
-                            PastChanges::new(values, o, k, baseline)
-                                .ok()?
-                                .interval(level)
-                                .ok()
-                        })
-                        .collect()
-                })
-                .collect();
-            if let Some(naive) = naive {
-                let source = Source::Naive(baseline);
-                rows.push((source, row(source, h, truth, &naive, levels, part.scale)?));
-            }
-        }
-        all.extend(rows.into_iter().map(|(_, r)| r));
-    }
-    // A baseline left out of some series (too little history) is pooled over the rest.
-    // Series whose parts are shorter still count under the longest part's steps.
-    let all = all.into_iter().map(|r| Row { steps, ..r }).collect();
-    let rows = pool_rows(all);
-    Ok(Some(Coverage {
-        method: Some(calibration.method),
-        levels: levels.to_vec(),
-        rows,
-        calendar: first.columns.calendar,
-        pooled_series: Some(parts.len()),
-    }))
-}
-
 /// Scores one forecaster's intervals (`intervals[level][target]`).
 fn row(
     source: Source,
@@ -364,7 +286,10 @@ impl Coverage {
         for h in self.steps() {
             let rows: Vec<&Row> = self.rows.iter().filter(|r| r.steps == h).collect();
             let ahead = match self.pooled_series {
-                Some(n) => format!("1 to {h} steps ahead, pooled over {n} series"),
+                Some(n) => format!(
+                    "{h} step{} ahead, pooled over {n} series",
+                    if h == 1 { "" } else { "s" }
+                ),
                 None => format!("{h} step{} ahead", if h == 1 { "" } else { "s" }),
             };
             let sampled = (rows.iter())

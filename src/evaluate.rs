@@ -12,6 +12,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
+use crate::coverage::Coverage;
 use crate::data::Series;
 use crate::features::Columns;
 use crate::forecast::Forecaster;
@@ -348,22 +349,41 @@ pub fn pool_ahead(scores: &[Ahead]) -> Vec<PooledAhead> {
         .collect()
 }
 
-/// One series of a global model scored on its held-out part: one prediction per step from
-/// the true past, and the whole part forecast in one go from its start.
+/// One series scored on its held-out part: one prediction per step from the true past,
+/// the errors at each horizon, the part forecast in one go from its start, and the
+/// intervals' scores. What `evaluate` reports for a series, alone or among many.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeriesScores {
+    /// Empty for the one series of a plain CSV.
     pub id: String,
+    /// Whether the model was trained on the series (false: its transforms were fitted on
+    /// its own past).
+    pub seen: bool,
     pub one_step: Evaluation,
-    pub ahead: Ahead,
+    /// The held-out part forecast in one go from its start; `None` when the model's input
+    /// does not fit before it.
+    pub ahead: Option<Ahead>,
+    /// Errors at each horizon from every origin of the part (empty when not scored).
+    pub horizons: Vec<HorizonError>,
+    /// The MASE denominator: the naive forecast's error on the training part.
+    pub mase_scale: f64,
+    /// The intervals' scores over the part, when scored.
+    #[serde(skip)]
+    pub intervals: Option<Coverage>,
 }
 
-/// A global model's held-out parts, series by series and pooled as forecasting
-/// competitions pool them (each series counts the same).
+/// Held-out parts, series by series, and pooled as forecasting competitions pool them
+/// (each series counts the same): one set of results for one series and for a panel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PanelScores {
     pub series: Vec<SeriesScores>,
     pub one_step: Pooled,
     pub ahead: Vec<PooledAhead>,
+    /// Errors at each horizon over the training part's naive error, averaged over series.
+    pub horizons: Vec<PooledHorizon>,
+    /// Every series' intervals' scores pooled over their targets.
+    #[serde(skip)]
+    pub intervals: Option<Coverage>,
 }
 
 impl PanelScores {
@@ -373,10 +393,20 @@ impl PanelScores {
             return None;
         }
         let one: Vec<&Evaluation> = series.iter().map(|s| &s.one_step).collect();
-        let ahead: Vec<Ahead> = series.iter().map(|s| s.ahead.clone()).collect();
+        let ahead: Vec<Ahead> = series.iter().filter_map(|s| s.ahead.clone()).collect();
+        let horizons: Vec<(&[HorizonError], f64)> = (series.iter())
+            .map(|s| (s.horizons.as_slice(), s.mase_scale))
+            .collect();
+        let spans: Vec<Coverage> = series.iter().filter_map(|s| s.intervals.clone()).collect();
+        let intervals = Coverage::pool(&spans).map(|c| Coverage {
+            pooled_series: Some(spans.len()),
+            ..c
+        });
         Some(PanelScores {
             one_step: pool(&one),
             ahead: pool_ahead(&ahead),
+            horizons: pool_horizons(&horizons),
+            intervals,
             series,
         })
     }
@@ -384,9 +414,62 @@ impl PanelScores {
     /// Steps of the longest held-out part forecast in one go, and the season its MASE is
     /// scaled by.
     pub fn ahead_steps(&self) -> (usize, usize) {
-        let steps = self.series.iter().map(|s| s.ahead.steps).max().unwrap_or(0);
-        (steps, self.series.first().map_or(1, |s| s.ahead.m))
+        let ahead = || self.series.iter().filter_map(|s| s.ahead.as_ref());
+        let steps = ahead().map(|a| a.steps).max().unwrap_or(0);
+        (steps, ahead().next().map_or(1, |a| a.m))
     }
+
+    /// The one series of a plain CSV, alone: reported as a series, not as a panel.
+    pub fn alone(&self) -> Option<&SeriesScores> {
+        match self.series.as_slice() {
+            [one] if one.id.is_empty() => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// One horizon's errors pooled over series: each forecaster's MAE at that horizon over
+/// the series' own MASE denominator (the naive forecast's error on its training part),
+/// averaged over the series that reach it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledHorizon {
+    pub horizon: usize,
+    pub model_mase: f64,
+    pub naive_mase: f64,
+    /// `None` without a season.
+    pub seasonal_naive_mase: Option<f64>,
+    /// Series that reach this horizon, and their origins together.
+    pub series: usize,
+    pub origins: usize,
+    pub direct: bool,
+}
+
+/// Pools each series' horizon errors (`(errors, MASE denominator)`), horizon by horizon.
+pub fn pool_horizons(series: &[(&[HorizonError], f64)]) -> Vec<PooledHorizon> {
+    let steps = series.iter().map(|(h, _)| h.len()).max().unwrap_or(0);
+    (0..steps)
+        .filter_map(|i| {
+            let at: Vec<(&HorizonError, f64)> = (series.iter())
+                .filter_map(|(h, scale)| Some((h.get(i)?, *scale)))
+                .filter(|(_, scale)| scale.is_finite() && *scale > 0.0)
+                .collect();
+            let first = at.first()?.0;
+            let n = at.len() as f64;
+            let mean = |f: &dyn Fn(&HorizonError) -> f64| {
+                at.iter().map(|(h, scale)| f(h) / scale).sum::<f64>() / n
+            };
+            Some(PooledHorizon {
+                horizon: first.horizon,
+                model_mase: mean(&|h| h.model_mae),
+                naive_mase: mean(&|h| h.naive_mae),
+                seasonal_naive_mase: (first.seasonal_naive_mae.is_some())
+                    .then(|| mean(&|h| h.seasonal_naive_mae.unwrap_or(f64::NAN))),
+                series: at.len(),
+                origins: at.iter().map(|(h, _)| h.origins).sum(),
+                direct: first.direct,
+            })
+        })
+        .collect()
 }
 
 /// Per-series evaluations pooled as forecasting competitions pool them: each forecaster's

@@ -38,8 +38,11 @@ use crate::rng::Rng64;
 /// A forecast past the end of a series: the dates on its calendar and the values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
-    /// The series' id, for a series of a global model.
+    /// The series' id, for a series of a panel (`None`: the one series of a plain CSV).
     pub id: Option<String>,
+    /// Whether the model was trained on the series (false: it never saw it, and its
+    /// transforms were fitted on its own past).
+    pub seen: bool,
     /// The forecast column's name, as in the CSV.
     pub column: String,
     pub calendar: Calendar,
@@ -263,6 +266,7 @@ impl Forecaster {
         let last_date = *series.dates.last().unwrap_or(&0);
         Forecast {
             id: None,
+            seen: true,
             column: column.to_string(),
             calendar: series.calendar,
             daily: series.is_daily() && !series.calendar.intraday(),

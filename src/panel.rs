@@ -40,11 +40,14 @@ pub struct Panel {
     pub notes: Vec<String>,
 }
 
-/// The series a global model reads: one long CSV whose `config.id_column` names the
-/// series, or several CSV files of one series each, named by their file stems.
+/// The series of `paths`: one long CSV whose `config.id_column` names the series, several
+/// CSV files of one series each, named by their file stems ([`load_files`]), or one plain
+/// CSV: a panel of one series, unnamed (its id is empty, as a model of one series stores
+/// it).
 pub fn load(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> {
     match (paths, &config.id_column) {
         ([path], Some(_)) => load_panel(path, config),
+        ([path], None) => Ok(one(load_csv(path, config)?)),
         (_, Some(id)) => Err(GrufError::usage(format!(
             "--id-column {id} reads one long CSV, but --csv was given {} times; pass one file with every series, or one file per series without --id-column",
             paths.len()
@@ -53,9 +56,22 @@ pub fn load(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> 
     }
 }
 
+/// A panel of the one series `loaded`, unnamed.
+pub fn one(loaded: Loaded) -> Panel {
+    Panel {
+        provenance: loaded.provenance.clone(),
+        series: vec![Named {
+            id: String::new(),
+            loaded,
+            file: None,
+        }],
+        notes: Vec::new(),
+    }
+}
+
 /// Several files of one series each; a series' id is its file's stem (`eth.csv` is
 /// `eth`), so two files with one stem are refused.
-fn load_files(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> {
+pub fn load_files(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> {
     let mut series: Vec<Named> = Vec::with_capacity(paths.len());
     for path in paths {
         let id = path

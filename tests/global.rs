@@ -65,7 +65,7 @@ fn one_model_learns_every_series_and_forecasts_each() {
 
     let csv = stdout(gruf(dir.path()).args(["predict", "--days", "2", "--format", "csv"]));
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows[0], ["series", "date", "forecast"]);
+    assert_eq!(rows[0], ["series", "date", "forecast", "seen"]);
     assert_eq!(rows.len(), 1 + 3 * 2, "{csv}");
     for (row, (id, scale)) in
         rows[1..]

@@ -350,7 +350,10 @@ fn a_global_model_gives_intervals_for_each_series() {
         "csv",
     ]));
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("series,date,forecast,lower_80,upper_80"));
+    assert_eq!(
+        lines.next(),
+        Some("series,date,forecast,lower_80,upper_80,seen")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 9);
     // Series k moves around 10^(k+1): each interval on its own series' scale.

@@ -434,7 +434,7 @@ fn predict_samples_each_series_of_a_global_model() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("series,date,forecast,lower_80,upper_80"),
+        Some("series,date,forecast,lower_80,upper_80,seen"),
         "{csv}"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();

@@ -24,7 +24,7 @@ use safetensors::SafeTensors;
 
 use crate::config::{ModelConfig, RunConfig};
 use crate::conformal::{self, Calibration, ErrorSet, Part};
-use crate::data::Provenance;
+use crate::data::{Provenance, Series};
 use crate::error::{read_input, GrufError};
 use crate::evaluate::Evaluation;
 use crate::features::{Columns, Featurizer, Input};
@@ -153,15 +153,55 @@ pub struct Member {
     pub file: Option<PathBuf>,
     /// The date (Unix seconds) where the series' held-out part begins: its first test
     /// row's, or just after its last row's when nothing was held out. Consumers find the
-    /// part by date in whatever CSV they read. `None` for a model of one series (its test
-    /// dates are in `Meta::test`) and in files written before gruf 1.3, found by row index.
+    /// part by date in whatever CSV they read ([`Member::held_out_origin`]). A model of one
+    /// series keeps it in `Meta::test` and `Meta::data`, read into here on load
+    /// ([`Meta::date_held_out`]); `None` only for the series of a global model written
+    /// before gruf 1.3, found by row index.
     pub held_out_from: Option<i64>,
     /// True when `held_out_from` is on the UTC clock ([`Meta::dates_in_utc`]: a member
     /// knows it without its model's metadata), not on the series' own.
     pub held_out_in_utc: bool,
 }
 
+impl Member {
+    /// Where the series' held-out part begins in `series` (the CSV in use): its first row
+    /// on or after the stored date (moved onto the series' clock for a file that kept
+    /// dates in UTC); in a global model's file from before gruf 1.3, the stored row index
+    /// (its first test row, or for a model trained on every row, the first row after
+    /// them), exact for the training CSV. `series.len()` when no row is held out.
+    pub fn held_out_origin(&self, series: &Series) -> usize {
+        match (self.held_out_from, &self.split.test) {
+            (Some(from), _) => {
+                let from = match self.held_out_in_utc {
+                    true => series.zone.from_utc(from),
+                    false => from,
+                };
+                series.dates.partition_point(|&d| d < from)
+            }
+            (None, test) if test.is_empty() => test.end,
+            (None, test) => test.start,
+        }
+    }
+}
+
 impl Meta {
+    /// Gives the series of a model of one series the date its held-out part begins, which
+    /// its file keeps as the first test date (`test.first_date`), or for a model trained on
+    /// every row as the last training date (`data.last_date`, the part then beginning just
+    /// after it): one rule then finds every series' part ([`Member::held_out_origin`]).
+    pub fn date_held_out(&mut self) {
+        if self.is_global() || self.members[0].held_out_from.is_some() {
+            return;
+        }
+        let parse = |date: &str| crate::data::parse_date(date, None).ok();
+        // A date gruf wrote always reads; were one not to, the stored split's row index
+        // stands in, as for the oldest global files.
+        self.members[0].held_out_from = match &self.test {
+            Some(test) => parse(&test.first_date),
+            None => parse(&self.data.last_date).map(|t| t + 1),
+        };
+    }
+
     /// True for a file that kept every date in UTC (before [`SERIES_CLOCK_FORMAT`]):
     /// consumers move its dates onto the series' clock ([`crate::data::Zone::from_utc`]).
     pub fn dates_in_utc(&self) -> bool {

@@ -1040,7 +1040,7 @@ impl v5::Meta {
                 config.train.ensemble
             ));
         }
-        Ok(Meta {
+        let mut meta = Meta {
             format: self.format,
             format_version: self.format_version,
             gruf_version: self.gruf_version,
@@ -1065,7 +1065,9 @@ impl v5::Meta {
                 })
                 .collect(),
             calibration,
-        })
+        };
+        meta.date_held_out();
+        Ok(meta)
     }
 }
 

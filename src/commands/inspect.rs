@@ -14,7 +14,8 @@ use crate::model::fused::{saved_names, Trace};
 use crate::output::{check_writable, print};
 use crate::plot::gates::{draw_gates, gates_csv, GatePicture, Heatmap, LayerGates};
 
-use super::{device, note, open_with, Opened};
+use super::open::Opened;
+use super::{device, note};
 
 pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
     let device = device();
@@ -24,37 +25,22 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
         // Refuse an image type gruf cannot write before any work.
         crate::plot::ImageFormat::from_path(&args.out)?;
     }
-    let (checkpoint, series, forecaster, file, id) = if checkpoint.meta.is_global() {
-        let meta = &checkpoint.meta;
-        let panel = super::global::load_series(&args.source, meta)?;
-        let chosen = super::global::choose(meta, &panel, &args.source.series, &args.source.csv)?;
-        let Some(&(member, named)) = chosen.first() else {
-            anyhow::bail!("no series of the model to inspect");
-        };
-        if chosen.len() > 1 && args.source.series.is_empty() {
-            note(&format!(
-                "showing series '{}' of {}; --series ID shows another",
-                member.id,
-                chosen.len()
-            ));
-        }
-        let forecaster = super::global::forecaster_for(&checkpoint, member, named, &device)?;
-        let (series, file, id) = (
-            named.loaded.series.clone(),
-            named.path().to_path_buf(),
-            Some(member.id.clone()),
-        );
-        (checkpoint, series, forecaster, file, id)
-    } else {
-        let Opened {
-            checkpoint,
-            series,
-            forecaster,
-            path,
-        } = open_with(&args.source, checkpoint, &device)?;
-        (checkpoint, series, forecaster, path, None)
+    let opened = Opened::open(&args.source, checkpoint)?;
+    let subjects = opened.subjects(&args.source.series, &device)?;
+    let Some(subject) = subjects.first() else {
+        anyhow::bail!("no series of the model to inspect");
     };
-    let meta = &checkpoint.meta;
+    if subjects.len() > 1 && args.source.series.is_empty() {
+        note(&format!(
+            "showing series '{}' of {}; --series ID shows another",
+            subject.id(),
+            subjects.len()
+        ));
+    }
+    let (series, forecaster) = (subject.series(), &subject.forecaster);
+    let file = subject.named.path();
+    let id = subject.named_id();
+    let meta = opened.meta();
     let networks = meta.networks();
     if networks > 1 {
         note(&format!(
@@ -66,11 +52,11 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
     let date_format =
         (args.source.layout.date_format.as_deref()).or(meta.config.data.date_format.as_deref());
     let at = args.at.as_deref();
-    let end = window_end(&series, forecaster.lookback(), at, date_format, &file)?;
+    let end = window_end(series, forecaster.lookback(), at, date_format, file)?;
     let mut xs = Vec::new();
     forecaster
         .featurizer
-        .encode_at(Columns::from(&series), end, &mut xs);
+        .encode_at(Columns::from(series), end, &mut xs);
     let traces = forecaster.models[0].trace(&xs)?;
     let window = forecaster.featurizer.window;
     let what = id.map_or_else(

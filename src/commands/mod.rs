@@ -15,27 +15,26 @@ mod completions;
 mod evaluate;
 mod global;
 mod inspect;
+mod open;
 mod plot;
 mod predict;
 mod sample;
 mod train;
 mod training;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use candle_core::Device;
 
-use crate::checkpoint::Checkpoint;
 use crate::checkpoint::Meta as CheckpointMeta;
 use crate::cli::{Command, Format, Source, TrainOptions};
 use crate::config::{PartialConfig, RunConfig};
 use crate::conformal::CalibrationError;
-use crate::data::{load_csv_with, parse_date, DataConfig, Hash, Loaded, Series};
+use crate::data::{DataConfig, Loaded, Series};
 use crate::error::GrufError;
 use crate::evaluate::{money, naive_scale, FEW};
-use crate::forecast::Forecaster;
 use crate::interrupt::Words;
 use crate::interval::Level;
 use crate::loss::Loss;
@@ -473,145 +472,6 @@ fn random_seed() -> u64 {
     (nanos ^ (u64::from(std::process::id()) << 32)) % 1_000_000_000
 }
 
-/// What a consumer of a checkpoint works on: the model file, the series (on the model's
-/// calendar), where the series came from, and the model ready to predict.
-struct Opened {
-    checkpoint: Checkpoint,
-    series: Series,
-    path: PathBuf,
-    forecaster: Forecaster,
-}
-
-/// The series a consumer of a model of one series works on (`--csv`, else the training
-/// CSV), with the checkpoint already loaded. Global models go to [`global`] instead.
-fn open_with(source: &Source, checkpoint: Checkpoint, device: &Device) -> anyhow::Result<Opened> {
-    let meta = &checkpoint.meta;
-    if meta.is_global() {
-        // Each command sends a global model to `global` before it gets here.
-        anyhow::bail!(
-            "{} is a global model over {} series, read here as a model of one series",
-            source.model.display(),
-            meta.members.len()
-        );
-    }
-    if let Some(id) = source.series.first() {
-        return Err(GrufError::usage(format!(
-            "--series {id}: {} was trained on one series; --series chooses among the series of a global model (--id-column, or several --csv)",
-            source.model.display()
-        ))
-        .into());
-    }
-    let data_config = data_config(source, meta)?;
-    let path = match source.csv.as_slice() {
-        [p] => p.clone(),
-        [_, _, ..] => {
-            return Err(GrufError::usage(format!(
-                "--csv was given {} times, but {} is a model of one series; pass one file",
-                source.csv.len(),
-                source.model.display()
-            ))
-            .into())
-        }
-        [] => {
-            if !meta.data.path.exists() {
-                return Err(GrufError::NoInput {
-                    path: meta.data.path.clone(),
-                    msg: "the training CSV is gone; pass --csv with the data to forecast from"
-                        .into(),
-                }
-                .into());
-            }
-            meta.data.path.clone()
-        }
-    };
-    // The hash tells whether the training CSV changed; another file needs none.
-    let hash = match source.csv.is_empty() {
-        false => Hash::Skip,
-        true => Hash::Sha256,
-    };
-    let loaded = load_csv_with(&path, &data_config, hash)?;
-    if source.csv.is_empty() && loaded.provenance.sha256 != meta.data.sha256 {
-        warn(&format!(
-            "{} changed since training; using it as it is now",
-            path.display()
-        ));
-    }
-    if !loaded.filled.is_empty() {
-        note(&format!(
-            "{}: filled {} missing (--fill {}, as the model was trained)",
-            path.display(),
-            loaded.series.calendar.count(loaded.filled.len()),
-            data_config.fill
-        ));
-    }
-    crate::pipeline::check_values(
-        meta.config.model.transform,
-        crate::pipeline::Chosen::Model,
-        &loaded.series,
-        &loaded.lines,
-    )
-    .map_err(|m| GrufError::data(&path, m))?;
-    let mut series = loaded.series;
-    let stored: Vec<&str> = meta
-        .first()
-        .inputs
-        .iter()
-        .map(|i| i.name.as_str())
-        .collect();
-    let found: Vec<&str> = series.covariates.iter().map(|c| c.name.as_str()).collect();
-    if stored.len() != found.len()
-        || stored
-            .iter()
-            .zip(&found)
-            .any(|(a, b)| !a.eq_ignore_ascii_case(b))
-    {
-        return Err(GrufError::data(
-            &path,
-            format!(
-                "the model reads the inputs {} beside {}, but this file gives {}; pass a --csv with those columns",
-                stored.join(", "),
-                meta.data.column,
-                if found.is_empty() { "none".to_string() } else { found.join(", ") }
-            ),
-        )
-        .into());
-    }
-    // Dates continue on the calendar the model was trained on (files from gruf 1.0 do not
-    // record one: theirs is the CSV's).
-    if let Some(trained) = meta.data.calendar {
-        if trained != series.calendar && series.len() > 2 {
-            warn(&format!(
-                "{} looks {}, but the model was trained on {} data; dates continue as {}",
-                path.display(),
-                series.calendar.describe(),
-                trained.describe(),
-                trained.describe()
-            ));
-        }
-        series.calendar = trained;
-    }
-    let forecaster = checkpoint.forecaster(device)?;
-    let (window, lookback) = (forecaster.featurizer.window, forecaster.lookback());
-    if series.len() < lookback {
-        return Err(GrufError::data(
-            &path,
-            format!(
-                "{} usable row{}, but the model needs the last {lookback} values as input; pass a longer CSV",
-                series.len(),
-                plural(series.len())
-            ),
-        )
-        .into());
-    }
-    warn_extrapolation("", &meta.first().scaler, &series.values, window);
-    Ok(Opened {
-        checkpoint,
-        series,
-        path,
-        forecaster,
-    })
-}
-
 /// Warns when the input window of a forecast from the end of `values` (the last `window`)
 /// leaves the range a min-max `scaler` was fitted on: the forecast extrapolates there.
 /// `whose` starts the message (`series 'AAPL': ` for a series of a global model).
@@ -794,31 +654,11 @@ fn sampling(
     }))
 }
 
-/// Where the data the model never trained on begins: the first test date, or, for a model
-/// trained on everything, the first date after its training data. `None` if no such row.
-fn held_out_start(meta: &CheckpointMeta, series: &Series) -> Option<usize> {
-    let on_clock = |t: i64| match meta.dates_in_utc() {
-        true => series.zone.from_utc(t),
-        false => t,
-    };
-    let start = match &meta.test {
-        Some(test) => {
-            let first = on_clock(parse_date(&test.first_date, None).ok()?);
-            series.dates.partition_point(|&d| d < first)
-        }
-        None => {
-            let last = on_clock(parse_date(&meta.data.last_date, None).ok()?);
-            series.dates.partition_point(|&d| d <= last)
-        }
-    };
-    (start < series.len()).then_some(start)
-}
-
 /// The MASE denominator for a consumer of `meta`: stored (or recovered from a gruf 1.0
 /// file's test metrics); failing both, the naive error on the `before` values of the CSV
 /// in use, said in a note.
-fn mase_scale(meta: &CheckpointMeta, before: &[f64]) -> f64 {
-    meta.mase_scale(meta.first()).unwrap_or_else(|| {
+fn mase_scale(meta: &CheckpointMeta, member: &crate::checkpoint::Member, before: &[f64]) -> f64 {
+    meta.mase_scale(member).unwrap_or_else(|| {
         note(&format!(
             "this model file (format {}) does not record its training error scale; MASE is scaled by the naive forecast's error on the {} values before the scored span",
             meta.format_version,

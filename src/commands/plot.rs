@@ -5,13 +5,11 @@
 
 use std::ops::Range;
 
-use candle_core::Device;
-
 use crate::calendar::Calendar;
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PlotArgs;
 use crate::data::Series;
-use crate::evaluate::{money, season_before, seasonal_naive, seasonal_name, Scoring};
+use crate::evaluate::{money, score_ahead, season_before, seasonal_naive, seasonal_name, Scoring};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{check_writable, write_atomic};
@@ -20,10 +18,8 @@ use crate::plot::{
     PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
 };
 
-use super::global::{self, InOneGo};
-use super::{
-    device, held_out_start, interval_levels, mase_scale, note, open_with, season_for, wrote, Opened,
-};
+use super::open::{Opened, Subject};
+use super::{device, interval_levels, mase_scale, note, season_for, wrote};
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     check_writable(&args.out)?;
@@ -31,31 +27,38 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
     let days = args.days.unwrap_or_else(|| default_steps(&stored.meta));
-    let image = if stored.meta.is_global() {
-        plot_global(&args, days, &stored, format, &device)?
-    } else {
-        let Opened {
-            checkpoint,
-            series,
-            path,
-            forecaster,
-        } = open_with(&args.source, stored, &device)?;
-        let meta = &checkpoint.meta;
-        let levels = interval_levels(&args.interval, meta, &args.source.model)?;
-        let one = One {
-            series: &series,
-            forecaster: &forecaster,
-            meta,
-            levels: &levels,
-            name: format!("{}, {}", meta.data.column, file_name(&path)),
-            held_out: held_out_start(meta, &series),
-            mase_scale: &|before| mase_scale(meta, before),
-        };
-        let mut picture = one.picture(days)?;
-        if let Some(n) = args.history {
-            picture.keep_last(&series, n as usize);
+    let opened = Opened::open(&args.source, stored)?;
+    let subjects = opened.subjects(&args.source.series, &device)?;
+    let image = match subjects.as_slice() {
+        [subject] => {
+            let meta = opened.meta();
+            let levels = interval_levels(&args.interval, meta, &args.source.model)?;
+            let series = subject.series();
+            let file = file_name(subject.named.path());
+            let name = match subject.id() {
+                "" => format!("{}, {file}", meta.data.column),
+                id => format!("{} of series '{id}', {file}", meta.data.column),
+            };
+            let held_out = subject.held_out();
+            let one = One {
+                series,
+                forecaster: &subject.forecaster,
+                meta,
+                levels: &levels,
+                name: match subject.seen() {
+                    true => name,
+                    false => format!("{name} (not trained on)"),
+                },
+                held_out: (held_out < series.len()).then_some(held_out),
+                mase_scale: &|before| mase_scale(meta, &subject.member, before),
+            };
+            let mut picture = one.picture(days)?;
+            if let Some(n) = args.history {
+                picture.keep_last(series, n as usize);
+            }
+            crate::plot::render(&picture, format)?
         }
-        crate::plot::render(&picture, format)?
+        _ => plot_grid(&args, days, &opened, &subjects, format)?,
     };
     write_atomic(&args.out, &image)?;
     wrote(&args.out.display().to_string());
@@ -375,45 +378,18 @@ fn points(series: &Series, rows: std::ops::Range<usize>) -> Vec<(i64, f64)> {
     rows.map(|t| (series.dates[t], series.values[t])).collect()
 }
 
-/// `gruf plot` for a global model: one series' picture with `--series ID`, else a grid
-/// of the chosen series, the first [`MOST_PANELS`] by id.
-fn plot_global(
+/// `gruf plot` of several series: a grid of the first [`MOST_PANELS`] by id.
+fn plot_grid(
     args: &PlotArgs,
     days: u32,
-    checkpoint: &Checkpoint,
+    opened: &Opened,
+    subjects: &[Subject],
     format: ImageFormat,
-    device: &Device,
 ) -> anyhow::Result<Vec<u8>> {
-    let meta = &checkpoint.meta;
-    let panel = global::load_series(&args.source, meta)?;
-    let mut chosen = global::choose(meta, &panel, &args.source.series, &args.source.csv)?;
-    if let ([id], [(member, named)]) = (args.source.series.as_slice(), chosen.as_slice()) {
-        let series = &named.loaded.series;
-        let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
-        let origin = global::held_out_origin(member, series);
-        let scale = member.mase_scale.unwrap_or(f64::NAN);
-        let levels = interval_levels(&args.interval, meta, &args.source.model)?;
-        let one = One {
-            series,
-            forecaster: &forecaster,
-            meta,
-            levels: &levels,
-            name: format!(
-                "{} of series '{id}', {}",
-                meta.data.column,
-                file_name(named.path())
-            ),
-            held_out: (origin < series.len()).then_some(origin),
-            mase_scale: &|_| scale,
-        };
-        let mut picture = one.picture(days)?;
-        if let Some(n) = args.history {
-            picture.keep_last(series, n as usize);
-        }
-        return crate::plot::render(&picture, format);
-    }
-    chosen.sort_by(|a, b| crate::panel::natural_cmp(&a.0.id, &b.0.id));
-    chosen.dedup_by(|a, b| a.0.id == b.0.id);
+    let meta = opened.meta();
+    let panel = &opened.panel;
+    let mut chosen: Vec<&Subject> = subjects.iter().collect();
+    chosen.dedup_by(|a, b| a.id() == b.id());
     let total = chosen.len();
     if total > MOST_PANELS {
         note(&format!(
@@ -421,10 +397,10 @@ fn plot_global(
         ));
         chosen.truncate(MOST_PANELS);
     }
-    let Some((_, first)) = chosen.first() else {
+    let Some(first) = chosen.first() else {
         anyhow::bail!("no series to plot");
     };
-    let cal = first.loaded.series.calendar;
+    let cal = first.series().calendar;
     let width = panel_width(chosen.len());
     // One level keeps small panels legible: the widest asked for (default 95 %).
     let levels = interval_levels(&args.interval, meta, &args.source.model)?;
@@ -433,24 +409,27 @@ fn plot_global(
     let (mut held_lengths, mut seasons) = (Vec::new(), Vec::new());
     let mut steps = days as usize;
     let mut forecast_label = String::new();
-    for (i, (member, named)) in chosen.iter().enumerate() {
-        let series = &named.loaded.series;
-        let forecaster = global::forecaster_for(checkpoint, member, named, device)?;
+    for (i, subject) in chosen.iter().enumerate() {
+        let (series, forecaster) = (subject.series(), &subject.forecaster);
         if i == 0 {
-            steps = forecast_steps(&forecaster, cal, days);
-            forecast_label = format!("{} past the end", forecast_words(&forecaster, cal, steps));
+            steps = forecast_steps(forecaster, cal, days);
+            forecast_label = format!("{} past the end", forecast_words(forecaster, cal, steps));
         }
         let season = season_for(None, meta.config.data.season, series);
-        let held = global::in_one_go(&forecaster, member, series, season)?;
-        let forecast = past_the_end(&forecaster, series, &meta.data.column, steps)?;
+        let held = in_one_go(subject, season)?;
+        let forecast = past_the_end(forecaster, series, &meta.data.column, steps)?;
+        let title = match subject.seen() {
+            true => subject.id().to_string(),
+            false => format!("{} (not trained on)", subject.id()),
+        };
         let panel = match held {
             Some(held) => {
                 held_lengths.push(held.path.len());
                 seasons.extend(season);
-                grid_panel(&member.id, series, held, season, forecast, width)
+                grid_panel(&title, series, held, season, forecast, width)
             }
             None => GridPanel {
-                title: panel_title(&member.id, "", width),
+                title: panel_title(&title, "", width),
                 truth: points(
                     series,
                     series.len().saturating_sub(CONTEXT * steps)..series.len(),
@@ -464,7 +443,7 @@ fn plot_global(
             },
         };
         let mut panel = match widest {
-            Some(level) => with_bands(panel, &forecaster, series, level)?,
+            Some(level) => with_bands(panel, forecaster, series, level)?,
             None => panel,
         };
         if let Some(n) = args.history {
@@ -476,7 +455,7 @@ fn plot_global(
     let column = &meta.data.column;
     let data_words = match panel.series.iter().filter(|n| n.file.is_some()).count() {
         0 => file_name(&panel.provenance.path),
-        _ => global::panel_words(&panel),
+        _ => super::global::panel_words(panel),
     };
     let drawn = if total > panels.len() {
         format!("{} of {total} series", panels.len())
@@ -521,7 +500,7 @@ fn plot_global(
     let data = GridData {
         title,
         subtitle,
-        daily: first.loaded.series.is_daily(),
+        daily: first.series().is_daily(),
         step_seconds: cal.approx_seconds(),
         legend: GridLegend {
             truth: format!("true {column}"),
@@ -534,6 +513,38 @@ fn plot_global(
         panels,
     };
     crate::plot::render_grid(&data, format)
+}
+
+/// A part of a series forecast in one go from its start, and that forecast scored.
+struct InOneGo {
+    /// The part's first row.
+    origin: usize,
+    /// The forecast of `values[origin..origin + path.len()]`.
+    path: Vec<f64>,
+    ahead: crate::evaluate::Ahead,
+}
+
+/// The held-out part of `subject`'s series forecast in one go from its start (a model
+/// with covariates: up to its horizon, their future being unknown), scored beside the
+/// naive forecasts (`season`, when a season of history comes before it); `None` when the
+/// series has no held-out row or too little before it.
+fn in_one_go(subject: &Subject, season: Option<usize>) -> anyhow::Result<Option<InOneGo>> {
+    let (series, forecaster) = (subject.series(), &subject.forecaster);
+    let origin = subject.held_out();
+    if origin >= series.len() || origin < forecaster.lookback() {
+        return Ok(None);
+    }
+    let mut steps = series.len() - origin;
+    if forecaster.featurizer.has_covariates() {
+        steps = steps.min(forecaster.featurizer.horizon);
+    }
+    let path = forecaster.paths(series, &[origin], steps)?.remove(0);
+    let ahead = score_ahead(&series.values, origin, &path, season_before(season, origin));
+    Ok(Some(InOneGo {
+        origin,
+        path,
+        ahead,
+    }))
 }
 
 /// History drawn before the held-out part, in held-out lengths (or, without one, before

@@ -12,7 +12,8 @@ use crate::interval::Level;
 use crate::mc_dropout::{sample_bands, Sampling};
 use crate::output::print;
 
-use super::{device, note, open_with, renderer, sampling, Opened};
+use super::open::Opened;
+use super::{device, note, renderer, sampling};
 
 pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
@@ -34,12 +35,6 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
             args.days as usize,
             &levels,
         )?,
-        Some(s) if stored.meta.is_global() => note(&format!(
-            "the intervals come from {} forecasts with dropout on (MC dropout, seed {}) and \
-             are not calibrated: nothing checks that they hold the share of outcomes their \
-             level says (evaluate scores them for models of one series)",
-            s.samples, s.seed
-        )),
         Some(s) => note(&format!(
             "the intervals come from {} forecasts with dropout on (MC dropout, seed {}) and \
              are not calibrated: nothing checks that they hold the share of outcomes their \
@@ -50,24 +45,23 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
             s.samples
         )),
     }
-    if stored.meta.is_global() {
-        return super::global::predict(&args, &levels, sampling, stored);
+    let opened = Opened::open(&args.source, stored)?;
+    let column = &opened.meta().data.column;
+    let mut forecasts = Vec::new();
+    for subject in opened.subjects(&args.source.series, &device)? {
+        let mut forecast = forecast(
+            &subject.forecaster,
+            subject.series(),
+            column,
+            args.days as usize,
+            &levels,
+            sampling,
+        )?;
+        forecast.id = subject.named_id();
+        forecast.seen = subject.seen();
+        forecasts.push(forecast);
     }
-    let Opened {
-        checkpoint,
-        series,
-        forecaster,
-        ..
-    } = open_with(&args.source, stored, &device)?;
-    let forecast = forecast(
-        &forecaster,
-        &series,
-        &checkpoint.meta.data.column,
-        args.days as usize,
-        &levels,
-        sampling,
-    )?;
-    print(renderer(args.format).forecast(&forecast)?.as_bytes())
+    print(renderer(args.format).forecasts(&forecasts)?.as_bytes())
 }
 
 /// The forecast of `steps` past the end of `series` with its bands at `levels`: the

@@ -10,7 +10,7 @@ use crate::cli::TrainArgs;
 use crate::evaluate::{money, PanelScores};
 use crate::output::check_writable;
 use crate::progress::Reporter;
-use crate::render::{Renderer, Table};
+use crate::render::Table;
 
 use super::training::{Ready, Scored, Training};
 use super::{
@@ -109,7 +109,7 @@ fn one_series(
     }
     match &meta.test {
         Some(test) => {
-            out.extend(Table.evaluation(test, &[], None)?.into_bytes());
+            out.extend(Table.one_evaluation(test, &[], None).into_bytes());
             warn_if_few(test.n, &cal.count(test.n), "the test table");
         }
         None => writeln!(out, "{NO_TEST}")?,

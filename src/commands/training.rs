@@ -17,7 +17,7 @@ use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member};
 use crate::config::RunConfig;
-use crate::data::{load_csv, Provenance};
+use crate::data::Provenance;
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, season_left_out, PanelScores, Scoring};
 use crate::features::Featurizer;
@@ -68,24 +68,15 @@ fn whose(id: &str) -> String {
     }
 }
 
-/// The panel in `paths` as `config` reads it, what loading found reported (information
-/// unless `quiet`): one CSV without an id column is a panel of one series, id "".
+/// The panel in `paths` as `config` reads it (one CSV without an id column: a panel of
+/// one unnamed series), what loading found reported (information unless `quiet`) as it is
+/// for a file of one series or for a panel.
 fn load_panel(paths: &[PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Result<Panel> {
-    if let ([csv], None) = (paths, &config.data.id_column) {
-        let loaded = load_csv(csv, &config.data)?;
-        report_loaded(csv, &loaded, quiet);
-        return Ok(Panel {
-            provenance: loaded.provenance.clone(),
-            series: vec![Named {
-                id: String::new(),
-                loaded,
-                file: None,
-            }],
-            notes: Vec::new(),
-        });
-    }
     let panel = panel::load(paths, &config.data)?;
-    report_panel(&panel, quiet);
+    match panel.series.as_slice() {
+        [one] if one.id.is_empty() => report_loaded(&paths[0], &one.loaded, quiet),
+        _ => report_panel(&panel, quiet),
+    }
     Ok(panel)
 }
 

@@ -35,20 +35,23 @@ const METRICS: [&str; 6] = ["mae", "rmse", "mape", "smape", "mase", "directional
 const INTERVALS: [&str; 5] = ["level", "coverage", "width", "msis", "pinball"];
 
 impl Renderer for Csv {
-    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["date".to_string(), "forecast".into()];
-        header.extend(f.end_names());
-        w.write_record(&header)?;
-        for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-            let mut row = vec![f.zone.iso(*d, f.daily), value(*v)];
-            row.extend(f.ends(i).iter().map(|&e| value(e)));
-            w.write_record(&row)?;
-        }
-        Ok(String::from_utf8(w.into_inner()?)?)
-    }
-
+    /// One series: `date,forecast,<band ends>`; a panel's: `series,date,forecast,<band
+    /// ends>,seen`, `seen` false for a series the model was not trained on.
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
+        if let [f] = forecasts {
+            if f.id.is_none() {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let mut header = vec!["date".to_string(), "forecast".into()];
+                header.extend(f.end_names());
+                w.write_record(&header)?;
+                for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+                    let mut row = vec![f.zone.iso(*d, f.daily), value(*v)];
+                    row.extend(f.ends(i).iter().map(|&e| value(e)));
+                    w.write_record(&row)?;
+                }
+                return Ok(String::from_utf8(w.into_inner()?)?);
+            }
+        }
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["series".to_string(), "date".into(), "forecast".into()];
         header.extend(
@@ -57,87 +60,26 @@ impl Renderer for Csv {
                 .map(Forecast::end_names)
                 .unwrap_or_default(),
         );
+        header.push("seen".into());
         w.write_record(&header)?;
         for f in forecasts {
             let id = f.id.as_deref().unwrap_or("");
             for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
                 let mut row = vec![id.to_string(), f.zone.iso(*d, f.daily), value(*v)];
                 row.extend(f.ends(i).iter().map(|&e| value(e)));
+                row.push(f.seen.to_string());
                 w.write_record(&row)?;
             }
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
-    /// The one-step rows (`table` = `one_step`, every metric) and the horizon rows
-    /// (`table` = `horizon`, the MAE of each forecaster at each horizon).
-    /// With intervals, `table` = `interval` rows (one per step ahead, forecaster and
-    /// level) fill the columns `level` to `pinball`, which the other rows leave empty.
-    fn evaluation(
-        &self,
-        e: &Evaluation,
-        horizons: &[HorizonError],
-        intervals: Option<&Coverage>,
-    ) -> anyhow::Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["table", "forecaster", "horizon", "n"];
-        header.extend(METRICS);
-        let interval_columns = if intervals.is_some() {
-            INTERVALS.len()
-        } else {
-            0
-        };
-        header.extend(&INTERVALS[..interval_columns]);
-        let w_row = |w: &mut csv::Writer<Vec<u8>>, mut row: Vec<String>| {
-            row.resize(header.len(), String::new());
-            w.write_record(&row)
-        };
-        w.write_record(&header)?;
-        for (name, m) in &e.rows {
-            let mut row = vec![
-                "one_step".to_string(),
-                name.clone(),
-                "1".into(),
-                e.n.to_string(),
-            ];
-            row.extend(metric_cells(m));
-            w_row(&mut w, row)?;
+    /// One series alone: [`one_evaluation`]. A panel: [`panel_evaluation`].
+    fn evaluation(&self, scores: &PanelScores) -> anyhow::Result<String> {
+        match scores.alone() {
+            Some(one) => one_evaluation(&one.one_step, &one.horizons, one.intervals.as_ref()),
+            None => panel_evaluation(scores),
         }
-        for r in horizons {
-            let mut maes = vec![
-                ("model".to_string(), r.model_mae),
-                ("naive".into(), r.naive_mae),
-            ];
-            if let (Some(s), Some(m)) = (r.seasonal_naive_mae, e.season) {
-                maes.push((seasonal_name(m), s));
-            }
-            for (name, mae) in maes {
-                let mut row = vec![
-                    "horizon".to_string(),
-                    name,
-                    r.horizon.to_string(),
-                    r.origins.to_string(),
-                ];
-                row.extend(mae_cells(mae));
-                w_row(&mut w, row)?;
-            }
-        }
-        if let Some(c) = intervals {
-            for r in &c.rows {
-                for s in &r.scores {
-                    let mut row = vec![
-                        "interval".to_string(),
-                        r.source.name(&c.calendar),
-                        r.steps.to_string(),
-                        s.n.to_string(),
-                    ];
-                    row.resize(4 + METRICS.len(), String::new());
-                    row.extend(interval_cells(r, s));
-                    w_row(&mut w, row)?;
-                }
-            }
-        }
-        Ok(String::from_utf8(w.into_inner()?)?)
     }
 
     /// One row per fold and forecaster (one-step, every metric), then for a model that
@@ -240,44 +182,7 @@ impl Renderer for Csv {
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
-    /// One row per series, table and forecaster, then the pooled rows (`series` empty):
-    /// `table` is `one_step` (every metric) or `in_one_go` (the held-out part forecast
-    /// from its start: sMAPE and MASE scaled by the seasonal naive error); `model_better`
-    /// counts the series where the model's MASE is lower (pooled rows only).
-    /// With intervals, `table` = `interval` rows (one per forecaster and level, pooled
-    /// over the series and steps: `n` targets) fill the columns `level` to `pinball`.
-    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = panel_header(&[]);
-        let pad = if intervals.is_some() {
-            INTERVALS.len()
-        } else {
-            0
-        };
-        header.extend(&INTERVALS[..pad]);
-        w.write_record(&header)?;
-        panel_rows(&mut w, &[], scores, pad)?;
-        for r in intervals
-            .iter()
-            .flat_map(|c| c.rows.iter().map(move |r| (c, r)))
-        {
-            let (c, r) = r;
-            for s in &r.scores {
-                let mut row = vec![
-                    String::new(),
-                    "interval".to_string(),
-                    r.source.name(&c.calendar),
-                    s.n.to_string(),
-                ];
-                row.resize(header.len() - pad, String::new());
-                row.extend(interval_cells(r, s));
-                w.write_record(&row)?;
-            }
-        }
-        Ok(String::from_utf8(w.into_inner()?)?)
-    }
-
-    /// [`Csv::panel`]'s rows for each fold, then the pooled rows of all folds, behind a
+    /// [`panel_evaluation`]'s rows for each fold, then the pooled rows of all folds, behind a
     /// `fold` column (empty for all folds).
     fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -407,6 +312,219 @@ fn interval_cells(r: &crate::coverage::Row, s: &crate::interval::IntervalScores)
     ]
 }
 
+/// One series' evaluation: the one-step rows (`table` = `one_step`, every metric) and the horizon rows
+/// (`table` = `horizon`, the MAE of each forecaster at each horizon).
+/// With intervals, `table` = `interval` rows (one per step ahead, forecaster and
+/// level) fill the columns `level` to `pinball`, which the other rows leave empty.
+fn one_evaluation(
+    e: &Evaluation,
+    horizons: &[HorizonError],
+    intervals: Option<&Coverage>,
+) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["table", "forecaster", "horizon", "n"];
+    header.extend(METRICS);
+    let interval_columns = if intervals.is_some() {
+        INTERVALS.len()
+    } else {
+        0
+    };
+    header.extend(&INTERVALS[..interval_columns]);
+    let w_row = |w: &mut csv::Writer<Vec<u8>>, mut row: Vec<String>| {
+        row.resize(header.len(), String::new());
+        w.write_record(&row)
+    };
+    w.write_record(&header)?;
+    for (name, m) in &e.rows {
+        let mut row = vec![
+            "one_step".to_string(),
+            name.clone(),
+            "1".into(),
+            e.n.to_string(),
+        ];
+        row.extend(metric_cells(m));
+        w_row(&mut w, row)?;
+    }
+    for r in horizons {
+        for (name, mae) in horizon_maes(r, e.season) {
+            let mut row = vec![
+                "horizon".to_string(),
+                name,
+                r.horizon.to_string(),
+                r.origins.to_string(),
+            ];
+            row.extend(mae_cells(mae));
+            w_row(&mut w, row)?;
+        }
+    }
+    if let Some(c) = intervals {
+        for r in &c.rows {
+            for s in &r.scores {
+                let mut row = vec![
+                    "interval".to_string(),
+                    r.source.name(&c.calendar),
+                    r.steps.to_string(),
+                    s.n.to_string(),
+                ];
+                row.resize(4 + METRICS.len(), String::new());
+                row.extend(interval_cells(r, s));
+                w_row(&mut w, row)?;
+            }
+        }
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// A panel's scores: per series, then pooled (`series` empty): `series,table,forecaster,n`,
+/// the metrics, `model_better` (pooled rows: the series where the model's MASE is lower),
+/// `horizon` (steps ahead; empty for `in_one_go`), `seen` (false for a series the model was
+/// not trained on; empty on pooled rows), then with intervals their columns. `table` is `one_step` (every metric; pooled: sMAPE and MASE
+/// means), `horizon` (a series': MAE, `n` origins; pooled: MASE, the MAE over each
+/// series' training naive error, `n` series), `in_one_go` (the held-out part forecast from
+/// its start: sMAPE and MASE scaled by the seasonal naive error; `n` steps, pooled: series)
+/// or `interval` (each series', then pooled over the series: `n` targets).
+pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["series", "table", "forecaster", "n"];
+    header.extend(METRICS);
+    header.extend(["model_better", "horizon", "seen"]);
+    let intervals = scores.intervals.is_some();
+    if intervals {
+        header.extend(INTERVALS);
+    }
+    w.write_record(&header)?;
+    let width = header.len();
+    let mut write = |lead: [String; 6],
+                     cells: Vec<String>,
+                     better: Option<usize>,
+                     tail: Option<[String; 5]>| {
+        let [series, seen, table, forecaster, horizon, n] = lead;
+        let mut row = vec![series, table, forecaster, n];
+        row.extend(cells);
+        row.extend([
+            better.map_or(String::new(), |b| b.to_string()),
+            horizon,
+            seen,
+        ]);
+        if let Some(tail) = tail {
+            row.extend(tail);
+        }
+        row.resize(width, String::new());
+        w.write_record(&row)
+    };
+    // Only sMAPE and MASE: the other metric cells empty.
+    let two = |smape: f64, mase: f64| {
+        let mut cells = vec![String::new(); METRICS.len()];
+        cells[3] = smape.to_string();
+        cells[4] = mase.to_string();
+        cells
+    };
+    let mase_only = |mase: f64| {
+        let mut cells = vec![String::new(); METRICS.len()];
+        cells[4] = mase.to_string();
+        cells
+    };
+    let lead = |series: &str, seen: &str, table: &str, name: &str, h: String, n: usize| {
+        [
+            series.to_string(),
+            seen.to_string(),
+            table.to_string(),
+            name.to_string(),
+            h,
+            n.to_string(),
+        ]
+    };
+    let season = scores.series.first().and_then(|s| s.one_step.season);
+    for s in &scores.series {
+        let (id, seen) = (s.id.as_str(), s.seen.to_string());
+        for (name, m) in &s.one_step.rows {
+            let l = lead(id, &seen, "one_step", name, "1".into(), s.one_step.n);
+            write(l, metric_cells(m), None, None)?;
+        }
+        for r in &s.horizons {
+            for (name, mae) in horizon_maes(r, s.one_step.season) {
+                let l = lead(
+                    id,
+                    &seen,
+                    "horizon",
+                    &name,
+                    r.horizon.to_string(),
+                    r.origins,
+                );
+                write(l, mae_cells(mae), None, None)?;
+            }
+        }
+        for (name, e) in s.ahead.iter().flat_map(|a| a.rows.iter()) {
+            let steps = s.ahead.as_ref().map_or(0, |a| a.steps);
+            let l = lead(id, &seen, "in_one_go", name, String::new(), steps);
+            write(l, two(e.smape, e.mase), None, None)?;
+        }
+        for (c, r) in s
+            .intervals
+            .iter()
+            .flat_map(|c| c.rows.iter().map(move |r| (c, r)))
+        {
+            for sc in &r.scores {
+                let name = r.source.name(&c.calendar);
+                let l = lead(id, &seen, "interval", &name, r.steps.to_string(), sc.n);
+                write(
+                    l,
+                    vec![String::new(); METRICS.len()],
+                    None,
+                    Some(interval_cells(r, sc)),
+                )?;
+            }
+        }
+    }
+    for r in &scores.one_step.rows {
+        let l = lead("", "", "one_step", &r.forecaster, "1".into(), r.series);
+        write(l, two(r.smape, r.mase), r.model_better, None)?;
+    }
+    for r in &scores.horizons {
+        let mut rows = vec![
+            ("model".to_string(), r.model_mase),
+            ("naive".to_string(), r.naive_mase),
+        ];
+        if let (Some(mase), Some(m)) = (r.seasonal_naive_mase, season) {
+            rows.push((seasonal_name(m), mase));
+        }
+        for (name, mase) in rows {
+            let l = lead("", "", "horizon", &name, r.horizon.to_string(), r.series);
+            write(l, mase_only(mase), None, None)?;
+        }
+    }
+    for r in &scores.ahead {
+        let l = lead("", "", "in_one_go", &r.forecaster, String::new(), r.series);
+        write(l, two(r.smape, r.mase), r.model_better, None)?;
+    }
+    for (c, r) in (scores.intervals.iter()).flat_map(|c| c.rows.iter().map(move |r| (c, r))) {
+        for sc in &r.scores {
+            let name = r.source.name(&c.calendar);
+            let l = lead("", "", "interval", &name, r.steps.to_string(), sc.n);
+            write(
+                l,
+                vec![String::new(); METRICS.len()],
+                None,
+                Some(interval_cells(r, sc)),
+            )?;
+        }
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// A horizon row's MAEs by forecaster: the model's, naive's and, with a season `m`, the
+/// seasonal naive's.
+fn horizon_maes(r: &HorizonError, season: Option<usize>) -> Vec<(String, f64)> {
+    let mut maes = vec![
+        ("model".to_string(), r.model_mae),
+        ("naive".into(), r.naive_mae),
+    ];
+    if let (Some(s), Some(m)) = (r.seasonal_naive_mae, season) {
+        maes.push((seasonal_name(m), s));
+    }
+    maes
+}
+
 fn panel_header<'a>(first: &[&'a str]) -> Vec<&'a str> {
     let mut header = first.to_vec();
     header.extend(["series", "table", "forecaster", "n"]);
@@ -455,12 +573,16 @@ fn panel_rows(
         for (name, m) in &s.one_step.rows {
             write(&s.id, "one_step", name, s.one_step.n, metric_cells(m), None)?;
         }
-        for (name, e) in &s.ahead.rows {
+        for (a, (name, e)) in s
+            .ahead
+            .iter()
+            .flat_map(|a| a.rows.iter().map(move |r| (a, r)))
+        {
             write(
                 &s.id,
                 "in_one_go",
                 name,
-                s.ahead.steps,
+                a.steps,
                 two(e.smape, e.mase),
                 None,
             )?;

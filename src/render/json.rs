@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::{Comparison, Measure, Pooled, Verdict};
 use crate::coverage::Coverage;
-use crate::evaluate::{Evaluation, HorizonError, PanelScores};
+use crate::evaluate::PanelScores;
 use crate::forecast::Forecast;
 
 use super::Renderer;
@@ -53,25 +53,28 @@ fn rows(f: &Forecast) -> Vec<serde_json::Value> {
 impl Renderer for Json {
     /// `{column, step, last_date, last_value, forecast: [{date, forecast, lower_80,
     /// upper_80, …}]}` (the ends of each band asked for).
-    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let rows = rows(f);
-        pretty(&json!({
-            "column": f.column,
-            "step": f.calendar.unit(),
-            "last_date": f.zone.iso(f.last_date, f.daily),
-            "last_value": f.last_value,
-            "forecast": rows,
-        }))
-    }
-
-    /// `{series: [{id, column, step, last_date, last_value, forecast}]}`.
+    /// One series: `{column, step, last_date, last_value, forecast}`; a panel's:
+    /// `{series: [{id, seen, column, step, last_date, last_value, forecast}]}`.
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
+        if let [f] = forecasts {
+            if f.id.is_none() {
+                let rows = rows(f);
+                return pretty(&json!({
+                    "column": f.column,
+                    "step": f.calendar.unit(),
+                    "last_date": f.zone.iso(f.last_date, f.daily),
+                    "last_value": f.last_value,
+                    "forecast": rows,
+                }));
+            }
+        }
         let series: Vec<_> = forecasts
             .iter()
             .map(|f| {
                 let rows = rows(f);
                 json!({
                     "id": f.id,
+                    "seen": f.seen,
                     "column": f.column,
                     "step": f.calendar.unit(),
                     "last_date": f.zone.iso(f.last_date, f.daily),
@@ -83,17 +86,26 @@ impl Renderer for Json {
         pretty(&json!({ "series": series }))
     }
 
-    /// `{one_step: Evaluation, horizons: [HorizonError], intervals: Coverage}` (`intervals`
-    /// only when scored; its `method` null for a model without a calibration, scored on
-    /// its MC dropout intervals alone).
-    fn evaluation(
-        &self,
-        e: &Evaluation,
-        horizons: &[HorizonError],
-        intervals: Option<&Coverage>,
-    ) -> anyhow::Result<String> {
-        let mut doc = json!({ "one_step": e, "horizons": horizons });
-        if let Some(c) = intervals {
+    /// One series alone: `{one_step: Evaluation, horizons: [HorizonError], intervals:
+    /// Coverage}` (`intervals` only when scored; its `method` null for a model without a
+    /// calibration, scored on its MC dropout intervals alone). A panel: `{series: [{id,
+    /// seen, one_step, ahead, horizons, mase_scale, intervals}], one_step: Pooled, ahead:
+    /// [PooledAhead], horizons: [PooledHorizon], intervals}`.
+    fn evaluation(&self, scores: &PanelScores) -> anyhow::Result<String> {
+        if let Some(one) = scores.alone() {
+            let mut doc = json!({ "one_step": one.one_step, "horizons": one.horizons });
+            if let Some(c) = &one.intervals {
+                doc["intervals"] = coverage_json(c);
+            }
+            return pretty(&doc);
+        }
+        let mut doc = serde_json::to_value(scores)?;
+        for (i, s) in scores.series.iter().enumerate() {
+            if let Some(c) = &s.intervals {
+                doc["series"][i]["intervals"] = coverage_json(c);
+            }
+        }
+        if let Some(c) = &scores.intervals {
             doc["intervals"] = coverage_json(c);
         }
         pretty(&doc)
@@ -113,16 +125,6 @@ impl Renderer for Json {
             "folds": s.folds,
         });
         if let Some(c) = &s.intervals {
-            doc["intervals"] = coverage_json(c);
-        }
-        pretty(&doc)
-    }
-
-    /// `{series: [{id, one_step: Evaluation, ahead: {steps, m, rows}}], one_step: Pooled,
-    /// ahead: [PooledAhead]}`.
-    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String> {
-        let mut doc = serde_json::to_value(scores)?;
-        if let Some(c) = intervals {
             doc["intervals"] = coverage_json(c);
         }
         pretty(&doc)

@@ -11,8 +11,7 @@ pub mod table;
 
 use crate::backtest::{PanelSummary, Summary};
 use crate::compare::Comparison;
-use crate::coverage::Coverage;
-use crate::evaluate::{Evaluation, HorizonError, PanelScores};
+use crate::evaluate::PanelScores;
 use crate::forecast::Forecast;
 
 pub use self::csv::Csv;
@@ -21,21 +20,14 @@ pub use self::table::Table;
 
 /// Turns a command's results into the text printed on stdout.
 pub trait Renderer {
-    fn forecast(&self, forecast: &Forecast) -> anyhow::Result<String>;
-    /// The forecasts of several series of a global model, the series' id first.
+    /// Forecasts, one per series: the one series of a plain CSV alone, the series of a
+    /// panel each with its id and whether the model was trained on it.
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String>;
-    /// The one-step evaluation and, when asked for, the errors by horizon and the
-    /// intervals' scores.
-    fn evaluation(
-        &self,
-        e: &Evaluation,
-        horizons: &[HorizonError],
-        intervals: Option<&Coverage>,
-    ) -> anyhow::Result<String>;
+    /// Held-out parts scored: one series alone (its one-step evaluation and, when asked
+    /// for, the errors by horizon and the intervals' scores), or each series of a panel
+    /// and the pooled scores.
+    fn evaluation(&self, scores: &PanelScores) -> anyhow::Result<String>;
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
-    /// A global model's held-out parts: each series' scores, then the pooled ones, and the
-    /// intervals' scores pooled over the series when there are some.
-    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String>;
     /// A global model's backtest: each fold pooled over the series, then all folds.
     fn panel_backtest(&self, summary: &PanelSummary) -> anyhow::Result<String>;
     /// `compare`: each cell over its seeds, each run, and whether the cells differ by more

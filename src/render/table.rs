@@ -19,7 +19,7 @@ impl Table {
     fn panel_scores(&self, scores: &PanelScores) -> String {
         let (steps, m) = scores.ahead_steps();
         let ids = (scores.series.iter())
-            .map(|s| s.id.chars().count())
+            .map(|s| s.id.chars().count() + usize::from(!s.seen))
             .max()
             .unwrap_or(0)
             .max(6);
@@ -47,7 +47,7 @@ impl Table {
         for s in &scores.series {
             let one = |name: &str| s.one_step.get(name).map(|m| m.mase);
             let go = |seasonal: bool| {
-                (s.ahead.rows.iter())
+                (s.ahead.iter().flat_map(|a| a.rows.iter()))
                     .find(|(name, _)| {
                         if seasonal {
                             name.starts_with("seasonal naive")
@@ -65,7 +65,11 @@ impl Table {
             };
             out.push_str(&format!(
                 "{:<ids$}  {:>7}  {} {} {}  {} {}  {} {}\n",
-                s.id,
+                if s.seen {
+                    s.id.clone()
+                } else {
+                    format!("{}*", s.id)
+                },
                 s.one_step.n,
                 cell(one("model")),
                 cell(one("naive")),
@@ -76,8 +80,27 @@ impl Table {
                 cell(snaive.map(|e| e.mase)),
             ));
         }
+        if scores.series.iter().any(|s| !s.seen) {
+            out.push_str("* not trained on: scaled on its own past before its held-out part\n");
+        }
         out.push('\n');
         out.push_str(&pooled(scores, "series"));
+        out
+    }
+
+    /// One series' evaluation: the one-step table, the horizon table and the intervals'
+    /// scores (those asked for: `train` shows the one-step table alone).
+    pub fn one_evaluation(
+        &self,
+        e: &Evaluation,
+        horizons: &[HorizonError],
+        intervals: Option<&Coverage>,
+    ) -> String {
+        let mut out = self.point_evaluation(e, horizons);
+        if let Some(c) = intervals {
+            out.push('\n');
+            out.push_str(&coverage(c));
+        }
         out
     }
 
@@ -135,66 +158,26 @@ impl Table {
 }
 
 impl Renderer for Table {
-    fn forecast(&self, f: &Forecast) -> anyhow::Result<String> {
-        let (width, head) = time_column(f);
-        let mut out = format!(
-            "{head:<width$}  {:>14}{}\n",
-            format!("{} forecast", f.column),
-            band_heads(f)
-        );
-        let money = forecast_money(f);
-        for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-            out.push_str(&format!(
-                "{:<width$}  {:>14}{}\n",
-                format_time(*d, f.daily),
-                money.format(*v),
-                band_cells(f, i, money)
-            ));
-        }
-        Ok(out)
-    }
-
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
-        let Some(first) = forecasts.first() else {
-            return Ok(String::new());
-        };
-        let (width, head) = time_column(first);
-        let ids = forecasts
-            .iter()
-            .map(|f| f.id.as_deref().unwrap_or("").chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        let mut out = format!(
-            "{:<ids$}  {head:<width$}  {:>14}{}\n",
-            "series",
-            format!("{} forecast", first.column),
-            band_heads(first)
-        );
-        for f in forecasts {
-            let id = f.id.as_deref().unwrap_or("");
-            // Each series on its own scale: a global model may mix prices and fractions.
-            let money = forecast_money(f);
-            for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-                out.push_str(&format!(
-                    "{id:<ids$}  {:<width$}  {:>14}{}\n",
-                    format_time(*d, f.daily),
-                    money.format(*v),
-                    band_cells(f, i, money)
-                ));
-            }
+        match forecasts {
+            [f] if f.id.is_none() => Ok(one_forecast(f)),
+            _ => Ok(panel_forecasts(forecasts)),
         }
-        Ok(out)
     }
 
-    fn evaluation(
-        &self,
-        e: &Evaluation,
-        horizons: &[HorizonError],
-        intervals: Option<&Coverage>,
-    ) -> anyhow::Result<String> {
-        let mut out = self.point_evaluation(e, horizons);
-        if let Some(c) = intervals {
+    /// One series alone: [`Table::one_evaluation`]. A panel: a line per series (its
+    /// one-step MASE beside the baselines', then its held-out part forecast in one go),
+    /// the pooled tables, the errors by horizon and the intervals pooled over the series.
+    fn evaluation(&self, scores: &PanelScores) -> anyhow::Result<String> {
+        if let Some(one) = scores.alone() {
+            return Ok(self.one_evaluation(&one.one_step, &one.horizons, one.intervals.as_ref()));
+        }
+        let mut out = self.panel_scores(scores);
+        if !scores.horizons.is_empty() {
+            out.push('\n');
+            out.push_str(&pooled_horizons(scores));
+        }
+        if let Some(c) = &scores.intervals {
             out.push('\n');
             out.push_str(&coverage(c));
         }
@@ -325,17 +308,6 @@ impl Renderer for Table {
         }
         out.push_str(&format!("all {} folds:\n", s.folds.len()));
         out.push_str(&pooled(&s.all, "series' folds"));
-        Ok(out)
-    }
-
-    /// A line per series (its one-step MASE beside the baselines', then its held-out part
-    /// forecast in one go), then the pooled tables.
-    fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String> {
-        let mut out = self.panel_scores(scores);
-        if let Some(c) = intervals {
-            out.push('\n');
-            out.push_str(&coverage(c));
-        }
         Ok(out)
     }
 
@@ -605,11 +577,12 @@ fn coverage(c: &Coverage) -> String {
     let names: Vec<String> = c.rows.iter().map(|r| r.source.name(&c.calendar)).collect();
     let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(10);
     let money = Money::for_values((c.rows.iter()).flat_map(|r| r.scores.iter().map(|s| s.width)));
-    // A global model's rows pool every step from 1 to theirs over the series.
-    let ahead = |h: usize| match c.pooled_series {
-        Some(_) if h > 1 => format!("1–{h}"),
-        _ => h.to_string(),
-    };
+    if let Some(n) = c.pooled_series {
+        out.push_str(&format!(
+            "pooled over {n} series: every target of each, MSIS and pinball loss over its own scale\n"
+        ));
+    }
+    let ahead = |h: usize| h.to_string();
     out.push_str(&format!(
         "{:>5}  {:>6}  {:<w$}  {:>7}  {:>8}  {:>12}  {:>7}\n",
         format!("{unit}s"),
@@ -742,6 +715,114 @@ pub fn pooled(scores: &PanelScores, unit: &str) -> String {
     out
 }
 
+/// The errors by horizon pooled over a panel's series: each forecaster's MAE at each
+/// horizon over the series' naive error on its training part (a MASE), averaged.
+fn pooled_horizons(scores: &PanelScores) -> String {
+    let h = &scores.horizons;
+    let direct = h.iter().filter(|r| r.direct).count();
+    let how = match direct {
+        1 => "recursive forecast".to_string(),
+        k if k == h.len() => format!("direct forecast ({k} steps predicted at once)"),
+        k => format!("forecast in blocks of {k} (direct up to {k}, then fed back)"),
+    };
+    let seasonal = h.first().is_some_and(|r| r.seasonal_naive_mase.is_some());
+    let mut out = format!(
+        "{how} by horizon, pooled over series: each MAE over the series' naive one-step error on its training part, averaged\n"
+    );
+    out.push_str(&format!(
+        "{:>7} {:>7} {:>8} {:>11} {:>11} {:>13}",
+        "horizon", "series", "origins", "model MASE", "naive MASE", "model / naive"
+    ));
+    if seasonal {
+        out.push_str(&format!(
+            " {:>15} {:>16}",
+            "seas. naive MASE", "model / seasonal"
+        ));
+    }
+    out.push('\n');
+    for r in h {
+        out.push_str(&format!(
+            "{:>7} {:>7} {:>8} {:>11.3} {:>11.3} {:>13}",
+            r.horizon,
+            r.series,
+            r.origins,
+            r.model_mase,
+            r.naive_mase,
+            ratio(r.model_mase, r.naive_mase)
+        ));
+        if let Some(s) = r.seasonal_naive_mase {
+            out.push_str(&format!(" {:>15.3} {:>16}", s, ratio(r.model_mase, s)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One series' forecast: a column of dates, the forecast and its bands.
+fn one_forecast(f: &Forecast) -> String {
+    let (width, head) = time_column(f);
+    let mut out = format!(
+        "{head:<width$}  {:>14}{}\n",
+        format!("{} forecast", f.column),
+        band_heads(f)
+    );
+    let money = forecast_money(f);
+    for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+        out.push_str(&format!(
+            "{:<width$}  {:>14}{}\n",
+            format_time(*d, f.daily),
+            money.format(*v),
+            band_cells(f, i, money)
+        ));
+    }
+    out
+}
+
+/// The forecasts of a panel's series, the id first; the series the model never saw named
+/// after them.
+fn panel_forecasts(forecasts: &[Forecast]) -> String {
+    let Some(first) = forecasts.first() else {
+        return String::new();
+    };
+    let (width, head) = time_column(first);
+    let ids = forecasts
+        .iter()
+        .map(|f| f.id.as_deref().unwrap_or("").chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let mut out = format!(
+        "{:<ids$}  {head:<width$}  {:>14}{}\n",
+        "series",
+        format!("{} forecast", first.column),
+        band_heads(first)
+    );
+    for f in forecasts {
+        let id = f.id.as_deref().unwrap_or("");
+        // Each series on its own scale: a global model may mix prices and fractions.
+        let money = forecast_money(f);
+        for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+            out.push_str(&format!(
+                "{id:<ids$}  {:<width$}  {:>14}{}\n",
+                format_time(*d, f.daily),
+                money.format(*v),
+                band_cells(f, i, money)
+            ));
+        }
+    }
+    let unseen: Vec<&str> = (forecasts.iter())
+        .filter(|f| !f.seen)
+        .map(|f| f.id.as_deref().unwrap_or(""))
+        .collect();
+    if !unseen.is_empty() {
+        out.push_str(&format!(
+            "not trained on: {} (scaled on their own past)\n",
+            crate::panel::name_some(&unseen, 10)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,14 +863,14 @@ mod tests {
     }
 
     #[test]
-    fn pooled_interval_rows_say_they_pool_every_step_up_to_theirs() {
+    fn pooled_interval_rows_say_how_many_series_they_pool() {
         let pooled = one_row(48, Some(3));
+        assert!(pooled.contains("pooled over 3 series"), "{pooled}");
         let rows: Vec<&str> = pooled.lines().filter(|l| l.contains("  model  ")).collect();
-        assert!(rows[0].trim_start().starts_with("1–48 "), "{pooled}");
-        let pinball = pooled.lines().last().unwrap();
-        assert!(pinball.trim_start().starts_with("1–48 "), "{pooled}");
-        // One series' rows are at one step ahead.
+        assert!(rows[0].trim_start().starts_with("48 "), "{pooled}");
+        // One series' rows say nothing of pooling.
         let one = one_row(7, None);
+        assert!(!one.contains("pooled"), "{one}");
         let rows: Vec<&str> = one.lines().filter(|l| l.contains("  model  ")).collect();
         assert!(rows[0].trim_start().starts_with("7 "), "{one}");
         // Widths of a tiny series keep their digits.

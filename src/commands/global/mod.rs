@@ -11,24 +11,18 @@ use std::collections::HashMap;
 
 use candle_core::Device;
 
-use crate::checkpoint::{Checkpoint, Member, Meta};
-use crate::cli::{EvaluateArgs, PredictArgs, Source};
+use crate::checkpoint::{Checkpoint, Member};
 use crate::config::RunConfig;
-use crate::coverage::{Coverage, OneGo};
 use crate::data::Series;
 use crate::error::GrufError;
 use crate::evaluate::{
-    score_ahead, season_before, season_left_out, seasonal_scale, Ahead, PanelScores, Scoring,
-    SeriesScores,
+    score_ahead, season_before, season_left_out, Ahead, PanelScores, Scoring, SeriesScores,
 };
 use crate::forecast::Forecaster;
-use crate::interval::Level;
-use crate::mc_dropout::Sampling;
-use crate::output::print;
-use crate::panel::{self, name_some, Named, Panel};
+use crate::panel::{name_some, Named, Panel};
 use crate::pipeline::{self, Chosen};
 
-use super::{device, interval_levels, note, renderer, season_for, warn};
+use super::{note, season_for, warn};
 
 /// Series named in one message at most; the rest are counted.
 pub(super) const NAMED: usize = 5;
@@ -98,7 +92,7 @@ impl<'a> Part<'a> {
     /// The seasonal baseline is left out (`season` `None`) when a season of history does
     /// not come before the origin.
     pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Part<'a> {
-        let origin = held_out_origin(member, series);
+        let origin = member.held_out_origin(series);
         Part {
             id: &member.id,
             origin,
@@ -131,8 +125,12 @@ impl<'a> Part<'a> {
         let one_step = crate::evaluate::evaluate(forecaster, series, first..self.end, scoring)?;
         Ok(SeriesScores {
             id: self.id.to_string(),
+            seen: true,
             one_step,
-            ahead: self.in_one_go(forecaster, series)?.ahead,
+            ahead: Some(self.in_one_go(forecaster, series)?),
+            horizons: Vec::new(),
+            mase_scale: self.mase_scale,
+            intervals: None,
         })
     }
 
@@ -141,90 +139,14 @@ impl<'a> Part<'a> {
     /// scored beside naive and seasonal naive, MASE scaled by the seasonal naive error on
     /// all the history before the origin (M4's in-sample scale: training and validation
     /// part alike).
-    pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<InOneGo> {
+    pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<Ahead> {
         let mut steps = self.end - self.origin;
         if forecaster.featurizer.has_covariates() {
             steps = steps.min(forecaster.featurizer.horizon);
         }
         let path = forecaster.paths(series, &[self.origin], steps)?.remove(0);
-        let ahead = score_ahead(&series.values, self.origin, &path, self.season);
-        Ok(InOneGo {
-            origin: self.origin,
-            path,
-            ahead,
-        })
+        Ok(score_ahead(&series.values, self.origin, &path, self.season))
     }
-}
-
-/// Where a series' held-out part begins in `series` (the CSV in use): its first row on or
-/// after the stored date, or in files from before gruf 1.3 the stored row index (its first
-/// test row, or for a model trained on every row, the first row after them).
-pub(super) fn held_out_origin(member: &Member, series: &Series) -> usize {
-    match (member.held_out_from, &member.split.test) {
-        (Some(from), _) if member.held_out_in_utc => {
-            let from = series.zone.from_utc(from);
-            series.dates.partition_point(|&d| d < from)
-        }
-        (Some(from), _) => series.dates.partition_point(|&d| d < from),
-        // Files from before gruf 1.3: by row index, exact for the training CSV.
-        (None, test) if test.is_empty() => test.end,
-        (None, test) => test.start,
-    }
-}
-
-/// A part of a series forecast in one go from its start, and that forecast scored.
-pub(super) struct InOneGo {
-    /// The part's first row.
-    pub origin: usize,
-    /// The forecast of `values[origin..origin + path.len()]`.
-    pub path: Vec<f64>,
-    pub ahead: Ahead,
-}
-
-/// The held-out part of `series` (the series of `member`) forecast in one go from its
-/// start; `None` when the series has no held-out row or too little before it.
-pub(super) fn in_one_go(
-    forecaster: &Forecaster,
-    member: &Member,
-    series: &Series,
-    season: Option<usize>,
-) -> anyhow::Result<Option<InOneGo>> {
-    let part = Part::held_out(member, series, season);
-    if part.origin >= part.end || part.origin < forecaster.lookback() {
-        return Ok(None);
-    }
-    part.in_one_go(forecaster, series).map(Some)
-}
-
-/// The network with `member`'s transforms, for its series `named`; a series shorter than
-/// the model's input is refused, naming it.
-pub(super) fn forecaster_for(
-    checkpoint: &Checkpoint,
-    member: &Member,
-    named: &Named,
-    device: &Device,
-) -> anyhow::Result<Forecaster> {
-    let series = &named.loaded.series;
-    let forecaster = checkpoint.forecaster_for(member, device)?;
-    let lookback = forecaster.lookback();
-    if series.len() < lookback {
-        return Err(GrufError::data(
-            named.path(),
-            format!(
-                "series '{}': {} usable rows, but the model needs the last {lookback} values as input",
-                member.id,
-                series.len()
-            ),
-        )
-        .into());
-    }
-    super::warn_extrapolation(
-        &format!("series '{}': ", member.id),
-        &member.scaler,
-        &series.values,
-        forecaster.featurizer.window,
-    );
-    Ok(forecaster)
 }
 
 /// Where a panel came from, to begin a message: the long CSV, or how many files.
@@ -288,239 +210,4 @@ pub(super) fn report_panel(panel: &Panel, quiet: bool) {
             panel.provenance.rows
         ));
     }
-}
-
-/// The model's series by id, for lookups once per series: a model may hold 100,000.
-fn members(meta: &Meta) -> HashMap<&str, &Member> {
-    (meta.members.iter()).map(|m| (m.id.as_str(), m)).collect()
-}
-
-/// `gruf predict` for a global model: the forecast of every series (or of `--series`),
-/// each from its own history through its own fitted transforms; with `sampling`, MC
-/// dropout intervals, every series' samples drawn from the same seed.
-pub(super) fn predict(
-    args: &PredictArgs,
-    levels: &[Level],
-    sampling: Option<Sampling>,
-    checkpoint: Checkpoint,
-) -> anyhow::Result<()> {
-    let device = device();
-    let meta = &checkpoint.meta;
-    let panel = load_series(&args.source, meta)?;
-    let chosen = choose(meta, &panel, &args.source.series, &args.source.csv)?;
-    let mut forecasts = Vec::with_capacity(chosen.len());
-    for (member, named) in chosen {
-        let series = &named.loaded.series;
-        let forecaster = forecaster_for(&checkpoint, member, named, &device)?;
-        let mut forecast = super::predict::forecast(
-            &forecaster,
-            series,
-            &meta.data.column,
-            args.days as usize,
-            levels,
-            sampling,
-        )?;
-        forecast.id = Some(member.id.clone());
-        forecasts.push(forecast);
-    }
-    print(renderer(args.format).forecasts(&forecasts)?.as_bytes())
-}
-
-/// The series a consumer of a global model works on: those of `--csv` when given (each
-/// one the model was trained on), else the files it was trained on.
-pub(super) fn load_series(source: &Source, meta: &Meta) -> anyhow::Result<Panel> {
-    let data_config = super::data_config(source, meta)?;
-    let given = !source.csv.is_empty();
-    let paths: Vec<std::path::PathBuf> = if given {
-        source.csv.clone()
-    } else {
-        let files: Vec<_> = meta.members.iter().filter_map(|m| m.file.clone()).collect();
-        let paths = if files.is_empty() {
-            vec![meta.data.path.clone()]
-        } else {
-            files
-        };
-        if let Some(gone) = paths.iter().find(|p| !p.exists()) {
-            return Err(GrufError::NoInput {
-                path: gone.clone(),
-                msg: "a training CSV is gone; pass --csv with the data to forecast from".into(),
-            }
-            .into());
-        }
-        paths
-    };
-    let panel = panel::load(&paths, &data_config)?;
-    report_panel(&panel, true);
-    let by_id = members(meta);
-    let unknown: Vec<&str> = (panel.series.iter())
-        .map(|n| n.id.as_str())
-        .filter(|id| !by_id.contains_key(id))
-        .collect();
-    if given && !unknown.is_empty() {
-        let how = if meta.members.iter().any(|m| m.file.is_some()) {
-            " (a series is named by its file's stem, as in training)"
-        } else {
-            ""
-        };
-        return Err(GrufError::data(
-            &panel.provenance.path,
-            format!(
-                "{} series the model was not trained on: {}{how}; a global model forecasts only its own series (train one that includes them)",
-                unknown.len(),
-                name_some(&unknown, NAMED)
-            ),
-        )
-        .into());
-    }
-    Ok(panel)
-}
-
-/// The series a consumer works on, each with its member of the model: those of `--series`,
-/// else those of the files given with `--csv`, else every series of the model.
-pub(super) fn choose<'a, 'p>(
-    meta: &'a Meta,
-    panel: &'p Panel,
-    series: &[String],
-    csv: &[std::path::PathBuf],
-) -> anyhow::Result<Vec<(&'a Member, &'p Named)>> {
-    let by_id = members(meta);
-    let members: Vec<&Member> = if !series.is_empty() {
-        series
-            .iter()
-            .map(|id| {
-                by_id.get(id.as_str()).copied().ok_or_else(|| {
-                    let ids: Vec<&str> = meta.members.iter().map(|m| m.id.as_str()).collect();
-                    GrufError::usage(format!(
-                        "--series {id}: the model has no such series; it has {}",
-                        name_some(&ids, NAMED)
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    } else {
-        let mut members: Vec<&Member> = if !csv.is_empty() {
-            (panel.series.iter())
-                .filter_map(|n| by_id.get(n.id.as_str()).copied())
-                .collect()
-        } else {
-            meta.members.iter().collect()
-        };
-        members.sort_by(|a, b| crate::panel::natural_cmp(&a.id, &b.id));
-        members
-    };
-    members
-        .into_iter()
-        .map(|member| {
-            let named = panel.get(&member.id).ok_or_else(|| {
-                GrufError::data(
-                    &panel.provenance.path,
-                    format!(
-                        "series '{}' of the model is not in {}; pass a --csv that has it, or choose others with --series",
-                        member.id,
-                        panel_words(panel)
-                    ),
-                )
-            })?;
-            Ok((member, named))
-        })
-        .collect()
-}
-
-/// `gruf evaluate` for a global model: each chosen series' held-out part scored (one step
-/// at a time, and forecast in one go from its start), then pooled over the series.
-pub(super) fn evaluate(args: &EvaluateArgs, checkpoint: Checkpoint) -> anyhow::Result<()> {
-    let device = device();
-    let meta = &checkpoint.meta;
-    let panel = load_series(&args.source, meta)?;
-    let chosen = choose(meta, &panel, &args.source.series, &args.source.csv)?;
-    if let Some(h) = args.horizon {
-        warn(&format!(
-            "--horizon {h}: a global model is scored on each series' held-out part forecast in one go from its start, not horizon by horizon"
-        ));
-    }
-    if let Some(n) = args.samples {
-        warn(&format!(
-            "--samples {n}: a global model's held-out parts are scored without intervals; `gruf predict{} --samples {n} --interval 0.8` shows its MC dropout intervals",
-            super::model_flag(&args.source.model)
-        ));
-    }
-    let scores = held_out(&checkpoint, &chosen, args.season, &device)?.ok_or_else(|| {
-        GrufError::data(
-            &panel.provenance.path,
-            format!(
-                "no held-out data in {}: the model trained on every row of its series; pass --csv with newer rows",
-                panel_words(&panel)
-            ),
-        )
-    })?;
-    let few = scores.series.len();
-    if few < chosen.len() {
-        warn(&format!(
-            "{} of {} series have no held-out row to score; they are left out",
-            chosen.len() - few,
-            chosen.len()
-        ));
-    }
-    let levels = interval_levels(&args.interval, meta, &args.source.model)?;
-    let coverage = intervals(&checkpoint, &chosen, &levels, args.season, &device)?;
-    print(
-        renderer(args.format)
-            .panel(&scores, coverage.as_ref())?
-            .as_bytes(),
-    )
-}
-
-/// The calibrated intervals of each chosen series' held-out part forecast in one go from
-/// its start (as far as every level is calibrated), pooled over the series and steps
-/// beside the naive baselines; `None` without levels or held-out parts.
-fn intervals(
-    checkpoint: &Checkpoint,
-    chosen: &[(&Member, &Named)],
-    levels: &[Level],
-    season: Option<usize>,
-    device: &Device,
-) -> anyhow::Result<Option<Coverage>> {
-    let Some(calibration) = checkpoint
-        .meta
-        .calibration
-        .as_ref()
-        .filter(|_| !levels.is_empty())
-    else {
-        return Ok(None);
-    };
-    let reach = calibration.reach(usize::MAX, levels);
-    let mut parts = Vec::new();
-    for (member, named) in chosen {
-        let series = &named.loaded.series;
-        let part = Part::held_out(
-            member,
-            series,
-            season_for(season, checkpoint.meta.config.data.season, series),
-        );
-        let forecaster = checkpoint.forecaster_for(member, device)?;
-        if part.origin >= part.end || part.origin < forecaster.lookback() {
-            continue;
-        }
-        let mut steps = (part.end - part.origin).min(reach);
-        if forecaster.featurizer.has_covariates() {
-            steps = steps.min(forecaster.featurizer.horizon);
-        }
-        let scale = seasonal_scale(&series.values[..part.origin], part.season.unwrap_or(1));
-        parts.push((forecaster, series, part.origin, steps, scale));
-    }
-    let fewest = parts.iter().map(|p| p.3).min().unwrap_or(0);
-    if parts.iter().any(|p| p.3 > fewest) {
-        note("some series' held-out parts are shorter than others: intervals are pooled over the steps each holds");
-    }
-    let one_go: Vec<OneGo> = (parts.iter())
-        .filter(|p| p.4.is_finite() && p.4 > 0.0)
-        .map(|(forecaster, series, origin, steps, scale)| OneGo {
-            forecaster,
-            columns: (*series).into(),
-            origin: *origin,
-            steps: *steps,
-            scale: *scale,
-        })
-        .collect();
-    crate::coverage::in_one_go(&one_go, levels)
 }
