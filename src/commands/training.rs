@@ -106,29 +106,29 @@ impl Training {
         };
         let mut kept: Vec<Ready> = Vec::with_capacity(total);
         let mut skipped: Vec<(String, String)> = Vec::new();
-        for named in series {
-            let s = &named.loaded.series;
+        for one in series {
+            let s = &one.loaded.series;
             pipeline::check_values(
                 config.model.transform,
                 Chosen::ThisRun,
                 s,
-                &named.loaded.lines,
+                &one.loaded.lines,
             )
-            .map_err(|m| GrufError::data(&path(&named), format!("{}{m}", whose(&named.id))))?;
+            .map_err(|m| GrufError::data(&path(&one), format!("{}{m}", whose(&one.id))))?;
             match pipeline::prepare(&config, s, config.train.test_days) {
                 Ok(Prepared { split, featurizer }) => kept.push(Ready {
-                    named,
+                    named: one,
                     split,
                     featurizer,
                 }),
                 Err(why) if total == 1 => {
                     return Err(GrufError::data(
-                        &path(&named),
-                        format!("{}{why}", whose(&named.id)),
+                        &path(&one),
+                        format!("{}{why}", whose(&one.id)),
                     )
                     .into())
                 }
-                Err(why) => skipped.push((named.id, why)),
+                Err(why) => skipped.push((one.id, why)),
             }
         }
         if let Some((id, why)) = skipped.first() {
