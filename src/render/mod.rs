@@ -9,7 +9,7 @@ mod csv;
 mod json;
 pub mod table;
 
-use crate::backtest::{PanelSummary, Summary};
+use crate::backtest::Summary;
 use crate::compare::Comparison;
 use crate::coverage::Coverage;
 use crate::evaluate::{Evaluation, HorizonError, PanelScores};
@@ -32,12 +32,12 @@ pub trait Renderer {
         horizons: &[HorizonError],
         intervals: Option<&Coverage>,
     ) -> anyhow::Result<String>;
+    /// A backtest's folds: one series' folds and totals, or a named panel's folds pooled
+    /// over the series, then all folds.
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
     /// A global model's held-out parts: each series' scores, then the pooled ones, and the
     /// intervals' scores pooled over the series when there are some.
     fn panel(&self, scores: &PanelScores, intervals: Option<&Coverage>) -> anyhow::Result<String>;
-    /// A global model's backtest: each fold pooled over the series, then all folds.
-    fn panel_backtest(&self, summary: &PanelSummary) -> anyhow::Result<String>;
     /// `compare`: each cell over its seeds, each run, and whether the cells differ by more
     /// than the seeds do.
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String>;
