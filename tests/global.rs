@@ -536,6 +536,41 @@ fn backtest_of_a_panel_scores_intervals_per_fold_and_pooled() {
     assert!(table.contains("80 %"), "{table}");
 }
 
+/// A panel backtest of a model that predicts K > 1 steps pools each series' errors by
+/// horizon as MASE (its MAE over its own naive error), so series on scales 10 to 1,000
+/// count alike: per fold and over all folds.
+#[test]
+fn backtest_of_a_panel_pools_errors_by_horizon_over_each_series_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB", "CCC"], 200),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(
+        gruf(dir.path())
+            .args(["backtest", "--csv", "long.csv", "--id-column", "Symbol"])
+            .args(["--folds", "2", "--horizon", "3", "--format", "json"])
+            .args(FAST),
+    ))
+    .unwrap();
+    for f in doc["folds"].as_array().unwrap() {
+        let h = f["horizons"].as_array().unwrap();
+        assert_eq!(h.len(), 3, "{f}");
+        // Every series' 15 origins of the fold.
+        assert_eq!(h[0]["origins"], 3 * 15, "{f}");
+    }
+    let all = doc["all"]["horizons"].as_array().unwrap();
+    assert_eq!(all.len(), 3, "{doc}");
+    assert_eq!(all[0]["origins"], 2 * 3 * 15, "{doc}");
+    for h in all {
+        // The naive forecast's error over its own one-step error: about 1 at horizon 1,
+        // not the hundreds of the largest series' MAE.
+        let naive = h["naive_mae"].as_f64().unwrap();
+        assert!(naive > 0.2 && naive < 10.0, "{h}");
+    }
+}
+
 /// Many series' warnings: one that every series shares (the price column chosen) is
 /// printed once for all of them, and at most 20 series' own warnings are shown, the rest
 /// counted; `predict` still forecasts every series.

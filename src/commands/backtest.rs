@@ -7,6 +7,7 @@
 //! intervals), pooled over the series of a panel.
 
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::backtest::{fold_bounds, Fold, SeriesFold, Summary};
@@ -14,7 +15,7 @@ use crate::cli::BacktestArgs;
 use crate::config::RunConfig;
 use crate::conformal;
 use crate::coverage::Coverage;
-use crate::data::{format_time, load_csv, Series};
+use crate::data::{format_time, load_csv, Provenance, Series};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, season_before, season_left_out, Scoring, SeriesScores};
 use crate::features::Columns;
@@ -32,6 +33,8 @@ use super::{device, note, renderer, report_loaded, resolve, run_training, season
 /// A series of the panel long enough to backtest: its folds and its seasonal baseline.
 struct Kept<'a> {
     named: &'a Named,
+    /// The file messages name: as given for a plain CSV, else the series' own.
+    file: &'a Path,
     /// Its folds, in time order.
     bounds: Vec<Range<usize>>,
     /// One seasonal baseline for every fold, or none when a season of history does not
@@ -137,7 +140,7 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
                     continue;
                 }
                 return Err(GrufError::data(
-                    s.named.path(),
+                    s.file,
                     format!(
                         "fold {} has nothing to score: each fold needs more than the model's {} of history; pass fewer --folds or a larger --test-size",
                         i + 1,
@@ -184,7 +187,11 @@ fn load(csv: &[std::path::PathBuf], config: &RunConfig, quiet: bool) -> anyhow::
         let loaded = load_csv(path, &config.data)?;
         report_loaded(path, &loaded, quiet);
         return Ok(Panel {
-            provenance: loaded.provenance.clone(),
+            // Messages name the file as it was given.
+            provenance: Provenance {
+                path: path.clone(),
+                ..loaded.provenance.clone()
+            },
             series: vec![Named {
                 id: String::new(),
                 loaded,
@@ -213,17 +220,21 @@ fn keep<'a>(
     for named in &panel.series {
         let series = &named.loaded.series;
         let prefix = series_words(&named.id);
+        let file = match named.id.as_str() {
+            "" => panel.provenance.path.as_path(),
+            _ => named.path(),
+        };
         pipeline::check_values(
             config.model.transform,
             Chosen::ThisRun,
             series,
             &named.loaded.lines,
         )
-        .map_err(|m| GrufError::data(named.path(), format!("{prefix}{m}")))?;
+        .map_err(|m| GrufError::data(file, format!("{prefix}{m}")))?;
         let Ok(bounds) = fold_bounds(series.len(), span, folds) else {
             if named.id.is_empty() {
                 return Err(GrufError::data(
-                    named.path(),
+                    file,
                     format!(
                         "{} rows, fewer than the {} to backtest on",
                         series.len(),
@@ -246,6 +257,7 @@ fn keep<'a>(
         }
         kept.push(Kept {
             named,
+            file,
             bounds,
             season,
         });
