@@ -88,8 +88,10 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
     /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
-    #[arg(long, value_name = "PATH")]
-    pub csv: PathBuf,
+    /// Given several times, one global model over all the files, each one series named by
+    /// its file's stem (eth.csv is 'eth').
+    #[arg(long, value_name = "PATH", required = true)]
+    pub csv: Vec<PathBuf>,
 
     /// Folds the evaluation span (the last --test-size values) is cut into, in time order (1 to 100).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]

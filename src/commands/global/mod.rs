@@ -3,10 +3,6 @@
 //! forecasts every series, or those named by `--series`; `evaluate` and `plot` score and
 //! draw each series' held-out part.
 
-mod backtest;
-
-pub(super) use backtest::run as backtest;
-
 use std::collections::HashMap;
 use std::io::Write;
 
