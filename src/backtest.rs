@@ -4,11 +4,9 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
-
 use crate::coverage::Coverage;
 
-use crate::evaluate::{Evaluation, HorizonError, PanelScores};
+use crate::evaluate::{HorizonError, PanelScores, SeriesScores};
 
 /// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
 /// in time order. `Err` says why it cannot be done, for the caller to word.
@@ -31,70 +29,153 @@ pub enum Cut {
     SpanTooLong,
 }
 
-/// One fold: where it lies and how every forecaster did on it.
-#[derive(Debug, Clone, Serialize)]
+/// One series' fold: where its model was fitted to and how every forecaster did on it.
+#[derive(Debug, Clone)]
+pub struct SeriesFold {
+    /// The last date the fold's model was fitted on, in this series.
+    pub trained_to: String,
+    /// The series' scores over the fold: its id ("" for the one series of a plain CSV),
+    /// one-step errors, the fold forecast in one go from its start, errors at each horizon
+    /// 1..K for a model that predicts K > 1 steps at once, the calibrated intervals (its
+    /// model calibrated on the validation parts of every series), and the naive error on
+    /// its training part (the MASE scale, by which its horizon errors are divided to be
+    /// pooled with other series').
+    pub scores: SeriesScores,
+}
+
+/// One fold: each series' fold scored by the one model trained before it, and (for a
+/// panel) those scores pooled over the series.
+#[derive(Debug, Clone)]
 pub struct Fold {
     /// 1-based.
     pub fold: usize,
-    /// The last date the fold's model was fitted on.
-    pub trained_to: String,
     /// False when the fold reused the previous fold's model (`--refit-every`).
     pub refit: bool,
-    pub evaluation: Evaluation,
-    /// Errors at each horizon 1..K from every origin of the fold, for a model that
-    /// predicts K > 1 steps at once (empty otherwise).
+    /// Each series scored, in id order: one, unnamed, for a plain CSV.
+    pub series: Vec<SeriesFold>,
+    /// The series' scores pooled, each series counting the same.
+    pub pooled: PanelScores,
+    /// Errors by horizon pooled over the series: one series' own MAE, several series'
+    /// MAE scaled by each one's MASE scale (so a MASE by horizon).
     pub horizons: Vec<HorizonError>,
-    /// The fold's calibrated intervals (its model calibrated on its own validation part),
-    /// scored beside the baselines; `None` when none were asked for or could be given.
-    #[serde(skip)]
+    /// The series' interval scores pooled over their targets.
     pub intervals: Option<Coverage>,
 }
 
-/// Every fold, and each forecaster's MAE over all of them.
+impl Fold {
+    /// Pools `series` (in id order); `None` when no series was scored.
+    pub fn new(fold: usize, refit: bool, series: Vec<SeriesFold>) -> Option<Fold> {
+        let pooled = PanelScores::new(series.iter().map(|s| s.scores.clone()).collect())?;
+        let named = is_named(&series);
+        let horizons = match series.as_slice() {
+            [one] if !named => one.scores.horizons.clone(),
+            _ => pool_horizons(&horizon_rows(series.iter(), named)),
+        };
+        let spans: Vec<Coverage> = (series.iter())
+            .filter_map(|s| s.scores.intervals.clone())
+            .collect();
+        Some(Fold {
+            fold,
+            refit,
+            pooled,
+            horizons,
+            intervals: Coverage::pool(&spans),
+            series,
+        })
+    }
+
+    /// The one series of a backtest of an unnamed series.
+    pub fn only(&self) -> &SeriesFold {
+        &self.series[0]
+    }
+}
+
+/// Whether `series` are of a named panel (`--id-column` or several files): any id
+/// non-empty. Only then do results show ids and pooled rows.
+fn is_named(series: &[SeriesFold]) -> bool {
+    series.iter().any(|s| !s.scores.id.is_empty())
+}
+
+/// Each series' horizon errors, divided by its scale when `scaled` (series of several
+/// scales), for [`pool_horizons`].
+fn horizon_rows<'a>(
+    series: impl Iterator<Item = &'a SeriesFold>,
+    scaled: bool,
+) -> Vec<Vec<HorizonError>> {
+    series
+        .map(|s| {
+            let by = if scaled { s.scores.mase_scale } else { 1.0 };
+            (s.scores.horizons.iter())
+                .map(|h| HorizonError {
+                    model_mae: h.model_mae / by,
+                    naive_mae: h.naive_mae / by,
+                    seasonal_naive_mae: h.seasonal_naive_mae.map(|m| m / by),
+                    ..h.clone()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every fold, and each forecaster's scores over all of them.
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub folds: Vec<Fold>,
-    /// Targets scored over all folds.
+    /// Targets scored over all folds and series.
     pub n: usize,
     /// `(forecaster, MAE over all folds)`, model first: each fold weighted by the targets it
-    /// scored, so the total is the MAE over every target of the span.
+    /// scored, so the total is the MAE over every target of the span (of one series: MAEs
+    /// of series on different scales do not add up).
     pub totals: Vec<(String, f64)>,
-    /// Errors at each horizon over all folds, each fold weighted by its origins at that
-    /// horizon (empty for one-step models).
+    /// Errors at each horizon over all folds (and series, scaled as in [`Fold::horizons`]),
+    /// each weighted by its origins at that horizon (empty for one-step models).
     pub horizons: Vec<HorizonError>,
     /// The folds' interval scores pooled over their targets.
     pub intervals: Option<Coverage>,
+    /// Every (series, fold) pooled, each counting the same.
+    pub all: PanelScores,
 }
 
 impl Summary {
-    /// Sums `folds` (at least one).
+    /// Sums `folds` (at least one, each with a series).
     pub fn new(folds: Vec<Fold>) -> Summary {
-        let n: usize = folds.iter().map(|f| f.evaluation.n).sum();
-        let names = folds
-            .first()
-            .map(|f| f.evaluation.rows.iter().map(|(name, _)| name.clone()))
+        let each = || folds.iter().flat_map(|f| f.series.iter());
+        let n: usize = each().map(|s| s.scores.one_step.n).sum();
+        let names = each()
+            .next()
+            .map(|s| s.scores.one_step.rows.iter().map(|(name, _)| name.clone()))
             .into_iter()
             .flatten();
         let totals = names
             .map(|name| {
-                let sum: f64 = folds
-                    .iter()
-                    .map(|f| {
-                        f.evaluation.get(&name).map_or(f64::NAN, |m| m.mae) * f.evaluation.n as f64
+                let sum: f64 = each()
+                    .map(|s| {
+                        let e = &s.scores.one_step;
+                        e.get(&name).map_or(f64::NAN, |m| m.mae) * e.n as f64
                     })
                     .sum();
                 (name, sum / n as f64)
             })
             .collect();
-        let horizons = pool_horizons(&folds);
-        let spans: Vec<Coverage> = folds.iter().filter_map(|f| f.intervals.clone()).collect();
+        let named = folds.iter().any(|f| is_named(&f.series));
+        let horizons = pool_horizons(&horizon_rows(each(), named));
+        let spans: Vec<Coverage> = each().filter_map(|s| s.scores.intervals.clone()).collect();
+        let all = PanelScores::new(each().map(|s| s.scores.clone()).collect())
+            .expect("every fold scored a series");
         Summary {
             intervals: Coverage::pool(&spans),
             folds,
             n,
             totals,
             horizons,
+            all,
         }
+    }
+
+    /// Whether the backtest was of a named panel: the renderers then show series and
+    /// pooled scores; otherwise the one series' folds.
+    pub fn named(&self) -> bool {
+        self.folds.iter().any(|f| is_named(&f.series))
     }
 
     /// A forecaster's MAE over all folds (NaN if there is no such forecaster).
@@ -107,19 +188,18 @@ impl Summary {
 
     /// The seasonal naive baseline's period and MAE over all folds, if it was scored.
     pub fn seasonal(&self) -> Option<(usize, f64)> {
-        let m = self.folds.first()?.evaluation.season?;
+        let m = self.folds.first()?.only().scores.one_step.season?;
         Some((m, self.total(&crate::evaluate::seasonal_name(m))))
     }
 }
 
-/// Every fold's horizon errors pooled: at each horizon, the mean over all origins of all
-/// folds (a fold's MAE weighted by its origins there).
-fn pool_horizons(folds: &[Fold]) -> Vec<HorizonError> {
-    let steps = folds.iter().map(|f| f.horizons.len()).max().unwrap_or(0);
+/// Several spans' horizon errors (folds, series) pooled: at each horizon, the mean over all
+/// origins of all spans (a span's MAE weighted by its origins there).
+fn pool_horizons(spans: &[Vec<HorizonError>]) -> Vec<HorizonError> {
+    let steps = spans.iter().map(Vec::len).max().unwrap_or(0);
     (1..=steps)
         .filter_map(|h| {
-            let rows: Vec<&HorizonError> =
-                folds.iter().filter_map(|f| f.horizons.get(h - 1)).collect();
+            let rows: Vec<&HorizonError> = spans.iter().filter_map(|s| s.get(h - 1)).collect();
             let origins: usize = rows.iter().map(|r| r.origins).sum();
             if origins == 0 {
                 return None;
@@ -146,7 +226,7 @@ fn pool_horizons(folds: &[Fold]) -> Vec<HorizonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::Metrics;
+    use crate::evaluate::{Evaluation, Metrics};
 
     #[test]
     fn folds_tile_the_span_in_order() {
@@ -156,71 +236,83 @@ mod tests {
         assert_eq!(fold_bounds(10, 30, 4), Err(Cut::SpanTooLong));
     }
 
+    /// A series' fold with the model's one-step MAE `mae` over `n` targets and its
+    /// horizon-1 MAE `h1` from `n` origins, on scale `scale`.
+    fn series(id: &str, n: usize, mae: f64, h1: f64, scale: f64) -> SeriesFold {
+        SeriesFold {
+            trained_to: String::new(),
+            scores: SeriesScores {
+                id: id.into(),
+                one_step: Evaluation {
+                    n,
+                    first_date: String::new(),
+                    last_date: String::new(),
+                    held_out: true,
+                    rows: vec![(
+                        "model".into(),
+                        Metrics {
+                            mae,
+                            rmse: mae,
+                            mape: Some(0.0),
+                            smape: 0.0,
+                            mase: 0.0,
+                            directional: None,
+                        },
+                    )],
+                    calendar: None,
+                    season: None,
+                },
+                seen: true,
+                ahead: None,
+                horizons: vec![HorizonError {
+                    horizon: 1,
+                    model_mae: h1,
+                    naive_mae: 2.0 * scale,
+                    seasonal_naive_mae: None,
+                    origins: n,
+                    direct: true,
+                }],
+                mase_scale: scale,
+                intervals: None,
+            },
+        }
+    }
+
     #[test]
     fn totals_weigh_each_fold_by_its_targets() {
-        let fold = |n: usize, mae: f64| Fold {
-            fold: 1,
-            trained_to: String::new(),
-            refit: true,
-            evaluation: Evaluation {
-                n,
-                first_date: String::new(),
-                last_date: String::new(),
-                held_out: true,
-                rows: vec![(
-                    "model".into(),
-                    Metrics {
-                        mae,
-                        rmse: mae,
-                        mape: Some(0.0),
-                        smape: 0.0,
-                        mase: 0.0,
-                        directional: None,
-                    },
-                )],
-                calendar: None,
-                season: None,
-            },
-            horizons: Vec::new(),
-            intervals: None,
-        };
-        let s = Summary::new(vec![fold(10, 1.0), fold(30, 3.0)]);
+        let fold = |n: usize, mae: f64| Fold::new(1, true, vec![series("", n, mae, mae, 10.0)]);
+        let s = Summary::new(vec![fold(10, 1.0).unwrap(), fold(30, 3.0).unwrap()]);
+        assert!(!s.named());
         assert_eq!(s.n, 40);
         assert_eq!(s.total("model"), 2.5);
         assert!(s.total("naive").is_nan());
         assert_eq!(s.seasonal(), None);
+        // One series' horizon errors stay in its units.
+        assert_eq!(s.folds[0].horizons[0].model_mae, 1.0);
+        assert_eq!(s.horizons[0].model_mae, 2.5);
+        assert_eq!(s.horizons[0].naive_mae, 20.0);
     }
-}
 
-/// One fold of a global model's walk-forward evaluation: each series' fold, scored like
-/// `evaluate` scores a held-out part, and pooled.
-#[derive(Debug, Clone, Serialize)]
-pub struct PanelFold {
-    /// 1-based.
-    pub fold: usize,
-    /// False when the fold reused the previous fold's model (`--refit-every`).
-    pub refit: bool,
-    pub scores: PanelScores,
-}
-
-/// Every fold of a global model's backtest, and all of them pooled: each (series, fold)
-/// counts the same.
-#[derive(Debug, Clone, Serialize)]
-pub struct PanelSummary {
-    pub folds: Vec<PanelFold>,
-    pub all: PanelScores,
-}
-
-impl PanelSummary {
-    /// Pools `folds`; `None` when no fold scored a series.
-    pub fn new(folds: Vec<PanelFold>) -> Option<PanelSummary> {
-        let every = folds
-            .iter()
-            .flat_map(|f| f.scores.series.iter().cloned())
-            .collect();
-        Some(PanelSummary {
-            all: PanelScores::new(every)?,
-            folds,
-        })
+    /// Series on scales 1 and 1,000 pool their horizon errors as MASE (each over its own
+    /// scale), each origin counting the same; every (series, fold) counts once in `all`.
+    #[test]
+    fn a_panel_pools_horizon_errors_over_each_series_scale() {
+        let fold = Fold::new(
+            1,
+            true,
+            vec![
+                series("a", 10, 1.0, 1.0, 1.0),
+                series("b", 30, 3000.0, 3000.0, 1000.0),
+            ],
+        )
+        .unwrap();
+        assert_eq!(fold.horizons[0].model_mae, 2.5);
+        assert_eq!(fold.horizons[0].naive_mae, 2.0);
+        assert_eq!(fold.horizons[0].origins, 40);
+        assert!(Fold::new(2, true, Vec::new()).is_none());
+        let s = Summary::new(vec![fold.clone(), fold]);
+        assert!(s.named());
+        assert_eq!(s.all.one_step.series, 4);
+        assert_eq!(s.horizons[0].model_mae, 2.5);
     }
 }

@@ -88,8 +88,10 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
     /// CSV with a date column and a price column (Yahoo Finance's layout works as is).
-    #[arg(long, value_name = "PATH")]
-    pub csv: PathBuf,
+    /// Given several times, one global model over all the files, each one series named by
+    /// its file's stem (eth.csv is 'eth').
+    #[arg(long, value_name = "PATH", required = true)]
+    pub csv: Vec<PathBuf>,
 
     /// Folds the evaluation span (the last --test-size values) is cut into, in time order (1 to 100).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -481,13 +483,17 @@ pub struct Source {
     pub model: PathBuf,
 
     /// Newer data to use instead of the training CSV (same columns, or others named with
-    /// --column, --date-column, --date-format, --id-column; scaled with the stored scaler). For a model trained on several files, repeatable: each file one series,
-    /// named by its stem as in training.
+    /// --column, --date-column, --date-format, --id-column; scaled with the stored scaler).
+    /// For a model trained on several files, repeatable: each file one series, named by its
+    /// stem as in training. A global model also forecasts series it was not trained on (ids
+    /// of a long --csv, or files) when its transform is window, diff, logret or seasonal:
+    /// each new series is scaled on its own past before its last --test-size values, as a
+    /// training series would be (minmax models refuse them).
     #[arg(long, value_name = "PATH")]
     pub csv: Vec<PathBuf>,
 
-    /// For a global model: only this series (repeatable) [default: the series of --csv, else
-    /// every series of the model].
+    /// For a global model: only this series (repeatable), one it was trained on or one of
+    /// --csv [default: every series of --csv, else every series of the model].
     #[arg(long, value_name = "ID")]
     pub series: Vec<String>,
 

@@ -4,7 +4,7 @@
 use predicates::str::contains;
 
 mod common;
-use common::{gruf, workspace, FAST};
+use common::{gruf, stdout, workspace, FAST};
 
 #[test]
 fn backtest_walks_forward_fold_by_fold() {
@@ -60,4 +60,38 @@ fn backtest_walks_forward_fold_by_fold() {
         .assert()
         .code(2)
         .stderr(contains("--folds"));
+}
+
+/// Several `--csv` files are a panel, each series named by its file's stem, as `train`
+/// reads them: one network per fold on both, each file's fold scored and pooled.
+#[test]
+fn backtest_of_several_files_is_a_panel() {
+    let dir = workspace();
+    common::sample(dir.path(), 240, "other.csv");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(
+        gruf(dir.path())
+            .args([
+                "backtest",
+                "--csv",
+                "prices.csv",
+                "--csv",
+                "other.csv",
+                "--folds",
+                "2",
+                "--format",
+                "json",
+            ])
+            .args(FAST),
+    ))
+    .unwrap();
+    let folds = doc["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 2, "{doc}");
+    for f in folds {
+        let ids: Vec<&str> = (f["scores"]["series"].as_array().unwrap().iter())
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["other", "prices"], "{f}");
+        assert_eq!(f["scores"]["one_step"]["series"], 2, "{f}");
+    }
+    assert_eq!(doc["all"]["one_step"]["series"], 4, "{doc}");
 }

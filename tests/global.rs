@@ -480,6 +480,97 @@ fn backtest_walks_every_series_forward() {
     assert_eq!(n, ["15", "15"], "{csv}");
 }
 
+/// `backtest --id-column --interval 0.8` scores each fold's calibrated intervals (one
+/// network calibrated on every series' validation part) pooled over the series, and over
+/// all folds; the table says so too.
+#[test]
+fn backtest_of_a_panel_scores_intervals_per_fold_and_pooled() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB", "CCC"], 200),
+    );
+    let args = [
+        "backtest",
+        "--csv",
+        "long.csv",
+        "--id-column",
+        "Symbol",
+        "--folds",
+        "2",
+        "--interval",
+        "0.8",
+    ];
+    let doc: serde_json::Value = serde_json::from_str(&stdout(
+        gruf(dir.path())
+            .args(args)
+            .args(["--format", "json"])
+            .args(FAST),
+    ))
+    .unwrap();
+    let folds = doc["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 2, "{doc}");
+    let model_row = |c: &serde_json::Value, steps: u64| -> serde_json::Value {
+        (c["rows"].as_array().unwrap().iter())
+            .find(|r| r["forecaster"] == "model" && r["steps"] == steps)
+            .unwrap_or_else(|| panic!("no model row {steps} steps ahead: {c}"))
+            .clone()
+    };
+    let mut targets = 0;
+    for f in folds {
+        let c = &f["intervals"];
+        assert_eq!(c["levels"], serde_json::json!([0.8]), "{f}");
+        let row = model_row(c, 1);
+        let coverage = row["scores"][0]["coverage"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&coverage), "{row}");
+        // Every series' 15 one-step targets of the fold.
+        assert_eq!(row["scores"][0]["n"], 3 * 15, "{row}");
+        targets += row["scores"][0]["n"].as_u64().unwrap();
+    }
+    let all = &doc["all"]["intervals"];
+    assert_eq!(model_row(all, 1)["scores"][0]["n"], targets, "{all}");
+
+    let table = stdout(gruf(dir.path()).args(args).args(FAST));
+    assert_eq!(table.matches("\nintervals: ").count(), 3, "{table}");
+    assert!(table.contains("80 %"), "{table}");
+}
+
+/// A panel backtest of a model that predicts K > 1 steps pools each series' errors by
+/// horizon as MASE (its MAE over its own naive error), so series on scales 10 to 1,000
+/// count alike: per fold and over all folds.
+#[test]
+fn backtest_of_a_panel_pools_errors_by_horizon_over_each_series_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB", "CCC"], 200),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(
+        gruf(dir.path())
+            .args(["backtest", "--csv", "long.csv", "--id-column", "Symbol"])
+            .args(["--folds", "2", "--horizon", "3", "--format", "json"])
+            .args(FAST),
+    ))
+    .unwrap();
+    for f in doc["folds"].as_array().unwrap() {
+        let h = f["horizons"].as_array().unwrap();
+        assert_eq!(h.len(), 3, "{f}");
+        // Every series' 15 origins of the fold.
+        assert_eq!(h[0]["origins"], 3 * 15, "{f}");
+    }
+    let all = doc["all"]["horizons"].as_array().unwrap();
+    assert_eq!(all.len(), 3, "{doc}");
+    assert_eq!(all[0]["origins"], 2 * 3 * 15, "{doc}");
+    for h in all {
+        // The naive forecast's error over its own one-step error: about 1 at horizon 1,
+        // not the hundreds of the largest series' MAE.
+        let naive = h["naive_mae"].as_f64().unwrap();
+        assert!(naive > 0.2 && naive < 10.0, "{h}");
+    }
+}
+
 /// Many series' warnings: one that every series shares (the price column chosen) is
 /// printed once for all of them, and at most 20 series' own warnings are shown, the rest
 /// counted; `predict` still forecasts every series.

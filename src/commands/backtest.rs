@@ -1,193 +1,175 @@
-//! `gruf backtest`: walk-forward folds on an expanding window, each scored like `evaluate`.
+//! `gruf backtest`: walk-forward folds over the last `--test-size` values of every series of
+//! a panel, on an expanding window. A plain CSV is a panel of one unnamed series;
+//! `--id-column` or several `--csv` files a panel of many. Each fold retrains one network on
+//! every series' history before the fold (each series' transform refitted on its own history
+//! only), calibrates it on every series' validation part, and scores each series' fold as
+//! `evaluate` scores a held-out part (one-step errors, errors by horizon, calibrated
+//! intervals), pooled over the series of a panel.
 
+use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::backtest::{fold_bounds, Cut, Fold, Summary};
+use crate::backtest::{fold_bounds, Fold, SeriesFold, Summary};
 use crate::cli::BacktestArgs;
+use crate::config::RunConfig;
 use crate::conformal;
 use crate::coverage::Coverage;
-use crate::data::{format_time, load_csv};
+use crate::data::{format_time, load_csv, Provenance, Series};
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, season_before, season_left_out, Scoring};
+use crate::evaluate::{naive_scale, season_before, season_left_out, Scoring, SeriesScores};
+use crate::features::Columns;
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{plural, print};
+use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::progress::Reporter;
-
 use crate::train::TrainData;
 
-use super::{device, note, renderer, report_loaded, resolve, run_training, season_for};
+use super::global::{report_panel, Part, NAMED};
+use super::{device, note, renderer, report_loaded, resolve, run_training, season_for, warn};
+
+/// A series of the panel long enough to backtest: its folds and its seasonal baseline.
+struct Kept<'a> {
+    named: &'a Named,
+    /// The file messages name: as given for a plain CSV, else the series' own.
+    file: &'a Path,
+    /// Its folds, in time order.
+    bounds: Vec<Range<usize>>,
+    /// One seasonal baseline for every fold, or none when a season of history does not
+    /// come before the first fold.
+    season: Option<usize>,
+}
+
+impl Kept<'_> {
+    fn series(&self) -> &Series {
+        &self.named.loaded.series
+    }
+
+    /// The series' history before fold `i`: an expanding window. Covariates run on past
+    /// the fold's end; nothing reads them there.
+    fn history(&self, i: usize) -> Columns<'_> {
+        Columns::from(self.series()).before(self.bounds[i].end)
+    }
+}
+
+/// A kept series' forecaster for the folds of the last model trained (its networks, the
+/// transforms fitted on the series' history, the calibration shared by every series) and
+/// the series' training end; `None` when the series could not be fitted before that fold.
+type Fitted = Vec<Option<(Forecaster, usize)>>;
 
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
-    let (mut config, seed) = resolve(&args.options)?;
-    if config.data.id_column.is_some() {
-        return super::global::backtest(&args, config, seed);
-    }
+    let (config, seed) = resolve(&args.options)?;
     let quiet = args.options.quiet;
-    let csv = &args.csv;
-    let loaded = load_csv(csv, &config.data)?;
-    report_loaded(csv, &loaded, quiet);
-    pipeline::check_values(
-        config.model.transform,
-        Chosen::ThisRun,
-        &loaded.series,
-        &loaded.lines,
-    )
-    .map_err(|m| GrufError::data(csv, m))?;
-    let series = loaded.series;
-    let cal = series.calendar;
+    let panel = load(&args.csv, &config, quiet)?;
+    let named = panel.series.iter().any(|n| !n.id.is_empty());
     let span = config.train.test_days;
     let folds = args.folds as usize;
-    let bounds = fold_bounds(series.len(), span, folds).map_err(|cut| -> anyhow::Error {
-        match cut {
-            Cut::TooManyFolds => GrufError::usage(format!(
-                "--test-size {span} cannot be cut into {folds} folds; pass a larger --test-size or fewer --folds"
-            ))
-            .into(),
-            Cut::SpanTooLong => GrufError::data(
-                csv,
-                format!(
-                    "{} rows, fewer than the {} to backtest on",
-                    series.len(),
-                    cal.count(span)
-                ),
-            )
-            .into(),
-        }
-    })?;
-    let eval_start = bounds[0].start;
-    let device = device();
-    let daily = series.is_daily();
-    // One seasonal baseline for every fold, or none when a season of history does not
-    // come before the first fold.
-    let configured = season_for(None, config.data.season, &series);
-    let season = season_before(configured, eval_start);
-    if let (Some(m), None) = (configured, season) {
-        note(&season_left_out(m, eval_start, cal));
+    if span < folds {
+        return Err(GrufError::usage(format!(
+            "--test-size {span} cannot be cut into {folds} folds; pass a larger --test-size or fewer --folds"
+        ))
+        .into());
     }
+    let kept = keep(&panel, &config, span, folds)?;
     if !quiet {
-        crate::eprintln_lossy!(
-            "gruf: backtest over {} to {} ({}), {folds} fold{}, retraining every {}; seed {seed}",
-            format_time(series.dates[eval_start], daily),
-            format_time(series.dates[series.len() - 1], daily),
-            cal.count(span),
-            plural(folds),
-            if args.refit_every == 1 {
-                "fold".to_string()
-            } else {
-                format!("{} folds", args.refit_every)
-            }
-        );
+        let every = if args.refit_every == 1 {
+            "fold".to_string()
+        } else {
+            format!("{} folds", args.refit_every)
+        };
+        if named {
+            crate::eprintln_lossy!(
+                "gruf: backtest of one global model over {} series: the last {span} values of each in {folds} fold{}, retraining every {every}; seed {seed}",
+                kept.len(),
+                plural(folds),
+            );
+        } else {
+            let series = kept[0].series();
+            let daily = series.is_daily();
+            crate::eprintln_lossy!(
+                "gruf: backtest over {} to {} ({}), {folds} fold{}, retraining every {every}; seed {seed}",
+                format_time(series.dates[kept[0].bounds[0].start], daily),
+                format_time(series.dates[series.len() - 1], daily),
+                series.calendar.count(span),
+                plural(folds),
+            );
+        }
     }
 
+    let mut trainer = Trainer {
+        config,
+        seed,
+        panel: &panel,
+        kept: &kept,
+        folds,
+        device: device(),
+        quiet,
+    };
     // Levels asked for are refused in a fold that cannot give them; the default ones are
     // left out there (said once).
-    let levels = Some(args.interval.clone());
     let mut levels_note = false;
     let mut results = Vec::with_capacity(folds);
-    let mut current: Option<(Forecaster, usize)> = None;
+    let mut current: Option<Fitted> = None;
     crate::interrupt::watch(BACKTEST_WORDS);
-    for (i, fold) in bounds.iter().enumerate() {
+    for i in 0..folds {
         if crate::interrupt::requested().is_some() {
             break;
         }
-        let (start, end) = (fold.start, fold.end);
         let refit = i % args.refit_every as usize == 0 || current.is_none();
         if refit {
-            // Everything before the fold is history: an expanding window.
-            // Covariates run on past `end`; nothing reads them there.
-            let history = crate::features::Columns::from(&series).before(end);
-            let Prepared { split, featurizer } =
-                pipeline::prepare(&config, history, end - start)
-                    .map_err(|m| GrufError::data(csv, format!("fold {}: {m}", i + 1)))?;
-            // The network's input width is the featurizer's: the price, then each covariate.
-            config.model.features = featurizer.features();
-            if !quiet {
-                crate::eprintln_lossy!(
-                    "gruf: fold {}/{folds}: training on {} values",
-                    i + 1,
-                    split.fit_end()
-                );
+            match trainer.train(i)? {
+                Some(fitted) => current = Some(fitted),
+                None => break,
             }
-            let trained = run_training(
-                &config,
-                seed,
-                &[TrainData {
-                    values: history,
-                    featurizer: &featurizer,
-                    split: &split,
-                }],
-                &device,
-                Reporter::new(quiet),
-            )?;
-            if trained.interrupted.is_some() {
-                break;
-            }
-            let mut forecaster = Forecaster {
-                models: fold_networks(&config, &trained)?,
-                featurizer,
-                device: device.clone(),
-                calibration: None,
-            };
-            let part = conformal::Part {
-                columns: history,
-                forecaster: &forecaster,
-                val: split.val.clone(),
-            };
-            let calibration = conformal::calibrate(&[part], &config.model)?;
-            forecaster.calibration = calibration.map(Arc::new);
-            current = Some((forecaster, split.fit_end()));
         }
-        let Some((forecaster, fit_end)) = &current else {
+        let Some(fitted) = &current else {
             unreachable!("a model was trained above")
         };
-        let scoring = Scoring {
-            mase_scale: naive_scale(&series.values[..*fit_end]),
-            season,
-            held_out: true,
-        };
-        let history = forecaster.lookback();
-        let start = start.max(history);
-        if start >= end {
+        let mut scored = Vec::with_capacity(kept.len());
+        for (s, fit) in kept.iter().zip(fitted) {
+            let Some((forecaster, fit_end)) = fit else {
+                continue;
+            };
+            let series = s.series();
+            let history = forecaster.lookback();
+            let (start, end) = (s.bounds[i].start.max(history), s.bounds[i].end);
+            if start >= end {
+                if named {
+                    continue;
+                }
+                return Err(GrufError::data(
+                    s.file,
+                    format!(
+                        "fold {} has nothing to score: each fold needs more than the model's {} of history; pass fewer --folds or a larger --test-size",
+                        i + 1,
+                        series.calendar.count(history)
+                    ),
+                )
+                .into());
+            }
+            let fold = score_fold(
+                s,
+                forecaster,
+                *fit_end,
+                start..end,
+                &args.interval,
+                &mut levels_note,
+            )?;
+            scored.push(fold);
+        }
+        let Some(fold) = Fold::new(i + 1, refit, scored) else {
             return Err(GrufError::data(
-                csv,
+                &panel.provenance.path,
                 format!(
-                    "fold {} has nothing to score: each fold needs more than the model's {} of history; pass fewer --folds or a larger --test-size",
-                    i + 1,
-                    cal.count(history)
+                    "fold {} has nothing to score: each fold needs more history than the model's input; pass fewer --folds or a larger --test-size",
+                    i + 1
                 ),
             )
             .into());
-        }
-        let evaluation = crate::evaluate::evaluate(forecaster, &series, start..end, scoring)?;
-        // A model that predicts K > 1 steps at once is scored at every one of them, from
-        // each origin of the fold (targets past the fold's end are still in the data).
-        let k = forecaster.featurizer.horizon;
-        let horizons = if k > 1 {
-            crate::evaluate::horizon_errors(forecaster, &series, start..end, k, season)?
-        } else {
-            Vec::new()
         };
-        let intervals = match &levels {
-            None => None,
-            Some(asked) => fold_intervals(
-                forecaster,
-                &series,
-                start..end,
-                asked,
-                &mut levels_note,
-                scoring.mase_scale,
-            )?,
-        };
-        results.push(Fold {
-            fold: i + 1,
-            trained_to: series.zone.iso(series.dates[*fit_end - 1], daily),
-            refit,
-            evaluation,
-            horizons,
-            intervals,
-        });
+        results.push(fold);
     }
     let finished = results.len();
     if finished == 0 {
@@ -198,14 +180,318 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     finish_folds(args.format, out, finished, folds)
 }
 
+/// The panel to backtest, its notes reported: one plain CSV is a panel of one unnamed
+/// series; `--id-column` or several files a panel of named series.
+fn load(csv: &[std::path::PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Result<Panel> {
+    if let ([path], None) = (csv, &config.data.id_column) {
+        let loaded = load_csv(path, &config.data)?;
+        report_loaded(path, &loaded, quiet);
+        return Ok(Panel {
+            // Messages name the file as it was given.
+            provenance: Provenance {
+                path: path.clone(),
+                ..loaded.provenance.clone()
+            },
+            series: vec![Named {
+                id: String::new(),
+                loaded,
+                file: None,
+            }],
+            notes: Vec::new(),
+        });
+    }
+    let panel = panel::load(csv, &config.data)?;
+    report_panel(&panel, quiet);
+    Ok(panel)
+}
+
+/// The series long enough for the span, each with its folds and seasonal baseline. A value
+/// its transform cannot take is an error naming the series; a series of a panel shorter
+/// than the span is left out by name (the one series of a plain CSV is refused).
+fn keep<'a>(
+    panel: &'a Panel,
+    config: &RunConfig,
+    span: usize,
+    folds: usize,
+) -> anyhow::Result<Vec<Kept<'a>>> {
+    let mut kept = Vec::with_capacity(panel.series.len());
+    let mut short: Vec<&str> = Vec::new();
+    let mut left_out = Vec::new();
+    for named in &panel.series {
+        let series = &named.loaded.series;
+        let prefix = series_words(&named.id);
+        let file = match named.id.as_str() {
+            "" => panel.provenance.path.as_path(),
+            _ => named.path(),
+        };
+        pipeline::check_values(
+            config.model.transform,
+            Chosen::ThisRun,
+            series,
+            &named.loaded.lines,
+        )
+        .map_err(|m| GrufError::data(file, format!("{prefix}{m}")))?;
+        let Ok(bounds) = fold_bounds(series.len(), span, folds) else {
+            if named.id.is_empty() {
+                return Err(GrufError::data(
+                    file,
+                    format!(
+                        "{} rows, fewer than the {} to backtest on",
+                        series.len(),
+                        series.calendar.count(span)
+                    ),
+                )
+                .into());
+            }
+            short.push(&named.id);
+            continue;
+        };
+        let configured = season_for(None, config.data.season, series);
+        let first = bounds[0].start;
+        let season = season_before(configured, first);
+        if let (Some(m), None) = (configured, season) {
+            left_out.push((
+                named.id.as_str(),
+                season_left_out(m, first, series.calendar),
+            ));
+        }
+        kept.push(Kept {
+            named,
+            file,
+            bounds,
+            season,
+        });
+    }
+    if !short.is_empty() {
+        let longest = (panel.series.iter()).map(|n| n.loaded.series.len()).max();
+        if kept.is_empty() {
+            return Err(GrufError::data(
+                &panel.provenance.path,
+                format!(
+                    "every series is shorter than the {span} values to backtest on (the longest has {} rows); pass a smaller --test-size",
+                    longest.unwrap_or(0)
+                ),
+            )
+            .into());
+        }
+        warn(&format!(
+            "left out {} series of {}, shorter than the {span} values to backtest on: {}",
+            short.len(),
+            panel.series.len(),
+            name_some(&short, NAMED)
+        ));
+    }
+    if let Some((id, why)) = left_out.first() {
+        note(&match left_out.len() {
+            1 => format!("{}{why}", series_words(id)),
+            n => format!("{n} series (first '{id}'): {why}"),
+        });
+    }
+    Ok(kept)
+}
+
+/// `series 'id': ` before a message about a named series; nothing for an unnamed one.
+fn series_words(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!("series '{id}': ")
+    }
+}
+
+/// What every fold's training shares: the run's settings, the panel and its kept series.
+struct Trainer<'a> {
+    /// The resolved configuration; `model.features` is set by each fold's transforms.
+    config: RunConfig,
+    seed: u64,
+    panel: &'a Panel,
+    kept: &'a [Kept<'a>],
+    folds: usize,
+    device: candle_core::Device,
+    quiet: bool,
+}
+
+impl Trainer<'_> {
+    /// Trains fold `i`'s network on every kept series' history before the fold and
+    /// calibrates it on their validation parts; `None` when a signal stopped the training.
+    /// A series too short to train on before the fold is left out of it by name (the one
+    /// series of a plain CSV is refused, as is a fold no series can be trained for).
+    fn train(&mut self, i: usize) -> anyhow::Result<Option<Fitted>> {
+        let Trainer {
+            config,
+            seed,
+            panel,
+            kept,
+            folds,
+            device,
+            quiet,
+        } = self;
+        let (seed, kept, folds, device, quiet) = (*seed, *kept, *folds, &*device, *quiet);
+        let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(kept.len());
+        let mut unfit: Vec<(&str, String)> = Vec::new();
+        for s in kept {
+            let fold = &s.bounds[i];
+            match pipeline::prepare(config, s.history(i), fold.end - fold.start) {
+                Ok(p) => prepared.push(Some(p)),
+                Err(why) => {
+                    unfit.push((&s.named.id, why));
+                    prepared.push(None);
+                }
+            }
+        }
+        let Some(first) = prepared.iter().flatten().next() else {
+            let (id, why) = &unfit[0];
+            let msg = if id.is_empty() {
+                format!("fold {}: {why}", i + 1)
+            } else {
+                format!(
+                    "fold {}: no series is long enough to train on before it (series '{id}': {why})",
+                    i + 1
+                )
+            };
+            return Err(GrufError::data(&panel.provenance.path, msg).into());
+        };
+        if !unfit.is_empty() {
+            let ids: Vec<&str> = unfit.iter().map(|(id, _)| *id).collect();
+            warn(&format!(
+                "fold {}: left out {} series too short to train on before the fold: {}",
+                i + 1,
+                unfit.len(),
+                name_some(&ids, NAMED)
+            ));
+        }
+        // The network's input width is the featurizer's: the price, then each covariate.
+        config.model.features = first.featurizer.features();
+        let data: Vec<TrainData<'_>> = (kept.iter().zip(&prepared))
+            .filter_map(|(s, p)| {
+                let p = p.as_ref()?;
+                Some(TrainData {
+                    values: s.history(i),
+                    featurizer: &p.featurizer,
+                    split: &p.split,
+                })
+            })
+            .collect();
+        if !quiet {
+            match data.as_slice() {
+                [one] if kept[0].named.id.is_empty() => crate::eprintln_lossy!(
+                    "gruf: fold {}/{folds}: training on {} values",
+                    i + 1,
+                    one.split.fit_end()
+                ),
+                _ => crate::eprintln_lossy!(
+                    "gruf: fold {}/{folds}: training on {} series",
+                    i + 1,
+                    data.len()
+                ),
+            }
+        }
+        let trained = run_training(config, seed, &data, device, Reporter::new(quiet))?;
+        if trained.interrupted.is_some() {
+            return Ok(None);
+        }
+        let models = fold_networks(config, &trained)?;
+        // Each series' forecaster, then one calibration on every series' validation part.
+        let forecasters: Vec<Option<(Forecaster, usize, Range<usize>)>> = prepared
+            .into_iter()
+            .map(|p| {
+                p.map(|Prepared { split, featurizer }| {
+                    let forecaster = Forecaster {
+                        models: models.clone(),
+                        featurizer,
+                        device: device.clone(),
+                        calibration: None,
+                    };
+                    (forecaster, split.fit_end(), split.val)
+                })
+            })
+            .collect();
+        let parts: Vec<conformal::Part<'_>> = (kept.iter().zip(&forecasters))
+            .filter_map(|(s, f)| {
+                let (forecaster, _, val) = f.as_ref()?;
+                Some(conformal::Part {
+                    columns: s.history(i),
+                    forecaster,
+                    val: val.clone(),
+                })
+            })
+            .collect();
+        let calibration = conformal::calibrate(&parts, &config.model)?.map(Arc::new);
+        drop(parts);
+        Ok(Some(
+            (forecasters.into_iter())
+                .map(|f| {
+                    f.map(|(mut forecaster, fit_end, _)| {
+                        forecaster.calibration = calibration.clone();
+                        (forecaster, fit_end)
+                    })
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Scores series `s`' fold `span` (from its first target with enough history) with
+/// `forecaster`, trained on the series' values before `fit_end`: one-step errors, the fold
+/// forecast in one go from its start, errors by horizon for a model that predicts K > 1
+/// steps, and the calibrated intervals.
+fn score_fold(
+    s: &Kept<'_>,
+    forecaster: &Forecaster,
+    fit_end: usize,
+    span: Range<usize>,
+    asked: &[Level],
+    noted: &mut bool,
+) -> anyhow::Result<SeriesFold> {
+    let series = s.series();
+    let mase_scale = naive_scale(&series.values[..fit_end]);
+    let scoring = Scoring {
+        mase_scale,
+        season: s.season,
+        held_out: true,
+    };
+    let one_step = crate::evaluate::evaluate(forecaster, series, span.clone(), scoring)?;
+    let part = Part {
+        id: &s.named.id,
+        origin: span.start,
+        end: span.end,
+        mase_scale,
+        season: s.season,
+    };
+    let ahead = Some(part.in_one_go(forecaster, series)?);
+    // A model that predicts K > 1 steps at once is scored at every one of them, from
+    // each origin of the fold (targets past the fold's end are still in the data).
+    let k = forecaster.featurizer.horizon;
+    let horizons = if k > 1 {
+        crate::evaluate::horizon_errors(forecaster, series, span.clone(), k, s.season)?
+    } else {
+        Vec::new()
+    };
+    let intervals = fold_intervals(forecaster, series, span, asked, noted, mase_scale)?;
+    Ok(SeriesFold {
+        trained_to: series
+            .zone
+            .iso(series.dates[fit_end - 1], series.is_daily()),
+        scores: SeriesScores {
+            id: s.named.id.clone(),
+            seen: true,
+            one_step,
+            ahead,
+            horizons,
+            mase_scale,
+            intervals,
+        },
+    })
+}
+
 /// What `backtest` says on a first and a later stopping signal.
-pub(super) const BACKTEST_WORDS: crate::interrupt::Words = crate::interrupt::Words {
+const BACKTEST_WORDS: crate::interrupt::Words = crate::interrupt::Words {
     stopping: "finishing this batch, then printing the folds finished so far",
     exiting: "nothing was printed",
 };
 
 /// The error that ends a backtest a signal stopped before its first fold finished.
-pub(super) fn no_fold_finished(folds: usize) -> GrufError {
+fn no_fold_finished(folds: usize) -> GrufError {
     super::stopped(format!(
         "backtest interrupted in fold 1 of {folds}, before any fold finished; nothing to show"
     ))
@@ -213,7 +499,7 @@ pub(super) fn no_fold_finished(folds: usize) -> GrufError {
 
 /// Prints a backtest's report of its `finished` folds of `folds`; when a signal stopped it
 /// before the last, marked partial, and then the error that sets the exit code.
-pub(super) fn finish_folds(
+fn finish_folds(
     format: crate::cli::Format,
     out: String,
     finished: usize,
@@ -267,7 +553,7 @@ fn fold_intervals(
 }
 
 /// The networks a backtest fold trained.
-pub(super) fn fold_networks(
+fn fold_networks(
     config: &crate::config::RunConfig,
     trained: &crate::train::Ensemble,
 ) -> anyhow::Result<Vec<crate::model::Model>> {

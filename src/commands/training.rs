@@ -122,11 +122,9 @@ impl Training {
                     featurizer,
                 }),
                 Err(why) if total == 1 => {
-                    return Err(GrufError::data(
-                        &path(&one),
-                        format!("{}{why}", whose(&one.id)),
+                    return Err(
+                        GrufError::data(&path(&one), format!("{}{why}", whose(&one.id))).into(),
                     )
-                    .into())
                 }
                 Err(why) => skipped.push((one.id, why)),
             }

@@ -6,7 +6,7 @@
 //! writes them as one CSV with a column that says which table a row belongs to, so nothing
 //! is dropped.
 
-use crate::backtest::{PanelSummary, Summary};
+use crate::backtest::Summary;
 use crate::compare::{Comparison, Measure, Pooled};
 use crate::coverage::Coverage;
 use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
@@ -85,8 +85,11 @@ impl Renderer for Csv {
     /// One row per fold and forecaster (one-step, every metric), then for a model that
     /// predicts K > 1 steps one per fold, horizon and forecaster (`model at horizon 3`, MAE
     /// only, `n` = origins), then one per forecaster over all folds (`fold` = `all`, MAE
-    /// only).
+    /// only). A named panel's rows are [`panel_backtest`]'s.
     fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
+        if s.named() {
+            return panel_backtest(s);
+        }
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec![
             "fold",
@@ -111,13 +114,13 @@ impl Renderer for Csv {
         };
         w.write_record(&header)?;
         for f in &s.folds {
-            let e = &f.evaluation;
+            let e = &f.only().scores.one_step;
             for (name, m) in &e.rows {
                 let mut row = vec![
                     f.fold.to_string(),
                     e.first_date.clone(),
                     e.last_date.clone(),
-                    f.trained_to.clone(),
+                    f.only().trained_to.clone(),
                     f.refit.to_string(),
                     e.n.to_string(),
                     name.clone(),
@@ -127,13 +130,14 @@ impl Renderer for Csv {
             }
         }
         for f in &s.folds {
-            for r in &f.horizons {
+            let (e, trained_to) = (&f.only().scores.one_step, &f.only().trained_to);
+            for r in &f.only().scores.horizons {
                 for (name, mae) in [("model", r.model_mae), ("naive", r.naive_mae)] {
                     let mut row = vec![
                         f.fold.to_string(),
-                        f.evaluation.first_date.clone(),
-                        f.evaluation.last_date.clone(),
-                        f.trained_to.clone(),
+                        e.first_date.clone(),
+                        e.last_date.clone(),
+                        trained_to.clone(),
                         f.refit.to_string(),
                         r.origins.to_string(),
                         format!("{name} at horizon {}", r.horizon),
@@ -143,8 +147,8 @@ impl Renderer for Csv {
                 }
             }
         }
-        let first = s.folds[0].evaluation.first_date.clone();
-        let last = s.folds[s.folds.len() - 1].evaluation.last_date.clone();
+        let first = s.folds[0].only().scores.one_step.first_date.clone();
+        let last = (s.folds[s.folds.len() - 1].only().scores.one_step.last_date).clone();
         for (name, mae) in &s.totals {
             let mut row = vec![
                 "all".to_string(),
@@ -179,22 +183,6 @@ impl Renderer for Csv {
                 w.write_record(&row)?;
             }
         }
-        Ok(String::from_utf8(w.into_inner()?)?)
-    }
-
-    /// [`panel_evaluation`]'s rows for each fold, then the pooled rows of all folds, behind a
-    /// `fold` column (empty for all folds).
-    fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(panel_header(&["fold"]))?;
-        for f in &s.folds {
-            panel_rows(&mut w, &[f.fold.to_string()], &f.scores, 0)?;
-        }
-        let all = crate::evaluate::PanelScores {
-            series: Vec::new(),
-            ..s.all.clone()
-        };
-        panel_rows(&mut w, &[String::new()], &all, 0)?;
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 
@@ -523,6 +511,85 @@ fn horizon_maes(r: &HorizonError, season: Option<usize>) -> Vec<(String, f64)> {
         maes.push((seasonal_name(m), s));
     }
     maes
+}
+
+/// A named panel's backtest: the pooled rows of each fold, then the pooled rows
+/// of all folds, behind a `fold` column (empty for all folds). For a model that predicts
+/// K > 1 steps, `table` = `horizon` rows pool the series' errors by horizon (`model at
+/// horizon 3`: each series' MAE over its one-step MASE scale, in the `mase` column; `n` =
+/// origins); with intervals, `table` = `interval` rows (one per forecaster, steps ahead
+/// and level, pooled over the series: `n` targets) fill the columns `level` to `pinball`.
+fn panel_backtest(s: &Summary) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = panel_header(&["fold"]);
+    let pad = if s.intervals.is_some() {
+        INTERVALS.len()
+    } else {
+        0
+    };
+    header.extend(&INTERVALS[..pad]);
+    let width = header.len();
+    w.write_record(&header)?;
+    let extras = |w: &mut csv::Writer<Vec<u8>>,
+                  fold: String,
+                  horizons: &[HorizonError],
+                  intervals: Option<&Coverage>|
+     -> anyhow::Result<()> {
+        for r in horizons {
+            for (name, mase) in [("model", r.model_mae), ("naive", r.naive_mae)] {
+                let mut row = vec![
+                    fold.clone(),
+                    String::new(),
+                    "horizon".into(),
+                    format!("{name} at horizon {}", r.horizon),
+                    r.origins.to_string(),
+                ];
+                row.resize(width, String::new());
+                // After fold, series, table, forecaster and n: the `mase` metric.
+                row[5 + 4] = mase.to_string();
+                w.write_record(&row)?;
+            }
+        }
+        for (c, r) in intervals
+            .iter()
+            .flat_map(|c| c.rows.iter().map(move |r| (c, r)))
+        {
+            for sc in &r.scores {
+                let mut row = vec![
+                    fold.clone(),
+                    String::new(),
+                    "interval".into(),
+                    format!(
+                        "{}, {} step{} ahead",
+                        r.source.name(&c.calendar),
+                        r.steps,
+                        crate::output::plural(r.steps)
+                    ),
+                    sc.n.to_string(),
+                ];
+                row.resize(width - pad, String::new());
+                row.extend(interval_cells(r, sc));
+                w.write_record(&row)?;
+            }
+        }
+        Ok(())
+    };
+    for f in &s.folds {
+        panel_rows(&mut w, &[f.fold.to_string()], &f.pooled, pad)?;
+        extras(
+            &mut w,
+            f.fold.to_string(),
+            &f.horizons,
+            f.intervals.as_ref(),
+        )?;
+    }
+    let all = crate::evaluate::PanelScores {
+        series: Vec::new(),
+        ..s.all.clone()
+    };
+    panel_rows(&mut w, &[String::new()], &all, pad)?;
+    extras(&mut w, String::new(), &s.horizons, s.intervals.as_ref())?;
+    Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 fn panel_header<'a>(first: &[&'a str]) -> Vec<&'a str> {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::backtest::{PanelSummary, Summary};
+use crate::backtest::Summary;
 use crate::compare::{Comparison, Measure, Pooled, Verdict};
 use crate::coverage::Coverage;
 use crate::evaluate::PanelScores;
@@ -48,6 +48,37 @@ fn rows(f: &Forecast) -> Vec<serde_json::Value> {
             serde_json::Value::Object(row)
         })
         .collect()
+}
+
+/// A named panel's backtest: `{folds: [{fold, refit, scores: PanelScores, horizons:
+/// [HorizonError], intervals: Coverage}], all: {one_step: Pooled, ahead: [PooledAhead],
+/// horizons, intervals}}`: every series of every fold, and all folds pooled. Horizon errors
+/// are pooled over the series as MASE (each series' MAE over its one-step MASE scale);
+/// `intervals` only when scored.
+fn panel_backtest(s: &Summary) -> anyhow::Result<String> {
+    let folds: Vec<_> = (s.folds.iter())
+        .map(|f| {
+            let mut fold = json!({
+                "fold": f.fold,
+                "refit": f.refit,
+                "scores": f.pooled,
+                "horizons": f.horizons,
+            });
+            if let Some(c) = &f.intervals {
+                fold["intervals"] = coverage_json(c);
+            }
+            fold
+        })
+        .collect();
+    let mut all = json!({
+        "one_step": s.all.one_step,
+        "ahead": s.all.ahead,
+        "horizons": s.horizons,
+    });
+    if let Some(c) = &s.intervals {
+        all["intervals"] = coverage_json(c);
+    }
+    pretty(&json!({ "folds": folds, "all": all }))
 }
 
 impl Renderer for Json {
@@ -111,8 +142,25 @@ impl Renderer for Json {
         pretty(&doc)
     }
 
-    /// `{n, totals: [{forecaster, mae}], horizons: [HorizonError], folds: [Fold]}`.
+    /// `{n, totals: [{forecaster, mae}], horizons: [HorizonError], folds: [{fold,
+    /// trained_to, refit, evaluation, horizons}], intervals: Coverage}` for one series; a
+    /// named panel's is [`panel_backtest`]'s.
     fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
+        if s.named() {
+            return panel_backtest(s);
+        }
+        let folds: Vec<_> = (s.folds.iter())
+            .map(|f| {
+                let one = f.only();
+                json!({
+                    "fold": f.fold,
+                    "trained_to": one.trained_to,
+                    "refit": f.refit,
+                    "evaluation": one.scores.one_step,
+                    "horizons": one.scores.horizons,
+                })
+            })
+            .collect();
         let totals: Vec<_> = s
             .totals
             .iter()
@@ -122,21 +170,12 @@ impl Renderer for Json {
             "n": s.n,
             "totals": totals,
             "horizons": s.horizons,
-            "folds": s.folds,
+            "folds": folds,
         });
         if let Some(c) = &s.intervals {
             doc["intervals"] = coverage_json(c);
         }
         pretty(&doc)
-    }
-
-    /// `{folds: [{fold, refit, scores: PanelScores}], all: {one_step: Pooled, ahead:
-    /// [PooledAhead]}}`: every series of every fold, and all folds pooled.
-    fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
-        pretty(&json!({
-            "folds": s.folds,
-            "all": { "one_step": s.all.one_step, "ahead": s.all.ahead },
-        }))
     }
 
     /// `{held_out: {unit, n, first_date, last_date, naive_mae}, cells: [{cell, parameters,

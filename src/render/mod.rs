@@ -9,7 +9,7 @@ mod csv;
 mod json;
 pub mod table;
 
-use crate::backtest::{PanelSummary, Summary};
+use crate::backtest::Summary;
 use crate::compare::Comparison;
 use crate::evaluate::PanelScores;
 use crate::forecast::Forecast;
@@ -27,9 +27,9 @@ pub trait Renderer {
     /// for, the errors by horizon and the intervals' scores), or each series of a panel
     /// and the pooled scores.
     fn evaluation(&self, scores: &PanelScores) -> anyhow::Result<String>;
+    /// A backtest's folds: one series' folds and totals, or a named panel's folds pooled
+    /// over the series, then all folds.
     fn backtest(&self, summary: &Summary) -> anyhow::Result<String>;
-    /// A global model's backtest: each fold pooled over the series, then all folds.
-    fn panel_backtest(&self, summary: &PanelSummary) -> anyhow::Result<String>;
     /// `compare`: each cell over its seeds, each run, and whether the cells differ by more
     /// than the seeds do.
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String>;

@@ -1,7 +1,7 @@
 //! Aligned text for people: sentences that say what the numbers mean, then the numbers in
 //! price units with thousands separators.
 
-use crate::backtest::{PanelSummary, Summary};
+use crate::backtest::Summary;
 use crate::calendar::Calendar;
 use crate::compare::{Comparison, Measure};
 use crate::coverage::Coverage;
@@ -183,16 +183,24 @@ impl Renderer for Table {
         }
         Ok(out)
     }
+    /// A named panel's folds pooled over the series; one series' folds and totals.
     fn backtest(&self, s: &Summary) -> anyhow::Result<String> {
-        let cal = s.folds[0].evaluation.calendar.unwrap_or_default();
+        if s.named() {
+            return Ok(panel_backtest(s));
+        }
+        let cal = s.folds[0]
+            .only()
+            .scores
+            .one_step
+            .calendar
+            .unwrap_or_default();
         let (model, naive) = (s.total("model"), s.total("naive"));
         let folds = s.folds.len();
         let seasonal = s.seasonal();
         // One scale for the totals and the folds' errors, another for the horizons'.
-        let money =
-            Money::for_values(s.totals.iter().map(|(_, mae)| *mae).chain(
-                (s.folds.iter()).flat_map(|f| f.evaluation.rows.iter().map(|(_, m)| m.mae)),
-            ));
+        let money = Money::for_values(s.totals.iter().map(|(_, mae)| *mae).chain(
+            (s.folds.iter()).flat_map(|f| f.only().scores.one_step.rows.iter().map(|(_, m)| m.mae)),
+        ));
         let mut out = format!(
             "walk-forward MAE over {} in {folds} fold{}: model {}, naive {} ({} of naive)",
             cal.count(s.n),
@@ -226,14 +234,15 @@ impl Renderer for Table {
                 ratio(*mae, naive)
             ));
         }
-        let width = human_date(&s.folds[0].evaluation.first_date).len() * 2 + 4;
-        let trained = human_date(&s.folds[0].trained_to).len().max(10) + 1;
+        let first = s.folds[0].only();
+        let width = human_date(&first.scores.one_step.first_date).len() * 2 + 4;
+        let trained = human_date(&first.trained_to).len().max(10) + 1;
         out.push_str(&format!(
             "\n{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8}\n",
             "fold", "span", "trained to", "n", "model MAE", "naive MAE", "ratio"
         ));
         for f in &s.folds {
-            let e = &f.evaluation;
+            let e = &f.only().scores.one_step;
             let (m, n) = (
                 e.get("model").map_or(f64::NAN, |m| m.mae),
                 e.get("naive").map_or(f64::NAN, |m| m.mae),
@@ -248,7 +257,7 @@ impl Renderer for Table {
                 ),
                 format!(
                     "{}{}",
-                    human_date(&f.trained_to),
+                    human_date(&f.only().trained_to),
                     if f.refit { "" } else { "*" }
                 ),
                 e.n,
@@ -286,28 +295,6 @@ impl Renderer for Table {
             out.push_str("\nintervals over all folds, each fold's model calibrated on its own validation part\n");
             out.push_str(&coverage(c));
         }
-        Ok(out)
-    }
-
-    /// Each fold pooled over the series, then all folds pooled.
-    fn panel_backtest(&self, s: &PanelSummary) -> anyhow::Result<String> {
-        let mut out = String::new();
-        for f in &s.folds {
-            out.push_str(&format!(
-                "fold {} of {}{}:\n",
-                f.fold,
-                s.folds.len(),
-                if f.refit {
-                    ""
-                } else {
-                    " (the previous fold's model)"
-                }
-            ));
-            out.push_str(&pooled(&f.scores, "series"));
-            out.push('\n');
-        }
-        out.push_str(&format!("all {} folds:\n", s.folds.len()));
-        out.push_str(&pooled(&s.all, "series' folds"));
         Ok(out)
     }
 
@@ -661,6 +648,62 @@ fn time_column(f: &Forecast) -> (usize, String) {
         Zone::Naive => (19, "time".into()),
         zone => (19, format!("time ({})", zone.name())),
     }
+}
+
+/// A named panel's backtest: each fold pooled over the series (with its intervals, when
+/// scored), then every series' folds pooled (with the errors by horizon and intervals).
+fn panel_backtest(s: &Summary) -> String {
+    let unit = (s.folds[0].series[0].scores.one_step.calendar)
+        .unwrap_or_default()
+        .unit();
+    let extras = |out: &mut String, horizons: &[HorizonError], intervals: Option<&Coverage>| {
+        if !horizons.is_empty() {
+            out.push_str(&format!(
+                "\nerrors by horizon over all folds, each series' MAE over its naive forecast's one-step error on its training part (as MASE), pooled over every origin ({unit}s ahead)\n{:>7} {:>7} {:>10} {:>10} {:>13}\n",
+                "horizon", "origins", "model", "naive", "model / naive"
+            ));
+            for r in horizons {
+                out.push_str(&format!(
+                    "{:>7} {:>7} {:>10.3} {:>10.3} {:>13}\n",
+                    r.horizon,
+                    r.origins,
+                    r.model_mae,
+                    r.naive_mae,
+                    ratio(r.model_mae, r.naive_mae)
+                ));
+            }
+        }
+        if let Some(c) = intervals {
+            out.push('\n');
+            out.push_str(&coverage(c));
+        }
+    };
+    let mut out = String::new();
+    for f in &s.folds {
+        out.push_str(&format!(
+            "fold {} of {}{}:\n",
+            f.fold,
+            s.folds.len(),
+            if f.refit {
+                ""
+            } else {
+                " (the previous fold's model)"
+            }
+        ));
+        out.push_str(&pooled(&f.pooled, "series"));
+        // Errors by horizon over all folds only, as for one series (each fold's are in
+        // the CSV and JSON).
+        extras(&mut out, &[], f.intervals.as_ref());
+        out.push('\n');
+    }
+    out.push_str(&format!("all {} folds:\n", s.folds.len()));
+    out.push_str(&pooled(&s.all, "series' folds"));
+    extras(&mut out, &s.horizons, None);
+    if let Some(c) = &s.intervals {
+        out.push_str("\nintervals over all folds and series, each fold's model calibrated on every series' validation part\n");
+        out.push_str(&coverage(c));
+    }
+    out
 }
 
 /// The pooled tables of a global model's held-out parts: each forecaster's mean one-step

@@ -1,26 +1,18 @@
-//! A global model over many series (`--id-column`): `train` fits one network on the
-//! windows of every series, each series scaled on its own training part only; `predict`
-//! forecasts every series, or those named by `--series`; `evaluate` and `plot` score and
-//! draw each series' held-out part.
-
-mod backtest;
-
-pub(super) use backtest::run as backtest;
+//! What is left of the global path until it goes (issue 21): scoring a panel's held-out
+//! parts (`train` and `compare` through `training.rs`), and reporting what loading a panel
+//! found.
 
 use std::collections::HashMap;
 
 use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member};
-use crate::config::RunConfig;
 use crate::data::Series;
-use crate::error::GrufError;
 use crate::evaluate::{
     score_ahead, season_before, season_left_out, Ahead, PanelScores, Scoring, SeriesScores,
 };
 use crate::forecast::Forecaster;
 use crate::panel::{name_some, Named, Panel};
-use crate::pipeline::{self, Chosen};
 
 use super::{note, season_for, warn};
 
@@ -62,18 +54,6 @@ pub(super) fn held_out(
         ));
     }
     Ok(PanelScores::new(scores))
-}
-
-/// Refuses a series with a value the configured transform cannot take, naming the series
-/// and the line.
-pub(super) fn check_values(config: &RunConfig, named: &Named) -> Result<(), GrufError> {
-    pipeline::check_values(
-        config.model.transform,
-        Chosen::ThisRun,
-        &named.loaded.series,
-        &named.loaded.lines,
-    )
-    .map_err(|m| GrufError::data(named.path(), format!("series '{}': {m}", named.id)))
 }
 
 /// A part of one series to score: `origin..end`, everything before it being history.
