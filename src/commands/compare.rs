@@ -108,7 +108,7 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         .map(|c| {
             Run::of(&c.checkpoint.meta, c.pooled.as_ref()).ok_or_else(|| {
                 GrufError::data(
-                    &training.provenance.path,
+                    training.file(),
                     format!(
                         "the held-out part ({}) has no target after the baselines' history; hold out more with --test-size",
                         (training.series[0].named.loaded.series.calendar)
@@ -378,8 +378,7 @@ fn picture(
             },
         ));
     }
-    let mut file = Path::new(training.source())
-        .file_name()
+    let mut file = (Path::new(training.source()).file_name())
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
     if training.unnamed().is_none() {
         let n = training.series.len();

@@ -49,6 +49,8 @@ pub(super) struct Training {
     pub provenance: Provenance,
     /// Where the data came from, to begin a message: the CSV, or the panel's words.
     source: String,
+    /// The file an error names: the CSV as given, or the panel's (its first file).
+    file: PathBuf,
     /// True for a panel of named series (`--id-column`, several `--csv`).
     named: bool,
 }
@@ -96,6 +98,10 @@ impl Training {
         let Panel {
             series, provenance, ..
         } = panel;
+        let file = match named {
+            true => provenance.path.clone(),
+            false => paths[0].clone(),
+        };
         let total = series.len();
         // A message on a series names the file it was read from (one CSV: as given).
         let path = |n: &Named| -> PathBuf {
@@ -178,6 +184,7 @@ impl Training {
             series: kept,
             provenance,
             source,
+            file,
             named,
         })
     }
@@ -194,6 +201,11 @@ impl Training {
     /// Where the data came from, to begin a message.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The file an error about the data names.
+    pub fn file(&self) -> &std::path::Path {
+        &self.file
     }
 
     /// One series: `3,483 rows 2014-09-17 to 2024-03-31 (daily): 2,746 training windows,
