@@ -27,8 +27,9 @@ use crate::pipeline::{self, Chosen, Prepared};
 use crate::progress::Reporter;
 use crate::train::TrainData;
 
-use super::global::{report_panel, Part, NAMED};
+use super::held_out::Part;
 use super::{device, note, renderer, report_loaded, resolve, run_training, season_for, warn};
+use super::{report_panel, NAMED};
 
 /// A series of the panel long enough to backtest: its folds and its seasonal baseline.
 struct Kept<'a> {

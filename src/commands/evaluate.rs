@@ -40,7 +40,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
                 if let Some((m, first)) = season {
                     left_out.push((m, first, subject));
                 }
-                scores.push(s)
+                scores.push(*s)
             }
             Scored::Nothing(why) if alone => return Err(why.into()),
             Scored::Nothing(_) => unscored.push(subject.id()),
@@ -62,7 +62,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
             opened.path(),
             format!(
                 "no held-out data in {}: the model trained on every row of its series; pass --csv with newer rows",
-                super::global::panel_words(&opened.panel)
+                super::panel_words(&opened.panel)
             ),
         )
         .into());
@@ -83,7 +83,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
 /// A series' scores, with the seasonal period left out of them and the first target
 /// (for a note); or why it has nothing to score.
 enum Scored {
-    Done(SeriesScores, Option<(usize, usize)>),
+    Done(Box<SeriesScores>, Option<(usize, usize)>),
     Nothing(GrufError),
 }
 
@@ -167,7 +167,7 @@ fn score(
         mase_scale,
         intervals,
     };
-    Ok(Scored::Done(scores, left_out.map(|m| (m, start))))
+    Ok(Scored::Done(Box::new(scores), left_out.map(|m| (m, start))))
 }
 
 /// The horizons scored: `--horizon`, else the model's K when it predicts several steps at

@@ -13,7 +13,7 @@ mod backtest;
 mod compare;
 mod completions;
 mod evaluate;
-mod global;
+mod held_out;
 mod inspect;
 mod open;
 mod plot;
@@ -22,6 +22,7 @@ mod sample;
 mod train;
 mod training;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,6 +40,7 @@ use crate::interrupt::Words;
 use crate::interval::Level;
 use crate::loss::Loss;
 use crate::output::plural;
+use crate::panel::{name_some, Panel};
 use crate::progress::Reporter;
 use crate::render::{self, Renderer};
 use crate::scaler::Scaler;
@@ -106,6 +108,72 @@ fn report_loaded(csv: &std::path::Path, loaded: &Loaded, quiet: bool) {
         for n in &loaded.info {
             note(&format!("{}: {n}", csv.display()));
         }
+    }
+}
+
+/// Series named in one message at most; the rest are counted.
+const NAMED: usize = 5;
+
+/// Where a panel came from, to begin a message: the long CSV, or how many files.
+fn panel_words(panel: &Panel) -> String {
+    match panel.series.iter().filter(|n| n.file.is_some()).count() {
+        0 => panel.provenance.path.display().to_string(),
+        1 => "the file given".to_string(),
+        n => format!("{n} files"),
+    }
+}
+
+/// Series' warnings shown one by one at most; the rest are counted.
+const WARNED: usize = 20;
+
+/// The file's warnings, then each series' notes: a note several series share (the price
+/// column chosen, say) once with the series named, and at most [`WARNED`] of them, so that
+/// 100,000 series do not print 100,000 lines.
+fn report_panel(panel: &Panel, quiet: bool) {
+    let path = panel_words(panel);
+    for n in &panel.notes {
+        warn(&format!("{path}: {n}"));
+    }
+    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for named in &panel.series {
+        for n in &named.loaded.notes {
+            let k = *at.entry(n.as_str()).or_insert_with(|| {
+                shared.push((n, Vec::new()));
+                shared.len() - 1
+            });
+            shared[k].1.push(&named.id);
+        }
+    }
+    for (n, ids) in shared.iter().take(WARNED) {
+        let which = match ids.as_slice() {
+            [id] => format!("series '{id}'"),
+            _ if ids.len() == panel.series.len() => format!("all {} series", ids.len()),
+            _ => format!("{} series ({})", ids.len(), name_some(ids, NAMED)),
+        };
+        warn(&format!("{path}: {which}: {n}"));
+    }
+    if shared.len() > WARNED {
+        let rest = &shared[WARNED..];
+        let mut series: Vec<&str> = rest
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        series.sort_unstable();
+        series.dedup();
+        warn(&format!(
+            "{path}: {} more warnings on {} series ({}) not shown",
+            rest.len(),
+            series.len(),
+            name_some(&series, NAMED)
+        ));
+    }
+    if !quiet {
+        note(&format!(
+            "{path}: {} series, {} rows",
+            panel.series.len(),
+            panel.provenance.rows
+        ));
     }
 }
 

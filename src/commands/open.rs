@@ -29,10 +29,7 @@ use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::scaler::TransformKind;
 
-use super::{data_config, note, warn, warn_extrapolation};
-
-/// Series named in one message at most; the rest are counted.
-pub(super) const NAMED: usize = 5;
+use super::{data_config, note, warn, warn_extrapolation, NAMED};
 
 /// A model and the data it reads.
 pub(super) struct Opened {
@@ -129,7 +126,7 @@ impl Opened {
             panel::one(loaded)
         };
         if meta.is_global() {
-            super::global::report_panel(&panel, true);
+            super::report_panel(&panel, true);
         }
         let mut opened = Opened {
             checkpoint,
@@ -153,7 +150,7 @@ impl Opened {
     /// trained with, dates continued on its calendar; and what `--fill` filled, said once.
     fn check(&mut self, fill: &crate::fill::Fill) -> anyhow::Result<()> {
         let meta = &self.checkpoint.meta;
-        let words = super::global::panel_words(&self.panel);
+        let words = super::panel_words(&self.panel);
         let filled: usize = (self.panel.series.iter())
             .map(|n| n.loaded.filled.len())
             .sum();
@@ -245,7 +242,7 @@ impl Opened {
                             self.path(),
                             format!(
                                 "series '{id}' of the model is not in {}; pass a --csv that has it, or choose others with --series",
-                                super::global::panel_words(&self.panel)
+                                super::panel_words(&self.panel)
                             ),
                         )
                     })
@@ -284,7 +281,7 @@ impl Opened {
                 self.path(),
                 format!(
                     "series '{id}' of the model is not in {}; pass a --csv that has it, or choose others with --series",
-                    super::global::panel_words(&self.panel)
+                    super::panel_words(&self.panel)
                 ),
             )),
             (None, false) => {
@@ -293,7 +290,7 @@ impl Opened {
                 Err(GrufError::usage(format!(
                     "--series {id}: the model has no such series; it has {}, and {} has none either",
                     name_some(&ids, NAMED),
-                    super::global::panel_words(&self.panel),
+                    super::panel_words(&self.panel),
                 )))
             }
         }

@@ -455,7 +455,7 @@ fn plot_grid(
     let column = &meta.data.column;
     let data_words = match panel.series.iter().filter(|n| n.file.is_some()).count() {
         0 => file_name(&panel.provenance.path),
-        _ => super::global::panel_words(panel),
+        _ => super::panel_words(panel),
     };
     let drawn = if total > panels.len() {
         format!("{} of {total} series", panels.len())

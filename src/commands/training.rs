@@ -28,8 +28,8 @@ use crate::pipeline::{self, Chosen, Prepared};
 use crate::train::{Ensemble, TrainData};
 use crate::window::Split;
 
-use super::global::{panel_words, report_panel, NAMED};
 use super::{note, report_loaded, season_for, warn, warn_outside_training};
+use super::{panel_words, report_panel, NAMED};
 
 /// One series with its split and the featurizer fitted on its training part.
 pub(super) struct Ready {
@@ -298,7 +298,7 @@ impl Training {
             .zip(self.series.iter().map(|r| &r.named))
             .collect();
         chosen.sort_by(|a, b| panel::natural_cmp(&a.0.id, &b.0.id));
-        let pooled = super::global::held_out(&checkpoint, &chosen, None, device)?;
+        let pooled = super::held_out::held_out(&checkpoint, &chosen, None, device)?;
         Ok(Scored { checkpoint, pooled })
     }
 

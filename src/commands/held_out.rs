@@ -1,8 +1,7 @@
-//! What is left of the global path until it goes (issue 21): scoring a panel's held-out
-//! parts (`train` and `compare` through `training.rs`), and reporting what loading a panel
-//! found.
-
-use std::collections::HashMap;
+//! A panel's held-out parts scored as `train` and `compare` report them: each series'
+//! one-step errors, and its held-out part forecast in one go from its start, as
+//! forecasting competitions score it; then pooled over the series. (`evaluate` scores more
+//! of each part: [`super::evaluate`].)
 
 use candle_core::Device;
 
@@ -12,12 +11,9 @@ use crate::evaluate::{
     score_ahead, season_before, season_left_out, Ahead, PanelScores, Scoring, SeriesScores,
 };
 use crate::forecast::Forecaster;
-use crate::panel::{name_some, Named, Panel};
+use crate::panel::Named;
 
-use super::{note, season_for, warn};
-
-/// Series named in one message at most; the rest are counted.
-pub(super) const NAMED: usize = 5;
+use super::{note, season_for};
 
 /// Scores the held-out part of each chosen series: one-step errors, and the part forecast
 /// in one go from its start, as forecasting competitions score it. The held-out part runs
@@ -126,68 +122,5 @@ impl<'a> Part<'a> {
         }
         let path = forecaster.paths(series, &[self.origin], steps)?.remove(0);
         Ok(score_ahead(&series.values, self.origin, &path, self.season))
-    }
-}
-
-/// Where a panel came from, to begin a message: the long CSV, or how many files.
-pub(super) fn panel_words(panel: &Panel) -> String {
-    match panel.series.iter().filter(|n| n.file.is_some()).count() {
-        0 => panel.provenance.path.display().to_string(),
-        1 => "the file given".to_string(),
-        n => format!("{n} files"),
-    }
-}
-
-/// Series' warnings shown one by one at most; the rest are counted.
-const WARNED: usize = 20;
-
-/// The file's warnings, then each series' notes: a note several series share (the price
-/// column chosen, say) once with the series named, and at most [`WARNED`] of them, so that
-/// 100,000 series do not print 100,000 lines.
-pub(super) fn report_panel(panel: &Panel, quiet: bool) {
-    let path = panel_words(panel);
-    for n in &panel.notes {
-        warn(&format!("{path}: {n}"));
-    }
-    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
-    let mut at: HashMap<&str, usize> = HashMap::new();
-    for named in &panel.series {
-        for n in &named.loaded.notes {
-            let k = *at.entry(n.as_str()).or_insert_with(|| {
-                shared.push((n, Vec::new()));
-                shared.len() - 1
-            });
-            shared[k].1.push(&named.id);
-        }
-    }
-    for (n, ids) in shared.iter().take(WARNED) {
-        let which = match ids.as_slice() {
-            [id] => format!("series '{id}'"),
-            _ if ids.len() == panel.series.len() => format!("all {} series", ids.len()),
-            _ => format!("{} series ({})", ids.len(), name_some(ids, NAMED)),
-        };
-        warn(&format!("{path}: {which}: {n}"));
-    }
-    if shared.len() > WARNED {
-        let rest = &shared[WARNED..];
-        let mut series: Vec<&str> = rest
-            .iter()
-            .flat_map(|(_, ids)| ids.iter().copied())
-            .collect();
-        series.sort_unstable();
-        series.dedup();
-        warn(&format!(
-            "{path}: {} more warnings on {} series ({}) not shown",
-            rest.len(),
-            series.len(),
-            name_some(&series, NAMED)
-        ));
-    }
-    if !quiet {
-        note(&format!(
-            "{path}: {} series, {} rows",
-            panel.series.len(),
-            panel.provenance.rows
-        ));
     }
 }
