@@ -382,7 +382,8 @@ fn a_global_model_can_be_an_ensemble() {
         let printed: Vec<f64> = out
             .lines()
             .filter(|l| l.starts_with(&format!("{},", member.id)))
-            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+            // series,date,forecast,seen
+            .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
             .collect();
         assert_eq!(printed.len(), 4, "{out}");
         // CSV prints to 8 significant digits.
