@@ -79,7 +79,7 @@ impl Fold {
             refit,
             pooled,
             horizons,
-            intervals: Coverage::pool(&spans),
+            intervals: pool_intervals(&spans, named.then_some(series.len())),
             series,
         })
     }
@@ -88,6 +88,16 @@ impl Fold {
     pub fn only(&self) -> &SeriesFold {
         &self.series[0]
     }
+}
+
+/// Interval scores pooled over their targets; for a named panel, saying over how many
+/// series (`series`).
+fn pool_intervals(spans: &[Coverage], series: Option<usize>) -> Option<Coverage> {
+    let pooled = Coverage::pool(spans)?;
+    Some(Coverage {
+        pooled_series: series,
+        ..pooled
+    })
 }
 
 /// Whether `series` are of a named panel (`--id-column` or several files): any id
@@ -162,8 +172,9 @@ impl Summary {
         let spans: Vec<Coverage> = each().filter_map(|s| s.scores.intervals.clone()).collect();
         let all = PanelScores::new(each().map(|s| s.scores.clone()).collect())
             .expect("every fold scored a series");
+        let ids: std::collections::BTreeSet<&str> = each().map(|s| s.scores.id.as_str()).collect();
         Summary {
-            intervals: Coverage::pool(&spans),
+            intervals: pool_intervals(&spans, named.then_some(ids.len())),
             folds,
             n,
             totals,

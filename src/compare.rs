@@ -125,6 +125,9 @@ pub struct Run {
     pub test: f64,
     /// A panel's other pooled held-out scores; `None` for one series.
     pub pooled: Option<Pooled>,
+    /// A panel's series, each with the run's one-step MASE on its held-out part (empty for
+    /// one series).
+    pub series: Vec<(String, f64)>,
 }
 
 impl Run {
@@ -159,6 +162,10 @@ impl Run {
                 None => meta.test.as_ref()?.get("model")?.mae,
             },
             pooled: scores.and_then(Pooled::of),
+            series: (scores.iter())
+                .flat_map(|s| s.series.iter())
+                .filter_map(|s| Some((s.id.clone(), s.one_step.get("model")?.mase)))
+                .collect(),
         })
     }
 }
@@ -470,6 +477,7 @@ mod tests {
             val_rmse: val_loss.sqrt(),
             test: test_mae,
             pooled: None,
+            series: Vec::new(),
         }
     }
 

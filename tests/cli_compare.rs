@@ -396,11 +396,31 @@ fn a_panel_compares_global_models_by_pooled_scores() {
     let csv = stdout(gruf(dir.path()).args(panel(&["--format", "csv"])));
     let header = csv.lines().next().unwrap();
     assert!(
-        header
-            .ends_with("test_mase,test_mase_sd,mase_over_naive,test_smape,ahead_smape,ahead_mase"),
+        header.ends_with(
+            "test_mase,test_mase_sd,mase_over_naive,test_smape,ahead_smape,ahead_mase,series"
+        ),
         "{header}"
     );
-    assert_eq!(csv.lines().count(), 1 + 2 + 4, "{csv}");
+    // Cells, runs, then each run's series: a run's score is the mean of its series'.
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 + 4 + 4 * 3, "{csv}");
+    for run in rows.iter().filter(|r| r[0] == "run") {
+        let each: Vec<f64> = (rows.iter())
+            .filter(|r| r[0] == "series" && r[1] == run[1] && r[2] == run[2])
+            .map(|r| r[8].parse().unwrap())
+            .collect();
+        assert_eq!(each.len(), 3, "{csv}");
+        let mean = each.iter().sum::<f64>() / 3.0;
+        let pooled: f64 = run[8].parse().unwrap();
+        assert!(
+            (mean - pooled).abs() < 1e-12 * pooled.abs().max(1.0),
+            "{run:?}: {mean}"
+        );
+    }
 
     // The picture draws the first series, and says so.
     let out = gruf(dir.path())

@@ -190,7 +190,9 @@ impl Renderer for Csv {
     /// `kept_epoch` empty, `test_mae_sd` too with one seed), then one per run (`table` =
     /// `run`, `test_mae_sd` empty). On a panel the score is the mean one-step MASE over
     /// the series (`test_mase`, `test_mase_sd`, `mase_over_naive`), followed by the other
-    /// pooled scores (`test_smape`, `ahead_smape`, `ahead_mase`).
+    /// pooled scores (`test_smape`, `ahead_smape`, `ahead_mase`); then one row per run and
+    /// series (`table` = `series`: that series' one-step MASE in `test_mase`, its id in the
+    /// last column, `series`).
     fn comparison(&self, c: &Comparison) -> anyhow::Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let measure = c.held_out.measure;
@@ -215,7 +217,7 @@ impl Renderer for Csv {
         ];
         let panel = measure == Measure::MeanMase;
         if panel {
-            header.extend(["test_smape", "ahead_smape", "ahead_mase"]);
+            header.extend(["test_smape", "ahead_smape", "ahead_mase", "series"]);
         }
         w.write_record(&header)?;
         let num = |x: f64| format!("{x}");
@@ -223,8 +225,13 @@ impl Renderer for Csv {
             let cell = |v: Option<f64>| v.map_or(String::new(), num);
             match (panel, p) {
                 (false, _) => Vec::new(),
-                (true, None) => vec![String::new(); 3],
-                (true, Some(p)) => vec![num(p.smape), cell(p.ahead_smape), cell(p.ahead_mase)],
+                (true, None) => vec![String::new(); 4],
+                (true, Some(p)) => vec![
+                    num(p.smape),
+                    cell(p.ahead_smape),
+                    cell(p.ahead_mase),
+                    String::new(),
+                ],
             }
         };
         for s in &c.cells {
@@ -260,6 +267,21 @@ impl Renderer for Csv {
             ];
             row.extend(pooled(r.pooled));
             w.write_record(&row)?;
+        }
+        // A panel's runs, series by series: the one-step MASE of each.
+        for r in &c.runs {
+            for (id, mase) in &r.series {
+                let mut row = vec![
+                    "series".to_string(),
+                    r.cell.name().into(),
+                    r.seed.to_string(),
+                ];
+                row.resize(8, String::new());
+                row.push(num(*mase));
+                row.resize(header.len() - 1, String::new());
+                row.push(id.clone());
+                w.write_record(&row)?;
+            }
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }

@@ -239,6 +239,11 @@ impl Renderer for Json {
                     over.as_str(): c.over_naive(r.test),
                 });
                 add_pooled(&mut doc, r.pooled);
+                if !r.series.is_empty() {
+                    doc["series"] = (r.series.iter())
+                        .map(|(id, mase)| json!({ "id": id, "test_mase": mase }))
+                        .collect();
+                }
                 doc
             })
             .collect();

@@ -690,7 +690,7 @@ fn panel_backtest(s: &Summary) -> String {
                 " (the previous fold's model)"
             }
         ));
-        out.push_str(&pooled(&f.pooled, "series"));
+        out.push_str(&Table.panel_scores(&f.pooled));
         // Errors by horizon over all folds only, as for one series (each fold's are in
         // the CSV and JSON).
         extras(&mut out, &[], f.intervals.as_ref());
