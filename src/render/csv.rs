@@ -311,6 +311,21 @@ fn mae_cells(mae: f64) -> Vec<String> {
     cells
 }
 
+/// The [`METRICS`] cells where only sMAPE and MASE are known: the others empty.
+fn smape_mase_cells(smape: f64, mase: f64) -> Vec<String> {
+    let mut cells = vec![String::new(); METRICS.len()];
+    cells[3] = smape.to_string();
+    cells[4] = mase.to_string();
+    cells
+}
+
+/// The [`METRICS`] cells where only the MASE is known: the others empty.
+fn mase_cells(mase: f64) -> Vec<String> {
+    let mut cells = vec![String::new(); METRICS.len()];
+    cells[4] = mase.to_string();
+    cells
+}
+
 /// An interval row's cells under [`INTERVALS`]: level `s` of row `r`.
 fn interval_cells(r: &crate::coverage::Row, s: &crate::interval::IntervalScores) -> [String; 5] {
     [
@@ -422,18 +437,6 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
         row.resize(width, String::new());
         w.write_record(&row)
     };
-    // Only sMAPE and MASE: the other metric cells empty.
-    let two = |smape: f64, mase: f64| {
-        let mut cells = vec![String::new(); METRICS.len()];
-        cells[3] = smape.to_string();
-        cells[4] = mase.to_string();
-        cells
-    };
-    let mase_only = |mase: f64| {
-        let mut cells = vec![String::new(); METRICS.len()];
-        cells[4] = mase.to_string();
-        cells
-    };
     let lead = |series: &str, seen: &str, table: &str, name: &str, h: String, n: usize| {
         [
             series.to_string(),
@@ -467,7 +470,7 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
         for (name, e) in s.ahead.iter().flat_map(|a| a.rows.iter()) {
             let steps = s.ahead.as_ref().map_or(0, |a| a.steps);
             let l = lead(id, &seen, "in_one_go", name, String::new(), steps);
-            write(l, two(e.smape, e.mase), None, None)?;
+            write(l, smape_mase_cells(e.smape, e.mase), None, None)?;
         }
         for (c, r) in s
             .intervals
@@ -488,7 +491,7 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
     }
     for r in &scores.one_step.rows {
         let l = lead("", "", "one_step", &r.forecaster, "1".into(), r.series);
-        write(l, two(r.smape, r.mase), r.model_better, None)?;
+        write(l, smape_mase_cells(r.smape, r.mase), r.model_better, None)?;
     }
     for r in &scores.horizons {
         let mut rows = vec![
@@ -500,12 +503,12 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
         }
         for (name, mase) in rows {
             let l = lead("", "", "horizon", &name, r.horizon.to_string(), r.series);
-            write(l, mase_only(mase), None, None)?;
+            write(l, mase_cells(mase), None, None)?;
         }
     }
     for r in &scores.ahead {
         let l = lead("", "", "in_one_go", &r.forecaster, String::new(), r.series);
-        write(l, two(r.smape, r.mase), r.model_better, None)?;
+        write(l, smape_mase_cells(r.smape, r.mase), r.model_better, None)?;
     }
     for (c, r) in (scores.intervals.iter()).flat_map(|c| c.rows.iter().map(move |r| (c, r))) {
         for sc in &r.scores {
@@ -651,13 +654,6 @@ fn panel_rows(
         row.extend(std::iter::repeat_n(String::new(), pad));
         w.write_record(&row)
     };
-    // Only sMAPE and MASE: the other metric cells empty.
-    let two = |smape: f64, mase: f64| {
-        let mut cells = vec![String::new(); METRICS.len()];
-        cells[3] = smape.to_string();
-        cells[4] = mase.to_string();
-        cells
-    };
     for s in &scores.series {
         for (name, m) in &s.one_step.rows {
             write(&s.id, "one_step", name, s.one_step.n, metric_cells(m), None)?;
@@ -672,7 +668,7 @@ fn panel_rows(
                 "in_one_go",
                 name,
                 a.steps,
-                two(e.smape, e.mase),
+                smape_mase_cells(e.smape, e.mase),
                 None,
             )?;
         }
@@ -683,7 +679,7 @@ fn panel_rows(
             "one_step",
             &r.forecaster,
             r.series,
-            two(r.smape, r.mase),
+            smape_mase_cells(r.smape, r.mase),
             r.model_better,
         )?;
     }
@@ -693,7 +689,7 @@ fn panel_rows(
             "in_one_go",
             &r.forecaster,
             r.series,
-            two(r.smape, r.mase),
+            smape_mase_cells(r.smape, r.mase),
             r.model_better,
         )?;
     }

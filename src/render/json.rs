@@ -82,10 +82,9 @@ fn panel_backtest(s: &Summary) -> anyhow::Result<String> {
 }
 
 impl Renderer for Json {
-    /// `{column, step, last_date, last_value, forecast: [{date, forecast, lower_80,
-    /// upper_80, …}]}` (the ends of each band asked for).
-    /// One series: `{column, step, last_date, last_value, forecast}`; a panel's:
-    /// `{series: [{id, seen, column, step, last_date, last_value, forecast}]}`.
+    /// One series: `{column, step, last_date, last_value, forecast: [{date, forecast,
+    /// lower_80, upper_80, …}]}` (the ends of each band asked for); a panel's: `{series:
+    /// [{id, seen, column, step, last_date, last_value, forecast}]}`.
     fn forecasts(&self, forecasts: &[Forecast]) -> anyhow::Result<String> {
         if let [f] = forecasts {
             if f.id.is_none() {

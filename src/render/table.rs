@@ -809,8 +809,20 @@ fn one_forecast(f: &Forecast) -> String {
         format!("{} forecast", f.column),
         band_heads(f)
     );
+    forecast_lines(&mut out, f, None);
+    out
+}
+
+/// One line per step of `f`: its date, value and bands, after the series' id padded to
+/// its column's width when given. Each series on its own scale: a global model may mix
+/// prices and fractions.
+fn forecast_lines(out: &mut String, f: &Forecast, id: Option<(&str, usize)>) {
+    let (width, _) = time_column(f);
     let money = forecast_money(f);
     for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
+        if let Some((id, ids)) = id {
+            out.push_str(&format!("{id:<ids$}  "));
+        }
         out.push_str(&format!(
             "{:<width$}  {:>14}{}\n",
             format_time(*d, f.daily),
@@ -818,7 +830,6 @@ fn one_forecast(f: &Forecast) -> String {
             band_cells(f, i, money)
         ));
     }
-    out
 }
 
 /// The forecasts of a panel's series, the id first; the series the model never saw named
@@ -841,17 +852,7 @@ fn panel_forecasts(forecasts: &[Forecast]) -> String {
         band_heads(first)
     );
     for f in forecasts {
-        let id = f.id.as_deref().unwrap_or("");
-        // Each series on its own scale: a global model may mix prices and fractions.
-        let money = forecast_money(f);
-        for (i, (d, v)) in f.dates.iter().zip(&f.point).enumerate() {
-            out.push_str(&format!(
-                "{id:<ids$}  {:<width$}  {:>14}{}\n",
-                format_time(*d, f.daily),
-                money.format(*v),
-                band_cells(f, i, money)
-            ));
-        }
+        forecast_lines(&mut out, f, Some((f.id.as_deref().unwrap_or(""), ids)));
     }
     let unseen: Vec<&str> = (forecasts.iter())
         .filter(|f| !f.seen)
