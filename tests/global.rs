@@ -1,8 +1,9 @@
 //! A global model over many series (issue 11, `--id-column`): a long CSV of series on very
 //! different scales trains one network, each series scaled on its own training part; the
 //! model file lists every series; `predict` forecasts each (or `--series`), the id first;
-//! series the model never saw are refused, and so is every malformed long CSV, in one line
-//! that names the series or the lines.
+//! series the model never saw are fitted on their own past (or refused by a min-max
+//! model), and every malformed long CSV is refused in one line that names the series or
+//! the lines.
 
 use predicates::prelude::*;
 use predicates::str::contains;
@@ -684,4 +685,151 @@ fn min_max_warns_for_each_series_that_leaves_its_training_range() {
             contains("series 'RISE': 10 of the last 10 values lie outside the range")
                 .and(contains("series 'FLAT'").not()),
         );
+}
+
+/// A series the model never saw is forecast when its transform is fitted per series: a
+/// copy of a training series under a new id is fitted on its own training part exactly as
+/// training fitted the original, so its forecasts and scores are the original's, marked
+/// unseen; a model with `minmax` refuses it in one line naming the transforms that can.
+#[test]
+fn a_series_the_model_never_saw_is_fitted_on_its_own_past() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::long_csv(&["AAA", "BBB"], 150);
+    write(dir.path(), "long.csv", &text);
+    train(dir.path(), &["--transform", "window"]).success();
+    let copy: String = (text.lines())
+        .flat_map(|l| match l.contains(",AAA,") {
+            true => vec![l.to_string(), l.replace(",AAA,", ",ZZZ,")],
+            false => vec![l.to_string()],
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(dir.path(), "new.csv", &copy);
+
+    let assert = gruf(dir.path())
+        .args([
+            "predict", "--csv", "new.csv", "--days", "3", "--format", "csv",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("1 series the model was not trained on: 'ZZZ'"));
+    let csv = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["series", "date", "forecast", "seen"]);
+    let of = |id: &str| -> Vec<(String, String, String)> {
+        (rows.iter())
+            .filter(|r| r[0] == id)
+            .map(|r| (r[1].to_string(), r[2].to_string(), r[3].to_string()))
+            .collect()
+    };
+    let (aaa, zzz) = (of("AAA"), of("ZZZ"));
+    assert_eq!(aaa.len(), 3, "{csv}");
+    for (a, z) in aaa.iter().zip(&zzz) {
+        assert_eq!((&a.0, &a.1, a.2.as_str()), (&z.0, &z.1, "true"), "{csv}");
+        assert_eq!(z.2, "false", "{csv}");
+    }
+    let table = stdout(gruf(dir.path()).args(["predict", "--csv", "new.csv", "--days", "1"]));
+    assert!(table.contains("not trained on: 'ZZZ'"), "{table}");
+
+    // Scored against its own baselines, the same as the original.
+    let csv = stdout(gruf(dir.path()).args(["evaluate", "--csv", "new.csv", "--format", "csv"]));
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let one_step = |id: &str| -> Vec<String> {
+        (csv.lines().skip(1))
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|r| r[0] == id && r[1] == "one_step")
+            .map(|r| format!("{} {} {}", r[2], r[col("mase")], r[col("seen")]))
+            .collect()
+    };
+    let (aaa, zzz) = (one_step("AAA"), one_step("ZZZ"));
+    assert!(!aaa.is_empty(), "{csv}");
+    assert_eq!(
+        aaa.iter()
+            .map(|r| r.replace(" true", ""))
+            .collect::<Vec<_>>(),
+        zzz.iter()
+            .map(|r| r.replace(" false", ""))
+            .collect::<Vec<_>>(),
+        "{csv}"
+    );
+    assert!(zzz.iter().all(|r| r.ends_with(" false")), "{csv}");
+
+    // A min-max model scales each series by its training range: it refuses new series.
+    let minmax = tempfile::tempdir().unwrap();
+    write(minmax.path(), "long.csv", &text);
+    write(minmax.path(), "new.csv", &copy);
+    train(minmax.path(), &[]).success();
+    let assert = gruf(minmax.path())
+        .args(["predict", "--csv", "new.csv"])
+        .assert()
+        .code(65)
+        .stderr(contains("'ZZZ'"))
+        .stderr(contains("window, diff, logret or seasonal"));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// `evaluate --horizon H --samples N` of a global model scores every series by horizon
+/// and with MC dropout intervals, and pools them: each pooled horizon is the mean over
+/// series of their MAE over their MASE scale (gruf 1.6 warned and dropped both flags).
+#[test]
+fn evaluate_of_a_global_model_pools_horizons_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB", "CCC"], 150),
+    );
+    train(dir.path(), &["--dropout", "0.2"]).success();
+    let assert = gruf(dir.path())
+        .args([
+            "evaluate",
+            "--horizon",
+            "4",
+            "--samples",
+            "8",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // Neither flag is dropped with a warning.
+    assert!(
+        !stderr.contains("--horizon") && !stderr.contains("--samples"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let series = doc["series"].as_array().unwrap();
+    assert_eq!(series.len(), 3);
+    let pooled = doc["horizons"].as_array().unwrap();
+    assert_eq!(pooled.len(), 4, "{doc}");
+    for (h, p) in pooled.iter().enumerate() {
+        let mean = series
+            .iter()
+            .map(|s| {
+                s["horizons"][h]["model_mae"].as_f64().unwrap() / s["mase_scale"].as_f64().unwrap()
+            })
+            .sum::<f64>()
+            / 3.0;
+        let got = p["model_mase"].as_f64().unwrap();
+        assert!(
+            (got - mean).abs() < 1e-12 * mean.max(1.0),
+            "horizon {}: {got} vs {mean}",
+            h + 1
+        );
+        assert_eq!(p["series"], 3);
+    }
+    let rows = doc["intervals"]["rows"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["forecaster"] == "model, MC dropout (8 samples)"),
+        "{doc}"
+    );
+    assert_eq!(doc["intervals"]["pooled_series"], 3);
+    assert!(
+        series.iter().all(|s| s["intervals"]["rows"].is_array()),
+        "{doc}"
+    );
 }
