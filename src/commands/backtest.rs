@@ -459,7 +459,7 @@ fn score_fold(
         mase_scale,
         season: s.season,
     };
-    let ahead = Some(part.in_one_go(forecaster, series)?);
+    let ahead = Some(part.in_one_go(forecaster, series)?.ahead);
     // A model that predicts K > 1 steps at once is scored at every one of them, from
     // each origin of the fold (targets past the fold's end are still in the data).
     let k = forecaster.featurizer.horizon;

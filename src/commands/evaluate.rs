@@ -7,11 +7,12 @@ use crate::cli::EvaluateArgs;
 use crate::config::check_season;
 use crate::conformal::CalibrationError;
 use crate::error::GrufError;
-use crate::evaluate::{score_ahead, season_left_out, PanelScores, Scoring, SeriesScores, FEW};
+use crate::evaluate::{season_left_out, PanelScores, Scoring, SeriesScores, FEW};
 use crate::interval::Level;
 use crate::mc_dropout::Sampling;
 use crate::output::{plural, print};
 
+use super::held_out::Part;
 use super::open::{Opened, Subject};
 use super::{
     default_levels, device, interval_levels, note, note_ensemble, renderer, sampling, season_for,
@@ -147,15 +148,18 @@ fn score(
         )?,
     };
     // The part forecast in one go from its start, as forecasting competitions score it.
-    let ahead = if held_out >= history {
-        let mut steps = series.len() - held_out;
-        if forecaster.featurizer.has_covariates() {
-            steps = steps.min(forecaster.featurizer.horizon);
+    let ahead = match held_out >= history {
+        true => {
+            let part = Part {
+                id: subject.id(),
+                origin: held_out,
+                end: series.len(),
+                mase_scale,
+                season: scoring.season,
+            };
+            Some(part.in_one_go(forecaster, series)?.ahead)
         }
-        let path = forecaster.paths(series, &[held_out], steps)?.remove(0);
-        Some(score_ahead(&series.values, held_out, &path, scoring.season))
-    } else {
-        None
+        false => None,
     };
     let intervals = intervals.score(subject, start, mase_scale)?;
     let scores = SeriesScores {

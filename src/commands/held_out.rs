@@ -103,7 +103,7 @@ impl<'a> Part<'a> {
             id: self.id.to_string(),
             seen: true,
             one_step,
-            ahead: Some(self.in_one_go(forecaster, series)?),
+            ahead: Some(self.in_one_go(forecaster, series)?.ahead),
             horizons: Vec::new(),
             mase_scale: self.mase_scale,
             intervals: None,
@@ -115,12 +115,26 @@ impl<'a> Part<'a> {
     /// scored beside naive and seasonal naive, MASE scaled by the seasonal naive error on
     /// all the history before the origin (M4's in-sample scale: training and validation
     /// part alike).
-    pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<Ahead> {
+    pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<InOneGo> {
         let mut steps = self.end - self.origin;
         if forecaster.featurizer.has_covariates() {
             steps = steps.min(forecaster.featurizer.horizon);
         }
         let path = forecaster.paths(series, &[self.origin], steps)?.remove(0);
-        Ok(score_ahead(&series.values, self.origin, &path, self.season))
+        let ahead = score_ahead(&series.values, self.origin, &path, self.season);
+        Ok(InOneGo {
+            origin: self.origin,
+            path,
+            ahead,
+        })
     }
+}
+
+/// A part of a series forecast in one go from its start, and that forecast scored.
+pub(super) struct InOneGo {
+    /// The part's first row.
+    pub origin: usize,
+    /// The forecast of `values[origin..origin + path.len()]`.
+    pub path: Vec<f64>,
+    pub ahead: Ahead,
 }

@@ -9,7 +9,7 @@ use crate::calendar::Calendar;
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PlotArgs;
 use crate::data::Series;
-use crate::evaluate::{money, score_ahead, season_before, seasonal_naive, seasonal_name, Scoring};
+use crate::evaluate::{money, season_before, seasonal_naive, seasonal_name, Scoring};
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{check_writable, write_atomic};
@@ -18,6 +18,7 @@ use crate::plot::{
     PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
 };
 
+use super::held_out::{InOneGo, Part};
 use super::open::{Opened, Subject};
 use super::{device, interval_levels, mase_scale, note, season_for, wrote};
 
@@ -515,15 +516,6 @@ fn plot_grid(
     crate::plot::render_grid(&data, format)
 }
 
-/// A part of a series forecast in one go from its start, and that forecast scored.
-struct InOneGo {
-    /// The part's first row.
-    origin: usize,
-    /// The forecast of `values[origin..origin + path.len()]`.
-    path: Vec<f64>,
-    ahead: crate::evaluate::Ahead,
-}
-
 /// The held-out part of `subject`'s series forecast in one go from its start (a model
 /// with covariates: up to its horizon, their future being unknown), scored beside the
 /// naive forecasts (`season`, when a season of history comes before it); `None` when the
@@ -534,17 +526,14 @@ fn in_one_go(subject: &Subject, season: Option<usize>) -> anyhow::Result<Option<
     if origin >= series.len() || origin < forecaster.lookback() {
         return Ok(None);
     }
-    let mut steps = series.len() - origin;
-    if forecaster.featurizer.has_covariates() {
-        steps = steps.min(forecaster.featurizer.horizon);
-    }
-    let path = forecaster.paths(series, &[origin], steps)?.remove(0);
-    let ahead = score_ahead(&series.values, origin, &path, season_before(season, origin));
-    Ok(Some(InOneGo {
+    let part = Part {
+        id: subject.id(),
         origin,
-        path,
-        ahead,
-    }))
+        end: series.len(),
+        mase_scale: subject.member.mase_scale.unwrap_or(f64::NAN),
+        season: season_before(season, origin),
+    };
+    part.in_one_go(forecaster, series).map(Some)
 }
 
 /// History drawn before the held-out part, in held-out lengths (or, without one, before
