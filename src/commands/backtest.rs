@@ -15,21 +15,22 @@ use crate::cli::BacktestArgs;
 use crate::config::RunConfig;
 use crate::conformal;
 use crate::coverage::Coverage;
-use crate::data::{format_time, load_csv, Provenance, Series};
+use crate::data::{format_time, Series};
 use crate::error::GrufError;
 use crate::evaluate::{naive_scale, season_before, season_left_out, Scoring, SeriesScores};
 use crate::features::Columns;
 use crate::forecast::Forecaster;
 use crate::interval::Level;
 use crate::output::{plural, print};
-use crate::panel::{self, name_some, Named, Panel};
-use crate::pipeline::{self, Chosen, Prepared};
+use crate::panel::{name_some, Named, Panel};
+use crate::pipeline::{self, Prepared};
 use crate::progress::Reporter;
 use crate::train::TrainData;
 
 use super::held_out::Part;
-use super::{device, note, renderer, report_loaded, resolve, run_training, season_for, warn};
-use super::{report_panel, NAMED};
+use super::training::Checked;
+use super::NAMED;
+use super::{device, note, renderer, resolve, run_training, season_for, warn, whose};
 
 /// A series of the panel long enough to backtest: its folds and its seasonal baseline.
 struct Kept<'a> {
@@ -63,7 +64,7 @@ type Fitted = Vec<Option<(Forecaster, usize)>>;
 pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let (config, seed) = resolve(&args.options)?;
     let quiet = args.options.quiet;
-    let panel = load(&args.csv, &config, quiet)?;
+    let panel = Checked::load(&args.csv, &config, quiet)?.into_panel();
     let named = panel.series.iter().any(|n| !n.id.is_empty());
     let span = config.train.test_days;
     let folds = args.folds as usize;
@@ -181,31 +182,6 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     finish_folds(args.format, out, finished, folds)
 }
 
-/// The panel to backtest, its notes reported: one plain CSV is a panel of one unnamed
-/// series; `--id-column` or several files a panel of named series.
-fn load(csv: &[std::path::PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Result<Panel> {
-    if let ([path], None) = (csv, &config.data.id_column) {
-        let loaded = load_csv(path, &config.data)?;
-        report_loaded(path, &loaded, quiet);
-        return Ok(Panel {
-            // Messages name the file as it was given.
-            provenance: Provenance {
-                path: path.clone(),
-                ..loaded.provenance.clone()
-            },
-            series: vec![Named {
-                id: String::new(),
-                loaded,
-                file: None,
-            }],
-            notes: Vec::new(),
-        });
-    }
-    let panel = panel::load(csv, &config.data)?;
-    report_panel(&panel, quiet);
-    Ok(panel)
-}
-
 /// The series long enough for the span, each with its folds and seasonal baseline. A value
 /// its transform cannot take is an error naming the series; a series of a panel shorter
 /// than the span is left out by name (the one series of a plain CSV is refused).
@@ -220,18 +196,10 @@ fn keep<'a>(
     let mut left_out = Vec::new();
     for named in &panel.series {
         let series = &named.loaded.series;
-        let prefix = series_words(&named.id);
         let file = match named.id.as_str() {
             "" => panel.provenance.path.as_path(),
             _ => named.path(),
         };
-        pipeline::check_values(
-            config.model.transform,
-            Chosen::ThisRun,
-            series,
-            &named.loaded.lines,
-        )
-        .map_err(|m| GrufError::data(file, format!("{prefix}{m}")))?;
         let Ok(bounds) = fold_bounds(series.len(), span, folds) else {
             if named.id.is_empty() {
                 return Err(GrufError::data(
@@ -284,20 +252,11 @@ fn keep<'a>(
     }
     if let Some((id, why)) = left_out.first() {
         note(&match left_out.len() {
-            1 => format!("{}{why}", series_words(id)),
+            1 => format!("{}{why}", whose(id)),
             n => format!("{n} series (first '{id}'): {why}"),
         });
     }
     Ok(kept)
-}
-
-/// `series 'id': ` before a message about a named series; nothing for an unnamed one.
-fn series_words(id: &str) -> String {
-    if id.is_empty() {
-        String::new()
-    } else {
-        format!("series '{id}': ")
-    }
 }
 
 /// What every fold's training shares: the run's settings, the panel and its kept series.

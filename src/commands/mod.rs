@@ -111,6 +111,15 @@ fn report_loaded(csv: &std::path::Path, loaded: &Loaded, quiet: bool) {
     }
 }
 
+/// `series 'AAPL': ` to begin a message on a named series; nothing for the one series of
+/// a plain CSV.
+fn whose(id: &str) -> String {
+    match id {
+        "" => String::new(),
+        id => format!("series '{id}': "),
+    }
+}
+
 /// Series named in one message at most; the rest are counted.
 const NAMED: usize = 5;
 

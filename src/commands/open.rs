@@ -29,7 +29,7 @@ use crate::panel::{self, name_some, Named, Panel};
 use crate::pipeline::{self, Chosen, Prepared};
 use crate::scaler::TransformKind;
 
-use super::{data_config, note, warn, warn_extrapolation, NAMED};
+use super::{data_config, note, warn, warn_extrapolation, whose, NAMED};
 
 /// A model and the data it reads.
 pub(super) struct Opened {
@@ -72,13 +72,6 @@ impl Subject<'_> {
     /// Where the part the model never trained on begins (`series().len()`: none).
     pub fn held_out(&self) -> usize {
         self.member.held_out_origin(self.series())
-    }
-}
-
-fn whose(id: &str) -> String {
-    match id {
-        "" => String::new(),
-        id => format!("series '{id}': "),
     }
 }
 

@@ -29,7 +29,7 @@ use crate::train::{Ensemble, TrainData};
 use crate::window::Split;
 
 use super::{note, report_loaded, season_for, warn, warn_outside_training};
-use super::{panel_words, report_panel, NAMED};
+use super::{panel_words, report_panel, whose, NAMED};
 
 /// One series with its split and the featurizer fitted on its training part.
 pub(super) struct Ready {
@@ -62,14 +62,6 @@ pub(super) struct Scored {
     pub pooled: Option<PanelScores>,
 }
 
-/// `series 'AAPL': ` to begin a message on a named series; nothing for an unnamed one.
-fn whose(id: &str) -> String {
-    match id {
-        "" => String::new(),
-        id => format!("series '{id}': "),
-    }
-}
-
 /// The panel in `paths` as `config` reads it (one CSV without an id column: a panel of
 /// one unnamed series), what loading found reported (information unless `quiet`) as it is
 /// for a file of one series or for a panel.
@@ -82,6 +74,57 @@ fn load_panel(paths: &[PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Res
     Ok(panel)
 }
 
+/// A panel to train on, as `train`, `compare` and `backtest` load it: what loading found
+/// reported, and every series' values checked against the transform (a value it cannot
+/// take is an error naming the series, and the file: a plain CSV's as the user gave it).
+pub(super) struct Checked {
+    pub panel: Panel,
+    /// The first CSV as given, which a plain CSV's messages name.
+    given: PathBuf,
+}
+
+impl Checked {
+    pub fn load(paths: &[PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Result<Checked> {
+        let checked = Checked {
+            panel: load_panel(paths, config, quiet)?,
+            given: paths[0].clone(),
+        };
+        for one in &checked.panel.series {
+            pipeline::check_values(
+                config.model.transform,
+                Chosen::ThisRun,
+                &one.loaded.series,
+                &one.loaded.lines,
+            )
+            .map_err(|m| GrufError::data(checked.path_of(one), format!("{}{m}", whose(&one.id))))?;
+        }
+        Ok(checked)
+    }
+
+    /// True for a panel of named series (`--id-column`, several `--csv`).
+    pub fn named(&self) -> bool {
+        self.panel.series.iter().any(|n| !n.id.is_empty())
+    }
+
+    /// The file a message on the series `one` names: a plain CSV as given, else the
+    /// series' own file.
+    pub fn path_of<'a>(&'a self, one: &'a Named) -> &'a std::path::Path {
+        match self.named() {
+            true => one.path(),
+            false => &self.given,
+        }
+    }
+
+    /// The panel, a plain CSV's provenance naming the file as it was given (for messages).
+    pub fn into_panel(self) -> Panel {
+        let mut panel = self.panel;
+        if !panel.series.iter().any(|n| !n.id.is_empty()) {
+            panel.provenance.path = self.given;
+        }
+        panel
+    }
+}
+
 impl Training {
     /// Loads `paths` as `config` says (reporting what loading found unless `quiet`),
     /// checks each series' values suit the transform, splits it and fits the transform on
@@ -89,7 +132,7 @@ impl Training {
     /// cut; warns of gaps filled and of min-max scaling that will meet values outside the
     /// range it was fitted on.
     pub fn load(paths: &[PathBuf], mut config: RunConfig, quiet: bool) -> anyhow::Result<Training> {
-        let panel = load_panel(paths, &config, quiet)?;
+        let panel = Checked::load(paths, &config, quiet)?.panel;
         let named = panel.series.iter().any(|n| !n.id.is_empty());
         let source = match named {
             true => panel_words(&panel),
@@ -114,13 +157,6 @@ impl Training {
         let mut skipped: Vec<(String, String)> = Vec::new();
         for one in series {
             let s = &one.loaded.series;
-            pipeline::check_values(
-                config.model.transform,
-                Chosen::ThisRun,
-                s,
-                &one.loaded.lines,
-            )
-            .map_err(|m| GrufError::data(&path(&one), format!("{}{m}", whose(&one.id))))?;
             match pipeline::prepare(&config, s, config.train.test_days) {
                 Ok(Prepared { split, featurizer }) => kept.push(Ready {
                     named: one,
