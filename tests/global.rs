@@ -755,6 +755,35 @@ fn a_series_the_model_never_saw_is_fitted_on_its_own_past() {
     );
     assert!(zzz.iter().all(|r| r.ends_with(" false")), "{csv}");
 
+    // A new series too short to be cut as training cuts one is refused, naming it.
+    let short: String = copy
+        .lines()
+        .chain(
+            (text.lines().skip(1).filter(|l| l.contains(",AAA,")))
+                .take(8)
+                .map(|l| l.split(",AAA,").collect::<Vec<_>>().join(",SHORT,"))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        )
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(dir.path(), "short.csv", &short);
+    let assert = gruf(dir.path())
+        .args(["predict", "--csv", "short.csv"])
+        .assert()
+        .code(65)
+        .stderr(contains(
+            "series 'SHORT', which the model was not trained on, cannot be scaled on its own past",
+        ));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(!stderr.contains("--window"), "{stderr}");
+    // Choosing the others forecasts them.
+    gruf(dir.path())
+        .args(["predict", "--csv", "short.csv", "--series", "ZZZ"])
+        .assert()
+        .success();
+
     // A min-max model scales each series by its training range: it refuses new series.
     let minmax = tempfile::tempdir().unwrap();
     write(minmax.path(), "long.csv", &text);

@@ -334,9 +334,18 @@ impl Opened {
     fn fit_unseen(&self, named: &Named) -> anyhow::Result<Member> {
         let meta = self.meta();
         let series = &named.loaded.series;
-        let Prepared { split, featurizer } =
-            pipeline::prepare(&meta.config, series, meta.config.train.test_days).map_err(|m| {
-                GrufError::data(named.path(), format!("series '{}': {m}", named.id))
+        let test_days = meta.config.train.test_days;
+        // Training's own words suggest training flags; a consumer cannot change those.
+        let Prepared { split, featurizer } = pipeline::prepare(&meta.config, series, test_days)
+            .map_err(|why| {
+                let why = why.split("; lower --window").next().unwrap_or(&why).to_string();
+                GrufError::data(
+                    named.path(),
+                    format!(
+                        "series '{}', which the model was not trained on, cannot be scaled on its own past as training would ({why}); pass more of its history, or choose other series with --series",
+                        named.id
+                    ),
+                )
             })?;
         let held_out_from = match &split.test {
             test if test.is_empty() => series.dates[test.end - 1] + 1,
