@@ -7,7 +7,7 @@ use crate::data::{first_non_positive, format_time, Series};
 use crate::features::{Columns, Featurizer};
 use crate::scaler::TransformKind;
 use crate::season::Seasons;
-use crate::window::Split;
+use crate::window::{Split, Unfit};
 
 /// Who chose the transform a value check is made for: the flags of this run, or a stored
 /// model (which must be retrained to change it).
@@ -69,12 +69,12 @@ pub struct Prepared {
 }
 
 /// Splits `values` (the last `test_days` held out) and fits the configured transform on
-/// the training windows' span. `Err` is a message for the user.
+/// the training windows' span. `Err` says why, and what to change.
 pub fn prepare<'a>(
     config: &RunConfig,
     columns: impl Into<Columns<'a>>,
     test_days: usize,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, Unfit> {
     let columns = columns.into();
     let values = columns.values;
     // `seasonal` divides each window by the seasons inside it: it needs a season, and a
@@ -85,10 +85,10 @@ pub fn prepare<'a>(
     });
     if config.model.transform == TransformKind::Seasonal {
         let Some(seasons) = seasons else {
-            return Err(format!(
+            return Err(Unfit::from(format!(
                 "--transform seasonal needs the length of the season and this {} data has no usual one: pass --season N",
                 columns.calendar.describe()
-            ));
+            )));
         };
         seasons.check_window(config.model.window)?;
     }
@@ -104,13 +104,16 @@ pub fn prepare<'a>(
     let fit = &values[..split.fit_end()];
     let featurizer = Featurizer::fit(&config.model, fit, seasons).ok_or_else(|| {
         if fit.iter().all(|&v| v == fit[0]) {
-            format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0])
+            Unfit::from(format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0]))
         } else {
-            format!(
-                "every step of the training part is the same change, so --transform {} has \
-                 nothing to scale by; use --transform minmax",
-                config.model.transform
-            )
+            Unfit {
+                why: format!(
+                    "every step of the training part is the same change, so --transform {} has \
+                     nothing to scale by",
+                    config.model.transform
+                ),
+                fix: "use --transform minmax".into(),
+            }
         }
     })?;
     let featurizer = featurizer
@@ -120,12 +123,15 @@ pub fn prepare<'a>(
             &columns.dates[..split.fit_end().min(columns.dates.len())],
         )?;
     if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {
-        return Err(format!(
-            "--horizon {k} needs at least {k} values in both the training and the validation part \
-             (they have {} and {}); lower --horizon, raise --val-fraction, or use a longer series",
-            split.train.len(),
-            split.val.len()
-        ));
+        return Err(Unfit {
+            why: format!(
+                "--horizon {k} needs at least {k} values in both the training and the validation \
+                 part (they have {} and {})",
+                split.train.len(),
+                split.val.len()
+            ),
+            fix: "lower --horizon, raise --val-fraction, or use a longer series".into(),
+        });
     }
     Ok(Prepared { split, featurizer })
 }
@@ -164,7 +170,7 @@ mod tests {
         config.model.horizon = 48;
         config.data.season = Some("24,168".parse().unwrap());
         config.model.window = 168;
-        let err = prepare(&config, &values, 48).unwrap_err();
+        let err = prepare(&config, &values, 48).unwrap_err().to_string();
         assert!(
             err.starts_with("--transform seasonal with seasons 24,168 needs --window 336 or more"),
             "{err}"
@@ -181,7 +187,7 @@ mod tests {
         ));
         config.data.season = Some(Seasons::single(24).unwrap());
         config.model.window = 20;
-        let err = prepare(&config, &values, 48).unwrap_err();
+        let err = prepare(&config, &values, 48).unwrap_err().to_string();
         assert!(
             err.contains("season of 24 steps needs --window 24 or more"),
             "{err}"

@@ -8,6 +8,36 @@
 
 use std::ops::Range;
 
+/// Why a series cannot be cut (or, in [`crate::pipeline::prepare`], fitted): the reason,
+/// and what the user can change, kept apart so that a caller who cannot change the
+/// training flags (a model forecasting a series it never saw) words its own remedy.
+/// Displayed as `{why}; {fix}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfit {
+    pub why: String,
+    /// Empty when there is nothing to suggest.
+    pub fix: String,
+}
+
+impl std::fmt::Display for Unfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.fix.as_str() {
+            "" => f.write_str(&self.why),
+            fix => write!(f, "{}; {fix}", self.why),
+        }
+    }
+}
+
+/// A message that already holds its remedy, if it has one.
+impl From<String> for Unfit {
+    fn from(why: String) -> Unfit {
+        Unfit {
+            why,
+            fix: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// Values of history each target needs: the first target is at this index.
@@ -27,14 +57,17 @@ impl Split {
         lookback: usize,
         test_days: usize,
         val_fraction: f64,
-    ) -> Result<Split, String> {
+    ) -> Result<Split, Unfit> {
         let needed = lookback + 2 + test_days;
         if lookback == 0 || n < needed {
-            return Err(format!(
-                "{n} rows are too few: {lookback} values of history per window, 2 training/validation \
-                 windows and {test_days} held-out values need at least {needed}; lower --window or \
-                 --test-size, or use a longer series"
-            ));
+            return Err(Unfit {
+                why: format!(
+                    "{n} rows are too few: {lookback} values of history per window, 2 \
+                     training/validation windows and {test_days} held-out values need at least \
+                     {needed}"
+                ),
+                fix: "lower --window or --test-size, or use a longer series".into(),
+            });
         }
         let pre_test = n - test_days;
         let windows = pre_test - lookback;
@@ -71,7 +104,7 @@ mod tests {
 
     #[test]
     fn too_short_says_how_many_are_needed() {
-        let err = Split::new(426, 60, 365, 0.1).unwrap_err();
+        let err = Split::new(426, 60, 365, 0.1).unwrap_err().to_string();
         assert!(err.contains("at least 427"), "{err}");
         assert!(Split::new(427, 60, 365, 0.1).is_ok());
         let s = Split::new(62, 60, 0, 0.5).unwrap();

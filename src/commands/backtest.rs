@@ -294,7 +294,7 @@ impl Trainer<'_> {
             match pipeline::prepare(config, s.history(i), fold.end - fold.start) {
                 Ok(p) => prepared.push(Some(p)),
                 Err(why) => {
-                    unfit.push((&s.named.id, why));
+                    unfit.push((&s.named.id, why.to_string()));
                     prepared.push(None);
                 }
             }
@@ -477,9 +477,6 @@ fn finish_folds(
     .into())
 }
 
-/// Steps ahead at which a fold's intervals are scored (those its calibration reaches).
-const STEPS: [usize; 2] = [1, 7];
-
 /// The fold's calibrated intervals over `span` at the levels `asked` (none: 80 and 95 %,
 /// those the fold's calibration supports one step ahead, with a note once if one is left
 /// out), 1 and 7 steps ahead as far as the calibration reaches.
@@ -506,8 +503,7 @@ fn fold_intervals(
     if levels.is_empty() {
         return Ok(None);
     }
-    let reach = calibration.reach(STEPS[STEPS.len() - 1], &levels);
-    let steps: Vec<usize> = STEPS.iter().copied().filter(|&h| h <= reach).collect();
+    let (steps, _) = super::interval_steps(calibration, &levels);
     let coverage = crate::coverage::score(forecaster, series.into(), span, &steps, &levels, scale)?;
     Ok(Some(coverage))
 }

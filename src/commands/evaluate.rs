@@ -14,6 +14,7 @@ use crate::output::{plural, print};
 
 use super::held_out::Part;
 use super::open::{Opened, Subject};
+use super::INTERVAL_STEPS;
 use super::{
     default_levels, device, interval_levels, note, note_ensemble, renderer, sampling, season_for,
     warn, warn_if_few,
@@ -224,9 +225,6 @@ fn warn_horizons(scores: &PanelScores, wanted: usize) {
     }
 }
 
-/// The steps ahead scored by default, as far as the calibration reaches.
-const STEPS: [usize; 2] = [1, 7];
-
 /// The intervals `evaluate` scores, settled once for every series: the levels (those
 /// asked for, else those the calibration offers), the steps ahead, and MC dropout's
 /// sampling (`--samples`); `None` when nothing is to be scored.
@@ -259,9 +257,8 @@ impl Intervals {
         }
         let mut steps: Vec<usize> = match (args.interval_steps.is_empty(), calibration) {
             (true, Some(calibration)) => {
-                // As far as every level is supported.
-                let reach = calibration.reach(STEPS[STEPS.len() - 1], &levels);
-                if reach < STEPS[STEPS.len() - 1] {
+                let (steps, reach) = super::interval_steps(calibration, &levels);
+                if steps.len() < INTERVAL_STEPS.len() {
                     let cal = meta.data.calendar.unwrap_or_default();
                     note(&format!(
                         "intervals are scored up to {} ahead: further out, the validation part \
@@ -270,9 +267,9 @@ impl Intervals {
                         cal.count(reach)
                     ));
                 }
-                STEPS.iter().copied().filter(|&h| h <= reach).collect()
+                steps
             }
-            (true, None) => STEPS.to_vec(),
+            (true, None) => INTERVAL_STEPS.to_vec(),
             (false, _) => args.interval_steps.iter().map(|&h| h as usize).collect(),
         };
         steps.sort_unstable();

@@ -708,6 +708,25 @@ fn calibrated_levels(
     Ok(kept)
 }
 
+/// The steps ahead at which `evaluate` and `backtest` score intervals by default.
+const INTERVAL_STEPS: [usize; 2] = [1, 7];
+
+/// [`INTERVAL_STEPS`] as far as `calibration` supports every one of `levels`, and that
+/// reach.
+fn interval_steps(
+    calibration: &crate::conformal::Calibration,
+    levels: &[Level],
+) -> (Vec<usize>, usize) {
+    let furthest = INTERVAL_STEPS[INTERVAL_STEPS.len() - 1];
+    let reach = calibration.reach(furthest, levels);
+    let steps = INTERVAL_STEPS
+        .iter()
+        .copied()
+        .filter(|&h| h <= reach)
+        .collect();
+    (steps, reach)
+}
+
 /// MC dropout's settings from `--samples N` and `--seed S`: `None` without `--samples`;
 /// refused for a model trained without dropout, naming its file.
 fn sampling(

@@ -335,10 +335,11 @@ impl Opened {
         let meta = self.meta();
         let series = &named.loaded.series;
         let test_days = meta.config.train.test_days;
-        // Training's own words suggest training flags; a consumer cannot change those.
+        // Training's remedy names training flags, which a consumer cannot change: the
+        // reason alone, and this command's remedy.
         let Prepared { split, featurizer } = pipeline::prepare(&meta.config, series, test_days)
-            .map_err(|why| {
-                let why = why.split("; lower --window").next().unwrap_or(&why).to_string();
+            .map_err(|unfit| {
+                let why = unfit.why;
                 GrufError::data(
                     named.path(),
                     format!(

@@ -389,7 +389,9 @@ fn plot_grid(
 ) -> anyhow::Result<Vec<u8>> {
     let meta = opened.meta();
     let panel = &opened.panel;
+    // By id as people list them, each once (`--series` may name one twice).
     let mut chosen: Vec<&Subject> = subjects.iter().collect();
+    chosen.sort_by(|a, b| crate::panel::natural_cmp(a.id(), b.id()));
     chosen.dedup_by(|a, b| a.id() == b.id());
     let total = chosen.len();
     if total > MOST_PANELS {

@@ -168,7 +168,7 @@ impl Training {
                         GrufError::data(&path(&one), format!("{}{why}", whose(&one.id))).into(),
                     )
                 }
-                Err(why) => skipped.push((one.id, why)),
+                Err(why) => skipped.push((one.id, why.to_string())),
             }
         }
         if let Some((id, why)) = skipped.first() {
