@@ -81,12 +81,16 @@ pub(super) struct Checked {
     pub panel: Panel,
     /// The first CSV as given, which a plain CSV's messages name.
     given: PathBuf,
+    /// True for a panel of named series (`--id-column`, several `--csv`).
+    named: bool,
 }
 
 impl Checked {
     pub fn load(paths: &[PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Result<Checked> {
+        let panel = load_panel(paths, config, quiet)?;
         let checked = Checked {
-            panel: load_panel(paths, config, quiet)?,
+            named: panel.series.iter().any(|n| !n.id.is_empty()),
+            panel,
             given: paths[0].clone(),
         };
         for one in &checked.panel.series {
@@ -101,27 +105,34 @@ impl Checked {
         Ok(checked)
     }
 
-    /// True for a panel of named series (`--id-column`, several `--csv`).
-    pub fn named(&self) -> bool {
-        self.panel.series.iter().any(|n| !n.id.is_empty())
-    }
-
     /// The file a message on the series `one` names: a plain CSV as given, else the
     /// series' own file.
     pub fn path_of<'a>(&'a self, one: &'a Named) -> &'a std::path::Path {
-        match self.named() {
+        match self.named {
             true => one.path(),
+            false => &self.given,
+        }
+    }
+
+    /// The file a message on the whole names: a plain CSV as given, else the panel's (its
+    /// first file).
+    pub fn file(&self) -> &std::path::Path {
+        match self.named {
+            true => &self.panel.provenance.path,
             false => &self.given,
         }
     }
 
     /// The panel, a plain CSV's provenance naming the file as it was given (for messages).
     pub fn into_panel(self) -> Panel {
-        let mut panel = self.panel;
-        if !panel.series.iter().any(|n| !n.id.is_empty()) {
-            panel.provenance.path = self.given;
+        let file = self.file().to_path_buf();
+        Panel {
+            provenance: Provenance {
+                path: file,
+                ..self.panel.provenance
+            },
+            ..self.panel
         }
-        panel
     }
 }
 
@@ -132,27 +143,16 @@ impl Training {
     /// cut; warns of gaps filled and of min-max scaling that will meet values outside the
     /// range it was fitted on.
     pub fn load(paths: &[PathBuf], mut config: RunConfig, quiet: bool) -> anyhow::Result<Training> {
-        let panel = Checked::load(paths, &config, quiet)?.panel;
-        let named = panel.series.iter().any(|n| !n.id.is_empty());
+        let mut checked = Checked::load(paths, &config, quiet)?;
+        let named = checked.named;
         let source = match named {
-            true => panel_words(&panel),
+            true => panel_words(&checked.panel),
             false => paths[0].display().to_string(),
         };
-        let Panel {
-            series, provenance, ..
-        } = panel;
-        let file = match named {
-            true => provenance.path.clone(),
-            false => paths[0].clone(),
-        };
+        let file = checked.file().to_path_buf();
+        let provenance = checked.panel.provenance.clone();
+        let series = std::mem::take(&mut checked.panel.series);
         let total = series.len();
-        // A message on a series names the file it was read from (one CSV: as given).
-        let path = |n: &Named| -> PathBuf {
-            match named {
-                true => n.path().to_path_buf(),
-                false => paths[0].clone(),
-            }
-        };
         let mut kept: Vec<Ready> = Vec::with_capacity(total);
         let mut skipped: Vec<(String, String)> = Vec::new();
         for one in series {
@@ -164,9 +164,8 @@ impl Training {
                     featurizer,
                 }),
                 Err(why) if total == 1 => {
-                    return Err(
-                        GrufError::data(&path(&one), format!("{}{why}", whose(&one.id))).into(),
-                    )
+                    let path = checked.path_of(&one);
+                    return Err(GrufError::data(path, format!("{}{why}", whose(&one.id))).into());
                 }
                 Err(why) => skipped.push((one.id, why.to_string())),
             }
