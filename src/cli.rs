@@ -9,10 +9,10 @@ use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Cell, OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
-use crate::data::Resample;
-use crate::fill::Fill;
-use crate::scaler::TransformKind;
-use crate::synth::SampleConfig;
+use crate::features::scaler::TransformKind;
+use crate::series::csv::Resample;
+use crate::series::fill::Fill;
+use crate::series::synth::SampleConfig;
 
 /// gruf: a GRU forecaster for price series, in one binary.
 #[derive(Debug, Parser)]
@@ -105,7 +105,7 @@ pub struct BacktestArgs {
     /// ahead, each fold's model calibrated on its own validation part [default: 0.8 and
     /// 0.95, as far as the validation parts support them].
     #[arg(long, value_name = "LEVEL")]
-    pub interval: Vec<crate::interval::Level>,
+    pub interval: Vec<crate::intervals::Level>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -175,7 +175,7 @@ pub struct TrainOptions {
     /// month (of the year), each as a sin/cos pair. Known for future dates, so they do not
     /// limit how far a model forecasts [default: none].
     #[arg(long, value_name = "hour,weekday,month", value_delimiter = ',')]
-    pub calendar: Option<Vec<crate::calendar::CalendarInput>>,
+    pub calendar: Option<Vec<crate::series::calendar::CalendarInput>>,
 
     /// Column naming the series of a long CSV (one row per series and date): trains one
     /// global model over every series, each scaled on its own [default: the file is one
@@ -195,11 +195,11 @@ pub struct TrainOptions {
 
     /// Field separator: one character, or 'tab' [default: ,].
     #[arg(long, value_name = "CHAR")]
-    pub delimiter: Option<crate::data::Delimiter>,
+    pub delimiter: Option<crate::series::csv::Delimiter>,
 
     /// Aggregate to one close per period first (e.g. minute bars to daily closes).
     #[arg(long, value_parser = EnumValueParser::<ResampleArg>::new().map(Resample::from))]
-    pub resample: Option<crate::data::Resample>,
+    pub resample: Option<crate::series::csv::Resample>,
 
     /// Fill the calendar steps missing between rows (each series on its own): ffill (the
     /// last value), linear (a straight line across the gap) or seasonal (the value one
@@ -214,7 +214,7 @@ pub struct TrainOptions {
     /// calendar: 24 for hourly data, 7 daily, 5 business days, 52 weekly, 12 monthly, 4
     /// quarterly].
     #[arg(long, value_name = "N[,N..]")]
-    pub season: Option<crate::season::Seasons>,
+    pub season: Option<crate::series::season::Seasons>,
 
     /// Recurrent cell of every layer: gru (the seed's), lstm or rnn (plain tanh), each with
     /// PyTorch's equations [default: gru].
@@ -557,7 +557,7 @@ pub struct PredictArgs {
     /// validation part when the model was trained (conformal), so that about that share of
     /// outcomes falls inside; see `gruf evaluate` for the coverage measured on held-out data.
     #[arg(long, value_name = "LEVEL")]
-    pub interval: Vec<crate::interval::Level>,
+    pub interval: Vec<crate::intervals::Level>,
 
     /// Take the --interval bands from N forecasts made with dropout on (Monte Carlo
     /// dropout; 2 to 10000, e.g. 100) instead of the calibration: each band runs between
@@ -596,7 +596,7 @@ pub struct EvaluateArgs {
     /// baselines with intervals from past changes [default: 0.8 and 0.95 when the model
     /// has calibrated intervals].
     #[arg(long, value_name = "LEVEL")]
-    pub interval: Vec<crate::interval::Level>,
+    pub interval: Vec<crate::intervals::Level>,
 
     /// Steps ahead at which the intervals are scored, from every origin in the held-out
     /// part [default: 1,7, as far as the calibration reaches].
@@ -643,7 +643,7 @@ pub struct PlotArgs {
     /// and the one-step intervals over the held-out part with the values outside the widest
     /// marked [default: 0.8 and 0.95 when the model has calibrated intervals].
     #[arg(long, value_name = "LEVEL")]
-    pub interval: Vec<crate::interval::Level>,
+    pub interval: Vec<crate::intervals::Level>,
 }
 
 #[derive(Debug, Args)]

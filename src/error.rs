@@ -15,7 +15,7 @@ pub mod exit {
     /// An input file (CSV, model, config) does not exist or cannot be read.
     pub const NO_INPUT: u8 = 66;
     /// Interrupted by Ctrl-C, as shells report SIGINT; SIGTERM and SIGHUP give 143 and 129
-    /// (128 + the signal, [`crate::interrupt::Signal::exit_code`]).
+    /// (128 + the signal, [`Signal::exit_code`]).
     pub const INTERRUPTED: u8 = 130;
     /// Internal failure: a bug in gruf.
     pub const INTERNAL: u8 = 70;
@@ -53,7 +53,7 @@ pub enum GrufError {
 
     /// A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the run; the message says what was kept.
     #[error("{1}")]
-    Interrupted(crate::interrupt::Signal, String),
+    Interrupted(Signal, String),
 
     /// An output that cannot be created or written.
     #[error("cannot write {}: {msg}", path.display())]
@@ -125,4 +125,46 @@ pub fn read_input(path: &Path, hint: &str) -> Result<Vec<u8>, GrufError> {
         });
     }
     std::fs::read(path).map_err(|e| GrufError::no_input(path, &e, hint))
+}
+
+/// A signal that stops a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: a scheduler's time limit, `kill`, `docker stop`.
+    Terminate,
+    /// SIGHUP: the terminal went away.
+    Hangup,
+}
+
+impl Signal {
+    /// The signal's number on Unix.
+    pub fn number(self) -> u8 {
+        match self {
+            Signal::Hangup => 1,
+            Signal::Interrupt => 2,
+            Signal::Terminate => 15,
+        }
+    }
+
+    pub(crate) fn from_number(n: u8) -> Option<Signal> {
+        [Signal::Hangup, Signal::Interrupt, Signal::Terminate]
+            .into_iter()
+            .find(|s| s.number() == n)
+    }
+
+    /// 128 + the signal's number, as a shell reports a process it killed.
+    pub fn exit_code(self) -> u8 {
+        128 + self.number()
+    }
+
+    /// How a user names it: `Ctrl-C`, `SIGTERM`, `SIGHUP`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "Ctrl-C",
+            Signal::Terminate => "SIGTERM",
+            Signal::Hangup => "SIGHUP",
+        }
+    }
 }

@@ -1,48 +1,51 @@
-//! gruf: a GRU forecaster for price series.
+//! gruf: a recurrent-network forecaster for price series.
 //!
-//! Data flows one way:
+//! The modules below are the pipeline's stages, declared in the order data flows through
+//! them. A stage uses only the stages declared before it, never one after it, so every
+//! arrow points down this list (`tests/it/layout.rs` checks it and fails on a back edge or
+//! an import circle):
 //!
 //! ```text
-//! CSV ─► data (polars, validate, sort) ─► Series on its calendar (price + covariates)
-//! Series ─► window::Split ─► features::Featurizer (fit on the training part only)
-//!   ─► batches x [n, window, features] / y [n, horizon] ─► model + train (optim, loss)
-//!   ─► checkpoint (records, one file, atomic)
-//! checkpoint ─► forecast::Forecaster ─► Forecast / evaluate / backtest / plot
-//!   ─► render (table, CSV, JSON) on stdout
+//! error, text, rng, io   shared by every stage: errors and exit codes, number and word
+//!                        formatting, the seeded generator, atomic files, stdout, Ctrl-C
+//! series      CSV ─► Series on its calendar (polars, fast path, validation, panels,
+//!             gaps filled, seasons, synthetic samples)
+//! features    Series ─► split into train/validation/test ─► scaled windows (the
+//!             featurizer, fitted on the training part only)
+//! config      settings: built-in defaults < a TOML file < flags
+//! model       the network: cells, fused CPU kernels, loss
+//! scores      point-forecast metrics, naive scales, the score types a model file keeps
+//! intervals   levels, intervals and their scores, naive-quantile baselines, the stored
+//!             conformal calibration, Monte Carlo dropout bands
+//! train       per-series preparation, the training loop, optimizers, progress
+//! forecast    the Forecaster (network + featurizer) and its dated Forecast; fitting the
+//!             conformal calibration on validation
+//! checkpoint  the model file: records per format version, one file, written atomically
+//! evaluation  evaluate, interval coverage, backtest, compare: a Forecaster against the
+//!             baselines on held-out data
+//! render      results as a table, CSV or JSON on stdout
+//! plot        pictures
+//! cli         the command line (clap)
+//! commands    one module per subcommand
 //! ```
 //!
-//! The `gruf` binary is a thin shell over [`commands::run`], one module per subcommand.
+//! The `gruf` binary is a thin shell over [`commands::run`].
 
-pub mod backtest;
-pub mod calendar;
+pub mod error;
+pub mod text;
+pub mod rng;
+pub mod io;
+pub mod series;
+pub mod features;
+pub mod config;
+pub mod model;
+pub mod scores;
+pub mod intervals;
+pub mod train;
+pub mod forecast;
 pub mod checkpoint;
+pub mod evaluation;
+pub mod render;
+pub mod plot;
 pub mod cli;
 pub mod commands;
-pub mod compare;
-pub mod config;
-pub mod conformal;
-pub mod coverage;
-pub mod data;
-pub mod error;
-pub mod evaluate;
-pub mod features;
-pub mod fill;
-pub mod forecast;
-pub mod interrupt;
-pub mod interval;
-pub mod loss;
-pub mod mc_dropout;
-pub mod model;
-pub mod optim;
-pub mod output;
-pub mod panel;
-pub mod pipeline;
-pub mod plot;
-pub mod progress;
-pub mod render;
-pub mod rng;
-pub mod scaler;
-pub mod season;
-pub mod synth;
-pub mod train;
-pub mod window;

@@ -24,7 +24,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::GrufError;
-use crate::evaluate::tick;
+use crate::text::tick;
 use crate::train::EpochRecord;
 use chrono::Datelike;
 
@@ -934,7 +934,7 @@ mod tests {
     }
 
     fn at(date: &str) -> i64 {
-        crate::data::parse_date(date, None).unwrap()
+        crate::series::csv::parse_date(date, None).unwrap()
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 use candle_core::Device;
 use gruf::config::{Cell, RunConfig};
-use gruf::evaluate::{evaluate, horizon_errors, naive_scale, Scoring};
+use gruf::evaluation::evaluate::{evaluate, horizon_errors};
+use gruf::features::scaler::TransformKind;
+use gruf::features::split::Split;
 use gruf::features::Featurizer;
 use gruf::forecast::Forecaster;
-use gruf::loss::Loss;
-use gruf::scaler::TransformKind;
+use gruf::model::loss::Loss;
+use gruf::scores::{naive_scale, Scoring};
 use gruf::train::TrainData;
-use gruf::window::Split;
 
 mod common;
 
@@ -24,7 +25,7 @@ fn write_structured_csv() {
     let series = common::structured_series(900);
     let mut text = String::from("Date,Close\n");
     for (d, v) in series.dates.iter().zip(&series.values) {
-        text += &format!("{},{v}\n", gruf::data::format_iso(*d, true));
+        text += &format!("{},{v}\n", gruf::series::csv::format_iso(*d, true));
     }
     std::fs::write(path, text).unwrap();
 }
@@ -48,8 +49,12 @@ fn model_beats_naive_by_half_on_structured_data() {
         config.train.epochs = 40;
         config.train.lr = 3e-3;
         let split = Split::new(series.len(), transform.lookback(21), 120, 0.1).unwrap();
-        let featurizer =
-            Featurizer::fit(&config.model, &series.values[..split.fit_end()], None).unwrap();
+        let featurizer = Featurizer::fit(
+            config.model.framing(),
+            &series.values[..split.fit_end()],
+            None,
+        )
+        .unwrap();
         let dev = Device::Cpu;
         let data = TrainData {
             values: (&series.values).into(),

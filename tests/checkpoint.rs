@@ -11,21 +11,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
-use gruf::calendar::Calendar;
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
-use gruf::conformal::{Calibration, ErrorSet, Method, Space};
-use gruf::data::{is_volume, load_csv, DataConfig, Provenance, Resample};
-use gruf::evaluate::{Evaluation, Metrics, Scoring};
+use gruf::features::scaler::{Scaler, TransformKind};
+use gruf::features::split::Split;
 use gruf::features::{Featurizer, Input, InputTransform};
-use gruf::fill::Fill;
 use gruf::forecast::Forecaster;
-use gruf::interval::Level;
-use gruf::loss::Loss;
-use gruf::scaler::{Scaler, TransformKind};
-use gruf::synth::{generate, to_csv, SampleConfig};
+use gruf::intervals::conformal::{Calibration, ErrorSet, Method, Space};
+use gruf::intervals::Level;
+use gruf::model::loss::Loss;
+use gruf::scores::{Evaluation, Metrics, Scoring};
+use gruf::series::calendar::Calendar;
+use gruf::series::csv::{is_volume, load_csv, DataConfig, Provenance, Resample};
+use gruf::series::fill::Fill;
+use gruf::series::synth::{generate, to_csv, SampleConfig};
 use gruf::train::{EpochRecord, TrainData};
-use gruf::window::Split;
 use safetensors::tensor::{Dtype, TensorView};
 
 mod common;
@@ -51,7 +51,8 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     let values = &loaded.series.values;
     config.model.transform = kind;
     let split = Split::new(values.len(), kind.lookback(8), 20, 0.1).unwrap();
-    let featurizer = Featurizer::fit(&config.model, &values[..split.fit_end()], None).unwrap();
+    let featurizer =
+        Featurizer::fit(config.model.framing(), &values[..split.fit_end()], None).unwrap();
     let scaler = featurizer.scaler;
     let data = TrainData {
         values: values.into(),
@@ -173,7 +174,7 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
     let loaded = load_csv(&dir.path().join("prices.csv"), &meta.config.data).unwrap();
     let series = &loaded.series;
     let prepared =
-        gruf::pipeline::prepare(&meta.config, series, meta.config.train.test_days).unwrap();
+        gruf::train::prepare::prepare(&meta.config, series, meta.config.train.test_days).unwrap();
     assert_eq!(prepared.split, meta.first().split);
     assert_eq!(&prepared.featurizer, featurizer);
     let fit_end = meta.first().split.fit_end();
@@ -199,7 +200,9 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
         season: test.season,
         held_out: true,
     };
-    let again = gruf::evaluate::evaluate(&forecaster, series, end - test.n..end, scoring).unwrap();
+    let again =
+        gruf::evaluation::evaluate::evaluate(&forecaster, series, end - test.n..end, scoring)
+            .unwrap();
     assert_eq!(&again, test);
 
     // `gruf predict` prints what the weights with the refitted featurizer forecast.
@@ -482,7 +485,7 @@ fn golden_metas() -> Vec<Meta> {
                 date_column: Some("Date".into()),
                 date_format: Some("%d.%m.%Y".into()),
                 resample: Some(Resample::Day),
-                season: Some(gruf::season::Seasons::single(5).unwrap()),
+                season: Some(gruf::series::season::Seasons::single(5).unwrap()),
                 delimiter: "tab".parse().unwrap(),
                 inputs: Vec::new(),
                 id_column: None,

@@ -297,7 +297,7 @@ fn a_full_disk_while_writing_model_plot_or_csv_exits_74_and_keeps_the_old_files(
         ] {
             let model_flags: &[&str] = if args[0] == "train" { FAST } else { &[] };
             let assert = gruf(dir.path())
-                .env(gruf::output::FAIL_WRITES_AFTER_ENV, after)
+                .env(gruf::io::output::FAIL_WRITES_AFTER_ENV, after)
                 .args(&args)
                 .args(model_flags)
                 .assert()

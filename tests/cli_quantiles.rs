@@ -39,9 +39,10 @@ fn a_quantile_model_trains_and_predict_prints_its_median() {
         .iter()
         .map(|r| r["forecast"].as_f64().unwrap())
         .collect();
-    let loaded = gruf::data::load_csv(&dir.path().join("prices.csv"), &ckpt.meta.config.data)
-        .unwrap()
-        .series;
+    let loaded =
+        gruf::series::csv::load_csv(&dir.path().join("prices.csv"), &ckpt.meta.config.data)
+            .unwrap()
+            .series;
     // Past the horizon of 2, the forecast continues from the median.
     let quantiles = forecaster
         .quantile_paths(&loaded, &[loaded.len()], 5)

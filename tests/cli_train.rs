@@ -487,7 +487,7 @@ fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
             ])
             .args(["--batch-size", "256", "--test-days", "100", "--seed", "1"])
             .args(["--epochs", "100000"])
-            .env(gruf::output::SLOW_WRITES_ENV, "20")
+            .env(gruf::io::output::SLOW_WRITES_ENV, "20")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -510,7 +510,9 @@ fn second_ctrl_c_exits_at_once_leaving_the_previous_model() {
             "gruf: interrupted (Ctrl-C): finishing this batch",
             &mut seen,
         );
-        std::thread::sleep(gruf::interrupt::SAME_REQUEST + std::time::Duration::from_millis(300));
+        std::thread::sleep(
+            gruf::io::interrupt::SAME_REQUEST + std::time::Duration::from_millis(300),
+        );
         // Not `interrupt`: if the save wins the race, gruf may be gone before this signal.
         let _ = std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
@@ -548,7 +550,7 @@ fn sigkill_at_any_moment_never_leaves_a_torn_model() {
             .current_dir(dir.path())
             .args(["train", "--csv", "prices.csv"])
             .args(FAST)
-            .env(gruf::output::SLOW_WRITES_ENV, "20")
+            .env(gruf::io::output::SLOW_WRITES_ENV, "20")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

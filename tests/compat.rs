@@ -128,11 +128,11 @@ fn a_seasonal_model_of_one_period_predicts_what_it_predicted() {
     let v4 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v4");
     let model = v4.join("seasonal.safetensors");
     let ckpt = gruf::checkpoint::Checkpoint::load(&model, &candle_core::Device::Cpu).unwrap();
-    let seven = gruf::season::Seasons::single(7).unwrap();
+    let seven = gruf::series::season::Seasons::single(7).unwrap();
     assert_eq!(ckpt.meta.config.data.season, Some(seven));
     assert!(matches!(
         ckpt.meta.first().scaler,
-        gruf::scaler::Scaler::Seasonal { seasons, .. } if seasons == seven
+        gruf::features::scaler::Scaler::Seasonal { seasons, .. } if seasons == seven
     ));
     let out = gruf(dir.path())
         .args(["predict", "--csv", "prices.csv", "--days", "10"])

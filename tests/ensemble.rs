@@ -9,8 +9,8 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use gruf::checkpoint::{network_prefix, Checkpoint};
-use gruf::data::{load_csv, load_panel, DataConfig};
 use gruf::forecast::Forecaster;
+use gruf::series::csv::{load_csv, load_panel, DataConfig};
 
 mod common;
 use common::{gruf, stdout, workspace, write};
@@ -406,7 +406,7 @@ fn an_interrupted_ensemble_keeps_the_networks_it_finished() {
     config.train.test_days = 20;
     config.train.ensemble = 3;
     let values = &loaded.series.values;
-    let prepared = gruf::pipeline::prepare(&config, &loaded.series, 20).unwrap();
+    let prepared = gruf::train::prepare::prepare(&config, &loaded.series, 20).unwrap();
     let data = gruf::train::TrainData {
         values: values.into(),
         featurizer: &prepared.featurizer,
@@ -418,7 +418,7 @@ fn an_interrupted_ensemble_keeps_the_networks_it_finished() {
             &config.model,
             &config.train,
             9,
-            &gruf::loss::Loss::Mse,
+            &gruf::model::loss::Loss::Mse,
             &[data],
             &Device::Cpu,
             &mut |e| {

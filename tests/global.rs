@@ -188,9 +188,9 @@ fn malformed_long_files_are_refused_in_one_line() {
 #[test]
 fn recent_windows_keep_each_series_latest_windows() {
     use gruf::config::RunConfig;
+    use gruf::features::split::Split;
     use gruf::features::Featurizer;
     use gruf::train::{train, Event, Flow, TrainData};
-    use gruf::window::Split;
 
     let series: Vec<Vec<f64>> = (0..2)
         .map(|k| {
@@ -211,7 +211,7 @@ fn recent_windows_keep_each_series_latest_windows() {
     let featurizers: Vec<Featurizer> = series
         .iter()
         .zip(&splits)
-        .map(|(v, s)| Featurizer::fit(&config.model, &v[..s.fit_end()], None).unwrap())
+        .map(|(v, s)| Featurizer::fit(config.model.framing(), &v[..s.fit_end()], None).unwrap())
         .collect();
     let data: Vec<TrainData<'_>> = (0..2)
         .map(|k| TrainData {
@@ -228,7 +228,7 @@ fn recent_windows_keep_each_series_latest_windows() {
             &config.model,
             &config.train,
             7,
-            &gruf::loss::Loss::Mse,
+            &gruf::model::loss::Loss::Mse,
             &data,
             &candle_core::Device::Cpu,
             &mut |e| {

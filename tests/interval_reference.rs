@@ -8,11 +8,11 @@
 //! in both, so the tolerance, 1e-12 relative, only leaves room for summation order; a wrong
 //! rank, window edge or penalty misses it by far.
 
-use gruf::evaluate::naive_scale;
-use gruf::interval::{
+use gruf::intervals::{
     baseline_interval, pinball, score_intervals, Baseline, Changes, History, Interval,
     IntervalError, Level,
 };
+use gruf::scores::naive_scale;
 use serde_json::Value;
 
 const REFERENCE: &str = include_str!("fixtures/interval_reference.json");

@@ -10,16 +10,17 @@ use predicates::prelude::*;
 use predicates::str::contains;
 
 use gruf::config::RunConfig;
-use gruf::conformal::{self, Part};
-use gruf::coverage::{self, Source};
-use gruf::evaluate::naive_scale;
+use gruf::evaluation::coverage::{self, Source};
+use gruf::features::scaler::TransformKind;
+use gruf::features::split::Split;
 use gruf::features::Featurizer;
+use gruf::forecast::calibrate::{self, Part};
 use gruf::forecast::Forecaster;
-use gruf::interval::Level;
-use gruf::loss::Loss;
-use gruf::scaler::TransformKind;
+use gruf::intervals::conformal;
+use gruf::intervals::Level;
+use gruf::model::loss::Loss;
+use gruf::scores::naive_scale;
 use gruf::train::TrainData;
-use gruf::window::Split;
 
 mod common;
 use common::{gruf, stdout, trained, FAST};
@@ -50,8 +51,12 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
     config.train.epochs = 40;
     config.train.lr = 3e-3;
     let split = Split::new(series.len(), 21, 600, 0.2).unwrap();
-    let featurizer =
-        Featurizer::fit(&config.model, &series.values[..split.fit_end()], None).unwrap();
+    let featurizer = Featurizer::fit(
+        config.model.framing(),
+        &series.values[..split.fit_end()],
+        None,
+    )
+    .unwrap();
     let data = TrainData {
         values: (&series).into(),
         featurizer: &featurizer,
@@ -77,7 +82,7 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
         forecaster: &forecaster,
         val: split.val.clone(),
     };
-    let calibration = conformal::residuals(&[part], 7, 21, conformal::Space::Log)
+    let calibration = calibrate::residuals(&[part], 7, 21, conformal::Space::Log)
         .unwrap()
         .unwrap();
     assert_eq!(calibration.windows(), split.val.len());

@@ -3,7 +3,7 @@
 //!
 //! A module's dependencies are the modules its paths name: `use crate::a::b`, `use
 //! super::c`, inline `crate::a::f(..)`, `super::c::g(..)` and `child::h(..)`. A path is
-//! resolved to the deepest module it names (`crate::evaluate::money` is `evaluate`).
+//! resolved to the deepest module it names (`crate::text::money` is `text`).
 //! References between a module and its own ancestors are left out: a child using its
 //! parent's shared helpers and a parent dispatching to its children are the ordinary
 //! shape of a Rust module tree. What remains must have no cycle.
@@ -308,20 +308,66 @@ fn src() -> PathBuf {
     }
 }
 
-/// The commands hold no circle: each command is one module, and what several share lives
-/// in `commands` itself or lower in the library.
+/// The stages `lib.rs` declares, in its order: `pub mod error;` ... `pub mod commands;`.
+fn stages(src: &Path) -> Vec<String> {
+    let lib = code_only(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
+    (lib.lines())
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';').trim().to_string())
+        .collect()
+}
+
+/// Every edge from a module to a module of a stage declared after its own stage in
+/// `lib.rs`: `(from, to)`.
+fn back_edges(src: &Path) -> Vec<(String, String)> {
+    let order = stages(src);
+    let rank = |m: &str| {
+        let stage = m.split("::").next().unwrap_or("");
+        order.iter().position(|s| s == stage)
+    };
+    let mut back = Vec::new();
+    for (from, targets) in graph(src) {
+        for to in targets {
+            if let (Some(f), Some(t)) = (rank(&from), rank(&to)) {
+                if t > f {
+                    back.push((from.clone(), to));
+                }
+            }
+        }
+    }
+    back
+}
+
+/// Every arrow points down the pipeline: no module uses a stage declared after its own
+/// in `lib.rs`, no module is left out of that list, and no modules form a circle.
 #[test]
-fn the_commands_hold_no_import_circle() {
-    let found = circles(&graph(&src()));
+fn every_arrow_points_down_the_pipeline() {
+    let src = src();
+    let order = stages(&src);
+    let top: BTreeSet<String> = (modules(&src).keys())
+        .filter_map(|m| m.split("::").next())
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .collect();
+    let undeclared: Vec<&String> = top.iter().filter(|m| !order.contains(m)).collect();
+    assert!(
+        undeclared.is_empty(),
+        "modules lib.rs does not declare as a stage: {undeclared:?}"
+    );
+    let back = back_edges(&src);
+    for (from, to) in &back {
+        println!("back edge: {from} -> {to}");
+    }
+    let found = circles(&graph(&src));
     for c in &found {
         println!("import circle: {}", c.join(" <-> "));
     }
-    let in_commands: Vec<&Vec<String>> = (found.iter())
-        .filter(|c| c.iter().any(|m| m.starts_with("commands")))
-        .collect();
     assert!(
-        in_commands.is_empty(),
-        "import circles in commands/: {in_commands:?}"
+        back.is_empty() && found.is_empty(),
+        "{} back edge(s) and {} import circle(s): see above (stages in lib.rs order: {})",
+        back.len(),
+        found.len(),
+        order.join(", ")
     );
 }
 
@@ -354,5 +400,26 @@ fn a_circle_is_found_and_a_tree_without_one_is_clean() {
             vec!["a".to_string(), "b".to_string()],
             vec!["commands::x".to_string(), "commands::y".to_string()],
         ]
+    );
+}
+
+/// The back-edge finder finds: in a tree whose lib.rs declares `low` before `high`, a use
+/// of `high` from `low` is reported and the same tree with the arrow pointing down is not.
+#[test]
+fn a_back_edge_is_found_and_a_downward_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("high")).unwrap();
+    let write = |p: &str, text: &str| std::fs::write(src.join(p), text).unwrap();
+    write("lib.rs", "pub mod low;\npub mod high;\n");
+    write("low.rs", "pub fn f() {}\n");
+    write("high/mod.rs", "pub mod part;\n");
+    write("high/part.rs", "use crate::low::f;\npub fn g() { f() }\n");
+    assert_eq!(stages(src), ["low", "high"]);
+    assert_eq!(back_edges(src), Vec::<(String, String)>::new());
+    write("low.rs", "pub fn f() { crate::high::part::g() }\n");
+    assert_eq!(
+        back_edges(src),
+        vec![("low".to_string(), "high::part".to_string())]
     );
 }

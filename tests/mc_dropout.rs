@@ -11,21 +11,21 @@ use predicates::prelude::*;
 use predicates::str::contains;
 
 use gruf::config::RunConfig;
+use gruf::features::scaler::TransformKind;
+use gruf::features::split::Split;
 use gruf::features::Featurizer;
 use gruf::forecast::Forecaster;
-use gruf::interval::Level;
-use gruf::loss::Loss;
-use gruf::mc_dropout::{sample_bands, SampleError};
+use gruf::intervals::mc_dropout::{sample_bands, SampleError};
+use gruf::intervals::Level;
+use gruf::model::loss::Loss;
 use gruf::model::Model;
-use gruf::scaler::TransformKind;
 use gruf::train::{Flow, TrainData};
-use gruf::window::Split;
 
 mod common;
 use common::{gruf, stdout, FAST};
 
 /// 400 days of the structured series of the accuracy tests.
-fn series() -> gruf::data::Series {
+fn series() -> gruf::series::csv::Series {
     common::structured_series(400)
 }
 
@@ -43,8 +43,12 @@ fn trained(dropout: f64, horizon: usize, quantiles: &[f64], networks: usize) -> 
     config.train.epochs = 3;
     config.validate().unwrap();
     let split = Split::new(series.len(), 10, 60, 0.2).unwrap();
-    let featurizer =
-        Featurizer::fit(&config.model, &series.values[..split.fit_end()], None).unwrap();
+    let featurizer = Featurizer::fit(
+        config.model.framing(),
+        &series.values[..split.fit_end()],
+        None,
+    )
+    .unwrap();
     let data = TrainData {
         values: (&series).into(),
         featurizer: &featurizer,

@@ -10,7 +10,7 @@
 //! by far.
 
 use candle_core::{Device, Tensor, Var};
-use gruf::loss::Loss;
+use gruf::model::loss::Loss;
 use serde_json::Value;
 
 const REFERENCE: &str = include_str!("fixtures/pinball_reference.json");

@@ -9,10 +9,10 @@ use std::path::Path;
 use candle_core::Device;
 use gruf::checkpoint::Checkpoint;
 use gruf::config::ModelConfig;
-use gruf::data::{is_volume, load_csv, parse_csv, Covariate, DataConfig};
+use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::features::{Columns, Featurizer};
-use gruf::scaler::{Scaler, TransformKind};
-use gruf::season::Seasons;
+use gruf::series::csv::{is_volume, load_csv, parse_csv, Covariate, DataConfig};
+use gruf::series::season::Seasons;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
@@ -678,7 +678,7 @@ proptest! {
             2.. => Seasons::single(2).ok(),
             _ => None,
         };
-        let plain = Featurizer::fit(&config, &values[..fit_end], seasons);
+        let plain = Featurizer::fit(config.framing(), &values[..fit_end], seasons);
         prop_assume!(plain.is_some());
         let plain = plain.unwrap();
         let f = plain.clone().with_inputs(&covariates, fit_end);
@@ -706,11 +706,11 @@ proptest! {
 /// A valid checkpoint's bytes, made once through the CLI's library path.
 fn valid_checkpoint(dir: &Path) -> Vec<u8> {
     let csv = dir.join("s.csv");
-    let bars = gruf::synth::generate(&gruf::synth::SampleConfig {
+    let bars = gruf::series::synth::generate(&gruf::series::synth::SampleConfig {
         rows: 120,
         ..Default::default()
     });
-    std::fs::write(&csv, gruf::synth::to_csv(&bars)).unwrap();
+    std::fs::write(&csv, gruf::series::synth::to_csv(&bars)).unwrap();
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_gruf"))
         .current_dir(dir)
         .args([
@@ -819,7 +819,7 @@ proptest! {
     fn each_series_of_a_long_csv_loads_as_its_own_file(rows in long_rows()) {
         let path = Path::new("long.csv");
         let config = DataConfig { id_column: Some("Symbol".into()), ..DataConfig::default() };
-        let panel = gruf::data::parse_panel(long_text(&rows).as_bytes(), path, &config);
+        let panel = gruf::series::csv::parse_panel(long_text(&rows).as_bytes(), path, &config);
         let mut alone = Vec::new();
         for id in 0..3 {
             let own: Vec<_> = rows.iter().filter(|r| r.0 == id).cloned().collect();
@@ -830,7 +830,7 @@ proptest! {
         match panel {
             Ok(panel) => {
                 // A series without a single value is left out of the panel and named.
-                let no_value = |own: &Result<gruf::data::Loaded, _>| {
+                let no_value = |own: &Result<gruf::series::csv::Loaded, _>| {
                     own.as_ref().err().is_some_and(|e: &gruf::error::GrufError| {
                         e.to_string().contains("no rows with a Close value")
                     })
@@ -870,7 +870,11 @@ fn generated_long_csvs_both_load_and_fail() {
     let (mut ok, mut refused) = (0, 0);
     for _ in 0..200 {
         let rows = long_rows().new_tree(&mut runner).unwrap().current();
-        match gruf::data::parse_panel(long_text(&rows).as_bytes(), Path::new("l.csv"), &config) {
+        match gruf::series::csv::parse_panel(
+            long_text(&rows).as_bytes(),
+            Path::new("l.csv"),
+            &config,
+        ) {
             Ok(_) => ok += 1,
             Err(_) => refused += 1,
         }
@@ -958,8 +962,8 @@ fn long_loads_the_same_both_ways(text: &str, config: &DataConfig) -> Result<bool
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.csv");
     std::fs::write(&path, text).unwrap();
-    let fast = gruf::data::load_panel(&path, config);
-    let slow = gruf::data::parse_panel(text.as_bytes(), &path, config);
+    let fast = gruf::series::csv::load_panel(&path, config);
+    let slow = gruf::series::csv::parse_panel(text.as_bytes(), &path, config);
     match (fast, slow) {
         (Ok(f), Ok(s)) => {
             prop_assert_eq!(f.series.len(), s.series.len());
@@ -972,7 +976,7 @@ fn long_loads_the_same_both_ways(text: &str, config: &DataConfig) -> Result<bool
                 prop_assert_eq!(&f.loaded.provenance, &s.loaded.provenance);
             }
             prop_assert_eq!(&f.notes, &s.notes);
-            let whole = |p: &gruf::data::Provenance| gruf::data::Provenance {
+            let whole = |p: &gruf::series::csv::Provenance| gruf::series::csv::Provenance {
                 path: Default::default(),
                 ..p.clone()
             };
@@ -987,7 +991,7 @@ fn long_loads_the_same_both_ways(text: &str, config: &DataConfig) -> Result<bool
             Ok(false)
         }
         (f, s) => {
-            let said = |r: Result<gruf::panel::Panel, gruf::error::GrufError>| {
+            let said = |r: Result<gruf::series::panel::Panel, gruf::error::GrufError>| {
                 r.map(|p| format!("{} series", p.series.len()))
                     .unwrap_or_else(|e| e.to_string())
             };

@@ -9,13 +9,13 @@ use std::time::Instant;
 
 use candle_core::Device;
 use gruf::config::RunConfig;
+use gruf::features::scaler::TransformKind;
+use gruf::features::split::Split;
 use gruf::features::Featurizer;
 use gruf::forecast::Forecaster;
-use gruf::loss::Loss;
+use gruf::model::loss::Loss;
 use gruf::model::Model;
-use gruf::scaler::TransformKind;
 use gruf::train::{Flow, TrainData};
-use gruf::window::Split;
 use rand::{Rng, SeedableRng};
 
 /// Standard normal draws (Box–Muller) from a seeded generator.
@@ -69,7 +69,8 @@ fn train(
     config.train.batch_size = 32;
     config.validate().unwrap();
     let split = Split::new(values.len(), 25, 400, 0.1).unwrap();
-    let featurizer = Featurizer::fit(&config.model, &values[..split.fit_end()], None).unwrap();
+    let featurizer =
+        Featurizer::fit(config.model.framing(), &values[..split.fit_end()], None).unwrap();
     let data = TrainData {
         values: values.into(),
         featurizer: &featurizer,

@@ -1,8 +1,8 @@
 //! data/btc-sample.csv is exactly what the generator in src/synth.rs makes, so the
 //! README's "how to remake it" is true, and it loads cleanly.
 
-use gruf::data::{load_csv, DataConfig};
-use gruf::synth::{generate, to_csv, SampleConfig};
+use gruf::series::csv::{load_csv, DataConfig};
+use gruf::series::synth::{generate, to_csv, SampleConfig};
 
 #[test]
 fn sample_file_is_the_generators_output() {

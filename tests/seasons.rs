@@ -8,13 +8,13 @@ use std::path::Path;
 use candle_core::Device;
 use gruf::checkpoint::{Checkpoint, Member};
 use gruf::config::RunConfig;
-use gruf::data::{load_csv, DataConfig, Series};
+use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::forecast::Forecaster;
-use gruf::loss::Loss;
-use gruf::pipeline::{prepare, Prepared};
+use gruf::model::loss::Loss;
 use gruf::rng::Rng64;
-use gruf::scaler::{Scaler, TransformKind};
-use gruf::season::Seasons;
+use gruf::series::csv::{load_csv, DataConfig, Series};
+use gruf::series::season::Seasons;
+use gruf::train::prepare::{prepare, Prepared};
 use gruf::train::{Flow, Outcome, TrainData};
 use predicates::str::contains;
 use rand::{Rng, SeedableRng};
@@ -372,7 +372,7 @@ fn bad_lists_and_short_windows_are_refused() {
 /// windows run across a gap.
 mod fill {
     use super::*;
-    use gruf::fill::Fill;
+    use gruf::series::fill::Fill;
     use predicates::boolean::PredicateBooleanExt;
 
     /// The sample's lines (header first) of `rows` days.
@@ -578,7 +578,7 @@ mod fill {
             fill: Fill::Seasonal,
             ..DataConfig::default()
         };
-        let panel = gruf::data::load_panel(&dir.join("long.csv"), &config).unwrap();
+        let panel = gruf::series::csv::load_panel(&dir.join("long.csv"), &config).unwrap();
         let bbb = &panel.get("BBB").unwrap().loaded;
         assert_eq!(bbb.filled, [50, 51, 52]);
         for i in [50, 51, 52] {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use candle_core::Device;
 use gruf::checkpoint::Checkpoint;
-use gruf::interval::Level;
+use gruf::intervals::Level;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use gruf::data::{
+use gruf::series::csv::{
     is_volume, parse_csv, parse_panel, read_panel, DataConfig, Delimiter, Resample,
 };
 use libfuzzer_sys::fuzz_target;

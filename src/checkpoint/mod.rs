@@ -23,18 +23,19 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
 use crate::config::{ModelConfig, RunConfig};
-use crate::conformal::{self, Calibration, ErrorSet, Part};
-use crate::data::{Provenance, Series};
 use crate::error::{read_input, GrufError};
-use crate::evaluate::Evaluation;
+use crate::features::scaler::Scaler;
+use crate::features::split::Split;
 use crate::features::{Columns, Featurizer, Input};
+use crate::forecast::calibrate::Part;
 use crate::forecast::Forecaster;
-use crate::interval::Level;
+use crate::intervals::conformal::{self, Calibration, ErrorSet};
+use crate::intervals::Level;
+use crate::io::output::write_atomic;
 use crate::model::{param_shapes, Model, Weights};
-use crate::output::write_atomic;
-use crate::scaler::Scaler;
+use crate::scores::Evaluation;
+use crate::series::csv::{Provenance, Series};
 use crate::train::EpochRecord;
-use crate::window::Split;
 
 mod records;
 
@@ -193,7 +194,7 @@ impl Meta {
         if self.is_global() || self.members[0].held_out_from.is_some() {
             return;
         }
-        let parse = |date: &str| crate::data::parse_date(date, None).ok();
+        let parse = |date: &str| crate::series::csv::parse_date(date, None).ok();
         // A date gruf wrote always reads; were one not to, the stored split's row index
         // stands in, as for the oldest global files.
         self.members[0].held_out_from = match &self.test {
@@ -203,7 +204,7 @@ impl Meta {
     }
 
     /// True for a file that kept every date in UTC (before [`SERIES_CLOCK_FORMAT`]):
-    /// consumers move its dates onto the series' clock ([`crate::data::Zone::from_utc`]).
+    /// consumers move its dates onto the series' clock ([`crate::series::csv::Zone::from_utc`]).
     pub fn dates_in_utc(&self) -> bool {
         self.format_version < SERIES_CLOCK_FORMAT
     }
@@ -383,7 +384,7 @@ impl Checkpoint {
         })
     }
 
-    /// Calibrates the intervals ([`crate::conformal`]) on each member's validation part:
+    /// Calibrates the intervals ([`crate::intervals::conformal`]) on each member's validation part:
     /// `columns[i]` are the values of `meta.members[i]`'s series, as trained on. Leaves the
     /// model uncalibrated when no series has a validation target.
     pub fn calibrate(&mut self, columns: &[Columns<'_>], device: &Device) -> anyhow::Result<()> {
@@ -404,7 +405,7 @@ impl Checkpoint {
                 val: member.split.val.clone(),
             })
             .collect();
-        let calibration = conformal::calibrate(&parts, self.meta.model())?;
+        let calibration = crate::forecast::calibrate::calibrate(&parts, self.meta.model())?;
         self.meta.calibration = calibration.map(Arc::new);
         Ok(())
     }

@@ -27,17 +27,19 @@
 
 use std::sync::Arc;
 
-use crate::calendar::Calendar;
 use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig, MAX_WINDOW};
-use crate::conformal::{quantile_levels, Calibration, ErrorSet, Method, Space, MAX_STEPS};
-use crate::data::{DataConfig, Provenance, Resample};
-use crate::evaluate::{Evaluation, Metrics};
+use crate::features::scaler::{Scaler, TransformKind};
+use crate::features::split::Split;
 use crate::features::{Input, InputTransform};
-use crate::interval::Level;
-use crate::scaler::{Scaler, TransformKind};
-use crate::season::Seasons;
+use crate::intervals::conformal::{
+    quantile_levels, Calibration, ErrorSet, Method, Space, MAX_STEPS,
+};
+use crate::intervals::Level;
+use crate::scores::{Evaluation, Metrics};
+use crate::series::calendar::Calendar;
+use crate::series::csv::{DataConfig, Provenance, Resample};
+use crate::series::season::Seasons;
 use crate::train::EpochRecord;
-use crate::window::Split;
 
 use super::{Member, Meta, Network, FORMAT, FORMAT_VERSION};
 
@@ -799,10 +801,10 @@ impl From<&RunConfig> for v3::RunConfig {
                 inputs: d.inputs.clone(),
                 id_column: d.id_column.clone(),
                 fill: match d.fill {
-                    crate::fill::Fill::None => None,
-                    crate::fill::Fill::Ffill => Some(v3::Fill::Ffill),
-                    crate::fill::Fill::Linear => Some(v3::Fill::Linear),
-                    crate::fill::Fill::Seasonal => Some(v3::Fill::Seasonal),
+                    crate::series::fill::Fill::None => None,
+                    crate::series::fill::Fill::Ffill => Some(v3::Fill::Ffill),
+                    crate::series::fill::Fill::Linear => Some(v3::Fill::Linear),
+                    crate::series::fill::Fill::Seasonal => Some(v3::Fill::Seasonal),
                 },
             },
             model: v3::ModelConfig {
@@ -1302,10 +1304,10 @@ impl v3::RunConfig {
                 inputs: d.inputs,
                 id_column: d.id_column,
                 fill: match d.fill {
-                    None => crate::fill::Fill::None,
-                    Some(v3::Fill::Ffill) => crate::fill::Fill::Ffill,
-                    Some(v3::Fill::Linear) => crate::fill::Fill::Linear,
-                    Some(v3::Fill::Seasonal) => crate::fill::Fill::Seasonal,
+                    None => crate::series::fill::Fill::None,
+                    Some(v3::Fill::Ffill) => crate::series::fill::Fill::Ffill,
+                    Some(v3::Fill::Linear) => crate::series::fill::Fill::Linear,
+                    Some(v3::Fill::Seasonal) => crate::series::fill::Fill::Seasonal,
                 },
             },
             model: ModelConfig {

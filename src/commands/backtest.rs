@@ -10,21 +10,22 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::backtest::{fold_bounds, Fold, SeriesFold, Summary};
 use crate::cli::BacktestArgs;
 use crate::config::RunConfig;
-use crate::conformal;
-use crate::coverage::Coverage;
-use crate::data::{format_time, Series};
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, season_before, season_left_out, Scoring, SeriesScores};
+use crate::evaluation::backtest::{fold_bounds, Fold, SeriesFold, Summary};
+use crate::evaluation::coverage::Coverage;
+use crate::evaluation::evaluate::SeriesScores;
 use crate::features::Columns;
 use crate::forecast::Forecaster;
-use crate::interval::Level;
-use crate::output::{plural, print};
-use crate::panel::{name_some, Named, Panel};
-use crate::pipeline::{self, Prepared};
-use crate::progress::Reporter;
+use crate::intervals::Level;
+use crate::io::output::print;
+use crate::scores::{naive_scale, season_before, season_left_out, Scoring};
+use crate::series::csv::{format_time, Series};
+use crate::series::panel::{name_some, Named, Panel};
+use crate::text::plural;
+use crate::train::prepare::{self, Prepared};
+use crate::train::progress::Reporter;
 use crate::train::TrainData;
 
 use super::held_out::Part;
@@ -114,9 +115,9 @@ pub(super) fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let mut levels_note = false;
     let mut results = Vec::with_capacity(folds);
     let mut current: Option<Fitted> = None;
-    crate::interrupt::watch(BACKTEST_WORDS);
+    crate::io::interrupt::watch(BACKTEST_WORDS);
     for i in 0..folds {
-        if crate::interrupt::requested().is_some() {
+        if crate::io::interrupt::requested().is_some() {
             break;
         }
         let refit = i % args.refit_every as usize == 0 || current.is_none();
@@ -291,7 +292,7 @@ impl Trainer<'_> {
         let mut unfit: Vec<(&str, String)> = Vec::new();
         for s in kept {
             let fold = &s.bounds[i];
-            match pipeline::prepare(config, s.history(i), fold.end - fold.start) {
+            match prepare::prepare(config, s.history(i), fold.end - fold.start) {
                 Ok(p) => prepared.push(Some(p)),
                 Err(why) => {
                     unfit.push((&s.named.id, why.to_string()));
@@ -366,17 +367,18 @@ impl Trainer<'_> {
                 })
             })
             .collect();
-        let parts: Vec<conformal::Part<'_>> = (kept.iter().zip(&forecasters))
+        let parts: Vec<crate::forecast::calibrate::Part<'_>> = (kept.iter().zip(&forecasters))
             .filter_map(|(s, f)| {
                 let (forecaster, _, val) = f.as_ref()?;
-                Some(conformal::Part {
+                Some(crate::forecast::calibrate::Part {
                     columns: s.history(i),
                     forecaster,
                     val: val.clone(),
                 })
             })
             .collect();
-        let calibration = conformal::calibrate(&parts, &config.model)?.map(Arc::new);
+        let calibration =
+            crate::forecast::calibrate::calibrate(&parts, &config.model)?.map(Arc::new);
         drop(parts);
         Ok(Some(
             (forecasters.into_iter())
@@ -410,7 +412,8 @@ fn score_fold(
         season: s.season,
         held_out: true,
     };
-    let one_step = crate::evaluate::evaluate(forecaster, series, span.clone(), scoring)?;
+    let one_step =
+        crate::evaluation::evaluate::evaluate(forecaster, series, span.clone(), scoring)?;
     let part = Part {
         id: &s.named.id,
         origin: span.start,
@@ -423,7 +426,7 @@ fn score_fold(
     // each origin of the fold (targets past the fold's end are still in the data).
     let k = forecaster.featurizer.horizon;
     let horizons = if k > 1 {
-        crate::evaluate::horizon_errors(forecaster, series, span.clone(), k, s.season)?
+        crate::evaluation::evaluate::horizon_errors(forecaster, series, span.clone(), k, s.season)?
     } else {
         Vec::new()
     };
@@ -445,7 +448,7 @@ fn score_fold(
 }
 
 /// What `backtest` says on a first and a later stopping signal.
-const BACKTEST_WORDS: crate::interrupt::Words = crate::interrupt::Words {
+const BACKTEST_WORDS: crate::io::interrupt::Words = crate::io::interrupt::Words {
     stopping: "finishing this batch, then printing the folds finished so far",
     exiting: "nothing was printed",
 };
@@ -482,7 +485,7 @@ fn finish_folds(
 /// out), 1 and 7 steps ahead as far as the calibration reaches.
 fn fold_intervals(
     forecaster: &Forecaster,
-    series: &crate::data::Series,
+    series: &crate::series::csv::Series,
     span: std::ops::Range<usize>,
     asked: &[Level],
     noted: &mut bool,
@@ -504,7 +507,14 @@ fn fold_intervals(
         return Ok(None);
     }
     let (steps, _) = super::interval_steps(calibration, &levels);
-    let coverage = crate::coverage::score(forecaster, series.into(), span, &steps, &levels, scale)?;
+    let coverage = crate::evaluation::coverage::score(
+        forecaster,
+        series.into(),
+        span,
+        &steps,
+        &levels,
+        scale,
+    )?;
     Ok(Some(coverage))
 }
 

@@ -15,14 +15,14 @@ use std::sync::Mutex;
 use candle_core::Device;
 
 use crate::cli::{CompareArgs, Format};
-use crate::compare::{Comparison, HeldOut, Measure, Run};
 use crate::config::Cell;
 use crate::error::GrufError;
-use crate::evaluate::Evaluation;
-use crate::output::{check_writable, print, write_atomic};
-use crate::panel::natural_cmp;
+use crate::evaluation::compare::{Comparison, HeldOut, Measure, Run};
+use crate::io::output::{check_writable, print, write_atomic};
 use crate::plot::{CompareData, ImageFormat, Line};
-use crate::progress::Runs;
+use crate::scores::Evaluation;
+use crate::series::panel::natural_cmp;
+use crate::train::progress::Runs;
 
 use super::training::{Scored, Training};
 use super::{device, renderer, resolve, run_training};
@@ -94,7 +94,7 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
 
     let device = device();
-    crate::interrupt::watch(COMPARE_WORDS);
+    crate::io::interrupt::watch(COMPARE_WORDS);
     let trained = train_all(&training, &plan, &device, quiet)?;
     let planned = plan.runs().len();
     if trained.is_empty() {
@@ -169,7 +169,7 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
 }
 
 /// What `compare` says on a first and a later stopping signal.
-const COMPARE_WORDS: crate::interrupt::Words = crate::interrupt::Words {
+const COMPARE_WORDS: crate::io::interrupt::Words = crate::io::interrupt::Words {
     stopping: "finishing each run's batch, then printing the runs finished so far",
     exiting: "nothing was printed or written",
 };
@@ -201,7 +201,7 @@ fn plan(args: &CompareArgs, seed: u64) -> Result<Plan, GrufError> {
 /// threads, each with an equal share of them (two cores: two runs of one thread each; a
 /// single run: both), so every run's seconds per epoch are measured alike. The first
 /// failure (in that order) stops the runs not yet started and is returned, naming its cell
-/// and seed. A stopping signal ([`crate::interrupt`]) stops every run: those finished
+/// and seed. A stopping signal ([`crate::io::interrupt`]) stops every run: those finished
 /// before it are returned, fewer than planned.
 fn train_all(
     training: &Training,
@@ -228,7 +228,8 @@ fn train_all(
         for pool in &pools {
             scope.spawn(|| {
                 pool.install(|| {
-                    while !failed.load(Ordering::SeqCst) && crate::interrupt::requested().is_none()
+                    while !failed.load(Ordering::SeqCst)
+                        && crate::io::interrupt::requested().is_none()
                     {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&(cell, seed)) = runs.get(i) else {
@@ -255,7 +256,7 @@ fn train_all(
                 }
             }
             // Never started: a signal stopped the comparison.
-            None if crate::interrupt::requested().is_some() => {}
+            None if crate::io::interrupt::requested().is_some() => {}
             // Never started: an earlier run failed, and its error was returned above.
             None => anyhow::bail!("internal: {} seed {seed} did not run", cell.label()),
         }
@@ -368,7 +369,7 @@ fn picture(
             "{}, seed {} (lowest validation loss), MAE {}",
             summary.cell.label(),
             summary.best_seed,
-            crate::evaluate::money(mae(&scores(scored)?, "model"))
+            crate::text::money(mae(&scores(scored)?, "model"))
         );
         cells.push((
             summary.cell,
@@ -404,7 +405,7 @@ fn picture(
             label: format!(
                 "naive ({}), MAE {}",
                 cal.naive_words(),
-                crate::evaluate::money(mae(&first, "naive"))
+                crate::text::money(mae(&first, "naive"))
             ),
             points: points(series.values[start - 1..end - 1].to_vec()),
         },

@@ -1,6 +1,6 @@
 //! `gruf completions`: shell completion scripts from the clap definitions.
 
-use crate::output::print;
+use crate::io::output::print;
 
 pub(super) fn run(args: crate::cli::CompletionsArgs) -> anyhow::Result<()> {
     let mut script = Vec::new();

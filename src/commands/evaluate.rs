@@ -5,12 +5,14 @@
 use crate::checkpoint::Meta;
 use crate::cli::EvaluateArgs;
 use crate::config::check_season;
-use crate::conformal::CalibrationError;
 use crate::error::GrufError;
-use crate::evaluate::{season_left_out, PanelScores, Scoring, SeriesScores, FEW};
-use crate::interval::Level;
-use crate::mc_dropout::Sampling;
-use crate::output::{plural, print};
+use crate::evaluation::evaluate::{PanelScores, SeriesScores};
+use crate::intervals::conformal::CalibrationError;
+use crate::intervals::mc_dropout::Sampling;
+use crate::intervals::Level;
+use crate::io::output::print;
+use crate::scores::{season_left_out, Scoring, FEW};
+use crate::text::plural;
 
 use super::held_out::Part;
 use super::open::{Opened, Subject};
@@ -134,13 +136,14 @@ fn score(
         held_out: true,
     }
     .from_target(start);
-    let one_step = crate::evaluate::evaluate(forecaster, series, start..series.len(), scoring)?;
+    let one_step =
+        crate::evaluation::evaluate::evaluate(forecaster, series, start..series.len(), scoring)?;
     if alone {
         warn_if_few(one_step.n, &cal.count(one_step.n), "the one-step table");
     }
     let horizons = match wanted {
         0 => Vec::new(),
-        wanted => crate::evaluate::horizon_errors(
+        wanted => crate::evaluation::evaluate::horizon_errors(
             forecaster,
             series,
             start..series.len(),
@@ -292,12 +295,12 @@ impl Intervals {
         subject: &Subject,
         start: usize,
         scale: f64,
-    ) -> anyhow::Result<Option<crate::coverage::Coverage>> {
+    ) -> anyhow::Result<Option<crate::evaluation::coverage::Coverage>> {
         let Some((levels, steps, sampling)) = &self.scored else {
             return Ok(None);
         };
         let series = subject.series();
-        let coverage = crate::coverage::score_with(
+        let coverage = crate::evaluation::coverage::score_with(
             &subject.forecaster,
             series.into(),
             start..series.len(),

@@ -6,12 +6,11 @@
 use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member};
-use crate::data::Series;
-use crate::evaluate::{
-    score_ahead, season_before, season_left_out, Ahead, PanelScores, Scoring, SeriesScores,
-};
+use crate::evaluation::evaluate::{PanelScores, SeriesScores};
 use crate::forecast::Forecaster;
-use crate::panel::Named;
+use crate::scores::{score_ahead, season_before, season_left_out, Ahead, Scoring};
+use crate::series::csv::Series;
+use crate::series::panel::Named;
 
 use super::{note, season_for};
 
@@ -98,7 +97,8 @@ impl<'a> Part<'a> {
     pub fn score(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<SeriesScores> {
         let scoring = self.scoring();
         let first = self.first_target().max(forecaster.lookback());
-        let one_step = crate::evaluate::evaluate(forecaster, series, first..self.end, scoring)?;
+        let one_step =
+            crate::evaluation::evaluate::evaluate(forecaster, series, first..self.end, scoring)?;
         Ok(SeriesScores {
             id: self.id.to_string(),
             seen: true,

@@ -7,12 +7,12 @@ use std::path::Path;
 use crate::checkpoint::Checkpoint;
 use crate::cli::{InspectArgs, InspectFormat};
 use crate::config::Cell;
-use crate::data::{parse_date, Series};
 use crate::error::GrufError;
 use crate::features::Columns;
+use crate::io::output::{check_writable, print};
 use crate::model::fused::{saved_names, Trace};
-use crate::output::{check_writable, print};
 use crate::plot::gates::{draw_gates, gates_csv, GatePicture, Heatmap, LayerGates};
+use crate::series::csv::{parse_date, Series};
 
 use super::open::Opened;
 use super::{device, note};

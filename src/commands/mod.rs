@@ -1,7 +1,7 @@
 //! The subcommands, one module each: resolve the parsed flags, run the library pipeline,
 //! render the results. This module holds what several commands share: opening a model with
 //! its data, reporting what loading found, and training with progress, stopped by Ctrl-C or
-//! SIGTERM ([`crate::interrupt`]).
+//! SIGTERM ([`crate::io::interrupt`]).
 //!
 //! Results go to stdout, progress and warnings to stderr. Nothing is written unless the
 //! command succeeds: models, plots and samples are written atomically at the very end (the
@@ -32,18 +32,19 @@ use candle_core::Device;
 use crate::checkpoint::Meta as CheckpointMeta;
 use crate::cli::{Command, Format, Source, TrainOptions};
 use crate::config::{PartialConfig, RunConfig};
-use crate::conformal::CalibrationError;
-use crate::data::{DataConfig, Loaded, Series};
 use crate::error::GrufError;
-use crate::evaluate::{money, naive_scale, FEW};
-use crate::interrupt::Words;
-use crate::interval::Level;
-use crate::loss::Loss;
-use crate::output::plural;
-use crate::panel::{name_some, Panel};
-use crate::progress::Reporter;
+use crate::features::scaler::Scaler;
+use crate::intervals::conformal::CalibrationError;
+use crate::intervals::Level;
+use crate::io::interrupt::Words;
+use crate::model::loss::Loss;
 use crate::render::{self, Renderer};
-use crate::scaler::Scaler;
+use crate::scores::{naive_scale, FEW};
+use crate::series::csv::{DataConfig, Loaded, Series};
+use crate::series::panel::{name_some, Panel};
+use crate::text::money;
+use crate::text::plural;
+use crate::train::progress::Reporter;
 use crate::train::Flow;
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -190,7 +191,7 @@ fn report_panel(panel: &Panel, quiet: bool) {
 /// first of several), else the calendar's usual one.
 fn season_for(
     flag: Option<usize>,
-    configured: Option<crate::season::Seasons>,
+    configured: Option<crate::series::season::Seasons>,
     series: &Series,
 ) -> Option<usize> {
     flag.or(configured.map(|s| s.first()))
@@ -220,7 +221,7 @@ fn warn_if_few(n: usize, what: &str, table: &str) {
     }
 }
 
-/// What `train` says on a first and a later stopping signal ([`crate::interrupt::watch`]).
+/// What `train` says on a first and a later stopping signal ([`crate::io::interrupt::watch`]).
 const TRAIN_WORDS: Words = Words {
     stopping: "finishing this batch and saving the best model so far",
     exiting:
@@ -229,8 +230,8 @@ const TRAIN_WORDS: Words = Words {
 
 /// The training loop (one network, or `--ensemble N` one after another) with progress on
 /// stderr through `reporter`, stopped after the current batch once a signal asks
-/// ([`crate::interrupt`]; the outcome says where, and an ensemble keeps the networks
-/// finished before it). The command says beforehand, with [`crate::interrupt::watch`],
+/// ([`crate::io::interrupt`]; the outcome says where, and an ensemble keeps the networks
+/// finished before it). The command says beforehand, with [`crate::io::interrupt::watch`],
 /// what a stop keeps; writes are atomic, so an exit at any moment leaves the previous
 /// model file whole.
 fn run_training(
@@ -249,7 +250,7 @@ fn run_training(
         device,
         &mut |e| {
             reporter.event(e);
-            match crate::interrupt::requested() {
+            match crate::io::interrupt::requested() {
                 Some(_) => Flow::Stop,
                 None => Flow::Continue,
             }
@@ -262,7 +263,7 @@ fn run_training(
 /// The error that ends a run stopped by a signal, `msg` saying what was kept; its exit
 /// code is the signal's (130 for Ctrl-C, 143 for SIGTERM).
 fn stopped(msg: String) -> GrufError {
-    let signal = crate::interrupt::requested().unwrap_or(crate::interrupt::Signal::Interrupt);
+    let signal = crate::io::interrupt::requested().unwrap_or(crate::error::Signal::Interrupt);
     GrufError::Interrupted(signal, msg)
 }
 
@@ -403,7 +404,7 @@ fn report_saved(
         writeln!(out, "{}", intervals_words(c, meta, model))?;
     }
     writeln!(out, "saved model to {}", model.display())?;
-    crate::output::print(&out)?;
+    crate::io::output::print(&out)?;
     let Some((network, epoch, batch)) = interrupted else {
         return Ok(());
     };
@@ -456,13 +457,13 @@ fn stop_words(epoch: usize, batch: usize) -> String {
 /// reaches, and a `predict` command that runs (the model's path given when it is not the
 /// default). Warns when the validation errors lean to one side.
 fn intervals_words(
-    c: &crate::conformal::Calibration,
+    c: &crate::intervals::conformal::Calibration,
     meta: &CheckpointMeta,
     model: &std::path::Path,
 ) -> String {
     let method = match c.method {
-        crate::conformal::Method::Residuals => "split-conformal",
-        crate::conformal::Method::Quantiles => "CQR",
+        crate::intervals::conformal::Method::Residuals => "split-conformal",
+        crate::intervals::conformal::Method::Quantiles => "CQR",
     };
     warn_bias(c);
     let cal = meta.data.calendar.unwrap_or_default();
@@ -497,7 +498,7 @@ fn intervals_words(
             "{head}; retrain with a larger --val-fraction or a longer series for intervals"
         );
     };
-    if crate::data::is_stdin_record(&meta.data.path) {
+    if crate::series::csv::is_stdin_record(&meta.data.path) {
         // No command can name data that came on standard input.
         return format!(
             "{head}; this model was trained from standard input, so give `gruf predict` the \
@@ -520,7 +521,7 @@ fn model_flag(path: &Path) -> String {
     } else {
         format!(
             " --model {}",
-            crate::output::shell_word(&path.display().to_string())
+            crate::io::output::shell_word(&path.display().to_string())
         )
     }
 }
@@ -529,8 +530,8 @@ fn model_flag(path: &Path) -> String {
 /// the intervals then reach further on that side, and each is stretched to hold its
 /// forecast.
 ///
-/// [`Calibration::bias`]: crate::conformal::Calibration::bias
-fn warn_bias(c: &crate::conformal::Calibration) {
+/// [`Calibration::bias`]: crate::intervals::conformal::Calibration::bias
+fn warn_bias(c: &crate::intervals::conformal::Calibration) {
     if let Some(bias) = c.bias() {
         warn(&format!(
             "the model's validation forecasts lean to one side: {bias}; its intervals reach \
@@ -574,7 +575,7 @@ fn warn_outside_training(whose: &str, scaler: &Scaler, after: &[f64], all: &[f64
     if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
         (scaler.outside(after), scaler)
     {
-        let instead = if crate::data::first_non_positive(all).is_some() {
+        let instead = if crate::series::csv::first_non_positive(all).is_some() {
             "diff"
         } else {
             "window"
@@ -683,7 +684,7 @@ fn interval_levels(
 /// or a quantile model's own) that its validation forecasts support, each one left out
 /// passed to `left_out` with the reason.
 fn calibrated_levels(
-    calibration: &crate::conformal::Calibration,
+    calibration: &crate::intervals::conformal::Calibration,
     asked: &[Level],
     mut left_out: impl FnMut(Level, CalibrationError),
 ) -> Result<Vec<Level>, GrufError> {
@@ -714,7 +715,7 @@ const INTERVAL_STEPS: [usize; 2] = [1, 7];
 /// [`INTERVAL_STEPS`] as far as `calibration` supports every one of `levels`, and that
 /// reach.
 fn interval_steps(
-    calibration: &crate::conformal::Calibration,
+    calibration: &crate::intervals::conformal::Calibration,
     levels: &[Level],
 ) -> (Vec<usize>, usize) {
     let furthest = INTERVAL_STEPS[INTERVAL_STEPS.len() - 1];
@@ -734,17 +735,17 @@ fn sampling(
     seed: u64,
     meta: &CheckpointMeta,
     path: &Path,
-) -> Result<Option<crate::mc_dropout::Sampling>, GrufError> {
+) -> Result<Option<crate::intervals::mc_dropout::Sampling>, GrufError> {
     let Some(samples) = samples else {
         return Ok(None);
     };
     if meta.model().dropout <= 0.0 {
         return Err(GrufError::model(
             path,
-            crate::mc_dropout::SampleError::NoDropout.to_string(),
+            crate::intervals::mc_dropout::SampleError::NoDropout.to_string(),
         ));
     }
-    Ok(Some(crate::mc_dropout::Sampling {
+    Ok(Some(crate::intervals::mc_dropout::Sampling {
         samples: samples as usize,
         seed,
     }))

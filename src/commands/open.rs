@@ -20,14 +20,14 @@ use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member, Meta};
 use crate::cli::Source;
-use crate::data::{load_csv_with, Hash, Series};
 use crate::error::GrufError;
-use crate::evaluate::naive_scale;
+use crate::features::scaler::TransformKind;
 use crate::forecast::Forecaster;
-use crate::output::plural;
-use crate::panel::{self, name_some, Named, Panel};
-use crate::pipeline::{self, Chosen, Prepared};
-use crate::scaler::TransformKind;
+use crate::scores::naive_scale;
+use crate::series::csv::{load_csv_with, Hash, Series};
+use crate::series::panel::{self, name_some, Named, Panel};
+use crate::text::plural;
+use crate::train::prepare::{self, Chosen, Prepared};
 
 use super::{data_config, note, warn, warn_extrapolation, whose, NAMED};
 
@@ -141,7 +141,7 @@ impl Opened {
 
     /// Each series as the model reads it: values its transform takes, the inputs it was
     /// trained with, dates continued on its calendar; and what `--fill` filled, said once.
-    fn check(&mut self, fill: &crate::fill::Fill) -> anyhow::Result<()> {
+    fn check(&mut self, fill: &crate::series::fill::Fill) -> anyhow::Result<()> {
         let meta = &self.checkpoint.meta;
         let words = super::panel_words(&self.panel);
         let filled: usize = (self.panel.series.iter())
@@ -162,7 +162,7 @@ impl Opened {
             let path = named.loaded.provenance.path.clone();
             let who = whose(&named.id);
             let series = &mut named.loaded.series;
-            pipeline::check_values(
+            prepare::check_values(
                 meta.config.model.transform,
                 Chosen::Model,
                 series,
@@ -337,7 +337,7 @@ impl Opened {
         let test_days = meta.config.train.test_days;
         // Training's remedy names training flags, which a consumer cannot change: the
         // reason alone, and this command's remedy.
-        let Prepared { split, featurizer } = pipeline::prepare(&meta.config, series, test_days)
+        let Prepared { split, featurizer } = prepare::prepare(&meta.config, series, test_days)
             .map_err(|unfit| {
                 let why = unfit.why;
                 GrufError::data(

@@ -5,18 +5,19 @@
 
 use std::ops::Range;
 
-use crate::calendar::Calendar;
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PlotArgs;
-use crate::data::Series;
-use crate::evaluate::{money, season_before, seasonal_naive, seasonal_name, Scoring};
 use crate::forecast::Forecaster;
-use crate::interval::Level;
-use crate::output::{check_writable, write_atomic};
+use crate::intervals::Level;
+use crate::io::output::{check_writable, write_atomic};
 use crate::plot::{
     panel_title, panel_width, shade_color, GridData, GridLegend, GridPanel, ImageFormat, Line,
     PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
 };
+use crate::scores::{season_before, seasonal_naive, seasonal_name, Scoring};
+use crate::series::calendar::Calendar;
+use crate::series::csv::Series;
+use crate::text::money;
 
 use super::held_out::{InOneGo, Part};
 use super::open::{Opened, Subject};
@@ -169,7 +170,8 @@ impl One<'_> {
                 season,
                 held_out,
             };
-            let e = crate::evaluate::score(series, targets.clone(), pred.clone(), scoring);
+            let e =
+                crate::evaluation::evaluate::score(series, targets.clone(), pred.clone(), scoring);
             let span = if held_out {
                 format!("held-out {}s", cal.unit())
             } else {
@@ -391,7 +393,7 @@ fn plot_grid(
     let panel = &opened.panel;
     // By id as people list them, each once (`--series` may name one twice).
     let mut chosen: Vec<&Subject> = subjects.iter().collect();
-    chosen.sort_by(|a, b| crate::panel::natural_cmp(a.id(), b.id()));
+    chosen.sort_by(|a, b| crate::series::panel::natural_cmp(a.id(), b.id()));
     chosen.dedup_by(|a, b| a.id() == b.id());
     let total = chosen.len();
     if total > MOST_PANELS {

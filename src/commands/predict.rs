@@ -4,13 +4,13 @@ use std::path::Path;
 
 use crate::checkpoint::{Checkpoint, Meta};
 use crate::cli::PredictArgs;
-use crate::conformal::CalibrationError;
-use crate::data::Series;
 use crate::error::GrufError;
 use crate::forecast::{Forecast, Forecaster};
-use crate::interval::Level;
-use crate::mc_dropout::{sample_bands, Sampling};
-use crate::output::print;
+use crate::intervals::conformal::CalibrationError;
+use crate::intervals::mc_dropout::{sample_bands, Sampling};
+use crate::intervals::Level;
+use crate::io::output::print;
+use crate::series::csv::Series;
 
 use super::open::Opened;
 use super::{device, note, renderer, sampling};

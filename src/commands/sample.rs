@@ -2,8 +2,8 @@
 
 use crate::cli::SampleArgs;
 use crate::error::GrufError;
-use crate::output::{print, write_atomic};
-use crate::synth::{self, SampleConfig};
+use crate::io::output::{print, write_atomic};
+use crate::series::synth::{self, SampleConfig};
 
 pub(super) fn run(args: SampleArgs) -> anyhow::Result<()> {
     let config = SampleConfig {

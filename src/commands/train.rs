@@ -7,10 +7,11 @@ use std::io::Write;
 
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
-use crate::evaluate::{money, PanelScores};
-use crate::output::check_writable;
-use crate::progress::Reporter;
+use crate::evaluation::evaluate::PanelScores;
+use crate::io::output::check_writable;
 use crate::render::Table;
+use crate::text::money;
+use crate::train::progress::Reporter;
 
 use super::training::{Ready, Scored, Training};
 use super::{
@@ -32,7 +33,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
 
     let device = device();
-    crate::interrupt::watch(TRAIN_WORDS);
+    crate::io::interrupt::watch(TRAIN_WORDS);
     let trained = run_training(
         &training.config,
         seed,

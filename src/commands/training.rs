@@ -17,16 +17,17 @@ use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member};
 use crate::config::RunConfig;
-use crate::data::Provenance;
 use crate::error::GrufError;
-use crate::evaluate::{naive_scale, season_left_out, PanelScores, Scoring};
+use crate::evaluation::evaluate::PanelScores;
+use crate::features::split::Split;
 use crate::features::Featurizer;
-use crate::fill::GapCounts;
-use crate::output::plural;
-use crate::panel::{self, name_some, Named, Panel};
-use crate::pipeline::{self, Chosen, Prepared};
+use crate::scores::{naive_scale, season_left_out, Scoring};
+use crate::series::csv::Provenance;
+use crate::series::fill::GapCounts;
+use crate::series::panel::{self, name_some, Named, Panel};
+use crate::text::plural;
+use crate::train::prepare::{self, Chosen, Prepared};
 use crate::train::{Ensemble, TrainData};
-use crate::window::Split;
 
 use super::{note, report_loaded, season_for, warn, warn_outside_training};
 use super::{panel_words, report_panel, whose, NAMED};
@@ -94,7 +95,7 @@ impl Checked {
             given: paths[0].clone(),
         };
         for one in &checked.panel.series {
-            pipeline::check_values(
+            prepare::check_values(
                 config.model.transform,
                 Chosen::ThisRun,
                 &one.loaded.series,
@@ -157,7 +158,7 @@ impl Training {
         let mut skipped: Vec<(String, String)> = Vec::new();
         for one in series {
             let s = &one.loaded.series;
-            match pipeline::prepare(&config, s, config.train.test_days) {
+            match prepare::prepare(&config, s, config.train.test_days) {
                 Ok(Prepared { split, featurizer }) => kept.push(Ready {
                     named: one,
                     split,
@@ -190,11 +191,7 @@ impl Training {
         }
         let mut gaps = GapCounts::default();
         for r in &kept {
-            gaps.add(GapCounts::of(
-                &r.named.loaded.series,
-                &r.named.loaded.filled,
-                &r.split,
-            ));
+            gaps.add((r.split).gaps(&r.named.loaded.series, &r.named.loaded.filled));
         }
         let gap_words = match named {
             true => format!("{source}: {} series", kept.len()),
@@ -346,7 +343,7 @@ impl Training {
         checkpoint: &Checkpoint,
         one: &Ready,
         device: &Device,
-    ) -> anyhow::Result<Option<crate::evaluate::Evaluation>> {
+    ) -> anyhow::Result<Option<crate::scores::Evaluation>> {
         let (series, split) = (&one.named.loaded.series, &one.split);
         let first = split.test.start;
         let scoring = Scoring {
@@ -362,8 +359,12 @@ impl Training {
             note(&season_left_out(m, first, series.calendar));
         }
         let forecaster = checkpoint.forecaster(device)?;
-        let evaluation =
-            crate::evaluate::evaluate(&forecaster, series, first..split.test.end, scoring)?;
+        let evaluation = crate::evaluation::evaluate::evaluate(
+            &forecaster,
+            series,
+            first..split.test.end,
+            scoring,
+        )?;
         Ok(Some(evaluation))
     }
 }
@@ -371,8 +372,8 @@ impl Training {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::Reporter;
-    use crate::synth::{generate, to_csv, SampleConfig};
+    use crate::series::synth::{generate, to_csv, SampleConfig};
+    use crate::train::progress::Reporter;
 
     /// A plain CSV is a panel of one unnamed series, and its member records where its
     /// held-out part begins by date, as every member of a panel does.

@@ -13,6 +13,7 @@
 //! in order; the forecaster sorts each step's Q values (`Featurizer::decode_quantiles`).
 
 pub mod fused;
+pub mod loss;
 pub mod recurrent;
 
 use std::collections::BTreeMap;

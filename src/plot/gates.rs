@@ -20,8 +20,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{
     draw_err, encode, ImageFormat, Picture, Ticked, TimeTicks, LABEL_SIZE, TIME_LABEL_SLOT,
 };
-use crate::data::format_iso;
-use crate::evaluate::tick;
+use crate::series::csv::format_iso;
+use crate::text::tick;
 
 /// What `gruf inspect` draws: the input window and, per layer, one heatmap per gate.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,7 +190,7 @@ pub fn render(picture: &GatePicture, format: ImageFormat) -> anyhow::Result<Vec<
 /// Draws the picture into `path`, a `.png` or `.svg` file, written atomically.
 pub fn draw_gates(path: &Path, picture: &GatePicture) -> anyhow::Result<()> {
     let bytes = render(picture, ImageFormat::from_path(path)?)?;
-    crate::output::write_atomic(path, &bytes)?;
+    crate::io::output::write_atomic(path, &bytes)?;
     Ok(())
 }
 
@@ -784,7 +784,7 @@ mod tests {
     }
 
     fn day(d: i64) -> i64 {
-        crate::data::parse_date("2024-03-01", None).unwrap() + d * DAY
+        crate::series::csv::parse_date("2024-03-01", None).unwrap() + d * DAY
     }
 
     #[test]

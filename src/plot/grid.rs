@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{draw_err, Entry, Extent, Legend, Mark, Picture, Ticked};
-use crate::evaluate::tick;
+use crate::text::tick;
 
 /// Panels drawn at most; a caller with more series draws the first and says so.
 pub const MOST_PANELS: usize = 12;

@@ -6,11 +6,12 @@
 //! writes them as one CSV with a column that says which table a row belongs to, so nothing
 //! is dropped.
 
-use crate::backtest::Summary;
-use crate::compare::{Comparison, Measure, Pooled};
-use crate::coverage::Coverage;
-use crate::evaluate::{seasonal_name, Evaluation, HorizonError, Metrics, PanelScores};
+use crate::evaluation::backtest::Summary;
+use crate::evaluation::compare::{Comparison, Measure, Pooled};
+use crate::evaluation::coverage::Coverage;
+use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
+use crate::scores::{seasonal_name, Evaluation, HorizonError, Metrics};
 
 use super::Renderer;
 
@@ -327,7 +328,10 @@ fn mase_cells(mase: f64) -> Vec<String> {
 }
 
 /// An interval row's cells under [`INTERVALS`]: level `s` of row `r`.
-fn interval_cells(r: &crate::coverage::Row, s: &crate::interval::IntervalScores) -> [String; 5] {
+fn interval_cells(
+    r: &crate::evaluation::coverage::Row,
+    s: &crate::intervals::IntervalScores,
+) -> [String; 5] {
     [
         s.level.get().to_string(),
         s.coverage.to_string(),
@@ -588,7 +592,7 @@ fn panel_backtest(s: &Summary) -> anyhow::Result<String> {
                         "{}, {} step{} ahead",
                         r.source.name(&c.calendar),
                         r.steps,
-                        crate::output::plural(r.steps)
+                        crate::text::plural(r.steps)
                     ),
                     sc.n.to_string(),
                 ];
@@ -608,7 +612,7 @@ fn panel_backtest(s: &Summary) -> anyhow::Result<String> {
             f.intervals.as_ref(),
         )?;
     }
-    let all = crate::evaluate::PanelScores {
+    let all = crate::evaluation::evaluate::PanelScores {
         series: Vec::new(),
         ..s.all.clone()
     };

@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::backtest::Summary;
-use crate::compare::{Comparison, Measure, Pooled, Verdict};
-use crate::coverage::Coverage;
-use crate::evaluate::PanelScores;
+use crate::evaluation::backtest::Summary;
+use crate::evaluation::compare::{Comparison, Measure, Pooled, Verdict};
+use crate::evaluation::coverage::Coverage;
+use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
 
 use super::Renderer;

@@ -9,9 +9,9 @@ mod csv;
 mod json;
 pub mod table;
 
-use crate::backtest::Summary;
-use crate::compare::Comparison;
-use crate::evaluate::PanelScores;
+use crate::evaluation::backtest::Summary;
+use crate::evaluation::compare::Comparison;
+use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
 
 pub use self::csv::Csv;

@@ -1,14 +1,16 @@
 //! Aligned text for people: sentences that say what the numbers mean, then the numbers in
 //! price units with thousands separators.
 
-use crate::backtest::Summary;
-use crate::calendar::Calendar;
-use crate::compare::{Comparison, Measure};
-use crate::coverage::Coverage;
-use crate::data::{format_time, human_date, Zone};
-use crate::evaluate::{Evaluation, HorizonError, Money, PanelScores};
+use crate::evaluation::backtest::Summary;
+use crate::evaluation::compare::{Comparison, Measure};
+use crate::evaluation::coverage::Coverage;
+use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
-use crate::output::plural;
+use crate::scores::{Evaluation, HorizonError};
+use crate::series::calendar::Calendar;
+use crate::series::csv::{format_time, human_date, Zone};
+use crate::text::plural;
+use crate::text::Money;
 
 use super::Renderer;
 
@@ -332,7 +334,7 @@ impl Renderer for Table {
                 amount(h.naive)
             ),
         };
-        let score = |s: &crate::compare::CellSummary| match s.test_sd {
+        let score = |s: &crate::evaluation::compare::CellSummary| match s.test_sd {
             Some(sd) => format!("{} ± {}", amount(s.test), amount(sd)),
             None => amount(s.test),
         };
@@ -345,7 +347,7 @@ impl Renderer for Table {
             .max(12)
             .max(measure.name().len() + 9);
         let over = (measure.name().len() + 8).max(11);
-        let pooled = |s: &crate::compare::CellSummary| {
+        let pooled = |s: &crate::evaluation::compare::CellSummary| {
             let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
             s.pooled.map_or(String::new(), |p| {
                 format!(
@@ -861,7 +863,7 @@ fn panel_forecasts(forecasts: &[Forecast]) -> String {
     if !unseen.is_empty() {
         out.push_str(&format!(
             "not trained on: {} (scaled on their own past)\n",
-            crate::panel::name_some(&unseen, 10)
+            crate::series::panel::name_some(&unseen, 10)
         ));
     }
     out
@@ -870,8 +872,8 @@ fn panel_forecasts(forecasts: &[Forecast]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coverage::{Row, Source};
-    use crate::interval::{IntervalScores, Level};
+    use crate::evaluation::coverage::{Row, Source};
+    use crate::intervals::{IntervalScores, Level};
 
     #[test]
     fn a_baseline_without_error_gets_words_not_infinity() {

@@ -18,10 +18,11 @@
 //! plain yardstick, not a significance test: with three seeds a standard deviation is
 //! itself rough.
 
-use crate::calendar::Calendar;
 use crate::checkpoint::Meta;
 use crate::config::Cell;
-use crate::evaluate::{money, PanelScores};
+use crate::evaluation::evaluate::PanelScores;
+use crate::series::calendar::Calendar;
+use crate::text::money;
 
 /// What the cells are compared by on the held-out part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,7 +253,7 @@ impl HeldOut {
             .rows
             .iter()
             .find(|r| r.forecaster == "naive")?;
-        let dates = |f: fn(&crate::evaluate::Evaluation) -> &String| {
+        let dates = |f: fn(&crate::scores::Evaluation) -> &String| {
             scores.series.iter().map(move |s| f(&s.one_step).clone())
         };
         Some(HeldOut {

@@ -8,7 +8,7 @@
 //! 60,000 as a share, and scale-free across the series of a global model, whose errors are
 //! pooled. An interval at level 1 − α around a later forecast is the forecast plus the
 //! ⌊(n + 1)α/2⌋-th and ⌈(n + 1)(1 − α/2)⌉-th smallest of the n errors of its step
-//! ([`crate::interval::ranks`]): split-conformal prediction, which covers at least the
+//! ([`crate::intervals::ranks`]): split-conformal prediction, which covers at least the
 //! level whenever the coming error and the validation ones are exchangeable. Ends are
 //! mapped back to prices through the transform, which is increasing, so the interval
 //! holds the point forecast only if the errors straddle zero, and no end can cross.
@@ -16,9 +16,8 @@
 //! A level that the errors cannot support (a 95 % interval needs 39 of them, a 99 % one
 //! 199) is refused with the count, never widened by guesswork.
 
-use crate::features::{Columns, Featurizer};
-use crate::forecast::Forecaster;
-use crate::interval::{ranks, Interval, Level};
+use crate::features::Featurizer;
+use crate::intervals::{ranks, Interval, Level};
 
 /// Steps ahead calibrated for a model that forecasts recursively past its horizon (no
 /// covariates): a month of daily data, at most what the validation part holds.
@@ -92,7 +91,7 @@ pub enum Space {
 
 impl Space {
     /// The space a new calibration of a model with `transform` measures in.
-    pub fn for_transform(transform: crate::scaler::TransformKind) -> Space {
+    pub fn for_transform(transform: crate::features::scaler::TransformKind) -> Space {
         if transform.needs_positive() {
             Space::Log
         } else {
@@ -103,16 +102,16 @@ impl Space {
 
 /// A value's measure in a [`Space`] `k` steps after one origin: its units, or for a
 /// `window` model in [`Space::Log`] ln(value / anchor) over the transform's scale.
-struct Measure {
+pub struct Measure {
     units: crate::features::Units,
     /// The `window` transform's scale, when its units are turned into logs.
     window_log: Option<f64>,
 }
 
 impl Measure {
-    fn new(featurizer: &Featurizer, history: &[f64], space: Space) -> Measure {
+    pub fn new(featurizer: &Featurizer, history: &[f64], space: Space) -> Measure {
         let window_log = match (space, featurizer.scaler) {
-            (Space::Log, crate::scaler::Scaler::Window { scale }) => Some(scale),
+            (Space::Log, crate::features::scaler::Scaler::Window { scale }) => Some(scale),
             _ => None,
         };
         Measure {
@@ -123,7 +122,7 @@ impl Measure {
 
     /// `value`, `k` steps after the origin (from 0), measured: increasing where defined
     /// (NaN or −∞ for a non-positive value in log space).
-    fn of(&self, k: usize, value: f64) -> f64 {
+    pub fn of(&self, k: usize, value: f64) -> f64 {
         let u = self.units.of(k, value);
         match self.window_log {
             // Window units are (value / anchor − 1) / scale.
@@ -489,14 +488,6 @@ fn min_one_sided(level: Level) -> usize {
     (level.get() / level.alpha() - 1e-9).ceil().max(1.0) as usize
 }
 
-/// One series to calibrate on: its columns, its forecaster (the trained networks with the
-/// series' own featurizer) and its validation targets.
-pub struct Part<'a> {
-    pub columns: Columns<'a>,
-    pub forecaster: &'a Forecaster,
-    pub val: std::ops::Range<usize>,
-}
-
 /// The steps ahead to calibrate a model with horizon `k` for: its horizon for a model with
 /// covariates (it forecasts no further), else at least [`RECURSIVE_STEPS`].
 pub fn steps_for(horizon: usize, covariates: bool) -> usize {
@@ -505,63 +496,6 @@ pub fn steps_for(horizon: usize, covariates: bool) -> usize {
     } else {
         horizon.max(RECURSIVE_STEPS)
     }
-}
-
-/// Calibrates a model of `config` on `parts`: CQR for a quantile model, else residuals over
-/// the spread of the window the network reads; for [`steps_for`] steps. `None` when no part
-/// has a validation target.
-pub fn calibrate(
-    parts: &[Part<'_>],
-    config: &crate::config::ModelConfig,
-) -> anyhow::Result<Option<Calibration>> {
-    let covariates = (parts.iter()).any(|p| p.forecaster.featurizer.has_covariates());
-    let steps = steps_for(config.horizon, covariates);
-    let space = Space::for_transform(config.transform);
-    if config.quantiles.is_empty() {
-        residuals(parts, steps, config.window, space)
-    } else {
-        quantiles(parts, steps, space)
-    }
-}
-
-/// Split-conformal calibration on point forecasts: every origin of every part's validation
-/// targets forecast up to `steps` ahead (as far as its validation part reaches), each
-/// error measured in `space` and divided by the spread over the `spread` steps before its
-/// origin, the errors pooled over the parts per step. `None` when no part has a
-/// validation target.
-pub fn residuals(
-    parts: &[Part<'_>],
-    steps: usize,
-    spread: usize,
-    space: Space,
-) -> anyhow::Result<Option<Calibration>> {
-    let mut errors: Vec<Vec<f32>> = vec![Vec::new(); steps];
-    for part in parts {
-        let values = part.columns.values;
-        let origins: Vec<usize> = part.val.clone().collect();
-        let reach = steps.min(part.val.len());
-        if origins.is_empty() || reach == 0 {
-            continue;
-        }
-        let paths = part.forecaster.paths(part.columns, &origins, reach)?;
-        let featurizer = &part.forecaster.featurizer;
-        for (&o, path) in origins.iter().zip(&paths) {
-            let measure = Measure::new(featurizer, &values[..o], space);
-            let spread = self::spread(featurizer, &values[..o], spread);
-            for (k, &p) in path.iter().enumerate().take(part.val.end - o) {
-                let error = (measure.of(k, values[o + k]) - measure.of(k, p)) / spread;
-                if error.is_finite() {
-                    errors[k].push(error as f32);
-                }
-            }
-        }
-    }
-    Ok(finish(errors).map(|steps| Calibration {
-        method: Method::Residuals,
-        space,
-        spread,
-        sets: vec![ErrorSet { level: None, steps }],
-    }))
 }
 
 /// The levels a quantile head's quantiles give, lowest first, each with the indices of
@@ -578,79 +512,6 @@ pub fn quantile_levels(quantiles: &[f64]) -> Vec<(Level, usize, usize)> {
         .collect();
     levels.sort_by(|a, b| a.0.get().total_cmp(&b.0.get()));
     levels
-}
-
-/// Conformalised quantile regression: for each level the head's quantile pairs give and
-/// every origin of every part's validation targets up to `steps` ahead, how far the
-/// truth fell outside the band (max(lower − truth, truth − upper), in units), pooled over
-/// the parts per step. `None` when the head gives no level (no symmetric pair) or no part
-/// has a validation target.
-pub fn quantiles(
-    parts: &[Part<'_>],
-    steps: usize,
-    space: Space,
-) -> anyhow::Result<Option<Calibration>> {
-    let Some(first) = parts.first() else {
-        return Ok(None);
-    };
-    let levels = quantile_levels(first.forecaster.quantiles());
-    let mut errors: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); steps]; levels.len()];
-    for part in parts {
-        let values = part.columns.values;
-        let origins: Vec<usize> = part.val.clone().collect();
-        let reach = steps.min(part.val.len());
-        if origins.is_empty() || reach == 0 || levels.is_empty() {
-            continue;
-        }
-        let paths = part
-            .forecaster
-            .quantile_paths(part.columns, &origins, reach)?;
-        let featurizer = &part.forecaster.featurizer;
-        for (&o, path) in origins.iter().zip(&paths) {
-            let measure = Measure::new(featurizer, &values[..o], space);
-            for (k, qs) in path.iter().enumerate().take(part.val.end - o) {
-                let y = measure.of(k, values[o + k]);
-                for (l, &(_, i, j)) in levels.iter().enumerate() {
-                    let error = (measure.of(k, qs[i]) - y).max(y - measure.of(k, qs[j]));
-                    if error.is_finite() {
-                        errors[l][k].push(error as f32);
-                    }
-                }
-            }
-        }
-    }
-    let sets: Option<Vec<ErrorSet>> = (levels.iter().zip(errors))
-        .map(|(&(level, _, _), e)| {
-            finish(e).map(|steps| ErrorSet {
-                level: Some(level),
-                steps,
-            })
-        })
-        .collect();
-    Ok(sets.filter(|s| !s.is_empty()).map(|sets| {
-        // Every level has the same forecasts, so the same steps.
-        Calibration {
-            method: Method::Quantiles,
-            space,
-            spread: 0,
-            sets,
-        }
-    }))
-}
-
-/// Errors per step, sorted, without the steps no validation forecast reached; `None` if
-/// none did.
-fn finish(mut errors: Vec<Vec<f32>>) -> Option<Vec<Vec<f32>>> {
-    while errors.last().is_some_and(Vec::is_empty) {
-        errors.pop();
-    }
-    if errors.is_empty() {
-        return None;
-    }
-    for e in &mut errors {
-        e.sort_by(f32::total_cmp);
-    }
-    Some(errors)
 }
 
 #[cfg(test)]
@@ -701,7 +562,7 @@ mod tests {
 
     /// A featurizer of `transform` over a window of 4, fitted on a gently moving series
     /// around 100.
-    fn featurizer(transform: crate::scaler::TransformKind) -> Featurizer {
+    fn featurizer(transform: crate::features::scaler::TransformKind) -> Featurizer {
         let config = crate::config::ModelConfig {
             window: 4,
             transform,
@@ -709,7 +570,7 @@ mod tests {
             ..crate::config::ModelConfig::default()
         };
         let values: Vec<f64> = (0..40).map(|i| 100.0 + (i as f64 * 0.7).sin()).collect();
-        Featurizer::fit(&config, &values, None).unwrap()
+        Featurizer::fit(config.framing(), &values, None).unwrap()
     }
 
     /// Residual errors (over a spread of 0: bare units) `errors` at one step, in `space`.
@@ -730,7 +591,7 @@ mod tests {
     /// The bias is reported, with its side and share.
     #[test]
     fn a_band_holds_its_forecast_when_the_errors_lean_one_way() {
-        let f = featurizer(crate::scaler::TransformKind::Diff);
+        let f = featurizer(crate::features::scaler::TransformKind::Diff);
         let history: Vec<f64> = (0..10).map(|i| 100.0 + i as f64).collect();
         // 19 errors from 1 to 19 units: the 80 % band is forecast + [2, 18] units.
         let c = one_step((1..=19).map(|e| e as f32).collect(), Space::Units);
@@ -751,7 +612,7 @@ mod tests {
         );
         assert_eq!(lower, point, "stretched only as far as the forecast");
         let scale = match f.scaler {
-            crate::scaler::Scaler::Diff { scale } => scale,
+            crate::features::scaler::Scaler::Diff { scale } => scale,
             other => panic!("{other:?}"),
         };
         assert!((upper - (point + 18.0 * scale)).abs() < 1e-9, "{upper}");
@@ -774,9 +635,9 @@ mod tests {
     /// files, kept as they were) they did.
     #[test]
     fn a_window_models_band_stays_positive_in_log_space() {
-        let f = featurizer(crate::scaler::TransformKind::Window);
+        let f = featurizer(crate::features::scaler::TransformKind::Window);
         let scale = match f.scaler {
-            crate::scaler::Scaler::Window { scale } => scale,
+            crate::features::scaler::Scaler::Window { scale } => scale,
             other => panic!("{other:?}"),
         };
         let history = vec![100.0; 10];

@@ -3,11 +3,11 @@
 //! training part only. No terminal code.
 
 use crate::config::RunConfig;
-use crate::data::{first_non_positive, format_time, Series};
+use crate::features::scaler::TransformKind;
+use crate::features::split::{Split, Unfit};
 use crate::features::{Columns, Featurizer};
-use crate::scaler::TransformKind;
-use crate::season::Seasons;
-use crate::window::{Split, Unfit};
+use crate::series::csv::{first_non_positive, format_time, Series};
+use crate::series::season::Seasons;
 
 /// Who chose the transform a value check is made for: the flags of this run, or a stored
 /// model (which must be retrained to change it).
@@ -102,7 +102,7 @@ pub fn prepare<'a>(
         split.train.end = split.val.start;
     }
     let fit = &values[..split.fit_end()];
-    let featurizer = Featurizer::fit(&config.model, fit, seasons).ok_or_else(|| {
+    let featurizer = Featurizer::fit(config.model.framing(), fit, seasons).ok_or_else(|| {
         if fit.iter().all(|&v| v == fit[0]) {
             Unfit::from(format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0]))
         } else {
@@ -183,7 +183,7 @@ mod tests {
         let p = prepare(&config, &values, 48).unwrap();
         assert!(matches!(
             p.featurizer.scaler,
-            crate::scaler::Scaler::Seasonal { seasons, .. } if seasons.periods() == [24, 168]
+            crate::features::scaler::Scaler::Seasonal { seasons, .. } if seasons.periods() == [24, 168]
         ));
         config.data.season = Some(Seasons::single(24).unwrap());
         config.model.window = 20;

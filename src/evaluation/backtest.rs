@@ -4,9 +4,10 @@
 
 use std::ops::Range;
 
-use crate::coverage::Coverage;
+use crate::evaluation::coverage::Coverage;
 
-use crate::evaluate::{HorizonError, PanelScores, SeriesScores};
+use crate::evaluation::evaluate::{PanelScores, SeriesScores};
+use crate::scores::HorizonError;
 
 /// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
 /// in time order. `Err` says why it cannot be done, for the caller to word.
@@ -200,7 +201,7 @@ impl Summary {
     /// The seasonal naive baseline's period and MAE over all folds, if it was scored.
     pub fn seasonal(&self) -> Option<(usize, f64)> {
         let m = self.folds.first()?.only().scores.one_step.season?;
-        Some((m, self.total(&crate::evaluate::seasonal_name(m))))
+        Some((m, self.total(&crate::scores::seasonal_name(m))))
     }
 }
 
@@ -237,7 +238,7 @@ fn pool_horizons(spans: &[Vec<HorizonError>]) -> Vec<HorizonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Evaluation, Metrics};
+    use crate::scores::{Evaluation, Metrics};
 
     #[test]
     fn folds_tile_the_span_in_order() {

@@ -21,15 +21,6 @@ macro_rules! eprintln_lossy {
     }};
 }
 
-/// "s" unless `n` is 1: "1 day", "2 days".
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 /// For fault-injection tests of the binary: when set to N, every file gruf writes fails
 /// after N bytes as a full disk does (tests run as root, so permissions cannot make a
 /// write fail, and a real full disk cannot be arranged portably).

@@ -11,54 +11,13 @@
 //! A run stopped by a signal exits with 128 + its number, as a shell reports a process
 //! killed by it: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.
 
+use crate::error::Signal;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Signals closer together than this are one request to stop.
 pub const SAME_REQUEST: Duration = Duration::from_secs(1);
-
-/// A signal that stops a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    /// SIGINT: Ctrl-C.
-    Interrupt,
-    /// SIGTERM: a scheduler's time limit, `kill`, `docker stop`.
-    Terminate,
-    /// SIGHUP: the terminal went away.
-    Hangup,
-}
-
-impl Signal {
-    /// The signal's number on Unix.
-    pub fn number(self) -> u8 {
-        match self {
-            Signal::Hangup => 1,
-            Signal::Interrupt => 2,
-            Signal::Terminate => 15,
-        }
-    }
-
-    fn from_number(n: u8) -> Option<Signal> {
-        [Signal::Hangup, Signal::Interrupt, Signal::Terminate]
-            .into_iter()
-            .find(|s| s.number() == n)
-    }
-
-    /// 128 + the signal's number, as a shell reports a process it killed.
-    pub fn exit_code(self) -> u8 {
-        128 + self.number()
-    }
-
-    /// How a user names it: `Ctrl-C`, `SIGTERM`, `SIGHUP`.
-    pub fn words(self) -> &'static str {
-        match self {
-            Signal::Interrupt => "Ctrl-C",
-            Signal::Terminate => "SIGTERM",
-            Signal::Hangup => "SIGHUP",
-        }
-    }
-}
 
 /// What the running command says on a first and on a later signal.
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +102,7 @@ fn handle(signal: Signal) {
                 signal.words(),
                 words.exiting
             );
-            crate::output::remove_pending_temporary();
+            crate::io::output::remove_pending_temporary();
             std::process::exit(i32::from(signal.exit_code()));
         }
     }

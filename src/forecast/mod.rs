@@ -18,22 +18,24 @@
 //!
 //! [`Forecaster::sample_paths`] forecasts with dropout on (Monte Carlo dropout): many
 //! sampled paths per origin, each network forward with a fresh dropout mask, whose spread
-//! [`crate::mc_dropout`] turns into intervals. An ensemble's sample `i` comes from network
+//! [`crate::intervals::mc_dropout`] turns into intervals. An ensemble's sample `i` comes from network
 //! `i mod N`; every other forecast here runs without dropout.
+
+pub mod calibrate;
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use candle_core::Device;
 
-use crate::calendar::Calendar;
-use crate::conformal::{quantile_levels, Calibration, CalibrationError, Method};
-use crate::data::{Series, Zone};
 use crate::features::{Columns, Featurizer};
-use crate::interval::{Interval, Level};
-use crate::mc_dropout::SampleError;
+use crate::intervals::conformal::{quantile_levels, Calibration, CalibrationError, Method};
+use crate::intervals::mc_dropout::SampleError;
+use crate::intervals::{Band, Level};
 use crate::model::Model;
 use crate::rng::Rng64;
+use crate::series::calendar::Calendar;
+use crate::series::csv::{Series, Zone};
 
 /// A forecast past the end of a series: the dates on its calendar and the values.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,36 +62,12 @@ pub struct Forecast {
     pub bands: Vec<Band>,
 }
 
-/// The intervals of a forecast at one level, one per step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Band {
-    pub level: Level,
-    pub intervals: Vec<Interval>,
-}
-
 /// A path forecast from one origin with its calibrated intervals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Banded {
     pub point: Vec<f64>,
     /// One per level asked for, in that order.
     pub bands: Vec<Band>,
-}
-
-impl Band {
-    /// Stretches each interval to hold its forecast `point[k]` (a forecast and its
-    /// interval agree: see [`Calibration::band`](crate::conformal::Calibration::band)).
-    /// Only ever widens, so coverage cannot fall.
-    pub fn hold(&mut self, point: &[f64]) {
-        for (interval, &p) in self.intervals.iter_mut().zip(point) {
-            *interval = interval.holding(p);
-        }
-    }
-
-    /// The names of its ends in CSV and JSON: `lower_80`, `upper_80`.
-    pub fn names(&self) -> [String; 2] {
-        let l = self.level.label();
-        [format!("lower_{l}"), format!("upper_{l}")]
-    }
 }
 
 impl Forecast {
@@ -390,7 +368,7 @@ impl Forecaster {
     }
 
     /// `samples` forecasts of `steps` values from each origin, in price units, made with
-    /// dropout on in every network forward (Monte Carlo dropout, [`crate::mc_dropout`]):
+    /// dropout on in every network forward (Monte Carlo dropout, [`crate::intervals::mc_dropout`]):
     /// `result[origin][sample][step]`. Each sample is its own trajectory: a forecast
     /// longer than the horizon continues from its own sampled values, as
     /// [`Forecaster::paths`] continues from the point forecast, all origins and samples
@@ -467,7 +445,7 @@ impl Forecaster {
     /// Refuses MC dropout where it cannot work: too few samples, or a network without
     /// dropout (which would give every sample the same forecast).
     fn check_sampling(&self, samples: usize) -> Result<(), SampleError> {
-        if samples < crate::mc_dropout::MIN_SAMPLES {
+        if samples < crate::intervals::mc_dropout::MIN_SAMPLES {
             return Err(SampleError::TooFew(samples));
         }
         if self.models.iter().any(|m| m.dropout() <= 0.0) {

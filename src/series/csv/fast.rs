@@ -566,8 +566,8 @@ fn masks_swar<const N: usize>(chunk: &[u8; 64], bytes: [u8; N]) -> ([u64; N], u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{parse_csv, parse_groups, Resample};
     use crate::error::GrufError;
+    use crate::series::csv::{parse_csv, parse_groups, Resample};
 
     /// Both paths on `text`: the fast one in blocks of 7 bytes (carries and many parts) and
     /// of the default size; whatever the fast path accepts, the slow path loads the same.
@@ -1136,7 +1136,7 @@ mod tests {
         assert!(fast);
         let ids: Vec<String> = slow.unwrap().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["A"]);
-        let panel = crate::data::parse_panel(text.as_bytes(), Path::new("t.csv"), &config);
+        let panel = crate::series::csv::parse_panel(text.as_bytes(), Path::new("t.csv"), &config);
         assert_eq!(
             panel.map(|p| p.notes).unwrap_or_default(),
             [

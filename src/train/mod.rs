@@ -7,6 +7,10 @@
 //! random (initialisation, shuffling, dropout) comes from one generator seeded by the
 //! caller, so a run is reproducible bit for bit on the same machine.
 
+pub mod optim;
+pub mod prepare;
+pub mod progress;
+
 use std::ops::Range;
 use std::time::Instant;
 
@@ -17,14 +21,14 @@ use rand::SeedableRng;
 
 use crate::config::{ModelConfig, OptimizerKind, TrainConfig};
 use crate::error::GrufError;
+use crate::features::split::Split;
 use crate::features::{Columns, Featurizer};
-use crate::loss::Loss;
+use crate::model::loss::Loss;
 use crate::model::{init_weights, param_shapes, Model, Weights};
-use crate::optim::{
+use crate::rng::Rng64;
+use crate::train::optim::{
     AnyOptimizer, ClipGradNorm, Optimizer, ParamsAdam, ParamsAny, ParamsClip, ParamsRmsProp,
 };
-use crate::rng::Rng64;
-use crate::window::Split;
 
 /// One epoch's figures, as stored in the checkpoint's history. Losses are the training
 /// loss (MSE for the seed model, pinball for a quantile model) in the transform's units
@@ -439,7 +443,7 @@ mod tests {
         ensemble: usize,
         mut stop: impl FnMut(&Event, usize, usize) -> bool,
     ) -> Ensemble {
-        let bars = crate::synth::generate(&crate::synth::SampleConfig {
+        let bars = crate::series::synth::generate(&crate::series::synth::SampleConfig {
             rows: 300,
             ..Default::default()
         });
@@ -450,7 +454,7 @@ mod tests {
         config.train.epochs = epochs;
         config.train.ensemble = ensemble;
         config.train.batch_size = 64;
-        let prepared = crate::pipeline::prepare(&config, &values, 20).unwrap();
+        let prepared = crate::train::prepare::prepare(&config, &values, 20).unwrap();
         config.model.features = prepared.featurizer.features();
         let data = TrainData {
             values: (&values).into(),

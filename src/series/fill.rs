@@ -14,8 +14,8 @@
 //! `--resample`, so that `predict`, `evaluate` and `plot` fill the CSV they read the way
 //! training did. [`Fill::None`], the default, changes nothing.
 
-use crate::calendar::Calendar;
-use crate::data::{DataConfig, Series};
+use crate::series::calendar::Calendar;
+use crate::series::csv::{DataConfig, Series};
 
 /// How the missing steps of a series are filled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -280,17 +280,6 @@ pub struct GapCounts {
 }
 
 impl GapCounts {
-    /// The counts of `series`, whose rows `filled` were inserted, cut by `split`.
-    pub fn of(series: &Series, filled: &[usize], split: &crate::window::Split) -> GapCounts {
-        let targets = split.train.start..split.test.end;
-        GapCounts {
-            windows: targets.len(),
-            across: windows_across_gaps(&series.dates, &series.calendar, split.lookback, targets),
-            held_out: split.test.len(),
-            filled_held_out: filled.iter().filter(|i| split.test.contains(i)).count(),
-        }
-    }
-
     pub fn add(&mut self, other: GapCounts) {
         self.windows += other.windows;
         self.across += other.across;
@@ -401,19 +390,6 @@ mod tests {
             "{err}"
         );
         assert_eq!(dates.len(), 3);
-    }
-
-    #[test]
-    fn a_config_file_sets_the_fill_and_refuses_an_unknown_one() {
-        let layer: crate::config::PartialConfig =
-            toml::from_str("[data]\nfill = \"seasonal\"\n").unwrap();
-        let mut config = crate::config::RunConfig::default();
-        assert_eq!(config.data.fill, Fill::None);
-        layer.apply(&mut config);
-        assert_eq!(config.data.fill, Fill::Seasonal);
-        let err = toml::from_str::<crate::config::PartialConfig>("[data]\nfill = \"spline\"\n")
-            .unwrap_err();
-        assert!(err.to_string().contains("spline"), "{err}");
     }
 
     #[test]

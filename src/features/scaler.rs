@@ -41,7 +41,7 @@
 
 use serde::Deserialize;
 
-use crate::season::Seasons;
+use crate::series::season::Seasons;
 
 /// Which transform to fit (configuration). Spelled the same in config files (serde) and by
 /// [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display): `minmax`, `window`,

@@ -1,21 +1,17 @@
-//! Scores forecasts over a span of the series, in price units, beside the baselines every
-//! model must beat: naive (the last value), seasonal naive (the value one season before:
-//! the same hour yesterday for hourly data), drift (the average step so far, continued)
-//! and a moving average over one season.
+//! Scores of point forecasts, in price units, and the naive scales they are measured
+//! against: the metrics (MAE, RMSE, MAPE, sMAPE, MASE, direction), the baselines every
+//! model must beat (naive, seasonal naive, drift, moving average), scores per step ahead,
+//! and what pools them over the series of a panel. Nothing here runs a model: the
+//! evaluation stage forecasts and hands the numbers to these; the model file keeps an
+//! [`Evaluation`].
 //!
 //! Contract: nothing is scored that cannot be scored. A span with no targets is an error,
 //! never a table of zeros; a horizon that no origin reaches is left out, and every figure
 //! says how many targets or origins it rests on.
 
-use std::ops::Range;
-
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Calendar;
-use crate::coverage::Coverage;
-use crate::data::Series;
-use crate::features::Columns;
-use crate::forecast::Forecaster;
+use crate::series::calendar::Calendar;
 
 /// Steps in the moving-average baseline of a series without a usual season.
 pub const MOVING_AVERAGE_STEPS: usize = 7;
@@ -155,73 +151,6 @@ pub fn seasonal_name(m: usize) -> String {
     format!("seasonal naive {m}")
 }
 
-/// Scores the model's one-step predictions and the baselines on `targets` of `series`.
-/// `Err` when the span is empty (the caller words it for the user).
-pub fn evaluate(
-    forecaster: &Forecaster,
-    series: &Series,
-    targets: Range<usize>,
-    scoring: Scoring,
-) -> anyhow::Result<Evaluation> {
-    let model_pred = forecaster.one_step(series, targets.clone())?;
-    Ok(score(series, targets, model_pred, scoring))
-}
-
-/// [`evaluate`] for model predictions already made (`model_pred[i]` for `targets.start + i`).
-/// `targets` must be non-empty and start after one season of history (see
-/// [`Scoring::from_target`]).
-pub fn score(
-    series: &Series,
-    targets: Range<usize>,
-    model_pred: Vec<f64>,
-    scoring: Scoring,
-) -> Evaluation {
-    let values = &series.values;
-    let truth = &values[targets.clone()];
-    let prev = &values[targets.start - 1..targets.end - 1];
-    let average = scoring.season.unwrap_or(MOVING_AVERAGE_STEPS);
-    let mut forecasters: Vec<(String, Vec<f64>)> = vec![
-        ("model".into(), model_pred),
-        ("naive".into(), prev.to_vec()),
-    ];
-    if let Some(m) = scoring.season {
-        forecasters.push((
-            seasonal_name(m),
-            targets.clone().map(|t| values[t - m]).collect(),
-        ));
-    }
-    forecasters.push((
-        "drift".into(),
-        targets
-            .clone()
-            .map(|t| values[t - 1] + (values[t - 1] - values[0]) / (t - 1).max(1) as f64)
-            .collect(),
-    ));
-    forecasters.push((
-        format!("moving average {average}"),
-        targets
-            .clone()
-            .map(|t| {
-                let past = &values[t.saturating_sub(average)..t];
-                past.iter().sum::<f64>() / past.len() as f64
-            })
-            .collect(),
-    ));
-    let daily = series.is_daily();
-    Evaluation {
-        n: truth.len(),
-        first_date: series.zone.iso(series.dates[targets.start], daily),
-        last_date: series.zone.iso(series.dates[targets.end - 1], daily),
-        held_out: scoring.held_out,
-        rows: forecasters
-            .into_iter()
-            .map(|(n, p)| (n, metrics(&p, truth, prev, scoring.mase_scale)))
-            .collect(),
-        calendar: Some(series.calendar),
-        season: scoring.season,
-    }
-}
-
 /// One forecast of a whole held-out part from its origin, scored as forecasting
 /// competitions score it: sMAPE, and MASE scaled by the seasonal naive forecast's in-sample
 /// error (period m; m = 1 is the naive one). One row per forecaster: the model, naive (the
@@ -349,85 +278,6 @@ pub fn pool_ahead(scores: &[Ahead]) -> Vec<PooledAhead> {
         .collect()
 }
 
-/// One series scored on its held-out part: one prediction per step from the true past,
-/// the errors at each horizon, the part forecast in one go from its start, and the
-/// intervals' scores. What `evaluate` reports for a series, alone or among many.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SeriesScores {
-    /// Empty for the one series of a plain CSV.
-    pub id: String,
-    /// Whether the model was trained on the series (false: its transforms were fitted on
-    /// its own past).
-    pub seen: bool,
-    pub one_step: Evaluation,
-    /// The held-out part forecast in one go from its start; `None` when the model's input
-    /// does not fit before it.
-    pub ahead: Option<Ahead>,
-    /// Errors at each horizon from every origin of the part (empty when not scored).
-    pub horizons: Vec<HorizonError>,
-    /// The MASE denominator: the naive forecast's error on the training part.
-    pub mase_scale: f64,
-    /// The intervals' scores over the part, when scored.
-    #[serde(skip)]
-    pub intervals: Option<Coverage>,
-}
-
-/// Held-out parts, series by series, and pooled as forecasting competitions pool them
-/// (each series counts the same): one set of results for one series and for a panel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PanelScores {
-    pub series: Vec<SeriesScores>,
-    pub one_step: Pooled,
-    pub ahead: Vec<PooledAhead>,
-    /// Errors at each horizon over the training part's naive error, averaged over series.
-    pub horizons: Vec<PooledHorizon>,
-    /// Every series' intervals' scores pooled over their targets.
-    #[serde(skip)]
-    pub intervals: Option<Coverage>,
-}
-
-impl PanelScores {
-    /// Pools `series` (none empty); `None` when there is none.
-    pub fn new(series: Vec<SeriesScores>) -> Option<PanelScores> {
-        if series.is_empty() {
-            return None;
-        }
-        let one: Vec<&Evaluation> = series.iter().map(|s| &s.one_step).collect();
-        let ahead: Vec<Ahead> = series.iter().filter_map(|s| s.ahead.clone()).collect();
-        let horizons: Vec<(&[HorizonError], f64)> = (series.iter())
-            .map(|s| (s.horizons.as_slice(), s.mase_scale))
-            .collect();
-        let spans: Vec<Coverage> = series.iter().filter_map(|s| s.intervals.clone()).collect();
-        let intervals = Coverage::pool(&spans).map(|c| Coverage {
-            pooled_series: Some(spans.len()),
-            ..c
-        });
-        Some(PanelScores {
-            one_step: pool(&one),
-            ahead: pool_ahead(&ahead),
-            horizons: pool_horizons(&horizons),
-            intervals,
-            series,
-        })
-    }
-
-    /// Steps of the longest held-out part forecast in one go, and the season its MASE is
-    /// scaled by.
-    pub fn ahead_steps(&self) -> (usize, usize) {
-        let ahead = || self.series.iter().filter_map(|s| s.ahead.as_ref());
-        let steps = ahead().map(|a| a.steps).max().unwrap_or(0);
-        (steps, ahead().next().map_or(1, |a| a.m))
-    }
-
-    /// The one series of a plain CSV, alone: reported as a series, not as a panel.
-    pub fn alone(&self) -> Option<&SeriesScores> {
-        match self.series.as_slice() {
-            [one] if one.id.is_empty() => Some(one),
-            _ => None,
-        }
-    }
-}
-
 /// One horizon's errors pooled over series: each forecaster's MAE at that horizon over
 /// the series' own MASE denominator (the naive forecast's error on its training part),
 /// averaged over the series that reach it.
@@ -549,139 +399,6 @@ pub struct HorizonError {
     pub direct: bool,
 }
 
-/// Recursive forecasts from every origin `o` in `origins` (the forecast starts after
-/// `values[..o]`), scored at each horizon 1..=`steps` over the origins whose target at that
-/// horizon lies inside the data. Horizons no origin reaches are left out, so the result
-/// may be shorter than `steps` (empty when `origins` is). A model with covariates stops at
-/// its horizon: it cannot recurse past it.
-pub fn horizon_errors<'a>(
-    forecaster: &Forecaster,
-    columns: impl Into<Columns<'a>>,
-    origins: Range<usize>,
-    steps: usize,
-    season: Option<usize>,
-) -> anyhow::Result<Vec<HorizonError>> {
-    let columns = columns.into();
-    let values = columns.values;
-    let mut steps = steps.min(values.len().saturating_sub(origins.start));
-    if forecaster.featurizer.has_covariates() {
-        steps = steps.min(forecaster.featurizer.horizon);
-    }
-    let origins: Vec<usize> = origins.collect();
-    let paths = forecaster.paths(columns, &origins, steps)?;
-    let mut rows = Vec::with_capacity(steps);
-    for h in 1..=steps {
-        let (mut model, mut naive, mut seasonal, mut n) = (0.0, 0.0, 0.0, 0usize);
-        for (&o, path) in origins.iter().zip(&paths) {
-            let Some(&truth) = values.get(o + h - 1) else {
-                continue;
-            };
-            model += (path[h - 1] - truth).abs();
-            naive += (values[o - 1] - truth).abs();
-            if let Some(m) = season {
-                // The same point of the season, in the last season before the origin.
-                seasonal += (values[o + h - 1 - m * h.div_ceil(m)] - truth).abs();
-            }
-            n += 1;
-        }
-        let n = n as f64;
-        rows.push(HorizonError {
-            horizon: h,
-            model_mae: model / n,
-            naive_mae: naive / n,
-            seasonal_naive_mae: season.map(|_| seasonal / n),
-            origins: n as usize,
-            direct: h <= forecaster.featurizer.horizon,
-        });
-    }
-    Ok(rows)
-}
-
-/// A price with thousands separators, alone (in a sentence, a label): two decimals from 1
-/// up (`61,234.56`, `7.07`), as prices in dollars print; below 1 as many as keep four
-/// significant digits (`0.000003500`, not `0.00`). Numbers shown together in a table use
-/// one [`Money`] for them all instead, so that their columns line up.
-pub fn money(x: f64) -> String {
-    if x.abs() >= 1.0 {
-        Money::CENTS.format(x)
-    } else {
-        Money::for_values([x]).format(x)
-    }
-}
-
-/// A value axis' tick label: [`money`] without trailing zeros (`65,000`, `2.5`,
-/// `0.000008`), so that labels stay short at any scale.
-pub fn tick(y: f64) -> String {
-    let s = money(y);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
-/// How numbers in price units print: thousands separators and a number of decimals fixed
-/// for a set of numbers shown together (a forecast's values and bounds, a table's errors),
-/// chosen from the largest of them. Two decimals for numbers in the tens and up, as a
-/// price in dollars prints; more for smaller ones, so that the largest keeps four
-/// significant digits: an altcoin at 3.5e-6 prints `0.000003500`, not `0.00`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money {
-    decimals: usize,
-}
-
-impl Money {
-    /// Two decimals, as prices in dollars print.
-    pub const CENTS: Money = Money {
-        decimals: Self::FEWEST,
-    };
-    /// Significant digits the largest number of a set keeps (at least).
-    const DIGITS: i32 = 4;
-    /// The fewest decimals: cents.
-    const FEWEST: usize = 2;
-    /// The most decimals (a number smaller than 1e-12 prints as a zero).
-    const MOST: usize = 15;
-
-    /// The decimals for `values` shown together (non-finite ones do not count).
-    pub fn for_values(values: impl IntoIterator<Item = f64>) -> Money {
-        let largest = (values.into_iter())
-            .map(f64::abs)
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .fold(0.0, f64::max);
-        if largest == 0.0 {
-            return Money::CENTS;
-        }
-        // Decimals that put the largest's 4th significant digit last.
-        let wanted = Self::DIGITS - 1 - largest.log10().floor() as i32;
-        Money {
-            decimals: (wanted.max(0) as usize).clamp(Self::FEWEST, Self::MOST),
-        }
-    }
-
-    /// `x` with thousands separators and this many decimals; `-0.00` prints as `0.00`.
-    pub fn format(self, x: f64) -> String {
-        if !x.is_finite() {
-            return x.to_string();
-        }
-        let s = format!("{:.*}", self.decimals, x.abs());
-        let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-        let mut grouped = String::new();
-        for (i, c) in int.chars().enumerate() {
-            if i > 0 && (int.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        // A negative amount that rounds to zero prints as 0.00, not -0.00.
-        let negative = x < 0.0
-            && grouped
-                .bytes()
-                .chain(frac.bytes())
-                .any(|b| b != b'0' && b != b',');
-        format!("{}{grouped}.{frac}", if negative { "-" } else { "" })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -710,7 +427,6 @@ mod tests {
         assert_eq!(naive.directional, None);
         assert_eq!(naive.mase, 2.0);
         assert_eq!(naive_scale(&[1.0, 3.0, 2.0]), 1.5);
-        assert_eq!(money(1234567.891), "1,234,567.89");
         // A series that crosses zero: MAPE is undefined at the zero, sMAPE counts an exact
         // zero forecast of a zero as no error.
         let m = metrics(&[-1.0, 0.0, 2.0], &[-2.0, 0.0, 1.0], &[1.0, -2.0, 0.0], 1.0);
@@ -718,40 +434,5 @@ mod tests {
         assert!(m.smape.is_finite());
         assert!((m.smape - 100.0 * (2.0 / 3.0 + 0.0 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
         assert_eq!(m.mae, 2.0 / 3.0);
-        assert_eq!(money(12.5), "12.50");
-        assert_eq!(money(-1234.5), "-1,234.50");
-        assert_eq!(money(-0.5), "-0.5000");
-        assert_eq!(money(-0.001), "-0.001000");
-    }
-
-    #[test]
-    fn small_numbers_keep_four_significant_digits() {
-        // Prices from 1 up alone (from 10 up in a table) print in cents, as they always did.
-        assert_eq!(money(61234.567), "61,234.57");
-        assert_eq!(money(10.0), "10.00");
-        assert_eq!(money(0.0), "0.00");
-        // Smaller ones keep four significant digits.
-        assert_eq!(money(3.5e-6), "0.000003500");
-        assert_eq!(money(1.0861), "1.09");
-        assert_eq!(money(7.0711), "7.07");
-        assert_eq!(Money::for_values([1.0861, 1.0712]).format(1.0861), "1.086");
-        assert_eq!(money(0.5), "0.5000");
-        assert_eq!(money(-2.5e-7), "-0.0000002500");
-        // A set of numbers shown together gets the decimals of its largest.
-        let m = Money::for_values([3.5e-6, 3.6e-6, 1.2e-8]);
-        assert_eq!(m.format(1.2e-8), "0.000000012");
-        assert_eq!(m.format(3.6e-6), "0.000003600");
-        let btc = Money::for_values([61234.5, 0.004]);
-        assert_eq!(btc.format(0.004), "0.00");
-        assert_eq!(btc.format(-0.001), "0.00");
-        assert_eq!(
-            Money::for_values([f64::NAN, f64::INFINITY]).format(1.0),
-            "1.00"
-        );
-        assert_eq!(money(f64::INFINITY), "inf");
-        assert_eq!(tick(65000.0), "65,000");
-        assert_eq!(tick(2.5), "2.5");
-        assert_eq!(tick(8e-6), "0.000008");
-        assert_eq!(tick(0.0), "0");
     }
 }

@@ -22,13 +22,15 @@
 //! model without them can also recurse on its own predictions, its dates continued on the
 //! series' calendar.
 
+pub mod scaler;
+pub mod split;
+
 use std::ops::Range;
 
-use crate::calendar::{Calendar, CalendarInput};
-use crate::config::ModelConfig;
-use crate::data::{is_price_like, is_volume, Covariate, Series};
-use crate::scaler::{Anchors, Scaler, TransformKind};
-use crate::season::Seasons;
+use crate::features::scaler::{Anchors, Scaler, TransformKind};
+use crate::series::calendar::{Calendar, CalendarInput};
+use crate::series::csv::{is_price_like, is_volume, Covariate, Series};
+use crate::series::season::Seasons;
 
 /// The aligned columns a featurizer reads: the price, the covariates and the dates (which
 /// may run longer than `values`; only indices below an origin are read), and the calendar
@@ -151,6 +153,16 @@ impl Input {
     }
 }
 
+/// What a featurizer makes of a series: windows of `window` inputs, `horizon` targets
+/// after each, values through `transform`. Part of a model's configuration
+/// ([`crate::config::ModelConfig::framing`]), apart from the network's shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Framing {
+    pub transform: TransformKind,
+    pub window: usize,
+    pub horizon: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Featurizer {
     /// The price transform, fitted on the training part.
@@ -170,19 +182,15 @@ impl Featurizer {
     /// Fits the configured transform on `train` (the values the training windows span),
     /// `seasonal` with `seasons`; `None` when they are constant (or `seasonal` has no
     /// season).
-    pub fn fit(
-        config: &ModelConfig,
-        train: &[f64],
-        seasons: Option<Seasons>,
-    ) -> Option<Featurizer> {
-        let scaler = match config.transform {
+    pub fn fit(framing: Framing, train: &[f64], seasons: Option<Seasons>) -> Option<Featurizer> {
+        let scaler = match framing.transform {
             TransformKind::Seasonal => Scaler::fit_seasonal(train, seasons?)?,
             kind => Scaler::fit(kind, train)?,
         };
         Some(Featurizer {
             scaler,
-            window: config.window,
-            horizon: config.horizon,
+            window: framing.window,
+            horizon: framing.horizon,
             inputs: Vec::new(),
             calendar: Vec::new(),
         })
@@ -419,17 +427,16 @@ impl Units {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaler::TransformKind;
+    use crate::features::scaler::TransformKind;
 
     fn fitted(transform: TransformKind, horizon: usize, values: &[f64]) -> Featurizer {
-        let config = ModelConfig {
-            window: 4,
+        let framing = Framing {
             transform,
+            window: 4,
             horizon,
-            ..ModelConfig::default()
         };
         // `seasonal` with a season of 2 steps: two seasons per window of 4.
-        Featurizer::fit(&config, values, Seasons::single(2).ok()).unwrap()
+        Featurizer::fit(framing, values, Seasons::single(2).ok()).unwrap()
     }
 
     /// A price-only featurizer's `encode_at` is `encode` (bit for bit); with covariates,
@@ -606,14 +613,13 @@ mod tests {
         let values: Vec<f64> = (0..60).map(|i| 100.0 * shape[i % 5]).collect();
         let mut noisy = values.clone();
         noisy[7] *= 1.1; // fitting needs m-step ratios that vary
-        let config = ModelConfig {
-            window: 10,
+        let framing = Framing {
             transform: TransformKind::Seasonal,
+            window: 10,
             horizon: 7,
-            ..ModelConfig::default()
         };
         let five = Seasons::single(5).unwrap();
-        let f = Featurizer::fit(&config, &noisy[..40], Some(five)).unwrap();
+        let f = Featurizer::fit(framing, &noisy[..40], Some(five)).unwrap();
         assert!(matches!(f.scaler, Scaler::Seasonal { seasons, .. } if seasons == five));
         for t in [10, 23, 41] {
             let (xs, ys) = f.batch(&values, &[t]);
@@ -627,7 +633,7 @@ mod tests {
             }
         }
         // Without a season it cannot be fitted.
-        assert!(Featurizer::fit(&config, &noisy[..40], None).is_none());
+        assert!(Featurizer::fit(framing, &noisy[..40], None).is_none());
     }
 
     /// The same with two periods (3 and 6) on a series whose 6-step cycle is not one
@@ -638,14 +644,13 @@ mod tests {
         let values: Vec<f64> = (0..60).map(|i| 50.0 * day[i % 3] * week[i % 6]).collect();
         let mut noisy = values.clone();
         noisy[7] *= 1.1;
-        let config = ModelConfig {
-            window: 12,
+        let framing = Framing {
             transform: TransformKind::Seasonal,
+            window: 12,
             horizon: 8,
-            ..ModelConfig::default()
         };
         let seasons = Seasons::new(&[3, 6]).unwrap();
-        let f = Featurizer::fit(&config, &noisy[..40], Some(seasons)).unwrap();
+        let f = Featurizer::fit(framing, &noisy[..40], Some(seasons)).unwrap();
         for t in [12, 29, 47] {
             let (xs, ys) = f.batch(&values, &[t]);
             assert!(xs.iter().chain(&ys).all(|v| v.abs() < 1e-6), "t={t}");

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::data::{load_csv, load_panel, DataConfig, Loaded, Provenance};
 use crate::error::GrufError;
+use crate::series::csv::{load_csv, load_panel, DataConfig, Loaded, Provenance};
 
 /// One series of a panel: its id and the series as a file of its own would load.
 #[derive(Debug, Clone)]

@@ -30,10 +30,10 @@ use polars::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::calendar::Calendar;
 use crate::error::{read_input, GrufError};
-use crate::output::plural;
-use crate::panel::{Named, Panel};
+use crate::series::calendar::Calendar;
+use crate::series::panel::{Named, Panel};
+use crate::text::plural;
 
 mod fast;
 
@@ -74,7 +74,7 @@ pub struct DataConfig {
     /// Seasonal periods, in steps: the first is the seasonal naive baseline's, all are the
     /// seasonal transform's; `None` takes one from the calendar (24 for hourly data, 7
     /// daily, 5 business days, 52 weekly, 12 monthly).
-    pub season: Option<crate::season::Seasons>,
+    pub season: Option<crate::series::season::Seasons>,
     /// Field separator (model files written by gruf 1.0 have none: a comma).
     pub delimiter: Delimiter,
     /// Input columns beside the price (`--inputs`), matched case-insensitively; the price
@@ -85,8 +85,8 @@ pub struct DataConfig {
     /// global model over many series; `None`: the file is one series.
     pub id_column: Option<String>,
     /// How the calendar steps missing between rows are filled, each series on its own
-    /// (after resampling); [`Fill::None`](crate::fill::Fill::None) leaves them missing.
-    pub fill: crate::fill::Fill,
+    /// (after resampling); [`Fill::None`](crate::series::fill::Fill::None) leaves them missing.
+    pub fill: crate::series::fill::Fill,
 }
 
 /// The character between fields: one ASCII character, a comma unless told.
@@ -520,7 +520,7 @@ fn set_aside_empty(groups: &mut Vec<(String, Rows)>) -> Vec<String> {
         "left out {} series with no usable row (every {price} or input value null, empty or \
          NaN): {}",
         left.len(),
-        crate::panel::name_some(&ids, 20)
+        crate::series::panel::name_some(&ids, 20)
     )]
 }
 
@@ -571,7 +571,7 @@ fn panel_of(file: FileSeries) -> Panel {
             file: None,
         })
         .collect();
-    let provenance = crate::panel::joined(&series);
+    let provenance = crate::series::panel::joined(&series);
     let mut panel = Panel {
         series,
         provenance,
@@ -1370,7 +1370,7 @@ impl<'a> Rows<'a> {
                 format!("resampled {before} rows to {} {name} closes", series.len())
             });
         }
-        let filled = crate::fill::fill_series(&mut series, &mut lines, config)
+        let filled = crate::series::fill::fill_series(&mut series, &mut lines, config)
             .map_err(|m| GrufError::data(path, m))?;
         notes.extend(filled.note(&series.calendar, config.fill));
         let (warnings, about) = calendar_notes(&series);

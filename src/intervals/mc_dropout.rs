@@ -1,6 +1,6 @@
 //! Monte Carlo dropout (Gal & Ghahramani 2016): intervals read off the spread of forecasts
 //! made with dropout left on, an alternative to the calibrated intervals of
-//! [`crate::conformal`] to compare them with. Nothing calibrates these: they cover what
+//! [`crate::intervals::conformal`] to compare them with. Nothing calibrates these: they cover what
 //! the network's dropout happens to spread, which `gruf evaluate --samples N` measures.
 //!
 //! Each sample is a whole path ([`crate::forecast::Forecaster::sample_paths`]): every
@@ -25,8 +25,8 @@
 //! A network trained without dropout has no spread to sample: it is refused
 //! ([`SampleError::NoDropout`]), never shown as an interval of width zero.
 
-use crate::forecast::Band;
-use crate::interval::{Interval, IntervalError, Level};
+use crate::intervals::Band;
+use crate::intervals::{Interval, IntervalError, Level};
 
 /// The fewest samples: one sample has no spread.
 pub const MIN_SAMPLES: usize = 2;

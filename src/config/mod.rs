@@ -4,15 +4,16 @@
 //! are both a [`PartialConfig`] (every field optional) laid over it by [`PartialConfig::apply`];
 //! [`RunConfig::validate`] then refuses values that cannot work.
 
+use crate::features::Framing;
 use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::calendar::CalendarInput;
-use crate::data::DataConfig;
 use crate::error::GrufError;
-use crate::scaler::TransformKind;
-use crate::season::Seasons;
+use crate::features::scaler::TransformKind;
+use crate::series::calendar::CalendarInput;
+use crate::series::csv::DataConfig;
+use crate::series::season::Seasons;
 
 /// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,15 @@ impl ModelConfig {
             words.push_str(&format!(", quantiles {}", list(&self.quantiles)));
         }
         words
+    }
+
+    /// What the featurizer is fitted to make: the transform, window and horizon.
+    pub fn framing(&self) -> Framing {
+        Framing {
+            transform: self.transform,
+            window: self.window,
+            horizon: self.horizon,
+        }
     }
 
     /// Outputs of the dense head: K·Q for K steps and Q quantiles, K for a point model.
@@ -319,17 +329,17 @@ pub struct PartialData {
     pub column: Option<String>,
     pub date_column: Option<String>,
     pub date_format: Option<String>,
-    pub resample: Option<crate::data::Resample>,
+    pub resample: Option<crate::series::csv::Resample>,
     /// `season = 24` or `season = [24, 168]`.
     pub season: Option<Seasons>,
     /// One character, or `tab` (a TOML `"\t"` works too).
-    pub delimiter: Option<crate::data::Delimiter>,
+    pub delimiter: Option<crate::series::csv::Delimiter>,
     /// Input columns beside the price (`inputs = ["Close", "Volume", "range"]`).
     pub inputs: Option<Vec<String>>,
     /// The column naming the series of a long CSV (`id_column = "series"`).
     pub id_column: Option<String>,
     /// How missing calendar steps are filled (`fill = "linear"`).
-    pub fill: Option<crate::fill::Fill>,
+    pub fill: Option<crate::series::fill::Fill>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -565,7 +575,7 @@ impl RunConfig {
 
 /// A seasonal period must span at least two steps (one step is the naive forecast).
 pub fn check_season(season: usize) -> Result<(), GrufError> {
-    crate::season::check_period(season).map_err(GrufError::usage)
+    crate::series::season::check_period(season).map_err(GrufError::usage)
 }
 
 #[cfg(test)]
@@ -665,5 +675,16 @@ mod tests {
         let mut c = RunConfig::default();
         c.model.dropout = 1.0;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn a_config_file_sets_the_fill_and_refuses_an_unknown_one() {
+        let layer: PartialConfig = toml::from_str("[data]\nfill = \"seasonal\"\n").unwrap();
+        let mut config = RunConfig::default();
+        assert_eq!(config.data.fill, crate::series::fill::Fill::None);
+        layer.apply(&mut config);
+        assert_eq!(config.data.fill, crate::series::fill::Fill::Seasonal);
+        let err = toml::from_str::<PartialConfig>("[data]\nfill = \"spline\"\n").unwrap_err();
+        assert!(err.to_string().contains("spline"), "{err}");
     }
 }

@@ -1,11 +1,11 @@
 //! How honest a model's intervals are on data it never saw: for each step ahead and level
 //! asked for, the coverage, mean width and MSIS of its calibrated intervals over the
 //! held-out part, with the pinball loss of their ends, beside the two naive-quantile
-//! baselines of [`crate::interval`] on the same targets; and one sentence that says whether
+//! baselines of [`crate::intervals`] on the same targets; and one sentence that says whether
 //! the intervals are calibrated and sharper than the baselines.
 //!
 //! Asked for ([`Sampling`]), the model's Monte Carlo dropout intervals
-//! ([`crate::mc_dropout`]) are scored too, in rows of their own after the calibrated ones,
+//! ([`crate::intervals::mc_dropout`]) are scored too, in rows of their own after the calibrated ones,
 //! with one more sentence on whether they cover what they say. A model without a
 //! calibration (written before gruf 1.5) can still score those.
 //!
@@ -17,16 +17,16 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::calendar::Calendar;
-use crate::conformal::Method;
 use crate::features::Columns;
 use crate::forecast::Forecaster;
-use crate::interval::{
+use crate::intervals::conformal::Method;
+use crate::intervals::mc_dropout::{sample_bands, Sampling};
+use crate::intervals::{
     pinball, score_intervals, Baseline, Changes, History, Interval, IntervalScores, Level,
     PastChanges, CALIBRATED_POINTS,
 };
-use crate::mc_dropout::{sample_bands, Sampling};
 use crate::rng::Rng64;
+use crate::series::calendar::Calendar;
 
 /// Who made a row's intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -133,7 +133,7 @@ pub fn score_with(
 ) -> anyhow::Result<Coverage> {
     let calibration = forecaster.calibration.as_ref();
     if calibration.is_none() && sampling.is_none() {
-        return Err(crate::conformal::CalibrationError::Missing.into());
+        return Err(crate::intervals::conformal::CalibrationError::Missing.into());
     }
     let values = columns.values;
     let longest = steps.iter().copied().max().unwrap_or(0);

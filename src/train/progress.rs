@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::evaluate::money;
+use crate::text::money;
 use crate::train::Event;
 
 pub struct Reporter {

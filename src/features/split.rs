@@ -6,9 +6,11 @@
 //! (the last `test_days` values). The scaler is fitted on `values[..fit_end]`, the span the
 //! training windows see, so neither validation nor test values shape it.
 
+use crate::series::csv::Series;
+use crate::series::fill::{windows_across_gaps, GapCounts};
 use std::ops::Range;
 
-/// Why a series cannot be cut (or, in [`crate::pipeline::prepare`], fitted): the reason,
+/// Why a series cannot be cut (or, in [`crate::train::prepare::prepare`], fitted): the reason,
 /// and what the user can change, kept apart so that a caller who cannot change the
 /// training flags (a model forecasting a series it never saw) words its own remedy.
 /// Displayed as `{why}; {fix}`.
@@ -51,6 +53,18 @@ pub struct Split {
 }
 
 impl Split {
+    /// How the gaps `filled` (rows inserted in `series` by `--fill`) fall in this split:
+    /// windows spanning one, and filled rows among the held-out targets.
+    pub fn gaps(&self, series: &Series, filled: &[usize]) -> GapCounts {
+        let targets = self.train.start..self.test.end;
+        GapCounts {
+            windows: targets.len(),
+            across: windows_across_gaps(&series.dates, &series.calendar, self.lookback, targets),
+            held_out: self.test.len(),
+            filled_held_out: filled.iter().filter(|i| self.test.contains(i)).count(),
+        }
+    }
+
     /// Cuts a series of `n` values; `Err` says how many values are needed.
     pub fn new(
         n: usize,

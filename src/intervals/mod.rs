@@ -12,17 +12,20 @@
 //! changes, over the whole history or a rolling window. A model's intervals are worth
 //! showing only when they are calibrated and sharper than these.
 //!
-//! Contract, as in [`crate::evaluate`]: nothing is scored that cannot be scored. Empty
+//! Contract, as in [`crate::scores`]: nothing is scored that cannot be scored. Empty
 //! input, a non-finite value, an interval whose ends cross, a scale that is not a positive
 //! number and a quantile that too few past changes support are errors ([`IntervalError`],
 //! worded for the user), never a figure made up to fill a table.
+
+pub mod conformal;
+pub mod mc_dropout;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Calendar;
+use crate::series::calendar::Calendar;
 
 /// Coverage within this many percentage points of the nominal level counts as calibrated.
 pub const CALIBRATED_POINTS: f64 = 3.0;
@@ -281,8 +284,8 @@ impl IntervalScores {
 ///
 /// `scale` divides the mean interval score into the MSIS, as MASE's denominator divides
 /// the MAE; pass the same one as the point scores use, so that MSIS and MASE read alike:
-/// [`crate::evaluate::naive_scale`] on the training part for one-step scores, or
-/// [`crate::evaluate::seasonal_scale`] on the values before the origin for M4-style
+/// [`crate::scores::naive_scale`] on the training part for one-step scores, or
+/// [`crate::scores::seasonal_scale`] on the values before the origin for M4-style
 /// scores of a forecast made in one go. `Err` for empty or unpaired input, a non-finite
 /// true value, or a scale that is not a positive finite number (a flat training part).
 pub fn score_intervals(
@@ -583,6 +586,30 @@ pub fn baseline_interval(
     baseline: Baseline,
 ) -> Result<Interval, IntervalError> {
     PastChanges::new(values, origin, steps, baseline)?.interval(level)
+}
+
+/// The intervals of a forecast at one level, one per step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub level: Level,
+    pub intervals: Vec<Interval>,
+}
+
+impl Band {
+    /// Stretches each interval to hold its forecast `point[k]` (a forecast and its
+    /// interval agree: see [`Calibration::band`](crate::intervals::conformal::Calibration::band)).
+    /// Only ever widens, so coverage cannot fall.
+    pub fn hold(&mut self, point: &[f64]) {
+        for (interval, &p) in self.intervals.iter_mut().zip(point) {
+            *interval = interval.holding(p);
+        }
+    }
+
+    /// The names of its ends in CSV and JSON: `lower_80`, `upper_80`.
+    pub fn names(&self) -> [String; 2] {
+        let l = self.level.label();
+        [format!("lower_{l}"), format!("upper_{l}")]
+    }
 }
 
 #[cfg(test)]
