@@ -8,7 +8,9 @@ use plotters::prelude::*;
 
 use crate::config::Cell;
 
-use super::{draw_err, Line, Picture, TimeChart, MODEL, NAIVE, WIDTH};
+use super::canvas::{draw_err, Picture};
+use super::chart::{Line, TimeChart};
+use super::style::{MODEL, NAIVE, WIDTH};
 
 const HEIGHT: u32 = 720;
 

@@ -17,9 +17,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{
-    draw_err, encode, ImageFormat, Picture, Ticked, TimeTicks, LABEL_SIZE, TIME_LABEL_SLOT,
-};
+use super::axis::{Ticked, TimeTicks};
+use super::canvas::{draw_err, encode, ImageFormat, Picture};
+use super::style::{LABEL_SIZE, TIME_LABEL_SLOT};
 use crate::series::csv::format_iso;
 use crate::text::tick;
 
@@ -741,7 +741,7 @@ mod tests {
 
     #[test]
     fn the_unit_axis_name_fits_the_smallest_map() {
-        super::super::register_font();
+        crate::plot::canvas::register_font();
         let font = ("sans-serif", LABEL_SIZE).into_font();
         let (w, _) = font.box_size(Y_DESC).unwrap();
         assert!(w + 10 <= MIN_MAP, "{w}");

@@ -9,7 +9,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{draw_err, Entry, Extent, Legend, Mark, Picture, Ticked};
+use super::axis::Ticked;
+use super::canvas::{draw_err, register_font, Picture};
+use super::chart::Extent;
+use super::legend::{Entry, Legend, Mark};
 use crate::text::tick;
 
 /// Panels drawn at most; a caller with more series draws the first and says so.
@@ -114,7 +117,7 @@ pub fn shorten(id: &str, rest: &str, fits: impl Fn(&str) -> bool) -> String {
 
 /// The title of a panel `width` pixels wide: `rest` after the id, the id cut to fit.
 pub fn panel_title(id: &str, rest: &str, width: u32) -> String {
-    super::register_font();
+    register_font();
     let font = ("sans-serif", PANEL_TITLE_SIZE).into_font();
     let room = width.saturating_sub(2 * PANEL_MARGIN);
     shorten(id, rest, |t| font.box_size(t).is_ok_and(|(w, _)| w <= room))
