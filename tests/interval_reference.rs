@@ -8,10 +8,9 @@
 //! in both, so the tolerance, 1e-12 relative, only leaves room for summation order; a wrong
 //! rank, window edge or penalty misses it by far.
 
-use gruf::intervals::{
-    baseline_interval, pinball, score_intervals, Baseline, Changes, History, Interval,
-    IntervalError, Level,
-};
+use gruf::intervals::baselines::{baseline_interval, Baseline, Changes, History};
+use gruf::intervals::scores::{pinball, score_intervals};
+use gruf::intervals::{Interval, IntervalError, Level};
 use gruf::scores::naive_scale;
 use serde_json::Value;
 

@@ -19,12 +19,11 @@ use serde::Serialize;
 
 use crate::features::Columns;
 use crate::forecast::Forecaster;
+use crate::intervals::baselines::{Baseline, Changes, History, PastChanges};
 use crate::intervals::conformal::Method;
 use crate::intervals::mc_dropout::{sample_bands, Sampling};
-use crate::intervals::{
-    pinball, score_intervals, Baseline, Changes, History, Interval, IntervalScores, Level,
-    PastChanges, CALIBRATED_POINTS,
-};
+use crate::intervals::scores::{pinball, score_intervals, IntervalScores, CALIBRATED_POINTS};
+use crate::intervals::{Interval, Level};
 use crate::rng::Rng64;
 use crate::series::calendar::Calendar;
 

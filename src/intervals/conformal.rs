@@ -8,7 +8,7 @@
 //! 60,000 as a share, and scale-free across the series of a global model, whose errors are
 //! pooled. An interval at level 1 − α around a later forecast is the forecast plus the
 //! ⌊(n + 1)α/2⌋-th and ⌈(n + 1)(1 − α/2)⌉-th smallest of the n errors of its step
-//! ([`crate::intervals::ranks`]): split-conformal prediction, which covers at least the
+//! ([`crate::intervals::level::ranks`]): split-conformal prediction, which covers at least the
 //! level whenever the coming error and the validation ones are exchangeable. Ends are
 //! mapped back to prices through the transform, which is increasing, so the interval
 //! holds the point forecast only if the errors straddle zero, and no end can cross.
@@ -17,7 +17,8 @@
 //! 199) is refused with the count, never widened by guesswork.
 
 use crate::features::Featurizer;
-use crate::intervals::{ranks, Interval, Level};
+use crate::intervals::level::ranks;
+use crate::intervals::{Interval, Level};
 
 /// Steps ahead calibrated for a model that forecasts recursively past its horizon (no
 /// covariates): a month of daily data, at most what the validation part holds.

@@ -330,7 +330,7 @@ fn mase_cells(mase: f64) -> Vec<String> {
 /// An interval row's cells under [`INTERVALS`]: level `s` of row `r`.
 fn interval_cells(
     r: &crate::evaluation::coverage::Row,
-    s: &crate::intervals::IntervalScores,
+    s: &crate::intervals::scores::IntervalScores,
 ) -> [String; 5] {
     [
         s.level.get().to_string(),

@@ -873,7 +873,8 @@ fn panel_forecasts(forecasts: &[Forecast]) -> String {
 mod tests {
     use super::*;
     use crate::evaluation::coverage::{Row, Source};
-    use crate::intervals::{IntervalScores, Level};
+    use crate::intervals::scores::IntervalScores;
+    use crate::intervals::Level;
 
     #[test]
     fn a_baseline_without_error_gets_words_not_infinity() {
