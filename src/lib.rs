@@ -30,6 +30,10 @@
 //! ```
 //!
 //! The `gruf` binary is a thin shell over [`commands::run`].
+//!
+//! `unsafe` code is denied here and allowed only where `model::fused` says.
+
+#![deny(unsafe_code)]
 
 pub mod error;
 pub mod text;

@@ -28,9 +28,13 @@
 //! concatenated) because a candle custom op takes at most three inputs; candle's `cat`
 //! backward splits the gradient again.
 //!
-//! All `unsafe` in gruf is in this module: the bounds-checked [`matmul`] wrapper around
-//! `gemm`, the calls to the AVX2 and AVX-512 builds of [`column_sums`] and, in `cells.rs`,
-//! of the gate loops, made only after run-time detection of those CPU features.
+//! `unsafe` code is denied in the whole crate (`lib.rs`) and allowed in two places only:
+//! this module, for the bounds-checked [`matmul`] wrapper around `gemm` and the calls to
+//! the AVX2 and AVX-512 builds of [`column_sums`] and, in `cells.rs`, of the gate loops,
+//! made only after run-time detection of those CPU features; and the SSE2 loads of the
+//! CSV fast path (`series::csv::fast`).
+
+#![allow(unsafe_code)]
 
 /// Defines `fn name(args) => body`: a function that calls `body(args)` (an
 /// `#[inline(always)]` function of plain loops) compiled for AVX-512F + FMA or AVX2 + FMA
@@ -162,11 +166,6 @@ pub fn sequence(
     };
     xs.contiguous()?
         .apply_op3(&params.contiguous()?, &h0.contiguous()?, op)
-}
-
-/// [`sequence`] for the GRU.
-pub fn gru_sequence(xs: &Tensor, params: &Tensor, h0: &Tensor, all_steps: bool) -> Result<Tensor> {
-    sequence(Cell::Gru, xs, params, h0, all_steps)
 }
 
 /// What the forward pass of one layer computed for one window, for `gruf inspect`: the
@@ -885,7 +884,10 @@ fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Paralle
     // largest offset it addresses, (rows − 1)·rs + (cols − 1)·cs, was checked above to be
     // within its slice, and strides are non-negative. `dst` is a unique borrow, so it cannot
     // alias `a` or `b`. With `read_dst` false gemm never reads `dst`, so its prior contents
-    // need not be initialised (they are anyway: all our buffers start zeroed).
+    // do not matter: a buffer from [`scratch`] may hold stale values from an earlier call,
+    // and they are overwritten. (It is initialised memory all the same: a `&mut [f32]`
+    // cannot be anything else.) The one product that accumulates, into backward's
+    // `carry`, writes into a buffer that starts zeroed.
     unsafe {
         gemm::gemm(
             dst.rows,
@@ -914,6 +916,7 @@ fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Paralle
 #[cfg(test)]
 mod tests {
     use super::cells::{exp, sigmoid, tanh};
+    use super::{Cell, Dims, Tensor, SCRATCH};
 
     /// The branch-free functions against f64 libm over the range the gates see (and beyond).
     #[test]
@@ -943,5 +946,81 @@ mod tests {
         }
         assert_eq!(exp(-1000.0), exp(-87.0));
         assert!(exp(1000.0).is_finite());
+    }
+
+    /// What a run of the layer gives: its output, then the gradients of Σ c ⊙ out with
+    /// respect to the input, the packed parameters and the initial state, as plain numbers.
+    fn outputs_and_gradients(cell: Cell, all_steps: bool) -> Vec<Vec<f32>> {
+        use candle_core::{Device, Var};
+        let (batch, seq, input, hidden) = (3, 5, 2, 4);
+        let d = Dims {
+            batch,
+            seq,
+            input,
+            hidden,
+            gates: cell.gates(),
+        };
+        let wave =
+            |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin() * 0.5).collect() };
+        let dev = Device::Cpu;
+        let var = |v: Vec<f32>, shape: &[usize]| Var::from_vec(v, shape, &dev).unwrap();
+        let x = var(wave(batch * seq * input, 0.7), &[batch, seq, input]);
+        let params = var(wave(d.params(), 1.3), &[d.params()]);
+        let h0 = var(wave(batch * hidden, 2.1), &[batch, hidden]);
+        let out = super::sequence(cell, &x, &params, &h0, all_steps).unwrap();
+        let c = Tensor::from_vec(wave(out.elem_count(), 0.9), out.shape(), &dev).unwrap();
+        let grads = (&out * &c).unwrap().sum_all().unwrap().backward().unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let mut all = vec![flat(&out)];
+        for v in [&x, &params, &h0] {
+            all.push(flat(grads.get(v.as_tensor()).unwrap()));
+        }
+        all
+    }
+
+    /// [`scratch`] hands out buffers that hold whatever an earlier call left in them, so
+    /// every user must overwrite all of one before reading it. With this thread's pool
+    /// filled with NaN, forward and backward must give the same bits as from an empty pool.
+    #[test]
+    fn stale_scratch_buffers_never_reach_a_result() {
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        // On one thread, every scratch buffer comes from the pool poisoned here.
+        one_thread.install(|| {
+            for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
+                for all_steps in [true, false] {
+                    SCRATCH.with(|pool| pool.borrow_mut().clear());
+                    let clean = outputs_and_gradients(cell, all_steps);
+                    SCRATCH.with(|pool| {
+                        let mut pool = pool.borrow_mut();
+                        pool.clear();
+                        pool.extend((0..16).map(|_| vec![f32::NAN; 4096]));
+                    });
+                    let stale = outputs_and_gradients(cell, all_steps);
+                    assert!(
+                        clean.iter().flatten().all(|f| f.is_finite()),
+                        "{cell:?}: not finite from an empty pool"
+                    );
+                    let names = [
+                        "output",
+                        "input gradient",
+                        "parameter gradient",
+                        "h0 gradient",
+                    ];
+                    for (name, (a, b)) in names.iter().zip(clean.iter().zip(&stale)) {
+                        let first = (a.iter().zip(b)).position(|(x, y)| x.to_bits() != y.to_bits());
+                        if let Some(i) = first {
+                            panic!(
+                                "{cell:?}, all_steps {all_steps}: the {name} read a stale \
+                                 buffer: at {i}, {} from an empty pool, {} from a poisoned one",
+                                a[i], b[i]
+                            );
+                        }
+                    }
+                }
+            }
+        });
     }
 }

@@ -519,6 +519,7 @@ fn check(block: &[u8], delimiter: u8, fields: usize, plus: bool) -> Option<usize
 /// For each byte asked for, the mask of the positions in `chunk` that hold it (bit k for
 /// byte k), and the mask of the bytes that are not ASCII.
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)] // the crate's one `unsafe` outside the fused kernels (`model::fused`)
 fn masks<const N: usize>(chunk: &[u8; 64], bytes: [u8; N]) -> ([u64; N], u64) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
