@@ -1,7 +1,7 @@
 //! The chronological split.
 //!
 //! Index `t` of the series is a *target*; its input is built from the `lookback` values
-//! before it (the window, or one more for log returns; see `scaler.rs`). Targets are cut
+//! before it (the window, or one more for log returns; see `features::scaler`). Targets are cut
 //! in time order into training, validation (the last part of the pre-test targets) and test
 //! (the last `test_days` values). The scaler is fitted on `values[..fit_end]`, the span the
 //! training windows see, so neither validation nor test values shape it.
