@@ -4,8 +4,8 @@
 //!
 //! A command is a `gruf …` (or `cargo run --release -- …`) line inside a fenced code block
 //! whose language is empty, `sh`, `bash`, `shell` or `console` (`python`, `toml`, `yaml`,
-//! `text`, … are left alone). Lines ending in `\` are joined, a `$ ` prompt is dropped, a
-//! `#` comment is cut, and the line is split at `|`, `&&`, `||` and `;` (each piece is its
+//! `text`, … are left alone). Lines ending in `\` are joined (and so are those of a '…'
+//! quote spanning lines), a `$ ` prompt is dropped, a `#` comment is cut, and the line is split at `|`, `&&`, `||` and `;` (each piece is its
 //! own command), with redirections dropped; a quoted argument that is itself a gruf command
 //! (`parallel 'gruf train …'`, `sh -c "gruf …"`) is checked too.
 
@@ -67,12 +67,36 @@ fn shell_lines(text: &str) -> Vec<(usize, String)> {
             entry.1.push(' ');
         }
         entry.1.push_str(body.trim());
-        if !continues {
+        if !continues && !ends_in_open_quote(&entry.1) {
             out.extend(pending.take());
         }
     }
     out.extend(pending);
     out
+}
+
+/// Whether a shell line ends inside a '…' quote, which then goes on on the next line (a `#`
+/// comment outside quotes ends the line: its apostrophes do not count).
+fn ends_in_open_quote(line: &str) -> bool {
+    let mut quote = None;
+    let mut previous = ' ';
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '#' && previous.is_whitespace() => return false,
+            None if c == '\\' => {
+                chars.next();
+            }
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            _ => {}
+        }
+        previous = c;
+    }
+    quote == Some('\'')
 }
 
 /// A shell word or an operator that ends a command.
@@ -193,7 +217,10 @@ fn commands_in(line: usize, text: &str, out: &mut Vec<DocCommand>) {
 fn command_of(line: usize, words: Vec<String>, out: &mut Vec<DocCommand>) {
     let mut rest = words.as_slice();
     while let Some((first, tail)) = rest.split_first() {
-        let keyword = matches!(first.as_str(), "do" | "then" | "else" | "time" | "exec" | "!");
+        let keyword = matches!(
+            first.as_str(),
+            "do" | "then" | "else" | "time" | "exec" | "!"
+        );
         let assignment = first.contains('=') && !first.starts_with('-') && !first.starts_with('=');
         if keyword || assignment {
             rest = tail;
@@ -282,7 +309,11 @@ fn every_gruf_command_in_the_docs_parses() {
     for path in documents() {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let name = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         let (n, mut f) = check(&name, &text);
         total += n;
         failures.append(&mut f);
@@ -301,7 +332,10 @@ fn a_misspelt_flag_in_a_doc_fails_with_file_line_and_reason() {
     assert!(failures[0].starts_with("docs/x.md:4: "), "{}", failures[0]);
     assert!(failures[0].contains("--epochz"), "{}", failures[0]);
     // And a correct one passes.
-    let (_, ok) = check("x.md", "```\ngruf train --csv data/btc-sample.csv --epochs 3\n```\n");
+    let (_, ok) = check(
+        "x.md",
+        "```\ngruf train --csv data/btc-sample.csv --epochs 3\n```\n",
+    );
     assert!(ok.is_empty(), "{ok:?}");
 }
 
@@ -319,7 +353,9 @@ mkdir -p x; cargo run --release -- plot --out "my plot.png"
 ls shards/*.csv | parallel -j 2 'gruf train --csv {} --quiet > {/.}.txt'
 for m in *.gruf; do gruf predict --model "$m" --format csv | tail -n +2; done
 RAYON_NUM_THREADS=1 gruf sample --out - >s.csv
-# gruf in a comment
+# gruf in a comment, isn't it
+ls *.csv | parallel 'gruf train --csv {}
+  --quiet'   # the model's file
 ```
 
 ```python
@@ -342,6 +378,7 @@ gruf predict --bogus
         (10, "gruf train --csv {} --quiet"),
         (11, "gruf predict --model $m --format csv"),
         (12, "gruf sample --out -"),
+        (14, "gruf train --csv {} --quiet"),
     ]
     .into_iter()
     .map(|(l, s)| (l, s.to_string()))
