@@ -8,7 +8,7 @@
 //! both paths, which must agree: the fast path (`read_panel`, falling back to the slow
 //! one) gives exactly the slow path's series, notes and lines (`parse_panel`), or the
 //! same error.
-//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see README).
+//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see CONTRIBUTING.md).
 #![no_main]
 
 use std::path::Path;
