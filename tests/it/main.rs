@@ -27,6 +27,7 @@ mod cli_predict;
 mod cli_quantiles;
 mod cli_train;
 mod compat;
+mod docs;
 mod ensemble;
 mod global;
 mod golden;

@@ -1,4 +1,4 @@
-//! data/btc-sample.csv is exactly what the generator in src/synth.rs makes, so the
+//! data/btc-sample.csv is exactly what the generator in src/series/synth.rs makes, so the
 //! README's "how to remake it" is true, and it loads cleanly.
 
 use gruf::series::csv::{load_csv, DataConfig};
@@ -12,7 +12,7 @@ fn sample_file_is_the_generators_output() {
     let made = to_csv(&generate(&SampleConfig::default()));
     assert!(
         on_disk == made,
-        "data/btc-sample.csv differs from `gruf sample`; remake it (see README)"
+        "data/btc-sample.csv differs from `gruf sample`; remake it (see docs/configuration.md)"
     );
 
     let loaded = load_csv(&path, &DataConfig::default()).unwrap();
