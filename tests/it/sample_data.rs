@@ -1,5 +1,5 @@
 //! data/btc-sample.csv is exactly what the generator in src/series/synth.rs makes, so the
-//! README's "how to remake it" is true, and it loads cleanly.
+//! remake command in docs/configuration.md is true, and it loads cleanly.
 
 use gruf::series::csv::{load_csv, DataConfig};
 use gruf::series::synth::{generate, to_csv, SampleConfig};
