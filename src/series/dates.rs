@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 /// The zone a file's dates were written in, kept so that what gruf prints follows the file
 /// (a time without a zone prints without one, a time at +05:00 prints at +05:00). Dates are
-/// held on that zone's wall clock ([`Series::dates`]), so a daily series at +05:00 steps
+/// held on that zone's wall clock ([`Series::dates`](crate::series::Series::dates)), so a daily series at +05:00 steps
 /// from its own midnight to the next, not from 19:00 UTC the day before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Zone {
@@ -76,7 +76,7 @@ impl Zone {
 /// How a date column is read, decided once for the whole column from its first value
 /// (or `--date-format`): `20190101` could be a YYYYMMDD date or Unix seconds, and which it
 /// is must not change from row to row, nor be guessed silently (a YYYYMMDD reading is
-/// reported in [`Loaded::notes`]).
+/// reported in [`Loaded::notes`](crate::series::Loaded::notes)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateForm {
     /// Exactly this chrono format (a date or a datetime; `%s` for Unix seconds).
@@ -194,7 +194,7 @@ pub(super) fn unix_seconds(n: i64) -> i64 {
     }
 }
 
-/// Parses one date or time to seconds on its own clock, as [`Series::dates`] holds the
+/// Parses one date or time to seconds on its own clock, as [`Series::dates`](crate::series::Series::dates) holds the
 /// dates of a file at its offset (`2024-03-31T02:00:00+02:00` is 02:00; a time without a
 /// zone or in UTC, its Unix seconds), reading it as [`DateForm::detect`] would read a
 /// column that starts with it.

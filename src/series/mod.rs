@@ -116,7 +116,7 @@ impl Series {
 pub struct Provenance {
     /// Absolute path of the CSV when it was read.
     pub path: PathBuf,
-    /// Empty when the load was told to skip it ([`Hash::Skip`]).
+    /// Empty when the load was told to skip it ([`Hash::Skip`](crate::series::csv::Hash::Skip)).
     pub sha256: String,
     /// Rows kept after cleaning.
     pub rows: usize,

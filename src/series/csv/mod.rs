@@ -42,11 +42,11 @@ pub struct DataConfig {
     /// Price column, matched case-insensitively; `None` takes the first of Close, y, value.
     pub column: Option<String>,
     /// Date column; `None` auto-detects Date, Datetime, Timestamp, Time, Month, … (see
-    /// `DATE_COLUMNS`).
+    /// `layout::DATE_COLUMNS`).
     pub date_column: Option<String>,
     /// chrono format for the dates (`%Y` alone: years); `None` accepts ISO dates,
     /// datetimes, year-months, quarters, ISO weeks, YYYYMMDD, years and Unix times (see
-    /// [`DateForm`]).
+    /// [`DateForm`](crate::series::dates::DateForm)).
     pub date_format: Option<String>,
     /// Aggregate rows to one per period (the period's last price), e.g. minute bars to
     /// daily closes.
@@ -133,7 +133,7 @@ impl From<Delimiter> for String {
     }
 }
 
-/// Whether a load computes the file's SHA-256 ([`Provenance::sha256`]).
+/// Whether a load computes the file's SHA-256 ([`Provenance::sha256`](crate::series::Provenance::sha256)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hash {
     /// Compute it: training records it, and a consumer that reads the training CSV again
