@@ -1,7 +1,8 @@
 //! The slow path: the needed columns read as text (polars would infer types from the first
 //! rows only) and every cell parsed here, one row at a time, so that a refusal names the
-//! line, the series and the value. It reads whatever the fast path declines, and its
-//! words are the only ones either path refuses a file in.
+//! line, the series and the value. It reads whatever the fast path declines; the fast path
+//! words no refusal itself, so every refusal of a file is worded here (or in `layout`,
+//! which both share).
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
