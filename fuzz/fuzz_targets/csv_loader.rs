@@ -13,9 +13,10 @@
 
 use std::path::Path;
 
-use gruf::series::csv::{
-    is_volume, parse_csv, parse_panel, read_panel, DataConfig, Delimiter, Resample,
-};
+use gruf::series::csv::{parse_csv, DataConfig, Delimiter};
+use gruf::series::is_volume;
+use gruf::series::panel::{parse_panel, read_panel};
+use gruf::series::resample::Resample;
 use libfuzzer_sys::fuzz_target;
 
 /// The configurations every input is loaded with. All of them, rather than one picked by

@@ -329,7 +329,7 @@ pub struct PartialData {
     pub column: Option<String>,
     pub date_column: Option<String>,
     pub date_format: Option<String>,
-    pub resample: Option<crate::series::csv::Resample>,
+    pub resample: Option<crate::series::resample::Resample>,
     /// `season = 24` or `season = [24, 168]`.
     pub season: Option<Seasons>,
     /// One character, or `tab` (a TOML `"\t"` works too).

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::evaluation::coverage::Coverage;
 use crate::features::Columns;
 use crate::forecast::Forecaster;
-use crate::series::csv::Series;
+use crate::series::Series;
 
 use crate::scores::{
     metrics, pool, pool_ahead, pool_horizons, seasonal_name, Ahead, Evaluation, HorizonError,

@@ -6,8 +6,8 @@
 //! (the last `test_days` values). The scaler is fitted on `values[..fit_end]`, the span the
 //! training windows see, so neither validation nor test values shape it.
 
-use crate::series::csv::Series;
 use crate::series::fill::{windows_across_gaps, GapCounts};
+use crate::series::Series;
 use std::ops::Range;
 
 /// Why a series cannot be cut (or, in [`crate::train::prepare::prepare`], fitted): the reason,

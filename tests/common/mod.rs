@@ -129,7 +129,7 @@ pub fn assert_close<T: Copy + Into<f64> + std::fmt::Display>(
 /// The structured series of the accuracy tests: daily from 1970-01-01, a weekly cycle of
 /// amplitude 12 on a level of 200 rising 0.05 a day, plus uniform noise in (−1, 1) from a
 /// fixed seed. A model that learns the cycle beats the naive forecast by far.
-pub fn structured_series(n: usize) -> gruf::series::csv::Series {
+pub fn structured_series(n: usize) -> gruf::series::Series {
     use rand::{Rng, SeedableRng};
     let mut rng = gruf::rng::Rng64::seed_from_u64(42);
     let values = (0..n)
@@ -139,7 +139,7 @@ pub fn structured_series(n: usize) -> gruf::series::csv::Series {
             200.0 + 0.05 * t + 12.0 * (2.0 * std::f64::consts::PI * t / 7.0).sin() + noise
         })
         .collect();
-    gruf::series::csv::Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
+    gruf::series::Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
 }
 
 /// `days` daily rows of each series in `ids`, in long format (`Date,Symbol,Close`), rows

@@ -26,7 +26,7 @@ fn write_structured_csv() {
     let series = common::structured_series(900);
     let mut text = String::from("Date,Close\n");
     for (d, v) in series.dates.iter().zip(&series.values) {
-        text += &format!("{},{v}\n", gruf::series::csv::format_iso(*d, true));
+        text += &format!("{},{v}\n", gruf::series::dates::format_iso(*d, true));
     }
     std::fs::write(path, text).unwrap();
 }

@@ -22,9 +22,11 @@ use gruf::intervals::Level;
 use gruf::model::loss::Loss;
 use gruf::scores::{Evaluation, Metrics, Scoring};
 use gruf::series::calendar::Calendar;
-use gruf::series::csv::{is_volume, load_csv, DataConfig, Provenance, Resample};
+use gruf::series::csv::{load_csv, DataConfig};
 use gruf::series::fill::Fill;
+use gruf::series::resample::Resample;
 use gruf::series::synth::{generate, to_csv, SampleConfig};
+use gruf::series::{is_volume, Provenance};
 use gruf::train::{EpochRecord, TrainData};
 use safetensors::tensor::{Dtype, TensorView};
 

@@ -10,7 +10,8 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use gruf::checkpoint::{network_prefix, Checkpoint};
 use gruf::forecast::Forecaster;
-use gruf::series::csv::{load_csv, load_panel, DataConfig};
+use gruf::series::csv::{load_csv, DataConfig};
+use gruf::series::panel::load_panel;
 
 use crate::common;
 use crate::common::{gruf, stdout, workspace, write};

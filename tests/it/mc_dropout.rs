@@ -25,7 +25,7 @@ use crate::common;
 use crate::common::{gruf, stdout, FAST};
 
 /// 400 days of the structured series of the accuracy tests.
-fn series() -> gruf::series::csv::Series {
+fn series() -> gruf::series::Series {
     common::structured_series(400)
 }
 

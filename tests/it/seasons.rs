@@ -12,8 +12,9 @@ use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::forecast::Forecaster;
 use gruf::model::loss::Loss;
 use gruf::rng::Rng64;
-use gruf::series::csv::{load_csv, DataConfig, Series};
+use gruf::series::csv::{load_csv, DataConfig};
 use gruf::series::season::Seasons;
+use gruf::series::Series;
 use gruf::train::prepare::{prepare, Prepared};
 use gruf::train::{Flow, Outcome, TrainData};
 use predicates::str::contains;
@@ -578,7 +579,7 @@ mod fill {
             fill: Fill::Seasonal,
             ..DataConfig::default()
         };
-        let panel = gruf::series::csv::load_panel(&dir.join("long.csv"), &config).unwrap();
+        let panel = gruf::series::panel::load_panel(&dir.join("long.csv"), &config).unwrap();
         let bbb = &panel.get("BBB").unwrap().loaded;
         assert_eq!(bbb.filled, [50, 51, 52]);
         for i in [50, 51, 52] {

@@ -11,8 +11,9 @@ use gruf::checkpoint::Checkpoint;
 use gruf::config::ModelConfig;
 use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::features::{Columns, Featurizer};
-use gruf::series::csv::{is_volume, load_csv, parse_csv, Covariate, DataConfig};
+use gruf::series::csv::{load_csv, parse_csv, DataConfig};
 use gruf::series::season::Seasons;
+use gruf::series::{is_volume, Covariate};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
@@ -819,7 +820,7 @@ proptest! {
     fn each_series_of_a_long_csv_loads_as_its_own_file(rows in long_rows()) {
         let path = Path::new("long.csv");
         let config = DataConfig { id_column: Some("Symbol".into()), ..DataConfig::default() };
-        let panel = gruf::series::csv::parse_panel(long_text(&rows).as_bytes(), path, &config);
+        let panel = gruf::series::panel::parse_panel(long_text(&rows).as_bytes(), path, &config);
         let mut alone = Vec::new();
         for id in 0..3 {
             let own: Vec<_> = rows.iter().filter(|r| r.0 == id).cloned().collect();
@@ -830,7 +831,7 @@ proptest! {
         match panel {
             Ok(panel) => {
                 // A series without a single value is left out of the panel and named.
-                let no_value = |own: &Result<gruf::series::csv::Loaded, _>| {
+                let no_value = |own: &Result<gruf::series::Loaded, _>| {
                     own.as_ref().err().is_some_and(|e: &gruf::error::GrufError| {
                         e.to_string().contains("no rows with a Close value")
                     })
@@ -870,7 +871,7 @@ fn generated_long_csvs_both_load_and_fail() {
     let (mut ok, mut refused) = (0, 0);
     for _ in 0..200 {
         let rows = long_rows().new_tree(&mut runner).unwrap().current();
-        match gruf::series::csv::parse_panel(
+        match gruf::series::panel::parse_panel(
             long_text(&rows).as_bytes(),
             Path::new("l.csv"),
             &config,
@@ -962,8 +963,8 @@ fn long_loads_the_same_both_ways(text: &str, config: &DataConfig) -> Result<bool
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.csv");
     std::fs::write(&path, text).unwrap();
-    let fast = gruf::series::csv::load_panel(&path, config);
-    let slow = gruf::series::csv::parse_panel(text.as_bytes(), &path, config);
+    let fast = gruf::series::panel::load_panel(&path, config);
+    let slow = gruf::series::panel::parse_panel(text.as_bytes(), &path, config);
     match (fast, slow) {
         (Ok(f), Ok(s)) => {
             prop_assert_eq!(f.series.len(), s.series.len());
@@ -976,7 +977,7 @@ fn long_loads_the_same_both_ways(text: &str, config: &DataConfig) -> Result<bool
                 prop_assert_eq!(&f.loaded.provenance, &s.loaded.provenance);
             }
             prop_assert_eq!(&f.notes, &s.notes);
-            let whole = |p: &gruf::series::csv::Provenance| gruf::series::csv::Provenance {
+            let whole = |p: &gruf::series::Provenance| gruf::series::Provenance {
                 path: Default::default(),
                 ..p.clone()
             };

@@ -21,7 +21,7 @@
 //! refusal or error at all. So it never words an error itself: every message is the slow
 //! path's, naming the line and the value.
 //!
-//! A long CSV (`--id-column`, [`load_panel`](super::load_panel)) is read the same way with
+//! A long CSV (`--id-column`, [`load_panel`](crate::series::panel::load_panel)) is read the same way with
 //! one more column, the series id, as text: each row goes to its series' own [`Rows`]
 //! (found by a hash of the id, or as the previous row's when the id repeats), so each series
 //! is then cleaned on its own, in parallel, exactly as the slow path cleans it. Memory
@@ -38,11 +38,11 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::{
-    compression, csv_reader, date_cell, header_names, hex, looks_like_json, set_aside_empty,
-    unix_seconds, DataConfig, DateForm, FileSeries, Hash, Layout, Loaded, Price, Refusal, Rows,
-    Zone,
-};
+use super::layout::{compression, csv_reader, header_names, looks_like_json, Layout};
+use super::rows::{date_cell, set_aside_empty, Price, Refusal, Rows};
+use super::{hex, DataConfig, FileSeries, Hash};
+use crate::series::dates::{unix_seconds, DateForm, Zone};
+use crate::series::Loaded;
 
 /// Bytes read at a time; a block holds whole lines (it grows for a longer one), and is cut
 /// into 32 parts of whole lines, parsed in parallel.
@@ -567,7 +567,9 @@ fn masks_swar<const N: usize>(chunk: &[u8; 64], bytes: [u8; N]) -> ([u64; N], u6
 mod tests {
     use super::*;
     use crate::error::GrufError;
-    use crate::series::csv::{parse_csv, parse_groups, Resample};
+    use crate::series::csv::parse_csv;
+    use crate::series::csv::slow::parse_groups;
+    use crate::series::resample::Resample;
 
     /// Both paths on `text`: the fast one in blocks of 7 bytes (carries and many parts) and
     /// of the default size; whatever the fast path accepts, the slow path loads the same.
@@ -1153,9 +1155,9 @@ mod tests {
         assert!(fast);
         let ids: Vec<String> = slow.unwrap().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["A"]);
-        let panel = crate::series::csv::parse_panel(text.as_bytes(), Path::new("t.csv"), &config);
+        let file = crate::series::csv::parse_groups(text.as_bytes(), Path::new("t.csv"), &config);
         assert_eq!(
-            panel.map(|p| p.notes).unwrap_or_default(),
+            file.map(|f| f.notes).unwrap_or_default(),
             [
                 "left out 2 series with no usable row (every Close or input value null, empty \
               or NaN): 'B', 'C'"
