@@ -8,7 +8,7 @@
 #
 # The per-series jobs are also the working example of sharding over a scheduler: each job
 # writes its own checkpoint, so any runner can spread them (here xargs -P on one box; GNU
-# parallel, a Slurm job array or Kubernetes Jobs the same way: see README, "Past one machine").
+# parallel, a Slurm job array or Kubernetes Jobs the same way: see docs/past-one-machine.md).
 #
 # Usage: benches/per_series.sh LONG.csv [CONFIG] [HOLD] [M]
 #   defaults: configs/hourly.toml, 48, 24; JOBS (default: cores) runs at once;

@@ -1,5 +1,5 @@
 """Loads a gruf model into PyTorch modules by tensor name and checks that PyTorch's next
-value equals gruf's (`gruf predict --days 1`): the README's "Using the weights in PyTorch"
+value equals gruf's (`gruf predict --days 1`): docs/model-file.md's "Using the weights in PyTorch"
 snippet, run for real.
 
 Usage: python benches/torch_load.py MODEL.safetensors CSV COLUMN
@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 path, data, column = sys.argv[1], sys.argv[2], sys.argv[3]
 
-# --- the README snippet ---
+# --- the snippet in docs/model-file.md ---
 tensors = load_file(path)
 with safe_open(path, "pt") as f:
     meta = json.loads(f.metadata()["gruf"])

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Cell, OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
 use crate::features::scaler::TransformKind;
-use crate::series::csv::Resample;
 use crate::series::fill::Fill;
+use crate::series::resample::Resample;
 use crate::series::synth::SampleConfig;
 
 /// gruf: a GRU forecaster for price series, in one binary.
@@ -199,7 +199,7 @@ pub struct TrainOptions {
 
     /// Aggregate to one close per period first (e.g. minute bars to daily closes).
     #[arg(long, value_parser = EnumValueParser::<ResampleArg>::new().map(Resample::from))]
-    pub resample: Option<crate::series::csv::Resample>,
+    pub resample: Option<crate::series::resample::Resample>,
 
     /// Fill the calendar steps missing between rows (each series on its own): ffill (the
     /// last value), linear (a straight line across the gap) or seasonal (the value one

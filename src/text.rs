@@ -1,6 +1,6 @@
 //! Numbers and words as gruf prints them, shared by every stage that talks to the user:
-//! prices with thousands separators ([`money`], [`Money`]), axis ticks ([`tick`]) and
-//! plurals ([`plural`]).
+//! prices with thousands separators ([`money`], [`Money`]), axis ticks ([`tick`]), plurals
+//! ([`plural`]) and names listed in a sentence ([`name_some`]).
 
 /// "s" unless `n` is 1: "1 day", "2 days".
 pub fn plural(n: usize) -> &'static str {
@@ -8,6 +8,17 @@ pub fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+/// `ids` in a sentence: all of them up to `most`, then how many more.
+pub fn name_some(ids: &[&str], most: usize) -> String {
+    let shown: Vec<String> = ids.iter().take(most).map(|id| format!("'{id}'")).collect();
+    let more = ids.len().saturating_sub(most);
+    if more == 0 {
+        shown.join(", ")
+    } else {
+        format!("{} and {more} more", shown.join(", "))
     }
 }
 

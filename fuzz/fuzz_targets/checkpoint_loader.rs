@@ -2,7 +2,7 @@
 //! never panic. A model it accepts must also hold what its consumers rely on without
 //! checking again: each network's kept epoch is in its history, and a calibrated model
 //! gives its intervals or a user's error, never an internal one.
-//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run checkpoint_loader` (see README).
+//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run checkpoint_loader` (see CONTRIBUTING.md).
 #![no_main]
 
 use std::path::Path;

@@ -8,14 +8,15 @@
 //! both paths, which must agree: the fast path (`read_panel`, falling back to the slow
 //! one) gives exactly the slow path's series, notes and lines (`parse_panel`), or the
 //! same error.
-//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see README).
+//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run csv_loader` (see CONTRIBUTING.md).
 #![no_main]
 
 use std::path::Path;
 
-use gruf::series::csv::{
-    is_volume, parse_csv, parse_panel, read_panel, DataConfig, Delimiter, Resample,
-};
+use gruf::series::csv::{parse_csv, DataConfig, Delimiter};
+use gruf::series::is_volume;
+use gruf::series::panel::{parse_panel, read_panel};
+use gruf::series::resample::Resample;
 use libfuzzer_sys::fuzz_target;
 
 /// The configurations every input is loaded with. All of them, rather than one picked by

@@ -34,7 +34,7 @@ use crate::intervals::Level;
 use crate::io::output::write_atomic;
 use crate::model::{param_shapes, Model, Weights};
 use crate::scores::Evaluation;
-use crate::series::csv::{Provenance, Series};
+use crate::series::{Provenance, Series};
 use crate::train::EpochRecord;
 
 mod records;
@@ -194,7 +194,7 @@ impl Meta {
         if self.is_global() || self.members[0].held_out_from.is_some() {
             return;
         }
-        let parse = |date: &str| crate::series::csv::parse_date(date, None).ok();
+        let parse = |date: &str| crate::series::dates::parse_date(date, None).ok();
         // A date gruf wrote always reads; were one not to, the stored split's row index
         // stands in, as for the oldest global files.
         self.members[0].held_out_from = match &self.test {
@@ -204,7 +204,7 @@ impl Meta {
     }
 
     /// True for a file that kept every date in UTC (before [`SERIES_CLOCK_FORMAT`]):
-    /// consumers move its dates onto the series' clock ([`crate::series::csv::Zone::from_utc`]).
+    /// consumers move its dates onto the series' clock ([`crate::series::dates::Zone::from_utc`]).
     pub fn dates_in_utc(&self) -> bool {
         self.format_version < SERIES_CLOCK_FORMAT
     }

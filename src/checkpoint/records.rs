@@ -37,8 +37,10 @@ use crate::intervals::conformal::{
 use crate::intervals::Level;
 use crate::scores::{Evaluation, Metrics};
 use crate::series::calendar::Calendar;
-use crate::series::csv::{DataConfig, Provenance, Resample};
+use crate::series::csv::DataConfig;
+use crate::series::resample::Resample;
 use crate::series::season::Seasons;
+use crate::series::Provenance;
 use crate::train::EpochRecord;
 
 use super::{Member, Meta, Network, FORMAT, FORMAT_VERSION};

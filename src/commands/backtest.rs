@@ -21,9 +21,10 @@ use crate::forecast::Forecaster;
 use crate::intervals::Level;
 use crate::io::output::print;
 use crate::scores::{naive_scale, season_before, season_left_out, Scoring};
-use crate::series::csv::{format_time, Series};
-use crate::series::panel::{name_some, Named, Panel};
-use crate::text::plural;
+use crate::series::dates::format_time;
+use crate::series::panel::{Named, Panel};
+use crate::series::Series;
+use crate::text::{name_some, plural};
 use crate::train::prepare::{self, Prepared};
 use crate::train::progress::Reporter;
 use crate::train::TrainData;
@@ -485,7 +486,7 @@ fn finish_folds(
 /// out), 1 and 7 steps ahead as far as the calibration reaches.
 fn fold_intervals(
     forecaster: &Forecaster,
-    series: &crate::series::csv::Series,
+    series: &crate::series::Series,
     span: std::ops::Range<usize>,
     asked: &[Level],
     noted: &mut bool,

@@ -9,8 +9,8 @@ use crate::checkpoint::{Checkpoint, Member};
 use crate::evaluation::evaluate::{PanelScores, SeriesScores};
 use crate::forecast::Forecaster;
 use crate::scores::{score_ahead, season_before, season_left_out, Ahead, Scoring};
-use crate::series::csv::Series;
 use crate::series::panel::Named;
+use crate::series::Series;
 
 use super::{note, season_for};
 

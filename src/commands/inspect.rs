@@ -12,7 +12,8 @@ use crate::features::Columns;
 use crate::io::output::{check_writable, print};
 use crate::model::fused::{saved_names, Trace};
 use crate::plot::gates::{draw_gates, gates_csv, GatePicture, Heatmap, LayerGates};
-use crate::series::csv::{parse_date, Series};
+use crate::series::dates::parse_date;
+use crate::series::Series;
 
 use super::open::Opened;
 use super::{device, note};

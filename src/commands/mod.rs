@@ -40,10 +40,11 @@ use crate::io::interrupt::Words;
 use crate::model::loss::Loss;
 use crate::render::{self, Renderer};
 use crate::scores::{naive_scale, FEW};
-use crate::series::csv::{DataConfig, Loaded, Series};
-use crate::series::panel::{name_some, Panel};
+use crate::series::csv::DataConfig;
+use crate::series::panel::Panel;
+use crate::series::{Loaded, Series};
 use crate::text::money;
-use crate::text::plural;
+use crate::text::{name_some, plural};
 use crate::train::progress::Reporter;
 use crate::train::Flow;
 
@@ -575,7 +576,7 @@ fn warn_outside_training(whose: &str, scaler: &Scaler, after: &[f64], all: &[f64
     if let (Some((outside, furthest)), Scaler::Minmax { min, max }) =
         (scaler.outside(after), scaler)
     {
-        let instead = if crate::series::csv::first_non_positive(all).is_some() {
+        let instead = if crate::series::first_non_positive(all).is_some() {
             "diff"
         } else {
             "window"

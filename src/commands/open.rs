@@ -24,9 +24,10 @@ use crate::error::GrufError;
 use crate::features::scaler::TransformKind;
 use crate::forecast::Forecaster;
 use crate::scores::naive_scale;
-use crate::series::csv::{load_csv_with, Hash, Series};
-use crate::series::panel::{self, name_some, Named, Panel};
-use crate::text::plural;
+use crate::series::csv::{load_csv_with, Hash};
+use crate::series::panel::{self, Named, Panel};
+use crate::series::Series;
+use crate::text::{name_some, plural};
 use crate::train::prepare::{self, Chosen, Prepared};
 
 use super::{data_config, note, warn, warn_extrapolation, whose, NAMED};

@@ -16,7 +16,7 @@ use crate::plot::{
 };
 use crate::scores::{season_before, seasonal_naive, seasonal_name, Scoring};
 use crate::series::calendar::Calendar;
-use crate::series::csv::Series;
+use crate::series::Series;
 use crate::text::money;
 
 use super::held_out::{InOneGo, Part};

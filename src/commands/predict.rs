@@ -10,7 +10,7 @@ use crate::intervals::conformal::CalibrationError;
 use crate::intervals::mc_dropout::{sample_bands, Sampling};
 use crate::intervals::Level;
 use crate::io::output::print;
-use crate::series::csv::Series;
+use crate::series::Series;
 
 use super::open::Opened;
 use super::{device, note, renderer, sampling};

@@ -22,10 +22,10 @@ use crate::evaluation::evaluate::PanelScores;
 use crate::features::split::Split;
 use crate::features::Featurizer;
 use crate::scores::{naive_scale, season_left_out, Scoring};
-use crate::series::csv::Provenance;
 use crate::series::fill::GapCounts;
-use crate::series::panel::{self, name_some, Named, Panel};
-use crate::text::plural;
+use crate::series::panel::{self, Named, Panel};
+use crate::series::Provenance;
+use crate::text::{name_some, plural};
 use crate::train::prepare::{self, Chosen, Prepared};
 use crate::train::{Ensemble, TrainData};
 

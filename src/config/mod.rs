@@ -26,7 +26,7 @@ pub struct ModelConfig {
     pub dropout: f64,
     /// Input length: how many past values predict the next one.
     pub window: usize,
-    /// How prices become inputs and targets (see `scaler.rs`).
+    /// How prices become inputs and targets (see `features::scaler`).
     pub transform: TransformKind,
     /// Steps predicted at once by the dense head (a direct multi-step forecast); 1 is the
     /// seed model's one step ahead.
@@ -329,7 +329,7 @@ pub struct PartialData {
     pub column: Option<String>,
     pub date_column: Option<String>,
     pub date_format: Option<String>,
-    pub resample: Option<crate::series::csv::Resample>,
+    pub resample: Option<crate::series::resample::Resample>,
     /// `season = 24` or `season = [24, 168]`.
     pub season: Option<Seasons>,
     /// One character, or `tab` (a TOML `"\t"` works too).

@@ -1,11 +1,9 @@
-//! Scores forecasts over a span of the series, in price units, beside the baselines every
-//! model must beat: naive (the last value), seasonal naive (the value one season before:
-//! the same hour yesterday for hourly data), drift (the average step so far, continued)
-//! and a moving average over one season.
-//!
-//! Contract: nothing is scored that cannot be scored. A span with no targets is an error,
-//! never a table of zeros; a horizon that no origin reaches is left out, and every figure
-//! says how many targets or origins it rests on.
+//! A model's forecasts over a span of a series, scored beside the baselines every model
+//! must beat (naive, seasonal naive, drift, a moving average): one step ahead
+//! ([`evaluate`]), every step of its horizon ([`horizon_errors`]), and each series of a
+//! panel with its pooled scores ([`PanelScores`]). This module runs the forecaster; the
+//! metrics, scales and score types are [`crate::scores`]'s, whose contract holds here:
+//! nothing is scored that cannot be scored.
 
 use std::ops::Range;
 
@@ -14,7 +12,7 @@ use serde::Serialize;
 use crate::evaluation::coverage::Coverage;
 use crate::features::Columns;
 use crate::forecast::Forecaster;
-use crate::series::csv::Series;
+use crate::series::Series;
 
 use crate::scores::{
     metrics, pool, pool_ahead, pool_horizons, seasonal_name, Ahead, Evaluation, HorizonError,

@@ -29,8 +29,8 @@ use std::ops::Range;
 
 use crate::features::scaler::{Anchors, Scaler, TransformKind};
 use crate::series::calendar::{Calendar, CalendarInput};
-use crate::series::csv::{is_price_like, is_volume, Covariate, Series};
 use crate::series::season::Seasons;
+use crate::series::{is_price_like, is_volume, Covariate, Series};
 
 /// The aligned columns a featurizer reads: the price, the covariates and the dates (which
 /// may run longer than `values`; only indices below an origin are read), and the calendar

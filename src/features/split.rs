@@ -1,13 +1,13 @@
 //! The chronological split.
 //!
 //! Index `t` of the series is a *target*; its input is built from the `lookback` values
-//! before it (the window, or one more for log returns; see `scaler.rs`). Targets are cut
+//! before it (the window, or one more for log returns; see `features::scaler`). Targets are cut
 //! in time order into training, validation (the last part of the pre-test targets) and test
 //! (the last `test_days` values). The scaler is fitted on `values[..fit_end]`, the span the
 //! training windows see, so neither validation nor test values shape it.
 
-use crate::series::csv::Series;
 use crate::series::fill::{windows_across_gaps, GapCounts};
+use crate::series::Series;
 use std::ops::Range;
 
 /// Why a series cannot be cut (or, in [`crate::train::prepare::prepare`], fitted): the reason,

@@ -35,7 +35,8 @@ use crate::intervals::{Band, Level};
 use crate::model::Model;
 use crate::rng::Rng64;
 use crate::series::calendar::Calendar;
-use crate::series::csv::{Series, Zone};
+use crate::series::dates::Zone;
+use crate::series::Series;
 
 /// A forecast past the end of a series: the dates on its calendar and the values.
 #[derive(Debug, Clone, PartialEq)]

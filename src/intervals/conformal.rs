@@ -15,6 +15,9 @@
 //!
 //! A level that the errors cannot support (a 95 % interval needs 39 of them, a 99 % one
 //! 199) is refused with the count, never widened by guesswork.
+//!
+//! This module holds the calibration a model file keeps and reads intervals off it; the
+//! forecasts that fill it are run by [`crate::forecast::calibrate`], a stage above.
 
 use crate::features::Featurizer;
 use crate::intervals::level::ranks;

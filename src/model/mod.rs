@@ -52,20 +52,33 @@ pub fn configure_threads() {
 /// Named parameters, as stored in the checkpoint.
 pub type Weights = BTreeMap<String, Tensor>;
 
-/// Name and shape of every parameter, in a fixed order.
+/// The dense head's weight, `[outputs, last width]`.
+pub const DENSE_WEIGHT: &str = "dense.weight";
+/// The dense head's bias, `[outputs]`.
+pub const DENSE_BIAS: &str = "dense.bias";
+
+/// The names of recurrent layer `l`'s four parameters, as PyTorch names them
+/// (`gru.weight_ih_l0`): weight_ih, weight_hh, bias_ih, bias_hh.
+fn layer_names(cell: crate::config::Cell, l: usize) -> [String; 4] {
+    let c = cell.name();
+    ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map(|p| format!("{c}.{p}_l{l}"))
+}
+
+/// Name and shape of every parameter, in a fixed order: the one place both are written.
 pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     let mut shapes = Vec::new();
     let mut input = config.features;
-    let (cell, g) = (config.cell.name(), config.cell.gates());
+    let g = config.cell.gates();
     for (l, &h) in config.layers.iter().enumerate() {
-        shapes.push((format!("{cell}.weight_ih_l{l}"), vec![g * h, input]));
-        shapes.push((format!("{cell}.weight_hh_l{l}"), vec![g * h, h]));
-        shapes.push((format!("{cell}.bias_ih_l{l}"), vec![g * h]));
-        shapes.push((format!("{cell}.bias_hh_l{l}"), vec![g * h]));
+        let [w_ih, w_hh, b_ih, b_hh] = layer_names(config.cell, l);
+        shapes.push((w_ih, vec![g * h, input]));
+        shapes.push((w_hh, vec![g * h, h]));
+        shapes.push((b_ih, vec![g * h]));
+        shapes.push((b_hh, vec![g * h]));
         input = h;
     }
-    shapes.push(("dense.weight".into(), vec![config.outputs(), input]));
-    shapes.push(("dense.bias".into(), vec![config.outputs()]));
+    shapes.push((DENSE_WEIGHT.into(), vec![config.outputs(), input]));
+    shapes.push((DENSE_BIAS.into(), vec![config.outputs()]));
     shapes
 }
 
@@ -76,7 +89,7 @@ pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> R
     let last = *config.layers.last().unwrap_or(&1);
     let mut weights = Weights::new();
     for (name, shape) in param_shapes(config) {
-        let fan = if name.starts_with("dense") {
+        let fan = if name == DENSE_WEIGHT || name == DENSE_BIAS {
             last
         } else {
             shape[0] / config.cell.gates() // H
@@ -106,28 +119,23 @@ impl Model {
     /// Builds the network from `weights`, which must hold every parameter of
     /// [`param_shapes`] with that shape (the checkpoint loader checks this first).
     pub fn new(config: &ModelConfig, weights: &Weights) -> Result<Model> {
-        let get = |name: String| {
+        let get = |name: &str| {
             weights
-                .get(&name)
+                .get(name)
                 .cloned()
                 .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor {name}")))
         };
-        let (cell, name) = (config.cell, config.cell.name());
+        let cell = config.cell;
         let layers = (0..config.layers.len())
             .map(|l| {
-                Recurrent::new(
-                    cell,
-                    get(format!("{name}.weight_ih_l{l}"))?,
-                    get(format!("{name}.weight_hh_l{l}"))?,
-                    get(format!("{name}.bias_ih_l{l}"))?,
-                    get(format!("{name}.bias_hh_l{l}"))?,
-                )
+                let [w_ih, w_hh, b_ih, b_hh] = layer_names(cell, l);
+                Recurrent::new(cell, get(&w_ih)?, get(&w_hh)?, get(&b_ih)?, get(&b_hh)?)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Model {
             layers,
-            dense_w: get("dense.weight".into())?,
-            dense_b: get("dense.bias".into())?,
+            dense_w: get(DENSE_WEIGHT)?,
+            dense_b: get(DENSE_BIAS)?,
             dropout: config.dropout as f32,
             features: config.features,
             quantiles: config.quantiles.clone(),

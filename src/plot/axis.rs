@@ -311,7 +311,7 @@ mod tests {
     use plotters::style::IntoFont;
 
     fn at(date: &str) -> i64 {
-        crate::series::csv::parse_date(date, None).unwrap()
+        crate::series::dates::parse_date(date, None).unwrap()
     }
 
     #[test]

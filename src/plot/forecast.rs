@@ -110,7 +110,7 @@ mod tests {
     }
 
     fn at(date: &str) -> i64 {
-        crate::series::csv::parse_date(date, None).unwrap()
+        crate::series::dates::parse_date(date, None).unwrap()
     }
 
     #[test]

@@ -20,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::axis::{Ticked, TimeTicks};
 use super::canvas::{draw_err, encode, ImageFormat, Picture};
 use super::style::{LABEL_SIZE, TIME_LABEL_SLOT};
-use crate::series::csv::format_iso;
+use crate::series::dates::format_iso;
 use crate::text::tick;
 
 /// What `gruf inspect` draws: the input window and, per layer, one heatmap per gate.
@@ -784,7 +784,7 @@ mod tests {
     }
 
     fn day(d: i64) -> i64 {
-        crate::series::csv::parse_date("2024-03-01", None).unwrap() + d * DAY
+        crate::series::dates::parse_date("2024-03-01", None).unwrap() + d * DAY
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
 use crate::scores::{Evaluation, HorizonError};
 use crate::series::calendar::Calendar;
-use crate::series::csv::{format_time, human_date, Zone};
+use crate::series::dates::{format_time, human_date, Zone};
 use crate::text::plural;
 use crate::text::Money;
 
@@ -863,7 +863,7 @@ fn panel_forecasts(forecasts: &[Forecast]) -> String {
     if !unseen.is_empty() {
         out.push_str(&format!(
             "not trained on: {} (scaled on their own past)\n",
-            crate::series::panel::name_some(&unseen, 10)
+            crate::text::name_some(&unseen, 10)
         ));
     }
     out

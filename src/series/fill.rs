@@ -15,7 +15,8 @@
 //! training did. [`Fill::None`], the default, changes nothing.
 
 use crate::series::calendar::Calendar;
-use crate::series::csv::{DataConfig, Series};
+use crate::series::season::Seasons;
+use crate::series::Series;
 
 /// How the missing steps of a series are filled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -184,15 +185,16 @@ pub fn fill(
     Ok(filled)
 }
 
-/// Fills `series` and its file `lines` as `config` says (`config.fill`, reaching back
-/// `config.season`'s first period, else the calendar's season).
+/// Fills `series` and its file `lines` by `method` (`seasonal` reaching back the first
+/// period of `seasons`, else the calendar's season).
 pub fn fill_series(
     series: &mut Series,
     lines: &mut Vec<usize>,
-    config: &DataConfig,
+    method: Fill,
+    seasons: Option<Seasons>,
 ) -> Result<Filled, String> {
     let calendar = series.calendar;
-    let season = (config.season.map(|s| s.first())).or_else(|| calendar.season());
+    let season = (seasons.map(|s| s.first())).or_else(|| calendar.season());
     let Series {
         dates,
         values,
@@ -207,7 +209,7 @@ pub fn fill_series(
             lines,
         },
         &calendar,
-        config.fill,
+        method,
         season,
     )
 }

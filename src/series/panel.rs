@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::GrufError;
-use crate::series::csv::{load_csv, load_panel, DataConfig, Loaded, Provenance};
+use crate::series::csv::{self, load_csv, DataConfig, FileSeries};
+use crate::series::{Loaded, Provenance};
 
 /// One series of a panel: its id and the series as a file of its own would load.
 #[derive(Debug, Clone)]
@@ -54,6 +55,51 @@ pub fn load(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> 
         ))),
         _ => load_files(paths, config),
     }
+}
+
+/// Reads a long CSV (`config.id_column` names the series) and returns each series,
+/// cleaned and checked on its own, sorted by id: by the fast path when it can vouch for the
+/// file, else by [`parse_panel`], which names the line, the series and the value of
+/// anything it refuses.
+pub fn load_panel(path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    let mut panel = panel_of(csv::load_groups(path, config)?);
+    panel.provenance.path = csv::recorded_path(path);
+    Ok(panel)
+}
+
+/// [`load_panel`] on bytes already read: by the fast path when it can vouch for them, else
+/// by [`parse_panel`]; `path` only names the file in messages (and is not canonicalised).
+pub fn read_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    Ok(panel_of(csv::read_groups(bytes, path, config)?))
+}
+
+/// [`load_panel`] on bytes already read, by the slow path; `path` only names the file in
+/// messages.
+pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Panel, GrufError> {
+    Ok(panel_of(csv::parse_groups(bytes, path, config)?))
+}
+
+/// The panel of the series of one file (at least one, sorted by id), with the notes on
+/// the file as a whole.
+fn panel_of(file: FileSeries) -> Panel {
+    let series: Vec<Named> = file
+        .series
+        .into_iter()
+        .map(|(id, loaded)| Named {
+            id,
+            loaded,
+            file: None,
+        })
+        .collect();
+    let provenance = joined(&series);
+    let mut panel = Panel {
+        series,
+        provenance,
+        notes: Vec::new(),
+    };
+    panel.notes = file.notes;
+    panel.notes.extend(panel.confusable_notes());
+    panel
 }
 
 /// A panel of the one series `loaded`, unnamed.
@@ -200,17 +246,6 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         if order != Ordering::Equal {
             return order;
         }
-    }
-}
-
-/// `ids` in a sentence: all of them up to `most`, then how many more.
-pub fn name_some(ids: &[&str], most: usize) -> String {
-    let shown: Vec<String> = ids.iter().take(most).map(|id| format!("'{id}'")).collect();
-    let more = ids.len().saturating_sub(most);
-    if more == 0 {
-        shown.join(", ")
-    } else {
-        format!("{} and {more} more", shown.join(", "))
     }
 }
 

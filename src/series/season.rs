@@ -4,7 +4,7 @@
 //! [`Seasons`] is a checked list of one to [`MAX_PERIODS`] periods, each of 2 to 10000
 //! steps, from the shortest up, each listed once. The first period is the series' main
 //! cycle: the seasonal naive baseline, the moving average and the MASE scale use it, so
-//! adding a longer cycle changes what the seasonal transform removes (see `scaler.rs`),
+//! adding a longer cycle changes what the seasonal transform removes (see `features::scaler`),
 //! never what a model is scored against. Where no period is given, the calendar's usual
 //! one is the first and only period (24 for hourly data).
 //!

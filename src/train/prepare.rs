@@ -6,8 +6,9 @@ use crate::config::RunConfig;
 use crate::features::scaler::TransformKind;
 use crate::features::split::{Split, Unfit};
 use crate::features::{Columns, Featurizer};
-use crate::series::csv::{first_non_positive, format_time, Series};
+use crate::series::dates::format_time;
 use crate::series::season::Seasons;
+use crate::series::{first_non_positive, Series};
 
 /// Who chose the transform a value check is made for: the flags of this run, or a stored
 /// model (which must be retrained to change it).

@@ -1,19 +1,21 @@
-//! Helpers the test files share: run the built binary in a folder (a fresh one holding the
-//! sample series, or one with a model trained on it), write files, the sample series, the
-//! flags of a tiny model that trains in a blink, checks that a run left files as they were,
-//! and the one float comparison with a tolerance.
-#![allow(dead_code)] // each test file uses its own subset
+//! Helpers the integration tests (tests/it/) share: run the built binary in a folder (a
+//! fresh one holding the sample series, or one with a model trained on it), write files, the
+//! sample series, the flags of a tiny model that trains in a blink, checks that a run left
+//! files as they were, and the one float comparison with a tolerance (close.rs, which the
+//! other test targets include on its own).
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod close;
+
 /// A tiny, fast model, without a held-out size (tests pick their own).
-pub const TINY: &[&str] = &[
+pub const TINY_NO_HOLDOUT: &[&str] = &[
     "--layers", "8", "--window", "10", "--epochs", "2", "--seed", "1", "--quiet",
 ];
 
-/// [`TINY`] holding out the last 30 values.
+/// [`TINY_NO_HOLDOUT`] holding out the last 30 values.
 pub const FAST: &[&str] = &[
     "--layers",
     "8",
@@ -108,25 +110,8 @@ pub fn assert_no_temporaries(dir: &Path) {
     assert!(stray.is_empty(), "temporary files left: {stray:?}");
 }
 
-/// The first index where `got` is not within `rtol · |want| + atol` of `want`, with both
-/// values; `None` when all are. NaN is never within. Compared in f64, whatever `T` is.
-/// Panics when the lengths differ.
-pub fn first_mismatch<T: Copy + Into<f64>>(
-    got: &[T],
-    want: &[T],
-    rtol: f64,
-    atol: f64,
-) -> Option<(usize, T, T)> {
-    assert_eq!(got.len(), want.len(), "lengths differ");
-    got.iter().zip(want).enumerate().find_map(|(i, (&g, &w))| {
-        let (g64, w64) = (g.into(), w.into());
-        let within = (g64 - w64).abs() <= rtol * w64.abs() + atol;
-        (!within).then_some((i, g, w))
-    })
-}
-
 /// Fails, naming `what` and the index, unless every value of `got` is within
-/// `rtol · |want| + atol` of `want` ([`first_mismatch`]).
+/// `rtol · |want| + atol` of `want` ([`close::first_mismatch`]).
 #[track_caller]
 pub fn assert_close<T: Copy + Into<f64> + std::fmt::Display>(
     what: &str,
@@ -136,7 +121,7 @@ pub fn assert_close<T: Copy + Into<f64> + std::fmt::Display>(
     atol: f64,
 ) {
     assert_eq!(got.len(), want.len(), "{what}: length");
-    if let Some((i, g, w)) = first_mismatch(got, want, rtol, atol) {
+    if let Some((i, g, w)) = close::first_mismatch(got, want, rtol, atol) {
         panic!("{what}[{i}]: got {g}, want {w} (to within {rtol:e} · |want| + {atol:e})");
     }
 }
@@ -144,7 +129,7 @@ pub fn assert_close<T: Copy + Into<f64> + std::fmt::Display>(
 /// The structured series of the accuracy tests: daily from 1970-01-01, a weekly cycle of
 /// amplitude 12 on a level of 200 rising 0.05 a day, plus uniform noise in (−1, 1) from a
 /// fixed seed. A model that learns the cycle beats the naive forecast by far.
-pub fn structured_series(n: usize) -> gruf::series::csv::Series {
+pub fn structured_series(n: usize) -> gruf::series::Series {
     use rand::{Rng, SeedableRng};
     let mut rng = gruf::rng::Rng64::seed_from_u64(42);
     let values = (0..n)
@@ -154,7 +139,7 @@ pub fn structured_series(n: usize) -> gruf::series::csv::Series {
             200.0 + 0.05 * t + 12.0 * (2.0 * std::f64::consts::PI * t / 7.0).sin() + noise
         })
         .collect();
-    gruf::series::csv::Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
+    gruf::series::Series::new((0..n as i64).map(|d| d * 86_400).collect(), values)
 }
 
 /// `days` daily rows of each series in `ids`, in long format (`Date,Symbol,Close`), rows
