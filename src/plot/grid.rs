@@ -13,6 +13,7 @@ use super::axis::Ticked;
 use super::canvas::{draw_err, register_font, Picture};
 use super::chart::Extent;
 use super::legend::{Entry, Legend, Mark};
+use super::style::{FORECAST, MODEL};
 use crate::text::tick;
 
 /// Panels drawn at most; a caller with more series draws the first and says so.
@@ -35,10 +36,10 @@ const PANEL_X_LABELS: u32 = 26;
 /// Left edge of the legend and of the figure's text.
 const LEFT: u32 = 24;
 
+/// The truth in black, the model and the forecast in `plot`'s colours ([`super::style`]),
+/// the seasonal naive forecast in a darker grey than `plot`'s naive one.
 const TRUTH: RGBColor = RGBColor(0, 0, 0);
-const MODEL: RGBColor = RGBColor(31, 119, 180);
 const BASELINE: RGBColor = RGBColor(120, 120, 120);
-const FORECAST: RGBColor = RGBColor(230, 110, 0);
 const SHADE: RGBColor = RGBColor(226, 234, 244);
 /// The interval bands: the model's and the forecast's colours, pale.
 const MODEL_BAND: RGBColor = RGBColor(176, 206, 228);
