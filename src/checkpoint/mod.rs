@@ -96,7 +96,7 @@ pub struct Meta {
     pub stopped_early: bool,
     /// `(epoch, batch)` where the user interrupted training (Ctrl-C), if they did.
     pub interrupted: Option<(usize, usize)>,
-    /// `None` when trained with `--test-days 0`.
+    /// `None` when trained with `--test-size 0`.
     pub test: Option<Evaluation>,
     /// An ensemble's networks after the first, in order; empty for a single network.
     /// Network `i` (from 1) has its tensors under [`network_prefix`]`(i)`.

@@ -28,7 +28,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     let format = ImageFormat::from_path(&args.out)?;
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
-    let days = args.days.unwrap_or_else(|| default_steps(&stored.meta));
+    let days = args.steps.unwrap_or_else(|| default_steps(&stored.meta));
     let opened = Opened::open(&args.source, stored)?;
     let subjects = opened.subjects(&args.source.series, &device)?;
     let image = match subjects.as_slice() {
@@ -67,7 +67,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The steps of forecast drawn without `--days`: the model's horizon when it predicts
+/// The steps of forecast drawn without `--steps`: the model's horizon when it predicts
 /// several steps at once, else as many as it held out (the picture then shows as much
 /// future as it shows held-out past), else 30.
 fn default_steps(meta: &Meta) -> u32 {
@@ -339,7 +339,7 @@ fn strength(l: usize, n: usize) -> f64 {
     0.18 + 0.22 * (n - 1 - l) as f64 / (n.max(2) - 1) as f64
 }
 
-/// The steps of forecast drawn: `--days`, but no more than the horizon of a model with
+/// The steps of forecast drawn: `--steps`, but no more than the horizon of a model with
 /// covariates (their future is unknown), said in a note.
 fn forecast_steps(forecaster: &Forecaster, cal: Calendar, days: u32) -> usize {
     let k = forecaster.featurizer.horizon;
