@@ -20,7 +20,7 @@ use gruf::forecast::Forecaster;
 use gruf::intervals::conformal::{Calibration, ErrorSet, Method, Space};
 use gruf::intervals::Level;
 use gruf::model::loss::Loss;
-use gruf::scores::{Evaluation, Metrics, Scoring};
+use gruf::scores::{Contender, Evaluation, Metrics, Scoring};
 use gruf::series::calendar::Calendar;
 use gruf::series::csv::{is_volume, load_csv, DataConfig, Provenance, Resample};
 use gruf::series::fill::Fill;
@@ -570,15 +570,15 @@ fn golden_metas() -> Vec<Meta> {
             last_date: "2024-02-23".into(),
             held_out: true,
             rows: vec![
-                ("model".into(), metrics(152.38195060714986, Some(60.0))),
-                ("naive".into(), metrics(152.73336786666667, None)),
-                ("seasonal naive 5".into(), metrics(170.5, Some(40.0))),
+                (Contender::Model, metrics(152.38195060714986, Some(60.0))),
+                (Contender::Naive, metrics(152.73336786666667, None)),
+                (Contender::SeasonalNaive(5), metrics(170.5, Some(40.0))),
                 (
-                    "drift".into(),
+                    Contender::Drift,
                     metrics(151.41791623398473, Some(56.666666666666664)),
                 ),
                 (
-                    "moving average 5".into(),
+                    Contender::MovingAverage(5),
                     metrics(334.4060864476191, Some(20.0)),
                 ),
             ],
@@ -609,8 +609,8 @@ fn golden_metas() -> Vec<Meta> {
         test.last_date = "2024-01-02T15:00:00Z".into();
         test.calendar = Some(Calendar::Fixed { seconds: 3_600 });
         test.season = Some(24);
-        test.rows[2].0 = "seasonal naive 24".into();
-        test.rows[4].0 = "moving average 24".into();
+        test.rows[2].0 = Contender::SeasonalNaive(24);
+        test.rows[4].0 = Contender::MovingAverage(24);
     }
     let mut quarterly = business.clone();
     quarterly.config.data = DataConfig::default();
@@ -992,6 +992,24 @@ fn more_networks_than_configured_are_refused() {
     assert!(
         err.to_string()
             .contains("holds 3 networks but its configuration says an ensemble of 1"),
+        "{err}"
+    );
+}
+
+/// The test scores a file keeps are read into their forecasters, so a row of a forecaster
+/// gruf does not know is refused by name rather than silently missing from every table.
+#[test]
+fn test_scores_of_an_unknown_forecaster_are_refused() {
+    let line = fixture(7).lines().nth(5).unwrap().to_string();
+    let meta = Meta::from_json(&line, Path::new("m.safetensors")).unwrap();
+    let test = meta.test.as_ref().unwrap();
+    assert_eq!(test.rows[0].0, Contender::Model);
+    assert!(test.get(Contender::Drift).is_some());
+    let bad = line.replacen("[\"drift\",", "[\"drift 3\",", 1);
+    assert_ne!(bad, line);
+    let err = Meta::from_json(&bad, Path::new("m.safetensors")).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown forecaster 'drift 3'"),
         "{err}"
     );
 }

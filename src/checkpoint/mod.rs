@@ -33,7 +33,7 @@ use crate::intervals::conformal::{self, Calibration, ErrorSet};
 use crate::intervals::Level;
 use crate::io::output::write_atomic;
 use crate::model::{param_shapes, Model, Weights};
-use crate::scores::Evaluation;
+use crate::scores::{Contender, Evaluation};
 use crate::series::csv::{Provenance, Series};
 use crate::train::EpochRecord;
 
@@ -281,7 +281,7 @@ impl Meta {
     /// `None` if neither is there.
     pub fn mase_scale(&self, member: &Member) -> Option<f64> {
         member.mase_scale.or_else(|| {
-            let naive = self.test.as_ref()?.get("naive")?;
+            let naive = self.test.as_ref()?.get(Contender::Naive)?;
             let scale = naive.mae / naive.mase;
             (scale.is_finite() && scale > 0.0 && !self.is_global()).then_some(scale)
         })

@@ -957,7 +957,7 @@ impl From<&Evaluation> for v3::Evaluation {
             rows: e
                 .rows
                 .iter()
-                .map(|(name, m)| (name.clone(), v3::Metrics::from(*m)))
+                .map(|(who, m)| (who.to_string(), v3::Metrics::from(*m)))
                 .collect(),
             calendar: e.calendar.map(v3::Calendar::from),
             season: e.season,
@@ -1453,8 +1453,13 @@ impl TryFrom<v3::Evaluation> for Evaluation {
             rows: e
                 .rows
                 .into_iter()
-                .map(|(name, m)| (name, Metrics::from(m)))
-                .collect(),
+                .map(|(name, m)| {
+                    let who = name
+                        .parse()
+                        .map_err(|e| format!("test scores: {e}: upgrade gruf, or retrain"))?;
+                    Ok((who, Metrics::from(m)))
+                })
+                .collect::<Result<_, String>>()?,
             calendar: e.calendar.map(Calendar::try_from).transpose()?,
             season: e.season,
         })

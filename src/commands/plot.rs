@@ -14,7 +14,7 @@ use crate::plot::{
     panel_title, panel_width, shade_color, GridData, GridLegend, GridPanel, ImageFormat, Line,
     PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
 };
-use crate::scores::{season_before, seasonal_naive, seasonal_name, Scoring};
+use crate::scores::{season_before, seasonal_naive, Contender, Scoring};
 use crate::series::calendar::Calendar;
 use crate::series::csv::Series;
 use crate::text::money;
@@ -178,13 +178,17 @@ impl One<'_> {
                 format!("last {}, in-sample (not held out)", cal.count(IN_SAMPLE))
             };
             title = format!("{title}: one-step forecasts over the {span}");
-            let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
+            let mae = |who: Contender| e.get(who).map_or(f64::NAN, |m| m.mae);
             let model = match meta.networks() {
                 1 => "model".to_string(),
                 n => format!("median of {n} networks"),
             };
-            model_label = format!("{model}, MAE {}", money(mae("model")));
-            naive_label = format!("naive ({}), MAE {}", cal.naive_words(), money(mae("naive")));
+            model_label = format!("{model}, MAE {}", money(mae(Contender::Model)));
+            naive_label = format!(
+                "naive ({}), MAE {}",
+                cal.naive_words(),
+                money(mae(Contender::Naive))
+            );
             if let (Some(m), Some(s)) = (season, e.seasonal()) {
                 naive_label.push_str(&format!(
                     "; seasonal naive ({}) MAE {}",
@@ -575,19 +579,13 @@ fn grid_panel(
     let baseline = season
         .and_then(|m| seasonal_naive(&series.values, origin, m, steps))
         .map_or_else(Vec::new, dated);
-    let mase = |name: &str| {
-        ahead
-            .rows
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, e)| e.mase)
-    };
-    let model = mase("model").unwrap_or(f64::NAN);
-    let rest = match season.and_then(|m| mase(&seasonal_name(m))) {
+    let mase = |who: Contender| ahead.get(who).map(|e| e.mase);
+    let model = mase(Contender::Model).unwrap_or(f64::NAN);
+    let rest = match season.and_then(|m| mase(Contender::SeasonalNaive(m))) {
         Some(s) => format!(": MASE model {model:.2}, seasonal naive {s:.2}"),
         None => format!(
             ": MASE model {model:.2}, naive {:.2}",
-            mase("naive").unwrap_or(f64::NAN)
+            mase(Contender::Naive).unwrap_or(f64::NAN)
         ),
     };
     GridPanel {
