@@ -75,7 +75,8 @@ fn model_beats_naive_by_half_on_structured_data() {
             gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
             featurizer,
             Device::Cpu,
-        );
+        )
+        .unwrap();
         let scoring = Scoring {
             mase_scale: naive_scale(&series.values[..split.fit_end()]),
             season: series.calendar.season(),

@@ -165,7 +165,7 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
     let ckpt = Checkpoint::load(&dir.path().join("gruf-model.safetensors"), &Device::Cpu).unwrap();
     let meta = &ckpt.meta;
     let forecaster = ckpt.forecaster(&Device::Cpu).unwrap();
-    let featurizer = &forecaster.featurizer;
+    let featurizer = forecaster.featurizer();
     let names: Vec<&str> = featurizer.inputs.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["Volume", "range"]);
     assert_eq!((meta.model().features, featurizer.horizon), (3, 2));
@@ -216,7 +216,8 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
         .iter()
         .map(|r| r["forecast"].as_f64().unwrap())
         .collect();
-    let refitted = Forecaster::new(ckpt.model().unwrap(), prepared.featurizer, Device::Cpu);
+    let refitted =
+        Forecaster::new(ckpt.model().unwrap(), prepared.featurizer, Device::Cpu).unwrap();
     let want = refitted.recursive(series, 2).unwrap();
     assert_eq!(want.len(), 2);
     assert_eq!(printed, want);

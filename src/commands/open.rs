@@ -392,7 +392,7 @@ impl Opened {
             &whose(&named.id),
             &member.scaler,
             &series.values,
-            forecaster.featurizer.window,
+            forecaster.featurizer().window,
         );
         Ok(forecaster)
     }

@@ -300,11 +300,7 @@ impl One<'_> {
     /// point (where the fan has no width) as far as the calibration reaches.
     fn fan(&self, forecast: &[(i64, f64)]) -> anyhow::Result<Vec<Shade>> {
         let (series, forecaster) = (self.series, self.forecaster);
-        let Some(calibration) = forecaster
-            .calibration
-            .as_ref()
-            .filter(|_| !self.levels.is_empty())
-        else {
+        let Some(calibration) = forecaster.calibration().filter(|_| !self.levels.is_empty()) else {
             return Ok(Vec::new());
         };
         // `forecast` starts at the last true point; the fan goes as far as every level is
@@ -346,8 +342,8 @@ fn strength(l: usize, n: usize) -> f64 {
 /// The steps of forecast drawn: `--steps`, but no more than the horizon of a model with
 /// covariates (their future is unknown), said in a note.
 fn forecast_steps(forecaster: &Forecaster, cal: Calendar, days: u32) -> usize {
-    let k = forecaster.featurizer.horizon;
-    if forecaster.featurizer.has_covariates() && days as usize > k {
+    let k = forecaster.featurizer().horizon;
+    if forecaster.featurizer().has_covariates() && days as usize > k {
         note(&format!(
             "this model reads --inputs: the forecast drawn stops at its horizon, {}",
             cal.count(k)
@@ -373,7 +369,7 @@ fn past_the_end(
 
 /// How the forecast past the end was made, for its legend entry.
 fn forecast_words(forecaster: &Forecaster, cal: Calendar, steps: usize) -> String {
-    match forecaster.featurizer.horizon {
+    match forecaster.featurizer().horizon {
         1 => format!("recursive forecast, {}", cal.count(steps)),
         k if steps <= k => format!("direct forecast, {}", cal.count(steps)),
         k => format!("forecast in blocks of {k}, {}", cal.count(steps)),
@@ -609,7 +605,7 @@ fn with_bands(
     series: &Series,
     level: Level,
 ) -> anyhow::Result<GridPanel> {
-    let Some(calibration) = &forecaster.calibration else {
+    let Some(calibration) = forecaster.calibration() else {
         return Ok(panel);
     };
     let reach = calibration.reach(usize::MAX, &[level]);

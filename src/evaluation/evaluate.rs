@@ -182,8 +182,8 @@ pub fn horizon_errors<'a>(
     let columns = columns.into();
     let values = columns.values;
     let mut steps = steps.min(values.len().saturating_sub(origins.start));
-    if forecaster.featurizer.has_covariates() {
-        steps = steps.min(forecaster.featurizer.horizon);
+    if forecaster.featurizer().has_covariates() {
+        steps = steps.min(forecaster.featurizer().horizon);
     }
     let origins: Vec<usize> = origins.collect();
     let paths = forecaster.paths(columns, &origins, steps)?;
@@ -209,7 +209,7 @@ pub fn horizon_errors<'a>(
             naive_mae: naive / n,
             seasonal_naive_mae: season.map(|_| seasonal / n),
             origins: n as usize,
-            direct: h <= forecaster.featurizer.horizon,
+            direct: h <= forecaster.featurizer().horizon,
         });
     }
     Ok(rows)
