@@ -24,7 +24,7 @@ pub struct Cli {
 
 const EXAMPLES: &str = "Examples:
   gruf train --csv BTC-USD.csv     train the seed model, report test accuracy, save it
-  gruf predict --days 7            forecast the next 7 steps (days here) from the saved model
+  gruf predict --steps 7           forecast the next 7 steps (days here) from the saved model
   gruf plot                        write gruf-plot.png (test predictions, forecast, losses)
   gruf train --csv BTC-USD.csv --config configs/quick.toml   a small model in seconds
   gruf compare --csv BTC-USD.csv --config configs/quick.toml GRU, LSTM and RNN over 3 seeds";
@@ -283,8 +283,8 @@ pub struct TrainOptions {
 
     /// Hold out the last N values (steps of the series: days, hours, …) for testing;
     /// 0 trains on everything [default: 365].
-    #[arg(long, visible_alias = "test-size", value_name = "N")]
-    pub test_days: Option<usize>,
+    #[arg(long, visible_alias = "test-days", value_name = "N")]
+    pub test_size: Option<usize>,
 
     /// Share of the pre-test windows (the latest) used for validation [default: 0.1].
     #[arg(long, value_name = "F")]
@@ -342,8 +342,8 @@ impl TrainOptions {
                 lr: self.lr,
                 patience: self.patience,
                 clip_norm: self.clip_norm,
-                test_days: self.test_days,
-                test_size: None,
+                test_days: None,
+                test_size: self.test_size,
                 val_fraction: self.val_fraction,
                 recent_windows: self.recent_windows,
                 ensemble: self.ensemble,
@@ -549,8 +549,8 @@ pub struct PredictArgs {
     pub source: Source,
 
     /// Steps to forecast, in the series' own unit (days, hours, business days, months), 1 to 3650.
-    #[arg(long, visible_alias = "steps", value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub days: u32,
+    #[arg(long, visible_alias = "days", value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub steps: u32,
 
     /// Adds a prediction interval at this level (between 0 and 1; repeatable:
     /// --interval 0.8 --interval 0.95) as lower_80/upper_80 columns. Calibrated on the
@@ -631,8 +631,8 @@ pub struct PlotArgs {
     /// Steps of forecast drawn past the end of the data (days, hours, …), 1 to 3650
     /// [default: the model's horizon when it predicts several steps at once, else the
     /// length of its held-out part, else 30].
-    #[arg(long, visible_alias = "steps", value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub days: Option<u32>,
+    #[arg(long, visible_alias = "days", value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub steps: Option<u32>,
 
     /// Draw only the last N steps of the data before the forecast (1 to 1000000)
     /// [default: the held-out part, or the recent past].

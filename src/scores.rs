@@ -115,6 +115,68 @@ pub fn season_left_out(m: usize, first: usize, calendar: Calendar) -> String {
     )
 }
 
+/// Who made a scored point forecast: the model, or one of the baselines every model must
+/// beat. Rows of scores are keyed by it; its [`Display`](std::fmt::Display) form ("model",
+/// "naive", "seasonal naive 24", "drift", "moving average 7") is what tables, CSV, JSON and
+/// model files show, and [`FromStr`](std::str::FromStr) reads that form back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Contender {
+    /// The trained network (or an ensemble's median).
+    Model,
+    /// The last known value, held flat.
+    Naive,
+    /// The value one season (this many steps) before.
+    SeasonalNaive(usize),
+    /// The last value plus the mean change since the first value.
+    Drift,
+    /// The mean of the last this many values.
+    MovingAverage(usize),
+}
+
+impl std::fmt::Display for Contender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so that tables' widths (`{:<19}`) apply.
+        match self {
+            Contender::Model => f.pad("model"),
+            Contender::Naive => f.pad("naive"),
+            Contender::SeasonalNaive(m) => f.pad(&format!("seasonal naive {m}")),
+            Contender::Drift => f.pad("drift"),
+            Contender::MovingAverage(n) => f.pad(&format!("moving average {n}")),
+        }
+    }
+}
+
+impl std::str::FromStr for Contender {
+    type Err = String;
+
+    /// Reads the [`Display`](std::fmt::Display) form back (a row name in a model file).
+    fn from_str(s: &str) -> Result<Contender, String> {
+        let steps = |rest: &str| rest.parse::<usize>().ok();
+        let found = match s {
+            "model" => Some(Contender::Model),
+            "naive" => Some(Contender::Naive),
+            "drift" => Some(Contender::Drift),
+            _ => None,
+        };
+        found
+            .or_else(|| steps(s.strip_prefix("seasonal naive ")?).map(Contender::SeasonalNaive))
+            .or_else(|| steps(s.strip_prefix("moving average ")?).map(Contender::MovingAverage))
+            .ok_or_else(|| {
+                format!(
+                    "unknown forecaster '{s}' (known: model, naive, seasonal naive N, drift, \
+                     moving average N)"
+                )
+            })
+    }
+}
+
+/// Serialised as its display string, as gruf has always written row names.
+impl Serialize for Contender {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Every forecaster's errors over one span, model first, then the baselines. Serialised
 /// for JSON on stdout (`evaluate`, `backtest`); the model file spells it with its own
 /// record.
@@ -127,8 +189,9 @@ pub struct Evaluation {
     pub last_date: String,
     /// True when the span was held out from training (the test part or newer data).
     pub held_out: bool,
-    /// `(name, metrics)`: "model", "naive", "seasonal naive 24", "drift", "moving average 24".
-    pub rows: Vec<(String, Metrics)>,
+    /// The model first, then the baselines: naive, seasonal naive (with a season), drift,
+    /// moving average.
+    pub rows: Vec<(Contender, Metrics)>,
     /// The series' calendar, for wording (`None` in files written by gruf 1.0: daily).
     pub calendar: Option<Calendar>,
     /// The seasonal naive baseline's period, if it has one.
@@ -136,19 +199,16 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    pub fn get(&self, name: &str) -> Option<&Metrics> {
-        self.rows.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    /// The row of `who`, if it was scored.
+    pub fn get(&self, who: Contender) -> Option<&Metrics> {
+        self.rows.iter().find(|(c, _)| *c == who).map(|(_, m)| m)
     }
 
     /// The seasonal naive baseline's row, if there is one.
     pub fn seasonal(&self) -> Option<&Metrics> {
-        self.season.and_then(|m| self.get(&seasonal_name(m)))
+        self.season
+            .and_then(|m| self.get(Contender::SeasonalNaive(m)))
     }
-}
-
-/// The row name of the seasonal naive baseline with period `m`.
-pub fn seasonal_name(m: usize) -> String {
-    format!("seasonal naive {m}")
 }
 
 /// One forecast of a whole held-out part from its origin, scored as forecasting
@@ -161,7 +221,14 @@ pub struct Ahead {
     pub steps: usize,
     /// The season the MASE is scaled by (1: the naive forecast's error).
     pub m: usize,
-    pub rows: Vec<(String, AheadError)>,
+    pub rows: Vec<(Contender, AheadError)>,
+}
+
+impl Ahead {
+    /// The errors of `who`, if it was scored.
+    pub fn get(&self, who: Contender) -> Option<AheadError> {
+        self.rows.iter().find(|(c, _)| *c == who).map(|&(_, e)| e)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -217,11 +284,13 @@ pub fn score_ahead(values: &[f64], origin: usize, path: &[f64], season: Option<u
         }
     };
     let mut rows = vec![
-        ("model".to_string(), score(path)),
-        ("naive".to_string(), score(&vec![values[origin - 1]; steps])),
+        (Contender::Model, score(path)),
+        (Contender::Naive, score(&vec![values[origin - 1]; steps])),
     ];
-    if let Some(repeated) = season.and_then(|m| seasonal_naive(values, origin, m, steps)) {
-        rows.push((seasonal_name(season.unwrap_or(1)), score(&repeated)));
+    if let Some(m) = season {
+        if let Some(repeated) = seasonal_naive(values, origin, m, steps) {
+            rows.push((Contender::SeasonalNaive(m), score(&repeated)));
+        }
     }
     Ahead { steps, m, rows }
 }
@@ -240,7 +309,7 @@ pub fn seasonal_naive(values: &[f64], origin: usize, m: usize, steps: usize) -> 
 /// One forecaster's scores of the held-out parts forecast in one go, averaged over series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PooledAhead {
-    pub forecaster: String,
+    pub forecaster: Contender,
     pub smape: f64,
     pub mase: f64,
     /// Series where the model's MASE is lower than this forecaster's (`None` for the model).
@@ -256,22 +325,21 @@ pub fn pool_ahead(scores: &[Ahead]) -> Vec<PooledAhead> {
     let Some(first) = scores.first() else {
         return Vec::new();
     };
-    let get = |a: &Ahead, name: &str| a.rows.iter().find(|(n, _)| n == name).map(|(_, e)| *e);
     first
         .rows
         .iter()
-        .map(|(name, _)| {
-            let found: Vec<AheadError> = scores.iter().filter_map(|a| get(a, name)).collect();
+        .map(|&(who, _)| {
+            let found: Vec<AheadError> = scores.iter().filter_map(|a| a.get(who)).collect();
             let n = found.len().max(1) as f64;
             let better = scores
                 .iter()
-                .filter(|a| matches!((get(a, "model"), get(a, name)), (Some(m), Some(b)) if m.mase < b.mase))
+                .filter(|a| matches!((a.get(Contender::Model), a.get(who)), (Some(m), Some(b)) if m.mase < b.mase))
                 .count();
             PooledAhead {
-                forecaster: name.clone(),
+                forecaster: who,
                 smape: found.iter().map(|e| e.smape).sum::<f64>() / n,
                 mase: found.iter().map(|e| e.mase).sum::<f64>() / n,
-                model_better: (name != "model").then_some(better),
+                model_better: (who != Contender::Model).then_some(better),
                 series: found.len(),
             }
         })
@@ -334,9 +402,16 @@ pub struct Pooled {
     pub rows: Vec<PooledRow>,
 }
 
+impl Pooled {
+    /// The row of `who`, if any series scored it.
+    pub fn get(&self, who: Contender) -> Option<&PooledRow> {
+        self.rows.iter().find(|r| r.forecaster == who)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PooledRow {
-    pub forecaster: String,
+    pub forecaster: Contender,
     pub mase: f64,
     pub smape: f64,
     /// Series where the model's MASE is lower than this forecaster's (`None` for the model).
@@ -348,15 +423,15 @@ pub struct PooledRow {
 /// Pools `evaluations` (one per series; none empty). A forecaster is averaged over the
 /// series that have a row for it.
 pub fn pool(evaluations: &[&Evaluation]) -> Pooled {
-    let names: Vec<&str> = evaluations.first().map_or(Vec::new(), |e| {
-        e.rows.iter().map(|(n, _)| n.as_str()).collect()
-    });
-    let rows = names
-        .iter()
-        .map(|&name| {
+    let contenders: Vec<Contender> = evaluations
+        .first()
+        .map_or(Vec::new(), |e| e.rows.iter().map(|&(c, _)| c).collect());
+    let rows = contenders
+        .into_iter()
+        .map(|who| {
             let (mut mase, mut smape, mut better, mut n) = (0.0, 0.0, 0usize, 0usize);
             for e in evaluations {
-                let (Some(m), Some(model)) = (e.get(name), e.get("model")) else {
+                let (Some(m), Some(model)) = (e.get(who), e.get(Contender::Model)) else {
                     continue;
                 };
                 mase += m.mase;
@@ -366,10 +441,10 @@ pub fn pool(evaluations: &[&Evaluation]) -> Pooled {
             }
             let n_f = n.max(1) as f64;
             PooledRow {
-                forecaster: name.to_string(),
+                forecaster: who,
                 mase: mase / n_f,
                 smape: smape / n_f,
-                model_better: (name != "model").then_some(better),
+                model_better: (who != Contender::Model).then_some(better),
                 series: n,
             }
         })
@@ -412,6 +487,41 @@ mod tests {
         );
         assert_eq!(seasonal_naive(&values, 3, 3, 2), Some(vec![1.0, 2.0]));
         assert_eq!(seasonal_naive(&values, 2, 3, 2), None);
+    }
+
+    #[test]
+    fn contenders_read_back_what_they_display() {
+        let all = [
+            Contender::Model,
+            Contender::Naive,
+            Contender::SeasonalNaive(24),
+            Contender::Drift,
+            Contender::MovingAverage(7),
+        ];
+        let names: Vec<String> = all.iter().map(Contender::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "model",
+                "naive",
+                "seasonal naive 24",
+                "drift",
+                "moving average 7"
+            ]
+        );
+        assert_eq!(format!("[{:<8}]", Contender::Drift), "[drift   ]");
+        assert_eq!(
+            format!("[{:>9}]", Contender::MovingAverage(7)),
+            "[moving average 7]"
+        );
+        for (c, name) in all.iter().zip(&names) {
+            assert_eq!(name.parse::<Contender>(), Ok(*c));
+            assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{name}\""));
+        }
+        for bad in ["Model", "seasonal naive", "moving average x", "naive 7", ""] {
+            let err = bad.parse::<Contender>().unwrap_err();
+            assert!(err.contains(&format!("'{bad}'")), "{err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::features::scaler::Scaler;
 use crate::features::split::Split;
 use crate::features::Input;
 use crate::intervals::conformal::Calibration;
-use crate::scores::Evaluation;
+use crate::scores::{Contender, Evaluation};
 use crate::series::{Provenance, Series};
 use crate::train::EpochRecord;
 
@@ -48,7 +48,7 @@ pub struct Meta {
     pub stopped_early: bool,
     /// `(epoch, batch)` where the user interrupted training (Ctrl-C), if they did.
     pub interrupted: Option<(usize, usize)>,
-    /// `None` when trained with `--test-days 0`.
+    /// `None` when trained with `--test-size 0`.
     pub test: Option<Evaluation>,
     /// An ensemble's networks after the first, in order; empty for a single network.
     /// Network `i` (from 1) has its tensors under
@@ -203,7 +203,7 @@ impl Meta {
     /// `None` if neither is there.
     pub fn mase_scale(&self, member: &Member) -> Option<f64> {
         member.mase_scale.or_else(|| {
-            let naive = self.test.as_ref()?.get("naive")?;
+            let naive = self.test.as_ref()?.get(Contender::Naive)?;
             let scale = naive.mae / naive.mase;
             (scale.is_finite() && scale > 0.0 && !self.is_global()).then_some(scale)
         })

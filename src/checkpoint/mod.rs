@@ -190,12 +190,8 @@ impl Checkpoint {
     /// The network (or an ensemble's networks) with `member`'s stored transforms, ready to
     /// predict its series on `device`.
     pub fn forecaster_for(&self, member: &Member, device: &Device) -> anyhow::Result<Forecaster> {
-        Ok(Forecaster {
-            models: self.models()?,
-            featurizer: self.featurizer(member),
-            device: device.clone(),
-            calibration: self.meta.calibration.clone(),
-        })
+        Forecaster::ensemble(self.models()?, self.featurizer(member), device.clone())?
+            .calibrated(self.meta.calibration.clone())
     }
 
     /// Calibrates the intervals ([`crate::intervals::conformal`]) on each member's validation part:

@@ -358,16 +358,13 @@ impl Trainer<'_> {
             .into_iter()
             .map(|p| {
                 p.map(|Prepared { split, featurizer }| {
-                    let forecaster = Forecaster {
-                        models: models.clone(),
-                        featurizer,
-                        device: device.clone(),
-                        calibration: None,
-                    };
-                    (forecaster, split.fit_end(), split.val)
+                    let forecaster =
+                        Forecaster::ensemble(models.clone(), featurizer, device.clone())?;
+                    Ok((forecaster, split.fit_end(), split.val))
                 })
+                .transpose()
             })
-            .collect();
+            .collect::<anyhow::Result<_>>()?;
         let parts: Vec<crate::forecast::calibrate::Part<'_>> = (kept.iter().zip(&forecasters))
             .filter_map(|(s, f)| {
                 let (forecaster, _, val) = f.as_ref()?;
@@ -384,12 +381,12 @@ impl Trainer<'_> {
         Ok(Some(
             (forecasters.into_iter())
                 .map(|f| {
-                    f.map(|(mut forecaster, fit_end, _)| {
-                        forecaster.calibration = calibration.clone();
-                        (forecaster, fit_end)
+                    f.map(|(forecaster, fit_end, _)| {
+                        Ok((forecaster.calibrated(calibration.clone())?, fit_end))
                     })
+                    .transpose()
                 })
-                .collect(),
+                .collect::<anyhow::Result<_>>()?,
         ))
     }
 }
@@ -425,7 +422,7 @@ fn score_fold(
     let ahead = Some(part.in_one_go(forecaster, series)?.ahead);
     // A model that predicts K > 1 steps at once is scored at every one of them, from
     // each origin of the fold (targets past the fold's end are still in the data).
-    let k = forecaster.featurizer.horizon;
+    let k = forecaster.featurizer().horizon;
     let horizons = if k > 1 {
         crate::evaluation::evaluate::horizon_errors(forecaster, series, span.clone(), k, s.season)?
     } else {
@@ -492,7 +489,7 @@ fn fold_intervals(
     noted: &mut bool,
     scale: f64,
 ) -> anyhow::Result<Option<Coverage>> {
-    let Some(calibration) = &forecaster.calibration else {
+    let Some(calibration) = forecaster.calibration() else {
         return Ok(None);
     };
     let levels = super::calibrated_levels(calibration, asked, |level, _| {

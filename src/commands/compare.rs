@@ -20,7 +20,7 @@ use crate::error::GrufError;
 use crate::evaluation::compare::{Comparison, HeldOut, Measure, Run};
 use crate::io::output::{check_writable, print, write_atomic};
 use crate::plot::{CompareData, ImageFormat, Line};
-use crate::scores::Evaluation;
+use crate::scores::{Contender, Evaluation};
 use crate::series::panel::natural_cmp;
 use crate::train::progress::Runs;
 
@@ -298,7 +298,7 @@ fn held_out(training: &Training, scored: &Scored) -> anyhow::Result<HeldOut> {
     let calendar = training.series[0].named.loaded.series.calendar;
     let held_out = match (&scored.pooled, &meta.test) {
         (Some(pooled), _) => HeldOut::pooled(calendar, pooled),
-        (None, Some(test)) => test.get("naive").map(|naive| HeldOut {
+        (None, Some(test)) => test.get(Contender::Naive).map(|naive| HeldOut {
             calendar,
             measure: Measure::Mae,
             series: 1,
@@ -343,7 +343,7 @@ fn picture(
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("internal: series '{id}' was not scored"))
     };
-    let mae = |e: &Evaluation, name: &str| e.get(name).map_or(f64::NAN, |m| m.mae);
+    let mae = |e: &Evaluation, who: Contender| e.get(who).map_or(f64::NAN, |m| m.mae);
     let first = scores(&trained[0])?;
     let series = &one.named.loaded.series;
     let cal = series.calendar;
@@ -369,7 +369,7 @@ fn picture(
             "{}, seed {} (lowest validation loss), MAE {}",
             summary.cell.label(),
             summary.best_seed,
-            crate::text::money(mae(&scores(scored)?, "model"))
+            crate::text::money(mae(&scores(scored)?, Contender::Model))
         );
         cells.push((
             summary.cell,
@@ -405,7 +405,7 @@ fn picture(
             label: format!(
                 "naive ({}), MAE {}",
                 cal.naive_words(),
-                crate::text::money(mae(&first, "naive"))
+                crate::text::money(mae(&first, Contender::Naive))
             ),
             points: points(series.values[start - 1..end - 1].to_vec()),
         },

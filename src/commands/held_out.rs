@@ -117,8 +117,8 @@ impl<'a> Part<'a> {
     /// part alike).
     pub fn in_one_go(&self, forecaster: &Forecaster, series: &Series) -> anyhow::Result<InOneGo> {
         let mut steps = self.end - self.origin;
-        if forecaster.featurizer.has_covariates() {
-            steps = steps.min(forecaster.featurizer.horizon);
+        if forecaster.featurizer().has_covariates() {
+            steps = steps.min(forecaster.featurizer().horizon);
         }
         let path = forecaster.paths(series, &[self.origin], steps)?.remove(0);
         let ahead = score_ahead(&series.values, self.origin, &path, self.season);

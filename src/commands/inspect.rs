@@ -56,10 +56,10 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<()> {
     let end = window_end(series, forecaster.lookback(), at, date_format, file)?;
     let mut xs = Vec::new();
     forecaster
-        .featurizer
+        .featurizer()
         .encode_at(Columns::from(series), end, &mut xs);
-    let traces = forecaster.models[0].trace(&xs)?;
-    let window = forecaster.featurizer.window;
+    let traces = forecaster.models()[0].trace(&xs)?;
+    let window = forecaster.featurizer().window;
     let what = id.map_or_else(
         || {
             file.file_name()

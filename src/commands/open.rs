@@ -393,7 +393,7 @@ impl Opened {
             &whose(&named.id),
             &member.scaler,
             &series.values,
-            forecaster.featurizer.window,
+            forecaster.featurizer().window,
         );
         Ok(forecaster)
     }

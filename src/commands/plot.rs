@@ -14,7 +14,7 @@ use crate::plot::{
     panel_title, panel_width, shade_color, GridData, GridLegend, GridPanel, ImageFormat, Line,
     PlotData, Shade, FORECAST, MODEL, MOST_PANELS,
 };
-use crate::scores::{season_before, seasonal_naive, seasonal_name, Scoring};
+use crate::scores::{season_before, seasonal_naive, Contender, Scoring};
 use crate::series::calendar::Calendar;
 use crate::series::Series;
 use crate::text::money;
@@ -28,7 +28,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     let format = ImageFormat::from_path(&args.out)?;
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
-    let days = args.days.unwrap_or_else(|| default_steps(&stored.meta));
+    let days = args.steps.unwrap_or_else(|| default_steps(&stored.meta));
     let opened = Opened::open(&args.source, stored)?;
     let subjects = opened.subjects(&args.source.series, &device)?;
     let image = match subjects.as_slice() {
@@ -67,7 +67,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The steps of forecast drawn without `--days`: the model's horizon when it predicts
+/// The steps of forecast drawn without `--steps`: the model's horizon when it predicts
 /// several steps at once, else as many as it held out (the picture then shows as much
 /// future as it shows held-out past), else 30.
 fn default_steps(meta: &Meta) -> u32 {
@@ -178,13 +178,17 @@ impl One<'_> {
                 format!("last {}, in-sample (not held out)", cal.count(IN_SAMPLE))
             };
             title = format!("{title}: one-step forecasts over the {span}");
-            let mae = |n: &str| e.get(n).map_or(f64::NAN, |m| m.mae);
+            let mae = |who: Contender| e.get(who).map_or(f64::NAN, |m| m.mae);
             let model = match meta.networks() {
                 1 => "model".to_string(),
                 n => format!("median of {n} networks"),
             };
-            model_label = format!("{model}, MAE {}", money(mae("model")));
-            naive_label = format!("naive ({}), MAE {}", cal.naive_words(), money(mae("naive")));
+            model_label = format!("{model}, MAE {}", money(mae(Contender::Model)));
+            naive_label = format!(
+                "naive ({}), MAE {}",
+                cal.naive_words(),
+                money(mae(Contender::Naive))
+            );
             if let (Some(m), Some(s)) = (season, e.seasonal()) {
                 naive_label.push_str(&format!(
                     "; seasonal naive ({}) MAE {}",
@@ -296,11 +300,7 @@ impl One<'_> {
     /// point (where the fan has no width) as far as the calibration reaches.
     fn fan(&self, forecast: &[(i64, f64)]) -> anyhow::Result<Vec<Shade>> {
         let (series, forecaster) = (self.series, self.forecaster);
-        let Some(calibration) = forecaster
-            .calibration
-            .as_ref()
-            .filter(|_| !self.levels.is_empty())
-        else {
+        let Some(calibration) = forecaster.calibration().filter(|_| !self.levels.is_empty()) else {
             return Ok(Vec::new());
         };
         // `forecast` starts at the last true point; the fan goes as far as every level is
@@ -339,11 +339,11 @@ fn strength(l: usize, n: usize) -> f64 {
     0.18 + 0.22 * (n - 1 - l) as f64 / (n.max(2) - 1) as f64
 }
 
-/// The steps of forecast drawn: `--days`, but no more than the horizon of a model with
+/// The steps of forecast drawn: `--steps`, but no more than the horizon of a model with
 /// covariates (their future is unknown), said in a note.
 fn forecast_steps(forecaster: &Forecaster, cal: Calendar, days: u32) -> usize {
-    let k = forecaster.featurizer.horizon;
-    if forecaster.featurizer.has_covariates() && days as usize > k {
+    let k = forecaster.featurizer().horizon;
+    if forecaster.featurizer().has_covariates() && days as usize > k {
         note(&format!(
             "this model reads --inputs: the forecast drawn stops at its horizon, {}",
             cal.count(k)
@@ -369,7 +369,7 @@ fn past_the_end(
 
 /// How the forecast past the end was made, for its legend entry.
 fn forecast_words(forecaster: &Forecaster, cal: Calendar, steps: usize) -> String {
-    match forecaster.featurizer.horizon {
+    match forecaster.featurizer().horizon {
         1 => format!("recursive forecast, {}", cal.count(steps)),
         k if steps <= k => format!("direct forecast, {}", cal.count(steps)),
         k => format!("forecast in blocks of {k}, {}", cal.count(steps)),
@@ -575,19 +575,13 @@ fn grid_panel(
     let baseline = season
         .and_then(|m| seasonal_naive(&series.values, origin, m, steps))
         .map_or_else(Vec::new, dated);
-    let mase = |name: &str| {
-        ahead
-            .rows
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, e)| e.mase)
-    };
-    let model = mase("model").unwrap_or(f64::NAN);
-    let rest = match season.and_then(|m| mase(&seasonal_name(m))) {
+    let mase = |who: Contender| ahead.get(who).map(|e| e.mase);
+    let model = mase(Contender::Model).unwrap_or(f64::NAN);
+    let rest = match season.and_then(|m| mase(Contender::SeasonalNaive(m))) {
         Some(s) => format!(": MASE model {model:.2}, seasonal naive {s:.2}"),
         None => format!(
             ": MASE model {model:.2}, naive {:.2}",
-            mase("naive").unwrap_or(f64::NAN)
+            mase(Contender::Naive).unwrap_or(f64::NAN)
         ),
     };
     GridPanel {
@@ -611,7 +605,7 @@ fn with_bands(
     series: &Series,
     level: Level,
 ) -> anyhow::Result<GridPanel> {
-    let Some(calibration) = &forecaster.calibration else {
+    let Some(calibration) = forecaster.calibration() else {
         return Ok(panel);
     };
     let reach = calibration.reach(usize::MAX, &[level]);

@@ -18,7 +18,7 @@ use super::{device, note, renderer, sampling};
 pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
-    check_steps(&stored.meta, args.days as usize)?;
+    check_steps(&stored.meta, args.steps as usize)?;
     let levels = levels(&args.interval);
     if args.samples.is_some() && levels.is_empty() {
         return Err(GrufError::usage(
@@ -32,7 +32,7 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
         None => check_intervals(
             &args.source.model,
             &stored.meta,
-            args.days as usize,
+            args.steps as usize,
             &levels,
         )?,
         Some(s) => note(&format!(
@@ -53,7 +53,7 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
             &subject.forecaster,
             subject.series(),
             column,
-            args.days as usize,
+            args.steps as usize,
             &levels,
             sampling,
         )?;
@@ -130,7 +130,7 @@ fn check_steps(meta: &Meta, steps: usize) -> Result<(), GrufError> {
         return Ok(());
     }
     Err(GrufError::usage(format!(
-        "--days {steps}: this model reads --inputs ({}), whose future is unknown, so it forecasts at most its horizon of {k}; pass --days {k} or less, or train with a larger --horizon",
+        "--steps {steps}: this model reads --inputs ({}), whose future is unknown, so it forecasts at most its horizon of {k}; pass --steps {k} or less, or train with a larger --horizon",
         inputs
             .iter()
             .map(|i| i.name.as_str())

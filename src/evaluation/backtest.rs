@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::evaluation::coverage::Coverage;
 
 use crate::evaluation::evaluate::{PanelScores, SeriesScores};
-use crate::scores::HorizonError;
+use crate::scores::{Contender, HorizonError};
 
 /// The last `span` of `len` values cut into `folds` consecutive ranges of near-equal size,
 /// in time order. `Err` says why it cannot be done, for the caller to word.
@@ -137,7 +137,7 @@ pub struct Summary {
     /// `(forecaster, MAE over all folds)`, model first: each fold weighted by the targets it
     /// scored, so the total is the MAE over every target of the span (of one series: MAEs
     /// of series on different scales do not add up).
-    pub totals: Vec<(String, f64)>,
+    pub totals: Vec<(Contender, f64)>,
     /// Errors at each horizon over all folds (and series, scaled as in [`Fold::horizons`]),
     /// each weighted by its origins at that horizon (empty for one-step models).
     pub horizons: Vec<HorizonError>,
@@ -152,20 +152,20 @@ impl Summary {
     pub fn new(folds: Vec<Fold>) -> Summary {
         let each = || folds.iter().flat_map(|f| f.series.iter());
         let n: usize = each().map(|s| s.scores.one_step.n).sum();
-        let names = each()
+        let contenders = each()
             .next()
-            .map(|s| s.scores.one_step.rows.iter().map(|(name, _)| name.clone()))
+            .map(|s| s.scores.one_step.rows.iter().map(|&(who, _)| who))
             .into_iter()
             .flatten();
-        let totals = names
-            .map(|name| {
+        let totals = contenders
+            .map(|who| {
                 let sum: f64 = each()
                     .map(|s| {
                         let e = &s.scores.one_step;
-                        e.get(&name).map_or(f64::NAN, |m| m.mae) * e.n as f64
+                        e.get(who).map_or(f64::NAN, |m| m.mae) * e.n as f64
                     })
                     .sum();
-                (name, sum / n as f64)
+                (who, sum / n as f64)
             })
             .collect();
         let named = folds.iter().any(|f| is_named(&f.series));
@@ -191,17 +191,17 @@ impl Summary {
     }
 
     /// A forecaster's MAE over all folds (NaN if there is no such forecaster).
-    pub fn total(&self, name: &str) -> f64 {
+    pub fn total(&self, who: Contender) -> f64 {
         self.totals
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(c, _)| *c == who)
             .map_or(f64::NAN, |t| t.1)
     }
 
     /// The seasonal naive baseline's period and MAE over all folds, if it was scored.
     pub fn seasonal(&self) -> Option<(usize, f64)> {
         let m = self.folds.first()?.only().scores.one_step.season?;
-        Some((m, self.total(&crate::scores::seasonal_name(m))))
+        Some((m, self.total(Contender::SeasonalNaive(m))))
     }
 }
 
@@ -261,7 +261,7 @@ mod tests {
                     last_date: String::new(),
                     held_out: true,
                     rows: vec![(
-                        "model".into(),
+                        Contender::Model,
                         Metrics {
                             mae,
                             rmse: mae,
@@ -296,8 +296,8 @@ mod tests {
         let s = Summary::new(vec![fold(10, 1.0).unwrap(), fold(30, 3.0).unwrap()]);
         assert!(!s.named());
         assert_eq!(s.n, 40);
-        assert_eq!(s.total("model"), 2.5);
-        assert!(s.total("naive").is_nan());
+        assert_eq!(s.total(Contender::Model), 2.5);
+        assert!(s.total(Contender::Naive).is_nan());
         assert_eq!(s.seasonal(), None);
         // One series' horizon errors stay in its units.
         assert_eq!(s.folds[0].horizons[0].model_mae, 1.0);

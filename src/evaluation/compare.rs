@@ -21,6 +21,7 @@
 use crate::checkpoint::Meta;
 use crate::config::Cell;
 use crate::evaluation::evaluate::PanelScores;
+use crate::scores::Contender;
 use crate::series::calendar::Calendar;
 use crate::text::money;
 
@@ -73,9 +74,8 @@ pub struct Pooled {
 impl Pooled {
     /// The model's pooled scores in `scores`.
     pub fn of(scores: &PanelScores) -> Option<Pooled> {
-        let model = |name: &str| name == "model";
-        let one = scores.one_step.rows.iter().find(|r| model(&r.forecaster))?;
-        let ahead = scores.ahead.iter().find(|r| model(&r.forecaster));
+        let one = scores.one_step.get(Contender::Model)?;
+        let ahead = (scores.ahead.iter()).find(|r| r.forecaster == Contender::Model);
         Some(Pooled {
             smape: one.smape,
             ahead_smape: ahead.map(|r| r.smape),
@@ -153,19 +153,13 @@ impl Run {
             val_loss: kept.val_loss,
             val_rmse: kept.val_rmse,
             test: match scores {
-                Some(s) => {
-                    s.one_step
-                        .rows
-                        .iter()
-                        .find(|r| r.forecaster == "model")?
-                        .mase
-                }
-                None => meta.test.as_ref()?.get("model")?.mae,
+                Some(s) => s.one_step.get(Contender::Model)?.mase,
+                None => meta.test.as_ref()?.get(Contender::Model)?.mae,
             },
             pooled: scores.and_then(Pooled::of),
             series: (scores.iter())
                 .flat_map(|s| s.series.iter())
-                .filter_map(|s| Some((s.id.clone(), s.one_step.get("model")?.mase)))
+                .filter_map(|s| Some((s.id.clone(), s.one_step.get(Contender::Model)?.mase)))
                 .collect(),
         })
     }
@@ -248,11 +242,7 @@ impl HeldOut {
     /// A panel's held-out parts as `train` pooled them in `scores`; `None` without a
     /// naive row.
     pub fn pooled(calendar: Calendar, scores: &PanelScores) -> Option<HeldOut> {
-        let naive = scores
-            .one_step
-            .rows
-            .iter()
-            .find(|r| r.forecaster == "naive")?;
+        let naive = scores.one_step.get(Contender::Naive)?;
         let dates = |f: fn(&crate::scores::Evaluation) -> &String| {
             scores.series.iter().map(move |s| f(&s.one_step).clone())
         };

@@ -130,7 +130,7 @@ pub fn score_with(
     scale: f64,
     sampling: Option<Sampling>,
 ) -> anyhow::Result<Coverage> {
-    let calibration = forecaster.calibration.as_ref();
+    let calibration = forecaster.calibration();
     if calibration.is_none() && sampling.is_none() {
         return Err(crate::intervals::conformal::CalibrationError::Missing.into());
     }

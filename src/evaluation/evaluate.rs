@@ -15,8 +15,8 @@ use crate::forecast::Forecaster;
 use crate::series::Series;
 
 use crate::scores::{
-    metrics, pool, pool_ahead, pool_horizons, seasonal_name, Ahead, Evaluation, HorizonError,
-    Pooled, PooledAhead, PooledHorizon, Scoring, MOVING_AVERAGE_STEPS,
+    metrics, pool, pool_ahead, pool_horizons, Ahead, Contender, Evaluation, HorizonError, Pooled,
+    PooledAhead, PooledHorizon, Scoring, MOVING_AVERAGE_STEPS,
 };
 
 /// Scores the model's one-step predictions and the baselines on `targets` of `series`.
@@ -44,25 +44,25 @@ pub fn score(
     let truth = &values[targets.clone()];
     let prev = &values[targets.start - 1..targets.end - 1];
     let average = scoring.season.unwrap_or(MOVING_AVERAGE_STEPS);
-    let mut forecasters: Vec<(String, Vec<f64>)> = vec![
-        ("model".into(), model_pred),
-        ("naive".into(), prev.to_vec()),
+    let mut forecasters: Vec<(Contender, Vec<f64>)> = vec![
+        (Contender::Model, model_pred),
+        (Contender::Naive, prev.to_vec()),
     ];
     if let Some(m) = scoring.season {
         forecasters.push((
-            seasonal_name(m),
+            Contender::SeasonalNaive(m),
             targets.clone().map(|t| values[t - m]).collect(),
         ));
     }
     forecasters.push((
-        "drift".into(),
+        Contender::Drift,
         targets
             .clone()
             .map(|t| values[t - 1] + (values[t - 1] - values[0]) / (t - 1).max(1) as f64)
             .collect(),
     ));
     forecasters.push((
-        format!("moving average {average}"),
+        Contender::MovingAverage(average),
         targets
             .clone()
             .map(|t| {
@@ -180,8 +180,8 @@ pub fn horizon_errors<'a>(
     let columns = columns.into();
     let values = columns.values;
     let mut steps = steps.min(values.len().saturating_sub(origins.start));
-    if forecaster.featurizer.has_covariates() {
-        steps = steps.min(forecaster.featurizer.horizon);
+    if forecaster.featurizer().has_covariates() {
+        steps = steps.min(forecaster.featurizer().horizon);
     }
     let origins: Vec<usize> = origins.collect();
     let paths = forecaster.paths(columns, &origins, steps)?;
@@ -207,7 +207,7 @@ pub fn horizon_errors<'a>(
             naive_mae: naive / n,
             seasonal_naive_mae: season.map(|_| seasonal / n),
             origins: n as usize,
-            direct: h <= forecaster.featurizer.horizon,
+            direct: h <= forecaster.featurizer().horizon,
         });
     }
     Ok(rows)

@@ -25,7 +25,7 @@ pub fn calibrate(
     parts: &[Part<'_>],
     config: &crate::config::ModelConfig,
 ) -> anyhow::Result<Option<Calibration>> {
-    let covariates = (parts.iter()).any(|p| p.forecaster.featurizer.has_covariates());
+    let covariates = (parts.iter()).any(|p| p.forecaster.featurizer().has_covariates());
     let steps = steps_for(config.horizon, covariates);
     let space = Space::for_transform(config.transform);
     if config.quantiles.is_empty() {
@@ -55,7 +55,7 @@ pub fn residuals(
             continue;
         }
         let paths = part.forecaster.paths(part.columns, &origins, reach)?;
-        let featurizer = &part.forecaster.featurizer;
+        let featurizer = part.forecaster.featurizer();
         for (&o, path) in origins.iter().zip(&paths) {
             let measure = Measure::new(featurizer, &values[..o], space);
             let spread = self::spread(featurizer, &values[..o], spread);
@@ -100,7 +100,7 @@ pub fn quantiles(
         let paths = part
             .forecaster
             .quantile_paths(part.columns, &origins, reach)?;
-        let featurizer = &part.forecaster.featurizer;
+        let featurizer = part.forecaster.featurizer();
         for (&o, path) in origins.iter().zip(&paths) {
             let measure = Measure::new(featurizer, &values[..o], space);
             for (k, qs) in path.iter().enumerate().take(part.val.end - o) {

@@ -89,31 +89,103 @@ impl Forecast {
 /// A trained network (or an ensemble's networks) with its input contract and its device:
 /// everything needed to turn past prices into predicted prices. Built from a checkpoint, or
 /// from a training run.
+///
+/// Its fields are private so that what its constructors check keeps holding: there is at
+/// least one network; every network reads the featurizer's inputs (its width) and predicts
+/// its horizon, with the same quantiles; and a calibration fits that head (residuals for a
+/// point head, one set of errors per level of its quantile pairs for a quantile head).
 #[derive(Debug)]
 pub struct Forecaster {
     /// One network, or an ensemble's N (never none): predictions are their median.
-    pub models: Vec<Model>,
-    pub featurizer: Featurizer,
-    pub device: Device,
+    models: Vec<Model>,
+    featurizer: Featurizer,
+    device: Device,
     /// The conformal calibration its intervals come from; `None` for a model written
     /// before gruf 1.5, or while training (before calibrating).
-    pub calibration: Option<Arc<Calibration>>,
+    calibration: Option<Arc<Calibration>>,
 }
 
 impl Forecaster {
-    /// Past values one prediction needs.
-    pub fn lookback(&self) -> usize {
-        self.featurizer.lookback()
+    /// One network's forecaster, uncalibrated; `Err` when the network does not read what
+    /// `featurizer` makes.
+    pub fn new(model: Model, featurizer: Featurizer, device: Device) -> anyhow::Result<Forecaster> {
+        Forecaster::ensemble(vec![model], featurizer, device)
     }
 
-    /// One network's forecaster.
-    pub fn new(model: Model, featurizer: Featurizer, device: Device) -> Forecaster {
-        Forecaster {
-            models: vec![model],
+    /// An ensemble's forecaster (one network or more), uncalibrated; `Err` when there is
+    /// no network, or one that does not read what `featurizer` makes or that predicts
+    /// other steps or quantiles than the first.
+    pub fn ensemble(
+        models: Vec<Model>,
+        featurizer: Featurizer,
+        device: Device,
+    ) -> anyhow::Result<Forecaster> {
+        let Some(first) = models.first() else {
+            anyhow::bail!("internal: a forecaster needs at least one network");
+        };
+        for (i, m) in models.iter().enumerate() {
+            anyhow::ensure!(
+                m.features() == featurizer.features() && m.horizon() == featurizer.horizon,
+                "internal: network {} reads {} values per step and predicts {} steps, but its \
+                 featurizer makes {} and decodes {}",
+                i + 1,
+                m.features(),
+                m.horizon(),
+                featurizer.features(),
+                featurizer.horizon
+            );
+            anyhow::ensure!(
+                m.quantiles() == first.quantiles(),
+                "internal: network {} forecasts the quantiles {:?}, network 1 {:?}",
+                i + 1,
+                m.quantiles(),
+                first.quantiles()
+            );
+        }
+        Ok(Forecaster {
+            models,
             featurizer,
             device,
             calibration: None,
+        })
+    }
+
+    /// This forecaster with `calibration` (`None`: uncalibrated); `Err` when the
+    /// calibration was made for another head.
+    pub fn calibrated(
+        mut self,
+        calibration: Option<Arc<Calibration>>,
+    ) -> anyhow::Result<Forecaster> {
+        if let Some(c) = &calibration {
+            c.fits(self.quantiles())
+                .map_err(|e| anyhow::anyhow!("internal: {e}"))?;
         }
+        self.calibration = calibration;
+        Ok(self)
+    }
+
+    /// The networks: one, or an ensemble's N.
+    pub fn models(&self) -> &[Model] {
+        &self.models
+    }
+
+    /// The input contract: the fitted transforms, window, horizon and inputs.
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The conformal calibration its intervals come from, if it has one.
+    pub fn calibration(&self) -> Option<&Arc<Calibration>> {
+        self.calibration.as_ref()
+    }
+
+    /// Past values one prediction needs.
+    pub fn lookback(&self) -> usize {
+        self.featurizer.lookback()
     }
 
     /// The quantile levels the forecaster's networks forecast at each step, increasing;
@@ -632,6 +704,115 @@ fn median(values: &mut [f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ModelConfig;
+    use crate::intervals::conformal::{ErrorSet, Method, Space};
+    use crate::intervals::Level;
+
+    /// A network of `config`, with the weights seed 1 draws.
+    fn network(config: &ModelConfig) -> Model {
+        let mut rng = <crate::rng::Rng64 as rand::SeedableRng>::seed_from_u64(1);
+        let weights = crate::model::init_weights(config, &mut rng, &Device::Cpu).unwrap();
+        Model::new(config, &weights).unwrap()
+    }
+
+    fn point_config() -> ModelConfig {
+        ModelConfig {
+            layers: vec![4],
+            window: 5,
+            ..ModelConfig::default()
+        }
+    }
+
+    fn featurizer(config: &ModelConfig) -> Featurizer {
+        let values: Vec<f64> = (0..50).map(|i| 100.0 + i as f64).collect();
+        Featurizer::fit(config.framing(), &values, None).unwrap()
+    }
+
+    #[test]
+    fn a_forecaster_refuses_networks_that_do_not_read_its_featurizer() {
+        let config = point_config();
+        let featurizer = featurizer(&config);
+        let f = Forecaster::new(network(&config), featurizer.clone(), Device::Cpu).unwrap();
+        assert_eq!(f.featurizer(), &featurizer);
+        assert_eq!((f.models().len(), f.lookback()), (1, featurizer.lookback()));
+        assert!(f.calibration().is_none() && f.quantiles().is_empty());
+
+        let refused = |models: Vec<Model>| {
+            Forecaster::ensemble(models, featurizer.clone(), Device::Cpu)
+                .unwrap_err()
+                .to_string()
+        };
+        let wide = ModelConfig {
+            features: 3,
+            ..config.clone()
+        };
+        let err = refused(vec![network(&wide)]);
+        assert!(err.contains("network 1 reads 3 values per step"), "{err}");
+        let longer = ModelConfig {
+            horizon: 3,
+            ..config.clone()
+        };
+        let err = refused(vec![network(&config), network(&longer)]);
+        assert!(
+            err.contains("network 2 reads 1 values per step and predicts 3 steps"),
+            "{err}"
+        );
+        let quantile = ModelConfig {
+            quantiles: vec![0.1, 0.5, 0.9],
+            ..config.clone()
+        };
+        let err = refused(vec![network(&config), network(&quantile)]);
+        assert!(err.contains("network 2 forecasts the quantiles"), "{err}");
+        let err = refused(Vec::new());
+        assert!(err.contains("at least one network"), "{err}");
+    }
+
+    #[test]
+    fn a_forecaster_takes_only_a_calibration_made_for_its_head() {
+        let config = point_config();
+        let quantile_config = ModelConfig {
+            quantiles: vec![0.1, 0.5, 0.9],
+            ..config.clone()
+        };
+        let make =
+            |c: &ModelConfig| Forecaster::new(network(c), featurizer(c), Device::Cpu).unwrap();
+        let calibration = |method: Method, level: Option<f64>| {
+            Some(Arc::new(Calibration {
+                method,
+                space: Space::Units,
+                spread: 0,
+                sets: vec![ErrorSet {
+                    level: level.map(|l| Level::new(l).unwrap()),
+                    steps: vec![vec![0.5]],
+                }],
+            }))
+        };
+        let residuals = calibration(Method::Residuals, None);
+        let cqr_80 = calibration(Method::Quantiles, Some(0.8));
+        let cqr_90 = calibration(Method::Quantiles, Some(0.9));
+
+        let point = make(&config).calibrated(residuals.clone()).unwrap();
+        assert_eq!(point.calibration(), residuals.as_ref());
+        assert!(make(&config)
+            .calibrated(None)
+            .unwrap()
+            .calibration()
+            .is_none());
+        let quantile = make(&quantile_config).calibrated(cqr_80.clone()).unwrap();
+        assert_eq!(quantile.calibration(), cqr_80.as_ref());
+
+        for (c, calibration) in [
+            (&config, cqr_80),
+            (&quantile_config, residuals),
+            (&quantile_config, cqr_90),
+        ] {
+            let err = make(c).calibrated(calibration).unwrap_err().to_string();
+            assert!(
+                err.contains("does not fit a head forecasting the quantiles"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn median_takes_the_middle_or_the_mean_of_the_two_middle_values() {

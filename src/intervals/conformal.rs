@@ -354,6 +354,33 @@ impl Calibration {
         self.reach(self.steps(), &[level])
     }
 
+    /// `Err` unless this calibration was made for a head forecasting `quantiles` (empty:
+    /// a point head): residuals, one set for every level, for a point head; for a
+    /// quantile head, one set per level its quantile pairs give, lowest first.
+    pub fn fits(&self, quantiles: &[f64]) -> Result<(), String> {
+        let fits = match self.method {
+            Method::Residuals => {
+                quantiles.is_empty() && self.sets.len() == 1 && self.sets[0].level.is_none()
+            }
+            Method::Quantiles => {
+                let given = quantile_levels(quantiles);
+                self.sets.len() == given.len()
+                    && (self.sets.iter().zip(&given))
+                        .all(|(s, (l, _, _))| s.level.is_some_and(|m| same_level(m, *l)))
+            }
+        };
+        if fits {
+            return Ok(());
+        }
+        let words: Vec<String> = quantiles.iter().map(f64::to_string).collect();
+        Err(format!(
+            "a calibration by {} for levels {:?} does not fit a head forecasting the quantiles [{}]",
+            self.method.name(),
+            self.levels().iter().map(|l| l.get()).collect::<Vec<_>>(),
+            words.join(", ")
+        ))
+    }
+
     /// The levels a quantile model's calibration serves (empty: every level).
     pub fn levels(&self) -> Vec<Level> {
         self.sets.iter().filter_map(|s| s.level).collect()

@@ -111,6 +111,8 @@ pub struct Model {
     dropout: f32,
     /// Values per input step.
     features: usize,
+    /// Steps predicted at once (K).
+    horizon: usize,
     /// The quantile levels of the head's outputs, or empty for a point model.
     quantiles: Vec<f64>,
 }
@@ -138,6 +140,7 @@ impl Model {
             dense_b: get(DENSE_BIAS)?,
             dropout: config.dropout as f32,
             features: config.features,
+            horizon: config.horizon,
             quantiles: config.quantiles.clone(),
         })
     }
@@ -146,6 +149,16 @@ impl Model {
     /// model.
     pub fn quantiles(&self) -> &[f64] {
         &self.quantiles
+    }
+
+    /// Values per input step the network reads.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// Steps predicted at once (K).
+    pub fn horizon(&self) -> usize {
+        self.horizon
     }
 
     /// Outputs per step: Q for a quantile model, 1 for a point model.

@@ -6,12 +6,14 @@
 //! writes them as one CSV with a column that says which table a row belongs to, so nothing
 //! is dropped.
 
+use std::fmt::Display;
+
 use crate::evaluation::backtest::Summary;
 use crate::evaluation::compare::{Comparison, Measure, Pooled};
 use crate::evaluation::coverage::Coverage;
 use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
-use crate::scores::{seasonal_name, Evaluation, HorizonError, Metrics};
+use crate::scores::{Contender, Evaluation, HorizonError, Metrics};
 
 use super::Renderer;
 
@@ -124,7 +126,7 @@ impl Renderer for Csv {
                     f.only().trained_to.clone(),
                     f.refit.to_string(),
                     e.n.to_string(),
-                    name.clone(),
+                    name.to_string(),
                 ];
                 row.extend(metric_cells(m));
                 w.write_record(padded(row))?;
@@ -133,7 +135,10 @@ impl Renderer for Csv {
         for f in &s.folds {
             let (e, trained_to) = (&f.only().scores.one_step, &f.only().trained_to);
             for r in &f.only().scores.horizons {
-                for (name, mae) in [("model", r.model_mae), ("naive", r.naive_mae)] {
+                for (name, mae) in [
+                    (Contender::Model, r.model_mae),
+                    (Contender::Naive, r.naive_mae),
+                ] {
                     let mut row = vec![
                         f.fold.to_string(),
                         e.first_date.clone(),
@@ -158,7 +163,7 @@ impl Renderer for Csv {
                 String::new(),
                 String::new(),
                 s.n.to_string(),
-                name.clone(),
+                name.to_string(),
             ];
             row.extend(mae_cells(*mae));
             w.write_record(padded(row))?;
@@ -367,7 +372,7 @@ fn one_evaluation(
     for (name, m) in &e.rows {
         let mut row = vec![
             "one_step".to_string(),
-            name.clone(),
+            name.to_string(),
             "1".into(),
             e.n.to_string(),
         ];
@@ -378,7 +383,7 @@ fn one_evaluation(
         for (name, mae) in horizon_maes(r, e.season) {
             let mut row = vec![
                 "horizon".to_string(),
-                name,
+                name.to_string(),
                 r.horizon.to_string(),
                 r.origins.to_string(),
             ];
@@ -441,7 +446,7 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
         row.resize(width, String::new());
         w.write_record(&row)
     };
-    let lead = |series: &str, seen: &str, table: &str, name: &str, h: String, n: usize| {
+    let lead = |series: &str, seen: &str, table: &str, name: &dyn Display, h: String, n: usize| {
         [
             series.to_string(),
             seen.to_string(),
@@ -499,11 +504,11 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
     }
     for r in &scores.horizons {
         let mut rows = vec![
-            ("model".to_string(), r.model_mase),
-            ("naive".to_string(), r.naive_mase),
+            (Contender::Model, r.model_mase),
+            (Contender::Naive, r.naive_mase),
         ];
         if let (Some(mase), Some(m)) = (r.seasonal_naive_mase, season) {
-            rows.push((seasonal_name(m), mase));
+            rows.push((Contender::SeasonalNaive(m), mase));
         }
         for (name, mase) in rows {
             let l = lead("", "", "horizon", &name, r.horizon.to_string(), r.series);
@@ -531,13 +536,13 @@ pub fn panel_evaluation(scores: &PanelScores) -> anyhow::Result<String> {
 
 /// A horizon row's MAEs by forecaster: the model's, naive's and, with a season `m`, the
 /// seasonal naive's.
-fn horizon_maes(r: &HorizonError, season: Option<usize>) -> Vec<(String, f64)> {
+fn horizon_maes(r: &HorizonError, season: Option<usize>) -> Vec<(Contender, f64)> {
     let mut maes = vec![
-        ("model".to_string(), r.model_mae),
-        ("naive".into(), r.naive_mae),
+        (Contender::Model, r.model_mae),
+        (Contender::Naive, r.naive_mae),
     ];
     if let (Some(s), Some(m)) = (r.seasonal_naive_mae, season) {
-        maes.push((seasonal_name(m), s));
+        maes.push((Contender::SeasonalNaive(m), s));
     }
     maes
 }
@@ -565,7 +570,10 @@ fn panel_backtest(s: &Summary) -> anyhow::Result<String> {
                   intervals: Option<&Coverage>|
      -> anyhow::Result<()> {
         for r in horizons {
-            for (name, mase) in [("model", r.model_mae), ("naive", r.naive_mae)] {
+            for (name, mase) in [
+                (Contender::Model, r.model_mae),
+                (Contender::Naive, r.naive_mae),
+            ] {
                 let mut row = vec![
                     fold.clone(),
                     String::new(),
@@ -642,7 +650,7 @@ fn panel_rows(
 ) -> anyhow::Result<()> {
     let mut write = |series: &str,
                      table: &str,
-                     forecaster: &str,
+                     forecaster: &Contender,
                      n: usize,
                      cells: Vec<String>,
                      better: Option<usize>| {
@@ -650,7 +658,7 @@ fn panel_rows(
         row.extend([
             series.to_string(),
             table.into(),
-            forecaster.into(),
+            forecaster.to_string(),
             n.to_string(),
         ]);
         row.extend(cells);

@@ -6,7 +6,7 @@ use crate::evaluation::compare::{Comparison, Measure};
 use crate::evaluation::coverage::Coverage;
 use crate::evaluation::evaluate::PanelScores;
 use crate::forecast::Forecast;
-use crate::scores::{Evaluation, HorizonError};
+use crate::scores::{Contender, Evaluation, HorizonError};
 use crate::series::calendar::Calendar;
 use crate::series::dates::{format_time, human_date, Zone};
 use crate::text::plural;
@@ -25,8 +25,8 @@ impl Table {
             .max()
             .unwrap_or(0)
             .max(6);
-        let has_seasonal =
-            (scores.one_step.rows.iter()).any(|r| r.forecaster.starts_with("seasonal naive"));
+        let has_seasonal = (scores.one_step.rows.iter())
+            .any(|r| matches!(r.forecaster, Contender::SeasonalNaive(_)));
         let m_name = if has_seasonal {
             format!("seas. {m}")
         } else {
@@ -47,14 +47,14 @@ impl Table {
         ));
         let cell = |v: Option<f64>| v.map_or(format!("{:>9}", "-"), |v| format!("{v:>9.3}"));
         for s in &scores.series {
-            let one = |name: &str| s.one_step.get(name).map(|m| m.mase);
+            let one = |who: Contender| s.one_step.get(who).map(|m| m.mase);
             let go = |seasonal: bool| {
                 (s.ahead.iter().flat_map(|a| a.rows.iter()))
-                    .find(|(name, _)| {
+                    .find(|(who, _)| {
                         if seasonal {
-                            name.starts_with("seasonal naive")
+                            matches!(who, Contender::SeasonalNaive(_))
                         } else {
-                            name == "model"
+                            *who == Contender::Model
                         }
                     })
                     .map(|(_, e)| *e)
@@ -73,8 +73,8 @@ impl Table {
                     format!("{}*", s.id)
                 },
                 s.one_step.n,
-                cell(one("model")),
-                cell(one("naive")),
+                cell(one(Contender::Model)),
+                cell(one(Contender::Naive)),
                 seasonal_one,
                 cell(model.map(|e| e.smape)),
                 cell(snaive.map(|e| e.smape)),
@@ -196,7 +196,7 @@ impl Renderer for Table {
             .one_step
             .calendar
             .unwrap_or_default();
-        let (model, naive) = (s.total("model"), s.total("naive"));
+        let (model, naive) = (s.total(Contender::Model), s.total(Contender::Naive));
         let folds = s.folds.len();
         let seasonal = s.seasonal();
         // One scale for the totals and the folds' errors, another for the horizons'.
@@ -246,8 +246,8 @@ impl Renderer for Table {
         for f in &s.folds {
             let e = &f.only().scores.one_step;
             let (m, n) = (
-                e.get("model").map_or(f64::NAN, |m| m.mae),
-                e.get("naive").map_or(f64::NAN, |m| m.mae),
+                e.get(Contender::Model).map_or(f64::NAN, |m| m.mae),
+                e.get(Contender::Naive).map_or(f64::NAN, |m| m.mae),
             );
             out.push_str(&format!(
                 "{:>4}  {:<width$}  {:<trained$} {:>5} {:>12} {:>12} {:>8}\n",
@@ -406,7 +406,7 @@ impl Renderer for Table {
 
 /// One plain sentence: better or worse than naive (and than seasonal naive), and by how much.
 pub fn verdict(e: &Evaluation) -> String {
-    let (Some(model), Some(naive)) = (e.get("model"), e.get("naive")) else {
+    let (Some(model), Some(naive)) = (e.get(Contender::Model), e.get(Contender::Naive)) else {
         return String::new();
     };
     let cal = e.calendar.unwrap_or_default();

@@ -10,7 +10,7 @@ use gruf::features::split::Split;
 use gruf::features::Featurizer;
 use gruf::forecast::Forecaster;
 use gruf::model::loss::Loss;
-use gruf::scores::{naive_scale, Scoring};
+use gruf::scores::{naive_scale, Contender, Scoring};
 use gruf::train::TrainData;
 
 use crate::common;
@@ -76,14 +76,18 @@ fn model_beats_naive_by_half_on_structured_data() {
             gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
             featurizer,
             Device::Cpu,
-        );
+        )
+        .unwrap();
         let scoring = Scoring {
             mase_scale: naive_scale(&series.values[..split.fit_end()]),
             season: series.calendar.season(),
             held_out: true,
         };
         let e = evaluate(&forecaster, &series, split.test.clone(), scoring).unwrap();
-        let (m, n) = (e.get("model").unwrap().mae, e.get("naive").unwrap().mae);
+        let (m, n) = (
+            e.get(Contender::Model).unwrap().mae,
+            e.get(Contender::Naive).unwrap().mae,
+        );
         eprintln!("{cell} {transform:?}: model MAE {m:.3}, naive {n:.3}");
         // One step ahead, the recursive forecast is the one-step forecast, whatever the
         // number of horizons asked for.

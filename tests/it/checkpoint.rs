@@ -20,7 +20,7 @@ use gruf::forecast::Forecaster;
 use gruf::intervals::conformal::{Calibration, ErrorSet, Method, Space};
 use gruf::intervals::Level;
 use gruf::model::loss::Loss;
-use gruf::scores::{Evaluation, Metrics, Scoring};
+use gruf::scores::{Contender, Evaluation, Metrics, Scoring};
 use gruf::series::calendar::Calendar;
 use gruf::series::csv::{load_csv, DataConfig};
 use gruf::series::fill::Fill;
@@ -167,7 +167,7 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
     let ckpt = Checkpoint::load(&dir.path().join("gruf-model.safetensors"), &Device::Cpu).unwrap();
     let meta = &ckpt.meta;
     let forecaster = ckpt.forecaster(&Device::Cpu).unwrap();
-    let featurizer = &forecaster.featurizer;
+    let featurizer = forecaster.featurizer();
     let names: Vec<&str> = featurizer.inputs.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["Volume", "range"]);
     assert_eq!((meta.model().features, featurizer.horizon), (3, 2));
@@ -218,7 +218,8 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
         .iter()
         .map(|r| r["forecast"].as_f64().unwrap())
         .collect();
-    let refitted = Forecaster::new(ckpt.model().unwrap(), prepared.featurizer, Device::Cpu);
+    let refitted =
+        Forecaster::new(ckpt.model().unwrap(), prepared.featurizer, Device::Cpu).unwrap();
     let want = refitted.recursive(series, 2).unwrap();
     assert_eq!(want.len(), 2);
     assert_eq!(printed, want);
@@ -572,15 +573,15 @@ fn golden_metas() -> Vec<Meta> {
             last_date: "2024-02-23".into(),
             held_out: true,
             rows: vec![
-                ("model".into(), metrics(152.38195060714986, Some(60.0))),
-                ("naive".into(), metrics(152.73336786666667, None)),
-                ("seasonal naive 5".into(), metrics(170.5, Some(40.0))),
+                (Contender::Model, metrics(152.38195060714986, Some(60.0))),
+                (Contender::Naive, metrics(152.73336786666667, None)),
+                (Contender::SeasonalNaive(5), metrics(170.5, Some(40.0))),
                 (
-                    "drift".into(),
+                    Contender::Drift,
                     metrics(151.41791623398473, Some(56.666666666666664)),
                 ),
                 (
-                    "moving average 5".into(),
+                    Contender::MovingAverage(5),
                     metrics(334.4060864476191, Some(20.0)),
                 ),
             ],
@@ -611,8 +612,8 @@ fn golden_metas() -> Vec<Meta> {
         test.last_date = "2024-01-02T15:00:00Z".into();
         test.calendar = Some(Calendar::Fixed { seconds: 3_600 });
         test.season = Some(24);
-        test.rows[2].0 = "seasonal naive 24".into();
-        test.rows[4].0 = "moving average 24".into();
+        test.rows[2].0 = Contender::SeasonalNaive(24);
+        test.rows[4].0 = Contender::MovingAverage(24);
     }
     let mut quarterly = business.clone();
     quarterly.config.data = DataConfig::default();
@@ -995,6 +996,24 @@ fn more_networks_than_configured_are_refused() {
     assert!(
         err.to_string()
             .contains("holds 3 networks but its configuration says an ensemble of 1"),
+        "{err}"
+    );
+}
+
+/// The test scores a file keeps are read into their forecasters, so a row of a forecaster
+/// gruf does not know is refused by name rather than silently missing from every table.
+#[test]
+fn test_scores_of_an_unknown_forecaster_are_refused() {
+    let line = fixture(7).lines().nth(5).unwrap().to_string();
+    let meta = Meta::from_json(&line, Path::new("m.safetensors")).unwrap();
+    let test = meta.test.as_ref().unwrap();
+    assert_eq!(test.rows[0].0, Contender::Model);
+    assert!(test.get(Contender::Drift).is_some());
+    let bad = line.replacen("[\"drift\",", "[\"drift 3\",", 1);
+    assert_ne!(bad, line);
+    let err = Meta::from_json(&bad, Path::new("m.safetensors")).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown forecaster 'drift 3'"),
         "{err}"
     );
 }

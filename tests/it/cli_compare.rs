@@ -10,6 +10,7 @@ use crate::common;
 use crate::common::{gruf, hash, stdout, workspace};
 use candle_core::Device;
 use gruf::checkpoint::Checkpoint;
+use gruf::scores::Contender;
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -187,7 +188,7 @@ fn save_best_keeps_the_model_chosen_on_validation_loss() {
     assert_eq!(meta.config.train.seed, Some(meta.seed));
     let test = meta.test.as_ref().unwrap();
     assert_eq!(
-        test.get("model").unwrap().mae,
+        test.get(Contender::Model).unwrap().mae,
         best_run["test_mae"].as_f64().unwrap()
     );
     stdout(gruf(dir.path()).args(["predict", "--model", "best.safetensors", "--days", "3"]));
@@ -232,7 +233,12 @@ fn runs_are_trains_runs() {
             "seed {seed}"
         );
         assert_eq!(
-            meta.test.as_ref().unwrap().get("model").unwrap().mae,
+            meta.test
+                .as_ref()
+                .unwrap()
+                .get(Contender::Model)
+                .unwrap()
+                .mae,
             run["test_mae"].as_f64().unwrap(),
             "seed {seed}"
         );

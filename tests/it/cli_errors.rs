@@ -177,7 +177,7 @@ fn usage_errors_exit_2() {
                 .assert()
                 .code(2)
                 .stderr(contains(format!(
-                    "invalid value '{days}' for '--days <N>': {days} is not in 1..=3650"
+                    "invalid value '{days}' for '--steps <N>': {days} is not in 1..=3650"
                 )));
         }
     }
@@ -741,7 +741,7 @@ fn clap_errors_are_one_line_with_exit_2() {
     let line = one_error_line(gruf(dir.path()).args(["predict", "--days", "abc"]), 2);
     assert_eq!(
         line.trim_end(),
-        "gruf: error: invalid value 'abc' for '--days <N>': invalid digit found in string (see gruf predict --help)"
+        "gruf: error: invalid value 'abc' for '--steps <N>': invalid digit found in string (see gruf predict --help)"
     );
     // clap's tip stays, on the same line.
     let line = one_error_line(gruf(dir.path()).args(["predict", "--dys", "3"]), 2);

@@ -244,3 +244,52 @@ fn a_global_model_reads_a_long_csv_with_another_id_column() {
     ]));
     assert_eq!(got, want);
 }
+
+/// `--steps` and `--test-size` are the names help shows (they count steps of the series,
+/// which need not be days); the old `--days` and `--test-days` keep old scripts running and
+/// give the same output.
+#[test]
+fn steps_and_test_size_are_the_names_and_days_still_works() {
+    let dir = common::workspace();
+    for (model, flag) in [
+        ("new.safetensors", "--test-size"),
+        ("old.safetensors", "--test-days"),
+    ] {
+        gruf(dir.path())
+            .args(["train", "--csv", "prices.csv", "--model", model, flag, "30"])
+            .args(common::TINY_NO_HOLDOUT)
+            .assert()
+            .success();
+    }
+    let run = |args: &[&str]| common::stdout(gruf(dir.path()).args(args));
+    let new = ["--model", "new.safetensors"];
+    let evaluated = run(&[&["evaluate"][..], &new].concat());
+    assert!(evaluated.contains("over 30 days"), "{evaluated}");
+    assert_eq!(evaluated, run(&["evaluate", "--model", "old.safetensors"]));
+    assert_eq!(
+        run(&[&["predict", "--steps", "3"][..], &new].concat()),
+        run(&[&["predict", "--days", "3"][..], &new].concat())
+    );
+    let drawn = |flag: &str| {
+        run(&[&["plot", "--out", "p.svg", flag, "2"][..], &new].concat());
+        std::fs::read_to_string(dir.path().join("p.svg")).unwrap()
+    };
+    assert_eq!(drawn("--steps"), drawn("--days"));
+
+    let predict = run(&["predict", "--help"]);
+    assert!(predict.contains("--steps <N>"), "{predict}");
+    assert!(predict.contains("[alias: --days]"), "{predict}");
+    let plot = run(&["plot", "--help"]);
+    assert!(
+        plot.contains("--steps <N>") && !plot.contains("--days <N>"),
+        "{plot}"
+    );
+    let train = run(&["train", "--help"]);
+    assert!(train.contains("--test-size <N>"), "{train}");
+    assert!(train.contains("[alias: --test-days]"), "{train}");
+    let top = run(&["--help"]);
+    assert!(
+        top.contains("gruf predict --steps 7") && !top.contains("--days"),
+        "{top}"
+    );
+}

@@ -68,7 +68,7 @@ fn median_of(each: &[Vec<f64>]) -> Vec<f64> {
 /// blocks of the horizon K, each block every network's direct forecast from the history
 /// so far, their median appended to the history.
 fn median_path(singles: &[Forecaster], history: &[f64], steps: usize) -> Vec<f64> {
-    let k = singles[0].featurizer.horizon;
+    let k = singles[0].featurizer().horizon;
     let mut hist = history.to_vec();
     while hist.len() < history.len() + steps {
         let block = k.min(history.len() + steps - hist.len());
@@ -230,7 +230,7 @@ fn the_ensemble_forecasts_the_median_of_its_networks_trained_alone() {
             .iter()
             .map(|c| c.forecaster(&Device::Cpu).unwrap())
             .collect();
-        assert_eq!(forecaster.models.len(), 3);
+        assert_eq!(forecaster.models().len(), 3);
 
         // One step ahead over the held-out part.
         let test = ensemble.meta.first().split.test.clone();
@@ -247,7 +247,7 @@ fn the_ensemble_forecasts_the_median_of_its_networks_trained_alone() {
         );
 
         // Every step of the horizon at once, from several origins.
-        let k = forecaster.featurizer.horizon;
+        let k = forecaster.featurizer().horizon;
         let origins: Vec<usize> = test.clone().step_by(7).collect();
         let paths = forecaster.paths(&series, &origins, k).unwrap();
         for (o, path) in origins.iter().zip(&paths) {

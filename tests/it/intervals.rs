@@ -72,11 +72,12 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
         &mut |_| gruf::train::Flow::Continue,
     )
     .unwrap();
-    let mut forecaster = Forecaster::new(
+    let forecaster = Forecaster::new(
         gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
         featurizer,
         Device::Cpu,
-    );
+    )
+    .unwrap();
     let part = Part {
         columns: (&series).into(),
         forecaster: &forecaster,
@@ -87,7 +88,7 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
         .unwrap();
     assert_eq!(calibration.windows(), split.val.len());
     let calibration_windows = calibration.windows();
-    forecaster.calibration = Some(Arc::new(calibration));
+    let forecaster = forecaster.calibrated(Some(Arc::new(calibration))).unwrap();
     let scale = naive_scale(&series.values[..split.fit_end()]);
     let levels = [level(0.8), level(0.95)];
     let c = coverage::score(

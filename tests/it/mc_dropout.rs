@@ -69,9 +69,7 @@ fn trained(dropout: f64, horizon: usize, quantiles: &[f64], networks: usize) -> 
             Model::new(&config.model, &outcome.weights).unwrap()
         })
         .collect();
-    let mut forecaster = Forecaster::new(models[0].clone(), featurizer, Device::Cpu);
-    forecaster.models = models;
-    forecaster
+    Forecaster::ensemble(models, featurizer, Device::Cpu).unwrap()
 }
 
 fn level(p: f64) -> Level {
@@ -146,10 +144,11 @@ fn an_ensembles_samples_take_the_networks_in_turn() {
     let end = series.len();
     let alone = |i: usize| {
         let f = Forecaster::new(
-            ensemble.models[i].clone(),
-            ensemble.featurizer.clone(),
+            ensemble.models()[i].clone(),
+            ensemble.featurizer().clone(),
             Device::Cpu,
-        );
+        )
+        .unwrap();
         f.paths(&series, &[end], 1).unwrap()[0][0]
     };
     let (a, b) = (alone(0), alone(1));

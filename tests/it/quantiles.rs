@@ -93,12 +93,7 @@ fn train(
         })
         .collect();
     let seconds = started.elapsed().as_secs_f64();
-    let forecaster = Forecaster {
-        models,
-        featurizer,
-        device: Device::Cpu,
-        calibration: None,
-    };
+    let forecaster = Forecaster::ensemble(models, featurizer, Device::Cpu).unwrap();
     Trained {
         split,
         forecaster,
@@ -184,8 +179,8 @@ fn no_forecast_crosses_and_an_ensemble_takes_the_median_of_each_quantile() {
     let origins: Vec<usize> = (t.split.test.start..values.len()).step_by(3).collect();
 
     // The head's raw outputs do cross somewhere: the sort has work to do.
-    let inputs = f.featurizer.inputs(&values, &origins);
-    let raw = f.models[0].predict(&inputs, 25, &Device::Cpu).unwrap();
+    let inputs = f.featurizer().inputs(&values, &origins);
+    let raw = f.models()[0].predict(&inputs, 25, &Device::Cpu).unwrap();
     let crossed = raw
         .chunks(quantiles.len())
         .filter(|step| step.windows(2).any(|w| w[1] < w[0]))
@@ -201,10 +196,10 @@ fn no_forecast_crosses_and_an_ensemble_takes_the_median_of_each_quantile() {
 
     // Each network alone, then the median over them of each quantile.
     let each: Vec<Vec<Vec<Vec<f64>>>> = f
-        .models
+        .models()
         .iter()
         .map(|m| {
-            let one = Forecaster::new(m.clone(), f.featurizer.clone(), Device::Cpu);
+            let one = Forecaster::new(m.clone(), f.featurizer().clone(), Device::Cpu).unwrap();
             let p = one.quantile_paths(&values, &origins, 2).unwrap();
             assert_sorted(&p);
             p

@@ -93,7 +93,8 @@ fn held_out_error(config: &RunConfig, series: &Series, prepared: Prepared, o: Ou
         gruf::model::Model::new(&config.model, &o.weights).unwrap(),
         prepared.featurizer,
         Device::Cpu,
-    );
+    )
+    .unwrap();
     let start = prepared.split.test.start;
     let path = forecaster
         .paths(series, &[start], 48)

@@ -239,7 +239,7 @@ impl From<&Evaluation> for v3::Evaluation {
             rows: e
                 .rows
                 .iter()
-                .map(|(name, m)| (name.clone(), v3::Metrics::from(*m)))
+                .map(|(who, m)| (who.to_string(), v3::Metrics::from(*m)))
                 .collect(),
             calendar: e.calendar.map(v3::Calendar::from),
             season: e.season,

@@ -500,8 +500,13 @@ impl TryFrom<v3::Evaluation> for Evaluation {
             rows: e
                 .rows
                 .into_iter()
-                .map(|(name, m)| (name, Metrics::from(m)))
-                .collect(),
+                .map(|(name, m)| {
+                    let who = name
+                        .parse()
+                        .map_err(|e| format!("test scores: {e}: upgrade gruf, or retrain"))?;
+                    Ok((who, Metrics::from(m)))
+                })
+                .collect::<Result<_, String>>()?,
             calendar: e.calendar.map(Calendar::try_from).transpose()?,
             season: e.season,
         })
