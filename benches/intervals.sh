@@ -32,7 +32,7 @@ for stage in select final; do
     for ((s = 0; s < seeds; s++)); do
       model="$work/$stage-$name-$s.safetensors"
       # shellcheck disable=SC2086
-      "$gruf" train --csv "$work/$stage.csv" ${presets[$name]} --test-days "$test_rows" \
+      "$gruf" train --csv "$work/$stage.csv" ${presets[$name]} --test-size "$test_rows" \
         --seed "$s" --model "$model" --quiet > /dev/null
       "$gruf" evaluate --model "$model" --csv "$work/$stage.csv" --format json \
         > "$work/$stage-$name-$s.json" 2> /dev/null

@@ -11,7 +11,7 @@
 #   train 100k: the same file, a tiny model (GRU(4), window 7, the last 5 days held out,
 #               each series' latest window, 1 epoch): load, one epoch, scoring every
 #               series' held-out part, saving
-#   predict 100k: `gruf predict --days 3 --format csv` with that model, every series
+#   predict 100k: `gruf predict --steps 3 --format csv` with that model, every series
 #   load 414 / train 414: the same two on $GRUF_HOURLY (default ../shared/data/hourly-414.csv,
 #               414 hourly series, 353,500 rows), window 8, the last 5 hours held out
 #
@@ -61,7 +61,7 @@ for ((i = 1; i <= reps; i++)); do
       case $case in
         "load 100k") cmd=(train --csv "$csv" --id-column series --column value --window 7 --test-size 50 "${tiny[@]}" --model "$out/none.safetensors") ;;
         "train 100k") cmd=(train --csv "$csv" --id-column series --column value --window 7 --test-size 5 "${tiny[@]}" --model "$model") ;;
-        "predict 100k") cmd=(predict --model "$model" --days 3 --format csv) ;;
+        "predict 100k") cmd=(predict --model "$model" --steps 3 --format csv) ;;
         "load 414") cmd=(train --csv "$hourly" --id-column series --column value --window 8 --test-size 2000 "${tiny[@]}" --model "$out/none.safetensors") ;;
         "train 414") cmd=(train --csv "$hourly" --id-column series --column value --window 8 --test-size 5 "${tiny[@]}" --model "$out/$who-414.safetensors") ;;
       esac

@@ -33,7 +33,7 @@ job() {
   "$gruf" train --csv "$out/full/$id.csv" --column value --config "$config" \
     --model "$out/models/$id.gruf" --quiet >/dev/null 2>"$out/models/$id.err" \
     && "$gruf" predict --model "$out/models/$id.gruf" --csv "$out/cut/$id.csv" \
-      --days "$hold" --format csv 2>>"$out/models/$id.err" \
+      --steps "$hold" --format csv 2>>"$out/models/$id.err" \
       | tail -n +2 | sed "s/^/$id,/" >"$out/forecasts/$id.csv" \
     || echo "series $id failed: $(tail -1 "$out/models/$id.err")" >&2
 }
@@ -55,7 +55,7 @@ if [ "${GLOBAL:-0}" = 1 ]; then
   start=$(date +%s.%N)
   "$gruf" train --csv "$long" --id-column "$idcol" --column value --config "$config" \
     --model "$out/global.gruf" --quiet >"$out/global-train.txt"
-  "$gruf" predict --model "$out/global.gruf" --csv "$out/cut-long.csv" --days "$hold" \
+  "$gruf" predict --model "$out/global.gruf" --csv "$out/cut-long.csv" --steps "$hold" \
     --format csv >"$out/global.csv"
   end=$(date +%s.%N)
   echo

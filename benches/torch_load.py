@@ -1,5 +1,5 @@
 """Loads a gruf model into PyTorch modules by tensor name and checks that PyTorch's next
-value equals gruf's (`gruf predict --days 1`): docs/model-file.md's "Using the weights in PyTorch"
+value equals gruf's (`gruf predict --steps 1`): docs/model-file.md's "Using the weights in PyTorch"
 snippet, run for real.
 
 Usage: python benches/torch_load.py MODEL.safetensors CSV COLUMN
@@ -58,7 +58,7 @@ else:
 with torch.no_grad():
     y = network(torch.tensor(x, dtype=torch.float32).reshape(1, window, 1))[0, 0].item()
 torch_next = decode(y)
-out = subprocess.run(["target/release/gruf", "predict", "--model", path, "--days", "1",
+out = subprocess.run(["target/release/gruf", "predict", "--model", path, "--steps", "1",
                       "--format", "csv"], capture_output=True, text=True, check=True).stdout
 gruf_next = float(out.strip().splitlines()[1].split(",")[-1])
 print(f"{cell}: PyTorch {torch_next:.6f}  gruf {gruf_next:.6f}  relative difference "
