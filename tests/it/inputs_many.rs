@@ -81,12 +81,12 @@ fn close_volume_and_range_train_predict_within_the_horizon_and_evaluate() {
     assert_eq!(out.lines().count(), 4, "{out}");
 
     gruf(dir.path())
-        .args(["predict", "--days", "5"])
+        .args(["predict", "--steps", "5"])
         .assert()
         .code(2)
         .stdout("")
         .stderr(
-            contains("--days 5")
+            contains("--steps 5")
                 .and(contains("larger --horizon"))
                 .and(contains("Volume, range"))
                 .and(predicate::function(|e: &str| e.lines().count() == 1)),
