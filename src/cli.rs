@@ -477,7 +477,7 @@ impl From<OptimizerArg> for OptimizerKind {
 
 /// Which model and data a consumer of a checkpoint works on.
 #[derive(Debug, Args)]
-pub struct Source {
+pub struct OpenArgs {
     /// Model file written by `gruf train`.
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
     pub model: PathBuf,
@@ -546,7 +546,7 @@ impl CsvLayout {
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     #[command(flatten)]
-    pub source: Source,
+    pub source: OpenArgs,
 
     /// Steps to forecast, in the series' own unit (days, hours, business days, months), 1 to 3650.
     #[arg(long, visible_alias = "days", value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -579,7 +579,7 @@ pub struct PredictArgs {
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
     #[command(flatten)]
-    pub source: Source,
+    pub source: OpenArgs,
 
     /// Also score the forecast at horizons 1..N (0 to 365 steps; 0 = off) from every origin,
     /// against the naive and seasonal naive forecasts [default: the model's horizon K when it
@@ -622,7 +622,7 @@ pub struct EvaluateArgs {
 #[derive(Debug, Args)]
 pub struct PlotArgs {
     #[command(flatten)]
-    pub source: Source,
+    pub source: OpenArgs,
 
     /// Image file to write: a PNG or an SVG, by its extension (.png or .svg).
     #[arg(long, value_name = "PATH", default_value = "gruf-plot.png")]
@@ -649,7 +649,7 @@ pub struct PlotArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     #[command(flatten)]
-    pub source: Source,
+    pub source: OpenArgs,
 
     /// The window whose last step is this date [default: the last window of the data, the
     /// one `predict` starts from].

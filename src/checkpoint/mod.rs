@@ -59,7 +59,7 @@ use candle_core::Device;
 
 use crate::config::RunConfig;
 use crate::features::{Columns, Featurizer};
-use crate::forecast::calibrate::Part;
+use crate::forecast::calibrate::Validation;
 use crate::forecast::Forecaster;
 use crate::model::{Model, Weights};
 use crate::series::Provenance;
@@ -208,8 +208,8 @@ impl Checkpoint {
         let forecasters = (self.meta.members.iter())
             .map(|m| self.forecaster_for(m, device))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let parts: Vec<Part> = (columns.iter().zip(&forecasters).zip(&self.meta.members))
-            .map(|((&columns, forecaster), member)| Part {
+        let parts: Vec<Validation> = (columns.iter().zip(&forecasters).zip(&self.meta.members))
+            .map(|((&columns, forecaster), member)| Validation {
                 columns,
                 forecaster,
                 val: member.split.val.clone(),

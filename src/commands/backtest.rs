@@ -29,7 +29,7 @@ use crate::train::prepare::{self, Prepared};
 use crate::train::progress::Reporter;
 use crate::train::TrainData;
 
-use super::held_out::Part;
+use super::held_out::Span;
 use super::training::Checked;
 use super::NAMED;
 use super::{device, note, renderer, resolve, run_training, season_for, warn, whose};
@@ -365,16 +365,17 @@ impl Trainer<'_> {
                 .transpose()
             })
             .collect::<anyhow::Result<_>>()?;
-        let parts: Vec<crate::forecast::calibrate::Part<'_>> = (kept.iter().zip(&forecasters))
-            .filter_map(|(s, f)| {
-                let (forecaster, _, val) = f.as_ref()?;
-                Some(crate::forecast::calibrate::Part {
-                    columns: s.history(i),
-                    forecaster,
-                    val: val.clone(),
+        let parts: Vec<crate::forecast::calibrate::Validation<'_>> =
+            (kept.iter().zip(&forecasters))
+                .filter_map(|(s, f)| {
+                    let (forecaster, _, val) = f.as_ref()?;
+                    Some(crate::forecast::calibrate::Validation {
+                        columns: s.history(i),
+                        forecaster,
+                        val: val.clone(),
+                    })
                 })
-            })
-            .collect();
+                .collect();
         let calibration =
             crate::forecast::calibrate::calibrate(&parts, &config.model)?.map(Arc::new);
         drop(parts);
@@ -412,7 +413,7 @@ fn score_fold(
     };
     let one_step =
         crate::evaluation::evaluate::evaluate(forecaster, series, span.clone(), scoring)?;
-    let part = Part {
+    let part = Span {
         id: &s.named.id,
         origin: span.start,
         end: span.end,

@@ -14,7 +14,7 @@ use crate::io::output::print;
 use crate::scores::{season_left_out, Scoring, FEW};
 use crate::text::plural;
 
-use super::held_out::Part;
+use super::held_out::Span;
 use super::open::{Opened, Subject};
 use super::INTERVAL_STEPS;
 use super::{
@@ -154,7 +154,7 @@ fn score(
     // The part forecast in one go from its start, as forecasting competitions score it.
     let ahead = match held_out >= history {
         true => {
-            let part = Part {
+            let part = Span {
                 id: subject.id(),
                 origin: held_out,
                 end: series.len(),

@@ -29,7 +29,7 @@ pub(super) fn held_out(
     for (member, named) in chosen {
         let series = &named.loaded.series;
         let season = season_for(season, checkpoint.meta.config.data.season, series);
-        let part = Part::held_out(member, series, season);
+        let part = Span::held_out(member, series, season);
         if let (Some(m), None) = (season, part.season) {
             left_out.push((m, part.origin, series.calendar, &member.id));
         }
@@ -52,7 +52,7 @@ pub(super) fn held_out(
 }
 
 /// A part of one series to score: `origin..end`, everything before it being history.
-pub(super) struct Part<'a> {
+pub(super) struct Span<'a> {
     pub id: &'a str,
     pub origin: usize,
     pub end: usize,
@@ -61,14 +61,14 @@ pub(super) struct Part<'a> {
     pub season: Option<usize>,
 }
 
-impl<'a> Part<'a> {
+impl<'a> Span<'a> {
     /// The held-out part of `member`'s series in use, `series`: from its first test row
     /// (for a model trained on every row, the first row after them) to the end.
     /// The seasonal baseline is left out (`season` `None`) when a season of history does
     /// not come before the origin.
-    pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Part<'a> {
+    pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Span<'a> {
         let origin = member.held_out_origin(series);
-        Part {
+        Span {
             id: &member.id,
             origin,
             end: series.len(),

@@ -30,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use candle_core::Device;
 
 use crate::checkpoint::Meta as CheckpointMeta;
-use crate::cli::{Command, Format, Source, TrainOptions};
+use crate::cli::{Command, Format, OpenArgs, TrainOptions};
 use crate::config::{PartialConfig, RunConfig};
 use crate::error::GrufError;
 use crate::features::scaler::Scaler;
@@ -595,7 +595,7 @@ fn warn_outside_training(whose: &str, scaler: &Scaler, after: &[f64], all: &[f64
 /// columns, date format, id column), with `--column`, `--date-column`, `--date-format` and
 /// `--id-column` over it for a `--csv` laid out otherwise. Those flags describe `--csv`,
 /// so they are refused without it, as `--id-column` is for a model of one series.
-fn data_config(source: &Source, meta: &CheckpointMeta) -> Result<DataConfig, GrufError> {
+fn data_config(source: &OpenArgs, meta: &CheckpointMeta) -> Result<DataConfig, GrufError> {
     let layout = &source.layout;
     let given = layout.given();
     if !given.is_empty() && source.csv.is_empty() {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 
 use crate::checkpoint::{Checkpoint, Member, Meta};
-use crate::cli::Source;
+use crate::cli::OpenArgs;
 use crate::error::GrufError;
 use crate::features::scaler::TransformKind;
 use crate::forecast::Forecaster;
@@ -80,7 +80,7 @@ impl Opened {
     /// The model's data: `--csv` when given, else the CSV (or CSVs) it was trained on,
     /// each series checked as the model reads it (values its transform takes, the same
     /// inputs, its calendar).
-    pub fn open(source: &Source, checkpoint: Checkpoint) -> anyhow::Result<Opened> {
+    pub fn open(source: &OpenArgs, checkpoint: Checkpoint) -> anyhow::Result<Opened> {
         let meta = &checkpoint.meta;
         if let (Some(id), false) = (source.series.first(), meta.is_global()) {
             return Err(GrufError::usage(format!(

@@ -19,7 +19,7 @@ use crate::series::calendar::Calendar;
 use crate::series::Series;
 use crate::text::money;
 
-use super::held_out::{InOneGo, Part};
+use super::held_out::{InOneGo, Span};
 use super::open::{Opened, Subject};
 use super::{device, interval_levels, mase_scale, note, season_for, wrote};
 
@@ -530,7 +530,7 @@ fn in_one_go(subject: &Subject, season: Option<usize>) -> anyhow::Result<Option<
     if origin >= series.len() || origin < forecaster.lookback() {
         return Ok(None);
     }
-    let part = Part {
+    let part = Span {
         id: subject.id(),
         origin,
         end: series.len(),

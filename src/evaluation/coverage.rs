@@ -30,7 +30,7 @@ use crate::series::calendar::Calendar;
 /// Who made a row's intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Source {
+pub enum Maker {
     /// The model, with its calibration.
     Model,
     /// The model's Monte Carlo dropout intervals from `n` samples (not calibrated).
@@ -39,13 +39,13 @@ pub enum Source {
     Naive(Baseline),
 }
 
-impl Source {
+impl Maker {
     /// A few words for tables: `model`, `naive, whole history`, `naive, last 90 days`.
     pub fn name(&self, calendar: &Calendar) -> String {
         match self {
-            Source::Model => "model".into(),
-            Source::Samples { n } => format!("model, MC dropout ({n} samples)"),
-            Source::Naive(b) => match b.history {
+            Maker::Model => "model".into(),
+            Maker::Samples { n } => format!("model, MC dropout ({n} samples)"),
+            Maker::Naive(b) => match b.history {
                 History::Whole => "naive, whole history".into(),
                 History::Rolling { steps } => match *calendar {
                     // Intraday: the window is ROLLING_DAYS days of steps.
@@ -62,7 +62,7 @@ impl Source {
 /// One forecaster's intervals at one step ahead, every level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
-    pub source: Source,
+    pub source: Maker,
     /// Steps ahead (from 1).
     pub steps: usize,
     /// One per level, in the order of [`Coverage::levels`].
@@ -197,13 +197,13 @@ pub fn score_with(
                     model[l].push(band.intervals[h - 1]);
                 }
             }
-            rows.push(row(Source::Model, h, &truth, &model, levels, scale)?);
+            rows.push(row(Maker::Model, h, &truth, &model, levels, scale)?);
         }
         if let Some(s) = sampling {
             let mc: Vec<Vec<Interval>> = (0..levels.len())
                 .map(|l| scored.iter().map(|&i| sampled[i][l][h - 1]).collect())
                 .collect();
-            let source = Source::Samples { n: s.samples };
+            let source = Maker::Samples { n: s.samples };
             rows.push(row(source, h, &truth, &mc, levels, scale)?);
         }
         'baseline: for baseline in baselines {
@@ -221,7 +221,7 @@ pub fn score_with(
                 }
             }
             rows.push(row(
-                Source::Naive(baseline),
+                Maker::Naive(baseline),
                 h,
                 &truth,
                 &naive,
@@ -241,7 +241,7 @@ pub fn score_with(
 
 /// Scores one forecaster's intervals (`intervals[level][target]`).
 fn row(
-    source: Source,
+    source: Maker,
     steps: usize,
     truth: &[f64],
     intervals: &[Vec<Interval>],
@@ -293,7 +293,7 @@ impl Coverage {
             };
             let sampled = (rows.iter())
                 .find_map(|r| match r.source {
-                    Source::Samples { n } => Some((n, r)),
+                    Maker::Samples { n } => Some((n, r)),
                     _ => None,
                 })
                 .map(|(n, r)| {
@@ -302,7 +302,7 @@ impl Coverage {
                         calibration_words(&r.scores)
                     )
                 });
-            let Some(model) = rows.iter().find(|r| r.source == Source::Model) else {
+            let Some(model) = rows.iter().find(|r| r.source == Maker::Model) else {
                 if let Some(sampled) = sampled {
                     lines.push(format!("{ahead}: {sampled}"));
                 }
@@ -310,7 +310,7 @@ impl Coverage {
             };
             let calibrated = format!("the intervals are {}", calibration_words(&model.scores));
             let baselines: Vec<&&Row> = (rows.iter())
-                .filter(|r| matches!(r.source, Source::Naive(_)))
+                .filter(|r| matches!(r.source, Maker::Naive(_)))
                 .collect();
             let beaten: Vec<bool> = (baselines.iter())
                 .map(|b| (model.scores.iter().zip(&b.scores)).all(|(m, n)| m.msis < n.msis))

@@ -12,7 +12,7 @@ use crate::intervals::conformal::{
 
 /// One series to calibrate on: its columns, its forecaster (the trained networks with the
 /// series' own featurizer) and its validation targets.
-pub struct Part<'a> {
+pub struct Validation<'a> {
     pub columns: Columns<'a>,
     pub forecaster: &'a Forecaster,
     pub val: std::ops::Range<usize>,
@@ -22,7 +22,7 @@ pub struct Part<'a> {
 /// the spread of the window the network reads; for [`steps_for`] steps. `None` when no part
 /// has a validation target.
 pub fn calibrate(
-    parts: &[Part<'_>],
+    parts: &[Validation<'_>],
     config: &crate::config::ModelConfig,
 ) -> anyhow::Result<Option<Calibration>> {
     let covariates = (parts.iter()).any(|p| p.forecaster.featurizer().has_covariates());
@@ -41,7 +41,7 @@ pub fn calibrate(
 /// origin, the errors pooled over the parts per step. `None` when no part has a
 /// validation target.
 pub fn residuals(
-    parts: &[Part<'_>],
+    parts: &[Validation<'_>],
     steps: usize,
     spread: usize,
     space: Space,
@@ -81,7 +81,7 @@ pub fn residuals(
 /// the parts per step. `None` when the head gives no level (no symmetric pair) or no part
 /// has a validation target.
 pub fn quantiles(
-    parts: &[Part<'_>],
+    parts: &[Validation<'_>],
     steps: usize,
     space: Space,
 ) -> anyhow::Result<Option<Calibration>> {

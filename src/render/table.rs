@@ -872,7 +872,7 @@ fn panel_forecasts(forecasts: &[Forecast]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluation::coverage::{Row, Source};
+    use crate::evaluation::coverage::{Maker, Row};
     use crate::intervals::scores::IntervalScores;
     use crate::intervals::Level;
 
@@ -893,7 +893,7 @@ mod tests {
             method: None,
             levels: vec![level],
             rows: vec![Row {
-                source: Source::Model,
+                source: Maker::Model,
                 steps,
                 scores: vec![IntervalScores {
                     level,

@@ -75,7 +75,7 @@ const MOST_FILLED_PER_ROW: usize = 1;
 /// One series' columns as loading holds them, to be filled in place: the dates, the
 /// price, each input column, and each row's file line (an inserted row takes the line of
 /// the row before the gap).
-pub struct Columns<'a> {
+pub struct Unfilled<'a> {
     pub dates: &'a mut Vec<i64>,
     pub values: &'a mut Vec<f64>,
     pub covariates: Vec<&'a mut Vec<f64>>,
@@ -95,12 +95,12 @@ pub struct Filled {
 /// increasing) and fills them by `method`; `season` is the period `seasonal` reaches back
 /// (`None`: it fills as `linear`). `Err` when filling would insert more rows than were read.
 pub fn fill(
-    columns: Columns<'_>,
+    columns: Unfilled<'_>,
     calendar: &Calendar,
     method: Fill,
     season: Option<usize>,
 ) -> Result<Filled, String> {
-    let Columns {
+    let Unfilled {
         dates,
         values,
         covariates,
@@ -127,7 +127,7 @@ pub fn fill(
     let mut out_lines = Vec::with_capacity(n);
     // For each output row: the source row it is, or the rows either side and how far
     // between them it lies.
-    let mut at: Vec<Source> = Vec::with_capacity(n);
+    let mut at: Vec<Take> = Vec::with_capacity(n);
     let mut filled = Filled::default();
     for i in 0..dates.len() {
         if i > 0 {
@@ -139,7 +139,7 @@ pub fn fill(
                     filled.rows.push(out_dates.len());
                     out_dates.push(calendar.advance(dates[i - 1], j));
                     out_lines.push(lines[i - 1]);
-                    at.push(Source::Between {
+                    at.push(Take::Between {
                         before: i - 1,
                         after: i,
                         share: j as f64 / steps as f64,
@@ -149,15 +149,15 @@ pub fn fill(
         }
         out_dates.push(dates[i]);
         out_lines.push(lines[i]);
-        at.push(Source::Row(i));
+        at.push(Take::Row(i));
     }
     let season = season.filter(|&m| m > 0);
     let fill_column = |column: &[f64]| -> Vec<f64> {
         let mut out: Vec<f64> = Vec::with_capacity(at.len());
         for (k, source) in at.iter().enumerate() {
             let v = match *source {
-                Source::Row(i) => column[i],
-                Source::Between {
+                Take::Row(i) => column[i],
+                Take::Between {
                     before,
                     after,
                     share,
@@ -202,7 +202,7 @@ pub fn fill_series(
         ..
     } = series;
     fill(
-        Columns {
+        Unfilled {
             dates,
             values,
             covariates: covariates.iter_mut().map(|c| &mut c.values).collect(),
@@ -231,8 +231,8 @@ impl Filled {
 }
 
 /// Where an output row's value comes from.
-enum Source {
-    /// Source row `i`.
+enum Take {
+    /// Row `i` as it is.
     Row(usize),
     /// Inserted between source rows `before` and `after`, `share` of the way.
     Between {
@@ -323,7 +323,7 @@ mod tests {
         let mut input = vec![1.0, 2.0, 5.0, 6.0];
         let mut lines = vec![2, 3, 4, 5];
         let done = fill(
-            Columns {
+            Unfilled {
                 dates: &mut dates,
                 values: &mut values,
                 covariates: vec![&mut input],
@@ -376,7 +376,7 @@ mod tests {
         let mut dates = vec![0, DAY, 100 * DAY];
         let (mut values, mut lines) = (vec![1.0, 2.0, 3.0], vec![2, 3, 4]);
         let err = fill(
-            Columns {
+            Unfilled {
                 dates: &mut dates,
                 values: &mut values,
                 covariates: Vec::new(),

@@ -10,11 +10,11 @@ use predicates::prelude::*;
 use predicates::str::contains;
 
 use gruf::config::RunConfig;
-use gruf::evaluation::coverage::{self, Source};
+use gruf::evaluation::coverage::{self, Maker};
 use gruf::features::scaler::TransformKind;
 use gruf::features::split::Split;
 use gruf::features::Featurizer;
-use gruf::forecast::calibrate::{self, Part};
+use gruf::forecast::calibrate::{self, Validation};
 use gruf::forecast::Forecaster;
 use gruf::intervals::conformal;
 use gruf::intervals::Level;
@@ -78,7 +78,7 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
         Device::Cpu,
     )
     .unwrap();
-    let part = Part {
+    let part = Validation {
         columns: (&series).into(),
         forecaster: &forecaster,
         val: split.val.clone(),
@@ -123,7 +123,7 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
     for h in [1, 7] {
         let rows: Vec<_> = c.rows.iter().filter(|r| r.steps == h).collect();
         assert_eq!(rows.len(), 3, "the model and both baselines at {h} steps");
-        let model = rows.iter().find(|r| r.source == Source::Model).unwrap();
+        let model = rows.iter().find(|r| r.source == Maker::Model).unwrap();
         assert_eq!(model.scores[0].n, split.test.len() + 1 - h);
         let n_val = calibration_windows as f64 - (h - 1) as f64;
         for (l, s) in model.scores.iter().enumerate() {
@@ -135,7 +135,7 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
                 s.level.label(),
                 s.coverage
             );
-            for b in (rows.iter()).filter(|r| h == 1 && r.source != Source::Model) {
+            for b in (rows.iter()).filter(|r| h == 1 && r.source != Maker::Model) {
                 assert!(
                     s.msis < b.scores[l].msis,
                     "{h} steps, {} %: MSIS {:.3} vs {:?} {:.3}",

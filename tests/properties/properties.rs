@@ -406,25 +406,25 @@ struct Verdict {
 /// An input of the generated files: a column (index into `Row::cells`) or the derived
 /// range (High − Low) / Close.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Source {
+enum Pick {
     Column(usize),
     Range,
 }
 
 fn verdict(case: &OhlcvCase) -> Verdict {
     let price_name = OHLCV_HEADER[case.price + 1];
-    let mut sources: Vec<Source> = Vec::new();
+    let mut sources: Vec<Pick> = Vec::new();
     for name in &case.inputs {
         if name.eq_ignore_ascii_case(price_name) {
             continue;
         }
         let source = match name.to_ascii_lowercase().as_str() {
-            "open" => Source::Column(0),
-            "high" => Source::Column(1),
-            "low" => Source::Column(2),
-            "close" => Source::Column(3),
-            "volume" => Source::Column(4),
-            "range" => Source::Range,
+            "open" => Pick::Column(0),
+            "high" => Pick::Column(1),
+            "low" => Pick::Column(2),
+            "close" => Pick::Column(3),
+            "volume" => Pick::Column(4),
+            "range" => Pick::Range,
             other => panic!("no column {other}"),
         };
         if !sources.contains(&source) {
@@ -434,15 +434,15 @@ fn verdict(case: &OhlcvCase) -> Verdict {
     let names: Vec<String> = sources
         .iter()
         .map(|s| match s {
-            Source::Column(c) => OHLCV_HEADER[c + 1].to_string(),
-            Source::Range => "range".to_string(),
+            Pick::Column(c) => OHLCV_HEADER[c + 1].to_string(),
+            Pick::Range => "range".to_string(),
         })
         .collect();
     let mut read: Vec<usize> = sources
         .iter()
         .flat_map(|s| match *s {
-            Source::Column(c) => vec![c],
-            Source::Range => vec![1, 2],
+            Pick::Column(c) => vec![c],
+            Pick::Range => vec![1, 2],
         })
         .collect();
     read.retain(|&c| c != case.price);
@@ -488,8 +488,8 @@ fn verdict(case: &OhlcvCase) -> Verdict {
         let covariates: Vec<f64> = sources
             .iter()
             .map(|s| match *s {
-                Source::Column(c) => value(c),
-                Source::Range => (value(1) - value(2)) / price,
+                Pick::Column(c) => value(c),
+                Pick::Range => (value(1) - value(2)) / price,
             })
             .collect();
         if covariates.iter().any(|v| !v.is_finite()) {

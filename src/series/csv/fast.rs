@@ -194,7 +194,7 @@ fn parse(
         config.date_format.as_deref(),
     )?;
 
-    let columns = Columns::new(&header, &layout, &form, delimiter, part);
+    let columns = Needed::new(&header, &layout, &form, delimiter, part);
     let mut groups = Groups::new(&header, &layout);
     columns.read(body, &mut groups)?;
     drop(first);
@@ -282,7 +282,7 @@ impl<'a> Groups<'a> {
 }
 
 /// The needed columns and how polars parses each, for every block of one file.
-struct Columns<'a> {
+struct Needed<'a> {
     layout: &'a Layout,
     form: &'a DateForm,
     delimiter: u8,
@@ -298,7 +298,7 @@ struct Columns<'a> {
     part: usize,
 }
 
-impl<'a> Columns<'a> {
+impl<'a> Needed<'a> {
     fn new(
         header: &[String],
         layout: &'a Layout,
@@ -319,7 +319,7 @@ impl<'a> Columns<'a> {
                 Field::new(name(i), dtype)
             })
             .collect::<Schema>();
-        Columns {
+        Needed {
             layout,
             form,
             delimiter,
@@ -338,7 +338,7 @@ impl<'a> Columns<'a> {
         let parsed = parts(block, self.part)
             .par_iter()
             .map(|part| self.parse(part))
-            .collect::<Option<Vec<Part>>>()?;
+            .collect::<Option<Vec<Piece>>>()?;
         for part in parsed {
             part.feed(groups)?;
         }
@@ -348,7 +348,7 @@ impl<'a> Columns<'a> {
     /// The needed columns of `part` (whole lines), by polars' parser for one chunk (the
     /// part was checked and its lines counted, so polars has no lines to find), with the
     /// dates read.
-    fn parse(&self, part: &[u8]) -> Option<Part> {
+    fn parse(&self, part: &[u8]) -> Option<Piece> {
         let n = check(part, self.delimiter, self.fields, !self.unix)?;
         let df = read_chunk(
             part,
@@ -384,7 +384,7 @@ impl<'a> Columns<'a> {
             Some(i) => Some(column(i)?.str().ok()?.clone()),
             None => None,
         };
-        Some(Part {
+        Some(Piece {
             ids,
             dates,
             prices: numbers(self.layout.price)?,
@@ -398,8 +398,8 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// One part's needed columns, parsed: what [`Part::feed`] hands to [`Rows`] row by row.
-struct Part {
+/// One part's needed columns, parsed: what [`Piece::feed`] hands to [`Rows`] row by row.
+struct Piece {
     /// The series ids of a long CSV, as text.
     ids: Option<StringChunked>,
     dates: Vec<Option<(i64, Zone)>>,
@@ -408,7 +408,7 @@ struct Part {
     extra: Vec<Float64Chunked>,
 }
 
-impl Part {
+impl Piece {
     /// Hands the rows to their series' `groups`, in order; `None` at the first one refused.
     fn feed(&self, groups: &mut Groups) -> Option<()> {
         let number = |v: Option<f64>| v.map_or(Price::Missing, Price::of);

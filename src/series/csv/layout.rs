@@ -41,7 +41,7 @@ pub(super) struct Layout {
     /// The columns read beside the date and the price (the inputs' sources), in file order.
     pub(super) extra: Vec<usize>,
     /// The inputs beside the price, in the order listed.
-    pub(super) sources: Vec<Source>,
+    pub(super) sources: Vec<Pick>,
     /// What the choice needs to tell (a price column other than Close).
     pub(super) notes: Vec<String>,
 }
@@ -162,8 +162,8 @@ impl Layout {
         let sources = input_sources(path, header, &config.inputs, price, date)?;
         if let Some(id) = id.filter(|id| {
             sources.iter().any(|s| match *s {
-                Source::Column { idx } => idx == *id,
-                Source::Range { high, low } => high == *id || low == *id,
+                Pick::Column { idx } => idx == *id,
+                Pick::Range { high, low } => high == *id || low == *id,
             })
         }) {
             return Err(GrufError::data(
@@ -189,8 +189,8 @@ impl Layout {
         let mut extra: Vec<usize> = sources
             .iter()
             .flat_map(|source| match *source {
-                Source::Column { idx } => vec![idx],
-                Source::Range { high, low } => vec![high, low],
+                Pick::Column { idx } => vec![idx],
+                Pick::Range { high, low } => vec![high, low],
             })
             .filter(|&i| i != date && i != price)
             .collect();
@@ -219,18 +219,18 @@ impl Layout {
 
 /// Where an input beside the price comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
+pub(super) enum Pick {
     /// A column of the file, by index.
     Column { idx: usize },
     /// `range`: (High − Low) / price, from these two columns.
     Range { high: usize, low: usize },
 }
 
-impl Source {
+impl Pick {
     pub(super) fn name(&self, header: &[String]) -> String {
         match *self {
-            Source::Column { idx } => header[idx].clone(),
-            Source::Range { .. } => "range".to_string(),
+            Pick::Column { idx } => header[idx].clone(),
+            Pick::Range { .. } => "range".to_string(),
         }
     }
 }
@@ -243,7 +243,7 @@ fn input_sources(
     inputs: &[String],
     price_idx: usize,
     date_idx: usize,
-) -> Result<Vec<Source>, GrufError> {
+) -> Result<Vec<Pick>, GrufError> {
     let mut sources = Vec::new();
     for name in inputs.iter().map(|n| n.trim()) {
         let source = match find_column(header, name) {
@@ -254,10 +254,10 @@ fn input_sources(
                     format!("input '{name}' is the date column; list value columns in --inputs"),
                 ))
             }
-            Some(idx) => Source::Column { idx },
+            Some(idx) => Pick::Column { idx },
             None if name.eq_ignore_ascii_case("range") => {
                 match (find_column(header, "high"), find_column(header, "low")) {
-                    (Some(high), Some(low)) => Source::Range { high, low },
+                    (Some(high), Some(low)) => Pick::Range { high, low },
                     _ => {
                         return Err(GrufError::data(
                             path,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::GrufError;
 use crate::series::calendar::Calendar;
-use crate::series::csv::layout::{Layout, Source};
+use crate::series::csv::layout::{Layout, Pick};
 use crate::series::csv::DataConfig;
 use crate::series::dates::{format_time, DateForm, Zone};
 use crate::series::resample::{period_ends, Resample};
@@ -168,8 +168,8 @@ impl<'a> Rows<'a> {
         self.scratch.clear();
         for source in &self.layout.sources {
             self.scratch.push(match *source {
-                Source::Column { idx } => cell(idx),
-                Source::Range { high, low } => {
+                Pick::Column { idx } => cell(idx),
+                Pick::Range { high, low } => {
                     let range = (cell(high) - cell(low)) / price;
                     if !range.is_finite() {
                         return Err(Refusal::Range { high, low, price });
