@@ -1,8 +1,11 @@
 //! Run configuration: built-in defaults (the seed model) < a TOML file < command-line flags.
 //!
-//! Each default is written once, in the `Default` impls below. A config file and the flags
-//! are both a [`PartialConfig`] (every field optional) laid over it by [`PartialConfig::apply`];
-//! [`RunConfig::validate`] then refuses values that cannot work.
+//! Each default is written once, in a `Default` impl: below, and for a model's two parts
+//! beside their owners ([`NetworkConfig`] in `model`, [`Framing`] in `features`). A config
+//! file and the flags are both a [`PartialConfig`] (every field optional) laid over it by
+//! [`PartialConfig::apply`]; [`RunConfig::validate`] then refuses values that cannot work.
+//! The file's `[model]` keys stay flat (`cell`, `window`, ...); `apply` sends each to its
+//! part.
 
 use std::path::Path;
 
