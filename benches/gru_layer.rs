@@ -23,7 +23,8 @@ fn main() -> anyhow::Result<()> {
     let fused_only = std::env::args().any(|a| a == "fused");
     let dev = Device::Cpu;
     let config = ModelConfig::default();
-    let init = init_weights(&config, &mut Rng64::seed_from_u64(0), &dev)?;
+    let (network, io) = (&config.network, &config.io());
+    let init = init_weights(network, io, &mut Rng64::seed_from_u64(0), &dev)?;
     let vars: Vec<Var> = init
         .values()
         .map(Var::from_tensor)
@@ -33,11 +34,11 @@ fn main() -> anyhow::Result<()> {
         .cloned()
         .zip(vars.iter().map(|v| v.as_tensor().clone()))
         .collect();
-    let fused = Model::new(&config, &weights)?;
+    let fused = Model::new(network, io, &weights)?;
     let steps = fused.clone().step_by_step();
 
     let mut rng = Rng64::seed_from_u64(1);
-    let (batch, window) = (64, config.window);
+    let (batch, window) = (64, config.framing.window);
     let xs: Vec<f32> = (0..batch * window).map(|_| rng.random::<f32>()).collect();
     let xs = Tensor::from_vec(xs, (batch, window, 1), &dev)?;
     let ys = Tensor::from_vec(

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Cell, OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
+use crate::config::{OptimizerKind, PartialConfig, PartialData, PartialModel, PartialTrain};
 use crate::features::scaler::TransformKind;
+use crate::model::Cell;
 use crate::series::fill::Fill;
 use crate::series::resample::Resample;
 use crate::series::synth::SampleConfig;

@@ -12,8 +12,10 @@
 //!             gaps filled, seasons, synthetic samples)
 //! features    Series ─► split into train/validation/test ─► scaled windows (the
 //!             featurizer, fitted on the training part only)
-//! config      settings: built-in defaults < a TOML file < flags
-//! model       the network: cells, fused CPU kernels, loss
+//! model       the network: its own config (cell, layers, dropout), cells, fused CPU
+//!             kernels, loss
+//! config      settings: built-in defaults < a TOML file < flags; a model's config is
+//!             the network's and the featurizer's (the framing)
 //! scores      point-forecast metrics, naive scales, the score types a model file keeps
 //! intervals   levels, intervals and their scores, naive-quantile baselines, the stored
 //!             conformal calibration, Monte Carlo dropout bands
@@ -41,8 +43,8 @@ pub mod rng;
 pub mod io;
 pub mod series;
 pub mod features;
-pub mod config;
 pub mod model;
+pub mod config;
 pub mod scores;
 pub mod intervals;
 pub mod train;

@@ -127,21 +127,23 @@ fn check_calibration(meta: &Meta, st: &SafeTensors) -> Result<(), String> {
     };
     let model = meta.model();
     let covariates = meta.members.iter().any(|m| !m.inputs.is_empty());
-    let most = conformal::steps_for(model.horizon, covariates);
+    let most = conformal::steps_for(model.framing.horizon, covariates);
     let steps = calibration.steps();
     if steps > most {
         return Err(format!(
             "the calibration claims {steps} steps ahead; a model of horizon {}{} is calibrated \
              for at most {most}",
-            model.horizon,
+            model.framing.horizon,
             if covariates { " with inputs" } else { "" }
         ));
     }
-    if calibration.method == conformal::Method::Residuals && calibration.spread != model.window {
+    if calibration.method == conformal::Method::Residuals
+        && calibration.spread != model.framing.window
+    {
         return Err(format!(
             "the calibration divides its errors by the spread over {} steps, but the model's \
              window is {}",
-            calibration.spread, model.window
+            calibration.spread, model.framing.window
         ));
     }
     let targets: usize = meta.members.iter().map(|m| m.split.val.len()).sum();
@@ -179,7 +181,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         .and_then(|m| m.get(META_KEY))
         .ok_or("a safetensors file, but not a gruf model (no gruf metadata)")?;
     let mut meta = parse_meta(json)?;
-    let shapes = param_shapes(meta.model());
+    let shapes = param_shapes(&meta.model().network, &meta.model().io());
     let expected = (0..meta.networks()).flat_map(|i| {
         let prefix = network_prefix(i);
         (shapes.iter()).map(move |(name, shape)| (format!("{prefix}{name}"), shape))
@@ -248,7 +250,7 @@ fn parse(bytes: &[u8], device: &Device) -> Result<Checkpoint, String> {
         };
         return Err(format!(
             "unexpected tensor '{extra}' for a {:?} model{networks}",
-            meta.model().layers
+            meta.model().network.layers
         ));
     }
     Ok(Checkpoint { meta, weights })

@@ -165,18 +165,20 @@ impl Checkpoint {
     /// The first (for a single model, the only) network, rebuilt from the stored config
     /// and weights.
     pub fn model(&self) -> anyhow::Result<Model> {
-        Ok(Model::new(self.meta.model(), &self.weights)?)
+        let model = self.meta.model();
+        Ok(Model::new(&model.network, &model.io(), &self.weights)?)
     }
 
     /// Every network, in order: one, or an ensemble's N.
     pub fn models(&self) -> anyhow::Result<Vec<Model>> {
         let mut models = vec![self.model()?];
+        let model = self.meta.model();
         for i in 1..self.meta.networks() {
             let prefix = network_prefix(i);
             let weights: Weights = (self.weights.iter())
                 .filter_map(|(name, t)| Some((name.strip_prefix(&prefix)?.to_string(), t.clone())))
                 .collect();
-            models.push(Model::new(self.meta.model(), &weights)?);
+            models.push(Model::new(&model.network, &model.io(), &weights)?);
         }
         Ok(models)
     }
@@ -215,7 +217,8 @@ impl Checkpoint {
                 val: member.split.val.clone(),
             })
             .collect();
-        let calibration = crate::forecast::calibrate::calibrate(&parts, self.meta.model())?;
+        let calibration =
+            crate::forecast::calibrate::calibrate(&parts, &self.meta.model().framing)?;
         self.meta.calibration = calibration.map(Arc::new);
         Ok(())
     }
@@ -225,10 +228,10 @@ impl Checkpoint {
         let model = self.meta.model();
         Featurizer {
             scaler: member.scaler,
-            window: model.window,
-            horizon: model.horizon,
+            window: model.framing.window,
+            horizon: model.framing.horizon,
             inputs: member.inputs.clone(),
-            calendar: model.calendar.clone(),
+            calendar: model.framing.calendar.clone(),
         }
     }
 }

@@ -263,7 +263,7 @@ fn keep<'a>(
 
 /// What every fold's training shares: the run's settings, the panel and its kept series.
 struct Trainer<'a> {
-    /// The resolved configuration; `model.features` is set by each fold's transforms.
+    /// The resolved configuration; `model.input_width` is set by each fold's transforms.
     config: RunConfig,
     seed: u64,
     panel: &'a Panel,
@@ -323,7 +323,7 @@ impl Trainer<'_> {
             ));
         }
         // The network's input width is the featurizer's: the price, then each covariate.
-        config.model.features = first.featurizer.features();
+        config.model.input_width = first.featurizer.features();
         let data: Vec<TrainData<'_>> = (kept.iter().zip(&prepared))
             .filter_map(|(s, p)| {
                 let p = p.as_ref()?;
@@ -377,7 +377,7 @@ impl Trainer<'_> {
                 })
                 .collect();
         let calibration =
-            crate::forecast::calibrate::calibrate(&parts, &config.model)?.map(Arc::new);
+            crate::forecast::calibrate::calibrate(&parts, &config.model.framing)?.map(Arc::new);
         drop(parts);
         Ok(Some(
             (forecasters.into_iter())
@@ -523,6 +523,6 @@ fn fold_networks(
     trained: &crate::train::Ensemble,
 ) -> anyhow::Result<Vec<crate::model::Model>> {
     Ok((trained.networks.iter())
-        .map(|n| crate::model::Model::new(&config.model, &n.weights))
+        .map(|n| crate::model::Model::new(&config.model.network, &config.model.io(), &n.weights))
         .collect::<candle_core::Result<_>>()?)
 }

@@ -15,10 +15,10 @@ use std::sync::Mutex;
 use candle_core::Device;
 
 use crate::cli::{CompareArgs, Format};
-use crate::config::Cell;
 use crate::error::GrufError;
 use crate::evaluation::compare::{Comparison, HeldOut, Measure, Run};
 use crate::io::output::{check_writable, print, write_atomic};
+use crate::model::Cell;
 use crate::plot::{CompareData, ImageFormat, Line};
 use crate::scores::{Contender, Evaluation};
 use crate::series::panel::natural_cmp;
@@ -89,7 +89,7 @@ pub(super) fn run(args: CompareArgs) -> anyhow::Result<()> {
         crate::eprintln_lossy!(
             "gruf: {}; {}",
             training.describe(),
-            plan.describe(&training.config.model.layers)
+            plan.describe(&training.config.model.network.layers)
         );
     }
 
@@ -281,7 +281,7 @@ fn train_one(
     label: &str,
 ) -> anyhow::Result<Option<Scored>> {
     let mut config = training.config.clone();
-    config.model.cell = cell;
+    config.model.network.cell = cell;
     config.train.seed = Some(seed);
     let trained = run_training(&config, seed, &training.data(), device, bar.reporter(label))
         .map_err(|e| e.context(label.to_string()))?;
@@ -316,7 +316,7 @@ fn held_out(training: &Training, scored: &Scored) -> anyhow::Result<HeldOut> {
 fn scored_of(trained: &[Scored], cell: Cell, seed: u64) -> anyhow::Result<&Scored> {
     trained
         .iter()
-        .find(|s| s.checkpoint.meta.model().cell == cell && s.checkpoint.meta.seed == seed)
+        .find(|s| s.checkpoint.meta.model().network.cell == cell && s.checkpoint.meta.seed == seed)
         .ok_or_else(|| anyhow::anyhow!("internal: no run of {} from seed {seed}", cell.label()))
 }
 

@@ -182,7 +182,7 @@ fn score(
 /// once, else 7; at most K for a model with covariates, whose future is unknown (said when
 /// `--horizon` asked for more).
 fn horizons_wanted(args: &EvaluateArgs, meta: &Meta) -> usize {
-    let k = meta.model().horizon;
+    let k = meta.model().framing.horizon;
     let wanted = args
         .horizon
         .map_or(if k > 1 { k } else { 7 }, |n| n as usize);

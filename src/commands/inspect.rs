@@ -6,11 +6,11 @@ use std::path::Path;
 
 use crate::checkpoint::Checkpoint;
 use crate::cli::{InspectArgs, InspectFormat};
-use crate::config::Cell;
 use crate::error::GrufError;
 use crate::features::Columns;
 use crate::io::output::{check_writable, print};
 use crate::model::fused::{saved_names, Trace};
+use crate::model::Cell;
 use crate::plot::gates::{draw_gates, gates_csv, GatePicture, Heatmap, LayerGates};
 use crate::series::dates::parse_date;
 use crate::series::Series;

@@ -246,7 +246,7 @@ fn run_training(
         &config.model,
         &config.train,
         seed,
-        &Loss::for_model(&config.model),
+        &Loss::for_head(&config.model.io()),
         data,
         device,
         &mut |e| {
@@ -740,7 +740,7 @@ fn sampling(
     let Some(samples) = samples else {
         return Ok(None);
     };
-    if meta.model().dropout <= 0.0 {
+    if meta.model().network.dropout <= 0.0 {
         return Err(GrufError::model(
             path,
             crate::intervals::mc_dropout::SampleError::NoDropout.to_string(),

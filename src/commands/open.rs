@@ -164,7 +164,7 @@ impl Opened {
             let who = whose(&named.id);
             let series = &mut named.loaded.series;
             prepare::check_values(
-                meta.config.model.transform,
+                meta.config.model.framing.transform,
                 Chosen::Model,
                 series,
                 &named.loaded.lines,
@@ -295,7 +295,7 @@ impl Opened {
     /// calibration on other series.
     fn check_unseen(&self, unseen: &[&str]) -> anyhow::Result<()> {
         let meta = self.meta();
-        let transform = meta.config.model.transform;
+        let transform = meta.config.model.framing.transform;
         let how = if meta.members.iter().any(|m| m.file.is_some()) {
             " (a series is named by its file's stem, as in training)"
         } else {

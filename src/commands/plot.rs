@@ -75,7 +75,7 @@ fn default_steps(meta: &Meta) -> u32 {
         Some(test) => test.n,
         None => meta.config.train.test_days,
     };
-    let steps = match meta.model().horizon {
+    let steps = match meta.model().framing.horizon {
         k if k > 1 => k,
         _ if held_out > 0 => held_out,
         _ => 30,
@@ -238,7 +238,7 @@ impl One<'_> {
             misses,
             // An ensemble's first network's losses.
             history: meta.history.clone(),
-            loss_name: if meta.model().quantiles.is_empty() {
+            loss_name: if meta.model().framing.quantiles.is_empty() {
                 "MSE"
             } else {
                 "pinball loss"

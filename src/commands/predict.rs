@@ -124,7 +124,7 @@ pub(super) fn check_intervals(
 /// Refuses more steps than a model with covariates forecasts: their future is unknown, so
 /// it stops at its horizon.
 fn check_steps(meta: &Meta, steps: usize) -> Result<(), GrufError> {
-    let k = meta.model().horizon;
+    let k = meta.model().framing.horizon;
     let inputs = &meta.first().inputs;
     if inputs.is_empty() || steps <= k {
         return Ok(());

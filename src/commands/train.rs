@@ -66,7 +66,7 @@ fn one_series(
     let v = &series.values;
     // The naive forecast over the same targets as the validation RMSE: every step of the
     // horizon from each validation origin.
-    let k = meta.model().horizon;
+    let k = meta.model().framing.horizon;
     let origins = featurizer.within(&split.val);
     let naive_val_se: f64 = origins
         .clone()

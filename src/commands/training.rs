@@ -42,7 +42,7 @@ pub(super) struct Ready {
 /// The series to train on, each ready, and the run configuration whose model takes their
 /// featurizers' inputs.
 pub(super) struct Training {
-    /// The resolved configuration, `model.features` set to the featurizers' width.
+    /// The resolved configuration, `model.input_width` set to the featurizers' width.
     pub config: RunConfig,
     /// The series kept, in the panel's order (ids in byte order).
     pub series: Vec<Ready>,
@@ -96,7 +96,7 @@ impl Checked {
         };
         for one in &checked.panel.series {
             prepare::check_values(
-                config.model.transform,
+                config.model.framing.transform,
                 Chosen::ThisRun,
                 &one.loaded.series,
                 &one.loaded.lines,
@@ -210,7 +210,7 @@ impl Training {
             );
         }
         // The network's input width is the featurizer's: the price, then each covariate.
-        config.model.features = kept[0].featurizer.features();
+        config.model.input_width = kept[0].featurizer.features();
         Ok(Training {
             config,
             series: kept,
@@ -387,8 +387,8 @@ mod tests {
         let csv = dir.path().join("s.csv");
         std::fs::write(&csv, to_csv(&bars)).unwrap();
         let mut config = RunConfig::default();
-        config.model.layers = vec![4];
-        config.model.window = 10;
+        config.model.network.layers = vec![4];
+        config.model.framing.window = 10;
         config.train.epochs = 1;
         config.train.test_days = 30;
         let training = Training::load(&[csv], config, true).unwrap();

@@ -1,71 +1,56 @@
 //! Run configuration: built-in defaults (the seed model) < a TOML file < command-line flags.
 //!
-//! Each default is written once, in the `Default` impls below. A config file and the flags
-//! are both a [`PartialConfig`] (every field optional) laid over it by [`PartialConfig::apply`];
-//! [`RunConfig::validate`] then refuses values that cannot work.
+//! Each default is written once, in a `Default` impl: below, and for a model's two parts
+//! beside their owners ([`NetworkConfig`] in `model`, [`Framing`] in `features`). A config
+//! file and the flags are both a [`PartialConfig`] (every field optional) laid over it by
+//! [`PartialConfig::apply`]; [`RunConfig::validate`] then refuses values that cannot work.
+//! The file's `[model]` keys stay flat (`cell`, `window`, ...); `apply` sends each to its
+//! part.
 
-use crate::features::Framing;
 use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::error::GrufError;
 use crate::features::scaler::TransformKind;
+use crate::features::Framing;
+use crate::model::{Cell, Io, NetworkConfig};
 use crate::series::calendar::CalendarInput;
 use crate::series::csv::DataConfig;
 use crate::series::season::Seasons;
 
-/// The network's shape; stored in the checkpoint, from which `predict` and `plot` rebuild it.
+/// A model's configuration, stored in the checkpoint, from which `predict` and `plot`
+/// rebuild it: the network's own settings, how the featurizer frames a series, and the
+/// input width the featurizer then gives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
-    /// The recurrent cell of every layer.
-    pub cell: Cell,
-    /// Hidden size of each stacked recurrent layer, input side first.
-    pub layers: Vec<usize>,
-    /// Dropout after each GRU layer, during training only.
-    pub dropout: f64,
-    /// Input length: how many past values predict the next one.
-    pub window: usize,
-    /// How prices become inputs and targets (see `features::scaler`).
-    pub transform: TransformKind,
-    /// Steps predicted at once by the dense head (a direct multi-step forecast); 1 is the
-    /// seed model's one step ahead.
-    pub horizon: usize,
-    /// Values per time step of an input window (the first GRU layer's input width). Set
-    /// from the featurizer, never by hand: 1 while the price is the only input.
-    pub features: usize,
-    /// Calendar inputs derived from each step's date (`--calendar hour,weekday,month`).
-    pub calendar: Vec<CalendarInput>,
-    /// Quantile levels the head forecasts at every step (`--quantiles 0.1,0.5,0.9`),
-    /// increasing, with 0.5 among them (the median is the point forecast); empty for a
-    /// point model (the seed model), whose head forecasts one value per step.
-    pub quantiles: Vec<f64>,
+    /// The cell, the stacked layers' widths and dropout.
+    pub network: NetworkConfig,
+    /// The transform, window, horizon, calendar inputs and quantiles.
+    pub framing: Framing,
+    /// Values per time step of an input window (the first layer's input width). Set from
+    /// the featurizer, never by hand: 1 while the price is the only input.
+    pub input_width: usize,
 }
 
 impl ModelConfig {
     /// The network in a few words: `GRU 50,100`, or with quantiles
     /// `GRU 50,100, quantiles 0.1,0.5,0.9`.
     pub fn describe(&self) -> String {
-        let widths: Vec<String> = self.layers.iter().map(|h| h.to_string()).collect();
-        let mut words = format!("{} {}", self.cell.label(), widths.join(","));
-        if !self.quantiles.is_empty() {
-            words.push_str(&format!(", quantiles {}", list(&self.quantiles)));
+        let mut words = self.network.describe();
+        if !self.framing.quantiles.is_empty() {
+            words.push_str(&format!(", quantiles {}", list(&self.framing.quantiles)));
         }
         words
     }
 
-    /// What the featurizer is fitted to make: the transform, window and horizon.
-    pub fn framing(&self) -> Framing {
-        Framing {
-            transform: self.transform,
-            window: self.window,
-            horizon: self.horizon,
+    /// The network's two ends: the input width, and the horizon and quantiles of its head.
+    pub fn io(&self) -> Io {
+        Io {
+            input_width: self.input_width,
+            horizon: self.framing.horizon,
+            quantiles: self.framing.quantiles.clone(),
         }
-    }
-
-    /// Outputs of the dense head: K·Q for K steps and Q quantiles, K for a point model.
-    pub fn outputs(&self) -> usize {
-        self.horizon * self.quantiles.len().max(1)
     }
 }
 
@@ -136,81 +121,10 @@ pub fn check_quantiles(quantiles: &[f64]) -> Result<(), String> {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            cell: Cell::Gru,
-            layers: vec![50, 100],
-            dropout: 0.2,
-            window: 60,
-            transform: TransformKind::Minmax,
-            horizon: 1,
-            features: 1,
-            calendar: Vec::new(),
-            quantiles: Vec::new(),
+            network: NetworkConfig::default(),
+            framing: Framing::default(),
+            input_width: 1,
         }
-    }
-}
-
-/// The recurrent cell, with PyTorch's equations and parameter layouts (`nn.GRU`,
-/// `nn.LSTM`, `nn.RNN` with tanh). Spelled the same in config files (serde) and by
-/// `FromStr`/`Display`: `gru`, `lstm`, `rnn`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Cell {
-    /// Gated recurrent unit: reset and update gates (the seed model's).
-    #[default]
-    Gru,
-    /// Long short-term memory: input, forget and output gates and a cell state.
-    Lstm,
-    /// Plain (Elman) recurrent layer with tanh.
-    Rnn,
-}
-
-impl Cell {
-    /// Every cell, in the order help texts and `compare` list them.
-    pub const ALL: [Cell; 3] = [Cell::Gru, Cell::Lstm, Cell::Rnn];
-
-    /// The name in config files, on the command line and as the parameters' prefix.
-    pub fn name(self) -> &'static str {
-        match self {
-            Cell::Gru => "gru",
-            Cell::Lstm => "lstm",
-            Cell::Rnn => "rnn",
-        }
-    }
-
-    /// Gate blocks stacked in the weights: `weight_ih` is `[gates · H, in]`.
-    pub fn gates(self) -> usize {
-        match self {
-            Cell::Gru => 3,
-            Cell::Lstm => 4,
-            Cell::Rnn => 1,
-        }
-    }
-
-    /// The name people write: GRU, LSTM, RNN.
-    pub fn label(self) -> &'static str {
-        match self {
-            Cell::Gru => "GRU",
-            Cell::Lstm => "LSTM",
-            Cell::Rnn => "RNN",
-        }
-    }
-}
-
-impl std::str::FromStr for Cell {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let names = Cell::ALL.map(Cell::name);
-        Cell::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("cell '{s}': use one of {}", names.join(", ")))
-    }
-}
-
-impl std::fmt::Display for Cell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -434,14 +348,15 @@ impl PartialConfig {
                 .filter(|s| !s.is_empty())
                 .collect();
         }
-        set(&mut config.model.cell, m.cell);
-        set(&mut config.model.layers, m.layers);
-        set(&mut config.model.dropout, m.dropout);
-        set(&mut config.model.window, m.window);
-        set(&mut config.model.transform, m.transform);
-        set(&mut config.model.horizon, m.horizon);
-        set(&mut config.model.calendar, m.calendar);
-        set(&mut config.model.quantiles, m.quantiles);
+        let (network, framing) = (&mut config.model.network, &mut config.model.framing);
+        set(&mut network.cell, m.cell);
+        set(&mut network.layers, m.layers);
+        set(&mut network.dropout, m.dropout);
+        set(&mut framing.window, m.window);
+        set(&mut framing.transform, m.transform);
+        set(&mut framing.horizon, m.horizon);
+        set(&mut framing.calendar, m.calendar);
+        set(&mut framing.quantiles, m.quantiles);
         set(&mut config.train.epochs, t.epochs);
         set(&mut config.train.batch_size, t.batch_size);
         set(&mut config.train.optimizer, t.optimizer);
@@ -484,19 +399,19 @@ fn toml_problem(text: &str, err: &toml::de::Error) -> String {
 impl RunConfig {
     /// Refuses settings that cannot work, naming the setting and the accepted range.
     pub fn validate(&self) -> Result<(), GrufError> {
-        let m = &self.model;
+        let (n, m) = (&self.model.network, &self.model.framing);
         let t = &self.train;
         let bad = |what: &str| Err(GrufError::usage(what.to_string()));
-        if m.layers.is_empty() || m.layers.iter().any(|&h| h == 0 || h > 4096) {
+        if n.layers.is_empty() || n.layers.iter().any(|&h| h == 0 || h > 4096) {
             return bad(&format!(
                 "layers {:?}: give 1 or more hidden sizes between 1 and 4096, e.g. 50,100",
-                m.layers
+                n.layers
             ));
         }
-        if !(0.0..1.0).contains(&m.dropout) {
+        if !(0.0..1.0).contains(&n.dropout) {
             return bad(&format!(
                 "dropout {}: must be at least 0 and below 1",
-                m.dropout
+                n.dropout
             ));
         }
         if let (TransformKind::Seasonal, Some(seasons)) = (m.transform, self.data.season) {
@@ -527,10 +442,10 @@ impl RunConfig {
                 m.horizon
             ));
         }
-        if !(1..=256).contains(&m.features) {
+        if !(1..=256).contains(&self.model.input_width) {
             return bad(&format!(
                 "features {}: a model takes between 1 and 256 values per step",
-                m.features
+                self.model.input_width
             ));
         }
         if m.window == 0 || m.window > MAX_WINDOW {
@@ -585,8 +500,8 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_model() {
         let c = RunConfig::default();
-        assert_eq!(c.model.layers, vec![50, 100]);
-        assert_eq!((c.model.dropout, c.model.window), (0.2, 60));
+        assert_eq!(c.model.network.layers, vec![50, 100]);
+        assert_eq!((c.model.network.dropout, c.model.framing.window), (0.2, 60));
         assert_eq!(
             (c.train.epochs, c.train.batch_size, c.train.lr),
             (50, 64, 1e-3)
@@ -609,11 +524,11 @@ mod tests {
             ..Default::default()
         };
         flags.apply(&mut c);
-        assert_eq!(c.model.layers, vec![8]);
-        assert!(c.model.quantiles.is_empty());
+        assert_eq!(c.model.network.layers, vec![8]);
+        assert!(c.model.framing.quantiles.is_empty());
         let file: PartialConfig = toml::from_str("[model]\nquantiles = [0.1, 0.5, 0.9]").unwrap();
         file.apply(&mut c);
-        assert_eq!(c.model.quantiles, vec![0.1, 0.5, 0.9]);
+        assert_eq!(c.model.framing.quantiles, vec![0.1, 0.5, 0.9]);
         let flags = PartialConfig {
             model: PartialModel {
                 quantiles: Some(vec![0.25, 0.5, 0.75]),
@@ -622,7 +537,7 @@ mod tests {
             ..Default::default()
         };
         flags.apply(&mut c);
-        assert_eq!(c.model.quantiles, vec![0.25, 0.5, 0.75]);
+        assert_eq!(c.model.framing.quantiles, vec![0.25, 0.5, 0.75]);
         assert_eq!((c.train.epochs, c.train.lr), (5, 0.01));
         assert_eq!(c.train.batch_size, 64);
     }
@@ -654,17 +569,17 @@ mod tests {
         assert!(check_quantiles(&many).unwrap_err().contains("at most 99"));
 
         let mut c = RunConfig::default();
-        c.model.quantiles = vec![0.1, 0.9];
+        c.model.framing.quantiles = vec![0.1, 0.9];
         assert!(c.validate().unwrap_err().to_string().contains("add 0.5"));
-        c.model.quantiles = vec![0.1, 0.5, 0.9];
+        c.model.framing.quantiles = vec![0.1, 0.5, 0.9];
         c.validate().unwrap();
-        assert_eq!(c.model.outputs(), 3);
+        assert_eq!(c.model.io().outputs(), 3);
         assert_eq!(c.model.describe(), "GRU 50,100, quantiles 0.1,0.5,0.9");
-        assert_eq!(median_index(&c.model.quantiles), Some(1));
+        assert_eq!(median_index(&c.model.framing.quantiles), Some(1));
         // Log returns are chained: refused beyond one step, where they are one step's.
-        c.model.transform = TransformKind::Logret;
+        c.model.framing.transform = TransformKind::Logret;
         c.validate().unwrap();
-        c.model.horizon = 3;
+        c.model.framing.horizon = 3;
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("use --transform window"), "{err}");
     }
@@ -673,7 +588,7 @@ mod tests {
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(toml::from_str::<PartialConfig>("[train]\nepoch = 3").is_err());
         let mut c = RunConfig::default();
-        c.model.dropout = 1.0;
+        c.model.network.dropout = 1.0;
         assert!(c.validate().is_err());
     }
 

@@ -19,8 +19,8 @@
 //! itself rough.
 
 use crate::checkpoint::Meta;
-use crate::config::Cell;
 use crate::evaluation::evaluate::PanelScores;
+use crate::model::Cell;
 use crate::scores::Contender;
 use crate::series::calendar::Calendar;
 use crate::text::money;
@@ -140,9 +140,9 @@ impl Run {
         let kept = meta.history.get(meta.best_epoch.checked_sub(1)?)?;
         let seconds: f64 = meta.history.iter().map(|r| r.seconds).sum();
         Some(Run {
-            cell: model.cell,
+            cell: model.network.cell,
             seed: meta.seed,
-            parameters: crate::model::param_shapes(model)
+            parameters: crate::model::param_shapes(&model.network, &model.io())
                 .iter()
                 .map(|(_, shape)| shape.iter().product::<usize>())
                 .sum(),

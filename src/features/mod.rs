@@ -153,14 +153,38 @@ impl Input {
     }
 }
 
-/// What a featurizer makes of a series: windows of `window` inputs, `horizon` targets
-/// after each, values through `transform`. Part of a model's configuration
-/// ([`crate::config::ModelConfig::framing`]), apart from the network's shape.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What a featurizer makes of a series: windows of `window` inputs, values through
+/// `transform`, each step with the `calendar` inputs of its date; `horizon` targets after
+/// each window, forecast as one value each or at each of the `quantiles`. Part of a model's
+/// configuration ([`crate::config::ModelConfig::framing`]), apart from the network's.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Framing {
+    /// How prices become inputs and targets (see [`scaler`]).
     pub transform: TransformKind,
+    /// Input length: how many past values predict the next ones.
     pub window: usize,
+    /// Steps predicted at once by the dense head (a direct multi-step forecast); 1 is the
+    /// seed model's one step ahead.
     pub horizon: usize,
+    /// Calendar inputs derived from each step's date (`--calendar hour,weekday,month`).
+    pub calendar: Vec<CalendarInput>,
+    /// Quantile levels forecast at every step (`--quantiles 0.1,0.5,0.9`), increasing,
+    /// with 0.5 among them (the median is the point forecast); empty for a point model
+    /// (the seed model), which forecasts one value per step.
+    pub quantiles: Vec<f64>,
+}
+
+impl Default for Framing {
+    /// The seed model's: 60 min-max scaled prices predict the next one.
+    fn default() -> Self {
+        Framing {
+            transform: TransformKind::Minmax,
+            window: 60,
+            horizon: 1,
+            calendar: Vec::new(),
+            quantiles: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,7 +206,7 @@ impl Featurizer {
     /// Fits the configured transform on `train` (the values the training windows span),
     /// `seasonal` with `seasons`; `None` when they are constant (or `seasonal` has no
     /// season).
-    pub fn fit(framing: Framing, train: &[f64], seasons: Option<Seasons>) -> Option<Featurizer> {
+    pub fn fit(framing: &Framing, train: &[f64], seasons: Option<Seasons>) -> Option<Featurizer> {
         let scaler = match framing.transform {
             TransformKind::Seasonal => Scaler::fit_seasonal(train, seasons?)?,
             kind => Scaler::fit(kind, train)?,
@@ -434,9 +458,10 @@ mod tests {
             transform,
             window: 4,
             horizon,
+            ..Default::default()
         };
         // `seasonal` with a season of 2 steps: two seasons per window of 4.
-        Featurizer::fit(framing, values, Seasons::single(2).ok()).unwrap()
+        Featurizer::fit(&framing, values, Seasons::single(2).ok()).unwrap()
     }
 
     /// A price-only featurizer's `encode_at` is `encode` (bit for bit); with covariates,
@@ -617,9 +642,10 @@ mod tests {
             transform: TransformKind::Seasonal,
             window: 10,
             horizon: 7,
+            ..Default::default()
         };
         let five = Seasons::single(5).unwrap();
-        let f = Featurizer::fit(framing, &noisy[..40], Some(five)).unwrap();
+        let f = Featurizer::fit(&framing, &noisy[..40], Some(five)).unwrap();
         assert!(matches!(f.scaler, Scaler::Seasonal { seasons, .. } if seasons == five));
         for t in [10, 23, 41] {
             let (xs, ys) = f.batch(&values, &[t]);
@@ -633,7 +659,7 @@ mod tests {
             }
         }
         // Without a season it cannot be fitted.
-        assert!(Featurizer::fit(framing, &noisy[..40], None).is_none());
+        assert!(Featurizer::fit(&framing, &noisy[..40], None).is_none());
     }
 
     /// The same with two periods (3 and 6) on a series whose 6-step cycle is not one
@@ -648,9 +674,10 @@ mod tests {
             transform: TransformKind::Seasonal,
             window: 12,
             horizon: 8,
+            ..Default::default()
         };
         let seasons = Seasons::new(&[3, 6]).unwrap();
-        let f = Featurizer::fit(framing, &noisy[..40], Some(seasons)).unwrap();
+        let f = Featurizer::fit(&framing, &noisy[..40], Some(seasons)).unwrap();
         for t in [12, 29, 47] {
             let (xs, ys) = f.batch(&values, &[t]);
             assert!(xs.iter().chain(&ys).all(|v| v.abs() < 1e-6), "t={t}");

@@ -4,7 +4,7 @@
 //! forecast's error is kept per step ahead. What the errors mean, and how an interval is
 //! read off them, is the calibration's own business; this module runs the forecasts.
 
-use crate::features::Columns;
+use crate::features::{Columns, Framing};
 use crate::forecast::Forecaster;
 use crate::intervals::conformal::{
     quantile_levels, spread, steps_for, Calibration, ErrorSet, Measure, Method, Space,
@@ -18,18 +18,18 @@ pub struct Validation<'a> {
     pub val: std::ops::Range<usize>,
 }
 
-/// Calibrates a model of `config` on `parts`: CQR for a quantile model, else residuals over
-/// the spread of the window the network reads; for [`steps_for`] steps. `None` when no part
-/// has a validation target.
+/// Calibrates a model framed by `framing` on `parts`: CQR for a quantile model, else
+/// residuals over the spread of the window the network reads; for [`steps_for`] steps.
+/// `None` when no part has a validation target.
 pub fn calibrate(
     parts: &[Validation<'_>],
-    config: &crate::config::ModelConfig,
+    framing: &Framing,
 ) -> anyhow::Result<Option<Calibration>> {
     let covariates = (parts.iter()).any(|p| p.forecaster.featurizer().has_covariates());
-    let steps = steps_for(config.horizon, covariates);
-    let space = Space::for_transform(config.transform);
-    if config.quantiles.is_empty() {
-        residuals(parts, steps, config.window, space)
+    let steps = steps_for(framing.horizon, covariates);
+    let space = Space::for_transform(framing.transform);
+    if framing.quantiles.is_empty() {
+        residuals(parts, steps, framing.window, space)
     } else {
         quantiles(parts, steps, space)
     }

@@ -125,11 +125,11 @@ impl Forecaster {
         };
         for (i, m) in models.iter().enumerate() {
             anyhow::ensure!(
-                m.features() == featurizer.features() && m.horizon() == featurizer.horizon,
+                m.input_width() == featurizer.features() && m.horizon() == featurizer.horizon,
                 "internal: network {} reads {} values per step and predicts {} steps, but its \
                  featurizer makes {} and decodes {}",
                 i + 1,
-                m.features(),
+                m.input_width(),
                 m.horizon(),
                 featurizer.features(),
                 featurizer.horizon
@@ -711,21 +711,21 @@ mod tests {
     /// A network of `config`, with the weights seed 1 draws.
     fn network(config: &ModelConfig) -> Model {
         let mut rng = <crate::rng::Rng64 as rand::SeedableRng>::seed_from_u64(1);
-        let weights = crate::model::init_weights(config, &mut rng, &Device::Cpu).unwrap();
-        Model::new(config, &weights).unwrap()
+        let (network, io) = (&config.network, &config.io());
+        let weights = crate::model::init_weights(network, io, &mut rng, &Device::Cpu).unwrap();
+        Model::new(network, io, &weights).unwrap()
     }
 
     fn point_config() -> ModelConfig {
-        ModelConfig {
-            layers: vec![4],
-            window: 5,
-            ..ModelConfig::default()
-        }
+        let mut config = ModelConfig::default();
+        config.network.layers = vec![4];
+        config.framing.window = 5;
+        config
     }
 
     fn featurizer(config: &ModelConfig) -> Featurizer {
         let values: Vec<f64> = (0..50).map(|i| 100.0 + i as f64).collect();
-        Featurizer::fit(config.framing(), &values, None).unwrap()
+        Featurizer::fit(&config.framing, &values, None).unwrap()
     }
 
     #[test]
@@ -743,24 +743,20 @@ mod tests {
                 .to_string()
         };
         let wide = ModelConfig {
-            features: 3,
+            input_width: 3,
             ..config.clone()
         };
         let err = refused(vec![network(&wide)]);
         assert!(err.contains("network 1 reads 3 values per step"), "{err}");
-        let longer = ModelConfig {
-            horizon: 3,
-            ..config.clone()
-        };
+        let mut longer = config.clone();
+        longer.framing.horizon = 3;
         let err = refused(vec![network(&config), network(&longer)]);
         assert!(
             err.contains("network 2 reads 1 values per step and predicts 3 steps"),
             "{err}"
         );
-        let quantile = ModelConfig {
-            quantiles: vec![0.1, 0.5, 0.9],
-            ..config.clone()
-        };
+        let mut quantile = config.clone();
+        quantile.framing.quantiles = vec![0.1, 0.5, 0.9];
         let err = refused(vec![network(&config), network(&quantile)]);
         assert!(err.contains("network 2 forecasts the quantiles"), "{err}");
         let err = refused(Vec::new());
@@ -770,10 +766,8 @@ mod tests {
     #[test]
     fn a_forecaster_takes_only_a_calibration_made_for_its_head() {
         let config = point_config();
-        let quantile_config = ModelConfig {
-            quantiles: vec![0.1, 0.5, 0.9],
-            ..config.clone()
-        };
+        let mut quantile_config = config.clone();
+        quantile_config.framing.quantiles = vec![0.1, 0.5, 0.9];
         let make =
             |c: &ModelConfig| Forecaster::new(network(c), featurizer(c), Device::Cpu).unwrap();
         let calibration = |method: Method, level: Option<f64>| {

@@ -594,14 +594,14 @@ mod tests {
     /// A featurizer of `transform` over a window of 4, fitted on a gently moving series
     /// around 100.
     fn featurizer(transform: crate::features::scaler::TransformKind) -> Featurizer {
-        let config = crate::config::ModelConfig {
+        let framing = crate::features::Framing {
             window: 4,
             transform,
             horizon: 1,
-            ..crate::config::ModelConfig::default()
+            ..Default::default()
         };
         let values: Vec<f64> = (0..40).map(|i| 100.0 + (i as f64 * 0.7).sin()).collect();
-        Featurizer::fit(config.framing(), &values, None).unwrap()
+        Featurizer::fit(&framing, &values, None).unwrap()
     }
 
     /// Residual errors (over a spread of 0: bare units) `errors` at one step, in `space`.

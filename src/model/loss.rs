@@ -8,12 +8,12 @@
 //! A point model (the seed model) minimises the mean squared error; a quantile model
 //! (`--quantiles`) the pinball loss, whose minimiser is the quantile: for each quantile q
 //! and each target y with forecast ŷ, `max(q·(y − ŷ), (q − 1)·(y − ŷ))`, so that a forecast
-//! below y costs q per unit and one above it 1 − q. [`Loss::for_model`] picks the one a
+//! below y costs q per unit and one above it 1 − q. [`Loss::for_head`] picks the one a
 //! model's head calls for.
 
 use candle_core::{Result, Tensor};
 
-use crate::config::ModelConfig;
+use super::Io;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Loss {
@@ -29,12 +29,12 @@ pub enum Loss {
 impl Loss {
     /// The loss a model's head is trained with: the pinball loss over its quantiles, or
     /// the MSE for a point model.
-    pub fn for_model(model: &ModelConfig) -> Loss {
-        if model.quantiles.is_empty() {
+    pub fn for_head(io: &Io) -> Loss {
+        if io.quantiles.is_empty() {
             Loss::Mse
         } else {
             Loss::Pinball {
-                quantiles: model.quantiles.clone(),
+                quantiles: io.quantiles.clone(),
             }
         }
     }
@@ -167,10 +167,10 @@ mod tests {
 
     #[test]
     fn the_head_picks_the_loss() {
-        let mut model = ModelConfig::default();
-        assert_eq!(Loss::for_model(&model), Loss::Mse);
-        model.quantiles = vec![0.1, 0.5, 0.9];
-        let loss = Loss::for_model(&model);
+        let mut io = Io::point(1, 2);
+        assert_eq!(Loss::for_head(&io), Loss::Mse);
+        io.quantiles = vec![0.1, 0.5, 0.9];
+        let loss = Loss::for_head(&io);
         assert_eq!(loss.outputs_per_target(), 3);
         assert_eq!(
             loss,

@@ -1,8 +1,8 @@
 //! The network: stacked recurrent layers → dropout → dense, in candle.
 //!
 //! GRU(50, every step) → Dropout(0.2) → GRU(100, last step) → Dropout(0.2) → Dense(K) by
-//! default, K = 1; the cell (GRU, LSTM or plain RNN), widths, depth and K (the horizon)
-//! come from [`ModelConfig`]. Parameters are named as PyTorch names a multi-layer `nn.GRU`
+//! default, K = 1; the cell (GRU, LSTM or plain RNN), widths and depth come from a
+//! [`NetworkConfig`], the input width and K (the horizon) from its [`Io`]. Parameters are named as PyTorch names a multi-layer `nn.GRU`
 //! (`nn.LSTM`, `nn.RNN`) plus a `nn.Linear` (`gru.weight_ih_l0`, …, `dense.weight`; an
 //! LSTM's are `lstm.…`, an RNN's `rnn.…`), and initialised as PyTorch does, from our own
 //! seeded generator.
@@ -14,13 +14,15 @@
 
 pub mod fused;
 pub mod loss;
+mod network;
 pub mod recurrent;
+
+pub use network::{Cell, Io, NetworkConfig};
 
 use std::collections::BTreeMap;
 
 use candle_core::{Device, Result, Tensor};
 
-use crate::config::ModelConfig;
 use crate::rng::{self, Rng64};
 use recurrent::Recurrent;
 
@@ -59,40 +61,45 @@ pub const DENSE_BIAS: &str = "dense.bias";
 
 /// The names of recurrent layer `l`'s four parameters, as PyTorch names them
 /// (`gru.weight_ih_l0`): weight_ih, weight_hh, bias_ih, bias_hh.
-fn layer_names(cell: crate::config::Cell, l: usize) -> [String; 4] {
+fn layer_names(cell: Cell, l: usize) -> [String; 4] {
     let c = cell.name();
     ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map(|p| format!("{c}.{p}_l{l}"))
 }
 
 /// Name and shape of every parameter, in a fixed order: the one place both are written.
-pub fn param_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+pub fn param_shapes(network: &NetworkConfig, io: &Io) -> Vec<(String, Vec<usize>)> {
     let mut shapes = Vec::new();
-    let mut input = config.features;
-    let g = config.cell.gates();
-    for (l, &h) in config.layers.iter().enumerate() {
-        let [w_ih, w_hh, b_ih, b_hh] = layer_names(config.cell, l);
+    let mut input = io.input_width;
+    let g = network.cell.gates();
+    for (l, &h) in network.layers.iter().enumerate() {
+        let [w_ih, w_hh, b_ih, b_hh] = layer_names(network.cell, l);
         shapes.push((w_ih, vec![g * h, input]));
         shapes.push((w_hh, vec![g * h, h]));
         shapes.push((b_ih, vec![g * h]));
         shapes.push((b_hh, vec![g * h]));
         input = h;
     }
-    shapes.push((DENSE_WEIGHT.into(), vec![config.outputs(), input]));
-    shapes.push((DENSE_BIAS.into(), vec![config.outputs()]));
+    shapes.push((DENSE_WEIGHT.into(), vec![io.outputs(), input]));
+    shapes.push((DENSE_BIAS.into(), vec![io.outputs()]));
     shapes
 }
 
 /// Fresh parameters with PyTorch's initialisation: every recurrent parameter (GRU, LSTM
 /// or RNN alike) ~ U(−1/√H, 1/√H);
 /// the dense weight and bias ~ U(−1/√in, 1/√in) (`kaiming_uniform_(a=√5)` reduces to that).
-pub fn init_weights(config: &ModelConfig, rng: &mut Rng64, device: &Device) -> Result<Weights> {
-    let last = *config.layers.last().unwrap_or(&1);
+pub fn init_weights(
+    network: &NetworkConfig,
+    io: &Io,
+    rng: &mut Rng64,
+    device: &Device,
+) -> Result<Weights> {
+    let last = *network.layers.last().unwrap_or(&1);
     let mut weights = Weights::new();
-    for (name, shape) in param_shapes(config) {
+    for (name, shape) in param_shapes(network, io) {
         let fan = if name == DENSE_WEIGHT || name == DENSE_BIAS {
             last
         } else {
-            shape[0] / config.cell.gates() // H
+            shape[0] / network.cell.gates() // H
         };
         let bound = 1.0 / (fan as f32).sqrt();
         let n: usize = shape.iter().product();
@@ -109,26 +116,23 @@ pub struct Model {
     dense_w: Tensor,
     dense_b: Tensor,
     dropout: f32,
-    /// Values per input step.
-    features: usize,
-    /// Steps predicted at once (K).
-    horizon: usize,
-    /// The quantile levels of the head's outputs, or empty for a point model.
-    quantiles: Vec<f64>,
+    /// Values per input step, steps predicted at once (K) and the quantile levels of the
+    /// head's outputs.
+    io: Io,
 }
 
 impl Model {
     /// Builds the network from `weights`, which must hold every parameter of
     /// [`param_shapes`] with that shape (the checkpoint loader checks this first).
-    pub fn new(config: &ModelConfig, weights: &Weights) -> Result<Model> {
+    pub fn new(network: &NetworkConfig, io: &Io, weights: &Weights) -> Result<Model> {
         let get = |name: &str| {
             weights
                 .get(name)
                 .cloned()
                 .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor {name}")))
         };
-        let cell = config.cell;
-        let layers = (0..config.layers.len())
+        let cell = network.cell;
+        let layers = (0..network.layers.len())
             .map(|l| {
                 let [w_ih, w_hh, b_ih, b_hh] = layer_names(cell, l);
                 Recurrent::new(cell, get(&w_ih)?, get(&w_hh)?, get(&b_ih)?, get(&b_hh)?)
@@ -138,32 +142,30 @@ impl Model {
             layers,
             dense_w: get(DENSE_WEIGHT)?,
             dense_b: get(DENSE_BIAS)?,
-            dropout: config.dropout as f32,
-            features: config.features,
-            horizon: config.horizon,
-            quantiles: config.quantiles.clone(),
+            dropout: network.dropout as f32,
+            io: io.clone(),
         })
     }
 
     /// The quantile levels the head forecasts at each step, increasing; empty for a point
     /// model.
     pub fn quantiles(&self) -> &[f64] {
-        &self.quantiles
+        &self.io.quantiles
     }
 
     /// Values per input step the network reads.
-    pub fn features(&self) -> usize {
-        self.features
+    pub fn input_width(&self) -> usize {
+        self.io.input_width
     }
 
     /// Steps predicted at once (K).
     pub fn horizon(&self) -> usize {
-        self.horizon
+        self.io.horizon
     }
 
     /// Outputs per step: Q for a quantile model, 1 for a point model.
     pub fn outputs_per_step(&self) -> usize {
-        self.quantiles.len().max(1)
+        self.io.outputs_per_step()
     }
 
     /// The same network with every recurrent layer run step by step on candle ops.
@@ -181,7 +183,7 @@ impl Model {
         &self.layers
     }
 
-    /// `xs`: `[batch, window, features]` scaled inputs → `[batch, K]` scaled next K values,
+    /// `xs`: `[batch, window, input_width]` scaled inputs → `[batch, K]` scaled next K values,
     /// or for a quantile model `[batch, K·Q]`, step-major (output `k·Q + j`: step `k`,
     /// quantile `j`). With `dropout_rng` (training), dropout follows each recurrent layer.
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
@@ -196,12 +198,12 @@ impl Model {
         h.matmul(&self.dense_w.t()?)?.broadcast_add(&self.dense_b)
     }
 
-    /// Each layer's states and saved gates over one window (`[window, features]`, a zero
+    /// Each layer's states and saved gates over one window (`[window, input_width]`, a zero
     /// initial state), computed by the kernels that train the model: what `gruf inspect`
     /// shows.
     pub fn trace(&self, window: &[f32]) -> Result<Vec<fused::Trace>> {
         let mut input = window.to_vec();
-        let mut width = self.features;
+        let mut width = self.io.input_width;
         let mut traces = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             let params = layer
@@ -223,7 +225,7 @@ impl Model {
     }
 
     /// Predicts in batches without dropout: `inputs` holds `n` windows (`[window,
-    /// features]` each) back to back; the result, each window's outputs (K, or K·Q) back
+    /// input_width]` each) back to back; the result, each window's outputs (K, or K·Q) back
     /// to back.
     pub fn predict(&self, inputs: &[f32], window: usize, device: &Device) -> Result<Vec<f32>> {
         self.in_chunks(inputs, window, device, None)
@@ -252,11 +254,12 @@ impl Model {
         mut rng: Option<&mut Rng64>,
     ) -> Result<Vec<f32>> {
         const CHUNK: usize = 512;
-        let step = (window * self.features).max(1);
+        let width = self.io.input_width;
+        let step = (window * width).max(1);
         let mut out = Vec::with_capacity(inputs.len() / step);
         for chunk in inputs.chunks(CHUNK * step) {
             let n = chunk.len() / step;
-            let xs = Tensor::from_slice(chunk, (n, window, self.features), device)?;
+            let xs = Tensor::from_slice(chunk, (n, window, width), device)?;
             let ys = self.forward(&xs, rng.as_deref_mut())?;
             out.extend(ys.flatten_all()?.to_vec1::<f32>()?);
         }
@@ -283,16 +286,16 @@ mod tests {
 
     #[test]
     fn init_follows_pytorch_bounds_and_is_seeded() {
-        let config = ModelConfig {
+        let network = NetworkConfig {
             layers: vec![4, 9],
             dropout: 0.2,
-            window: 5,
             ..Default::default()
         };
+        let io = Io::point(1, 1);
         let dev = Device::Cpu;
-        let a = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
-        let b = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
-        for (name, shape) in param_shapes(&config) {
+        let a = init_weights(&network, &io, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        let b = init_weights(&network, &io, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        for (name, shape) in param_shapes(&network, &io) {
             let t = &a[&name];
             assert_eq!(t.dims(), shape.as_slice(), "{name}");
             let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -306,31 +309,30 @@ mod tests {
     /// of the same seed (the dense head is drawn last).
     #[test]
     fn a_quantile_head_has_k_times_q_outputs() {
-        let point = ModelConfig {
+        let network = NetworkConfig {
             layers: vec![4, 6],
-            window: 5,
-            horizon: 3,
             ..Default::default()
         };
-        let config = ModelConfig {
+        let point = Io::point(1, 3);
+        let io = Io {
             quantiles: vec![0.1, 0.5, 0.9],
             ..point.clone()
         };
-        assert_eq!(config.outputs(), 9);
-        let shapes = param_shapes(&config);
+        assert_eq!(io.outputs(), 9);
+        let shapes = param_shapes(&network, &io);
         assert_eq!(shapes[shapes.len() - 2].1, vec![9, 6]);
         assert_eq!(shapes[shapes.len() - 1].1, vec![9]);
         let dev = Device::Cpu;
-        let w = init_weights(&config, &mut Rng64::seed_from_u64(7), &dev).unwrap();
-        let p = init_weights(&point, &mut Rng64::seed_from_u64(7), &dev).unwrap();
-        for (name, _) in param_shapes(&point)
+        let w = init_weights(&network, &io, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        let p = init_weights(&network, &point, &mut Rng64::seed_from_u64(7), &dev).unwrap();
+        for (name, _) in param_shapes(&network, &point)
             .iter()
             .filter(|(n, _)| n.starts_with("gru"))
         {
             let v = |m: &Weights| m[name].flatten_all().unwrap().to_vec1::<f32>().unwrap();
             assert_eq!(v(&w), v(&p), "{name}");
         }
-        let model = Model::new(&config, &w).unwrap();
+        let model = Model::new(&network, &io, &w).unwrap();
         assert_eq!(model.quantiles(), &[0.1, 0.5, 0.9]);
         assert_eq!(model.outputs_per_step(), 3);
         let xs = Tensor::zeros((2, 5, 1), DType::F32, &dev).unwrap();

@@ -22,7 +22,7 @@ use candle_core::{DType, Result, Tensor, D};
 use candle_nn::ops::sigmoid;
 
 use super::fused;
-use crate::config::Cell;
+use super::Cell;
 
 #[derive(Debug, Clone)]
 pub struct Recurrent {

@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::config::Cell;
+use crate::model::Cell;
 
 use super::canvas::{draw_err, Picture};
 use super::chart::{Line, TimeChart};

@@ -1,5 +1,5 @@
 //! The training loop: shuffled mini-batches, the loss it is given (MSE for the seed
-//! model, the pinball loss for a quantile model: [`Loss::for_model`]), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
+//! model, the pinball loss for a quantile model: [`Loss::for_head`]), RMSprop or Adam with gradient-norm clipping (`optim`), validation after every
 //! epoch, best-weights keeping and early stopping; and an ensemble's networks, trained
 //! one after another from consecutive seeds ([`train_ensemble`]).
 //!
@@ -111,7 +111,7 @@ type Target = (usize, usize);
 
 /// Trains a fresh model on `data` (one or more series), minimising `loss`, which must
 /// suit the model's head (one output per step for the MSE, its Q quantiles for the pinball
-/// loss; [`Loss::for_model`] picks it). Batches draw from every series' training targets
+/// loss; [`Loss::for_head`] picks it). Batches draw from every series' training targets
 /// alike.
 pub fn train(
     model: &ModelConfig,
@@ -125,31 +125,34 @@ pub fn train(
     for part in data {
         let f = part.featurizer;
         anyhow::ensure!(
-            model.features == f.features()
-                && model.horizon == f.horizon
-                && model.window == f.window,
+            model.input_width == f.features()
+                && model.framing.horizon == f.horizon
+                && model.framing.window == f.window,
             "internal: the model takes {} values per step, {} steps in, and predicts {} steps; a featurizer makes {}, {} and {}",
-            model.features,
-            model.window,
-            model.horizon,
+            model.input_width,
+            model.framing.window,
+            model.framing.horizon,
             f.features(),
             f.window,
             f.horizon
         );
     }
     let suits = match loss {
-        Loss::Mse => model.quantiles.is_empty(),
-        Loss::Pinball { quantiles } => *quantiles == model.quantiles,
+        Loss::Mse => model.framing.quantiles.is_empty(),
+        Loss::Pinball { quantiles } => *quantiles == model.framing.quantiles,
     };
     anyhow::ensure!(
         suits,
         "internal: the loss {loss:?} does not suit a head of the quantiles {:?}",
-        model.quantiles
+        model.framing.quantiles
     );
-    let horizon = model.horizon;
+    let horizon = model.framing.horizon;
     let mut rng = Rng64::seed_from_u64(seed);
-    let init = init_weights(model, &mut rng, device)?;
-    let names: Vec<String> = param_shapes(model).into_iter().map(|(n, _)| n).collect();
+    let io = model.io();
+    let init = init_weights(&model.network, &io, &mut rng, device)?;
+    let names: Vec<String> = (param_shapes(&model.network, &io).into_iter())
+        .map(|(n, _)| n)
+        .collect();
     let vars: Vec<Var> = names
         .iter()
         .map(|n| Var::from_tensor(&init[n]))
@@ -159,10 +162,10 @@ pub fn train(
         .cloned()
         .zip(vars.iter().map(|v| v.as_tensor().clone()))
         .collect();
-    let net = Model::new(model, &tracked)?;
+    let net = Model::new(&model.network, &io, &tracked)?;
     let mut optimizer = ClipGradNorm::<AnyOptimizer>::new(vars.clone(), optimizer_params(config))?;
 
-    let window = model.window;
+    let window = model.framing.window;
     // Targets whose whole horizon lies in their part: training never sees validation values.
     let targets = |part: &Range<usize>, i: usize, d: &TrainData<'_>| {
         d.featurizer.within(part).map(move |t| (i, t))
@@ -201,7 +204,7 @@ pub fn train(
         let (mut total, mut seen) = (0.0, 0);
         for (b, targets) in order.chunks(config.batch_size).enumerate() {
             let (xs, ys) = batch(data, targets);
-            let xs = Tensor::from_vec(xs, (targets.len(), window, model.features), device)?;
+            let xs = Tensor::from_vec(xs, (targets.len(), window, model.input_width), device)?;
             let ys = Tensor::from_vec(ys, (targets.len(), horizon), device)?;
             let batch_loss = loss.forward(&net.forward(&xs, Some(&mut rng))?, &ys)?;
             let loss_value = f64::from(batch_loss.to_scalar::<f32>()?);
@@ -449,13 +452,13 @@ mod tests {
         });
         let values: Vec<f64> = bars.iter().map(|b| b.close).collect();
         let mut config = RunConfig::default();
-        config.model.layers = vec![4];
-        config.model.window = 8;
+        config.model.network.layers = vec![4];
+        config.model.framing.window = 8;
         config.train.epochs = epochs;
         config.train.ensemble = ensemble;
         config.train.batch_size = 64;
         let prepared = crate::train::prepare::prepare(&config, &values, 20).unwrap();
-        config.model.features = prepared.featurizer.features();
+        config.model.input_width = prepared.featurizer.features();
         let data = TrainData {
             values: (&values).into(),
             featurizer: &prepared.featurizer,

@@ -84,26 +84,30 @@ pub fn prepare<'a>(
         let m = columns.calendar.season()?;
         Seasons::single(m).ok()
     });
-    if config.model.transform == TransformKind::Seasonal {
+    if config.model.framing.transform == TransformKind::Seasonal {
         let Some(seasons) = seasons else {
             return Err(Unfit::from(format!(
                 "--transform seasonal needs the length of the season and this {} data has no usual one: pass --season N",
                 columns.calendar.describe()
             )));
         };
-        seasons.check_window(config.model.window)?;
+        seasons.check_window(config.model.framing.window)?;
     }
-    let lookback = config.model.transform.lookback(config.model.window);
+    let lookback = config
+        .model
+        .framing
+        .transform
+        .lookback(config.model.framing.window);
     let mut split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
     // The validation part holds at least one whole horizon, taken from the end of the
     // training part while that keeps a horizon of its own (else the error below).
-    let k = config.model.horizon;
+    let k = config.model.framing.horizon;
     if split.val.len() < k && split.train.len() >= 2 * k + split.val.len() {
         split.val.start = split.val.end - k;
         split.train.end = split.val.start;
     }
     let fit = &values[..split.fit_end()];
-    let featurizer = Featurizer::fit(config.model.framing(), fit, seasons).ok_or_else(|| {
+    let featurizer = Featurizer::fit(&config.model.framing, fit, seasons).ok_or_else(|| {
         if fit.iter().all(|&v| v == fit[0]) {
             Unfit::from(format!("the training part is constant (every value is {}); a forecaster needs values that move", fit[0]))
         } else {
@@ -111,7 +115,7 @@ pub fn prepare<'a>(
                 why: format!(
                     "every step of the training part is the same change, so --transform {} has \
                      nothing to scale by",
-                    config.model.transform
+                    config.model.framing.transform
                 ),
                 fix: "use --transform minmax".into(),
             }
@@ -120,7 +124,7 @@ pub fn prepare<'a>(
     let featurizer = featurizer
         .with_inputs(columns.covariates, split.fit_end())?
         .with_calendar(
-            &config.model.calendar,
+            &config.model.framing.calendar,
             &columns.dates[..split.fit_end().min(columns.dates.len())],
         )?;
     if featurizer.within(&split.train).is_empty() || featurizer.within(&split.val).is_empty() {
@@ -147,9 +151,9 @@ mod tests {
     fn the_validation_part_holds_a_whole_horizon() {
         let values: Vec<f64> = (0..600).map(|i| 100.0 + (i as f64 * 0.3).sin()).collect();
         let mut config = RunConfig::default();
-        config.model.window = 168;
-        config.model.horizon = 48;
-        config.model.transform = TransformKind::Window;
+        config.model.framing.window = 168;
+        config.model.framing.horizon = 48;
+        config.model.framing.transform = TransformKind::Window;
         let p = prepare(&config, &values, 48).unwrap();
         assert_eq!(p.split.test, 552..600);
         assert_eq!(p.split.val, 504..552);
@@ -167,10 +171,10 @@ mod tests {
             .map(|i| 100.0 + (i as f64 * 0.3).sin() * 5.0 + (i % 24) as f64)
             .collect();
         let mut config = RunConfig::default();
-        config.model.transform = TransformKind::Seasonal;
-        config.model.horizon = 48;
+        config.model.framing.transform = TransformKind::Seasonal;
+        config.model.framing.horizon = 48;
         config.data.season = Some("24,168".parse().unwrap());
-        config.model.window = 168;
+        config.model.framing.window = 168;
         let err = prepare(&config, &values, 48).unwrap_err().to_string();
         assert!(
             err.starts_with("--transform seasonal with seasons 24,168 needs --window 336 or more"),
@@ -180,21 +184,21 @@ mod tests {
             err.ends_with("not 168; pass --window 336, or --season 24"),
             "{err}"
         );
-        config.model.window = 336;
+        config.model.framing.window = 336;
         let p = prepare(&config, &values, 48).unwrap();
         assert!(matches!(
             p.featurizer.scaler,
             crate::features::scaler::Scaler::Seasonal { seasons, .. } if seasons.periods() == [24, 168]
         ));
         config.data.season = Some(Seasons::single(24).unwrap());
-        config.model.window = 20;
+        config.model.framing.window = 20;
         let err = prepare(&config, &values, 48).unwrap_err().to_string();
         assert!(
             err.contains("season of 24 steps needs --window 24 or more"),
             "{err}"
         );
         // Other transforms do not read the seasons.
-        config.model.transform = TransformKind::Window;
+        config.model.framing.transform = TransformKind::Window;
         config.data.season = Some("24,168".parse().unwrap());
         assert!(prepare(&config, &values, 48).is_ok());
     }

@@ -3,13 +3,14 @@
 //! A model that merely repeats yesterday's price cannot pass this.
 
 use candle_core::Device;
-use gruf::config::{Cell, RunConfig};
+use gruf::config::RunConfig;
 use gruf::evaluation::evaluate::{evaluate, horizon_errors};
 use gruf::features::scaler::TransformKind;
 use gruf::features::split::Split;
 use gruf::features::Featurizer;
 use gruf::forecast::Forecaster;
 use gruf::model::loss::Loss;
+use gruf::model::Cell;
 use gruf::scores::{naive_scale, Contender, Scoring};
 use gruf::train::TrainData;
 
@@ -42,16 +43,16 @@ fn model_beats_naive_by_half_on_structured_data() {
     ];
     for (cell, transform) in runs {
         let mut config = RunConfig::default();
-        config.model.cell = cell;
-        config.model.layers = vec![24];
-        config.model.window = 21;
-        config.model.dropout = 0.0;
-        config.model.transform = transform;
+        config.model.network.cell = cell;
+        config.model.network.layers = vec![24];
+        config.model.framing.window = 21;
+        config.model.network.dropout = 0.0;
+        config.model.framing.transform = transform;
         config.train.epochs = 40;
         config.train.lr = 3e-3;
         let split = Split::new(series.len(), transform.lookback(21), 120, 0.1).unwrap();
         let featurizer = Featurizer::fit(
-            config.model.framing(),
+            &config.model.framing,
             &series.values[..split.fit_end()],
             None,
         )
@@ -73,7 +74,8 @@ fn model_beats_naive_by_half_on_structured_data() {
         )
         .unwrap();
         let forecaster = Forecaster::new(
-            gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
+            gruf::model::Model::new(&config.model.network, &config.model.io(), &outcome.weights)
+                .unwrap(),
             featurizer,
             Device::Cpu,
         )

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use candle_core::Device;
 use gruf::checkpoint::Checkpoint;
-use gruf::config::Cell;
+use gruf::model::Cell;
 use predicates::str::contains;
 
 use crate::common::{gruf, stdout, workspace};
@@ -49,7 +49,7 @@ fn each_cell_records_itself_and_names_its_tensors() {
             .assert()
             .success();
         let c = load(dir.path(), &model);
-        assert_eq!(c.meta.model().cell, cell);
+        assert_eq!(c.meta.model().network.cell, cell);
         let name = cell.name();
         assert_eq!(
             c.weights[&format!("{name}.weight_ih_l0")].dims(),
@@ -86,7 +86,10 @@ fn an_rnn_ensemble_and_a_global_lstm_work_like_gru_ones() {
         .assert()
         .success();
     let e = load(dir.path(), "e.safetensors");
-    assert_eq!((e.meta.model().cell, e.meta.networks()), (Cell::Rnn, 2));
+    assert_eq!(
+        (e.meta.model().network.cell, e.meta.networks()),
+        (Cell::Rnn, 2)
+    );
     assert_eq!(e.weights["ensemble.1.rnn.weight_ih_l0"].dims(), [6, 1]);
     e.save(&dir.path().join("again.safetensors")).unwrap();
     let days = ["--days", "4", "--format", "csv"];
@@ -119,7 +122,10 @@ fn an_rnn_ensemble_and_a_global_lstm_work_like_gru_ones() {
         .assert()
         .success();
     let g = load(dir.path(), "g.safetensors");
-    assert_eq!((g.meta.model().cell, g.meta.members.len()), (Cell::Lstm, 2));
+    assert_eq!(
+        (g.meta.model().network.cell, g.meta.members.len()),
+        (Cell::Lstm, 2)
+    );
     let forecast =
         stdout(gruf(dir.path()).args(["predict", "--model", "g.safetensors", "--days", "2"]));
     assert!(
@@ -138,7 +144,7 @@ fn a_cell_that_disagrees_with_the_tensors_is_refused() {
         .assert()
         .success();
     let mut c = load(dir.path(), "gru.safetensors");
-    c.meta.config.model.cell = Cell::Lstm;
+    c.meta.config.model.network.cell = Cell::Lstm;
     c.save(&dir.path().join("liar.safetensors")).unwrap();
     gruf(dir.path())
         .args(["predict", "--model", "liar.safetensors"])

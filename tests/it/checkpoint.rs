@@ -12,14 +12,15 @@ use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
-use gruf::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig};
+use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::features::split::Split;
-use gruf::features::{Featurizer, Input, InputTransform};
+use gruf::features::{Featurizer, Framing, Input, InputTransform};
 use gruf::forecast::Forecaster;
 use gruf::intervals::conformal::{Calibration, ErrorSet, Method, Space};
 use gruf::intervals::Level;
 use gruf::model::loss::Loss;
+use gruf::model::{Cell, NetworkConfig};
 use gruf::scores::{Contender, Evaluation, Metrics, Scoring};
 use gruf::series::calendar::Calendar;
 use gruf::series::csv::{load_csv, DataConfig};
@@ -45,16 +46,16 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
     .unwrap();
     let loaded = load_csv(&csv, &DataConfig::default()).unwrap();
     let mut config = RunConfig::default();
-    config.model.layers = vec![4, 3];
-    config.model.window = 8;
+    config.model.network.layers = vec![4, 3];
+    config.model.framing.window = 8;
     config.train.epochs = 2;
     config.train.test_days = 20;
     config.train.seed = Some(3);
     let values = &loaded.series.values;
-    config.model.transform = kind;
+    config.model.framing.transform = kind;
     let split = Split::new(values.len(), kind.lookback(8), 20, 0.1).unwrap();
     let featurizer =
-        Featurizer::fit(config.model.framing(), &values[..split.fit_end()], None).unwrap();
+        Featurizer::fit(&config.model.framing, &values[..split.fit_end()], None).unwrap();
     let scaler = featurizer.scaler;
     let data = TrainData {
         values: values.into(),
@@ -170,7 +171,7 @@ fn a_model_with_covariates_loads_with_its_inputs_and_predictions() {
     let featurizer = forecaster.featurizer();
     let names: Vec<&str> = featurizer.inputs.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["Volume", "range"]);
-    assert_eq!((meta.model().features, featurizer.horizon), (3, 2));
+    assert_eq!((meta.model().input_width, featurizer.horizon), (3, 2));
 
     // Fitted again on the training part of the same file, as `train` fits them.
     let loaded = load_csv(&dir.path().join("prices.csv"), &meta.config.data).unwrap();
@@ -495,15 +496,19 @@ fn golden_metas() -> Vec<Meta> {
                 fill: Fill::None,
             },
             model: ModelConfig {
-                cell: Cell::Gru,
-                layers: vec![4, 3],
-                dropout: 0.1,
-                window: 8,
-                transform: TransformKind::Window,
-                horizon: 1,
-                features: 1,
-                calendar: Vec::new(),
-                quantiles: Vec::new(),
+                network: NetworkConfig {
+                    cell: Cell::Gru,
+                    layers: vec![4, 3],
+                    dropout: 0.1,
+                },
+                framing: Framing {
+                    window: 8,
+                    transform: TransformKind::Window,
+                    horizon: 1,
+                    calendar: Vec::new(),
+                    quantiles: Vec::new(),
+                },
+                input_width: 1,
             },
             train: TrainConfig {
                 epochs: 2,
@@ -598,7 +603,7 @@ fn golden_metas() -> Vec<Meta> {
         delimiter: ";".parse().unwrap(),
         ..DataConfig::default()
     };
-    hourly.config.model.transform = TransformKind::Logret;
+    hourly.config.model.framing.transform = TransformKind::Logret;
     hourly.config.train.optimizer = OptimizerKind::Rmsprop;
     hourly.members[0].scaler = Scaler::Logret { scale: 0.0125 };
     hourly.data.calendar = Some(Calendar::Fixed { seconds: 3_600 });
@@ -617,7 +622,7 @@ fn golden_metas() -> Vec<Meta> {
     }
     let mut quarterly = business.clone();
     quarterly.config.data = DataConfig::default();
-    quarterly.config.model.transform = TransformKind::Minmax;
+    quarterly.config.model.framing.transform = TransformKind::Minmax;
     quarterly.config.train.seed = None;
     quarterly.members[0].scaler = Scaler::Minmax {
         min: 3098.227816,
@@ -668,7 +673,7 @@ fn golden_metas_v4() -> Vec<Meta> {
     let mut global = metas[0].clone();
     global.config.data.inputs = vec!["Close".into(), "Volume".into()];
     global.config.data.id_column = Some("Symbol".into());
-    global.config.model.features = 2;
+    global.config.model.input_width = 2;
     let volume = |mean: f64| Input {
         name: "Volume".into(),
         transform: InputTransform::Standard {
@@ -748,9 +753,9 @@ fn golden_metas_v5() -> Vec<Meta> {
 fn golden_metas_v6() -> Vec<Meta> {
     let mut metas = golden_metas_v5();
     let mut lstm = metas[0].clone();
-    lstm.config.model.cell = Cell::Lstm;
+    lstm.config.model.network.cell = Cell::Lstm;
     let mut rnn = metas[6].clone();
-    rnn.config.model.cell = Cell::Rnn;
+    rnn.config.model.network.cell = Cell::Rnn;
     metas.extend([lstm, rnn]);
     metas
 }
@@ -763,15 +768,15 @@ fn golden_metas_v6() -> Vec<Meta> {
 fn golden_metas_v7() -> Vec<Meta> {
     let mut metas = golden_metas_v6();
     let mut five = metas[0].clone();
-    five.config.model.horizon = 3;
-    five.config.model.quantiles = vec![0.025, 0.1, 0.5, 0.9, 0.975];
+    five.config.model.framing.horizon = 3;
+    five.config.model.framing.quantiles = vec![0.025, 0.1, 0.5, 0.9, 0.975];
     let mut logret = metas[1].clone();
-    logret.config.model.quantiles = vec![0.05, 0.5, 0.95];
+    logret.config.model.framing.quantiles = vec![0.05, 0.5, 0.95];
     let mut global = metas[9].clone();
-    global.config.model.quantiles = vec![0.1, 0.5, 0.9];
+    global.config.model.framing.quantiles = vec![0.1, 0.5, 0.9];
     let calibrated = |meta: &Meta, steps: usize| {
         let mut meta = meta.clone();
-        let quantile = !meta.config.model.quantiles.is_empty();
+        let quantile = !meta.config.model.framing.quantiles.is_empty();
         meta.calibration = Some(Arc::new(Calibration {
             space: Space::Units,
             method: if quantile {

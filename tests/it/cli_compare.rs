@@ -183,7 +183,7 @@ fn save_best_keeps_the_model_chosen_on_validation_loss() {
 
     let checkpoint = Checkpoint::load(&dir.path().join("best.safetensors"), &Device::Cpu).unwrap();
     let meta = &checkpoint.meta;
-    assert_eq!(meta.model().cell.name(), name);
+    assert_eq!(meta.model().network.cell.name(), name);
     assert_eq!(meta.seed, best_run["seed"].as_u64().unwrap());
     assert_eq!(meta.config.train.seed, Some(meta.seed));
     let test = meta.test.as_ref().unwrap();

@@ -25,7 +25,7 @@ fn a_quantile_model_trains_and_predict_prints_its_median() {
     let path = dir.path().join("gruf-model.safetensors");
     let ckpt = gruf::checkpoint::Checkpoint::load(&path, &Device::Cpu).unwrap();
     assert_eq!(ckpt.meta.format_version, gruf::checkpoint::FORMAT_VERSION);
-    assert_eq!(ckpt.meta.model().quantiles, vec![0.1, 0.5, 0.9]);
+    assert_eq!(ckpt.meta.model().framing.quantiles, vec![0.1, 0.5, 0.9]);
     assert_eq!(ckpt.weights["dense.weight"].dims(), &[6, 8]);
     let forecaster = ckpt.forecaster(&Device::Cpu).unwrap();
     assert_eq!(forecaster.quantiles(), &[0.1, 0.5, 0.9]);

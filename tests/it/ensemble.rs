@@ -147,7 +147,7 @@ fn an_ensemble_of_three_keeps_every_network_through_save_and_load() {
     assert_eq!(a.meta.seeds(), [5, 6, 7]);
     assert_eq!(a.meta.config.train.ensemble, 3);
     assert!(a.meta.trainings().iter().all(|n| n.history.len() == 2));
-    let single = gruf::model::param_shapes(a.meta.model());
+    let single = gruf::model::param_shapes(&a.meta.model().network, &a.meta.model().io());
     assert_eq!(a.weights.len(), 3 * single.len());
     for i in 0..3 {
         for (name, _) in &single {
@@ -401,8 +401,8 @@ fn an_interrupted_ensemble_keeps_the_networks_it_finished() {
     let dir = workspace();
     let loaded = load_csv(&dir.path().join("prices.csv"), &DataConfig::default()).unwrap();
     let mut config = gruf::config::RunConfig::default();
-    config.model.layers = vec![4];
-    config.model.window = 8;
+    config.model.network.layers = vec![4];
+    config.model.framing.window = 8;
     config.train.epochs = 2;
     config.train.test_days = 20;
     config.train.ensemble = 3;

@@ -200,8 +200,8 @@ fn recent_windows_keep_each_series_latest_windows() {
         })
         .collect();
     let mut config = RunConfig::default();
-    config.model.layers = vec![3];
-    config.model.window = 5;
+    config.model.network.layers = vec![3];
+    config.model.framing.window = 5;
     config.train.epochs = 1;
     config.train.batch_size = 1;
     let splits: Vec<Split> = series
@@ -211,7 +211,7 @@ fn recent_windows_keep_each_series_latest_windows() {
     let featurizers: Vec<Featurizer> = series
         .iter()
         .zip(&splits)
-        .map(|(v, s)| Featurizer::fit(config.model.framing(), &v[..s.fit_end()], None).unwrap())
+        .map(|(v, s)| Featurizer::fit(&config.model.framing, &v[..s.fit_end()], None).unwrap())
         .collect();
     let data: Vec<TrainData<'_>> = (0..2)
         .map(|k| TrainData {

@@ -44,15 +44,15 @@ fn level(p: f64) -> Level {
 fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
     let series = common::structured_series(2000);
     let mut config = RunConfig::default();
-    config.model.layers = vec![24];
-    config.model.window = 21;
-    config.model.dropout = 0.0;
-    config.model.transform = TransformKind::Window;
+    config.model.network.layers = vec![24];
+    config.model.framing.window = 21;
+    config.model.network.dropout = 0.0;
+    config.model.framing.transform = TransformKind::Window;
     config.train.epochs = 40;
     config.train.lr = 3e-3;
     let split = Split::new(series.len(), 21, 600, 0.2).unwrap();
     let featurizer = Featurizer::fit(
-        config.model.framing(),
+        &config.model.framing,
         &series.values[..split.fit_end()],
         None,
     )
@@ -73,7 +73,8 @@ fn conformal_intervals_cover_their_level_on_held_out_structured_data() {
     )
     .unwrap();
     let forecaster = Forecaster::new(
-        gruf::model::Model::new(&config.model, &outcome.weights).unwrap(),
+        gruf::model::Model::new(&config.model.network, &config.model.io(), &outcome.weights)
+            .unwrap(),
         featurizer,
         Device::Cpu,
     )

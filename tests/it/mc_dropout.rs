@@ -34,17 +34,17 @@ fn series() -> gruf::series::Series {
 fn trained(dropout: f64, horizon: usize, quantiles: &[f64], networks: usize) -> Forecaster {
     let series = series();
     let mut config = RunConfig::default();
-    config.model.layers = vec![8, 8];
-    config.model.window = 10;
-    config.model.dropout = dropout;
-    config.model.transform = TransformKind::Window;
-    config.model.horizon = horizon;
-    config.model.quantiles = quantiles.to_vec();
+    config.model.network.layers = vec![8, 8];
+    config.model.framing.window = 10;
+    config.model.network.dropout = dropout;
+    config.model.framing.transform = TransformKind::Window;
+    config.model.framing.horizon = horizon;
+    config.model.framing.quantiles = quantiles.to_vec();
     config.train.epochs = 3;
     config.validate().unwrap();
     let split = Split::new(series.len(), 10, 60, 0.2).unwrap();
     let featurizer = Featurizer::fit(
-        config.model.framing(),
+        &config.model.framing,
         &series.values[..split.fit_end()],
         None,
     )
@@ -60,13 +60,13 @@ fn trained(dropout: f64, horizon: usize, quantiles: &[f64], networks: usize) -> 
                 &config.model,
                 &config.train,
                 seed,
-                &Loss::for_model(&config.model),
+                &Loss::for_head(&config.model.io()),
                 &[data],
                 &Device::Cpu,
                 &mut |_| Flow::Continue,
             )
             .unwrap();
-            Model::new(&config.model, &outcome.weights).unwrap()
+            Model::new(&config.model.network, &config.model.io(), &outcome.weights).unwrap()
         })
         .collect();
     Forecaster::ensemble(models, featurizer, Device::Cpu).unwrap()

@@ -57,12 +57,12 @@ fn train(
     epochs: usize,
 ) -> Trained {
     let mut config = RunConfig::default();
-    config.model.layers = vec![16];
-    config.model.window = 25;
-    config.model.dropout = 0.0;
-    config.model.transform = TransformKind::Minmax;
-    config.model.horizon = horizon;
-    config.model.quantiles = quantiles.to_vec();
+    config.model.network.layers = vec![16];
+    config.model.framing.window = 25;
+    config.model.network.dropout = 0.0;
+    config.model.framing.transform = TransformKind::Minmax;
+    config.model.framing.horizon = horizon;
+    config.model.framing.quantiles = quantiles.to_vec();
     config.train.epochs = epochs;
     config.train.optimizer = gruf::config::OptimizerKind::Adam;
     config.train.lr = 5e-3;
@@ -70,7 +70,7 @@ fn train(
     config.validate().unwrap();
     let split = Split::new(values.len(), 25, 400, 0.1).unwrap();
     let featurizer =
-        Featurizer::fit(config.model.framing(), &values[..split.fit_end()], None).unwrap();
+        Featurizer::fit(&config.model.framing, &values[..split.fit_end()], None).unwrap();
     let data = TrainData {
         values: values.into(),
         featurizer: &featurizer,
@@ -83,13 +83,13 @@ fn train(
                 &config.model,
                 &config.train,
                 11 + i as u64,
-                &Loss::for_model(&config.model),
+                &Loss::for_head(&config.model.io()),
                 &[data],
                 &Device::Cpu,
                 &mut |_| Flow::Continue,
             )
             .unwrap();
-            Model::new(&config.model, &outcome.weights).unwrap()
+            Model::new(&config.model.network, &config.model.io(), &outcome.weights).unwrap()
         })
         .collect();
     let seconds = started.elapsed().as_secs_f64();

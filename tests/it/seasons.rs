@@ -53,11 +53,11 @@ fn daily_and_weekly(weeks: usize) -> Series {
 fn config(seasons: &str) -> RunConfig {
     let mut config = RunConfig::default();
     config.data.season = Some(seasons.parse().unwrap());
-    config.model.layers = vec![8];
-    config.model.dropout = 0.0;
-    config.model.window = 336;
-    config.model.horizon = 48;
-    config.model.transform = TransformKind::Seasonal;
+    config.model.network.layers = vec![8];
+    config.model.network.dropout = 0.0;
+    config.model.framing.window = 336;
+    config.model.framing.horizon = 48;
+    config.model.framing.transform = TransformKind::Seasonal;
     config.train.epochs = 3;
     config.train.lr = 3e-3;
     config.train.test_days = 48;
@@ -67,7 +67,7 @@ fn config(seasons: &str) -> RunConfig {
 
 fn fit(config: &mut RunConfig, series: &Series) -> (Prepared, Outcome) {
     let prepared = prepare(config, series, config.train.test_days).unwrap();
-    config.model.features = prepared.featurizer.features();
+    config.model.input_width = prepared.featurizer.features();
     let data = TrainData {
         values: series.into(),
         featurizer: &prepared.featurizer,
@@ -90,7 +90,7 @@ fn fit(config: &mut RunConfig, series: &Series) -> (Prepared, Outcome) {
 /// of the held-out part.
 fn held_out_error(config: &RunConfig, series: &Series, prepared: Prepared, o: Outcome) -> f64 {
     let forecaster = Forecaster::new(
-        gruf::model::Model::new(&config.model, &o.weights).unwrap(),
+        gruf::model::Model::new(&config.model.network, &config.model.io(), &o.weights).unwrap(),
         prepared.featurizer,
         Device::Cpu,
     )
@@ -151,9 +151,9 @@ fn two_seasons_go_through_the_checkpoint_and_old_readers_refuse_them() {
     let csv = common::write(dir.path(), "hourly.csv", &hourly_csv(&series));
     let loaded = load_csv(&csv, &DataConfig::default()).unwrap();
     let mut config = config("3,12");
-    config.model.window = 24;
-    config.model.horizon = 5;
-    config.model.layers = vec![3];
+    config.model.framing.window = 24;
+    config.model.framing.horizon = 5;
+    config.model.network.layers = vec![3];
     config.train.epochs = 1;
     let (prepared, outcome) = fit(&mut config, &loaded.series);
     let seasons = Seasons::new(&[3, 12]).unwrap();

@@ -17,9 +17,8 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::rnn::{GRUConfig, GRUState, LSTMConfig, LSTMState, RNN};
 use candle_nn::VarBuilder;
-use gruf::config::{Cell, ModelConfig};
 use gruf::model::recurrent::Recurrent;
-use gruf::model::{fused, init_weights, Model};
+use gruf::model::{fused, init_weights, Cell, Io, Model, NetworkConfig};
 use gruf::rng::{self, Rng64};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -216,15 +215,14 @@ fn whole_model_with_dropout_matches() {
 }
 
 fn whole_model_matches(cell: Cell) {
-    let config = ModelConfig {
+    let network = NetworkConfig {
         cell,
         layers: vec![5, 7, 3],
         dropout: 0.3,
-        window: 12,
-        ..Default::default()
     };
+    let io = Io::point(1, 1);
     let dev = Device::Cpu;
-    let init = init_weights(&config, &mut Rng64::seed_from_u64(11), &dev).unwrap();
+    let init = init_weights(&network, &io, &mut Rng64::seed_from_u64(11), &dev).unwrap();
     let vars: Vec<(String, Var)> = init
         .iter()
         .map(|(n, t)| (n.clone(), Var::from_tensor(t).unwrap()))
@@ -233,7 +231,7 @@ fn whole_model_matches(cell: Cell) {
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let model = Model::new(&config, &weights).unwrap();
+    let model = Model::new(&network, &io, &weights).unwrap();
     let mut rng = Rng64::seed_from_u64(5);
     let xs = random(&mut rng, &[9, 12, 1], 1.0);
     let ys = random(&mut rng, &[9, 1], 1.0);
@@ -265,15 +263,15 @@ fn whole_model_matches(cell: Cell) {
 #[test]
 fn trace_agrees_with_the_forward_pass() {
     for cell in Cell::ALL {
-        let config = ModelConfig {
+        let network = NetworkConfig {
             cell,
             layers: vec![6, 4],
-            window: 9,
             ..Default::default()
         };
+        let io = Io::point(1, 1);
         let dev = Device::Cpu;
-        let weights = init_weights(&config, &mut Rng64::seed_from_u64(3), &dev).unwrap();
-        let model = Model::new(&config, &weights).unwrap();
+        let weights = init_weights(&network, &io, &mut Rng64::seed_from_u64(3), &dev).unwrap();
+        let model = Model::new(&network, &io, &weights).unwrap();
         let window = rng::uniform(&mut Rng64::seed_from_u64(4), 9, 1.0);
         let traces = model.trace(&window).unwrap();
         assert_eq!(traces.len(), 2);

@@ -8,9 +8,8 @@ use std::path::Path;
 
 use candle_core::Device;
 use gruf::checkpoint::Checkpoint;
-use gruf::config::ModelConfig;
 use gruf::features::scaler::{Scaler, TransformKind};
-use gruf::features::{Columns, Featurizer};
+use gruf::features::{Columns, Featurizer, Framing};
 use gruf::series::csv::{load_csv, parse_csv, DataConfig};
 use gruf::series::season::Seasons;
 use gruf::series::{is_volume, Covariate};
@@ -670,7 +669,7 @@ proptest! {
         transform in prop::sample::select(TransformKind::ALL.to_vec()),
         picks in prop::collection::vec(any::<prop::sample::Index>(), 1..10),
     ) {
-        let config = ModelConfig { window, horizon, transform, ..ModelConfig::default() };
+        let framing = Framing { window, horizon, transform, ..Framing::default() };
         let fit_end = values.len() * 2 / 3;
         // `seasonal`: one season of 2 steps, or two (2 and 3) where the window holds two
         // cycles of 3.
@@ -679,7 +678,7 @@ proptest! {
             2.. => Seasons::single(2).ok(),
             _ => None,
         };
-        let plain = Featurizer::fit(config.framing(), &values[..fit_end], seasons);
+        let plain = Featurizer::fit(&framing, &values[..fit_end], seasons);
         prop_assume!(plain.is_some());
         let plain = plain.unwrap();
         let f = plain.clone().with_inputs(&covariates, fit_end);

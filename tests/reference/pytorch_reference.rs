@@ -10,8 +10,7 @@
 //! bias or layout misses it by orders of magnitude.
 
 use candle_core::{Device, Tensor, Var};
-use gruf::config::{Cell, ModelConfig};
-use gruf::model::{param_shapes, Model, Weights};
+use gruf::model::{param_shapes, Cell, Io, Model, NetworkConfig, Weights};
 use serde_json::Value;
 
 use crate::close::first_mismatch;
@@ -63,7 +62,10 @@ fn assert_close(what: &str, got: &[f32], want: &[f32]) {
     }
 }
 
-fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
+/// A fixture's network: its own config and its ends.
+type Network = (NetworkConfig, Io);
+
+fn setup(text: &str) -> (Value, Network, Vec<(String, Var)>, Tensor) {
     let f: Value = serde_json::from_str(text).unwrap();
     let layers: Vec<usize> = f["layers"]
         .as_array()
@@ -76,17 +78,17 @@ fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
         f["seq"].as_u64().unwrap() as usize,
     );
     let cell: Cell = f["cell"].as_str().unwrap_or("gru").parse().unwrap();
-    let config = ModelConfig {
+    let network = NetworkConfig {
         cell,
         layers,
         dropout: 0.0,
-        window: seq,
-        horizon: f["horizon"].as_u64().unwrap_or(1) as usize,
-        features: f["features"].as_u64().unwrap_or(1) as usize,
-        ..Default::default()
     };
+    let io = Io::point(
+        f["features"].as_u64().unwrap_or(1) as usize,
+        f["horizon"].as_u64().unwrap_or(1) as usize,
+    );
     let dev = Device::Cpu;
-    let vars = param_shapes(&config)
+    let vars = param_shapes(&network, &io)
         .into_iter()
         .map(|(name, shape)| {
             let p = &f["params"][&name];
@@ -101,8 +103,8 @@ fn setup(text: &str) -> (Value, ModelConfig, Vec<(String, Var)>, Tensor) {
             (name, Var::from_tensor(&t).unwrap())
         })
         .collect();
-    let x = Tensor::from_vec(floats(&f["x"]), (batch, seq, config.features), &dev).unwrap();
-    (f, config, vars, x)
+    let x = Tensor::from_vec(floats(&f["x"]), (batch, seq, io.input_width), &dev).unwrap();
+    (f, (network, io), vars, x)
 }
 
 #[test]
@@ -113,12 +115,12 @@ fn forward_matches_pytorch() {
 }
 
 fn forward_matches(which: &str, text: &str) {
-    let (f, config, vars, x) = setup(text);
+    let (f, (network, io), vars, x) = setup(text);
     let weights: Weights = vars
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let model = Model::new(&config, &weights).unwrap();
+    let model = Model::new(&network, &io, &weights).unwrap();
     let out = model
         .forward(&x, None)
         .unwrap()
@@ -129,9 +131,9 @@ fn forward_matches(which: &str, text: &str) {
     assert_close(&format!("{which}: output"), &out, &floats(&f["output"]));
 
     // The first layer alone, every step.
-    let name = config.cell.name();
+    let name = network.cell.name();
     let layer0 = gruf::model::recurrent::Recurrent::new(
-        config.cell,
+        network.cell,
         weights[&format!("{name}.weight_ih_l0")].clone(),
         weights[&format!("{name}.weight_hh_l0")].clone(),
         weights[&format!("{name}.bias_ih_l0")].clone(),
@@ -160,17 +162,17 @@ fn gradients_match_pytorch() {
 }
 
 fn gradients_match(which: &str, text: &str) {
-    let (f, config, vars, x) = setup(text);
+    let (f, (network, io), vars, x) = setup(text);
     let x = Var::from_tensor(&x).unwrap();
     let weights: Weights = vars
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let model = Model::new(&config, &weights).unwrap();
+    let model = Model::new(&network, &io, &weights).unwrap();
     let target = floats(&f["target"]);
     let target = Tensor::from_vec(
         target.clone(),
-        (target.len() / config.horizon, config.horizon),
+        (target.len() / io.horizon, io.horizon),
         &Device::Cpu,
     )
     .unwrap();

@@ -5,11 +5,12 @@
 
 use crate::checkpoint::meta::{Member, Meta};
 use crate::checkpoint::{FORMAT, FORMAT_VERSION};
-use crate::config::{Cell, OptimizerKind, RunConfig};
+use crate::config::{OptimizerKind, RunConfig};
 use crate::features::scaler::{Scaler, TransformKind};
 use crate::features::split::Split;
 use crate::features::{Input, InputTransform};
 use crate::intervals::conformal::Space;
+use crate::model::Cell;
 use crate::scores::{Evaluation, Metrics};
 use crate::series::calendar::Calendar;
 use crate::series::resample::Resample;
@@ -104,25 +105,27 @@ impl From<&RunConfig> for v3::RunConfig {
                 },
             },
             model: v3::ModelConfig {
-                cell: match m.cell {
+                cell: match m.network.cell {
                     Cell::Gru => v3::Cell::Gru,
                     Cell::Lstm => v3::Cell::Lstm,
                     Cell::Rnn => v3::Cell::Rnn,
                 },
-                layers: m.layers.clone(),
-                dropout: m.dropout,
-                window: m.window,
-                transform: match m.transform {
+                layers: m.network.layers.clone(),
+                dropout: m.network.dropout,
+                window: m.framing.window,
+                transform: match m.framing.transform {
                     TransformKind::Minmax => v3::Transform::Minmax,
                     TransformKind::Window => v3::Transform::Window,
                     TransformKind::Logret => v3::Transform::Logret,
                     TransformKind::Diff => v3::Transform::Diff,
                     TransformKind::Seasonal => v3::Transform::Seasonal,
                 },
-                horizon: m.horizon,
-                quantiles: m.quantiles.clone(),
-                features: m.features,
-                calendar: m.calendar.iter().map(|c| c.name().to_string()).collect(),
+                horizon: m.framing.horizon,
+                quantiles: m.framing.quantiles.clone(),
+                features: m.input_width,
+                calendar: (m.framing.calendar.iter())
+                    .map(|c| c.name().to_string())
+                    .collect(),
             },
             train: v3::TrainConfig {
                 epochs: t.epochs,

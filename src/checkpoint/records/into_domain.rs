@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use crate::checkpoint::meta::{Member, Meta, Network};
 use crate::checkpoint::SERIES_CLOCK_FORMAT;
-use crate::config::{Cell, ModelConfig, OptimizerKind, RunConfig, TrainConfig, MAX_WINDOW};
+use crate::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig, MAX_WINDOW};
 use crate::features::scaler::{Scaler, TransformKind};
 use crate::features::split::Split;
-use crate::features::{Input, InputTransform};
+use crate::features::{Framing, Input, InputTransform};
 use crate::intervals::conformal::{
     quantile_levels, Calibration, ErrorSet, Method, Space, MAX_STEPS,
 };
 use crate::intervals::Level;
+use crate::model::{Cell, NetworkConfig};
 use crate::scores::{Evaluation, Metrics};
 use crate::series::calendar::Calendar;
 use crate::series::csv::DataConfig;
@@ -165,7 +166,7 @@ fn calibration(c: v5::Calibration, model: &ModelConfig) -> Result<Arc<Calibratio
             c.spread, c.method
         ));
     }
-    let head = if model.quantiles.is_empty() {
+    let head = if model.framing.quantiles.is_empty() {
         Method::Residuals
     } else {
         Method::Quantiles
@@ -174,14 +175,14 @@ fn calibration(c: v5::Calibration, model: &ModelConfig) -> Result<Arc<Calibratio
         return Err(format!(
             "the calibration's method '{}' does not fit a {} head",
             c.method,
-            if model.quantiles.is_empty() {
+            if model.framing.quantiles.is_empty() {
                 "point".to_string()
             } else {
-                format!("quantile ({})", words(&model.quantiles))
+                format!("quantile ({})", words(&model.framing.quantiles))
             }
         ));
     }
-    let given: Vec<f64> = (quantile_levels(&model.quantiles).iter())
+    let given: Vec<f64> = (quantile_levels(&model.framing.quantiles).iter())
         .map(|(l, _, _)| l.get())
         .collect();
     let same = given.len() == c.levels.len()
@@ -190,7 +191,7 @@ fn calibration(c: v5::Calibration, model: &ModelConfig) -> Result<Arc<Calibratio
         return Err(format!(
             "the calibration's levels ({}) are not those the model's quantiles ({}) give ({})",
             words(&c.levels),
-            words(&model.quantiles),
+            words(&model.framing.quantiles),
             words(&given)
         ));
     }
@@ -271,7 +272,7 @@ fn member(m: v4::Member, config: &RunConfig, in_utc: bool) -> Result<Member, Str
     };
     let scaler =
         Scaler::try_from(m.scaler).map_err(|e| format!("stored scaler{whose} is invalid: {e}"))?;
-    if !scaler.is_valid() || scaler.kind() != config.model.transform {
+    if !scaler.is_valid() || scaler.kind() != config.model.framing.transform {
         return Err(format!(
             "stored scaler{whose} is invalid ({scaler:?}): it must match the model's transform, \
              with finite parameters, min below max and a positive scale"
@@ -279,7 +280,7 @@ fn member(m: v4::Member, config: &RunConfig, in_utc: bool) -> Result<Member, Str
     }
     if let Scaler::Seasonal { seasons, .. } = scaler {
         seasons
-            .check_window(config.model.window)
+            .check_window(config.model.framing.window)
             .map_err(|e| format!("stored scaler{whose} does not fit the model's window: {e}"))?;
     }
     check_split(&m.split, &whose)?;
@@ -300,12 +301,12 @@ fn member(m: v4::Member, config: &RunConfig, in_utc: bool) -> Result<Member, Str
             bad.name, bad.transform
         ));
     }
-    let calendar = config.model.calendar.len();
-    if config.model.features != 1 + inputs.len() + 2 * calendar {
+    let calendar = config.model.framing.calendar.len();
+    if config.model.input_width != 1 + inputs.len() + 2 * calendar {
         return Err(format!(
             "the model takes {} values per step but the file lists {} input{}{whose} beside the \
              price and {calendar} calendar input{} (two values each)",
-            config.model.features,
+            config.model.input_width,
             inputs.len(),
             if inputs.len() == 1 { "" } else { "s" },
             if calendar == 1 { "" } else { "s" }
@@ -358,30 +359,34 @@ impl v3::RunConfig {
                 },
             },
             model: ModelConfig {
-                cell: match m.cell {
-                    v3::Cell::Gru => Cell::Gru,
-                    v3::Cell::Lstm => Cell::Lstm,
-                    v3::Cell::Rnn => Cell::Rnn,
+                network: NetworkConfig {
+                    cell: match m.cell {
+                        v3::Cell::Gru => Cell::Gru,
+                        v3::Cell::Lstm => Cell::Lstm,
+                        v3::Cell::Rnn => Cell::Rnn,
+                    },
+                    layers: m.layers,
+                    dropout: m.dropout,
                 },
-                layers: m.layers,
-                dropout: m.dropout,
-                window: m.window,
-                transform: match m.transform {
-                    v3::Transform::Minmax => TransformKind::Minmax,
-                    v3::Transform::Window => TransformKind::Window,
-                    v3::Transform::Logret => TransformKind::Logret,
-                    v3::Transform::Diff => TransformKind::Diff,
-                    v3::Transform::Seasonal => TransformKind::Seasonal,
+                framing: Framing {
+                    window: m.window,
+                    transform: match m.transform {
+                        v3::Transform::Minmax => TransformKind::Minmax,
+                        v3::Transform::Window => TransformKind::Window,
+                        v3::Transform::Logret => TransformKind::Logret,
+                        v3::Transform::Diff => TransformKind::Diff,
+                        v3::Transform::Seasonal => TransformKind::Seasonal,
+                    },
+                    horizon: m.horizon,
+                    calendar: m
+                        .calendar
+                        .iter()
+                        .map(|c| c.parse())
+                        .collect::<Result<_, String>>()
+                        .map_err(|e| format!("stored configuration is invalid: {e}"))?,
+                    quantiles: m.quantiles,
                 },
-                horizon: m.horizon,
-                features: m.features,
-                calendar: m
-                    .calendar
-                    .iter()
-                    .map(|c| c.parse())
-                    .collect::<Result<_, String>>()
-                    .map_err(|e| format!("stored configuration is invalid: {e}"))?,
-                quantiles: m.quantiles,
+                input_width: m.features,
             },
             train: TrainConfig {
                 epochs: t.epochs,

@@ -84,7 +84,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, Tensor}
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use crate::config::Cell;
+use super::Cell;
 use cells::Kernel;
 
 /// Sizes of one layer call.
