@@ -33,7 +33,8 @@
 //!
 //! The `gruf` binary is a thin shell over [`commands::run`].
 //!
-//! `unsafe` code is denied here and allowed only where `model::fused` says.
+//! `unsafe` code is denied here and allowed in two places only: the fused kernels
+//! (`model::fused`) and the CSV fast path's SSE2 loads (`series::csv::fast`).
 
 #![deny(unsafe_code)]
 
