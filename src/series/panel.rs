@@ -95,10 +95,10 @@ fn panel_of(file: FileSeries) -> Panel {
     let mut panel = Panel {
         series,
         provenance,
-        notes: Vec::new(),
+        notes: file.notes,
     };
-    panel.notes = file.notes;
-    panel.notes.extend(panel.confusable_notes());
+    let confusable = panel.confusable_notes();
+    panel.notes.extend(confusable);
     panel
 }
 
