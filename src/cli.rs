@@ -47,6 +47,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Show what the gates of a trained model do over one input window (a heatmap per layer and gate).
     Inspect(InspectArgs),
+    /// Write the model's forecaster as one ONNX file (featurizer, networks, intervals) for
+    /// onnxruntime and other runtimes.
+    Export(ExportArgs),
     /// Write the synthetic sample series (the generator behind data/btc-sample.csv).
     Sample(SampleArgs),
     /// Print a shell completion script to standard output (bash, zsh, fish, ...).
@@ -64,6 +67,7 @@ impl Command {
             Command::Plot(a) => a.source.quiet,
             Command::Evaluate(a) => a.source.quiet,
             Command::Inspect(a) => a.source.quiet,
+            Command::Export(a) => a.quiet,
             Command::Sample(a) => a.quiet,
             Command::Completions(a) => a.quiet,
         }
@@ -477,6 +481,38 @@ impl From<OptimizerArg> for OptimizerKind {
 }
 
 /// Which model and data a consumer of a checkpoint works on.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Model file written by `gruf train`.
+    #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
+    pub model: PathBuf,
+
+    /// Where to write the ONNX file [default: the model's path with the extension .onnx].
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// File format (ONNX is the only one).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
+    pub format: ExportFormat,
+
+    /// Export the calibrated interval at this level (repeatable: --interval 0.8 --interval
+    /// 0.95) as the `intervals` output [default: 0.8 and 0.95, or a quantile model's
+    /// levels, as far as the calibration gives them for every step of the horizon].
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Vec<crate::intervals::Level>,
+
+    /// Only results, warnings and errors: no notes, no "wrote" lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `gruf export --format`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// ONNX (opset 17, IR version 8): onnxruntime 1.12 or later, and other runtimes.
+    Onnx,
+}
+
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// Model file written by `gruf train`.

@@ -25,6 +25,7 @@
 //! checkpoint  the model file: records per format version, one file, written atomically
 //! evaluation  evaluate, interval coverage, backtest, compare: a Forecaster against the
 //!             baselines on held-out data
+//! export      a model file's forecaster as one ONNX graph (featurizer, networks, intervals)
 //! render      results as a table, CSV or JSON on stdout
 //! plot        pictures
 //! cli         the command line (clap)
@@ -52,6 +53,7 @@ pub mod train;
 pub mod forecast;
 pub mod checkpoint;
 pub mod evaluation;
+pub mod export;
 pub mod render;
 pub mod plot;
 pub mod cli;

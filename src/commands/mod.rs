@@ -13,6 +13,7 @@ mod backtest;
 mod compare;
 mod completions;
 mod evaluate;
+mod export;
 mod held_out;
 mod inspect;
 mod open;
@@ -58,6 +59,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Completions(args) => completions::run(args),
     }
