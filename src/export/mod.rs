@@ -241,8 +241,10 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
             (Some(f), Some(s)) => transform::step_baseline(&mut g, f, s.periods(), horizon),
             _ => last.clone(),
         };
+        let lifted = tr.lifted(&mut g);
         let bands = Bands {
-            tr: &tr,
+            tr: &lifted,
+            history_tr: &tr,
             anchor: g.unsqueeze(&units_anchor, &[2]),
             window_log: calibration.space == Space::Log && kind == TransformKind::Window,
         };
@@ -315,14 +317,16 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
 /// anchor (`[batch, K]` or `[batch, 1]`), log returns accumulated along the steps; a
 /// quantile model's `[batch, K, Q]`, each step's quantiles sorted.
 fn decode(g: &mut Graph, tr: &Transform, y: &V, anchor: &V, k: usize, q: usize) -> V {
-    let (y, anchor) = if q == 0 {
-        (y.clone(), anchor.clone())
+    let (y, anchor, lifted) = if q == 0 {
+        (y.clone(), anchor.clone(), None)
     } else {
         (
             g.reshape(y, &[0, k as i64, q as i64]),
             g.unsqueeze(anchor, &[2]),
+            Some(tr.lifted(g)),
         )
     };
+    let tr = lifted.as_ref().unwrap_or(tr);
     let z = if tr.kind == TransformKind::Logret {
         let axis = g.int(1);
         g.op("CumSum", &[&y, &axis], vec![])
@@ -384,7 +388,10 @@ fn levels(
 
 /// The calibrated intervals in the graph ([`crate::intervals::conformal::Calibration::band`]).
 struct Bands<'a> {
+    /// The transform for `[batch, K, levels]` values.
     tr: &'a Transform,
+    /// The transform for `[batch, steps]` values (the history the spread is measured on).
+    history_tr: &'a Transform,
     /// Each step's anchor in units, `[batch, K, 1]` or `[batch, 1, 1]`.
     anchor: V,
     /// A `window` model measured in logs (`Space::Log`).
@@ -473,8 +480,8 @@ impl Bands<'_> {
             let l = history_len as i64;
             let w0 = g.slice(history, 1, l - s - 1, l - 1);
             let w1 = g.slice(history, 1, l - s, l);
-            let a = self.tr.to_units(g, &w0, &w1);
-            let b = self.tr.to_units(g, &w0, &w0);
+            let a = self.history_tr.to_units(g, &w0, &w1);
+            let b = self.history_tr.to_units(g, &w0, &w0);
             let d = g.sub(&a, &b);
             let d = g.unary("Abs", &d);
             let total = g.sum(&d, &[1]);

@@ -48,9 +48,12 @@ impl Fitted {
     }
 }
 
-/// The price transform of one model in the graph.
+/// The price transform of one model in the graph, for values of one rank: its fitted
+/// numbers are scalars, or for a global model `[batch, 1]` rows that
+/// [`Transform::lifted`] makes `[batch, 1, 1]` for rank-3 values.
 pub struct Transform {
     pub kind: TransformKind,
+    rows: bool,
     /// `minmax`: min; the others: scale.
     a: V,
     /// `minmax`: max − min.
@@ -61,8 +64,29 @@ impl Transform {
     pub fn new(g: &mut Graph, kind: TransformKind, fitted: &Fitted) -> Transform {
         Transform {
             kind,
+            rows: matches!(fitted, Fitted::Rows(_)),
             a: fitted.get(g, 0),
             b: fitted.get(g, 1),
+        }
+    }
+
+    /// This transform for values of one rank more (`[batch, K, Q]` rather than
+    /// `[batch, K]`): per-series numbers get a trailing axis, so that they broadcast
+    /// along the batch, not along the steps.
+    pub fn lifted(&self, g: &mut Graph) -> Transform {
+        if !self.rows {
+            return Transform {
+                kind: self.kind,
+                rows: false,
+                a: self.a.clone(),
+                b: self.b.clone(),
+            };
+        }
+        Transform {
+            kind: self.kind,
+            rows: true,
+            a: g.unsqueeze(&self.a, &[2]),
+            b: g.unsqueeze(&self.b, &[2]),
         }
     }
 

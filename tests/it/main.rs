@@ -29,6 +29,7 @@ mod cli_train;
 mod compat;
 mod docs;
 mod ensemble;
+mod export;
 mod global;
 mod golden;
 mod horizon;
