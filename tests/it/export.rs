@@ -557,3 +557,91 @@ fn a_global_model_gives_predicts_numbers_for_each_series() {
         (windows, series)
     });
 }
+
+/// A model file of gruf 1.0 (format 2, no calibration) exports without intervals, saying
+/// why, and its ONNX file forecasts what 1.0 recorded for the first step.
+#[test]
+fn a_gruf_1_0_model_exports_without_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = sample(dir.path(), 400);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v2");
+    std::fs::copy(
+        fixtures.join("minmax.safetensors"),
+        dir.path().join("old.safetensors"),
+    )
+    .unwrap();
+    let out = gruf(dir.path())
+        .args(["export", "--model", "old.safetensors"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no intervals output") && stderr.contains("before 1.5"),
+        "{stderr}"
+    );
+    let outs = onnxruntime(&[(
+        dir.path().join("old.onnx"),
+        vec![window_of(&csv, &[], false)],
+    )]);
+    assert!(outs[0].get("intervals").is_none());
+    let recorded = std::fs::read_to_string(fixtures.join("minmax-predict.csv")).unwrap();
+    let first: f64 = recorded
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let got = outs[0]["forecast"]["data"][0].as_f64().unwrap();
+    assert!(rel(got, first) < RTOL, "onnx {got}, gruf 1.0 {first}");
+}
+
+/// What cannot be exported is refused in one line that says what to do, with exit code 2,
+/// and the model file is never touched: an --out that is the model itself, a level the
+/// calibration cannot give.
+#[test]
+fn refusals_say_why_and_keep_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path(), 300);
+    gruf(dir.path())
+        .args(["train", "--csv", "p.csv", "-q"])
+        .args(TINY)
+        .assert()
+        .success();
+    let model = dir.path().join("gruf-model.safetensors");
+    let before = std::fs::read(&model).unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let out = gruf(dir.path()).arg("export").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    refused(
+        &["--out", "gruf-model.safetensors"],
+        "is the model file itself",
+    );
+    refused(
+        &["--out", "./gruf-model.safetensors"],
+        "is the model file itself",
+    );
+    refused(
+        &["--interval", "0.99"],
+        "99 % interval 1 step ahead needs at least 199",
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    assert!(!dir.path().join("gruf-model.onnx").exists());
+    // The default: the model's path with .onnx, and the contract on stdout.
+    let text = stdout(gruf(dir.path()).args(["export", "-q"]));
+    // 15 values: the window of 14, and one more for the spread the intervals scale with.
+    assert!(text.contains("history [batch, 15]"), "{text}");
+    assert!(dir.path().join("gruf-model.onnx").exists());
+}
