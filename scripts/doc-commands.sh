@@ -39,7 +39,7 @@ ln -s "$gruf" "$work/bin/gruf"
 # Data a reader has to fetch: named in the docs, not in the repository.
 outside='BTC-USD\.csv|hourly-414\.csv|\.\./shared|path/to/'
 # Commands that build, test or measure the code rather than use gruf.
-not_examples='^(cargo|RUSTC_BOOTSTRAP=|GRUF_GOLDEN_EXACT=|benches/|scripts/|\.ci/|pip )'
+not_examples='^(cargo|RUSTC_BOOTSTRAP=|GRUF_GOLDEN_EXACT=|(bash )?benches/|(bash )?scripts/|\.ci/|pip )'
 
 # Prints "LINE<TAB>BLOCK<TAB>COMMAND" for each logical line of the runnable blocks of a
 # markdown file (continuation lines joined, and the lines of a quote spanning lines, with a

@@ -12,12 +12,6 @@ use super::proto::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct V(String);
 
-impl V {
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-}
-
 /// One dimension of a graph input or output: a size, or a name (`batch`) for a size the
 /// caller chooses.
 #[derive(Debug, Clone)]
@@ -63,15 +57,6 @@ pub fn attr_int(name: &str, i: i64) -> AttributeProto {
     }
 }
 
-pub fn attr_float(name: &str, f: f32) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: attribute_type::FLOAT,
-        f,
-        ..Default::default()
-    }
-}
-
 pub fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
     AttributeProto {
         name: name.into(),
@@ -86,15 +71,6 @@ pub fn attr_string(name: &str, s: &str) -> AttributeProto {
         name: name.into(),
         r#type: attribute_type::STRING,
         s: s.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
-pub fn attr_strings(name: &str, strings: &[&str]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: attribute_type::STRINGS,
-        strings: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
         ..Default::default()
     }
 }
@@ -234,14 +210,6 @@ impl Graph {
     }
     pub fn matmul(&mut self, a: &V, b: &V) -> V {
         self.op("MatMul", &[a, b], vec![])
-    }
-
-    /// `a · x + b` for scalars `a`, `b`.
-    pub fn affine(&mut self, x: &V, a: f64, b: f64) -> V {
-        let a = self.scalar(a);
-        let b = self.scalar(b);
-        let ax = self.mul(x, &a);
-        self.add(&ax, &b)
     }
 
     pub fn cast(&mut self, x: &V, to: Elem) -> V {

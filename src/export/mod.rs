@@ -127,7 +127,7 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
         let series = g.input(
             "series",
             Elem::I64,
-            &[batch.clone()],
+            std::slice::from_ref(&batch),
             "each window's series, as its index in the model's series list (metadata gruf.series)",
         );
         let rows: Vec<Vec<f64>> = members
@@ -333,7 +333,7 @@ fn decode(g: &mut Graph, tr: &Transform, y: &V, anchor: &V, k: usize, q: usize) 
     } else {
         y
     };
-    let prices = tr.from_units(g, &anchor, &z);
+    let prices = tr.value_at(g, &anchor, &z);
     if q == 0 {
         prices
     } else {
@@ -423,7 +423,7 @@ impl Bands<'_> {
         } else {
             z.clone()
         };
-        self.tr.from_units(g, &self.anchor, &u)
+        self.tr.value_at(g, &self.anchor, &u)
     }
 
     /// `[batch, K, levels, 2]`.
@@ -554,14 +554,17 @@ impl Contract {
             ));
         }
         let mut out = format!(
-            "Outputs: forecast [batch, {}{}] f64, the next {} steps{}",
+            "Outputs: forecast [batch, {}{}] f64, {}{}",
             self.horizon,
             if self.quantiles.is_empty() {
                 String::new()
             } else {
                 format!(", {}", self.quantiles.len())
             },
-            self.horizon,
+            match self.horizon {
+                1 => "the next step".to_string(),
+                k => format!("the next {k} steps"),
+            },
             if self.quantiles.is_empty() {
                 String::new()
             } else {

@@ -7,17 +7,14 @@
 pub mod data_type {
     pub const FLOAT: i32 = 1;
     pub const INT64: i32 = 7;
-    pub const BOOL: i32 = 9;
     pub const DOUBLE: i32 = 11;
 }
 
 /// `AttributeProto.AttributeType` values used here.
 pub mod attribute_type {
-    pub const FLOAT: i32 = 1;
     pub const INT: i32 = 2;
     pub const STRING: i32 = 3;
     pub const INTS: i32 = 7;
-    pub const STRINGS: i32 = 8;
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

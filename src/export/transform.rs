@@ -116,7 +116,7 @@ impl Transform {
     }
 
     /// The value `z` units stand for relative to `anchor` ([`Scaler::from_units`]).
-    pub fn from_units(&self, g: &mut Graph, anchor: &V, z: &V) -> V {
+    pub fn value_at(&self, g: &mut Graph, anchor: &V, z: &V) -> V {
         match self.kind {
             TransformKind::Minmax => {
                 let s = g.mul(z, &self.b);
