@@ -62,11 +62,16 @@ pub struct Transform {
 
 impl Transform {
     pub fn new(g: &mut Graph, kind: TransformKind, fitted: &Fitted) -> Transform {
+        let a = fitted.get(g, 0);
         Transform {
             kind,
             rows: matches!(fitted, Fitted::Rows(_)),
-            a: fitted.get(g, 0),
-            b: fitted.get(g, 1),
+            // Only `minmax` has a second number: no unused constant in the graph.
+            b: match kind {
+                TransformKind::Minmax => fitted.get(g, 1),
+                _ => a.clone(),
+            },
+            a,
         }
     }
 
