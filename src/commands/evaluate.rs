@@ -7,7 +7,7 @@ use crate::cli::EvaluateArgs;
 use crate::config::check_season;
 use crate::error::GrufError;
 use crate::evaluation::evaluate::{PanelScores, SeriesScores};
-use crate::intervals::conformal::CalibrationError;
+use crate::intervals::conformal::{default_levels, CalibrationError};
 use crate::intervals::mc_dropout::Sampling;
 use crate::intervals::Level;
 use crate::io::output::print;
@@ -18,8 +18,7 @@ use super::held_out::Span;
 use super::open::{Opened, Subject};
 use super::INTERVAL_STEPS;
 use super::{
-    default_levels, device, interval_levels, note, note_ensemble, renderer, sampling, season_for,
-    warn, warn_if_few,
+    device, interval_levels, note, note_ensemble, renderer, sampling, season_for, warn, warn_if_few,
 };
 
 pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -245,7 +244,7 @@ impl Intervals {
         let calibration = meta.calibration.as_ref();
         let levels = match (calibration, sampling) {
             (None, Some(_)) if args.interval.is_empty() => default_levels(),
-            (None, Some(_)) => super::predict::levels(&args.interval),
+            (None, Some(_)) => Level::sorted(&args.interval),
             _ => interval_levels(&args.interval, meta, &args.source.model)?,
         };
         if levels.is_empty() || (calibration.is_none() && sampling.is_none()) {

@@ -470,10 +470,7 @@ fn intervals_words(
     };
     warn_bias(c);
     let cal = meta.data.calendar.unwrap_or_default();
-    let offered = match c.levels() {
-        levels if levels.is_empty() => default_levels(),
-        levels => levels,
-    };
+    let offered = c.offered();
     let reaches: Vec<(Level, usize)> = offered.iter().map(|&l| (l, c.reach_of(l))).collect();
     let words: Vec<String> = match reaches.as_slice() {
         [(_, r), rest @ ..] if *r > 0 && rest.iter().all(|(_, s)| s == r) => {
@@ -652,16 +649,6 @@ fn note_ensemble(path: &std::path::Path, meta: &CheckpointMeta) {
     note(&format!("{} is {words}", path.display()));
 }
 
-/// The levels shown by default by a consumer of a calibrated model.
-const DEFAULT_LEVELS: [f64; 2] = [0.8, 0.95];
-
-/// [`DEFAULT_LEVELS`] as levels.
-fn default_levels() -> Vec<Level> {
-    (DEFAULT_LEVELS.iter())
-        .map(|&l| Level::new(l).expect("a level"))
-        .collect()
-}
-
 /// The interval levels `evaluate` and `plot` show: [`calibrated_levels`] of the model's
 /// calibration (each default level left out said in a note), and none for a model without
 /// one; asking such a model for levels is an error naming its file.
@@ -682,34 +669,18 @@ fn interval_levels(
     }
 }
 
-/// The levels `calibration` gives one step ahead: those asked for (lowest first, each
-/// once; one it cannot give is a usage error), else those it offers ([`DEFAULT_LEVELS`],
-/// or a quantile model's own) that its validation forecasts support, each one left out
-/// passed to `left_out` with the reason.
+/// The levels `calibration` gives one step ahead ([`Calibration::choose`]): one asked for
+/// that it cannot give is a usage error.
+///
+/// [`Calibration::choose`]: crate::intervals::conformal::Calibration::choose
 fn calibrated_levels(
     calibration: &crate::intervals::conformal::Calibration,
     asked: &[Level],
-    mut left_out: impl FnMut(Level, CalibrationError),
+    left_out: impl FnMut(Level, CalibrationError),
 ) -> Result<Vec<Level>, GrufError> {
-    if !asked.is_empty() {
-        let levels = predict::levels(asked);
-        calibration
-            .check(1, &levels)
-            .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
-        return Ok(levels);
-    }
-    let offered = match calibration.levels() {
-        levels if levels.is_empty() => default_levels(),
-        levels => levels,
-    };
-    let mut kept = Vec::new();
-    for level in offered {
-        match calibration.offsets(0, level) {
-            Ok(_) => kept.push(level),
-            Err(e) => left_out(level, e),
-        }
-    }
-    Ok(kept)
+    calibration
+        .choose(asked, 1, left_out)
+        .map_err(|e| GrufError::usage(format!("--interval: {e}")))
 }
 
 /// The steps ahead at which `evaluate` and `backtest` score intervals by default.

@@ -19,7 +19,7 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = device();
     let stored = Checkpoint::load(&args.source.model, &device)?;
     check_steps(&stored.meta, args.steps as usize)?;
-    let levels = levels(&args.interval);
+    let levels = Level::sorted(&args.interval);
     if args.samples.is_some() && levels.is_empty() {
         return Err(GrufError::usage(
             "--samples needs --interval LEVEL (e.g. --interval 0.8): the samples give \
@@ -86,14 +86,6 @@ pub(super) fn forecast(
         band.hold(&forecast.point);
     }
     Ok(forecast)
-}
-
-/// The levels asked for, lowest first, each once.
-pub(super) fn levels(asked: &[Level]) -> Vec<Level> {
-    let mut levels = asked.to_vec();
-    levels.sort_by(|a, b| a.get().total_cmp(&b.get()));
-    levels.dedup();
-    levels
 }
 
 /// Refuses intervals the model cannot give, before any work: a model without a

@@ -25,10 +25,12 @@ use prost::Message;
 use crate::checkpoint::{network_prefix, Checkpoint};
 use crate::config::median_index;
 use crate::error::GrufError;
+use crate::features::scaler::Scaler;
 use crate::features::scaler::TransformKind;
-use crate::features::InputTransform;
-use crate::intervals::conformal::{quantile_levels, Method, Space};
+use crate::features::{Featurizer, InputTransform};
+use crate::intervals::conformal::{quantile_pair, Method, Space};
 use crate::intervals::Level;
+use crate::series::season::Seasons;
 use graph::{Dim, Elem, Graph, V};
 use transform::{Fitted, Transform};
 
@@ -37,14 +39,12 @@ pub const IR_VERSION: i64 = 8;
 /// The ONNX operator set the graph uses.
 pub const OPSET: i64 = 17;
 
-/// The levels exported when none is asked for, as far as the calibration gives them.
-pub const DEFAULT_LEVELS: [f64; 2] = [0.8, 0.95];
-
 /// What to export besides the forecast.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Interval levels asked for (none: [`DEFAULT_LEVELS`] as far as the model's
-    /// calibration gives them; a level asked for that it cannot give is an error).
+    /// Interval levels asked for (none: those the model's calibration offers, as far as it
+    /// gives them for the whole horizon; a level asked for that it cannot give is an
+    /// error).
     pub levels: Vec<Level>,
 }
 
@@ -87,8 +87,7 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
     let meta = &checkpoint.meta;
     let model = meta.model();
     let io = model.io();
-    let members = &meta.members;
-    let first = checkpoint.featurizer(&members[0]);
+    let first = checkpoint.featurizer(meta.first());
     let (window, horizon, q) = (first.window, first.horizon, io.quantiles.len());
     let kind = first.scaler.kind();
     let (levels, no_intervals) = levels(checkpoint, options, horizon)?;
@@ -97,112 +96,16 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
     let history_len = first
         .lookback()
         .max(if spread > 0 { spread + 1 } else { 0 });
-    let global = meta.is_global();
 
     let mut g = Graph::default();
     let batch = Dim::Named("batch");
-    let history = g.input(
-        "history",
-        Elem::F64,
-        &[batch.clone(), Dim::Fixed(history_len)],
-        "the last values of the series, oldest first, in its own units",
-    );
-    let covariates = (!first.inputs.is_empty()).then(|| {
-        g.input(
-            "covariates",
-            Elem::F64,
-            &[batch.clone(), Dim::Fixed(window), Dim::Fixed(first.inputs.len())],
-            "each covariate's values at the window's steps (the last `window` rows), in the model's order",
-        )
-    });
-    let dates = (!first.calendar.is_empty()).then(|| {
-        g.input(
-            "dates",
-            Elem::I64,
-            &[batch.clone(), Dim::Fixed(window)],
-            "each window step's date as Unix seconds of its clock time (a date written 2024-01-05 09:00+05:00 is 2024-01-05 09:00 as if UTC)",
-        )
-    });
-    let fitted = if global {
-        let series = g.input(
-            "series",
-            Elem::I64,
-            std::slice::from_ref(&batch),
-            "each window's series, as its index in the model's series list (metadata gruf.series)",
-        );
-        let rows: Vec<Vec<f64>> = members
-            .iter()
-            .map(|m| transform::columns(&checkpoint.featurizer(m)))
-            .collect();
-        let width = rows[0].len();
-        let flat: Vec<f64> = rows.concat();
-        let table = g.f64s(&[rows.len(), width], &flat);
-        Fitted::Rows(g.op(
-            "Gather",
-            &[&table, &series],
-            vec![graph::attr_int("axis", 0)],
-        ))
-    } else {
-        Fitted::One(transform::columns(&first))
-    };
-    let tr = Transform::new(&mut g, kind, &fitted);
-    let l = history_len as i64;
-    let n = window as i64;
-    let last = g.slice(&history, 1, l - 1, l);
-    let values = g.slice(&history, 1, l - n, l);
-    let previous = (kind == TransformKind::Logret).then(|| g.slice(&history, 1, l - n - 1, l - 1));
-    let seasons = match first.scaler {
-        crate::features::scaler::Scaler::Seasonal { seasons, .. } => Some(seasons),
-        _ => None,
-    };
-    let factors =
-        seasons.map(|s| transform::seasonal_factors(&mut g, &values, window, s.periods()));
-
-    // Encode: [batch, T, F], the price, each covariate, each calendar pair.
-    let price_anchor = match (&previous, &factors, seasons) {
-        (Some(p), _, _) => p.clone(),
-        (_, Some(f), Some(s)) => transform::window_baseline(&mut g, f, s.periods(), window),
-        _ => last.clone(),
-    };
-    let price = tr.to_units(&mut g, &price_anchor, &values);
-    let mut features = vec![g.unsqueeze(&price, &[2])];
-    for (c, input) in first.inputs.iter().enumerate() {
-        let all = covariates.as_ref().expect("covariates are an input");
-        let v = g.pick(all, 2, c as i64);
-        let feature = match input.transform {
-            InputTransform::Standard { log, .. } => {
-                let f = if log {
-                    let one = g.scalar(1.0);
-                    let p1 = g.add(&v, &one);
-                    g.unary("Log", &p1)
-                } else {
-                    v
-                };
-                let mean = fitted.get(&mut g, transform::SCALER_COLUMNS + 2 * c);
-                let std = fitted.get(&mut g, transform::SCALER_COLUMNS + 2 * c + 1);
-                let d = g.sub(&f, &mean);
-                g.div(&d, &std)
-            }
-            InputTransform::Price => {
-                let anchor = previous.as_ref().unwrap_or(&last).clone();
-                tr.to_units(&mut g, &anchor, &v)
-            }
-        };
-        features.push(g.unsqueeze(&feature, &[2]));
-    }
-    for &input in &first.calendar {
-        let d = dates.as_ref().expect("dates are an input");
-        features.extend(calendar::features(&mut g, d, input));
-    }
-    let refs: Vec<&V> = features.iter().collect();
-    let x = g.concat(&refs, 2);
-    let x = g.cast(&x, Elem::F32);
+    let inputs = Inputs::declare(&mut g, checkpoint, history_len);
+    let tr = Transform::new(&mut g, kind, &inputs.fitted);
+    let origin = Origin::read(&mut g, &inputs.history, history_len, &first);
+    let x = encode(&mut g, &first, &tr, &inputs, &origin);
 
     // The networks, each decoded; their median.
-    let step_anchor = match (&factors, seasons) {
-        (Some(f), Some(s)) => transform::step_baseline(&mut g, f, s.periods(), horizon),
-        _ => last.clone(),
-    };
+    let step_anchor = origin.step_anchors(&mut g, horizon);
     let networks = meta.networks();
     let mut decoded = Vec::with_capacity(networks);
     for i in 0..networks {
@@ -237,15 +140,14 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
     );
 
     if let Some(calibration) = calibration {
-        let units_anchor = match (&factors, seasons) {
-            (Some(f), Some(s)) => transform::step_baseline(&mut g, f, s.periods(), horizon),
-            _ => last.clone(),
-        };
+        // The intervals measure each step against the decode's anchors: the last value
+        // (log returns too: their units are over the whole k steps), or the seasonal
+        // baseline of the step.
         let lifted = tr.lifted(&mut g);
         let bands = Bands {
             tr: &lifted,
             history_tr: &tr,
-            anchor: g.unsqueeze(&units_anchor, &[2]),
+            anchor: g.unsqueeze(&step_anchor, &[2]),
             window_log: calibration.space == Space::Log && kind == TransformKind::Window,
         };
         let intervals = bands.build(
@@ -253,7 +155,7 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
             calibration,
             &levels,
             &forecast,
-            &history,
+            &inputs.history,
             history_len,
             horizon,
             &io.quantiles,
@@ -276,9 +178,9 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
         history: history_len,
         window,
         covariates: first.inputs.iter().map(|i| i.name.clone()).collect(),
-        dates: dates.is_some(),
-        series: if global {
-            members.iter().map(|m| m.id.clone()).collect()
+        dates: inputs.dates.is_some(),
+        series: if meta.is_global() {
+            meta.members.iter().map(|m| m.id.clone()).collect()
         } else {
             Vec::new()
         },
@@ -313,6 +215,165 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
     })
 }
 
+/// The graph's inputs, as the model's featurizer reads them, and each window's fitted
+/// numbers: constants for a model of one series, looked up by the `series` input in a
+/// table of every series' for a global model.
+struct Inputs {
+    history: V,
+    covariates: Option<V>,
+    dates: Option<V>,
+    fitted: Fitted,
+}
+
+impl Inputs {
+    fn declare(g: &mut Graph, checkpoint: &Checkpoint, history_len: usize) -> Inputs {
+        let meta = &checkpoint.meta;
+        let first = checkpoint.featurizer(meta.first());
+        let batch = Dim::Named("batch");
+        let window = first.window;
+        let history = g.input(
+            "history",
+            Elem::F64,
+            &[batch.clone(), Dim::Fixed(history_len)],
+            "the last values of the series, oldest first, in its own units",
+        );
+        let covariates = (!first.inputs.is_empty()).then(|| {
+            g.input(
+                "covariates",
+                Elem::F64,
+                &[batch.clone(), Dim::Fixed(window), Dim::Fixed(first.inputs.len())],
+                "each covariate's values at the window's steps (the last `window` rows), in the model's order",
+            )
+        });
+        let dates = (!first.calendar.is_empty()).then(|| {
+            g.input(
+                "dates",
+                Elem::I64,
+                &[batch.clone(), Dim::Fixed(window)],
+                "each window step's date as Unix seconds of its clock time (a date written 2024-01-05 09:00+05:00 is 2024-01-05 09:00 as if UTC)",
+            )
+        });
+        let fitted = if meta.is_global() {
+            let series = g.input(
+                "series",
+                Elem::I64,
+                std::slice::from_ref(&batch),
+                "each window's series, as its index in the model's series list (metadata gruf.series)",
+            );
+            let rows: Vec<Vec<f64>> = (meta.members.iter())
+                .map(|m| transform::columns(&checkpoint.featurizer(m)))
+                .collect();
+            let table = g.f64s(&[rows.len(), rows[0].len()], &rows.concat());
+            Fitted::Rows(g.op(
+                "Gather",
+                &[&table, &series],
+                vec![graph::attr_int("axis", 0)],
+            ))
+        } else {
+            Fitted::One(transform::columns(&first))
+        };
+        Inputs {
+            history,
+            covariates,
+            dates,
+            fitted,
+        }
+    }
+}
+
+/// What the transform reads off `history` at the origin: the last value, the window's
+/// values, for log returns the value before each of them, for `seasonal` the window's
+/// baseline factors and its periods.
+struct Origin {
+    last: V,
+    values: V,
+    previous: Option<V>,
+    seasonal: Option<(Vec<V>, Seasons)>,
+}
+
+impl Origin {
+    fn read(g: &mut Graph, history: &V, history_len: usize, f: &Featurizer) -> Origin {
+        let (l, n) = (history_len as i64, f.window as i64);
+        let values = g.slice(history, 1, l - n, l);
+        let previous = f
+            .scaler
+            .chained()
+            .then(|| g.slice(history, 1, l - n - 1, l - 1));
+        let seasonal = match f.scaler {
+            Scaler::Seasonal { seasons, .. } => Some((
+                transform::seasonal_factors(g, &values, f.window, seasons.periods()),
+                seasons,
+            )),
+            _ => None,
+        };
+        Origin {
+            last: g.slice(history, 1, l - 1, l),
+            values,
+            previous,
+            seasonal,
+        }
+    }
+
+    /// What each window value is relative to (`[batch, T]` or `[batch, 1]`).
+    fn window_anchors(&self, g: &mut Graph, window: usize) -> V {
+        match (&self.previous, &self.seasonal) {
+            (Some(p), _) => p.clone(),
+            (_, Some((factors, s))) => transform::window_baseline(g, factors, s.periods(), window),
+            _ => self.last.clone(),
+        }
+    }
+
+    /// What each forecast step is relative to (`[batch, K]` or `[batch, 1]`): the seasonal
+    /// baseline of its phase, else the last value (log returns then accumulate).
+    fn step_anchors(&self, g: &mut Graph, horizon: usize) -> V {
+        match &self.seasonal {
+            Some((factors, s)) => transform::step_baseline(g, factors, s.periods(), horizon),
+            None => self.last.clone(),
+        }
+    }
+}
+
+/// The network's input (`[batch, T, F]` f32), step by step as the featurizer makes it: the
+/// price, each covariate, each calendar pair.
+fn encode(g: &mut Graph, f: &Featurizer, tr: &Transform, inputs: &Inputs, origin: &Origin) -> V {
+    let anchors = origin.window_anchors(g, f.window);
+    let price = tr.to_units(g, &anchors, &origin.values);
+    let mut features = vec![g.unsqueeze(&price, &[2])];
+    for (c, input) in f.inputs.iter().enumerate() {
+        let all = inputs.covariates.as_ref().expect("covariates are an input");
+        let v = g.pick(all, 2, c as i64);
+        let feature = match input.transform {
+            InputTransform::Standard { log, .. } => {
+                let f = if log {
+                    let one = g.scalar(1.0);
+                    let p1 = g.add(&v, &one);
+                    g.unary("Log", &p1)
+                } else {
+                    v
+                };
+                let mean = inputs.fitted.get(g, transform::SCALER_COLUMNS + 2 * c);
+                let std = inputs.fitted.get(g, transform::SCALER_COLUMNS + 2 * c + 1);
+                let d = g.sub(&f, &mean);
+                g.div(&d, &std)
+            }
+            // A price-like column is relative to the price's anchor: the last value, or
+            // for log returns the price before its step.
+            InputTransform::Price => {
+                let anchor = origin.previous.as_ref().unwrap_or(&origin.last);
+                tr.to_units(g, anchor, &v)
+            }
+        };
+        features.push(g.unsqueeze(&feature, &[2]));
+    }
+    for &input in &f.calendar {
+        let d = inputs.dates.as_ref().expect("dates are an input");
+        features.extend(calendar::features(g, d, input));
+    }
+    let refs: Vec<&V> = features.iter().collect();
+    let x = g.concat(&refs, 2);
+    g.cast(&x, Elem::F32)
+}
+
 /// Network outputs `y` (`[batch, K·Q]` f64) in the series' units: each step relative to its
 /// anchor (`[batch, K]` or `[batch, 1]`), log returns accumulated along the steps; a
 /// quantile model's `[batch, K, Q]`, each step's quantiles sorted.
@@ -341,48 +402,29 @@ fn decode(g: &mut Graph, tr: &Transform, y: &V, anchor: &V, k: usize, q: usize) 
     }
 }
 
-/// The levels to export and, when there are none, why.
+/// The levels to export ([`Calibration::choose`] for the whole horizon) and, when there
+/// are none, why.
+///
+/// [`Calibration::choose`]: crate::intervals::conformal::Calibration::choose
 fn levels(
     checkpoint: &Checkpoint,
     options: &Options,
     horizon: usize,
 ) -> anyhow::Result<(Vec<Level>, Option<String>)> {
-    let meta = &checkpoint.meta;
-    let Some(calibration) = meta.calibration.as_deref() else {
+    let Some(calibration) = checkpoint.meta.calibration.as_deref() else {
         let why = "the model has no calibrated intervals (it was written by a gruf before 1.5; retrain it to export them)";
         if options.levels.is_empty() {
             return Ok((Vec::new(), Some(why.into())));
         }
         return Err(GrufError::usage(format!("--interval: {why}")).into());
     };
-    if !options.levels.is_empty() {
-        let mut levels = options.levels.clone();
-        levels.sort_by(|a, b| a.get().total_cmp(&b.get()));
-        levels.dedup();
-        calibration
-            .check(horizon, &levels)
-            .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
-        return Ok((levels, None));
-    }
-    let candidates: Vec<Level> = match calibration.method {
-        Method::Residuals => DEFAULT_LEVELS
-            .iter()
-            .filter_map(|&p| Level::new(p).ok())
-            .collect(),
-        Method::Quantiles => quantile_levels(meta.model().io().quantiles.as_slice())
-            .into_iter()
-            .map(|(l, _, _)| l)
-            .collect(),
-    };
-    let levels: Vec<Level> = candidates
-        .into_iter()
-        .filter(|&l| calibration.check(horizon, &[l]).is_ok())
-        .collect();
-    let why = levels.is_empty().then(|| {
-        format!(
-            "the model's validation part is too short for an 80 % interval {horizon} steps ahead"
-        )
-    });
+    let mut why = None;
+    let levels = calibration
+        .choose(&options.levels, horizon, |level, e| {
+            why.get_or_insert_with(|| format!("no {} % interval: {e}", level.label()));
+        })
+        .map_err(|e| GrufError::usage(format!("--interval: {e}")))?;
+    let why = why.filter(|_| levels.is_empty());
     Ok((levels, why))
 }
 
@@ -457,15 +499,12 @@ impl Bands<'_> {
                 (p.clone(), p.clone(), p)
             }
             Method::Quantiles => {
-                let pairs = quantile_levels(quantiles);
                 let m = median_index(quantiles).ok_or_else(|| {
                     anyhow::anyhow!("internal: a quantile model without its median")
                 })?;
                 let (mut is, mut js) = (Vec::new(), Vec::new());
-                for level in levels {
-                    let &(_, i, j) = pairs
-                        .iter()
-                        .find(|(l, _, _)| (l.get() - level.get()).abs() < 1e-9)
+                for &level in levels {
+                    let (i, j) = quantile_pair(quantiles, level)
                         .ok_or_else(|| anyhow::anyhow!("internal: no quantiles for {level}"))?;
                     is.push(i as i64);
                     js.push(j as i64);

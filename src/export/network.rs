@@ -15,7 +15,7 @@ use anyhow::Context;
 use candle_core::Tensor;
 
 use super::graph::{attr_int, attr_string, Graph, V};
-use crate::model::{param_shapes, Cell, Io, NetworkConfig, Weights};
+use crate::model::{layer_names, Cell, Io, NetworkConfig, Weights, DENSE_BIAS, DENSE_WEIGHT};
 
 /// The blocks of PyTorch's gate order, in ONNX's order: ONNX block `j` is PyTorch block
 /// `onnx_blocks(cell)[j]`.
@@ -29,11 +29,18 @@ pub fn onnx_blocks(cell: Cell) -> &'static [usize] {
     }
 }
 
-fn values(weights: &Weights, prefix: &str, name: &str) -> anyhow::Result<Vec<f32>> {
-    let t: &Tensor = weights
+/// The tensor `name` of the network under `prefix`.
+fn tensor<'w>(weights: &'w Weights, prefix: &str, name: &str) -> anyhow::Result<&'w Tensor> {
+    weights
         .get(&format!("{prefix}{name}"))
-        .with_context(|| format!("internal: the model file has no tensor {prefix}{name}"))?;
-    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+        .with_context(|| format!("internal: the model file has no tensor {prefix}{name}"))
+}
+
+/// Its values, row-major.
+fn values(weights: &Weights, prefix: &str, name: &str) -> anyhow::Result<Vec<f32>> {
+    Ok(tensor(weights, prefix, name)?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
 }
 
 /// `rows` (`[G·H, width]` flat, PyTorch's gate blocks of `h` rows each) reordered into
@@ -58,19 +65,15 @@ pub fn network(
 ) -> anyhow::Result<V> {
     let cell = config.cell;
     let gates = cell.gates();
-    let shapes = param_shapes(config, io);
     let mut seq = g.transpose(x, &[1, 0, 2]); // [T, batch, F]
     let mut input = io.input_width;
     let mut last = None;
     for (l, &h) in config.layers.iter().enumerate() {
-        let names: Vec<&str> = shapes[4 * l..4 * l + 4]
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect();
-        let w_ih = reorder(&values(weights, prefix, names[0])?, cell, h, input);
-        let w_hh = reorder(&values(weights, prefix, names[1])?, cell, h, h);
-        let mut bias = reorder(&values(weights, prefix, names[2])?, cell, h, 1);
-        bias.extend(reorder(&values(weights, prefix, names[3])?, cell, h, 1));
+        let [w_ih, w_hh, b_ih, b_hh] = layer_names(cell, l);
+        let w_ih = reorder(&values(weights, prefix, &w_ih)?, cell, h, input);
+        let w_hh = reorder(&values(weights, prefix, &w_hh)?, cell, h, h);
+        let mut bias = reorder(&values(weights, prefix, &b_ih)?, cell, h, 1);
+        bias.extend(reorder(&values(weights, prefix, &b_hh)?, cell, h, 1));
         let w = g.f32s(&[1, gates * h, input], &w_ih);
         let r = g.f32s(&[1, gates * h, h], &w_hh);
         let b = g.f32s(&[1, 2 * gates * h], &bias);
@@ -88,19 +91,10 @@ pub fn network(
         input = h;
     }
     let last = last.context("internal: a network without a recurrent layer")?;
-    let outputs = io.outputs();
-    let dense_w = values(weights, prefix, crate::model::DENSE_WEIGHT)?; // [O, H]
-    let mut transposed = vec![0.0f32; dense_w.len()];
-    for o in 0..outputs {
-        for i in 0..input {
-            transposed[i * outputs + o] = dense_w[o * input + i];
-        }
-    }
-    let w = g.f32s(&[input, outputs], &transposed);
-    let b = g.f32s(
-        &[outputs],
-        &values(weights, prefix, crate::model::DENSE_BIAS)?,
-    );
+    // The head's weight is `[outputs, H]`; MatMul takes it transposed.
+    let dense_w = tensor(weights, prefix, DENSE_WEIGHT)?.t()?.contiguous()?;
+    let w = g.f32s(dense_w.dims(), &dense_w.flatten_all()?.to_vec1::<f32>()?);
+    let b = g.f32s(&[io.outputs()], &values(weights, prefix, DENSE_BIAS)?);
     let y = g.matmul(&last, &w);
     Ok(g.add(&y, &b))
 }

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use candle_core::Device;
 
 use crate::features::{Columns, Featurizer};
-use crate::intervals::conformal::{quantile_levels, Calibration, CalibrationError, Method};
+use crate::intervals::conformal::{quantile_pair, Calibration, CalibrationError, Method};
 use crate::intervals::mc_dropout::SampleError;
 use crate::intervals::{Band, Level};
 use crate::model::Model;
@@ -364,7 +364,13 @@ impl Forecaster {
                     .collect()
             }
             Method::Quantiles => {
-                let pairs = quantile_levels(self.quantiles());
+                // Each level's two quantiles, found once for every origin.
+                let pairs: Vec<(usize, usize)> = (levels.iter())
+                    .map(|&l| {
+                        quantile_pair(self.quantiles(), l)
+                            .ok_or_else(|| anyhow::anyhow!("internal: no quantiles for {l}"))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
                 let m = crate::config::median_index(self.quantiles()).ok_or_else(|| {
                     anyhow::anyhow!("internal: a quantile model without its median")
                 })?;
@@ -372,13 +378,8 @@ impl Forecaster {
                 (origins.iter().zip(paths))
                     .map(|(&o, qs)| {
                         let point: Vec<f64> = qs.iter().map(|q| q[m]).collect();
-                        let bands = (levels.iter())
-                            .map(|&l| {
-                                let &(_, i, j) = (pairs.iter())
-                                    .find(|(pl, _, _)| (pl.get() - l.get()).abs() < 1e-9)
-                                    .ok_or_else(|| {
-                                        anyhow::anyhow!("internal: no quantiles for {l}")
-                                    })?;
+                        let bands = (levels.iter().zip(&pairs))
+                            .map(|(&l, &(i, j))| {
                                 let ends: Vec<(f64, f64)> =
                                     qs.iter().map(|q| (q[i], q[j])).collect();
                                 band(o, &point, &ends, l)

@@ -194,18 +194,11 @@ pub fn baseline_interval(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intervals::testing::{iv, level};
     use rand::{Rng, SeedableRng};
 
     use crate::intervals::scores::score_intervals;
     use crate::rng::Rng64;
-
-    fn level(p: f64) -> Level {
-        Level::new(p).unwrap()
-    }
-
-    fn iv(lower: f64, upper: f64) -> Interval {
-        Interval::new(lower, upper).unwrap()
-    }
 
     const WHOLE_ABS: Baseline = Baseline {
         changes: Changes::Absolute,

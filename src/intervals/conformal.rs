@@ -34,6 +34,16 @@ pub const MAX_STEPS: usize = if crate::config::MAX_HORIZON > RECURSIVE_STEPS {
     RECURSIVE_STEPS
 };
 
+/// The levels a consumer gives when none is asked for, as far as a calibration gives them.
+pub const DEFAULT_LEVELS: [f64; 2] = [0.8, 0.95];
+
+/// [`DEFAULT_LEVELS`] as levels.
+pub fn default_levels() -> Vec<Level> {
+    (DEFAULT_LEVELS.iter())
+        .map(|&l| Level::new(l).expect("a level"))
+        .collect()
+}
+
 /// How a model's intervals are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -386,6 +396,39 @@ impl Calibration {
         self.sets.iter().filter_map(|s| s.level).collect()
     }
 
+    /// The levels it gives unasked: a quantile model's own, else [`DEFAULT_LEVELS`].
+    pub fn offered(&self) -> Vec<Level> {
+        match self.levels() {
+            levels if levels.is_empty() => default_levels(),
+            levels => levels,
+        }
+    }
+
+    /// The levels to give for the first `steps` steps ahead: those `asked` for (lowest
+    /// first, each once; `Err` for one it cannot give), else those it
+    /// [offers](Calibration::offered) that its validation forecasts support that far, each
+    /// one left out passed to `left_out` with the reason.
+    pub fn choose(
+        &self,
+        asked: &[Level],
+        steps: usize,
+        mut left_out: impl FnMut(Level, CalibrationError),
+    ) -> Result<Vec<Level>, CalibrationError> {
+        if !asked.is_empty() {
+            let levels = Level::sorted(asked);
+            self.check(steps, &levels)?;
+            return Ok(levels);
+        }
+        let mut kept = Vec::new();
+        for level in self.offered() {
+            match self.check(steps, &[level]) {
+                Ok(()) => kept.push(level),
+                Err(e) => left_out(level, e),
+            }
+        }
+        Ok(kept)
+    }
+
     /// The errors behind `level`.
     fn set(&self, level: Level) -> Result<&ErrorSet, CalibrationError> {
         match self.method {
@@ -543,6 +586,14 @@ pub fn quantile_levels(quantiles: &[f64]) -> Vec<(Level, usize, usize)> {
         .collect();
     levels.sort_by(|a, b| a.0.get().total_cmp(&b.0.get()));
     levels
+}
+
+/// Where the two quantiles of `level`'s band are in `quantiles` (its α/2 and 1 − α/2);
+/// `None` when they are not both there.
+pub fn quantile_pair(quantiles: &[f64], level: Level) -> Option<(usize, usize)> {
+    (quantile_levels(quantiles).into_iter())
+        .find(|&(l, _, _)| same_level(l, level))
+        .map(|(_, i, j)| (i, j))
 }
 
 #[cfg(test)]

@@ -89,6 +89,14 @@ fn percent_label(level: &Level) -> String {
 pub struct Level(f64);
 
 impl Level {
+    /// `levels` lowest first, each once (as asked for on a command line).
+    pub fn sorted(levels: &[Level]) -> Vec<Level> {
+        let mut levels = levels.to_vec();
+        levels.sort_by(|a, b| a.get().total_cmp(&b.get()));
+        levels.dedup();
+        levels
+    }
+
     /// `Err` (the message names the value) unless 0 < `p` < 1.
     pub fn new(p: f64) -> Result<Level, String> {
         if p > 0.0 && p < 1.0 {
@@ -278,18 +286,7 @@ impl Band {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn level(p: f64) -> Level {
-        Level::new(p).unwrap()
-    }
-
-    fn iv(lower: f64, upper: f64) -> Interval {
-        Interval::new(lower, upper).unwrap()
-    }
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
-    }
+    use crate::intervals::testing::{close, iv, level};
 
     #[test]
     fn levels_parse_and_refuse_with_the_value() {

@@ -101,10 +101,7 @@ pub fn sample_bands(paths: &[Vec<f64>], levels: &[Level]) -> Result<Vec<Band>, I
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn level(p: f64) -> Level {
-        Level::new(p).unwrap()
-    }
+    use crate::intervals::testing::level;
 
     #[test]
     fn quantiles_interpolate_between_order_statistics_as_r_and_numpy_do() {

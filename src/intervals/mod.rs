@@ -27,3 +27,22 @@ pub mod mc_dropout;
 pub mod scores;
 
 pub use level::{Band, Interval, IntervalError, Level};
+
+/// What the unit tests of these modules build their cases from.
+#[cfg(test)]
+mod testing {
+    use super::{Interval, Level};
+
+    pub fn level(p: f64) -> Level {
+        Level::new(p).unwrap()
+    }
+
+    pub fn iv(lower: f64, upper: f64) -> Interval {
+        Interval::new(lower, upper).unwrap()
+    }
+
+    /// Equal to 1e-12, relative to `b` (absolute below 1).
+    pub fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+}

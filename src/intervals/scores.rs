@@ -149,18 +149,7 @@ fn check_scale(scale: f64) -> Result<(), IntervalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn level(p: f64) -> Level {
-        Level::new(p).unwrap()
-    }
-
-    fn iv(lower: f64, upper: f64) -> Interval {
-        Interval::new(lower, upper).unwrap()
-    }
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
-    }
+    use crate::intervals::testing::{close, iv, level};
 
     #[test]
     fn scores_by_hand() {

@@ -61,7 +61,7 @@ pub const DENSE_BIAS: &str = "dense.bias";
 
 /// The names of recurrent layer `l`'s four parameters, as PyTorch names them
 /// (`gru.weight_ih_l0`): weight_ih, weight_hh, bias_ih, bias_hh.
-fn layer_names(cell: Cell, l: usize) -> [String; 4] {
+pub fn layer_names(cell: Cell, l: usize) -> [String; 4] {
     let c = cell.name();
     ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map(|p| format!("{c}.{p}_l{l}"))
 }

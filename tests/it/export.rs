@@ -254,7 +254,6 @@ fn check_all(
     let mut ids = Vec::new();
     for (name, csv, flags) in cases {
         let onnx = train_and_export(dir, name, csv, flags);
-        let _ = csv;
         let (w, series) = windows(name);
         runs.push((onnx, w));
         ids.push(series);
