@@ -509,7 +509,7 @@ pub struct ExportArgs {
 /// `gruf export --format`'s values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// ONNX (opset 17, IR version 8): onnxruntime 1.12 or later, and other runtimes.
+    /// ONNX (opset 17, IR version 8): onnxruntime 1.15 or later, and other runtimes.
     Onnx,
 }
 

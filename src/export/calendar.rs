@@ -125,6 +125,10 @@ pub fn features(g: &mut Graph, t: &V, input: CalendarInput) -> [V; 2] {
     let tau = g.scalar(std::f64::consts::TAU);
     let angle = g.mul(&tau, &p);
     let s = g.unary("Sin", &angle);
-    let c = g.unary("Cos", &angle);
+    // cos θ as sin(θ + π/2): onnxruntime before 1.16 has no f64 `Cos` on the CPU. The two
+    // differ by about 1e-16, far below the f32 the network reads.
+    let quarter = g.scalar(std::f64::consts::FRAC_PI_2);
+    let shifted = g.add(&angle, &quarter);
+    let c = g.unary("Sin", &shifted);
     [g.unsqueeze(&s, &[2]), g.unsqueeze(&c, &[2])]
 }

@@ -300,11 +300,12 @@ impl Graph {
         self.div(&s, &half)
     }
 
-    /// `xs` stacked along a new first axis.
-    pub fn stack(&mut self, xs: &[V]) -> V {
-        let each: Vec<V> = xs.iter().map(|x| self.unsqueeze(x, &[0])).collect();
+    /// `xs` stacked along a new last axis. (Along a new first axis, onnxruntime 1.15's
+    /// shape inference refuses a `TopK` over it as shorter than its k.)
+    pub fn stack_last(&mut self, xs: &[V]) -> V {
+        let each: Vec<V> = xs.iter().map(|x| self.unsqueeze(x, &[-1])).collect();
         let refs: Vec<&V> = each.iter().collect();
-        self.concat(&refs, 0)
+        self.concat(&refs, -1)
     }
 
     /// `cond ? a : b`, elementwise.
