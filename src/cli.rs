@@ -487,7 +487,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
     pub model: PathBuf,
 
-    /// Where to write the ONNX file [default: the model's path with the extension .onnx].
+    /// Where to write the ONNX file, a name ending in .onnx (an existing one is replaced)
+    /// [default: the model's path with the extension .onnx].
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 

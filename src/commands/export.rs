@@ -22,6 +22,19 @@ pub(super) fn run(args: ExportArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
+    // A file of the user's is never replaced by mistake (`--out prices.csv`): an ONNX
+    // file is named .onnx, and re-exporting replaces only such a file.
+    if out
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("onnx"))
+    {
+        return Err(GrufError::usage(format!(
+            "--out {}: an ONNX file's name ends in .onnx; choose e.g. --out {}",
+            out.display(),
+            out.with_extension("onnx").display()
+        ))
+        .into());
+    }
     check_writable(&out)?;
     let stored = Checkpoint::load(&args.model, &device())?;
     let exported = export::onnx(

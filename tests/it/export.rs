@@ -636,6 +636,13 @@ fn refusals_say_why_and_keep_the_model() {
         &["--interval", "0.99"],
         "99 % interval 1 step ahead needs at least 199",
     );
+    // A file that is not an ONNX file is never replaced.
+    let prices = std::fs::read(dir.path().join("p.csv")).unwrap();
+    refused(
+        &["--out", "p.csv"],
+        "an ONNX file's name ends in .onnx; choose e.g. --out p.onnx",
+    );
+    assert_eq!(std::fs::read(dir.path().join("p.csv")).unwrap(), prices);
     assert_eq!(std::fs::read(&model).unwrap(), before);
     assert!(!dir.path().join("gruf-model.onnx").exists());
     // The default: the model's path with .onnx, and the contract on stdout.
