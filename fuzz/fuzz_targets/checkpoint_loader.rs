@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(calibration) = &c.meta.calibration else {
         return;
     };
-    if c.meta.members.iter().any(|m| !m.inputs.is_empty()) || !c.meta.model().framing.calendar.is_empty() {
+    if c.meta.series.iter().any(|m| !m.inputs.is_empty()) || !c.meta.model().framing.calendar.is_empty() {
         return;
     }
     let mut levels = calibration.levels();

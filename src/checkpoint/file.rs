@@ -126,7 +126,7 @@ fn check_calibration(meta: &Meta, st: &SafeTensors) -> Result<(), String> {
         return Ok(());
     };
     let model = meta.model();
-    let covariates = meta.members.iter().any(|m| !m.inputs.is_empty());
+    let covariates = meta.series.iter().any(|m| !m.inputs.is_empty());
     let most = conformal::steps_for(model.framing.horizon, covariates);
     let steps = calibration.steps();
     if steps > most {
@@ -146,7 +146,7 @@ fn check_calibration(meta: &Meta, st: &SafeTensors) -> Result<(), String> {
             calibration.spread, model.framing.window
         ));
     }
-    let targets: usize = meta.members.iter().map(|m| m.split.val.len()).sum();
+    let targets: usize = meta.series.iter().map(|m| m.split.val.len()).sum();
     for set in &calibration.sets {
         for k in 1..=set.steps.len() {
             let name = calibration_tensor(set.level, k);

@@ -1,5 +1,5 @@
 //! What a model file's metadata says, in domain types: [`Meta`] and, for each series and
-//! each further network of an ensemble, [`Member`] and [`Network`], with the questions
+//! each further network of an ensemble, [`FittedSeries`] and [`Network`], with the questions
 //! consumers ask of them (is the model global, which member is a series', where does its
 //! held-out part begin). Nothing here knows how the JSON is spelled: that is `records/`,
 //! which also holds [`Meta::to_json`] and [`Meta::from_json`].
@@ -41,7 +41,7 @@ pub struct Meta {
     pub seed: u64,
     /// What was fitted on each series the model was trained on: one for a model of one
     /// series, one per id (in the order trained) for a global model. Never empty.
-    pub members: Vec<Member>,
+    pub series: Vec<FittedSeries>,
     pub data: Provenance,
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
@@ -71,7 +71,7 @@ pub struct Network {
 
 /// One series of a model and what was fitted on its training part alone.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Member {
+pub struct FittedSeries {
     /// The series' id (a value of `--id-column`); empty for a model of one series.
     pub id: String,
     pub scaler: Scaler,
@@ -87,7 +87,7 @@ pub struct Member {
     pub file: Option<PathBuf>,
     /// The date (Unix seconds) where the series' held-out part begins: its first test
     /// row's, or just after its last row's when nothing was held out. Consumers find the
-    /// part by date in whatever CSV they read ([`Member::held_out_origin`]). A model of one
+    /// part by date in whatever CSV they read ([`FittedSeries::held_out_origin`]). A model of one
     /// series keeps it in `Meta::test` and `Meta::data`, read into here on load
     /// ([`Meta::date_held_out`]); `None` only for the series of a global model written
     /// before gruf 1.3, found by row index.
@@ -97,7 +97,7 @@ pub struct Member {
     pub held_out_in_utc: bool,
 }
 
-impl Member {
+impl FittedSeries {
     /// Where the series' held-out part begins in `series` (the CSV in use): its first row
     /// on or after the stored date (moved onto the series' clock for a file that kept
     /// dates in UTC); in a global model's file from before gruf 1.3, the stored row index
@@ -122,15 +122,15 @@ impl Meta {
     /// Gives the series of a model of one series the date its held-out part begins, which
     /// its file keeps as the first test date (`test.first_date`), or for a model trained on
     /// every row as the last training date (`data.last_date`, the part then beginning just
-    /// after it): one rule then finds every series' part ([`Member::held_out_origin`]).
+    /// after it): one rule then finds every series' part ([`FittedSeries::held_out_origin`]).
     pub fn date_held_out(&mut self) {
-        if self.is_global() || self.members[0].held_out_from.is_some() {
+        if self.is_global() || self.series[0].held_out_from.is_some() {
             return;
         }
         let parse = |date: &str| crate::series::dates::parse_date(date, None).ok();
         // A date gruf wrote always reads; were one not to, the stored split's row index
         // stands in, as for the oldest global files.
-        self.members[0].held_out_from = match &self.test {
+        self.series[0].held_out_from = match &self.test {
             Some(test) => parse(&test.first_date),
             None => parse(&self.data.last_date).map(|t| t + 1),
         };
@@ -148,7 +148,7 @@ impl Meta {
 
     /// True for a global model: one network over several series, each with its own id.
     pub fn is_global(&self) -> bool {
-        self.members.len() > 1 || self.members.iter().any(|m| !m.id.is_empty())
+        self.series.len() > 1 || self.series.iter().any(|m| !m.id.is_empty())
     }
 
     /// How many networks the model holds: 1, or an ensemble's N.
@@ -189,19 +189,19 @@ impl Meta {
     }
 
     /// The first series' member: the only one of a model of one series.
-    pub fn first(&self) -> &Member {
-        &self.members[0]
+    pub fn first(&self) -> &FittedSeries {
+        &self.series[0]
     }
 
     /// The member of the series `id`, if the model was trained on it.
-    pub fn member(&self, id: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.id == id)
+    pub fn member(&self, id: &str) -> Option<&FittedSeries> {
+        self.series.iter().find(|m| m.id == id)
     }
 
     /// The MASE denominator of `member`: stored, or for format 2 files (one series)
     /// recovered from the stored test metrics (the naive forecast's MAE over its MASE).
     /// `None` if neither is there.
-    pub fn mase_scale(&self, member: &Member) -> Option<f64> {
+    pub fn mase_scale(&self, member: &FittedSeries) -> Option<f64> {
         member.mase_scale.or_else(|| {
             let naive = self.test.as_ref()?.get(Contender::Naive)?;
             let scale = naive.mae / naive.mase;

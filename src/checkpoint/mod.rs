@@ -17,7 +17,7 @@
 //! Where things are:
 //! - here: the format's constants and [`Checkpoint`], the file in memory: made by
 //!   training ([`Checkpoint::trained`]), giving back its networks and forecasters.
-//! - `meta.rs`: [`Meta`], [`Member`], [`Network`], what the metadata says in domain types.
+//! - `meta.rs`: [`Meta`], [`FittedSeries`], [`Network`], what the metadata says in domain types.
 //! - `names.rs`: the names of the tensors beside the first network's own.
 //! - `file.rs`: bytes ↔ [`Checkpoint`]: [`Checkpoint::save`] (atomic),
 //!   [`Checkpoint::load`] and every check of the tensors.
@@ -69,7 +69,7 @@ mod meta;
 mod names;
 mod records;
 
-pub use meta::{Member, Meta, Network};
+pub use meta::{FittedSeries, Meta, Network};
 pub use names::{calibration_tensor, network_prefix};
 
 /// The metadata key holding gruf's JSON.
@@ -118,7 +118,7 @@ impl Checkpoint {
     pub fn trained(
         config: RunConfig,
         seed: u64,
-        members: Vec<Member>,
+        series: Vec<FittedSeries>,
         data: Provenance,
         trained: crate::train::Ensemble,
     ) -> Checkpoint {
@@ -148,7 +148,7 @@ impl Checkpoint {
                 created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 config,
                 seed,
-                members,
+                series,
                 data,
                 history: first.history,
                 best_epoch: first.best_epoch,
@@ -191,26 +191,30 @@ impl Checkpoint {
 
     /// The network (or an ensemble's networks) with `member`'s stored transforms, ready to
     /// predict its series on `device`.
-    pub fn forecaster_for(&self, member: &Member, device: &Device) -> anyhow::Result<Forecaster> {
+    pub fn forecaster_for(
+        &self,
+        member: &FittedSeries,
+        device: &Device,
+    ) -> anyhow::Result<Forecaster> {
         Forecaster::ensemble(self.models()?, self.featurizer(member), device.clone())?
             .calibrated(self.meta.calibration.clone())
     }
 
     /// Calibrates the intervals ([`crate::intervals::conformal`]) on each member's validation part:
-    /// `columns[i]` are the values of `meta.members[i]`'s series, as trained on. Leaves the
+    /// `columns[i]` are the values of `meta.series[i]`'s series, as trained on. Leaves the
     /// model uncalibrated when no series has a validation target.
     pub fn calibrate(&mut self, columns: &[Columns<'_>], device: &Device) -> anyhow::Result<()> {
         anyhow::ensure!(
-            columns.len() == self.meta.members.len(),
+            columns.len() == self.meta.series.len(),
             "internal: {} series to calibrate a model of {} on",
             columns.len(),
-            self.meta.members.len()
+            self.meta.series.len()
         );
         self.meta.calibration = None;
-        let forecasters = (self.meta.members.iter())
+        let forecasters = (self.meta.series.iter())
             .map(|m| self.forecaster_for(m, device))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let parts: Vec<Validation> = (columns.iter().zip(&forecasters).zip(&self.meta.members))
+        let parts: Vec<Validation> = (columns.iter().zip(&forecasters).zip(&self.meta.series))
             .map(|((&columns, forecaster), member)| Validation {
                 columns,
                 forecaster,
@@ -224,7 +228,7 @@ impl Checkpoint {
     }
 
     /// The input contract of `member`'s series: its fitted transforms and the model's shape.
-    pub fn featurizer(&self, member: &Member) -> Featurizer {
+    pub fn featurizer(&self, member: &FittedSeries) -> Featurizer {
         let model = self.meta.model();
         Featurizer {
             scaler: member.scaler,

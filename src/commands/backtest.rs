@@ -22,7 +22,7 @@ use crate::intervals::Level;
 use crate::io::output::print;
 use crate::scores::{naive_scale, season_before, season_left_out, Scoring};
 use crate::series::dates::format_time;
-use crate::series::panel::{Named, Panel};
+use crate::series::panel::{Panel, PanelSeries};
 use crate::series::Series;
 use crate::text::{name_some, plural};
 use crate::train::prepare::{self, Prepared};
@@ -35,8 +35,8 @@ use super::NAMED;
 use super::{device, note, renderer, resolve, run_training, season_for, warn, whose};
 
 /// A series of the panel long enough to backtest: its folds and its seasonal baseline.
-struct Kept<'a> {
-    named: &'a Named,
+struct BacktestSeries<'a> {
+    named: &'a PanelSeries,
     /// The file messages name: as given for a plain CSV, else the series' own.
     file: &'a Path,
     /// Its folds, in time order.
@@ -46,7 +46,7 @@ struct Kept<'a> {
     season: Option<usize>,
 }
 
-impl Kept<'_> {
+impl BacktestSeries<'_> {
     fn series(&self) -> &Series {
         &self.named.loaded.series
     }
@@ -192,7 +192,7 @@ fn keep<'a>(
     config: &RunConfig,
     span: usize,
     folds: usize,
-) -> anyhow::Result<Vec<Kept<'a>>> {
+) -> anyhow::Result<Vec<BacktestSeries<'a>>> {
     let mut kept = Vec::with_capacity(panel.series.len());
     let mut short: Vec<&str> = Vec::new();
     let mut left_out = Vec::new();
@@ -226,7 +226,7 @@ fn keep<'a>(
                 season_left_out(m, first, series.calendar),
             ));
         }
-        kept.push(Kept {
+        kept.push(BacktestSeries {
             named,
             file,
             bounds,
@@ -267,7 +267,7 @@ struct Trainer<'a> {
     config: RunConfig,
     seed: u64,
     panel: &'a Panel,
-    kept: &'a [Kept<'a>],
+    kept: &'a [BacktestSeries<'a>],
     folds: usize,
     device: candle_core::Device,
     quiet: bool,
@@ -397,7 +397,7 @@ impl Trainer<'_> {
 /// forecast in one go from its start, errors by horizon for a model that predicts K > 1
 /// steps, and the calibrated intervals.
 fn score_fold(
-    s: &Kept<'_>,
+    s: &BacktestSeries<'_>,
     forecaster: &Forecaster,
     fit_end: usize,
     span: Range<usize>,

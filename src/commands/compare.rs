@@ -363,7 +363,7 @@ fn picture(
         let scored = scored_of(trained, summary.cell, summary.best_seed)?;
         let checkpoint = &scored.checkpoint;
         let predicted = checkpoint
-            .forecaster_for(&checkpoint.meta.members[k], device)?
+            .forecaster_for(&checkpoint.meta.series[k], device)?
             .one_step(series, targets.clone())?;
         let label = format!(
             "{}, seed {} (lowest validation loss), MAE {}",

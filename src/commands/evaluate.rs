@@ -15,7 +15,7 @@ use crate::scores::{season_left_out, Scoring, FEW};
 use crate::text::plural;
 
 use super::held_out::Span;
-use super::open::{Opened, Subject};
+use super::open::{Opened, OpenedSeries};
 use super::INTERVAL_STEPS;
 use super::{
     device, interval_levels, note, note_ensemble, renderer, sampling, season_for, warn, warn_if_few,
@@ -35,7 +35,7 @@ pub(super) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
     let alone = matches!(subjects.as_slice(), [one] if one.id().is_empty());
     let wanted = horizons_wanted(&args, meta);
     let mut scores = Vec::with_capacity(subjects.len());
-    let mut left_out: Vec<(usize, usize, &Subject)> = Vec::new();
+    let mut left_out: Vec<(usize, usize, &OpenedSeries)> = Vec::new();
     let mut unscored: Vec<&str> = Vec::new();
     for subject in &subjects {
         match score(&args, &opened, subject, &intervals, wanted, alone)? {
@@ -95,7 +95,7 @@ enum Scored {
 fn score(
     args: &EvaluateArgs,
     opened: &Opened,
-    subject: &Subject,
+    subject: &OpenedSeries,
     intervals: &Intervals,
     wanted: usize,
     alone: bool,
@@ -128,7 +128,7 @@ fn score(
             ),
         )));
     }
-    let mase_scale = super::mase_scale(meta, &subject.member, &series.values[..start]);
+    let mase_scale = super::mase_scale(meta, &subject.fitted, &series.values[..start]);
     let (scoring, left_out) = Scoring {
         mase_scale,
         season: season_for(args.season, meta.config.data.season, series),
@@ -291,7 +291,7 @@ impl Intervals {
     /// baselines, `scale` scaling MSIS and the pinball loss.
     fn score(
         &self,
-        subject: &Subject,
+        subject: &OpenedSeries,
         start: usize,
         scale: f64,
     ) -> anyhow::Result<Option<crate::evaluation::coverage::Coverage>> {

@@ -5,11 +5,11 @@
 
 use candle_core::Device;
 
-use crate::checkpoint::{Checkpoint, Member};
+use crate::checkpoint::{Checkpoint, FittedSeries};
 use crate::evaluation::evaluate::{PanelScores, SeriesScores};
 use crate::forecast::Forecaster;
 use crate::scores::{score_ahead, season_before, season_left_out, Ahead, Scoring};
-use crate::series::panel::Named;
+use crate::series::panel::PanelSeries;
 use crate::series::Series;
 
 use super::{note, season_for};
@@ -20,7 +20,7 @@ use super::{note, season_for};
 /// them) to the end of the series in use; `None` when no series has one.
 pub(super) fn held_out(
     checkpoint: &Checkpoint,
-    chosen: &[(&Member, &Named)],
+    chosen: &[(&FittedSeries, &PanelSeries)],
     season: Option<usize>,
     device: &Device,
 ) -> anyhow::Result<Option<PanelScores>> {
@@ -66,7 +66,7 @@ impl<'a> Span<'a> {
     /// (for a model trained on every row, the first row after them) to the end.
     /// The seasonal baseline is left out (`season` `None`) when a season of history does
     /// not come before the origin.
-    pub fn held_out(member: &'a Member, series: &Series, season: Option<usize>) -> Span<'a> {
+    pub fn held_out(member: &'a FittedSeries, series: &Series, season: Option<usize>) -> Span<'a> {
         let origin = member.held_out_origin(series);
         Span {
             id: &member.id,

@@ -43,7 +43,7 @@ use crate::render::{self, Renderer};
 use crate::scores::{naive_scale, FEW};
 use crate::series::csv::DataConfig;
 use crate::series::panel::Panel;
-use crate::series::{Loaded, Series};
+use crate::series::{LoadedSeries, Series};
 use crate::text::money;
 use crate::text::{name_some, plural};
 use crate::train::progress::Reporter;
@@ -104,7 +104,7 @@ fn wrote(what: &str) {
 }
 
 /// What loading found: warnings always, information unless `quiet`.
-fn report_loaded(csv: &std::path::Path, loaded: &Loaded, quiet: bool) {
+fn report_loaded(csv: &std::path::Path, loaded: &LoadedSeries, quiet: bool) {
     for n in &loaded.notes {
         warn(&format!("{}: {n}", csv.display()));
     }
@@ -728,7 +728,11 @@ fn sampling(
 /// The MASE denominator for a consumer of `meta`: stored (or recovered from a gruf 1.0
 /// file's test metrics); failing both, the naive error on the `before` values of the CSV
 /// in use, said in a note.
-fn mase_scale(meta: &CheckpointMeta, member: &crate::checkpoint::Member, before: &[f64]) -> f64 {
+fn mase_scale(
+    meta: &CheckpointMeta,
+    member: &crate::checkpoint::FittedSeries,
+    before: &[f64],
+) -> f64 {
     meta.mase_scale(member).unwrap_or_else(|| {
         note(&format!(
             "this model file (format {}) does not record its training error scale; MASE is scaled by the naive forecast's error on the {} values before the scored span",

@@ -18,14 +18,14 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 
-use crate::checkpoint::{Checkpoint, Member, Meta};
+use crate::checkpoint::{Checkpoint, FittedSeries, Meta};
 use crate::cli::OpenArgs;
 use crate::error::GrufError;
 use crate::features::scaler::TransformKind;
 use crate::forecast::Forecaster;
 use crate::scores::naive_scale;
 use crate::series::csv::{load_csv_with, Hash};
-use crate::series::panel::{self, Named, Panel};
+use crate::series::panel::{self, Panel, PanelSeries};
 use crate::series::Series;
 use crate::text::{name_some, plural};
 use crate::train::prepare::{self, Chosen, Prepared};
@@ -42,15 +42,15 @@ pub(super) struct Opened {
 
 /// One series a command works on, with what was fitted for it and the network ready to
 /// forecast it.
-pub(super) struct Subject<'a> {
-    pub named: &'a Named,
+pub(super) struct OpenedSeries<'a> {
+    pub named: &'a PanelSeries,
     /// The transforms fitted on the series' training part: stored in the model, or, for a
     /// series it never saw, fitted now on the same part of the series' own past.
-    pub member: Cow<'a, Member>,
+    pub fitted: Cow<'a, FittedSeries>,
     pub forecaster: Forecaster,
 }
 
-impl Subject<'_> {
+impl OpenedSeries<'_> {
     pub fn series(&self) -> &Series {
         &self.named.loaded.series
     }
@@ -67,12 +67,12 @@ impl Subject<'_> {
 
     /// Whether the model was trained on this series.
     pub fn seen(&self) -> bool {
-        matches!(self.member, Cow::Borrowed(_))
+        matches!(self.fitted, Cow::Borrowed(_))
     }
 
     /// Where the part the model never trained on begins (`series().len()`: none).
     pub fn held_out(&self) -> usize {
-        self.member.held_out_origin(self.series())
+        self.fitted.held_out_origin(self.series())
     }
 }
 
@@ -214,16 +214,20 @@ impl Opened {
     /// on; in the order people list ids. A series the model never saw is fitted on its own
     /// past when the model's transform allows it (see the module's documentation), else
     /// refused naming the transforms that do.
-    pub fn subjects(&self, series: &[String], device: &Device) -> anyhow::Result<Vec<Subject<'_>>> {
+    pub fn subjects(
+        &self,
+        series: &[String],
+        device: &Device,
+    ) -> anyhow::Result<Vec<OpenedSeries<'_>>> {
         let meta = self.meta();
-        let by_id: HashMap<&str, &Member> =
-            (meta.members.iter()).map(|m| (m.id.as_str(), m)).collect();
-        let chosen: Vec<&Named> = if !series.is_empty() {
+        let by_id: HashMap<&str, &FittedSeries> =
+            (meta.series.iter()).map(|m| (m.id.as_str(), m)).collect();
+        let chosen: Vec<&PanelSeries> = if !series.is_empty() {
             (series.iter())
                 .map(|id| self.named(id, &by_id))
                 .collect::<Result<_, _>>()?
         } else if self.given || !meta.is_global() {
-            let mut all: Vec<&Named> = self.panel.series.iter().collect();
+            let mut all: Vec<&PanelSeries> = self.panel.series.iter().collect();
             all.sort_by(|a, b| panel::natural_cmp(&a.id, &b.id));
             all
         } else {
@@ -252,15 +256,15 @@ impl Opened {
         }
         let mut subjects = Vec::with_capacity(chosen.len());
         for named in chosen {
-            let member = match (meta.is_global(), by_id.get(named.id.as_str())) {
+            let fitted = match (meta.is_global(), by_id.get(named.id.as_str())) {
                 (false, _) => Cow::Borrowed(meta.first()),
-                (true, Some(member)) => Cow::Borrowed(*member),
+                (true, Some(fitted)) => Cow::Borrowed(*fitted),
                 (true, None) => Cow::Owned(self.fit_unseen(named)?),
             };
-            let forecaster = self.forecaster(named, &member, device)?;
-            subjects.push(Subject {
+            let forecaster = self.forecaster(named, &fitted, device)?;
+            subjects.push(OpenedSeries {
                 named,
-                member,
+                fitted,
                 forecaster,
             });
         }
@@ -268,7 +272,11 @@ impl Opened {
     }
 
     /// The series `id` of the data, for `--series`: one the model has, or one of `--csv`.
-    fn named(&self, id: &str, by_id: &HashMap<&str, &Member>) -> Result<&Named, GrufError> {
+    fn named(
+        &self,
+        id: &str,
+        by_id: &HashMap<&str, &FittedSeries>,
+    ) -> Result<&PanelSeries, GrufError> {
         match (self.panel.get(id), by_id.contains_key(id)) {
             (Some(named), _) => Ok(named),
             (None, true) => Err(GrufError::data(
@@ -296,7 +304,7 @@ impl Opened {
     fn check_unseen(&self, unseen: &[&str]) -> anyhow::Result<()> {
         let meta = self.meta();
         let transform = meta.config.model.framing.transform;
-        let how = if meta.members.iter().any(|m| m.file.is_some()) {
+        let how = if meta.series.iter().any(|m| m.file.is_some()) {
             " (a series is named by its file's stem, as in training)"
         } else {
             ""
@@ -332,7 +340,7 @@ impl Opened {
     /// What training would have fitted on a series it never saw: the series cut as the
     /// model's configuration cuts one (its last `test_days` held out, then validation),
     /// the transform fitted on its training part.
-    fn fit_unseen(&self, named: &Named) -> anyhow::Result<Member> {
+    fn fit_unseen(&self, named: &PanelSeries) -> anyhow::Result<FittedSeries> {
         let meta = self.meta();
         let series = &named.loaded.series;
         let test_days = meta.config.train.test_days;
@@ -353,7 +361,7 @@ impl Opened {
             test if test.is_empty() => series.dates[test.end - 1] + 1,
             test => series.dates[test.start],
         };
-        Ok(Member {
+        Ok(FittedSeries {
             id: named.id.clone(),
             scaler: featurizer.scaler,
             inputs: featurizer.inputs,
@@ -365,17 +373,17 @@ impl Opened {
         })
     }
 
-    /// The network with `member`'s transforms for `named`; a series shorter than the
+    /// The network with `fitted`'s transforms for `named`; a series shorter than the
     /// model's input is refused, naming it; a forecast whose input leaves the range a
     /// min-max scaling was fitted on is warned of.
     fn forecaster(
         &self,
-        named: &Named,
-        member: &Member,
+        named: &PanelSeries,
+        fitted: &FittedSeries,
         device: &Device,
     ) -> anyhow::Result<Forecaster> {
         let series = &named.loaded.series;
-        let forecaster = self.checkpoint.forecaster_for(member, device)?;
+        let forecaster = self.checkpoint.forecaster_for(fitted, device)?;
         let lookback = forecaster.lookback();
         if series.len() < lookback {
             return Err(GrufError::data(
@@ -391,7 +399,7 @@ impl Opened {
         }
         warn_extrapolation(
             &whose(&named.id),
-            &member.scaler,
+            &fitted.scaler,
             &series.values,
             forecaster.featurizer().window,
         );
@@ -401,7 +409,7 @@ impl Opened {
 
 /// The CSV (or CSVs) a model was trained on, each still there.
 fn training_files(meta: &Meta) -> Result<Vec<PathBuf>, GrufError> {
-    let files: Vec<PathBuf> = meta.members.iter().filter_map(|m| m.file.clone()).collect();
+    let files: Vec<PathBuf> = meta.series.iter().filter_map(|m| m.file.clone()).collect();
     let paths = match files.is_empty() {
         true => vec![meta.data.path.clone()],
         false => files,

@@ -20,7 +20,7 @@ use crate::series::Series;
 use crate::text::money;
 
 use super::held_out::{InOneGo, Span};
-use super::open::{Opened, Subject};
+use super::open::{Opened, OpenedSeries};
 use super::{device, interval_levels, mase_scale, note, season_for, wrote};
 
 pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
@@ -42,7 +42,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
                 id => format!("{} of series '{id}', {file}", meta.data.column),
             };
             let held_out = subject.held_out();
-            let one = One {
+            let one = PlottedSeries {
                 series,
                 forecaster: &subject.forecaster,
                 meta,
@@ -52,7 +52,7 @@ pub(super) fn run(args: PlotArgs) -> anyhow::Result<()> {
                     false => format!("{name} (not trained on)"),
                 },
                 held_out: (held_out < series.len()).then_some(held_out),
-                mase_scale: &|before| mase_scale(meta, &subject.member, before),
+                mase_scale: &|before| mase_scale(meta, &subject.fitted, before),
             };
             let mut picture = one.picture(days)?;
             if let Some(n) = args.history {
@@ -125,7 +125,7 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 /// One series' picture: what it is drawn from.
-struct One<'a> {
+struct PlottedSeries<'a> {
     series: &'a Series,
     forecaster: &'a Forecaster,
     meta: &'a Meta,
@@ -139,7 +139,7 @@ struct One<'a> {
     mase_scale: &'a dyn Fn(&[f64]) -> f64,
 }
 
-impl One<'_> {
+impl PlottedSeries<'_> {
     /// True prices and one-step predictions over the held-out part (else the last 365
     /// steps, labelled in-sample), the forecast past the end, and the loss curves.
     fn picture(&self, days: u32) -> anyhow::Result<PlotData> {
@@ -248,7 +248,7 @@ impl One<'_> {
     }
 }
 
-impl One<'_> {
+impl PlottedSeries<'_> {
     /// The one-step intervals around `pred` (the predictions of `targets`) at each level,
     /// widest first, and the true values outside the widest, with their count in its
     /// label.
@@ -386,13 +386,13 @@ fn plot_grid(
     args: &PlotArgs,
     days: u32,
     opened: &Opened,
-    subjects: &[Subject],
+    subjects: &[OpenedSeries],
     format: ImageFormat,
 ) -> anyhow::Result<Vec<u8>> {
     let meta = opened.meta();
     let panel = &opened.panel;
     // By id as people list them, each once (`--series` may name one twice).
-    let mut chosen: Vec<&Subject> = subjects.iter().collect();
+    let mut chosen: Vec<&OpenedSeries> = subjects.iter().collect();
     chosen.sort_by(|a, b| crate::series::panel::natural_cmp(a.id(), b.id()));
     chosen.dedup_by(|a, b| a.id() == b.id());
     let total = chosen.len();
@@ -524,7 +524,7 @@ fn plot_grid(
 /// with covariates: up to its horizon, their future being unknown), scored beside the
 /// naive forecasts (`season`, when a season of history comes before it); `None` when the
 /// series has no held-out row or too little before it.
-fn in_one_go(subject: &Subject, season: Option<usize>) -> anyhow::Result<Option<InOneGo>> {
+fn in_one_go(subject: &OpenedSeries, season: Option<usize>) -> anyhow::Result<Option<InOneGo>> {
     let (series, forecaster) = (subject.series(), &subject.forecaster);
     let origin = subject.held_out();
     if origin >= series.len() || origin < forecaster.lookback() {
@@ -534,7 +534,7 @@ fn in_one_go(subject: &Subject, season: Option<usize>) -> anyhow::Result<Option<
         id: subject.id(),
         origin,
         end: series.len(),
-        mase_scale: subject.member.mase_scale.unwrap_or(f64::NAN),
+        mase_scale: subject.fitted.mase_scale.unwrap_or(f64::NAN),
         season: season_before(season, origin),
     };
     part.in_one_go(forecaster, series).map(Some)

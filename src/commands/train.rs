@@ -13,7 +13,7 @@ use crate::render::Table;
 use crate::text::money;
 use crate::train::progress::Reporter;
 
-use super::training::{Ready, Scored, Training};
+use super::training::{Scored, Training, TrainingSeries};
 use super::{
     device, kept_epoch_words, network_lines, report_saved, resolve, run_training, trained_words,
     warn_if_few, NO_TEST, TRAIN_WORDS,
@@ -55,7 +55,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
 /// The report on a model of one series: the validation RMSE beside the naive forecast's,
 /// then the test part's evaluation.
 fn one_series(
-    one: &Ready,
+    one: &TrainingSeries,
     checkpoint: &Checkpoint,
     device: &candle_core::Device,
 ) -> anyhow::Result<Vec<u8>> {
@@ -129,7 +129,7 @@ fn panel(checkpoint: &Checkpoint, pooled: Option<&PanelScores>) -> anyhow::Resul
             out,
             "{} on {} series; kept {} (validation loss {:.6})",
             trained_words(meta),
-            meta.members.len(),
+            meta.series.len(),
             kept_epoch_words(meta),
             best.val_loss,
         )?;
@@ -138,7 +138,7 @@ fn panel(checkpoint: &Checkpoint, pooled: Option<&PanelScores>) -> anyhow::Resul
             out,
             "{} on {} series; forecasts are their median",
             trained_words(meta),
-            meta.members.len(),
+            meta.series.len(),
         )?;
         network_lines(&mut out, meta, |r| {
             format!("validation loss {:.6}", r.val_loss)

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 
-use crate::checkpoint::{Checkpoint, Member};
+use crate::checkpoint::{Checkpoint, FittedSeries};
 use crate::config::RunConfig;
 use crate::error::GrufError;
 use crate::evaluation::evaluate::PanelScores;
@@ -23,7 +23,7 @@ use crate::features::split::Split;
 use crate::features::Featurizer;
 use crate::scores::{naive_scale, season_left_out, Scoring};
 use crate::series::fill::GapCounts;
-use crate::series::panel::{self, Named, Panel};
+use crate::series::panel::{self, Panel, PanelSeries};
 use crate::series::Provenance;
 use crate::text::{name_some, plural};
 use crate::train::prepare::{self, Chosen, Prepared};
@@ -33,8 +33,8 @@ use super::{note, report_loaded, season_for, warn, warn_outside_training};
 use super::{panel_words, report_panel, whose, NAMED};
 
 /// One series with its split and the featurizer fitted on its training part.
-pub(super) struct Ready {
-    pub named: Named,
+pub(super) struct TrainingSeries {
+    pub named: PanelSeries,
     pub split: Split,
     pub featurizer: Featurizer,
 }
@@ -45,7 +45,7 @@ pub(super) struct Training {
     /// The resolved configuration, `model.input_width` set to the featurizers' width.
     pub config: RunConfig,
     /// The series kept, in the panel's order (ids in byte order).
-    pub series: Vec<Ready>,
+    pub series: Vec<TrainingSeries>,
     /// The file, or the files together.
     pub provenance: Provenance,
     /// Where the data came from, to begin a message: the CSV, or the panel's words.
@@ -108,7 +108,7 @@ impl Checked {
 
     /// The file a message on the series `one` names: a plain CSV as given, else the
     /// series' own file.
-    pub fn path_of<'a>(&'a self, one: &'a Named) -> &'a std::path::Path {
+    pub fn path_of<'a>(&'a self, one: &'a PanelSeries) -> &'a std::path::Path {
         match self.named {
             true => one.path(),
             false => &self.given,
@@ -154,12 +154,12 @@ impl Training {
         let provenance = checked.panel.provenance.clone();
         let series = std::mem::take(&mut checked.panel.series);
         let total = series.len();
-        let mut kept: Vec<Ready> = Vec::with_capacity(total);
+        let mut kept: Vec<TrainingSeries> = Vec::with_capacity(total);
         let mut skipped: Vec<(String, String)> = Vec::new();
         for one in series {
             let s = &one.loaded.series;
             match prepare::prepare(&config, s, config.train.test_days) {
-                Ok(Prepared { split, featurizer }) => kept.push(Ready {
+                Ok(Prepared { split, featurizer }) => kept.push(TrainingSeries {
                     named: one,
                     split,
                     featurizer,
@@ -223,7 +223,7 @@ impl Training {
 
     /// The one series, when this is a panel of one unnamed series (a plain CSV): what a
     /// model of one series reports on.
-    pub fn unnamed(&self) -> Option<&Ready> {
+    pub fn unnamed(&self) -> Option<&TrainingSeries> {
         match self.series.as_slice() {
             [one] if !self.named => Some(one),
             _ => None,
@@ -297,10 +297,10 @@ impl Training {
         trained: Ensemble,
         device: &Device,
     ) -> anyhow::Result<Scored> {
-        let members: Vec<Member> = (self.series.iter())
+        let series: Vec<FittedSeries> = (self.series.iter())
             .map(|r| {
                 let series = &r.named.loaded.series;
-                Member {
+                FittedSeries {
                     id: r.named.id.clone(),
                     scaler: r.featurizer.scaler,
                     inputs: r.featurizer.inputs.clone(),
@@ -316,7 +316,7 @@ impl Training {
             })
             .collect();
         let mut checkpoint =
-            Checkpoint::trained(config, seed, members, self.provenance.clone(), trained);
+            Checkpoint::trained(config, seed, series, self.provenance.clone(), trained);
         let columns: Vec<_> = self.data().iter().map(|d| d.values).collect();
         checkpoint.calibrate(&columns, device)?;
         if let Some(one) = self.unnamed() {
@@ -326,7 +326,7 @@ impl Training {
                 pooled: None,
             });
         }
-        let mut chosen: Vec<(&Member, &Named)> = (checkpoint.meta.members.iter())
+        let mut chosen: Vec<(&FittedSeries, &PanelSeries)> = (checkpoint.meta.series.iter())
             .zip(self.series.iter().map(|r| &r.named))
             .collect();
         chosen.sort_by(|a, b| panel::natural_cmp(&a.0.id, &b.0.id));
@@ -341,7 +341,7 @@ impl Training {
     fn evaluation(
         &self,
         checkpoint: &Checkpoint,
-        one: &Ready,
+        one: &TrainingSeries,
         device: &Device,
     ) -> anyhow::Result<Option<crate::scores::Evaluation>> {
         let (series, split) = (&one.named.loaded.series, &one.split);
@@ -403,7 +403,7 @@ mod tests {
         )
         .unwrap();
         let scored = (training.checkpoint(training.config.clone(), 1, trained, &device)).unwrap();
-        let member = &scored.checkpoint.meta.members[0];
+        let member = &scored.checkpoint.meta.series[0];
         let one = &training.series[0];
         assert_eq!(member.id, "");
         assert_eq!(one.split.test.len(), 30);

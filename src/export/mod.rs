@@ -180,7 +180,7 @@ pub fn onnx(checkpoint: &Checkpoint, options: &Options) -> anyhow::Result<Export
         covariates: first.inputs.iter().map(|i| i.name.clone()).collect(),
         dates: inputs.dates.is_some(),
         series: if meta.is_global() {
-            meta.members.iter().map(|m| m.id.clone()).collect()
+            meta.series.iter().map(|m| m.id.clone()).collect()
         } else {
             Vec::new()
         },
@@ -260,7 +260,7 @@ impl Inputs {
                 std::slice::from_ref(&batch),
                 "each window's series, as its index in the model's series list (metadata gruf.series)",
             );
-            let rows: Vec<Vec<f64>> = (meta.members.iter())
+            let rows: Vec<Vec<f64>> = (meta.series.iter())
                 .map(|m| transform::columns(&checkpoint.featurizer(m)))
                 .collect();
             let table = g.f64s(&[rows.len(), rows[0].len()], &rows.concat());

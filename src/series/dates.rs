@@ -76,7 +76,7 @@ impl Zone {
 /// How a date column is read, decided once for the whole column from its first value
 /// (or `--date-format`): `20190101` could be a YYYYMMDD date or Unix seconds, and which it
 /// is must not change from row to row, nor be guessed silently (a YYYYMMDD reading is
-/// reported in [`Loaded::notes`](crate::series::Loaded::notes)).
+/// reported in [`LoadedSeries::notes`](crate::series::LoadedSeries::notes)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateForm {
     /// Exactly this chrono format (a date or a datetime; `%s` for Unix seconds).

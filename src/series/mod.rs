@@ -5,7 +5,7 @@
 //!
 //! This module holds what every later stage takes from this one: a [`Series`] (dates,
 //! values, calendar, zone and the input columns beside the price) and, as loading hands it
-//! on, [`Loaded`] with its [`Provenance`]. These types use only `calendar`, `dates` and
+//! on, [`LoadedSeries`] with its [`Provenance`]. These types use only `calendar`, `dates` and
 //! `resample`, so that every submodule can use them. The submodules, in the order they use
 //! each other (each only those listed before it):
 //!
@@ -135,7 +135,7 @@ pub struct Provenance {
 
 /// A loaded series with what was found on the way.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub struct LoadedSeries {
     pub series: Series,
     pub provenance: Provenance,
     /// Things the user should know because the data were changed or are not what they

@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::GrufError;
-use crate::series::csv::{self, load_csv, DataConfig, FileSeries};
-use crate::series::{Loaded, Provenance};
+use crate::series::csv::{self, load_csv, DataConfig, FilePanel};
+use crate::series::{LoadedSeries, Provenance};
 
 /// One series of a panel: its id and the series as a file of its own would load.
 #[derive(Debug, Clone)]
-pub struct Named {
+pub struct PanelSeries {
     pub id: String,
-    pub loaded: Loaded,
+    pub loaded: LoadedSeries,
     /// The file the series is alone in, when the panel was read from one file per series.
     pub file: Option<PathBuf>,
 }
 
-impl Named {
+impl PanelSeries {
     /// The file the series was read from, for messages.
     pub fn path(&self) -> &Path {
         &self.loaded.provenance.path
@@ -32,7 +32,7 @@ impl Named {
 /// from.
 #[derive(Debug, Clone)]
 pub struct Panel {
-    pub series: Vec<Named>,
+    pub series: Vec<PanelSeries>,
     /// The whole file, or the files together (path: the first; sha256: of the files'
     /// hashes in id order; rows: every data row of every series).
     pub provenance: Provenance,
@@ -81,11 +81,11 @@ pub fn parse_panel(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Pan
 
 /// The panel of the series of one file (at least one, sorted by id), with the notes on
 /// the file as a whole.
-fn panel_of(file: FileSeries) -> Panel {
-    let series: Vec<Named> = file
+fn panel_of(file: FilePanel) -> Panel {
+    let series: Vec<PanelSeries> = file
         .series
         .into_iter()
-        .map(|(id, loaded)| Named {
+        .map(|(id, loaded)| PanelSeries {
             id,
             loaded,
             file: None,
@@ -103,10 +103,10 @@ fn panel_of(file: FileSeries) -> Panel {
 }
 
 /// A panel of the one series `loaded`, unnamed.
-pub fn one(loaded: Loaded) -> Panel {
+pub fn one(loaded: LoadedSeries) -> Panel {
     Panel {
         provenance: loaded.provenance.clone(),
-        series: vec![Named {
+        series: vec![PanelSeries {
             id: String::new(),
             loaded,
             file: None,
@@ -118,7 +118,7 @@ pub fn one(loaded: Loaded) -> Panel {
 /// Several files of one series each; a series' id is its file's stem (`eth.csv` is
 /// `eth`), so two files with one stem are refused.
 pub fn load_files(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufError> {
-    let mut series: Vec<Named> = Vec::with_capacity(paths.len());
+    let mut series: Vec<PanelSeries> = Vec::with_capacity(paths.len());
     for path in paths {
         let id = path
             .file_stem()
@@ -132,7 +132,7 @@ pub fn load_files(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufE
             )));
         }
         let loaded = load_csv(path, config)?;
-        series.push(Named {
+        series.push(PanelSeries {
             id,
             loaded,
             file: Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())),
@@ -157,7 +157,7 @@ pub fn load_files(paths: &[PathBuf], config: &DataConfig) -> Result<Panel, GrufE
 
 /// What the series of a panel share: the first one's provenance with every series' rows
 /// and the earliest first and latest last date.
-pub fn joined(series: &[Named]) -> Provenance {
+pub fn joined(series: &[PanelSeries]) -> Provenance {
     let first = &series[0].loaded.provenance;
     Provenance {
         rows: series.iter().map(|n| n.loaded.series.len()).sum(),
@@ -191,7 +191,7 @@ impl Panel {
     }
 
     /// The series named `id`, if the file has it.
-    pub fn get(&self, id: &str) -> Option<&Named> {
+    pub fn get(&self, id: &str) -> Option<&PanelSeries> {
         self.series
             .binary_search_by(|n| n.id.as_str().cmp(id))
             .ok()

@@ -123,7 +123,7 @@ fn an_rnn_ensemble_and_a_global_lstm_work_like_gru_ones() {
         .success();
     let g = load(dir.path(), "g.safetensors");
     assert_eq!(
-        (g.meta.model().network.cell, g.meta.members.len()),
+        (g.meta.model().network.cell, g.meta.series.len()),
         (Cell::Lstm, 2)
     );
     let forecast =

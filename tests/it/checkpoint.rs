@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
-use gruf::checkpoint::{Checkpoint, Member, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
+use gruf::checkpoint::{Checkpoint, FittedSeries, Meta, Network, FORMAT, FORMAT_VERSION, META_KEY};
 use gruf::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig};
 use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::features::split::Split;
@@ -80,7 +80,7 @@ fn tiny_checkpoint(dir: &Path, kind: TransformKind) -> Checkpoint {
             created: "2024-01-01T00:00:00Z".into(),
             config,
             seed: 3,
-            members: vec![Member {
+            series: vec![FittedSeries {
                 id: String::new(),
                 scaler,
                 inputs: Vec::new(),
@@ -525,7 +525,7 @@ fn golden_metas() -> Vec<Meta> {
             },
         },
         seed: 7,
-        members: vec![Member {
+        series: vec![FittedSeries {
             id: String::new(),
             scaler: Scaler::Window {
                 scale: 0.03348110996438005,
@@ -605,13 +605,13 @@ fn golden_metas() -> Vec<Meta> {
     };
     hourly.config.model.framing.transform = TransformKind::Logret;
     hourly.config.train.optimizer = OptimizerKind::Rmsprop;
-    hourly.members[0].scaler = Scaler::Logret { scale: 0.0125 };
+    hourly.series[0].scaler = Scaler::Logret { scale: 0.0125 };
     hourly.data.calendar = Some(Calendar::Fixed { seconds: 3_600 });
     hourly.data.step_seconds = 3_600;
     hourly.data.first_date = "2024-01-01T00:00:00Z".into();
     hourly.data.last_date = "2024-01-02T15:00:00Z".into();
-    hourly.members[0].split.lookback = 9;
-    hourly.members[0].split.train = 9..28;
+    hourly.series[0].split.lookback = 9;
+    hourly.series[0].split.train = 9..28;
     if let Some(test) = &mut hourly.test {
         test.first_date = "2024-01-02T11:00:00Z".into();
         test.last_date = "2024-01-02T15:00:00Z".into();
@@ -624,7 +624,7 @@ fn golden_metas() -> Vec<Meta> {
     quarterly.config.data = DataConfig::default();
     quarterly.config.model.framing.transform = TransformKind::Minmax;
     quarterly.config.train.seed = None;
-    quarterly.members[0].scaler = Scaler::Minmax {
+    quarterly.series[0].scaler = Scaler::Minmax {
         min: 3098.227816,
         max: 8190.432045,
     };
@@ -649,10 +649,10 @@ fn golden_metas() -> Vec<Meta> {
     }
     let minimal = Meta {
         config: RunConfig::default(),
-        members: vec![Member {
+        series: vec![FittedSeries {
             scaler: Scaler::Minmax { min: 1.0, max: 2.0 },
             mase_scale: None,
-            ..quarterly.members[0].clone()
+            ..quarterly.series[0].clone()
         }],
         data: Provenance {
             calendar: None,
@@ -682,10 +682,10 @@ fn golden_metas_v4() -> Vec<Meta> {
             std: 1.25,
         },
     };
-    global.members = ["BTC", "ETH", "SOL"]
+    global.series = ["BTC", "ETH", "SOL"]
         .iter()
         .enumerate()
-        .map(|(i, id)| Member {
+        .map(|(i, id)| FittedSeries {
             id: (*id).into(),
             scaler: Scaler::Window {
                 scale: 0.03 + i as f64 * 0.005,
@@ -882,7 +882,7 @@ fn write_format_8_fixture() {
 /// dates on the UTC clock (files before format 8 kept every date in UTC).
 fn as_read(mut meta: Meta, version: u32) -> Meta {
     meta.format_version = version;
-    for m in &mut meta.members {
+    for m in &mut meta.series {
         m.held_out_in_utc = version < 8;
     }
     // A model of one series reads the date its held-out part begins from its test dates.

@@ -366,7 +366,7 @@ fn a_global_model_can_be_an_ensemble() {
         "--format",
         "csv",
     ]));
-    for member in &ensemble.meta.members {
+    for member in &ensemble.meta.series {
         let series = &panel.get(&member.id).unwrap().loaded.series;
         let alone: Vec<Forecaster> = singles
             .iter()

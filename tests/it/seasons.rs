@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use candle_core::Device;
-use gruf::checkpoint::{Checkpoint, Member};
+use gruf::checkpoint::{Checkpoint, FittedSeries};
 use gruf::config::RunConfig;
 use gruf::features::scaler::{Scaler, TransformKind};
 use gruf::forecast::Forecaster;
@@ -161,7 +161,7 @@ fn two_seasons_go_through_the_checkpoint_and_old_readers_refuse_them() {
         prepared.featurizer.scaler,
         Scaler::Seasonal { seasons: s, .. } if s == seasons
     ));
-    let member = Member {
+    let member = FittedSeries {
         id: String::new(),
         scaler: prepared.featurizer.scaler,
         inputs: Vec::new(),
@@ -562,7 +562,7 @@ mod fill {
         assert_eq!(ckpt.meta.config.data.fill, Fill::Seasonal);
         let splits: Vec<_> = ckpt
             .meta
-            .members
+            .series
             .iter()
             .map(|m| m.split.test.clone())
             .collect();

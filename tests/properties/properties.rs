@@ -830,7 +830,7 @@ proptest! {
         match panel {
             Ok(panel) => {
                 // A series without a single value is left out of the panel and named.
-                let no_value = |own: &Result<gruf::series::Loaded, _>| {
+                let no_value = |own: &Result<gruf::series::LoadedSeries, _>| {
                     own.as_ref().err().is_some_and(|e: &gruf::error::GrufError| {
                         e.to_string().contains("no rows with a Close value")
                     })

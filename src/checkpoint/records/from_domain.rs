@@ -3,7 +3,7 @@
 //! version. When a domain type changes, this file and `into_domain.rs` change with it; the
 //! records themselves (`v2.rs` … `v5.rs`) do not.
 
-use crate::checkpoint::meta::{Member, Meta};
+use crate::checkpoint::meta::{FittedSeries, Meta};
 use crate::checkpoint::{FORMAT, FORMAT_VERSION};
 use crate::config::{OptimizerKind, RunConfig};
 use crate::features::scaler::{Scaler, TransformKind};
@@ -21,7 +21,7 @@ use super::{v3, v4, v5};
 
 impl From<&Meta> for v5::Meta {
     fn from(m: &Meta) -> v5::Meta {
-        let member = |s: &Member| v4::Member {
+        let member = |s: &FittedSeries| v4::FittedSeries {
             id: s.id.clone(),
             scaler: s.scaler.into(),
             inputs: s.inputs.iter().map(v3::Input::from).collect(),
@@ -32,7 +32,7 @@ impl From<&Meta> for v5::Meta {
         };
         // One series: its fitted parts at the top, as format 3 has them.
         let (one, series) = if m.is_global() {
-            (None, m.members.iter().map(member).collect())
+            (None, m.series.iter().map(member).collect())
         } else {
             (Some(member(m.first())), Vec::new())
         };

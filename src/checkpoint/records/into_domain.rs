@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::checkpoint::meta::{Member, Meta, Network};
+use crate::checkpoint::meta::{FittedSeries, Meta, Network};
 use crate::checkpoint::SERIES_CLOCK_FORMAT;
 use crate::config::{ModelConfig, OptimizerKind, RunConfig, TrainConfig, MAX_WINDOW};
 use crate::features::scaler::{Scaler, TransformKind};
@@ -38,13 +38,13 @@ impl v5::Meta {
         config
             .validate()
             .map_err(|e| format!("stored configuration is invalid: {e}"))?;
-        let members = if self.series.is_empty() {
+        let series = if self.series.is_empty() {
             let (Some(scaler), Some(split)) = (self.scaler, self.split) else {
                 return Err(
                     "the gruf metadata is incomplete: it has neither a scaler and a split (a model of one series) nor a list of series".into(),
                 );
             };
-            vec![v4::Member {
+            vec![v4::FittedSeries {
                 id: String::new(),
                 scaler,
                 inputs: self.inputs,
@@ -63,8 +63,8 @@ impl v5::Meta {
             self.series
         };
         let mut ids = std::collections::HashSet::new();
-        let global = members.len() > 1 || !members[0].id.is_empty();
-        let members = members
+        let global = series.len() > 1 || !series[0].id.is_empty();
+        let series = series
             .into_iter()
             .map(|m| {
                 if global && (m.id.is_empty() || !ids.insert(m.id.clone())) {
@@ -97,7 +97,7 @@ impl v5::Meta {
             created: self.created,
             config,
             seed: self.seed,
-            members,
+            series,
             data: self.data.try_into()?,
             history: self.history.into_iter().map(EpochRecord::from).collect(),
             best_epoch: self.best_epoch,
@@ -263,8 +263,8 @@ fn check_split(s: &v3::Split, whose: &str) -> Result<(), String> {
     ))
 }
 
-/// A series' record as a domain [`Member`], checked against the model's configuration.
-fn member(m: v4::Member, config: &RunConfig, in_utc: bool) -> Result<Member, String> {
+/// A series' record as a domain [`FittedSeries`], checked against the model's configuration.
+fn member(m: v4::FittedSeries, config: &RunConfig, in_utc: bool) -> Result<FittedSeries, String> {
     let whose = if m.id.is_empty() {
         String::new()
     } else {
@@ -312,7 +312,7 @@ fn member(m: v4::Member, config: &RunConfig, in_utc: bool) -> Result<Member, Str
             if calendar == 1 { "" } else { "s" }
         ));
     }
-    Ok(Member {
+    Ok(FittedSeries {
         id: m.id,
         scaler,
         inputs,

@@ -34,12 +34,12 @@ pub struct Meta {
     pub mase_scale: Option<f64>,
     /// Every series of a global model, in the order trained; absent for one series.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub series: Vec<Member>,
+    pub series: Vec<FittedSeries>,
 }
 
 /// One series of a global model and what was fitted on its training part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Member {
+pub struct FittedSeries {
     pub id: String,
     pub scaler: Scaler,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -49,7 +49,7 @@ pub struct Member {
     /// The series' own file, for a model trained on several `--csv` files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    /// Unix seconds where the series' held-out part begins (see the domain `Member`).
+    /// Unix seconds where the series' held-out part begins (see the domain `FittedSeries`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_out_from: Option<i64>,
 }

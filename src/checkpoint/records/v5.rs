@@ -27,7 +27,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::v3::{Epoch, Evaluation, Input, Provenance, RunConfig, Scaler, Split};
-use super::v4::{self, Member};
+use super::v4::{self, FittedSeries};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
@@ -53,7 +53,7 @@ pub struct Meta {
     #[serde(default)]
     pub mase_scale: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub series: Vec<Member>,
+    pub series: Vec<FittedSeries>,
     /// The networks of an ensemble after the first, in order; absent for one network.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ensemble: Vec<Network>,

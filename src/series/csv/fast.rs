@@ -40,9 +40,9 @@ use sha2::{Digest, Sha256};
 
 use super::layout::{compression, csv_reader, header_names, looks_like_json, Layout};
 use super::rows::{date_cell, set_aside_empty, Price, Refusal, Rows};
-use super::{hex, DataConfig, FileSeries, Hash};
+use super::{hex, DataConfig, FilePanel, Hash};
 use crate::series::dates::{unix_seconds, DateForm, Zone};
-use crate::series::Loaded;
+use crate::series::LoadedSeries;
 
 /// Bytes read at a time; a block holds whole lines (it grows for a longer one), and is cut
 /// into 32 parts of whole lines, parsed in parallel.
@@ -50,7 +50,7 @@ const BLOCK: usize = 8 << 20;
 
 /// Loads `path` by the fast path, or `None` where the slow path must. Regular files only:
 /// the slow path reads the file again, which a pipe would not allow.
-pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loaded> {
+pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<LoadedSeries> {
     debug_assert!(config.id_column.is_none());
     load_groups(path, config, hash)?
         .series
@@ -60,7 +60,7 @@ pub(super) fn load(path: &Path, config: &DataConfig, hash: Hash) -> Option<Loade
 
 /// Loads every series of `path` (one per id of `config.id_column`, sorted by id; one with
 /// an empty id without an id column) by the fast path, or `None` where the slow path must.
-pub(super) fn load_groups(path: &Path, config: &DataConfig, hash: Hash) -> Option<FileSeries> {
+pub(super) fn load_groups(path: &Path, config: &DataConfig, hash: Hash) -> Option<FilePanel> {
     let file = File::open(path).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
@@ -74,7 +74,7 @@ pub(super) fn read_groups(
     path: &Path,
     config: &DataConfig,
     hash: Hash,
-) -> Option<FileSeries> {
+) -> Option<FilePanel> {
     read(bytes, path, config, BLOCK, hash)
 }
 
@@ -86,7 +86,7 @@ fn read(
     config: &DataConfig,
     block: usize,
     hash: Hash,
-) -> Option<FileSeries> {
+) -> Option<FilePanel> {
     std::thread::scope(|s| {
         let (full, full_rx) = sync_channel(1);
         let (spare, spare_rx) = sync_channel(2);
@@ -156,7 +156,7 @@ fn parse(
     path: &Path,
     config: &DataConfig,
     sha256: impl FnOnce() -> Option<String>,
-) -> Option<FileSeries> {
+) -> Option<FilePanel> {
     let delimiter = config.delimiter.byte();
     let first = blocks.next()?;
     if compression(&first.0).is_some() || looks_like_json(&first.0) {
@@ -218,7 +218,7 @@ fn parse(
         })
         .collect::<Option<Vec<_>>>()?;
     loaded.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Some(FileSeries {
+    Some(FilePanel {
         series: loaded,
         notes,
     })
@@ -574,7 +574,10 @@ mod tests {
 
     /// Both paths on `text`: the fast one in blocks of 7 bytes (carries and many parts) and
     /// of the default size; whatever the fast path accepts, the slow path loads the same.
-    fn both(text: &str, config: &DataConfig) -> (Option<Loaded>, Result<Loaded, GrufError>) {
+    fn both(
+        text: &str,
+        config: &DataConfig,
+    ) -> (Option<LoadedSeries>, Result<LoadedSeries, GrufError>) {
         let path = Path::new("t.csv");
         let read = |bytes: &[u8], path, config, block, hash| {
             let mut file = read(bytes, path, config, block, hash)?;
@@ -587,7 +590,7 @@ mod tests {
         let slow = parse_csv(text.as_bytes(), path, config);
         assert_eq!(small.is_some(), fast.is_some(), "{text}");
         let unhashed = read(text.as_bytes(), path, config, BLOCK, Hash::Skip);
-        let sha = |l: Loaded| (l.series, l.provenance.sha256.is_empty());
+        let sha = |l: LoadedSeries| (l.series, l.provenance.sha256.is_empty());
         assert_eq!(unhashed.map(sha), fast.clone().map(|l| (l.series, true)));
         for f in small.iter().chain(&fast) {
             let s = slow
@@ -603,12 +606,12 @@ mod tests {
     }
 
     /// Loaded by the fast path, as the slow path loads it.
-    fn fast(text: &str, config: &DataConfig) -> Loaded {
+    fn fast(text: &str, config: &DataConfig) -> LoadedSeries {
         both(text, config).0.expect("the fast path declined")
     }
 
     /// Declined by the fast path: the slow path's result stands.
-    fn declined(text: &str, config: &DataConfig) -> Result<Loaded, GrufError> {
+    fn declined(text: &str, config: &DataConfig) -> Result<LoadedSeries, GrufError> {
         let (fast, slow) = both(text, config);
         assert!(fast.is_none(), "{text}");
         slow
@@ -955,7 +958,7 @@ mod tests {
     fn both_long(
         text: &str,
         config: &DataConfig,
-    ) -> (bool, Result<Vec<(String, Loaded)>, GrufError>) {
+    ) -> (bool, Result<Vec<(String, LoadedSeries)>, GrufError>) {
         let path = Path::new("t.csv");
         let small = read(text.as_bytes(), path, config, 7, Hash::Sha256);
         let fast = read(text.as_bytes(), path, config, BLOCK, Hash::Sha256);

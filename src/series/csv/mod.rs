@@ -9,14 +9,14 @@
 //! their columns the same way (module `layout`) and hand their rows to the same `Rows`
 //! (module `rows`), which sorts, removes duplicates, resamples, fills and words the notes.
 //! Rows whose price is missing (`null`, empty, `NaN`) are dropped and reported in
-//! [`Loaded::notes`], never turned into zeros; anything else unusable is an error. Input
+//! [`LoadedSeries::notes`], never turned into zeros; anything else unusable is an error. Input
 //! columns beside the price (`--inputs`) are read and parsed the same way and travel with
 //! their rows ([`Series::covariates`](crate::series::Series::covariates)): a missing cell
 //! drops the row, a non-number or a negative volume is refused.
 //!
 //! A date column is read one way, decided from its first value
 //! ([`DateForm`](crate::series::dates::DateForm)). A long CSV's series without a single
-//! value is left out and named ([`FileSeries::notes`]); [`panel`](crate::series::panel)
+//! value is left out and named ([`FilePanel::notes`]); [`panel`](crate::series::panel)
 //! makes a panel of a file's series. `--csv -` reads standard input.
 //!
 //! This module holds the options ([`DataConfig`]) and the entry points; its modules use
@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{read_input, GrufError};
 use crate::series::resample::Resample;
-use crate::series::Loaded;
+use crate::series::LoadedSeries;
 
 mod fast;
 mod layout;
@@ -147,12 +147,16 @@ pub enum Hash {
 /// Reads `path` and returns the cleaned, date-sorted series: by the fast path (module `fast`)
 /// when it can vouch for the file, else by [`parse_csv`], which names the line and the value
 /// of anything it refuses.
-pub fn load_csv(path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+pub fn load_csv(path: &Path, config: &DataConfig) -> Result<LoadedSeries, GrufError> {
     load_csv_with(path, config, Hash::Sha256)
 }
 
 /// [`load_csv`], hashing the file or not.
-pub fn load_csv_with(path: &Path, config: &DataConfig, hash: Hash) -> Result<Loaded, GrufError> {
+pub fn load_csv_with(
+    path: &Path,
+    config: &DataConfig,
+    hash: Hash,
+) -> Result<LoadedSeries, GrufError> {
     // One series: the id column is a long CSV's (see `load_panel`).
     let config = &DataConfig {
         id_column: None,
@@ -212,12 +216,21 @@ fn stdin_bytes() -> Result<&'static [u8], GrufError> {
 
 /// [`load_csv`] on bytes already read, by the slow path; `path` only names the file in
 /// messages. The file is one series: `config.id_column` is not read.
-pub fn parse_csv(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<Loaded, GrufError> {
+pub fn parse_csv(
+    bytes: &[u8],
+    path: &Path,
+    config: &DataConfig,
+) -> Result<LoadedSeries, GrufError> {
     parse(bytes, path, config, Hash::Sha256)
 }
 
 /// The slow path, for a file of one series.
-fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<Loaded, GrufError> {
+fn parse(
+    bytes: &[u8],
+    path: &Path,
+    config: &DataConfig,
+    hash: Hash,
+) -> Result<LoadedSeries, GrufError> {
     let config = DataConfig {
         id_column: None,
         ..config.clone()
@@ -233,8 +246,8 @@ fn parse(bytes: &[u8], path: &Path, config: &DataConfig, hash: Hash) -> Result<L
 /// The series of one file, by id (sorted; one with an empty id without an id column), and
 /// the notes on the file as a whole.
 #[derive(Debug)]
-pub struct FileSeries {
-    pub series: Vec<(String, Loaded)>,
+pub struct FilePanel {
+    pub series: Vec<(String, LoadedSeries)>,
     /// The series of a long CSV left out for having no usable row, named.
     pub notes: Vec<String>,
 }
@@ -243,7 +256,7 @@ pub struct FileSeries {
 /// file's one series with an empty id), each cleaned and checked on its own, sorted by id:
 /// by the fast path when it can vouch for the file, else by the slow path, which names the
 /// line, the series and the value of anything it refuses. `-` reads standard input.
-pub fn load_groups(path: &Path, config: &DataConfig) -> Result<FileSeries, GrufError> {
+pub fn load_groups(path: &Path, config: &DataConfig) -> Result<FilePanel, GrufError> {
     if is_stdin(path) {
         return read_groups(stdin_bytes()?, Path::new(STDIN), config);
     }
@@ -254,11 +267,7 @@ pub fn load_groups(path: &Path, config: &DataConfig) -> Result<FileSeries, GrufE
 }
 
 /// [`load_groups`] on bytes already read; `path` only names the file in messages.
-pub fn read_groups(
-    bytes: &[u8],
-    path: &Path,
-    config: &DataConfig,
-) -> Result<FileSeries, GrufError> {
+pub fn read_groups(bytes: &[u8], path: &Path, config: &DataConfig) -> Result<FilePanel, GrufError> {
     match fast::read_groups(bytes, path, config, Hash::Sha256) {
         Some(file) => Ok(file),
         None => slow::parse_groups(bytes, path, config, Hash::Sha256),
@@ -271,7 +280,7 @@ pub fn parse_groups(
     bytes: &[u8],
     path: &Path,
     config: &DataConfig,
-) -> Result<FileSeries, GrufError> {
+) -> Result<FilePanel, GrufError> {
     slow::parse_groups(bytes, path, config, Hash::Sha256)
 }
 

@@ -13,7 +13,7 @@ use crate::series::csv::layout::{Layout, Pick};
 use crate::series::csv::DataConfig;
 use crate::series::dates::{format_time, DateForm, Zone};
 use crate::series::resample::{period_ends, Resample};
-use crate::series::{is_volume, Covariate, Loaded, Provenance, Series};
+use crate::series::{is_volume, Covariate, LoadedSeries, Provenance, Series};
 use crate::text::plural;
 
 /// One numeric cell (a price or an input), read.
@@ -204,7 +204,7 @@ impl<'a> Rows<'a> {
         form: &DateForm,
         sha256: String,
         several: impl FnOnce() -> Option<String>,
-    ) -> Result<Loaded, GrufError> {
+    ) -> Result<LoadedSeries, GrufError> {
         let Rows {
             header,
             layout,
@@ -419,7 +419,7 @@ impl<'a> Rows<'a> {
             column: price_name,
             date_column: date_name,
         };
-        Ok(Loaded {
+        Ok(LoadedSeries {
             series,
             provenance,
             notes,

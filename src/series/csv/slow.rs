@@ -16,7 +16,7 @@ use crate::series::csv::layout::{
     compression, looks_like_json, not_dates, read_header, series_column, Layout,
 };
 use crate::series::csv::rows::{date_cell, set_aside_empty, Price, Refusal, Rows};
-use crate::series::csv::{sha256_hex, DataConfig, FileSeries, Hash};
+use crate::series::csv::{sha256_hex, DataConfig, FilePanel, Hash};
 use crate::series::dates::DateForm;
 
 /// The slow path: reads the needed columns and parses every row into its series (by id,
@@ -27,7 +27,7 @@ pub(super) fn parse_groups(
     path: &Path,
     config: &DataConfig,
     hash: Hash,
-) -> Result<FileSeries, GrufError> {
+) -> Result<FilePanel, GrufError> {
     if let Some((format, command)) = compression(bytes) {
         return Err(GrufError::data(
             path,
@@ -177,7 +177,7 @@ pub(super) fn parse_groups(
             Ok((id, loaded))
         })
         .collect::<Result<_, GrufError>>()?;
-    Ok(FileSeries { series, notes })
+    Ok(FilePanel { series, notes })
 }
 
 type Column = Vec<Option<String>>;
