@@ -295,6 +295,12 @@ pub struct TrainOptions {
     #[arg(long, value_name = "F")]
     pub val_fraction: Option<f64>,
 
+    /// Validation targets per series, the latest before the test part, in place of
+    /// --val-fraction (what `gruf tune` writes, so every trial is scored on the same part)
+    /// [default: 0, the fraction].
+    #[arg(long, value_name = "N")]
+    pub val_size: Option<usize>,
+
     /// Train on each series' N most recent training windows only (the ones most like
     /// what comes next; with many series, also a shorter epoch) [default: 0, all].
     #[arg(long, value_name = "N")]
@@ -350,6 +356,7 @@ impl TrainOptions {
                 test_days: None,
                 test_size: self.test_size,
                 val_fraction: self.val_fraction,
+                val_size: self.val_size,
                 recent_windows: self.recent_windows,
                 ensemble: self.ensemble,
                 seed: self.seed,

@@ -183,6 +183,10 @@ pub struct TrainConfig {
     pub test_days: usize,
     /// Share of the pre-test windows (the latest ones) used for validation.
     pub val_fraction: f64,
+    /// Validation targets per series, the latest before the test part, in place of
+    /// `val_fraction`; 0 = use the fraction. A fixed count keeps the validation part the
+    /// same whatever the window, which `gruf tune` needs to compare trials.
+    pub val_size: usize,
     /// Train on each series' this many most recent training windows; 0 = all.
     pub recent_windows: usize,
     /// Networks trained one after another, network `i` from the seed `seed + i`; their
@@ -204,6 +208,7 @@ impl Default for TrainConfig {
             clip_norm: 1.0,
             test_days: 365,
             val_fraction: 0.1,
+            val_size: 0,
             recent_windows: 0,
             ensemble: 1,
             seed: None,
@@ -285,6 +290,7 @@ pub struct PartialTrain {
     /// days); a file giving both is refused.
     pub test_size: Option<usize>,
     pub val_fraction: Option<f64>,
+    pub val_size: Option<usize>,
     pub recent_windows: Option<usize>,
     pub ensemble: Option<usize>,
     pub seed: Option<u64>,
@@ -365,6 +371,7 @@ impl PartialConfig {
         set(&mut config.train.clip_norm, t.clip_norm);
         set(&mut config.train.test_days, t.test_days.or(t.test_size));
         set(&mut config.train.val_fraction, t.val_fraction);
+        set(&mut config.train.val_size, t.val_size);
         set(&mut config.train.recent_windows, t.recent_windows);
         set(&mut config.train.ensemble, t.ensemble);
         if t.seed.is_some() {
@@ -397,6 +404,99 @@ fn toml_problem(text: &str, err: &toml::de::Error) -> String {
 }
 
 impl RunConfig {
+    /// This configuration as a config file that `--config` reads back to the same
+    /// configuration: every model and training setting, and the data settings that differ
+    /// from the defaults (a preset written by `gruf tune`). `input_width` is not a setting.
+    pub fn to_toml(&self) -> String {
+        use toml::{Table, Value};
+        fn text(s: impl ToString) -> Value {
+            Value::String(s.to_string())
+        }
+        fn int(n: usize) -> Value {
+            Value::Integer(n as i64)
+        }
+        fn ints(ns: &[usize]) -> Value {
+            Value::Array(ns.iter().map(|&n| int(n)).collect())
+        }
+        let (d, n, f, t) = (
+            &self.data,
+            &self.model.network,
+            &self.model.framing,
+            &self.train,
+        );
+        let mut data = Table::new();
+        let defaults = DataConfig::default();
+        let strings = [
+            ("column", &d.column),
+            ("date_column", &d.date_column),
+            ("date_format", &d.date_format),
+            ("id_column", &d.id_column),
+        ];
+        for (key, value) in strings {
+            if let Some(v) = value {
+                data.insert(key.into(), text(v));
+            }
+        }
+        if let Some(r) = d.resample {
+            data.insert("resample".into(), text(r));
+        }
+        if let Some(s) = d.season {
+            let value = match s.periods() {
+                [one] => int(*one),
+                many => ints(many),
+            };
+            data.insert("season".into(), value);
+        }
+        if d.delimiter != defaults.delimiter {
+            data.insert("delimiter".into(), text(d.delimiter));
+        }
+        if !d.inputs.is_empty() {
+            data.insert(
+                "inputs".into(),
+                Value::Array(d.inputs.iter().map(text).collect()),
+            );
+        }
+        if d.fill != defaults.fill {
+            data.insert("fill".into(), text(d.fill.name()));
+        }
+        let mut model = Table::new();
+        model.insert("cell".into(), text(n.cell.name()));
+        model.insert("layers".into(), ints(&n.layers));
+        model.insert("dropout".into(), Value::Float(n.dropout));
+        model.insert("window".into(), int(f.window));
+        model.insert("transform".into(), text(f.transform.name()));
+        model.insert("horizon".into(), int(f.horizon));
+        let calendar = f.calendar.iter().map(|c| text(c.name())).collect();
+        model.insert("calendar".into(), Value::Array(calendar));
+        let quantiles = f.quantiles.iter().map(|&q| Value::Float(q)).collect();
+        model.insert("quantiles".into(), Value::Array(quantiles));
+        let mut train = Table::new();
+        train.insert("epochs".into(), int(t.epochs));
+        train.insert("batch_size".into(), int(t.batch_size));
+        train.insert("optimizer".into(), text(t.optimizer.name()));
+        train.insert("lr".into(), Value::Float(t.lr));
+        train.insert("patience".into(), int(t.patience));
+        train.insert("clip_norm".into(), Value::Float(t.clip_norm));
+        train.insert("test_size".into(), int(t.test_days));
+        train.insert("val_fraction".into(), Value::Float(t.val_fraction));
+        train.insert("val_size".into(), int(t.val_size));
+        train.insert("recent_windows".into(), int(t.recent_windows));
+        train.insert("ensemble".into(), int(t.ensemble));
+        if let Some(seed) = t.seed {
+            // TOML integers are signed 64-bit: a larger seed cannot be written.
+            if let Ok(seed) = i64::try_from(seed) {
+                train.insert("seed".into(), Value::Integer(seed));
+            }
+        }
+        let mut file = Table::new();
+        if !data.is_empty() {
+            file.insert("data".into(), Value::Table(data));
+        }
+        file.insert("model".into(), Value::Table(model));
+        file.insert("train".into(), Value::Table(train));
+        toml::to_string(&file).expect("a TOML table always serialises")
+    }
+
     /// Refuses settings that cannot work, naming the setting and the accepted range.
     pub fn validate(&self) -> Result<(), GrufError> {
         let (n, m) = (&self.model.network, &self.model.framing);
@@ -496,6 +596,41 @@ pub fn check_season(season: usize) -> Result<(), GrufError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A preset written by `to_toml` reads back to the configuration it was written from.
+    #[test]
+    fn a_written_config_reads_back_the_same() {
+        let mut config = RunConfig::default();
+        config.data.column = Some("value".into());
+        config.data.id_column = Some("series".into());
+        config.data.season = Some(Seasons::new(&[24, 168]).unwrap());
+        config.data.inputs = vec!["Volume".into()];
+        config.data.fill = crate::series::fill::Fill::Linear;
+        config.model.network.cell = Cell::Lstm;
+        config.model.network.layers = vec![64, 32];
+        config.model.network.dropout = 0.15;
+        config.model.framing.window = 336;
+        config.model.framing.transform = TransformKind::Seasonal;
+        config.model.framing.horizon = 48;
+        config.model.framing.calendar = vec![CalendarInput::Hour];
+        config.model.framing.quantiles = vec![0.1, 0.5, 0.9];
+        config.train.lr = 0.0003;
+        config.train.test_days = 48;
+        config.train.val_size = 96;
+        config.train.seed = Some(42);
+        let text = config.to_toml();
+        let mut read = RunConfig::default();
+        toml::from_str::<PartialConfig>(&text)
+            .unwrap()
+            .apply(&mut read);
+        assert_eq!(read, config, "{text}");
+        let plain = RunConfig::default();
+        let mut read = RunConfig::default();
+        toml::from_str::<PartialConfig>(&plain.to_toml())
+            .unwrap()
+            .apply(&mut read);
+        assert_eq!(read, plain);
+    }
 
     #[test]
     fn defaults_are_the_seed_model() {

@@ -40,6 +40,15 @@ impl From<String> for Unfit {
     }
 }
 
+/// How much of the pre-test targets validation takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValPart {
+    /// The latest share of them.
+    Fraction(f64),
+    /// The latest this many.
+    Size(usize),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// Values of history each target needs: the first target is at this index.
@@ -65,12 +74,24 @@ impl Split {
         }
     }
 
-    /// Cuts a series of `n` values; `Err` says how many values are needed.
+    /// Cuts a series of `n` values, `val_fraction` of the pre-test targets for validation;
+    /// `Err` says how many values are needed.
     pub fn new(
         n: usize,
         lookback: usize,
         test_days: usize,
         val_fraction: f64,
+    ) -> Result<Split, Unfit> {
+        Split::with_validation(n, lookback, test_days, ValPart::Fraction(val_fraction))
+    }
+
+    /// [`Split::new`] with the validation part as a fraction or a count of targets (at
+    /// least one, and one training target left).
+    pub fn with_validation(
+        n: usize,
+        lookback: usize,
+        test_days: usize,
+        val: ValPart,
     ) -> Result<Split, Unfit> {
         let needed = lookback + 2 + test_days;
         if lookback == 0 || n < needed {
@@ -85,7 +106,11 @@ impl Split {
         }
         let pre_test = n - test_days;
         let windows = pre_test - lookback;
-        let n_val = ((windows as f64 * val_fraction).round() as usize).clamp(1, windows - 1);
+        let n_val = match val {
+            ValPart::Fraction(f) => (windows as f64 * f).round() as usize,
+            ValPart::Size(size) => size,
+        }
+        .clamp(1, windows - 1);
         let val_start = pre_test - n_val;
         Ok(Split {
             lookback,
@@ -121,6 +146,11 @@ mod tests {
         let err = Split::new(426, 60, 365, 0.1).unwrap_err().to_string();
         assert!(err.contains("at least 427"), "{err}");
         assert!(Split::new(427, 60, 365, 0.1).is_ok());
+        let s = Split::with_validation(100, 10, 20, ValPart::Size(30)).unwrap();
+        assert_eq!((s.train, s.val, s.test), (10..50, 50..80, 80..100));
+        // At most every pre-test target but one.
+        let s = Split::with_validation(100, 10, 20, ValPart::Size(500)).unwrap();
+        assert_eq!((s.train.len(), s.val.len()), (1, 69));
         let s = Split::new(62, 60, 0, 0.5).unwrap();
         assert_eq!((s.train.len(), s.val.len(), s.test.len()), (1, 1, 0));
     }

@@ -4,7 +4,7 @@
 
 use crate::config::RunConfig;
 use crate::features::scaler::TransformKind;
-use crate::features::split::{Split, Unfit};
+use crate::features::split::{Split, Unfit, ValPart};
 use crate::features::{Columns, Featurizer};
 use crate::series::dates::format_time;
 use crate::series::season::Seasons;
@@ -98,7 +98,11 @@ pub fn prepare<'a>(
         .framing
         .transform
         .lookback(config.model.framing.window);
-    let mut split = Split::new(values.len(), lookback, test_days, config.train.val_fraction)?;
+    let val = match config.train.val_size {
+        0 => ValPart::Fraction(config.train.val_fraction),
+        size => ValPart::Size(size),
+    };
+    let mut split = Split::with_validation(values.len(), lookback, test_days, val)?;
     // The validation part holds at least one whole horizon, taken from the end of the
     // training part while that keeps a horizon of its own (else the error below).
     let k = config.model.framing.horizon;

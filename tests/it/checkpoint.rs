@@ -519,6 +519,7 @@ fn golden_metas() -> Vec<Meta> {
                 clip_norm: 0.5,
                 test_days: 5,
                 val_fraction: 0.2,
+                val_size: 0,
                 recent_windows: 0,
                 ensemble: 1,
                 seed: Some(7),

@@ -400,6 +400,7 @@ impl v3::RunConfig {
                 clip_norm: t.clip_norm,
                 test_days: t.test_days,
                 val_fraction: t.val_fraction,
+                val_size: t.val_size,
                 seed: t.seed,
                 recent_windows: t.recent_windows,
                 ensemble: t.ensemble,

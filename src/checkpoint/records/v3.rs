@@ -188,6 +188,10 @@ pub struct TrainConfig {
     pub clip_norm: f64,
     pub test_days: usize,
     pub val_fraction: f64,
+    /// Validation targets per series in place of the fraction (gruf 1.7); absent for the
+    /// fraction.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub val_size: usize,
     pub seed: Option<u64>,
     /// Each series' most recent training windows only (format 4); absent for all.
     #[serde(default, skip_serializing_if = "is_zero")]
