@@ -45,6 +45,10 @@ pub enum Command {
     /// Train each recurrent cell (GRU, LSTM, RNN) from the same seeds on the same data and
     /// compare them on the held-out part.
     Compare(CompareArgs),
+    /// Search for the best settings of a series (or panel) on its validation part only:
+    /// random trials, successive halving, a time budget, a resumable log; writes the
+    /// winner's preset and model and scores its test part once.
+    Tune(TuneArgs),
     /// Show what the gates of a trained model do over one input window (a heatmap per layer and gate).
     Inspect(InspectArgs),
     /// Write the model's forecaster as one ONNX file (featurizer, networks, intervals) for
@@ -63,6 +67,7 @@ impl Command {
             Command::Train(a) => a.options.quiet,
             Command::Backtest(a) => a.options.quiet,
             Command::Compare(a) => a.options.quiet,
+            Command::Tune(a) => a.options.quiet,
             Command::Predict(a) => a.source.quiet,
             Command::Plot(a) => a.source.quiet,
             Command::Evaluate(a) => a.source.quiet,
@@ -118,6 +123,95 @@ pub struct BacktestArgs {
 
     #[command(flatten)]
     pub options: TrainOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// CSV with a date column and a price column; several times, or with --id-column, a
+    /// panel searched as one global model (scores pooled over the series).
+    #[arg(long, value_name = "PATH", required_unless_present = "resume")]
+    pub csv: Vec<PathBuf>,
+
+    /// Trials drawn from the space (the first is the configuration of --config and the
+    /// flags); successive halving trains the best third of each rung three times longer.
+    #[arg(long, value_name = "N", default_value_t = 27, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub trials: u32,
+
+    /// Wall-clock limit for the whole search, e.g. 90s, 30m, 2h: trials still running then
+    /// are stopped (and rerun by --resume), and the best so far wins [default: none].
+    #[arg(long, value_name = "TIME")]
+    pub budget: Option<Budget>,
+
+    /// TOML file of choices replacing the default space's: cell, layers, dropout, window,
+    /// transform, horizon, lr, batch_size (lists) and epochs (the most a trial trains).
+    /// A model flag (--cell, --window, ...) fixes that setting instead.
+    #[arg(long, value_name = "FILE")]
+    pub space: Option<PathBuf>,
+
+    /// Forecast length trials are judged on: forecasts of N steps across each series'
+    /// validation part [default: the configuration's --horizon, 1 without one].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub steps: Option<u32>,
+
+    /// Trials trained at once, each with its share of the cores [default: the cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+
+    /// The search's log, one JSON line per trial as it ends; never overwritten.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "gruf-tune.jsonl",
+        conflicts_with = "resume"
+    )]
+    pub log: PathBuf,
+
+    /// Continue the search this log records (after Ctrl-C, the budget or a crash),
+    /// skipping the trials it holds; the data and space come from the log.
+    #[arg(long, value_name = "LOG", conflicts_with_all = ["csv", "space", "trials", "steps"])]
+    pub resume: Option<PathBuf>,
+
+    /// Where to write the winner's settings as a config file for `train --config`.
+    #[arg(long, value_name = "FILE", default_value = "gruf-tuned.toml")]
+    pub out_config: PathBuf,
+
+    /// Where to save the winner's model.
+    #[arg(long, value_name = "PATH", default_value = crate::checkpoint::DEFAULT_PATH)]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub options: TrainOptions,
+}
+
+/// A wall-clock budget: a number of seconds, or with a unit `s`, `m`, `h`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget(pub std::time::Duration);
+
+impl std::str::FromStr for Budget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Budget, String> {
+        let t = s.trim();
+        let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(i) => t.split_at(i),
+            None => (t, "s"),
+        };
+        let seconds = match unit.trim() {
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => f64::NAN,
+        };
+        let value: f64 = number.trim().parse().unwrap_or(f64::NAN);
+        let total = value * seconds;
+        if total.is_finite() && total > 0.0 && total < 1e9 {
+            Ok(Budget(std::time::Duration::from_secs_f64(total)))
+        } else {
+            Err(format!(
+                "budget '{s}': give a positive time such as 600, 90s, 30m or 2h"
+            ))
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@
 //! evaluation  evaluate, interval coverage, backtest, compare: a Forecaster against the
 //!             baselines on held-out data
 //! export      a model file's forecaster as one ONNX graph (featurizer, networks, intervals)
+//! tune        the search space, successive halving, the validation objective, the log
 //! render      results as a table, CSV or JSON on stdout
 //! plot        pictures
 //! cli         the command line (clap)
@@ -54,6 +55,7 @@ pub mod forecast;
 pub mod checkpoint;
 pub mod evaluation;
 pub mod export;
+pub mod tune;
 pub mod render;
 pub mod plot;
 pub mod cli;

@@ -21,6 +21,7 @@ mod plot;
 mod predict;
 mod sample;
 mod train;
+mod tune;
 mod training;
 
 use std::collections::HashMap;
@@ -58,6 +59,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Tune(args) => tune::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
         Command::Sample(args) => sample::run(args),

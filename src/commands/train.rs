@@ -54,7 +54,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
 
 /// The report on a model of one series: the validation RMSE beside the naive forecast's,
 /// then the test part's evaluation.
-fn one_series(
+pub(super) fn one_series(
     one: &TrainingSeries,
     checkpoint: &Checkpoint,
     device: &candle_core::Device,
@@ -120,7 +120,10 @@ fn one_series(
 
 /// The report on a model of a named panel: the validation loss, then the held-out parts
 /// pooled over the series.
-fn panel(checkpoint: &Checkpoint, pooled: Option<&PanelScores>) -> anyhow::Result<Vec<u8>> {
+pub(super) fn panel(
+    checkpoint: &Checkpoint,
+    pooled: Option<&PanelScores>,
+) -> anyhow::Result<Vec<u8>> {
     let meta = &checkpoint.meta;
     let best = &meta.history[meta.best_epoch - 1];
     let mut out = Vec::new();

@@ -32,6 +32,13 @@ use crate::train::{Ensemble, TrainData};
 use super::{note, report_loaded, season_for, warn, warn_outside_training};
 use super::{panel_words, report_panel, whose, NAMED};
 
+/// Whether [`Training::new`] shows what splitting the series finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Warnings {
+    Shown,
+    Hidden,
+}
+
 /// One series with its split and the featurizer fitted on its training part.
 pub(super) struct TrainingSeries {
     pub named: PanelSeries,
@@ -78,6 +85,7 @@ fn load_panel(paths: &[PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Res
 /// A panel to train on, as `train`, `compare` and `backtest` load it: what loading found
 /// reported, and every series' values checked against the transform (a value it cannot
 /// take is an error naming the series, and the file: a plain CSV's as the user gave it).
+#[derive(Clone)]
 pub(super) struct Checked {
     pub panel: Panel,
     /// The first CSV as given, which a plain CSV's messages name.
@@ -88,22 +96,38 @@ pub(super) struct Checked {
 
 impl Checked {
     pub fn load(paths: &[PathBuf], config: &RunConfig, quiet: bool) -> anyhow::Result<Checked> {
+        let checked = Checked::unchecked(paths, config, quiet)?;
+        checked.check(config)?;
+        Ok(checked)
+    }
+
+    /// The panel loaded and reported, its values not yet checked against a transform
+    /// (`tune` checks each trial's).
+    pub fn unchecked(
+        paths: &[PathBuf],
+        config: &RunConfig,
+        quiet: bool,
+    ) -> anyhow::Result<Checked> {
         let panel = load_panel(paths, config, quiet)?;
-        let checked = Checked {
+        Ok(Checked {
             named: panel.series.iter().any(|n| !n.id.is_empty()),
             panel,
             given: paths[0].clone(),
-        };
-        for one in &checked.panel.series {
+        })
+    }
+
+    /// `Err` names the first series with a value `config`'s transform cannot take.
+    pub fn check(&self, config: &RunConfig) -> Result<(), GrufError> {
+        for one in &self.panel.series {
             prepare::check_values(
                 config.model.framing.transform,
                 Chosen::ThisRun,
                 &one.loaded.series,
                 &one.loaded.lines,
             )
-            .map_err(|m| GrufError::data(checked.path_of(one), format!("{}{m}", whose(&one.id))))?;
+            .map_err(|m| GrufError::data(self.path_of(one), format!("{}{m}", whose(&one.id))))?;
         }
-        Ok(checked)
+        Ok(())
     }
 
     /// The file a message on the series `one` names: a plain CSV as given, else the
@@ -143,12 +167,31 @@ impl Training {
     /// its training part; leaves out, with a warning, a series of a panel that cannot be
     /// cut; warns of gaps filled and of min-max scaling that will meet values outside the
     /// range it was fitted on.
-    pub fn load(paths: &[PathBuf], mut config: RunConfig, quiet: bool) -> anyhow::Result<Training> {
-        let mut checked = Checked::load(paths, &config, quiet)?;
+    pub fn load(paths: &[PathBuf], config: RunConfig, quiet: bool) -> anyhow::Result<Training> {
+        Training::new(
+            Checked::load(paths, &config, quiet)?,
+            config,
+            Warnings::Shown,
+        )
+    }
+
+    /// [`Training::load`] on a panel already loaded and checked against `config`'s
+    /// transform; `warnings` says whether what splitting finds is shown (`tune` shows it
+    /// for its first trial only).
+    pub fn new(
+        mut checked: Checked,
+        mut config: RunConfig,
+        warnings: Warnings,
+    ) -> anyhow::Result<Training> {
         let named = checked.named;
         let source = match named {
             true => panel_words(&checked.panel),
-            false => paths[0].display().to_string(),
+            false => checked.given.display().to_string(),
+        };
+        let warn = |msg: &str| {
+            if warnings == Warnings::Shown {
+                warn(msg)
+            }
         };
         let file = checked.file().to_path_buf();
         let provenance = checked.panel.provenance.clone();
@@ -200,7 +243,7 @@ impl Training {
         for n in gaps.notes(config.data.fill) {
             warn(&format!("{gap_words}: {n}"));
         }
-        for r in &kept {
+        for r in kept.iter().filter(|_| warnings == Warnings::Shown) {
             let values = &r.named.loaded.series.values;
             warn_outside_training(
                 &whose(&r.named.id),
@@ -297,6 +340,14 @@ impl Training {
         trained: Ensemble,
         device: &Device,
     ) -> anyhow::Result<Scored> {
+        let checkpoint = self.uncalibrated(config, seed, trained);
+        self.calibrated_and_scored(checkpoint, device)
+    }
+
+    /// The model file of a training run before calibration and scoring: what it learned
+    /// and what was fitted on each series' training part, nothing read from the parts
+    /// after it.
+    pub fn uncalibrated(&self, config: RunConfig, seed: u64, trained: Ensemble) -> Checkpoint {
         let series: Vec<FittedSeries> = (self.series.iter())
             .map(|r| {
                 let series = &r.named.loaded.series;
@@ -315,8 +366,16 @@ impl Training {
                 }
             })
             .collect();
-        let mut checkpoint =
-            Checkpoint::trained(config, seed, series, self.provenance.clone(), trained);
+        Checkpoint::trained(config, seed, series, self.provenance.clone(), trained)
+    }
+
+    /// [`Training::uncalibrated`]'s model calibrated on the validation parts, then its
+    /// held-out parts scored: the only place training reads them.
+    pub fn calibrated_and_scored(
+        &self,
+        mut checkpoint: Checkpoint,
+        device: &Device,
+    ) -> anyhow::Result<Scored> {
         let columns: Vec<_> = self.data().iter().map(|d| d.values).collect();
         checkpoint.calibrate(&columns, device)?;
         if let Some(one) = self.unnamed() {

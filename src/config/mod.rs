@@ -231,7 +231,7 @@ pub struct RunConfig {
 }
 
 /// One layer of settings: a config file or the flags. `None` leaves the value below.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialConfig {
     #[serde(default)]
@@ -242,7 +242,7 @@ pub struct PartialConfig {
     pub train: PartialTrain,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialData {
     pub column: Option<String>,
@@ -261,7 +261,7 @@ pub struct PartialData {
     pub fill: Option<crate::series::fill::Fill>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialModel {
     pub cell: Option<Cell>,
@@ -276,7 +276,7 @@ pub struct PartialModel {
     pub quantiles: Option<Vec<f64>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialTrain {
     pub epochs: Option<usize>,

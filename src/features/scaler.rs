@@ -39,14 +39,14 @@
 //! positive values ([`TransformKind::needs_positive`]); `minmax` and `diff` take any
 //! finite ones.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::series::season::Seasons;
 
 /// Which transform to fit (configuration). Spelled the same in config files (serde) and by
 /// [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display): `minmax`, `window`,
 /// `logret`, `diff`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransformKind {
     /// Global min-max scaling (the seed model's).

@@ -7,7 +7,7 @@
 //! windows (the transform, the window, the calendar); the run's settings are composed of
 //! these parts and of the featurizer's, so that `model/` depends on nothing after it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The network's own settings; with an [`Io`] they fix every parameter's name and shape
 /// ([`super::param_shapes`]).
@@ -80,7 +80,7 @@ impl Io {
 /// The recurrent cell, with PyTorch's equations and parameter layouts (`nn.GRU`,
 /// `nn.LSTM`, `nn.RNN` with tanh). Spelled the same in config files (serde) and by
 /// `FromStr`/`Display`: `gru`, `lstm`, `rnn`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cell {
     /// Gated recurrent unit: reset and update gates (the seed model's).

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 mod close;
+mod running;
+
+pub use running::Running;
 
 /// A tiny, fast model, without a held-out size (tests pick their own).
 pub const TINY_NO_HOLDOUT: &[&str] = &[

@@ -44,3 +44,4 @@ mod quantiles;
 mod sample_data;
 mod seasons;
 mod signed;
+mod tune;
