@@ -129,7 +129,7 @@ pub struct BacktestArgs {
 pub struct TuneArgs {
     /// CSV with a date column and a price column; several times, or with --id-column, a
     /// panel searched as one global model (scores pooled over the series).
-    #[arg(long, value_name = "PATH", required_unless_present = "resume")]
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["resume", "collect"])]
     pub csv: Vec<PathBuf>,
 
     /// Trials drawn from the space (the first is the configuration of --config and the
@@ -170,6 +170,17 @@ pub struct TuneArgs {
     /// skipping the trials it holds; the data and space come from the log.
     #[arg(long, value_name = "LOG", conflicts_with_all = ["csv", "space", "trials", "steps"])]
     pub resume: Option<PathBuf>,
+
+    /// Past one machine: write one `gruf train` job per trial into DIR (its config, and a
+    /// line of DIR/commands.txt) for a scheduler to run (GNU parallel, a Slurm job array,
+    /// Kubernetes Jobs), each to the last epoch, instead of training here.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "collect", "budget", "jobs"])]
+    pub plan: Option<PathBuf>,
+
+    /// Score the models a --plan's jobs saved in DIR on validation, rank them, and keep the
+    /// best as --model and --out-config (its test part scored once, after the choice).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["csv", "resume", "space", "trials", "steps", "budget", "jobs"])]
+    pub collect: Option<PathBuf>,
 
     /// Where to write the winner's settings as a config file for `train --config`.
     #[arg(long, value_name = "FILE", default_value = "gruf-tuned.toml")]

@@ -28,7 +28,8 @@ pub struct Header {
     /// The forecast length scored, and the validation targets per series.
     pub steps: usize,
     pub val_size: usize,
-    /// The threads each trial trains on, on every run of the search: the order gradients
+    /// The threads each trial trains on, on every run of the search (0 in a plan, whose
+    /// jobs run where a scheduler puts them): the order gradients
     /// are summed in, and so the last bits of every score, depend on them.
     pub threads: usize,
 }

@@ -73,8 +73,8 @@ pub struct Trial {
 
 impl Space {
     /// The space searched when no `--space` says otherwise: the three cells, one or two
-    /// layers, windows of whole seasons (or of 15 to 120 steps without a long season) that
-    /// leave at least four windows' worth of training data, the transforms the values
+    /// layers, windows of whole seasons (or of 15 to 120 steps without a long season) of
+    /// at most a third of the shortest series before its test part, the transforms the values
     /// allow, recursive and direct forecasts of `steps`, and the usual learning rates and
     /// batch sizes.
     pub fn default_for(shape: Shape) -> Space {
@@ -82,7 +82,7 @@ impl Space {
             Some(m) if m >= 12 => vec![m, 2 * m, 4 * m, 7 * m],
             _ => vec![15, 30, 60, 90, 120],
         };
-        let longest = (shape.pre_test / 5).max(2);
+        let longest = (shape.pre_test / 3).max(2);
         window.retain(|&w| w <= longest);
         if window.is_empty() {
             window.push(longest.min(30));
@@ -345,7 +345,7 @@ mod tests {
             pre_test: 300,
             ..shape()
         });
-        assert_eq!(short.window, vec![24, 48], "windows leave 4/5 of the data");
+        assert_eq!(short.window, vec![24, 48, 96], "windows of at most a third");
         let daily = Space::default_for(Shape {
             season: Some(7),
             steps: 1,
