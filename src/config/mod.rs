@@ -299,15 +299,7 @@ pub struct PartialTrain {
 impl PartialConfig {
     /// Reads a TOML config file; unknown keys are errors (a typo must not pass silently).
     pub fn from_file(path: &Path) -> Result<PartialConfig, GrufError> {
-        let bytes = crate::error::read_input(path, "; the shipped configs are in configs/")?;
-        let text = String::from_utf8(bytes).map_err(|_| GrufError::Config {
-            path: path.into(),
-            msg: "not valid UTF-8".into(),
-        })?;
-        let partial: PartialConfig = toml::from_str(&text).map_err(|e| GrufError::Config {
-            path: path.into(),
-            msg: toml_problem(&text, &e),
-        })?;
+        let partial: PartialConfig = read_toml(path, "; the shipped configs are in configs/")?;
         if let (Some(days), Some(size)) = (partial.train.test_days, partial.train.test_size) {
             return Err(GrufError::Config {
                 path: path.into(),
@@ -378,6 +370,21 @@ impl PartialConfig {
             config.train.seed = t.seed;
         }
     }
+}
+
+/// A TOML file read as `T`; unknown keys are errors where `T` denies them. `hint` follows
+/// the message when the file cannot be read. An error names the file, the line, the key
+/// and the problem.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, hint: &str) -> Result<T, GrufError> {
+    let bytes = crate::error::read_input(path, hint)?;
+    let text = String::from_utf8(bytes).map_err(|_| GrufError::Config {
+        path: path.into(),
+        msg: "not valid UTF-8".into(),
+    })?;
+    toml::from_str(&text).map_err(|e| GrufError::Config {
+        path: path.into(),
+        msg: toml_problem(&text, &e),
+    })
 }
 
 /// A TOML error in plain words: the line (its number and its text), the key, the problem;

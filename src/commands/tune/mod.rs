@@ -461,15 +461,7 @@ fn no_settings(args: &TuneArgs, what: &str) -> Result<(), GrufError> {
 }
 
 fn read_space(path: &Path) -> Result<PartialSpace, GrufError> {
-    let bytes = crate::error::read_input(path, "")?;
-    let text = String::from_utf8(bytes).map_err(|_| GrufError::Config {
-        path: path.into(),
-        msg: "not valid UTF-8".into(),
-    })?;
-    toml::from_str(&text).map_err(|e| GrufError::Config {
-        path: path.into(),
-        msg: e.message().trim().replace('\n', " "),
-    })
+    crate::config::read_toml(path, "; docs/tune.md lists the keys of a space file")
 }
 
 /// A model or training flag given on the command line fixes that setting: its choices
