@@ -190,6 +190,19 @@ impl Search {
         (self.ended.len(), total)
     }
 
+    /// The epochs still to train if every rung fills (an upper bound: failed trials and
+    /// small rungs leave fewer), counting the running jobs' whole.
+    pub fn epochs_left(&self) -> usize {
+        let mut left = 0;
+        let mut entering = self.trials;
+        for (rung, &epochs) in self.schedule.rungs.iter().enumerate() {
+            let ended = self.ended.keys().filter(|j| j.rung == rung).count();
+            left += entering.saturating_sub(ended) * epochs;
+            entering = self.schedule.keep(entering);
+        }
+        left
+    }
+
     /// Every job ended, in order.
     pub fn results(&self) -> impl Iterator<Item = (&Job, &Ended)> {
         self.ended.iter()
@@ -230,6 +243,11 @@ mod tests {
         assert_eq!(search.entrants(2), Some(vec![0]));
         assert_eq!(search.best(), Some((Job { trial: 0, rung: 2 }, -0.2)));
         assert_eq!(search.progress(), (9 + 3 + 1, 13));
+        assert_eq!(search.epochs_left(), 0);
+        assert_eq!(
+            Search::new(Schedule::new(27, 3), 9).epochs_left(),
+            9 * 3 + 3 * 9 + 27
+        );
         assert_eq!(search.pruned(), 6 + 2);
     }
 

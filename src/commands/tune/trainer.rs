@@ -38,6 +38,18 @@ pub(super) struct State {
     /// The best job of this run and its model (the winner's, unless an earlier run's was
     /// better).
     pub best: Option<(Job, Checkpoint)>,
+    /// Trials trained at once.
+    pub workers: usize,
+    /// Seconds and epochs trained in this run, for the time left.
+    pub trained: (f64, usize),
+}
+
+impl State {
+    /// Seconds per epoch so far in this run (`None` before the first trial ends).
+    fn rate(&self) -> Option<f64> {
+        let (seconds, epochs) = self.trained;
+        (epochs > 0).then(|| seconds / epochs as f64)
+    }
 }
 
 /// Trains and scores trials.
@@ -127,6 +139,8 @@ impl Trainer<'_> {
             search,
             records,
             best: None,
+            workers: workers.max(1),
+            trained: (0.0, 0),
         });
         let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
         let log_file: Mutex<&mut File> = Mutex::new(&mut file);
@@ -193,6 +207,8 @@ impl Trainer<'_> {
                                 s.best = Some((job, *checkpoint));
                             }
                         }
+                        s.trained.0 += record.seconds;
+                        s.trained.1 += record.epochs;
                         if !quiet {
                             progress(&s, &record, self.deadline);
                         }
@@ -270,7 +286,15 @@ fn progress(s: &State, record: &Record, deadline: Option<Instant>) {
             ", {} of the budget left",
             clock(d.saturating_duration_since(Instant::now()))
         ),
-        None => String::new(),
+        None => match s.rate() {
+            Some(per_epoch) => format!(
+                ", at most about {} left",
+                clock(Duration::from_secs_f64(
+                    per_epoch * s.search.epochs_left() as f64 / s.workers as f64
+                ))
+            ),
+            None => String::new(),
+        },
     };
     crate::eprintln_lossy!(
         "tune: trial {} at {} epoch{}: {what}, {:.1} s · {ended}/{total} ended, {} running, {} pruned · {best}{left}",
