@@ -80,28 +80,35 @@ echo
 echo "== gruf tune --budget $budget --trials $trials (seed 1): $(seconds "$t0" "$t1") s for the search and the winner"
 grep -E "^winner|^on the same|budget ended" "$work/tune.txt" "$work/tune.err" | sed 's/^[^:]*://; s/^/   /' || true
 echo "   validation MASE of the preset's own settings (trial 0), by rung:"
-python3 -c '
+python3 - "$work/tune.jsonl" <<'EOF'
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
-for l in lines[1:]:
-    r = json.loads(l)
+for line in lines[1:]:
+    r = json.loads(line)
     if r["trial"] == 0 and r.get("score"):
-        print(f"     {r[\"epochs\"]} epochs: {r[\"score\"][\"mase\"]:.4f}")
-print(f"   trial runs logged: {len(lines) - 1}")
-' "$work/tune.jsonl"
+        print("     %d epochs: %.4f" % (r["epochs"], r["score"]["mase"]))
+print("   trial runs logged: %d" % (len(lines) - 1))
+EOF
 scores "$work/tuned.gruf" | sed 's/^/   /'
 sed -n '/^\[/,$p' "$work/tuned.toml" | sed 's/^/   | /'
 
 if [ "${SKIP_AUTOGRU:-0}" != 1 ]; then
   echo
   echo "== NeuralForecast AutoGRU, its default space, num_samples=10"
-  "$python" "$here/benches/autogru.py" "$kind" "$data" 2> "$work/autogru.err" | python3 -c '
+  if "$python" "$here/benches/autogru.py" "$kind" "$data" > "$work/autogru.jsonl" 2> "$work/autogru.err"; then
+    python3 - "$work/autogru.jsonl" <<'EOF'
 import json, sys
-for line in sys.stdin:
+for line in open(sys.argv[1]):
     r = json.loads(line)
-    extra = f", {r[\"fit_s\"]:.1f} s search and fit, {r[\"trials\"]} trials" if r["method"] == "autogru" else ""
-    print(f"   {r[\"method\"]}\t{r[\"smape\"]:.3f}\t{r[\"mase\"]:.4f}{extra}")
-' || { echo "   AutoGRU failed:"; tail -5 "$work/autogru.err" | sed 's/^/   /'; }
+    extra = ""
+    if r["method"] == "autogru":
+        extra = ", %.1f s search and fit, %d trials, best %s" % (r["fit_s"], r["trials"], json.dumps(r["config"]))
+    print("   %s\t%.3f\t%.4f%s" % (r["method"], r["smape"], r["mase"], extra))
+EOF
+  else
+    echo "   AutoGRU failed:"
+    tail -5 "$work/autogru.err" | sed 's/^/   /'
+  fi
 fi
 echo
 echo "(columns: forecaster, sMAPE %, MASE)"

@@ -55,12 +55,13 @@ pub(super) fn run(args: TuneArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let quiet = args.options.quiet;
+    // Before the log is begun: a search whose results cannot be saved never starts.
+    check_writable(&args.model)?;
+    check_writable(&args.out_config)?;
     let setup = match &args.resume {
         Some(log) => Setup::resume(log, &args)?,
         None => Setup::start(&args)?,
     };
-    check_writable(&args.model)?;
-    check_writable(&args.out_config)?;
     let header = &setup.header;
     if !quiet {
         crate::eprintln_lossy!(

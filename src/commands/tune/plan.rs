@@ -85,6 +85,8 @@ pub(super) fn plan(dir: &Path, args: &TuneArgs) -> anyhow::Result<()> {
 
 pub(super) fn collect(dir: &Path, args: &TuneArgs) -> anyhow::Result<()> {
     no_settings(args, "--collect ranks the plan in its folder")?;
+    crate::io::output::check_writable(&args.model)?;
+    crate::io::output::check_writable(&args.out_config)?;
     let mut setup = Setup::read(&dir.join(PLAN), args.options.quiet)?;
     let device = device();
     let steps = setup.header.steps;
