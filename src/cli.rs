@@ -143,7 +143,8 @@ pub struct TuneArgs {
     pub budget: Option<Budget>,
 
     /// TOML file of choices replacing the default space's: cell, layers, dropout, window,
-    /// transform, horizon, lr, batch_size (lists) and epochs (the most a trial trains).
+    /// transform, horizon, lr, batch_size, ensemble, recent_windows (lists) and epochs (the
+    /// most a trial trains).
     /// A model flag (--cell, --window, ...) fixes that setting instead.
     #[arg(long, value_name = "FILE")]
     pub space: Option<PathBuf>,

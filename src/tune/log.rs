@@ -154,6 +154,8 @@ mod tests {
             epochs: 9,
             positive: true,
             covariates: false,
+            ensemble: 1,
+            recent_windows: 0,
         });
         Header {
             log: LOG_NAME.into(),

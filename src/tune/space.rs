@@ -24,6 +24,10 @@ pub struct Space {
     pub horizon: Vec<usize>,
     pub lr: Vec<f64>,
     pub batch_size: Vec<usize>,
+    /// Networks per model, their median the forecast (default: the base configuration's).
+    pub ensemble: Vec<usize>,
+    /// Each series' latest training windows per epoch, 0 for all (default: the base's).
+    pub recent_windows: Vec<usize>,
     pub epochs: usize,
 }
 
@@ -39,6 +43,8 @@ pub struct PartialSpace {
     pub horizon: Option<Vec<usize>>,
     pub lr: Option<Vec<f64>>,
     pub batch_size: Option<Vec<usize>>,
+    pub ensemble: Option<Vec<usize>>,
+    pub recent_windows: Option<Vec<usize>>,
     pub epochs: Option<usize>,
 }
 
@@ -51,6 +57,10 @@ pub struct Shape {
     pub pre_test: usize,
     pub steps: usize,
     pub epochs: usize,
+    /// The base configuration's ensemble and recent windows: the default space's only
+    /// choices for them.
+    pub ensemble: usize,
+    pub recent_windows: usize,
     /// False when some value is zero or negative: only `minmax` and `diff` take those.
     pub positive: bool,
     /// True for a model with covariates, whose future is unknown: it must forecast the
@@ -69,6 +79,14 @@ pub struct Trial {
     pub horizon: usize,
     pub lr: f64,
     pub batch_size: usize,
+    #[serde(default = "one")]
+    pub ensemble: usize,
+    #[serde(default)]
+    pub recent_windows: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Space {
@@ -119,6 +137,8 @@ impl Space {
             horizon,
             lr: vec![3e-4, 1e-3, 3e-3],
             batch_size: vec![32, 64, 128],
+            ensemble: vec![shape.ensemble.max(1)],
+            recent_windows: vec![shape.recent_windows],
             epochs: shape.epochs.max(1),
         }
     }
@@ -138,6 +158,8 @@ impl Space {
         set(&mut self.horizon, partial.horizon);
         set(&mut self.lr, partial.lr);
         set(&mut self.batch_size, partial.batch_size);
+        set(&mut self.ensemble, partial.ensemble);
+        set(&mut self.recent_windows, partial.recent_windows);
         set(&mut self.epochs, partial.epochs);
         self
     }
@@ -153,6 +175,8 @@ impl Space {
             ("horizon", self.horizon.len()),
             ("lr", self.lr.len()),
             ("batch_size", self.batch_size.len()),
+            ("ensemble", self.ensemble.len()),
+            ("recent_windows", self.recent_windows.len()),
         ];
         if let Some((key, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(format!("{key} has no choice: give at least one"));
@@ -189,6 +213,10 @@ impl Space {
         .chain(self.batch_size.iter().map(|&b| Trial {
             batch_size: b,
             ..first.clone()
+        }))
+        .chain(self.ensemble.iter().map(|&e| Trial {
+            ensemble: e,
+            ..first.clone()
         }));
         for trial in singles {
             let mut config = base.clone();
@@ -210,6 +238,8 @@ impl Space {
             horizon: self.horizon[0],
             lr: self.lr[0],
             batch_size: self.batch_size[0],
+            ensemble: self.ensemble[0],
+            recent_windows: self.recent_windows[0],
         }
     }
 
@@ -224,6 +254,8 @@ impl Space {
             self.horizon.len(),
             self.lr.len(),
             self.batch_size.len(),
+            self.ensemble.len(),
+            self.recent_windows.len(),
         ]
         .iter()
         .fold(1usize, |a, &n| a.saturating_mul(n))
@@ -257,6 +289,8 @@ impl Space {
                 horizon: self.horizon[pick(self.horizon.len())],
                 lr: self.lr[pick(self.lr.len())],
                 batch_size: self.batch_size[pick(self.batch_size.len())],
+                ensemble: self.ensemble[pick(self.ensemble.len())],
+                recent_windows: self.recent_windows[pick(self.recent_windows.len())],
             };
             if allowed(&trial) && !trials.contains(&trial) {
                 trials.push(trial);
@@ -280,6 +314,8 @@ impl Trial {
             horizon: f.horizon,
             lr: t.lr,
             batch_size: t.batch_size,
+            ensemble: t.ensemble,
+            recent_windows: t.recent_windows,
         }
     }
 
@@ -298,6 +334,8 @@ impl Trial {
         f.horizon = self.horizon;
         t.lr = self.lr;
         t.batch_size = self.batch_size;
+        t.ensemble = self.ensemble;
+        t.recent_windows = self.recent_windows;
     }
 
     /// `LSTM 64,64 drop 0.1, window 168 seasonal, direct 48, lr 0.001, batch 64`.
@@ -307,7 +345,7 @@ impl Trial {
             1 => "recursive".to_string(),
             k => format!("direct {k}"),
         };
-        format!(
+        let mut words = format!(
             "{} {} drop {}, window {} {}, {horizon}, lr {}, batch {}",
             self.cell.label(),
             layers.join(","),
@@ -316,7 +354,14 @@ impl Trial {
             self.transform,
             self.lr,
             self.batch_size
-        )
+        );
+        if self.ensemble > 1 {
+            words.push_str(&format!(", ensemble {}", self.ensemble));
+        }
+        if self.recent_windows > 0 {
+            words.push_str(&format!(", recent {}", self.recent_windows));
+        }
+        words
     }
 }
 
@@ -332,6 +377,8 @@ mod tests {
             epochs: 9,
             positive: true,
             covariates: false,
+            ensemble: 1,
+            recent_windows: 0,
         }
     }
 
@@ -386,6 +433,8 @@ mod tests {
             horizon: vec![1],
             lr: vec![1e-3],
             batch_size: vec![32],
+            ensemble: vec![1],
+            recent_windows: vec![0],
             epochs: 3,
         };
         assert_eq!(space.size(), 4);
@@ -394,9 +443,18 @@ mod tests {
 
     #[test]
     fn a_partial_space_replaces_only_its_keys_and_bad_choices_are_named() {
-        let partial: PartialSpace = toml::from_str("cell = [\"lstm\"]\nepochs = 4").unwrap();
+        let partial: PartialSpace =
+            toml::from_str("cell = [\"lstm\"]\nepochs = 4\nensemble = [1, 3]").unwrap();
         let space = Space::default_for(shape()).with(partial);
         assert_eq!(space.cell, vec![Cell::Lstm]);
+        assert_eq!(space.ensemble, vec![1, 3]);
+        assert_eq!(space.recent_windows, vec![0]);
+        let three = space.draw(40, 1, None, |t| t.ensemble == 3);
+        assert!(
+            three[0].describe().ends_with("ensemble 3"),
+            "{}",
+            three[0].describe()
+        );
         assert_eq!(space.epochs, 4);
         assert_eq!(space.window, vec![24, 48, 96, 168]);
         assert!(space.check(&RunConfig::default()).is_ok());

@@ -274,6 +274,8 @@ impl Setup {
                     .all(|&v| v > 0.0)
             }),
             covariates: !base.data.inputs.is_empty(),
+            ensemble: base.train.ensemble,
+            recent_windows: base.train.recent_windows,
         });
         if let Some(path) = &args.space {
             space = space.with(read_space(path)?);
@@ -481,6 +483,8 @@ fn fix_flags(space: &mut Space, flags: &crate::cli::TrainOptions) {
     fix(&mut space.horizon, &flags.horizon);
     fix(&mut space.lr, &flags.lr);
     fix(&mut space.batch_size, &flags.batch_size);
+    fix(&mut space.ensemble, &flags.ensemble);
+    fix(&mut space.recent_windows, &flags.recent_windows);
     if let Some(epochs) = flags.epochs {
         space.epochs = epochs;
     }
