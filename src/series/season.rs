@@ -36,6 +36,15 @@ pub struct Seasons {
 }
 
 impl Seasons {
+    /// The configured seasons, else the calendar's usual one (none for a calendar without
+    /// one): what the seasonal transform and the tuner's window checks use.
+    pub fn or_calendar(
+        configured: Option<Seasons>,
+        calendar: &crate::series::calendar::Calendar,
+    ) -> Option<Seasons> {
+        configured.or_else(|| Seasons::single(calendar.season()?).ok())
+    }
+
     /// The checked list; `Err` names the list and says what to give instead.
     pub fn new(periods: &[usize]) -> Result<Seasons, String> {
         let shown = join(periods);

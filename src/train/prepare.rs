@@ -80,10 +80,7 @@ pub fn prepare<'a>(
     let values = columns.values;
     // `seasonal` divides each window by the seasons inside it: it needs a season, and a
     // window holding one (two cycles of the longest of several).
-    let seasons = config.data.season.or_else(|| {
-        let m = columns.calendar.season()?;
-        Seasons::single(m).ok()
-    });
+    let seasons = Seasons::or_calendar(config.data.season, &columns.calendar);
     if config.model.framing.transform == TransformKind::Seasonal {
         let Some(seasons) = seasons else {
             return Err(Unfit::from(format!(

@@ -292,10 +292,7 @@ impl Setup {
             0 => validation_size(&checked, &base, &space, steps),
             n => n,
         };
-        let seasons = base.data.season.or_else(|| {
-            let m = series[0].loaded.series.calendar.season()?;
-            Seasons::single(m).ok()
-        });
+        let seasons = Seasons::or_calendar(base.data.season, &series[0].loaded.series.calendar);
         let allowed = |t: &Trial| {
             let lookback = t.transform.lookback(t.window);
             let long_enough = shortest >= lookback + test + val_size + 2;
