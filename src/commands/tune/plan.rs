@@ -69,10 +69,12 @@ pub(super) fn plan(dir: &Path, args: &TuneArgs) -> anyhow::Result<()> {
     let list = dir.join("commands.txt");
     crate::io::output::print(
         format!(
-            "wrote {n} trial{} to {}, each a gruf train job of {} epochs, one per line of {}; run them with any scheduler, for example\n  parallel -j 2 < {}\n  sbatch --array=1-{n} --wrap 'sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {} | bash'\nthen rank them on validation: gruf tune --collect {}\n",
+            "wrote {n} trial{} to {}, each a gruf train job of {} epoch{}, one per line of {}; run them with any scheduler, for example\n  bash {}                  (here, one after another)\n  parallel -j 2 < {}       (GNU parallel)\n  sbatch --array=1-{n} --wrap 'sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {} | bash'\nthen rank them on validation: gruf tune --collect {}\n",
             plural(n),
             dir.display(),
             header.rungs[0],
+            plural(header.rungs[0]),
+            list.display(),
             list.display(),
             list.display(),
             list.display(),
