@@ -51,6 +51,9 @@ pub struct Record {
     pub score: Option<Score>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// On how many series it beat both the naive and the seasonal naive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beats: Option<Beats>,
     /// The epoch whose weights were kept (lowest validation loss).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_epoch: Option<usize>,
@@ -62,6 +65,31 @@ pub struct Record {
 pub struct Score {
     pub mase: f64,
     pub smape: f64,
+}
+
+/// On how many of the series (`of`) a model's validation MASE is below both baselines':
+/// the naive's and, where the series has a season, the seasonal naive's. A pooled MASE
+/// under 1 can hide a majority of series where the model loses; this says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beats {
+    pub series: usize,
+    pub of: usize,
+}
+
+impl std::ops::Add for Beats {
+    type Output = Beats;
+    fn add(self, other: Beats) -> Beats {
+        Beats {
+            series: self.series + other.series,
+            of: self.of + other.of,
+        }
+    }
+}
+
+impl std::fmt::Display for Beats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.series, self.of)
+    }
 }
 
 impl Record {
@@ -185,6 +213,10 @@ mod tests {
             score: score.map(|m| Score {
                 mase: m,
                 smape: 2.0 * m,
+            }),
+            beats: score.map(|m| Beats {
+                series: usize::from(m < 1.0),
+                of: 1,
             }),
             failed: score
                 .is_none()

@@ -11,7 +11,7 @@ use crate::features::Columns;
 use crate::forecast::Forecaster;
 use crate::scores::{score_ahead, Contender};
 
-use super::log::Score;
+use super::log::{Beats, Score};
 
 /// The origins of forecasts of `steps` across `part`: its start, then every `steps`
 /// while a whole forecast fits; just the start, for a part shorter than one forecast.
@@ -29,12 +29,16 @@ pub fn origins(part: &Range<usize>, steps: usize) -> Vec<usize> {
 }
 
 /// One series' validation scores: the model's, the naive forecast's and (with a season
-/// of history before the part) the seasonal naive's.
+/// of history before the part) the seasonal naive's; pooled, the means over the series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeriesScore {
     pub model: Score,
     pub naive: Score,
     pub seasonal: Option<Score>,
+    /// Whether the model's MASE is below both baselines' (the naive's and, where there is
+    /// one, the seasonal naive's): 0 or 1 of 1 for a series, the count over the series
+    /// pooled.
+    pub beats: Beats,
 }
 
 /// Scores `forecaster` on `part` of a series (`columns`, which it reads only up to the
@@ -109,10 +113,18 @@ fn score_paths(
         smape: s.smape / n as f64,
     };
     let n = origins.len();
+    let (model, naive) = (mean(sums[0], n), mean(sums[1], n));
+    let seasonal = (seasonal_origins == n).then(|| mean(sums[2], n));
+    // The better of the two baselines on this series.
+    let bar = seasonal.map_or(naive.mase, |s| s.mase.min(naive.mase));
     SeriesScore {
-        model: mean(sums[0], n),
-        naive: mean(sums[1], n),
-        seasonal: (seasonal_origins == n).then(|| mean(sums[2], n)),
+        model,
+        naive,
+        seasonal,
+        beats: Beats {
+            series: usize::from(model.mase < bar),
+            of: 1,
+        },
     }
 }
 
@@ -135,6 +147,7 @@ pub fn pool(series: &[SeriesScore]) -> Option<SeriesScore> {
         model: mean(&|s| s.model),
         naive: mean(&|s| s.naive),
         seasonal,
+        beats: series.iter().fold(Beats::default(), |sum, s| sum + s.beats),
     })
 }
 
@@ -160,6 +173,8 @@ mod tests {
             .collect();
         let b = baselines(&values, 32..40, 4, Some(4));
         assert_eq!(b.model, b.naive);
+        // The naive does not beat the seasonal naive on a pure season (nor itself).
+        assert_eq!(b.beats, Beats { series: 0, of: 1 });
         let seasonal = b.seasonal.unwrap();
         assert!((seasonal.mase - 1.0).abs() < 1e-9, "{seasonal:?}");
         assert!((b.naive.mase - 2.625).abs() < 1e-9, "{:?}", b.naive);
@@ -181,6 +196,10 @@ mod tests {
                 smape: 10.0,
             },
             seasonal: seasonal.map(|x| Score { mase: x, smape: x }),
+            beats: Beats {
+                series: usize::from(m < seasonal.map_or(1.0, |x| x.min(1.0))),
+                of: 1,
+            },
         };
         let pooled = pool(&[s(0.5, Some(1.0)), s(1.5, Some(3.0))]).unwrap();
         assert_eq!(
@@ -197,10 +216,12 @@ mod tests {
                 smape: 2.0
             })
         );
-        assert_eq!(
-            pool(&[s(0.5, Some(1.0)), s(1.5, None)]).unwrap().seasonal,
-            None
-        );
+        // The second series beats its seasonal naive (3.0) but not its naive (1.0).
+        assert_eq!(pooled.beats, Beats { series: 1, of: 2 });
+        let mixed = pool(&[s(0.5, Some(1.0)), s(1.5, None)]).unwrap();
+        assert_eq!(mixed.seasonal, None);
+        // The second series loses to its naive forecast (MASE 1.0).
+        assert_eq!(mixed.beats, Beats { series: 1, of: 2 });
         assert!(pool(&[]).is_none());
     }
 }

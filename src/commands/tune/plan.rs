@@ -12,7 +12,7 @@ use crate::error::GrufError;
 use crate::io::output::write_atomic;
 use crate::text::plural;
 use crate::tune::halving::Job;
-use crate::tune::log::{self, Record, Score};
+use crate::tune::log::{self, Record};
 
 use super::super::training::{Training, Warnings};
 use super::super::{device, note, warn};
@@ -127,10 +127,8 @@ pub(super) fn collect(dir: &Path, args: &TuneArgs) -> anyhow::Result<()> {
             epochs: setup.header.rungs[0],
             seed: meta.seed,
             settings: setup.header.trials[i].clone(),
-            score: scored.as_ref().ok().map(|s| Score {
-                mase: s.model.mase,
-                smape: s.model.smape,
-            }),
+            score: scored.as_ref().ok().map(|s| s.model),
+            beats: scored.as_ref().ok().map(|s| s.beats),
             failed: scored.as_ref().err().cloned(),
             best_epoch: Some(meta.best_epoch),
             seconds: meta.history.iter().map(|e| e.seconds).sum(),

@@ -65,20 +65,21 @@ pub(super) fn print_table(
     let mut out = Vec::new();
     writeln!(
         out,
-        "{:>4}  {:>5}  {:>6}  {:>8}  {:>8}  {:>8}  settings",
-        "rank", "trial", "epochs", "val MASE", "val sMAPE", "seconds"
+        "{:>4}  {:>5}  {:>6}  {:>8}  {:>8}  {:>9}  {:>8}  settings",
+        "rank", "trial", "epochs", "val MASE", "val sMAPE", "beats", "seconds"
     )?;
     const SHOWN: usize = 10;
     for (i, r) in best.iter().take(SHOWN).enumerate() {
         let s = r.score.unwrap_or_default();
         writeln!(
             out,
-            "{:>4}  {:>5}  {:>6}  {:>8.3}  {:>9.2}  {:>8.1}  {}",
+            "{:>4}  {:>5}  {:>6}  {:>8.3}  {:>9.2}  {:>9}  {:>8.1}  {}",
             i + 1,
             r.trial,
             r.epochs,
             s.mase,
             s.smape,
+            r.beats.map_or("-".into(), |b| b.to_string()),
             r.seconds,
             r.settings.describe()
         )?;
@@ -120,6 +121,10 @@ pub(super) fn print_table(
             b.naive.mase, b.naive.smape
         )?;
     }
+    writeln!(
+        out,
+        "beats: the series on which the trial's validation MASE is below both the naive's and the seasonal naive's"
+    )?;
     crate::io::output::print(&out)?;
     Ok(())
 }

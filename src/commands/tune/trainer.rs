@@ -13,7 +13,7 @@ use crate::model::loss::Loss;
 use crate::text::plural;
 use crate::train::{network_seed, Flow};
 use crate::tune::halving::{Job, Search};
-use crate::tune::log::{self, Record, Score};
+use crate::tune::log::{self, Record};
 use crate::tune::objective::{self, SeriesScore};
 
 use super::super::season_for;
@@ -180,12 +180,12 @@ impl Trainer<'_> {
                                 continue;
                             }
                             Ok(Trained::Failed(why)) => {
-                                (self.record(job, None, Some(why), None, seconds), None)
+                                (self.record(job, Err(why), None, seconds), None)
                             }
                             Ok(Trained::Done { checkpoint, score }) => {
                                 let best_epoch = Some(checkpoint.meta.best_epoch);
                                 (
-                                    self.record(job, Some(score.model), None, best_epoch, seconds),
+                                    self.record(job, Ok(score), best_epoch, seconds),
                                     Some(checkpoint),
                                 )
                             }
@@ -226,8 +226,7 @@ impl Trainer<'_> {
     fn record(
         &self,
         job: Job,
-        score: Option<Score>,
-        failed: Option<String>,
+        scored: Result<SeriesScore, String>,
         best_epoch: Option<usize>,
         seconds: f64,
     ) -> Record {
@@ -238,8 +237,9 @@ impl Trainer<'_> {
             epochs: header.rungs[job.rung],
             seed: network_seed(header.seed, job.trial),
             settings: header.trials[job.trial].clone(),
-            score,
-            failed,
+            score: scored.as_ref().ok().map(|s| s.model),
+            beats: scored.as_ref().ok().map(|s| s.beats),
+            failed: scored.err(),
             best_epoch,
             seconds,
         }
