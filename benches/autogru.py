@@ -37,7 +37,9 @@ series, so such trials fail inside NeuralForecast ("Time series is too short");
 Ray records them as errored and the best is picked among the rest. They count
 in `trials` and are reported in `trials_failed`.
 
-Usage:  autogru.py {hourly,btc} PATH [--samples N] [--quick] [--backend B]
+Usage:  autogru.py {hourly,btc} PATH [--samples N] [--time-budget S] [--quick] [--backend B]
+  --time-budget: AutoGRU's own `time_budget` (seconds of search; Ray stops
+  starting and running trials after it, then the best config is refit once).
   --quick: 1 sample and max_steps=5 (only max_steps is overridden in the
   default config) as an end-to-end smoke test; its scores mean nothing.
 """
@@ -99,7 +101,7 @@ def load_btc(path):
     return pd.DataFrame({"unique_id": "BTC", "ds": np.arange(len(d)), "y": d["Close"].to_numpy(float)})
 
 
-def make_autogru(h, samples, quick, backend):
+def make_autogru(h, samples, quick, backend, time_budget):
     from neuralforecast.auto import AutoGRU
     from neuralforecast.common._base_auto import RayOptions
 
@@ -110,7 +112,8 @@ def make_autogru(h, samples, quick, backend):
             config = {**base, "max_steps": 5}
         else:
             config = lambda trial: {**base(trial), "max_steps": 5}  # noqa: E731
-    kw = dict(h=h, config=config, num_samples=1 if quick else samples, backend=backend)
+    kw = dict(h=h, config=config, num_samples=1 if quick else samples, backend=backend,
+              time_budget=time_budget)
     if backend == "ray":
         kw["ray_options"] = RayOptions(cpus=THREADS, gpus=0)
     return AutoGRU(**kw)
@@ -119,7 +122,7 @@ def make_autogru(h, samples, quick, backend):
 def fit_autogru(train, h, args):
     from neuralforecast import NeuralForecast
 
-    model = make_autogru(h, args.samples, args.quick, args.backend)
+    model = make_autogru(h, args.samples, args.quick, args.backend, args.time_budget)
     nf = NeuralForecast(models=[model], freq=1)
     t0 = time.perf_counter()
     nf.fit(df=train, val_size=h)  # trials scored on the last h points of train
@@ -132,16 +135,26 @@ def fit_autogru(train, h, args):
         trials = len(res.trials)
         failed = sum(t.state.name == "FAIL" for t in res.trials)
         cfg = dict(res.best_trial.user_attrs["ALL_PARAMS"])
+    runs = []  # one row per trial: what it was, how long it ran, how it ended
+    if args.backend == "ray":
+        for r in res:
+            m, c = r.metrics or {}, r.config or {}
+            runs.append(dict(
+                error=r.error is not None, loss=m.get("loss"), seconds=m.get("time_total_s"),
+                reports=m.get("training_iteration"),
+                **{k: c.get(k) for k in ("input_size", "encoder_hidden_size", "encoder_n_layers",
+                                         "max_steps", "batch_size", "learning_rate")}))
     cfg = {k: v for k, v in cfg.items() if k not in ("loss", "valid_loss", "callbacks")}
     cfg = json.loads(json.dumps(cfg, default=str))
     # input_size < 1 in the space means "3*h" (NeuralForecast BaseModel rule)
     cfg["effective_input_size"] = int(nf.models[0].model.input_size)
-    return nf, fit_s, trials, failed, cfg
+    return nf, fit_s, trials, failed, cfg, runs
 
 
 def common(args, h, holdout, n_series):
     return dict(dataset=args.dataset, h=h, holdout=holdout, n_series=n_series,
-                samples=1 if args.quick else args.samples, quick=args.quick)
+                samples=1 if args.quick else args.samples, quick=args.quick,
+                time_budget=args.time_budget)
 
 
 def run_hourly(args):
@@ -169,7 +182,7 @@ def run_hourly(args):
         s, q = score(fc)
         emit(**c, method=name, smape=s, mase=q, fit_s=0.0, predict_s=p, trials=0, config=None)
 
-    nf, fit_s, trials, failed, cfg = fit_autogru(train, h, args)
+    nf, fit_s, trials, failed, cfg, runs = fit_autogru(train, h, args)
     t0 = time.perf_counter()
     pr = nf.predict()
     p = time.perf_counter() - t0
@@ -178,7 +191,8 @@ def run_hourly(args):
     assert all(len(fc[k]) == h for k in ids)
     s, q = score(fc)
     emit(**c, method="autogru", smape=s, mase=q, fit_s=fit_s, predict_s=p,
-         trials=trials, trials_failed=failed, config=cfg, backend=args.backend)
+         trials=trials, trials_failed=failed, config=cfg, backend=args.backend,
+         runs=runs)
 
 
 def run_btc(args):
@@ -197,7 +211,7 @@ def run_btc(args):
     emit(**c, method="naive", smape=float(smape(fc, truth)),
          mase=float(np.abs(fc - truth).mean() / sc), fit_s=0.0, predict_s=p, trials=0, config=None)
 
-    nf, fit_s, trials, failed, cfg = fit_autogru(train, 1, args)
+    nf, fit_s, trials, failed, cfg, runs = fit_autogru(train, 1, args)
     # one series per holdout day t: the history y[:t] (last `keep` rows)
     t0 = time.perf_counter()
     parts = []
@@ -212,7 +226,8 @@ def run_btc(args):
     assert len(fc) == hold and (pr["ds"].to_numpy() == np.arange(cut, len(y))).all()
     emit(**c, method="autogru", smape=float(smape(fc, truth)),
          mase=float(np.abs(fc - truth).mean() / sc), fit_s=fit_s, predict_s=p,
-         trials=trials, trials_failed=failed, config=cfg, backend=args.backend)
+         trials=trials, trials_failed=failed, config=cfg, backend=args.backend,
+         runs=runs)
 
 
 def main():
@@ -220,6 +235,8 @@ def main():
     ap.add_argument("dataset", choices=["hourly", "btc"])
     ap.add_argument("path")
     ap.add_argument("--samples", type=int, default=10)
+    ap.add_argument("--time-budget", type=int, default=None,
+                    help="seconds of search (AutoGRU's time_budget); default: none")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--backend", choices=["ray", "optuna"], default=None,
                     help="default: ray if importable, else optuna")

@@ -94,16 +94,25 @@ sed -n '/^\[/,$p' "$work/tuned.toml" | sed 's/^/   | /'
 
 if [ "${SKIP_AUTOGRU:-0}" != 1 ]; then
   echo
-  echo "== NeuralForecast AutoGRU, its default space, num_samples=10"
-  if "$python" "$here/benches/autogru.py" "$kind" "$data" > "$work/autogru.jsonl" 2> "$work/autogru.err"; then
+  # The same wall clock as gruf tune's search: AutoGRU's own time_budget (seconds).
+  budget_s=$(python3 -c '
+import re, sys
+parts = re.findall(r"(\d+(?:\.\d+)?)([hms]?)", sys.argv[1])
+print(int(sum(float(n) * {"h": 3600, "m": 60, "s": 1, "": 1}[u] for n, u in parts)))' "$budget")
+  echo "== NeuralForecast AutoGRU, its default space, num_samples=10, time_budget=$budget_s s"
+  if "$python" "$here/benches/autogru.py" "$kind" "$data" --time-budget "$budget_s" \
+      > "$work/autogru.jsonl" 2> "$work/autogru.err"; then
     python3 - "$work/autogru.jsonl" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
     extra = ""
     if r["method"] == "autogru":
-        extra = ", %.1f s search and fit, %d trials, best %s" % (r["fit_s"], r["trials"], json.dumps(r["config"]))
+        extra = ", %.1f s search and fit, %d trials (%d failed), best %s" % (
+            r["fit_s"], r["trials"], r.get("trials_failed", 0), json.dumps(r["config"]))
     print("   %s\t%.3f\t%.4f%s" % (r["method"], r["smape"], r["mase"], extra))
+    for t in r.get("runs", []):
+        print("     trial: %s" % json.dumps(t))
 EOF
   else
     echo "   AutoGRU failed:"
