@@ -158,10 +158,18 @@ pub fn sequence(
     all_steps: bool,
 ) -> Result<Tensor> {
     let hidden = h0.dim(1)?;
+    // Without a variable among the inputs (prediction, validation, calibration) candle
+    // records no backward, so nothing is saved for one.
+    let saves = if xs.track_op() || params.track_op() || h0.track_op() {
+        Saves::Every
+    } else {
+        Saves::Latest
+    };
     let op = Fused {
         cell,
         hidden,
         all_steps,
+        saves,
         saved: Mutex::new(None),
     };
     xs.contiguous()?
@@ -206,7 +214,15 @@ pub fn trace(cell: Cell, x: &[f32], input: usize, params: &[f32], hidden: usize)
         "fused: trace shapes"
     );
     let h0 = vec![0.0; hidden];
-    let (states, saved) = run_forward(cell, d, x, &Params::split(params, d), &h0);
+    let (states, saved) = run_forward(
+        cell,
+        d,
+        x,
+        &Params::split(params, d),
+        &h0,
+        Saves::Every,
+        true,
+    );
     Trace {
         cell,
         steps: d.seq,
@@ -221,7 +237,37 @@ struct Fused {
     cell: Cell,
     hidden: usize,
     all_steps: bool,
+    saves: Saves,
     saved: Mutex<Option<Saved>>,
+}
+
+/// What forward keeps of the values each cell saves per step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Saves {
+    /// Every step's, `[B, T, S·H]`: what backward reads.
+    Every,
+    /// The last two steps' per row, `[B, 2, S·H]` (a step reads the one before it): a
+    /// forward that no backward follows. An LSTM's saved values are six times its states,
+    /// so this spares most of the memory traffic of prediction.
+    Latest,
+}
+
+impl Saves {
+    /// Slots per row for a sequence of `t_len` steps.
+    fn steps(self, t_len: usize) -> usize {
+        match self {
+            Saves::Every => t_len,
+            Saves::Latest => 2,
+        }
+    }
+
+    /// The slot of row `b`'s step `t` among `[rows, steps(t_len)]`.
+    fn slot(self, b: usize, t: usize, t_len: usize) -> usize {
+        match self {
+            Saves::Every => b * t_len + t,
+            Saves::Latest => b * 2 + t % 2,
+        }
+    }
 }
 
 struct Saved {
@@ -295,7 +341,7 @@ impl CustomOp3 for Fused {
         let x = contiguous_f32(s1, l1, "input")?;
         let p = Params::split(contiguous_f32(s2, l2, "parameters")?, d);
         let h0 = contiguous_f32(s3, l3, "initial state")?;
-        let (out, gates) = run_forward(self.cell, d, x, &p, h0);
+        let (out, gates) = run_forward(self.cell, d, x, &p, h0, self.saves, self.all_steps);
         let (result, shape, out) = if self.all_steps {
             (out, Shape::from((d.batch, d.seq, d.hidden)), None)
         } else {
@@ -307,6 +353,13 @@ impl CustomOp3 for Fused {
                 .collect();
             (last, Shape::from((d.batch, d.hidden)), Some(out))
         };
+        if self.saves == Saves::Latest {
+            recycle(gates);
+            if let Some(out) = out {
+                recycle(out);
+            }
+            return Ok((CpuStorage::F32(result), shape));
+        }
         *self
             .saved
             .lock()
@@ -355,18 +408,13 @@ impl CustomOp3 for Fused {
             Some(out) => out.as_slice(),
             None => cpu_f32(&rs, rl, "result")?,
         };
-        let mut full = None;
-        if !self.all_steps {
-            // Only the last step was returned: the other steps get no gradient from outside.
-            let (row, h) = (d.seq * d.hidden, d.hidden);
-            let mut buf = scratch(d.batch * row);
-            buf.fill(0.0);
-            for (b, g) in grad.chunks_exact(h).enumerate() {
-                buf[(b + 1) * row - h..(b + 1) * row].copy_from_slice(g);
-            }
-            full = Some(buf);
-        }
-        let dout = full.as_deref().unwrap_or(grad);
+        // Only the last step returned: the other steps get no gradient from outside, and no
+        // zero-filled [B, T, H] buffer stands for that.
+        let dout = if self.all_steps {
+            Dout::Every(grad)
+        } else {
+            Dout::Last(grad)
+        };
         let v = Inputs {
             x: xv,
             h0: h0v,
@@ -385,9 +433,6 @@ impl CustomOp3 for Fused {
         if let Some(out) = saved.out {
             recycle(out);
         }
-        if let Some(full) = full {
-            recycle(full);
-        }
         let dev = x.device();
         Ok((
             Some(Tensor::from_vec(g.dx, x.shape(), dev)?),
@@ -405,16 +450,26 @@ thread_local! {
 
 /// A buffer of `len` floats whose contents are unspecified (stale data from an earlier
 /// call, or zeros): every caller overwrites all of it.
+///
+/// The pool's shortest buffer at least `len` long is cut to length, which writes nothing;
+/// only when none is that long does a buffer grow, its new tail zeroed. Calls ask for the
+/// same lengths batch after batch, so once the pool holds one buffer per length nothing
+/// is zeroed or faulted in again. A buffer more than twice as large is left for the
+/// request it was made for (cutting it would make that one grow it again, zeroing it).
 fn scratch(len: usize) -> Vec<f32> {
     let mut v = SCRATCH
         .with(|pool| {
             let mut pool = pool.borrow_mut();
-            let fit = pool
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.capacity() >= len)
-                .min_by_key(|(_, v)| v.capacity());
-            let index = fit.map(|(i, _)| i);
+            let fits = |n: usize| n >= len && n / 2 <= len;
+            let long_enough = (pool.iter().enumerate())
+                .filter(|(_, v)| fits(v.len()))
+                .min_by_key(|(_, v)| v.len());
+            let roomy = || {
+                (pool.iter().enumerate())
+                    .filter(|(_, v)| fits(v.capacity()))
+                    .min_by_key(|(_, v)| v.capacity())
+            };
+            let index = long_enough.or_else(roomy).map(|(i, _)| i);
             index.map(|i| pool.swap_remove(i))
         })
         .unwrap_or_default();
@@ -422,10 +477,8 @@ fn scratch(len: usize) -> Vec<f32> {
     v
 }
 
-/// Returns a buffer to this thread's pool (a few are kept; the rest are freed). It is
-/// kept at full capacity so a later, larger request need not zero a grown tail.
-fn recycle(mut v: Vec<f32>) {
-    v.resize(v.capacity(), 0.0);
+/// Returns a buffer to this thread's pool (a few are kept; the rest are freed).
+fn recycle(v: Vec<f32>) {
     SCRATCH.with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.len() < 16 {
@@ -452,31 +505,56 @@ fn pieces(buf: &mut [f32], size: usize, parts: usize) -> Vec<&mut [f32]> {
 
 /// The forward pass of `cell`: every step's state `[B, T, H]` and the saved gates
 /// `[B, T, S·H]`.
-fn run_forward(cell: Cell, d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
+/// `returned`: whether the states leave as the op's result (else they are scratch).
+fn run_forward(
+    cell: Cell,
+    d: Dims,
+    x: &[f32],
+    p: &Params,
+    h0: &[f32],
+    saves: Saves,
+    returned: bool,
+) -> (Vec<f32>, Vec<f32>) {
     match cell {
-        Cell::Gru => forward::<cells::Gru>(d, x, p, h0),
-        Cell::Lstm => forward::<cells::Lstm>(d, x, p, h0),
-        Cell::Rnn => forward::<cells::Rnn>(d, x, p, h0),
+        Cell::Gru => forward::<cells::Gru>(d, x, p, h0, saves, returned),
+        Cell::Lstm => forward::<cells::Lstm>(d, x, p, h0, saves, returned),
+        Cell::Rnn => forward::<cells::Rnn>(d, x, p, h0, saves, returned),
     }
 }
 
-fn forward<K: Kernel>(d: Dims, x: &[f32], p: &Params, h0: &[f32]) -> (Vec<f32>, Vec<f32>) {
+/// Every step's state `[B, T, H]` and the cell's saved values, as `saves` keeps them.
+fn forward<K: Kernel>(
+    d: Dims,
+    x: &[f32],
+    p: &Params,
+    h0: &[f32],
+    saves: Saves,
+    returned: bool,
+) -> (Vec<f32>, Vec<f32>) {
     let (t_len, h) = (d.seq, d.hidden);
     let s = K::SAVED * h;
+    let kept = saves.steps(t_len);
     assert_eq!(d.gates, K::GATES, "fused layer: gate blocks");
-    let mut out = scratch(d.batch * t_len * h);
-    let mut gates = scratch(d.batch * t_len * s);
+    // States the op returns leave for candle and never come back: made afresh, so the
+    // pool keeps its buffers for the requests they fit.
+    let mut out = if returned {
+        vec![0.0; d.batch * t_len * h]
+    } else {
+        scratch(d.batch * t_len * h)
+    };
+    let mut gates = scratch(d.batch * kept * s);
     let per = rows_per_thread(d.batch);
     let w_hh_t = transpose_padded(p.w_hh, d.rows(), h);
     let parts = d.batch.div_ceil(per);
     out.par_chunks_mut(per * t_len * h)
-        .zip(pieces(&mut gates, per * t_len * s, parts))
+        .zip(pieces(&mut gates, per * kept * s, parts))
         .enumerate()
         .for_each(|(c, (out, gates))| {
             let (b0, nb) = (c * per, out.len() / (t_len * h));
             let part = Dims { batch: nb, ..d };
             let x = &x[b0 * t_len * d.input..(b0 + nb) * t_len * d.input];
-            forward_rows::<K>(part, x, p, &w_hh_t, &h0[b0 * h..(b0 + nb) * h], out, gates);
+            let h0 = &h0[b0 * h..(b0 + nb) * h];
+            forward_rows::<K>(part, x, p, &w_hh_t, h0, out, gates, saves);
         });
     (out, gates)
 }
@@ -527,6 +605,7 @@ fn forward_rows<K: Kernel>(
     h0: &[f32],
     out: &mut [f32],
     gates: &mut [f32],
+    saves: Saves,
 ) {
     let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
     let (g, s) = (d.rows(), K::SAVED * h);
@@ -561,14 +640,13 @@ fn forward_rows<K: Kernel>(
         for b in 0..nb {
             let row = b * t_len + t;
             let (before, now) = out.split_at_mut(row * h);
-            let (saved_before, saved_now) = gates.split_at_mut(row * s);
-            let (hp, prev) = if t == 0 {
-                (&h0[b * h..(b + 1) * h], &zeros[..])
+            let slot = saves.slot(b, t, t_len);
+            let (hp, saved_now, prev) = if t == 0 {
+                let saved_now = &mut gates[slot * s..(slot + 1) * s];
+                (&h0[b * h..(b + 1) * h], saved_now, &zeros[..])
             } else {
-                (
-                    &before[(row - 1) * h..row * h],
-                    &saved_before[(row - 1) * s..row * s],
-                )
+                let (saved_now, prev) = disjoint(gates, slot, saves.slot(b, t - 1, t_len), s);
+                (&before[(row - 1) * h..row * h], saved_now, prev)
             };
             cells::forward::<K>(
                 &gi[row * g..(row + 1) * g],
@@ -577,13 +655,31 @@ fn forward_rows<K: Kernel>(
                 p.b_hh,
                 hp,
                 prev,
-                &mut saved_now[..s],
+                saved_now,
                 &mut now[..h],
             );
         }
     }
     recycle(gi);
     recycle(gh);
+}
+
+/// Slot `now` of `buf` to write and slot `prev` to read (slots of `size` floats; the two
+/// differ).
+fn disjoint(buf: &mut [f32], now: usize, prev: usize, size: usize) -> (&mut [f32], &[f32]) {
+    if prev < now {
+        let (before, from_now) = buf.split_at_mut(now * size);
+        (
+            &mut from_now[..size],
+            &before[prev * size..(prev + 1) * size],
+        )
+    } else {
+        let (to_prev, from_prev) = buf.split_at_mut(prev * size);
+        (
+            &mut to_prev[now * size..(now + 1) * size],
+            &from_prev[..size],
+        )
+    }
 }
 
 struct Grads {
@@ -620,7 +716,7 @@ fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs) -> Grads {
                     h0: &v.h0[b0 * h..(b0 + nb) * h],
                     out: &v.out[rows(h)],
                     gates: &v.gates[rows(s)],
-                    dout: &v.dout[rows(h)],
+                    dout: v.dout.rows(b0, nb, t_len, h),
                 },
                 dx,
                 dh0,
@@ -643,7 +739,36 @@ struct Inputs<'a> {
     h0: &'a [f32],
     out: &'a [f32],
     gates: &'a [f32],
-    dout: &'a [f32],
+    dout: Dout<'a>,
+}
+
+/// The gradient arriving at the layer's output from outside.
+#[derive(Clone, Copy)]
+enum Dout<'a> {
+    /// For every step, `[nb, T, H]`.
+    Every(&'a [f32]),
+    /// For the last step only, `[nb, H]`: the others get none.
+    Last(&'a [f32]),
+}
+
+impl<'a> Dout<'a> {
+    /// Rows `b0 .. b0 + nb` of the batch.
+    fn rows(self, b0: usize, nb: usize, t_len: usize, h: usize) -> Dout<'a> {
+        match self {
+            Dout::Every(g) => Dout::Every(&g[b0 * t_len * h..(b0 + nb) * t_len * h]),
+            Dout::Last(g) => Dout::Last(&g[b0 * h..(b0 + nb) * h]),
+        }
+    }
+
+    /// Row `b`'s gradient at step `t` (`zeros`, `[H]`, where none arrives).
+    fn at(self, b: usize, t: usize, t_len: usize, zeros: &'a [f32]) -> &'a [f32] {
+        let h = zeros.len();
+        match self {
+            Dout::Every(g) => &g[(b * t_len + t) * h..(b * t_len + t + 1) * h],
+            Dout::Last(g) if t + 1 == t_len => &g[b * h..(b + 1) * h],
+            Dout::Last(_) => zeros,
+        }
+    }
 }
 
 /// Backward for a block of batch rows: fills its rows of `dx` and `dh0` and returns its
@@ -672,6 +797,7 @@ fn backward_rows<K: Kernel>(
     let mut carry = vec![0.0f32; nb * hw];
     let mut carry_c = vec![0.0f32; nb * h];
     let zeros = vec![0.0f32; s];
+    let no_dout = vec![0.0f32; h];
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
@@ -693,7 +819,7 @@ fn backward_rows<K: Kernel>(
                 prev,
                 hp,
                 &v.out[row * h..(row + 1) * h],
-                &v.dout[row * h..(row + 1) * h],
+                v.dout.at(b, t, t_len, &no_dout),
                 &mut carry[b * hw..b * hw + h],
                 &mut carry_c[b * h..(b + 1) * h],
                 &mut dgi[row * g..(row + 1) * g],
@@ -976,6 +1102,42 @@ mod tests {
             all.push(flat(grads.get(v.as_tensor()).unwrap()));
         }
         all
+    }
+
+    /// A forward that no backward follows keeps only the latest saved values: it must give
+    /// the same bits as one that keeps them all, for every cell and window length.
+    #[test]
+    fn a_forward_without_gradients_gives_the_same_states() {
+        use candle_core::{Device, Var};
+        let dev = Device::Cpu;
+        for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
+            for (seq, all_steps) in [(1, true), (2, false), (7, true), (7, false)] {
+                let (batch, input, hidden) = (5, 3, 6);
+                let d = Dims {
+                    batch,
+                    seq,
+                    input,
+                    hidden,
+                    gates: cell.gates(),
+                };
+                let wave = |n: usize, k: f32| -> Vec<f32> {
+                    (0..n).map(|i| (i as f32 * k).sin() * 0.7).collect()
+                };
+                let x = Tensor::from_vec(wave(batch * seq * input, 0.3), (batch, seq, input), &dev)
+                    .unwrap();
+                let params = Tensor::from_vec(wave(d.params(), 1.1), d.params(), &dev).unwrap();
+                let h0 =
+                    Tensor::from_vec(wave(batch * hidden, 0.5), (batch, hidden), &dev).unwrap();
+                let plain = super::sequence(cell, &x, &params, &h0, all_steps).unwrap();
+                let tracked = Var::from_tensor(&params).unwrap();
+                let kept = super::sequence(cell, &x, tracked.as_tensor(), &h0, all_steps).unwrap();
+                let bits = |t: &Tensor| -> Vec<u32> {
+                    let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                    v.iter().map(|f| f.to_bits()).collect()
+                };
+                assert_eq!(bits(&plain), bits(&kept), "{cell:?}, {seq} steps");
+            }
+        }
     }
 
     /// [`scratch`] hands out buffers that hold whatever an earlier call left in them, so
