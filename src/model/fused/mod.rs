@@ -554,7 +554,8 @@ fn forward<K: Kernel>(
             let part = Dims { batch: nb, ..d };
             let x = &x[b0 * t_len * d.input..(b0 + nb) * t_len * d.input];
             let h0 = &h0[b0 * h..(b0 + nb) * h];
-            forward_rows::<K>(part, x, p, &w_hh_t, h0, out, gates, saves);
+            let saved = SavedRows { buf: gates, saves };
+            forward_rows::<K>(part, x, p, &w_hh_t, h0, out, saved);
         });
     (out, gates)
 }
@@ -604,8 +605,7 @@ fn forward_rows<K: Kernel>(
     w_hh_t: &[f32],
     h0: &[f32],
     out: &mut [f32],
-    gates: &mut [f32],
-    saves: Saves,
+    mut saved: SavedRows,
 ) {
     let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
     let (g, s) = (d.rows(), K::SAVED * h);
@@ -640,13 +640,11 @@ fn forward_rows<K: Kernel>(
         for b in 0..nb {
             let row = b * t_len + t;
             let (before, now) = out.split_at_mut(row * h);
-            let slot = saves.slot(b, t, t_len);
-            let (hp, saved_now, prev) = if t == 0 {
-                let saved_now = &mut gates[slot * s..(slot + 1) * s];
-                (&h0[b * h..(b + 1) * h], saved_now, &zeros[..])
+            let (saved_now, prev) = saved.now_and_prev(b, t, t_len, &zeros);
+            let hp = if t == 0 {
+                &h0[b * h..(b + 1) * h]
             } else {
-                let (saved_now, prev) = disjoint(gates, slot, saves.slot(b, t - 1, t_len), s);
-                (&before[(row - 1) * h..row * h], saved_now, prev)
+                &before[(row - 1) * h..row * h]
             };
             cells::forward::<K>(
                 &gi[row * g..(row + 1) * g],
@@ -664,21 +662,41 @@ fn forward_rows<K: Kernel>(
     recycle(gh);
 }
 
-/// Slot `now` of `buf` to write and slot `prev` to read (slots of `size` floats; the two
-/// differ).
-fn disjoint(buf: &mut [f32], now: usize, prev: usize, size: usize) -> (&mut [f32], &[f32]) {
-    if prev < now {
-        let (before, from_now) = buf.split_at_mut(now * size);
-        (
-            &mut from_now[..size],
-            &before[prev * size..(prev + 1) * size],
-        )
-    } else {
-        let (to_prev, from_prev) = buf.split_at_mut(prev * size);
-        (
-            &mut to_prev[now * size..(now + 1) * size],
-            &from_prev[..size],
-        )
+/// The saved values of a block of rows, slots of `S·H` floats kept as `saves` says.
+struct SavedRows<'a> {
+    buf: &'a mut [f32],
+    saves: Saves,
+}
+
+impl SavedRows<'_> {
+    /// Row `b`'s slot for step `t` to write, and its step `t − 1`'s to read (`zeros`, of
+    /// one slot's length, before the first step).
+    fn now_and_prev<'s>(
+        &'s mut self,
+        b: usize,
+        t: usize,
+        t_len: usize,
+        zeros: &'s [f32],
+    ) -> (&'s mut [f32], &'s [f32]) {
+        let size = zeros.len();
+        let now = self.saves.slot(b, t, t_len);
+        if t == 0 {
+            return (&mut self.buf[now * size..(now + 1) * size], zeros);
+        }
+        let prev = self.saves.slot(b, t - 1, t_len);
+        if prev < now {
+            let (before, from_now) = self.buf.split_at_mut(now * size);
+            (
+                &mut from_now[..size],
+                &before[prev * size..(prev + 1) * size],
+            )
+        } else {
+            let (to_prev, from_prev) = self.buf.split_at_mut(prev * size);
+            (
+                &mut to_prev[now * size..(now + 1) * size],
+                &from_prev[..size],
+            )
+        }
     }
 }
 
