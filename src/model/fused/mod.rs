@@ -10,8 +10,8 @@
 //! Forward, for `x [B, T, I]`, `h0 [B, H]` (the LSTM's cell state starts at zero), with
 //! `G` gate blocks (GRU 3, LSTM 4, RNN 1):
 //! 1. `gi = x · W_ihᵀ` for all steps at once (one `[B·T, I] × [I, G·H]` product);
-//! 2. per step, `gh = h · W_hhᵀ` (one `[B, H] × [H, G·H]` product), then the cell's gate
-//!    arithmetic, which also saves what backward needs.
+//! 2. per step, `gh = h · W_hhᵀ` (one `[B, H] × [H, G·H]` product, `step.rs`), then the
+//!    cell's gate arithmetic, which also saves what backward needs.
 //!
 //! Backward, from `dL/dout [B, T, H]`: per step from the last, the gate gradients
 //! (`dgi`, and for the GRU a separate `dgh`, `[B, G·H]`) and one `dgh · W_hh` product
@@ -31,8 +31,9 @@
 //! `unsafe` code is denied in the whole crate (`lib.rs`) and allowed in two places only:
 //! this module, for the bounds-checked [`matmul`] wrapper around `gemm` and the calls to
 //! the AVX2 and AVX-512 builds of [`column_sums`] and, in `cells.rs`, of the gate loops,
-//! made only after run-time detection of those CPU features; and the SSE2 loads of the
-//! CSV fast path (`series::csv::fast`).
+//! made only after run-time detection of those CPU features, and in `step.rs` for the
+//! per-step products' register tiles (intrinsics, loads and stores inside bounds checked
+//! per tile); and the SSE2 loads of the CSV fast path (`series::csv::fast`).
 
 #![allow(unsafe_code)]
 
@@ -77,6 +78,7 @@ macro_rules! widest_build {
 }
 
 mod cells;
+mod step;
 
 use std::sync::Mutex;
 
@@ -630,12 +632,11 @@ fn forward_rows<K: Kernel>(
         } else {
             View::strided(&out[(t - 1) * h..], nb, h, t_len * h)
         };
-        matmul(
+        step::product(
             ViewMut::new(&mut gh, nb, gp),
             h_prev,
             View::new(w_hh_t, h, gp),
             false,
-            Parallelism::None,
         );
         for b in 0..nb {
             let row = b * t_len + t;
@@ -846,12 +847,11 @@ fn backward_rows<K: Kernel>(
         }
         // carry (+)= dgh_t · W_hh   [nb, G·H] × [G·H, H]
         let dgh_all = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
-        matmul(
+        step::product(
             ViewMut::new(&mut carry, nb, hw),
             View::strided(&dgh_all[t * g..], nb, g, t_len * g),
             View::new(w_hh_p, g, hw),
             K::DIRECT_CARRY,
-            Parallelism::None,
         );
     }
     for (dh0, carry) in dh0.chunks_exact_mut(h).zip(carry.chunks_exact(hw)) {

@@ -1,0 +1,348 @@
+//! The per-step products of the recurrence, `dst (+)= a · w`, where `a` is a thread's
+//! batch rows at one step (`[rows, k]`, rows strided) and `w` the recurrent weights,
+//! stored `[k, n]` contiguously with `n` a multiple of 16: forward's `gh = h_{t−1} ·
+//! W_hhᵀ` and backward's `carry (+)= dgh_t · W_hh`.
+//!
+//! Why not gemm: at these sizes (32 rows, `k` 50 to 400, `n` 64 to 400) and 60 to 168
+//! calls per layer and batch, a gemm call spends much of its time setting up, packing
+//! and on the ragged edges of its 64 × 6 tiles; here `w` is read in place, in tiles of
+//! `R` rows × `C` columns whose sums stay in registers over the whole of `k` (8 × 32 for
+//! AVX-512, 6 × 16 for AVX2 + FMA, written with the CPU's intrinsics and chosen at run
+//! time). Without FMA, gemm does the product.
+//!
+//! Bits: as in gemm's microkernels, each output is one chain of fused multiply-adds over
+//! `k` in order, from zero, and an accumulating product adds the chain's sum to the old
+//! value in one rounding. The results are gemm's bit for bit when gemm does not split `k`
+//! into blocks, as it does not at the seed model's sizes (checked by a test).
+
+use super::{matmul, View, ViewMut};
+
+/// One product: `dst [rows, n] (+)= a [rows, k] · w [k, n]`.
+struct Problem<'a> {
+    dst: &'a mut [f32],
+    a: &'a [f32],
+    /// The distance between `a`'s rows.
+    a_rs: usize,
+    w: &'a [f32],
+    rows: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+}
+
+/// `dst = a · w`, or `dst += a · w` when `accumulate`. `a`'s rows are contiguous (column
+/// stride 1), `w` is contiguous with a multiple of 16 columns, `dst` contiguous.
+///
+/// Panics if the shapes or layouts disagree: bugs in this module, never user input.
+pub(super) fn product(dst: ViewMut, a: View, w: View, accumulate: bool) {
+    assert!(
+        a.rows == dst.rows && w.cols == dst.cols && a.cols == w.rows,
+        "fused layer: step product shapes"
+    );
+    assert!(
+        a.cs == 1 && w.cs == 1 && w.rs == w.cols && w.cols.is_multiple_of(16),
+        "fused layer: step product layout"
+    );
+    assert!(
+        a.span() <= a.data.len()
+            && w.rows * w.cols <= w.data.len()
+            && dst.rows * dst.cols <= dst.data.len(),
+        "fused layer: step product out of range"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has_fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        if has_fma && a.rows > 0 && a.cols > 0 && w.cols > 0 {
+            let mut p = Problem {
+                dst: &mut dst.data[..dst.rows * dst.cols],
+                a: a.data,
+                a_rs: a.rs,
+                w: &w.data[..w.rows * w.cols],
+                rows: a.rows,
+                k: a.cols,
+                n: w.cols,
+                accumulate,
+            };
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected just above).
+                unsafe { avx512(&mut p) };
+            } else {
+                // SAFETY: the CPU has AVX2 and FMA (detected just above).
+                unsafe { avx2(&mut p) };
+            }
+            return;
+        }
+    }
+    matmul(dst, a, w, accumulate, gemm::Parallelism::None);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn avx512(p: &mut Problem) {
+    use x86::*;
+    // Columns 32 at a time, then the 16 left over (n is a multiple of 16).
+    let whole = p.n / 32 * 32;
+    let full_rows = p.rows / 8 * 8;
+    for c0 in (0..whole).step_by(32) {
+        for b0 in (0..full_rows).step_by(8) {
+            tile512::<8, 2>(p, b0, c0);
+        }
+        for b0 in full_rows..p.rows {
+            tile512::<1, 2>(p, b0, c0);
+        }
+    }
+    if whole < p.n {
+        for b0 in (0..full_rows).step_by(8) {
+            tile512::<8, 1>(p, b0, whole);
+        }
+        for b0 in full_rows..p.rows {
+            tile512::<1, 1>(p, b0, whole);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn avx2(p: &mut Problem) {
+    use x86::*;
+    let full_rows = p.rows / 6 * 6;
+    for c0 in (0..p.n).step_by(16) {
+        for b0 in (0..full_rows).step_by(6) {
+            tile256::<6>(p, b0, c0);
+        }
+        for b0 in full_rows..p.rows {
+            tile256::<1>(p, b0, c0);
+        }
+    }
+}
+
+/// The register tiles: `R` rows × `V` vectors of columns, the sums held in registers over
+/// the whole of `k`.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::Problem;
+
+    /// Checks that rows `b0 .. b0 + rows` and columns `c0 .. c0 + cols` lie inside every
+    /// operand: what makes the unchecked loads and stores below sound.
+    #[inline(always)]
+    fn check(p: &Problem, b0: usize, rows: usize, c0: usize, cols: usize) {
+        assert!(
+            b0 + rows <= p.rows && c0 + cols <= p.n,
+            "fused layer: step tile"
+        );
+        assert!(
+            (b0 + rows - 1) * p.a_rs + p.k <= p.a.len(),
+            "fused layer: step tile rows"
+        );
+        assert!(p.k * p.n <= p.w.len() && (b0 + rows) * p.n <= p.dst.len());
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn tile512<const R: usize, const V: usize>(p: &mut Problem, b0: usize, c0: usize) {
+        check(p, b0, R, c0, 16 * V);
+        let (a, w, n) = (p.a.as_ptr(), p.w.as_ptr(), p.n);
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
+        for kk in 0..p.k {
+            let mut wv = [_mm512_setzero_ps(); V];
+            for (v, wv) in wv.iter_mut().enumerate() {
+                // SAFETY: row kk < k of w, columns c0 + 16v .. + 16 < n (checked).
+                *wv = unsafe { _mm512_loadu_ps(w.add(kk * n + c0 + 16 * v)) };
+            }
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: row b0 + r < rows of a, column kk < k (checked).
+                let x = _mm512_set1_ps(unsafe { *a.add((b0 + r) * p.a_rs + kk) });
+                for (acc, wv) in acc.iter_mut().zip(&wv) {
+                    *acc = _mm512_fmadd_ps(x, *wv, *acc);
+                }
+            }
+        }
+        let d = p.dst.as_mut_ptr();
+        for (r, acc) in acc.iter().enumerate() {
+            for (v, acc) in acc.iter().enumerate() {
+                // SAFETY: row b0 + r, columns c0 + 16v .. + 16 of dst (checked).
+                unsafe {
+                    let at = d.add((b0 + r) * n + c0 + 16 * v);
+                    let sum = if p.accumulate {
+                        _mm512_add_ps(*acc, _mm512_loadu_ps(at))
+                    } else {
+                        *acc
+                    };
+                    _mm512_storeu_ps(at, sum);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn tile256<const R: usize>(p: &mut Problem, b0: usize, c0: usize) {
+        const V: usize = 2;
+        check(p, b0, R, c0, 8 * V);
+        let (a, w, n) = (p.a.as_ptr(), p.w.as_ptr(), p.n);
+        let mut acc = [[_mm256_setzero_ps(); V]; R];
+        for kk in 0..p.k {
+            let mut wv = [_mm256_setzero_ps(); V];
+            for (v, wv) in wv.iter_mut().enumerate() {
+                // SAFETY: row kk < k of w, columns c0 + 8v .. + 8 < n (checked).
+                *wv = unsafe { _mm256_loadu_ps(w.add(kk * n + c0 + 8 * v)) };
+            }
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: row b0 + r < rows of a, column kk < k (checked).
+                let x = _mm256_set1_ps(unsafe { *a.add((b0 + r) * p.a_rs + kk) });
+                for (acc, wv) in acc.iter_mut().zip(&wv) {
+                    *acc = _mm256_fmadd_ps(x, *wv, *acc);
+                }
+            }
+        }
+        let d = p.dst.as_mut_ptr();
+        for (r, acc) in acc.iter().enumerate() {
+            for (v, acc) in acc.iter().enumerate() {
+                // SAFETY: row b0 + r, columns c0 + 8v .. + 8 of dst (checked).
+                unsafe {
+                    let at = d.add((b0 + r) * n + c0 + 8 * v);
+                    let sum = if p.accumulate {
+                        _mm256_add_ps(*acc, _mm256_loadu_ps(at))
+                    } else {
+                        *acc
+                    };
+                    _mm256_storeu_ps(at, sum);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{matmul, View, ViewMut};
+    use super::product;
+
+    /// Against gemm, bit for bit, at the sizes the seed model and wider ones use, with rows
+    /// strided as the recurrence reads them, writing and accumulating.
+    #[test]
+    fn matches_gemm_bit_for_bit() {
+        let wave =
+            |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin() * 0.9).collect() };
+        // (gemm takes other paths for one row or k ≤ 2, which round differently.)
+        for (rows, k, n) in [
+            (32, 50, 160),
+            (32, 100, 304),
+            (32, 100, 400),
+            (31, 150, 64),
+            (32, 150, 64),
+            (32, 300, 112),
+            (32, 400, 112),
+            (7, 400, 112),
+        ] {
+            let stride = k + 5;
+            let a = wave(rows * stride, 0.37);
+            let w = wave(k * n, 0.11);
+            for accumulate in [false, true] {
+                let start = wave(rows * n, 0.53);
+                let (mut ours, mut theirs) = (start.clone(), start);
+                product(
+                    ViewMut::new(&mut ours, rows, n),
+                    View::strided(&a, rows, k, stride),
+                    View::new(&w, k, n),
+                    accumulate,
+                );
+                matmul(
+                    ViewMut::new(&mut theirs, rows, n),
+                    View::strided(&a, rows, k, stride),
+                    View::new(&w, k, n),
+                    accumulate,
+                    gemm::Parallelism::None,
+                );
+                let first =
+                    (ours.iter().zip(&theirs)).position(|(x, y)| x.to_bits() != y.to_bits());
+                assert!(
+                    first.is_none(),
+                    "{rows}×{k}×{n}, accumulate {accumulate}: at {first:?}, ours {} gemm {}",
+                    ours[first.unwrap_or(0)],
+                    theirs[first.unwrap_or(0)]
+                );
+            }
+        }
+    }
+
+    /// The AVX2 tiles too, which `product` never picks on an AVX-512 machine.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_tiles_match_the_avx512_ones() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let wave =
+            |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin() * 0.9).collect() };
+        for (rows, k, n) in [(32, 100, 400), (31, 150, 64), (7, 300, 112), (1, 3, 16)] {
+            let stride = k + 3;
+            let a = wave(rows * stride, 0.29);
+            let w = wave(k * n, 0.13);
+            for accumulate in [false, true] {
+                let start = wave(rows * n, 0.41);
+                let run = |avx512: bool| {
+                    let mut dst = start.clone();
+                    let mut p = super::Problem {
+                        dst: &mut dst,
+                        a: &a,
+                        a_rs: stride,
+                        w: &w,
+                        rows,
+                        k,
+                        n,
+                        accumulate,
+                    };
+                    if avx512 {
+                        product(
+                            ViewMut::new(p.dst, rows, n),
+                            View::strided(&a, rows, k, stride),
+                            View::new(&w, k, n),
+                            accumulate,
+                        );
+                    } else {
+                        // SAFETY: the CPU has AVX2 and FMA (checked above).
+                        unsafe { super::avx2(&mut p) };
+                    }
+                    dst
+                };
+                let (wide, narrow) = (run(true), run(false));
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&wide),
+                    bits(&narrow),
+                    "{rows}×{k}×{n}, accumulate {accumulate}"
+                );
+            }
+        }
+    }
+
+    /// Small and lopsided shapes against sums in f64.
+    #[test]
+    fn small_shapes_are_right() {
+        for (rows, k, n) in [(1, 1, 16), (1, 3, 16), (2, 2, 48), (9, 5, 32), (13, 17, 80)] {
+            let a: Vec<f32> = (0..rows * k).map(|i| (i % 7) as f32 - 3.0).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+            for accumulate in [false, true] {
+                let mut dst = vec![1.5f32; rows * n];
+                product(
+                    ViewMut::new(&mut dst, rows, n),
+                    View::new(&a, rows, k),
+                    View::new(&w, k, n),
+                    accumulate,
+                );
+                for b in 0..rows {
+                    for c in 0..n {
+                        let sum: f64 = (0..k)
+                            .map(|j| f64::from(a[b * k + j]) * f64::from(w[j * n + c]))
+                            .sum();
+                        let want = sum + if accumulate { 1.5 } else { 0.0 };
+                        assert_eq!(f64::from(dst[b * n + c]), want, "{rows}×{k}×{n} at {b},{c}");
+                    }
+                }
+            }
+        }
+    }
+}
