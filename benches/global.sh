@@ -10,8 +10,8 @@
 #           max_steps = ceil(EPOCHS x gruf's training windows per epoch / 128)
 #   ROUNDS  rounds of gruf, GRU, LSTM (default 1; each round is long)
 #   HIDDEN  the peers' width (default 100, the preset's widest layer: NeuralForecast gives
-#           every layer one width; gruf's preset is 50 then 100, so the peers do more
-#           arithmetic per window than gruf, up to 1.6x at these sizes)
+#           every layer one width; gruf's preset is 50 then 100, so the peers do 1.7x
+#           gruf's matrix arithmetic per window at these sizes)
 #   PYTHON  the bench environment's python (default ~/.cache/gruf-bench/torch/bin/python,
 #           made by ../shared/bench/setup.sh)
 #
