@@ -12,6 +12,7 @@
 #   HIDDEN  the peers' width (default 100, the preset's widest layer: NeuralForecast gives
 #           every layer one width; gruf's preset is 50 then 100, so the peers do 1.7x
 #           gruf's matrix arithmetic per window at these sizes)
+#   GRUF_FLAGS  more `gruf train` flags, e.g. "--layers 100,100" for the peers' widths
 #   PYTHON  the bench environment's python (default ~/.cache/gruf-bench/torch/bin/python,
 #           made by ../shared/bench/setup.sh)
 #
@@ -29,6 +30,7 @@ data=$(realpath "${1:?usage: benches/global.sh PATH [EPOCHS] [ROUNDS]}")
 epochs=${2:-8}
 rounds=${3:-1}
 hidden=${HIDDEN:-100}
+read -r -a extra <<< "${GRUF_FLAGS:-}"
 here=$(cd "$(dirname "$0")/.." && pwd)
 gruf=${GRUF:-"$here/target/release/gruf"}
 python=${PYTHON:-$HOME/.cache/gruf-bench/torch/bin/python}
@@ -41,7 +43,7 @@ export RAYON_NUM_THREADS=2
 for round in $(seq 1 "$rounds"); do
   echo "round $round of $rounds: gruf, $epochs epochs of configs/hourly.toml" >&2
   /usr/bin/time -v "$gruf" train --csv "$data" --id-column series --date-column time \
-    --column value --config "$here/configs/hourly.toml" --epochs "$epochs" --seed 1 \
+    --column value --config "$here/configs/hourly.toml" --epochs "$epochs" --seed 1 "${extra[@]}" \
     --model "$work/gruf.$round.gruf" > "$work/gruf.$round.out" 2> "$work/gruf.$round.err"
   "$gruf" evaluate --model "$work/gruf.$round.gruf" --format json --quiet \
     > "$work/gruf.$round.json" 2>/dev/null
@@ -55,9 +57,10 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-python3 - "$work" "$rounds" "$epochs" <<'PY'
+python3 - "$work" "$rounds" "$epochs" "${GRUF_FLAGS:-}" <<'PY'
 import json, re, statistics, struct, sys, os
 work, rounds, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+gruf_label = ("gruf configs/hourly.toml " + sys.argv[4]).strip()
 def peak(name):
     return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(f"{work}/{name}").read()).group(1)) / 1024
 rows = {}
@@ -70,7 +73,7 @@ for r in range(1, rounds + 1):
     seconds = sum(e["seconds"] for e in history)
     ahead = {a["forecaster"]: a for a in json.load(open(f"{work}/gruf.{r}.json"))["ahead"]}
     m = ahead["model"]
-    rows.setdefault("gruf configs/hourly.toml", []).append(
+    rows.setdefault(gruf_label, []).append(
         (per_epoch * len(history), seconds, per_epoch * len(history) / seconds, peak(f"gruf.{r}.err"), m["smape"], m["mase"]))
     for name, row in ahead.items():
         if name.startswith("seasonal"):
@@ -87,7 +90,7 @@ print(f"machine: {model.group(1) if model else 'unknown CPU'}, {vector}, {os.cpu
 print(f"{rounds} round(s), interleaved; medians over rounds; input 168, horizon 48, last 48 of every series held out")
 print(f"{'':44} {'windows':>9} {'train s':>9} {'windows/s':>10} {'peak MiB':>9} {'sMAPE':>7} {'MASE':>7}")
 med = lambda xs: statistics.median(xs)
-base = med([x[2] for x in rows["gruf configs/hourly.toml"]])
+base = med([x[2] for x in rows[gruf_label]])
 for label, xs in rows.items():
     w, s, wps, mib, sm, ma = (med([x[i] for x in xs]) for i in range(6))
     print(f"{label:44} {w:>9.0f} {s:>9.1f} {wps:>10.0f} {mib:>9.0f} {sm:>7.2f} {ma:>7.3f}")
