@@ -88,6 +88,7 @@ done
 # higher of the two is taken as the machine's rate).
 cargo bench --locked --quiet --bench gemm_rate -- large >>"$out/rate.out"
 
+bash benches/machine.sh
 python3 - "$out" "$have_torch" "$cell" "${baseline:+1}" "$runs" <<'PY'
 import json, re, statistics, struct, sys
 out, have_torch, cell, have_base = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4] == "1"
@@ -132,12 +133,6 @@ if have_torch:
     sides.append(("PyTorch", lambda name: torch_run(name.replace("PyTorch", "torch"))))
 runs_of = {name: [read_run(f"{name}.{r}") for r in range(1, runs + 1)] for name, read_run in sides}
 rates = [float(r) for r in re.findall(r"rate ([\d.]+) GFLOP/s", read("rate.out"))]
-cpu = open("/proc/cpuinfo").read()
-model = re.search(r"^model name\s*:\s*(.*)$", cpu, re.M)
-flags = set(re.search(r"^flags\s*:\s*(.*)$", cpu, re.M).group(1).split())
-vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-import os
-print(f"machine: {model.group(1) if model else 'unknown CPU'}, {vector}, {os.cpu_count()} cores")
 print(f"seed model, cell {cell}: {fwd / 1e6:.2f} MFLOP forward per window, {train_window / 1e6:.2f} trained")
 print(f"{runs} interleaved rounds; per run the median of its epochs; below, the median over runs")
 print(f"{'':8} {'runs':>4} {'median s/epoch':>15} {'min':>7} {'max':>7} {'peak MiB':>9} "

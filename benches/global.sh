@@ -30,6 +30,9 @@ data=$(realpath "${1:?usage: benches/global.sh PATH [EPOCHS] [ROUNDS]}")
 epochs=${2:-8}
 rounds=${3:-1}
 hidden=${HIDDEN:-100}
+for n in "$epochs" "$rounds"; do
+  case $n in '' | *[!0-9]* | 0) echo "benches/global.sh: EPOCHS and ROUNDS are whole numbers from 1, not '$n'" >&2; exit 2 ;; esac
+done
 read -r -a extra <<< "${GRUF_FLAGS:-}"
 here=$(cd "$(dirname "$0")/.." && pwd)
 gruf=${GRUF:-"$here/target/release/gruf"}
@@ -44,7 +47,8 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round of $rounds: gruf, $epochs epochs of configs/hourly.toml" >&2
   /usr/bin/time -v "$gruf" train --csv "$data" --id-column series --date-column time \
     --column value --config "$here/configs/hourly.toml" --epochs "$epochs" --seed 1 "${extra[@]}" \
-    --model "$work/gruf.$round.gruf" > "$work/gruf.$round.out" 2> "$work/gruf.$round.err"
+    --model "$work/gruf.$round.gruf" > "$work/gruf.$round.out" 2> "$work/gruf.$round.err" ||
+    { grep -v "^$(printf '\t')" "$work/gruf.$round.err" | tail -3 >&2; exit 1; }
   "$gruf" evaluate --model "$work/gruf.$round.gruf" --format json --quiet \
     > "$work/gruf.$round.json" 2>/dev/null
   per_epoch=$(sed -n 's/.*rows: \([0-9]*\) training windows.*/\1/p' "$work/gruf.$round.err" | head -1)
@@ -57,8 +61,9 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+bash "$here/benches/machine.sh"
 python3 - "$work" "$rounds" "$epochs" "${GRUF_FLAGS:-}" <<'PY'
-import json, re, statistics, struct, sys, os
+import json, re, statistics, struct, sys
 work, rounds, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 gruf_label = ("gruf configs/hourly.toml " + sys.argv[4]).strip()
 def peak(name):
@@ -82,12 +87,7 @@ for r in range(1, rounds + 1):
         j = json.loads(open(f"{work}/{peer}.{r}.json").read())
         label = f"{j['model']} {j['layers']}x{j['hidden']}"
         rows.setdefault(label, []).append((j["windows"], j["fit_s"], j["windows_per_s"], peak(f"{peer}.{r}.err"), j["smape"], j["mase"]))
-cpu = open("/proc/cpuinfo").read()
-model = re.search(r"^model name\s*:\s*(.*)$", cpu, re.M)
-flags = set(re.search(r"^flags\s*:\s*(.*)$", cpu, re.M).group(1).split())
-vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-print(f"machine: {model.group(1) if model else 'unknown CPU'}, {vector}, {os.cpu_count()} cores, 2 threads each")
-print(f"{rounds} round(s), interleaved; medians over rounds; input 168, horizon 48, last 48 of every series held out")
+print(f"{rounds} round(s), interleaved, 2 threads each; medians over rounds; input 168, horizon 48, last 48 of every series held out")
 print(f"{'':44} {'windows':>9} {'train s':>9} {'windows/s':>10} {'peak MiB':>9} {'sMAPE':>7} {'MASE':>7}")
 med = lambda xs: statistics.median(xs)
 base = med([x[2] for x in rows[gruf_label]])

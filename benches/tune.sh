@@ -61,7 +61,7 @@ for name, (smape, mase) in rows.items():
 
 seconds() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$@"; }
 
-echo "machine: $(lsc=$(lscpu | sed -n 's/^Model name: *//p' | head -1); echo "$lsc"), $(nproc) cores; $(date -u +%F)"
+bash "$here/benches/machine.sh"
 echo "data: $data ($kind)"
 echo
 

@@ -9,8 +9,9 @@
 //! whose sums stay in registers over the whole of `k` (8 × 32 for AVX-512, 6 × 16 for
 //! AVX2 + FMA, written with the CPU's intrinsics and chosen at run time). Without FMA,
 //! gemm does the product. Measured (Xeon, AVX-512, `benches/epoch.sh --runs 3`): GRU and
-//! RNN epochs 6–7 % shorter than with gemm, the LSTM's the same; the tiles run at about
-//! 45 % of the cores' peak, and they are where the gate arithmetic can later be fused in.
+//! RNN epochs 6–7 % shorter than with gemm, the LSTM's the same; the tiles run at roughly
+//! 45 % of the cores' peak (an estimate from their share of a profiled LSTM epoch and its
+//! arithmetic), and they are where the gate arithmetic can later be fused in.
 //!
 //! Bits: as in gemm's microkernels, each output is one chain of fused multiply-adds over
 //! `k` in order, from zero, and an accumulating product adds the chain's sum to the old
@@ -112,10 +113,10 @@ fn avx2(p: &mut Problem) {
     let full_rows = p.rows / 6 * 6;
     for c0 in (0..p.n).step_by(16) {
         for b0 in (0..full_rows).step_by(6) {
-            tile256::<6>(p, b0, c0);
+            tile256::<6, 2>(p, b0, c0);
         }
         for b0 in full_rows..p.rows {
-            tile256::<1>(p, b0, c0);
+            tile256::<1, 2>(p, b0, c0);
         }
     }
 }
@@ -143,80 +144,79 @@ mod x86 {
         assert!(p.k * p.n <= p.w.len() && (b0 + rows) * p.n <= p.dst.len());
     }
 
-    #[inline]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn tile512<const R: usize, const V: usize>(p: &mut Problem, b0: usize, c0: usize) {
-        check(p, b0, R, c0, 16 * V);
-        let (a, w, n) = (p.a.as_ptr(), p.w.as_ptr(), p.n);
-        let mut acc = [[_mm512_setzero_ps(); V]; R];
-        for kk in 0..p.k {
-            let mut wv = [_mm512_setzero_ps(); V];
-            for (v, wv) in wv.iter_mut().enumerate() {
-                // SAFETY: row kk < k of w, columns c0 + 16v .. + 16 < n (checked).
-                *wv = unsafe { _mm512_loadu_ps(w.add(kk * n + c0 + 16 * v)) };
-            }
-            for (r, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: row b0 + r < rows of a, column kk < k (checked).
-                let x = _mm512_set1_ps(unsafe { *a.add((b0 + r) * p.a_rs + kk) });
-                for (acc, wv) in acc.iter_mut().zip(&wv) {
-                    *acc = _mm512_fmadd_ps(x, *wv, *acc);
+    /// Defines `fn name<R, V>(p, b0, c0)`: the tile of rows `b0 .. b0 + R` and `V` vectors
+    /// of columns from `c0`, for one vector width; the two widths differ only in their
+    /// intrinsics, named here, so the loop is written once.
+    macro_rules! tile {
+        ($name:ident, $features:literal, $lanes:literal, $zero:ident, $load:ident,
+         $splat:ident, $fmadd:ident, $add:ident, $store:ident) => {
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub(super) fn $name<const R: usize, const V: usize>(
+                p: &mut Problem,
+                b0: usize,
+                c0: usize,
+            ) {
+                check(p, b0, R, c0, $lanes * V);
+                let (a, w, n) = (p.a.as_ptr(), p.w.as_ptr(), p.n);
+                let mut acc = [[$zero(); V]; R];
+                for kk in 0..p.k {
+                    let mut wv = [$zero(); V];
+                    for (v, wv) in wv.iter_mut().enumerate() {
+                        // SAFETY: row kk < k of w, columns c0 + lanes·v .. + lanes < n
+                        // (checked).
+                        *wv = unsafe { $load(w.add(kk * n + c0 + $lanes * v)) };
+                    }
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        // SAFETY: row b0 + r < rows of a, column kk < k (checked).
+                        let x = $splat(unsafe { *a.add((b0 + r) * p.a_rs + kk) });
+                        for (acc, wv) in acc.iter_mut().zip(&wv) {
+                            *acc = $fmadd(x, *wv, *acc);
+                        }
+                    }
+                }
+                let d = p.dst.as_mut_ptr();
+                for (r, acc) in acc.iter().enumerate() {
+                    for (v, acc) in acc.iter().enumerate() {
+                        // SAFETY: row b0 + r, columns c0 + lanes·v .. + lanes of dst
+                        // (checked).
+                        unsafe {
+                            let at = d.add((b0 + r) * n + c0 + $lanes * v);
+                            let sum = if p.accumulate {
+                                $add(*acc, $load(at))
+                            } else {
+                                *acc
+                            };
+                            $store(at, sum);
+                        }
+                    }
                 }
             }
-        }
-        let d = p.dst.as_mut_ptr();
-        for (r, acc) in acc.iter().enumerate() {
-            for (v, acc) in acc.iter().enumerate() {
-                // SAFETY: row b0 + r, columns c0 + 16v .. + 16 of dst (checked).
-                unsafe {
-                    let at = d.add((b0 + r) * n + c0 + 16 * v);
-                    let sum = if p.accumulate {
-                        _mm512_add_ps(*acc, _mm512_loadu_ps(at))
-                    } else {
-                        *acc
-                    };
-                    _mm512_storeu_ps(at, sum);
-                }
-            }
-        }
+        };
     }
 
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn tile256<const R: usize>(p: &mut Problem, b0: usize, c0: usize) {
-        const V: usize = 2;
-        check(p, b0, R, c0, 8 * V);
-        let (a, w, n) = (p.a.as_ptr(), p.w.as_ptr(), p.n);
-        let mut acc = [[_mm256_setzero_ps(); V]; R];
-        for kk in 0..p.k {
-            let mut wv = [_mm256_setzero_ps(); V];
-            for (v, wv) in wv.iter_mut().enumerate() {
-                // SAFETY: row kk < k of w, columns c0 + 8v .. + 8 < n (checked).
-                *wv = unsafe { _mm256_loadu_ps(w.add(kk * n + c0 + 8 * v)) };
-            }
-            for (r, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: row b0 + r < rows of a, column kk < k (checked).
-                let x = _mm256_set1_ps(unsafe { *a.add((b0 + r) * p.a_rs + kk) });
-                for (acc, wv) in acc.iter_mut().zip(&wv) {
-                    *acc = _mm256_fmadd_ps(x, *wv, *acc);
-                }
-            }
-        }
-        let d = p.dst.as_mut_ptr();
-        for (r, acc) in acc.iter().enumerate() {
-            for (v, acc) in acc.iter().enumerate() {
-                // SAFETY: row b0 + r, columns c0 + 8v .. + 8 of dst (checked).
-                unsafe {
-                    let at = d.add((b0 + r) * n + c0 + 8 * v);
-                    let sum = if p.accumulate {
-                        _mm256_add_ps(*acc, _mm256_loadu_ps(at))
-                    } else {
-                        *acc
-                    };
-                    _mm256_storeu_ps(at, sum);
-                }
-            }
-        }
-    }
+    tile!(
+        tile512,
+        "avx512f,avx2,fma",
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        _mm512_storeu_ps
+    );
+    tile!(
+        tile256,
+        "avx2,fma",
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        _mm256_storeu_ps
+    );
 }
 
 #[cfg(test)]
