@@ -2,9 +2,11 @@
 //! batch of 64 windows of 60 steps: the fused CPU op against the step-by-step candle-op
 //! path, interleaved in one run. Prints the median milliseconds per batch and the ratio.
 //!
-//!     cargo bench --bench gru_layer [-- REPS] [fused]
+//!     cargo bench --bench gru_layer [-- REPS] [fused] [gru|lstm|rnn]
 //!
-//! With `fused`, only the fused path runs (for a profiler).
+//! With `fused`, only the fused path runs (for a profiler, or to compare two builds of the
+//! fused op: its figures are steadier than an epoch's). A cell name swaps the seed model's
+//! GRU for that cell.
 
 use std::time::Instant;
 
@@ -22,7 +24,10 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(20);
     let fused_only = std::env::args().any(|a| a == "fused");
     let dev = Device::Cpu;
-    let config = ModelConfig::default();
+    let mut config = ModelConfig::default();
+    if let Some(cell) = std::env::args().skip(1).find_map(|a| a.parse().ok()) {
+        config.network.cell = cell;
+    }
     let (network, io) = (&config.network, &config.io());
     let init = init_weights(network, io, &mut Rng64::seed_from_u64(0), &dev)?;
     let vars: Vec<Var> = init
@@ -82,7 +87,10 @@ fn main() -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     let (fa, fb) = (median(&mut a), median(&mut b));
-    println!("seed model, batch {batch} x {window} steps, forward + backward, median of {reps}:");
+    println!(
+        "seed model ({}), batch {batch} x {window} steps, forward + backward, median of {reps}:",
+        config.network.cell.name()
+    );
     println!(
         "  fused CPU op        {fa:8.2} ms/batch ({:.2} ms of it forward)",
         median(&mut fwd)

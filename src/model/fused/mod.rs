@@ -42,10 +42,23 @@
 /// when the CPU has them (detected at run time; `is_x86_feature_detected!` caches its
 /// answer), else for the baseline target. The loops vectorise at the build's width; what
 /// they compute does not depend on it as long as they do no reductions across lanes.
+///
+/// `=> body, without FMA plain` calls `plain` in the baseline build instead: where `body`
+/// uses `f32::mul_add`, which without FMA is a call to libm's software `fmaf`, far slower.
 macro_rules! widest_build {
     (
         $(#[$doc:meta])*
         $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:path
+    ) => {
+        widest_build! {
+            $(#[$doc])*
+            $vis fn $name $(<$g: $bound>)? ($($arg: $ty),*) => $body, without FMA $body
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:path,
+        without FMA $plain:path
     ) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
@@ -72,7 +85,7 @@ macro_rules! widest_build {
                     return unsafe { avx2 $(::<$g>)? ($($arg),*) };
                 }
             }
-            $body($($arg),*)
+            $plain($($arg),*)
         }
     };
 }
@@ -1059,23 +1072,29 @@ fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Paralle
 
 #[cfg(test)]
 mod tests {
-    use super::cells::{exp, sigmoid, tanh};
+    use super::cells::{exp, sigmoid, tanh, Fused, MulAdd, Unfused};
     use super::{Cell, Dims, Tensor, SCRATCH};
 
-    /// The branch-free functions against f64 libm over the range the gates see (and beyond).
+    /// The branch-free functions against f64 libm over the range the gates see (and beyond),
+    /// with and without fused multiply-adds.
     #[test]
     fn fast_exp_sigmoid_tanh_are_accurate() {
+        accurate::<Fused>();
+        accurate::<Unfused>();
+    }
+
+    fn accurate<M: MulAdd>() {
         let xs: Vec<f32> = (-40_000..=40_000).map(|i| i as f32 * 0.0005).collect(); // −20 … 20
         for &x in &xs {
-            let e = f64::from(exp(x));
+            let e = f64::from(exp::<M>(x));
             let want = f64::from(x).exp();
             assert!(
                 (e - want).abs() <= 4e-7 * want,
                 "exp({x}) = {e}, want {want}"
             );
         }
-        let s: Vec<f32> = xs.iter().map(|&x| sigmoid(x)).collect();
-        let t: Vec<f32> = xs.iter().map(|&x| tanh(x)).collect();
+        let s: Vec<f32> = xs.iter().map(|&x| sigmoid::<M>(x)).collect();
+        let t: Vec<f32> = xs.iter().map(|&x| tanh::<M>(x)).collect();
         for ((&x, &sg), &th) in xs.iter().zip(&s).zip(&t) {
             let want_s = 1.0 / (1.0 + (-f64::from(x)).exp());
             assert!(
@@ -1088,8 +1107,81 @@ mod tests {
                 "tanh({x}) = {th}, want {want_t}"
             );
         }
-        assert_eq!(exp(-1000.0), exp(-87.0));
-        assert!(exp(1000.0).is_finite());
+        assert_eq!(exp::<M>(-1000.0), exp::<M>(-87.0));
+        assert!(exp::<M>(1000.0).is_finite());
+    }
+
+    /// Each cell's forward step at widths around its chunks of 16 units (narrower than one,
+    /// whole, and with a remainder that the last chunk overlaps) against its equations in
+    /// f64: a unit the chunks skipped or mixed up would be far off.
+    #[test]
+    fn forward_steps_at_every_width_follow_the_equations() {
+        use super::cells::{self, Kernel};
+        fn check<K: Kernel>(
+            name: &str,
+            h: usize,
+            want: impl Fn(&[f64], &[f64], f64, f64) -> (Vec<f64>, f64),
+        ) {
+            let wave = |n: usize, f: f32| -> Vec<f32> {
+                (0..n).map(|i| (i as f32 * f).sin() * 1.7).collect()
+            };
+            let g = K::GATES * h;
+            let (gi, gh, b_ih, b_hh) = (wave(g, 0.37), wave(g, 0.91), wave(g, 0.53), wave(g, 0.29));
+            let (hp, prev) = (wave(h, 0.71), wave(K::SAVED * h, 0.43));
+            let (mut saved, mut now) = (vec![f32::NAN; K::SAVED * h], vec![f32::NAN; h]);
+            cells::forward::<K>(&gi, &gh, &b_ih, &b_hh, &hp, &prev, &mut saved, &mut now);
+            for j in 0..h {
+                let pre = |k: usize| -> (f64, f64) {
+                    let at = k * h + j;
+                    (
+                        f64::from(gi[at]) + f64::from(b_ih[at]),
+                        f64::from(gh[at]) + f64::from(b_hh[at]),
+                    )
+                };
+                let pres: Vec<(f64, f64)> = (0..K::GATES).map(pre).collect();
+                let (i_side, h_side): (Vec<f64>, Vec<f64>) = pres.into_iter().unzip();
+                let c_prev = if K::SAVED == 6 {
+                    f64::from(prev[4 * h + j])
+                } else {
+                    0.0
+                };
+                let (saved_want, now_want) = want(&i_side, &h_side, f64::from(hp[j]), c_prev);
+                let close = |got: f32, want: f64| {
+                    (f64::from(got) - want).abs() <= 2e-6 * (1.0 + want.abs())
+                };
+                assert!(
+                    close(now[j], now_want),
+                    "{name} width {h}, unit {j}: state {} against {now_want}",
+                    now[j]
+                );
+                for (k, w) in saved_want.iter().enumerate() {
+                    let got = saved[k * h + j];
+                    assert!(
+                        close(got, *w),
+                        "{name} width {h}, unit {j}: saved value {k} {got} against {w}"
+                    );
+                }
+            }
+        }
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        for h in [1, 5, 16, 17, 33, 50, 100] {
+            check::<cells::Gru>("GRU", h, |i, hh, hp, _| {
+                let (r, z) = (sig(i[0] + hh[0]), sig(i[1] + hh[1]));
+                let n = (i[2] + r * hh[2]).tanh();
+                (vec![r, z, n, hh[2]], n + z * (hp - n))
+            });
+            check::<cells::Lstm>("LSTM", h, |i, hh, _, c_prev| {
+                let (ig, f, g, o) = (
+                    sig(i[0] + hh[0]),
+                    sig(i[1] + hh[1]),
+                    (i[2] + hh[2]).tanh(),
+                    sig(i[3] + hh[3]),
+                );
+                let c = f * c_prev + ig * g;
+                (vec![ig, f, g, o, c, c.tanh()], o * c.tanh())
+            });
+            check::<cells::Rnn>("RNN", h, |i, hh, _, _| (vec![], (i[0] + hh[0]).tanh()));
+        }
     }
 
     /// What a run of the layer gives: its output, then the gradients of Σ c ⊙ out with
