@@ -5,8 +5,7 @@
 //!     cargo bench --bench gru_layer [-- REPS] [fused] [gru|lstm|rnn]
 //!
 //! With `fused`, only the fused path runs (for a profiler, or to compare two builds of the
-//! fused op: its figures are steadier than an epoch's). A cell name swaps the seed model's
-//! GRU for that cell.
+//! fused op). A cell name swaps the seed model's GRU for that cell.
 
 use std::time::Instant;
 
