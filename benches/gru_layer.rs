@@ -5,7 +5,9 @@
 //!     cargo bench --bench gru_layer [-- REPS] [fused] [gru|lstm|rnn]
 //!
 //! With `fused`, only the fused path runs (for a profiler, or to compare two builds of the
-//! fused op). A cell name swaps the seed model's GRU for that cell.
+//! fused op). A cell name swaps the seed model's GRU for that cell. Built with
+//! `--features kernel-timers`, it also prints the CPU time of each phase of the recurrence
+//! per batch (`src/model/fused/timers.rs`).
 
 use std::time::Instant;
 
@@ -63,6 +65,7 @@ fn main() -> anyhow::Result<()> {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     step(&fused, &mut rng)?; // warm-up
     step(&steps, &mut rng)?;
+    let timers_before = gruf::model::fused::timers::totals();
     for _ in 0..reps {
         a.push(step(&fused, &mut rng)?);
         if !fused_only {
@@ -72,6 +75,7 @@ fn main() -> anyhow::Result<()> {
     if fused_only {
         b = a.clone();
     }
+    let timers_after = gruf::model::fused::timers::totals();
     let mut fwd = Vec::new();
     for _ in 0..reps {
         let t = Instant::now();
@@ -96,5 +100,19 @@ fn main() -> anyhow::Result<()> {
     );
     println!("  step-by-step ops    {fb:8.2} ms/batch");
     println!("  fused is {:.2}x faster", fb / fa);
+    if let (Some(before), Some(after)) = (timers_before, timers_after) {
+        println!(
+            "  inside the fused op (--features kernel-timers), per batch, both threads' CPU time:"
+        );
+        for ((phase, s0, f0), (_, s1, f1)) in before.iter().zip(&after) {
+            let (ms, flops) = ((s1 - s0) * 1e3 / reps as f64, (f1 - f0) as f64);
+            let rate = if flops > 0.0 {
+                format!(" ({:.0} GFLOP/s)", flops / (s1 - s0) / 1e9)
+            } else {
+                String::new()
+            };
+            println!("    {:<15} {ms:6.2} ms{rate}", phase.name());
+        }
+    }
     Ok(())
 }

@@ -92,6 +92,7 @@ macro_rules! widest_build {
 
 mod cells;
 mod step;
+pub mod timers;
 
 use std::sync::Mutex;
 
@@ -638,6 +639,7 @@ fn forward_rows<K: Kernel>(
     let mut gh = scratch(nb * gp);
     // What the cells see as the step before the first: nothing saved (the LSTM's c = 0).
     let zeros = vec![0.0f32; s];
+    let mut clock = timers::Clock::start();
     for t in 0..t_len {
         // gh = h_{t−1} · W_hhᵀ  [nb, G·H]; row b of h_{t−1} is out[b, t−1] (h0 at t = 0).
         let h_prev = if t == 0 {
@@ -651,6 +653,7 @@ fn forward_rows<K: Kernel>(
             View::new(w_hh_t, h, gp),
             false,
         );
+        clock.lap(timers::Phase::ForwardTiles, 2 * nb * h * gp);
         for b in 0..nb {
             let row = b * t_len + t;
             let (before, now) = out.split_at_mut(row * h);
@@ -671,6 +674,7 @@ fn forward_rows<K: Kernel>(
                 &mut now[..h],
             );
         }
+        clock.lap(timers::Phase::ForwardGates, 0);
     }
     recycle(gi);
     recycle(gh);
@@ -833,6 +837,7 @@ fn backward_rows<K: Kernel>(
     // The bias gradients: Σ dgi, and Σ dgh where it differs (else db_hh = db_ih).
     let mut db_sums = ColumnSums::new(g);
     let mut dbh_sums = K::SEPARATE_DGH.then(|| ColumnSums::new(g));
+    let mut clock = timers::Clock::start();
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
@@ -865,6 +870,7 @@ fn backward_rows<K: Kernel>(
                 sums.add(&dgh_buf[row * g..(row + 1) * g]);
             }
         }
+        clock.lap(timers::Phase::BackwardGates, 0);
         // carry (+)= dgh_t · W_hh   [nb, G·H] × [G·H, H]
         let dgh_all = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
         step::product(
@@ -873,6 +879,7 @@ fn backward_rows<K: Kernel>(
             View::new(w_hh_p, g, hw),
             K::DIRECT_CARRY,
         );
+        clock.lap(timers::Phase::BackwardTiles, 2 * nb * g * hw);
     }
     for (dh0, carry) in dh0.chunks_exact_mut(h).zip(carry.chunks_exact(hw)) {
         dh0.copy_from_slice(&carry[..h]);
