@@ -140,7 +140,17 @@ struct Pre<'a> {
     h: usize,
 }
 
-impl Pre<'_> {
+impl<'a> Pre<'a> {
+    fn new(gi: &'a [f32], b_ih: &'a [f32], gh: &'a [f32], b_hh: &'a [f32], h: usize) -> Self {
+        Pre {
+            gi,
+            b_ih,
+            gh,
+            b_hh,
+            h,
+        }
+    }
+
     /// Gate block `k`'s pre-activation for units `at..at + n`, summed in the order above.
     #[inline(always)]
     fn block(&self, k: usize, at: usize, n: usize) -> Lanes {
@@ -176,13 +186,7 @@ impl Kernel for Gru {
         assert!(gi.len() == 3 * h && gh.len() == 3 * h);
         assert!(b_ih.len() == 3 * h && b_hh.len() == 3 * h);
         assert!(saved.len() == 4 * h && now.len() == h);
-        let pre = Pre {
-            gi,
-            b_ih,
-            gh,
-            b_hh,
-            h,
-        };
+        let pre = Pre::new(gi, b_ih, gh, b_hh, h);
         chunks!(h, |at, n| {
             let (pr, pz) = (pre.block(0, at, n), pre.block(1, at, n));
             let (ghn, bhn) = (get(gh, 2 * h + at, n), get(b_hh, 2 * h + at, n));
@@ -262,13 +266,7 @@ impl Kernel for Lstm {
         assert!(gi.len() == 4 * h && gh.len() == 4 * h);
         assert!(b_ih.len() == 4 * h && b_hh.len() == 4 * h);
         assert!(prev.len() == 6 * h && saved.len() == 6 * h && now.len() == h);
-        let pre = Pre {
-            gi,
-            b_ih,
-            gh,
-            b_hh,
-            h,
-        };
+        let pre = Pre::new(gi, b_ih, gh, b_hh, h);
         chunks!(h, |at, n| {
             let p = [
                 pre.block(0, at, n),
@@ -350,13 +348,7 @@ impl Kernel for Rnn {
         let h = hp.len();
         assert!(gi.len() == h && gh.len() == h && b_ih.len() == h && b_hh.len() == h);
         assert!(now.len() == h);
-        let pre = Pre {
-            gi,
-            b_ih,
-            gh,
-            b_hh,
-            h,
-        };
+        let pre = Pre::new(gi, b_ih, gh, b_hh, h);
         chunks!(h, |at, n| {
             let p = pre.block(0, at, n);
             let mut now_ = [0.0; L];
