@@ -15,14 +15,16 @@
 //!
 //! Backward, from `dL/dout [B, T, H]`: per step from the last, the gate gradients
 //! (`dgi`, and for the GRU a separate `dgh`, `[B, G·H]`) and one `dgh · W_hh` product
-//! carrying the gradient to the previous state. The weight gradients then come from two
-//! large products over all steps (`dgiᵀ · x`, `dghᵀ · h_prev`), the input gradient from
+//! carrying the gradient to the previous state; the bias gradients are summed row by row
+//! as the gate gradients are written. The weight gradients then come from two large
+//! products over all steps (`dgiᵀ · x`, `dghᵀ · h_prev`), the input gradient from
 //! `dgi · W_ih`.
 //!
 //! Both passes split the batch across rayon's threads (the rows of a batch are
 //! independent): each thread runs its block of rows through everything, its share of the
-//! weight gradients included, and the shares are summed at the end. All products are
-//! single-threaded `gemm` calls inside a thread.
+//! weight gradients included, and the shares are summed at the end. Every product runs
+//! single-threaded inside a thread: the per-step ones in `step.rs`'s register tiles (gemm
+//! on a CPU without FMA), the large ones in `gemm`. `timers.rs` can time the phases.
 //!
 //! Parameters travel packed in one tensor (`W_ih`, `W_hh`, `b_ih`, `b_hh`, flattened and
 //! concatenated) because a candle custom op takes at most three inputs; candle's `cat`

@@ -4,7 +4,8 @@
 //! its methods compile to nothing.
 //!
 //! Each phase's time is summed over calls and threads (CPU time, not wall time), as are
-//! the floating-point operations of the per-step products.
+//! the floating-point operations of the per-step products (2 per multiply-add, counting
+//! the padding columns the tiles compute).
 
 /// A part of the recurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
