@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use candle_core::{Device, Result, Tensor};
 
-use crate::rng::{self, Rng64};
+use crate::rng::{self, MaskDraws, Rng64};
 use recurrent::Recurrent;
 
 /// Leaves the CPU's cores to the fused GRU kernel: unless the user set
@@ -196,10 +196,18 @@ impl Model {
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
         let mut h = xs.clone();
         let last = self.layers.len() - 1;
+        // Dropout between two layers is applied by the layer above, inside its op, from
+        // draws taken here in the order `dropout` would take them; after the last layer it
+        // is an ordinary tensor op.
+        let mut drops = None;
         for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h, l < last)?;
+            h = layer.forward(&h, l < last, drops.take())?;
             if let Some(rng) = dropout_rng.as_deref_mut() {
-                h = dropout(&h, self.dropout, rng)?;
+                if l < last && self.dropout > 0.0 {
+                    drops = Some(MaskDraws::take(rng, h.elem_count(), self.dropout));
+                } else {
+                    h = dropout(&h, self.dropout, rng)?;
+                }
             }
         }
         h.matmul(&self.dense_w.t()?)?.broadcast_add(&self.dense_b)

@@ -23,6 +23,7 @@ use candle_nn::ops::sigmoid;
 
 use super::fused;
 use super::Cell;
+use crate::rng::MaskDraws;
 
 #[derive(Debug, Clone)]
 pub struct Recurrent {
@@ -83,25 +84,32 @@ impl Recurrent {
     /// Runs the layer over a whole sequence from a zero initial state.
     ///
     /// `xs`: `[batch, seq, in]`. Returns `[batch, seq, H]` (every step) when `all_steps`,
-    /// else `[batch, H]` (the last step).
-    pub fn forward(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
+    /// else `[batch, H]` (the last step). With `dropout` (training, Monte Carlo dropout),
+    /// the layer reads `xs` after inverted dropout with that mask.
+    pub fn forward(
+        &self,
+        xs: &Tensor,
+        all_steps: bool,
+        dropout: Option<MaskDraws>,
+    ) -> Result<Tensor> {
         if self.fused && xs.device().is_cpu() && xs.dtype() == DType::F32 {
-            self.forward_fused(xs, all_steps)
+            let batch = xs.dim(0)?;
+            let h0 = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
+            fused::sequence(self.cell, xs, &self.packed()?, &h0, all_steps, dropout)
         } else {
-            self.forward_steps(xs, all_steps)
+            match dropout {
+                Some(draws) => {
+                    let mask = Tensor::from_vec(draws.mask(), xs.shape(), xs.device())?;
+                    self.forward_steps(&(xs * mask.to_dtype(xs.dtype())?)?, all_steps)
+                }
+                None => self.forward_steps(xs, all_steps),
+            }
         }
     }
 
     /// The parameters packed as the fused op takes them.
     pub fn packed(&self) -> Result<Tensor> {
         fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh)
-    }
-
-    /// [`Recurrent::forward`] with the fused CPU op.
-    pub fn forward_fused(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
-        let batch = xs.dim(0)?;
-        let h0 = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
-        fused::sequence(self.cell, xs, &self.packed()?, &h0, all_steps)
     }
 
     /// [`Recurrent::forward`] step by step on candle tensor ops (any device): the input

@@ -105,7 +105,7 @@ impl Case {
 
     fn fused(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
         let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh).unwrap();
-        self.run(fused::sequence(self.cell, &self.x, &params, &self.h0, true).unwrap())
+        self.run(fused::sequence(self.cell, &self.x, &params, &self.h0, true, None).unwrap())
     }
 
     /// The independent reference for this case's cell, from the same initial state (the
@@ -190,7 +190,7 @@ proptest! {
         let gru = Recurrent::new(cell, c.w_ih.as_tensor().clone(), c.w_hh.as_tensor().clone(), c.b_ih.as_tensor().clone(), c.b_hh.as_tensor().clone()).unwrap();
         let weight = if last_only { c.c.narrow(1, seq - 1, 1).unwrap().squeeze(1).unwrap() } else { c.c.clone() };
         let run = |g: &Recurrent| {
-            let out = g.forward(c.x.as_tensor(), !last_only).unwrap();
+            let out = g.forward(c.x.as_tensor(), !last_only, None).unwrap();
             let grads = (&out * &weight).unwrap().sum_all().unwrap().backward().unwrap();
             let g: Vec<Tensor> = [&c.x, &c.w_ih, &c.w_hh, &c.b_ih, &c.b_hh].iter().map(|v| grads.get(v.as_tensor()).unwrap().clone()).collect();
             (out, g)

@@ -141,7 +141,7 @@ fn forward_matches(which: &str, text: &str) {
     )
     .unwrap();
     let h = layer0
-        .forward(&x, true)
+        .forward(&x, true, None)
         .unwrap()
         .flatten_all()
         .unwrap()
