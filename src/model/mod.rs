@@ -194,21 +194,40 @@ impl Model {
     /// or for a quantile model `[batch, K·Q]`, step-major (output `k·Q + j`: step `k`,
     /// quantile `j`). With `dropout_rng` (training), dropout follows each recurrent layer.
     pub fn forward(&self, xs: &Tensor, mut dropout_rng: Option<&mut Rng64>) -> Result<Tensor> {
-        let mut h = xs.clone();
-        let last = self.layers.len() - 1;
-        // Dropout between two layers is applied by the layer above, inside its op, from
-        // draws taken here in the order `dropout` would take them; after the last layer it
-        // is an ordinary tensor op.
-        let mut drops = None;
-        for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h, l < last, drops.take())?;
-            if let Some(rng) = dropout_rng.as_deref_mut() {
-                if l < last && self.dropout > 0.0 {
-                    drops = Some(MaskDraws::take(rng, h.elem_count(), self.dropout));
-                } else {
-                    h = dropout(&h, self.dropout, rng)?;
-                }
+        // Dropout between two layers is applied by the layer above, from draws taken here in
+        // the order `dropout` would take them; after the last layer it is a tensor op.
+        let (batch, seq, _) = xs.dims3()?;
+        let below = &self.layers[..self.layers.len() - 1];
+        let mut drops = vec![None];
+        for layer in below {
+            drops.push(match dropout_rng.as_deref_mut() {
+                Some(rng) if self.dropout > 0.0 => Some(MaskDraws::take(
+                    rng,
+                    batch * seq * layer.hidden(),
+                    self.dropout,
+                )),
+                _ => None,
+            });
+        }
+        let mut h = if self.layers.iter().all(|l| l.runs_fused(xs)) {
+            let packed = (self.layers.iter().map(Recurrent::packed)).collect::<Result<Vec<_>>>()?;
+            let widths: Vec<usize> = self.layers.iter().map(Recurrent::hidden).collect();
+            fused::stack(
+                self.layers[0].cell(),
+                xs,
+                &Tensor::cat(&packed, 0)?,
+                &widths,
+                drops,
+            )?
+        } else {
+            let mut h = xs.clone();
+            for ((l, layer), drop) in self.layers.iter().enumerate().zip(drops) {
+                h = layer.forward(&h, l < below.len(), drop)?;
             }
+            h
+        };
+        if let Some(rng) = dropout_rng {
+            h = dropout(&h, self.dropout, rng)?;
         }
         h.matmul(&self.dense_w.t()?)?.broadcast_add(&self.dense_b)
     }

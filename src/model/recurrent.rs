@@ -92,7 +92,7 @@ impl Recurrent {
         all_steps: bool,
         dropout: Option<MaskDraws>,
     ) -> Result<Tensor> {
-        if self.fused && xs.device().is_cpu() && xs.dtype() == DType::F32 {
+        if self.runs_fused(xs) {
             let batch = xs.dim(0)?;
             let h0 = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
             fused::sequence(self.cell, xs, &self.packed()?, &h0, all_steps, dropout)
@@ -105,6 +105,12 @@ impl Recurrent {
                 None => self.forward_steps(xs, all_steps),
             }
         }
+    }
+
+    /// Whether [`Recurrent::forward`] runs `xs` through the fused CPU op (else step by step
+    /// on candle ops).
+    pub fn runs_fused(&self, xs: &Tensor) -> bool {
+        self.fused && xs.device().is_cpu() && xs.dtype() == DType::F32
     }
 
     /// The parameters packed as the fused op takes them.

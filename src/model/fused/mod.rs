@@ -30,6 +30,12 @@
 //! concatenated) because a candle custom op takes at most three inputs; candle's `cat`
 //! backward splits the gradient again.
 //!
+//! Two ops use this engine: [`sequence`], one layer from any initial state (every step's
+//! states or the last), and [`stack`] (`stack.rs`), a model's whole stack of layers from
+//! zero states, which is what [`crate::model::Model`] runs: the states between layers never
+//! become candle tensors. Either applies dropout to a layer's input itself ([`Dropped`],
+//! the mask from [`MaskDraws`]).
+//!
 //! `unsafe` code is denied in the whole crate (`lib.rs`) and allowed in two places only:
 //! this module, for the bounds-checked [`matmul`] wrapper around `gemm` and the calls to
 //! the AVX2 and AVX-512 builds of [`add_row`] and, in `cells.rs`, of the gate loops,
@@ -93,6 +99,7 @@ macro_rules! widest_build {
 }
 
 mod cells;
+mod stack;
 mod step;
 pub mod timers;
 
@@ -105,6 +112,7 @@ use rayon::prelude::*;
 use super::Cell;
 use crate::rng::MaskDraws;
 use cells::Kernel;
+pub use stack::stack;
 
 /// Sizes of one layer call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -512,11 +520,7 @@ impl CustomOp3 for Fused {
             dout,
         };
         let p = Params::split(pv, d);
-        let mut g = match self.cell {
-            Cell::Gru => backward::<cells::Gru>(d, &p, v),
-            Cell::Lstm => backward::<cells::Lstm>(d, &p, v),
-            Cell::Rnn => backward::<cells::Rnn>(d, &p, v),
-        };
+        let mut g = run_backward(self.cell, d, &p, v, true);
         // The big buffers go back to the pool for the next batch.
         recycle(saved.gates);
         if let Some(out) = saved.out {
@@ -622,6 +626,15 @@ fn pieces(buf: &mut [f32], size: usize, parts: usize) -> Vec<&mut [f32]> {
         return (0..parts).map(|_| <&mut [f32]>::default()).collect();
     }
     buf.chunks_mut(size).collect()
+}
+
+/// [`backward`] for `cell`.
+fn run_backward(cell: Cell, d: Dims, p: &Params, v: Inputs, input_gradient: bool) -> Grads {
+    match cell {
+        Cell::Gru => backward::<cells::Gru>(d, p, v, input_gradient),
+        Cell::Lstm => backward::<cells::Lstm>(d, p, v, input_gradient),
+        Cell::Rnn => backward::<cells::Rnn>(d, p, v, input_gradient),
+    }
 }
 
 /// The forward pass of `cell`: every step's state `[B, T, H]` and the saved gates
@@ -835,14 +848,23 @@ struct Grads {
 /// then its share of the weight and bias gradients (large products over its `rows · T`
 /// steps) and its rows of the input gradient. The blocks' weight gradients are summed at
 /// the end, in block order, so a run is deterministic for a given thread count.
-fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs) -> Grads {
+///
+/// Without `input_gradient` (the first layer, whose input is data), `Grads::dx` is empty
+/// and its product is not computed.
+fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs, input_gradient: bool) -> Grads {
     let (t_len, h, s) = (d.seq, d.hidden, K::SAVED * d.hidden);
-    let mut dx = vec![0.0f32; d.batch * t_len * d.input];
-    let mut dh0 = vec![0.0f32; d.batch * h];
     let per = rows_per_thread(d.batch);
+    // Every element is written by the product that computes it.
+    let (mut dx, dx_size) = if input_gradient {
+        (scratch(d.batch * t_len * d.input), per * t_len * d.input)
+    } else {
+        (Vec::new(), 0)
+    };
+    let mut dh0 = vec![0.0f32; d.batch * h];
     let w_hh_p = pad_columns(p.w_hh, d.rows(), h);
-    let partials: Vec<Vec<f32>> = dx
-        .par_chunks_mut(per * t_len * d.input)
+    let parts = d.batch.div_ceil(per);
+    let partials: Vec<Vec<f32>> = pieces(&mut dx, dx_size, parts)
+        .into_par_iter()
         .zip(dh0.par_chunks_mut(per * h))
         .enumerate()
         .map(|(c, (dx, dh0))| {
@@ -1024,14 +1046,16 @@ fn backward_rows<K: Kernel>(
         Some(sums) => sums.write_to(db_hh),
         None => db_hh.copy_from_slice(db_ih),
     }
-    // dx = dgi · W_ih   [nb·T, G·H] × [G·H, in]
-    matmul(
-        ViewMut::new(dx, rows, d.input),
-        View::new(&dgi, rows, g),
-        View::new(p.w_ih, g, d.input),
-        false,
-        Parallelism::None,
-    );
+    // dx = dgi · W_ih   [nb·T, G·H] × [G·H, in], unless no input gradient is asked for.
+    if !dx.is_empty() {
+        matmul(
+            ViewMut::new(dx, rows, d.input),
+            View::new(&dgi, rows, g),
+            View::new(p.w_ih, g, d.input),
+            false,
+            Parallelism::None,
+        );
+    }
     recycle(dgi);
     recycle(dgh_buf);
     dparams
