@@ -39,6 +39,10 @@ pub(super) trait Kernel: Sync {
     /// Whether the recurrent side's pre-activation gradient is a separate buffer (the
     /// GRU's); when not, it equals `dgi`, and `db_hh = db_ih`.
     const SEPARATE_DGH: bool;
+    /// The leading gate blocks in which a separate `dgh` equals `dgi` (the GRU's r and z):
+    /// their part of `db_hh` is `db_ih`'s, and only the rest is summed. All `G` without a
+    /// separate `dgh`.
+    const DGH_LIKE_DGI: usize;
     /// Whether backward passes a direct part of `dh` to the previous step (the GRU's
     /// `z ⊙ dh`), to which `dgh · W_hh` is added; otherwise that product is the carry.
     const DIRECT_CARRY: bool;
@@ -169,6 +173,7 @@ impl Kernel for Gru {
     const GATES: usize = 3;
     const SAVED: usize = 4;
     const SEPARATE_DGH: bool = true;
+    const DGH_LIKE_DGI: usize = 2;
     const DIRECT_CARRY: bool = true;
 
     #[inline(always)]
@@ -249,6 +254,7 @@ impl Kernel for Lstm {
     const GATES: usize = 4;
     const SAVED: usize = 6;
     const SEPARATE_DGH: bool = false;
+    const DGH_LIKE_DGI: usize = 4;
     const DIRECT_CARRY: bool = false;
 
     #[inline(always)]
@@ -332,6 +338,7 @@ impl Kernel for Rnn {
     const GATES: usize = 1;
     const SAVED: usize = 0;
     const SEPARATE_DGH: bool = false;
+    const DGH_LIKE_DGI: usize = 1;
     const DIRECT_CARRY: bool = false;
 
     #[inline(always)]

@@ -961,9 +961,11 @@ fn backward_rows<K: Kernel>(
     let mut carry_c = vec![0.0f32; nb * h];
     let zeros = vec![0.0f32; s];
     let no_dout = vec![0.0f32; h];
-    // The bias gradients: Σ dgi, and Σ dgh where it differs (else db_hh = db_ih).
+    // The bias gradients: Σ dgi, and Σ dgh over the gate blocks where it differs (else
+    // db_hh = db_ih there).
+    let own = K::DGH_LIKE_DGI * h;
     let mut db_sums = ColumnSums::new(g);
-    let mut dbh_sums = K::SEPARATE_DGH.then(|| ColumnSums::new(g));
+    let mut dbh_sums = K::SEPARATE_DGH.then(|| ColumnSums::new(g - own));
     let mut clock = timers::Clock::start();
     for t in (0..t_len).rev() {
         for b in 0..nb {
@@ -994,7 +996,7 @@ fn backward_rows<K: Kernel>(
             );
             db_sums.add(&dgi[row * g..(row + 1) * g]);
             if let Some(sums) = &mut dbh_sums {
-                sums.add(&dgh_buf[row * g..(row + 1) * g]);
+                sums.add(&dgh_buf[row * g + own..(row + 1) * g]);
             }
         }
         clock.lap(timers::Phase::BackwardGates, 0);
@@ -1042,9 +1044,9 @@ fn backward_rows<K: Kernel>(
     );
     recycle(h_prev);
     db_sums.write_to(db_ih);
-    match &dbh_sums {
-        Some(sums) => sums.write_to(db_hh),
-        None => db_hh.copy_from_slice(db_ih),
+    db_hh[..own].copy_from_slice(&db_ih[..own]);
+    if let Some(sums) = &dbh_sums {
+        sums.write_to(&mut db_hh[own..]);
     }
     // dx = dgi · W_ih   [nb·T, G·H] × [G·H, in], unless no input gradient is asked for.
     if !dx.is_empty() {
