@@ -1230,6 +1230,35 @@ fn matmul(dst: ViewMut, a: View, b: View, accumulate: bool, parallelism: Paralle
     }
 }
 
+/// What the kernel's bit-for-bit tests share.
+#[cfg(test)]
+pub(super) mod test_util {
+    use candle_core::Tensor;
+
+    /// A tensor's values as bits, for comparisons that must be exact.
+    pub fn bits(t: &Tensor) -> Vec<u32> {
+        let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+
+    /// `n` smooth, varied values in (−0.7, 0.7).
+    pub fn wave(n: usize, k: f32) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * k).sin() * 0.7).collect()
+    }
+
+    /// Runs `f` in rayon pools of one, two and three threads, so that a batch's rows are
+    /// split in every way the kernels split them, and passes it the count.
+    pub fn on_one_to_three_threads(f: impl Fn(usize) + Sync) {
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| f(threads));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::cells::{exp, sigmoid, tanh, Fused, MulAdd, Unfused};
@@ -1380,100 +1409,87 @@ mod tests {
     /// follow, with the rows split over one, two and three threads.
     #[test]
     fn dropout_inside_the_op_equals_the_mask_multiplied_first() {
+        use super::test_util::{bits, on_one_to_three_threads, wave};
         use crate::rng::{dropout_mask, MaskDraws, Rng64};
         use candle_core::{Device, Var};
         use rand::SeedableRng;
         let dev = Device::Cpu;
         let (batch, seq, input, hidden) = (7, 5, 3, 4);
         let n = batch * seq * input;
-        let bits = |t: &Tensor| -> Vec<u32> {
-            let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            v.iter().map(|f| f.to_bits()).collect()
-        };
-        for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
-                    for all_steps in [true, false] {
-                        let d = Dims {
-                            batch,
-                            seq,
-                            input,
-                            hidden,
-                            gates: cell.gates(),
-                        };
-                        let wave = |n: usize, k: f32| -> Vec<f32> {
-                            (0..n).map(|i| (i as f32 * k).sin() * 0.7).collect()
-                        };
-                        let var =
-                            |v: Vec<f32>, shape: &[usize]| Var::from_vec(v, shape, &dev).unwrap();
-                        let x = var(wave(n, 0.3), &[batch, seq, input]);
-                        let params = var(wave(d.params(), 1.1), &[d.params()]);
-                        let h0 = var(wave(batch * hidden, 0.5), &[batch, hidden]);
-                        let draws = MaskDraws::take(&mut Rng64::seed_from_u64(3), n, 0.4);
-                        let mask = dropout_mask(&mut Rng64::seed_from_u64(3), n, 0.4);
-                        assert!(mask.contains(&0.0));
-                        let mask = Tensor::from_vec(mask, (batch, seq, input), &dev).unwrap();
-                        let inside =
-                            super::sequence(cell, &x, &params, &h0, all_steps, Some(draws.clone()))
-                                .unwrap();
-                        let masked = x.as_tensor().mul(&mask).unwrap();
-                        let first =
-                            super::sequence(cell, &masked, &params, &h0, all_steps, None).unwrap();
-                        let what = format!("{cell:?}, all steps {all_steps}, {threads} threads");
-                        assert_eq!(bits(&inside), bits(&first), "{what}: states");
-                        let c =
-                            Tensor::from_vec(wave(inside.elem_count(), 0.9), inside.shape(), &dev)
-                                .unwrap();
-                        let gi = (&inside * &c)
-                            .unwrap()
-                            .sum_all()
-                            .unwrap()
-                            .backward()
+        on_one_to_three_threads(|threads| {
+            for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
+                for all_steps in [true, false] {
+                    let d = Dims {
+                        batch,
+                        seq,
+                        input,
+                        hidden,
+                        gates: cell.gates(),
+                    };
+                    let var = |v: Vec<f32>, shape: &[usize]| Var::from_vec(v, shape, &dev).unwrap();
+                    let x = var(wave(n, 0.3), &[batch, seq, input]);
+                    let params = var(wave(d.params(), 1.1), &[d.params()]);
+                    let h0 = var(wave(batch * hidden, 0.5), &[batch, hidden]);
+                    let draws = MaskDraws::take(&mut Rng64::seed_from_u64(3), n, 0.4);
+                    let mask = dropout_mask(&mut Rng64::seed_from_u64(3), n, 0.4);
+                    assert!(mask.contains(&0.0));
+                    let mask = Tensor::from_vec(mask, (batch, seq, input), &dev).unwrap();
+                    let inside =
+                        super::sequence(cell, &x, &params, &h0, all_steps, Some(draws.clone()))
                             .unwrap();
-                        let gf = (&first * &c)
-                            .unwrap()
-                            .sum_all()
-                            .unwrap()
-                            .backward()
-                            .unwrap();
-                        for (name, v) in [
-                            ("input", &x),
-                            ("parameters", &params),
-                            ("initial state", &h0),
-                        ] {
-                            let (a, b) = (
-                                gi.get(v.as_tensor()).unwrap(),
-                                gf.get(v.as_tensor()).unwrap(),
-                            );
-                            assert_eq!(bits(a), bits(b), "{what}: gradient of the {name}");
-                        }
-                        // Without a backward to follow (Monte Carlo dropout).
-                        let (xp, pp, hp) = (
-                            x.as_tensor().detach(),
-                            params.as_tensor().detach(),
-                            h0.as_tensor().detach(),
+                    let masked = x.as_tensor().mul(&mask).unwrap();
+                    let first =
+                        super::sequence(cell, &masked, &params, &h0, all_steps, None).unwrap();
+                    let what = format!("{cell:?}, all steps {all_steps}, {threads} threads");
+                    assert_eq!(bits(&inside), bits(&first), "{what}: states");
+                    let c = Tensor::from_vec(wave(inside.elem_count(), 0.9), inside.shape(), &dev)
+                        .unwrap();
+                    let gi = (&inside * &c)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .backward()
+                        .unwrap();
+                    let gf = (&first * &c)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .backward()
+                        .unwrap();
+                    for (name, v) in [
+                        ("input", &x),
+                        ("parameters", &params),
+                        ("initial state", &h0),
+                    ] {
+                        let (a, b) = (
+                            gi.get(v.as_tensor()).unwrap(),
+                            gf.get(v.as_tensor()).unwrap(),
                         );
-                        let plain =
-                            super::sequence(cell, &xp, &pp, &hp, all_steps, Some(draws)).unwrap();
-                        assert_eq!(
-                            bits(&plain),
-                            bits(&first),
-                            "{what}: states without gradients"
-                        );
+                        assert_eq!(bits(a), bits(b), "{what}: gradient of the {name}");
                     }
+                    // Without a backward to follow (Monte Carlo dropout).
+                    let (xp, pp, hp) = (
+                        x.as_tensor().detach(),
+                        params.as_tensor().detach(),
+                        h0.as_tensor().detach(),
+                    );
+                    let plain =
+                        super::sequence(cell, &xp, &pp, &hp, all_steps, Some(draws)).unwrap();
+                    assert_eq!(
+                        bits(&plain),
+                        bits(&first),
+                        "{what}: states without gradients"
+                    );
                 }
-            });
-        }
+            }
+        });
     }
 
     /// A forward that no backward follows keeps only the latest saved values: it must give
     /// the same bits as one that keeps them all, for every cell and window length.
     #[test]
     fn a_forward_without_gradients_gives_the_same_states() {
+        use super::test_util::{bits, wave};
         use candle_core::{Device, Var};
         let dev = Device::Cpu;
         for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
@@ -1486,9 +1502,6 @@ mod tests {
                     hidden,
                     gates: cell.gates(),
                 };
-                let wave = |n: usize, k: f32| -> Vec<f32> {
-                    (0..n).map(|i| (i as f32 * k).sin() * 0.7).collect()
-                };
                 let x = Tensor::from_vec(wave(batch * seq * input, 0.3), (batch, seq, input), &dev)
                     .unwrap();
                 let params = Tensor::from_vec(wave(d.params(), 1.1), d.params(), &dev).unwrap();
@@ -1498,10 +1511,6 @@ mod tests {
                 let tracked = Var::from_tensor(&params).unwrap();
                 let kept =
                     super::sequence(cell, &x, tracked.as_tensor(), &h0, all_steps, None).unwrap();
-                let bits = |t: &Tensor| -> Vec<u32> {
-                    let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                    v.iter().map(|f| f.to_bits()).collect()
-                };
                 assert_eq!(bits(&plain), bits(&kept), "{cell:?}, {seq} steps");
             }
         }

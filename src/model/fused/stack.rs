@@ -252,6 +252,7 @@ impl CustomOp2 for Stack {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::{bits, on_one_to_three_threads, wave};
     use super::*;
     use crate::rng::Rng64;
     use candle_core::{DType, Device, Var};
@@ -264,83 +265,67 @@ mod tests {
     fn the_stack_equals_its_layers_one_by_one() {
         let dev = Device::Cpu;
         let (batch, seq, input, widths) = (7, 5, 2, [5usize, 7, 3]);
-        let bits = |t: &Tensor| -> Vec<u32> {
-            let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            v.iter().map(|f| f.to_bits()).collect()
-        };
-        let wave =
-            |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin() * 0.6).collect() };
-        for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
-                    for dropout in [false, true] {
-                        let layers = Layers {
-                            cell,
-                            batch,
-                            seq,
-                            input,
-                            widths: widths.to_vec(),
-                        };
-                        let x = Var::from_vec(
-                            wave(batch * seq * input, 0.3),
-                            (batch, seq, input),
-                            &dev,
-                        )
-                        .unwrap();
-                        let params: Vec<Var> = (0..widths.len())
-                            .map(|l| {
-                                let n = layers.dims(l).params();
-                                Var::from_vec(wave(n, 0.7 + l as f32), n, &dev).unwrap()
-                            })
-                            .collect();
-                        let mut rng = Rng64::seed_from_u64(4);
-                        let drops: Vec<Option<MaskDraws>> = (0..widths.len())
-                            .map(|l| {
-                                (dropout && l > 0).then(|| {
-                                    MaskDraws::take(&mut rng, batch * seq * widths[l - 1], 0.3)
-                                })
-                            })
-                            .collect();
-                        let all = Tensor::cat(
-                            &params
-                                .iter()
-                                .map(|p| p.as_tensor().clone())
-                                .collect::<Vec<_>>(),
-                            0,
-                        )
-                        .unwrap();
-                        let stacked = stack(cell, &x, &all, &widths, drops.clone()).unwrap();
-                        let mut h = x.as_tensor().clone();
-                        for (l, (p, drop)) in params.iter().zip(drops).enumerate() {
-                            let h0 = Tensor::zeros((batch, widths[l]), DType::F32, &dev).unwrap();
-                            h = sequence(cell, &h, p.as_tensor(), &h0, l + 1 < widths.len(), drop)
-                                .unwrap();
-                        }
-                        let what = format!("{cell:?}, dropout {dropout}, {threads} threads");
-                        assert_eq!(bits(&stacked), bits(&h), "{what}: last states");
-                        let c =
-                            Tensor::from_vec(wave(h.elem_count(), 0.9), h.shape(), &dev).unwrap();
-                        let gs = (&stacked * &c)
-                            .unwrap()
-                            .sum_all()
-                            .unwrap()
-                            .backward()
+        on_one_to_three_threads(|threads| {
+            for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
+                for dropout in [false, true] {
+                    let layers = Layers {
+                        cell,
+                        batch,
+                        seq,
+                        input,
+                        widths: widths.to_vec(),
+                    };
+                    let x =
+                        Var::from_vec(wave(batch * seq * input, 0.3), (batch, seq, input), &dev)
                             .unwrap();
-                        let gl = (&h * &c).unwrap().sum_all().unwrap().backward().unwrap();
-                        let grad = |g: &candle_core::backprop::GradStore, v: &Var| {
-                            bits(g.get(v.as_tensor()).unwrap())
-                        };
-                        assert_eq!(grad(&gs, &x), grad(&gl, &x), "{what}: input gradient");
-                        for (l, p) in params.iter().enumerate() {
-                            assert_eq!(grad(&gs, p), grad(&gl, p), "{what}: layer {l}'s gradient");
-                        }
+                    let params: Vec<Var> = (0..widths.len())
+                        .map(|l| {
+                            let n = layers.dims(l).params();
+                            Var::from_vec(wave(n, 0.7 + l as f32), n, &dev).unwrap()
+                        })
+                        .collect();
+                    let mut rng = Rng64::seed_from_u64(4);
+                    let drops: Vec<Option<MaskDraws>> = (0..widths.len())
+                        .map(|l| {
+                            (dropout && l > 0).then(|| {
+                                MaskDraws::take(&mut rng, batch * seq * widths[l - 1], 0.3)
+                            })
+                        })
+                        .collect();
+                    let all = Tensor::cat(
+                        &params
+                            .iter()
+                            .map(|p| p.as_tensor().clone())
+                            .collect::<Vec<_>>(),
+                        0,
+                    )
+                    .unwrap();
+                    let stacked = stack(cell, &x, &all, &widths, drops.clone()).unwrap();
+                    let mut h = x.as_tensor().clone();
+                    for (l, (p, drop)) in params.iter().zip(drops).enumerate() {
+                        let h0 = Tensor::zeros((batch, widths[l]), DType::F32, &dev).unwrap();
+                        h = sequence(cell, &h, p.as_tensor(), &h0, l + 1 < widths.len(), drop)
+                            .unwrap();
+                    }
+                    let what = format!("{cell:?}, dropout {dropout}, {threads} threads");
+                    assert_eq!(bits(&stacked), bits(&h), "{what}: last states");
+                    let c = Tensor::from_vec(wave(h.elem_count(), 0.9), h.shape(), &dev).unwrap();
+                    let gs = (&stacked * &c)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .backward()
+                        .unwrap();
+                    let gl = (&h * &c).unwrap().sum_all().unwrap().backward().unwrap();
+                    let grad = |g: &candle_core::backprop::GradStore, v: &Var| {
+                        bits(g.get(v.as_tensor()).unwrap())
+                    };
+                    assert_eq!(grad(&gs, &x), grad(&gl, &x), "{what}: input gradient");
+                    for (l, p) in params.iter().enumerate() {
+                        assert_eq!(grad(&gs, p), grad(&gl, p), "{what}: layer {l}'s gradient");
                     }
                 }
-            });
-        }
+            }
+        });
     }
 }
