@@ -7,7 +7,6 @@ use clap::{CommandFactory, Parser};
 use gruf::error::{exit, GrufError};
 
 fn main() -> ExitCode {
-    gruf::model::configure_allocator();
     gruf::model::configure_threads();
     std::panic::set_hook(Box::new(|info| {
         gruf::eprintln_lossy!(

@@ -51,13 +51,6 @@ pub fn configure_threads() {
     }
 }
 
-/// Makes the allocator keep freed blocks for reuse instead of returning them to the
-/// system at once ([`fused::keep_freed_memory`]: glibc only). Call first thing in `main`,
-/// before any thread starts.
-pub fn configure_allocator() {
-    fused::keep_freed_memory();
-}
-
 /// Named parameters, as stored in the checkpoint.
 pub type Weights = BTreeMap<String, Tensor>;
 

@@ -191,6 +191,7 @@ pub fn sequence(
     all_steps: bool,
     dropout: Option<MaskDraws>,
 ) -> Result<Tensor> {
+    keep_freed_memory();
     let hidden = h0.dim(1)?;
     // Without a variable among the inputs (prediction, validation, calibration) candle
     // records no backward, so nothing is saved for one.
@@ -539,32 +540,36 @@ impl CustomOp3 for Fused {
     }
 }
 
-/// Asks glibc's allocator to keep freed memory for reuse: blocks up to 64 MiB come from
-/// the heap (not a fresh `mmap` each), and up to 128 MiB of freed heap stays mapped
-/// instead of going back to the system at every `free`. Called once by
-/// [`super::configure_allocator`].
+/// Asks glibc's allocator, once per process, to keep freed memory for reuse: blocks up to
+/// 64 MiB come from the heap (not a fresh `mmap` each), and up to 128 MiB of freed heap
+/// stays mapped instead of going back to the system at every `free`. Both ops call it
+/// before their first run, so reading the data before it keeps glibc's defaults.
 ///
-/// Why: the tensors that leave this op for candle (a layer's states, `[B, T, H]`; 3.7 MiB
-/// for 306 validation windows of the seed model) and candle's own gradients are allocated
+/// Why: the tensors that leave the ops for candle and candle's own gradients are allocated
 /// afresh at every call and freed soon after. With glibc's defaults each such block was
 /// mapped again and every page of it faulted in and zeroed by the kernel: a 4-epoch seed
-/// LSTM run took 453,000 page faults, 71 % of them in the recursive forecasts that
+/// LSTM run took 460,000 page faults, 71 % of them in the recursive forecasts that
 /// calibrate its intervals; with these settings, 50,000. The kernel's own scratch buffers
-/// are pooled per thread ([`scratch`]) and were not the cause. Elsewhere (musl, other
-/// systems) nothing changes.
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        const MMAP_THRESHOLD: libc::c_int = 64 << 20;
-        const TRIM_THRESHOLD: libc::c_int = 128 << 20;
-        // SAFETY: mallopt only changes two of glibc's tuning parameters; it is called once,
-        // from `main`, before any thread starts. A value glibc refuses leaves its default
-        // (mallopt returns 0), which is only slower.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+/// are pooled per thread ([`scratch`]) and were not the cause. Set at start-up instead,
+/// the settings raised the peak memory of loading 100,000 series from 234 to 275 MiB
+/// (`benches/manyids.sh`), with nothing to gain there. Elsewhere (musl, other systems)
+/// nothing changes.
+fn keep_freed_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            const MMAP_THRESHOLD: libc::c_int = 64 << 20;
+            const TRIM_THRESHOLD: libc::c_int = 128 << 20;
+            // SAFETY: mallopt only sets two of glibc's tuning parameters, under glibc's own
+            // lock, so it may run while other threads allocate. A value glibc refuses leaves
+            // its default (mallopt returns 0), which is only slower.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            }
         }
-    }
+    });
 }
 
 thread_local! {

@@ -26,6 +26,7 @@ pub fn stack(
     widths: &[usize],
     dropouts: Vec<Option<MaskDraws>>,
 ) -> Result<Tensor> {
+    keep_freed_memory();
     let (batch, seq, input) = xs.dims3()?;
     let layers = Layers {
         cell,
