@@ -168,6 +168,18 @@ impl Model {
         self.io.outputs_per_step()
     }
 
+    /// The same network on the same weights, detached from autograd: nothing it computes
+    /// records a backward.
+    fn detached(&self) -> Model {
+        Model {
+            layers: self.layers.iter().map(Recurrent::detached).collect(),
+            dense_w: self.dense_w.detach(),
+            dense_b: self.dense_b.detach(),
+            dropout: self.dropout,
+            io: self.io.clone(),
+        }
+    }
+
     /// The same network with every recurrent layer run step by step on candle ops.
     pub fn step_by_step(mut self) -> Model {
         self.layers = self
@@ -272,7 +284,10 @@ impl Model {
         self.in_chunks(inputs, window, device, Some(rng))
     }
 
-    /// Runs [`Model::forward`] over `inputs` in chunks of 512 windows.
+    /// Runs [`Model::forward`] over `inputs` in chunks of 512 windows, on weights detached
+    /// from autograd: a model being trained (validation each epoch, the calibration after)
+    /// would otherwise record a backward that never runs, and the fused ops would save
+    /// every step's gate values for it (`[512, T, S·H]` per layer and chunk).
     fn in_chunks(
         &self,
         inputs: &[f32],
@@ -281,13 +296,14 @@ impl Model {
         mut rng: Option<&mut Rng64>,
     ) -> Result<Vec<f32>> {
         const CHUNK: usize = 512;
+        let model = self.detached();
         let width = self.io.input_width;
         let step = (window * width).max(1);
         let mut out = Vec::with_capacity(inputs.len() / step);
         for chunk in inputs.chunks(CHUNK * step) {
             let n = chunk.len() / step;
             let xs = Tensor::from_slice(chunk, (n, window, width), device)?;
-            let ys = self.forward(&xs, rng.as_deref_mut())?;
+            let ys = model.forward(&xs, rng.as_deref_mut())?;
             out.extend(ys.flatten_all()?.to_vec1::<f32>()?);
         }
         Ok(out)

@@ -75,6 +75,17 @@ impl Recurrent {
         self.hidden
     }
 
+    /// The same layer on the same weights, detached from autograd.
+    pub fn detached(&self) -> Recurrent {
+        Recurrent {
+            w_ih: self.w_ih.detach(),
+            w_hh: self.w_hh.detach(),
+            b_ih: self.b_ih.detach(),
+            b_hh: self.b_hh.detach(),
+            ..self.clone()
+        }
+    }
+
     /// The same layer, always run step by step (for comparisons and benchmarks).
     pub fn step_by_step(mut self) -> Recurrent {
         self.fused = false;
