@@ -436,12 +436,7 @@ impl CustomOp3 for Fused {
         let (result, shape, out) = if self.all_steps {
             (out, Shape::from((d.batch, d.seq, d.hidden)), None)
         } else {
-            let row = d.seq * d.hidden;
-            let last = out
-                .chunks_exact(row)
-                .flat_map(|b| &b[row - d.hidden..])
-                .copied()
-                .collect();
+            let last = last_steps(&out, d.seq, d.hidden);
             (last, Shape::from((d.batch, d.hidden)), Some(out))
         };
         if self.saves == Saves::Latest {
@@ -631,6 +626,15 @@ fn pieces(buf: &mut [f32], size: usize, parts: usize) -> Vec<&mut [f32]> {
         return (0..parts).map(|_| <&mut [f32]>::default()).collect();
     }
     buf.chunks_mut(size).collect()
+}
+
+/// Each row's last state `[B, H]` of every step's states `[B, T, H]`.
+fn last_steps(out: &[f32], t_len: usize, h: usize) -> Vec<f32> {
+    let row = (t_len * h).max(1);
+    out.chunks_exact(row)
+        .flat_map(|b| &b[row - h..])
+        .copied()
+        .collect()
 }
 
 /// [`backward`] for `cell`.

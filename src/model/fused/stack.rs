@@ -175,13 +175,8 @@ impl CustomOp2 for Stack {
                 dropped,
             });
         }
-        let (t_len, h) = (ls.seq, *ls.widths.last().unwrap_or(&0));
-        let row = t_len * h;
-        let last: Vec<f32> = (saved.last().map_or(&[][..], |s| &s.out[..]))
-            .chunks_exact(row.max(1))
-            .flat_map(|b| &b[row - h..])
-            .copied()
-            .collect();
+        let h = *ls.widths.last().unwrap_or(&0);
+        let last = last_steps(saved.last().map_or(&[][..], |s| &s.out[..]), ls.seq, h);
         let shape = Shape::from((ls.batch, h));
         if self.saves == Saves::Latest {
             saved.into_iter().for_each(LayerSaved::recycle);
