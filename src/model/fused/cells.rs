@@ -26,7 +26,7 @@
 //! (so the compiler knows they do not alias) and calls only branch-free `exp`, so the
 //! loops vectorise; [`forward`] and [`backward`] run them in AVX2 + FMA or AVX-512 builds
 //! after run-time detection. Element-wise arithmetic without reductions gives the same
-//! bits at every vector width. Forward runs on chunks of [`L`] units (see there) and
+//! bits at every vector width. Forward runs on chunks of `L` units (see `chunks!`) and
 //! `exp`'s polynomial on fused multiply-adds ([`MulAdd`]); a CPU without FMA rounds it
 //! twice per step instead, so its gate values may differ from other CPUs' in the last bit.
 
@@ -50,7 +50,7 @@ pub(super) trait Kernel: Sync {
     /// One row, one step: the new state `now` and `saved`, from `gi`, `gh`, the biases,
     /// the previous state `hp` and the previous step's `prev` saved values (zeros at t = 0).
     #[allow(clippy::too_many_arguments)]
-    fn forward<M: MulAdd>(
+    fn forward<M: MulAdd, const L: usize>(
         gi: &[f32],
         gh: &[f32],
         b_ih: &[f32],
@@ -83,35 +83,35 @@ pub(super) struct Gru;
 pub(super) struct Lstm;
 pub(super) struct Rnn;
 
-/// Units per chunk: forward's gate arithmetic runs on arrays of this many units, which the
-/// compiler keeps in one AVX-512 register or two AVX2 ones, and a width that is not a
-/// multiple of `L` ends with a whole chunk that overlaps the one before, instead of the
-/// unit-by-unit loop a compiler leaves after its vector loop (the 2 and 4 units left over
-/// from 50 and 100 cost about a whole chunk each). Measured in isolation (Xeon, AVX-512):
-/// the LSTM's forward step at 100 units took 596 ns before, 446 ns in chunks.
-const L: usize = 16;
-type Lanes = [f32; L];
+// Units per chunk, `L` in [`Kernel::forward`]: forward's gate arithmetic runs on arrays
+// of `L` units, and a width that is not a multiple of `L` ends with a whole chunk that
+// overlaps the one before, instead of the unit-by-unit loop a compiler leaves after its
+// vector loop (the 2 and 4 units left over from 50 and 100 cost about a whole chunk each).
+// Measured in isolation (Xeon, AVX-512): the LSTM's forward step at 100 units took 596 ns
+// before, 446 ns in chunks of 16. `L` is one register of the build: 16 in the AVX-512
+// build, 8 in the AVX2 one (and the baseline's): at 16, the AVX2 build's LSTM step held
+// two registers per array and spilled them to the stack. The values do not depend on `L`.
 
 /// Runs `$body` for each chunk of `$h` units, with `$at` its first unit and `$n` its
-/// length: `L`, a constant (so the copies compile to plain vector loads and stores), or
-/// less for a layer narrower than `L`. A macro rather than a closure: a closure called
+/// length: `$l` (the constant `L`, so the copies compile to plain vector loads and
+/// stores), or less for a layer narrower than that. A macro rather than a closure: a closure called
 /// from two places was not inlined into the AVX-512 build.
 ///
 /// Only for a `$body` whose outputs are not among its inputs: the overlapping last chunk
 /// computes some units twice, which must give the same values both times. (Backward's
 /// carries are both, so backward keeps plain loops.)
 macro_rules! chunks {
-    ($h:expr, |$at:ident, $n:ident| $body:block) => {{
-        let h: usize = $h;
-        let whole = h / L * L;
-        for $at in (0..whole).step_by(L) {
-            let $n = L;
+    ($h:expr, $l:expr, |$at:ident, $n:ident| $body:block) => {{
+        let (h, lanes): (usize, usize) = ($h, $l);
+        let whole = h / lanes * lanes;
+        for $at in (0..whole).step_by(lanes) {
+            let $n = lanes;
             $body
         }
-        if whole < h && h >= L {
+        if whole < h && h >= lanes {
             // The last L units again, overlapping the chunk before: the lanes they share
             // are computed twice from the same inputs, to the same values.
-            let ($at, $n) = (h - L, L);
+            let ($at, $n) = (h - lanes, lanes);
             $body
         } else if whole < h {
             let ($at, $n) = (whole, h - whole);
@@ -122,7 +122,7 @@ macro_rules! chunks {
 
 /// Units `at..at + n` of `s` (n ≤ L), zeros after.
 #[inline(always)]
-fn get(s: &[f32], at: usize, n: usize) -> Lanes {
+fn get<const L: usize>(s: &[f32], at: usize, n: usize) -> [f32; L] {
     let mut a = [0.0; L];
     a[..n].copy_from_slice(&s[at..at + n]);
     a
@@ -130,7 +130,7 @@ fn get(s: &[f32], at: usize, n: usize) -> Lanes {
 
 /// Writes the first `n` lanes of `a` to units `at..at + n` of `s`.
 #[inline(always)]
-fn put(s: &mut [f32], at: usize, n: usize, a: &Lanes) {
+fn put<const L: usize>(s: &mut [f32], at: usize, n: usize, a: &[f32; L]) {
     s[at..at + n].copy_from_slice(&a[..n]);
 }
 
@@ -157,10 +157,10 @@ impl<'a> Pre<'a> {
 
     /// Gate block `k`'s pre-activation for units `at..at + n`, summed in the order above.
     #[inline(always)]
-    fn block(&self, k: usize, at: usize, n: usize) -> Lanes {
+    fn block<const L: usize>(&self, k: usize, at: usize, n: usize) -> [f32; L] {
         let at = k * self.h + at;
-        let (a, b) = (get(self.gi, at, n), get(self.b_ih, at, n));
-        let (c, d) = (get(self.gh, at, n), get(self.b_hh, at, n));
+        let (a, b) = (get::<L>(self.gi, at, n), get::<L>(self.b_ih, at, n));
+        let (c, d) = (get::<L>(self.gh, at, n), get::<L>(self.b_hh, at, n));
         let mut p = [0.0; L];
         for l in 0..L {
             p[l] = a[l] + b[l] + c[l] + d[l];
@@ -177,7 +177,7 @@ impl Kernel for Gru {
     const DIRECT_CARRY: bool = true;
 
     #[inline(always)]
-    fn forward<M: MulAdd>(
+    fn forward<M: MulAdd, const L: usize>(
         gi: &[f32],
         gh: &[f32],
         b_ih: &[f32],
@@ -192,11 +192,11 @@ impl Kernel for Gru {
         assert!(b_ih.len() == 3 * h && b_hh.len() == 3 * h);
         assert!(saved.len() == 4 * h && now.len() == h);
         let pre = Pre::new(gi, b_ih, gh, b_hh, h);
-        chunks!(h, |at, n| {
-            let (pr, pz) = (pre.block(0, at, n), pre.block(1, at, n));
-            let (ghn, bhn) = (get(gh, 2 * h + at, n), get(b_hh, 2 * h + at, n));
-            let (gin, bin) = (get(gi, 2 * h + at, n), get(b_ih, 2 * h + at, n));
-            let hp = get(hp, at, n);
+        chunks!(h, L, |at, n| {
+            let (pr, pz) = (pre.block::<L>(0, at, n), pre.block::<L>(1, at, n));
+            let (ghn, bhn) = (get::<L>(gh, 2 * h + at, n), get::<L>(b_hh, 2 * h + at, n));
+            let (gin, bin) = (get::<L>(gi, 2 * h + at, n), get::<L>(b_ih, 2 * h + at, n));
+            let hp = get::<L>(hp, at, n);
             let mut out = [[0.0; L]; 5];
             for l in 0..L {
                 let r = sigmoid::<M>(pr[l]);
@@ -258,7 +258,7 @@ impl Kernel for Lstm {
     const DIRECT_CARRY: bool = false;
 
     #[inline(always)]
-    fn forward<M: MulAdd>(
+    fn forward<M: MulAdd, const L: usize>(
         gi: &[f32],
         gh: &[f32],
         b_ih: &[f32],
@@ -273,14 +273,14 @@ impl Kernel for Lstm {
         assert!(b_ih.len() == 4 * h && b_hh.len() == 4 * h);
         assert!(prev.len() == 6 * h && saved.len() == 6 * h && now.len() == h);
         let pre = Pre::new(gi, b_ih, gh, b_hh, h);
-        chunks!(h, |at, n| {
+        chunks!(h, L, |at, n| {
             let p = [
-                pre.block(0, at, n),
-                pre.block(1, at, n),
-                pre.block(2, at, n),
-                pre.block(3, at, n),
+                pre.block::<L>(0, at, n),
+                pre.block::<L>(1, at, n),
+                pre.block::<L>(2, at, n),
+                pre.block::<L>(3, at, n),
             ];
-            let cp = get(prev, 4 * h + at, n);
+            let cp = get::<L>(prev, 4 * h + at, n);
             let mut out = [[0.0; L]; 7];
             for l in 0..L {
                 let i = sigmoid::<M>(p[0][l]);
@@ -342,7 +342,7 @@ impl Kernel for Rnn {
     const DIRECT_CARRY: bool = false;
 
     #[inline(always)]
-    fn forward<M: MulAdd>(
+    fn forward<M: MulAdd, const L: usize>(
         gi: &[f32],
         gh: &[f32],
         b_ih: &[f32],
@@ -356,8 +356,8 @@ impl Kernel for Rnn {
         assert!(gi.len() == h && gh.len() == h && b_ih.len() == h && b_hh.len() == h);
         assert!(now.len() == h);
         let pre = Pre::new(gi, b_ih, gh, b_hh, h);
-        chunks!(h, |at, n| {
-            let p = pre.block(0, at, n);
+        chunks!(h, L, |at, n| {
+            let p = pre.block::<L>(0, at, n);
             let mut state = [0.0; L];
             for l in 0..L {
                 state[l] = tanh::<M>(p[l]);
@@ -398,7 +398,7 @@ widest_build! {
         prev: &[f32],
         saved: &mut [f32],
         now: &mut [f32],
-    ) => K::forward::<Fused>, without FMA K::forward::<Unfused>
+    ) => K::forward::<Fused, 16>, AVX2 K::forward::<Fused, 8>, without FMA K::forward::<Unfused, 8>
 }
 
 widest_build! {

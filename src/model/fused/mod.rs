@@ -53,6 +53,8 @@
 ///
 /// `=> body, without FMA plain` calls `plain` in the baseline build instead: where `body`
 /// uses `f32::mul_add`, which without FMA is a call to libm's software `fmaf`, far slower.
+/// `=> body, AVX2 narrow, without FMA plain` also calls `narrow` in the AVX2 build: where
+/// the body's own chunk width should follow the build's (the gate loops').
 macro_rules! widest_build {
     (
         $(#[$doc:meta])*
@@ -68,6 +70,16 @@ macro_rules! widest_build {
         $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:path,
         without FMA $plain:path
     ) => {
+        widest_build! {
+            $(#[$doc])*
+            $vis fn $name $(<$g: $bound>)? ($($arg: $ty),*) => $body, AVX2 $body, without FMA $plain
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:path,
+        AVX2 $avx2:path, without FMA $plain:path
+    ) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
         $vis fn $name $(<$g: $bound>)? ($($arg: $ty),*) {
@@ -81,7 +93,7 @@ macro_rules! widest_build {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) {
-                    $body($($arg),*)
+                    $avx2($($arg),*)
                 }
                 let has_avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
                 if has_avx2 && is_x86_feature_detected!("avx512f") {
@@ -1309,7 +1321,7 @@ mod tests {
         assert!(exp::<M>(1000.0).is_finite());
     }
 
-    /// Each cell's forward step at widths around its chunks of 16 units (narrower than one,
+    /// Each cell's forward step at widths around its chunks of 8 or 16 units (narrower than one,
     /// whole, and with a remainder that the last chunk overlaps) against its equations in
     /// f64: a unit the chunks skipped or mixed up would be far off.
     #[test]
@@ -1379,6 +1391,43 @@ mod tests {
                 (vec![ig, f, g, o, c, c.tanh()], o * c.tanh())
             });
             check::<cells::Rnn>("RNN", h, |i, hh, _, _| (vec![], (i[0] + hh[0]).tanh()));
+        }
+    }
+
+    /// The chunk width `L` (16 in the AVX-512 build, 8 in the AVX2 one) changes no bit of
+    /// a forward step, nor does the build: each width's plain-Rust step (software `fmaf`
+    /// here) against the others and against the build this CPU runs.
+    #[test]
+    fn forward_steps_give_the_same_bits_at_every_chunk_width() {
+        use super::cells::{self, Kernel};
+        use super::test_util::wave;
+        fn check<K: Kernel>(name: &str, h: usize) {
+            let g = K::GATES * h;
+            let (gi, gh, b_ih, b_hh) = (wave(g, 0.37), wave(g, 0.91), wave(g, 0.53), wave(g, 0.29));
+            let (hp, prev) = (wave(h, 0.71), wave(K::SAVED * h, 0.43));
+            type Step = fn(&[f32], &[f32], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
+            let run = |step: Step| {
+                let (mut saved, mut now) = (vec![f32::NAN; K::SAVED * h], vec![f32::NAN; h]);
+                step(&gi, &gh, &b_ih, &b_hh, &hp, &prev, &mut saved, &mut now);
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                (bits(&saved), bits(&now))
+            };
+            let widest = run(cells::forward::<K>);
+            for (l, step) in [
+                (4, K::forward::<Fused, 4> as Step),
+                (8, K::forward::<Fused, 8>),
+                (16, K::forward::<Fused, 16>),
+            ] {
+                assert!(
+                    run(step) == widest,
+                    "{name} width {h}: chunks of {l} differ"
+                );
+            }
+        }
+        for h in [1, 5, 8, 9, 16, 17, 33, 50, 100] {
+            check::<cells::Gru>("GRU", h);
+            check::<cells::Lstm>("LSTM", h);
+            check::<cells::Rnn>("RNN", h);
         }
     }
 

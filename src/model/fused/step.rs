@@ -87,22 +87,34 @@ fn avx512(p: &mut Problem) {
     use x86::*;
     // Columns 32 at a time, then the 16 left over (n is a multiple of 16).
     let whole = p.n / 32 * 32;
-    let full_rows = p.rows / 8 * 8;
+    let run = |p: &mut Problem, c0: usize, vectors: usize| {
+        for (b0, rows) in row_tiles(p.rows, 8) {
+            match (rows, vectors) {
+                (8, 2) => tile512::<8, 2>(p, b0, c0),
+                (7, 2) => tile512::<7, 2>(p, b0, c0),
+                (6, 2) => tile512::<6, 2>(p, b0, c0),
+                (5, 2) => tile512::<5, 2>(p, b0, c0),
+                (4, 2) => tile512::<4, 2>(p, b0, c0),
+                (3, 2) => tile512::<3, 2>(p, b0, c0),
+                (2, 2) => tile512::<2, 2>(p, b0, c0),
+                (1, 2) => tile512::<1, 2>(p, b0, c0),
+                (8, 1) => tile512::<8, 1>(p, b0, c0),
+                (7, 1) => tile512::<7, 1>(p, b0, c0),
+                (6, 1) => tile512::<6, 1>(p, b0, c0),
+                (5, 1) => tile512::<5, 1>(p, b0, c0),
+                (4, 1) => tile512::<4, 1>(p, b0, c0),
+                (3, 1) => tile512::<3, 1>(p, b0, c0),
+                (2, 1) => tile512::<2, 1>(p, b0, c0),
+                (1, 1) => tile512::<1, 1>(p, b0, c0),
+                _ => unreachable!("fused layer: step tile of {rows} rows"),
+            }
+        }
+    };
     for c0 in (0..whole).step_by(32) {
-        for b0 in (0..full_rows).step_by(8) {
-            tile512::<8, 2>(p, b0, c0);
-        }
-        for b0 in full_rows..p.rows {
-            tile512::<1, 2>(p, b0, c0);
-        }
+        run(p, c0, 2);
     }
     if whole < p.n {
-        for b0 in (0..full_rows).step_by(8) {
-            tile512::<8, 1>(p, b0, whole);
-        }
-        for b0 in full_rows..p.rows {
-            tile512::<1, 1>(p, b0, whole);
-        }
+        run(p, whole, 1);
     }
 }
 
@@ -110,15 +122,41 @@ fn avx512(p: &mut Problem) {
 #[target_feature(enable = "avx2,fma")]
 fn avx2(p: &mut Problem) {
     use x86::*;
-    let full_rows = p.rows / 6 * 6;
     for c0 in (0..p.n).step_by(16) {
-        for b0 in (0..full_rows).step_by(6) {
-            tile256::<6, 2>(p, b0, c0);
-        }
-        for b0 in full_rows..p.rows {
-            tile256::<1, 2>(p, b0, c0);
+        for (b0, rows) in row_tiles(p.rows, 6) {
+            match rows {
+                6 => tile256::<6, 2>(p, b0, c0),
+                5 => tile256::<5, 2>(p, b0, c0),
+                4 => tile256::<4, 2>(p, b0, c0),
+                3 => tile256::<3, 2>(p, b0, c0),
+                2 => tile256::<2, 2>(p, b0, c0),
+                1 => tile256::<1, 2>(p, b0, c0),
+                _ => unreachable!("fused layer: step tile of {rows} rows"),
+            }
         }
     }
+}
+
+/// `rows` in tiles of at most `most` rows (first row, rows): whole tiles, and a remainder
+/// under half a tile shared with the last whole tile as two tiles of nearly equal size
+/// (32 rows in tiles of 6: 6, 6, 6, 6, 4, 4), since a tile of one or two rows holds too
+/// few sums to keep the FMA units busy (each waits on its own chain of multiply-adds):
+/// the seed model's 32 rows a thread ended in two one-row tiles on AVX2. Each output is
+/// its own chain whatever tile it lies in, so the tiling does not change the results.
+fn row_tiles(rows: usize, most: usize) -> impl Iterator<Item = (usize, usize)> {
+    let (whole, rest) = (rows / most, rows % most);
+    let (whole, tail) = if rest > 0 && rest < most / 2 && whole > 0 {
+        let shared = most + rest;
+        (whole - 1, [shared.div_ceil(2), shared / 2])
+    } else {
+        (whole, [rest, 0])
+    };
+    let sizes = std::iter::repeat_n(most, whole).chain(tail.into_iter().filter(|&r| r > 0));
+    sizes.scan(0, |b0, rows| {
+        let at = *b0;
+        *b0 += rows;
+        Some((at, rows))
+    })
 }
 
 /// The register tiles: `R` rows × `V` vectors of columns, the sums held in registers over
@@ -240,6 +278,10 @@ mod tests {
             (32, 300, 112),
             (32, 400, 112),
             (7, 400, 112),
+            (9, 60, 96),
+            (11, 60, 96),
+            (13, 70, 96),
+            (16, 60, 96),
         ] {
             let stride = k + 5;
             let a = wave(rows * stride, 0.37);
@@ -281,7 +323,14 @@ mod tests {
         }
         let wave =
             |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin() * 0.9).collect() };
-        for (rows, k, n) in [(32, 100, 400), (31, 150, 64), (7, 300, 112), (1, 3, 16)] {
+        for (rows, k, n) in [
+            (32, 100, 400),
+            (31, 150, 64),
+            (7, 300, 112),
+            (1, 3, 16),
+            (13, 40, 48),
+            (9, 50, 32),
+        ] {
             let stride = k + 3;
             let a = wave(rows * stride, 0.29);
             let w = wave(k * n, 0.13);
@@ -321,6 +370,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The tiles cover every row once, in order, none larger than asked, and a remainder
+    /// of a row or two shares the last whole tile's rows.
+    #[test]
+    fn row_tiles_cover_the_rows() {
+        for most in [6, 8] {
+            for rows in 0..100 {
+                let tiles: Vec<(usize, usize)> = super::row_tiles(rows, most).collect();
+                let mut next = 0;
+                for &(b0, size) in &tiles {
+                    assert!(
+                        b0 == next && (1..=most).contains(&size),
+                        "{rows}/{most}: {tiles:?}"
+                    );
+                    next += size;
+                }
+                assert_eq!(next, rows, "{rows}/{most}: {tiles:?}");
+                if rows >= most {
+                    let smallest = tiles.iter().map(|t| t.1).min().unwrap();
+                    assert!(smallest >= most / 2, "{rows}/{most}: {tiles:?}");
+                }
+            }
+        }
+        let tiles: Vec<usize> = super::row_tiles(32, 6).map(|t| t.1).collect();
+        assert_eq!(tiles, [6, 6, 6, 6, 4, 4]);
     }
 
     /// Small and lopsided shapes against sums in f64.
