@@ -46,6 +46,8 @@ pub(super) trait Kernel: Sync {
     /// Whether backward passes a direct part of `dh` to the previous step (the GRU's
     /// `z ⊙ dh`), to which `dgh · W_hh` is added; otherwise that product is the carry.
     const DIRECT_CARRY: bool;
+    /// The chunk width `L` of [`Kernel::forward`] in the AVX2 build (see `chunks!`).
+    const AVX2_CHUNK: usize;
 
     /// One row, one step: the new state `now` and `saved`, from `gi`, `gh`, the biases,
     /// the previous state `hp` and the previous step's `prev` saved values (zeros at t = 0).
@@ -88,9 +90,14 @@ pub(super) struct Rnn;
 // overlaps the one before, instead of the unit-by-unit loop a compiler leaves after its
 // vector loop (the 2 and 4 units left over from 50 and 100 cost about a whole chunk each).
 // Measured in isolation (Xeon, AVX-512): the LSTM's forward step at 100 units took 596 ns
-// before, 446 ns in chunks of 16. `L` is one register of the build: 16 in the AVX-512
-// build, 8 in the AVX2 one (and the baseline's): at 16, the AVX2 build's LSTM step held
-// two registers per array and spilled them to the stack. The values do not depend on `L`.
+// before, 446 ns in chunks of 16.
+//
+// `L` is 16 in the AVX-512 build and the baseline one; in the AVX2 build it is the cell's
+// `AVX2_CHUNK`, whichever the compiler vectorises better there. Measured in isolation (AMD
+// EPYC Zen 3, AVX2), ns per unit at widths 50 / 100, chunks of 8 against 16: LSTM 7.6 / 8.4
+// against 10.8 / 10.2 (at 16 it spilled its arrays, two registers each, to the stack);
+// RNN 8.5 / 5.3 against 2.1 / 1.9 (at 8 the step was left in scalar code); GRU 5.6 / 4.9
+// against 5.4 / 4.6. The values do not depend on `L` (tested).
 
 /// Runs `$body` for each chunk of `$h` units, with `$at` its first unit and `$n` its
 /// length: `$l` (the constant `L`, so the copies compile to plain vector loads and
@@ -175,6 +182,7 @@ impl Kernel for Gru {
     const SEPARATE_DGH: bool = true;
     const DGH_LIKE_DGI: usize = 2;
     const DIRECT_CARRY: bool = true;
+    const AVX2_CHUNK: usize = 16;
 
     #[inline(always)]
     fn forward<M: MulAdd, const L: usize>(
@@ -256,6 +264,7 @@ impl Kernel for Lstm {
     const SEPARATE_DGH: bool = false;
     const DGH_LIKE_DGI: usize = 4;
     const DIRECT_CARRY: bool = false;
+    const AVX2_CHUNK: usize = 8;
 
     #[inline(always)]
     fn forward<M: MulAdd, const L: usize>(
@@ -340,6 +349,7 @@ impl Kernel for Rnn {
     const SEPARATE_DGH: bool = false;
     const DGH_LIKE_DGI: usize = 1;
     const DIRECT_CARRY: bool = false;
+    const AVX2_CHUNK: usize = 16;
 
     #[inline(always)]
     fn forward<M: MulAdd, const L: usize>(
@@ -398,7 +408,27 @@ widest_build! {
         prev: &[f32],
         saved: &mut [f32],
         now: &mut [f32],
-    ) => K::forward::<Fused, 16>, AVX2 K::forward::<Fused, 8>, without FMA K::forward::<Unfused, 8>
+    ) => K::forward::<Fused, 16>, AVX2 forward_avx2::<K>, without FMA K::forward::<Unfused, 16>
+}
+
+/// [`Kernel::forward`] in chunks of the cell's [`Kernel::AVX2_CHUNK`] units.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_avx2<K: Kernel>(
+    gi: &[f32],
+    gh: &[f32],
+    b_ih: &[f32],
+    b_hh: &[f32],
+    hp: &[f32],
+    prev: &[f32],
+    saved: &mut [f32],
+    now: &mut [f32],
+) {
+    if K::AVX2_CHUNK == 8 {
+        K::forward::<Fused, 8>(gi, gh, b_ih, b_hh, hp, prev, saved, now);
+    } else {
+        K::forward::<Fused, 16>(gi, gh, b_ih, b_hh, hp, prev, saved, now);
+    }
 }
 
 widest_build! {

@@ -1394,7 +1394,7 @@ mod tests {
         }
     }
 
-    /// The chunk width `L` (16 in the AVX-512 build, 8 in the AVX2 one) changes no bit of
+    /// The chunk width `L` (16 in the AVX-512 build, 8 or 16 in the AVX2 one) changes no bit of
     /// a forward step, nor does the build: each width's plain-Rust step (software `fmaf`
     /// here) against the others and against the build this CPU runs.
     #[test]
