@@ -101,8 +101,8 @@ pub(super) struct Rnn;
 
 /// Runs `$body` for each chunk of `$h` units, with `$at` its first unit and `$n` its
 /// length: `$l` (the constant `L`, so the copies compile to plain vector loads and
-/// stores), or less for a layer narrower than that. A macro rather than a closure: a closure called
-/// from two places was not inlined into the AVX-512 build.
+/// stores), or less for a layer narrower than that. A macro rather than a closure: a
+/// closure called from two places was not inlined into the AVX-512 build.
 ///
 /// Only for a `$body` whose outputs are not among its inputs: the overlapping last chunk
 /// computes some units twice, which must give the same values both times. (Backward's
@@ -116,7 +116,7 @@ macro_rules! chunks {
             $body
         }
         if whole < h && h >= lanes {
-            // The last L units again, overlapping the chunk before: the lanes they share
+            // The last `$l` units again, overlapping the chunk before: the lanes they share
             // are computed twice from the same inputs, to the same values.
             let ($at, $n) = (h - lanes, lanes);
             $body
