@@ -97,7 +97,8 @@ pub(super) struct Rnn;
 // EPYC Zen 3, AVX2), ns per unit at widths 50 / 100, chunks of 8 against 16: LSTM 7.6 / 8.4
 // against 10.8 / 10.2 (at 16 it spilled its arrays, two registers each, to the stack);
 // RNN 8.5 / 5.3 against 2.1 / 1.9 (at 8 the step was left in scalar code); GRU 5.6 / 4.9
-// against 5.4 / 4.6. The values do not depend on `L` (tested).
+// against 5.4 / 4.6 (the ignored test `gate_step_timings` prints these). The values do
+// not depend on `L` (tested).
 
 /// Runs `$body` for each chunk of `$h` units, with `$at` its first unit and `$n` its
 /// length: `$l` (the constant `L`, so the copies compile to plain vector loads and

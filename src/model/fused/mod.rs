@@ -1431,6 +1431,75 @@ mod tests {
         }
     }
 
+    /// Not a check but a timing, run by hand: one forward step of each cell alone, at the
+    /// seed model's widths, in the build this CPU runs and, on an AVX2 CPU, in the AVX2
+    /// build at chunks of 8 and 16 (how `Kernel::AVX2_CHUNK` was chosen):
+    ///
+    ///     cargo test --release --lib -- --ignored gate_step_timings --nocapture
+    #[test]
+    #[ignore = "a timing, run by hand"]
+    fn gate_step_timings() {
+        use super::cells::{self, Kernel};
+        use super::test_util::wave;
+        type Step =
+            unsafe fn(&[f32], &[f32], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
+        /// Only for a `step` this CPU can run.
+        fn ns_per_unit<K: Kernel>(h: usize, step: Step) -> f64 {
+            let g = K::GATES * h;
+            let (gi, gh, b_ih, b_hh) = (wave(g, 0.37), wave(g, 0.91), wave(g, 0.53), wave(g, 0.29));
+            let (hp, prev) = (wave(h, 0.71), wave(K::SAVED * h, 0.43));
+            let (mut saved, mut now) = (vec![0.0; K::SAVED * h], vec![0.0; h]);
+            let calls = 200_000;
+            let start = std::time::Instant::now();
+            for _ in 0..calls {
+                // SAFETY: the callers pass only steps built for features this CPU has.
+                unsafe { step(&gi, &gh, &b_ih, &b_hh, &hp, &prev, &mut saved, &mut now) };
+                std::hint::black_box(&mut now);
+            }
+            start.elapsed().as_nanos() as f64 / (calls * h) as f64
+        }
+        #[cfg(target_arch = "x86_64")]
+        fn avx2<K: Kernel, const L: usize>(h: usize) -> Option<f64> {
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn step<K: Kernel, const L: usize>(
+                gi: &[f32],
+                gh: &[f32],
+                b_ih: &[f32],
+                b_hh: &[f32],
+                hp: &[f32],
+                prev: &[f32],
+                saved: &mut [f32],
+                now: &mut [f32],
+            ) {
+                K::forward::<Fused, L>(gi, gh, b_ih, b_hh, hp, prev, saved, now)
+            }
+            let has_avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            has_avx2.then(|| ns_per_unit::<K>(h, step::<K, L>))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        fn avx2<K: Kernel, const L: usize>(_h: usize) -> Option<f64> {
+            None
+        }
+        fn row<K: Kernel>(name: &str, h: usize) {
+            let shown = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.2}"));
+            eprintln!(
+                "{name:5} {h:6} {:>12.2} {:>14} {:>15}",
+                ns_per_unit::<K>(h, cells::forward::<K>),
+                shown(avx2::<K, 8>(h)),
+                shown(avx2::<K, 16>(h))
+            );
+        }
+        eprintln!(
+            "ns per unit and step: cell, width, this CPU's build, AVX2 in chunks of 8, of 16"
+        );
+        for h in [50, 100] {
+            row::<cells::Lstm>("LSTM", h);
+            row::<cells::Gru>("GRU", h);
+            row::<cells::Rnn>("RNN", h);
+        }
+    }
+
     /// What a run of the layer gives: its output, then the gradients of Σ c ⊙ out with
     /// respect to the input, the packed parameters and the initial state, as plain numbers.
     fn outputs_and_gradients(cell: Cell, all_steps: bool) -> Vec<Vec<f32>> {

@@ -81,40 +81,33 @@ pub(super) fn product(dst: ViewMut, a: View, w: View, accumulate: bool) {
     matmul(dst, a, w, accumulate, gemm::Parallelism::None);
 }
 
+/// Calls `$tile::<R, $v>($p, $b0, $c0)` with `R` the run-time row count `$rows` as a
+/// constant, one of the listed counts.
+#[cfg(target_arch = "x86_64")]
+macro_rules! tile_of_rows {
+    ($tile:ident, $v:literal, $rows:expr, [$($r:literal)*], $p:expr, $b0:expr, $c0:expr) => {
+        match $rows {
+            $($r => $tile::<$r, $v>($p, $b0, $c0),)*
+            rows => unreachable!("fused layer: step tile of {rows} rows"),
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn avx512(p: &mut Problem) {
     use x86::*;
     // Columns 32 at a time, then the 16 left over (n is a multiple of 16).
     let whole = p.n / 32 * 32;
-    let run = |p: &mut Problem, c0: usize, vectors: usize| {
-        for (b0, rows) in row_tiles(p.rows, 8) {
-            match (rows, vectors) {
-                (8, 2) => tile512::<8, 2>(p, b0, c0),
-                (7, 2) => tile512::<7, 2>(p, b0, c0),
-                (6, 2) => tile512::<6, 2>(p, b0, c0),
-                (5, 2) => tile512::<5, 2>(p, b0, c0),
-                (4, 2) => tile512::<4, 2>(p, b0, c0),
-                (3, 2) => tile512::<3, 2>(p, b0, c0),
-                (2, 2) => tile512::<2, 2>(p, b0, c0),
-                (1, 2) => tile512::<1, 2>(p, b0, c0),
-                (8, 1) => tile512::<8, 1>(p, b0, c0),
-                (7, 1) => tile512::<7, 1>(p, b0, c0),
-                (6, 1) => tile512::<6, 1>(p, b0, c0),
-                (5, 1) => tile512::<5, 1>(p, b0, c0),
-                (4, 1) => tile512::<4, 1>(p, b0, c0),
-                (3, 1) => tile512::<3, 1>(p, b0, c0),
-                (2, 1) => tile512::<2, 1>(p, b0, c0),
-                (1, 1) => tile512::<1, 1>(p, b0, c0),
-                _ => unreachable!("fused layer: step tile of {rows} rows"),
-            }
-        }
-    };
     for c0 in (0..whole).step_by(32) {
-        run(p, c0, 2);
+        for (b0, rows) in row_tiles(p.rows, 8) {
+            tile_of_rows!(tile512, 2, rows, [8 7 6 5 4 3 2 1], p, b0, c0);
+        }
     }
     if whole < p.n {
-        run(p, whole, 1);
+        for (b0, rows) in row_tiles(p.rows, 8) {
+            tile_of_rows!(tile512, 1, rows, [8 7 6 5 4 3 2 1], p, b0, whole);
+        }
     }
 }
 
@@ -124,15 +117,7 @@ fn avx2(p: &mut Problem) {
     use x86::*;
     for c0 in (0..p.n).step_by(16) {
         for (b0, rows) in row_tiles(p.rows, 6) {
-            match rows {
-                6 => tile256::<6, 2>(p, b0, c0),
-                5 => tile256::<5, 2>(p, b0, c0),
-                4 => tile256::<4, 2>(p, b0, c0),
-                3 => tile256::<3, 2>(p, b0, c0),
-                2 => tile256::<2, 2>(p, b0, c0),
-                1 => tile256::<1, 2>(p, b0, c0),
-                _ => unreachable!("fused layer: step tile of {rows} rows"),
-            }
+            tile_of_rows!(tile256, 2, rows, [6 5 4 3 2 1], p, b0, c0);
         }
     }
 }
