@@ -410,3 +410,73 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::super::{View, ViewMut};
+    use super::product;
+
+    /// `len` floats of `buf` starting `offset` floats past a 64-byte boundary.
+    fn at_offset(buf: &mut Vec<f32>, len: usize, offset: usize) -> std::ops::Range<usize> {
+        buf.resize(len + 32, 0.5);
+        let past = (buf.as_ptr() as usize / 4) % 16;
+        let start = (16 - past) % 16 + offset;
+        start..start + len
+    }
+
+    /// Prints GFLOP/s of the per-step product at the seed model's and the hourly preset's
+    /// shapes (a thread's 32 rows, strided as the recurrence reads them), with `w` and
+    /// `dst` on a cache line and 16 bytes past one (where a `Vec<f32>` may start), the
+    /// best of 25 runs each, alternating. The weights the kernel passes are on a line
+    /// (`Lines`); this shows what that is worth with the data in cache:
+    ///
+    ///     cargo test --release --lib -- --ignored step_product_timings --nocapture
+    #[test]
+    #[ignore = "prints timings; run by hand"]
+    fn step_product_timings() {
+        println!("rows × k × n: GFLOP/s on a line / 16 bytes past one");
+        // (rows, k, n, a's row stride): forward `h · W_hhᵀ` and backward `dgh · W_hh` of
+        // 100 and 50 wide GRU and LSTM layers, T = 168 or 60.
+        for (rows, k, n, a_rs) in [
+            (32, 100, 304, 168 * 100),
+            (32, 300, 112, 168 * 300),
+            (32, 50, 160, 168 * 50),
+            (32, 150, 64, 168 * 150),
+            (32, 100, 400, 60 * 100),
+            (32, 400, 112, 60 * 400),
+        ] {
+            let a: Vec<f32> = (0..rows * a_rs + k)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect();
+            let reps = 20_000_000 / (rows * k * n / 16);
+            let mut best = [f64::MAX; 2];
+            let mut bufs = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+            for _ in 0..25 {
+                for (offset, (best, (wb, db))) in
+                    [0, 4].into_iter().zip(best.iter_mut().zip(&mut bufs))
+                {
+                    let (wr, dr) = (
+                        at_offset(wb, k * n, offset),
+                        at_offset(db, rows * n, offset),
+                    );
+                    let t = std::time::Instant::now();
+                    for _ in 0..reps {
+                        product(
+                            ViewMut::new(&mut db[dr.clone()], rows, n),
+                            View::strided(&a, rows, k, a_rs),
+                            View::new(&wb[wr.clone()], k, n),
+                            false,
+                        );
+                    }
+                    *best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+                }
+            }
+            let rate = |s: f64| 2.0 * (rows * k * n) as f64 / s / 1e9;
+            println!(
+                "{rows} × {k} × {n}: {:.1} / {:.1}",
+                rate(best[0]),
+                rate(best[1])
+            );
+        }
+    }
+}
