@@ -726,9 +726,9 @@ fn padded(n: usize) -> usize {
 
 /// A row-major `[rows, cols]` matrix as row-major `[rows, padded(cols)]`, zeros in the
 /// padding columns.
-fn pad_columns(m: &[f32], rows: usize, cols: usize) -> Lines {
+fn pad_columns(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let width = padded(cols);
-    let mut p = Lines::zeros(rows * width);
+    let mut p = vec![0.0f32; rows * width];
     for (dst, src) in p.chunks_exact_mut(width).zip(m.chunks_exact(cols)) {
         dst[..cols].copy_from_slice(src);
     }
@@ -737,51 +737,15 @@ fn pad_columns(m: &[f32], rows: usize, cols: usize) -> Lines {
 
 /// The transpose of a row-major `[rows, cols]` matrix, row-major `[cols, padded(rows)]`
 /// with zeros in the padding columns.
-fn transpose_padded(m: &[f32], rows: usize, cols: usize) -> Lines {
+fn transpose_padded(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let width = padded(rows);
-    let mut t = Lines::zeros(width * cols);
+    let mut t = vec![0.0f32; width * cols];
     for (i, row) in m.chunks_exact(cols).enumerate() {
         for (j, v) in row.iter().enumerate() {
             t[j * width + i] = *v;
         }
     }
     t
-}
-
-/// Floats starting on a 64-byte boundary (a cache line), in whole lines of 16: the padded
-/// weights the per-step tiles read, whose rows (a multiple of 16 floats) then all start
-/// on a line, so that no 32- or 64-byte load splits across two.
-struct Lines(Vec<Line>);
-
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([f32; 16]);
-
-impl Lines {
-    /// `len` zeros, `len` a multiple of 16.
-    fn zeros(len: usize) -> Lines {
-        assert!(
-            len.is_multiple_of(16),
-            "fused layer: {len} floats in lines of 16"
-        );
-        Lines(vec![Line([0.0; 16]); len / 16])
-    }
-}
-
-impl std::ops::Deref for Lines {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        // SAFETY: `Line` is 16 f32 and nothing else (repr(C), 64 bytes, no padding), so
-        // the lines are `16 · len` initialised floats in one allocation.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * 16) }
-    }
-}
-
-impl std::ops::DerefMut for Lines {
-    fn deref_mut(&mut self) -> &mut [f32] {
-        // SAFETY: as in `deref`, borrowed mutably.
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * 16) }
-    }
 }
 
 /// The forward recurrence for a block of batch rows.
@@ -1360,45 +1324,6 @@ mod tests {
     /// Each cell's forward step at widths around its chunks of 8 or 16 units (narrower than one,
     /// whole, and with a remainder that the last chunk overlaps) against its equations in
     /// f64: a unit the chunks skipped or mixed up would be far off.
-    /// The padded weights the tiles read start on a cache line, whatever the allocator
-    /// hands out for other sizes around them.
-    #[test]
-    fn padded_weights_start_on_a_cache_line() {
-        let mut keep = Vec::new();
-        for (rows, cols) in [(150, 50), (300, 100), (400, 100), (3, 1), (1, 17)] {
-            keep.push(vec![1.0f32; rows + cols]);
-            let m: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
-            let (p, t) = (
-                super::pad_columns(&m, rows, cols),
-                super::transpose_padded(&m, rows, cols),
-            );
-            for (what, ptr) in [
-                ("pad_columns", p.as_ptr()),
-                ("transpose_padded", t.as_ptr()),
-            ] {
-                assert_eq!(ptr as usize % 64, 0, "{what} {rows}×{cols}");
-            }
-            let width = super::padded(cols);
-            assert_eq!(p.len(), rows * width);
-            for r in 0..rows {
-                assert_eq!(
-                    &p[r * width..r * width + cols],
-                    &m[r * cols..(r + 1) * cols]
-                );
-                assert!(p[r * width + cols..(r + 1) * width]
-                    .iter()
-                    .all(|&v| v == 0.0));
-            }
-            let width = super::padded(rows);
-            assert_eq!(t.len(), cols * width);
-            for (i, row) in m.chunks_exact(cols).enumerate() {
-                for (j, v) in row.iter().enumerate() {
-                    assert_eq!(t[j * width + i], *v);
-                }
-            }
-        }
-    }
-
     #[test]
     fn forward_steps_at_every_width_follow_the_equations() {
         use super::cells::{self, Kernel};
