@@ -425,20 +425,23 @@ mod timing {
     }
 
     /// Prints GFLOP/s of the per-step product at the seed model's and the hourly preset's
-    /// shapes (a thread's 32 rows, strided as the recurrence reads them), with `w` and
-    /// `dst` on a cache line and 16 bytes past one (where a `Vec<f32>` may start), the
-    /// best of 25 runs each, alternating. With the data in cache, aligned weights ran the
-    /// backward shapes 12–15 % faster (Zen 3); in training the same alignment measured
-    /// 0.94–1.13 of the unaligned build's epoch time (docs/performance.md), so the kernel
-    /// keeps plain `Vec`s. Run it with
+    /// shapes (a thread's 32 rows, strided as the recurrence reads them): with `w` and
+    /// `dst` on a cache line and 16 bytes past one (where a `Vec<f32>` may start), and,
+    /// unaligned, after 2 MiB of other data were written between two calls (as a step's
+    /// gate loop and the other thread's work would push `w` out of L1 and L2). The best
+    /// of 25 runs each, alternating. On Zen 3 (AVX2), in cache, aligned weights ran the
+    /// backward shapes 12–15 % faster, but in training the alignment measured 0.94–1.13
+    /// of the unaligned build's epoch time, so the kernel keeps plain `Vec`s; the 2 MiB
+    /// cost 10–25 % (docs/performance.md). Run it with
     ///
     ///     cargo test --release --lib -- --ignored step_product_timings --nocapture
     #[test]
     #[ignore = "prints timings; run by hand"]
     fn step_product_timings() {
-        println!("rows × k × n: GFLOP/s on a line / 16 bytes past one");
+        println!("rows × k × n: GFLOP/s on a line / 16 bytes past one / after 2 MiB elsewhere");
         // (rows, k, n, a's row stride): forward `h · W_hhᵀ` and backward `dgh · W_hh` of
         // 100 and 50 wide GRU and LSTM layers, T = 168 or 60.
+        let mut elsewhere = vec![1.0f32; 4 << 20];
         for (rows, k, n, a_rs) in [
             (32, 100, 304, 168 * 100),
             (32, 300, 112, 168 * 300),
@@ -451,34 +454,39 @@ mod timing {
                 .map(|i| (i as f32 * 0.37).sin())
                 .collect();
             let reps = 20_000_000 / (rows * k * n / 16);
-            let mut best = [f64::MAX; 2];
+            let mut best = [f64::MAX; 3];
             let mut bufs = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
-            for _ in 0..25 {
-                for (offset, (best, (wb, db))) in
-                    [0, 4].into_iter().zip(best.iter_mut().zip(&mut bufs))
-                {
+            for round in 0..25 {
+                for (case, best) in best.iter_mut().enumerate() {
+                    let (offset, streamed) = [(0, 0), (4, 0), (4, 2 << 20)][case];
+                    let (wb, db) = &mut bufs[offset.min(1)];
                     let (wr, dr) = (
                         at_offset(wb, k * n, offset),
                         at_offset(db, rows * n, offset),
                     );
-                    let t = std::time::Instant::now();
-                    for _ in 0..reps {
+                    let mut spent = 0.0;
+                    for rep in 0..reps {
+                        if streamed > 0 {
+                            let at = (round * reps + rep) % 4 * (1 << 20);
+                            elsewhere[at..at + streamed / 4]
+                                .iter_mut()
+                                .for_each(|v| *v += 1.0);
+                        }
+                        let t = std::time::Instant::now();
                         product(
                             ViewMut::new(&mut db[dr.clone()], rows, n),
                             View::strided(&a, rows, k, a_rs),
                             View::new(&wb[wr.clone()], k, n),
                             false,
                         );
+                        spent += t.elapsed().as_secs_f64();
                     }
-                    *best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+                    *best = best.min(spent / reps as f64);
                 }
             }
             let rate = |s: f64| 2.0 * (rows * k * n) as f64 / s / 1e9;
-            println!(
-                "{rows} × {k} × {n}: {:.1} / {:.1}",
-                rate(best[0]),
-                rate(best[1])
-            );
+            let [on, off, away] = best.map(rate);
+            println!("{rows} × {k} × {n}: {on:.1} / {off:.1} / {away:.1}");
         }
     }
 }
