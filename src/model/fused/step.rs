@@ -430,9 +430,9 @@ mod timing {
     /// unaligned, after 2 MiB of other data were written between two calls (as a step's
     /// gate loop and the other thread's work would push `w` out of L1 and L2). The best
     /// of 25 runs each, alternating. On Zen 3 (AVX2), in cache, aligned weights ran the
-    /// backward shapes 12–15 % faster, but in training the alignment measured 0.94–1.13
-    /// of the unaligned build's epoch time, so the kernel keeps plain `Vec`s; the 2 MiB
-    /// cost 10–25 % (docs/performance.md). Run it with
+    /// backward shapes 12–15 % faster, but in training the aligned build ran at 0.94–1.13
+    /// times the unaligned one's speed, so the kernel keeps plain `Vec`s; the 2 MiB cost
+    /// 5–12 % (docs/performance.md). Run it with
     ///
     ///     cargo test --release --lib -- --ignored step_product_timings --nocapture
     #[test]
