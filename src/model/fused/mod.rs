@@ -1460,6 +1460,9 @@ mod tests {
         }
         #[cfg(target_arch = "x86_64")]
         fn avx2<K: Kernel, const L: usize>(h: usize) -> Option<f64> {
+            // `Kernel::forward`'s arguments again: the slices stay separate arguments so
+            // the compiler knows they do not alias (see cells.rs), and a `target_feature`
+            // wrapper has to name them.
             #[target_feature(enable = "avx2,fma")]
             #[allow(clippy::too_many_arguments)]
             unsafe fn step<K: Kernel, const L: usize>(

@@ -432,16 +432,21 @@ mod timing {
     /// of 25 runs each, alternating. On Zen 3 (AVX2), in cache, aligned weights ran the
     /// backward shapes 12–15 % faster, but in training the aligned build ran at 0.94–1.13
     /// times the unaligned one's speed, so the kernel keeps plain `Vec`s; the 2 MiB cost
-    /// 5–12 % (docs/performance.md). Run it with
+    /// 5–23 % over three runs (docs/performance.md). Run it with
     ///
     ///     cargo test --release --lib -- --ignored step_product_timings --nocapture
     #[test]
     #[ignore = "prints timings; run by hand"]
     fn step_product_timings() {
+        use super::super::test_util::wave;
+        /// 2 MiB of floats, written between two calls in the third case.
+        const AWAY: usize = 512 << 10;
+        // (floats past a cache line, whether 2 MiB are written between calls)
+        const CASES: [(usize, bool); 3] = [(0, false), (4, false), (4, true)];
         println!("rows × k × n: GFLOP/s on a line / 16 bytes past one / after 2 MiB elsewhere");
+        let mut elsewhere = vec![1.0f32; 8 * AWAY];
         // (rows, k, n, a's row stride): forward `h · W_hhᵀ` and backward `dgh · W_hh` of
         // 100 and 50 wide GRU and LSTM layers, T = 168 or 60.
-        let mut elsewhere = vec![1.0f32; 4 << 20];
         for (rows, k, n, a_rs) in [
             (32, 100, 304, 168 * 100),
             (32, 300, 112, 168 * 300),
@@ -450,27 +455,23 @@ mod timing {
             (32, 100, 400, 60 * 100),
             (32, 400, 112, 60 * 400),
         ] {
-            let a: Vec<f32> = (0..rows * a_rs + k)
-                .map(|i| (i as f32 * 0.37).sin())
-                .collect();
+            let a = wave(rows * a_rs + k, 0.37);
             let reps = 20_000_000 / (rows * k * n / 16);
-            let mut best = [f64::MAX; 3];
-            let mut bufs = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
-            for round in 0..25 {
-                for (case, best) in best.iter_mut().enumerate() {
-                    let (offset, streamed) = [(0, 0), (4, 0), (4, 2 << 20)][case];
-                    let (wb, db) = &mut bufs[offset.min(1)];
+            let mut best = [f64::MAX; CASES.len()];
+            let mut bufs = CASES.map(|_| (Vec::new(), Vec::new()));
+            for _ in 0..25 {
+                for ((&(offset, away), best), (wb, db)) in
+                    CASES.iter().zip(&mut best).zip(&mut bufs)
+                {
                     let (wr, dr) = (
                         at_offset(wb, k * n, offset),
                         at_offset(db, rows * n, offset),
                     );
                     let mut spent = 0.0;
                     for rep in 0..reps {
-                        if streamed > 0 {
-                            let at = (round * reps + rep) % 4 * (1 << 20);
-                            elsewhere[at..at + streamed / 4]
-                                .iter_mut()
-                                .for_each(|v| *v += 1.0);
+                        if away {
+                            let block = elsewhere.chunks_exact_mut(AWAY).nth(rep % 8);
+                            block.into_iter().flatten().for_each(|v| *v += 1.0);
                         }
                         let t = std::time::Instant::now();
                         product(
