@@ -9,9 +9,10 @@
 #   EPOCHS  gruf's epochs (default 8, the preset's); the peers see as many windows:
 #           max_steps = ceil(EPOCHS x gruf's training windows per epoch / 128)
 #   ROUNDS  rounds of gruf, GRU, LSTM (default 1; each round is long)
-#   HIDDEN  the peers' width (default 100, the preset's widest layer: NeuralForecast gives
-#           every layer one width; gruf's preset is 50 then 100, so the peers do 1.7x
-#           gruf's matrix arithmetic per window at these sizes)
+#   HIDDEN  the peers' width (default 100, the preset's: NeuralForecast gives every layer
+#           one width)
+#   LAYERS  the peers' recurrent layers (default 1, the preset's; the runs quoted before
+#           the preset became one layer used 2 layers of 100, against its 50 then 100)
 #   GRUF_FLAGS  more `gruf train` flags, e.g. "--layers 100,100" for the peers' widths
 #   PYTHON  the bench environment's python (default ~/.cache/gruf-bench/torch/bin/python,
 #           made by ../shared/bench/setup.sh)
@@ -30,6 +31,7 @@ data=$(realpath "${1:?usage: benches/global.sh PATH [EPOCHS] [ROUNDS]}")
 epochs=${2:-8}
 rounds=${3:-1}
 hidden=${HIDDEN:-100}
+layers=${LAYERS:-1}
 for n in "$epochs" "$rounds"; do
   case $n in '' | *[!0-9]* | 0) echo "benches/global.sh: EPOCHS and ROUNDS are whole numbers from 1, not '$n'" >&2; exit 2 ;; esac
 done
@@ -56,7 +58,7 @@ for round in $(seq 1 "$rounds"); do
   for peer in gru lstm; do
     echo "round $round of $rounds: NeuralForecast $peer, $windows windows" >&2
     /usr/bin/time -v "$python" "$here/benches/global.py" "$peer" "$data" --windows "$windows" \
-      --hidden "$hidden" > "$work/$peer.$round.json" 2> "$work/$peer.$round.err" ||
+      --hidden "$hidden" --layers "$layers" > "$work/$peer.$round.json" 2> "$work/$peer.$round.err" ||
       { tail -5 "$work/$peer.$round.err" >&2; exit 1; }
   done
 done

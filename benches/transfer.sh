@@ -9,8 +9,8 @@
 #
 # Usage: benches/transfer.sh [CSV] [OUTDIR]
 #        CSV default ../shared/data/hourly-414.csv (series,time,value); OUTDIR default
-#        target/transfer. Two trainings of configs/hourly.toml (8 epochs): about 5 and 10
-#        minutes on 2 cores.
+#        target/transfer. Two trainings of configs/hourly.toml (8 epochs): about 2.5 and 5
+#        minutes on 2 cores (AVX2; the former two-layer preset took twice that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 csv=${1:-../shared/data/hourly-414.csv}
