@@ -13,7 +13,8 @@
 #           one width)
 #   LAYERS  the peers' recurrent layers (default 1, the preset's; the runs quoted before
 #           the preset became one layer used 2 layers of 100, against its 50 then 100)
-#   GRUF_FLAGS  more `gruf train` flags, e.g. "--layers 100,100" for the peers' widths
+#   GRUF_FLAGS  more `gruf train` flags, e.g. "--layers 100,100" with LAYERS=2: both sides
+#           two layers of 100
 #   PYTHON  the bench environment's python (default ~/.cache/gruf-bench/torch/bin/python,
 #           made by ../shared/bench/setup.sh)
 #
