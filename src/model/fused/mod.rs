@@ -303,7 +303,8 @@ struct Fused {
 /// What forward keeps of the values each cell saves per step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Saves {
-    /// Every step's, `[B, T, S·H]`: what backward reads.
+    /// Every step's: what backward reads. Each thread's block of rows is `[T, rows, S·H]`
+    /// (step-major, see [`Saves::slot`]); the blocks follow one another in row order.
     Every,
     /// The last two steps' per row, `[B, 2, S·H]` (a step reads the one before it): a
     /// forward that no backward follows. An LSTM's saved values are six times its states,
@@ -320,17 +321,23 @@ impl Saves {
         }
     }
 
-    /// The slot of row `b`'s step `t` among `[rows, steps(t_len)]`.
-    fn slot(self, b: usize, t: usize, t_len: usize) -> usize {
+    /// The slot of row `b`'s step `t` in a block of `rows` rows.
+    ///
+    /// Every step's values are stored step-major, `[T, rows]`: a step writes (forward) and
+    /// reads (backward) one contiguous stretch of all its rows, which the hardware
+    /// prefetchers follow, rather than `rows` short runs a whole sequence apart. One row
+    /// (`gruf inspect`'s trace) is the same either way.
+    fn slot(self, b: usize, t: usize, rows: usize) -> usize {
         match self {
-            Saves::Every => b * t_len + t,
+            Saves::Every => t * rows + b,
             Saves::Latest => b * 2 + t % 2,
         }
     }
 }
 
 struct Saved {
-    /// `[B, T, S·H]`: what the cell saved per step.
+    /// What the cell saved per step, each thread's block of rows step-major (see
+    /// [`Saves::slot`]).
     gates: Vec<f32>,
     /// Every step's state `[B, T, H]`, when the result holds only the last one.
     out: Option<Vec<f32>>,
@@ -658,8 +665,8 @@ fn run_backward(cell: Cell, d: Dims, p: &Params, v: Inputs, input_gradient: bool
     }
 }
 
-/// The forward pass of `cell`: every step's state `[B, T, H]` and the saved gates
-/// `[B, T, S·H]`.
+/// The forward pass of `cell`: every step's state `[B, T, H]` and the saved gates, laid
+/// out as [`Saves::slot`] says.
 /// `returned`: whether the states leave as the op's result (else they are scratch).
 fn run_forward(
     cell: Cell,
@@ -709,7 +716,11 @@ fn forward<K: Kernel>(
             let part = Dims { batch: nb, ..d };
             let x = &x[b0 * t_len * d.input..(b0 + nb) * t_len * d.input];
             let h0 = &h0[b0 * h..(b0 + nb) * h];
-            let saved = SavedRows { buf: gates, saves };
+            let saved = SavedRows {
+                buf: gates,
+                saves,
+                rows: nb,
+            };
             forward_rows::<K>(part, x, p, &w_hh_t, h0, out, saved);
         });
     (out, gates)
@@ -764,15 +775,25 @@ fn forward_rows<K: Kernel>(
 ) {
     let (nb, t_len, h) = (d.batch, d.seq, d.hidden);
     let (g, s) = (d.rows(), K::SAVED * h);
-    // Input projections of every step at once: gi = x · W_ihᵀ  [nb·T, G·H] (biases come later).
+    // Input projections of every step at once: gi = x · W_ihᵀ  [T·nb, G·H] (biases come
+    // later), step-major like the saved values (see `Saves::slot`), from x's rows in that
+    // order.
+    let mut x_steps = scratch(nb * t_len * d.input);
+    for (t, dst) in x_steps.chunks_exact_mut(nb * d.input).enumerate() {
+        for (b, dst) in dst.chunks_exact_mut(d.input).enumerate() {
+            let row = b * t_len + t;
+            dst.copy_from_slice(&x[row * d.input..(row + 1) * d.input]);
+        }
+    }
     let mut gi = scratch(nb * t_len * g);
     matmul(
         ViewMut::new(&mut gi, nb * t_len, g),
-        View::new(x, nb * t_len, d.input),
+        View::new(&x_steps, nb * t_len, d.input),
         View::new(p.w_ih, g, d.input).t(),
         false,
         Parallelism::None,
     );
+    recycle(x_steps);
     // gh's rows are padded like W_hhᵀ's; the padding columns come out zero and are not read.
     let gp = padded(g);
     let mut gh = scratch(nb * gp);
@@ -796,14 +817,15 @@ fn forward_rows<K: Kernel>(
         for b in 0..nb {
             let row = b * t_len + t;
             let (before, now) = out.split_at_mut(row * h);
-            let (saved_now, prev) = saved.now_and_prev(b, t, t_len, &zeros);
+            let (saved_now, prev) = saved.now_and_prev(b, t, &zeros);
             let hp = if t == 0 {
                 &h0[b * h..(b + 1) * h]
             } else {
                 &before[(row - 1) * h..row * h]
             };
+            let at = t * nb + b;
             cells::forward::<K>(
-                &gi[row * g..(row + 1) * g],
+                &gi[at * g..(at + 1) * g],
                 &gh[b * gp..b * gp + g],
                 p.b_ih,
                 p.b_hh,
@@ -819,10 +841,12 @@ fn forward_rows<K: Kernel>(
     recycle(gh);
 }
 
-/// The saved values of a block of rows, slots of `S·H` floats kept as `saves` says.
+/// The saved values of a block of `rows` rows, slots of `S·H` floats kept as `saves`
+/// says.
 struct SavedRows<'a> {
     buf: &'a mut [f32],
     saves: Saves,
+    rows: usize,
 }
 
 impl SavedRows<'_> {
@@ -832,15 +856,14 @@ impl SavedRows<'_> {
         &'s mut self,
         b: usize,
         t: usize,
-        t_len: usize,
         zeros: &'s [f32],
     ) -> (&'s mut [f32], &'s [f32]) {
         let size = zeros.len();
-        let now = self.saves.slot(b, t, t_len);
+        let now = self.saves.slot(b, t, self.rows);
         if t == 0 {
             return (&mut self.buf[now * size..(now + 1) * size], zeros);
         }
-        let prev = self.saves.slot(b, t - 1, t_len);
+        let prev = self.saves.slot(b, t - 1, self.rows);
         if prev < now {
             let (before, from_now) = self.buf.split_at_mut(now * size);
             (
@@ -991,12 +1014,13 @@ fn backward_rows<K: Kernel>(
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
+            let slot = |t: usize| Saves::Every.slot(b, t, nb) * s;
             let (hp, prev) = if t == 0 {
                 (&v.h0[b * h..(b + 1) * h], &zeros[..])
             } else {
                 (
                     &v.out[(row - 1) * h..row * h],
-                    &v.gates[(row - 1) * s..row * s],
+                    &v.gates[slot(t - 1)..slot(t - 1) + s],
                 )
             };
             let dgh_row = if K::SEPARATE_DGH {
@@ -1005,7 +1029,7 @@ fn backward_rows<K: Kernel>(
                 &mut [][..]
             };
             cells::backward::<K>(
-                &v.gates[row * s..(row + 1) * s],
+                &v.gates[slot(t)..slot(t) + s],
                 prev,
                 hp,
                 &v.out[row * h..(row + 1) * h],
