@@ -778,11 +778,12 @@ fn forward_rows<K: Kernel>(
     // Input projections of every step at once: gi = x · W_ihᵀ  [T·nb, G·H] (biases come
     // later), step-major like the saved values (see `Saves::slot`), from x's rows in that
     // order.
-    let mut x_steps = scratch(nb * t_len * d.input);
-    for (t, dst) in x_steps.chunks_exact_mut(nb * d.input).enumerate() {
-        for (b, dst) in dst.chunks_exact_mut(d.input).enumerate() {
-            let row = b * t_len + t;
-            dst.copy_from_slice(&x[row * d.input..(row + 1) * d.input]);
+    let width = d.input;
+    let mut x_steps = scratch(nb * t_len * width);
+    for t in 0..t_len {
+        for b in 0..nb {
+            let (from, to) = ((b * t_len + t) * width, (t * nb + b) * width);
+            x_steps[to..to + width].copy_from_slice(&x[from..from + width]);
         }
     }
     let mut gi = scratch(nb * t_len * g);
