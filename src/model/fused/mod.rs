@@ -782,7 +782,7 @@ fn forward_rows<K: Kernel>(
     let mut x_steps = scratch(nb * t_len * width);
     for t in 0..t_len {
         for b in 0..nb {
-            let (from, to) = ((b * t_len + t) * width, (t * nb + b) * width);
+            let (from, to) = ((b * t_len + t) * width, Saves::Every.slot(b, t, nb) * width);
             x_steps[to..to + width].copy_from_slice(&x[from..from + width]);
         }
     }
@@ -824,7 +824,8 @@ fn forward_rows<K: Kernel>(
             } else {
                 &before[(row - 1) * h..row * h]
             };
-            let at = t * nb + b;
+            // gi's rows are laid out as every step's saved values are.
+            let at = Saves::Every.slot(b, t, nb);
             cells::forward::<K>(
                 &gi[at * g..(at + 1) * g],
                 &gh[b * gp..b * gp + g],
@@ -941,7 +942,8 @@ fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs, input_gradient: bool) -> 
     Grads { dx, dparams, dh0 }
 }
 
-/// What backward reads for a block of batch rows (`[nb, T, ·]` slices, `h0` `[nb, H]`).
+/// What backward reads for a block of batch rows (`[nb, T, ·]` slices, `gates` step-major
+/// as [`Saves::slot`] says, `h0` `[nb, H]`).
 struct Inputs<'a> {
     x: &'a [f32],
     h0: &'a [f32],
@@ -1015,14 +1017,14 @@ fn backward_rows<K: Kernel>(
     for t in (0..t_len).rev() {
         for b in 0..nb {
             let row = b * t_len + t;
-            let slot = |t: usize| Saves::Every.slot(b, t, nb) * s;
+            let saved = |t: usize| {
+                let at = Saves::Every.slot(b, t, nb) * s;
+                &v.gates[at..at + s]
+            };
             let (hp, prev) = if t == 0 {
                 (&v.h0[b * h..(b + 1) * h], &zeros[..])
             } else {
-                (
-                    &v.out[(row - 1) * h..row * h],
-                    &v.gates[slot(t - 1)..slot(t - 1) + s],
-                )
+                (&v.out[(row - 1) * h..row * h], saved(t - 1))
             };
             let dgh_row = if K::SEPARATE_DGH {
                 &mut dgh_buf[row * g..(row + 1) * g]
@@ -1030,7 +1032,7 @@ fn backward_rows<K: Kernel>(
                 &mut [][..]
             };
             cells::backward::<K>(
-                &v.gates[slot(t)..slot(t) + s],
+                saved(t),
                 prev,
                 hp,
                 &v.out[row * h..(row + 1) * h],
