@@ -412,6 +412,14 @@ pub struct TrainOptions {
     #[arg(long, value_name = "N")]
     pub recent_windows: Option<usize>,
 
+    /// Backpropagate through each window's last N steps only (truncated backpropagation
+    /// through time): the steps before still run forward, but the gradient stops there,
+    /// so each batch's backward pass, the larger part of training, covers N steps instead
+    /// of the window. Faster on long windows; whether it costs accuracy shows on
+    /// validation. At least the window, or 0, is the whole window [default: 0].
+    #[arg(long, value_name = "N")]
+    pub backprop_steps: Option<usize>,
+
     /// Train N networks one after another, network i (from 0) with the seed --seed + i,
     /// and forecast their median (1 to 100) [default: 1].
     #[arg(long, value_name = "N")]
@@ -464,6 +472,7 @@ impl TrainOptions {
                 val_fraction: self.val_fraction,
                 val_size: self.val_size,
                 recent_windows: self.recent_windows,
+                backprop_steps: self.backprop_steps,
                 ensemble: self.ensemble,
                 seed: self.seed,
             },

@@ -7,6 +7,7 @@ use std::io::Write;
 
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
+use crate::config::RunConfig;
 use crate::evaluation::evaluate::PanelScores;
 use crate::io::output::check_writable;
 use crate::render::Table;
@@ -26,9 +27,10 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
     let training = Training::load(&args.csv, config, quiet)?;
     if !quiet {
         crate::eprintln_lossy!(
-            "gruf: {}; {}, seed {seed}",
+            "gruf: {}; {}{}, seed {seed}",
             training.describe(),
-            training.config.model.describe()
+            training.config.model.describe(),
+            backprop_words(&training.config)
         );
     }
 
@@ -50,6 +52,16 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
         None => panel(&checkpoint, pooled.as_ref())?,
     };
     report_saved(out, &args.model, &checkpoint.meta, interrupted)
+}
+
+/// `, gradient through the last 48 of 168 steps` with `--backprop-steps` shorter than the
+/// window; empty otherwise.
+fn backprop_words(config: &RunConfig) -> String {
+    let (n, window) = (config.train.backprop_steps, config.model.framing.window);
+    if n == 0 || n >= window {
+        return String::new();
+    }
+    format!(", gradient through the last {n} of {window} steps")
 }
 
 /// The report on a model of one series: the validation RMSE beside the naive forecast's,

@@ -189,6 +189,9 @@ pub struct TrainConfig {
     pub val_size: usize,
     /// Train on each series' this many most recent training windows; 0 = all.
     pub recent_windows: usize,
+    /// Backpropagate through each window's last this many steps only (truncated
+    /// backpropagation through time); 0 = the whole window.
+    pub backprop_steps: usize,
     /// Networks trained one after another, network `i` from the seed `seed + i`; their
     /// forecasts' median is the model's forecast. 1 is a single network.
     pub ensemble: usize,
@@ -210,6 +213,7 @@ impl Default for TrainConfig {
             val_fraction: 0.1,
             val_size: 0,
             recent_windows: 0,
+            backprop_steps: 0,
             ensemble: 1,
             seed: None,
         }
@@ -292,6 +296,7 @@ pub struct PartialTrain {
     pub val_fraction: Option<f64>,
     pub val_size: Option<usize>,
     pub recent_windows: Option<usize>,
+    pub backprop_steps: Option<usize>,
     pub ensemble: Option<usize>,
     pub seed: Option<u64>,
 }
@@ -365,6 +370,7 @@ impl PartialConfig {
         set(&mut config.train.val_fraction, t.val_fraction);
         set(&mut config.train.val_size, t.val_size);
         set(&mut config.train.recent_windows, t.recent_windows);
+        set(&mut config.train.backprop_steps, t.backprop_steps);
         set(&mut config.train.ensemble, t.ensemble);
         if t.seed.is_some() {
             config.train.seed = t.seed;
@@ -488,6 +494,9 @@ impl RunConfig {
         train.insert("val_fraction".into(), Value::Float(t.val_fraction));
         train.insert("val_size".into(), int(t.val_size));
         train.insert("recent_windows".into(), int(t.recent_windows));
+        if t.backprop_steps > 0 {
+            train.insert("backprop_steps".into(), int(t.backprop_steps));
+        }
         train.insert("ensemble".into(), int(t.ensemble));
         if let Some(seed) = t.seed {
             // TOML integers are signed 64-bit: a larger seed cannot be written.

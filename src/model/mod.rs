@@ -109,6 +109,39 @@ pub fn init_weights(
     Ok(weights)
 }
 
+/// Which steps of a window training's gradient reaches, in every recurrent layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backprop {
+    /// Every step: backpropagation through the whole window.
+    #[default]
+    Whole,
+    /// The last `n` steps only (truncated backpropagation through time, `n` ≥ 1): the
+    /// steps before run forward as under PyTorch's `no_grad()`, so neither their states
+    /// nor what they hand on to the last `n` steps carry a gradient (as after
+    /// `h.detach()` there). Backward, the larger part of a batch's work, runs over `n`
+    /// steps instead of the window's.
+    Last(usize),
+}
+
+impl Backprop {
+    /// `--backprop-steps N`: 0 for the whole window.
+    pub fn from_steps(n: usize) -> Backprop {
+        match n {
+            0 => Backprop::Whole,
+            n => Backprop::Last(n),
+        }
+    }
+
+    /// The first step the gradient reaches in a window of `seq` steps (0: every step; the
+    /// whole window when `n` is at least `seq`).
+    pub fn first_step(self, seq: usize) -> usize {
+        match self {
+            Backprop::Whole => 0,
+            Backprop::Last(n) => seq.saturating_sub(n.max(1)),
+        }
+    }
+}
+
 /// The stacked recurrent forecaster.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -119,6 +152,8 @@ pub struct Model {
     /// Values per input step, steps predicted at once (K) and the quantile levels of the
     /// head's outputs.
     io: Io,
+    /// The steps a backward through [`Model::forward`] reaches.
+    backprop: Backprop,
 }
 
 impl Model {
@@ -144,7 +179,13 @@ impl Model {
             dense_b: get(DENSE_BIAS)?,
             dropout: network.dropout as f32,
             io: io.clone(),
+            backprop: Backprop::Whole,
         })
+    }
+
+    /// The same network, its backward reaching the steps `backprop` says (training).
+    pub fn with_backprop(self, backprop: Backprop) -> Model {
+        Model { backprop, ..self }
     }
 
     /// The quantile levels the head forecasts at each step, increasing; empty for a point
@@ -177,6 +218,7 @@ impl Model {
             dense_b: self.dense_b.detach(),
             dropout: self.dropout,
             io: self.io.clone(),
+            backprop: self.backprop,
         }
     }
 
@@ -223,11 +265,12 @@ impl Model {
                 &Tensor::cat(&packed, 0)?,
                 &widths,
                 drops,
+                self.backprop,
             )?
         } else {
             let mut h = xs.clone();
             for ((l, layer), drop) in self.layers.iter().enumerate().zip(drops) {
-                h = layer.forward(&h, l < below.len(), drop)?;
+                h = layer.forward(&h, l < below.len(), drop, self.backprop)?;
             }
             h
         };

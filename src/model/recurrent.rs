@@ -22,7 +22,7 @@ use candle_core::{DType, Result, Tensor, D};
 use candle_nn::ops::sigmoid;
 
 use super::fused;
-use super::Cell;
+use super::{Backprop, Cell};
 use crate::rng::MaskDraws;
 
 #[derive(Debug, Clone)]
@@ -96,24 +96,28 @@ impl Recurrent {
     ///
     /// `xs`: `[batch, seq, in]`. Returns `[batch, seq, H]` (every step) when `all_steps`,
     /// else `[batch, H]` (the last step). With `dropout` (training, Monte Carlo dropout),
-    /// the layer reads `xs` after inverted dropout with that mask.
+    /// the layer reads `xs` after inverted dropout with that mask. A backward reaches the
+    /// steps `backprop` says.
     pub fn forward(
         &self,
         xs: &Tensor,
         all_steps: bool,
         dropout: Option<MaskDraws>,
+        backprop: Backprop,
     ) -> Result<Tensor> {
         if self.runs_fused(xs) {
             let batch = xs.dim(0)?;
             let h0 = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
-            fused::sequence(self.cell, xs, &self.packed()?, &h0, all_steps, dropout)
+            let p = self.packed()?;
+            fused::sequence(self.cell, xs, &p, &h0, all_steps, dropout, backprop)
         } else {
             match dropout {
                 Some(draws) => {
                     let mask = Tensor::from_vec(draws.mask(), xs.shape(), xs.device())?;
-                    self.forward_steps(&(xs * mask.to_dtype(xs.dtype())?)?, all_steps)
+                    let xs = (xs * mask.to_dtype(xs.dtype())?)?;
+                    self.forward_steps(&xs, all_steps, backprop)
                 }
-                None => self.forward_steps(xs, all_steps),
+                None => self.forward_steps(xs, all_steps, backprop),
             }
         }
     }
@@ -131,9 +135,16 @@ impl Recurrent {
 
     /// [`Recurrent::forward`] step by step on candle tensor ops (any device): the input
     /// projections of all steps as one product, then per step one recurrent product and
-    /// the gate arithmetic.
-    pub fn forward_steps(&self, xs: &Tensor, all_steps: bool) -> Result<Tensor> {
+    /// the gate arithmetic. With [`Backprop::Last`], the states of the steps before the
+    /// first with a gradient are detached (those steps run as without gradient).
+    pub fn forward_steps(
+        &self,
+        xs: &Tensor,
+        all_steps: bool,
+        backprop: Backprop,
+    ) -> Result<Tensor> {
         let (batch, seq, input) = xs.dims3()?;
+        let first = backprop.first_step(seq);
         let h_size = self.hidden;
         let g = self.cell.gates() * h_size;
         let gi = xs
@@ -168,6 +179,9 @@ impl Recurrent {
                 }
                 Cell::Rnn => (gi_t + gh)?.tanh()?,
             };
+            if t < first {
+                (h, c) = (h.detach(), c.detach());
+            }
             if all_steps {
                 outputs.push(h.clone());
             }

@@ -24,7 +24,7 @@ use crate::error::GrufError;
 use crate::features::split::Split;
 use crate::features::{Columns, Featurizer};
 use crate::model::loss::Loss;
-use crate::model::{init_weights, param_shapes, Model, Weights};
+use crate::model::{init_weights, param_shapes, Backprop, Model, Weights};
 use crate::rng::Rng64;
 use crate::train::optim::{
     AnyOptimizer, ClipGradNorm, Optimizer, ParamsAdam, ParamsAny, ParamsClip, ParamsRmsProp,
@@ -162,7 +162,8 @@ pub fn train(
         .cloned()
         .zip(vars.iter().map(|v| v.as_tensor().clone()))
         .collect();
-    let net = Model::new(&model.network, &io, &tracked)?;
+    let net = Model::new(&model.network, &io, &tracked)?
+        .with_backprop(Backprop::from_steps(config.backprop_steps));
     let mut optimizer = ClipGradNorm::<AnyOptimizer>::new(vars.clone(), optimizer_params(config))?;
 
     let window = model.framing.window;

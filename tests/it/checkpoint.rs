@@ -521,6 +521,7 @@ fn golden_metas() -> Vec<Meta> {
                 val_fraction: 0.2,
                 val_size: 0,
                 recent_windows: 0,
+                backprop_steps: 0,
                 ensemble: 1,
                 seed: Some(7),
             },

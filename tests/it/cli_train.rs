@@ -126,6 +126,94 @@ fn same_seed_same_model_bit_for_bit() {
     assert_eq!(a.meta.seed, 1);
 }
 
+/// `--backprop-steps N` (truncated backpropagation through time): the start line says how
+/// far the gradient reaches and the model file records N; N at least the window trains
+/// the very model of training without the flag, a shorter N another one (the same seed).
+/// A panel of series trains with it alike.
+#[test]
+fn backprop_steps_truncates_the_gradient_and_is_recorded() {
+    let dir = workspace();
+    let train = |name: &str, extra: &[&str]| {
+        let out = gruf(dir.path())
+            .args(["train", "--csv", "prices.csv", "--model", name])
+            .args(loud(FAST))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let load = |n: &str| {
+        gruf::checkpoint::Checkpoint::load(&dir.path().join(n), &candle_core::Device::Cpu).unwrap()
+    };
+    let bits = |c: &gruf::checkpoint::Checkpoint| -> Vec<Vec<u32>> {
+        (c.weights.values())
+            .map(|t| {
+                let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                v.iter().map(|x| x.to_bits()).collect()
+            })
+            .collect()
+    };
+    let err = train("whole.safetensors", &[]);
+    assert!(!err.contains("gradient through"), "{err}");
+    // FAST's window is 10 steps.
+    let err = train("ten.safetensors", &["--backprop-steps", "10"]);
+    assert!(!err.contains("gradient through"), "{err}");
+    let err = train("four.safetensors", &["--backprop-steps", "4"]);
+    assert!(
+        err.contains("gradient through the last 4 of 10 steps"),
+        "{err}"
+    );
+    let (whole, ten, four) = (
+        load("whole.safetensors"),
+        load("ten.safetensors"),
+        load("four.safetensors"),
+    );
+    assert_eq!(bits(&whole), bits(&ten));
+    assert_ne!(bits(&whole), bits(&four));
+    assert_eq!(
+        (
+            whole.meta.config.train.backprop_steps,
+            four.meta.config.train.backprop_steps
+        ),
+        (0, 4)
+    );
+
+    write(
+        dir.path(),
+        "long.csv",
+        &common::long_csv(&["AAA", "BBB"], 120),
+    );
+    let out = gruf(dir.path())
+        .args([
+            "train",
+            "--csv",
+            "long.csv",
+            "--id-column",
+            "Symbol",
+            "--model",
+            "panel.safetensors",
+        ])
+        .args(loud(FAST))
+        .args(["--backprop-steps", "4"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("2 series") && err.contains("gradient through the last 4 of 10 steps"),
+        "{err}"
+    );
+    assert_eq!(
+        load("panel.safetensors").meta.config.train.backprop_steps,
+        4
+    );
+}
+
 #[test]
 fn messy_but_valid_csv_is_cleaned_and_reported() {
     let dir = workspace();

@@ -18,7 +18,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::rnn::{GRUConfig, GRUState, LSTMConfig, LSTMState, RNN};
 use candle_nn::VarBuilder;
 use gruf::model::recurrent::Recurrent;
-use gruf::model::{fused, init_weights, Cell, Io, Model, NetworkConfig};
+use gruf::model::{fused, init_weights, Backprop, Cell, Io, Model, NetworkConfig};
 use gruf::rng::{self, Rng64};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -105,7 +105,18 @@ impl Case {
 
     fn fused(&self) -> (Tensor, HashMap<&'static str, Tensor>) {
         let params = fused::pack(&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh).unwrap();
-        self.run(fused::sequence(self.cell, &self.x, &params, &self.h0, true, None).unwrap())
+        self.run(
+            fused::sequence(
+                self.cell,
+                &self.x,
+                &params,
+                &self.h0,
+                true,
+                None,
+                gruf::model::Backprop::Whole,
+            )
+            .unwrap(),
+        )
     }
 
     /// The independent reference for this case's cell, from the same initial state (the
@@ -183,14 +194,18 @@ proptest! {
         }
     }
 
+    /// Also with the gradient through the last `backprop` steps only (0: all of them;
+    /// more than `seq`: all of them too), which the step-by-step path does by detaching
+    /// the state there.
     #[test]
-    fn fused_equals_our_step_by_step_path(cell in cells(), batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, last_only in any::<bool>(), seed in any::<u64>()) {
+    fn fused_equals_our_step_by_step_path(cell in cells(), batch in 1usize..6, seq in 1usize..9, input in 1usize..5, hidden in 1usize..11, last_only in any::<bool>(), backprop in 0usize..10, seed in any::<u64>()) {
         // Zero initial state, as the model uses it, through the layer's two paths.
         let c = case(cell, batch, seq, input, hidden, seed);
+        let backprop = Backprop::from_steps(backprop);
         let gru = Recurrent::new(cell, c.w_ih.as_tensor().clone(), c.w_hh.as_tensor().clone(), c.b_ih.as_tensor().clone(), c.b_hh.as_tensor().clone()).unwrap();
         let weight = if last_only { c.c.narrow(1, seq - 1, 1).unwrap().squeeze(1).unwrap() } else { c.c.clone() };
         let run = |g: &Recurrent| {
-            let out = g.forward(c.x.as_tensor(), !last_only, None).unwrap();
+            let out = g.forward(c.x.as_tensor(), !last_only, None, backprop).unwrap();
             let grads = (&out * &weight).unwrap().sum_all().unwrap().backward().unwrap();
             let g: Vec<Tensor> = [&c.x, &c.w_ih, &c.w_hh, &c.b_ih, &c.b_hh].iter().map(|v| grads.get(v.as_tensor()).unwrap().clone()).collect();
             (out, g)
@@ -207,14 +222,18 @@ proptest! {
 /// The whole seed-shaped network of each cell with dropout between layers: fused and
 /// step-by-step see the same dropout masks (same seed) and must agree on the loss and every
 /// gradient.
+///
+/// Also with the gradient through each window's last 5 of its 12 steps only (`Backprop`),
+/// which the step-by-step path does by detaching every layer's state there.
 #[test]
 fn whole_model_with_dropout_matches() {
     for cell in Cell::ALL {
-        whole_model_matches(cell);
+        whole_model_matches(cell, Backprop::Whole);
+        whole_model_matches(cell, Backprop::Last(5));
     }
 }
 
-fn whole_model_matches(cell: Cell) {
+fn whole_model_matches(cell: Cell, backprop: Backprop) {
     let network = NetworkConfig {
         cell,
         layers: vec![5, 7, 3],
@@ -231,7 +250,9 @@ fn whole_model_matches(cell: Cell) {
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let model = Model::new(&network, &io, &weights).unwrap();
+    let model = Model::new(&network, &io, &weights)
+        .unwrap()
+        .with_backprop(backprop);
     let mut rng = Rng64::seed_from_u64(5);
     let xs = random(&mut rng, &[9, 12, 1], 1.0);
     let ys = random(&mut rng, &[9, 1], 1.0);

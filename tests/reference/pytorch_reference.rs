@@ -4,13 +4,16 @@
 //! direct three-step head, Dense(3)), `fixtures/gru_reference_k3_f3.json` (the same on
 //! three values per input step) and the LSTM and RNN fixtures
 //! (`fixtures/{lstm,rnn}_reference{,_k3_f3}.json`) were made by `fixtures/cell_reference.py`
-//! (PyTorch, float64 reference from float32 weights, `nn.GRU`, `nn.LSTM`, `nn.RNN`). gruf
+//! (PyTorch, float64 reference from float32 weights, `nn.GRU`, `nn.LSTM`, `nn.RNN`), and
+//! so were `fixtures/{gru,lstm,rnn}_reference_k3_f3_b4.json`: the gradients of truncated
+//! backpropagation through the last 4 of the 6 steps (`--backprop-steps 4`; PyTorch runs
+//! the first two steps under `no_grad`). gruf
 //! computes in float32, so the tolerance is |gruf − torch| ≤ 1e-5 · |torch| + 1e-6:
 //! float32 rounding over a 6-step recurrence stays well inside it, and a wrong gate order,
 //! bias or layout misses it by orders of magnitude.
 
 use candle_core::{Device, Tensor, Var};
-use gruf::model::{param_shapes, Cell, Io, Model, NetworkConfig, Weights};
+use gruf::model::{param_shapes, Backprop, Cell, Io, Model, NetworkConfig, Weights};
 use serde_json::Value;
 
 use crate::close::first_mismatch;
@@ -19,8 +22,9 @@ const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
 /// The fixtures: per cell the one-step head and the three-step head on three values per
-/// input step (and for the GRU also the three-step head on the price alone).
-const FIXTURES: [(&str, &str); 7] = [
+/// input step, the latter also with truncated backpropagation (and for the GRU also the
+/// three-step head on the price alone).
+const FIXTURES: [(&str, &str); 10] = [
     ("GRU, K = 1", include_str!("../fixtures/gru_reference.json")),
     (
         "GRU, K = 3",
@@ -42,6 +46,18 @@ const FIXTURES: [(&str, &str); 7] = [
     (
         "RNN, K = 3, F = 3",
         include_str!("../fixtures/rnn_reference_k3_f3.json"),
+    ),
+    (
+        "GRU, K = 3, F = 3, backprop 4",
+        include_str!("../fixtures/gru_reference_k3_f3_b4.json"),
+    ),
+    (
+        "LSTM, K = 3, F = 3, backprop 4",
+        include_str!("../fixtures/lstm_reference_k3_f3_b4.json"),
+    ),
+    (
+        "RNN, K = 3, F = 3, backprop 4",
+        include_str!("../fixtures/rnn_reference_k3_f3_b4.json"),
     ),
 ];
 
@@ -141,7 +157,7 @@ fn forward_matches(which: &str, text: &str) {
     )
     .unwrap();
     let h = layer0
-        .forward(&x, true, None)
+        .forward(&x, true, None, Backprop::Whole)
         .unwrap()
         .flatten_all()
         .unwrap()
@@ -168,7 +184,11 @@ fn gradients_match(which: &str, text: &str) {
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let model = Model::new(&network, &io, &weights).unwrap();
+    // Absent: the whole window.
+    let backprop = Backprop::from_steps(f["backprop_steps"].as_u64().unwrap_or(0) as usize);
+    let model = Model::new(&network, &io, &weights)
+        .unwrap()
+        .with_backprop(backprop);
     let target = floats(&f["target"]);
     let target = Tensor::from_vec(
         target.clone(),

@@ -143,6 +143,7 @@ impl From<&RunConfig> for v3::RunConfig {
                 seed: t.seed,
                 recent_windows: t.recent_windows,
                 ensemble: t.ensemble,
+                backprop_steps: t.backprop_steps,
             },
         }
     }

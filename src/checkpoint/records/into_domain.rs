@@ -403,6 +403,7 @@ impl v3::RunConfig {
                 val_size: t.val_size,
                 seed: t.seed,
                 recent_windows: t.recent_windows,
+                backprop_steps: t.backprop_steps,
                 ensemble: t.ensemble,
             },
         })

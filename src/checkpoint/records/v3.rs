@@ -199,6 +199,11 @@ pub struct TrainConfig {
     /// Networks of an ensemble (format 5); absent for one.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub ensemble: usize,
+    /// Backpropagation through each window's last steps only (gruf 1.7); absent for the
+    /// whole window. A training setting only: a gruf that does not know the key predicts
+    /// from the model as this one does, so it needs no new format version.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub backprop_steps: usize,
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -121,7 +121,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Storage, Tensor}
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::Cell;
+use super::{Backprop, Cell};
 use crate::rng::MaskDraws;
 use cells::Kernel;
 pub use stack::stack;
@@ -195,6 +195,9 @@ pub fn pack(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Tensor, b_hh: &Tensor) -> Resul
 /// bits as multiplying by [`crate::rng::dropout_mask`]'s mask first, without the separate
 /// tensor op, its gradient and candle's zero-filled sum of it on the main thread (an
 /// epoch of the seed LSTM took ≈ 12 % longer with dropout than without, before).
+///
+/// `backprop` says which steps backward reaches (the others, and `h0`, get no gradient).
+#[allow(clippy::too_many_arguments)]
 pub fn sequence(
     cell: Cell,
     xs: &Tensor,
@@ -202,6 +205,7 @@ pub fn sequence(
     h0: &Tensor,
     all_steps: bool,
     dropout: Option<MaskDraws>,
+    backprop: Backprop,
 ) -> Result<Tensor> {
     keep_freed_memory();
     let hidden = h0.dim(1)?;
@@ -227,6 +231,7 @@ pub fn sequence(
         all_steps,
         saves,
         dropout,
+        backprop,
         saved: Mutex::new(None),
     };
     xs.contiguous()?
@@ -297,6 +302,8 @@ struct Fused {
     saves: Saves,
     /// Dropout on the input, applied here.
     dropout: Option<MaskDraws>,
+    /// The steps backward reaches.
+    backprop: Backprop,
     saved: Mutex<Option<Saved>>,
 }
 
@@ -535,7 +542,8 @@ impl CustomOp3 for Fused {
             dout,
         };
         let p = Params::split(pv, d);
-        let mut g = run_backward(self.cell, d, &p, v, true);
+        let wanted = Wanted::new(true, self.backprop, d.seq);
+        let mut g = run_backward(self.cell, d, &p, v, wanted);
         // The big buffers go back to the pool for the next batch.
         recycle(saved.gates);
         if let Some(out) = saved.out {
@@ -656,12 +664,31 @@ fn last_steps(out: &[f32], t_len: usize, h: usize) -> Vec<f32> {
         .collect()
 }
 
+/// What a backward pass computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Wanted {
+    /// The gradient of the layer's input (not for a first layer whose input is data).
+    input: bool,
+    /// The first step the gradient reaches: 0 for every step, else the steps before it
+    /// get none and the state before it is taken as given ([`Backprop`]).
+    from: usize,
+}
+
+impl Wanted {
+    fn new(input: bool, backprop: Backprop, seq: usize) -> Wanted {
+        Wanted {
+            input,
+            from: backprop.first_step(seq),
+        }
+    }
+}
+
 /// [`backward`] for `cell`.
-fn run_backward(cell: Cell, d: Dims, p: &Params, v: Inputs, input_gradient: bool) -> Grads {
+fn run_backward(cell: Cell, d: Dims, p: &Params, v: Inputs, wanted: Wanted) -> Grads {
     match cell {
-        Cell::Gru => backward::<cells::Gru>(d, p, v, input_gradient),
-        Cell::Lstm => backward::<cells::Lstm>(d, p, v, input_gradient),
-        Cell::Rnn => backward::<cells::Rnn>(d, p, v, input_gradient),
+        Cell::Gru => backward::<cells::Gru>(d, p, v, wanted),
+        Cell::Lstm => backward::<cells::Lstm>(d, p, v, wanted),
+        Cell::Rnn => backward::<cells::Rnn>(d, p, v, wanted),
     }
 }
 
@@ -895,13 +922,15 @@ struct Grads {
 /// steps) and its rows of the input gradient. The blocks' weight gradients are summed at
 /// the end, in block order, so a run is deterministic for a given thread count.
 ///
-/// Without `input_gradient` (the first layer, whose input is data), `Grads::dx` is empty
-/// and its product is not computed.
-fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs, input_gradient: bool) -> Grads {
+/// Without `wanted.input` (the first layer, whose input is data), `Grads::dx` is empty
+/// and its product is not computed. From `wanted.from` on only, the steps before get no
+/// gradient (zero in `dx`) and neither does the initial state.
+fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs, wanted: Wanted) -> Grads {
     let (t_len, h, s) = (d.seq, d.hidden, K::SAVED * d.hidden);
     let per = rows_per_thread(d.batch);
-    // Every element is written by the product that computes it.
-    let (mut dx, dx_size) = if input_gradient {
+    // Every element is written by the product that computes it (or zeroed, before
+    // `wanted.from`).
+    let (mut dx, dx_size) = if wanted.input {
         (scratch(d.batch * t_len * d.input), per * t_len * d.input)
     } else {
         (Vec::new(), 0)
@@ -929,6 +958,7 @@ fn backward<K: Kernel>(d: Dims, p: &Params, v: Inputs, input_gradient: bool) -> 
                 },
                 dx,
                 dh0,
+                wanted.from,
             )
         })
         .collect();
@@ -984,6 +1014,9 @@ impl<'a> Dout<'a> {
 /// Backward for a block of batch rows: fills its rows of `dx` and `dh0` and returns its
 /// share of the parameter gradients (packed like the parameters).
 ///
+/// Only steps `first ..` get a gradient: the others' rows of `dx` are zero, and so is
+/// `dh0` unless `first` is 0 (`dh0` must come zeroed).
+///
 /// `w_hh_p` is `W_hh` with its rows padded (`[G·H, padded(H)]`, see [`pad_columns`]).
 #[inline(never)]
 fn backward_rows<K: Kernel>(
@@ -993,10 +1026,15 @@ fn backward_rows<K: Kernel>(
     v: Inputs,
     dx: &mut [f32],
     dh0: &mut [f32],
+    first: usize,
 ) -> Vec<f32> {
     let (nb, t_len, h, g) = (d.batch, d.seq, d.hidden, d.rows());
     let s = K::SAVED * h;
-    let rows = nb * t_len;
+    // The steps with a gradient, `first .. T`: `kept` per row. Their gate gradients are
+    // laid out `[nb, kept]`; row b's step t at `b · kept + t − first`.
+    let kept = t_len - first;
+    let grow = |b: usize, t: usize| b * kept + t - first;
+    let rows = nb * kept;
     // Gradients of the gate pre-activations: dgi for the input side, dgh for the recurrent
     // side where it differs (the GRU's).
     let mut dgi = scratch(rows * g);
@@ -1014,9 +1052,10 @@ fn backward_rows<K: Kernel>(
     let mut db_sums = ColumnSums::new(g);
     let mut dbh_sums = K::SEPARATE_DGH.then(|| ColumnSums::new(g - own));
     let mut clock = timers::Clock::start();
-    for t in (0..t_len).rev() {
+    for t in (first..t_len).rev() {
         for b in 0..nb {
-            let row = b * t_len + t;
+            // `row` indexes the states `[nb, T]`, `gr` the gate gradients `[nb, kept]`.
+            let (row, gr) = (b * t_len + t, grow(b, t));
             let saved = |t: usize| {
                 let at = Saves::Every.slot(b, t, nb) * s;
                 &v.gates[at..at + s]
@@ -1027,7 +1066,7 @@ fn backward_rows<K: Kernel>(
                 (&v.out[(row - 1) * h..row * h], saved(t - 1))
             };
             let dgh_row = if K::SEPARATE_DGH {
-                &mut dgh_buf[row * g..(row + 1) * g]
+                &mut dgh_buf[gr * g..(gr + 1) * g]
             } else {
                 &mut [][..]
             };
@@ -1039,12 +1078,12 @@ fn backward_rows<K: Kernel>(
                 v.dout.at(b, t, t_len, &no_dout),
                 &mut carry[b * hw..b * hw + h],
                 &mut carry_c[b * h..(b + 1) * h],
-                &mut dgi[row * g..(row + 1) * g],
+                &mut dgi[gr * g..(gr + 1) * g],
                 dgh_row,
             );
-            db_sums.add(&dgi[row * g..(row + 1) * g]);
+            db_sums.add(&dgi[gr * g..(gr + 1) * g]);
             if let Some(sums) = &mut dbh_sums {
-                sums.add(&dgh_buf[row * g + own..(row + 1) * g]);
+                sums.add(&dgh_buf[gr * g + own..(gr + 1) * g]);
             }
         }
         clock.lap(timers::Phase::BackwardGates, 0);
@@ -1052,36 +1091,61 @@ fn backward_rows<K: Kernel>(
         let dgh_all = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
         step::product(
             ViewMut::new(&mut carry, nb, hw),
-            View::strided(&dgh_all[t * g..], nb, g, t_len * g),
+            View::strided(&dgh_all[grow(0, t) * g..], nb, g, kept * g),
             View::new(w_hh_p, g, hw),
             K::DIRECT_CARRY,
         );
         clock.lap(timers::Phase::BackwardTiles, 2 * nb * g * hw);
     }
-    for (dh0, carry) in dh0.chunks_exact_mut(h).zip(carry.chunks_exact(hw)) {
-        dh0.copy_from_slice(&carry[..h]);
+    // The initial state gets a gradient only when every step does (else it stays zero).
+    if first == 0 {
+        for (dh0, carry) in dh0.chunks_exact_mut(h).zip(carry.chunks_exact(hw)) {
+            dh0.copy_from_slice(&carry[..h]);
+        }
     }
     let dgh = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
+    // A block's rows of `[nb, T, width]` at the steps with a gradient, `[nb, kept, width]`:
+    // the buffer itself when that is every step, else a copy.
+    let kept_steps = |all: &[f32], width: usize| -> Option<Vec<f32>> {
+        (first > 0).then(|| {
+            let mut part = scratch(rows * width);
+            for (dst, src) in part
+                .chunks_exact_mut(kept * width)
+                .zip(all.chunks_exact(t_len * width))
+            {
+                dst.copy_from_slice(&src[first * width..]);
+            }
+            part
+        })
+    };
 
     // This block's weight gradients over all its steps at once.
     let mut dparams = vec![0.0f32; d.params()];
     let (dw_ih, rest) = dparams.split_at_mut(g * d.input);
     let (dw_hh, rest) = rest.split_at_mut(g * h);
     let (db_ih, db_hh) = rest.split_at_mut(g);
-    // dW_ih = dgiᵀ · x   [G·H, nb·T] × [nb·T, in]
+    // dW_ih = dgiᵀ · x   [G·H, nb·kept] × [nb·kept, in]
+    let x_kept = kept_steps(v.x, d.input);
     matmul(
         ViewMut::new(dw_ih, g, d.input),
         View::new(&dgi, rows, g).t(),
-        View::new(v.x, rows, d.input),
+        View::new(x_kept.as_deref().unwrap_or(v.x), rows, d.input),
         false,
         Parallelism::None,
     );
+    if let Some(x_kept) = x_kept {
+        recycle(x_kept);
+    }
     // dW_hh = dghᵀ · h_prev, where h_prev[b, t] = out[b, t − 1] and h0[b] at t = 0.
     let mut h_prev = scratch(rows * h);
-    for b in 0..nb {
-        h_prev[b * t_len * h..(b * t_len + 1) * h].copy_from_slice(&v.h0[b * h..(b + 1) * h]);
-        h_prev[(b * t_len + 1) * h..(b + 1) * t_len * h]
-            .copy_from_slice(&v.out[b * t_len * h..((b + 1) * t_len - 1) * h]);
+    for (b, dst) in h_prev.chunks_exact_mut(kept * h).enumerate() {
+        let states = &v.out[b * t_len * h..(b + 1) * t_len * h];
+        if first == 0 {
+            dst[..h].copy_from_slice(&v.h0[b * h..(b + 1) * h]);
+            dst[h..].copy_from_slice(&states[..(t_len - 1) * h]);
+        } else {
+            dst.copy_from_slice(&states[(first - 1) * h..(t_len - 1) * h]);
+        }
     }
     matmul(
         ViewMut::new(dw_hh, g, h),
@@ -1096,15 +1160,28 @@ fn backward_rows<K: Kernel>(
     if let Some(sums) = &dbh_sums {
         sums.write_to(&mut db_hh[own..]);
     }
-    // dx = dgi · W_ih   [nb·T, G·H] × [G·H, in], unless no input gradient is asked for.
+    // dx = dgi · W_ih   [nb·kept, G·H] × [G·H, in], unless no input gradient is asked for;
+    // zero at the steps before `first`.
     if !dx.is_empty() {
+        let mut part = (first > 0).then(|| scratch(rows * d.input));
         matmul(
-            ViewMut::new(dx, rows, d.input),
+            ViewMut::new(part.as_deref_mut().unwrap_or(&mut *dx), rows, d.input),
             View::new(&dgi, rows, g),
             View::new(p.w_ih, g, d.input),
             false,
             Parallelism::None,
         );
+        if let Some(part) = part {
+            let width = d.input;
+            for (dst, src) in dx
+                .chunks_exact_mut(t_len * width)
+                .zip(part.chunks_exact(kept * width))
+            {
+                dst[..first * width].fill(0.0);
+                dst[first * width..].copy_from_slice(src);
+            }
+            recycle(part);
+        }
     }
     recycle(dgi);
     recycle(dgh_buf);
@@ -1310,7 +1387,7 @@ pub(super) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::cells::{exp, sigmoid, tanh, Fused, MulAdd, Unfused};
-    use super::{Cell, Dims, Tensor, SCRATCH};
+    use super::{Backprop, Cell, Dims, Tensor, SCRATCH};
 
     /// The branch-free functions against f64 libm over the range the gates see (and beyond),
     /// with and without fused multiply-adds.
@@ -1549,7 +1626,8 @@ mod tests {
         let x = var(wave(batch * seq * input, 0.7), &[batch, seq, input]);
         let params = var(wave(d.params(), 1.3), &[d.params()]);
         let h0 = var(wave(batch * hidden, 2.1), &[batch, hidden]);
-        let out = super::sequence(cell, &x, &params, &h0, all_steps, None).unwrap();
+        let out =
+            super::sequence(cell, &x, &params, &h0, all_steps, None, Backprop::Whole).unwrap();
         let c = Tensor::from_vec(wave(out.elem_count(), 0.9), out.shape(), &dev).unwrap();
         let grads = (&out * &c).unwrap().sum_all().unwrap().backward().unwrap();
         let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -1591,12 +1669,27 @@ mod tests {
                     let mask = dropout_mask(&mut Rng64::seed_from_u64(3), n, 0.4);
                     assert!(mask.contains(&0.0));
                     let mask = Tensor::from_vec(mask, (batch, seq, input), &dev).unwrap();
-                    let inside =
-                        super::sequence(cell, &x, &params, &h0, all_steps, Some(draws.clone()))
-                            .unwrap();
+                    let inside = super::sequence(
+                        cell,
+                        &x,
+                        &params,
+                        &h0,
+                        all_steps,
+                        Some(draws.clone()),
+                        Backprop::Whole,
+                    )
+                    .unwrap();
                     let masked = x.as_tensor().mul(&mask).unwrap();
-                    let first =
-                        super::sequence(cell, &masked, &params, &h0, all_steps, None).unwrap();
+                    let first = super::sequence(
+                        cell,
+                        &masked,
+                        &params,
+                        &h0,
+                        all_steps,
+                        None,
+                        Backprop::Whole,
+                    )
+                    .unwrap();
                     let what = format!("{cell:?}, all steps {all_steps}, {threads} threads");
                     assert_eq!(bits(&inside), bits(&first), "{what}: states");
                     let c = Tensor::from_vec(wave(inside.elem_count(), 0.9), inside.shape(), &dev)
@@ -1630,8 +1723,16 @@ mod tests {
                         params.as_tensor().detach(),
                         h0.as_tensor().detach(),
                     );
-                    let plain =
-                        super::sequence(cell, &xp, &pp, &hp, all_steps, Some(draws)).unwrap();
+                    let plain = super::sequence(
+                        cell,
+                        &xp,
+                        &pp,
+                        &hp,
+                        all_steps,
+                        Some(draws),
+                        Backprop::Whole,
+                    )
+                    .unwrap();
                     assert_eq!(
                         bits(&plain),
                         bits(&first),
@@ -1664,10 +1765,20 @@ mod tests {
                 let params = Tensor::from_vec(wave(d.params(), 1.1), d.params(), &dev).unwrap();
                 let h0 =
                     Tensor::from_vec(wave(batch * hidden, 0.5), (batch, hidden), &dev).unwrap();
-                let plain = super::sequence(cell, &x, &params, &h0, all_steps, None).unwrap();
+                let plain =
+                    super::sequence(cell, &x, &params, &h0, all_steps, None, Backprop::Whole)
+                        .unwrap();
                 let tracked = Var::from_tensor(&params).unwrap();
-                let kept =
-                    super::sequence(cell, &x, tracked.as_tensor(), &h0, all_steps, None).unwrap();
+                let kept = super::sequence(
+                    cell,
+                    &x,
+                    tracked.as_tensor(),
+                    &h0,
+                    all_steps,
+                    None,
+                    Backprop::Whole,
+                )
+                .unwrap();
                 assert_eq!(bits(&plain), bits(&kept), "{cell:?}, {seq} steps");
             }
         }

@@ -17,14 +17,17 @@ use candle_core::CustomOp2;
 /// layer's [`pack`] concatenated in order; `dropouts[l]` is the dropout on layer `l`'s input
 /// (the first layer's must be `None`). CPU and f32 only.
 ///
-/// The same bits as running each layer by [`sequence`] with a zero initial state and
-/// `dropouts[l]`, forward and backward.
+/// `backprop` says which steps backward reaches, in every layer.
+///
+/// The same bits as running each layer by [`sequence`] with a zero initial state,
+/// `dropouts[l]` and `backprop`, forward and backward.
 pub fn stack(
     cell: Cell,
     xs: &Tensor,
     params: &Tensor,
     widths: &[usize],
     dropouts: Vec<Option<MaskDraws>>,
+    backprop: Backprop,
 ) -> Result<Tensor> {
     keep_freed_memory();
     let (batch, seq, input) = xs.dims3()?;
@@ -68,6 +71,7 @@ pub fn stack(
         layers,
         dropouts,
         saves,
+        backprop,
         saved: Mutex::new(None),
     };
     xs.contiguous()?.apply_op2(&params.contiguous()?, op)
@@ -114,6 +118,8 @@ struct Stack {
     layers: Layers,
     dropouts: Vec<Option<MaskDraws>>,
     saves: Saves,
+    /// The steps backward reaches, in every layer.
+    backprop: Backprop,
     saved: Mutex<Option<Vec<LayerSaved>>>,
 }
 
@@ -226,7 +232,7 @@ impl CustomOp2 for Stack {
                     None => Dout::Last(grad),
                 },
             };
-            let wanted = l > 0 || x.track_op();
+            let wanted = Wanted::new(l > 0 || x.track_op(), self.backprop, ls.seq);
             let mut g = run_backward(ls.cell, d, &Params::split(&all[ls.span(l)], d), v, wanted);
             if let Some(dropped) = &s.dropped {
                 dropped.mask_gradient(&mut g.dx);
@@ -255,15 +261,22 @@ mod tests {
     use rand::SeedableRng;
 
     /// The stack gives the bits of its layers run one by one by [`sequence`] (zero initial
-    /// states, dropout between them or not): the last state, and the gradients of the input
-    /// and of every layer's parameters, for every cell, on one, two and three threads.
+    /// states, dropout between them or not, the gradient through every step or the last
+    /// few): the last state, and the gradients of the input and of every layer's
+    /// parameters, for every cell, on one, two and three threads.
     #[test]
     fn the_stack_equals_its_layers_one_by_one() {
         let dev = Device::Cpu;
         let (batch, seq, input, widths) = (7, 5, 2, [5usize, 7, 3]);
+        let runs = [
+            (false, Backprop::Whole),
+            (true, Backprop::Whole),
+            (false, Backprop::Last(2)),
+            (true, Backprop::Last(4)),
+        ];
         on_one_to_three_threads(|threads| {
             for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
-                for dropout in [false, true] {
+                for (dropout, backprop) in runs {
                     let layers = Layers {
                         cell,
                         batch,
@@ -296,14 +309,23 @@ mod tests {
                         0,
                     )
                     .unwrap();
-                    let stacked = stack(cell, &x, &all, &widths, drops.clone()).unwrap();
+                    let stacked = stack(cell, &x, &all, &widths, drops.clone(), backprop).unwrap();
                     let mut h = x.as_tensor().clone();
                     for (l, (p, drop)) in params.iter().zip(drops).enumerate() {
                         let h0 = Tensor::zeros((batch, widths[l]), DType::F32, &dev).unwrap();
-                        h = sequence(cell, &h, p.as_tensor(), &h0, l + 1 < widths.len(), drop)
-                            .unwrap();
+                        h = sequence(
+                            cell,
+                            &h,
+                            p.as_tensor(),
+                            &h0,
+                            l + 1 < widths.len(),
+                            drop,
+                            backprop,
+                        )
+                        .unwrap();
                     }
-                    let what = format!("{cell:?}, dropout {dropout}, {threads} threads");
+                    let what =
+                        format!("{cell:?}, dropout {dropout}, {backprop:?}, {threads} threads");
                     assert_eq!(bits(&stacked), bits(&h), "{what}: last states");
                     let c = Tensor::from_vec(wave(h.elem_count(), 0.9), h.shape(), &dev).unwrap();
                     let gs = (&stacked * &c)
@@ -323,5 +345,56 @@ mod tests {
                 }
             }
         });
+    }
+
+    /// A gradient through at least as many steps as the window has is the whole window's,
+    /// bit for bit; through fewer, the input's gradient is zero before them and the
+    /// parameters' differs.
+    #[test]
+    fn backprop_through_the_window_or_more_is_the_whole() {
+        let dev = Device::Cpu;
+        let (batch, seq, input, widths) = (4, 6, 2, [5usize, 3]);
+        for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
+            let layers = Layers {
+                cell,
+                batch,
+                seq,
+                input,
+                widths: widths.to_vec(),
+            };
+            let x =
+                Var::from_vec(wave(batch * seq * input, 0.3), (batch, seq, input), &dev).unwrap();
+            let n = layers.params();
+            let all = Var::from_vec(wave(n, 0.7), n, &dev).unwrap();
+            let grads = |backprop: Backprop| {
+                let out = stack(cell, &x, &all, &widths, vec![None, None], backprop).unwrap();
+                let g = out.sum_all().unwrap().backward().unwrap();
+                let get = |v: &Var| {
+                    let t = g.get(v.as_tensor()).unwrap();
+                    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+                };
+                (get(&x), get(&all))
+            };
+            let whole = grads(Backprop::Whole);
+            for n in [seq, seq + 3] {
+                let (gx, gp) = grads(Backprop::Last(n));
+                let same = |a: &[f32], b: &[f32]| {
+                    a.iter()
+                        .map(|v| v.to_bits())
+                        .eq(b.iter().map(|v| v.to_bits()))
+                };
+                assert!(
+                    same(&gx, &whole.0) && same(&gp, &whole.1),
+                    "{cell:?}, last {n}"
+                );
+            }
+            let (gx, gp) = grads(Backprop::Last(2));
+            let before = (seq - 2) * input;
+            for (b, row) in gx.chunks_exact(seq * input).enumerate() {
+                assert!(row[..before].iter().all(|&v| v == 0.0), "{cell:?}: row {b}");
+                assert!(row[before..].iter().any(|&v| v != 0.0), "{cell:?}: row {b}");
+            }
+            assert_ne!(gp, whole.1, "{cell:?}: parameter gradients");
+        }
     }
 }
