@@ -196,7 +196,8 @@ pub fn pack(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Tensor, b_hh: &Tensor) -> Resul
 /// tensor op, its gradient and candle's zero-filled sum of it on the main thread (an
 /// epoch of the seed LSTM took ≈ 12 % longer with dropout than without, before).
 ///
-/// `backprop` says which steps backward reaches (the others, and `h0`, get no gradient).
+/// `backprop` says which steps backward reaches: the steps before them get no gradient
+/// (whatever arrives at their outputs), and nor does `h0` when there are any.
 #[allow(clippy::too_many_arguments)]
 pub fn sequence(
     cell: Cell,
