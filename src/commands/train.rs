@@ -10,6 +10,7 @@ use crate::cli::TrainArgs;
 use crate::config::RunConfig;
 use crate::evaluation::evaluate::PanelScores;
 use crate::io::output::check_writable;
+use crate::model::Backprop;
 use crate::render::Table;
 use crate::text::money;
 use crate::train::progress::Reporter;
@@ -57,11 +58,14 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<()> {
 /// `, gradient through the last 48 of 168 steps` with `--backprop-steps` shorter than the
 /// window; empty otherwise.
 fn backprop_words(config: &RunConfig) -> String {
-    let (n, window) = (config.train.backprop_steps, config.model.framing.window);
-    if n == 0 || n >= window {
-        return String::new();
+    let window = config.model.framing.window;
+    match Backprop::from_steps(config.train.backprop_steps).first_step(window) {
+        0 => String::new(),
+        first => format!(
+            ", gradient through the last {} of {window} steps",
+            window - first
+        ),
     }
-    format!(", gradient through the last {n} of {window} steps")
 }
 
 /// The report on a model of one series: the validation RMSE beside the naive forecast's,

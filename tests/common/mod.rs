@@ -65,8 +65,8 @@ pub fn sample(dir: &Path, rows: usize, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The stdout of a command that must succeed.
-pub fn stdout(cmd: &mut Command) -> String {
+/// The output of a command that must succeed (else the test fails with its stderr).
+fn succeeded(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -74,7 +74,17 @@ pub fn stdout(cmd: &mut Command) -> String {
         cmd,
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out
+}
+
+/// The stdout of a command that must succeed.
+pub fn stdout(cmd: &mut Command) -> String {
+    String::from_utf8(succeeded(cmd).stdout).unwrap()
+}
+
+/// The stderr of a command that must succeed: what gruf told the user on the way.
+pub fn stderr(cmd: &mut Command) -> String {
+    String::from_utf8(succeeded(cmd).stderr).unwrap()
 }
 
 /// A temporary folder holding `prices.csv` (300 synthetic days).

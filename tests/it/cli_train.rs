@@ -10,7 +10,7 @@ use predicates::str::contains;
 
 use crate::common;
 use crate::common::{
-    assert_no_temporaries, gruf, hash, loud, trained, workspace, write, Running, FAST,
+    assert_no_temporaries, gruf, hash, loud, stderr, trained, workspace, write, Running, FAST,
 };
 
 #[test]
@@ -134,18 +134,12 @@ fn same_seed_same_model_bit_for_bit() {
 fn backprop_steps_truncates_the_gradient_and_is_recorded() {
     let dir = workspace();
     let train = |name: &str, extra: &[&str]| {
-        let out = gruf(dir.path())
-            .args(["train", "--csv", "prices.csv", "--model", name])
-            .args(loud(FAST))
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stderr).unwrap()
+        stderr(
+            gruf(dir.path())
+                .args(["train", "--csv", "prices.csv", "--model", name])
+                .args(loud(FAST))
+                .args(extra),
+        )
     };
     let load = |n: &str| {
         gruf::checkpoint::Checkpoint::load(&dir.path().join(n), &candle_core::Device::Cpu).unwrap()
@@ -188,22 +182,13 @@ fn backprop_steps_truncates_the_gradient_and_is_recorded() {
         "long.csv",
         &common::long_csv(&["AAA", "BBB"], 120),
     );
-    let out = gruf(dir.path())
-        .args([
-            "train",
-            "--csv",
-            "long.csv",
-            "--id-column",
-            "Symbol",
-            "--model",
-            "panel.safetensors",
-        ])
-        .args(loud(FAST))
-        .args(["--backprop-steps", "4"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = stderr(
+        gruf(dir.path())
+            .args(["train", "--csv", "long.csv", "--id-column", "Symbol"])
+            .args(["--model", "panel.safetensors"])
+            .args(loud(FAST))
+            .args(["--backprop-steps", "4"]),
+    );
     assert!(
         err.contains("2 series") && err.contains("gradient through the last 4 of 10 steps"),
         "{err}"

@@ -1105,32 +1105,27 @@ fn backward_rows<K: Kernel>(
         }
     }
     let dgh = if K::SEPARATE_DGH { &dgh_buf } else { &dgi };
-    // A block's rows of `[nb, T, width]` at the steps with a gradient, `[nb, kept, width]`:
-    // the buffer itself when that is every step, else a copy.
-    let kept_steps = |all: &[f32], width: usize| -> Option<Vec<f32>> {
-        (first > 0).then(|| {
-            let mut part = scratch(rows * width);
-            for (dst, src) in part
-                .chunks_exact_mut(kept * width)
-                .zip(all.chunks_exact(t_len * width))
-            {
-                dst.copy_from_slice(&src[first * width..]);
-            }
-            part
-        })
-    };
 
     // This block's weight gradients over all its steps at once.
     let mut dparams = vec![0.0f32; d.params()];
     let (dw_ih, rest) = dparams.split_at_mut(g * d.input);
     let (dw_hh, rest) = rest.split_at_mut(g * h);
     let (db_ih, db_hh) = rest.split_at_mut(g);
-    // dW_ih = dgiᵀ · x   [G·H, nb·kept] × [nb·kept, in]
-    let x_kept = kept_steps(v.x, d.input);
+    // dW_ih = dgiᵀ · x   [G·H, nb·kept] × [nb·kept, in]; x's rows at the kept steps are
+    // x itself when those are every step, else a copy.
+    let width = d.input;
+    let x_kept = (first > 0).then(|| {
+        let mut part = scratch(rows * width);
+        for (dst, src) in (part.chunks_exact_mut(kept * width)).zip(v.x.chunks_exact(t_len * width))
+        {
+            dst.copy_from_slice(&src[first * width..]);
+        }
+        part
+    });
     matmul(
         ViewMut::new(dw_ih, g, d.input),
         View::new(&dgi, rows, g).t(),
-        View::new(x_kept.as_deref().unwrap_or(v.x), rows, d.input),
+        View::new(x_kept.as_deref().unwrap_or(v.x), rows, width),
         false,
         Parallelism::None,
     );
@@ -1164,16 +1159,15 @@ fn backward_rows<K: Kernel>(
     // dx = dgi · W_ih   [nb·kept, G·H] × [G·H, in], unless no input gradient is asked for;
     // zero at the steps before `first`.
     if !dx.is_empty() {
-        let mut part = (first > 0).then(|| scratch(rows * d.input));
+        let mut part = (first > 0).then(|| scratch(rows * width));
         matmul(
-            ViewMut::new(part.as_deref_mut().unwrap_or(&mut *dx), rows, d.input),
+            ViewMut::new(part.as_deref_mut().unwrap_or(&mut *dx), rows, width),
             View::new(&dgi, rows, g),
-            View::new(p.w_ih, g, d.input),
+            View::new(p.w_ih, g, width),
             false,
             Parallelism::None,
         );
         if let Some(part) = part {
-            let width = d.input;
             for (dst, src) in dx
                 .chunks_exact_mut(t_len * width)
                 .zip(part.chunks_exact(kept * width))

@@ -260,6 +260,28 @@ mod tests {
     use candle_core::{DType, Device, Var};
     use rand::SeedableRng;
 
+    /// The stack's shapes for `cell`, and an input `[batch, seq, input]` to run it on.
+    fn layers_and_input(
+        cell: Cell,
+        batch: usize,
+        seq: usize,
+        input: usize,
+        widths: &[usize],
+    ) -> (Layers, Var) {
+        let layers = Layers {
+            cell,
+            batch,
+            seq,
+            input,
+            widths: widths.to_vec(),
+        };
+        let x = wave(batch * seq * input, 0.3);
+        (
+            layers,
+            Var::from_vec(x, (batch, seq, input), &Device::Cpu).unwrap(),
+        )
+    }
+
     /// The stack gives the bits of its layers run one by one by [`sequence`] (zero initial
     /// states, dropout between them or not, the gradient through every step or the last
     /// few): the last state, and the gradients of the input and of every layer's
@@ -277,16 +299,7 @@ mod tests {
         on_one_to_three_threads(|threads| {
             for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
                 for (dropout, backprop) in runs {
-                    let layers = Layers {
-                        cell,
-                        batch,
-                        seq,
-                        input,
-                        widths: widths.to_vec(),
-                    };
-                    let x =
-                        Var::from_vec(wave(batch * seq * input, 0.3), (batch, seq, input), &dev)
-                            .unwrap();
+                    let (layers, x) = layers_and_input(cell, batch, seq, input, &widths);
                     let params: Vec<Var> = (0..widths.len())
                         .map(|l| {
                             let n = layers.dims(l).params();
@@ -355,15 +368,7 @@ mod tests {
         let dev = Device::Cpu;
         let (batch, seq, input, widths) = (4, 6, 2, [5usize, 3]);
         for cell in [Cell::Gru, Cell::Lstm, Cell::Rnn] {
-            let layers = Layers {
-                cell,
-                batch,
-                seq,
-                input,
-                widths: widths.to_vec(),
-            };
-            let x =
-                Var::from_vec(wave(batch * seq * input, 0.3), (batch, seq, input), &dev).unwrap();
+            let (layers, x) = layers_and_input(cell, batch, seq, input, &widths);
             let n = layers.params();
             let all = Var::from_vec(wave(n, 0.7), n, &dev).unwrap();
             let grads = |backprop: Backprop| {
