@@ -840,6 +840,7 @@ fn forward_rows<K: Kernel>(
             ViewMut::new(&mut gh, nb, gp),
             h_prev,
             View::new(w_hh_t, h, gp),
+            g,
             false,
         );
         clock.lap(timers::Phase::ForwardTiles, 2 * nb * h * gp);
@@ -1094,6 +1095,7 @@ fn backward_rows<K: Kernel>(
             ViewMut::new(&mut carry, nb, hw),
             View::strided(&dgh_all[grow(0, t) * g..], nb, g, kept * g),
             View::new(w_hh_p, g, hw),
+            h,
             K::DIRECT_CARRY,
         );
         clock.lap(timers::Phase::BackwardTiles, 2 * nb * g * hw);

@@ -32,14 +32,22 @@ struct Problem<'a> {
     rows: usize,
     k: usize,
     n: usize,
+    /// The columns the caller reads (`≤ n`); past them, `w` is zero padding.
+    wanted: usize,
     accumulate: bool,
 }
 
 /// `dst = a · w`, or `dst += a · w` when `accumulate`. `a`'s rows are contiguous (column
 /// stride 1), `w` is contiguous with a multiple of 16 columns, `dst` contiguous.
 ///
+/// Only `dst`'s first `wanted` columns are the product's: the rest are `w`'s zero padding
+/// (to a whole AVX-512 register), which the AVX2 tiles skip past the next multiple of 8
+/// (one AVX2 register) and may leave as they were; other paths compute them (as zeros
+/// added). The seed model's narrow layer wastes a fifth of its backward product on
+/// padding otherwise (50 columns padded to 64; 56 on AVX2 now).
+///
 /// Panics if the shapes or layouts disagree: bugs in this module, never user input.
-pub(super) fn product(dst: ViewMut, a: View, w: View, accumulate: bool) {
+pub(super) fn product(dst: ViewMut, a: View, w: View, wanted: usize, accumulate: bool) {
     assert!(
         a.rows == dst.rows && w.cols == dst.cols && a.cols == w.rows,
         "fused layer: step product shapes"
@@ -48,6 +56,7 @@ pub(super) fn product(dst: ViewMut, a: View, w: View, accumulate: bool) {
         a.cs == 1 && w.cs == 1 && w.rs == w.cols && w.cols.is_multiple_of(16),
         "fused layer: step product layout"
     );
+    assert!(wanted <= w.cols, "fused layer: step product columns");
     assert!(
         a.span() <= a.data.len()
             && w.rows * w.cols <= w.data.len()
@@ -66,6 +75,7 @@ pub(super) fn product(dst: ViewMut, a: View, w: View, accumulate: bool) {
                 rows: a.rows,
                 k: a.cols,
                 n: w.cols,
+                wanted,
                 accumulate,
             };
             if is_x86_feature_detected!("avx512f") {
@@ -115,9 +125,19 @@ fn avx512(p: &mut Problem) {
 #[target_feature(enable = "avx2,fma")]
 fn avx2(p: &mut Problem) {
     use x86::*;
-    for c0 in (0..p.n).step_by(16) {
+    // Columns 16 at a time up to the wanted ones, then 8 if they reach no further (the
+    // padding past them is zeros: skipped, not computed).
+    let width = p.wanted.div_ceil(8) * 8;
+    let whole = width / 16 * 16;
+    for c0 in (0..whole).step_by(16) {
         for (b0, rows) in row_tiles(p.rows, 6) {
             tile_of_rows!(tile256, 2, rows, [6 5 4 3 2 1], p, b0, c0);
+        }
+    }
+    if whole < width {
+        // One register of columns: twice the rows, to keep as many sums in flight.
+        for (b0, rows) in row_tiles(p.rows, 12) {
+            tile_of_rows!(tile256, 1, rows, [12 11 10 9 8 7 6 5 4 3 2 1], p, b0, whole);
         }
     }
 }
@@ -270,31 +290,44 @@ mod tests {
         ] {
             let stride = k + 5;
             let a = wave(rows * stride, 0.37);
-            let w = wave(k * n, 0.11);
-            for accumulate in [false, true] {
-                let start = wave(rows * n, 0.53);
-                let (mut ours, mut theirs) = (start.clone(), start);
-                product(
-                    ViewMut::new(&mut ours, rows, n),
-                    View::strided(&a, rows, k, stride),
-                    View::new(&w, k, n),
-                    accumulate,
-                );
-                matmul(
-                    ViewMut::new(&mut theirs, rows, n),
-                    View::strided(&a, rows, k, stride),
-                    View::new(&w, k, n),
-                    accumulate,
-                    gemm::Parallelism::None,
-                );
-                let first =
-                    (ours.iter().zip(&theirs)).position(|(x, y)| x.to_bits() != y.to_bits());
-                assert!(
-                    first.is_none(),
-                    "{rows}×{k}×{n}, accumulate {accumulate}: at {first:?}, ours {} gemm {}",
-                    ours[first.unwrap_or(0)],
-                    theirs[first.unwrap_or(0)]
-                );
+            // Every column wanted, and `w` padded with zero columns past 1, 8 or 9 fewer (the
+            // AVX2 tiles then skip 0 or 8 of them).
+            for wanted in [n, n - 1, n - 8, n - 9] {
+                let mut w = wave(k * n, 0.11);
+                for row in w.chunks_exact_mut(n) {
+                    row[wanted..].fill(0.0);
+                }
+                for accumulate in [false, true] {
+                    let start = wave(rows * n, 0.53);
+                    let (mut ours, mut theirs) = (start.clone(), start.clone());
+                    product(
+                        ViewMut::new(&mut ours, rows, n),
+                        View::strided(&a, rows, k, stride),
+                        View::new(&w, k, n),
+                        wanted,
+                        accumulate,
+                    );
+                    matmul(
+                        ViewMut::new(&mut theirs, rows, n),
+                        View::strided(&a, rows, k, stride),
+                        View::new(&w, k, n),
+                        accumulate,
+                        gemm::Parallelism::None,
+                    );
+                    // The wanted columns are gemm's bits; the padding columns are either
+                    // computed (gemm's) or left as they were.
+                    let wrong = (0..rows * n).find(|&i| {
+                        let (x, y) = (ours[i].to_bits(), theirs[i].to_bits());
+                        x != y && (i % n < wanted || x != start[i].to_bits())
+                    });
+                    assert!(
+                        wrong.is_none(),
+                        "{rows}×{k}×{n}, {wanted} wanted, accumulate {accumulate}: at {wrong:?}, \
+                         ours {} gemm {}",
+                        ours[wrong.unwrap_or(0)],
+                        theirs[wrong.unwrap_or(0)]
+                    );
+                }
             }
         }
     }
@@ -309,7 +342,7 @@ mod tests {
         let wave =
             |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin() * 0.9).collect() };
         for (rows, k, n) in [
-            (32, 100, 400),
+            (32, 100, 400_usize),
             (31, 150, 64),
             (7, 300, 112),
             (1, 3, 16),
@@ -318,41 +351,54 @@ mod tests {
         ] {
             let stride = k + 3;
             let a = wave(rows * stride, 0.29);
-            let w = wave(k * n, 0.13);
-            for accumulate in [false, true] {
-                let start = wave(rows * n, 0.41);
-                let run = |avx512: bool| {
-                    let mut dst = start.clone();
-                    let mut p = super::Problem {
-                        dst: &mut dst,
-                        a: &a,
-                        a_rs: stride,
-                        w: &w,
-                        rows,
-                        k,
-                        n,
-                        accumulate,
-                    };
-                    if avx512 {
-                        product(
-                            ViewMut::new(p.dst, rows, n),
-                            View::strided(&a, rows, k, stride),
-                            View::new(&w, k, n),
+            // All columns wanted, or `w` zero past fewer (the AVX2 tiles end in 8 columns
+            // or skip 8 of padding).
+            for wanted in [n, n.saturating_sub(3).max(1), n.saturating_sub(8).max(1)] {
+                let mut w = wave(k * n, 0.13);
+                for row in w.chunks_exact_mut(n) {
+                    row[wanted..].fill(0.0);
+                }
+                for accumulate in [false, true] {
+                    let start = wave(rows * n, 0.41);
+                    let run = |avx512: bool| {
+                        let mut dst = start.clone();
+                        let mut p = super::Problem {
+                            dst: &mut dst,
+                            a: &a,
+                            a_rs: stride,
+                            w: &w,
+                            rows,
+                            k,
+                            n,
+                            wanted,
                             accumulate,
-                        );
-                    } else {
-                        // SAFETY: the CPU has AVX2 and FMA (checked above).
-                        unsafe { super::avx2(&mut p) };
-                    }
-                    dst
-                };
-                let (wide, narrow) = (run(true), run(false));
-                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&wide),
-                    bits(&narrow),
-                    "{rows}×{k}×{n}, accumulate {accumulate}"
-                );
+                        };
+                        if avx512 {
+                            product(
+                                ViewMut::new(p.dst, rows, n),
+                                View::strided(&a, rows, k, stride),
+                                View::new(&w, k, n),
+                                wanted,
+                                accumulate,
+                            );
+                        } else {
+                            // SAFETY: the CPU has AVX2 and FMA (checked above).
+                            unsafe { super::avx2(&mut p) };
+                        }
+                        dst
+                    };
+                    let (wide, narrow) = (run(true), run(false));
+                    let bits = |v: &[f32]| {
+                        (v.chunks_exact(n).flat_map(|row| &row[..wanted]))
+                            .map(|f| f.to_bits())
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(
+                        bits(&wide),
+                        bits(&narrow),
+                        "{rows}×{k}×{n}, {wanted} wanted, accumulate {accumulate}"
+                    );
+                }
             }
         }
     }
@@ -361,7 +407,7 @@ mod tests {
     /// of a row or two shares the last whole tile's rows.
     #[test]
     fn row_tiles_cover_the_rows() {
-        for most in [6, 8] {
+        for most in [6, 8, 12] {
             for rows in 0..100 {
                 let tiles: Vec<(usize, usize)> = super::row_tiles(rows, most).collect();
                 let mut next = 0;
@@ -395,6 +441,7 @@ mod tests {
                     ViewMut::new(&mut dst, rows, n),
                     View::new(&a, rows, k),
                     View::new(&w, k, n),
+                    n,
                     accumulate,
                 );
                 for b in 0..rows {
@@ -432,7 +479,10 @@ mod timing {
     /// of 25 runs each, alternating. On Zen 3 (AVX2), in cache, aligned weights ran the
     /// backward shapes 12–15 % faster, but in training the aligned build ran at 0.94–1.13
     /// times the unaligned one's speed, so the kernel keeps plain `Vec`s; the 2 MiB cost
-    /// 5–23 % over three runs (docs/performance.md). Run it with
+    /// 5–23 % over three runs (docs/performance.md). A fourth case computes the padding
+    /// columns too, as every tile did before the AVX2 ones stopped at the next multiple of
+    /// 8 past the wanted columns; all rates count the wanted columns' FLOPs only (on Zen 3
+    /// the backward shapes ran 7–18 % faster skipping). Run it with
     ///
     ///     cargo test --release --lib -- --ignored step_product_timings --nocapture
     #[test]
@@ -441,26 +491,36 @@ mod timing {
         use super::super::test_util::wave;
         /// 2 MiB of floats, written between two calls in the third case.
         const AWAY: usize = 512 << 10;
-        // (floats past a cache line, whether 2 MiB are written between calls)
-        const CASES: [(usize, bool); 3] = [(0, false), (4, false), (4, true)];
-        println!("rows × k × n: GFLOP/s on a line / 16 bytes past one / after 2 MiB elsewhere");
+        // (floats past a cache line, whether 2 MiB are written between calls, whether the
+        // padding columns are computed too, as before the AVX2 tiles skipped them)
+        const CASES: [(usize, bool, bool); 4] = [
+            (0, false, false),
+            (4, false, false),
+            (4, true, false),
+            (4, false, true),
+        ];
+        println!(
+            "rows × k × wanted (padded): GFLOP/s of the wanted columns on a line / 16 bytes \
+             past one / after 2 MiB elsewhere / 16 bytes past one, padding computed"
+        );
         let mut elsewhere = vec![1.0f32; 8 * AWAY];
-        // (rows, k, n, a's row stride): forward `h · W_hhᵀ` and backward `dgh · W_hh` of
-        // 100 and 50 wide GRU and LSTM layers, T = 168 or 60.
-        for (rows, k, n, a_rs) in [
-            (32, 100, 304, 168 * 100),
-            (32, 300, 112, 168 * 300),
-            (32, 50, 160, 168 * 50),
-            (32, 150, 64, 168 * 150),
+        // (rows, k, wanted, a's row stride): forward `h · W_hhᵀ` and backward `dgh · W_hh`
+        // of 100 and 50 wide GRU and LSTM layers, T = 168 or 60.
+        for (rows, k, wanted, a_rs) in [
+            (32, 100, 300, 168 * 100),
+            (32, 300, 100, 168 * 300),
+            (32, 50, 150, 168 * 50),
+            (32, 150, 50, 168 * 150),
             (32, 100, 400, 60 * 100),
-            (32, 400, 112, 60 * 400),
+            (32, 400, 100, 60 * 400),
         ] {
+            let n = super::super::padded(wanted);
             let a = wave(rows * a_rs + k, 0.37);
             let reps = 20_000_000 / (rows * k * n / 16);
             let mut best = [f64::MAX; CASES.len()];
             let mut bufs = CASES.map(|_| (Vec::new(), Vec::new()));
             for _ in 0..25 {
-                for ((&(offset, away), best), (wb, db)) in
+                for ((&(offset, away, all), best), (wb, db)) in
                     CASES.iter().zip(&mut best).zip(&mut bufs)
                 {
                     let (wr, dr) = (
@@ -478,6 +538,7 @@ mod timing {
                             ViewMut::new(&mut db[dr.clone()], rows, n),
                             View::strided(&a, rows, k, a_rs),
                             View::new(&wb[wr.clone()], k, n),
+                            if all { n } else { wanted },
                             false,
                         );
                         spent += t.elapsed().as_secs_f64();
@@ -485,9 +546,9 @@ mod timing {
                     *best = best.min(spent / reps as f64);
                 }
             }
-            let rate = |s: f64| 2.0 * (rows * k * n) as f64 / s / 1e9;
-            let [on, off, away] = best.map(rate);
-            println!("{rows} × {k} × {n}: {on:.1} / {off:.1} / {away:.1}");
+            let rate = |s: f64| 2.0 * (rows * k * wanted) as f64 / s / 1e9;
+            let [on, off, away, all] = best.map(rate);
+            println!("{rows} × {k} × {wanted} ({n}): {on:.1} / {off:.1} / {away:.1} / {all:.1}");
         }
     }
 }
