@@ -7,7 +7,8 @@
 //! calls per layer and batch, gemm sets up and packs at every call and leaves ragged edges
 //! of its 64 × 6 tiles; here `w` is read in place, in tiles of `R` rows × `C` columns
 //! whose sums stay in registers over the whole of `k` (8 × 32 for AVX-512, 6 × 16 for
-//! AVX2 + FMA, written with the CPU's intrinsics and chosen at run time). Without FMA,
+//! AVX2 + FMA and 12 × 8 for its last register of columns, written with the CPU's
+//! intrinsics and chosen at run time). Without FMA,
 //! gemm does the product. Measured (Xeon, AVX-512, `benches/epoch.sh --runs 3`): GRU and
 //! RNN epochs 6–7 % shorter than with gemm, the LSTM's the same; the tiles run at roughly
 //! 45 % of the cores' peak (an estimate from their share of a profiled LSTM epoch and its
