@@ -1585,17 +1585,45 @@ mod tests {
         fn avx2<K: Kernel, const L: usize>(_h: usize) -> Option<f64> {
             None
         }
+        /// One step back (this CPU's build), the slices as backward passes them.
+        fn back_ns_per_unit<K: Kernel>(h: usize) -> f64 {
+            let g = K::GATES * h;
+            let (saved, prev) = (wave(K::SAVED * h, 0.43), wave(K::SAVED * h, 0.61));
+            let (hp, now, dout) = (wave(h, 0.71), wave(h, 0.23), wave(h, 0.17));
+            let (mut carry, mut carry_c) = (wave(h, 0.31), wave(h, 0.47));
+            let mut dgi = vec![0.0; g];
+            let mut dgh = vec![0.0; if K::SEPARATE_DGH { g } else { 0 }];
+            let calls = 200_000;
+            let start = std::time::Instant::now();
+            for _ in 0..calls {
+                cells::backward::<K>(
+                    &saved,
+                    &prev,
+                    &hp,
+                    &now,
+                    &dout,
+                    &mut carry,
+                    &mut carry_c,
+                    &mut dgi,
+                    &mut dgh,
+                );
+                std::hint::black_box(&mut dgi);
+            }
+            start.elapsed().as_nanos() as f64 / (calls * h) as f64
+        }
         fn row<K: Kernel>(name: &str, h: usize) {
             let shown = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.2}"));
             eprintln!(
-                "{name:5} {h:6} {:>12.2} {:>14} {:>15}",
+                "{name:5} {h:6} {:>12.2} {:>14} {:>15} {:>10.2}",
                 ns_per_unit::<K>(h, cells::forward::<K>),
                 shown(avx2::<K, 8>(h)),
-                shown(avx2::<K, 16>(h))
+                shown(avx2::<K, 16>(h)),
+                back_ns_per_unit::<K>(h)
             );
         }
         eprintln!(
-            "ns per unit and step: cell, width, this CPU's build, AVX2 in chunks of 8, of 16"
+            "ns per unit and step: cell, width, this CPU's build, AVX2 in chunks of 8, of 16; \
+             backward (this CPU's build)"
         );
         for h in [50, 100] {
             row::<cells::Lstm>("LSTM", h);
