@@ -843,7 +843,7 @@ fn forward_rows<K: Kernel>(
             g,
             false,
         );
-        clock.lap(timers::Phase::ForwardTiles, 2 * nb * h * gp);
+        clock.lap(timers::Phase::ForwardTiles, 2 * nb * h * g);
         for b in 0..nb {
             let row = b * t_len + t;
             let (before, now) = out.split_at_mut(row * h);
@@ -1098,7 +1098,7 @@ fn backward_rows<K: Kernel>(
             h,
             K::DIRECT_CARRY,
         );
-        clock.lap(timers::Phase::BackwardTiles, 2 * nb * g * hw);
+        clock.lap(timers::Phase::BackwardTiles, 2 * nb * g * h);
     }
     // The initial state gets a gradient only when every step does (else it stays zero).
     if first == 0 {
@@ -1545,19 +1545,25 @@ mod tests {
         type Step =
             unsafe fn(&[f32], &[f32], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
         /// Only for a `step` this CPU can run.
+        /// ns per unit of `h` over 200,000 calls of `call`.
+        fn per_unit(h: usize, mut call: impl FnMut()) -> f64 {
+            let calls = 200_000;
+            let start = std::time::Instant::now();
+            for _ in 0..calls {
+                call();
+            }
+            start.elapsed().as_nanos() as f64 / (calls * h) as f64
+        }
         fn ns_per_unit<K: Kernel>(h: usize, step: Step) -> f64 {
             let g = K::GATES * h;
             let (gi, gh, b_ih, b_hh) = (wave(g, 0.37), wave(g, 0.91), wave(g, 0.53), wave(g, 0.29));
             let (hp, prev) = (wave(h, 0.71), wave(K::SAVED * h, 0.43));
             let (mut saved, mut now) = (vec![0.0; K::SAVED * h], vec![0.0; h]);
-            let calls = 200_000;
-            let start = std::time::Instant::now();
-            for _ in 0..calls {
+            per_unit(h, || {
                 // SAFETY: the callers pass only steps built for features this CPU has.
                 unsafe { step(&gi, &gh, &b_ih, &b_hh, &hp, &prev, &mut saved, &mut now) };
                 std::hint::black_box(&mut now);
-            }
-            start.elapsed().as_nanos() as f64 / (calls * h) as f64
+            })
         }
         #[cfg(target_arch = "x86_64")]
         fn avx2<K: Kernel, const L: usize>(h: usize) -> Option<f64> {
@@ -1593,9 +1599,7 @@ mod tests {
             let (mut carry, mut carry_c) = (wave(h, 0.31), wave(h, 0.47));
             let mut dgi = vec![0.0; g];
             let mut dgh = vec![0.0; if K::SEPARATE_DGH { g } else { 0 }];
-            let calls = 200_000;
-            let start = std::time::Instant::now();
-            for _ in 0..calls {
+            per_unit(h, || {
                 cells::backward::<K>(
                     &saved,
                     &prev,
@@ -1608,8 +1612,7 @@ mod tests {
                     &mut dgh,
                 );
                 std::hint::black_box(&mut dgi);
-            }
-            start.elapsed().as_nanos() as f64 / (calls * h) as f64
+            })
         }
         fn row<K: Kernel>(name: &str, h: usize) {
             let shown = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.2}"));

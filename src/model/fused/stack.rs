@@ -31,13 +31,7 @@ pub fn stack(
 ) -> Result<Tensor> {
     keep_freed_memory();
     let (batch, seq, input) = xs.dims3()?;
-    let layers = Layers {
-        cell,
-        batch,
-        seq,
-        input,
-        widths: widths.to_vec(),
-    };
+    let layers = Layers::new(cell, batch, seq, input, widths);
     if widths.is_empty() || dropouts.len() != widths.len() || dropouts[0].is_some() {
         candle_core::bail!(
             "fused stack: {} layers, {} dropouts",
@@ -88,6 +82,16 @@ struct Layers {
 }
 
 impl Layers {
+    fn new(cell: Cell, batch: usize, seq: usize, input: usize, widths: &[usize]) -> Layers {
+        Layers {
+            cell,
+            batch,
+            seq,
+            input,
+            widths: widths.to_vec(),
+        }
+    }
+
     /// Layer `l`'s dimensions.
     fn dims(&self, l: usize) -> Dims {
         Dims {
@@ -268,13 +272,7 @@ mod tests {
         input: usize,
         widths: &[usize],
     ) -> (Layers, Var) {
-        let layers = Layers {
-            cell,
-            batch,
-            seq,
-            input,
-            widths: widths.to_vec(),
-        };
+        let layers = Layers::new(cell, batch, seq, input, widths);
         let x = wave(batch * seq * input, 0.3);
         (
             layers,

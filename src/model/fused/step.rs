@@ -268,6 +268,15 @@ mod tests {
     use super::super::{matmul, View, ViewMut};
     use super::product;
 
+    /// `w` (rows of `n`) with its columns from `wanted` on zero: padding, as the kernel
+    /// stores its weights.
+    fn zero_past(mut w: Vec<f32>, n: usize, wanted: usize) -> Vec<f32> {
+        for row in w.chunks_exact_mut(n) {
+            row[wanted..].fill(0.0);
+        }
+        w
+    }
+
     /// Against gemm, bit for bit, at the sizes the seed model and wider ones use, with rows
     /// strided as the recurrence reads them, writing and accumulating.
     #[test]
@@ -294,10 +303,7 @@ mod tests {
             // Every column wanted, and `w` padded with zero columns past 1, 8 or 9 fewer (the
             // AVX2 tiles then skip 0 or 8 of them).
             for wanted in [n, n - 1, n - 8, n - 9] {
-                let mut w = wave(k * n, 0.11);
-                for row in w.chunks_exact_mut(n) {
-                    row[wanted..].fill(0.0);
-                }
+                let w = zero_past(wave(k * n, 0.11), n, wanted);
                 for accumulate in [false, true] {
                     let start = wave(rows * n, 0.53);
                     let (mut ours, mut theirs) = (start.clone(), start.clone());
@@ -355,10 +361,7 @@ mod tests {
             // All columns wanted, or `w` zero past fewer (the AVX2 tiles end in 8 columns
             // or skip 8 of padding).
             for wanted in [n, n.saturating_sub(3).max(1), n.saturating_sub(8).max(1)] {
-                let mut w = wave(k * n, 0.13);
-                for row in w.chunks_exact_mut(n) {
-                    row[wanted..].fill(0.0);
-                }
+                let w = zero_past(wave(k * n, 0.13), n, wanted);
                 for accumulate in [false, true] {
                     let start = wave(rows * n, 0.41);
                     let run = |avx512: bool| {

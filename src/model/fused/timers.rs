@@ -70,7 +70,8 @@ impl Clock {
         }
     }
 
-    /// Charges the time since the last lap to `phase`, with `flops` operations.
+    /// Charges the time since the last lap to `phase`, with `flops` operations (the
+    /// useful ones: padding columns, which only some tiles compute, do not count).
     #[inline(always)]
     pub fn lap(&mut self, phase: Phase, flops: usize) {
         #[cfg(feature = "kernel-timers")]
